@@ -1,0 +1,409 @@
+"""The field device's own SQLite replica: records, the outbox of unsent changes, reference data."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from shared import protocol as p
+from shared.clock import HybridLogicalClock, parse_stamp, stamp_iso, to_iso, wall_ms
+from shared.errors import InvalidRecord, TianjianError
+from shared.ids import attendance_id, new_id
+from shared.merge import STAMPS, earliest_stamp, latest_stamp, merge, stamped_change
+from shared.schemas.field import data_fields, validate_fields, validate_record
+
+migrations = Migrations("tianjian-field")
+
+PENDING = "pending"
+REJECTED = "rejected"
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["records"].create(
+        {"kind": str, "id": str, "data": str, "deleted": int, "hlc": str}, pk=("kind", "id")
+    )
+    db["outbox"].create(
+        {
+            "seq": int,
+            "kind": str,
+            "id": str,
+            "stamp": str,
+            "base": str,
+            "fields": str,
+            "is_create": int,
+            "state": str,
+            "reason": str,
+            "errors": str,
+            "created_at": str,
+        },
+        pk="seq",
+    )
+    db["outbox"].create_index(["state", "seq"])
+    db["outbox"].create_index(["kind", "id"])
+    db["reference"].create({"kind": str, "id": str, "data": str}, pk=("kind", "id"))
+    db["aliases"].create({"id": str, "canonical_id": str}, pk="id")
+
+
+class NotEnrolled(TianjianError):
+    """This device has not been enrolled with a server yet."""
+
+
+class UnknownRecord(TianjianError):
+    """No record of that kind has that id on this device."""
+
+
+class AppendOnly(TianjianError):
+    """Events are never edited: record a correction as a new event."""
+
+
+class FieldStore:
+    """Every local change is written with its outbox entry in one transaction."""
+
+    def __init__(self, path: str, device_clock: Callable[[], int] = wall_ms) -> None:
+        conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        migrations.apply(self.db)
+        self.device_clock = device_clock
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.rollback()
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    # ------------------------------------------------------------ meta
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else default
+
+    def set(self, key: str, value: object) -> None:
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, None if value is None else str(value)],
+        )
+
+    @property
+    def enrolled(self) -> bool:
+        return self.get("device_id") is not None
+
+    def identity(self) -> tuple[str, str]:
+        device_id, envoy_id = self.get("device_id"), self.get("envoy_id")
+        if not device_id or not envoy_id:
+            raise NotEnrolled("本设备尚未登记，请先运行 tianjian-field enroll / not enrolled yet: run enroll first")
+        return device_id, envoy_id
+
+    def save_enrolment(self, server_url: str, answer: dict[str, Any], offset_ms: int) -> None:
+        with self.transaction():
+            self.set("server_url", server_url.rstrip("/"))
+            self.set("device_id", answer["device_id"])
+            self.set("token", answer["token"])
+            self.set("envoy_id", answer["envoy"]["id"])
+            self.set("envoy", json.dumps(answer["envoy"], ensure_ascii=False))
+            self.set("clock_offset_ms", offset_ms)
+            self.set("next_seq", 1)
+            self.set("cursor", 0)
+            hlc = self._clock()
+            if answer.get("server_hlc"):
+                hlc.observe(answer["server_hlc"])
+            self.set("hlc", hlc.last)
+
+    # ------------------------------------------------------------ clock
+
+    def corrected_wall(self) -> int:
+        """The device clock, corrected by the offset measured against the server at last sync."""
+        return self.device_clock() + int(self.get("clock_offset_ms", "0") or 0)
+
+    def _clock(self) -> HybridLogicalClock:
+        device_id = self.get("device_id") or "unenrolled"
+        return HybridLogicalClock(device_id, self.get("hlc"), self.corrected_wall)
+
+    def best_now_iso(self) -> str:
+        """Our best idea of the time: a clock reset to 1970 never takes us back before known events."""
+        physical = max(self.corrected_wall(), parse_stamp(self.get("hlc"))[0] if self.get("hlc") else 0)
+        return to_iso(datetime.fromtimestamp(physical / 1000, timezone.utc))
+
+    def observe_server(self, server_hlc: str | None, offset_ms: int | None) -> None:
+        with self.transaction():
+            if offset_ms is not None:
+                self.set("clock_offset_ms", offset_ms)
+            if server_hlc:
+                hlc = self._clock()
+                hlc.observe(server_hlc)
+                self.set("hlc", hlc.last)
+
+    # ------------------------------------------------------------ records
+
+    def record(self, kind: str, record_id: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT data FROM records WHERE kind = ? AND id = ?", [kind, record_id]
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def records(self, kind: str, include_deleted: bool = False) -> list[dict[str, Any]]:
+        sql = "SELECT data FROM records WHERE kind = ?" + ("" if include_deleted else " AND deleted = 0")
+        return [json.loads(row[0]) for row in self.db.execute(sql + " ORDER BY rowid", [kind])]
+
+    def _write_record(self, kind: str, state: dict[str, Any]) -> None:
+        state["hlc"] = latest_stamp(state)
+        state["created_at"] = stamp_iso(earliest_stamp(state))
+        state["updated_at"] = stamp_iso(state["hlc"])
+        state.setdefault("deleted", False)
+        self.db.execute(
+            "INSERT OR REPLACE INTO records (kind, id, data, deleted, hlc) VALUES (?, ?, ?, ?, ?)",
+            [kind, state["id"], _dumps(state), int(bool(state["deleted"])), state["hlc"]],
+        )
+
+    def _enqueue(
+        self, kind: str, record_id: str, stamp: str, base: str | None, values: dict[str, Any], is_create: bool
+    ) -> int:
+        seq = int(self.get("next_seq", "1") or 1)
+        self.set("next_seq", seq + 1)
+        self.db.execute(
+            "INSERT INTO outbox (seq, kind, id, stamp, base, fields, is_create, state, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [seq, kind, record_id, stamp, base, _dumps(values), int(is_create), PENDING, self.best_now_iso()],
+        )
+        return seq
+
+    def create(self, kind: str, values: dict[str, Any], record_id: str | None = None) -> str:
+        """Make a new record: validated in full, written with its outbox entry, id returned."""
+        device_id, envoy_id = self.identity()
+        record_id = record_id or new_id()
+        if kind in (p.ATTENDANCE,) and record_id != attendance_id(values["session_id"], values["farmer_id"]):
+            raise InvalidRecord(kind, {"id": "derived from session and farmer"})
+        with self.transaction():
+            hlc = self._clock()
+            stamp = hlc.now()
+            draft = {
+                "id": record_id,
+                "envoy_id": envoy_id,
+                "device_id": device_id,
+                "hlc": stamp,
+                "created_at": stamp_iso(stamp),
+                "updated_at": stamp_iso(stamp),
+                **values,
+            }
+            clean = validate_record(kind, draft)
+            data = {name: clean[name] for name in data_fields(kind) if name in clean}
+            if kind == p.ATTENDANCE:
+                data["seen_by"] = [device_id]
+            state = stamped_change(data, stamp)
+            state.update({"id": record_id, "envoy_id": envoy_id, "device_id": device_id})
+            self._write_record(kind, state)
+            sent = {k: v for k, v in data.items() if k != "seen_by"}
+            self._enqueue(kind, record_id, stamp, None, sent, is_create=True)
+            self.set("hlc", hlc.last)
+        return record_id
+
+    def update(self, kind: str, record_id: str, values: dict[str, Any]) -> None:
+        """Edit some fields of a record; the edit carries the version it was based on."""
+        if kind in p.APPEND_ONLY_KINDS:
+            raise AppendOnly("此类记录只能追加，更正请新建一条 / append-only: record a correction instead")
+        clean = validate_fields(kind, values)
+        with self.transaction():
+            current = self.record(kind, record_id)
+            if current is None:
+                raise UnknownRecord(f"{kind} {record_id}")
+            hlc = self._clock()
+            stamp = hlc.now()
+            merged = merge(kind, current, stamped_change(clean, stamp)).state
+            validate_record(kind, {k: v for k, v in merged.items() if k != STAMPS})
+            self._write_record(kind, merged)
+            self._enqueue(kind, record_id, stamp, current["hlc"], clean, is_create=False)
+            self.set("hlc", hlc.last)
+
+    def delete(self, kind: str, record_id: str) -> None:
+        """A tombstone: it beats older edits and travels like any other change."""
+        with self.transaction():
+            current = self.record(kind, record_id)
+            if current is None:
+                raise UnknownRecord(f"{kind} {record_id}")
+            hlc = self._clock()
+            stamp = hlc.now()
+            merged = merge(kind, current, stamped_change({"deleted": True}, stamp)).state
+            self._write_record(kind, merged)
+            self._enqueue(kind, record_id, stamp, current["hlc"], {"deleted": True}, is_create=False)
+            self.set("hlc", hlc.last)
+
+    def checkin(
+        self, session_id: str, farmer_id: str, method: str = "roster", at: str | None = None
+    ) -> tuple[str, bool]:
+        """Check a farmer into a session; the same check-in twice is one row. Returns (id, new)."""
+        record_id = attendance_id(session_id, farmer_id)
+        current = self.record(p.ATTENDANCE, record_id)
+        if current is not None and not current.get("deleted"):
+            return record_id, False
+        values = {
+            "session_id": session_id,
+            "farmer_id": farmer_id,
+            "checked_in_at": at or self.best_now_iso(),
+            "method": method,
+        }
+        if current is None:
+            return self.create(p.ATTENDANCE, values, record_id), True
+        # A re-check-in after a removal: a later stamp overrides the tombstone.
+        self._recheckin(record_id, current, values)
+        return record_id, True
+
+    def _recheckin(self, record_id: str, current: dict[str, Any], values: dict[str, Any]) -> None:
+        clean = validate_fields(p.ATTENDANCE, {**values, "deleted": False})
+        with self.transaction():
+            hlc = self._clock()
+            stamp = hlc.now()
+            merged = merge(p.ATTENDANCE, current, stamped_change(clean, stamp)).state
+            self._write_record(p.ATTENDANCE, merged)
+            self._enqueue(p.ATTENDANCE, record_id, stamp, current["hlc"], clean, is_create=False)
+            self.set("hlc", hlc.last)
+
+    # ------------------------------------------------------------ outbox
+
+    def pending(self, limit: int) -> list[dict[str, Any]]:
+        return list(
+            self.db.query("SELECT * FROM outbox WHERE state = ? ORDER BY seq LIMIT ?", [PENDING, limit])
+        )
+
+    def counts(self) -> dict[str, int]:
+        return {
+            state: count
+            for state, count in self.db.execute("SELECT state, count(*) FROM outbox GROUP BY state")
+        }
+
+    def rejected(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM outbox WHERE state = ? ORDER BY seq", [REJECTED]))
+
+    def settle(self, done: list[int], rejected: list[dict[str, Any]]) -> None:
+        """Forget changes the server has; keep refused ones, with their reason, in sight."""
+        with self.transaction():
+            for start in range(0, len(done), 500):
+                chunk = done[start : start + 500]
+                self.db.execute(
+                    f"DELETE FROM outbox WHERE seq IN ({','.join('?' * len(chunk))})", chunk
+                )
+            for answer in rejected:
+                self.db.execute(
+                    "UPDATE outbox SET state = ?, reason = ?, errors = ? WHERE seq = ?",
+                    [REJECTED, answer.get("r"), _dumps(answer.get("e") or {}), answer["q"]],
+                )
+                self._after_rejection(answer)
+
+    def _after_rejection(self, answer: dict[str, Any]) -> None:
+        entry = self.db.execute("SELECT kind, id, is_create FROM outbox WHERE seq = ?", [answer["q"]]).fetchone()
+        if entry is None:
+            return
+        kind, record_id, is_create = entry
+        if self._has_pending(kind, record_id):
+            return
+        if answer.get("x"):
+            # The server's own version replaces the refused one.
+            self._write_record(kind, answer["x"])
+        elif is_create:
+            # Never on the server: the record lives on in the rejected list until fixed.
+            self.db.execute("DELETE FROM records WHERE kind = ? AND id = ?", [kind, record_id])
+
+    def _has_pending(self, kind: str, record_id: str) -> bool:
+        return (
+            self.db.execute(
+                "SELECT 1 FROM outbox WHERE kind = ? AND id = ? AND state = ? LIMIT 1",
+                [kind, record_id, PENDING],
+            ).fetchone()
+            is not None
+        )
+
+    def renumber(self, seqs: list[int], above: int) -> None:
+        """A restored copy reused sequence numbers the server has seen: give these fresh ones."""
+        with self.transaction():
+            next_seq = max(int(self.get("next_seq", "1") or 1), above + 1)
+            for seq in sorted(seqs):
+                self.db.execute("UPDATE outbox SET seq = ? WHERE seq = ?", [next_seq, seq])
+                next_seq += 1
+            self.set("next_seq", next_seq)
+
+    def note_server_high_water(self, device_max_seq: int) -> bool:
+        """True when the server has seen sequences this copy never made: we were restored."""
+        if int(self.get("next_seq", "1") or 1) <= device_max_seq:
+            with self.transaction():
+                self.set("next_seq", device_max_seq + 1)
+                self.set("resync_own", 1)
+            return True
+        return False
+
+    # ------------------------------------------------------------ pull
+
+    def apply_pull(self, records: list[dict[str, Any]], cursor: int) -> None:
+        """Apply one pulled page and move the cursor, in one transaction."""
+        with self.transaction():
+            for item in records:
+                kind, state = item["k"], item["r"]
+                if kind in p.FIELD_KINDS:
+                    self._apply_field(kind, state)
+                elif kind == p.FARMER_ALIAS:
+                    self.db.execute(
+                        "INSERT OR REPLACE INTO aliases (id, canonical_id) VALUES (?, ?)",
+                        [state["id"], state["canonical_id"]],
+                    )
+                else:
+                    key = state.get("code") if kind == p.UNIT else state.get("id")
+                    self.db.execute(
+                        "INSERT OR REPLACE INTO reference (kind, id, data) VALUES (?, ?, ?)",
+                        [kind, key, _dumps(state)],
+                    )
+            self.set("cursor", cursor)
+
+    def _apply_field(self, kind: str, server_state: dict[str, Any]) -> None:
+        current = self.record(kind, server_state["id"])
+        if current is not None and self._has_pending(kind, server_state["id"]):
+            merged = merge(kind, current, server_state).state
+            for meta in ("envoy_id", "device_id"):
+                merged[meta] = server_state.get(meta)
+            self._write_record(kind, merged)
+        else:
+            # Nothing of ours is unsent: the server's version is the record.
+            self._write_record(kind, dict(server_state))
+
+    def start_full_resync(self) -> None:
+        """Drop every record with nothing unsent and pull everything again from the start."""
+        with self.transaction():
+            self.db.execute(
+                "DELETE FROM records WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.kind = records.kind "
+                "AND o.id = records.id AND o.state = ?)",
+                [PENDING],
+            )
+            self.set("cursor", 0)
+            self.set("resync_own", 1)
+
+    # ------------------------------------------------------------ reference data
+
+    def reference(self, kind: str) -> list[dict[str, Any]]:
+        return [
+            json.loads(row[0])
+            for row in self.db.execute("SELECT data FROM reference WHERE kind = ? ORDER BY rowid", [kind])
+        ]
+
+    def canonical_farmer(self, farmer_id: str) -> str:
+        row = self.db.execute("SELECT canonical_id FROM aliases WHERE id = ?", [farmer_id]).fetchone()
+        return row[0] if row else farmer_id
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+

@@ -1,0 +1,282 @@
+"""The device half of sync: push the outbox in gzip'd batches, then pull pages after the cursor."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from shared import protocol as p
+from shared.clock import wall_ms
+from shared.errors import ClientTooOld, TianjianError
+from field_client.store import FieldStore
+
+DONE_STATUSES = {p.APPLIED, p.DUPLICATE, p.MERGED, p.HELD}
+
+
+class SyncFailed(TianjianError):
+    """The server could not be reached or kept failing; everything unsent is still in the outbox."""
+
+    def __init__(self, message: str, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+
+
+class DeviceRevoked(TianjianError):
+    """The server no longer accepts this device's token."""
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    pulled: int = 0
+    requests: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    full_resync: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+class SyncClient:
+    def __init__(
+        self,
+        store: FieldStore,
+        session: requests.Session | None = None,
+        batch_changes: int = p.DEFAULT_BATCH_CHANGES,
+        batch_bytes: int = p.DEFAULT_BATCH_BYTES,
+        page_size: int = p.DEFAULT_PULL_PAGE,
+        timeout: float = 60.0,
+        retries: int = 4,
+        backoff: float = 0.5,
+    ) -> None:
+        self.store = store
+        self.http = session or requests.Session()
+        self.batch_changes = batch_changes
+        self.batch_bytes = batch_bytes
+        self.page_size = page_size
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.report = SyncReport()
+
+    # ------------------------------------------------------------ transport
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            p.HEADER_PROTOCOL: str(p.PROTOCOL_VERSION),
+            p.HEADER_CAPABILITIES: ",".join(p.CAPABILITIES),
+            p.HEADER_DEVICE_TIME: str(self.store.device_clock()),
+            "Authorization": f"Bearer {self.store.get('token')}",
+            "Accept-Encoding": "gzip",
+        }
+
+    def _send(
+        self, method: str, path: str, extra_headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """One request; connection failures and 5xx are retried with backoff, then raised."""
+        url = f"{self.store.get('server_url')}{path}"
+        delay = self.backoff
+        for attempt in range(self.retries + 1):
+            try:
+                sent_at = self.store.device_clock()
+                response = self.http.request(
+                    method,
+                    url,
+                    headers={**self._headers(), **(extra_headers or {})},
+                    timeout=self.timeout,
+                    **kwargs,
+                )
+                self.report.requests += 1
+                self.report.bytes_sent += len(kwargs.get("data") or b"")
+                self.report.bytes_received += int(response.headers.get("Content-Length") or len(response.content))
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                self.report.requests += 1
+                if attempt == self.retries:
+                    raise SyncFailed(
+                        f"无法连接服务器 / server unreachable: {exc}",
+                        timed_out=isinstance(exc, requests.Timeout),
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 30)
+                continue
+            if response.status_code >= 500 and attempt < self.retries:
+                time.sleep(delay)
+                delay = min(delay * 2, 30)
+                continue
+            self._check(response)
+            self._learn_clock(response, sent_at)
+            return response
+        raise SyncFailed("服务器持续出错 / server kept failing")
+
+    def _check(self, response: requests.Response) -> None:
+        if response.status_code < 400 or response.status_code == 413:
+            return
+        message = _message(response)
+        if response.status_code == 426:
+            raise ClientTooOld(message)
+        if response.status_code == 401:
+            raise DeviceRevoked(message)
+        raise SyncFailed(f"HTTP {response.status_code}: {message}")
+
+    def _learn_clock(self, response: requests.Response, sent_at: int) -> None:
+        server_time = response.headers.get(p.HEADER_SERVER_TIME)
+        if server_time and server_time.isdigit():
+            # Offset from the midpoint of the round trip: good to a fraction of the link delay.
+            midpoint = (sent_at + self.store.device_clock()) // 2
+            self._offset = int(server_time) - midpoint
+
+    # ------------------------------------------------------------ sync
+
+    def sync(self) -> SyncReport:
+        self.store.identity()
+        self._offset: int | None = None
+        self.push()
+        self.pull()
+        return self.report
+
+    def push(self) -> None:
+        while True:
+            entries = self.store.pending(self.batch_changes)
+            if not entries:
+                return
+            self._push_fitting(entries)
+
+    def _push_fitting(self, entries: list[dict[str, Any]]) -> None:
+        body = _encode(entries)
+        if len(body) > self.batch_bytes and len(entries) > 1:
+            half = len(entries) // 2
+            self._push_fitting(entries[:half])
+            self._push_fitting(entries[half:])
+            return
+        self._push_batch(entries, body)
+
+    def _push_batch(self, entries: list[dict[str, Any]], body: bytes) -> None:
+        try:
+            response = self._send(
+                "POST",
+                "/api/v1/sync/push",
+                data=body,
+                extra_headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+            )
+        except SyncFailed as exc:
+            if len(entries) == 1 or not exc.timed_out:
+                raise
+            # A big batch that keeps timing out on a slow link may pass in smaller pieces.
+            self._push_halves(entries)
+            return
+        if response.status_code == 413:
+            if len(entries) == 1:
+                self.store.settle([], [{"q": entries[0]["seq"], "r": "变更太大，服务器拒收 / change too large for the server"}])
+                return
+            self._push_halves(entries)
+            return
+        self._settle(response.json())
+
+    def _push_halves(self, entries: list[dict[str, Any]]) -> None:
+        half = len(entries) // 2
+        for part in (entries[:half], entries[half:]):
+            self._push_batch(part, _encode(part))
+
+    def _settle(self, answer: dict[str, Any]) -> None:
+        done = [seq for first, last in answer["applied"] for seq in range(first, last + 1)]
+        rejected, reused = [], []
+        statuses = self.report.statuses
+        statuses[p.APPLIED] = statuses.get(p.APPLIED, 0) + len(done)
+        for item in answer["answers"]:
+            statuses[item["s"]] = statuses.get(item["s"], 0) + 1
+            if item["s"] in DONE_STATUSES:
+                done.append(item["q"])
+            elif item["s"] == p.REJECTED:
+                rejected.append(item)
+            elif item["s"] == p.SEQ_REUSED:
+                reused.append(item["q"])
+        self.store.settle(done, rejected)
+        self.report.pushed += len(done) + len(rejected)
+        self.store.observe_server(answer.get("server_hlc"), self._offset)
+        if reused:
+            self.store.renumber(reused, answer["device_max_seq"])
+        self.store.note_server_high_water(answer["device_max_seq"])
+
+    def pull(self) -> None:
+        while True:
+            include_own = self.store.get("resync_own") == "1"
+            cursor = int(self.store.get("cursor", "0") or 0)
+            response = self._send(
+                "GET",
+                "/api/v1/sync/pull",
+                params={"cursor": cursor, "limit": self.page_size, "include_own": str(include_own).lower()},
+            )
+            page = response.json()
+            if page["full_resync"]:
+                self.report.full_resync = True
+                self.store.start_full_resync()
+                continue
+            self.store.apply_pull(page["records"], page["cursor"])
+            self.report.pulled += len(page["records"])
+            self.store.observe_server(page.get("server_hlc"), self._offset)
+            if self.store.note_server_high_water(page["device_max_seq"]):
+                # Restored from an old copy: fetch our own records back too.
+                self.report.full_resync = True
+                self.store.start_full_resync()
+                continue
+            if not page["more"]:
+                if include_own:
+                    self.store.set("resync_own", 0)
+                    self.store.db.conn.commit()
+                return
+
+
+def enrol(store: FieldStore, server_url: str, code: str, device_name: str, timeout: float = 30) -> dict[str, Any]:
+    """Trade a one-time code for this device's token and remember the server."""
+    sent_at = store.device_clock()
+    try:
+        response = requests.post(
+            f"{server_url.rstrip('/')}/api/v1/enrolments",
+            json={"code": code, "device_name": device_name},
+            headers={p.HEADER_PROTOCOL: str(p.PROTOCOL_VERSION)},
+            timeout=timeout,
+        )
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise SyncFailed(f"无法连接服务器 / server unreachable: {exc}") from exc
+    if response.status_code == 426:
+        raise ClientTooOld(_message(response))
+    if response.status_code != 201:
+        raise SyncFailed(_message(response))
+    answer = response.json()
+    server_time = int(response.headers.get(p.HEADER_SERVER_TIME, "0") or 0)
+    offset = server_time - (sent_at + store.device_clock()) // 2 if server_time else 0
+    store.save_enrolment(server_url, answer, offset)
+    return answer
+
+
+def _encode(entries: list[dict[str, Any]]) -> bytes:
+    changes = []
+    for entry in entries:
+        change: dict[str, Any] = {"q": entry["seq"], "k": entry["kind"], "h": entry["stamp"][:19]}
+        values = json.loads(entry["fields"])
+        # A check-in's id follows from its session and farmer; no need to send it.
+        if not (entry["kind"] == p.ATTENDANCE and "session_id" in values and "farmer_id" in values):
+            change["i"] = entry["id"]
+        if entry["base"]:
+            change["b"] = entry["base"]
+        change["f"] = values
+        changes.append(change)
+    raw = json.dumps({"changes": changes}, ensure_ascii=False, separators=(",", ":")).encode()
+    return gzip.compress(raw, compresslevel=9)
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        return str(response.json().get("message") or response.text[:200])
+    except ValueError:
+        return response.text[:200] or f"HTTP {response.status_code}"
+
+
+__all__ = ["SyncClient", "SyncFailed", "DeviceRevoked", "SyncReport", "enrol", "wall_ms"]

@@ -1,0 +1,33 @@
+"""The Tianjian server: the bureau's record of the year's extension work, fed by field devices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from server import db
+from server.settings import defaults_from_environment
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(defaults_from_environment())
+    app.config.update(
+        API_TITLE="Tianjian 田间",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_AS_ASCII=False,
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    db.init_db(app.config["DATABASE"]).close()
+    db.register(app)
+
+    from server.api import TianjianApi, register_api
+
+    register_api(TianjianApi(app))
+    return app

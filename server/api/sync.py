@@ -1,0 +1,108 @@
+"""Push and pull: how field devices send their changes and fetch everyone else's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import ValidationError
+
+from shared import protocol as p
+from shared.schemas.sync import (
+    ChangeSchema,
+    PullQuerySchema,
+    PullResponseSchema,
+    PushRequestSchema,
+    PushResponseSchema,
+)
+from server.api.protocol import (
+    add_protocol_headers,
+    authenticate_device,
+    gzip_if_accepted,
+    read_json_body,
+    server_hlc,
+)
+from server.db import get_db
+from server.sync_engine import ResyncRequired, apply_push, pull_page
+
+blp = Blueprint("sync", __name__, description="设备同步 / Device sync")
+blp.before_request(authenticate_device)
+blp.after_request(add_protocol_headers)
+blp.after_request(gzip_if_accepted)
+
+_change_schema = ChangeSchema()
+
+
+def _checked_changes(body: Any) -> list[dict[str, Any]]:
+    try:
+        changes = PushRequestSchema().load(body if isinstance(body, dict) else {"changes": None})[
+            "changes"
+        ]
+    except ValidationError as exc:
+        abort(422, message="推送格式错误 / push body must be {\"changes\": [...]}", errors=exc.messages)
+    limit = current_app.config["MAX_BATCH_CHANGES"]
+    if len(changes) > limit:
+        abort(413, message=f"一次最多推送 {limit} 条变更 / at most {limit} changes per push")
+    errors: dict[str, Any] = {}
+    loaded = []
+    for index, change in enumerate(changes):
+        try:
+            loaded.append(_change_schema.load(change))
+        except ValidationError as exc:
+            errors[str(index)] = exc.messages
+    if errors:
+        # The envelope itself is broken, so no change can be trusted to be what it says.
+        abort(422, message="变更的格式错误 / malformed change envelope", errors=errors)
+    seqs = [c["q"] for c in loaded]
+    if len(set(seqs)) != len(seqs):
+        abort(422, message="同一批次中序号重复 / a sequence number appears twice in one batch")
+    return loaded
+
+
+@blp.route("/push")
+class Push(MethodView):
+    @blp.doc(
+        requestBody={
+            "description": "gzip'd JSON {changes: [Change, ...]}",
+            "content": {"application/json": {"schema": ChangeSchema}},
+        }
+    )
+    @blp.response(200, PushResponseSchema)
+    def post(self) -> dict[str, Any]:
+        """Apply a batch of a device's changes, answering each change on its own."""
+        changes = _checked_changes(read_json_body())
+        outcome = apply_push(get_db(), g.device, changes)
+        applied: list[list[int]] = []
+        answers = []
+        for result in outcome["results"]:
+            if result["s"] == p.APPLIED and len(result) == 2:
+                if applied and applied[-1][1] == result["q"] - 1:
+                    applied[-1][1] = result["q"]
+                else:
+                    applied.append([result["q"], result["q"]])
+            else:
+                answers.append(result)
+        return {
+            "applied": applied,
+            "answers": answers,
+            "server_hlc": outcome["server_hlc"],
+            "device_max_seq": outcome["device_max_seq"],
+        }
+
+
+@blp.route("/pull")
+class Pull(MethodView):
+    @blp.arguments(PullQuerySchema, location="query")
+    @blp.response(200, PullResponseSchema)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Records changed after the cursor that this device should hold, one page at a time."""
+        limit = min(query["limit"], current_app.config["MAX_PULL_PAGE"])
+        try:
+            page = pull_page(get_db(), g.device, query["cursor"], limit, query["include_own"])
+        except ResyncRequired:
+            page = {"records": [], "cursor": 0, "more": True, "full_resync": True, "device_max_seq": 0}
+        page.setdefault("full_resync", False)
+        page["server_hlc"] = server_hlc()
+        return page

@@ -1,0 +1,311 @@
+"""tianjian-server: set up the bureau's database, load reference data, enrol devices, serve, report."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from shared.clock import utc_now
+from shared.errors import TianjianError
+from server import devices, farmers, reference
+from server.db import init_db
+from server.report import UnknownUnit, build_report
+
+FRIENDLY_ERRORS: dict[type[Exception], str] = {
+    reference.BadReferenceFile: "文件有误 / bad file: {exc}",
+    devices.UnknownEnvoy: "没有这位特派员 / no such envoy: {exc}",
+    UnknownUnit: "未知的区划代码 / unknown unit: {exc}",
+    farmers.UnknownFarmer: "没有这个农户 / no such farmer: {exc}",
+    farmers.AlreadyMerged: "该农户已合并 / farmer already merged: {exc}",
+    FileNotFoundError: "找不到文件 / file not found: {exc.filename}",
+    TianjianError: "{exc}",
+}
+
+
+def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the named exceptions into one clear line and exit status 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except tuple(FRIENDLY_ERRORS) as exc:
+            for kind, template in FRIENDLY_ERRORS.items():
+                if isinstance(exc, kind):
+                    raise click.ClickException(template.format(exc=exc)) from exc
+            raise
+
+    return wrapper
+
+
+@click.group()
+@click.option(
+    "--db",
+    "db_path",
+    envvar="TIANJIAN_DB",
+    default="tianjian.db",
+    show_default=True,
+    help="Server database file (or set TIANJIAN_DB).",
+)
+@click.pass_context
+def cli(ctx: click.Context, db_path: str) -> None:
+    """田间 Tianjian server: the county bureau's record of extension work against its targets."""
+    ctx.obj = {"db_path": db_path}
+
+
+def _db(ctx: click.Context) -> Any:
+    return init_db(ctx.obj["db_path"])
+
+
+@cli.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create the database (or bring it up to date with the latest migrations)."""
+    _db(ctx).close()
+    click.echo(f"数据库已就绪 / database ready: {ctx.obj['db_path']}")
+
+
+@cli.group()
+def units() -> None:
+    """Organisation units: county, townships, villages."""
+
+
+@units.command("load")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.pass_context
+@friendly_errors
+def units_load(ctx: click.Context, path: str) -> None:
+    """Load units from a CSV with columns code, name, parent_code, level."""
+    count = reference.load_units(_db(ctx), path)
+    click.echo(f"已载入 {count} 个单位 / loaded {count} units")
+
+
+@cli.group()
+def envoys() -> None:
+    """Technology envoys (科技特派员)."""
+
+
+@envoys.command("load")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.pass_context
+@friendly_errors
+def envoys_load(ctx: click.Context, path: str) -> None:
+    """Load envoys from a CSV with columns name, mobile, township_codes (space-separated)."""
+    count = reference.load_envoys(_db(ctx), path)
+    click.echo(f"已载入 {count} 位特派员 / loaded {count} envoys")
+
+
+@cli.group()
+def catalog() -> None:
+    """Technologies, varieties and leaflet titles."""
+
+
+@catalog.command("load")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.pass_context
+@friendly_errors
+def catalog_load(ctx: click.Context, path: str) -> None:
+    """Load a CSV with columns type (technology|variety|leaflet), name, crop, category."""
+    counts = reference.load_catalogue(_db(ctx), path)
+    for kind, count in counts.items():
+        click.echo(f"{kind}: {count}")
+
+
+@cli.group()
+def targets() -> None:
+    """The year's targets."""
+
+
+@targets.command("load")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.pass_context
+@friendly_errors
+def targets_load(ctx: click.Context, path: str) -> None:
+    """Load a YAML or JSON file: year, unit_code, targets: [{indicator, comparator, value}]."""
+    count = reference.load_targets(_db(ctx), path)
+    click.echo(f"已载入 {count} 项目标 / loaded {count} targets")
+
+
+@cli.command()
+@click.option("--envoy", "envoy_name", required=True, help="The envoy's name, as loaded.")
+@click.option(
+    "--township",
+    "townships",
+    multiple=True,
+    help="Create the envoy if unknown, serving these township codes.",
+)
+@click.option("--minutes", type=int, default=None, help="Minutes the code stays valid (default a day).")
+@click.option("--qr", "qr_path", type=click.Path(dir_okay=False), help="Also write the code as a QR PNG.")
+@click.option("--server-url", default="", help="Server address to put in the QR code.")
+@click.pass_context
+@friendly_errors
+def enroll(
+    ctx: click.Context,
+    envoy_name: str,
+    townships: tuple[str, ...],
+    minutes: int | None,
+    qr_path: str | None,
+    server_url: str,
+) -> None:
+    """Print a one-time enrolment code for one of an envoy's devices."""
+    from server.settings import defaults_from_environment
+
+    db = _db(ctx)
+    try:
+        envoy = devices.envoy_by_name(db, envoy_name)
+    except devices.UnknownEnvoy:
+        if not townships:
+            raise
+        envoy = reference.ensure_envoy(db, envoy_name, list(townships))
+    valid = minutes or defaults_from_environment()["ENROLMENT_CODE_MINUTES"]
+    code = devices.new_enrolment_code(db, envoy["id"], valid)
+    db.conn.commit()
+    if qr_path:
+        import qrcode
+
+        # The QR carries the server and the code only: no name, no phone number.
+        qrcode.make(f"tianjian-enroll:{server_url}#{code}").save(qr_path)
+    click.echo(code)
+    click.echo(f"{envoy['name']} · {valid} 分钟内有效，仅可使用一次 / valid {valid} min, once", err=True)
+
+
+@cli.group("devices")
+def devices_group() -> None:
+    """Enrolled field devices."""
+
+
+@devices_group.command("list")
+@click.pass_context
+def devices_list(ctx: click.Context) -> None:
+    """List devices with their last contact and clock skew."""
+    for row in devices.list_devices(_db(ctx)):
+        skew = "" if row["skew_ms"] is None else f"{row['skew_ms'] / 1000:+.0f}s"
+        state = "已撤销 revoked" if row["revoked_at"] else "有效 active"
+        click.echo(f"{row['id']}  {row['envoy']}  {row['name']}  {row['last_seen_at'] or '-'}  {skew}  {state}")
+
+
+@devices_group.command("revoke")
+@click.argument("device_id")
+@click.pass_context
+def devices_revoke(ctx: click.Context, device_id: str) -> None:
+    """Revoke a device's token: it can no longer sync."""
+    if not devices.revoke(_db(ctx), device_id):
+        raise click.ClickException(f"没有这台有效设备 / no active device {device_id}")
+    click.echo(f"已撤销 / revoked {device_id}")
+
+
+@cli.group("farmers")
+def farmers_group() -> None:
+    """Farmers registered twice: candidates to merge."""
+
+
+@farmers_group.command("candidates")
+@click.pass_context
+def farmers_candidates(ctx: click.Context) -> None:
+    """List pairs that may be the same person (phone numbers masked)."""
+    from shared.mobile import mask_mobile
+
+    for row in farmers.open_candidates(_db(ctx)):
+        click.echo(
+            f"#{row['id']} {row['reason']}: {row['name_a']} {mask_mobile(row['mobile_a'])} "
+            f"({row['farmer_a']})  ~  {row['name_b']} {mask_mobile(row['mobile_b'])} ({row['farmer_b']})"
+        )
+
+
+@farmers_group.command("merge")
+@click.argument("losing_id")
+@click.argument("canonical_id")
+@click.pass_context
+@friendly_errors
+def farmers_merge(ctx: click.Context, losing_id: str, canonical_id: str) -> None:
+    """Record that LOSING_ID is the same person as CANONICAL_ID."""
+    from server.db import write_transaction
+
+    db = _db(ctx)
+    with write_transaction(db):
+        farmers.merge_farmers(db, losing_id, canonical_id)
+    click.echo(f"已合并 / merged {losing_id} → {canonical_id}")
+
+
+@cli.command()
+@click.option("--limit", default=50, show_default=True)
+@click.pass_context
+def conflicts(ctx: click.Context, limit: int) -> None:
+    """Show the latest edits that lost to a concurrent edit of the same field."""
+    rows = _db(ctx).query("SELECT * FROM conflicts ORDER BY id DESC LIMIT ?", [limit])
+    for row in rows:
+        click.echo(
+            f"{row['recorded_at']} {row['kind']} {row['record_id']} {row['field']}: "
+            f"kept {row['winning_value']} over {row['losing_value']}"
+        )
+
+
+@cli.command("purge-tombstones")
+@click.option("--days", default=180, show_default=True, help="Keep tombstones younger than this.")
+@click.pass_context
+def purge_tombstones(ctx: click.Context, days: int) -> None:
+    """Delete old tombstones; devices whose cursor is older must then resync in full."""
+    from server.maintenance import purge_tombstones as purge
+
+    count = purge(_db(ctx), days)
+    click.echo(f"已清除 {count} 条删除记录 / purged {count} tombstones")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--threads", default=4, show_default=True, type=int)
+@click.pass_context
+def run(ctx: click.Context, host: str, port: int, threads: int) -> None:
+    """Serve the API and pages with waitress."""
+    import waitress
+
+    from server import create_app
+
+    app = create_app({"DATABASE": ctx.obj["db_path"]})
+    click.echo(f"田间 server on http://{host}:{port}/  (Ctrl+C to stop)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="tianjian")
+
+
+@cli.command()
+@click.option("--year", type=int, default=None, help="Calendar year in China time (default: this year).")
+@click.option("--unit", "unit_code", default=None, help="Unit code (default: the county).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.pass_context
+@friendly_errors
+def report(ctx: click.Context, year: int | None, unit_code: str | None, fmt: str) -> None:
+    """The year's figures against targets."""
+    from shared.clock import local_date
+
+    year = year or local_date(utc_now()).year
+    data = build_report(_db(ctx), year, unit_code)
+    if fmt == "json":
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    columns = ["key", "label_zh", "comparator", "target", "actual", "percent", "met", "verified", "reported"]
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        for line in data["indicators"]:
+            writer.writerow([line.get(c, "") for c in columns])
+        # A BOM, so Excel on a Chinese Windows PC reads UTF-8.
+        sys.stdout.write("\ufeff" + out.getvalue())
+        return
+    click.echo(f"{data['unit']['name']} {data['year']} 年 · 截至 {data['as_of']}")
+    for line in data["indicators"]:
+        target = "" if line["target"] is None else f"{line['comparator']} {line['target']:g}"
+        met = {True: "✓ 达标", False: "✗ 未达标", None: ""}[line["met"]]
+        extra = f"  (核实 {line['verified']} / 仅报数 {line['reported']})" if "verified" in line else ""
+        click.echo(f"{line['label_zh']:<12} {line['actual']:>10g}  {target:<10} {met}{extra}")
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,140 @@
+"""The same farmer registered on two devices: automatic merges, candidates for staff, aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlite_utils import Database
+
+from shared.clock import to_iso, utc_now
+from server.db import next_server_seq
+
+AUTO_SAME_MOBILE_AND_NAME = "same_mobile_and_name"
+SAME_MOBILE = "same_mobile"
+SAME_NAME_VILLAGE_BIRTH_YEAR = "same_name_village_birth_year"
+STAFF = "staff"
+
+
+class UnknownFarmer(Exception):
+    """No farmer has that id."""
+
+
+class AlreadyMerged(Exception):
+    """The farmer is already an alias of another."""
+
+
+def aliases_of(db: Database, farmer_ids: Iterable[str]) -> list[tuple[str, str]]:
+    wanted = list(farmer_ids)
+    found: list[tuple[str, str]] = []
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found += [
+            (row[0], row[1])
+            for row in db.execute(
+                f"SELECT id, canonical_id FROM farmer_aliases WHERE id IN ({marks})", chunk
+            )
+        ]
+    return found
+
+
+def canonical_id(db: Database, farmer_id: str) -> str:
+    row = db.execute("SELECT canonical_id FROM farmer_aliases WHERE id = ?", [farmer_id]).fetchone()
+    return row[0] if row else farmer_id
+
+
+def check_new_farmer(db: Database, farmer_id: str) -> None:
+    """Merge a just-arrived farmer when mobile and name both match; otherwise offer likely pairs."""
+    farmer = _farmer(db, farmer_id)
+    if farmer is None or farmer["deleted"]:
+        return
+    if farmer["mobile"]:
+        for other in _canonical_farmers(
+            db, "mobile = ? AND id != ?", [farmer["mobile"], farmer_id]
+        ):
+            if other["name"] == farmer["name"]:
+                _make_alias(db, farmer_id, other["id"], AUTO_SAME_MOBILE_AND_NAME)
+                return
+            _offer(db, other["id"], farmer_id, SAME_MOBILE)
+    if farmer["birth_year"]:
+        for other in _canonical_farmers(
+            db,
+            "name = ? AND village_code = ? AND birth_year = ? AND id != ? "
+            "AND coalesce(mobile, '') != coalesce(?, '')",
+            [farmer["name"], farmer["village_code"], farmer["birth_year"], farmer_id, farmer["mobile"]],
+        ):
+            _offer(db, other["id"], farmer_id, SAME_NAME_VILLAGE_BIRTH_YEAR)
+
+
+def merge_farmers(db: Database, losing_id: str, canonical: str, reason: str = STAFF) -> None:
+    """Point the losing record at the canonical one; ids are never rewritten."""
+    for farmer_id in (losing_id, canonical):
+        if _farmer(db, farmer_id) is None:
+            raise UnknownFarmer(farmer_id)
+    target = canonical_id(db, canonical)
+    if target == losing_id or canonical_id(db, losing_id) != losing_id:
+        raise AlreadyMerged(losing_id)
+    _make_alias(db, losing_id, target, reason)
+    db.execute(
+        "UPDATE merge_candidates SET resolved_at = ?, resolution = 'merged' "
+        "WHERE resolved_at IS NULL AND (farmer_a IN (?, ?) AND farmer_b IN (?, ?))",
+        [to_iso(utc_now()), losing_id, canonical, losing_id, canonical],
+    )
+
+
+def dismiss_candidate(db: Database, candidate_id: int) -> None:
+    db.execute(
+        "UPDATE merge_candidates SET resolved_at = ?, resolution = 'different_people' WHERE id = ?",
+        [to_iso(utc_now()), candidate_id],
+    )
+
+
+def open_candidates(db: Database) -> list[dict[str, Any]]:
+    return list(
+        db.query(
+            "SELECT c.id, c.reason, c.found_at, a.id AS farmer_a, a.name AS name_a, "
+            "a.mobile AS mobile_a, a.village_code AS village_a, b.id AS farmer_b, b.name AS name_b, "
+            "b.mobile AS mobile_b, b.village_code AS village_b FROM merge_candidates c "
+            "JOIN farmers a ON a.id = c.farmer_a JOIN farmers b ON b.id = c.farmer_b "
+            "WHERE c.resolved_at IS NULL ORDER BY c.id"
+        )
+    )
+
+
+def _farmer(db: Database, farmer_id: str) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM farmers WHERE id = ?", [farmer_id]))
+    return rows[0] if rows else None
+
+
+def _canonical_farmers(db: Database, where: str, params: list[Any]) -> list[dict[str, Any]]:
+    return list(
+        db.query(
+            f"SELECT * FROM farmers WHERE {where} AND deleted = 0 "
+            "AND id NOT IN (SELECT id FROM farmer_aliases) ORDER BY created_at, id",
+            params,
+        )
+    )
+
+
+def _make_alias(db: Database, losing_id: str, canonical: str, reason: str) -> None:
+    now = to_iso(utc_now())
+    # Whoever pointed at the losing record now points straight at the canonical one.
+    repointed = [row[0] for row in db.execute("SELECT id FROM farmer_aliases WHERE canonical_id = ?", [losing_id])]
+    seq = next_server_seq(db, 1 + len(repointed))
+    db["farmer_aliases"].insert(
+        {"id": losing_id, "canonical_id": canonical, "merged_at": now, "reason": reason, "server_seq": seq},
+        replace=True,
+    )
+    for offset, alias in enumerate(repointed, start=1):
+        db.execute(
+            "UPDATE farmer_aliases SET canonical_id = ?, server_seq = ? WHERE id = ?",
+            [canonical, seq + offset, alias],
+        )
+
+
+def _offer(db: Database, farmer_a: str, farmer_b: str, reason: str) -> None:
+    db.execute(
+        "INSERT OR IGNORE INTO merge_candidates (farmer_a, farmer_b, reason, found_at) VALUES (?, ?, ?, ?)",
+        [farmer_a, farmer_b, reason, to_iso(utc_now())],
+    )

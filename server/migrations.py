@@ -1,0 +1,214 @@
+"""Numbered schema migrations of the server database (sqlite-utils Migrations)."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("tianjian-server")
+
+# Columns every synced field record has besides its own data.
+SYNC_COLUMNS = {
+    "envoy_id": str,
+    "device_id": str,
+    "created_at": str,
+    "updated_at": str,
+    "deleted": int,
+    "hlc": str,
+    "stamps": str,
+    # Township (9-digit prefix, padded) the record belongs to, for pull scoping.
+    "township_code": str,
+    # The device whose create this is, so it need not pull its own record back; NULL
+    # once anything else has touched the record.
+    "origin_device": str,
+    "server_seq": int,
+}
+
+FIELD_TABLES = {
+    "farmers": {
+        "id": str,
+        "name": str,
+        "mobile": str,
+        "gender": str,
+        "birth_year": int,
+        "village_code": str,
+    },
+    "sessions": {
+        "id": str,
+        "kind": str,
+        "title": str,
+        "technology_ids": str,
+        "unit_code": str,
+        "place": str,
+        "starts_at": str,
+        "ends_at": str,
+        "lead_envoy_id": str,
+        "co_envoy_ids": str,
+        "reported_headcount": int,
+        "display_boards": int,
+        "closed": int,
+    },
+    "attendances": {
+        "id": str,
+        "session_id": str,
+        "farmer_id": str,
+        "checked_in_at": str,
+        "method": str,
+        "seen_by": str,
+    },
+    "leaflet_receipts": {
+        "id": str,
+        "leaflet_title_id": str,
+        "copies": int,
+        "received_on": str,
+        "correction_of": str,
+    },
+    "leaflet_handouts": {
+        "id": str,
+        "leaflet_title_id": str,
+        "copies": int,
+        "session_id": str,
+        "unit_code": str,
+        "handed_out_at": str,
+        "correction_of": str,
+    },
+    "plots": {
+        "id": str,
+        "village_code": str,
+        "host_name": str,
+        "crop": str,
+        "variety_id": str,
+        "technology_ids": str,
+        "area_mu": float,
+        "latitude": float,
+        "longitude": float,
+        "altitude_m": float,
+        "target_yield_kg_per_mu": float,
+        "established_on": str,
+    },
+    "plot_observations": {
+        "id": str,
+        "plot_id": str,
+        "observed_on": str,
+        "stage": str,
+        "survival_rate": float,
+        "yield_kg_per_mu": float,
+        "notes": str,
+        "correction_of": str,
+    },
+}
+
+REFERENCE_TABLES = {
+    "units": ({"code": str, "name": str, "parent_code": str, "level": str}, "code"),
+    "envoys": (
+        {"id": str, "name": str, "mobile": str, "township_codes": str, "active": int},
+        "id",
+    ),
+    "technologies": ({"id": str, "name": str, "category": str}, "id"),
+    "varieties": ({"id": str, "name": str, "crop": str}, "id"),
+    "leaflet_titles": ({"id": str, "title": str}, "id"),
+    "targets": (
+        {
+            "id": str,
+            "year": int,
+            "unit_code": str,
+            "indicator": str,
+            "comparator": str,
+            "value": float,
+        },
+        "id",
+    ),
+    "farmer_aliases": ({"id": str, "canonical_id": str, "merged_at": str, "reason": str}, "id"),
+}
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["server_state"].create({"key": str, "value": str}, pk="key")
+    db["server_state"].insert({"key": "seq", "value": "0"})
+    db["server_state"].insert({"key": "purged_seq", "value": "0"})
+    for table, columns in FIELD_TABLES.items():
+        db[table].create({**columns, **SYNC_COLUMNS}, pk="id", not_null={"envoy_id", "hlc"})
+        db[table].create_index(["server_seq"])
+        db[table].create_index(["township_code", "server_seq"])
+    for table, (columns, pk) in REFERENCE_TABLES.items():
+        db[table].create({**columns, "server_seq": int}, pk=pk)
+        db[table].create_index(["server_seq"])
+    db["attendances"].create_index(["session_id"])
+    db["attendances"].create_index(["farmer_id"])
+    db["sessions"].create_index(["starts_at"])
+    db["farmers"].create_index(["mobile"])
+    db["leaflet_handouts"].create_index(["handed_out_at"])
+    db["plot_observations"].create_index(["plot_id"])
+    db["targets"].create_index(["year", "unit_code", "indicator"], unique=True)
+
+    db["devices"].create(
+        {
+            "id": str,
+            "envoy_id": str,
+            "name": str,
+            "token_hash": str,
+            "enrolled_at": str,
+            "revoked_at": str,
+            "last_seen_at": str,
+            "skew_ms": int,
+            "max_seq": int,
+            "protocol": int,
+        },
+        pk="id",
+        foreign_keys=[("envoy_id", "envoys", "id")],
+    )
+    db["devices"].create_index(["token_hash"], unique=True)
+    db["enrolment_codes"].create(
+        {"code_hash": str, "envoy_id": str, "created_at": str, "expires_at": str, "used_at": str},
+        pk="code_hash",
+        foreign_keys=[("envoy_id", "envoys", "id")],
+    )
+    # (device, seq) is the idempotency key of every change a device ever sent.
+    db.execute(
+        "CREATE TABLE device_changes (device_id TEXT NOT NULL, seq INTEGER NOT NULL, "
+        "hash TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, "
+        "PRIMARY KEY (device_id, seq)) WITHOUT ROWID"
+    )
+    db["held_changes"].create(
+        {
+            "device_id": str,
+            "seq": int,
+            "envoy_id": str,
+            "change": str,
+            "waiting_kind": str,
+            "waiting_id": str,
+            "held_at": str,
+        },
+        pk=("device_id", "seq"),
+    )
+    db["held_changes"].create_index(["waiting_id"])
+    db["conflicts"].create(
+        {
+            "id": int,
+            "kind": str,
+            "record_id": str,
+            "field": str,
+            "winning_value": str,
+            "winning_stamp": str,
+            "losing_value": str,
+            "losing_stamp": str,
+            "device_id": str,
+            "recorded_at": str,
+        },
+        pk="id",
+    )
+    db["conflicts"].create_index(["kind", "record_id"])
+    db["merge_candidates"].create(
+        {
+            "id": int,
+            "farmer_a": str,
+            "farmer_b": str,
+            "reason": str,
+            "found_at": str,
+            "resolved_at": str,
+            "resolution": str,
+        },
+        pk="id",
+    )
+    db["merge_candidates"].create_index(["farmer_a", "farmer_b"], unique=True)

@@ -1,0 +1,124 @@
+"""Turning stored rows into record states and back, for field and reference tables alike."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlite_utils import Database
+
+from shared import protocol as p
+from shared.clock import stamp_iso
+from shared.merge import STAMPS, earliest_stamp, latest_stamp
+from shared.schemas.field import data_fields
+from server.migrations import FIELD_TABLES, REFERENCE_TABLES
+
+LIST_COLUMNS = {"technology_ids", "co_envoy_ids", "seen_by", "township_codes"}
+BOOL_COLUMNS = {"deleted", "closed", "active"}
+# What a state carries besides its data fields, on both sides of the wire.
+STATE_META = ("id", "envoy_id", "device_id", "created_at", "updated_at", "deleted", "hlc")
+INTERNAL_COLUMNS = {"stamps", "township_code", "origin_device", "server_seq"}
+
+
+def table_of(kind: str) -> str:
+    return p.TABLES[kind]
+
+
+def columns_of(kind: str) -> list[str]:
+    table = table_of(kind)
+    if table in FIELD_TABLES:
+        return list(FIELD_TABLES[table]) + [
+            "envoy_id",
+            "device_id",
+            "created_at",
+            "updated_at",
+            "deleted",
+            "hlc",
+            "stamps",
+            "township_code",
+            "origin_device",
+            "server_seq",
+        ]
+    columns, _pk = REFERENCE_TABLES[table]
+    return list(columns) + ["server_seq"]
+
+
+def pk_of(kind: str) -> str:
+    table = table_of(kind)
+    return "id" if table in FIELD_TABLES else REFERENCE_TABLES[table][1]
+
+
+def row_to_state(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored row as a record state (lists decoded, booleans as booleans, stamps attached)."""
+    state: dict[str, Any] = {}
+    for name, value in row.items():
+        if name == "stamps":
+            state[STAMPS] = json.loads(value) if value else {}
+        elif name in INTERNAL_COLUMNS:
+            continue
+        elif name in LIST_COLUMNS:
+            state[name] = json.loads(value) if value else []
+        elif name in BOOL_COLUMNS:
+            state[name] = bool(value)
+        else:
+            state[name] = value
+    return state
+
+
+def state_to_row(kind: str, state: dict[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for name in columns_of(kind):
+        if name == "stamps":
+            row[name] = json.dumps(state.get(STAMPS, {}), separators=(",", ":"))
+        elif name in INTERNAL_COLUMNS:
+            continue
+        elif name in LIST_COLUMNS:
+            row[name] = json.dumps(state.get(name) or [], separators=(",", ":"))
+        elif name in BOOL_COLUMNS:
+            row[name] = 1 if state.get(name) else 0
+        else:
+            row[name] = state.get(name)
+    return row
+
+
+def with_derived_meta(state: dict[str, Any]) -> dict[str, Any]:
+    """created_at, updated_at and hlc follow from the stamps, so every replica agrees on them."""
+    first, last = earliest_stamp(state), latest_stamp(state)
+    state["hlc"] = last
+    state["created_at"] = stamp_iso(first)
+    state["updated_at"] = stamp_iso(last)
+    state.setdefault("deleted", False)
+    return state
+
+
+def data_of(kind: str, state: dict[str, Any]) -> dict[str, Any]:
+    """The fields the schema validates: data plus metadata, no stamps."""
+    names = set(data_fields(kind)) | set(STATE_META)
+    return {name: value for name, value in state.items() if name in names}
+
+
+def fetch_states(db: Database, kind: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Current states of the given ids, in chunks so the SQL stays within SQLite's limits."""
+    table = table_of(kind)
+    wanted = list(dict.fromkeys(ids))
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in db.query(f"SELECT * FROM [{table}] WHERE id IN ({marks})", chunk):
+            found[row["id"]] = row_to_state(row)
+    return found
+
+
+def existing_ids(db: Database, kind: str, ids: Iterable[str]) -> set[str]:
+    table = table_of(kind)
+    key = pk_of(kind)
+    wanted = list(dict.fromkeys(ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT [{key}] FROM [{table}] WHERE [{key}] IN ({marks})"
+        found.update(row[0] for row in db.execute(sql, chunk))
+    return found

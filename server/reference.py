@@ -1,0 +1,169 @@
+"""Loading the bureau's reference data: units, envoys, catalogues and targets, each flowing down."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import yaml
+from marshmallow import ValidationError
+from sqlite_utils import Database
+
+from shared import protocol as p
+from shared.schemas.reference import (
+    EnvoySchema,
+    LeafletTitleSchema,
+    TargetsFileSchema,
+    TechnologySchema,
+    UnitSchema,
+    VarietySchema,
+)
+from server.db import next_server_seq, write_transaction
+from server.records import state_to_row
+
+# Catalogue entries get stable ids from their names, so reloading a file updates in place.
+CATALOGUE_NAMESPACE = uuid.UUID("0c7d1f5e-3b2a-4e68-9d0f-5a6b7c8d9e01")
+
+
+class BadReferenceFile(Exception):
+    """A reference file could not be read; `problems` lists each bad line and field."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        super().__init__(f"{path}: " + "; ".join(problems[:20]))
+        self.problems = problems
+
+
+def catalogue_id(kind: str, name: str) -> str:
+    return str(uuid.uuid5(CATALOGUE_NAMESPACE, f"{kind}/{name}"))
+
+
+def read_csv(path: str) -> list[dict[str, str]]:
+    text = Path(path).read_text(encoding="utf-8-sig")
+    return [
+        {k.strip(): (v or "").strip() for k, v in row.items() if k}
+        for row in csv.DictReader(io.StringIO(text))
+    ]
+
+
+def _validated(path: str, rows: list[dict[str, Any]], schema: Any) -> list[dict[str, Any]]:
+    good, problems = [], []
+    for number, row in enumerate(rows, start=2):
+        try:
+            good.append(schema.load(row))
+        except ValidationError as exc:
+            problems.append(f"line {number}: {exc.messages}")
+    if problems:
+        raise BadReferenceFile(path, problems)
+    return good
+
+
+def _upsert(db: Database, kind: str, records: list[dict[str, Any]]) -> int:
+    if not records:
+        return 0
+    seq = next_server_seq(db, len(records))
+    rows = []
+    for offset, record in enumerate(records):
+        row = state_to_row(kind, record)
+        row["server_seq"] = seq + offset
+        rows.append(row)
+    db[p.TABLES[kind]].upsert_all(rows, pk="code" if kind == p.UNIT else "id")
+    return len(rows)
+
+
+def load_units(db: Database, path: str) -> int:
+    rows = read_csv(path)
+    for row in rows:
+        row["parent_code"] = row.get("parent_code") or None
+    units = _validated(path, rows, UnitSchema())
+    with write_transaction(db):
+        return _upsert(db, p.UNIT, units)
+
+
+def load_envoys(db: Database, path: str) -> int:
+    rows = read_csv(path)
+    prepared = []
+    for row in rows:
+        name = row.get("name", "")
+        prepared.append(
+            {
+                "id": row.get("id") or catalogue_id(p.ENVOY, name),
+                "name": name,
+                "mobile": row.get("mobile") or None,
+                "township_codes": [c for c in row.get("township_codes", "").replace(";", " ").split() if c],
+            }
+        )
+    envoys = _validated(path, prepared, EnvoySchema())
+    with write_transaction(db):
+        return _upsert(db, p.ENVOY, envoys)
+
+
+def ensure_envoy(db: Database, name: str, township_codes: list[str]) -> dict[str, Any]:
+    envoy = EnvoySchema().load(
+        {"id": catalogue_id(p.ENVOY, name), "name": name, "township_codes": township_codes}
+    )
+    with write_transaction(db):
+        _upsert(db, p.ENVOY, [envoy])
+    return envoy
+
+
+CATALOGUE_KINDS = {
+    "technology": (p.TECHNOLOGY, TechnologySchema, "name"),
+    "variety": (p.VARIETY, VarietySchema, "name"),
+    "leaflet": (p.LEAFLET_TITLE, LeafletTitleSchema, "title"),
+}
+
+
+def load_catalogue(db: Database, path: str) -> dict[str, int]:
+    """CSV with columns type (technology | variety | leaflet), name, and crop/category."""
+    rows = read_csv(path)
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    problems = []
+    for number, row in enumerate(rows, start=2):
+        entry_type = row.get("type", "")
+        if entry_type not in CATALOGUE_KINDS:
+            problems.append(f"line {number}: type must be technology, variety or leaflet, not {entry_type!r}")
+            continue
+        kind, schema, name_field = CATALOGUE_KINDS[entry_type]
+        name = row.get("name", "")
+        record: dict[str, Any] = {"id": catalogue_id(kind, name), name_field: name}
+        if kind == p.VARIETY:
+            record["crop"] = row.get("crop", "")
+        if kind == p.TECHNOLOGY:
+            record["category"] = row.get("category") or None
+        try:
+            by_kind.setdefault(kind, []).append(schema().load(record))
+        except ValidationError as exc:
+            problems.append(f"line {number}: {exc.messages}")
+    if problems:
+        raise BadReferenceFile(path, problems)
+    with write_transaction(db):
+        return {kind: _upsert(db, kind, records) for kind, records in by_kind.items()}
+
+
+def load_targets(db: Database, path: str) -> int:
+    text = Path(path).read_text(encoding="utf-8-sig")
+    try:
+        raw = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise BadReferenceFile(path, [f"not valid YAML/JSON: {exc}"]) from exc
+    try:
+        plan = TargetsFileSchema().load(raw if isinstance(raw, dict) else {})
+    except ValidationError as exc:
+        raise BadReferenceFile(path, [str(exc.messages)]) from exc
+    if not db.execute("SELECT 1 FROM units WHERE code = ?", [plan["unit_code"]]).fetchone():
+        raise BadReferenceFile(path, [f"unit_code {plan['unit_code']} is not a loaded unit"])
+    records = [
+        {
+            "id": f"{plan['year']}:{plan['unit_code']}:{line['indicator']}",
+            "year": plan["year"],
+            "unit_code": plan["unit_code"],
+            **line,
+        }
+        for line in plan["targets"]
+    ]
+    with write_transaction(db):
+        return _upsert(db, p.TARGET, records)

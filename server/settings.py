@@ -1,0 +1,53 @@
+"""Server settings, declared once with their help text; each can come from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    default: Any
+    help: str
+
+
+SETTINGS = (
+    Setting("DATABASE", "TIANJIAN_DB", "tianjian.db", "Path of the server's SQLite database file."),
+    Setting(
+        "MAX_CONTENT_LENGTH",
+        "TIANJIAN_MAX_REQUEST_BYTES",
+        4 * 1024 * 1024,
+        "Largest request body accepted, in bytes (compressed, as sent).",
+    ),
+    Setting(
+        "MAX_DECOMPRESSED_BYTES",
+        "TIANJIAN_MAX_DECOMPRESSED_BYTES",
+        32 * 1024 * 1024,
+        "Largest request body after gzip is undone, in bytes; a gzip bomb stops here.",
+    ),
+    Setting("MAX_BATCH_CHANGES", "TIANJIAN_MAX_BATCH_CHANGES", 5000, "Most changes in one push."),
+    Setting("MAX_PULL_PAGE", "TIANJIAN_MAX_PULL_PAGE", 5000, "Most records in one pull page."),
+    Setting(
+        "ENROLMENT_CODE_MINUTES",
+        "TIANJIAN_ENROLMENT_MINUTES",
+        60 * 24,
+        "How long a one-time enrolment code stays valid, in minutes.",
+    ),
+)
+
+
+def defaults_from_environment() -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = os.environ.get(setting.env)
+        if raw is None:
+            values[setting.name] = setting.default
+        elif isinstance(setting.default, int):
+            values[setting.name] = int(raw)
+        else:
+            values[setting.name] = raw
+    return values

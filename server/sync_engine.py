@@ -1,0 +1,530 @@
+"""Applying a device's pushed changes and serving its pull pages: the server half of sync."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlite_utils import Database
+
+from shared import protocol as p
+from shared.clock import HybridLogicalClock, parse_stamp, to_iso, utc_now, wall_ms
+from shared.errors import InvalidRecord
+from shared.ids import attendance_id, is_uuid
+from shared.merge import STAMPS, merge, stamped_change
+from shared.schemas.field import validate_fields, validate_record
+from server import farmers
+from server.db import get_state, next_server_seq, set_state, write_transaction
+from server.migrations import FIELD_TABLES
+from server.records import (
+    columns_of,
+    data_of,
+    existing_ids,
+    fetch_states,
+    state_to_row,
+    table_of,
+    with_derived_meta,
+)
+
+# Which field of a kind points at which other field record: a change whose target has not
+# arrived yet is held, not refused.
+REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
+    p.ATTENDANCE: (("session_id", p.SESSION), ("farmer_id", p.FARMER)),
+    p.LEAFLET_HANDOUT: (("session_id", p.SESSION),),
+    p.PLOT_OBSERVATION: (("plot_id", p.PLOT),),
+}
+# Which field names reference data, which must already be known to the server.
+CATALOGUE_REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
+    p.FARMER: (("village_code", p.UNIT),),
+    p.SESSION: (("unit_code", p.UNIT), ("technology_ids", p.TECHNOLOGY)),
+    p.LEAFLET_RECEIPT: (("leaflet_title_id", p.LEAFLET_TITLE),),
+    p.LEAFLET_HANDOUT: (("leaflet_title_id", p.LEAFLET_TITLE), ("unit_code", p.UNIT)),
+    p.PLOT: (("village_code", p.UNIT), ("variety_id", p.VARIETY), ("technology_ids", p.TECHNOLOGY)),
+}
+
+
+@dataclass(frozen=True)
+class Device:
+    id: str
+    envoy_id: str
+    township_codes: tuple[str, ...]
+
+
+class Rejected(Exception):
+    """A change that cannot be applied; its reason goes back to the device."""
+
+    def __init__(self, reason: str, errors: dict[str, object] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.errors = errors or {}
+
+
+class Held(Exception):
+    """A change that refers to a record not yet arrived."""
+
+    def __init__(self, kind: str, record_id: str) -> None:
+        super().__init__(f"waiting for {kind} {record_id}")
+        self.kind = kind
+        self.record_id = record_id
+
+
+def change_hash(change: dict[str, Any]) -> str:
+    body = json.dumps(
+        [change.get("k"), change.get("i"), change.get("h"), change.get("b"), change.get("f")],
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Batch:
+    """Everything one push touches, gathered so the database is read and written in bulk."""
+
+    db: Database
+    device: Device
+    hlc: HybridLogicalClock
+    now_ms: int
+    states: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    dirty: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    catalogue: dict[str, set[str]] = field(default_factory=dict)
+    new_farmers: list[str] = field(default_factory=list)
+
+    def state(self, kind: str, record_id: str) -> dict[str, Any] | None:
+        return self.states.setdefault(kind, {}).get(record_id)
+
+    def exists(self, kind: str, record_id: str) -> bool:
+        known = self.states.setdefault(kind, {})
+        if record_id in known:
+            return True
+        if existing_ids(self.db, kind, [record_id]):
+            known.update(fetch_states(self.db, kind, [record_id]))
+            return True
+        return False
+
+    def catalogue_ids(self, kind: str) -> set[str]:
+        if kind not in self.catalogue:
+            table = table_of(kind)
+            key = "code" if kind == p.UNIT else "id"
+            self.catalogue[kind] = {row[0] for row in self.db.execute(f"SELECT [{key}] FROM [{table}]")}
+        return self.catalogue[kind]
+
+
+def apply_push(db: Database, device: Device, changes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Apply a batch of changes in one transaction; answer each change on its own."""
+    with write_transaction(db):
+        hlc = HybridLogicalClock("server", get_state(db, "hlc"))
+        batch = Batch(db, device, hlc, wall_ms())
+        seen = _previous_answers(db, device.id, [c["q"] for c in changes])
+        fresh: list[tuple[dict[str, Any], str]] = []
+        results: list[dict[str, Any]] = []
+        for change in changes:
+            digest = change_hash(change)
+            earlier = seen.get(change["q"])
+            if earlier is None:
+                fresh.append((change, digest))
+            elif earlier[0] != digest:
+                results.append({"q": change["q"], "s": p.SEQ_REUSED})
+            elif earlier[1] == p.REJECTED:
+                results.append({"q": change["q"], "s": p.REJECTED, "r": earlier[2]})
+            else:
+                results.append({"q": change["q"], "s": p.DUPLICATE})
+        _prefetch(batch, [c for c, _ in fresh])
+        answered: list[tuple[int, str, str, str | None]] = []
+        for change, digest in fresh:
+            result = apply_change(batch, device, change)
+            results.append(result)
+            answered.append((change["q"], digest, result["s"], result.get("r")))
+            if result["s"] == p.HELD:
+                _hold(db, device, change, result.pop("_waiting"))
+        _release_held(batch)
+        _write_dirty(batch)
+        for farmer_id in batch.new_farmers:
+            farmers.check_new_farmer(db, farmer_id)
+        db.conn.executemany(
+            "INSERT OR REPLACE INTO device_changes (device_id, seq, hash, status, reason) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(device.id, q, digest, status, reason) for q, digest, status, reason in answered],
+        )
+        max_seq = max([c["q"] for c in changes], default=0)
+        db.execute(
+            "UPDATE devices SET max_seq = max(coalesce(max_seq, 0), ?) WHERE id = ?",
+            [max_seq, device.id],
+        )
+        set_state(db, "hlc", hlc.last)
+        device_max = db.execute("SELECT max_seq FROM devices WHERE id = ?", [device.id]).fetchone()
+    results.sort(key=lambda r: r["q"])
+    return {"results": results, "server_hlc": hlc.last, "device_max_seq": device_max[0] or 0}
+
+
+def _previous_answers(
+    db: Database, device_id: str, seqs: list[int]
+) -> dict[int, tuple[str, str, str | None]]:
+    answers: dict[int, tuple[str, str, str | None]] = {}
+    for start in range(0, len(seqs), 500):
+        chunk = seqs[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for seq, digest, status, reason in db.execute(
+            "SELECT seq, hash, status, reason FROM device_changes "
+            f"WHERE device_id = ? AND seq IN ({marks})",
+            [device_id, *chunk],
+        ):
+            answers[seq] = (digest, status, reason)
+    return answers
+
+
+def _prefetch(batch: Batch, changes: list[dict[str, Any]]) -> None:
+    wanted: dict[str, set[str]] = {}
+    for change in changes:
+        kind = change.get("k")
+        if kind not in p.FIELD_KINDS:
+            continue
+        record_id = change.get("i") or _derived_id(change)
+        if record_id:
+            wanted.setdefault(kind, set()).add(record_id)
+        values = change.get("f") or {}
+        for name, target in REFERENCES.get(kind, ()):
+            if isinstance(values.get(name), str):
+                wanted.setdefault(target, set()).add(values[name])
+    for kind, ids in wanted.items():
+        batch.states.setdefault(kind, {}).update(fetch_states(batch.db, kind, ids))
+    if wanted.get(p.FARMER):
+        batch.states.setdefault(p.FARMER_ALIAS, {}).update(
+            {alias: {"canonical_id": canonical} for alias, canonical in farmers.aliases_of(batch.db, wanted[p.FARMER])}
+        )
+
+
+def _derived_id(change: dict[str, Any]) -> str | None:
+    values = change.get("f") or {}
+    if change.get("k") == p.ATTENDANCE and values.get("session_id") and values.get("farmer_id"):
+        return attendance_id(str(values["session_id"]), str(values["farmer_id"]))
+    return None
+
+
+def apply_change(batch: Batch, device: Device, change: dict[str, Any]) -> dict[str, Any]:
+    seq = change["q"]
+    try:
+        kind, record_id, values = _checked_envelope(change)
+        stamp = _checked_stamp(batch, device, change)
+        return {"q": seq, **_apply(batch, device, kind, record_id, values, stamp, change.get("b"))}
+    except Rejected as exc:
+        answer: dict[str, Any] = {"q": seq, "s": p.REJECTED, "r": exc.reason}
+        if exc.errors:
+            answer["e"] = exc.errors
+        return answer
+    except Held as exc:
+        return {"q": seq, "s": p.HELD, "_waiting": (exc.kind, exc.record_id)}
+
+
+def _checked_envelope(change: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    kind = change.get("k")
+    if kind in p.REFERENCE_KINDS:
+        raise Rejected(f"参考数据只能由科技局修改 / {kind} is reference data: it flows down only")
+    if kind not in p.FIELD_KINDS:
+        raise Rejected(f"未知的记录类型 / unknown kind {kind!r}")
+    values = change.get("f")
+    if not isinstance(values, dict) or not values:
+        raise Rejected("变更内容为空 / change has no fields", {"f": "required"})
+    record_id = change.get("i") or _derived_id(change)
+    if not isinstance(record_id, str) or not is_uuid(record_id):
+        raise Rejected("记录编号无效 / record id missing or not a UUID", {"i": "not a UUID"})
+    try:
+        values = validate_fields(kind, values)
+    except InvalidRecord as exc:
+        raise Rejected(f"{kind} {record_id}: 字段无效 / invalid fields", exc.errors) from exc
+    if kind == p.ATTENDANCE and change.get("i") and values.get("session_id"):
+        if attendance_id(values["session_id"], values.get("farmer_id", "")) != record_id:
+            raise Rejected("签到编号与场次、农户不符 / attendance id does not match its session and farmer")
+    return kind, record_id, values
+
+
+def _checked_stamp(batch: Batch, device: Device, change: dict[str, Any]) -> tuple[str, bool]:
+    """The full stamp of a change, and whether the server had to replace a stamp from the future."""
+    short = change.get("h")
+    try:
+        physical, counter = parse_stamp(f"{short}.x")
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise Rejected("时间戳无效 / bad clock stamp", {"h": "expected PPPPPPPPPPPPP.CCCCC"}) from exc
+    if physical > batch.now_ms + p.MAX_CLOCK_AHEAD_MS:
+        # A device clock running ahead must not let its edits beat everyone else's for days.
+        return batch.hlc.now(), True
+    stamp = f"{physical:013d}.{counter:05d}.{device.id}"
+    batch.hlc.observe(stamp)
+    return stamp, False
+
+
+def _apply(
+    batch: Batch,
+    device: Device,
+    kind: str,
+    record_id: str,
+    values: dict[str, Any],
+    stamp_info: tuple[str, bool],
+    base: str | None,
+) -> dict[str, Any]:
+    stamp, clamped = stamp_info
+    current = batch.state(kind, record_id)
+    if current is not None and kind in p.APPEND_ONLY_KINDS:
+        raise Rejected("此类记录只能追加，更正请新建一条 / append-only: record a correction as a new event")
+    _check_owner(batch, device, kind, current, values)
+    _check_catalogue(batch, kind, values)
+    _check_references(batch, kind, values, current)
+    incoming = stamped_change(values, stamp)
+    if kind == p.ATTENDANCE:
+        incoming["seen_by"] = [device.id]
+        incoming[STAMPS]["seen_by"] = stamp
+    result = merge(kind, current, incoming, base)
+    state = result.state
+    if current is None:
+        state.update({"id": record_id, "envoy_id": device.envoy_id, "device_id": device.id})
+    with_derived_meta(state)
+    try:
+        validate_record(kind, data_of(kind, state))
+    except InvalidRecord as exc:
+        raise Rejected(f"{kind} {record_id}: 记录不完整或无效 / incomplete or invalid record", exc.errors) from exc
+    batch.states.setdefault(kind, {})[record_id] = state
+    if result.changed or current is None:
+        origin = device.id if current is None and not clamped else None
+        previous = batch.dirty.setdefault(kind, {}).get(record_id, origin)
+        batch.dirty[kind][record_id] = origin if previous == origin else None
+    for conflict in result.conflicts:
+        batch.conflicts.append(
+            {
+                "kind": kind,
+                "record_id": record_id,
+                "field": conflict.field,
+                "winning_value": json.dumps(conflict.winning_value, ensure_ascii=False),
+                "winning_stamp": conflict.winning_stamp,
+                "losing_value": json.dumps(conflict.losing_value, ensure_ascii=False),
+                "losing_stamp": conflict.losing_stamp,
+                "device_id": device.id,
+                "recorded_at": to_iso(utc_now()),
+            }
+        )
+    if kind == p.FARMER and current is None:
+        batch.new_farmers.append(record_id)
+    if current is None:
+        return {"s": p.APPLIED}
+    if result.conflicts or kind == p.ATTENDANCE:
+        answer: dict[str, Any] = {"s": p.MERGED}
+        if result.conflicts:
+            answer["c"] = [c.field for c in result.conflicts]
+        return answer
+    return {"s": p.APPLIED}
+
+
+def _check_owner(
+    batch: Batch, device: Device, kind: str, current: dict[str, Any] | None, values: dict[str, Any]
+) -> None:
+    me = device.envoy_id
+    if kind == p.SESSION:
+        session = {**(current or {}), **values}
+        if me != session.get("lead_envoy_id") and me not in (session.get("co_envoy_ids") or []):
+            if current is None or current.get("envoy_id") != me:
+                raise Rejected("只能记录本人主持或协办的培训 / a session must be led or co-run by this envoy")
+        return
+    if current is None or current.get("envoy_id") == me:
+        return
+    if kind == p.ATTENDANCE:
+        session = batch.state(p.SESSION, current["session_id"]) or {}
+        if me in (session.get("lead_envoy_id"), session.get("envoy_id"), *(session.get("co_envoy_ids") or [])):
+            return
+    raise Rejected("这条记录属于另一位特派员 / this record belongs to another envoy")
+
+
+def _check_catalogue(batch: Batch, kind: str, values: dict[str, Any]) -> None:
+    errors: dict[str, object] = {}
+    for name, target in CATALOGUE_REFERENCES.get(kind, ()):
+        value = values.get(name)
+        if value is None:
+            continue
+        wanted = value if isinstance(value, list) else [value]
+        unknown = [v for v in wanted if v not in batch.catalogue_ids(target)]
+        if unknown:
+            errors[name] = f"服务器上没有 / not known to the server: {', '.join(unknown)}"
+    if errors:
+        raise Rejected(f"{kind}: 引用了未知的参考数据 / refers to unknown reference data", errors)
+
+
+def _check_references(
+    batch: Batch, kind: str, values: dict[str, Any], current: dict[str, Any] | None
+) -> None:
+    for name, target in REFERENCES.get(kind, ()):
+        value = values.get(name) or (current or {}).get(name)
+        if not value:
+            continue
+        if target == p.FARMER and value in batch.states.get(p.FARMER_ALIAS, {}):
+            continue
+        if not batch.exists(target, value):
+            raise Held(target, value)
+
+
+def _hold(db: Database, device: Device, change: dict[str, Any], waiting: tuple[str, str]) -> None:
+    db["held_changes"].insert(
+        {
+            "device_id": device.id,
+            "seq": change["q"],
+            "envoy_id": device.envoy_id,
+            "change": json.dumps(change, ensure_ascii=False),
+            "waiting_kind": waiting[0],
+            "waiting_id": waiting[1],
+            "held_at": to_iso(utc_now()),
+        },
+        replace=True,
+    )
+
+
+def _release_held(batch: Batch) -> None:
+    """Apply held changes whose missing record has now arrived, until nothing more moves."""
+    while True:
+        arrived = [rid for kind in (p.SESSION, p.FARMER, p.PLOT) for rid in batch.dirty.get(kind, {})]
+        if not arrived:
+            return
+        held = []
+        for start in range(0, len(arrived), 500):
+            chunk = arrived[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            held += list(batch.db.query(f"SELECT * FROM held_changes WHERE waiting_id IN ({marks})", chunk))
+        if not held:
+            return
+        progressed = False
+        for row in held:
+            device = _device_of(batch.db, row["device_id"], row["envoy_id"])
+            change = json.loads(row["change"])
+            result = apply_change(batch, device, change)
+            if result["s"] == p.HELD:
+                waiting = result["_waiting"]
+                if waiting[1] == row["waiting_id"]:
+                    continue
+                _hold(batch.db, device, change, waiting)
+                progressed = True
+                continue
+            batch.db.execute(
+                "DELETE FROM held_changes WHERE device_id = ? AND seq = ?", [row["device_id"], row["seq"]]
+            )
+            batch.db.execute(
+                "UPDATE device_changes SET status = ?, reason = ? WHERE device_id = ? AND seq = ?",
+                [result["s"], result.get("r"), row["device_id"], row["seq"]],
+            )
+            progressed = True
+        if not progressed:
+            return
+        # Only records made by released changes can release more.
+        released_kinds = {json.loads(r["change"]).get("k") for r in held}
+        if not released_kinds & {p.SESSION, p.FARMER, p.PLOT}:
+            return
+
+
+def _device_of(db: Database, device_id: str, envoy_id: str) -> Device:
+    return Device(device_id, envoy_id, ())
+
+
+def _write_dirty(batch: Batch) -> None:
+    total = sum(len(ids) for ids in batch.dirty.values())
+    if not total:
+        return
+    seq = next_server_seq(batch.db, total)
+    for kind, ids in batch.dirty.items():
+        columns = columns_of(kind)
+        rows = []
+        for record_id, origin in ids.items():
+            row = state_to_row(kind, batch.states[kind][record_id])
+            row["township_code"] = _township_of(batch, kind, batch.states[kind][record_id])
+            row["origin_device"] = origin
+            row["server_seq"] = seq
+            seq += 1
+            rows.append([row.get(c) for c in columns])
+        marks = ",".join("?" * len(columns))
+        names = ",".join(f"[{c}]" for c in columns)
+        batch.db.conn.executemany(
+            f"INSERT OR REPLACE INTO [{table_of(kind)}] ({names}) VALUES ({marks})", rows
+        )
+    if batch.conflicts:
+        batch.db["conflicts"].insert_all(batch.conflicts)
+    batch.dirty.clear()
+
+
+def _township_of(batch: Batch, kind: str, state: dict[str, Any]) -> str | None:
+    code = state.get("village_code") or state.get("unit_code")
+    if not code:
+        parent_kind, parent_field = {
+            p.ATTENDANCE: (p.SESSION, "session_id"),
+            p.LEAFLET_HANDOUT: (p.SESSION, "session_id"),
+            p.PLOT_OBSERVATION: (p.PLOT, "plot_id"),
+        }.get(kind, (None, None))
+        if parent_kind and state.get(parent_field):
+            parent = batch.state(parent_kind, state[parent_field]) or {}
+            code = parent.get("village_code") or parent.get("unit_code")
+    return code[:9].ljust(12, "0") if code else None
+
+
+# ---------------------------------------------------------------- pull
+
+
+class ResyncRequired(Exception):
+    """The device's cursor is older than purged tombstones: it must start again from zero."""
+
+
+def pull_page(
+    db: Database, device: Device, cursor: int, limit: int, include_own: bool
+) -> dict[str, Any]:
+    """One page of records changed after `cursor` that this device should hold."""
+    db.execute("BEGIN")
+    try:
+        purged = int(get_state(db, "purged_seq") or 0)
+        if 0 < cursor < purged:
+            raise ResyncRequired()
+        high = int(get_state(db, "seq") or 0)
+        found: list[tuple[int, str, dict[str, Any]]] = []
+        for kind in p.ALL_KINDS:
+            for row in _changed_rows(db, device, kind, cursor, limit, include_own):
+                found.append((row["server_seq"], kind, row))
+        found.sort(key=lambda item: item[0])
+        page = found[:limit]
+        more = len(found) > limit
+        records = [{"k": kind, "r": _wire_record(kind, row)} for _seq, kind, row in page]
+        next_cursor = page[-1][0] if more else max(high, cursor)
+        device_max = db.execute("SELECT max_seq FROM devices WHERE id = ?", [device.id]).fetchone()
+    finally:
+        db.execute("COMMIT")
+    return {
+        "records": records,
+        "cursor": next_cursor,
+        "more": more,
+        "device_max_seq": (device_max[0] if device_max else 0) or 0,
+    }
+
+
+def _changed_rows(
+    db: Database, device: Device, kind: str, cursor: int, limit: int, include_own: bool
+) -> list[dict[str, Any]]:
+    table = table_of(kind)
+    where = ["server_seq > ?"]
+    params: list[Any] = [cursor]
+    if table in FIELD_TABLES:
+        scope = ["envoy_id = ?"]
+        params.append(device.envoy_id)
+        if device.township_codes:
+            scope.append(f"township_code IN ({','.join('?' * len(device.township_codes))})")
+            params.extend(device.township_codes)
+        where.append(f"({' OR '.join(scope)})")
+        if not include_own:
+            where.append("(origin_device IS NULL OR origin_device != ?)")
+            params.append(device.id)
+    sql = f"SELECT * FROM [{table}] WHERE {' AND '.join(where)} ORDER BY server_seq LIMIT ?"
+    return list(db.query(sql, [*params, limit + 1]))
+
+
+def _wire_record(kind: str, row: dict[str, Any]) -> dict[str, Any]:
+    from server.records import row_to_state
+
+    state = row_to_state(row)
+    state.pop("server_seq", None)
+    if kind == p.ENVOY:
+        # Envoys' phone numbers stay on the server.
+        state.pop("mobile", None)
+    return state

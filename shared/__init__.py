@@ -1,0 +1,1 @@
+"""What the server and the field client both import: record schemas, ids, clock, sync vocabulary."""

@@ -1,0 +1,41 @@
+"""The indicators a county's targets are set on, with their labels and how "met" is judged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True)
+class Indicator:
+    key: str
+    label_zh: str
+    label_en: str
+    unit_zh: str
+
+
+INDICATORS: Final = (
+    Indicator("trainee_attendances", "培训人次", "Trainee attendances (person-times)", "人次"),
+    Indicator("unique_trainees", "培训人数", "Unique trainees", "人"),
+    Indicator("leaflets_distributed", "发放资料份数", "Leaflets handed out", "份"),
+    Indicator("village_trainings", "进村培训次数", "Village trainings", "次"),
+    Indicator("large_trainings", "大型培训次数", "Large trainings", "次"),
+    Indicator("tv_lectures", "电视讲座次数", "TV lectures", "次"),
+    Indicator("technologies_promoted", "推广技术项数", "Technologies promoted (distinct)", "项"),
+    Indicator("varieties_introduced", "引进品种项数", "Varieties introduced (distinct)", "项"),
+    Indicator("demo_plots", "示范田块数", "Demonstration plots", "块"),
+    Indicator("demo_area_mu", "示范面积（亩）", "Demonstration area (mu)", "亩"),
+)
+INDICATOR_KEYS: Final = tuple(indicator.key for indicator in INDICATORS)
+BY_KEY: Final = {indicator.key: indicator for indicator in INDICATORS}
+
+# "超过" (more than) is strict; "不少于"/"以上" (at least) is not.
+COMPARATORS: Final = (">", ">=")
+
+
+def is_met(actual: float, comparator: str, target: float) -> bool:
+    if comparator == ">":
+        return actual > target
+    if comparator == ">=":
+        return actual >= target
+    raise ValueError(f"unknown comparator {comparator!r}")

@@ -1,0 +1,82 @@
+"""The sync protocol's vocabulary, in one place so both sides spell it the same way."""
+
+from typing import Final
+
+PROTOCOL_VERSION: Final = 1
+# The oldest client protocol the server still speaks; older clients are told to update.
+MIN_CLIENT_PROTOCOL: Final = 1
+CAPABILITIES: Final = ("gzip", "held", "aliases", "renumber")
+
+HEADER_PROTOCOL: Final = "X-Tianjian-Protocol"
+HEADER_CAPABILITIES: Final = "X-Tianjian-Capabilities"
+HEADER_DEVICE_TIME: Final = "X-Tianjian-Device-Time"
+HEADER_SERVER_TIME: Final = "X-Tianjian-Server-Time"
+
+# Per-change answers to a push.
+APPLIED: Final = "applied"
+DUPLICATE: Final = "duplicate"
+MERGED: Final = "merged"
+HELD: Final = "held"
+REJECTED: Final = "rejected"
+SEQ_REUSED: Final = "seq_reused"
+STATUSES: Final = (APPLIED, DUPLICATE, MERGED, HELD, REJECTED, SEQ_REUSED)
+
+# Field records: made on devices, pushed up, pulled down.
+FARMER: Final = "farmer"
+SESSION: Final = "session"
+ATTENDANCE: Final = "attendance"
+LEAFLET_RECEIPT: Final = "leaflet_receipt"
+LEAFLET_HANDOUT: Final = "leaflet_handout"
+PLOT: Final = "plot"
+PLOT_OBSERVATION: Final = "plot_observation"
+FIELD_KINDS: Final = (
+    FARMER,
+    SESSION,
+    ATTENDANCE,
+    LEAFLET_RECEIPT,
+    LEAFLET_HANDOUT,
+    PLOT,
+    PLOT_OBSERVATION,
+)
+# Events: once made they never change; a correction is a new event.
+APPEND_ONLY_KINDS: Final = (LEAFLET_RECEIPT, LEAFLET_HANDOUT, PLOT_OBSERVATION)
+
+# Reference data: owned by the server, flows down only.
+UNIT: Final = "unit"
+ENVOY: Final = "envoy"
+TECHNOLOGY: Final = "technology"
+VARIETY: Final = "variety"
+LEAFLET_TITLE: Final = "leaflet_title"
+TARGET: Final = "target"
+FARMER_ALIAS: Final = "farmer_alias"
+REFERENCE_KINDS: Final = (UNIT, ENVOY, TECHNOLOGY, VARIETY, LEAFLET_TITLE, TARGET, FARMER_ALIAS)
+
+ALL_KINDS: Final = FIELD_KINDS + REFERENCE_KINDS
+
+# Server table for each kind (plural nouns, as a newcomer would guess).
+TABLES: Final = {
+    FARMER: "farmers",
+    SESSION: "sessions",
+    ATTENDANCE: "attendances",
+    LEAFLET_RECEIPT: "leaflet_receipts",
+    LEAFLET_HANDOUT: "leaflet_handouts",
+    PLOT: "plots",
+    PLOT_OBSERVATION: "plot_observations",
+    UNIT: "units",
+    ENVOY: "envoys",
+    TECHNOLOGY: "technologies",
+    VARIETY: "varieties",
+    LEAFLET_TITLE: "leaflet_titles",
+    TARGET: "targets",
+    FARMER_ALIAS: "farmer_aliases",
+}
+
+# Tombstones are kept longer than the longest offline spell; a device whose cursor is older
+# than what has been purged must resync from scratch.
+TOMBSTONE_RETENTION_DAYS: Final = 180
+# A device clock more than this far ahead of the server cannot stamp edits past it.
+MAX_CLOCK_AHEAD_MS: Final = 5 * 60 * 1000
+
+DEFAULT_BATCH_CHANGES: Final = 2000
+DEFAULT_BATCH_BYTES: Final = 256 * 1024
+DEFAULT_PULL_PAGE: Final = 2000

@@ -1,0 +1,190 @@
+"""Schemas of the records envoys make in the field; every one carries the same sync metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from shared import protocol as p
+from shared.errors import InvalidRecord
+from shared.schemas.types import Day, DivisionCode, Id, Mobile, Timestamp
+
+SESSION_KINDS = (
+    "village_training",
+    "large_training",
+    "tv_lecture",
+    "field_day",
+    "science_week",
+    "other",
+)
+CHECKIN_METHODS = ("qr_self", "card_scan", "roster")
+GENDERS = ("female", "male", "unspecified")
+PLOT_STAGES = ("sowing", "seedling", "growing", "flowering", "harvest", "other")
+META_FIELDS = ("id", "envoy_id", "device_id", "hlc", "created_at", "updated_at", "deleted")
+
+
+class FieldRecordSchema(Schema):
+    """Sync metadata: who made it, on which device, when, and its clock stamp."""
+
+    class Meta:
+        unknown = RAISE
+
+    id = Id(required=True)
+    envoy_id = Id(required=True)
+    device_id = Id(required=True)
+    hlc = fields.String(required=True)
+    created_at = Timestamp(required=True)
+    updated_at = Timestamp(required=True)
+    deleted = fields.Boolean(load_default=False)
+
+
+class FarmerSchema(FieldRecordSchema):
+    name = fields.String(required=True, validate=validate.Length(1, 40))
+    mobile = Mobile(allow_none=True, load_default=None)
+    gender = fields.String(load_default="unspecified", validate=validate.OneOf(GENDERS))
+    birth_year = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(1900, 2100))
+    village_code = DivisionCode(required=True)
+
+
+class SessionSchema(FieldRecordSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(SESSION_KINDS))
+    title = fields.String(required=True, validate=validate.Length(1, 200))
+    technology_ids = fields.List(Id(), load_default=list)
+    # A village code for a village training; a township or county code for a large event.
+    unit_code = DivisionCode(required=True)
+    place = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
+    starts_at = Timestamp(required=True)
+    ends_at = Timestamp(allow_none=True, load_default=None)
+    lead_envoy_id = Id(required=True)
+    co_envoy_ids = fields.List(Id(), load_default=list)
+    # A typed headcount (or a TV lecture's audience estimate), never mixed with check-ins.
+    reported_headcount = fields.Integer(
+        allow_none=True, load_default=None, validate=validate.Range(0, 1_000_000)
+    )
+    display_boards = fields.Integer(load_default=0, validate=validate.Range(0, 10_000))
+    closed = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def ends_after_start(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("ends_at") and data.get("starts_at") and data["ends_at"] < data["starts_at"]:
+            raise ValidationError("结束时间早于开始时间 / ends before it starts", "ends_at")
+
+
+class AttendanceSchema(FieldRecordSchema):
+    session_id = Id(required=True)
+    farmer_id = Id(required=True)
+    checked_in_at = Timestamp(required=True)
+    method = fields.String(required=True, validate=validate.OneOf(CHECKIN_METHODS))
+    # Every device that saw this check-in; the server keeps the union.
+    seen_by = fields.List(Id(), load_default=list)
+
+
+class LeafletReceiptSchema(FieldRecordSchema):
+    """Copies of a leaflet an envoy received from the bureau's stock."""
+
+    leaflet_title_id = Id(required=True)
+    copies = fields.Integer(required=True, validate=validate.Range(-1_000_000, 1_000_000))
+    received_on = Day(required=True)
+    correction_of = Id(allow_none=True, load_default=None)
+
+    @validates_schema
+    def only_corrections_negative(self, data: dict[str, Any], **kwargs: Any) -> None:
+        _check_copies(data)
+
+
+class LeafletHandoutSchema(FieldRecordSchema):
+    leaflet_title_id = Id(required=True)
+    copies = fields.Integer(required=True, validate=validate.Range(-1_000_000, 1_000_000))
+    session_id = Id(allow_none=True, load_default=None)
+    unit_code = DivisionCode(allow_none=True, load_default=None)
+    handed_out_at = Timestamp(required=True)
+    correction_of = Id(allow_none=True, load_default=None)
+
+    @validates_schema
+    def has_place_and_sign(self, data: dict[str, Any], **kwargs: Any) -> None:
+        _check_copies(data)
+        if not data.get("session_id") and not data.get("unit_code"):
+            raise ValidationError(
+                "须注明培训场次或村 / say the session or the village", "unit_code"
+            )
+
+
+class PlotSchema(FieldRecordSchema):
+    """A demonstration plot (示范田/示范基地)."""
+
+    village_code = DivisionCode(required=True)
+    host_name = fields.String(required=True, validate=validate.Length(1, 60))
+    crop = fields.String(required=True, validate=validate.Length(1, 40))
+    variety_id = Id(allow_none=True, load_default=None)
+    technology_ids = fields.List(Id(), load_default=list)
+    area_mu = fields.Float(required=True, validate=validate.Range(0, 1_000_000, min_inclusive=False))
+    latitude = fields.Float(allow_none=True, load_default=None, validate=validate.Range(-90, 90))
+    longitude = fields.Float(allow_none=True, load_default=None, validate=validate.Range(-180, 180))
+    altitude_m = fields.Float(allow_none=True, load_default=None, validate=validate.Range(-500, 9000))
+    target_yield_kg_per_mu = fields.Float(
+        allow_none=True, load_default=None, validate=validate.Range(0, 100_000)
+    )
+    established_on = Day(required=True)
+
+
+class PlotObservationSchema(FieldRecordSchema):
+    plot_id = Id(required=True)
+    observed_on = Day(required=True)
+    stage = fields.String(required=True, validate=validate.OneOf(PLOT_STAGES))
+    survival_rate = fields.Float(allow_none=True, load_default=None, validate=validate.Range(0, 100))
+    yield_kg_per_mu = fields.Float(allow_none=True, load_default=None, validate=validate.Range(0, 100_000))
+    notes = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+    correction_of = Id(allow_none=True, load_default=None)
+
+
+def _check_copies(data: dict[str, Any]) -> None:
+    copies = data.get("copies")
+    if copies is None:
+        return
+    if copies == 0:
+        raise ValidationError("份数不能为0 / copies cannot be 0", "copies")
+    if copies < 0 and not data.get("correction_of"):
+        raise ValidationError(
+            "负数份数只能用于更正 / negative copies only in a correction", "copies"
+        )
+
+
+FIELD_SCHEMAS: dict[str, type[FieldRecordSchema]] = {
+    p.FARMER: FarmerSchema,
+    p.SESSION: SessionSchema,
+    p.ATTENDANCE: AttendanceSchema,
+    p.LEAFLET_RECEIPT: LeafletReceiptSchema,
+    p.LEAFLET_HANDOUT: LeafletHandoutSchema,
+    p.PLOT: PlotSchema,
+    p.PLOT_OBSERVATION: PlotObservationSchema,
+}
+
+_INSTANCES: dict[str, FieldRecordSchema] = {kind: cls() for kind, cls in FIELD_SCHEMAS.items()}
+
+
+def data_fields(kind: str) -> tuple[str, ...]:
+    """The fields an envoy edits, i.e. everything but the sync metadata."""
+    return tuple(name for name in _INSTANCES[kind].fields if name not in META_FIELDS)
+
+
+def validate_record(kind: str, record: dict[str, Any], partial: bool = False) -> dict[str, Any]:
+    """Load a record through its schema, or raise InvalidRecord naming each bad field."""
+    try:
+        return _INSTANCES[kind].load(record, partial=partial)
+    except ValidationError as exc:
+        raise InvalidRecord(kind, _flatten(exc.messages)) from exc
+
+
+def validate_fields(kind: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Validate only the data fields a change carries (an edit need not repeat the rest)."""
+    unknown = [name for name in values if name not in data_fields(kind) and name != "deleted"]
+    if unknown:
+        raise InvalidRecord(kind, {name: "未知字段 / unknown field" for name in unknown})
+    return validate_record(kind, values, partial=True)
+
+
+def _flatten(messages: Any) -> dict[str, object]:
+    if isinstance(messages, dict):
+        return {str(key): value for key, value in messages.items()}
+    return {"_schema": messages}

@@ -1,0 +1,74 @@
+"""Schemas of the reference data the bureau owns: units, envoys, catalogues, targets."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from shared.indicators import COMPARATORS, INDICATOR_KEYS
+from shared.schemas.types import DivisionCode, Id, Mobile
+
+UNIT_LEVELS = ("province", "city", "county", "township", "village")
+
+
+class ReferenceSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class UnitSchema(ReferenceSchema):
+    code = DivisionCode(required=True)
+    name = fields.String(required=True, validate=validate.Length(1, 60))
+    parent_code = DivisionCode(allow_none=True, load_default=None)
+    level = fields.String(required=True, validate=validate.OneOf(UNIT_LEVELS))
+
+
+class EnvoySchema(ReferenceSchema):
+    id = Id(required=True)
+    name = fields.String(required=True, validate=validate.Length(1, 40))
+    mobile = Mobile(allow_none=True, load_default=None)
+    township_codes = fields.List(DivisionCode(), load_default=list)
+    active = fields.Boolean(load_default=True)
+
+
+class TechnologySchema(ReferenceSchema):
+    id = Id(required=True)
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+    category = fields.String(allow_none=True, load_default=None)
+
+
+class VarietySchema(ReferenceSchema):
+    id = Id(required=True)
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+    crop = fields.String(required=True, validate=validate.Length(1, 40))
+
+
+class LeafletTitleSchema(ReferenceSchema):
+    id = Id(required=True)
+    title = fields.String(required=True, validate=validate.Length(1, 200))
+
+
+class TargetLineSchema(ReferenceSchema):
+    indicator = fields.String(required=True, validate=validate.OneOf(INDICATOR_KEYS))
+    comparator = fields.String(required=True, validate=validate.OneOf(COMPARATORS))
+    value = fields.Float(required=True, validate=validate.Range(0, 1e12))
+
+
+class TargetSchema(TargetLineSchema):
+    year = fields.Integer(required=True, validate=validate.Range(2000, 2200))
+    unit_code = DivisionCode(required=True)
+
+
+class TargetsFileSchema(ReferenceSchema):
+    year = fields.Integer(required=True, validate=validate.Range(2000, 2200))
+    unit_code = DivisionCode(required=True)
+    targets = fields.List(fields.Nested(TargetLineSchema), required=True, validate=validate.Length(1))
+
+
+REFERENCE_SCHEMAS: dict[str, type[ReferenceSchema]] = {
+    "unit": UnitSchema,
+    "envoy": EnvoySchema,
+    "technology": TechnologySchema,
+    "variety": VarietySchema,
+    "leaflet_title": LeafletTitleSchema,
+    "target": TargetSchema,
+}

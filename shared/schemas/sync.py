@@ -1,0 +1,79 @@
+"""Schemas of the sync wire: enrolment, push batches and their answers, pull pages."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+from shared import protocol as p
+
+
+class EnrolmentRequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    code = fields.String(required=True, validate=validate.Length(4, 20))
+    device_name = fields.String(load_default="field device", validate=validate.Length(1, 80))
+
+
+class EnrolmentResponseSchema(Schema):
+    device_id = fields.String(required=True)
+    token = fields.String(required=True)
+    envoy = fields.Dict(required=True)
+    server_hlc = fields.String(required=True)
+    protocol = fields.Integer(required=True)
+
+
+class ChangeSchema(Schema):
+    """One change: q = device sequence, k = kind, i = record id (derived for a check-in),
+    h = clock stamp without the device part, b = stamp of the version edited, f = fields set."""
+
+    class Meta:
+        unknown = RAISE
+
+    q = fields.Integer(required=True, strict=True, validate=validate.Range(1, 2**62))
+    k = fields.String(required=True, validate=validate.OneOf(p.ALL_KINDS))
+    i = fields.String(load_default=None, allow_none=True)
+    h = fields.String(required=True, validate=validate.Length(19, 19))
+    b = fields.String(load_default=None, allow_none=True)
+    f = fields.Dict(required=True)
+
+
+class PushRequestSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    changes = fields.List(fields.Dict(), required=True)
+
+
+class PushAnswerSchema(Schema):
+    q = fields.Integer(required=True)
+    s = fields.String(required=True, validate=validate.OneOf(p.STATUSES))
+    r = fields.String()
+    e = fields.Dict()
+    c = fields.List(fields.String())
+
+
+class PushResponseSchema(Schema):
+    # Ranges [first, last] of sequences applied as sent; everything else is answered one by one.
+    applied = fields.List(fields.List(fields.Integer()), required=True)
+    answers = fields.List(fields.Nested(PushAnswerSchema), required=True)
+    server_hlc = fields.String(required=True)
+    device_max_seq = fields.Integer(required=True)
+
+
+class PullQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    cursor = fields.Integer(load_default=0, validate=validate.Range(0, 2**62))
+    limit = fields.Integer(load_default=p.DEFAULT_PULL_PAGE, validate=validate.Range(1, 5000))
+    include_own = fields.Boolean(load_default=False)
+
+
+class PullResponseSchema(Schema):
+    records = fields.List(fields.Dict(), required=True)
+    cursor = fields.Integer(required=True)
+    more = fields.Boolean(required=True)
+    full_resync = fields.Boolean(required=True)
+    device_max_seq = fields.Integer(required=True)
+    server_hlc = fields.String(required=True)

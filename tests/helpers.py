@@ -1,0 +1,106 @@
+"""Test helpers: reference data, a real server process on a free loopback port, enrolled clients."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+from field_client.store import FieldStore
+from field_client.sync import SyncClient, enrol
+from server import devices, reference
+from server.db import init_db
+
+DATA = Path(__file__).parent / "data"
+VILLAGE_EAST = "530102001001"
+VILLAGE_WEST = "530102001002"
+VILLAGE_SOUTH = "530102002001"
+TECH_POTATO = reference.catalogue_id("technology", "马铃薯脱毒种薯技术")
+TECH_MAIZE = reference.catalogue_id("technology", "玉米高产栽培")
+VARIETY_POTATO = reference.catalogue_id("variety", "云薯304")
+LEAFLET_POTATO = reference.catalogue_id("leaflet_title", "马铃薯晚疫病防治")
+
+
+def load_demo_reference(db_path: str) -> None:
+    db = init_db(db_path)
+    reference.load_units(db, str(DATA / "units.csv"))
+    reference.load_catalogue(db, str(DATA / "catalog.csv"))
+    reference.load_envoys(db, str(DATA / "envoys.csv"))
+    reference.load_targets(db, str(DATA / "targets.yaml"))
+    db.close()
+
+
+def enrolment_code(db_path: str, envoy_name: str) -> str:
+    db = init_db(db_path)
+    envoy = devices.envoy_by_name(db, envoy_name)
+    code = devices.new_enrolment_code(db, envoy["id"], 60)
+    db.conn.commit()
+    db.close()
+    return code
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """The real server (waitress) in its own process, on a real SQLite file."""
+
+    def __init__(self, db_path: str, port: int | None = None) -> None:
+        self.db_path = db_path
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> LiveServer:
+        env = {**os.environ, "TIANJIAN_DB": self.db_path}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "server", "run", "--port", str(self.port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"{self.url}/api/openapi.json", timeout=1)
+                return self
+            except requests.ConnectionError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(self.process.stderr.read().decode() if self.process.stderr else "")
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def enrolled_store(
+    server: LiveServer,
+    path: str,
+    envoy_name: str,
+    device_clock: Callable[[], int] | None = None,
+) -> FieldStore:
+    store = FieldStore(path, **({"device_clock": device_clock} if device_clock else {}))
+    enrol(store, server.url, enrolment_code(server.db_path, envoy_name), "test device")
+    SyncClient(store, retries=1, backoff=0.05).sync()
+    return store
+
+
+def fast_client(store: FieldStore, **options: object) -> SyncClient:
+    settings = {"retries": 2, "backoff": 0.05, "timeout": 10.0, **options}
+    return SyncClient(store, **settings)  # type: ignore[arg-type]
