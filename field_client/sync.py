@@ -16,6 +16,13 @@ from shared.errors import ClientTooOld, TianjianError
 from field_client.store import FieldStore
 
 DONE_STATUSES = {p.APPLIED, p.DUPLICATE, p.MERGED, p.HELD}
+# What a dropped or stalled link looks like from here: worth another try.
+TRANSIENT = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 
 
 class SyncFailed(TianjianError):
@@ -96,7 +103,7 @@ class SyncClient:
                 self.report.requests += 1
                 self.report.bytes_sent += len(kwargs.get("data") or b"")
                 self.report.bytes_received += int(response.headers.get("Content-Length") or len(response.content))
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except TRANSIENT as exc:
                 self.report.requests += 1
                 if attempt == self.retries:
                     raise SyncFailed(

@@ -1,0 +1,57 @@
+"""Fixtures for client-and-server tests: a real server process and ways to compare replicas."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared import protocol as p
+from shared.schemas.field import data_fields
+from server.db import init_db
+from server.records import row_to_state, table_of
+from tests.helpers import LiveServer, load_demo_reference
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    db_path = str(tmp_path / "server.db")
+    load_demo_reference(db_path)
+    server = LiveServer(db_path).start()
+    yield server
+    server.stop()
+
+
+def server_records(db_path: str, kinds: tuple[str, ...] = p.FIELD_KINDS) -> dict[tuple[str, str], Any]:
+    db = init_db(db_path)
+    found = {}
+    for kind in kinds:
+        for row in db.query(f"SELECT * FROM [{table_of(kind)}]"):
+            found[(kind, row["id"])] = comparable(kind, row_to_state(row))
+    db.close()
+    return found
+
+
+def device_records(store: Any, kinds: tuple[str, ...] = p.FIELD_KINDS) -> dict[tuple[str, str], Any]:
+    found = {}
+    for kind in kinds:
+        for state in store.records(kind, include_deleted=True):
+            found[(kind, state["id"])] = comparable(kind, state)
+    return found
+
+
+def comparable(kind: str, state: dict[str, Any]) -> str:
+    keep = {name: state.get(name) for name in data_fields(kind)}
+    keep["deleted"] = bool(state.get("deleted"))
+    return json.dumps(keep, sort_keys=True, ensure_ascii=False)
+
+
+def count_rows(db_path: str, table: str, where: str = "deleted = 0") -> int:
+    db = init_db(db_path)
+    try:
+        return db.execute(f"SELECT count(*) FROM [{table}] WHERE {where}").fetchone()[0]
+    finally:
+        db.close()

@@ -1,0 +1,128 @@
+"""Sync over a line that drops: cut before and after the server commits, mid-page, repeated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shared import protocol as p
+from field_client.store import FieldStore
+from field_client.sync import SyncFailed
+from tests.e2e.conftest import count_rows, device_records, server_records
+from tests.e2e.faults import (
+    CUT_AFTER_SERVER,
+    CUT_BEFORE_SERVER,
+    CUT_MID_RESPONSE,
+    REPEAT,
+    FaultProxy,
+    fail_once,
+)
+from tests.helpers import TECH_POTATO, VILLAGE_EAST, LiveServer, enrolled_store, fast_client
+
+
+def record_work(store: FieldStore, farmers: int = 12, sessions: int = 3) -> None:
+    farmer_ids = [
+        store.create(p.FARMER, {"name": f"农户{n}", "village_code": VILLAGE_EAST, "mobile": f"1380000{n:04d}"})
+        for n in range(farmers)
+    ]
+    for s in range(sessions):
+        session_id = store.create(
+            p.SESSION,
+            {
+                "kind": "village_training",
+                "title": f"培训{s}",
+                "unit_code": VILLAGE_EAST,
+                "starts_at": f"2026-05-{s + 1:02d}T01:00:00Z",
+                "lead_envoy_id": store.get("envoy_id"),
+                "technology_ids": [TECH_POTATO],
+            },
+        )
+        for farmer_id in farmer_ids:
+            store.checkin(session_id, farmer_id, "qr_self", f"2026-05-{s + 1:02d}T01:30:00Z")
+
+
+def assert_converged(server: LiveServer, *stores: FieldStore) -> None:
+    expected = server_records(server.db_path)
+    for store in stores:
+        assert store.counts().get("pending", 0) == 0
+        assert device_records(store) == expected
+
+
+@pytest.mark.parametrize(
+    ("action", "method", "path"),
+    [
+        (CUT_BEFORE_SERVER, "POST", "/sync/push"),
+        (CUT_AFTER_SERVER, "POST", "/sync/push"),
+        (CUT_MID_RESPONSE, "POST", "/sync/push"),
+        (REPEAT, "POST", "/sync/push"),
+        (CUT_AFTER_SERVER, "GET", "/sync/pull"),
+        (CUT_MID_RESPONSE, "GET", "/sync/pull"),
+        (REPEAT, "GET", "/sync/pull"),
+    ],
+)
+def test_a_broken_request_is_healed_within_the_run(
+    live_server: LiveServer, tmp_path: Path, action: str, method: str, path: str
+) -> None:
+    store = enrolled_store(live_server, str(tmp_path / "a.db"), "张三")
+    other = enrolled_store(live_server, str(tmp_path / "b.db"), "李梅")
+    record_work(store)
+    proxy = FaultProxy(live_server.port, fail_once(action, method, path, nth=2))
+    for replica in (store, other):
+        replica.set("server_url", proxy.url)
+        replica.db.conn.commit()
+    fast_client(store, batch_changes=10).sync()
+    fast_client(other, page_size=7).sync()
+    assert any(entry[2] == action for entry in proxy.log)
+    assert count_rows(live_server.db_path, "attendances") == 36
+    assert count_rows(live_server.db_path, "farmers") == 12
+    assert_converged(live_server, store, other)
+
+
+def test_an_interrupted_run_is_healed_by_the_next_run(live_server: LiveServer, tmp_path: Path) -> None:
+    store = enrolled_store(live_server, str(tmp_path / "a.db"), "张三")
+    record_work(store)
+    # Every push after the first is answered into the void: the run gives up part way.
+    proxy = FaultProxy(
+        live_server.port, lambda m, path, n: CUT_AFTER_SERVER if "push" in path and n > 1 else "pass"
+    )
+    store.set("server_url", proxy.url)
+    store.db.conn.commit()
+    with pytest.raises(SyncFailed):
+        fast_client(store, batch_changes=10, retries=1).sync()
+    assert store.counts().get("pending", 0) > 0
+    proxy.decide = lambda m, path, n: "pass"
+    report = fast_client(store, batch_changes=10).sync()
+    assert report.statuses.get(p.DUPLICATE, 0) > 0
+    assert count_rows(live_server.db_path, "attendances") == 36
+    assert_converged(live_server, store)
+
+
+def test_a_pull_cut_mid_page_then_server_restart(live_server: LiveServer, tmp_path: Path) -> None:
+    writer = enrolled_store(live_server, str(tmp_path / "a.db"), "张三")
+    reader = enrolled_store(live_server, str(tmp_path / "b.db"), "李梅")
+    record_work(writer)
+    fast_client(writer).sync()
+    proxy = FaultProxy(live_server.port, lambda m, path, n: CUT_MID_RESPONSE if "pull" in path else "pass")
+    reader.set("server_url", proxy.url)
+    reader.db.conn.commit()
+    with pytest.raises(SyncFailed):
+        fast_client(reader, page_size=5, retries=1).sync()
+    cursor_before = int(reader.get("cursor") or 0)
+    live_server.restart()
+    proxy.decide = lambda m, path, n: "pass"
+    fast_client(reader, page_size=5).sync()
+    assert int(reader.get("cursor") or 0) > cursor_before
+    assert_converged(live_server, writer, reader)
+
+
+def test_a_killed_client_loses_nothing(live_server: LiveServer, tmp_path: Path) -> None:
+    path = str(tmp_path / "a.db")
+    store = enrolled_store(live_server, path, "张三")
+    record_work(store, farmers=5, sessions=2)
+    # The process dies without closing anything: reopening the file finds every change queued.
+    reopened = FieldStore(path)
+    assert reopened.counts()["pending"] == 5 + 2 + 10
+    fast_client(reopened).sync()
+    assert count_rows(live_server.db_path, "attendances") == 10
+    assert_converged(live_server, reopened)
