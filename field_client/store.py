@@ -337,6 +337,8 @@ class FieldStore:
                 self.db.execute("UPDATE outbox SET seq = ? WHERE seq = ?", [next_seq, seq])
                 next_seq += 1
             self.set("next_seq", next_seq)
+            # Only a restored copy reuses numbers: what it lost is on the server, fetch it back.
+            self.set("resync_own", 1)
 
     def note_server_high_water(self, device_max_seq: int) -> bool:
         """True when the server has seen sequences this copy never made: we were restored."""
