@@ -240,11 +240,18 @@ class SyncClient:
                 return
 
 
-def enrol(store: FieldStore, server_url: str, code: str, device_name: str, timeout: float = 30) -> dict[str, Any]:
+def enrol(
+    store: FieldStore,
+    server_url: str,
+    code: str,
+    device_name: str,
+    timeout: float = 30,
+    session: requests.Session | None = None,
+) -> dict[str, Any]:
     """Trade a one-time code for this device's token and remember the server."""
     sent_at = store.device_clock()
     try:
-        response = requests.post(
+        response = (session or requests.Session()).post(
             f"{server_url.rstrip('/')}/api/v1/enrolments",
             json={"code": code, "device_name": device_name},
             headers={p.HEADER_PROTOCOL: str(p.PROTOCOL_VERSION)},

@@ -14,7 +14,7 @@ from shared.clock import HybridLogicalClock, parse_stamp, to_iso, utc_now, wall_
 from shared.errors import InvalidRecord
 from shared.ids import attendance_id, is_uuid
 from shared.merge import STAMPS, merge, stamped_change
-from shared.schemas.field import validate_fields, validate_record
+from shared.schemas.field import data_fields, validate_fields, validate_record
 from server import farmers
 from server.db import get_state, next_server_seq, set_state, write_transaction
 from server.migrations import FIELD_TABLES
@@ -215,9 +215,25 @@ def apply_change(batch: Batch, device: Device, change: dict[str, Any]) -> dict[s
         answer: dict[str, Any] = {"q": seq, "s": p.REJECTED, "r": exc.reason}
         if exc.errors:
             answer["e"] = exc.errors
+        current = _current_for(batch, change)
+        if current is not None:
+            # The device drops its refused edit and takes the server's version back.
+            answer["x"] = _wire_state(current)
         return answer
     except Held as exc:
         return {"q": seq, "s": p.HELD, "_waiting": (exc.kind, exc.record_id)}
+
+
+def _current_for(batch: Batch, change: dict[str, Any]) -> dict[str, Any] | None:
+    kind = change.get("k")
+    record_id = change.get("i") or _derived_id(change)
+    if kind not in p.FIELD_KINDS or not isinstance(record_id, str):
+        return None
+    return batch.state(kind, record_id)
+
+
+def _wire_state(state: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in state.items() if name not in ("server_seq",)}
 
 
 def _checked_envelope(change: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
@@ -283,9 +299,16 @@ def _apply(
         state.update({"id": record_id, "envoy_id": device.envoy_id, "device_id": device.id})
     with_derived_meta(state)
     try:
-        validate_record(kind, data_of(kind, state))
+        clean = validate_record(kind, data_of(kind, state))
     except InvalidRecord as exc:
         raise Rejected(f"{kind} {record_id}: 记录不完整或无效 / incomplete or invalid record", exc.errors) from exc
+    if current is None:
+        # Store the schema's defaults for fields a create left out: a NULL in a field that may
+        # not be null would make every later edit of the record fail validation.
+        for name in data_fields(kind):
+            if name not in state and name in clean:
+                state[name] = clean[name]
+                state[STAMPS][name] = stamp
     batch.states.setdefault(kind, {})[record_id] = state
     if result.changed or current is None:
         origin = device.id if current is None and not clamped else None
@@ -322,7 +345,9 @@ def _check_owner(
 ) -> None:
     me = device.envoy_id
     if kind == p.SESSION:
-        session = {**(current or {}), **values}
+        # Who may edit is decided by the session as stored, so an edit cannot name its own
+        # sender lead and take over another envoy's session.
+        session = current if current is not None else values
         if me != session.get("lead_envoy_id") and me not in (session.get("co_envoy_ids") or []):
             if current is None or current.get("envoy_id") != me:
                 raise Rejected("只能记录本人主持或协办的培训 / a session must be led or co-run by this envoy")

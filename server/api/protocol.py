@@ -9,11 +9,19 @@ from typing import Any
 
 from flask import Response, current_app, g, request
 from flask_smorest import abort
+from werkzeug.exceptions import HTTPException
 
 from shared import protocol as p
 from shared.clock import wall_ms
 from server.db import get_db, get_state
 from server.devices import BadToken, authenticate, record_contact
+
+
+class UpgradeRequired(HTTPException):
+    """426: Werkzeug has no exception for it, so abort(426) would be a LookupError (a 500)."""
+
+    code = 426
+    description = "client protocol too old"
 
 
 def check_protocol() -> int:
@@ -22,13 +30,14 @@ def check_protocol() -> int:
         abort(400, message=f"缺少协议版本头 {p.HEADER_PROTOCOL} / missing {p.HEADER_PROTOCOL} header")
     version = int(raw)
     if version < p.MIN_CLIENT_PROTOCOL:
-        abort(
-            426,
-            message=(
+        error = UpgradeRequired()
+        error.data = {  # type: ignore[attr-defined]
+            "message": (
                 f"客户端版本过旧（协议 {version}），请更新田间客户端 / client too old "
                 f"(protocol {version}); please update the field client to protocol {p.PROTOCOL_VERSION}"
-            ),
-        )
+            )
+        }
+        raise error
     return version
 
 

@@ -51,6 +51,7 @@ class PushAnswerSchema(Schema):
     r = fields.String()
     e = fields.Dict()
     c = fields.List(fields.String())
+    x = fields.Dict()
 
 
 class PushResponseSchema(Schema):
