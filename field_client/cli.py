@@ -369,11 +369,17 @@ def plot_observe(ctx: Context, plot_id: str, **options: Any) -> None:
 
 
 @cli.command()
+@click.option("--batch-changes", type=int, default=p.DEFAULT_BATCH_CHANGES, show_default=True,
+              help="Most changes sent in one request.")
+@click.option("--batch-bytes", type=int, default=p.DEFAULT_BATCH_BYTES, show_default=True,
+              help="Most compressed bytes sent in one request.")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for an answer.")
 @pass_ctx
 @friendly_errors
-def sync(ctx: Context) -> None:
+def sync(ctx: Context, batch_changes: int, batch_bytes: int, timeout: float) -> None:
     """Send unsent changes and fetch what changed on the server."""
-    report = SyncClient(ctx.store).sync()
+    client = SyncClient(ctx.store, batch_changes=batch_changes, batch_bytes=batch_bytes, timeout=timeout)
+    report = client.sync()
     counts = ctx.store.counts()
     summary = {**report.as_dict(), "pending": counts.get("pending", 0), "rejected": counts.get("rejected", 0)}
     ctx.out(
