@@ -374,7 +374,10 @@ class FieldStore:
     def _apply_field(self, kind: str, server_state: dict[str, Any]) -> None:
         current = self.record(kind, server_state["id"])
         if current is not None and self._has_pending(kind, server_state["id"]):
-            merged = merge(kind, current, server_state).state
+            # Merge only stamped fields: the server's metadata (id, hlc, ...) carries no stamp.
+            stamps = server_state.get(STAMPS, {})
+            incoming = {k: v for k, v in server_state.items() if k in stamps}
+            merged = merge(kind, current, {**incoming, STAMPS: stamps}).state
             for meta in ("envoy_id", "device_id"):
                 merged[meta] = server_state.get(meta)
             self._write_record(kind, merged)

@@ -44,12 +44,12 @@ def canonical_id(db: Database, farmer_id: str) -> str:
     return row[0] if row else farmer_id
 
 
-def check_new_farmer(db: Database, farmer_id: str) -> None:
+def check_new_farmer(db: Database, farmer: dict[str, Any]) -> None:
     """Merge a just-arrived farmer when mobile and name both match; otherwise offer likely pairs."""
-    farmer = _farmer(db, farmer_id)
-    if farmer is None or farmer["deleted"]:
+    if farmer["deleted"]:
         return
-    if farmer["mobile"]:
+    farmer_id = farmer["id"]
+    if farmer.get("mobile"):
         for other in _canonical_farmers(
             db, "mobile = ? AND id != ?", [farmer["mobile"], farmer_id]
         ):
@@ -57,12 +57,14 @@ def check_new_farmer(db: Database, farmer_id: str) -> None:
                 _make_alias(db, farmer_id, other["id"], AUTO_SAME_MOBILE_AND_NAME)
                 return
             _offer(db, other["id"], farmer_id, SAME_MOBILE)
-    if farmer["birth_year"]:
+    if farmer.get("birth_year"):
         for other in _canonical_farmers(
             db,
             "name = ? AND village_code = ? AND birth_year = ? AND id != ? "
-            "AND coalesce(mobile, '') != coalesce(?, '')",
-            [farmer["name"], farmer["village_code"], farmer["birth_year"], farmer_id, farmer["mobile"]],
+            # Same-mobile pairs were dealt with above; two phoneless records are still a pair.
+            "AND (? IS NULL OR coalesce(mobile, '') != ?)",
+            [farmer["name"], farmer["village_code"], farmer["birth_year"], farmer_id]
+            + [farmer["mobile"]] * 2,
         ):
             _offer(db, other["id"], farmer_id, SAME_NAME_VILLAGE_BIRTH_YEAR)
 
@@ -134,7 +136,10 @@ def _make_alias(db: Database, losing_id: str, canonical: str, reason: str) -> No
 
 
 def _offer(db: Database, farmer_a: str, farmer_b: str, reason: str) -> None:
+    # Two farmers arriving in one push each find the other: offer the pair once, either way round.
     db.execute(
-        "INSERT OR IGNORE INTO merge_candidates (farmer_a, farmer_b, reason, found_at) VALUES (?, ?, ?, ?)",
-        [farmer_a, farmer_b, reason, to_iso(utc_now())],
+        "INSERT OR IGNORE INTO merge_candidates (farmer_a, farmer_b, reason, found_at) "
+        "SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM merge_candidates "
+        "WHERE farmer_a = ? AND farmer_b = ?)",
+        [farmer_a, farmer_b, reason, to_iso(utc_now()), farmer_b, farmer_a],
     )

@@ -130,7 +130,6 @@ def m001_initial(db: Database) -> None:
     for table, columns in FIELD_TABLES.items():
         db[table].create({**columns, **SYNC_COLUMNS}, pk="id", not_null={"envoy_id", "hlc"})
         db[table].create_index(["server_seq"])
-        db[table].create_index(["township_code", "server_seq"])
     for table, (columns, pk) in REFERENCE_TABLES.items():
         db[table].create({**columns, "server_seq": int}, pk=pk)
         db[table].create_index(["server_seq"])
@@ -138,6 +137,7 @@ def m001_initial(db: Database) -> None:
     db["attendances"].create_index(["farmer_id"])
     db["sessions"].create_index(["starts_at"])
     db["farmers"].create_index(["mobile"])
+    db["farmers"].create_index(["name", "village_code"])
     db["leaflet_handouts"].create_index(["handed_out_at"])
     db["plot_observations"].create_index(["plot_id"])
     db["targets"].create_index(["year", "unit_code", "indicator"], unique=True)

@@ -87,7 +87,7 @@ def with_derived_meta(state: dict[str, Any]) -> dict[str, Any]:
     first, last = earliest_stamp(state), latest_stamp(state)
     state["hlc"] = last
     state["created_at"] = stamp_iso(first)
-    state["updated_at"] = stamp_iso(last)
+    state["updated_at"] = state["created_at"] if first[:13] == last[:13] else stamp_iso(last)
     state.setdefault("deleted", False)
     return state
 
@@ -121,4 +121,18 @@ def existing_ids(db: Database, kind: str, ids: Iterable[str]) -> set[str]:
         marks = ",".join("?" * len(chunk))
         sql = f"SELECT [{key}] FROM [{table}] WHERE [{key}] IN ({marks})"
         found.update(row[0] for row in db.execute(sql, chunk))
+    return found
+
+
+def existing_ids_with(
+    db: Database, kind: str, ids: Iterable[str], column: str
+) -> list[tuple[str, str]]:
+    """(id, column value) of those ids that exist, for lookups that need one field only."""
+    table = table_of(kind)
+    wanted = list(dict.fromkeys(ids))
+    found: list[tuple[str, str]] = []
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found += db.execute(f"SELECT id, [{column}] FROM [{table}] WHERE id IN ({marks})", chunk).fetchall()
     return found

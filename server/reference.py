@@ -42,7 +42,14 @@ def catalogue_id(kind: str, name: str) -> str:
 
 
 def read_csv(path: str) -> list[dict[str, str]]:
-    text = Path(path).read_text(encoding="utf-8-sig")
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # Excel on a Chinese Windows PC saves "CSV" as GBK: say so instead of a traceback.
+        line = raw[: exc.start].count(b"\n") + 1
+        problem = f"line {line}: 不是 UTF-8 编码，请另存为 CSV UTF-8 / not UTF-8: save as CSV UTF-8"
+        raise BadReferenceFile(path, [problem]) from exc
     return [
         {k.strip(): (v or "").strip() for k, v in row.items() if k}
         for row in csv.DictReader(io.StringIO(text))

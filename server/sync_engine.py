@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 from sqlite_utils import Database
@@ -14,7 +15,12 @@ from shared.clock import HybridLogicalClock, parse_stamp, to_iso, utc_now, wall_
 from shared.errors import InvalidRecord
 from shared.ids import attendance_id, is_uuid
 from shared.merge import STAMPS, merge, stamped_change
-from shared.schemas.field import data_fields, validate_fields, validate_record
+from shared.schemas.field import (
+    data_fields,
+    is_canonical_checkin,
+    validate_fields,
+    validate_record,
+)
 from server import farmers
 from server.db import get_state, next_server_seq, set_state, write_transaction
 from server.migrations import FIELD_TABLES
@@ -22,6 +28,7 @@ from server.records import (
     columns_of,
     data_of,
     existing_ids,
+    existing_ids_with,
     fetch_states,
     state_to_row,
     table_of,
@@ -43,6 +50,15 @@ CATALOGUE_REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     p.LEAFLET_HANDOUT: (("leaflet_title_id", p.LEAFLET_TITLE), ("unit_code", p.UNIT)),
     p.PLOT: (("village_code", p.UNIT), ("variety_id", p.VARIETY), ("technology_ids", p.TECHNOLOGY)),
 }
+
+
+# Where a record without a place of its own takes its township from.
+PARENT_OF: dict[str, tuple[str, str]] = {
+    p.ATTENDANCE: (p.SESSION, "session_id"),
+    p.LEAFLET_HANDOUT: (p.SESSION, "session_id"),
+    p.PLOT_OBSERVATION: (p.PLOT, "plot_id"),
+}
+UNIT_OF = {p.SESSION: "unit_code", p.PLOT: "village_code"}
 
 
 @dataclass(frozen=True)
@@ -93,18 +109,44 @@ class Batch:
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     catalogue: dict[str, set[str]] = field(default_factory=dict)
     new_farmers: list[str] = field(default_factory=list)
+    # Records only referred to (a check-in's session and farmer): whether they exist, and the
+    # unit a session or plot is in, without loading whole states.
+    present: dict[str, set[str]] = field(default_factory=dict)
+    unit_codes: dict[str, str] = field(default_factory=dict)
 
     def state(self, kind: str, record_id: str) -> dict[str, Any] | None:
         return self.states.setdefault(kind, {}).get(record_id)
 
-    def exists(self, kind: str, record_id: str) -> bool:
+    def loaded(self, kind: str, record_id: str) -> dict[str, Any] | None:
+        """The state of a record, read from the database if this batch has not yet."""
         known = self.states.setdefault(kind, {})
-        if record_id in known:
-            return True
-        if existing_ids(self.db, kind, [record_id]):
+        if record_id not in known:
             known.update(fetch_states(self.db, kind, [record_id]))
+        return known.get(record_id)
+
+    def exists(self, kind: str, record_id: str) -> bool:
+        if record_id in self.states.setdefault(kind, {}) or record_id in self.present.get(kind, ()):
             return True
-        return False
+        self.note_present(kind, [record_id])
+        return record_id in self.present[kind]
+
+    def note_present(self, kind: str, ids: Iterable[str]) -> None:
+        found = self.present.setdefault(kind, set())
+        if kind in UNIT_OF:
+            column = UNIT_OF[kind]
+            for record_id, code in existing_ids_with(self.db, kind, ids, column):
+                found.add(record_id)
+                self.unit_codes[record_id] = code
+        else:
+            found.update(existing_ids(self.db, kind, ids))
+
+    def unit_code_of(self, kind: str, record_id: str) -> str | None:
+        state = self.state(kind, record_id)
+        if state is not None:
+            return state.get(UNIT_OF[kind])
+        if record_id not in self.unit_codes:
+            self.note_present(kind, [record_id])
+        return self.unit_codes.get(record_id)
 
     def catalogue_ids(self, kind: str) -> set[str]:
         if kind not in self.catalogue:
@@ -144,7 +186,7 @@ def apply_push(db: Database, device: Device, changes: list[dict[str, Any]]) -> d
         _release_held(batch)
         _write_dirty(batch)
         for farmer_id in batch.new_farmers:
-            farmers.check_new_farmer(db, farmer_id)
+            farmers.check_new_farmer(db, batch.states[p.FARMER][farmer_id])
         db.conn.executemany(
             "INSERT OR REPLACE INTO device_changes (device_id, seq, hash, status, reason) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -178,39 +220,54 @@ def _previous_answers(
 
 
 def _prefetch(batch: Batch, changes: list[dict[str, Any]]) -> None:
-    wanted: dict[str, set[str]] = {}
+    """Read in a few queries what the batch's changes touch and refer to."""
+    changed: dict[str, set[str]] = {}
+    referred: dict[str, set[str]] = {}
     for change in changes:
         kind = change.get("k")
         if kind not in p.FIELD_KINDS:
             continue
         record_id = change.get("i") or _derived_id(change)
-        if record_id:
-            wanted.setdefault(kind, set()).add(record_id)
+        if isinstance(record_id, str):
+            changed.setdefault(kind, set()).add(record_id)
         values = change.get("f") or {}
         for name, target in REFERENCES.get(kind, ()):
             if isinstance(values.get(name), str):
-                wanted.setdefault(target, set()).add(values[name])
-    for kind, ids in wanted.items():
+                referred.setdefault(target, set()).add(values[name])
+    for kind, ids in changed.items():
         batch.states.setdefault(kind, {}).update(fetch_states(batch.db, kind, ids))
-    if wanted.get(p.FARMER):
+    for kind, ids in referred.items():
+        batch.note_present(kind, ids - batch.states.get(kind, {}).keys())
+    if referred.get(p.FARMER):
         batch.states.setdefault(p.FARMER_ALIAS, {}).update(
-            {alias: {"canonical_id": canonical} for alias, canonical in farmers.aliases_of(batch.db, wanted[p.FARMER])}
+            {
+                alias: {"canonical_id": canonical}
+                for alias, canonical in farmers.aliases_of(batch.db, referred[p.FARMER])
+            }
         )
 
 
 def _derived_id(change: dict[str, Any]) -> str | None:
+    """A check-in's id from its session and farmer, worked out once per change."""
+    if "_id" in change:
+        return change["_id"]
     values = change.get("f") or {}
+    derived = None
     if change.get("k") == p.ATTENDANCE and values.get("session_id") and values.get("farmer_id"):
-        return attendance_id(str(values["session_id"]), str(values["farmer_id"]))
-    return None
+        derived = attendance_id(str(values["session_id"]), str(values["farmer_id"]))
+    change["_id"] = derived
+    return derived
 
 
 def apply_change(batch: Batch, device: Device, change: dict[str, Any]) -> dict[str, Any]:
     seq = change["q"]
     try:
-        kind, record_id, values = _checked_envelope(change)
+        kind, record_id, values, trusted = _checked_envelope(change)
         stamp = _checked_stamp(batch, device, change)
-        return {"q": seq, **_apply(batch, device, kind, record_id, values, stamp, change.get("b"))}
+        return {
+            "q": seq,
+            **_apply(batch, device, kind, record_id, values, stamp, change.get("b"), trusted),
+        }
     except Rejected as exc:
         answer: dict[str, Any] = {"q": seq, "s": p.REJECTED, "r": exc.reason}
         if exc.errors:
@@ -236,7 +293,8 @@ def _wire_state(state: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in state.items() if name not in ("server_seq",)}
 
 
-def _checked_envelope(change: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+def _checked_envelope(change: dict[str, Any]) -> tuple[str, str, dict[str, Any], bool]:
+    """Kind, id and loaded fields of a change, and whether they were canonical as sent."""
     kind = change.get("k")
     if kind in p.REFERENCE_KINDS:
         raise Rejected(f"参考数据只能由科技局修改 / {kind} is reference data: it flows down only")
@@ -245,6 +303,8 @@ def _checked_envelope(change: dict[str, Any]) -> tuple[str, str, dict[str, Any]]
     values = change.get("f")
     if not isinstance(values, dict) or not values:
         raise Rejected("变更内容为空 / change has no fields", {"f": "required"})
+    if kind == p.ATTENDANCE and not change.get("i") and is_canonical_checkin(values):
+        return kind, _derived_id(change) or "", values, True
     record_id = change.get("i") or _derived_id(change)
     if not isinstance(record_id, str) or not is_uuid(record_id):
         raise Rejected("记录编号无效 / record id missing or not a UUID", {"i": "not a UUID"})
@@ -255,7 +315,7 @@ def _checked_envelope(change: dict[str, Any]) -> tuple[str, str, dict[str, Any]]
     if kind == p.ATTENDANCE and change.get("i") and values.get("session_id"):
         if attendance_id(values["session_id"], values.get("farmer_id", "")) != record_id:
             raise Rejected("签到编号与场次、农户不符 / attendance id does not match its session and farmer")
-    return kind, record_id, values
+    return kind, record_id, values, False
 
 
 def _checked_stamp(batch: Batch, device: Device, change: dict[str, Any]) -> tuple[str, bool]:
@@ -281,6 +341,7 @@ def _apply(
     values: dict[str, Any],
     stamp_info: tuple[str, bool],
     base: str | None,
+    trusted: bool = False,
 ) -> dict[str, Any]:
     stamp, clamped = stamp_info
     current = batch.state(kind, record_id)
@@ -298,10 +359,16 @@ def _apply(
     if current is None:
         state.update({"id": record_id, "envoy_id": device.envoy_id, "device_id": device.id})
     with_derived_meta(state)
-    try:
-        clean = validate_record(kind, data_of(kind, state))
-    except InvalidRecord as exc:
-        raise Rejected(f"{kind} {record_id}: 记录不完整或无效 / incomplete or invalid record", exc.errors) from exc
+    if trusted and current is None:
+        # A canonical new check-in is complete as sent: the schema would return it unchanged.
+        clean = state
+    else:
+        try:
+            clean = validate_record(kind, data_of(kind, state))
+        except InvalidRecord as exc:
+            raise Rejected(
+                f"{kind} {record_id}: 记录不完整或无效 / incomplete or invalid record", exc.errors
+            ) from exc
     if current is None:
         # Store the schema's defaults for fields a create left out: a NULL in a field that may
         # not be null would make every later edit of the record fail validation.
@@ -355,7 +422,7 @@ def _check_owner(
     if current is None or current.get("envoy_id") == me:
         return
     if kind == p.ATTENDANCE:
-        session = batch.state(p.SESSION, current["session_id"]) or {}
+        session = batch.loaded(p.SESSION, current["session_id"]) or {}
         if me in (session.get("lead_envoy_id"), session.get("envoy_id"), *(session.get("co_envoy_ids") or [])):
             return
     raise Rejected("这条记录属于另一位特派员 / this record belongs to another envoy")
@@ -475,15 +542,10 @@ def _write_dirty(batch: Batch) -> None:
 
 def _township_of(batch: Batch, kind: str, state: dict[str, Any]) -> str | None:
     code = state.get("village_code") or state.get("unit_code")
-    if not code:
-        parent_kind, parent_field = {
-            p.ATTENDANCE: (p.SESSION, "session_id"),
-            p.LEAFLET_HANDOUT: (p.SESSION, "session_id"),
-            p.PLOT_OBSERVATION: (p.PLOT, "plot_id"),
-        }.get(kind, (None, None))
-        if parent_kind and state.get(parent_field):
-            parent = batch.state(parent_kind, state[parent_field]) or {}
-            code = parent.get("village_code") or parent.get("unit_code")
+    if not code and kind in PARENT_OF:
+        parent_kind, parent_field = PARENT_OF[kind]
+        if state.get(parent_field):
+            code = batch.unit_code_of(parent_kind, state[parent_field])
     return code[:9].ljust(12, "0") if code else None
 
 
