@@ -303,7 +303,7 @@ def report(ctx: click.Context, year: int | None, unit_code: str | None, fmt: str
     for line in data["indicators"]:
         target = "" if line["target"] is None else f"{line['comparator']} {line['target']:g}"
         met = {True: "✓ 达标", False: "✗ 未达标", None: ""}[line["met"]]
-        extra = f"  (核实 {line['verified']} / 仅报数 {line['reported']})" if "verified" in line else ""
+        extra = f"  (核实 {line['verified']} / 报数 {line['reported']})" if "verified" in line else ""
         click.echo(f"{line['label_zh']:<12} {line['actual']:>10g}  {target:<10} {met}{extra}")
 
 

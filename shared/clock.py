@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 # every period this software counts and needs no time-zone database on the machine.
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+MAX_COUNTER = 99_999
 
 
 def utc_now() -> datetime:
@@ -79,6 +80,9 @@ class HybridLogicalClock:
         physical = max(self.physical, self.wall())
         self.counter = self.counter + 1 if physical == self.physical else 0
         self.physical = physical
+        if self.counter > MAX_COUNTER:
+            # Keep stamps fixed-width (so text order stays time order): borrow a millisecond.
+            self.physical, self.counter = self.physical + 1, 0
         return self.last
 
     def observe(self, stamp: str) -> None:

@@ -279,6 +279,20 @@ def test_typed_headcount_is_reported_never_verified(db: Database, zhang: Envoy) 
     assert actual(db, "unique_trainees") == 2
 
 
+def test_a_typed_headcount_beside_check_ins_is_reported_not_added(
+    db: Database, zhang: Envoy
+) -> None:
+    """5 names scanned, 40 typed: the gap is what staff need to see, so neither figure hides it."""
+    session = zhang.session(reported_headcount=40)
+    for n in range(5):
+        zhang.checkin(session, zhang.farmer(f"学员{n}"))
+    zhang.session(reported_headcount=12)
+    attendances = line(db, "trainee_attendances")
+    assert (attendances["verified"], attendances["reported"]) == (5, 52)
+    assert attendances["reported_without_names"] == 12
+    assert attendances["actual"] == 5
+
+
 def test_tv_lectures_are_counted_apart_from_person_times(db: Database, zhang: Envoy) -> None:
     lecture = zhang.session(kind="tv_lecture", unit_code="530102", reported_headcount=5000)
     zhang.session(kind="tv_lecture", unit_code="530102", reported_headcount=1200)

@@ -285,3 +285,13 @@ def test_two_devices_exchanging_stamps_keep_a_causal_order() -> None:
     ahead.observe(reply)
     third = ahead.now()
     assert first < reply < third
+
+
+def test_counter_never_outgrows_its_five_digits() -> None:
+    """A stuck wall clock for 100,000 edits borrows milliseconds instead of widening the stamp."""
+    from shared.clock import HybridLogicalClock
+
+    clock = HybridLogicalClock("dev", wall=lambda: 1_000)
+    stamps = [clock.now() for _ in range(100_002)]
+    assert all(len(stamp) == len(stamps[0]) for stamp in stamps)
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
