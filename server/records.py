@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -25,6 +26,7 @@ def table_of(kind: str) -> str:
     return p.TABLES[kind]
 
 
+@functools.cache
 def columns_of(kind: str) -> list[str]:
     table = table_of(kind)
     if table in FIELD_TABLES:
@@ -54,7 +56,7 @@ def row_to_state(row: dict[str, Any]) -> dict[str, Any]:
     state: dict[str, Any] = {}
     for name, value in row.items():
         if name == "stamps":
-            state[STAMPS] = json.loads(value) if value else {}
+            state[STAMPS] = expand_stamps(value, row.get("device_id") or "")
         elif name in INTERNAL_COLUMNS:
             continue
         elif name in LIST_COLUMNS:
@@ -66,11 +68,69 @@ def row_to_state(row: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
+PLAIN, LIST, BOOL, STAMPS_COLUMN, INTERNAL = range(5)
+STAMP_TIME_LENGTH = 19  # PPPPPPPPPPPPP.CCCCC
+
+
+def compact_stamps(stamps: dict[str, str], device_id: str) -> str:
+    """Stamps as stored: the creating device's id is left off its own stamps (most of them),
+    which keeps a check-in row about 200 bytes smaller."""
+    suffix = "." + device_id
+    return _dumps(
+        {
+            name: stamp[:STAMP_TIME_LENGTH] if device_id and stamp.endswith(suffix) else stamp
+            for name, stamp in stamps.items()
+        }
+    )
+
+
+def expand_stamps(stored: str | None, device_id: str) -> dict[str, str]:
+    stamps: dict[str, str] = json.loads(stored) if stored else {}
+    return {
+        name: f"{stamp}.{device_id}" if len(stamp) == STAMP_TIME_LENGTH else stamp
+        for name, stamp in stamps.items()
+    }
+
+
+@functools.cache
+def _column_plan(kind: str) -> tuple[tuple[str, int], ...]:
+    def mode(name: str) -> int:
+        if name == "stamps":
+            return STAMPS_COLUMN
+        if name in INTERNAL_COLUMNS:
+            return INTERNAL
+        if name in LIST_COLUMNS:
+            return LIST
+        return BOOL if name in BOOL_COLUMNS else PLAIN
+
+    return tuple((name, mode(name)) for name in columns_of(kind))
+
+
+def row_values(kind: str, state: dict[str, Any], internal: dict[str, Any]) -> list[Any]:
+    """A state as values in `columns_of(kind)` order, for executemany on the hot write path."""
+    values: list[Any] = []
+    for name, mode in _column_plan(kind):
+        if mode == PLAIN:
+            values.append(state.get(name))
+        elif mode == LIST:
+            values.append(_dumps(state.get(name) or []))
+        elif mode == BOOL:
+            values.append(1 if state.get(name) else 0)
+        elif mode == STAMPS_COLUMN:
+            values.append(compact_stamps(state.get(STAMPS, {}), state.get("device_id") or ""))
+        else:
+            values.append(internal.get(name))
+    return values
+
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def state_to_row(kind: str, state: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for name in columns_of(kind):
         if name == "stamps":
-            row[name] = json.dumps(state.get(STAMPS, {}), separators=(",", ":"))
+            row[name] = compact_stamps(state.get(STAMPS, {}), state.get("device_id") or "")
         elif name in INTERNAL_COLUMNS:
             continue
         elif name in LIST_COLUMNS:

@@ -30,7 +30,7 @@ from server.records import (
     existing_ids,
     existing_ids_with,
     fetch_states,
-    state_to_row,
+    row_values,
     table_of,
     with_derived_meta,
 )
@@ -524,12 +524,14 @@ def _write_dirty(batch: Batch) -> None:
         columns = columns_of(kind)
         rows = []
         for record_id, origin in ids.items():
-            row = state_to_row(kind, batch.states[kind][record_id])
-            row["township_code"] = _township_of(batch, kind, batch.states[kind][record_id])
-            row["origin_device"] = origin
-            row["server_seq"] = seq
+            state = batch.states[kind][record_id]
+            internal = {
+                "township_code": _township_of(batch, kind, state),
+                "origin_device": origin,
+                "server_seq": seq,
+            }
             seq += 1
-            rows.append([row.get(c) for c in columns])
+            rows.append(row_values(kind, state, internal))
         marks = ",".join("?" * len(columns))
         names = ",".join(f"[{c}]" for c in columns)
         batch.db.conn.executemany(

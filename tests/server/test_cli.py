@@ -370,7 +370,7 @@ def test_report_table(tmp_path: Path) -> None:
     seed_records(db_path)
     output = ok(db_path, "report", "--year", "2026").stdout
     assert output.splitlines()[0].startswith("示范县 2026 年")
-    assert "培训人次" in output and "核实 1 / 仅报数 25" in output
+    assert "培训人次" in output and "核实 1 / 报数 25" in output
     assert "> 3000" in output and "✗ 未达标" in output
 
 
