@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from typing import Any
@@ -165,6 +166,7 @@ FIELD_SCHEMAS: dict[str, type[FieldRecordSchema]] = {
 _INSTANCES: dict[str, FieldRecordSchema] = {kind: cls() for kind, cls in FIELD_SCHEMAS.items()}
 
 
+@functools.cache
 def data_fields(kind: str) -> tuple[str, ...]:
     """The fields an envoy edits, i.e. everything but the sync metadata."""
     return tuple(name for name in _INSTANCES[kind].fields if name not in META_FIELDS)
