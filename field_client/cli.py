@@ -10,13 +10,13 @@ from typing import Any
 
 import click
 
+from field_client.store import AppendOnly, FieldStore, NotEnrolled, UnknownRecord
+from field_client.sync import DeviceRevoked, SyncClient, SyncFailed, enrol
 from shared import protocol as p
 from shared.errors import ClientTooOld, InvalidRecord, TianjianError
 from shared.ids import is_uuid
 from shared.mobile import mask_mobile
 from shared.schemas.field import CHECKIN_METHODS, GENDERS, PLOT_STAGES, SESSION_KINDS
-from field_client.store import AppendOnly, FieldStore, NotEnrolled, UnknownRecord
-from field_client.sync import DeviceRevoked, SyncClient, SyncFailed, enrol
 
 KIND_NAMES = {
     "farmers": p.FARMER,
@@ -114,7 +114,9 @@ def resolve(store: FieldStore, kind: str, text: str) -> str:
     name_field = "title" if kind == p.LEAFLET_TITLE else "name"
     matches = [entry["id"] for entry in store.reference(kind) if entry.get(name_field) == text]
     if len(matches) != 1:
-        raise UnknownName(f"本机没有名为“{text}”的{kind} / no {kind} named {text!r} on this device (sync first?)")
+        raise UnknownName(
+            f"本机没有名为“{text}”的{kind} / no {kind} named {text!r} on this device (sync first?)"
+        )
     return matches[0]
 
 
@@ -130,7 +132,9 @@ def unit_code(store: FieldStore, text: str) -> str:
 @cli.command()
 @click.argument("server_url")
 @click.argument("code")
-@click.option("--name", "device_name", default=None, help="A name for this device (default: host name).")
+@click.option(
+    "--name", "device_name", default=None, help="A name for this device (default: host name)."
+)
 @pass_ctx
 @friendly_errors
 def enroll(ctx: Context, server_url: str, code: str, device_name: str | None) -> None:
@@ -177,15 +181,28 @@ def session() -> None:
 
 
 @session.command("new")
-@click.option("--kind", type=click.Choice(SESSION_KINDS), default="village_training", show_default=True)
+@click.option(
+    "--kind", type=click.Choice(SESSION_KINDS), default="village_training", show_default=True
+)
 @click.option("--title", required=True)
-@click.option("--unit", "unit", required=True, help="Village code (or township/county code) or name.")
-@click.option("--start", "starts_at", default=None, help="Start, ISO time (default now, China time if no zone).")
+@click.option(
+    "--unit", "unit", required=True, help="Village code (or township/county code) or name."
+)
+@click.option(
+    "--start",
+    "starts_at",
+    default=None,
+    help="Start, ISO time (default now, China time if no zone).",
+)
 @click.option("--end", "ends_at", default=None)
 @click.option("--place", default=None)
-@click.option("--tech", "technologies", multiple=True, help="Technology taught (name or id); repeatable.")
+@click.option(
+    "--tech", "technologies", multiple=True, help="Technology taught (name or id); repeatable."
+)
 @click.option("--co-envoy", "co_envoys", multiple=True, help="Co-envoy id; repeatable.")
-@click.option("--headcount", type=int, default=None, help="Typed headcount (or TV audience estimate).")
+@click.option(
+    "--headcount", type=int, default=None, help="Typed headcount (or TV audience estimate)."
+)
 @click.option("--boards", type=int, default=0, help="Display boards (展板).")
 @pass_ctx
 @friendly_errors
@@ -228,7 +245,9 @@ def session_new(
 @click.option("--headcount", type=int, default=None)
 @pass_ctx
 @friendly_errors
-def session_close(ctx: Context, session_id: str, ends_at: str | None, headcount: int | None) -> None:
+def session_close(
+    ctx: Context, session_id: str, ends_at: str | None, headcount: int | None
+) -> None:
     """Close a session, recording its end time."""
     values: dict[str, Any] = {"closed": True, "ends_at": ends_at or ctx.store.best_now_iso()}
     if headcount is not None:
@@ -251,7 +270,10 @@ def checkin(ctx: Context, session_id: str, farmer_id: str, method: str, at: str 
     if ctx.store.record(p.FARMER, farmer_id) is None:
         raise UnknownRecord(f"farmer {farmer_id}")
     record_id, new = ctx.store.checkin(session_id, farmer_id, method, at)
-    ctx.out({"id": record_id, "new": new}, record_id if new else f"{record_id} (已签到 / already checked in)")
+    ctx.out(
+        {"id": record_id, "new": new},
+        record_id if new else f"{record_id} (已签到 / already checked in)",
+    )
 
 
 @cli.group()
@@ -262,7 +284,9 @@ def leaflets() -> None:
 @leaflets.command("receive")
 @click.option("--title", required=True, help="Leaflet title or id.")
 @click.option("--copies", type=int, required=True)
-@click.option("--on", "received_on", default=None, help="Date received, YYYY-MM-DD (default today).")
+@click.option(
+    "--on", "received_on", default=None, help="Date received, YYYY-MM-DD (default today)."
+)
 @click.option("--correction-of", default=None, help="Id of the receipt this one corrects.")
 @pass_ctx
 @friendly_errors
@@ -354,7 +378,9 @@ def plot_new(ctx: Context, **options: Any) -> None:
 @click.argument("plot_id")
 @click.option("--stage", type=click.Choice(PLOT_STAGES), required=True)
 @click.option("--on", "observed_on", default=None, help="YYYY-MM-DD (default today).")
-@click.option("--survival", "survival_rate", type=float, default=None, help="Survival rate, percent.")
+@click.option(
+    "--survival", "survival_rate", type=float, default=None, help="Survival rate, percent."
+)
 @click.option("--yield", "yield_kg_per_mu", type=float, default=None, help="Yield, kg per mu.")
 @click.option("--notes", default=None)
 @pass_ctx
@@ -363,25 +389,47 @@ def plot_observe(ctx: Context, plot_id: str, **options: Any) -> None:
     """Record an observation of a plot; prints the new id."""
     if ctx.store.record(p.PLOT, plot_id) is None:
         raise UnknownRecord(f"plot {plot_id}")
-    values = {"plot_id": plot_id, **options, "observed_on": options["observed_on"] or _today(ctx.store)}
+    values = {
+        "plot_id": plot_id,
+        **options,
+        "observed_on": options["observed_on"] or _today(ctx.store),
+    }
     record_id = ctx.store.create(p.PLOT_OBSERVATION, values)
     ctx.out({"id": record_id}, record_id)
 
 
 @cli.command()
-@click.option("--batch-changes", type=int, default=p.DEFAULT_BATCH_CHANGES, show_default=True,
-              help="Most changes sent in one request.")
-@click.option("--batch-bytes", type=int, default=p.DEFAULT_BATCH_BYTES, show_default=True,
-              help="Most compressed bytes sent in one request.")
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for an answer.")
+@click.option(
+    "--batch-changes",
+    type=int,
+    default=p.DEFAULT_BATCH_CHANGES,
+    show_default=True,
+    help="Most changes sent in one request.",
+)
+@click.option(
+    "--batch-bytes",
+    type=int,
+    default=p.DEFAULT_BATCH_BYTES,
+    show_default=True,
+    help="Most compressed bytes sent in one request.",
+)
+@click.option(
+    "--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for an answer."
+)
 @pass_ctx
 @friendly_errors
 def sync(ctx: Context, batch_changes: int, batch_bytes: int, timeout: float) -> None:
     """Send unsent changes and fetch what changed on the server."""
-    client = SyncClient(ctx.store, batch_changes=batch_changes, batch_bytes=batch_bytes, timeout=timeout)
+    client = SyncClient(
+        ctx.store, batch_changes=batch_changes, batch_bytes=batch_bytes, timeout=timeout
+    )
     report = client.sync()
     counts = ctx.store.counts()
-    summary = {**report.as_dict(), "pending": counts.get("pending", 0), "rejected": counts.get("rejected", 0)}
+    summary = {
+        **report.as_dict(),
+        "pending": counts.get("pending", 0),
+        "rejected": counts.get("rejected", 0),
+    }
     ctx.out(
         summary,
         f"已发送 {report.pushed} 条，已接收 {report.pulled} 条；待发 {summary['pending']}，"
@@ -396,7 +444,13 @@ def status(ctx: Context) -> None:
     store = ctx.store
     counts = store.counts()
     rejected = [
-        {"seq": r["seq"], "kind": r["kind"], "id": r["id"], "reason": r["reason"], "errors": json.loads(r["errors"] or "{}")}
+        {
+            "seq": r["seq"],
+            "kind": r["kind"],
+            "id": r["id"],
+            "reason": r["reason"],
+            "errors": json.loads(r["errors"] or "{}"),
+        }
         for r in store.rejected()
     ]
     data = {
@@ -412,7 +466,10 @@ def status(ctx: Context) -> None:
         f"待发送 / pending: {data['pending']}",
         f"被拒绝 / rejected: {len(rejected)}",
     ]
-    lines += [f"  #{r['seq']} {r['kind']} {r['id']}: {r['reason']} {_errors_text(r['errors'])}" for r in rejected]
+    lines += [
+        f"  #{r['seq']} {r['kind']} {r['id']}: {r['reason']} {_errors_text(r['errors'])}"
+        for r in rejected
+    ]
     ctx.out(data, "\n".join(lines))
 
 
@@ -431,7 +488,11 @@ def list_records(ctx: Context, kind: str) -> None:
     else:
         rows = ctx.store.reference(record_kind)
     text = "\n".join(
-        "  ".join(str(row.get(k, "")) for k in ("id", "code", "name", "title", "kind") if row.get(k) is not None)
+        "  ".join(
+            str(row.get(k, ""))
+            for k in ("id", "code", "name", "title", "kind")
+            if row.get(k) is not None
+        )
         for row in rows
     )
     ctx.out(rows, text or "（无 / none）")

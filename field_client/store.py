@@ -6,7 +6,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
@@ -109,7 +109,9 @@ class FieldStore:
     def identity(self) -> tuple[str, str]:
         device_id, envoy_id = self.get("device_id"), self.get("envoy_id")
         if not device_id or not envoy_id:
-            raise NotEnrolled("本设备尚未登记，请先运行 tianjian-field enroll / not enrolled yet: run enroll first")
+            raise NotEnrolled(
+                "本设备尚未登记，请先运行 tianjian-field enroll / not enrolled yet: run enroll first"
+            )
         return device_id, envoy_id
 
     def save_enrolment(self, server_url: str, answer: dict[str, Any], offset_ms: int) -> None:
@@ -139,8 +141,10 @@ class FieldStore:
 
     def best_now_iso(self) -> str:
         """Our best idea of the time: a clock reset to 1970 never takes us back before known events."""
-        physical = max(self.corrected_wall(), parse_stamp(self.get("hlc"))[0] if self.get("hlc") else 0)
-        return to_iso(datetime.fromtimestamp(physical / 1000, timezone.utc))
+        physical = max(
+            self.corrected_wall(), parse_stamp(self.get("hlc"))[0] if self.get("hlc") else 0
+        )
+        return to_iso(datetime.fromtimestamp(physical / 1000, UTC))
 
     def observe_server(self, server_hlc: str | None, offset_ms: int | None) -> None:
         with self.transaction():
@@ -160,7 +164,9 @@ class FieldStore:
         return json.loads(row[0]) if row else None
 
     def records(self, kind: str, include_deleted: bool = False) -> list[dict[str, Any]]:
-        sql = "SELECT data FROM records WHERE kind = ?" + ("" if include_deleted else " AND deleted = 0")
+        sql = "SELECT data FROM records WHERE kind = ?" + (
+            "" if include_deleted else " AND deleted = 0"
+        )
         return [json.loads(row[0]) for row in self.db.execute(sql + " ORDER BY rowid", [kind])]
 
     def _write_record(self, kind: str, state: dict[str, Any]) -> None:
@@ -174,14 +180,30 @@ class FieldStore:
         )
 
     def _enqueue(
-        self, kind: str, record_id: str, stamp: str, base: str | None, values: dict[str, Any], is_create: bool
+        self,
+        kind: str,
+        record_id: str,
+        stamp: str,
+        base: str | None,
+        values: dict[str, Any],
+        is_create: bool,
     ) -> int:
         seq = int(self.get("next_seq", "1") or 1)
         self.set("next_seq", seq + 1)
         self.db.execute(
             "INSERT INTO outbox (seq, kind, id, stamp, base, fields, is_create, state, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [seq, kind, record_id, stamp, base, _dumps(values), int(is_create), PENDING, self.best_now_iso()],
+            [
+                seq,
+                kind,
+                record_id,
+                stamp,
+                base,
+                _dumps(values),
+                int(is_create),
+                PENDING,
+                self.best_now_iso(),
+            ],
         )
         return seq
 
@@ -189,7 +211,9 @@ class FieldStore:
         """Make a new record: validated in full, written with its outbox entry, id returned."""
         device_id, envoy_id = self.identity()
         record_id = record_id or new_id()
-        if kind in (p.ATTENDANCE,) and record_id != attendance_id(values["session_id"], values["farmer_id"]):
+        if kind in (p.ATTENDANCE,) and record_id != attendance_id(
+            values["session_id"], values["farmer_id"]
+        ):
             raise InvalidRecord(kind, {"id": "derived from session and farmer"})
         with self.transaction():
             hlc = self._clock()
@@ -218,7 +242,9 @@ class FieldStore:
     def update(self, kind: str, record_id: str, values: dict[str, Any]) -> None:
         """Edit some fields of a record; the edit carries the version it was based on."""
         if kind in p.APPEND_ONLY_KINDS:
-            raise AppendOnly("此类记录只能追加，更正请新建一条 / append-only: record a correction instead")
+            raise AppendOnly(
+                "此类记录只能追加，更正请新建一条 / append-only: record a correction instead"
+            )
         clean = validate_fields(kind, values)
         with self.transaction():
             current = self.record(kind, record_id)
@@ -242,7 +268,9 @@ class FieldStore:
             stamp = hlc.now()
             merged = merge(kind, current, stamped_change({"deleted": True}, stamp)).state
             self._write_record(kind, merged)
-            self._enqueue(kind, record_id, stamp, current["hlc"], {"deleted": True}, is_create=False)
+            self._enqueue(
+                kind, record_id, stamp, current["hlc"], {"deleted": True}, is_create=False
+            )
             self.set("hlc", hlc.last)
 
     def checkin(
@@ -279,7 +307,9 @@ class FieldStore:
 
     def pending(self, limit: int) -> list[dict[str, Any]]:
         return list(
-            self.db.query("SELECT * FROM outbox WHERE state = ? ORDER BY seq LIMIT ?", [PENDING, limit])
+            self.db.query(
+                "SELECT * FROM outbox WHERE state = ? ORDER BY seq LIMIT ?", [PENDING, limit]
+            )
         )
 
     def counts(self) -> dict[str, int]:
@@ -307,7 +337,9 @@ class FieldStore:
                 self._after_rejection(answer)
 
     def _after_rejection(self, answer: dict[str, Any]) -> None:
-        entry = self.db.execute("SELECT kind, id, is_create FROM outbox WHERE seq = ?", [answer["q"]]).fetchone()
+        entry = self.db.execute(
+            "SELECT kind, id, is_create FROM outbox WHERE seq = ?", [answer["q"]]
+        ).fetchone()
         if entry is None:
             return
         kind, record_id, is_create = entry
@@ -401,14 +433,17 @@ class FieldStore:
     def reference(self, kind: str) -> list[dict[str, Any]]:
         return [
             json.loads(row[0])
-            for row in self.db.execute("SELECT data FROM reference WHERE kind = ? ORDER BY rowid", [kind])
+            for row in self.db.execute(
+                "SELECT data FROM reference WHERE kind = ? ORDER BY rowid", [kind]
+            )
         ]
 
     def canonical_farmer(self, farmer_id: str) -> str:
-        row = self.db.execute("SELECT canonical_id FROM aliases WHERE id = ?", [farmer_id]).fetchone()
+        row = self.db.execute(
+            "SELECT canonical_id FROM aliases WHERE id = ?", [farmer_id]
+        ).fetchone()
         return row[0] if row else farmer_id
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-

@@ -10,10 +10,10 @@ from typing import Any
 
 import requests
 
+from field_client.store import FieldStore
 from shared import protocol as p
 from shared.clock import wall_ms
 from shared.errors import ClientTooOld, TianjianError
-from field_client.store import FieldStore
 
 DONE_STATUSES = {p.APPLIED, p.DUPLICATE, p.MERGED, p.HELD}
 # What a dropped or stalled link looks like from here: worth another try.
@@ -102,7 +102,9 @@ class SyncClient:
                 )
                 self.report.requests += 1
                 self.report.bytes_sent += len(kwargs.get("data") or b"")
-                self.report.bytes_received += int(response.headers.get("Content-Length") or len(response.content))
+                self.report.bytes_received += int(
+                    response.headers.get("Content-Length") or len(response.content)
+                )
             except TRANSIENT as exc:
                 self.report.requests += 1
                 if attempt == self.retries:
@@ -180,7 +182,15 @@ class SyncClient:
             return
         if response.status_code == 413:
             if len(entries) == 1:
-                self.store.settle([], [{"q": entries[0]["seq"], "r": "变更太大，服务器拒收 / change too large for the server"}])
+                self.store.settle(
+                    [],
+                    [
+                        {
+                            "q": entries[0]["seq"],
+                            "r": "变更太大，服务器拒收 / change too large for the server",
+                        }
+                    ],
+                )
                 return
             self._push_halves(entries)
             return
@@ -218,7 +228,11 @@ class SyncClient:
             response = self._send(
                 "GET",
                 "/api/v1/sync/pull",
-                params={"cursor": cursor, "limit": self.page_size, "include_own": str(include_own).lower()},
+                params={
+                    "cursor": cursor,
+                    "limit": self.page_size,
+                    "include_own": str(include_own).lower(),
+                },
             )
             page = response.json()
             if page["full_resync"]:

@@ -12,11 +12,11 @@ from typing import Any
 
 import click
 
-from shared.clock import utc_now
-from shared.errors import TianjianError
 from server import devices, farmers, reference
 from server.db import init_db
 from server.report import UnknownUnit, build_report
+from shared.clock import utc_now
+from shared.errors import TianjianError
 
 FRIENDLY_ERRORS: dict[type[Exception], str] = {
     reference.BadReferenceFile: "文件有误 / bad file: {exc}",
@@ -141,8 +141,12 @@ def targets_load(ctx: click.Context, path: str) -> None:
     multiple=True,
     help="Create the envoy if unknown, serving these township codes.",
 )
-@click.option("--minutes", type=int, default=None, help="Minutes the code stays valid (default a day).")
-@click.option("--qr", "qr_path", type=click.Path(dir_okay=False), help="Also write the code as a QR PNG.")
+@click.option(
+    "--minutes", type=int, default=None, help="Minutes the code stays valid (default a day)."
+)
+@click.option(
+    "--qr", "qr_path", type=click.Path(dir_okay=False), help="Also write the code as a QR PNG."
+)
 @click.option("--server-url", default="", help="Server address to put in the QR code.")
 @click.pass_context
 @friendly_errors
@@ -173,7 +177,9 @@ def enroll(
         # The QR carries the server and the code only: no name, no phone number.
         qrcode.make(f"tianjian-enroll:{server_url}#{code}").save(qr_path)
     click.echo(code)
-    click.echo(f"{envoy['name']} · {valid} 分钟内有效，仅可使用一次 / valid {valid} min, once", err=True)
+    click.echo(
+        f"{envoy['name']} · {valid} 分钟内有效，仅可使用一次 / valid {valid} min, once", err=True
+    )
 
 
 @cli.group("devices")
@@ -188,7 +194,9 @@ def devices_list(ctx: click.Context) -> None:
     for row in devices.list_devices(_db(ctx)):
         skew = "" if row["skew_ms"] is None else f"{row['skew_ms'] / 1000:+.0f}s"
         state = "已撤销 revoked" if row["revoked_at"] else "有效 active"
-        click.echo(f"{row['id']}  {row['envoy']}  {row['name']}  {row['last_seen_at'] or '-'}  {skew}  {state}")
+        click.echo(
+            f"{row['id']}  {row['envoy']}  {row['name']}  {row['last_seen_at'] or '-'}  {skew}  {state}"
+        )
 
 
 @devices_group.command("revoke")
@@ -275,9 +283,17 @@ def run(ctx: click.Context, host: str, port: int, threads: int) -> None:
 
 
 @cli.command()
-@click.option("--year", type=int, default=None, help="Calendar year in China time (default: this year).")
+@click.option(
+    "--year", type=int, default=None, help="Calendar year in China time (default: this year)."
+)
 @click.option("--unit", "unit_code", default=None, help="Unit code (default: the county).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
 @click.pass_context
 @friendly_errors
 def report(ctx: click.Context, year: int | None, unit_code: str | None, fmt: str) -> None:
@@ -289,7 +305,17 @@ def report(ctx: click.Context, year: int | None, unit_code: str | None, fmt: str
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    columns = ["key", "label_zh", "comparator", "target", "actual", "percent", "met", "verified", "reported"]
+    columns = [
+        "key",
+        "label_zh",
+        "comparator",
+        "target",
+        "actual",
+        "percent",
+        "met",
+        "verified",
+        "reported",
+    ]
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
@@ -303,7 +329,9 @@ def report(ctx: click.Context, year: int | None, unit_code: str | None, fmt: str
     for line in data["indicators"]:
         target = "" if line["target"] is None else f"{line['comparator']} {line['target']:g}"
         met = {True: "✓ 达标", False: "✗ 未达标", None: ""}[line["met"]]
-        extra = f"  (核实 {line['verified']} / 报数 {line['reported']})" if "verified" in line else ""
+        extra = (
+            f"  (核实 {line['verified']} / 报数 {line['reported']})" if "verified" in line else ""
+        )
         click.echo(f"{line['label_zh']:<12} {line['actual']:>10g}  {target:<10} {met}{extra}")
 
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from shared.clock import parse_iso, to_iso, utc_now
-from shared.ids import new_id
 from server.db import write_transaction
 from server.sync_engine import Device
+from shared.clock import parse_iso, to_iso, utc_now
+from shared.ids import new_id
 
 # No 0/O, 1/I/L: codes are read aloud over the phone and typed on small keyboards.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -59,11 +59,18 @@ def enrol_device(db: Database, code: str, device_name: str) -> dict[str, Any]:
     token = secrets.token_urlsafe(32)
     device_id = new_id()
     with write_transaction(db):
-        rows = list(db.query("SELECT * FROM enrolment_codes WHERE code_hash = ?", [digest(normalise_code(code))]))
+        rows = list(
+            db.query(
+                "SELECT * FROM enrolment_codes WHERE code_hash = ?", [digest(normalise_code(code))]
+            )
+        )
         if not rows or rows[0]["used_at"] or parse_iso(rows[0]["expires_at"]) < utc_now():
             raise BadEnrolmentCode(code)
         now = to_iso(utc_now())
-        db.execute("UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ?", [now, rows[0]["code_hash"]])
+        db.execute(
+            "UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ?",
+            [now, rows[0]["code_hash"]],
+        )
         db["devices"].insert(
             {
                 "id": device_id,

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from shared.clock import to_iso, utc_now
 from server.db import next_server_seq
+from shared.clock import to_iso, utc_now
 
 AUTO_SAME_MOBILE_AND_NAME = "same_mobile_and_name"
 SAME_MOBILE = "same_mobile"
@@ -122,10 +122,19 @@ def _canonical_farmers(db: Database, where: str, params: list[Any]) -> list[dict
 def _make_alias(db: Database, losing_id: str, canonical: str, reason: str) -> None:
     now = to_iso(utc_now())
     # Whoever pointed at the losing record now points straight at the canonical one.
-    repointed = [row[0] for row in db.execute("SELECT id FROM farmer_aliases WHERE canonical_id = ?", [losing_id])]
+    repointed = [
+        row[0]
+        for row in db.execute("SELECT id FROM farmer_aliases WHERE canonical_id = ?", [losing_id])
+    ]
     seq = next_server_seq(db, 1 + len(repointed))
     db["farmer_aliases"].insert(
-        {"id": losing_id, "canonical_id": canonical, "merged_at": now, "reason": reason, "server_seq": seq},
+        {
+            "id": losing_id,
+            "canonical_id": canonical,
+            "merged_at": now,
+            "reason": reason,
+            "server_seq": seq,
+        },
         replace=True,
     )
     for offset, alias in enumerate(repointed, start=1):

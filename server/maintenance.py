@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlite_utils import Database
 
-from shared.clock import to_iso, utc_now
 from server.db import get_state, set_state, write_transaction
 from server.migrations import FIELD_TABLES
+from shared.clock import to_iso, utc_now
 
 
 def purge_tombstones(db: Database, days: int) -> int:

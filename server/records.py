@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from server.migrations import FIELD_TABLES, REFERENCE_TABLES
 from shared import protocol as p
 from shared.clock import stamp_iso
 from shared.merge import STAMPS, earliest_stamp, latest_stamp
 from shared.schemas.field import data_fields
-from server.migrations import FIELD_TABLES, REFERENCE_TABLES
 
 LIST_COLUMNS = {"technology_ids", "co_envoy_ids", "seen_by", "township_codes"}
 BOOL_COLUMNS = {"deleted", "closed", "active"}
@@ -194,5 +194,7 @@ def existing_ids_with(
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        found += db.execute(f"SELECT id, [{column}] FROM [{table}] WHERE id IN ({marks})", chunk).fetchall()
+        found += db.execute(
+            f"SELECT id, [{column}] FROM [{table}] WHERE id IN ({marks})", chunk
+        ).fetchall()
     return found

@@ -13,6 +13,8 @@ import yaml
 from marshmallow import ValidationError
 from sqlite_utils import Database
 
+from server.db import next_server_seq, write_transaction
+from server.records import state_to_row
 from shared import protocol as p
 from shared.schemas.reference import (
     EnvoySchema,
@@ -22,8 +24,6 @@ from shared.schemas.reference import (
     UnitSchema,
     VarietySchema,
 )
-from server.db import next_server_seq, write_transaction
-from server.records import state_to_row
 
 # Catalogue entries get stable ids from their names, so reloading a file updates in place.
 CATALOGUE_NAMESPACE = uuid.UUID("0c7d1f5e-3b2a-4e68-9d0f-5a6b7c8d9e01")
@@ -100,7 +100,9 @@ def load_envoys(db: Database, path: str) -> int:
                 "id": row.get("id") or catalogue_id(p.ENVOY, name),
                 "name": name,
                 "mobile": row.get("mobile") or None,
-                "township_codes": [c for c in row.get("township_codes", "").replace(";", " ").split() if c],
+                "township_codes": [
+                    c for c in row.get("township_codes", "").replace(";", " ").split() if c
+                ],
             }
         )
     envoys = _validated(path, prepared, EnvoySchema())
@@ -132,7 +134,9 @@ def load_catalogue(db: Database, path: str) -> dict[str, int]:
     for number, row in enumerate(rows, start=2):
         entry_type = row.get("type", "")
         if entry_type not in CATALOGUE_KINDS:
-            problems.append(f"line {number}: type must be technology, variety or leaflet, not {entry_type!r}")
+            problems.append(
+                f"line {number}: type must be technology, variety or leaflet, not {entry_type!r}"
+            )
             continue
         kind, schema, name_field = CATALOGUE_KINDS[entry_type]
         name = row.get("name", "")

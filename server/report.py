@@ -21,9 +21,15 @@ class UnknownUnit(Exception):
 def unit_scope(db: Database, code: str | None) -> dict[str, Any]:
     """The unit a report is for (the county when none is named) and its code prefix."""
     if code:
-        rows = list(db.query("SELECT code, name, level FROM units WHERE code = ?", [code.ljust(12, "0")]))
+        rows = list(
+            db.query("SELECT code, name, level FROM units WHERE code = ?", [code.ljust(12, "0")])
+        )
     else:
-        rows = list(db.query("SELECT code, name, level FROM units WHERE level = 'county' ORDER BY code LIMIT 1"))
+        rows = list(
+            db.query(
+                "SELECT code, name, level FROM units WHERE level = 'county' ORDER BY code LIMIT 1"
+            )
+        )
     if not rows:
         raise UnknownUnit(code or "(county)")
     unit = rows[0]
@@ -103,7 +109,8 @@ class Figures:
     def _count_sessions(self, kind: str) -> dict[str, Any]:
         return {
             "actual": self._one(
-                f"SELECT count(*) FROM ({self._sessions()}) WHERE kind = ?", [*self._session_params(), kind]
+                f"SELECT count(*) FROM ({self._sessions()}) WHERE kind = ?",
+                [*self._session_params(), kind],
             )
         }
 
@@ -185,7 +192,9 @@ def build_report(
             "comparator": target["comparator"] if target else None,
             "target": target["value"] if target else None,
             **values,
-            "percent": round(100 * actual / target["value"], 1) if target and target["value"] else None,
+            "percent": round(100 * actual / target["value"], 1)
+            if target and target["value"]
+            else None,
             "met": is_met(actual, target["comparator"], target["value"]) if target else None,
             "expected_by_now": round(target["value"] * elapsed, 1) if target else None,
             "projected_year_end": round(actual / elapsed, 1) if elapsed > 0 else None,

@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlite_utils import Database
 
-from shared import protocol as p
-from shared.clock import HybridLogicalClock, parse_stamp, to_iso, utc_now, wall_ms
-from shared.errors import InvalidRecord
-from shared.ids import attendance_id, is_uuid
-from shared.merge import STAMPS, merge, stamped_change
-from shared.schemas.field import (
-    data_fields,
-    is_canonical_checkin,
-    validate_fields,
-    validate_record,
-)
 from server import farmers
 from server.db import get_state, next_server_seq, set_state, write_transaction
 from server.migrations import FIELD_TABLES
@@ -33,6 +22,17 @@ from server.records import (
     row_values,
     table_of,
     with_derived_meta,
+)
+from shared import protocol as p
+from shared.clock import HybridLogicalClock, parse_stamp, to_iso, utc_now, wall_ms
+from shared.errors import InvalidRecord
+from shared.ids import attendance_id, is_uuid
+from shared.merge import STAMPS, merge, stamped_change
+from shared.schemas.field import (
+    data_fields,
+    is_canonical_checkin,
+    validate_fields,
+    validate_record,
 )
 
 # Which field of a kind points at which other field record: a change whose target has not
@@ -152,7 +152,9 @@ class Batch:
         if kind not in self.catalogue:
             table = table_of(kind)
             key = "code" if kind == p.UNIT else "id"
-            self.catalogue[kind] = {row[0] for row in self.db.execute(f"SELECT [{key}] FROM [{table}]")}
+            self.catalogue[kind] = {
+                row[0] for row in self.db.execute(f"SELECT [{key}] FROM [{table}]")
+            }
         return self.catalogue[kind]
 
 
@@ -314,7 +316,9 @@ def _checked_envelope(change: dict[str, Any]) -> tuple[str, str, dict[str, Any],
         raise Rejected(f"{kind} {record_id}: 字段无效 / invalid fields", exc.errors) from exc
     if kind == p.ATTENDANCE and change.get("i") and values.get("session_id"):
         if attendance_id(values["session_id"], values.get("farmer_id", "")) != record_id:
-            raise Rejected("签到编号与场次、农户不符 / attendance id does not match its session and farmer")
+            raise Rejected(
+                "签到编号与场次、农户不符 / attendance id does not match its session and farmer"
+            )
     return kind, record_id, values, False
 
 
@@ -324,7 +328,9 @@ def _checked_stamp(batch: Batch, device: Device, change: dict[str, Any]) -> tupl
     try:
         physical, counter = parse_stamp(f"{short}.x")
     except (ValueError, AttributeError, TypeError) as exc:
-        raise Rejected("时间戳无效 / bad clock stamp", {"h": "expected PPPPPPPPPPPPP.CCCCC"}) from exc
+        raise Rejected(
+            "时间戳无效 / bad clock stamp", {"h": "expected PPPPPPPPPPPPP.CCCCC"}
+        ) from exc
     if physical > batch.now_ms + p.MAX_CLOCK_AHEAD_MS:
         # A device clock running ahead must not let its edits beat everyone else's for days.
         return batch.hlc.now(), True
@@ -346,7 +352,9 @@ def _apply(
     stamp, clamped = stamp_info
     current = batch.state(kind, record_id)
     if current is not None and kind in p.APPEND_ONLY_KINDS:
-        raise Rejected("此类记录只能追加，更正请新建一条 / append-only: record a correction as a new event")
+        raise Rejected(
+            "此类记录只能追加，更正请新建一条 / append-only: record a correction as a new event"
+        )
     _check_owner(batch, device, kind, current, values)
     _check_catalogue(batch, kind, values)
     _check_references(batch, kind, values, current)
@@ -417,13 +425,19 @@ def _check_owner(
         session = current if current is not None else values
         if me != session.get("lead_envoy_id") and me not in (session.get("co_envoy_ids") or []):
             if current is None or current.get("envoy_id") != me:
-                raise Rejected("只能记录本人主持或协办的培训 / a session must be led or co-run by this envoy")
+                raise Rejected(
+                    "只能记录本人主持或协办的培训 / a session must be led or co-run by this envoy"
+                )
         return
     if current is None or current.get("envoy_id") == me:
         return
     if kind == p.ATTENDANCE:
         session = batch.loaded(p.SESSION, current["session_id"]) or {}
-        if me in (session.get("lead_envoy_id"), session.get("envoy_id"), *(session.get("co_envoy_ids") or [])):
+        if me in (
+            session.get("lead_envoy_id"),
+            session.get("envoy_id"),
+            *(session.get("co_envoy_ids") or []),
+        ):
             return
     raise Rejected("这条记录属于另一位特派员 / this record belongs to another envoy")
 
@@ -473,14 +487,18 @@ def _hold(db: Database, device: Device, change: dict[str, Any], waiting: tuple[s
 def _release_held(batch: Batch) -> None:
     """Apply held changes whose missing record has now arrived, until nothing more moves."""
     while True:
-        arrived = [rid for kind in (p.SESSION, p.FARMER, p.PLOT) for rid in batch.dirty.get(kind, {})]
+        arrived = [
+            rid for kind in (p.SESSION, p.FARMER, p.PLOT) for rid in batch.dirty.get(kind, {})
+        ]
         if not arrived:
             return
         held = []
         for start in range(0, len(arrived), 500):
             chunk = arrived[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            held += list(batch.db.query(f"SELECT * FROM held_changes WHERE waiting_id IN ({marks})", chunk))
+            held += list(
+                batch.db.query(f"SELECT * FROM held_changes WHERE waiting_id IN ({marks})", chunk)
+            )
         if not held:
             return
         progressed = False
@@ -496,7 +514,8 @@ def _release_held(batch: Batch) -> None:
                 progressed = True
                 continue
             batch.db.execute(
-                "DELETE FROM held_changes WHERE device_id = ? AND seq = ?", [row["device_id"], row["seq"]]
+                "DELETE FROM held_changes WHERE device_id = ? AND seq = ?",
+                [row["device_id"], row["seq"]],
             )
             batch.db.execute(
                 "UPDATE device_changes SET status = ?, reason = ? WHERE device_id = ? AND seq = ?",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 # China has kept UTC+8 without daylight saving since 1991, so a fixed offset is exact for
 # every period this software counts and needs no time-zone database on the machine.
@@ -14,14 +14,14 @@ MAX_COUNTER = 99_999
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def to_iso(moment: datetime) -> str:
     """UTC, second precision, 'Z' suffix: sorts as text and SQLite reads it as a time."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: say which time zone it is in")
-    return moment.astimezone(timezone.utc).strftime(ISO_FORMAT)
+    return moment.astimezone(UTC).strftime(ISO_FORMAT)
 
 
 def parse_iso(text: str) -> datetime:
@@ -29,7 +29,7 @@ def parse_iso(text: str) -> datetime:
     if moment.tzinfo is None:
         # A time typed without a zone in the field is China time.
         moment = moment.replace(tzinfo=CHINA)
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def local_date(moment: datetime) -> date:
@@ -108,4 +108,4 @@ def stamp_node(stamp: str) -> str:
 def stamp_iso(stamp: str) -> str:
     """The wall time a stamp was made at, as UTC ISO text."""
     physical, _counter = parse_stamp(stamp)
-    return to_iso(datetime.fromtimestamp(physical / 1000, timezone.utc))
+    return to_iso(datetime.fromtimestamp(physical / 1000, UTC))

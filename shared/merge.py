@@ -75,7 +75,11 @@ def merge(
                 stamps[name] = stamp
             continue
         if name in earliest:
-            if name not in state or state[name] is None or (value is not None and value < state[name]):
+            if (
+                name not in state
+                or state[name] is None
+                or (value is not None and value < state[name])
+            ):
                 state[name], stamps[name], changed = value, stamp, True
             elif value == state[name] and (mine is None or stamp < mine):
                 # Same time from two devices: keep the earlier stamp too, so replicas converge.

@@ -73,9 +73,11 @@ class LiveServer:
             try:
                 requests.get(f"{self.url}/api/openapi.json", timeout=1)
                 return self
-            except requests.ConnectionError:
+            except requests.ConnectionError as exc:
                 if self.process.poll() is not None:
-                    raise RuntimeError(self.process.stderr.read().decode() if self.process.stderr else "")
+                    raise RuntimeError(
+                        self.process.stderr.read().decode() if self.process.stderr else ""
+                    ) from exc
                 time.sleep(0.1)
         raise RuntimeError("server did not start")
 

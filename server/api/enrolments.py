@@ -7,11 +7,11 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
-from shared import protocol as p
-from shared.schemas.sync import EnrolmentRequestSchema, EnrolmentResponseSchema
 from server.api.protocol import add_protocol_headers, require_protocol, server_hlc
 from server.db import get_db
 from server.devices import BadEnrolmentCode, enrol_device
+from shared import protocol as p
+from shared.schemas.sync import EnrolmentRequestSchema, EnrolmentResponseSchema
 
 blp = Blueprint("enrolments", __name__, description="设备登记 / Device enrolment")
 blp.before_request(require_protocol)

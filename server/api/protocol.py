@@ -11,10 +11,10 @@ from flask import Response, current_app, g, request
 from flask_smorest import abort
 from werkzeug.exceptions import HTTPException
 
-from shared import protocol as p
-from shared.clock import wall_ms
 from server.db import get_db, get_state
 from server.devices import BadToken, authenticate, record_contact
+from shared import protocol as p
+from shared.clock import wall_ms
 
 
 class UpgradeRequired(HTTPException):
@@ -27,7 +27,9 @@ class UpgradeRequired(HTTPException):
 def check_protocol() -> int:
     raw = request.headers.get(p.HEADER_PROTOCOL)
     if raw is None or not raw.isdigit():
-        abort(400, message=f"缺少协议版本头 {p.HEADER_PROTOCOL} / missing {p.HEADER_PROTOCOL} header")
+        abort(
+            400, message=f"缺少协议版本头 {p.HEADER_PROTOCOL} / missing {p.HEADER_PROTOCOL} header"
+        )
     version = int(raw)
     if version < p.MIN_CLIENT_PROTOCOL:
         error = UpgradeRequired()
@@ -49,7 +51,10 @@ def authenticate_device() -> None:
     version = check_protocol()
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
-        abort(401, message="需要设备令牌，请先登记设备 / device token required: enrol this device first")
+        abort(
+            401,
+            message="需要设备令牌，请先登记设备 / device token required: enrol this device first",
+        )
     db = get_db()
     try:
         g.device = authenticate(db, header[len("Bearer ") :])

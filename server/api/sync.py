@@ -9,14 +9,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
 
-from shared import protocol as p
-from shared.schemas.sync import (
-    ChangeSchema,
-    PullQuerySchema,
-    PullResponseSchema,
-    PushRequestSchema,
-    PushResponseSchema,
-)
 from server.api.protocol import (
     add_protocol_headers,
     authenticate_device,
@@ -26,6 +18,14 @@ from server.api.protocol import (
 )
 from server.db import get_db
 from server.sync_engine import ResyncRequired, apply_push, pull_page
+from shared import protocol as p
+from shared.schemas.sync import (
+    ChangeSchema,
+    PullQuerySchema,
+    PullResponseSchema,
+    PushRequestSchema,
+    PushResponseSchema,
+)
 
 blp = Blueprint("sync", __name__, description="设备同步 / Device sync")
 blp.before_request(authenticate_device)
@@ -41,7 +41,9 @@ def _checked_changes(body: Any) -> list[dict[str, Any]]:
             "changes"
         ]
     except ValidationError as exc:
-        abort(422, message="推送格式错误 / push body must be {\"changes\": [...]}", errors=exc.messages)
+        abort(
+            422, message='推送格式错误 / push body must be {"changes": [...]}', errors=exc.messages
+        )
     limit = current_app.config["MAX_BATCH_CHANGES"]
     if len(changes) > limit:
         abort(413, message=f"一次最多推送 {limit} 条变更 / at most {limit} changes per push")
@@ -102,7 +104,13 @@ class Pull(MethodView):
         try:
             page = pull_page(get_db(), g.device, query["cursor"], limit, query["include_own"])
         except ResyncRequired:
-            page = {"records": [], "cursor": 0, "more": True, "full_resync": True, "device_max_seq": 0}
+            page = {
+                "records": [],
+                "cursor": 0,
+                "more": True,
+                "full_resync": True,
+                "device_max_seq": 0,
+            }
         page.setdefault("full_resync", False)
         page["server_hlc"] = server_hlc()
         return page

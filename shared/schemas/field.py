@@ -46,7 +46,9 @@ class FarmerSchema(FieldRecordSchema):
     name = fields.String(required=True, validate=validate.Length(1, 40))
     mobile = Mobile(allow_none=True, load_default=None)
     gender = fields.String(load_default="unspecified", validate=validate.OneOf(GENDERS))
-    birth_year = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(1900, 2100))
+    birth_year = fields.Integer(
+        allow_none=True, load_default=None, validate=validate.Range(1900, 2100)
+    )
     village_code = DivisionCode(required=True)
 
 
@@ -121,10 +123,14 @@ class PlotSchema(FieldRecordSchema):
     crop = fields.String(required=True, validate=validate.Length(1, 40))
     variety_id = Id(allow_none=True, load_default=None)
     technology_ids = fields.List(Id(), load_default=list)
-    area_mu = fields.Float(required=True, validate=validate.Range(0, 1_000_000, min_inclusive=False))
+    area_mu = fields.Float(
+        required=True, validate=validate.Range(0, 1_000_000, min_inclusive=False)
+    )
     latitude = fields.Float(allow_none=True, load_default=None, validate=validate.Range(-90, 90))
     longitude = fields.Float(allow_none=True, load_default=None, validate=validate.Range(-180, 180))
-    altitude_m = fields.Float(allow_none=True, load_default=None, validate=validate.Range(-500, 9000))
+    altitude_m = fields.Float(
+        allow_none=True, load_default=None, validate=validate.Range(-500, 9000)
+    )
     target_yield_kg_per_mu = fields.Float(
         allow_none=True, load_default=None, validate=validate.Range(0, 100_000)
     )
@@ -135,8 +141,12 @@ class PlotObservationSchema(FieldRecordSchema):
     plot_id = Id(required=True)
     observed_on = Day(required=True)
     stage = fields.String(required=True, validate=validate.OneOf(PLOT_STAGES))
-    survival_rate = fields.Float(allow_none=True, load_default=None, validate=validate.Range(0, 100))
-    yield_kg_per_mu = fields.Float(allow_none=True, load_default=None, validate=validate.Range(0, 100_000))
+    survival_rate = fields.Float(
+        allow_none=True, load_default=None, validate=validate.Range(0, 100)
+    )
+    yield_kg_per_mu = fields.Float(
+        allow_none=True, load_default=None, validate=validate.Range(0, 100_000)
+    )
     notes = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
     correction_of = Id(allow_none=True, load_default=None)
 
@@ -201,7 +211,11 @@ def is_canonical_checkin(values: dict[str, Any]) -> bool:
     """
     if values.keys() != _CHECKIN_FIELDS or values["method"] not in CHECKIN_METHODS:
         return False
-    session_id, farmer_id, moment = values["session_id"], values["farmer_id"], values["checked_in_at"]
+    session_id, farmer_id, moment = (
+        values["session_id"],
+        values["farmer_id"],
+        values["checked_in_at"],
+    )
     if not (isinstance(session_id, str) and isinstance(farmer_id, str) and isinstance(moment, str)):
         return False
     if not (_UUID.match(session_id) and _UUID.match(farmer_id)):

@@ -61,7 +61,9 @@ class TargetSchema(TargetLineSchema):
 class TargetsFileSchema(ReferenceSchema):
     year = fields.Integer(required=True, validate=validate.Range(2000, 2200))
     unit_code = DivisionCode(required=True)
-    targets = fields.List(fields.Nested(TargetLineSchema), required=True, validate=validate.Length(1))
+    targets = fields.List(
+        fields.Nested(TargetLineSchema), required=True, validate=validate.Length(1)
+    )
 
 
 REFERENCE_SCHEMAS: dict[str, type[ReferenceSchema]] = {

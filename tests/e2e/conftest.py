@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from shared import protocol as p
-from shared.schemas.field import data_fields
 from server.db import init_db
 from server.records import row_to_state, table_of
+from shared import protocol as p
+from shared.schemas.field import data_fields
 from tests.helpers import LiveServer, load_demo_reference
 
 
@@ -25,7 +25,9 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     server.stop()
 
 
-def server_records(db_path: str, kinds: tuple[str, ...] = p.FIELD_KINDS) -> dict[tuple[str, str], Any]:
+def server_records(
+    db_path: str, kinds: tuple[str, ...] = p.FIELD_KINDS
+) -> dict[tuple[str, str], Any]:
     db = init_db(db_path)
     found = {}
     for kind in kinds:
@@ -35,7 +37,9 @@ def server_records(db_path: str, kinds: tuple[str, ...] = p.FIELD_KINDS) -> dict
     return found
 
 
-def device_records(store: Any, kinds: tuple[str, ...] = p.FIELD_KINDS) -> dict[tuple[str, str], Any]:
+def device_records(
+    store: Any, kinds: tuple[str, ...] = p.FIELD_KINDS
+) -> dict[tuple[str, str], Any]:
     found = {}
     for kind in kinds:
         for state in store.records(kind, include_deleted=True):

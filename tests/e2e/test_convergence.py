@@ -10,12 +10,12 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared import protocol as p
 from field_client.store import FieldStore
 from field_client.sync import SyncClient, SyncFailed, enrol
 from server import create_app
 from server.db import init_db
 from server.report import build_report
+from shared import protocol as p
 from tests.e2e.conftest import device_records, server_records
 from tests.e2e.wsgi_transport import AFTER, BEFORE, session_for
 from tests.helpers import VILLAGE_EAST, enrolment_code, load_demo_reference
@@ -51,7 +51,9 @@ class Replica:
 
     def sync(self, fault: str | None = None, nth: int = 0) -> None:
         self.fault, self.requests_seen = (fault, nth), 0
-        client = SyncClient(self.store, session=self.http, retries=0, backoff=0, batch_changes=3, page_size=4)
+        client = SyncClient(
+            self.store, session=self.http, retries=0, backoff=0, batch_changes=3, page_size=4
+        )
         try:
             client.sync()
         except SyncFailed:
@@ -110,7 +112,8 @@ def test_replicas_converge_whatever_the_order_and_drops(ops: list[tuple[Any, ...
         load_demo_reference(db_path)
         app = create_app({"DATABASE": db_path, "TESTING": True})
         replicas = [
-            Replica(app, str(Path(folder) / f"device{n}.db"), ENVOYS[n], db_path) for n in range(DEVICES)
+            Replica(app, str(Path(folder) / f"device{n}.db"), ENVOYS[n], db_path)
+            for n in range(DEVICES)
         ]
         for op in ops:
             apply(replicas, op)

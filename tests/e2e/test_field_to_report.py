@@ -26,7 +26,18 @@ def field(db: Path, *args: str) -> str:
 
 def report(db_path: str) -> dict[str, dict]:
     result = subprocess.run(
-        [sys.executable, "-m", "server", "--db", db_path, "report", "--year", "2026", "--format", "json"],
+        [
+            sys.executable,
+            "-m",
+            "server",
+            "--db",
+            db_path,
+            "report",
+            "--year",
+            "2026",
+            "--format",
+            "json",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -52,8 +63,17 @@ def test_records_made_offline_reach_the_report_exactly(tmp_path: Path) -> None:
     ]
     sessions = [
         field(
-            device, "session", "new", "--title", f"马铃薯种植培训 {n}", "--unit", "东村",
-            "--start", f"2026-0{n}-10T09:00:00", "--tech", "马铃薯脱毒种薯技术",
+            device,
+            "session",
+            "new",
+            "--title",
+            f"马铃薯种植培训 {n}",
+            "--unit",
+            "东村",
+            "--start",
+            f"2026-0{n}-10T09:00:00",
+            "--tech",
+            "马铃薯脱毒种薯技术",
         )
         for n in (3, 4, 5)
     ]
@@ -61,26 +81,89 @@ def test_records_made_offline_reach_the_report_exactly(tmp_path: Path) -> None:
         field(device, "checkin", "--session", session_id, "--farmer", farmers[0])
     again = field(device, "--json", "checkin", "--session", sessions[0], "--farmer", farmers[0])
     assert json.loads(again)["new"] is False
-    field(device, "checkin", "--session", sessions[0], "--farmer", farmers[1], "--method", "qr_self")
+    field(
+        device, "checkin", "--session", sessions[0], "--farmer", farmers[1], "--method", "qr_self"
+    )
     headcount_only = field(
-        device, "session", "new", "--title", "玉米培训", "--unit", "530102001002",
-        "--start", "2026-06-01T09:00:00", "--headcount", "40", "--tech", "玉米高产栽培",
+        device,
+        "session",
+        "new",
+        "--title",
+        "玉米培训",
+        "--unit",
+        "530102001002",
+        "--start",
+        "2026-06-01T09:00:00",
+        "--headcount",
+        "40",
+        "--tech",
+        "玉米高产栽培",
     )
     field(device, "session", "close", headcount_only, "--end", "2026-06-01T11:00:00")
-    field(device, "leaflets", "receive", "--title", "马铃薯晚疫病防治", "--copies", "200", "--on", "2026-03-01")
-    field(device, "leaflets", "give", "--title", "马铃薯晚疫病防治", "--copies", "120",
-          "--session", sessions[0], "--at", "2026-03-10T10:00:00")
-    plot = field(
-        device, "plot", "new", "--village", "东村", "--host", "李四", "--crop", "马铃薯",
-        "--variety", "云薯304", "--area", "12.5", "--established", "2026-03-20",
-        "--tech", "马铃薯脱毒种薯技术", "--target-yield", "2000",
+    field(
+        device,
+        "leaflets",
+        "receive",
+        "--title",
+        "马铃薯晚疫病防治",
+        "--copies",
+        "200",
+        "--on",
+        "2026-03-01",
     )
-    field(device, "plot", "observe", plot, "--stage", "seedling", "--on", "2026-04-20", "--survival", "96")
+    field(
+        device,
+        "leaflets",
+        "give",
+        "--title",
+        "马铃薯晚疫病防治",
+        "--copies",
+        "120",
+        "--session",
+        sessions[0],
+        "--at",
+        "2026-03-10T10:00:00",
+    )
+    plot = field(
+        device,
+        "plot",
+        "new",
+        "--village",
+        "东村",
+        "--host",
+        "李四",
+        "--crop",
+        "马铃薯",
+        "--variety",
+        "云薯304",
+        "--area",
+        "12.5",
+        "--established",
+        "2026-03-20",
+        "--tech",
+        "马铃薯脱毒种薯技术",
+        "--target-yield",
+        "2000",
+    )
+    field(
+        device,
+        "plot",
+        "observe",
+        plot,
+        "--stage",
+        "seedling",
+        "--on",
+        "2026-04-20",
+        "--survival",
+        "96",
+    )
     status = json.loads(field(device, "--json", "status"))
     assert status["pending"] == 15 and status["rejected"] == []
     failed = subprocess.run(
         [sys.executable, "-m", "field_client", "--db", str(device), "sync"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
     assert json.loads(field(device, "--json", "status"))["pending"] == 15

@@ -6,12 +6,12 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
-from shared import protocol as p
-from shared.clock import parse_iso, to_iso, utc_now, wall_ms
 from field_client.store import FieldStore
 from server.db import init_db
 from server.maintenance import purge_tombstones
 from server.report import build_report
+from shared import protocol as p
+from shared.clock import parse_iso, to_iso, utc_now, wall_ms
 from tests.e2e.conftest import count_rows, device_records, server_records
 from tests.helpers import VILLAGE_EAST, LiveServer, enrolled_store, fast_client
 
@@ -29,10 +29,14 @@ class Clock:
 
 
 def add_farmer(store: FieldStore, name: str, mobile: str | None = None, **extra: object) -> str:
-    return store.create(p.FARMER, {"name": name, "village_code": VILLAGE_EAST, "mobile": mobile, **extra})
+    return store.create(
+        p.FARMER, {"name": name, "village_code": VILLAGE_EAST, "mobile": mobile, **extra}
+    )
 
 
-def add_session(store: FieldStore, title: str, co_envoys: list[str] | None = None, day: int = 1) -> str:
+def add_session(
+    store: FieldStore, title: str, co_envoys: list[str] | None = None, day: int = 1
+) -> str:
     return store.create(
         p.SESSION,
         {
@@ -80,12 +84,16 @@ def test_a_clock_wrong_from_the_start_is_corrected_at_enrolment(
     assert abs((checked_in - utc_now()).total_seconds()) < 60
     assert_converged(live_server, store)
     db = init_db(live_server.db_path)
-    skew = db.execute("SELECT skew_ms FROM devices WHERE id = ?", [store.get("device_id")]).fetchone()[0]
+    skew = db.execute(
+        "SELECT skew_ms FROM devices WHERE id = ?", [store.get("device_id")]
+    ).fetchone()[0]
     db.close()
     assert abs(skew - 3 * DAY_MS) < 60_000  # staff can see the device clock is 3 days fast
 
 
-def test_a_clock_that_jumps_ahead_cannot_win_for_days(live_server: LiveServer, tmp_path: Path) -> None:
+def test_a_clock_that_jumps_ahead_cannot_win_for_days(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
     clock = Clock()
     fast_device = enrolled_store(live_server, str(tmp_path / "a.db"), "张三", clock)
     other = enrolled_store(live_server, str(tmp_path / "b.db"), "张三")  # the envoy's second device
@@ -102,7 +110,9 @@ def test_a_clock_that_jumps_ahead_cannot_win_for_days(live_server: LiveServer, t
     assert other.record(p.FARMER, farmer)["birth_year"] == 1961
 
 
-def test_clocks_a_year_behind_and_at_1970_still_order_edits(live_server: LiveServer, tmp_path: Path) -> None:
+def test_clocks_a_year_behind_and_at_1970_still_order_edits(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
     behind, epoch = Clock(), Clock()
     late = enrolled_store(live_server, str(tmp_path / "a.db"), "张三", behind)
     reset = enrolled_store(live_server, str(tmp_path / "b.db"), "张三", epoch)
@@ -125,7 +135,9 @@ def test_clocks_a_year_behind_and_at_1970_still_order_edits(live_server: LiveSer
     assert count_rows(live_server.db_path, "attendances") == 1
 
 
-def test_two_devices_share_a_farmer_and_co_run_a_session(live_server: LiveServer, tmp_path: Path) -> None:
+def test_two_devices_share_a_farmer_and_co_run_a_session(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
     a = enrolled_store(live_server, str(tmp_path / "a.db"), "张三")
     b = enrolled_store(live_server, str(tmp_path / "b.db"), "李梅")
     shared_session = add_session(a, "联合培训", co_envoys=[b.get("envoy_id")])
@@ -160,7 +172,9 @@ def test_two_devices_share_a_farmer_and_co_run_a_session(live_server: LiveServer
     assert line["unique_trainees"]["actual"] == 3  # 赵六, 李四 once, 王芳
 
 
-def test_one_bad_record_is_refused_and_kept_in_sight(live_server: LiveServer, tmp_path: Path) -> None:
+def test_one_bad_record_is_refused_and_kept_in_sight(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
     store = enrolled_store(live_server, str(tmp_path / "a.db"), "张三")
     good = [add_farmer(store, f"农户{n}") for n in range(3)]
     bad = store.create(p.FARMER, {"name": "外村人", "village_code": "999999999999"})
@@ -198,7 +212,9 @@ def test_a_device_restored_from_an_old_copy(live_server: LiveServer, tmp_path: P
     assert {r["id"] for r in restored.records(p.FARMER)} == ids
 
 
-def test_a_device_back_after_the_tombstone_retention(live_server: LiveServer, tmp_path: Path) -> None:
+def test_a_device_back_after_the_tombstone_retention(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
     a = enrolled_store(live_server, str(tmp_path / "a.db"), "张三")
     away = enrolled_store(live_server, str(tmp_path / "b.db"), "李梅")
     gone = add_farmer(a, "搬走的人")

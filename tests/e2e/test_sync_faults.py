@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from shared import protocol as p
 from field_client.store import FieldStore
 from field_client.sync import SyncFailed
+from shared import protocol as p
 from tests.e2e.conftest import count_rows, device_records, server_records
 from tests.e2e.faults import (
     CUT_AFTER_SERVER,
@@ -23,7 +23,10 @@ from tests.helpers import TECH_POTATO, VILLAGE_EAST, LiveServer, enrolled_store,
 
 def record_work(store: FieldStore, farmers: int = 12, sessions: int = 3) -> None:
     farmer_ids = [
-        store.create(p.FARMER, {"name": f"农户{n}", "village_code": VILLAGE_EAST, "mobile": f"1380000{n:04d}"})
+        store.create(
+            p.FARMER,
+            {"name": f"农户{n}", "village_code": VILLAGE_EAST, "mobile": f"1380000{n:04d}"},
+        )
         for n in range(farmers)
     ]
     for s in range(sessions):
@@ -79,12 +82,15 @@ def test_a_broken_request_is_healed_within_the_run(
     assert_converged(live_server, store, other)
 
 
-def test_an_interrupted_run_is_healed_by_the_next_run(live_server: LiveServer, tmp_path: Path) -> None:
+def test_an_interrupted_run_is_healed_by_the_next_run(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
     store = enrolled_store(live_server, str(tmp_path / "a.db"), "张三")
     record_work(store)
     # Every push after the first is answered into the void: the run gives up part way.
     proxy = FaultProxy(
-        live_server.port, lambda m, path, n: CUT_AFTER_SERVER if "push" in path and n > 1 else "pass"
+        live_server.port,
+        lambda m, path, n: CUT_AFTER_SERVER if "push" in path and n > 1 else "pass",
     )
     store.set("server_url", proxy.url)
     store.db.conn.commit()
@@ -103,7 +109,9 @@ def test_a_pull_cut_mid_page_then_server_restart(live_server: LiveServer, tmp_pa
     reader = enrolled_store(live_server, str(tmp_path / "b.db"), "李梅")
     record_work(writer)
     fast_client(writer).sync()
-    proxy = FaultProxy(live_server.port, lambda m, path, n: CUT_MID_RESPONSE if "pull" in path else "pass")
+    proxy = FaultProxy(
+        live_server.port, lambda m, path, n: CUT_MID_RESPONSE if "pull" in path else "pass"
+    )
     reader.set("server_url", proxy.url)
     reader.db.conn.commit()
     with pytest.raises(SyncFailed):

@@ -17,7 +17,9 @@ AFTER = "after"  # the server commits, the answer is lost
 class WsgiAdapter(BaseAdapter):
     """Real app, real SQLite; only the socket is skipped so a property test can run thousands."""
 
-    def __init__(self, app: Flask, interrupt: Callable[[requests.PreparedRequest], str | None]) -> None:
+    def __init__(
+        self, app: Flask, interrupt: Callable[[requests.PreparedRequest], str | None]
+    ) -> None:
         super().__init__()
         self.client = app.test_client()
         self.interrupt = interrupt
@@ -50,7 +52,9 @@ class WsgiAdapter(BaseAdapter):
         return None
 
 
-def session_for(app: Flask, interrupt: Callable[[requests.PreparedRequest], str | None]) -> requests.Session:
+def session_for(
+    app: Flask, interrupt: Callable[[requests.PreparedRequest], str | None]
+) -> requests.Session:
     session = requests.Session()
     session.mount("http://app", WsgiAdapter(app, interrupt))
     return session
