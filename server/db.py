@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from collections.abc import Iterator
 
 import sqlite_utils
@@ -30,16 +31,31 @@ def init_db(path: str) -> sqlite_utils.Database:
     return db
 
 
+_per_thread = threading.local()
+
+
 def get_db() -> sqlite_utils.Database:
     if "db" not in g:
-        g.db = open_db(current_app.config["DATABASE"])
+        g.db = _thread_connection(current_app.config["DATABASE"])
     return g.db
 
 
 def close_db(_exc: BaseException | None = None) -> None:
     db = g.pop("db", None)
-    if db is not None:
-        db.close()
+    if db is not None and db.conn.in_transaction:
+        db.rollback()
+
+
+def _thread_connection(path: str) -> sqlite_utils.Database:
+    """One connection per server thread, kept between requests: closing the last connection
+    to a WAL database checkpoints it, which would cost every push a full checkpoint."""
+    cached = getattr(_per_thread, "db", None)
+    if cached is not None and _per_thread.path == path:
+        return cached
+    if cached is not None:
+        cached.close()
+    _per_thread.db, _per_thread.path = open_db(path), path
+    return _per_thread.db
 
 
 @contextlib.contextmanager

@@ -25,6 +25,7 @@ from shared.schemas.sync import (
     PullResponseSchema,
     PushRequestSchema,
     PushResponseSchema,
+    canonical_change,
 )
 
 blp = Blueprint("sync", __name__, description="设备同步 / Device sync")
@@ -37,9 +38,12 @@ _change_schema = ChangeSchema()
 
 def _checked_changes(body: Any) -> list[dict[str, Any]]:
     try:
-        changes = PushRequestSchema().load(body if isinstance(body, dict) else {"changes": None})[
-            "changes"
-        ]
+        if isinstance(body, dict) and isinstance(body.get("changes"), list):
+            changes = body["changes"]
+        else:
+            changes = PushRequestSchema().load(
+                body if isinstance(body, dict) else {"changes": None}
+            )["changes"]
     except ValidationError as exc:
         abort(
             422, message='推送格式错误 / push body must be {"changes": [...]}', errors=exc.messages
@@ -50,6 +54,10 @@ def _checked_changes(body: Any) -> list[dict[str, Any]]:
     errors: dict[str, Any] = {}
     loaded = []
     for index, change in enumerate(changes):
+        canonical = canonical_change(change)
+        if canonical is not None:
+            loaded.append(canonical)
+            continue
         try:
             loaded.append(_change_schema.load(change))
         except ValidationError as exc:
