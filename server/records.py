@@ -76,12 +76,20 @@ def compact_stamps(stamps: dict[str, str], device_id: str) -> str:
     """Stamps as stored: the creating device's id is left off its own stamps (most of them),
     which keeps a check-in row about 200 bytes smaller."""
     suffix = "." + device_id
-    return _dumps(
-        {
-            name: stamp[:STAMP_TIME_LENGTH] if device_id and stamp.endswith(suffix) else stamp
-            for name, stamp in stamps.items()
-        }
-    )
+    # Field names and stamps are plain ASCII (names, digits, dots, UUIDs): joined by hand,
+    # which is several times quicker than the JSON encoder on the push path.
+    parts = []
+    for name, stamp in stamps.items():
+        short = stamp[:STAMP_TIME_LENGTH] if device_id and stamp.endswith(suffix) else stamp
+        parts.append(f'"{name}":"{short}"')
+    return "{" + ",".join(parts) + "}"
+
+
+def _id_list(items: list[str]) -> str:
+    """A list of ids or division codes (validated ASCII) as JSON text."""
+    if any('"' in item or "\\" in item for item in items):
+        return _dumps(items)
+    return '["' + '","'.join(items) + '"]' if items else "[]"
 
 
 def expand_stamps(stored: str | None, device_id: str) -> dict[str, str]:
@@ -113,7 +121,7 @@ def row_values(kind: str, state: dict[str, Any], internal: dict[str, Any]) -> li
         if mode == PLAIN:
             values.append(state.get(name))
         elif mode == LIST:
-            values.append(_dumps(state.get(name) or []))
+            values.append(_id_list(state.get(name) or []))
         elif mode == BOOL:
             values.append(1 if state.get(name) else 0)
         elif mode == STAMPS_COLUMN:

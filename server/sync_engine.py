@@ -86,14 +86,15 @@ class Held(Exception):
         self.record_id = record_id
 
 
+_canonical_json = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+
+
 def change_hash(change: dict[str, Any]) -> str:
-    body = json.dumps(
-        [change.get("k"), change.get("i"), change.get("h"), change.get("b"), change.get("f")],
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
+    """What a change said, in 16 hex digits: tells a resent change from a reused number."""
+    body = _canonical_json(
+        [change.get("k"), change.get("i"), change.get("h"), change.get("b"), change.get("f")]
     )
-    return hashlib.sha256(body.encode()).hexdigest()[:16]
+    return hashlib.blake2b(body.encode(), digest_size=8).hexdigest()
 
 
 @dataclass
