@@ -21,7 +21,7 @@ def open_db(path: str) -> sqlite_utils.Database:
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA busy_timeout=30000")
     # Random UUID keys touch pages all over each index; a bigger cache keeps writes in memory.
-    db.execute("PRAGMA cache_size=-32000")
+    db.execute("PRAGMA cache_size=-16000")
     return db
 
 
