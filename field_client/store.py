@@ -47,8 +47,9 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         },
         pk="seq",
     )
+    # No (kind, id) index: every settled batch deletes thousands of entries, and keeping a
+    # randomly ordered index in step cost more than the few lookups by record it would serve.
     db["outbox"].create_index(["state", "seq"])
-    db["outbox"].create_index(["kind", "id"])
     db["reference"].create({"kind": str, "id": str, "data": str}, pk=("kind", "id"))
     db["aliases"].create({"id": str, "canonical_id": str}, pk="id")
 
@@ -306,11 +307,12 @@ class FieldStore:
     # ------------------------------------------------------------ outbox
 
     def pending(self, limit: int) -> list[dict[str, Any]]:
-        return list(
-            self.db.query(
-                "SELECT * FROM outbox WHERE state = ? ORDER BY seq LIMIT ?", [PENDING, limit]
-            )
+        cursor = self.db.conn.execute(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = ? ORDER BY seq LIMIT ?",
+            [PENDING, limit],
         )
+        names = _OUTBOX_NAMES
+        return [dict(zip(names, row, strict=True)) for row in cursor]
 
     def counts(self) -> dict[str, int]:
         return {
@@ -324,11 +326,8 @@ class FieldStore:
     def settle(self, done: list[int], rejected: list[dict[str, Any]]) -> None:
         """Forget changes the server has; keep refused ones, with their reason, in sight."""
         with self.transaction():
-            for start in range(0, len(done), 500):
-                chunk = done[start : start + 500]
-                self.db.execute(
-                    f"DELETE FROM outbox WHERE seq IN ({','.join('?' * len(chunk))})", chunk
-                )
+            # The server answers in runs of sequence numbers; a range delete walks each run once.
+            self.db.conn.executemany("DELETE FROM outbox WHERE seq BETWEEN ? AND ?", _runs(done))
             for answer in rejected:
                 self.db.execute(
                     "UPDATE outbox SET state = ?, reason = ?, errors = ? WHERE seq = ?",
@@ -343,7 +342,11 @@ class FieldStore:
         if entry is None:
             return
         kind, record_id, is_create = entry
-        if self._has_pending(kind, record_id):
+        # Without a (kind, id) index this scans the pending entries; rejections are rare.
+        if self.db.execute(
+            "SELECT 1 FROM outbox WHERE kind = ? AND id = ? AND state = ? LIMIT 1",
+            [kind, record_id, PENDING],
+        ).fetchone():
             return
         if answer.get("x"):
             # The server's own version replaces the refused one.
@@ -351,15 +354,6 @@ class FieldStore:
         elif is_create:
             # Never on the server: the record lives on in the rejected list until fixed.
             self.db.execute("DELETE FROM records WHERE kind = ? AND id = ?", [kind, record_id])
-
-    def _has_pending(self, kind: str, record_id: str) -> bool:
-        return (
-            self.db.execute(
-                "SELECT 1 FROM outbox WHERE kind = ? AND id = ? AND state = ? LIMIT 1",
-                [kind, record_id, PENDING],
-            ).fetchone()
-            is not None
-        )
 
     def renumber(self, seqs: list[int], above: int) -> None:
         """A restored copy reused sequence numbers the server has seen: give these fresh ones."""
@@ -386,10 +380,18 @@ class FieldStore:
     def apply_pull(self, records: list[dict[str, Any]], cursor: int) -> None:
         """Apply one pulled page and move the cursor, in one transaction."""
         with self.transaction():
+            # Read once per page, not once per record: nothing here changes the outbox.
+            unsent: set[tuple[str, str]] | None = None
             for item in records:
                 kind, state = item["k"], item["r"]
                 if kind in p.FIELD_KINDS:
-                    self._apply_field(kind, state)
+                    if unsent is None:
+                        unsent = set(
+                            self.db.conn.execute(
+                                "SELECT kind, id FROM outbox WHERE state = ?", [PENDING]
+                            )
+                        )
+                    self._apply_field(kind, state, (kind, state["id"]) in unsent)
                 elif kind == p.FARMER_ALIAS:
                     self.db.execute(
                         "INSERT OR REPLACE INTO aliases (id, canonical_id) VALUES (?, ?)",
@@ -403,9 +405,9 @@ class FieldStore:
                     )
             self.set("cursor", cursor)
 
-    def _apply_field(self, kind: str, server_state: dict[str, Any]) -> None:
-        current = self.record(kind, server_state["id"])
-        if current is not None and self._has_pending(kind, server_state["id"]):
+    def _apply_field(self, kind: str, server_state: dict[str, Any], unsent: bool) -> None:
+        current = self.record(kind, server_state["id"]) if unsent else None
+        if current is not None:
             # Merge only stamped fields: the server's metadata (id, hlc, ...) carries no stamp.
             stamps = server_state.get(STAMPS, {})
             incoming = {k: v for k, v in server_state.items() if k in stamps}
@@ -420,9 +422,12 @@ class FieldStore:
     def start_full_resync(self) -> None:
         """Drop every record with nothing unsent and pull everything again from the start."""
         with self.transaction():
+            # Row-value NOT IN builds the set of unsent records once; a correlated NOT EXISTS
+            # would scan the outbox for every record now that it has no (kind, id) index.
+            # (No row of either table has a NULL kind or id, so NOT IN means what it says.)
             self.db.execute(
-                "DELETE FROM records WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.kind = records.kind "
-                "AND o.id = records.id AND o.state = ?)",
+                "DELETE FROM records WHERE (kind, id) NOT IN "
+                "(SELECT kind, id FROM outbox WHERE state = ?)",
                 [PENDING],
             )
             self.set("cursor", 0)
@@ -443,6 +448,33 @@ class FieldStore:
             "SELECT canonical_id FROM aliases WHERE id = ?", [farmer_id]
         ).fetchone()
         return row[0] if row else farmer_id
+
+
+_OUTBOX_NAMES = (
+    "seq",
+    "kind",
+    "id",
+    "stamp",
+    "base",
+    "fields",
+    "is_create",
+    "state",
+    "reason",
+    "errors",
+    "created_at",
+)
+_OUTBOX_COLUMNS = ", ".join(_OUTBOX_NAMES)
+
+
+def _runs(seqs: list[int]) -> list[tuple[int, int]]:
+    """Sequence numbers as (first, last) runs of consecutive values."""
+    runs: list[tuple[int, int]] = []
+    for seq in sorted(set(seqs)):
+        if runs and seq == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], seq)
+        else:
+            runs.append((seq, seq))
+    return runs
 
 
 def _dumps(value: Any) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
 import json
+import struct
 import time
+import zlib
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import Any
 
 import requests
@@ -157,12 +159,24 @@ class SyncClient:
                 return
             self._push_fitting(entries)
 
-    def _push_fitting(self, entries: list[dict[str, Any]]) -> None:
-        body = _encode(entries)
+    def _push_fitting(
+        self,
+        entries: list[dict[str, Any]],
+        changes: list[str] | None = None,
+        body: bytes | None = None,
+    ) -> None:
+        # Each change is put into JSON once however often its batch is halved, and a batch's
+        # first half is compressed on the way to the whole: a full batch of check-ins is
+        # usually just over the byte cap, so this saves a quarter of the compressing.
+        if changes is None:
+            changes = _changes(entries)
+        half = len(entries) // 2
+        first = None
+        if body is None:
+            body, first = _gzip_halves(changes, half)
         if len(body) > self.batch_bytes and len(entries) > 1:
-            half = len(entries) // 2
-            self._push_fitting(entries[:half])
-            self._push_fitting(entries[half:])
+            self._push_fitting(entries[:half], changes[:half], first)
+            self._push_fitting(entries[half:], changes[half:])
             return
         self._push_batch(entries, body)
 
@@ -285,19 +299,73 @@ def enrol(
 
 
 def _encode(entries: list[dict[str, Any]]) -> bytes:
+    return _gzip_halves(_changes(entries), 0)[0]
+
+
+def _changes(entries: list[dict[str, Any]]) -> list[str]:
+    """Each entry as the JSON text of one change.
+
+    The stored fields text is spliced in, not parsed and dumped again: the store wrote it with
+    the same compact, ensure_ascii=False json, so the round trip only gave the same text back,
+    and it was a third of the client's time in a big push.
+    """
     changes = []
     for entry in entries:
-        change: dict[str, Any] = {"q": entry["seq"], "k": entry["kind"], "h": entry["stamp"][:19]}
-        values = json.loads(entry["fields"])
+        kind = entry["kind"]
+        seq, stamp = entry["seq"], _quote(entry["stamp"][:19])
+        change = f'{{"q":{seq:d},"k":{_quote(kind)},"h":{stamp}'
         # A check-in's id follows from its session and farmer; no need to send it.
-        if not (entry["kind"] == p.ATTENDANCE and "session_id" in values and "farmer_id" in values):
-            change["i"] = entry["id"]
+        if kind != p.ATTENDANCE or not _names_checkin(entry):
+            change += ',"i":' + _quote(entry["id"])
         if entry["base"]:
-            change["b"] = entry["base"]
-        change["f"] = values
-        changes.append(change)
-    raw = json.dumps({"changes": changes}, ensure_ascii=False, separators=(",", ":")).encode()
-    return gzip.compress(raw, compresslevel=9)
+            change += ',"b":' + _quote(entry["base"])
+        changes.append(change + ',"f":' + entry["fields"] + "}")
+    return changes
+
+
+def _names_checkin(entry: dict[str, Any]) -> bool:
+    if entry["is_create"]:
+        # The schema requires both on every created check-in: no need to parse.
+        return True
+    values = json.loads(entry["fields"])
+    return "session_id" in values and "farmer_id" in values
+
+
+def _gzip_halves(changes: list[str], half: int) -> tuple[bytes, bytes | None]:
+    """The gzip'd body of all the changes and, unless half is 0, of changes[:half] for little more.
+
+    Deflate's output does not depend on how its input is fed, so the first half's stream is
+    the whole's up to that point, finished off on a copy of the compressor. Level 9: on a 2G
+    link bytes cost more than the device's time, and level 6 sent 3.7% more for a big push.
+    """
+    head = ('{"changes":[' + ",".join(changes[:half])).encode()
+    rest = ("," if 0 < half < len(changes) else "") + ",".join(changes[half:]) + "]}"
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    deflated = compressor.compress(head)
+    crc = zlib.crc32(head)
+    first = None
+    if half:
+        part = compressor.copy()
+        first = _gzip_frame(
+            deflated + part.compress(b"]}") + part.flush(), zlib.crc32(b"]}", crc), len(head) + 2
+        )
+    tail = rest.encode()
+    whole = _gzip_frame(
+        deflated + compressor.compress(tail) + compressor.flush(),
+        zlib.crc32(tail, crc),
+        len(head) + len(tail),
+    )
+    return whole, first
+
+
+def _gzip_frame(deflated: bytes, crc: int, size: int) -> bytes:
+    # Framed as gzip.compress(level 9) frames it, so a body is byte for byte what it used to be.
+    header = struct.pack("<BBBBLBB", 0x1F, 0x8B, 8, 0, int(time.time()), 2, 255)
+    return header + deflated + struct.pack("<LL", crc, size & 0xFFFFFFFF)
+
+
+# Exactly json.dumps(text, ensure_ascii=False) for a str, without that call's overhead.
+_quote = encode_basestring
 
 
 def _message(response: requests.Response) -> str:
