@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import socket
 from collections.abc import Callable
@@ -12,6 +11,7 @@ import click
 
 from field_client.store import AppendOnly, FieldStore, NotEnrolled, UnknownRecord
 from field_client.sync import DeviceRevoked, SyncClient, SyncFailed, enrol
+from shared import cli_errors
 from shared import protocol as p
 from shared.errors import ClientTooOld, InvalidRecord, TianjianError
 from shared.ids import is_uuid
@@ -56,20 +56,7 @@ FRIENDLY_ERRORS: dict[type[Exception], Callable[[Any], str]] = {
 }
 
 
-def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Every named failure becomes one clear line (and exit status 1), never a traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except tuple(FRIENDLY_ERRORS) as exc:
-            for kind, describe in FRIENDLY_ERRORS.items():
-                if isinstance(exc, kind):
-                    raise click.ClickException(describe(exc)) from exc
-            raise
-
-    return wrapper
+friendly_errors = cli_errors.friendly_errors(FRIENDLY_ERRORS)
 
 
 class Context:

@@ -246,7 +246,14 @@ class FieldStore:
             raise AppendOnly(
                 "此类记录只能追加，更正请新建一条 / append-only: record a correction instead"
             )
-        clean = validate_fields(kind, values)
+        self._edit(kind, record_id, validate_fields(kind, values))
+
+    def delete(self, kind: str, record_id: str) -> None:
+        """A tombstone: it beats older edits and travels like any other change."""
+        self._edit(kind, record_id, {"deleted": True})
+
+    def _edit(self, kind: str, record_id: str, clean: dict[str, Any]) -> None:
+        """Stamp validated field values onto a record and queue them, in one transaction."""
         with self.transaction():
             current = self.record(kind, record_id)
             if current is None:
@@ -257,21 +264,6 @@ class FieldStore:
             validate_record(kind, {k: v for k, v in merged.items() if k != STAMPS})
             self._write_record(kind, merged)
             self._enqueue(kind, record_id, stamp, current["hlc"], clean, is_create=False)
-            self.set("hlc", hlc.last)
-
-    def delete(self, kind: str, record_id: str) -> None:
-        """A tombstone: it beats older edits and travels like any other change."""
-        with self.transaction():
-            current = self.record(kind, record_id)
-            if current is None:
-                raise UnknownRecord(f"{kind} {record_id}")
-            hlc = self._clock()
-            stamp = hlc.now()
-            merged = merge(kind, current, stamped_change({"deleted": True}, stamp)).state
-            self._write_record(kind, merged)
-            self._enqueue(
-                kind, record_id, stamp, current["hlc"], {"deleted": True}, is_create=False
-            )
             self.set("hlc", hlc.last)
 
     def checkin(
@@ -291,18 +283,13 @@ class FieldStore:
         if current is None:
             return self.create(p.ATTENDANCE, values, record_id), True
         # A re-check-in after a removal: a later stamp overrides the tombstone.
-        self._recheckin(record_id, current, values)
+        self._recheckin(record_id, values)
         return record_id, True
 
-    def _recheckin(self, record_id: str, current: dict[str, Any], values: dict[str, Any]) -> None:
-        clean = validate_fields(p.ATTENDANCE, {**values, "deleted": False})
-        with self.transaction():
-            hlc = self._clock()
-            stamp = hlc.now()
-            merged = merge(p.ATTENDANCE, current, stamped_change(clean, stamp)).state
-            self._write_record(p.ATTENDANCE, merged)
-            self._enqueue(p.ATTENDANCE, record_id, stamp, current["hlc"], clean, is_create=False)
-            self.set("hlc", hlc.last)
+    def _recheckin(self, record_id: str, values: dict[str, Any]) -> None:
+        self._edit(
+            p.ATTENDANCE, record_id, validate_fields(p.ATTENDANCE, {**values, "deleted": False})
+        )
 
     # ------------------------------------------------------------ outbox
 

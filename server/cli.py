@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import json
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -15,6 +13,7 @@ import click
 from server import devices, farmers, reference
 from server.db import init_db
 from server.report import UnknownUnit, build_report
+from shared import cli_errors
 from shared.clock import utc_now
 from shared.errors import TianjianError
 
@@ -29,20 +28,7 @@ FRIENDLY_ERRORS: dict[type[Exception], str] = {
 }
 
 
-def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the named exceptions into one clear line and exit status 1, never a traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except tuple(FRIENDLY_ERRORS) as exc:
-            for kind, template in FRIENDLY_ERRORS.items():
-                if isinstance(exc, kind):
-                    raise click.ClickException(template.format(exc=exc)) from exc
-            raise
-
-    return wrapper
+friendly_errors = cli_errors.friendly_errors(FRIENDLY_ERRORS)
 
 
 @click.group()
