@@ -186,15 +186,16 @@ def apply_push(db: Database, device: Device, changes: list[dict[str, Any]]) -> d
             answered.append((change["q"], digest, result["s"], result.get("r")))
             if result["s"] == p.HELD:
                 _hold(db, device, change, result.pop("_waiting"))
-        _release_held(batch)
-        _write_dirty(batch)
-        for farmer_id in batch.new_farmers:
-            farmers.check_new_farmer(db, batch.states[p.FARMER][farmer_id])
+        # Recorded before held changes are released, so a release can update its own row.
         db.conn.executemany(
             "INSERT OR REPLACE INTO device_changes (device_id, seq, hash, status, reason) "
             "VALUES (?, ?, ?, ?, ?)",
             [(device.id, q, digest, status, reason) for q, digest, status, reason in answered],
         )
+        _release_held(batch)
+        _write_dirty(batch)
+        for farmer_id in batch.new_farmers:
+            farmers.check_new_farmer(db, batch.states[p.FARMER][farmer_id])
         max_seq = max([c["q"] for c in changes], default=0)
         db.execute(
             "UPDATE devices SET max_seq = max(coalesce(max_seq, 0), ?) WHERE id = ?",
@@ -504,7 +505,8 @@ def _release_held(batch: Batch) -> None:
             return
         progressed = False
         for row in held:
-            device = _device_of(batch.db, row["device_id"], row["envoy_id"])
+            # Applied as the device that sent it, whichever device's push let it through.
+            device = Device(row["device_id"], row["envoy_id"], ())
             change = json.loads(row["change"])
             result = apply_change(batch, device, change)
             if result["s"] == p.HELD:
@@ -529,10 +531,6 @@ def _release_held(batch: Batch) -> None:
         released_kinds = {json.loads(r["change"]).get("k") for r in held}
         if not released_kinds & {p.SESSION, p.FARMER, p.PLOT}:
             return
-
-
-def _device_of(db: Database, device_id: str, envoy_id: str) -> Device:
-    return Device(device_id, envoy_id, ())
 
 
 def _write_dirty(batch: Batch) -> None:

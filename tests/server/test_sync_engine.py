@@ -1,0 +1,74 @@
+"""The sync engine's own bookkeeping: held changes released in the same push, idempotency keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from server import devices, sync_engine
+from server.db import init_db
+from shared import protocol as p
+from shared.clock import wall_ms
+from shared.ids import new_id
+from tests.helpers import VILLAGE_EAST, load_demo_reference
+
+
+def enrolled(db_path: str) -> tuple[object, sync_engine.Device, str]:
+    db = init_db(db_path)
+    envoy = devices.envoy_by_name(db, "张三")
+    code = devices.new_enrolment_code(db, envoy["id"], 60)
+    db.conn.commit()
+    token = devices.enrol_device(db, code, "phone")["token"]
+    return db, devices.authenticate(db, token), envoy["id"]
+
+
+def test_a_check_in_ahead_of_its_session_in_one_push_is_released_and_recorded(
+    tmp_path: Path,
+) -> None:
+    db_path = str(tmp_path / "s.db")
+    load_demo_reference(db_path)
+    db, device, envoy_id = enrolled(db_path)
+    session_id, farmer_id = new_id(), new_id()
+    now = wall_ms()
+    changes = [
+        {
+            "q": 1,
+            "k": p.FARMER,
+            "i": farmer_id,
+            "h": f"{now:013d}.00001",
+            "f": {"name": "李四", "village_code": VILLAGE_EAST},
+        },
+        {
+            "q": 2,
+            "k": p.ATTENDANCE,
+            "h": f"{now:013d}.00002",
+            "f": {
+                "session_id": session_id,
+                "farmer_id": farmer_id,
+                "checked_in_at": "2026-05-01T01:30:00Z",
+                "method": "qr_self",
+            },
+        },
+        {
+            "q": 3,
+            "k": p.SESSION,
+            "i": session_id,
+            "h": f"{now:013d}.00003",
+            "f": {
+                "kind": "village_training",
+                "title": "培训",
+                "unit_code": VILLAGE_EAST,
+                "starts_at": "2026-05-01T01:00:00Z",
+                "lead_envoy_id": envoy_id,
+            },
+        },
+    ]
+    answers = {r["q"]: r["s"] for r in sync_engine.apply_push(db, device, changes)["results"]}
+    assert answers == {1: p.APPLIED, 2: p.HELD, 3: p.APPLIED}
+    assert db.execute("SELECT count(*) FROM attendances").fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM held_changes").fetchone()[0] == 0
+    status = db.execute("SELECT status FROM device_changes WHERE seq = 2").fetchone()[0]
+    assert status == p.APPLIED
+    # The same push again is all duplicates: nothing doubles.
+    again = {r["q"]: r["s"] for r in sync_engine.apply_push(db, device, changes)["results"]}
+    assert set(again.values()) == {p.DUPLICATE}
+    assert db.execute("SELECT count(*) FROM attendances").fetchone()[0] == 1
