@@ -14,7 +14,6 @@ import requests
 
 from field_client.store import FieldStore
 from shared import protocol as p
-from shared.clock import wall_ms
 from shared.errors import ClientTooOld, TianjianError
 
 DONE_STATUSES = {p.APPLIED, p.DUPLICATE, p.MERGED, p.HELD}
@@ -375,4 +374,3 @@ def _message(response: requests.Response) -> str:
         return response.text[:200] or f"HTTP {response.status_code}"
 
 
-__all__ = ["SyncClient", "SyncFailed", "DeviceRevoked", "SyncReport", "enrol", "wall_ms"]
