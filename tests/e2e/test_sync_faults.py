@@ -134,3 +134,18 @@ def test_a_killed_client_loses_nothing(live_server: LiveServer, tmp_path: Path) 
     fast_client(reopened).sync()
     assert count_rows(live_server.db_path, "attendances") == 10
     assert_converged(live_server, reopened)
+
+
+def test_after_a_drop_the_rest_of_the_run_sends_smaller_batches(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    store = enrolled_store(live_server, str(tmp_path / "a.db"), "张三")
+    record_work(store, farmers=40, sessions=5)
+    proxy = FaultProxy(live_server.port, fail_once(CUT_AFTER_SERVER, "POST", "/sync/push"))
+    store.set("server_url", proxy.url)
+    store.db.conn.commit()
+    client = fast_client(store, batch_bytes=64 * 1024)
+    client.sync()
+    assert client.batch_bytes == 32 * 1024
+    assert count_rows(live_server.db_path, "attendances") == 200
+    assert_converged(live_server, store)
