@@ -228,8 +228,21 @@ def farmers_merge(ctx: click.Context, losing_id: str, canonical_id: str) -> None
     click.echo(f"已合并 / merged {losing_id} → {canonical_id}")
 
 
+@farmers_group.command("dismiss")
+@click.argument("candidate_id", type=int)
+@click.pass_context
+def farmers_dismiss(ctx: click.Context, candidate_id: int) -> None:
+    """Record that candidate pair CANDIDATE_ID (#N in `candidates`) are different people."""
+    from server.db import write_transaction
+
+    db = _db(ctx)
+    with write_transaction(db):
+        farmers.dismiss_candidate(db, candidate_id)
+    click.echo(f"已标记为不同的人 / marked as different people: #{candidate_id}")
+
+
 @cli.command()
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, help="How many conflicts to show.")
 @click.pass_context
 def conflicts(ctx: click.Context, limit: int) -> None:
     """Show the latest edits that lost to a concurrent edit of the same field."""

@@ -484,3 +484,28 @@ def test_every_command_has_help() -> None:
         # Click rewraps help to the terminal; the opening words are enough to recognise it.
         opening = " ".join(command.help.split()[:4])
         assert opening in " ".join(result.output.split()), path
+
+
+def test_farmers_dismiss_keeps_two_people_apart(tmp_path: Path) -> None:
+    db_path = loaded(str(tmp_path / "t.db"))
+    push(
+        db_path,
+        "张三",
+        [
+            {
+                "k": p.FARMER,
+                "i": new_id(),
+                "f": {"name": "周强", "mobile": "13612345679", "village_code": VILLAGE_EAST},
+            },
+            {
+                "k": p.FARMER,
+                "i": new_id(),
+                "f": {"name": "周丽", "mobile": "13612345679", "village_code": VILLAGE_EAST},
+            },
+        ],
+    )
+    [candidate] = ok(db_path, "farmers", "candidates").stdout.splitlines()
+    number = candidate.split()[0].lstrip("#").rstrip(":")
+    assert "different people" in ok(db_path, "farmers", "dismiss", number).stdout
+    assert ok(db_path, "farmers", "candidates").stdout == ""
+    assert count(db_path, "SELECT count(*) FROM farmer_aliases", []) == 0
