@@ -149,3 +149,21 @@ def test_after_a_drop_the_rest_of_the_run_sends_smaller_batches(
     assert client.batch_bytes == 32 * 1024
     assert count_rows(live_server.db_path, "attendances") == 200
     assert_converged(live_server, store)
+
+
+def test_devices_syncing_at_the_same_moment(live_server: LiveServer, tmp_path: Path) -> None:
+    """Waitress serves each device on its own thread; pushes must queue, not collide."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    stores = [
+        enrolled_store(live_server, str(tmp_path / f"d{n}.db"), name)
+        for n, name in enumerate(["张三", "张三", "李梅", "李梅"])
+    ]
+    for store in stores:
+        record_work(store, farmers=15, sessions=2)
+    with ThreadPoolExecutor(len(stores)) as pool:
+        list(pool.map(lambda s: fast_client(s, batch_changes=7).sync(), stores))
+    assert count_rows(live_server.db_path, "attendances") == 4 * 30
+    for store in stores:
+        fast_client(store).sync()
+    assert_converged(live_server, *stores)
