@@ -58,6 +58,13 @@ def figures(server: LiveServer) -> dict[str, dict]:
         db.close()
 
 
+def totals(server: LiveServer) -> dict[str, int]:
+    """Live records on the server, by table: what the bureau's figures are counted from."""
+    return {
+        table: count_rows(server.db_path, table) for table in ("farmers", "sessions", "attendances")
+    }
+
+
 def assert_converged(server: LiveServer, *stores: FieldStore, live_only: bool = False) -> None:
     """After a final sync of every device (twice, so each sees the others' last pushes)."""
     for _round in range(2):
@@ -83,6 +90,7 @@ def test_a_clock_wrong_from_the_start_is_corrected_at_enrolment(
     checked_in = parse_iso(store.records(p.ATTENDANCE)[0]["checked_in_at"])
     assert abs((checked_in - utc_now()).total_seconds()) < 60
     assert_converged(live_server, store)
+    assert totals(live_server) == {"farmers": 1, "sessions": 1, "attendances": 1}
     db = init_db(live_server.db_path)
     skew = db.execute(
         "SELECT skew_ms FROM devices WHERE id = ?", [store.get("device_id")]
@@ -108,6 +116,7 @@ def test_a_clock_that_jumps_ahead_cannot_win_for_days(
     fast_client(other).sync()
     assert_converged(live_server, fast_device, other)
     assert other.record(p.FARMER, farmer)["birth_year"] == 1961
+    assert totals(live_server) == {"farmers": 1, "sessions": 0, "attendances": 0}
 
 
 def test_clocks_a_year_behind_and_at_1970_still_order_edits(
@@ -130,6 +139,7 @@ def test_clocks_a_year_behind_and_at_1970_still_order_edits(
     checked_in = parse_iso(reset.records(p.ATTENDANCE)[0]["checked_in_at"])
     assert checked_in.year >= 2026  # never 1970: the last known time stands in for a dead clock
     assert_converged(live_server, late, reset)
+    assert totals(live_server) == {"farmers": 1, "sessions": 1, "attendances": 1}
     merged = late.record(p.FARMER, farmer)
     assert merged["name"] == "李四光" and merged["gender"] == "male"
     assert count_rows(live_server.db_path, "attendances") == 1
@@ -209,6 +219,7 @@ def test_a_device_restored_from_an_old_copy(live_server: LiveServer, tmp_path: P
     ids = {key[1] for key in server_records(live_server.db_path)}
     assert ids == {first, *lost_life, *after_restore}
     assert_converged(live_server, restored)
+    assert totals(live_server) == {"farmers": 6, "sessions": 0, "attendances": 0}
     assert {r["id"] for r in restored.records(p.FARMER)} == ids
 
 
@@ -235,3 +246,4 @@ def test_a_device_back_after_the_tombstone_retention(
     assert away.record(p.FARMER, gone) is None
     assert away.record(p.FARMER, kept) is not None and away.record(p.FARMER, waiting) is not None
     assert_converged(live_server, a, away, live_only=True)
+    assert totals(live_server) == {"farmers": 2, "sessions": 0, "attendances": 0}
