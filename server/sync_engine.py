@@ -24,7 +24,7 @@ from server.records import (
     with_derived_meta,
 )
 from shared import protocol as p
-from shared.clock import HybridLogicalClock, parse_stamp, to_iso, utc_now, wall_ms
+from shared.clock import HybridLogicalClock, parse_stamp, stamp_iso, to_iso, utc_now, wall_ms
 from shared.errors import InvalidRecord
 from shared.ids import attendance_id, is_uuid
 from shared.merge import STAMPS, merge, stamped_change
@@ -181,7 +181,7 @@ def apply_push(db: Database, device: Device, changes: list[dict[str, Any]]) -> d
         _prefetch(batch, [c for c, _ in fresh])
         answered: list[tuple[int, str, str, str | None]] = []
         for change, digest in fresh:
-            result = apply_change(batch, device, change)
+            result = _new_checkin(batch, device, change) or apply_change(batch, device, change)
             results.append(result)
             answered.append((change["q"], digest, result["s"], result.get("r")))
             if result["s"] == p.HELD:
@@ -261,6 +261,54 @@ def _derived_id(change: dict[str, Any]) -> str | None:
         derived = attendance_id(str(values["session_id"]), str(values["farmer_id"]))
     change["_id"] = derived
     return derived
+
+
+def _new_checkin(batch: Batch, device: Device, change: dict[str, Any]) -> dict[str, Any] | None:
+    """Store a brand-new, well-formed check-in whose session and farmer are known, or say None.
+
+    Such check-ins are nearly all of a big push. The general path would build exactly this
+    state (a test holds the two to that) but takes three times as long; anything else —
+    an edit, a merge, a stamp from the future, a missing session — takes the general path.
+    """
+    values = change["f"]
+    if change["k"] != p.ATTENDANCE or change.get("i") or change.get("b"):
+        return None
+    if not is_canonical_checkin(values):
+        return None
+    record_id = _derived_id(change)
+    known = batch.states.setdefault(p.ATTENDANCE, {})
+    if record_id is None or record_id in known:
+        return None
+    short = change["h"]
+    if short[13] != "." or not short[:13].isdigit() or not short[14:].isdigit():
+        return None
+    physical = int(short[:13])
+    if physical > batch.now_ms + p.MAX_CLOCK_AHEAD_MS:
+        return None
+    farmer_id = values["farmer_id"]
+    if not batch.exists(p.SESSION, values["session_id"]) or not (
+        farmer_id in batch.states.get(p.FARMER_ALIAS, {}) or batch.exists(p.FARMER, farmer_id)
+    ):
+        return None
+    stamp = f"{short}.{device.id}"
+    batch.hlc.observe(stamp)
+    moment = stamp_iso(stamp)
+    stamps = dict.fromkeys(values, stamp)
+    stamps["seen_by"] = stamp
+    known[record_id] = {
+        **values,
+        "seen_by": [device.id],
+        STAMPS: stamps,
+        "id": record_id,
+        "envoy_id": device.envoy_id,
+        "device_id": device.id,
+        "hlc": stamp,
+        "created_at": moment,
+        "updated_at": moment,
+        "deleted": False,
+    }
+    batch.dirty.setdefault(p.ATTENDANCE, {})[record_id] = device.id
+    return {"q": change["q"], "s": p.APPLIED}
 
 
 def apply_change(batch: Batch, device: Device, change: dict[str, Any]) -> dict[str, Any]:

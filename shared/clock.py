@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -107,5 +108,10 @@ def stamp_node(stamp: str) -> str:
 
 def stamp_iso(stamp: str) -> str:
     """The wall time a stamp was made at, as UTC ISO text."""
-    physical, _counter = parse_stamp(stamp)
-    return to_iso(datetime.fromtimestamp(physical / 1000, UTC))
+    return _second_iso(int(stamp[:10]))
+
+
+@functools.lru_cache(maxsize=4096)
+def _second_iso(seconds: int) -> str:
+    # Stamps made in the same second share their text; a push of thousands mostly does.
+    return to_iso(datetime.fromtimestamp(seconds, UTC))

@@ -72,3 +72,72 @@ def test_a_check_in_ahead_of_its_session_in_one_push_is_released_and_recorded(
     again = {r["q"]: r["s"] for r in sync_engine.apply_push(db, device, changes)["results"]}
     assert set(again.values()) == {p.DUPLICATE}
     assert db.execute("SELECT count(*) FROM attendances").fetchone()[0] == 1
+
+
+def test_the_quick_path_for_new_check_ins_stores_what_the_general_path_would(
+    tmp_path: Path, monkeypatch: object
+) -> None:
+    """Most of a big push takes the quick path; it must leave exactly the general path's row."""
+    import json
+
+    import pytest
+
+    rows = []
+    for name, quick in (("quick", True), ("general", False)):
+        db_path = str(tmp_path / f"{name}.db")
+        load_demo_reference(db_path)
+        db = init_db(db_path)
+        envoy = devices.envoy_by_name(db, "张三")
+        device_id = "00000000-0000-4000-8000-000000000001"
+        db["devices"].insert({"id": device_id, "envoy_id": envoy["id"], "max_seq": 0})
+        db.conn.commit()
+        device = sync_engine.Device(device_id, envoy["id"], ())
+        session_id = "11111111-1111-4111-8111-111111111111"
+        farmer_id = "22222222-2222-4222-8222-222222222222"
+        stamp = "1795316892918.00000"
+        changes = [
+            {
+                "q": 1,
+                "k": p.FARMER,
+                "i": farmer_id,
+                "h": stamp,
+                "b": None,
+                "f": {"name": "李四", "village_code": VILLAGE_EAST},
+            },
+            {
+                "q": 2,
+                "k": p.SESSION,
+                "i": session_id,
+                "h": stamp,
+                "b": None,
+                "f": {
+                    "kind": "village_training",
+                    "title": "培训",
+                    "unit_code": VILLAGE_EAST,
+                    "starts_at": "2026-05-01T01:00:00Z",
+                    "lead_envoy_id": envoy["id"],
+                },
+            },
+            {
+                "q": 3,
+                "k": p.ATTENDANCE,
+                "i": None,
+                "h": "1795316892918.00001",
+                "b": None,
+                "f": {
+                    "session_id": session_id,
+                    "farmer_id": farmer_id,
+                    "checked_in_at": "2026-05-01T01:30:00Z",
+                    "method": "qr_self",
+                },
+            },
+        ]
+        with pytest.MonkeyPatch.context() as patch:
+            if not quick:
+                patch.setattr(sync_engine, "_new_checkin", lambda *args: None)
+            answers = sync_engine.apply_push(db, device, changes)["results"]
+        assert [a["s"] for a in answers] == [p.APPLIED] * 3
+        row = dict(next(db.query("SELECT * FROM attendances")))
+        row["stamps"] = json.loads(row["stamps"])
+        rows.append(row)
+    assert rows[0] == rows[1]
