@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
@@ -68,7 +69,6 @@ def row_to_state(row: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
-PLAIN, LIST, BOOL, STAMPS_COLUMN, INTERNAL = range(5)
 STAMP_TIME_LENGTH = 19  # PPPPPPPPPPPPP.CCCCC
 
 
@@ -100,34 +100,54 @@ def expand_stamps(stored: str | None, device_id: str) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class WritePlan:
+    """Columns of a table grouped by how a state's value is stored, in the order written."""
+
+    plain: tuple[str, ...]
+    lists: tuple[str, ...]
+    flags: tuple[str, ...]
+    stamped: bool
+    internal: tuple[str, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (
+            self.plain
+            + self.lists
+            + self.flags
+            + (("stamps",) if self.stamped else ())
+            + self.internal
+        )
+
+
 @functools.cache
-def _column_plan(kind: str) -> tuple[tuple[str, int], ...]:
-    def mode(name: str) -> int:
-        if name == "stamps":
-            return STAMPS_COLUMN
-        if name in INTERNAL_COLUMNS:
-            return INTERNAL
-        if name in LIST_COLUMNS:
-            return LIST
-        return BOOL if name in BOOL_COLUMNS else PLAIN
+def write_plan(kind: str) -> WritePlan:
+    names = columns_of(kind)
+    return WritePlan(
+        plain=tuple(
+            n
+            for n in names
+            if n not in LIST_COLUMNS
+            and n not in BOOL_COLUMNS
+            and n not in INTERNAL_COLUMNS
+            and n != "stamps"
+        ),
+        lists=tuple(n for n in names if n in LIST_COLUMNS),
+        flags=tuple(n for n in names if n in BOOL_COLUMNS),
+        stamped="stamps" in names,
+        internal=tuple(n for n in names if n in INTERNAL_COLUMNS and n != "stamps"),
+    )
 
-    return tuple((name, mode(name)) for name in columns_of(kind))
 
-
-def row_values(kind: str, state: dict[str, Any], internal: dict[str, Any]) -> list[Any]:
-    """A state as values in `columns_of(kind)` order, for executemany on the hot write path."""
-    values: list[Any] = []
-    for name, mode in _column_plan(kind):
-        if mode == PLAIN:
-            values.append(state.get(name))
-        elif mode == LIST:
-            values.append(_id_list(state.get(name) or []))
-        elif mode == BOOL:
-            values.append(1 if state.get(name) else 0)
-        elif mode == STAMPS_COLUMN:
-            values.append(compact_stamps(state.get(STAMPS, {}), state.get("device_id") or ""))
-        else:
-            values.append(internal.get(name))
+def row_values(plan: WritePlan, state: dict[str, Any], internal: dict[str, Any]) -> list[Any]:
+    """A state as values in `plan.columns` order, for executemany on the hot write path."""
+    values = list(map(state.get, plan.plain))
+    values += [_id_list(state.get(name) or []) for name in plan.lists]
+    values += [1 if state.get(name) else 0 for name in plan.flags]
+    if plan.stamped:
+        values.append(compact_stamps(state.get(STAMPS, {}), state.get("device_id") or ""))
+    values += map(internal.get, plan.internal)
     return values
 
 

@@ -14,7 +14,6 @@ from server import farmers
 from server.db import get_state, next_server_seq, set_state, write_transaction
 from server.migrations import FIELD_TABLES
 from server.records import (
-    columns_of,
     data_of,
     existing_ids,
     existing_ids_with,
@@ -22,6 +21,7 @@ from server.records import (
     row_values,
     table_of,
     with_derived_meta,
+    write_plan,
 )
 from shared import protocol as p
 from shared.clock import HybridLogicalClock, parse_stamp, stamp_iso, to_iso, utc_now, wall_ms
@@ -587,7 +587,8 @@ def _write_dirty(batch: Batch) -> None:
         return
     seq = next_server_seq(batch.db, total)
     for kind, ids in batch.dirty.items():
-        columns = columns_of(kind)
+        plan = write_plan(kind)
+        columns = plan.columns
         rows = []
         for record_id, origin in ids.items():
             state = batch.states[kind][record_id]
@@ -597,7 +598,7 @@ def _write_dirty(batch: Batch) -> None:
                 "server_seq": seq,
             }
             seq += 1
-            rows.append(row_values(kind, state, internal))
+            rows.append(row_values(plan, state, internal))
         marks = ",".join("?" * len(columns))
         names = ",".join(f"[{c}]" for c in columns)
         batch.db.conn.executemany(
