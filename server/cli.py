@@ -254,6 +254,21 @@ def conflicts(ctx: click.Context, limit: int) -> None:
         )
 
 
+@cli.command()
+@click.pass_context
+def held(ctx: click.Context) -> None:
+    """Show changes waiting for a record that has not arrived (a check-in before its session)."""
+    rows = _db(ctx).query(
+        "SELECT h.held_at, e.name AS envoy, h.device_id, h.seq, h.waiting_kind, h.waiting_id "
+        "FROM held_changes h LEFT JOIN envoys e ON e.id = h.envoy_id ORDER BY h.held_at"
+    )
+    for row in rows:
+        click.echo(
+            f"{row['held_at']} {row['envoy']} #{row['seq']}: 等待 / waiting for "
+            f"{row['waiting_kind']} {row['waiting_id']}"
+        )
+
+
 @cli.command("purge-tombstones")
 @click.option("--days", default=180, show_default=True, help="Keep tombstones younger than this.")
 @click.pass_context

@@ -509,3 +509,27 @@ def test_farmers_dismiss_keeps_two_people_apart(tmp_path: Path) -> None:
     assert "different people" in ok(db_path, "farmers", "dismiss", number).stdout
     assert ok(db_path, "farmers", "candidates").stdout == ""
     assert count(db_path, "SELECT count(*) FROM farmer_aliases", []) == 0
+
+
+def test_held_lists_check_ins_waiting_for_their_session(tmp_path: Path) -> None:
+    db_path = loaded(str(tmp_path / "t.db"))
+    farmer, missing_session = new_id(), new_id()
+    answers = push(
+        db_path,
+        "张三",
+        [
+            {"k": p.FARMER, "i": farmer, "f": {"name": "吴刚", "village_code": VILLAGE_EAST}},
+            {
+                "k": p.ATTENDANCE,
+                "f": {
+                    "session_id": missing_session,
+                    "farmer_id": farmer,
+                    "checked_in_at": "2026-05-01T01:30:00Z",
+                    "method": "qr_self",
+                },
+            },
+        ],
+    )
+    assert [a["s"] for a in answers] == [p.APPLIED, p.HELD]
+    [line] = ok(db_path, "held").stdout.splitlines()
+    assert "张三" in line and f"session {missing_session}" in line
