@@ -293,10 +293,11 @@ class FieldStore:
 
     # ------------------------------------------------------------ outbox
 
-    def pending(self, limit: int) -> list[dict[str, Any]]:
+    def pending(self, limit: int, after_seq: int = 0) -> list[dict[str, Any]]:
+        """Unsent changes in order, from the first after `after_seq`."""
         cursor = self.db.conn.execute(
-            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = ? ORDER BY seq LIMIT ?",
-            [PENDING, limit],
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = ? AND seq > ? ORDER BY seq LIMIT ?",
+            [PENDING, after_seq, limit],
         )
         names = _OUTBOX_NAMES
         return [dict(zip(names, row, strict=True)) for row in cursor]

@@ -6,6 +6,8 @@ import json
 import struct
 import time
 import zlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any
@@ -82,7 +84,7 @@ class SyncClient:
             p.HEADER_PROTOCOL: str(p.PROTOCOL_VERSION),
             p.HEADER_CAPABILITIES: ",".join(p.CAPABILITIES),
             p.HEADER_DEVICE_TIME: str(self.store.device_clock()),
-            "Authorization": f"Bearer {self.store.get('token')}",
+            "Authorization": f"Bearer {self._token}",
             "Accept-Encoding": "gzip",
         }
 
@@ -90,7 +92,8 @@ class SyncClient:
         self, method: str, path: str, extra_headers: dict[str, str] | None = None, **kwargs: Any
     ) -> requests.Response:
         """One request; connection failures and 5xx are retried with backoff, then raised."""
-        url = f"{self.store.get('server_url')}{path}"
+        # No database access from here on: a push request runs on the sender thread.
+        url = f"{self._server_url}{path}"
         delay = self.backoff
         for attempt in range(self.retries + 1):
             try:
@@ -151,67 +154,86 @@ class SyncClient:
     def sync(self) -> SyncReport:
         self.store.identity()
         self._offset: int | None = None
+        self._server_url = self.store.get("server_url")
+        self._token = self.store.get("token")
         self.push()
         self.pull()
         return self.report
 
     def push(self) -> None:
+        """Send the outbox, preparing and settling batches while the server applies the next.
+
+        Requests go out one at a time, in order, from a sender thread; meanwhile this thread
+        settles the batch just answered and compresses the one after, so on a fast link the
+        device's work hides behind the server's instead of adding to it.
+        """
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push") as sender:
+            batch = self._next_batch(after_seq=0)
+            in_flight = sender.submit(self._post_push, batch[1]) if batch else None
+            while batch is not None and in_flight is not None:
+                entries, body = batch
+                upcoming = self._next_batch(after_seq=entries[-1]["seq"])
+                response = self._answer_of(entries, in_flight.result)
+                in_flight = None
+                if upcoming is not None:
+                    in_flight = sender.submit(self._post_push, upcoming[1])
+                if response is not None:
+                    self._settle(response.json())
+                if upcoming is None:
+                    # Changes renumbered along the way sort after everything sent: look again.
+                    upcoming = self._next_batch(after_seq=0)
+                    if upcoming is not None:
+                        in_flight = sender.submit(self._post_push, upcoming[1])
+                batch = upcoming
+
+    def _next_batch(self, after_seq: int) -> tuple[list[dict[str, Any]], bytes] | None:
+        """The next unsent changes after `after_seq`, as many as fit the caps, with their body."""
+        entries = self.store.pending(self.batch_changes, after_seq)
+        if not entries:
+            return None
+        changes = _changes(entries)
         while True:
-            entries = self.store.pending(self.batch_changes)
-            if not entries:
-                return
-            self._push_fitting(entries)
-
-    def _push_fitting(
-        self,
-        entries: list[dict[str, Any]],
-        changes: list[str] | None = None,
-        body: bytes | None = None,
-    ) -> None:
-        # Each change is put into JSON once however often its batch is halved, and a batch's
-        # first half is compressed on the way to the whole: a full batch of check-ins is
-        # usually just over the byte cap, so this saves a quarter of the compressing.
-        if changes is None:
-            changes = _changes(entries)
-        half = len(entries) // 2
-        first = None
-        if body is None:
+            half = len(entries) // 2
             body, first = _gzip_halves(changes, half)
-        if len(body) > self.batch_bytes and len(entries) > 1:
-            self._push_fitting(entries[:half], changes[:half], first)
-            self._push_fitting(entries[half:], changes[half:])
-            return
-        self._push_batch(entries, body)
+            if len(body) <= self.batch_bytes or first is None:
+                return entries, body
+            entries, changes = entries[:half], changes[:half]
+            if len(first) <= self.batch_bytes:
+                return entries, first
 
-    def _push_batch(self, entries: list[dict[str, Any]], body: bytes) -> None:
+    def _post_push(self, body: bytes) -> requests.Response:
+        return self._send(
+            "POST",
+            "/api/v1/sync/push",
+            data=body,
+            extra_headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+        )
+
+    def _answer_of(
+        self, entries: list[dict[str, Any]], wait: Callable[[], requests.Response]
+    ) -> requests.Response | None:
+        """The server's answer to a batch, or None when it had to be sent again in halves."""
         try:
-            response = self._send(
-                "POST",
-                "/api/v1/sync/push",
-                data=body,
-                extra_headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
-            )
+            response = wait()
         except SyncFailed as exc:
             if len(entries) == 1 or not exc.timed_out:
                 raise
             # A big batch that keeps timing out on a slow link may pass in smaller pieces.
             self._push_halves(entries)
-            return
-        if response.status_code == 413:
-            if len(entries) == 1:
-                self.store.settle(
-                    [],
-                    [
-                        {
-                            "q": entries[0]["seq"],
-                            "r": "变更太大，服务器拒收 / change too large for the server",
-                        }
-                    ],
-                )
-                return
+            return None
+        if response.status_code != 413:
+            return response
+        if len(entries) == 1:
+            reason = "变更太大，服务器拒收 / change too large for the server"
+            self.store.settle([], [{"q": entries[0]["seq"], "r": reason}])
+        else:
             self._push_halves(entries)
-            return
-        self._settle(response.json())
+        return None
+
+    def _push_batch(self, entries: list[dict[str, Any]], body: bytes) -> None:
+        response = self._answer_of(entries, lambda: self._post_push(body))
+        if response is not None:
+            self._settle(response.json())
 
     def _push_halves(self, entries: list[dict[str, Any]]) -> None:
         half = len(entries) // 2
