@@ -16,7 +16,7 @@ from shared import protocol as p
 from shared.clock import HybridLogicalClock, parse_stamp, stamp_iso, to_iso, wall_ms
 from shared.errors import InvalidRecord, TianjianError
 from shared.ids import attendance_id, new_id
-from shared.merge import STAMPS, earliest_stamp, latest_stamp, merge, stamped_change
+from shared.merge import STAMPS, merge, stamped_change, with_derived_meta
 from shared.schemas.field import data_fields, validate_fields, validate_record
 
 migrations = Migrations("tianjian-field")
@@ -171,10 +171,7 @@ class FieldStore:
         return [json.loads(row[0]) for row in self.db.execute(sql + " ORDER BY rowid", [kind])]
 
     def _write_record(self, kind: str, state: dict[str, Any]) -> None:
-        state["hlc"] = latest_stamp(state)
-        state["created_at"] = stamp_iso(earliest_stamp(state))
-        state["updated_at"] = stamp_iso(state["hlc"])
-        state.setdefault("deleted", False)
+        with_derived_meta(state)
         self.db.execute(
             "INSERT OR REPLACE INTO records (kind, id, data, deleted, hlc) VALUES (?, ?, ?, ?, ?)",
             [kind, state["id"], _dumps(state), int(bool(state["deleted"])), state["hlc"]],

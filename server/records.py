@@ -12,8 +12,7 @@ from sqlite_utils import Database
 
 from server.migrations import FIELD_TABLES, REFERENCE_TABLES
 from shared import protocol as p
-from shared.clock import stamp_iso
-from shared.merge import STAMPS, earliest_stamp, latest_stamp
+from shared.merge import STAMPS
 from shared.schemas.field import data_fields
 
 LIST_COLUMNS = {"technology_ids", "co_envoy_ids", "seen_by", "township_codes"}
@@ -168,16 +167,6 @@ def state_to_row(kind: str, state: dict[str, Any]) -> dict[str, Any]:
         else:
             row[name] = state.get(name)
     return row
-
-
-def with_derived_meta(state: dict[str, Any]) -> dict[str, Any]:
-    """created_at, updated_at and hlc follow from the stamps, so every replica agrees on them."""
-    first, last = earliest_stamp(state), latest_stamp(state)
-    state["hlc"] = last
-    state["created_at"] = stamp_iso(first)
-    state["updated_at"] = state["created_at"] if first[:13] == last[:13] else stamp_iso(last)
-    state.setdefault("deleted", False)
-    return state
 
 
 def data_of(kind: str, state: dict[str, Any]) -> dict[str, Any]:

@@ -18,16 +18,16 @@ from server.records import (
     existing_ids,
     existing_ids_with,
     fetch_states,
+    row_to_state,
     row_values,
     table_of,
-    with_derived_meta,
     write_plan,
 )
 from shared import protocol as p
 from shared.clock import HybridLogicalClock, parse_stamp, stamp_iso, to_iso, utc_now, wall_ms
 from shared.errors import InvalidRecord
 from shared.ids import attendance_id, is_uuid
-from shared.merge import STAMPS, merge, stamped_change
+from shared.merge import STAMPS, merge, stamped_change, with_derived_meta
 from shared.schemas.field import (
     data_fields,
     is_canonical_checkin,
@@ -327,7 +327,7 @@ def apply_change(batch: Batch, device: Device, change: dict[str, Any]) -> dict[s
         current = _current_for(batch, change)
         if current is not None:
             # The device drops its refused edit and takes the server's version back.
-            answer["x"] = _wire_state(current)
+            answer["x"] = dict(current)
         return answer
     except Held as exc:
         return {"q": seq, "s": p.HELD, "_waiting": (exc.kind, exc.record_id)}
@@ -339,10 +339,6 @@ def _current_for(batch: Batch, change: dict[str, Any]) -> dict[str, Any] | None:
     if kind not in p.FIELD_KINDS or not isinstance(record_id, str):
         return None
     return batch.state(kind, record_id)
-
-
-def _wire_state(state: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in state.items() if name not in ("server_seq",)}
 
 
 def _checked_envelope(change: dict[str, Any]) -> tuple[str, str, dict[str, Any], bool]:
@@ -676,10 +672,7 @@ def _changed_rows(
 
 
 def _wire_record(kind: str, row: dict[str, Any]) -> dict[str, Any]:
-    from server.records import row_to_state
-
     state = row_to_state(row)
-    state.pop("server_seq", None)
     if kind == p.ENVOY:
         # Envoys' phone numbers stay on the server.
         state.pop("mobile", None)

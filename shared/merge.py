@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared import protocol as p
+from shared.clock import stamp_iso
 
 STAMPS = "_stamps"
 EARLIEST_WINS = {p.ATTENDANCE: ("checked_in_at",)}
@@ -107,3 +108,13 @@ def latest_stamp(state: dict[str, Any]) -> str:
 
 def earliest_stamp(state: dict[str, Any]) -> str:
     return min(state.get(STAMPS, {}).values(), default="")
+
+
+def with_derived_meta(state: dict[str, Any]) -> dict[str, Any]:
+    """created_at, updated_at and hlc follow from the stamps, so every replica agrees on them."""
+    first, last = earliest_stamp(state), latest_stamp(state)
+    state["hlc"] = last
+    state["created_at"] = stamp_iso(first)
+    state["updated_at"] = state["created_at"] if first[:13] == last[:13] else stamp_iso(last)
+    state.setdefault("deleted", False)
+    return state
