@@ -51,29 +51,46 @@ def pk_of(kind: str) -> str:
     return "id" if table in FIELD_TABLES else REFERENCE_TABLES[table][1]
 
 
-def row_to_state(row: dict[str, Any]) -> dict[str, Any]:
+def row_to_state(kind: str, row: dict[str, Any]) -> dict[str, Any]:
     """A stored row as a record state (lists decoded, booleans as booleans, stamps attached)."""
     state: dict[str, Any] = {}
+    device_id = row.get("device_id") or ""
     for name, value in row.items():
-        if name == "stamps":
-            state[STAMPS] = expand_stamps(value, row.get("device_id") or "")
-        elif name in INTERNAL_COLUMNS:
+        if name in INTERNAL_COLUMNS:
             continue
-        elif name in LIST_COLUMNS:
+        if name in LIST_COLUMNS:
             state[name] = json.loads(value) if value else []
         elif name in BOOL_COLUMNS:
             state[name] = bool(value)
+        elif name == "hlc":
+            state[name] = _expand_stamp(value, device_id)
         else:
             state[name] = value
+    if "stamps" in row:
+        state[STAMPS] = expand_stamps(kind, row["stamps"], device_id, state.get("hlc") or "")
     return state
 
 
 STAMP_TIME_LENGTH = 19  # PPPPPPPPPPPPP.CCCCC
+# Stored stamps that all equal the record's hlc: "*" and a hex mask over stamp_names(kind).
+UNIFORM = "*"
 
 
-def compact_stamps(stamps: dict[str, str], device_id: str) -> str:
-    """Stamps as stored: the creating device's id is left off its own stamps (most of them),
-    which keeps a check-in row about 200 bytes smaller."""
+@functools.cache
+def stamp_names(kind: str) -> dict[str, int]:
+    """Each field a stamp can be kept for, with its bit in a uniform-stamps mask."""
+    return {name: 1 << n for n, name in enumerate((*data_fields(kind), "deleted"))}
+
+
+def compact_stamps(kind: str, stamps: dict[str, str], device_id: str, hlc: str) -> str:
+    """Stamps as stored, as small as they can be: most records were written in one edit, so all
+    their stamps equal their hlc and a mask of the stamped fields says everything (a check-in
+    row is 170 bytes smaller). Otherwise, JSON with the creating device's id left off its own
+    stamps."""
+    if stamps and hlc and all(stamp == hlc for stamp in stamps.values()):
+        bits = stamp_names(kind)
+        if stamps.keys() <= bits.keys():
+            return UNIFORM + format(sum(bits[name] for name in stamps), "x")
     suffix = "." + device_id
     # Field names and stamps are plain ASCII (names, digits, dots, UUIDs): joined by hand,
     # which is several times quicker than the JSON encoder on the push path.
@@ -84,6 +101,27 @@ def compact_stamps(stamps: dict[str, str], device_id: str) -> str:
     return "{" + ",".join(parts) + "}"
 
 
+def expand_stamps(kind: str, stored: str | None, device_id: str, hlc: str) -> dict[str, str]:
+    if stored and stored[0] == UNIFORM:
+        mask = int(stored[1:], 16)
+        return {name: hlc for name, bit in stamp_names(kind).items() if mask & bit}
+    stamps: dict[str, str] = json.loads(stored) if stored else {}
+    return {name: _expand_stamp(stamp, device_id) for name, stamp in stamps.items()}
+
+
+def compact_stamp(stamp: str | None, device_id: str) -> str | None:
+    """One stamp as stored: without the device id when it is the row's own device."""
+    if stamp and device_id and stamp[STAMP_TIME_LENGTH + 1 :] == device_id:
+        return stamp[:STAMP_TIME_LENGTH]
+    return stamp
+
+
+def _expand_stamp(stamp: str | None, device_id: str) -> str | None:
+    if stamp and len(stamp) == STAMP_TIME_LENGTH:
+        return f"{stamp}.{device_id}"
+    return stamp
+
+
 def _id_list(items: list[str]) -> str:
     """A list of ids or division codes (validated ASCII) as JSON text."""
     if any('"' in item or "\\" in item for item in items):
@@ -91,18 +129,11 @@ def _id_list(items: list[str]) -> str:
     return '["' + '","'.join(items) + '"]' if items else "[]"
 
 
-def expand_stamps(stored: str | None, device_id: str) -> dict[str, str]:
-    stamps: dict[str, str] = json.loads(stored) if stored else {}
-    return {
-        name: f"{stamp}.{device_id}" if len(stamp) == STAMP_TIME_LENGTH else stamp
-        for name, stamp in stamps.items()
-    }
-
-
 @dataclass(frozen=True)
 class WritePlan:
     """Columns of a table grouped by how a state's value is stored, in the order written."""
 
+    kind: str
     plain: tuple[str, ...]
     lists: tuple[str, ...]
     flags: tuple[str, ...]
@@ -115,7 +146,7 @@ class WritePlan:
             self.plain
             + self.lists
             + self.flags
-            + (("stamps",) if self.stamped else ())
+            + (("hlc", "stamps") if self.stamped else ())
             + self.internal
         )
 
@@ -123,18 +154,20 @@ class WritePlan:
 @functools.cache
 def write_plan(kind: str) -> WritePlan:
     names = columns_of(kind)
+    stamped = "stamps" in names
     return WritePlan(
+        kind=kind,
         plain=tuple(
             n
             for n in names
             if n not in LIST_COLUMNS
             and n not in BOOL_COLUMNS
             and n not in INTERNAL_COLUMNS
-            and n != "stamps"
+            and not (stamped and n in ("hlc", "stamps"))
         ),
         lists=tuple(n for n in names if n in LIST_COLUMNS),
         flags=tuple(n for n in names if n in BOOL_COLUMNS),
-        stamped="stamps" in names,
+        stamped=stamped,
         internal=tuple(n for n in names if n in INTERNAL_COLUMNS and n != "stamps"),
     )
 
@@ -145,7 +178,9 @@ def row_values(plan: WritePlan, state: dict[str, Any], internal: dict[str, Any])
     values += [_id_list(state.get(name) or []) for name in plan.lists]
     values += [1 if state.get(name) else 0 for name in plan.flags]
     if plan.stamped:
-        values.append(compact_stamps(state.get(STAMPS, {}), state.get("device_id") or ""))
+        device_id, hlc = state.get("device_id") or "", state.get("hlc") or ""
+        values.append(compact_stamp(hlc, device_id))
+        values.append(compact_stamps(plan.kind, state.get(STAMPS, {}), device_id, hlc))
     values += map(internal.get, plan.internal)
     return values
 
@@ -157,7 +192,10 @@ def state_to_row(kind: str, state: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for name in columns_of(kind):
         if name == "stamps":
-            row[name] = compact_stamps(state.get(STAMPS, {}), state.get("device_id") or "")
+            device_id, hlc = state.get("device_id") or "", state.get("hlc") or ""
+            row[name] = compact_stamps(kind, state.get(STAMPS, {}), device_id, hlc)
+        elif name == "hlc" and "stamps" in columns_of(kind):
+            row[name] = compact_stamp(state.get("hlc"), state.get("device_id") or "")
         elif name in INTERNAL_COLUMNS:
             continue
         elif name in LIST_COLUMNS:
@@ -184,7 +222,7 @@ def fetch_states(db: Database, kind: str, ids: Iterable[str]) -> dict[str, dict[
         chunk = wanted[start : start + 500]
         marks = ",".join("?" * len(chunk))
         for row in db.query(f"SELECT * FROM [{table}] WHERE id IN ({marks})", chunk):
-            found[row["id"]] = row_to_state(row)
+            found[row["id"]] = row_to_state(kind, row)
     return found
 
 

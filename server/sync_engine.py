@@ -29,6 +29,7 @@ from shared.errors import InvalidRecord
 from shared.ids import attendance_id, is_uuid
 from shared.merge import STAMPS, merge, stamped_change, with_derived_meta
 from shared.schemas.field import (
+    CHECKIN_FIELDS,
     data_fields,
     is_canonical_checkin,
     validate_fields,
@@ -87,14 +88,40 @@ class Held(Exception):
 
 
 _canonical_json = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+_CHECKIN_SEPARATOR = "\x1f"
 
 
-def change_hash(change: dict[str, Any]) -> str:
-    """What a change said, in 16 hex digits: tells a resent change from a reused number."""
-    body = _canonical_json(
-        [change.get("k"), change.get("i"), change.get("h"), change.get("b"), change.get("f")]
-    )
-    return hashlib.blake2b(body.encode(), digest_size=8).hexdigest()
+def prepare_change(change: dict[str, Any]) -> bytes:
+    """Mark a well-formed new check-in and work out its id; return what the change said, in
+    8 bytes, which tells a resent change from a reused number."""
+    values = change.get("f")
+    if (
+        change.get("k") == p.ATTENDANCE
+        and not change.get("i")
+        and not change.get("b")
+        and type(values) is dict
+        and is_canonical_checkin(values)
+    ):
+        # Most of a big push: the id and hash come straight from the parts.
+        session_id, farmer_id = values["session_id"], values["farmer_id"]
+        change["_checkin"] = True
+        change["_id"] = attendance_id(session_id, farmer_id)
+        body = _CHECKIN_SEPARATOR.join(
+            (
+                p.ATTENDANCE,
+                change["h"],
+                session_id,
+                farmer_id,
+                values["checked_in_at"],
+                values["method"],
+            )
+        )
+    else:
+        change["_checkin"] = False
+        body = _canonical_json(
+            [change.get("k"), change.get("i"), change.get("h"), change.get("b"), values]
+        )
+    return hashlib.blake2b(body.encode(), digest_size=8).digest()
 
 
 @dataclass
@@ -114,16 +141,42 @@ class Batch:
     # unit a session or plot is in, without loading whole states.
     present: dict[str, set[str]] = field(default_factory=dict)
     unit_codes: dict[str, str] = field(default_factory=dict)
+    # Check-ins stored by the quick path, as rows ready to write but for their server_seq; a
+    # later change to one in the same push turns it back into a state first.
+    quick_rows: dict[str, list[Any]] = field(default_factory=dict)
+    # The latest stamp (time part) of those check-ins, for the clock.
+    latest_quick_stamp: str = ""
+    townships: dict[str, str | None] = field(default_factory=dict)
+    checkin_template: list[Any] | None = None
+
+    def observe_quick_stamps(self) -> None:
+        if self.latest_quick_stamp:
+            self.hlc.observe(f"{self.latest_quick_stamp}.{self.device.id}")
 
     def state(self, kind: str, record_id: str) -> dict[str, Any] | None:
+        if kind == p.ATTENDANCE and record_id in self.quick_rows:
+            self._unquick(record_id)
         return self.states.setdefault(kind, {}).get(record_id)
+
+    def _unquick(self, record_id: str) -> None:
+        columns = write_plan(p.ATTENDANCE).columns
+        row = dict(zip(columns, self.quick_rows.pop(record_id), strict=True))
+        self.states.setdefault(p.ATTENDANCE, {})[record_id] = row_to_state(p.ATTENDANCE, row)
+        self.dirty.setdefault(p.ATTENDANCE, {})[record_id] = row["origin_device"]
 
     def loaded(self, kind: str, record_id: str) -> dict[str, Any] | None:
         """The state of a record, read from the database if this batch has not yet."""
-        known = self.states.setdefault(kind, {})
-        if record_id not in known:
-            known.update(fetch_states(self.db, kind, [record_id]))
-        return known.get(record_id)
+        state = self.state(kind, record_id)
+        if state is None:
+            self.states[kind].update(fetch_states(self.db, kind, [record_id]))
+            state = self.states[kind].get(record_id)
+        return state
+
+    def session_township(self, session_id: str) -> str | None:
+        if session_id not in self.townships:
+            code = self.unit_code_of(p.SESSION, session_id)
+            self.townships[session_id] = township_of_unit(code) if code else None
+        return self.townships[session_id]
 
     def exists(self, kind: str, record_id: str) -> bool:
         if record_id in self.states.setdefault(kind, {}) or record_id in self.present.get(kind, ()):
@@ -164,11 +217,14 @@ def apply_push(db: Database, device: Device, changes: list[dict[str, Any]]) -> d
     with write_transaction(db):
         hlc = HybridLogicalClock("server", get_state(db, "hlc"))
         batch = Batch(db, device, hlc, wall_ms())
-        seen = _previous_answers(db, device.id, [c["q"] for c in changes])
-        fresh: list[tuple[dict[str, Any], str]] = []
+        seqs = [change["q"] for change in changes]
+        device_max = _device_max_seq(db, device.id)
+        # Numbers above any this device ever sent cannot have been seen: no lookup needed.
+        seen = _previous_answers(db, device.id, seqs) if min(seqs, default=0) <= device_max else {}
+        fresh: list[tuple[dict[str, Any], bytes]] = []
         results: list[dict[str, Any]] = []
         for change in changes:
-            digest = change_hash(change)
+            digest = prepare_change(change)
             earlier = seen.get(change["q"])
             if earlier is None:
                 fresh.append((change, digest))
@@ -179,70 +235,115 @@ def apply_push(db: Database, device: Device, changes: list[dict[str, Any]]) -> d
             else:
                 results.append({"q": change["q"], "s": p.DUPLICATE})
         _prefetch(batch, [c for c, _ in fresh])
-        answered: list[tuple[int, str, str, str | None]] = []
+        answered: list[tuple[int, bytes, str, str | None]] = []
         for change, digest in fresh:
             result = _new_checkin(batch, device, change) or apply_change(batch, device, change)
             results.append(result)
             answered.append((change["q"], digest, result["s"], result.get("r")))
             if result["s"] == p.HELD:
                 _hold(db, device, change, result.pop("_waiting"))
+        batch.observe_quick_stamps()
         # Recorded before held changes are released, so a release can update its own row.
-        db.conn.executemany(
-            "INSERT OR REPLACE INTO device_changes (device_id, seq, hash, status, reason) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(device.id, q, digest, status, reason) for q, digest, status, reason in answered],
-        )
+        _record_answers(db, device.id, answered)
         _release_held(batch)
         _write_dirty(batch)
         for farmer_id in batch.new_farmers:
             farmers.check_new_farmer(db, batch.states[p.FARMER][farmer_id])
-        max_seq = max([c["q"] for c in changes], default=0)
-        db.execute(
-            "UPDATE devices SET max_seq = max(coalesce(max_seq, 0), ?) WHERE id = ?",
-            [max_seq, device.id],
-        )
+        device_max = max(device_max, *seqs) if seqs else device_max
+        db.execute("UPDATE devices SET max_seq = ? WHERE id = ?", [device_max, device.id])
         set_state(db, "hlc", hlc.last)
-        device_max = db.execute("SELECT max_seq FROM devices WHERE id = ?", [device.id]).fetchone()
     results.sort(key=lambda r: r["q"])
-    return {"results": results, "server_hlc": hlc.last, "device_max_seq": device_max[0] or 0}
+    return {"results": results, "server_hlc": hlc.last, "device_max_seq": device_max}
+
+
+def _device_max_seq(db: Database, device_id: str) -> int:
+    row = db.execute("SELECT max_seq FROM devices WHERE id = ?", [device_id]).fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+# (device, seq) keys are kept as runs of consecutive numbers answered alike; a run is capped
+# so a lookup knows how far back a run holding a number can start.
+MAX_RUN = 10_000
+# Statuses a resent change is answered `duplicate` for, whichever it was: kept in runs.
+_RUN_STATUSES = frozenset((p.APPLIED, p.MERGED))
+
+
+def _record_answers(
+    db: Database, device_id: str, answered: list[tuple[int, bytes, str, str | None]]
+) -> None:
+    """Keep each change's number and hash; applied and merged ones in runs, the rest alone."""
+    rows: list[tuple[str, int, int, bytes, str, str | None]] = []
+    run: list[tuple[int, bytes]] = []
+
+    def close_run() -> None:
+        if run:
+            rows.append(
+                (device_id, run[0][0], run[-1][0], b"".join(d for _, d in run), p.APPLIED, None)
+            )
+            run.clear()
+
+    for seq, digest, status, reason in sorted(answered, key=lambda item: item[0]):
+        if status not in _RUN_STATUSES:
+            close_run()
+            rows.append((device_id, seq, seq, digest, status, reason))
+            continue
+        if run and (run[-1][0] != seq - 1 or len(run) >= MAX_RUN):
+            close_run()
+        run.append((seq, digest))
+    close_run()
+    db.conn.executemany("INSERT INTO device_change_runs VALUES (?, ?, ?, ?, ?, ?)", rows)
 
 
 def _previous_answers(
     db: Database, device_id: str, seqs: list[int]
-) -> dict[int, tuple[str, str, str | None]]:
-    answers: dict[int, tuple[str, str, str | None]] = {}
-    for start in range(0, len(seqs), 500):
-        chunk = seqs[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for seq, digest, status, reason in db.execute(
-            "SELECT seq, hash, status, reason FROM device_changes "
-            f"WHERE device_id = ? AND seq IN ({marks})",
-            [device_id, *chunk],
-        ):
-            answers[seq] = (digest, status, reason)
+) -> dict[int, tuple[bytes, str, str | None]]:
+    """The hash and answer of each of these numbers this device sent before."""
+    wanted = set(seqs)
+    answers: dict[int, tuple[bytes, str, str | None]] = {}
+    if not wanted:
+        return answers
+    low, high = min(wanted), max(wanted)
+    for first, last, hashes, status, reason in db.execute(
+        "SELECT first_seq, last_seq, hashes, status, reason FROM device_change_runs "
+        "WHERE device_id = ? AND first_seq BETWEEN ? AND ? AND last_seq >= ?",
+        [device_id, low - MAX_RUN + 1, high, low],
+    ):
+        for seq in range(max(first, low), min(last, high) + 1):
+            if seq in wanted:
+                at = (seq - first) * 8
+                answers[seq] = (hashes[at : at + 8], status, reason)
     return answers
 
 
 def _prefetch(batch: Batch, changes: list[dict[str, Any]]) -> None:
     """Read in a few queries what the batch's changes touch and refer to."""
-    changed: dict[str, set[str]] = {}
-    referred: dict[str, set[str]] = {}
+    changed: dict[str, set[str]] = {kind: set() for kind in p.FIELD_KINDS}
+    referred: dict[str, set[str]] = {kind: set() for kind in p.FIELD_KINDS}
+    checkins, sessions, farmer_ids = changed[p.ATTENDANCE], referred[p.SESSION], referred[p.FARMER]
     for change in changes:
+        if change["_checkin"]:
+            values = change["f"]
+            checkins.add(change["_id"])
+            sessions.add(values["session_id"])
+            farmer_ids.add(values["farmer_id"])
+            continue
         kind = change.get("k")
         if kind not in p.FIELD_KINDS:
             continue
         record_id = change.get("i") or _derived_id(change)
         if isinstance(record_id, str):
-            changed.setdefault(kind, set()).add(record_id)
+            changed[kind].add(record_id)
         values = change.get("f") or {}
         for name, target in REFERENCES.get(kind, ()):
             if isinstance(values.get(name), str):
-                referred.setdefault(target, set()).add(values[name])
+                referred[target].add(values[name])
     for kind, ids in changed.items():
-        batch.states.setdefault(kind, {}).update(fetch_states(batch.db, kind, ids))
+        if ids:
+            batch.states.setdefault(kind, {}).update(fetch_states(batch.db, kind, ids))
     for kind, ids in referred.items():
-        batch.note_present(kind, ids - batch.states.get(kind, {}).keys())
-    if referred.get(p.FARMER):
+        if ids:
+            batch.note_present(kind, ids - batch.states.get(kind, {}).keys())
+    if referred[p.FARMER]:
         batch.states.setdefault(p.FARMER_ALIAS, {}).update(
             {
                 alias: {"canonical_id": canonical}
@@ -270,45 +371,82 @@ def _new_checkin(batch: Batch, device: Device, change: dict[str, Any]) -> dict[s
     state (a test holds the two to that) but takes three times as long; anything else —
     an edit, a merge, a stamp from the future, a missing session — takes the general path.
     """
+    if not change.get("_checkin"):
+        return None
     values = change["f"]
-    if change["k"] != p.ATTENDANCE or change.get("i") or change.get("b"):
-        return None
-    if not is_canonical_checkin(values):
-        return None
     record_id = _derived_id(change)
     known = batch.states.setdefault(p.ATTENDANCE, {})
-    if record_id is None or record_id in known:
+    if batch.checkin_template is None:
+        batch.checkin_template = checkin_template(device)
+    if record_id is None or record_id in known or record_id in batch.quick_rows:
         return None
     short = change["h"]
     if short[13] != "." or not short[:13].isdigit() or not short[14:].isdigit():
         return None
-    physical = int(short[:13])
-    if physical > batch.now_ms + p.MAX_CLOCK_AHEAD_MS:
+    if int(short[:13]) > batch.now_ms + p.MAX_CLOCK_AHEAD_MS:
         return None
     farmer_id = values["farmer_id"]
     if not batch.exists(p.SESSION, values["session_id"]) or not (
         farmer_id in batch.states.get(p.FARMER_ALIAS, {}) or batch.exists(p.FARMER, farmer_id)
     ):
         return None
-    stamp = f"{short}.{device.id}"
-    batch.hlc.observe(stamp)
-    moment = stamp_iso(stamp)
-    stamps = dict.fromkeys(values, stamp)
-    stamps["seen_by"] = stamp
-    known[record_id] = {
-        **values,
+    # Stamps of one device compare as their time parts: the clock sees the latest once.
+    if short > batch.latest_quick_stamp:
+        batch.latest_quick_stamp = short
+    moment = stamp_iso(short)
+    row = batch.checkin_template[:]
+    for position, value in zip(
+        _QUICK_POSITIONS,
+        (
+            record_id,
+            values["session_id"],
+            farmer_id,
+            values["checked_in_at"],
+            values["method"],
+            moment,
+            moment,
+            short,
+            batch.session_township(values["session_id"]),
+        ),
+        strict=True,
+    ):
+        row[position] = value
+    batch.quick_rows[record_id] = row
+    return {"q": change["q"], "s": p.APPLIED}
+
+
+# What differs between one quick check-in row and the next, in the order _new_checkin sets it.
+_QUICK_COLUMNS = (
+    "id",
+    "session_id",
+    "farmer_id",
+    "checked_in_at",
+    "method",
+    "created_at",
+    "updated_at",
+    "hlc",
+    "township_code",
+)
+_QUICK_POSITIONS = tuple(write_plan(p.ATTENDANCE).columns.index(c) for c in _QUICK_COLUMNS)
+_SEQ_POSITION = write_plan(p.ATTENDANCE).columns.index("server_seq")
+
+
+def checkin_template(device: Device) -> list[Any]:
+    """A new check-in's row from this device with the columns all of them share filled in.
+
+    It is the general path's row for such a check-in: every field stamped at its hlc, seen by
+    this device alone, first made by this device.
+    """
+    stamp = f"{'0' * 13}.{'0' * 5}.{device.id}"
+    state = {
         "seen_by": [device.id],
-        STAMPS: stamps,
-        "id": record_id,
+        STAMPS: dict.fromkeys((*CHECKIN_FIELDS, "seen_by"), stamp),
         "envoy_id": device.envoy_id,
         "device_id": device.id,
         "hlc": stamp,
-        "created_at": moment,
-        "updated_at": moment,
         "deleted": False,
     }
-    batch.dirty.setdefault(p.ATTENDANCE, {})[record_id] = device.id
-    return {"q": change["q"], "s": p.APPLIED}
+    return row_values(write_plan(p.ATTENDANCE), state, {"origin_device": device.id})
 
 
 def apply_change(batch: Batch, device: Device, change: dict[str, Any]) -> dict[str, Any]:
@@ -351,7 +489,7 @@ def _checked_envelope(change: dict[str, Any]) -> tuple[str, str, dict[str, Any],
     values = change.get("f")
     if not isinstance(values, dict) or not values:
         raise Rejected("变更内容为空 / change has no fields", {"f": "required"})
-    if kind == p.ATTENDANCE and not change.get("i") and is_canonical_checkin(values):
+    if change.get("_checkin"):
         return kind, _derived_id(change) or "", values, True
     record_id = change.get("i") or _derived_id(change)
     if not isinstance(record_id, str) or not is_uuid(record_id):
@@ -379,6 +517,7 @@ def _checked_stamp(batch: Batch, device: Device, change: dict[str, Any]) -> tupl
         ) from exc
     if physical > batch.now_ms + p.MAX_CLOCK_AHEAD_MS:
         # A device clock running ahead must not let its edits beat everyone else's for days.
+        batch.observe_quick_stamps()
         return batch.hlc.now(), True
     stamp = f"{physical:013d}.{counter:05d}.{device.id}"
     batch.hlc.observe(stamp)
@@ -521,7 +660,9 @@ def _hold(db: Database, device: Device, change: dict[str, Any], waiting: tuple[s
             "device_id": device.id,
             "seq": change["q"],
             "envoy_id": device.envoy_id,
-            "change": json.dumps(change, ensure_ascii=False),
+            "change": json.dumps(
+                {k: v for k, v in change.items() if not k.startswith("_")}, ensure_ascii=False
+            ),
             "waiting_kind": waiting[0],
             "waiting_id": waiting[1],
             "held_at": to_iso(utc_now()),
@@ -564,8 +705,10 @@ def _release_held(batch: Batch) -> None:
                 "DELETE FROM held_changes WHERE device_id = ? AND seq = ?",
                 [row["device_id"], row["seq"]],
             )
+            # A held change was recorded on its own, so its run is the one number.
             batch.db.execute(
-                "UPDATE device_changes SET status = ?, reason = ? WHERE device_id = ? AND seq = ?",
+                "UPDATE device_change_runs SET status = ?, reason = ? "
+                "WHERE device_id = ? AND first_seq = ?",
                 [result["s"], result.get("r"), row["device_id"], row["seq"]],
             )
             progressed = True
@@ -578,13 +721,12 @@ def _release_held(batch: Batch) -> None:
 
 
 def _write_dirty(batch: Batch) -> None:
-    total = sum(len(ids) for ids in batch.dirty.values())
+    total = sum(len(ids) for ids in batch.dirty.values()) + len(batch.quick_rows)
     if not total:
         return
     seq = next_server_seq(batch.db, total)
     for kind, ids in batch.dirty.items():
         plan = write_plan(kind)
-        columns = plan.columns
         rows = []
         for record_id, origin in ids.items():
             state = batch.states[kind][record_id]
@@ -595,14 +737,27 @@ def _write_dirty(batch: Batch) -> None:
             }
             seq += 1
             rows.append(row_values(plan, state, internal))
-        marks = ",".join("?" * len(columns))
-        names = ",".join(f"[{c}]" for c in columns)
-        batch.db.conn.executemany(
-            f"INSERT OR REPLACE INTO [{table_of(kind)}] ({names}) VALUES ({marks})", rows
-        )
+        _insert_rows(batch.db, kind, rows)
+    # After the records they refer to, so a device pulling in order meets a session first.
+    if batch.quick_rows:
+        rows = list(batch.quick_rows.values())
+        for row in rows:
+            row[_SEQ_POSITION] = seq
+            seq += 1
+        _insert_rows(batch.db, p.ATTENDANCE, rows)
+        batch.quick_rows.clear()
     if batch.conflicts:
         batch.db["conflicts"].insert_all(batch.conflicts)
     batch.dirty.clear()
+
+
+def _insert_rows(db: Database, kind: str, rows: list[list[Any]]) -> None:
+    columns = write_plan(kind).columns
+    marks = ",".join("?" * len(columns))
+    names = ",".join(f"[{c}]" for c in columns)
+    db.conn.executemany(
+        f"INSERT OR REPLACE INTO [{table_of(kind)}] ({names}) VALUES ({marks})", rows
+    )
 
 
 def _township_of(batch: Batch, kind: str, state: dict[str, Any]) -> str | None:
@@ -611,7 +766,12 @@ def _township_of(batch: Batch, kind: str, state: dict[str, Any]) -> str | None:
         parent_kind, parent_field = PARENT_OF[kind]
         if state.get(parent_field):
             code = batch.unit_code_of(parent_kind, state[parent_field])
-    return code[:9].ljust(12, "0") if code else None
+    return township_of_unit(code) if code else None
+
+
+def township_of_unit(code: str) -> str:
+    """The township a unit is in: its first 9 digits, padded to a 12-digit code."""
+    return code[:9].ljust(12, "0")
 
 
 # ---------------------------------------------------------------- pull
@@ -672,7 +832,7 @@ def _changed_rows(
 
 
 def _wire_record(kind: str, row: dict[str, Any]) -> dict[str, Any]:
-    state = row_to_state(row)
+    state = row_to_state(kind, row)
     if kind == p.ENVOY:
         # Envoys' phone numbers stay on the server.
         state.pop("mobile", None)

@@ -199,7 +199,7 @@ def validate_fields(kind: str, values: dict[str, Any]) -> dict[str, Any]:
 
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_CHECKIN_FIELDS = frozenset(("session_id", "farmer_id", "checked_in_at", "method"))
+CHECKIN_FIELDS = frozenset(("session_id", "farmer_id", "checked_in_at", "method"))
 
 
 def is_canonical_checkin(values: dict[str, Any]) -> bool:
@@ -209,7 +209,7 @@ def is_canonical_checkin(values: dict[str, Any]) -> bool:
     the server skip the schema for them. Anything else, or anything odd, goes through the
     schema, which names the bad field.
     """
-    if values.keys() != _CHECKIN_FIELDS or values["method"] not in CHECKIN_METHODS:
+    if values.keys() != CHECKIN_FIELDS or values["method"] not in CHECKIN_METHODS:
         return False
     session_id, farmer_id, moment = (
         values["session_id"],

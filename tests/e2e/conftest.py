@@ -32,7 +32,7 @@ def server_records(
     found = {}
     for kind in kinds:
         for row in db.query(f"SELECT * FROM [{table_of(kind)}]"):
-            found[(kind, row["id"])] = comparable(kind, row_to_state(row))
+            found[(kind, row["id"])] = comparable(kind, row_to_state(kind, row))
     db.close()
     return found
 

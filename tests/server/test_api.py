@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from server import create_app, devices
 from server.db import init_db
+from server.records import row_to_state
 from shared import protocol as p
 from shared.clock import wall_ms
 from shared.ids import attendance_id, new_id
@@ -124,12 +125,14 @@ def checkin_fields(session_id: str, farmer_id: str) -> dict[str, Any]:
 
 
 def row(db_path: str, table: str, record_id: str) -> dict[str, Any] | None:
+    """A stored record as the server reads it back (full stamps, lists decoded)."""
     db = init_db(db_path)
     try:
         rows = list(db.query(f"SELECT * FROM [{table}] WHERE id = ?", [record_id]))
     finally:
         db.close()
-    return rows[0] if rows else None
+    kind = next(kind for kind, name in p.TABLES.items() if name == table)
+    return row_to_state(kind, rows[0]) if rows else None
 
 
 @pytest.fixture
