@@ -202,7 +202,9 @@ class SyncClient:
 
     def _next_batch(self, after_seq: int) -> tuple[list[dict[str, Any]], bytes] | None:
         """The next unsent changes after `after_seq`, as many as fit the caps, with their body."""
-        entries = self.store.pending(min(self.batch_changes, self._batch_fits or 1 << 30), after_seq)
+        entries = self.store.pending(
+            min(self.batch_changes, self._batch_fits or 1 << 30), after_seq
+        )
         if not entries:
             return None
         changes = _changes(entries)

@@ -72,8 +72,8 @@ class Figures:
         verified = self._one(f"SELECT count(*) FROM ({self._verified()})", self._session_params())
         # What envoys typed, beside what names prove: shown side by side, never added together.
         reported, reported_without_names = self.db.execute(
-            "SELECT coalesce(sum(reported_headcount), 0), coalesce(sum(CASE WHEN NOT EXISTS ("
-            "SELECT 1 FROM attendances a WHERE a.session_id = s.id AND a.deleted = 0) "
+            "SELECT coalesce(sum(reported_headcount), 0), coalesce(sum(CASE WHEN s.id NOT IN ("
+            "SELECT session_id FROM attendances WHERE deleted = 0) "
             f"THEN reported_headcount END), 0) FROM ({self._sessions()}) s WHERE kind != 'tv_lecture'",
             self._session_params(),
         ).fetchone()

@@ -148,6 +148,11 @@ class Batch:
     latest_quick_stamp: str = ""
     townships: dict[str, str | None] = field(default_factory=dict)
     checkin_template: list[Any] | None = None
+    # Sequence numbers applied just as sent; every other change's answer; and for the
+    # idempotency keys, each change's number, hash, status and reason.
+    applied: list[int] = field(default_factory=list)
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    answered: list[tuple[int, bytes, str, str | None]] = field(default_factory=list)
 
     def observe_quick_stamps(self) -> None:
         if self.latest_quick_stamp:
@@ -213,7 +218,11 @@ class Batch:
 
 
 def apply_push(db: Database, device: Device, changes: list[dict[str, Any]]) -> dict[str, Any]:
-    """Apply a batch of changes in one transaction; answer each change on its own."""
+    """Apply a batch of changes in one transaction; answer each change on its own.
+
+    The answer lists the sequence numbers applied just as sent under "applied" (nearly all of
+    them) and answers every other change on its own under "answers".
+    """
     with write_transaction(db):
         hlc = HybridLogicalClock("server", get_state(db, "hlc"))
         batch = Batch(db, device, hlc, wall_ms())
@@ -222,29 +231,34 @@ def apply_push(db: Database, device: Device, changes: list[dict[str, Any]]) -> d
         # Numbers above any this device ever sent cannot have been seen: no lookup needed.
         seen = _previous_answers(db, device.id, seqs) if min(seqs, default=0) <= device_max else {}
         fresh: list[tuple[dict[str, Any], bytes]] = []
-        results: list[dict[str, Any]] = []
         for change in changes:
             digest = prepare_change(change)
             earlier = seen.get(change["q"])
             if earlier is None:
                 fresh.append((change, digest))
             elif earlier[0] != digest:
-                results.append({"q": change["q"], "s": p.SEQ_REUSED})
+                batch.answers.append({"q": change["q"], "s": p.SEQ_REUSED})
             elif earlier[1] == p.REJECTED:
-                results.append({"q": change["q"], "s": p.REJECTED, "r": earlier[2]})
+                batch.answers.append({"q": change["q"], "s": p.REJECTED, "r": earlier[2]})
             else:
-                results.append({"q": change["q"], "s": p.DUPLICATE})
-        _prefetch(batch, [c for c, _ in fresh])
-        answered: list[tuple[int, bytes, str, str | None]] = []
-        for change, digest in fresh:
-            result = _new_checkin(batch, device, change) or apply_change(batch, device, change)
-            results.append(result)
-            answered.append((change["q"], digest, result["s"], result.get("r")))
-            if result["s"] == p.HELD:
-                _hold(db, device, change, result.pop("_waiting"))
+                batch.answers.append({"q": change["q"], "s": p.DUPLICATE})
+        _prefetch(batch, [change for change, _ in fresh])
+        # Other records first, as a check-in's session or farmer may be among them; then new
+        # check-ins in bulk; then edits of check-ins. Merges do not depend on order, so this
+        # ends where applying them as sent would.
+        checkins = [item for item in fresh if item[0]["_checkin"]]
+        others = [item for item in fresh if not item[0]["_checkin"]]
+        for change, digest in others:
+            if change.get("k") != p.ATTENDANCE:
+                _apply_one(batch, device, change, digest)
+        for change, digest in _store_checkins(batch, device, checkins):
+            _apply_one(batch, device, change, digest)
+        for change, digest in others:
+            if change.get("k") == p.ATTENDANCE:
+                _apply_one(batch, device, change, digest)
         batch.observe_quick_stamps()
         # Recorded before held changes are released, so a release can update its own row.
-        _record_answers(db, device.id, answered)
+        _record_answers(db, device.id, batch.answered)
         _release_held(batch)
         _write_dirty(batch)
         for farmer_id in batch.new_farmers:
@@ -252,8 +266,31 @@ def apply_push(db: Database, device: Device, changes: list[dict[str, Any]]) -> d
         device_max = max(device_max, *seqs) if seqs else device_max
         db.execute("UPDATE devices SET max_seq = ? WHERE id = ?", [device_max, device.id])
         set_state(db, "hlc", hlc.last)
-    results.sort(key=lambda r: r["q"])
-    return {"results": results, "server_hlc": hlc.last, "device_max_seq": device_max}
+    batch.applied.sort()
+    batch.answers.sort(key=lambda answer: answer["q"])
+    return {
+        "applied": batch.applied,
+        "answers": batch.answers,
+        "server_hlc": hlc.last,
+        "device_max_seq": device_max,
+    }
+
+
+def results_of(outcome: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every change's answer, applied ones included, in sequence order."""
+    applied = [{"q": seq, "s": p.APPLIED} for seq in outcome["applied"]]
+    return sorted([*applied, *outcome["answers"]], key=lambda answer: answer["q"])
+
+
+def _apply_one(batch: Batch, device: Device, change: dict[str, Any], digest: bytes) -> None:
+    result = apply_change(batch, device, change)
+    if result["s"] == p.HELD:
+        _hold(batch.db, device, change, result.pop("_waiting"))
+    if result["s"] == p.APPLIED and len(result) == 2:
+        batch.applied.append(change["q"])
+    else:
+        batch.answers.append(result)
+    batch.answered.append((change["q"], digest, result["s"], result.get("r")))
 
 
 def _device_max_seq(db: Database, device_id: str) -> int:
@@ -364,58 +401,74 @@ def _derived_id(change: dict[str, Any]) -> str | None:
     return derived
 
 
-def _new_checkin(batch: Batch, device: Device, change: dict[str, Any]) -> dict[str, Any] | None:
-    """Store a brand-new, well-formed check-in whose session and farmer are known, or say None.
+def _store_checkins(
+    batch: Batch, device: Device, checkins: list[tuple[dict[str, Any], bytes]]
+) -> list[tuple[dict[str, Any], bytes]]:
+    """Store brand-new, well-formed check-ins whose session and farmer are known, in bulk;
+    return the rest for the general path.
 
-    Such check-ins are nearly all of a big push. The general path would build exactly this
-    state (a test holds the two to that) but takes three times as long; anything else —
-    an edit, a merge, a stamp from the future, a missing session — takes the general path.
+    Such check-ins are nearly all of a big push. The general path would store exactly these
+    rows (a test holds the two to that) but takes several times as long; anything else — a
+    check-in already known, a stamp from the future, a missing session — takes the general
+    path, which also explains any refusal.
     """
-    if not change.get("_checkin"):
-        return None
-    values = change["f"]
-    record_id = _derived_id(change)
-    known = batch.states.setdefault(p.ATTENDANCE, {})
+    if not checkins:
+        return []
     if batch.checkin_template is None:
         batch.checkin_template = checkin_template(device)
-    if record_id is None or record_id in known or record_id in batch.quick_rows:
-        return None
-    short = change["h"]
-    if short[13] != "." or not short[:13].isdigit() or not short[14:].isdigit():
-        return None
-    if int(short[:13]) > batch.now_ms + p.MAX_CLOCK_AHEAD_MS:
-        return None
-    farmer_id = values["farmer_id"]
-    if not batch.exists(p.SESSION, values["session_id"]) or not (
-        farmer_id in batch.states.get(p.FARMER_ALIAS, {}) or batch.exists(p.FARMER, farmer_id)
-    ):
-        return None
-    # Stamps of one device compare as their time parts: the clock sees the latest once.
-    if short > batch.latest_quick_stamp:
-        batch.latest_quick_stamp = short
-    moment = stamp_iso(short)
-    row = batch.checkin_template[:]
-    for position, value in zip(
-        _QUICK_POSITIONS,
-        (
-            record_id,
-            values["session_id"],
-            farmer_id,
-            values["checked_in_at"],
-            values["method"],
-            moment,
-            moment,
-            short,
-            batch.session_township(values["session_id"]),
-        ),
-        strict=True,
-    ):
-        row[position] = value
-    batch.quick_rows[record_id] = row
-    return {"q": change["q"], "s": p.APPLIED}
+    template = batch.checkin_template
+    townships = {
+        session_id: batch.session_township(session_id)
+        for session_id in {change["f"]["session_id"] for change, _ in checkins}
+        if batch.exists(p.SESSION, session_id)
+    }
+    aliases = batch.states.get(p.FARMER_ALIAS, {})
+    known_farmers = {
+        farmer_id
+        for farmer_id in {change["f"]["farmer_id"] for change, _ in checkins}
+        if farmer_id in aliases or batch.exists(p.FARMER, farmer_id)
+    }
+    known = batch.states.setdefault(p.ATTENDANCE, {})
+    rows = batch.quick_rows
+    applied, answered = batch.applied, batch.answered
+    latest = batch.latest_quick_stamp
+    limit = f"{batch.now_ms + p.MAX_CLOCK_AHEAD_MS:013d}"
+    (at_id, at_session, at_farmer, at_time, at_method, at_created, at_updated, at_hlc,
+     at_township) = _QUICK_POSITIONS  # fmt: skip
+    rest = []
+    for item in checkins:
+        change = item[0]
+        record_id, values, short = change["_id"], change["f"], change["h"]
+        session_id, farmer_id = values["session_id"], values["farmer_id"]
+        if (
+            record_id in known
+            or record_id in rows
+            or session_id not in townships
+            or farmer_id not in known_farmers
+            or short[13] != "."
+            or not short[:13].isdigit()
+            or not short[14:].isdigit()
+            or short[:13] > limit
+        ):
+            rest.append(item)
+            continue
+        # Stamps of one device compare as their time parts: the clock sees the latest once.
+        if short > latest:
+            latest = short
+        moment = stamp_iso(short)
+        row = template[:]
+        row[at_id], row[at_session], row[at_farmer] = record_id, session_id, farmer_id
+        row[at_time], row[at_method] = values["checked_in_at"], values["method"]
+        row[at_created] = row[at_updated] = moment
+        row[at_hlc], row[at_township] = short, townships[session_id]
+        rows[record_id] = row
+        applied.append(change["q"])
+        answered.append((change["q"], item[1], p.APPLIED, None))
+    batch.latest_quick_stamp = latest
+    return rest
 
 
-# What differs between one quick check-in row and the next, in the order _new_checkin sets it.
+# What differs between one quick check-in row and the next, in the order _store_checkins sets it.
 _QUICK_COLUMNS = (
     "id",
     "session_id",
@@ -744,20 +797,20 @@ def _write_dirty(batch: Batch) -> None:
         for row in rows:
             row[_SEQ_POSITION] = seq
             seq += 1
-        _insert_rows(batch.db, p.ATTENDANCE, rows)
+        # Known to be new, so a plain insert: it need not look for a row to replace.
+        _insert_rows(batch.db, p.ATTENDANCE, rows, replace=False)
         batch.quick_rows.clear()
     if batch.conflicts:
         batch.db["conflicts"].insert_all(batch.conflicts)
     batch.dirty.clear()
 
 
-def _insert_rows(db: Database, kind: str, rows: list[list[Any]]) -> None:
+def _insert_rows(db: Database, kind: str, rows: list[list[Any]], replace: bool = True) -> None:
     columns = write_plan(kind).columns
     marks = ",".join("?" * len(columns))
     names = ",".join(f"[{c}]" for c in columns)
-    db.conn.executemany(
-        f"INSERT OR REPLACE INTO [{table_of(kind)}] ({names}) VALUES ({marks})", rows
-    )
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    db.conn.executemany(f"{verb} INTO [{table_of(kind)}] ({names}) VALUES ({marks})", rows)
 
 
 def _township_of(batch: Batch, kind: str, state: dict[str, Any]) -> str | None:

@@ -18,7 +18,6 @@ from server.api.protocol import (
 )
 from server.db import get_db
 from server.sync_engine import ResyncRequired, apply_push, pull_page
-from shared import protocol as p
 from shared.schemas.sync import (
     ChangeSchema,
     PullQuerySchema,
@@ -84,22 +83,23 @@ class Push(MethodView):
         """Apply a batch of a device's changes, answering each change on its own."""
         changes = _checked_changes(read_json_body())
         outcome = apply_push(get_db(), g.device, changes)
-        applied: list[list[int]] = []
-        answers = []
-        for result in outcome["results"]:
-            if result["s"] == p.APPLIED and len(result) == 2:
-                if applied and applied[-1][1] == result["q"] - 1:
-                    applied[-1][1] = result["q"]
-                else:
-                    applied.append([result["q"], result["q"]])
-            else:
-                answers.append(result)
         return {
-            "applied": applied,
-            "answers": answers,
+            "applied": _runs(outcome["applied"]),
+            "answers": outcome["answers"],
             "server_hlc": outcome["server_hlc"],
             "device_max_seq": outcome["device_max_seq"],
         }
+
+
+def _runs(seqs: list[int]) -> list[list[int]]:
+    """Sorted sequence numbers as [first, last] runs: a big push is answered in a few."""
+    runs: list[list[int]] = []
+    for seq in seqs:
+        if runs and runs[-1][1] == seq - 1:
+            runs[-1][1] = seq
+        else:
+            runs.append([seq, seq])
+    return runs
 
 
 @blp.route("/pull")

@@ -81,7 +81,7 @@ def push(db_path: str, envoy_name: str, changes: list[dict[str, Any]]) -> list[d
             change.setdefault("h", f"{stamp:013d}.{number:05d}")
             if change["k"] == p.SESSION:
                 change["f"].setdefault("lead_envoy_id", envoy["id"])
-        return sync_engine.apply_push(db, device, changes)["results"]
+        return sync_engine.results_of(sync_engine.apply_push(db, device, changes))
     finally:
         db.close()
 

@@ -68,7 +68,7 @@ class Envoy:
         }
         if record_id:
             change["i"] = record_id
-        [result] = sync_engine.apply_push(self.db, self.device, [change])["results"]
+        [result] = sync_engine.results_of(sync_engine.apply_push(self.db, self.device, [change]))
         assert result["s"] in (p.APPLIED, p.MERGED), result
         return result
 
@@ -472,7 +472,7 @@ def test_more_than_3000_is_not_met_at_exactly_3000(db: Database, zhang: Envoy) -
                 },
             }
         )
-    results = sync_engine.apply_push(db, zhang.device, changes)["results"]
+    results = sync_engine.results_of(sync_engine.apply_push(db, zhang.device, changes))
     assert {result["s"] for result in results} == {p.APPLIED}
     attendances = line(db, "trainee_attendances")
     assert (attendances["comparator"], attendances["target"]) == (">", 3000)

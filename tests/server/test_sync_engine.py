@@ -21,9 +21,8 @@ def enrolled(db_path: str) -> tuple[object, sync_engine.Device, str]:
     return db, devices.authenticate(db, token), envoy["id"]
 
 
-def test_a_check_in_ahead_of_its_session_in_one_push_is_released_and_recorded(
-    tmp_path: Path,
-) -> None:
+def test_a_check_in_ahead_of_its_session_in_one_push_is_applied(tmp_path: Path) -> None:
+    """Other records are applied before check-ins, so order within a push does not matter."""
     db_path = str(tmp_path / "s.db")
     load_demo_reference(db_path)
     db, device, envoy_id = enrolled(db_path)
@@ -62,19 +61,73 @@ def test_a_check_in_ahead_of_its_session_in_one_push_is_released_and_recorded(
             },
         },
     ]
-    answers = {r["q"]: r["s"] for r in sync_engine.apply_push(db, device, changes)["results"]}
-    assert answers == {1: p.APPLIED, 2: p.HELD, 3: p.APPLIED}
+    answers = {
+        r["q"]: r["s"] for r in sync_engine.results_of(sync_engine.apply_push(db, device, changes))
+    }
+    assert answers == {1: p.APPLIED, 2: p.APPLIED, 3: p.APPLIED}
     assert db.execute("SELECT count(*) FROM attendances").fetchone()[0] == 1
+    # The session is written first, so a device pulling in order meets it before its check-in.
+    seqs = dict(
+        db.execute(
+            "SELECT 'session', server_seq FROM sessions UNION ALL "
+            "SELECT 'attendance', server_seq FROM attendances"
+        ).fetchall()
+    )
+    assert seqs["session"] < seqs["attendance"]
+    # The same push again is all duplicates: nothing doubles.
+    again = {
+        r["q"]: r["s"] for r in sync_engine.results_of(sync_engine.apply_push(db, device, changes))
+    }
+    assert set(again.values()) == {p.DUPLICATE}
+    assert db.execute("SELECT count(*) FROM attendances").fetchone()[0] == 1
+
+
+def test_an_observation_ahead_of_its_plot_in_one_push_is_released_and_recorded(
+    tmp_path: Path,
+) -> None:
+    db_path = str(tmp_path / "s.db")
+    load_demo_reference(db_path)
+    db, device, _envoy_id = enrolled(db_path)
+    plot_id = new_id()
+    now = wall_ms()
+    changes = [
+        {
+            "q": 1,
+            "k": p.PLOT_OBSERVATION,
+            "i": new_id(),
+            "h": f"{now:013d}.00001",
+            "f": {"plot_id": plot_id, "observed_on": "2026-05-28", "stage": "seedling"},
+        },
+        {
+            "q": 2,
+            "k": p.PLOT,
+            "i": plot_id,
+            "h": f"{now:013d}.00002",
+            "f": {
+                "village_code": VILLAGE_EAST,
+                "host_name": "李大户",
+                "crop": "马铃薯",
+                "area_mu": 12.5,
+                "established_on": "2026-03-01",
+            },
+        },
+    ]
+    answers = {
+        r["q"]: r["s"] for r in sync_engine.results_of(sync_engine.apply_push(db, device, changes))
+    }
+    assert answers == {1: p.HELD, 2: p.APPLIED}
+    assert db.execute("SELECT count(*) FROM plot_observations").fetchone()[0] == 1
     assert db.execute("SELECT count(*) FROM held_changes").fetchone()[0] == 0
     # Held, so recorded on its own; released, so now recorded as applied.
     status = db.execute(
-        "SELECT status FROM device_change_runs WHERE first_seq = 2 AND last_seq = 2"
+        "SELECT status FROM device_change_runs WHERE first_seq = 1 AND last_seq = 1"
     ).fetchone()[0]
     assert status == p.APPLIED
-    # The same push again is all duplicates: nothing doubles.
-    again = {r["q"]: r["s"] for r in sync_engine.apply_push(db, device, changes)["results"]}
+    again = {
+        r["q"]: r["s"] for r in sync_engine.results_of(sync_engine.apply_push(db, device, changes))
+    }
     assert set(again.values()) == {p.DUPLICATE}
-    assert db.execute("SELECT count(*) FROM attendances").fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM plot_observations").fetchone()[0] == 1
 
 
 def test_the_quick_path_for_new_check_ins_stores_what_the_general_path_would(
@@ -135,8 +188,8 @@ def test_the_quick_path_for_new_check_ins_stores_what_the_general_path_would(
         ]
         with pytest.MonkeyPatch.context() as patch:
             if not quick:
-                patch.setattr(sync_engine, "_new_checkin", lambda *args: None)
-            answers = sync_engine.apply_push(db, device, changes)["results"]
+                patch.setattr(sync_engine, "_store_checkins", lambda batch, device, items: items)
+            answers = sync_engine.results_of(sync_engine.apply_push(db, device, changes))
         assert [a["s"] for a in answers] == [p.APPLIED] * 3
         rows.append(dict(next(db.query("SELECT * FROM attendances"))))
     assert rows[0] == rows[1]
