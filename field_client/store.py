@@ -290,14 +290,15 @@ class FieldStore:
 
     # ------------------------------------------------------------ outbox
 
-    def pending(self, limit: int, after_seq: int = 0) -> list[dict[str, Any]]:
-        """Unsent changes in order, from the first after `after_seq`."""
-        cursor = self.db.conn.execute(
+    def pending(self, limit: int, after_seq: int = 0) -> list[sqlite3.Row]:
+        """Unsent changes in order, from the first after `after_seq`, read by column name."""
+        # sqlite3.Row, not dicts: building a dict per change was a fifth of a big push's time.
+        cursor = self.db.conn.cursor()
+        cursor.row_factory = sqlite3.Row
+        return cursor.execute(
             f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = ? AND seq > ? ORDER BY seq LIMIT ?",
             [PENDING, after_seq, limit],
-        )
-        names = _OUTBOX_NAMES
-        return [dict(zip(names, row, strict=True)) for row in cursor]
+        ).fetchall()
 
     def counts(self) -> dict[str, int]:
         return {

@@ -6,7 +6,7 @@ import json
 import struct
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
@@ -17,6 +17,9 @@ import requests
 from field_client.store import FieldStore
 from shared import protocol as p
 from shared.errors import ClientTooOld, TianjianError
+
+# An outbox change read by column name: a sqlite3.Row from the store, or a plain dict.
+Entry = Mapping[str, Any]
 
 DONE_STATUSES = {p.APPLIED, p.DUPLICATE, p.MERGED, p.HELD}
 MIN_BATCH_BYTES = 16 * 1024
@@ -200,7 +203,7 @@ class SyncClient:
                         in_flight = sender.submit(self._post_push, upcoming[1])
                 batch = upcoming
 
-    def _next_batch(self, after_seq: int) -> tuple[list[dict[str, Any]], bytes] | None:
+    def _next_batch(self, after_seq: int) -> tuple[list[Entry], bytes] | None:
         """The next unsent changes after `after_seq`, as many as fit the caps, with their body."""
         entries = self.store.pending(
             min(self.batch_changes, self._batch_fits or 1 << 30), after_seq
@@ -241,7 +244,7 @@ class SyncClient:
         return response
 
     def _answer_of(
-        self, entries: list[dict[str, Any]], wait: Callable[[], requests.Response]
+        self, entries: Sequence[Entry], wait: Callable[[], requests.Response]
     ) -> requests.Response | None:
         """The server's answer to a batch, or None when it had to be sent again in halves."""
         try:
@@ -261,12 +264,12 @@ class SyncClient:
             self._push_halves(entries)
         return None
 
-    def _push_batch(self, entries: list[dict[str, Any]], body: bytes) -> None:
+    def _push_batch(self, entries: Sequence[Entry], body: bytes) -> None:
         response = self._answer_of(entries, lambda: self._post_push(body))
         if response is not None:
             self._settle(response.json())
 
-    def _push_halves(self, entries: list[dict[str, Any]]) -> None:
+    def _push_halves(self, entries: Sequence[Entry]) -> None:
         half = len(entries) // 2
         for part in (entries[:half], entries[half:]):
             self._push_batch(part, _encode(part, self._level()))
@@ -354,11 +357,11 @@ def enrol(
     return answer
 
 
-def _encode(entries: list[dict[str, Any]], level: int = SLOW_LINK_LEVEL) -> bytes:
+def _encode(entries: Sequence[Entry], level: int = SLOW_LINK_LEVEL) -> bytes:
     return _gzip_halves(_changes(entries), 0, level)[0]
 
 
-def _changes(entries: list[dict[str, Any]]) -> list[str]:
+def _changes(entries: Sequence[Entry]) -> list[str]:
     """Each entry as the JSON text of one change.
 
     The stored fields text is spliced in, not parsed and dumped again: the store wrote it with
@@ -379,7 +382,7 @@ def _changes(entries: list[dict[str, Any]]) -> list[str]:
     return changes
 
 
-def _names_checkin(entry: dict[str, Any]) -> bool:
+def _names_checkin(entry: Entry) -> bool:
     if entry["is_create"]:
         # The schema requires both on every created check-in: no need to parse.
         return True

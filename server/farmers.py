@@ -44,6 +44,44 @@ def canonical_id(db: Database, farmer_id: str) -> str:
     return row[0] if row else farmer_id
 
 
+def check_new_farmers(db: Database, new: list[dict[str, Any]]) -> None:
+    """Check each farmer a push made, in order, against everyone already stored.
+
+    Two grouped queries first find the mobiles and the name, village and birth year triples
+    that more than one stored farmer has; a farmer with neither cannot match anyone, and that
+    is nearly every farmer, so only the few others are looked at one by one.
+    """
+    live = [farmer for farmer in new if not farmer["deleted"]]
+    mobiles = _shared_values(db, ["mobile"], {(f["mobile"],) for f in live if f.get("mobile")})
+    triples = _shared_values(
+        db,
+        ["name", "village_code", "birth_year"],
+        {(f["name"], f["village_code"], f["birth_year"]) for f in live if f.get("birth_year")},
+    )
+    for farmer in live:
+        triple = (farmer["name"], farmer["village_code"], farmer.get("birth_year"))
+        if (farmer.get("mobile"),) in mobiles or triple in triples:
+            check_new_farmer(db, farmer)
+
+
+def _shared_values(
+    db: Database, columns: list[str], wanted: set[tuple[Any, ...]]
+) -> set[tuple[Any, ...]]:
+    """Which of these values (of these columns) more than one live farmer has."""
+    names = ", ".join(columns)
+    firsts = sorted({value[0] for value in wanted})
+    shared: set[tuple[Any, ...]] = set()
+    for start in range(0, len(firsts), 500):
+        chunk = firsts[start : start + 500]
+        rows = db.execute(
+            f"SELECT {names} FROM farmers WHERE deleted = 0 AND {columns[0]} IN "
+            f"({','.join('?' * len(chunk))}) GROUP BY {names} HAVING count(*) > 1",
+            chunk,
+        )
+        shared.update(tuple(row) for row in rows)
+    return shared & wanted
+
+
 def check_new_farmer(db: Database, farmer: dict[str, Any]) -> None:
     """Merge a just-arrived farmer when mobile and name both match; otherwise offer likely pairs."""
     if farmer["deleted"]:

@@ -26,12 +26,14 @@ from server.records import (
 from shared import protocol as p
 from shared.clock import HybridLogicalClock, parse_stamp, stamp_iso, to_iso, utc_now, wall_ms
 from shared.errors import InvalidRecord
-from shared.ids import attendance_id, is_uuid
+from shared.ids import attendance_id, attendance_id_and_digest, is_uuid
 from shared.merge import STAMPS, merge, stamped_change, with_derived_meta
 from shared.schemas.field import (
     CHECKIN_FIELDS,
     data_fields,
     is_canonical_checkin,
+    is_canonical_farmer,
+    load_defaults,
     validate_fields,
     validate_record,
 )
@@ -88,40 +90,44 @@ class Held(Exception):
 
 
 _canonical_json = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
-_CHECKIN_SEPARATOR = "\x1f"
+_SEPARATOR = "\x1f"
 
 
 def prepare_change(change: dict[str, Any]) -> bytes:
     """Mark a well-formed new check-in and work out its id; return what the change said, in
     8 bytes, which tells a resent change from a reused number."""
     values = change.get("f")
+    short = change.get("h")
     if (
         change.get("k") == p.ATTENDANCE
         and not change.get("i")
         and not change.get("b")
         and type(values) is dict
         and is_canonical_checkin(values)
+        and _is_short_stamp(short)
     ):
-        # Most of a big push: the id and hash come straight from the parts.
-        session_id, farmer_id = values["session_id"], values["farmer_id"]
+        # Most of a big push: the id and the hash come from one SHA-1 of the parts.
         change["_checkin"] = True
-        change["_id"] = attendance_id(session_id, farmer_id)
-        body = _CHECKIN_SEPARATOR.join(
-            (
-                p.ATTENDANCE,
-                change["h"],
-                session_id,
-                farmer_id,
-                values["checked_in_at"],
-                values["method"],
-            )
+        change["_id"], digest = attendance_id_and_digest(
+            values["session_id"],
+            values["farmer_id"],
+            f"{_SEPARATOR}{short}{_SEPARATOR}{values['checked_in_at']}{_SEPARATOR}{values['method']}",
         )
-    else:
-        change["_checkin"] = False
-        body = _canonical_json(
-            [change.get("k"), change.get("i"), change.get("h"), change.get("b"), values]
-        )
+        return digest
+    change["_checkin"] = False
+    body = _canonical_json([change.get("k"), change.get("i"), short, change.get("b"), values])
     return hashlib.blake2b(body.encode(), digest_size=8).digest()
+
+
+def _is_short_stamp(short: Any) -> bool:
+    """PPPPPPPPPPPPP.CCCCC: a stamp as a device sends it, without its device part."""
+    return (
+        type(short) is str
+        and len(short) == 19
+        and short[13] == "."
+        and short[:13].isdigit()
+        and short[14:].isdigit()
+    )
 
 
 @dataclass
@@ -261,8 +267,7 @@ def apply_push(db: Database, device: Device, changes: list[dict[str, Any]]) -> d
         _record_answers(db, device.id, batch.answered)
         _release_held(batch)
         _write_dirty(batch)
-        for farmer_id in batch.new_farmers:
-            farmers.check_new_farmer(db, batch.states[p.FARMER][farmer_id])
+        farmers.check_new_farmers(db, [batch.states[p.FARMER][i] for i in batch.new_farmers])
         device_max = max(device_max, *seqs) if seqs else device_max
         db.execute("UPDATE devices SET max_seq = ? WHERE id = ?", [device_max, device.id])
         set_state(db, "hlc", hlc.last)
@@ -445,9 +450,6 @@ def _store_checkins(
             or record_id in rows
             or session_id not in townships
             or farmer_id not in known_farmers
-            or short[13] != "."
-            or not short[:13].isdigit()
-            or not short[14:].isdigit()
             or short[:13] > limit
         ):
             rest.append(item)
@@ -547,6 +549,8 @@ def _checked_envelope(change: dict[str, Any]) -> tuple[str, str, dict[str, Any],
     record_id = change.get("i") or _derived_id(change)
     if not isinstance(record_id, str) or not is_uuid(record_id):
         raise Rejected("记录编号无效 / record id missing or not a UUID", {"i": "not a UUID"})
+    if kind == p.FARMER and is_canonical_farmer(values):
+        return kind, record_id, values, True
     try:
         values = validate_fields(kind, values)
     except InvalidRecord as exc:
@@ -606,8 +610,8 @@ def _apply(
         state.update({"id": record_id, "envoy_id": device.envoy_id, "device_id": device.id})
     with_derived_meta(state)
     if trusted and current is None:
-        # A canonical new check-in is complete as sent: the schema would return it unchanged.
-        clean = state
+        # Canonical fields of a new record load as sent: the schema would add only defaults.
+        clean = load_defaults(kind)
     else:
         try:
             clean = validate_record(kind, data_of(kind, state))

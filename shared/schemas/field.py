@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate, validates_schema
 
 from shared import protocol as p
 from shared.errors import InvalidRecord
@@ -198,7 +198,25 @@ def validate_fields(kind: str, values: dict[str, Any]) -> dict[str, Any]:
     return validate_record(kind, values, partial=True)
 
 
+_ISO_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# Ids already seen to be well-formed: a push names its few sessions and farmers thousands
+# of times over. Bounded, so a long-running server does not collect every id it ever saw.
+_WELL_FORMED_IDS: set[str] = set()
+_WELL_FORMED_LIMIT = 100_000
+
+
+def _is_lowercase_uuid(text: str) -> bool:
+    if text in _WELL_FORMED_IDS:
+        return True
+    if not _UUID.match(text):
+        return False
+    if len(_WELL_FORMED_IDS) >= _WELL_FORMED_LIMIT:
+        _WELL_FORMED_IDS.clear()
+    _WELL_FORMED_IDS.add(text)
+    return True
+
+
 CHECKIN_FIELDS = frozenset(("session_id", "farmer_id", "checked_in_at", "method"))
 
 
@@ -218,15 +236,55 @@ def is_canonical_checkin(values: dict[str, Any]) -> bool:
     )
     if not (isinstance(session_id, str) and isinstance(farmer_id, str) and isinstance(moment, str)):
         return False
-    if not (_UUID.match(session_id) and _UUID.match(farmer_id)):
+    if not (_is_lowercase_uuid(session_id) and _is_lowercase_uuid(farmer_id)):
         return False
-    if len(moment) != 20 or moment[-1] != "Z" or not "1990" <= moment[:4] <= "2200":
+    # to_iso's own form, exactly: anything else the schema would rewrite.
+    if not _ISO_MOMENT.fullmatch(moment) or not "1990" <= moment[:4] <= "2200":
         return False
     try:
         datetime.fromisoformat(moment)
     except ValueError:
         return False
     return True
+
+
+_DIVISION_CODE = re.compile(r"[0-9]{12}")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+FARMER_FIELDS = frozenset(("name", "mobile", "gender", "birth_year", "village_code"))
+
+
+def is_canonical_farmer(values: dict[str, Any]) -> bool:
+    """True when a new farmer's fields are exactly what FarmerSchema would load them to.
+
+    Farmers are the second most common record; like check-ins, the usual, tidy case skips
+    the schema and anything else goes through it.
+    """
+    if not values.keys() <= FARMER_FIELDS:
+        return False
+    name, code = values.get("name"), values.get("village_code")
+    if type(name) is not str or not 1 <= len(name) <= 40:
+        return False
+    if type(code) is not str or not _DIVISION_CODE.fullmatch(code):
+        return False
+    mobile, year, gender = values.get("mobile"), values.get("birth_year"), values.get("gender")
+    if gender is not None and (type(gender) is not str or gender not in GENDERS):
+        return False
+    if mobile is not None and (type(mobile) is not str or not _MOBILE.fullmatch(mobile)):
+        return False
+    if year is not None and (type(year) is not int or not 1900 <= year <= 2100):
+        return False
+    # A gender sent as null is refused by the schema, so it is not canonical either.
+    return "gender" not in values or gender is not None
+
+
+def load_defaults(kind: str) -> dict[str, Any]:
+    """The value the schema gives each data field a record leaves out (fresh lists each call)."""
+    defaults = {}
+    for name in data_fields(kind):
+        default = _INSTANCES[kind].fields[name].load_default
+        if default is not missing:
+            defaults[name] = default() if callable(default) else default
+    return defaults
 
 
 def _flatten(messages: Any) -> dict[str, object]:

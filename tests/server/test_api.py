@@ -244,6 +244,15 @@ def test_422_malformed_envelope_names_index_and_field(
     assert row(db_path, "farmers", good["i"]) is None
 
 
+def test_422_kind_that_is_not_text(client: FlaskClient, zhang: Device) -> None:
+    # A list cannot be looked up among the kinds; it must be named, not crash the handler.
+    change = zhang.change(p.FARMER, farmer_fields(), new_id())
+    change["k"] = ["farmer"]
+    response = client.post(PUSH, json={"changes": [change]}, headers=zhang.headers)
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"0": {"k": ["Not a valid string."]}}
+
+
 def test_422_push_body_without_changes(client: FlaskClient, zhang: Device) -> None:
     response = client.post(PUSH, json={"records": []}, headers=zhang.headers)
     assert response.get_json() == {
