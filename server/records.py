@@ -234,8 +234,13 @@ def existing_ids(db: Database, kind: str, ids: Iterable[str]) -> set[str]:
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        sql = f"SELECT [{key}] FROM [{table}] WHERE [{key}] IN ({marks})"
-        found.update(row[0] for row in db.execute(sql, chunk))
+        where = f"FROM [{table}] WHERE [{key}] IN ({marks})"
+        # Usually every id asked about is there (a push's farmers, again and again): a count
+        # says so without building a row per id, which took three quarters of the time.
+        if db.execute(f"SELECT count(*) {where}", chunk).fetchone()[0] == len(chunk):
+            found.update(chunk)
+            continue
+        found.update(row[0] for row in db.execute(f"SELECT [{key}] {where}", chunk))
     return found
 
 
