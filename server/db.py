@@ -1,4 +1,4 @@
-"""The server's SQLite database: one connection per request on `g`, WAL, migrations on open."""
+"""The server's SQLite database: one connection per server thread, WAL, migrations on open."""
 
 from __future__ import annotations
 
