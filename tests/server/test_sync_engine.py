@@ -193,3 +193,47 @@ def test_the_quick_path_for_new_check_ins_stores_what_the_general_path_would(
         assert [a["s"] for a in answers] == [p.APPLIED] * 3
         rows.append(dict(next(db.query("SELECT * FROM attendances"))))
     assert rows[0] == rows[1]
+
+
+def test_new_farmers_are_offered_as_pairs_within_a_push_and_across_pushes(tmp_path: Path) -> None:
+    """Only farmers sharing a mobile, or a name, village and birth year, are looked at closely;
+    the pairs they make are the same as looking at every farmer would find."""
+    db_path = str(tmp_path / "s.db")
+    load_demo_reference(db_path)
+    db, device, _envoy_id = enrolled(db_path)
+    now = wall_ms()
+    ids = {name: new_id() for name in ("wang1", "wang2", "chen1", "chen2", "zhao", "wang3", "li")}
+
+    def farmer(seq: int, key: str, **values: object) -> dict[str, object]:
+        fields = {"name": values.pop("name"), "village_code": VILLAGE_EAST, **values}
+        return {"q": seq, "k": p.FARMER, "i": ids[key], "h": f"{now:013d}.{seq:05d}", "f": fields}
+
+    first = [
+        farmer(1, "wang1", name="王五", birth_year=1960, mobile="13900000001"),
+        farmer(2, "wang2", name="王五", birth_year=1960, mobile="13900000002"),
+        farmer(3, "chen1", name="陈七", birth_year=1970),  # no phone on either: still a pair
+        farmer(4, "chen2", name="陈七", birth_year=1970),
+        farmer(5, "zhao", name="赵八", birth_year=1970, mobile="13900000005"),
+    ]
+    sync_engine.apply_push(db, device, first)
+    second = [
+        farmer(6, "wang3", name="王五", birth_year=1960, mobile="13900000009"),
+        farmer(7, "li", name="李九", mobile="13900000005"),  # 赵八's phone: a family phone
+    ]
+    sync_engine.apply_push(db, device, second)
+    pairs = {
+        (frozenset((a, b)), reason)
+        for a, b, reason in db.execute("SELECT farmer_a, farmer_b, reason FROM merge_candidates")
+    }
+    by_name = {
+        (frozenset((ids[a], ids[b])), reason)
+        for a, b, reason in [
+            ("wang1", "wang2", "same_name_village_birth_year"),
+            ("chen1", "chen2", "same_name_village_birth_year"),
+            ("wang1", "wang3", "same_name_village_birth_year"),
+            ("wang2", "wang3", "same_name_village_birth_year"),
+            ("zhao", "li", "same_mobile"),
+        ]
+    }
+    assert pairs == by_name
+    assert db.execute("SELECT count(*) FROM farmer_aliases").fetchone()[0] == 0
