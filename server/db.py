@@ -5,15 +5,30 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 import sqlite_utils
 from flask import Flask, current_app, g
 
 from server.migrations import migrations
 
+T = TypeVar("T")
+
 WAL_CHECKPOINT_PAGES = 10_000
 WAL_KEEP_BYTES = 8 * 1024 * 1024
+
+
+# Values per `IN (...)`: well inside SQLite's limit on bound parameters.
+IN_CHUNK = 500
+
+
+def in_chunks(values: Iterable[T]) -> Iterator[tuple[list[T], str]]:
+    """Values in slices small enough for one `IN (...)`, each with its placeholders."""
+    items = list(values)
+    for start in range(0, len(items), IN_CHUNK):
+        chunk = items[start : start + IN_CHUNK]
+        yield chunk, ",".join("?" * len(chunk))
 
 
 def open_db(path: str) -> sqlite_utils.Database:

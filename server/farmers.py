@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server.db import next_server_seq
+from server.db import in_chunks, next_server_seq
 from shared.clock import to_iso, utc_now
 
 AUTO_SAME_MOBILE_AND_NAME = "same_mobile_and_name"
@@ -25,11 +25,8 @@ class AlreadyMerged(Exception):
 
 
 def aliases_of(db: Database, farmer_ids: Iterable[str]) -> list[tuple[str, str]]:
-    wanted = list(farmer_ids)
     found: list[tuple[str, str]] = []
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_chunks(farmer_ids):
         found += [
             (row[0], row[1])
             for row in db.execute(
@@ -69,13 +66,11 @@ def _shared_values(
 ) -> set[tuple[Any, ...]]:
     """Which of these values (of these columns) more than one live farmer has."""
     names = ", ".join(columns)
-    firsts = sorted({value[0] for value in wanted})
     shared: set[tuple[Any, ...]] = set()
-    for start in range(0, len(firsts), 500):
-        chunk = firsts[start : start + 500]
+    for chunk, marks in in_chunks({value[0] for value in wanted}):
         rows = db.execute(
-            f"SELECT {names} FROM farmers WHERE deleted = 0 AND {columns[0]} IN "
-            f"({','.join('?' * len(chunk))}) GROUP BY {names} HAVING count(*) > 1",
+            f"SELECT {names} FROM farmers WHERE deleted = 0 AND {columns[0]} IN ({marks}) "
+            f"GROUP BY {names} HAVING count(*) > 1",
             chunk,
         )
         shared.update(tuple(row) for row in rows)

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from server.db import in_chunks
 from server.migrations import FIELD_TABLES, REFERENCE_TABLES
 from shared import protocol as p
 from shared.merge import STAMPS
@@ -216,11 +217,8 @@ def data_of(kind: str, state: dict[str, Any]) -> dict[str, Any]:
 def fetch_states(db: Database, kind: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Current states of the given ids, in chunks so the SQL stays within SQLite's limits."""
     table = table_of(kind)
-    wanted = list(dict.fromkeys(ids))
     found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_chunks(dict.fromkeys(ids)):
         for row in db.query(f"SELECT * FROM [{table}] WHERE id IN ({marks})", chunk):
             found[row["id"]] = row_to_state(kind, row)
     return found
@@ -229,11 +227,8 @@ def fetch_states(db: Database, kind: str, ids: Iterable[str]) -> dict[str, dict[
 def existing_ids(db: Database, kind: str, ids: Iterable[str]) -> set[str]:
     table = table_of(kind)
     key = pk_of(kind)
-    wanted = list(dict.fromkeys(ids))
     found: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_chunks(dict.fromkeys(ids)):
         where = f"FROM [{table}] WHERE [{key}] IN ({marks})"
         # Usually every id asked about is there (a push's farmers, again and again): a count
         # says so without building a row per id, which took three quarters of the time.
@@ -249,11 +244,8 @@ def existing_ids_with(
 ) -> list[tuple[str, str]]:
     """(id, column value) of those ids that exist, for lookups that need one field only."""
     table = table_of(kind)
-    wanted = list(dict.fromkeys(ids))
     found: list[tuple[str, str]] = []
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_chunks(dict.fromkeys(ids)):
         found += db.execute(
             f"SELECT id, [{column}] FROM [{table}] WHERE id IN ({marks})", chunk
         ).fetchall()

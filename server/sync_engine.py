@@ -11,7 +11,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from server import farmers
-from server.db import get_state, next_server_seq, set_state, write_transaction
+from server.db import get_state, in_chunks, next_server_seq, set_state, write_transaction
 from server.migrations import FIELD_TABLES
 from server.records import (
     data_of,
@@ -279,12 +279,6 @@ def apply_push(db: Database, device: Device, changes: list[dict[str, Any]]) -> d
         "server_hlc": hlc.last,
         "device_max_seq": device_max,
     }
-
-
-def results_of(outcome: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every change's answer, applied ones included, in sequence order."""
-    applied = [{"q": seq, "s": p.APPLIED} for seq in outcome["applied"]]
-    return sorted([*applied, *outcome["answers"]], key=lambda answer: answer["q"])
 
 
 def _apply_one(batch: Batch, device: Device, change: dict[str, Any], digest: bytes) -> None:
@@ -737,9 +731,7 @@ def _release_held(batch: Batch) -> None:
         if not arrived:
             return
         held = []
-        for start in range(0, len(arrived), 500):
-            chunk = arrived[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_chunks(arrived):
             held += list(
                 batch.db.query(f"SELECT * FROM held_changes WHERE waiting_id IN ({marks})", chunk)
             )

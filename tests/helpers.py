@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -16,6 +17,7 @@ from field_client.store import FieldStore
 from field_client.sync import SyncClient, enrol
 from server import devices, reference
 from server.db import init_db
+from shared import protocol as p
 
 DATA = Path(__file__).parent / "data"
 VILLAGE_EAST = "530102001001"
@@ -106,3 +108,9 @@ def enrolled_store(
 def fast_client(store: FieldStore, **options: object) -> SyncClient:
     settings = {"retries": 2, "backoff": 0.05, "timeout": 10.0, **options}
     return SyncClient(store, **settings)  # type: ignore[arg-type]
+
+
+def results_of(outcome: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every change's answer from sync_engine.apply_push, applied ones included, in order."""
+    applied = [{"q": seq, "s": p.APPLIED} for seq in outcome["applied"]]
+    return sorted([*applied, *outcome["answers"]], key=lambda answer: answer["q"])

@@ -23,7 +23,7 @@ from server.db import init_db
 from shared import protocol as p
 from shared.ids import new_id
 from shared.indicators import INDICATOR_KEYS
-from tests.helpers import DATA, VILLAGE_EAST
+from tests.helpers import DATA, VILLAGE_EAST, results_of
 
 PROTOCOL = {p.HEADER_PROTOCOL: str(p.PROTOCOL_VERSION)}
 CODE = re.compile(r"^[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}$")
@@ -81,7 +81,7 @@ def push(db_path: str, envoy_name: str, changes: list[dict[str, Any]]) -> list[d
             change.setdefault("h", f"{stamp:013d}.{number:05d}")
             if change["k"] == p.SESSION:
                 change["f"].setdefault("lead_envoy_id", envoy["id"])
-        return sync_engine.results_of(sync_engine.apply_push(db, device, changes))
+        return results_of(sync_engine.apply_push(db, device, changes))
     finally:
         db.close()
 

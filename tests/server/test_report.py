@@ -26,6 +26,7 @@ from tests.helpers import (
     VILLAGE_SOUTH,
     VILLAGE_WEST,
     load_demo_reference,
+    results_of,
 )
 
 VARIETY_MAIZE = reference.catalogue_id("variety", "玉米正大619")
@@ -68,7 +69,7 @@ class Envoy:
         }
         if record_id:
             change["i"] = record_id
-        [result] = sync_engine.results_of(sync_engine.apply_push(self.db, self.device, [change]))
+        [result] = results_of(sync_engine.apply_push(self.db, self.device, [change]))
         assert result["s"] in (p.APPLIED, p.MERGED), result
         return result
 
@@ -472,7 +473,7 @@ def test_more_than_3000_is_not_met_at_exactly_3000(db: Database, zhang: Envoy) -
                 },
             }
         )
-    results = sync_engine.results_of(sync_engine.apply_push(db, zhang.device, changes))
+    results = results_of(sync_engine.apply_push(db, zhang.device, changes))
     assert {result["s"] for result in results} == {p.APPLIED}
     attendances = line(db, "trainee_attendances")
     assert (attendances["comparator"], attendances["target"]) == (">", 3000)

@@ -9,7 +9,7 @@ from server.db import init_db
 from shared import protocol as p
 from shared.clock import wall_ms
 from shared.ids import new_id
-from tests.helpers import VILLAGE_EAST, load_demo_reference
+from tests.helpers import VILLAGE_EAST, load_demo_reference, results_of
 
 
 def enrolled(db_path: str) -> tuple[object, sync_engine.Device, str]:
@@ -61,9 +61,7 @@ def test_a_check_in_ahead_of_its_session_in_one_push_is_applied(tmp_path: Path) 
             },
         },
     ]
-    answers = {
-        r["q"]: r["s"] for r in sync_engine.results_of(sync_engine.apply_push(db, device, changes))
-    }
+    answers = {r["q"]: r["s"] for r in results_of(sync_engine.apply_push(db, device, changes))}
     assert answers == {1: p.APPLIED, 2: p.APPLIED, 3: p.APPLIED}
     assert db.execute("SELECT count(*) FROM attendances").fetchone()[0] == 1
     # The session is written first, so a device pulling in order meets it before its check-in.
@@ -75,9 +73,7 @@ def test_a_check_in_ahead_of_its_session_in_one_push_is_applied(tmp_path: Path) 
     )
     assert seqs["session"] < seqs["attendance"]
     # The same push again is all duplicates: nothing doubles.
-    again = {
-        r["q"]: r["s"] for r in sync_engine.results_of(sync_engine.apply_push(db, device, changes))
-    }
+    again = {r["q"]: r["s"] for r in results_of(sync_engine.apply_push(db, device, changes))}
     assert set(again.values()) == {p.DUPLICATE}
     assert db.execute("SELECT count(*) FROM attendances").fetchone()[0] == 1
 
@@ -112,9 +108,7 @@ def test_an_observation_ahead_of_its_plot_in_one_push_is_released_and_recorded(
             },
         },
     ]
-    answers = {
-        r["q"]: r["s"] for r in sync_engine.results_of(sync_engine.apply_push(db, device, changes))
-    }
+    answers = {r["q"]: r["s"] for r in results_of(sync_engine.apply_push(db, device, changes))}
     assert answers == {1: p.HELD, 2: p.APPLIED}
     assert db.execute("SELECT count(*) FROM plot_observations").fetchone()[0] == 1
     assert db.execute("SELECT count(*) FROM held_changes").fetchone()[0] == 0
@@ -123,9 +117,7 @@ def test_an_observation_ahead_of_its_plot_in_one_push_is_released_and_recorded(
         "SELECT status FROM device_change_runs WHERE first_seq = 1 AND last_seq = 1"
     ).fetchone()[0]
     assert status == p.APPLIED
-    again = {
-        r["q"]: r["s"] for r in sync_engine.results_of(sync_engine.apply_push(db, device, changes))
-    }
+    again = {r["q"]: r["s"] for r in results_of(sync_engine.apply_push(db, device, changes))}
     assert set(again.values()) == {p.DUPLICATE}
     assert db.execute("SELECT count(*) FROM plot_observations").fetchone()[0] == 1
 
@@ -189,7 +181,7 @@ def test_the_quick_path_for_new_check_ins_stores_what_the_general_path_would(
         with pytest.MonkeyPatch.context() as patch:
             if not quick:
                 patch.setattr(sync_engine, "_store_checkins", lambda batch, device, items: items)
-            answers = sync_engine.results_of(sync_engine.apply_push(db, device, changes))
+            answers = results_of(sync_engine.apply_push(db, device, changes))
         assert [a["s"] for a in answers] == [p.APPLIED] * 3
         rows.append(dict(next(db.query("SELECT * FROM attendances"))))
     assert rows[0] == rows[1]
