@@ -147,13 +147,15 @@ class Batch:
     # unit a session or plot is in, without loading whole states.
     present: dict[str, set[str]] = field(default_factory=dict)
     unit_codes: dict[str, str] = field(default_factory=dict)
-    # Check-ins stored by the quick path, as rows ready to write but for their server_seq; a
-    # later change to one in the same push turns it back into a state first.
-    quick_rows: dict[str, list[Any]] = field(default_factory=dict)
+    # Whether the ids of new check-ins were looked up before storing them (see apply_push).
+    careful: bool = False
+    # Check-ins stored by the quick path, as the values that differ from one to the next
+    # (QUICK_COLUMNS); a later change to one in the same push turns it back into a state first.
+    quick_rows: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     # The latest stamp (time part) of those check-ins, for the clock.
     latest_quick_stamp: str = ""
     townships: dict[str, str | None] = field(default_factory=dict)
-    checkin_template: list[Any] | None = None
+    checkin_shared: tuple[Any, ...] | None = None
     # Sequence numbers applied just as sent; every other change's answer; and for the
     # idempotency keys, each change's number, hash, status and reason.
     applied: list[int] = field(default_factory=list)
@@ -170,10 +172,15 @@ class Batch:
         return self.states.setdefault(kind, {}).get(record_id)
 
     def _unquick(self, record_id: str) -> None:
-        columns = write_plan(p.ATTENDANCE).columns
-        row = dict(zip(columns, self.quick_rows.pop(record_id), strict=True))
+        values = (*self.quick_rows.pop(record_id), *self.shared_checkin_values(), None)
+        row = dict(zip(QUICK_ROW_COLUMNS, values, strict=True))
         self.states.setdefault(p.ATTENDANCE, {})[record_id] = row_to_state(p.ATTENDANCE, row)
         self.dirty.setdefault(p.ATTENDANCE, {})[record_id] = row["origin_device"]
+
+    def shared_checkin_values(self) -> tuple[Any, ...]:
+        if self.checkin_shared is None:
+            self.checkin_shared = shared_checkin_values(self.device)
+        return self.checkin_shared
 
     def loaded(self, kind: str, record_id: str) -> dict[str, Any] | None:
         """The state of a record, read from the database if this batch has not yet."""
@@ -223,15 +230,33 @@ class Batch:
         return self.catalogue[kind]
 
 
+class CheckinsCollided(Exception):
+    """A check-in taken for new was already on the server: the push is applied again, carefully."""
+
+
 def apply_push(db: Database, device: Device, changes: list[dict[str, Any]]) -> dict[str, Any]:
     """Apply a batch of changes in one transaction; answer each change on its own.
 
     The answer lists the sequence numbers applied just as sent under "applied" (nearly all of
     them) and answers every other change on its own under "answers".
+
+    New check-ins are stored without first looking up whether their ids exist: almost always
+    they do not, and the lookup cost a twentieth of a big push. The insert itself notices one
+    that does (another device checked the same farmer into the same session); then nothing of
+    the first attempt is kept and the push is applied again, looking everything up first.
     """
+    try:
+        return _apply_push(db, device, changes, careful=False)
+    except CheckinsCollided:
+        return _apply_push(db, device, changes, careful=True)
+
+
+def _apply_push(
+    db: Database, device: Device, changes: list[dict[str, Any]], careful: bool
+) -> dict[str, Any]:
     with write_transaction(db):
         hlc = HybridLogicalClock("server", get_state(db, "hlc"))
-        batch = Batch(db, device, hlc, wall_ms())
+        batch = Batch(db, device, hlc, wall_ms(), careful=careful)
         seqs = [change["q"] for change in changes]
         device_max = _device_max_seq(db, device.id)
         # Numbers above any this device ever sent cannot have been seen: no lookup needed.
@@ -359,7 +384,8 @@ def _prefetch(batch: Batch, changes: list[dict[str, Any]]) -> None:
     for change in changes:
         if change["_checkin"]:
             values = change["f"]
-            checkins.add(change["_id"])
+            if batch.careful:
+                checkins.add(change["_id"])
             sessions.add(values["session_id"])
             farmer_ids.add(values["farmer_id"])
             continue
@@ -413,9 +439,6 @@ def _store_checkins(
     """
     if not checkins:
         return []
-    if batch.checkin_template is None:
-        batch.checkin_template = checkin_template(device)
-    template = batch.checkin_template
     townships = {
         session_id: batch.session_township(session_id)
         for session_id in {change["f"]["session_id"] for change, _ in checkins}
@@ -432,11 +455,9 @@ def _store_checkins(
     applied, answered = batch.applied, batch.answered
     latest = batch.latest_quick_stamp
     limit = f"{batch.now_ms + p.MAX_CLOCK_AHEAD_MS:013d}"
-    (at_id, at_session, at_farmer, at_time, at_method, at_created, at_updated, at_hlc,
-     at_township) = _QUICK_POSITIONS  # fmt: skip
     rest = []
     for item in checkins:
-        change = item[0]
+        change, digest = item
         record_id, values, short = change["_id"], change["f"], change["h"]
         session_id, farmer_id = values["session_id"], values["farmer_id"]
         if (
@@ -452,20 +473,32 @@ def _store_checkins(
         if short > latest:
             latest = short
         moment = stamp_iso(short)
-        row = template[:]
-        row[at_id], row[at_session], row[at_farmer] = record_id, session_id, farmer_id
-        row[at_time], row[at_method] = values["checked_in_at"], values["method"]
-        row[at_created] = row[at_updated] = moment
-        row[at_hlc], row[at_township] = short, townships[session_id]
-        rows[record_id] = row
-        applied.append(change["q"])
-        answered.append((change["q"], item[1], p.APPLIED, None))
+        rows[record_id] = (
+            record_id,
+            session_id,
+            farmer_id,
+            values["checked_in_at"],
+            values["method"],
+            moment,
+            moment,
+            short,
+            townships[session_id],
+        )
+        seq = change["q"]
+        applied.append(seq)
+        answered.append((seq, digest, p.APPLIED, None))
     batch.latest_quick_stamp = latest
+    if rest and not batch.careful:
+        # The general path needs their stored states, which were not looked up.
+        found = fetch_states(batch.db, p.ATTENDANCE, [item[0]["_id"] for item in rest])
+        if found.keys() & rows.keys():
+            raise CheckinsCollided()
+        known.update(found)
     return rest
 
 
 # What differs between one quick check-in row and the next, in the order _store_checkins sets it.
-_QUICK_COLUMNS = (
+QUICK_COLUMNS = (
     "id",
     "session_id",
     "farmer_id",
@@ -476,15 +509,18 @@ _QUICK_COLUMNS = (
     "hlc",
     "township_code",
 )
-_QUICK_POSITIONS = tuple(write_plan(p.ATTENDANCE).columns.index(c) for c in _QUICK_COLUMNS)
-_SEQ_POSITION = write_plan(p.ATTENDANCE).columns.index("server_seq")
+# Then the columns every quick check-in from one device shares, then server_seq.
+SHARED_COLUMNS = tuple(
+    c for c in write_plan(p.ATTENDANCE).columns if c not in QUICK_COLUMNS and c != "server_seq"
+)
+QUICK_ROW_COLUMNS = (*QUICK_COLUMNS, *SHARED_COLUMNS, "server_seq")
 
 
-def checkin_template(device: Device) -> list[Any]:
-    """A new check-in's row from this device with the columns all of them share filled in.
+def shared_checkin_values(device: Device) -> tuple[Any, ...]:
+    """The SHARED_COLUMNS of a new check-in's row from this device.
 
-    It is the general path's row for such a check-in: every field stamped at its hlc, seen by
-    this device alone, first made by this device.
+    They are the general path's values for such a check-in: every field stamped at its hlc,
+    seen by this device alone, first made by this device.
     """
     stamp = f"{'0' * 13}.{'0' * 5}.{device.id}"
     state = {
@@ -495,7 +531,11 @@ def checkin_template(device: Device) -> list[Any]:
         "hlc": stamp,
         "deleted": False,
     }
-    return row_values(write_plan(p.ATTENDANCE), state, {"origin_device": device.id})
+    plan = write_plan(p.ATTENDANCE)
+    row = dict(
+        zip(plan.columns, row_values(plan, state, {"origin_device": device.id}), strict=True)
+    )
+    return tuple(row[c] for c in SHARED_COLUMNS)
 
 
 def apply_change(batch: Batch, device: Device, change: dict[str, Any]) -> dict[str, Any]:
@@ -789,24 +829,32 @@ def _write_dirty(batch: Batch) -> None:
         _insert_rows(batch.db, kind, rows)
     # After the records they refer to, so a device pulling in order meets a session first.
     if batch.quick_rows:
-        rows = list(batch.quick_rows.values())
-        for row in rows:
-            row[_SEQ_POSITION] = seq
-            seq += 1
-        # Known to be new, so a plain insert: it need not look for a row to replace.
-        _insert_rows(batch.db, p.ATTENDANCE, rows, replace=False)
+        shared = batch.shared_checkin_values()
+        rows = [row + shared + (n,) for n, row in enumerate(batch.quick_rows.values(), seq)]
+        # Taken for new, so an insert that skips a row whose id is already there, and a count
+        # of the rows stored tells whether that happened.
+        stored = _insert_rows(batch.db, p.ATTENDANCE, rows, "INSERT OR IGNORE", QUICK_ROW_COLUMNS)
+        if stored != len(rows):
+            raise CheckinsCollided()
         batch.quick_rows.clear()
     if batch.conflicts:
         batch.db["conflicts"].insert_all(batch.conflicts)
     batch.dirty.clear()
 
 
-def _insert_rows(db: Database, kind: str, rows: list[list[Any]], replace: bool = True) -> None:
-    columns = write_plan(kind).columns
+def _insert_rows(
+    db: Database,
+    kind: str,
+    rows: list[Any],
+    verb: str = "INSERT OR REPLACE",
+    columns: tuple[str, ...] | None = None,
+) -> int:
+    """Write rows of a table's columns (or of `columns`); return how many were stored."""
+    columns = columns or write_plan(kind).columns
     marks = ",".join("?" * len(columns))
     names = ",".join(f"[{c}]" for c in columns)
-    verb = "INSERT OR REPLACE" if replace else "INSERT"
-    db.conn.executemany(f"{verb} INTO [{table_of(kind)}] ({names}) VALUES ({marks})", rows)
+    sql = f"{verb} INTO [{table_of(kind)}] ({names}) VALUES ({marks})"
+    return int(db.conn.executemany(sql, rows).rowcount)
 
 
 def _township_of(batch: Batch, kind: str, state: dict[str, Any]) -> str | None:

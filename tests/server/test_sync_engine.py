@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from server import devices, sync_engine
@@ -229,3 +230,117 @@ def test_new_farmers_are_offered_as_pairs_within_a_push_and_across_pushes(tmp_pa
     }
     assert pairs == by_name
     assert db.execute("SELECT count(*) FROM farmer_aliases").fetchone()[0] == 0
+
+
+def _check_in(
+    seq: int, session_id: str, farmer_id: str, stamp_ms: int, at: str
+) -> dict[str, object]:
+    return {
+        "q": seq,
+        "k": p.ATTENDANCE,
+        "h": f"{stamp_ms:013d}.{seq:05d}",
+        "f": {
+            "session_id": session_id,
+            "farmer_id": farmer_id,
+            "checked_in_at": at,
+            "method": "roster",
+        },
+    }
+
+
+def _co_run_session(
+    tmp_path: Path,
+) -> tuple[object, sync_engine.Device, sync_engine.Device, str, list[str]]:
+    """Device A stores a session, two farmers and the first farmer's check-in; device B (the
+    same envoy's second phone) has not synced yet."""
+    db_path = str(tmp_path / "s.db")
+    load_demo_reference(db_path)
+    db, device_a, envoy_id = enrolled(db_path)
+    code = devices.new_enrolment_code(db, envoy_id, 60)
+    db.conn.commit()
+    device_b = devices.authenticate(db, devices.enrol_device(db, code, "laptop")["token"])
+    session_id, farmer_ids = new_id(), [new_id(), new_id()]
+    now = wall_ms()
+    changes: list[dict[str, object]] = [
+        {
+            "q": n + 1,
+            "k": p.FARMER,
+            "i": farmer_id,
+            "h": f"{now:013d}.{n + 1:05d}",
+            "f": {"name": f"农户{n}", "village_code": VILLAGE_EAST},
+        }
+        for n, farmer_id in enumerate(farmer_ids)
+    ]
+    changes.append(
+        {
+            "q": 3,
+            "k": p.SESSION,
+            "i": session_id,
+            "h": f"{now:013d}.00003",
+            "f": {
+                "kind": "village_training",
+                "title": "培训",
+                "unit_code": VILLAGE_EAST,
+                "starts_at": "2026-05-01T01:00:00Z",
+                "lead_envoy_id": envoy_id,
+            },
+        }
+    )
+    changes.append(_check_in(4, session_id, farmer_ids[0], now, "2026-05-01T01:40:00Z"))
+    sync_engine.apply_push(db, device_a, changes)
+    return db, device_a, device_b, session_id, farmer_ids
+
+
+def test_a_new_check_in_already_on_the_server_is_merged_after_a_careful_second_attempt(
+    tmp_path: Path, monkeypatch: object
+) -> None:
+    """New check-ins are stored without looking their ids up first; one that was already there
+    makes the push start again, carefully, and end as if it had looked."""
+    import pytest
+
+    db, device_a, device_b, session_id, farmer_ids = _co_run_session(tmp_path)
+    attempts: list[bool] = []
+    original = sync_engine._apply_push
+
+    def spy(*args: object, careful: bool) -> dict[str, object]:
+        attempts.append(careful)
+        return original(*args, careful=careful)  # type: ignore[arg-type]
+
+    now = wall_ms()
+    changes = [
+        _check_in(1, session_id, farmer_ids[0], now, "2026-05-01T01:30:00Z"),
+        _check_in(2, session_id, farmer_ids[1], now, "2026-05-01T01:35:00Z"),
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sync_engine, "_apply_push", spy)
+        answers = {
+            a["q"]: a["s"] for a in results_of(sync_engine.apply_push(db, device_b, changes))
+        }
+    assert attempts == [False, True]
+    assert answers == {1: p.MERGED, 2: p.APPLIED}
+    rows = {r["farmer_id"]: r for r in db.query("SELECT * FROM attendances")}
+    assert len(rows) == 2
+    shared = rows[farmer_ids[0]]
+    assert sorted(json.loads(shared["seen_by"])) == sorted([device_a.id, device_b.id])
+    assert shared["checked_in_at"] == "2026-05-01T01:30:00Z"  # the earlier of the two
+    assert (
+        db.execute(
+            "SELECT count(*) FROM device_change_runs WHERE device_id = ?", [device_b.id]
+        ).fetchone()[0]
+        >= 1
+    )
+
+
+def test_a_known_check_in_off_the_quick_path_is_looked_up_before_it_is_merged(
+    tmp_path: Path,
+) -> None:
+    """A check-in stamped from the future leaves the quick path; its stored state is still
+    read first, so it merges with the row already there instead of replacing it."""
+    db, device_a, device_b, session_id, farmer_ids = _co_run_session(tmp_path)
+    ahead = wall_ms() + 3 * 24 * 3600 * 1000
+    changes = [_check_in(1, session_id, farmer_ids[0], ahead, "2026-05-01T01:50:00Z")]
+    answers = results_of(sync_engine.apply_push(db, device_b, changes))
+    assert [a["s"] for a in answers] == [p.MERGED]
+    row = next(db.query("SELECT * FROM attendances"))
+    assert sorted(json.loads(row["seen_by"])) == sorted([device_a.id, device_b.id])
+    assert row["checked_in_at"] == "2026-05-01T01:40:00Z"

@@ -114,6 +114,12 @@ checkins = st.fixed_dictionaries(
                 "2026-03-01X01:27:39Z",
                 "２０２６-03-01T01:27:39Z",
                 "2026-03-01T01:27:39.5Z",
+                "2026-W09-7T01:27:39Z",
+                "2026-03-01T0127:39.Z",
+                "2026-03-01T01:27:3+Z",
+                "2026-03-01T24:00:00Z",
+                "2200-12-31T23:59:59Z",
+                "2201-01-01T00:00:00Z",
             ]
         ),
         "method": st.sampled_from(["qr_self", "roster", "card_scan", "fax"]),
@@ -126,6 +132,21 @@ checkins = st.fixed_dictionaries(
 def test_a_canonical_checkin_loads_as_sent(values: dict[str, Any]) -> None:
     if is_canonical_checkin(values):
         assert _loaded(p.ATTENDANCE, values) == {**META, **load_defaults(p.ATTENDANCE), **values}
+
+
+def test_canonical_moment_examples() -> None:
+    tidy = {"session_id": SESSION, "farmer_id": FARMER, "method": "roster"}
+    assert is_canonical_checkin({**tidy, "checked_in_at": "2026-03-01T01:27:39Z"})
+    for odd in (
+        "2026-W09-7T01:27:39Z",  # an ISO week date: Python reads it, the form is not ours
+        "2026-03-01T0127:39.Z",
+        "2026-03-01T01:27:3+Z",
+        "2026-02-30T01:27:39Z",
+        "2026-03-01T24:00:00Z",
+        "２０２６-03-01T01:27:39Z",
+        "2026-03-01T01:27:39",
+    ):
+        assert not is_canonical_checkin({**tidy, "checked_in_at": odd}), odd
 
 
 changes = st.fixed_dictionaries(
