@@ -96,10 +96,10 @@ _SEPARATOR = "\x1f"
 def prepare_change(change: dict[str, Any]) -> bytes:
     """Mark a well-formed new check-in and work out its id; return what the change said, in
     8 bytes, which tells a resent change from a reused number."""
-    values = change.get("f")
-    short = change.get("h")
+    values = change["f"]
+    short = change["h"]
     if (
-        change.get("k") == p.ATTENDANCE
+        change["k"] == p.ATTENDANCE
         and not change.get("i")
         and not change.get("b")
         and type(values) is dict
@@ -115,19 +115,13 @@ def prepare_change(change: dict[str, Any]) -> bytes:
         )
         return digest
     change["_checkin"] = False
-    body = _canonical_json([change.get("k"), change.get("i"), short, change.get("b"), values])
+    body = _canonical_json([change["k"], change.get("i"), short, change.get("b"), values])
     return hashlib.blake2b(body.encode(), digest_size=8).digest()
 
 
-def _is_short_stamp(short: Any) -> bool:
+def _is_short_stamp(short: str) -> bool:
     """PPPPPPPPPPPPP.CCCCC: a stamp as a device sends it, without its device part."""
-    return (
-        type(short) is str
-        and len(short) == 19
-        and short[13] == "."
-        and short[:13].isdigit()
-        and short[14:].isdigit()
-    )
+    return short[13:14] == "." and short.isascii() and short.replace(".", "", 1).isdigit()
 
 
 @dataclass
@@ -156,6 +150,9 @@ class Batch:
     latest_quick_stamp: str = ""
     townships: dict[str, str | None] = field(default_factory=dict)
     checkin_shared: tuple[Any, ...] | None = None
+    # The sessions and farmers the push's new check-ins name.
+    checkin_sessions: set[str] = field(default_factory=set)
+    checkin_farmers: set[str] = field(default_factory=set)
     # Sequence numbers applied just as sent; every other change's answer; and for the
     # idempotency keys, each change's number, hash, status and reason.
     applied: list[int] = field(default_factory=list)
@@ -261,24 +258,24 @@ def _apply_push(
         device_max = _device_max_seq(db, device.id)
         # Numbers above any this device ever sent cannot have been seen: no lookup needed.
         seen = _previous_answers(db, device.id, seqs) if min(seqs, default=0) <= device_max else {}
-        fresh: list[tuple[dict[str, Any], bytes]] = []
+        # New check-ins apart from everything else: they are stored in bulk.
+        checkins: list[tuple[dict[str, Any], bytes]] = []
+        others: list[tuple[dict[str, Any], bytes]] = []
         for change in changes:
             digest = prepare_change(change)
-            earlier = seen.get(change["q"])
+            earlier = seen.get(change["q"]) if seen else None
             if earlier is None:
-                fresh.append((change, digest))
+                (checkins if change["_checkin"] else others).append((change, digest))
             elif earlier[0] != digest:
                 batch.answers.append({"q": change["q"], "s": p.SEQ_REUSED})
             elif earlier[1] == p.REJECTED:
                 batch.answers.append({"q": change["q"], "s": p.REJECTED, "r": earlier[2]})
             else:
                 batch.answers.append({"q": change["q"], "s": p.DUPLICATE})
-        _prefetch(batch, [change for change, _ in fresh])
+        _prefetch(batch, checkins, others)
         # Other records first, as a check-in's session or farmer may be among them; then new
         # check-ins in bulk; then edits of check-ins. Merges do not depend on order, so this
         # ends where applying them as sent would.
-        checkins = [item for item in fresh if item[0]["_checkin"]]
-        others = [item for item in fresh if not item[0]["_checkin"]]
         for change, digest in others:
             if change.get("k") != p.ATTENDANCE:
                 _apply_one(batch, device, change, digest)
@@ -334,25 +331,30 @@ def _record_answers(
 ) -> None:
     """Keep each change's number and hash; applied and merged ones in runs, the rest alone."""
     rows: list[tuple[str, int, int, bytes, str, str | None]] = []
-    run: list[tuple[int, bytes]] = []
-
-    def close_run() -> None:
-        if run:
-            rows.append(
-                (device_id, run[0][0], run[-1][0], b"".join(d for _, d in run), p.APPLIED, None)
-            )
-            run.clear()
-
-    for seq, digest, status, reason in sorted(answered, key=lambda item: item[0]):
-        if status not in _RUN_STATUSES:
-            close_run()
-            rows.append((device_id, seq, seq, digest, status, reason))
+    # The run being gathered: its first and last numbers and their hashes.
+    first = last = -2
+    hashes: list[bytes] = []
+    for seq, digest, status, reason in sorted(answered, key=_seq_of):
+        if status in _RUN_STATUSES and seq == last + 1 and len(hashes) < MAX_RUN:
+            hashes.append(digest)
+            last = seq
             continue
-        if run and (run[-1][0] != seq - 1 or len(run) >= MAX_RUN):
-            close_run()
-        run.append((seq, digest))
-    close_run()
+        if hashes:
+            rows.append((device_id, first, last, b"".join(hashes), p.APPLIED, None))
+        if status in _RUN_STATUSES:
+            first = last = seq
+            hashes = [digest]
+        else:
+            first = last = -2
+            hashes = []
+            rows.append((device_id, seq, seq, digest, status, reason))
+    if hashes:
+        rows.append((device_id, first, last, b"".join(hashes), p.APPLIED, None))
     db.conn.executemany("INSERT INTO device_change_runs VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+
+def _seq_of(answered: tuple[int, bytes, str, str | None]) -> int:
+    return answered[0]
 
 
 def _previous_answers(
@@ -376,19 +378,21 @@ def _previous_answers(
     return answers
 
 
-def _prefetch(batch: Batch, changes: list[dict[str, Any]]) -> None:
+def _prefetch(
+    batch: Batch,
+    checkins: list[tuple[dict[str, Any], bytes]],
+    others: list[tuple[dict[str, Any], bytes]],
+) -> None:
     """Read in a few queries what the batch's changes touch and refer to."""
     changed: dict[str, set[str]] = {kind: set() for kind in p.FIELD_KINDS}
     referred: dict[str, set[str]] = {kind: set() for kind in p.FIELD_KINDS}
-    checkins, sessions, farmer_ids = changed[p.ATTENDANCE], referred[p.SESSION], referred[p.FARMER]
-    for change in changes:
-        if change["_checkin"]:
-            values = change["f"]
-            if batch.careful:
-                checkins.add(change["_id"])
-            sessions.add(values["session_id"])
-            farmer_ids.add(values["farmer_id"])
-            continue
+    batch.checkin_sessions = {change["f"]["session_id"] for change, _ in checkins}
+    batch.checkin_farmers = {change["f"]["farmer_id"] for change, _ in checkins}
+    referred[p.SESSION].update(batch.checkin_sessions)
+    referred[p.FARMER].update(batch.checkin_farmers)
+    if batch.careful:
+        changed[p.ATTENDANCE].update(change["_id"] for change, _ in checkins)
+    for change, _ in others:
         kind = change.get("k")
         if kind not in p.FIELD_KINDS:
             continue
@@ -441,13 +445,13 @@ def _store_checkins(
         return []
     townships = {
         session_id: batch.session_township(session_id)
-        for session_id in {change["f"]["session_id"] for change, _ in checkins}
+        for session_id in batch.checkin_sessions
         if batch.exists(p.SESSION, session_id)
     }
     aliases = batch.states.get(p.FARMER_ALIAS, {})
     known_farmers = {
         farmer_id
-        for farmer_id in {change["f"]["farmer_id"] for change, _ in checkins}
+        for farmer_id in batch.checkin_farmers
         if farmer_id in aliases or batch.exists(p.FARMER, farmer_id)
     }
     known = batch.states.setdefault(p.ATTENDANCE, {})
@@ -455,6 +459,9 @@ def _store_checkins(
     applied, answered = batch.applied, batch.answered
     latest = batch.latest_quick_stamp
     limit = f"{batch.now_ms + p.MAX_CLOCK_AHEAD_MS:013d}"
+    applied_status = p.APPLIED
+    # Check-ins made in the same second share their text.
+    iso_of_second: dict[str, str] = {}
     rest = []
     for item in checkins:
         change, digest = item
@@ -472,7 +479,10 @@ def _store_checkins(
         # Stamps of one device compare as their time parts: the clock sees the latest once.
         if short > latest:
             latest = short
-        moment = stamp_iso(short)
+        second = short[:10]
+        moment = iso_of_second.get(second)
+        if moment is None:
+            moment = iso_of_second[second] = stamp_iso(short)
         rows[record_id] = (
             record_id,
             session_id,
@@ -486,7 +496,7 @@ def _store_checkins(
         )
         seq = change["q"]
         applied.append(seq)
-        answered.append((seq, digest, p.APPLIED, None))
+        answered.append((seq, digest, applied_status, None))
     batch.latest_quick_stamp = latest
     if rest and not batch.careful:
         # The general path needs their stored states, which were not looked up.

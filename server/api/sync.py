@@ -94,11 +94,13 @@ class Push(MethodView):
 def _runs(seqs: list[int]) -> list[list[int]]:
     """Sorted sequence numbers as [first, last] runs: a big push is answered in a few."""
     runs: list[list[int]] = []
+    current = [0, -2]
     for seq in seqs:
-        if runs and runs[-1][1] == seq - 1:
-            runs[-1][1] = seq
+        if seq == current[1] + 1:
+            current[1] = seq
         else:
-            runs.append([seq, seq])
+            current = [seq, seq]
+            runs.append(current)
     return runs
 
 

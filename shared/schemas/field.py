@@ -226,14 +226,12 @@ def is_canonical_checkin(values: dict[str, Any]) -> bool:
     the server skip the schema for them. Anything else, or anything odd, goes through the
     schema, which names the bad field.
     """
-    if values.keys() != CHECKIN_FIELDS or values["method"] not in CHECKIN_METHODS:
+    # Four entries, each under one of the four names: exactly the four fields.
+    get = values.get
+    session_id, farmer_id, moment = get("session_id"), get("farmer_id"), get("checked_in_at")
+    if len(values) != 4 or get("method") not in CHECKIN_METHODS:
         return False
-    session_id, farmer_id, moment = (
-        values["session_id"],
-        values["farmer_id"],
-        values["checked_in_at"],
-    )
-    if not (isinstance(session_id, str) and isinstance(farmer_id, str) and isinstance(moment, str)):
+    if not (type(session_id) is str and type(farmer_id) is str and type(moment) is str):
         return False
     if not (_is_lowercase_uuid(session_id) and _is_lowercase_uuid(farmer_id)):
         return False
