@@ -290,10 +290,19 @@ def run(ctx: click.Context, host: str, port: int, threads: int) -> None:
     import waitress
 
     from server import create_app
+    from server.maintenance import QuietCheckpointer
 
     app = create_app({"DATABASE": ctx.obj["db_path"]})
+    quiet = app.config["CHECKPOINT_QUIET_SECONDS"]
+    checkpointer = QuietCheckpointer(app.config["DATABASE"], quiet) if quiet > 0 else None
+    if checkpointer:
+        checkpointer.start()
     click.echo(f"田间 server on http://{host}:{port}/  (Ctrl+C to stop)")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="tianjian")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="tianjian")
+    finally:
+        if checkpointer:
+            checkpointer.stop()
 
 
 @cli.command()

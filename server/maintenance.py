@@ -1,12 +1,23 @@
-"""Housekeeping: purging tombstones older than the longest offline spell."""
+"""Housekeeping: purging tombstones older than the longest offline spell; checkpointing the WAL
+when writes pause."""
 
 from __future__ import annotations
 
+import logging
+import os
+import sqlite3
+import threading
 from datetime import timedelta
 
 from sqlite_utils import Database
 
-from server.db import get_state, set_state, write_transaction
+from server.db import (
+    get_state,
+    open_db,
+    seconds_since_last_commit,
+    set_state,
+    write_transaction,
+)
 from server.migrations import FIELD_TABLES
 from shared.clock import to_iso, utc_now
 
@@ -29,3 +40,54 @@ def purge_tombstones(db: Database, days: int) -> int:
             # Any cursor below the highest purged change may be missing a deletion.
             set_state(db, "purged_seq", high)
     return purged
+
+
+class QuietCheckpointer:
+    """Copies the write-ahead log into the database once writes have paused.
+
+    SQLite would otherwise do it inside whichever commit crosses its threshold, and that push
+    would wait for a copy of everything written since the last one. Passive: a push that
+    arrives meanwhile writes on, and the copy gives way to it.
+    """
+
+    def __init__(self, path: str, quiet_seconds: float, min_bytes: int = 1024 * 1024) -> None:
+        self.path = path
+        self.quiet_seconds = quiet_seconds
+        self.min_bytes = min_bytes
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def wal_bytes(self) -> int:
+        try:
+            return os.path.getsize(f"{self.path}-wal")
+        except OSError:
+            return 0
+
+    def checkpoint_if_quiet(self) -> bool:
+        """Checkpoint when nothing was committed for quiet_seconds and the WAL has grown;
+        return whether it did."""
+        if seconds_since_last_commit() < self.quiet_seconds or self.wal_bytes() < self.min_bytes:
+            return False
+        db = open_db(self.path)
+        try:
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            db.close()
+        return True
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="checkpoint", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(max(self.quiet_seconds / 2, 0.05)):
+            try:
+                self.checkpoint_if_quiet()
+            except sqlite3.Error as exc:
+                # Not fatal: SQLite's own threshold still checkpoints; try again next time.
+                logging.getLogger(__name__).warning("WAL checkpoint failed: %s", exc)

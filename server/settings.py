@@ -32,6 +32,13 @@ SETTINGS = (
     Setting("MAX_BATCH_CHANGES", "TIANJIAN_MAX_BATCH_CHANGES", 5000, "Most changes in one push."),
     Setting("MAX_PULL_PAGE", "TIANJIAN_MAX_PULL_PAGE", 5000, "Most records in one pull page."),
     Setting(
+        "CHECKPOINT_QUIET_SECONDS",
+        "TIANJIAN_CHECKPOINT_QUIET_SECONDS",
+        2,
+        "Seconds without a write after which `run` copies the write-ahead log into the database"
+        " (0: only when it passes ~256 MB).",
+    ),
+    Setting(
         "ENROLMENT_CODE_MINUTES",
         "TIANJIAN_ENROLMENT_MINUTES",
         60 * 24,
