@@ -593,6 +593,8 @@ def mode_full(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
         server_copy, client_copy = (os.path.join(workdir, f"full-{n}-{x}.db") for x in "sc")
         copy_sqlite(server_db, server_copy)
         copy_sqlite(client_db, client_copy)
+        # Written out now, so the kernel is not still writing the copies during the sync.
+        os.sync()
         runs.append(
             sync_through(
                 None,
