@@ -87,9 +87,9 @@ def _thread_connection(path: str) -> sqlite_utils.Database:
 _last_commit = [0.0]
 
 
-def seconds_since_last_commit() -> float:
-    """How long ago this process last committed a write transaction (monotonic clock)."""
-    return time.monotonic() - _last_commit[0]
+def last_commit_at() -> float:
+    """When this process last committed a write transaction, on the monotonic clock."""
+    return _last_commit[0]
 
 
 @contextlib.contextmanager

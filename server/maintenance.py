@@ -7,17 +7,12 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from datetime import timedelta
 
 from sqlite_utils import Database
 
-from server.db import (
-    get_state,
-    open_db,
-    seconds_since_last_commit,
-    set_state,
-    write_transaction,
-)
+from server.db import get_state, last_commit_at, open_db, set_state, write_transaction
 from server.migrations import FIELD_TABLES
 from shared.clock import to_iso, utc_now
 
@@ -54,6 +49,8 @@ class QuietCheckpointer:
         self.path = path
         self.quiet_seconds = quiet_seconds
         self.min_bytes = min_bytes
+        # The commit the last checkpoint came after: one checkpoint per pause, not one a tick.
+        self._checkpointed_after = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -64,15 +61,19 @@ class QuietCheckpointer:
             return 0
 
     def checkpoint_if_quiet(self) -> bool:
-        """Checkpoint when nothing was committed for quiet_seconds and the WAL has grown;
-        return whether it did."""
-        if seconds_since_last_commit() < self.quiet_seconds or self.wal_bytes() < self.min_bytes:
+        """Checkpoint when something was committed, nothing since for quiet_seconds, and the
+        WAL has grown; return whether it did."""
+        committed = last_commit_at()
+        if committed <= self._checkpointed_after:
+            return False
+        if time.monotonic() - committed < self.quiet_seconds or self.wal_bytes() < self.min_bytes:
             return False
         db = open_db(self.path)
         try:
             db.execute("PRAGMA wal_checkpoint(PASSIVE)")
         finally:
             db.close()
+        self._checkpointed_after = committed
         return True
 
     def start(self) -> None:

@@ -279,7 +279,7 @@ def _apply_push(
         for change, digest in others:
             if change.get("k") != p.ATTENDANCE:
                 _apply_one(batch, device, change, digest)
-        for change, digest in _store_checkins(batch, device, checkins):
+        for change, digest in _store_checkins(batch, checkins):
             _apply_one(batch, device, change, digest)
         for change, digest in others:
             if change.get("k") == p.ATTENDANCE:
@@ -431,7 +431,7 @@ def _derived_id(change: dict[str, Any]) -> str | None:
 
 
 def _store_checkins(
-    batch: Batch, device: Device, checkins: list[tuple[dict[str, Any], bytes]]
+    batch: Batch, checkins: list[tuple[dict[str, Any], bytes]]
 ) -> list[tuple[dict[str, Any], bytes]]:
     """Store brand-new, well-formed check-ins whose session and farmer are known, in bulk;
     return the rest for the general path.
@@ -459,9 +459,6 @@ def _store_checkins(
     applied, answered = batch.applied, batch.answered
     latest = batch.latest_quick_stamp
     limit = f"{batch.now_ms + p.MAX_CLOCK_AHEAD_MS:013d}"
-    applied_status = p.APPLIED
-    # Check-ins made in the same second share their text.
-    iso_of_second: dict[str, str] = {}
     rest = []
     for item in checkins:
         change, digest = item
@@ -479,10 +476,7 @@ def _store_checkins(
         # Stamps of one device compare as their time parts: the clock sees the latest once.
         if short > latest:
             latest = short
-        second = short[:10]
-        moment = iso_of_second.get(second)
-        if moment is None:
-            moment = iso_of_second[second] = stamp_iso(short)
+        moment = stamp_iso(short)
         rows[record_id] = (
             record_id,
             session_id,
@@ -496,7 +490,7 @@ def _store_checkins(
         )
         seq = change["q"]
         applied.append(seq)
-        answered.append((seq, digest, applied_status, None))
+        answered.append((seq, digest, p.APPLIED, None))
     batch.latest_quick_stamp = latest
     if rest and not batch.careful:
         # The general path needs their stored states, which were not looked up.

@@ -108,10 +108,11 @@ def stamp_node(stamp: str) -> str:
 
 def stamp_iso(stamp: str) -> str:
     """The wall time a stamp was made at, as UTC ISO text."""
-    return _second_iso(int(stamp[:10]))
+    return _second_iso(stamp[:10])
 
 
 @functools.lru_cache(maxsize=4096)
-def _second_iso(seconds: int) -> str:
-    # Stamps made in the same second share their text; a push of thousands mostly does.
-    return to_iso(datetime.fromtimestamp(seconds, UTC))
+def _second_iso(seconds: str) -> str:
+    # Stamps made in the same second share their text; a push of thousands mostly does. Keyed
+    # by the text itself, so a hit costs no parsing.
+    return to_iso(datetime.fromtimestamp(int(seconds), UTC))

@@ -181,7 +181,7 @@ def test_the_quick_path_for_new_check_ins_stores_what_the_general_path_would(
         ]
         with pytest.MonkeyPatch.context() as patch:
             if not quick:
-                patch.setattr(sync_engine, "_store_checkins", lambda batch, device, items: items)
+                patch.setattr(sync_engine, "_store_checkins", lambda batch, items: items)
             answers = results_of(sync_engine.apply_push(db, device, changes))
         assert [a["s"] for a in answers] == [p.APPLIED] * 3
         rows.append(dict(next(db.query("SELECT * FROM attendances"))))
