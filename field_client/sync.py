@@ -17,6 +17,7 @@ import requests
 from field_client.store import FieldStore
 from shared import protocol as p
 from shared.errors import ClientTooOld, TianjianError
+from shared.gc_tuning import fewer_collections
 
 # An outbox change read by column name: a sqlite3.Row from the store, or a plain dict.
 Entry = Mapping[str, Any]
@@ -173,8 +174,9 @@ class SyncClient:
         self._offset: int | None = None
         self._server_url = self.store.get("server_url")
         self._token = self.store.get("token")
-        self.push()
-        self.pull()
+        with fewer_collections():
+            self.push()
+            self.pull()
         return self.report
 
     def push(self) -> None:

@@ -360,6 +360,10 @@ def floor_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 def cmd_floor_app(args: argparse.Namespace) -> None:
     import waitress
 
+    from shared.gc_tuning import tune_for_long_run
+
+    # Tuned as `server run` tunes the real server, so the ratio compares like with like.
+    tune_for_long_run()
     waitress.serve(floor_app, host="127.0.0.1", port=args.port, threads=4, ident="floor")
 
 

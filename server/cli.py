@@ -291,8 +291,10 @@ def run(ctx: click.Context, host: str, port: int, threads: int) -> None:
 
     from server import create_app
     from server.maintenance import QuietCheckpointer
+    from shared.gc_tuning import tune_for_long_run
 
     app = create_app({"DATABASE": ctx.obj["db_path"]})
+    tune_for_long_run()
     quiet = app.config["CHECKPOINT_QUIET_SECONDS"]
     checkpointer = QuietCheckpointer(app.config["DATABASE"], quiet) if quiet > 0 else None
     if checkpointer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from field_client import sync as sync_module
 from field_client.cli import KIND_NAMES, cli
 from field_client.store import FieldStore
 from shared import protocol as p
+from shared.gc_tuning import GEN0_THRESHOLD
 from shared.ids import attendance_id, is_uuid
 
 DEVICE = "d0d0d0d0-0000-4000-8000-000000000001"
@@ -476,6 +478,18 @@ def test_sync_with_no_server_keeps_changes_and_says_so(
     result = run(db, "sync", "--timeout", "2")
     assert_one_line_error(result, "changes kept")
     assert ok_json(db, "status")["pending"] == 1
+
+
+def test_sync_collects_garbage_less_often_only_while_it_runs(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = []
+    monkeypatch.setattr(sync_module.SyncClient, "push", lambda self: seen.append(gc.get_threshold()))
+    monkeypatch.setattr(sync_module.SyncClient, "pull", lambda self: seen.append(gc.get_threshold()))
+    before = gc.get_threshold()
+    ok(db, "sync")
+    assert [threshold[0] for threshold in seen] == [max(GEN0_THRESHOLD, before[0])] * 2
+    assert gc.get_threshold() == before
 
 
 def test_db_can_come_from_the_environment(db: Path) -> None:

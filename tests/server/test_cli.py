@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import re
@@ -21,6 +22,7 @@ from server import devices, sync_engine
 from server.cli import cli
 from server.db import init_db
 from shared import protocol as p
+from shared.gc_tuning import GEN0_THRESHOLD
 from shared.ids import new_id
 from shared.indicators import INDICATOR_KEYS
 from tests.helpers import DATA, VILLAGE_EAST, results_of
@@ -442,6 +444,28 @@ def test_conflicts_and_purge_tombstones_run(tmp_path: Path) -> None:
     db_path = loaded(str(tmp_path / "t.db"))
     assert ok(db_path, "conflicts").stdout == ""
     assert "purged 0 tombstones" in ok(db_path, "purge-tombstones", "--days", "180").stdout
+
+
+def test_run_serves_with_startup_objects_frozen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import waitress
+
+    served: list[dict[str, Any]] = []
+
+    def serve(app: Any, **options: Any) -> None:
+        served.append({**options, "frozen": gc.get_freeze_count(), "gen0": gc.get_threshold()[0]})
+
+    before = gc.get_threshold()
+    monkeypatch.setattr(waitress, "serve", serve)
+    try:
+        ok(loaded(str(tmp_path / "t.db")), "run", "--port", "8123")
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+    assert served[0]["port"] == 8123
+    assert served[0]["frozen"] > 1000
+    assert served[0]["gen0"] == GEN0_THRESHOLD
 
 
 # ---------------------------------------------------------------- help
