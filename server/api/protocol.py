@@ -61,8 +61,17 @@ def authenticate_device() -> None:
     except BadToken:
         abort(401, message="设备令牌无效或已被撤销 / device token unknown or revoked")
     device_time = request.headers.get(p.HEADER_DEVICE_TIME, "")
-    skew = int(device_time) - wall_ms() if device_time.lstrip("-").isdigit() else None
-    record_contact(db, g.device.id, skew, version)
+    g.skew_ms = int(device_time) - wall_ms() if device_time.lstrip("-").isdigit() else None
+    g.protocol = version
+
+
+def note_contact() -> None:
+    """Remember when the authenticated device was last heard from, its clock skew and protocol.
+
+    A write, so each view calls it where it may write: a push waiting for the one before it
+    would otherwise wait on SQLite's write lock outside the queue for pushes.
+    """
+    record_contact(get_db(), g.device.id, g.skew_ms, g.protocol)
 
 
 def read_json_body() -> Any:

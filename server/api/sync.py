@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from flask import current_app, g
@@ -13,6 +14,7 @@ from server.api.protocol import (
     add_protocol_headers,
     authenticate_device,
     gzip_if_accepted,
+    note_contact,
     read_json_body,
     server_hlc,
 )
@@ -33,6 +35,12 @@ blp.after_request(add_protocol_headers)
 blp.after_request(gzip_if_accepted)
 
 _change_schema = ChangeSchema()
+# One push applied at a time in this process. Pushes serialise on SQLite's write lock anyway;
+# waiting here instead, before the body is even parsed, hands over the moment the previous
+# push commits (SQLite's busy wait sleeps in steps of up to 100 ms) and keeps a waiting push
+# from competing with the running one for the interpreter. A device keeps a second batch on
+# its way while the first is applied (see field_client.sync), and it waits here.
+_applying = threading.Lock()
 
 
 def _checked_changes(body: Any) -> list[dict[str, Any]]:
@@ -81,8 +89,10 @@ class Push(MethodView):
     @blp.response(200, PushResponseSchema)
     def post(self) -> dict[str, Any]:
         """Apply a batch of a device's changes, answering each change on its own."""
-        changes = _checked_changes(read_json_body())
-        outcome = apply_push(get_db(), g.device, changes)
+        with _applying:
+            note_contact()
+            changes = _checked_changes(read_json_body())
+            outcome = apply_push(get_db(), g.device, changes)
         return {
             "applied": _runs(outcome["applied"]),
             "answers": outcome["answers"],
@@ -110,6 +120,7 @@ class Pull(MethodView):
     @blp.response(200, PullResponseSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Records changed after the cursor that this device should hold, one page at a time."""
+        note_contact()
         limit = min(query["limit"], current_app.config["MAX_PULL_PAGE"])
         try:
             page = pull_page(get_db(), g.device, query["cursor"], limit, query["include_own"])

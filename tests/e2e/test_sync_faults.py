@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from field_client.store import FieldStore
-from field_client.sync import SyncFailed
+from field_client.sync import FIRST_BATCH_CHANGES, PUSH_WINDOW, SyncFailed
 from shared import protocol as p
 from tests.e2e.conftest import count_rows, device_records, server_records
 from tests.e2e.faults import (
@@ -167,3 +173,59 @@ def test_devices_syncing_at_the_same_moment(live_server: LiveServer, tmp_path: P
     for store in stores:
         fast_client(store).sync()
     assert_converged(live_server, *stores)
+
+
+class InFlight:
+    """Wraps a requests session: the most push requests that were on their way at once, and
+    how many changes each push carried."""
+
+    def __init__(self, session: requests.Session) -> None:
+        self.session = session
+        self.lock = threading.Lock()
+        self.now = self.most = 0
+        self.sizes: list[int] = []
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        if not url.endswith("/sync/push"):
+            return self.session.request(method, url, **kwargs)
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+            self.sizes.append(len(json.loads(gzip.decompress(kwargs["data"]))["changes"]))
+        try:
+            # Long enough that the next batch is sure to be sent while this one is out.
+            time.sleep(0.05)
+            return self.session.request(method, url, **kwargs)
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
+def test_batches_on_their_way_together_are_applied_in_turn(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    """Two batches travel at once; the server applies them one after the other, in the order
+    sent, so a check-in never arrives before the farmer it names and nothing is held."""
+    store = enrolled_store(live_server, str(tmp_path / "a.db"), "张三")
+    record_work(store, farmers=120, sessions=5)
+    watched = InFlight(requests.Session())
+    client = fast_client(store, session=watched, batch_changes=40)  # type: ignore[arg-type]
+    report = client.sync()
+    assert watched.most == PUSH_WINDOW == 2
+    assert report.statuses == {p.APPLIED: 120 + 5 + 600}
+    assert count_rows(live_server.db_path, "held_changes", "1") == 0
+    assert count_rows(live_server.db_path, "attendances") == 600
+    assert_converged(live_server, store)
+
+
+def test_the_first_batch_is_small_and_the_next_are_full(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    store = enrolled_store(live_server, str(tmp_path / "a.db"), "张三")
+    record_work(store, farmers=400, sessions=4)
+    watched = InFlight(requests.Session())
+    fast_client(store, session=watched, push_window=1).sync()  # type: ignore[arg-type]
+    assert watched.most == 1
+    assert watched.sizes[0] == FIRST_BATCH_CHANGES
+    assert sum(watched.sizes) == 400 + 4 + 1600
+    assert max(watched.sizes[1:]) > FIRST_BATCH_CHANGES

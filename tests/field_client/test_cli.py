@@ -484,8 +484,12 @@ def test_sync_collects_garbage_less_often_only_while_it_runs(
     db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen = []
-    monkeypatch.setattr(sync_module.SyncClient, "push", lambda self: seen.append(gc.get_threshold()))
-    monkeypatch.setattr(sync_module.SyncClient, "pull", lambda self: seen.append(gc.get_threshold()))
+    monkeypatch.setattr(
+        sync_module.SyncClient, "push", lambda self: seen.append(gc.get_threshold())
+    )
+    monkeypatch.setattr(
+        sync_module.SyncClient, "pull", lambda self: seen.append(gc.get_threshold())
+    )
     before = gc.get_threshold()
     ok(db, "sync")
     assert [threshold[0] for threshold in seen] == [max(GEN0_THRESHOLD, before[0])] * 2
