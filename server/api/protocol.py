@@ -74,8 +74,8 @@ def note_contact() -> None:
     record_contact(get_db(), g.device.id, g.skew_ms, g.protocol)
 
 
-def read_body() -> bytes:
-    """The request body, gunzipped within the configured cap."""
+def read_json_body() -> Any:
+    """The request body, gunzipped within the configured cap, parsed as JSON."""
     data = request.get_data(cache=False)
     if request.headers.get("Content-Encoding", "").lower() == "gzip":
         limit = current_app.config["MAX_DECOMPRESSED_BYTES"]
@@ -86,10 +86,6 @@ def read_body() -> bytes:
             abort(400, message="请求体不是有效的 gzip / request body is not valid gzip")
         if len(data) > limit or inflater.unconsumed_tail:
             abort(413, message=f"解压后超过 {limit} 字节 / decompressed body exceeds {limit} bytes")
-    return data
-
-
-def parse_json(data: bytes) -> Any:
     try:
         return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -15,8 +15,7 @@ from server.api.protocol import (
     authenticate_device,
     gzip_if_accepted,
     note_contact,
-    parse_json,
-    read_body,
+    read_json_body,
     server_hlc,
 )
 from server.db import get_db
@@ -37,9 +36,9 @@ blp.after_request(gzip_if_accepted)
 
 _change_schema = ChangeSchema()
 # One push applied at a time in this process. Pushes serialise on SQLite's write lock anyway;
-# waiting here instead, before the body is parsed, hands over the moment the previous push
-# commits (SQLite's busy wait sleeps in steps of up to 100 ms) and keeps a waiting push from
-# competing with the running one for the interpreter. A device keeps a second batch on
+# waiting here instead, before the body is even parsed, hands over the moment the previous
+# push commits (SQLite's busy wait sleeps in steps of up to 100 ms) and keeps a waiting push
+# from competing with the running one for the interpreter. A device keeps a second batch on
 # its way while the first is applied (see field_client.sync), and it waits here.
 _applying = threading.Lock()
 
@@ -90,11 +89,9 @@ class Push(MethodView):
     @blp.response(200, PushResponseSchema)
     def post(self) -> dict[str, Any]:
         """Apply a batch of a device's changes, answering each change on its own."""
-        # Gunzipped before queueing: zlib lets the push being applied run meanwhile.
-        body = read_body()
         with _applying:
             note_contact()
-            changes = _checked_changes(parse_json(body))
+            changes = _checked_changes(read_json_body())
             outcome = apply_push(get_db(), g.device, changes)
         return {
             "applied": _runs(outcome["applied"]),
