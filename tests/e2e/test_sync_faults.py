@@ -201,18 +201,20 @@ class InFlight:
                 self.now -= 1
 
 
-def test_batches_on_their_way_together_are_applied_in_turn(
+def test_batches_on_their_way_together_lose_and_double_nothing(
     live_server: LiveServer, tmp_path: Path
 ) -> None:
-    """Two batches travel at once; the server applies them one after the other, in the order
-    sent, so a check-in never arrives before the farmer it names and nothing is held."""
+    """Two batches travel at once and the server applies them one after the other. Small
+    batches sent a moment apart may land in either order: a check-in that overtakes its farmer
+    is held and released when the farmer arrives, so the outcome is the same."""
     store = enrolled_store(live_server, str(tmp_path / "a.db"), "张三")
     record_work(store, farmers=120, sessions=5)
     watched = InFlight(requests.Session())
     client = fast_client(store, session=watched, batch_changes=40)  # type: ignore[arg-type]
     report = client.sync()
     assert watched.most == PUSH_WINDOW == 2
-    assert report.statuses == {p.APPLIED: 120 + 5 + 600}
+    assert set(report.statuses) <= {p.APPLIED, p.HELD}
+    assert sum(report.statuses.values()) == 120 + 5 + 600
     assert count_rows(live_server.db_path, "held_changes", "1") == 0
     assert count_rows(live_server.db_path, "attendances") == 600
     assert_converged(live_server, store)
