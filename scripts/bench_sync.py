@@ -691,15 +691,10 @@ def mode_shaped(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
     copy_sqlite(client_db, clean_client)
     clean = sync_through(None, clean_server, clean_client, workdir, client_args, 600, noop=False)
     needed = clean["wire"]["up"] + clean["wire"]["down"]
-    # Each push after the first travels while the one before is applied (two are on their way
-    # at once), so only the last push's answer and the pull after it wait out a round trip.
-    round_trips = min(clean["sync"]["attempts"], 2)
+    round_trips = clean["sync"]["attempts"]
     bytes_bound = needed / SHAPED_RATE
     bound = bytes_bound + round_trips * SHAPED_RTT
-    log(
-        f"shaped: clean sync needs {needed} bytes in {clean['sync']['attempts']} requests: "
-        f"bound {bound:.1f}s"
-    )
+    log(f"shaped: clean sync needs {needed} bytes in {round_trips} requests: bound {bound:.1f}s")
     runs = []
     capped = False
     for n in range(args.repeat):
