@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import struct
-import threading
 import time
 import zlib
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any
@@ -37,8 +35,6 @@ BATCH_FILL = 0.92
 # The first batch of a run is small: the server starts on it at once while the device
 # compresses the next, and its size once compressed tells how many changes the next can hold.
 FIRST_BATCH_CHANGES = 500
-# Batches on their way at once: two keep the server busy; more would only queue at the server.
-PUSH_WINDOW = 2
 # What a dropped or stalled link looks like from here: worth another try.
 TRANSIENT = (
     requests.ConnectionError,
@@ -86,7 +82,6 @@ class SyncClient:
         retries: int = 4,
         backoff: float = 0.5,
         compression_level: int | None = None,
-        push_window: int = PUSH_WINDOW,
     ) -> None:
         self.store = store
         self.http = session or requests.Session()
@@ -98,9 +93,7 @@ class SyncClient:
         self.backoff = backoff
         # None: choose by how fast the link turns out to be.
         self.compression_level = compression_level
-        self.push_window = push_window
         self.report = SyncReport()
-        self._counting = threading.Lock()
         self._fast_link = False
         # How many changes the next batch should hold to come close to batch_bytes.
         self._batch_fits: int | None = None
@@ -133,12 +126,13 @@ class SyncClient:
                     timeout=self.timeout,
                     **kwargs,
                 )
-                self._count(
-                    len(kwargs.get("data") or b""),
-                    int(response.headers.get("Content-Length") or len(response.content)),
+                self.report.requests += 1
+                self.report.bytes_sent += len(kwargs.get("data") or b"")
+                self.report.bytes_received += int(
+                    response.headers.get("Content-Length") or len(response.content)
                 )
             except TRANSIENT as exc:
-                self._count(0, 0)
+                self.report.requests += 1
                 # On a link that drops, a smaller batch loses less when it is cut: the rest of
                 # this run sends batches half the size, down to a floor.
                 self.batch_bytes = max(MIN_BATCH_BYTES, self.batch_bytes // 2)
@@ -158,13 +152,6 @@ class SyncClient:
             self._learn_clock(response, sent_at)
             return response
         raise SyncFailed("服务器持续出错 / server kept failing")
-
-    def _count(self, sent: int, received: int) -> None:
-        # Two pushes may be on their way at once, each answered on its own sender thread.
-        with self._counting:
-            self.report.requests += 1
-            self.report.bytes_sent += sent
-            self.report.bytes_received += received
 
     def _check(self, response: requests.Response) -> None:
         if response.status_code < 400 or response.status_code == 413:
@@ -196,29 +183,32 @@ class SyncClient:
         return self.report
 
     def push(self) -> None:
-        """Send the outbox, keeping up to `push_window` batches on their way at once.
+        """Send the outbox, preparing and settling batches while the server applies the next.
 
-        While the server applies one batch the next is already travelling and waiting there,
-        so the server does not sit idle for a round trip between batches; meanwhile this thread
-        settles each answer and compresses the batch after. The server applies a device's
-        batches one at a time; in whatever order they land, the outcome is the same.
+        Requests go out one at a time, in order, from a sender thread; meanwhile this thread
+        settles the batch just answered and compresses the one after, so on a fast link the
+        device's work hides behind the server's instead of adding to it. One at a time keeps a
+        device's changes arriving in the order it made them: an edit never lands before the
+        record it edits, even when a request is cut and sent again.
         """
-        window = max(1, self.push_window)
-        with ThreadPoolExecutor(max_workers=window, thread_name_prefix="push") as sender:
-            in_flight: deque[tuple[list[Entry], Future[requests.Response]]] = deque()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push") as sender:
             batch = self._next_batch(after_seq=0)
-            while batch is not None or in_flight:
-                while batch is not None and len(in_flight) < window:
-                    entries, body = batch
-                    in_flight.append((entries, sender.submit(self._post_push, body)))
-                    batch = self._next_batch(after_seq=entries[-1]["seq"])
-                entries, sent = in_flight.popleft()
-                response = self._answer_of(entries, sent.result)
+            in_flight = sender.submit(self._post_push, batch[1]) if batch else None
+            while batch is not None and in_flight is not None:
+                entries, body = batch
+                upcoming = self._next_batch(after_seq=entries[-1]["seq"])
+                response = self._answer_of(entries, in_flight.result)
+                in_flight = None
+                if upcoming is not None:
+                    in_flight = sender.submit(self._post_push, upcoming[1])
                 if response is not None:
                     self._settle(response.json())
-                if batch is None and not in_flight:
+                if upcoming is None:
                     # Changes renumbered along the way sort after everything sent: look again.
-                    batch = self._next_batch(after_seq=0)
+                    upcoming = self._next_batch(after_seq=0)
+                    if upcoming is not None:
+                        in_flight = sender.submit(self._post_push, upcoming[1])
+                batch = upcoming
 
     def _next_batch(self, after_seq: int) -> tuple[list[Entry], bytes] | None:
         """The next unsent changes after `after_seq`, as many as fit the caps, with their body."""

@@ -38,8 +38,7 @@ _change_schema = ChangeSchema()
 # One push applied at a time in this process. Pushes serialise on SQLite's write lock anyway;
 # waiting here instead, before the body is even parsed, hands over the moment the previous
 # push commits (SQLite's busy wait sleeps in steps of up to 100 ms) and keeps a waiting push
-# from competing with the running one for the interpreter. A device keeps a second batch on
-# its way while the first is applied (see field_client.sync), and it waits here.
+# from competing with the running one for the interpreter, when several devices push at once.
 _applying = threading.Lock()
 
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from field_client.store import FieldStore
-from field_client.sync import FIRST_BATCH_CHANGES, PUSH_WINDOW, SyncFailed
+from field_client.sync import FIRST_BATCH_CHANGES, SyncFailed
 from shared import protocol as p
 from tests.e2e.conftest import count_rows, device_records, server_records
 from tests.e2e.faults import (
@@ -193,31 +193,12 @@ class InFlight:
             self.most = max(self.most, self.now)
             self.sizes.append(len(json.loads(gzip.decompress(kwargs["data"]))["changes"]))
         try:
-            # Long enough that the next batch is sure to be sent while this one is out.
+            # Long enough that a second batch, were it sent before this answer, would be seen.
             time.sleep(0.05)
             return self.session.request(method, url, **kwargs)
         finally:
             with self.lock:
                 self.now -= 1
-
-
-def test_batches_on_their_way_together_lose_and_double_nothing(
-    live_server: LiveServer, tmp_path: Path
-) -> None:
-    """Two batches travel at once and the server applies them one after the other. Small
-    batches sent a moment apart may land in either order: a check-in that overtakes its farmer
-    is held and released when the farmer arrives, so the outcome is the same."""
-    store = enrolled_store(live_server, str(tmp_path / "a.db"), "张三")
-    record_work(store, farmers=120, sessions=5)
-    watched = InFlight(requests.Session())
-    client = fast_client(store, session=watched, batch_changes=40)  # type: ignore[arg-type]
-    report = client.sync()
-    assert watched.most == PUSH_WINDOW == 2
-    assert set(report.statuses) <= {p.APPLIED, p.HELD}
-    assert sum(report.statuses.values()) == 120 + 5 + 600
-    assert count_rows(live_server.db_path, "held_changes", "1") == 0
-    assert count_rows(live_server.db_path, "attendances") == 600
-    assert_converged(live_server, store)
 
 
 def test_the_first_batch_is_small_and_the_next_are_full(
@@ -226,7 +207,8 @@ def test_the_first_batch_is_small_and_the_next_are_full(
     store = enrolled_store(live_server, str(tmp_path / "a.db"), "张三")
     record_work(store, farmers=400, sessions=4)
     watched = InFlight(requests.Session())
-    fast_client(store, session=watched, push_window=1).sync()  # type: ignore[arg-type]
+    fast_client(store, session=watched).sync()  # type: ignore[arg-type]
+    # One batch on its way at a time, so a device's changes arrive in the order it made them.
     assert watched.most == 1
     assert watched.sizes[0] == FIRST_BATCH_CHANGES
     assert sum(watched.sizes) == 400 + 4 + 1600
