@@ -14,3 +14,16 @@ ensure_venv() {
     touch "$stamp"
   fi
 }
+
+# Browser tests drive Debian's Chromium through playwright (never a browser download). As root on
+# a Debian machine it is installed when missing; elsewhere the tests say what to install.
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ] || [ -n "${TIANJIAN_CHROMIUM:-}" ]; then
+    return 0
+  fi
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian's chromium for the browser tests / 安装浏览器测试所需的 chromium" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
+  fi
+}

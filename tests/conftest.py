@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from server import create_app
+from tests.browser import browser, desk_page, phone_page  # noqa: F401  (fixtures for page tests)
 from tests.helpers import load_demo_reference
 
 
