@@ -1,21 +1,45 @@
-"""One exception tree for everything the shared code can refuse."""
+"""One exception tree for everything this project refuses on purpose, with status and message."""
+
+from __future__ import annotations
 
 
 class TianjianError(Exception):
-    """Base of every error this project raises on purpose."""
+    """Base of every error this project raises on purpose.
+
+    Each carries the HTTP status it answers with and a message for people, Chinese first then
+    English ("中文 / English"). Raise it with that message, or set `status` and `message` on a
+    subclass for a fixed one. `errors` maps field or header names to reasons (HTTP 400/422
+    bodies carry it). The API, the pages and both command lines turn it into a user message in
+    one place each; no traceback reaches a user.
+    """
+
+    status: int = 400
+    message: str = "请求无法完成 / the request cannot be completed"
+
+    def __init__(self, message: str | None = None, errors: dict[str, object] | None = None) -> None:
+        if message is not None:
+            self.message = message
+        self.errors: dict[str, object] = dict(errors or {})
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class InvalidMobile(TianjianError, ValueError):
     """The text cannot be a mainland China mobile number."""
 
+    status = 422
+
 
 class InvalidRecord(TianjianError, ValueError):
     """A record failed validation; `errors` maps field names to reasons."""
 
+    status = 422
+
     def __init__(self, kind: str, errors: dict[str, object]) -> None:
         self.kind = kind
-        self.errors = errors
-        super().__init__(f"invalid {kind}: {errors}")
+        super().__init__(f"记录无效 / invalid {kind}: {errors}", errors)
 
 
 class ProtocolError(TianjianError):
@@ -24,3 +48,5 @@ class ProtocolError(TianjianError):
 
 class ClientTooOld(ProtocolError):
     """The client's protocol version is older than the server accepts."""
+
+    status = 426
