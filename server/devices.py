@@ -5,18 +5,27 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
 from server.db import write_transaction
-from server.sync_engine import Device
 from shared.clock import parse_iso, to_iso, utc_now
 from shared.ids import new_id
 
 # No 0/O, 1/I/L: codes are read aloud over the phone and typed on small keyboards.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+@dataclass(frozen=True)
+class Device:
+    """An enrolled device as a request authenticates it: whose it is and which townships it serves."""
+
+    id: str
+    envoy_id: str
+    township_codes: tuple[str, ...]
 
 
 class UnknownEnvoy(Exception):

@@ -27,7 +27,9 @@ CHROMIUM_ARGS = [
 def chromium_path() -> str:
     path = os.environ.get("TIANJIAN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).exists():
-        pytest.fail("Debian's chromium is missing: scripts/test installs it (apt-get install chromium)")
+        pytest.fail(
+            "Debian's chromium is missing: scripts/test installs it (apt-get install chromium)"
+        )
     return path
 
 

@@ -111,6 +111,6 @@ def fast_client(store: FieldStore, **options: object) -> SyncClient:
 
 
 def results_of(outcome: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every change's answer from sync_engine.apply_push, applied ones included, in order."""
+    """Every change's answer from server.sync.apply_push, applied ones included, in order."""
     applied = [{"q": seq, "s": p.APPLIED} for seq in outcome["applied"]]
     return sorted([*applied, *outcome["answers"]], key=lambda answer: answer["q"])

@@ -19,7 +19,7 @@ from server.api.protocol import (
     server_hlc,
 )
 from server.db import get_db
-from server.sync_engine import ResyncRequired, apply_push, pull_page
+from server.sync import ResyncRequired, apply_push, pull_page
 from shared.schemas.sync import (
     ChangeSchema,
     PullQuerySchema,

@@ -18,9 +18,10 @@ from click.testing import CliRunner, Result
 from flask.testing import FlaskClient
 from PIL import Image
 
-from server import devices, sync_engine
+from server import devices
 from server.cli import cli
 from server.db import init_db
+from server.sync import apply_push
 from shared import protocol as p
 from shared.gc_tuning import GEN0_THRESHOLD
 from shared.ids import new_id
@@ -83,7 +84,7 @@ def push(db_path: str, envoy_name: str, changes: list[dict[str, Any]]) -> list[d
             change.setdefault("h", f"{stamp:013d}.{number:05d}")
             if change["k"] == p.SESSION:
                 change["f"].setdefault("lead_envoy_id", envoy["id"])
-        return results_of(sync_engine.apply_push(db, device, changes))
+        return results_of(apply_push(db, device, changes))
     finally:
         db.close()
 

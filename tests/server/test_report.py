@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from server import devices, farmers, reference, sync_engine
+from server import devices, farmers, reference
 from server.db import init_db, write_transaction
 from server.report import UnknownUnit, build_report
+from server.sync import apply_push
 from shared import protocol as p
 from shared.clock import CHINA, wall_ms
 from shared.ids import attendance_id, new_id
@@ -69,7 +70,7 @@ class Envoy:
         }
         if record_id:
             change["i"] = record_id
-        [result] = results_of(sync_engine.apply_push(self.db, self.device, [change]))
+        [result] = results_of(apply_push(self.db, self.device, [change]))
         assert result["s"] in (p.APPLIED, p.MERGED), result
         return result
 
@@ -473,7 +474,7 @@ def test_more_than_3000_is_not_met_at_exactly_3000(db: Database, zhang: Envoy) -
                 },
             }
         )
-    results = results_of(sync_engine.apply_push(db, zhang.device, changes))
+    results = results_of(apply_push(db, zhang.device, changes))
     assert {result["s"] for result in results} == {p.APPLIED}
     attendances = line(db, "trainee_attendances")
     assert (attendances["comparator"], attendances["target"]) == (">", 3000)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from server import devices, sync_engine
+from server import devices
 from server.db import init_db
+from server.sync import apply_push, push
 from shared import protocol as p
 from shared.clock import wall_ms
 from shared.ids import new_id
 from tests.helpers import VILLAGE_EAST, load_demo_reference, results_of
 
 
-def enrolled(db_path: str) -> tuple[object, sync_engine.Device, str]:
+def enrolled(db_path: str) -> tuple[object, devices.Device, str]:
     db = init_db(db_path)
     envoy = devices.envoy_by_name(db, "张三")
     code = devices.new_enrolment_code(db, envoy["id"], 60)
@@ -62,7 +63,7 @@ def test_a_check_in_ahead_of_its_session_in_one_push_is_applied(tmp_path: Path) 
             },
         },
     ]
-    answers = {r["q"]: r["s"] for r in results_of(sync_engine.apply_push(db, device, changes))}
+    answers = {r["q"]: r["s"] for r in results_of(apply_push(db, device, changes))}
     assert answers == {1: p.APPLIED, 2: p.APPLIED, 3: p.APPLIED}
     assert db.execute("SELECT count(*) FROM attendances").fetchone()[0] == 1
     # The session is written first, so a device pulling in order meets it before its check-in.
@@ -74,7 +75,7 @@ def test_a_check_in_ahead_of_its_session_in_one_push_is_applied(tmp_path: Path) 
     )
     assert seqs["session"] < seqs["attendance"]
     # The same push again is all duplicates: nothing doubles.
-    again = {r["q"]: r["s"] for r in results_of(sync_engine.apply_push(db, device, changes))}
+    again = {r["q"]: r["s"] for r in results_of(apply_push(db, device, changes))}
     assert set(again.values()) == {p.DUPLICATE}
     assert db.execute("SELECT count(*) FROM attendances").fetchone()[0] == 1
 
@@ -109,7 +110,7 @@ def test_an_observation_ahead_of_its_plot_in_one_push_is_released_and_recorded(
             },
         },
     ]
-    answers = {r["q"]: r["s"] for r in results_of(sync_engine.apply_push(db, device, changes))}
+    answers = {r["q"]: r["s"] for r in results_of(apply_push(db, device, changes))}
     assert answers == {1: p.HELD, 2: p.APPLIED}
     assert db.execute("SELECT count(*) FROM plot_observations").fetchone()[0] == 1
     assert db.execute("SELECT count(*) FROM held_changes").fetchone()[0] == 0
@@ -118,7 +119,7 @@ def test_an_observation_ahead_of_its_plot_in_one_push_is_released_and_recorded(
         "SELECT status FROM device_change_runs WHERE first_seq = 1 AND last_seq = 1"
     ).fetchone()[0]
     assert status == p.APPLIED
-    again = {r["q"]: r["s"] for r in results_of(sync_engine.apply_push(db, device, changes))}
+    again = {r["q"]: r["s"] for r in results_of(apply_push(db, device, changes))}
     assert set(again.values()) == {p.DUPLICATE}
     assert db.execute("SELECT count(*) FROM plot_observations").fetchone()[0] == 1
 
@@ -138,7 +139,7 @@ def test_the_quick_path_for_new_check_ins_stores_what_the_general_path_would(
         device_id = "00000000-0000-4000-8000-000000000001"
         db["devices"].insert({"id": device_id, "envoy_id": envoy["id"], "max_seq": 0})
         db.conn.commit()
-        device = sync_engine.Device(device_id, envoy["id"], ())
+        device = devices.Device(device_id, envoy["id"], ())
         session_id = "11111111-1111-4111-8111-111111111111"
         farmer_id = "22222222-2222-4222-8222-222222222222"
         stamp = "1795316892918.00000"
@@ -181,8 +182,8 @@ def test_the_quick_path_for_new_check_ins_stores_what_the_general_path_would(
         ]
         with pytest.MonkeyPatch.context() as patch:
             if not quick:
-                patch.setattr(sync_engine, "_store_checkins", lambda batch, items: items)
-            answers = results_of(sync_engine.apply_push(db, device, changes))
+                patch.setattr(push, "store_checkins", lambda batch, items: items)
+            answers = results_of(apply_push(db, device, changes))
         assert [a["s"] for a in answers] == [p.APPLIED] * 3
         rows.append(dict(next(db.query("SELECT * FROM attendances"))))
     assert rows[0] == rows[1]
@@ -208,12 +209,12 @@ def test_new_farmers_are_offered_as_pairs_within_a_push_and_across_pushes(tmp_pa
         farmer(4, "chen2", name="陈七", birth_year=1970),
         farmer(5, "zhao", name="赵八", birth_year=1970, mobile="13900000005"),
     ]
-    sync_engine.apply_push(db, device, first)
+    apply_push(db, device, first)
     second = [
         farmer(6, "wang3", name="王五", birth_year=1960, mobile="13900000009"),
         farmer(7, "li", name="李九", mobile="13900000005"),  # 赵八's phone: a family phone
     ]
-    sync_engine.apply_push(db, device, second)
+    apply_push(db, device, second)
     pairs = {
         (frozenset((a, b)), reason)
         for a, b, reason in db.execute("SELECT farmer_a, farmer_b, reason FROM merge_candidates")
@@ -250,7 +251,7 @@ def _check_in(
 
 def _co_run_session(
     tmp_path: Path,
-) -> tuple[object, sync_engine.Device, sync_engine.Device, str, list[str]]:
+) -> tuple[object, devices.Device, devices.Device, str, list[str]]:
     """Device A stores a session, two farmers and the first farmer's check-in; device B (the
     same envoy's second phone) has not synced yet."""
     db_path = str(tmp_path / "s.db")
@@ -287,7 +288,7 @@ def _co_run_session(
         }
     )
     changes.append(_check_in(4, session_id, farmer_ids[0], now, "2026-05-01T01:40:00Z"))
-    sync_engine.apply_push(db, device_a, changes)
+    apply_push(db, device_a, changes)
     return db, device_a, device_b, session_id, farmer_ids
 
 
@@ -300,7 +301,7 @@ def test_a_new_check_in_already_on_the_server_is_merged_after_a_careful_second_a
 
     db, device_a, device_b, session_id, farmer_ids = _co_run_session(tmp_path)
     attempts: list[bool] = []
-    original = sync_engine._apply_push
+    original = push._apply_push
 
     def spy(*args: object, careful: bool) -> dict[str, object]:
         attempts.append(careful)
@@ -312,10 +313,8 @@ def test_a_new_check_in_already_on_the_server_is_merged_after_a_careful_second_a
         _check_in(2, session_id, farmer_ids[1], now, "2026-05-01T01:35:00Z"),
     ]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sync_engine, "_apply_push", spy)
-        answers = {
-            a["q"]: a["s"] for a in results_of(sync_engine.apply_push(db, device_b, changes))
-        }
+        patch.setattr(push, "_apply_push", spy)
+        answers = {a["q"]: a["s"] for a in results_of(apply_push(db, device_b, changes))}
     assert attempts == [False, True]
     assert answers == {1: p.MERGED, 2: p.APPLIED}
     rows = {r["farmer_id"]: r for r in db.query("SELECT * FROM attendances")}
@@ -339,7 +338,7 @@ def test_a_known_check_in_off_the_quick_path_is_looked_up_before_it_is_merged(
     db, device_a, device_b, session_id, farmer_ids = _co_run_session(tmp_path)
     ahead = wall_ms() + 3 * 24 * 3600 * 1000
     changes = [_check_in(1, session_id, farmer_ids[0], ahead, "2026-05-01T01:50:00Z")]
-    answers = results_of(sync_engine.apply_push(db, device_b, changes))
+    answers = results_of(apply_push(db, device_b, changes))
     assert [a["s"] for a in answers] == [p.MERGED]
     row = next(db.query("SELECT * FROM attendances"))
     assert sorted(json.loads(row["seen_by"])) == sorted([device_a.id, device_b.id])

@@ -1,0 +1,72 @@
+"""Serving pull pages: records changed after a device's cursor that it should hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlite_utils import Database
+
+from server.db import get_state
+from server.devices import Device
+from server.migrations import FIELD_TABLES
+from server.records import row_to_state, table_of
+from server.sync.errors import ResyncRequired
+from shared import protocol as p
+
+
+def pull_page(
+    db: Database, device: Device, cursor: int, limit: int, include_own: bool
+) -> dict[str, Any]:
+    """One page of records changed after `cursor` that this device should hold."""
+    db.execute("BEGIN")
+    try:
+        purged = int(get_state(db, "purged_seq") or 0)
+        if 0 < cursor < purged:
+            raise ResyncRequired()
+        high = int(get_state(db, "seq") or 0)
+        found: list[tuple[int, str, dict[str, Any]]] = []
+        for kind in p.ALL_KINDS:
+            for row in _changed_rows(db, device, kind, cursor, limit, include_own):
+                found.append((row["server_seq"], kind, row))
+        found.sort(key=lambda item: item[0])
+        page = found[:limit]
+        more = len(found) > limit
+        records = [{"k": kind, "r": _wire_record(kind, row)} for _seq, kind, row in page]
+        next_cursor = page[-1][0] if more else max(high, cursor)
+        device_max = db.execute("SELECT max_seq FROM devices WHERE id = ?", [device.id]).fetchone()
+    finally:
+        db.execute("COMMIT")
+    return {
+        "records": records,
+        "cursor": next_cursor,
+        "more": more,
+        "device_max_seq": (device_max[0] if device_max else 0) or 0,
+    }
+
+
+def _changed_rows(
+    db: Database, device: Device, kind: str, cursor: int, limit: int, include_own: bool
+) -> list[dict[str, Any]]:
+    table = table_of(kind)
+    where = ["server_seq > ?"]
+    params: list[Any] = [cursor]
+    if table in FIELD_TABLES:
+        scope = ["envoy_id = ?"]
+        params.append(device.envoy_id)
+        if device.township_codes:
+            scope.append(f"township_code IN ({','.join('?' * len(device.township_codes))})")
+            params.extend(device.township_codes)
+        where.append(f"({' OR '.join(scope)})")
+        if not include_own:
+            where.append("(origin_device IS NULL OR origin_device != ?)")
+            params.append(device.id)
+    sql = f"SELECT * FROM [{table}] WHERE {' AND '.join(where)} ORDER BY server_seq LIMIT ?"
+    return list(db.query(sql, [*params, limit + 1]))
+
+
+def _wire_record(kind: str, row: dict[str, Any]) -> dict[str, Any]:
+    state = row_to_state(kind, row)
+    if kind == p.ENVOY:
+        # Envoys' phone numbers stay on the server.
+        state.pop("mobile", None)
+    return state
