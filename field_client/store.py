@@ -17,6 +17,7 @@ from shared.clock import HybridLogicalClock, parse_stamp, stamp_iso, to_iso, wal
 from shared.errors import InvalidRecord, TianjianError
 from shared.ids import attendance_id, new_id
 from shared.merge import STAMPS, merge, stamped_change, with_derived_meta
+from shared.private_files import create_owner_only
 from shared.schemas.field import data_fields, validate_fields, validate_record
 
 migrations = Migrations("tianjian-field")
@@ -70,6 +71,7 @@ class FieldStore:
     """Every local change is written with its outbox entry in one transaction."""
 
     def __init__(self, path: str, device_clock: Callable[[], int] = wall_ms) -> None:
+        create_owner_only(path)
         conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self.db = sqlite_utils.Database(conn)
         self.db.execute("PRAGMA journal_mode=WAL")

@@ -13,6 +13,7 @@ import sqlite_utils
 from flask import Flask, current_app, g
 
 from server.migrations import migrations
+from shared.private_files import create_owner_only
 
 T = TypeVar("T")
 
@@ -35,6 +36,7 @@ def in_chunks(values: Iterable[T]) -> Iterator[tuple[list[T], str]]:
 
 
 def open_db(path: str) -> sqlite_utils.Database:
+    create_owner_only(path)
     conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA journal_mode=WAL")

@@ -8,7 +8,10 @@ from typing import Any
 from sqlite_utils import Database
 
 from server.db import in_chunks, next_server_seq
+from server.records import row_to_state
+from shared import protocol as p
 from shared.clock import to_iso, utc_now
+from shared.merge import STAMPS, earliest_stamp
 
 AUTO_SAME_MOBILE_AND_NAME = "same_mobile_and_name"
 SAME_MOBILE = "same_mobile"
@@ -42,11 +45,14 @@ def canonical_id(db: Database, farmer_id: str) -> str:
 
 
 def check_new_farmers(db: Database, new: list[dict[str, Any]]) -> None:
-    """Check each farmer a push made, in order, against everyone already stored.
+    """Check the farmers a push made against everyone already stored.
 
     Two grouped queries first find the mobiles and the name, village and birth year triples
     that more than one stored farmer has; a farmer with neither cannot match anyone, and that
-    is nearly every farmer, so only the few others are looked at one by one.
+    is nearly every farmer, so only the few others are looked at one by one. Every automatic
+    merge is made before any pair is offered, and which record is canonical and which way
+    round a pair is listed follow from when the records were made (creation_key), so the
+    outcome does not depend on the order the farmers arrived in or on their random ids.
     """
     live = [farmer for farmer in new if not farmer["deleted"]]
     mobiles = _shared_values(db, ["mobile"], {(f["mobile"],) for f in live if f.get("mobile")})
@@ -55,10 +61,16 @@ def check_new_farmers(db: Database, new: list[dict[str, Any]]) -> None:
         ["name", "village_code", "birth_year"],
         {(f["name"], f["village_code"], f["birth_year"]) for f in live if f.get("birth_year")},
     )
-    for farmer in live:
-        triple = (farmer["name"], farmer["village_code"], farmer.get("birth_year"))
-        if (farmer.get("mobile"),) in mobiles or triple in triples:
-            check_new_farmer(db, farmer)
+    suspects = [
+        farmer
+        for farmer in live
+        if (farmer.get("mobile"),) in mobiles
+        or (farmer["name"], farmer["village_code"], farmer.get("birth_year")) in triples
+    ]
+    for farmer in suspects:
+        _merge_same_person(db, farmer)
+    for farmer in suspects:
+        _offer_likely_pairs(db, farmer)
 
 
 def _shared_values(
@@ -79,17 +91,42 @@ def _shared_values(
 
 def check_new_farmer(db: Database, farmer: dict[str, Any]) -> None:
     """Merge a just-arrived farmer when mobile and name both match; otherwise offer likely pairs."""
-    if farmer["deleted"]:
+    if not farmer["deleted"]:
+        _merge_same_person(db, farmer)
+        _offer_likely_pairs(db, farmer)
+
+
+def creation_key(farmer: dict[str, Any]) -> tuple[str, str]:
+    """What orders two records of one person: the earlier made (by its earliest clock stamp,
+    which ends with the device id, so two records never tie) is canonical; then the id."""
+    state = farmer if STAMPS in farmer else row_to_state(p.FARMER, farmer)
+    return earliest_stamp(state), state["id"]
+
+
+def _merge_same_person(db: Database, farmer: dict[str, Any]) -> None:
+    """Same mobile and same name: one person, merged into whichever record was made first."""
+    if not farmer.get("mobile") or _is_alias(db, farmer["id"]):
         return
+    same = _canonical_farmers(
+        db, "mobile = ? AND name = ? AND id != ?", [farmer["mobile"], farmer["name"], farmer["id"]]
+    )
+    if not same:
+        return
+    group = sorted([farmer, *same], key=creation_key)
+    for losing in group[1:]:
+        _make_alias(db, losing["id"], group[0]["id"], AUTO_SAME_MOBILE_AND_NAME)
+
+
+def _offer_likely_pairs(db: Database, farmer: dict[str, Any]) -> None:
+    """Same mobile with another name, or same name, village and birth year: for staff to decide."""
     farmer_id = farmer["id"]
+    if _is_alias(db, farmer_id):
+        return
     if farmer.get("mobile"):
         for other in _canonical_farmers(
             db, "mobile = ? AND id != ?", [farmer["mobile"], farmer_id]
         ):
-            if other["name"] == farmer["name"]:
-                _make_alias(db, farmer_id, other["id"], AUTO_SAME_MOBILE_AND_NAME)
-                return
-            _offer(db, other["id"], farmer_id, SAME_MOBILE)
+            _offer(db, farmer, other, SAME_MOBILE)
     if farmer.get("birth_year"):
         for other in _canonical_farmers(
             db,
@@ -99,7 +136,11 @@ def check_new_farmer(db: Database, farmer: dict[str, Any]) -> None:
             [farmer["name"], farmer["village_code"], farmer["birth_year"], farmer_id]
             + [farmer["mobile"]] * 2,
         ):
-            _offer(db, other["id"], farmer_id, SAME_NAME_VILLAGE_BIRTH_YEAR)
+            _offer(db, farmer, other, SAME_NAME_VILLAGE_BIRTH_YEAR)
+
+
+def _is_alias(db: Database, farmer_id: str) -> bool:
+    return bool(db.execute("SELECT 1 FROM farmer_aliases WHERE id = ?", [farmer_id]).fetchone())
 
 
 def merge_farmers(db: Database, losing_id: str, canonical: str, reason: str = STAFF) -> None:
@@ -146,7 +187,7 @@ def _canonical_farmers(db: Database, where: str, params: list[Any]) -> list[dict
     return list(
         db.query(
             f"SELECT * FROM farmers WHERE {where} AND deleted = 0 "
-            "AND id NOT IN (SELECT id FROM farmer_aliases) ORDER BY created_at, id",
+            "AND id NOT IN (SELECT id FROM farmer_aliases)",
             params,
         )
     )
@@ -177,8 +218,9 @@ def _make_alias(db: Database, losing_id: str, canonical: str, reason: str) -> No
         )
 
 
-def _offer(db: Database, farmer_a: str, farmer_b: str, reason: str) -> None:
-    # Two farmers arriving in one push each find the other: offer the pair once, either way round.
+def _offer(db: Database, one: dict[str, Any], other: dict[str, Any], reason: str) -> None:
+    """Offer a pair once, the earlier-made record first, whichever of them arrived first."""
+    farmer_a, farmer_b = (r["id"] for r in sorted((one, other), key=creation_key))
     db.execute(
         "INSERT OR IGNORE INTO merge_candidates (farmer_a, farmer_b, reason, found_at) "
         "SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM merge_candidates "
