@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -68,30 +70,61 @@ class AppendOnly(TianjianError):
 
 
 class FieldStore:
-    """Every local change is written with its outbox entry in one transaction."""
+    """Every local change is written with its outbox entry in one transaction.
+
+    Open one store per thread (or per web request) and close it after: each holds its own
+    SQLite connection, and SQLite's locks order writers of separate connections. Opening is
+    cheap once the file's schema is current. A store that is shared anyway runs one
+    transaction at a time (a lock), so threads sharing it wait instead of failing.
+    """
 
     def __init__(self, path: str, device_clock: Callable[[], int] = wall_ms) -> None:
         create_owner_only(path)
         conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self.db = sqlite_utils.Database(conn)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self._lock = threading.RLock()
+        self._depth = 0
+        if self.db.execute("PRAGMA user_version").fetchone()[0] != schema_version():
+            # First open of this file by this version: WAL (kept by the file from then on)
+            # and the migrations. Later opens skip both.
+            self.db.execute("PRAGMA journal_mode=WAL")
+            migrations.apply(self.db)
+            self.db.execute(f"PRAGMA user_version = {schema_version()}")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        migrations.apply(self.db)
         self.device_clock = device_clock
 
     def close(self) -> None:
         self.db.close()
 
+    def __enter__(self) -> FieldStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.rollback()
-            raise
-        else:
-            self.db.execute("COMMIT")
+        """One write transaction; nested uses join the outer one, so several changes
+        (a session and its check-ins deleted together) commit or roll back as one."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self.db
+                finally:
+                    self._depth -= 1
+                return
+            self.db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self.db
+            except BaseException:
+                self.db.rollback()
+                raise
+            else:
+                self.db.execute("COMMIT")
+            finally:
+                self._depth = 0
 
     # ------------------------------------------------------------ meta
 
@@ -171,6 +204,15 @@ class FieldStore:
             "" if include_deleted else " AND deleted = 0"
         )
         return [json.loads(row[0]) for row in self.db.execute(sql + " ORDER BY rowid", [kind])]
+
+    def ids_starting(self, kind: str, prefix: str, limit: int = 20) -> list[str]:
+        """Ids of live records of a kind that begin with `prefix` (lists show ids shortened)."""
+        rows = self.db.execute(
+            "SELECT id FROM records WHERE kind = ? AND deleted = 0 AND id >= ? AND id < ? "
+            "ORDER BY id LIMIT ?",
+            [kind, prefix, prefix + "\uffff", limit],
+        )
+        return [row[0] for row in rows]
 
     def _write_record(self, kind: str, state: dict[str, Any]) -> None:
         with_derived_meta(state)
@@ -270,20 +312,23 @@ class FieldStore:
     ) -> tuple[str, bool]:
         """Check a farmer into a session; the same check-in twice is one row. Returns (id, new)."""
         record_id = attendance_id(session_id, farmer_id)
-        current = self.record(p.ATTENDANCE, record_id)
-        if current is not None and not current.get("deleted"):
-            return record_id, False
-        values = {
-            "session_id": session_id,
-            "farmer_id": farmer_id,
-            "checked_in_at": at or self.best_now_iso(),
-            "method": method,
-        }
-        if current is None:
-            return self.create(p.ATTENDANCE, values, record_id), True
-        # A re-check-in after a removal: a later stamp overrides the tombstone.
-        self._recheckin(record_id, values)
-        return record_id, True
+        # Looked up inside the write transaction: two requests checking the same farmer in at
+        # once make one check-in, not two creates.
+        with self.transaction():
+            current = self.record(p.ATTENDANCE, record_id)
+            if current is not None and not current.get("deleted"):
+                return record_id, False
+            values = {
+                "session_id": session_id,
+                "farmer_id": farmer_id,
+                "checked_in_at": at or self.best_now_iso(),
+                "method": method,
+            }
+            if current is None:
+                return self.create(p.ATTENDANCE, values, record_id), True
+            # A re-check-in after a removal: a later stamp overrides the tombstone.
+            self._recheckin(record_id, values)
+            return record_id, True
 
     def _recheckin(self, record_id: str, values: dict[str, Any]) -> None:
         self._edit(
@@ -467,3 +512,10 @@ def _runs(seqs: list[int]) -> list[tuple[int, int]]:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@functools.cache
+def schema_version() -> int:
+    """PRAGMA user_version of a file whose schema is current: the number of migrations, so
+    adding one makes every older file run its migrations once, on its next open."""
+    return len(migrations.pending(sqlite_utils.Database(memory=True)))

@@ -1,0 +1,535 @@
+"""What an envoy does on the device: the one API the command line and the web pages both call.
+
+Every function takes an open FieldStore first, then what a person typed or picked: ids or
+names (see field_client.names), times as typed (see shared.typed_time), choices in Chinese or
+as codes (see shared.choices). Each checks what the device can check, writes in one
+transaction with its outbox entry, and returns an id or a small record. Every refusal is a
+TianjianError (`.status`, `.message` "中文 / English", `.errors` field -> reason).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from field_client import names
+from field_client.store import FieldStore, UnknownRecord
+from field_client.sync import SyncClient, SyncReport, enrol
+from shared import protocol as p
+from shared.choices import (
+    CHECKIN_METHOD_LABELS,
+    GENDER_LABELS,
+    PLOT_STAGE_LABELS,
+    SESSION_KIND_LABELS,
+    parse_choice,
+)
+from shared.clock import parse_iso
+from shared.corrections import check_correction
+from shared.errors import TianjianError
+from shared.ids import attendance_id
+from shared.typed_time import china_today, parse_day, parse_moment
+
+
+class NotYours(TianjianError):
+    """The record belongs to another envoy: the server would refuse the change."""
+
+    status = 403
+
+
+# ------------------------------------------------------------------ time
+
+
+def now(store: FieldStore) -> datetime:
+    """The device's best idea of the time now (UTC), never before events it has seen."""
+    return parse_iso(store.best_now_iso())
+
+
+def today(store: FieldStore) -> date:
+    """Today's date in China time, by the device's best clock."""
+    return china_today(now(store))
+
+
+def typed_moment(store: FieldStore, text: str | None, field: str) -> str:
+    """A typed time (or now when empty) as UTC ISO text; InvalidTime names `field`."""
+    if text is None or not text.strip():
+        return store.best_now_iso()
+    return parse_moment(text, field, now(store))
+
+
+def typed_day(store: FieldStore, text: str | None, field: str) -> str:
+    """A typed day (or today when empty) as YYYY-MM-DD; InvalidTime names `field`."""
+    if text is None or not text.strip():
+        return today(store).isoformat()
+    return parse_day(text, field, now(store))
+
+
+def _optional_moment(store: FieldStore, text: str | None, field: str) -> str | None:
+    return parse_moment(text, field, now(store)) if text and text.strip() else None
+
+
+# ------------------------------------------------------------------ farmers
+
+
+def register_farmer(
+    store: FieldStore,
+    *,
+    name: str,
+    village: str,
+    mobile: str | None = None,
+    gender: str | None = None,
+    birth_year: int | None = None,
+) -> str:
+    """Register a farmer in a village (code or name); gender 男/女/未说明 or its code. Returns the id."""
+    values = {
+        "name": names.clean(name),
+        "village_code": names.unit_code(store, village, village_only=True),
+        "mobile": mobile or None,
+        "gender": parse_choice(GENDER_LABELS, gender, "gender") if gender else "unspecified",
+        "birth_year": birth_year,
+    }
+    return store.create(p.FARMER, values)
+
+
+def edit_farmer(store: FieldStore, farmer: str, **changes: Any) -> str:
+    """Change some of a farmer's fields: name, village, mobile, gender, birth_year.
+
+    Only the keywords given change; None clears mobile or birth year. Returns the farmer's id.
+    """
+    farmer_id = names.farmer_id(store, farmer)
+    values: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key == "name":
+            values["name"] = names.clean(value)
+        elif key == "village":
+            values["village_code"] = names.unit_code(store, value, village_only=True)
+        elif key == "mobile":
+            values["mobile"] = value or None
+        elif key == "gender":
+            values["gender"] = parse_choice(GENDER_LABELS, value, "gender")
+        elif key == "birth_year":
+            values["birth_year"] = value
+        else:
+            raise TianjianError(f"不能修改 {key} / cannot edit {key}", {key: "unknown field"})
+    if values:
+        store.update(p.FARMER, farmer_id, values)
+    return farmer_id
+
+
+# ------------------------------------------------------------------ sessions
+
+_SESSION_EDITS = {
+    "title",
+    "unit",
+    "kind",
+    "starts_at",
+    "ends_at",
+    "place",
+    "technologies",
+    "co_envoys",
+    "headcount",
+    "boards",
+}
+
+
+def open_session(
+    store: FieldStore,
+    *,
+    title: str,
+    unit: str,
+    kind: str = "village_training",
+    starts_at: str | None = None,
+    ends_at: str | None = None,
+    place: str | None = None,
+    technologies: Iterable[str] = (),
+    co_envoys: Iterable[str] = (),
+    headcount: int | None = None,
+    boards: int = 0,
+) -> str:
+    """Start a session led by this device's envoy. `unit` is a village (or township/county)
+    code or name; `kind` 进村培训/大型培训/… or its code; technologies and co-envoys by name
+    or id; times as typed (start defaults to now). Returns the id."""
+    _device, envoy = store.identity()
+    values = {
+        "kind": parse_choice(SESSION_KIND_LABELS, kind, "kind"),
+        "title": names.clean(title),
+        "unit_code": names.unit_code(store, unit),
+        "place": place or None,
+        "starts_at": typed_moment(store, starts_at, "starts_at"),
+        "ends_at": _optional_moment(store, ends_at, "ends_at"),
+        "lead_envoy_id": envoy,
+        "co_envoy_ids": [names.envoy_id(store, e) for e in co_envoys],
+        "technology_ids": [names.reference_id(store, p.TECHNOLOGY, t) for t in technologies],
+        "reported_headcount": headcount,
+        "display_boards": boards,
+    }
+    return store.create(p.SESSION, values)
+
+
+def edit_session(store: FieldStore, session: str, **changes: Any) -> str:
+    """Change some of a session's fields (keywords as open_session's); returns its id."""
+    session_id = _own_session(store, session)
+    unknown = set(changes) - _SESSION_EDITS
+    if unknown:
+        raise TianjianError(
+            f"不能修改 {', '.join(sorted(unknown))} / cannot edit these",
+            {key: "unknown field" for key in unknown},
+        )
+    values: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key == "title":
+            values["title"] = names.clean(value)
+        elif key == "unit":
+            values["unit_code"] = names.unit_code(store, value)
+        elif key == "kind":
+            values["kind"] = parse_choice(SESSION_KIND_LABELS, value, "kind")
+        elif key == "starts_at":
+            values["starts_at"] = typed_moment(store, value, "starts_at")
+        elif key == "ends_at":
+            values["ends_at"] = _optional_moment(store, value, "ends_at")
+        elif key == "place":
+            values["place"] = value or None
+        elif key == "technologies":
+            values["technology_ids"] = [names.reference_id(store, p.TECHNOLOGY, t) for t in value]
+        elif key == "co_envoys":
+            values["co_envoy_ids"] = [names.envoy_id(store, e) for e in value]
+        elif key == "headcount":
+            values["reported_headcount"] = value
+        elif key == "boards":
+            values["display_boards"] = value
+    if values:
+        store.update(p.SESSION, session_id, values)
+    return session_id
+
+
+def close_session(
+    store: FieldStore, session: str, *, ends_at: str | None = None, headcount: int | None = None
+) -> str:
+    """Close a session at `ends_at` (default now), with the reported headcount if given."""
+    session_id = _own_session(store, session)
+    values: dict[str, Any] = {"closed": True, "ends_at": typed_moment(store, ends_at, "ends_at")}
+    if headcount is not None:
+        values["reported_headcount"] = headcount
+    store.update(p.SESSION, session_id, values)
+    return session_id
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """A record deleted, and how many check-ins went with it."""
+
+    id: str
+    checkins_removed: int
+
+
+def delete_session(store: FieldStore, session: str) -> Deleted:
+    """Delete a session made by mistake, with its check-ins, in one transaction."""
+    session_id = _own_session(store, session)
+    with store.transaction():
+        checkins = [
+            a["id"] for a in store.records(p.ATTENDANCE) if a.get("session_id") == session_id
+        ]
+        for checkin_id in checkins:
+            store.delete(p.ATTENDANCE, checkin_id)
+        store.delete(p.SESSION, session_id)
+    return Deleted(session_id, len(checkins))
+
+
+def may_record_at(record: Mapping[str, Any], envoy_id: str) -> bool:
+    """True when this envoy leads, co-runs or made the session (the server's rule)."""
+    return envoy_id in (
+        record.get("lead_envoy_id"),
+        record.get("envoy_id"),
+        *(record.get("co_envoy_ids") or []),
+    )
+
+
+def _own_session(store: FieldStore, session: str) -> str:
+    _device, envoy = store.identity()
+    session_id = names.session_id(store, session, now(store))
+    record = store.record(p.SESSION, session_id) or {}
+    if not may_record_at(record, envoy):
+        raise NotYours(
+            "这场培训由其他特派员主持，本机不能修改 / this session is another envoy's",
+            {"session": "not yours"},
+        )
+    return session_id
+
+
+# ------------------------------------------------------------------ check-ins
+
+
+@dataclass(frozen=True)
+class Checkin:
+    """A check-in as stored: `new` is False when the farmer was already checked in."""
+
+    id: str
+    new: bool
+    session_id: str
+    farmer_id: str
+    farmer_name: str
+    checked_in_at: str
+    method: str
+
+
+def check_in(
+    store: FieldStore,
+    session: str,
+    farmer: str,
+    *,
+    method: str = "roster",
+    at: str | None = None,
+    village: str | None = None,
+) -> Checkin:
+    """Check a farmer into a session (the same check-in twice counts once).
+
+    The session and farmer may be named as names.session_id / names.farmer_id take them
+    (`village` narrows a farmer's name). Refused when the session is another envoy's.
+    """
+    session_id = _own_session(store, session)
+    farmer_id = names.farmer_id(store, farmer, village)
+    method_code = parse_choice(CHECKIN_METHOD_LABELS, method, "method")
+    moment = typed_moment(store, at, "checked_in_at")
+    record_id, new = store.checkin(session_id, farmer_id, method_code, moment)
+    stored = store.record(p.ATTENDANCE, record_id) or {}
+    farmer_record = store.record(p.FARMER, farmer_id) or {}
+    return Checkin(
+        id=record_id,
+        new=new,
+        session_id=session_id,
+        farmer_id=farmer_id,
+        farmer_name=farmer_record.get("name") or "",
+        checked_in_at=stored.get("checked_in_at") or moment,
+        method=stored.get("method") or method_code,
+    )
+
+
+def undo_checkin(store: FieldStore, session: str, farmer: str, *, reason: str | None = None) -> str:
+    """Remove a farmer's check-in from a session (a tombstone that syncs); returns its id."""
+    session_id = _own_session(store, session)
+    farmer_id = names.farmer_id(store, farmer)
+    record_id = attendance_id(session_id, farmer_id)
+    record = store.record(p.ATTENDANCE, record_id)
+    if record is None or record.get("deleted"):
+        raise UnknownRecord(
+            "该农民未在这场培训签到 / this farmer is not checked in to this session",
+            {"farmer": "not checked in"},
+        )
+    store.delete(p.ATTENDANCE, record_id)
+    return record_id
+
+
+# ------------------------------------------------------------------ leaflets
+
+
+def receive_leaflets(
+    store: FieldStore,
+    *,
+    title: str,
+    copies: int,
+    received_on: str | None = None,
+    correction_of: str | None = None,
+) -> str:
+    """Record copies of a leaflet (title or id) received from the bureau's stock.
+
+    A correction names the receipt it corrects and may be negative; the receipt plus its
+    corrections never go below zero.
+    """
+    _device, envoy = store.identity()
+    values = {
+        "leaflet_title_id": names.reference_id(store, p.LEAFLET_TITLE, title),
+        "copies": copies,
+        "received_on": typed_day(store, received_on, "received_on"),
+        "correction_of": _corrected(store, p.LEAFLET_RECEIPT, correction_of),
+    }
+    _check_correction(store, p.LEAFLET_RECEIPT, values, envoy)
+    return store.create(p.LEAFLET_RECEIPT, values)
+
+
+def give_leaflets(
+    store: FieldStore,
+    *,
+    title: str,
+    copies: int,
+    session: str | None = None,
+    village: str | None = None,
+    at: str | None = None,
+    correction_of: str | None = None,
+) -> str:
+    """Record copies handed out at a session or in a village (code or name)."""
+    _device, envoy = store.identity()
+    values = {
+        "leaflet_title_id": names.reference_id(store, p.LEAFLET_TITLE, title),
+        "copies": copies,
+        "session_id": names.session_id(store, session, now(store)) if session else None,
+        "unit_code": names.unit_code(store, village) if village else None,
+        "handed_out_at": typed_moment(store, at, "handed_out_at"),
+        "correction_of": _corrected(store, p.LEAFLET_HANDOUT, correction_of),
+    }
+    _check_correction(store, p.LEAFLET_HANDOUT, values, envoy)
+    return store.create(p.LEAFLET_HANDOUT, values)
+
+
+def _corrected(store: FieldStore, kind: str, text: str | None) -> str | None:
+    if not text:
+        return None
+    try:
+        return names.record_id(store, kind, text)
+    except names.UnknownName:
+        # Left for the rule to refuse, naming the field.
+        return names.clean(text).lower()
+
+
+def _check_correction(store: FieldStore, kind: str, values: dict[str, Any], envoy: str) -> None:
+    target = values.get("correction_of")
+    if not target:
+        return
+    original = store.record(kind, target)
+    corrections = [r for r in store.records(kind) if r.get("correction_of") == target]
+    check_correction(kind, {**values, "envoy_id": envoy}, original, corrections)
+
+
+@dataclass(frozen=True)
+class Stock:
+    """Copies of one leaflet title this envoy received and handed out."""
+
+    title_id: str
+    title: str
+    received: int
+    handed_out: int
+
+    @property
+    def held(self) -> int:
+        return self.received - self.handed_out
+
+
+def leaflet_stock(store: FieldStore) -> list[Stock]:
+    """This envoy's stock per leaflet title: received minus handed out (corrections counted)."""
+    _device, envoy = store.identity()
+    totals: dict[str, list[int]] = {}
+    for kind, slot in ((p.LEAFLET_RECEIPT, 0), (p.LEAFLET_HANDOUT, 1)):
+        for record in store.records(kind):
+            if record.get("envoy_id") != envoy:
+                continue
+            totals.setdefault(record["leaflet_title_id"], [0, 0])[slot] += record["copies"]
+    titles = {t["id"]: t.get("title") or t["id"] for t in store.reference(p.LEAFLET_TITLE)}
+    return [
+        Stock(title_id, titles.get(title_id, title_id), received, handed)
+        for title_id, (received, handed) in sorted(
+            totals.items(), key=lambda item: titles.get(item[0], item[0])
+        )
+    ]
+
+
+# ------------------------------------------------------------------ plots
+
+
+def new_plot(
+    store: FieldStore,
+    *,
+    village: str,
+    host_name: str,
+    crop: str,
+    area_mu: float,
+    variety: str | None = None,
+    technologies: Iterable[str] = (),
+    latitude: float | None = None,
+    longitude: float | None = None,
+    altitude_m: float | None = None,
+    target_yield: float | None = None,
+    established_on: str | None = None,
+) -> str:
+    """Set up a demonstration plot in a village; variety and technologies by name or id."""
+    values = {
+        "village_code": names.unit_code(store, village),
+        "host_name": names.clean(host_name),
+        "crop": names.clean(crop),
+        "variety_id": names.reference_id(store, p.VARIETY, variety) if variety else None,
+        "technology_ids": [names.reference_id(store, p.TECHNOLOGY, t) for t in technologies],
+        "area_mu": area_mu,
+        "latitude": latitude,
+        "longitude": longitude,
+        "altitude_m": altitude_m,
+        "target_yield_kg_per_mu": target_yield,
+        "established_on": typed_day(store, established_on, "established_on"),
+    }
+    return store.create(p.PLOT, values)
+
+
+def observe_plot(
+    store: FieldStore,
+    plot: str,
+    *,
+    stage: str,
+    observed_on: str | None = None,
+    survival_rate: float | None = None,
+    yield_kg_per_mu: float | None = None,
+    notes: str | None = None,
+) -> str:
+    """Record an observation of a plot; `stage` 播种/出苗/… or its code. Returns the id."""
+    plot_id = names.record_id(store, p.PLOT, plot)
+    values = {
+        "plot_id": plot_id,
+        "stage": parse_choice(PLOT_STAGE_LABELS, stage, "stage"),
+        "observed_on": typed_day(store, observed_on, "observed_on"),
+        "survival_rate": survival_rate,
+        "yield_kg_per_mu": yield_kg_per_mu,
+        "notes": notes,
+    }
+    return store.create(p.PLOT_OBSERVATION, values)
+
+
+# ------------------------------------------------------------------ enrolment and sync
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    """One sync's figures, and what is left: unsent changes and refusals (this run and all)."""
+
+    report: SyncReport
+    pending: int
+    rejected: int
+    rejected_now: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.report.as_dict(),
+            "pending": self.pending,
+            "rejected": self.rejected,
+            "rejected_now": self.rejected_now,
+        }
+
+
+def server_address(text: str) -> str:
+    """A server address as typed: `http://` added when no scheme is given."""
+    address = names.clean(text).rstrip("/")
+    if "://" not in address:
+        address = f"http://{address}"
+    scheme = address.split("://", 1)[0].lower()
+    if scheme not in ("http", "https") or not address.split("://", 1)[1]:
+        raise TianjianError(
+            f"server_url: 服务器地址应以 http:// 或 https:// 开头 / not an http(s) address: {text!r}",
+            {"server_url": "应为 http(s) 地址 / must be an http(s) address"},
+        )
+    return address
+
+
+def enrol_device(
+    store: FieldStore, server_url: str, code: str, device_name: str
+) -> tuple[dict[str, Any], SyncReport]:
+    """Enrol with a one-time code from the bureau, then sync; (the server's answer, report)."""
+    answer = enrol(store, server_address(server_url), names.clean(code), device_name)
+    return answer, SyncClient(store).sync()
+
+
+def sync_device(store: FieldStore, **options: Any) -> SyncOutcome:
+    """Send unsent changes and fetch the server's; options as SyncClient takes them."""
+    report = SyncClient(store, **options).sync()
+    counts = store.counts()
+    return SyncOutcome(
+        report=report,
+        pending=counts.get("pending", 0),
+        rejected=counts.get("rejected", 0),
+        rejected_now=report.statuses.get(p.REJECTED, 0),
+    )

@@ -1,0 +1,45 @@
+"""Coded choices typed in Chinese or as codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.choices import (
+    GENDER_LABELS,
+    PLOT_STAGE_LABELS,
+    SESSION_KIND_LABELS,
+    InvalidChoice,
+    parse_choice,
+)
+from shared.schemas.field import GENDERS, PLOT_STAGES, SESSION_KINDS
+
+
+def test_every_code_has_a_chinese_name() -> None:
+    assert tuple(SESSION_KIND_LABELS) == SESSION_KINDS
+    assert set(GENDER_LABELS) == set(GENDERS)
+    assert tuple(PLOT_STAGE_LABELS) == PLOT_STAGES
+
+
+@pytest.mark.parametrize(
+    ("labels", "typed", "code"),
+    [
+        (GENDER_LABELS, "男", "male"),
+        (GENDER_LABELS, "女", "female"),
+        (GENDER_LABELS, "Female", "female"),
+        (SESSION_KIND_LABELS, "进村培训", "village_training"),
+        (SESSION_KIND_LABELS, "电视讲座", "tv_lecture"),
+        (SESSION_KIND_LABELS, "large-training", "large_training"),
+        (SESSION_KIND_LABELS, " 大型培训 ", "large_training"),
+        (PLOT_STAGE_LABELS, "播种", "sowing"),
+        (PLOT_STAGE_LABELS, "harvest", "harvest"),
+    ],
+)
+def test_names_and_codes_give_the_code(labels: dict[str, str], typed: str, code: str) -> None:
+    assert parse_choice(labels, typed, "field") == code
+
+
+def test_an_unknown_word_lists_the_choices_in_chinese() -> None:
+    with pytest.raises(InvalidChoice) as caught:
+        parse_choice(GENDER_LABELS, "外星人", "gender")
+    assert "gender" in caught.value.errors
+    assert "男" in caught.value.message and "female" in caught.value.message
