@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import random
+import secrets
 import shutil
 import socket
 import subprocess
@@ -24,7 +25,7 @@ import yaml
 
 from field_client.store import FieldStore
 from field_client.sync import SyncClient, enrol
-from server import devices, reference
+from server import devices, reference, users
 from server.db import init_db
 from server.report import build_report
 from shared import protocol as p
@@ -1048,6 +1049,7 @@ def build(folder: Path, seed: int, say: Callable[[str], None]) -> dict[str, Any]
             work.store.close()
 
     report = build_report(db, timeline.year)
+    sign_ins = demo_users(db)
     merged = db.execute("SELECT count(*) FROM farmer_aliases").fetchone()[0]
     db.close()
     seconds = round(timer.monotonic() - started, 1)
@@ -1058,6 +1060,8 @@ def build(folder: Path, seed: int, say: Callable[[str], None]) -> dict[str, Any]
         "field_dbs": field_dbs,
         "farmers_merged": merged,
         "seconds": seconds,
+        # Demo accounts for the bureau's pages; scripts/demo prints them (nothing signs in for you).
+        "users": sign_ins,
         "indicators": {
             line["key"]: {k: line[k] for k in ("actual", "target", "met") if k in line}
             for line in report["indicators"]
@@ -1078,6 +1082,18 @@ def build(folder: Path, seed: int, say: Callable[[str], None]) -> dict[str, Any]
         say(f"  {met} {line['label_zh']:<10}{line['actual']:>8g}  {target:<8}{extra}")
     say(f"用时 / took {seconds}s")
     return summary
+
+
+def demo_users(db: Any) -> list[dict[str, str]]:
+    """A demo admin and one envoy's account, each with a fresh password of unambiguous letters."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    made = []
+    for name, role, envoy in (("admin", users.ADMIN, None), ("lijianhua", users.ENVOY, "李建华")):
+        password = "".join(secrets.choice(alphabet) for _ in range(10))
+        envoy_id = devices.envoy_by_name(db, envoy)["id"] if envoy else None
+        users.add_user(db, name, role, password, envoy_id)
+        made.append({"name": name, "role": role, "password": password})
+    return made
 
 
 @click.group()

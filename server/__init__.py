@@ -11,7 +11,7 @@ from server.settings import defaults_from_environment
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.update(defaults_from_environment())
     app.config.update(
         API_TITLE="Tianjian 田间",
@@ -29,5 +29,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from server.api import TianjianApi, register_api
 
-    register_api(TianjianApi(app))
+    api = TianjianApi(app)
+    register_api(api)
+
+    from server.web import register_web
+
+    register_web(app, api)
     return app

@@ -360,5 +360,61 @@ def report(ctx: click.Context, year: int | None, unit_code: str | None, fmt: str
         click.echo(f"{line['label_zh']:<12} {line['actual']:>10g}  {target:<10} {met}{extra}")
 
 
+@cli.group("users")
+def users_group() -> None:
+    """People who sign in to the bureau's pages (admin, staff, envoy)."""
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "staff", "envoy"]),
+    required=True,
+    help="What they may do.",
+)
+@click.option("--envoy", "envoy_name", default=None, help="For an envoy user: the envoy's name.")
+@click.option(
+    "--password-file",
+    type=click.File("r", encoding="utf-8"),
+    default=None,
+    help="Read the password from this file's first line (else TIANJIAN_PASSWORD, else a prompt).",
+)
+@click.pass_context
+@friendly_errors
+def users_add(
+    ctx: click.Context, name: str, role: str, envoy_name: str | None, password_file: Any
+) -> None:
+    """Add a user who signs in with NAME; the first admin is made this way."""
+    import os
+
+    from server import users
+
+    if password_file is not None:
+        password = password_file.readline().rstrip("\r\n")
+    elif os.environ.get("TIANJIAN_PASSWORD"):
+        password = os.environ["TIANJIAN_PASSWORD"]
+    else:
+        password = click.prompt("密码 / password", hide_input=True, confirmation_prompt=True)
+    db = _db(ctx)
+    envoy_id = devices.envoy_by_name(db, envoy_name)["id"] if envoy_name else None
+    user = users.add_user(db, name, role, password, envoy_id)
+    click.echo(f"已添加用户 / added user {user.name} ({user.role})")
+
+
+@users_group.command("list")
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    """List users with their role and last sign-in."""
+    from server import users
+
+    for row in users.list_users(_db(ctx)):
+        state = "已停用 disabled" if row["disabled_at"] else "有效 active"
+        click.echo(
+            f"{row['name']}  {row['role']}  {row['envoy'] or '-'}  "
+            f"{row['last_sign_in_at'] or '-'}  {state}"
+        )
+
+
 if __name__ == "__main__":
     cli()

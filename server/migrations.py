@@ -265,3 +265,39 @@ def m002_field_rows_keyed_by_server_seq(db: Database) -> None:
         ),
     )
     db["device_changes"].drop()
+
+
+@migrations()
+def m003_users_and_api_tokens(db: Database) -> None:
+    """Who may open the bureau's pages (admin, staff, envoy), report API tokens, failed sign-ins."""
+    db["users"].create(
+        {
+            "id": int,
+            "name": str,
+            "password_hash": str,
+            "role": str,
+            "envoy_id": str,
+            "created_at": str,
+            "disabled_at": str,
+            "last_sign_in_at": str,
+        },
+        pk="id",
+        not_null={"name", "password_hash", "role"},
+    )
+    db["users"].create_index(["name"], unique=True)
+    db["api_tokens"].create(
+        {
+            "id": int,
+            "label": str,
+            "token_hash": str,
+            "created_by": int,
+            "created_at": str,
+            "revoked_at": str,
+            "last_used_at": str,
+        },
+        pk="id",
+        not_null={"label", "token_hash"},
+    )
+    db["api_tokens"].create_index(["token_hash"], unique=True)
+    # Failed sign-ins per user name and per address, so repeated guessing slows down.
+    db["sign_in_failures"].create({"key": str, "failures": int, "last_failed_at": str}, pk="key")

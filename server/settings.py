@@ -44,6 +44,18 @@ SETTINGS = (
         60 * 24,
         "How long a one-time enrolment code stays valid, in minutes.",
     ),
+    Setting(
+        "SECRET_KEY",
+        "TIANJIAN_SECRET_KEY",
+        "",
+        "Key that signs sign-in cookies (empty: one is made and kept in the database).",
+    ),
+    Setting(
+        "SESSION_IDLE_MINUTES",
+        "TIANJIAN_SESSION_IDLE_MINUTES",
+        30,
+        "Minutes without a request after which a signed-in page session expires.",
+    ),
 )
 
 

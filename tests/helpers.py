@@ -18,6 +18,7 @@ from field_client.sync import SyncClient, enrol
 from server import devices, reference
 from server.db import init_db
 from shared import protocol as p
+from shared.ids import new_id
 
 DATA = Path(__file__).parent / "data"
 VILLAGE_EAST = "530102001001"
@@ -114,3 +115,37 @@ def results_of(outcome: dict[str, Any]) -> list[dict[str, Any]]:
     """Every change's answer from server.sync.apply_push, applied ones included, in order."""
     applied = [{"q": seq, "s": p.APPLIED} for seq in outcome["applied"]]
     return sorted([*applied, *outcome["answers"]], key=lambda answer: answer["q"])
+
+
+def report_token(db_path: str) -> dict[str, str]:
+    """Headers carrying a report API token an admin issued (the report API is not public)."""
+    from server import users
+
+    db = init_db(db_path)
+    try:
+        admin = users.add_user(db, f"admin-{new_id()[:8]}", users.ADMIN, "admin-password")
+        return {"Authorization": f"Bearer {users.issue_api_token(db, 'tests', admin)}"}
+    finally:
+        db.close()
+
+
+def sign_in(client: Any, name: str, password: str) -> Any:
+    """Sign a Flask test client in through the real form, CSRF token included."""
+    import re
+
+    page = client.get("/signin").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token, "the sign-in form carries a CSRF token"
+    return client.post(
+        "/signin", data={"name": name, "password": password, "csrf_token": token.group(1)}
+    )
+
+
+def csrf_token(client: Any, path: str) -> str:
+    """The CSRF token a page's forms carry."""
+    import re
+
+    page = client.get(path).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, f"{path} has a form with a CSRF token"
+    return found.group(1)

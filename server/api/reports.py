@@ -8,10 +8,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
+from server.access import require_report_reader
 from server.db import get_db
 from server.report import UnknownUnit, build_report
 
 blp = Blueprint("reports", __name__, description="目标完成情况 / Progress against targets")
+# Not public: a signed-in bureau user, or a token an admin issued (Authorization: Bearer tjr_...).
+blp.before_request(require_report_reader)
 
 
 class ReportQuerySchema(Schema):

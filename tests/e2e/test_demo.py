@@ -166,3 +166,23 @@ def test_rebuilding_starts_fresh(demo: Path, tmp_path: Path) -> None:
     )
     assert refused.returncode != 0
     assert (elsewhere / "precious.txt").exists()
+
+
+def test_demo_has_accounts_to_sign_in_with(demo: Path, summary: dict[str, Any]) -> None:
+    from server import users
+
+    accounts = {account["name"]: account for account in summary["users"]}
+    assert accounts["admin"]["role"] == users.ADMIN
+    db = init_db(str(demo / "server.db"))
+    try:
+        for account in accounts.values():
+            user = users.sign_in(db, account["name"], account["password"], "test")
+            assert user.role == account["role"]
+        assert users.user_by_name(db, "lijianhua").envoy_id is not None
+    finally:
+        db.close()
+
+
+def test_demo_script_prints_the_admin_and_the_address() -> None:
+    script = (ROOT / "scripts" / "demo").read_text()
+    assert "$ADMIN_PASSWORD" in script and "open in a browser:  $URL/" in script

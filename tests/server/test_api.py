@@ -16,7 +16,13 @@ from server.records import row_to_state
 from shared import protocol as p
 from shared.clock import wall_ms
 from shared.ids import attendance_id, new_id
-from tests.helpers import LEAFLET_POTATO, VILLAGE_EAST, VILLAGE_SOUTH, enrolment_code
+from tests.helpers import (
+    LEAFLET_POTATO,
+    VILLAGE_EAST,
+    VILLAGE_SOUTH,
+    enrolment_code,
+    report_token,
+)
 
 PROTOCOL = {p.HEADER_PROTOCOL: str(p.PROTOCOL_VERSION)}
 ENVOY_MOBILES = ("13800138000", "13900139000", "13700137000")
@@ -167,8 +173,8 @@ def test_404_body(client: FlaskClient) -> None:
     }
 
 
-def test_report_for_unknown_unit_is_404(client: FlaskClient) -> None:
-    response = client.get("/api/v1/reports/2026?unit=530199")
+def test_report_for_unknown_unit_is_404(client: FlaskClient, db_path: str) -> None:
+    response = client.get("/api/v1/reports/2026?unit=530199", headers=report_token(db_path))
     assert response.get_json() == {
         "code": 404,
         "status": "Not Found",
@@ -502,14 +508,15 @@ def test_attendance_before_its_session_is_held_then_applied(zhang: Device, db_pa
     assert answer["answers"] == [{"q": 2, "s": p.HELD}]
     record_id = attendance_id(session_id, farmer_id)
     assert row(db_path, "attendances", record_id) is None
-    report = zhang.client.get("/api/v1/reports/2026").get_json()
+    headers = report_token(db_path)
+    report = zhang.client.get("/api/v1/reports/2026", headers=headers).get_json()
     assert report["indicators"][0]["actual"] == 0
 
     session = zhang.change(p.SESSION, session_fields(zhang.envoy_id), session_id)
     assert zhang.push([session])["applied"] == [[3, 3]]
     stored = row(db_path, "attendances", record_id)
     assert stored is not None and stored["deleted"] == 0
-    report = zhang.client.get("/api/v1/reports/2026").get_json()
+    report = zhang.client.get("/api/v1/reports/2026", headers=headers).get_json()
     assert report["indicators"][0]["actual"] == 1
     # The held change is now remembered as applied: sending it again is a duplicate.
     assert zhang.push([checkin])["answers"] == [{"q": 2, "s": p.DUPLICATE}]

@@ -1,0 +1,107 @@
+"""The bureau's pages: sign-in, progress, breakdowns, records, targets, staff and admin pages."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, redirect, request, session, url_for
+from flask_babel import Babel, lazy_gettext
+from flask_smorest import Api
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.wrappers import Response
+
+from server import users
+from server.access import ADMIN_ONLY, current_user
+from server.db import get_state, init_db, set_state
+from server.web import errors, formatting
+
+LANGUAGES = ("zh_CN", "en")
+csrf = CSRFProtect()
+
+
+def _secret_key(app: Flask) -> str:
+    """The configured key, or one made on first start and kept in the database."""
+    if app.config.get("SECRET_KEY"):
+        return str(app.config["SECRET_KEY"])
+    db = init_db(app.config["DATABASE"])
+    try:
+        key = get_state(db, "secret_key")
+        if key is None:
+            key = secrets.token_urlsafe(48)
+            db.execute("BEGIN IMMEDIATE")
+            # Another process may have made one meanwhile: keep the first.
+            set_state(db, "secret_key", get_state(db, "secret_key") or key)
+            db.execute("COMMIT")
+            key = get_state(db, "secret_key")
+        return str(key)
+    finally:
+        db.close()
+
+
+def select_locale() -> str:
+    return session.get("lang") if session.get("lang") in LANGUAGES else "zh_CN"
+
+
+# Menu entries: endpoint, label, roles that see it.
+NAV_LINKS = (("users.list_users", lazy_gettext("用户"), ADMIN_ONLY),)
+ROLE_NAMES = {
+    users.ADMIN: lazy_gettext("管理员"),
+    users.STAFF: lazy_gettext("工作人员"),
+    users.ENVOY: lazy_gettext("特派员"),
+}
+
+
+def register_web(app: Flask, api: Api) -> None:
+    app.config["SECRET_KEY"] = _secret_key(app)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=int(app.config["SESSION_IDLE_MINUTES"])),
+        # Re-sent on every request, so the lifetime counts from the last request: idle expiry.
+        SESSION_REFRESH_EACH_REQUEST=True,
+        # Checked per page blueprint (below), not on the device and token API.
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE="zh_CN",
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+    )
+    Babel(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    formatting.register(app)
+
+    from server.web import admin, auth, progress
+
+    pages = (auth, progress, admin)
+    for module in pages:
+        app.register_blueprint(module.bp)
+    page_blueprints = {module.bp.name for module in pages}
+
+    @app.before_request
+    def check_csrf() -> None:
+        # Every form on a page; the API answers devices and token holders, not browsers' forms.
+        if request.blueprint in page_blueprints or not request.path.startswith("/api/"):
+            csrf.protect()
+
+    @app.get("/")
+    def root() -> Response:
+        return redirect(url_for("progress.overview"))
+
+    @app.get("/lang/<lang>")
+    def switch_language(lang: str) -> Response:
+        if lang in LANGUAGES:
+            session["lang"] = lang
+        target = request.args.get("next", "")
+        return redirect(target if auth.is_local_path(target) else url_for("progress.overview"))
+
+    @app.context_processor
+    def page_context() -> dict[str, Any]:
+        return {
+            "current_user": current_user(),
+            "current_lang": select_locale(),
+            "nav_links": NAV_LINKS,
+            "role_label": lambda role: ROLE_NAMES.get(role, role),
+        }
+
+    errors.register(app, api)

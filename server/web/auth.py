@@ -1,0 +1,62 @@
+"""Signing in and out of the bureau's pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from marshmallow import Schema, ValidationError, fields, validate
+
+from server import users
+from server.access import SESSION_USER, current_user
+from server.db import get_db
+
+bp = Blueprint("auth", __name__)
+
+
+class SignInForm(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 40))
+    password = fields.String(required=True, validate=validate.Length(1, 200))
+    next = fields.String(load_default="")
+
+
+def is_local_path(target: str) -> bool:
+    """Only paths on this server may be returned to after signing in (no open redirect)."""
+    return target.startswith("/") and not target.startswith("//") and "\\" not in target
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+def sign_in() -> Any:
+    next_path = request.values.get("next", "")
+    if request.method == "GET":
+        if current_user() is not None:
+            return redirect(next_path if is_local_path(next_path) else url_for("root"))
+        return render_template("signin.html", next=next_path, error=None)
+    try:
+        form = SignInForm().load(
+            {key: request.form.get(key, "") for key in ("name", "password", "next")}
+        )
+    except ValidationError:
+        form = None
+    try:
+        if form is None:
+            raise users.SignInRefused()
+        user = users.sign_in(get_db(), form["name"], form["password"], request.remote_addr or "")
+    except (users.SignInRefused, users.TooManyFailures) as exc:
+        return render_template("signin.html", next=next_path, error=exc.message), exc.status
+    lang = session.get("lang")
+    session.clear()
+    session.permanent = True
+    session[SESSION_USER] = user.id
+    if lang:
+        session["lang"] = lang
+    return redirect(form["next"] if is_local_path(form["next"]) else url_for("root"))
+
+
+@bp.post("/signout")
+def sign_out() -> Any:
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    return redirect(url_for("auth.sign_in"))

@@ -1,0 +1,56 @@
+"""One way errors reach people: JSON under /api, a page in Chinese and English everywhere else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from server.api import DEFAULT_MESSAGES
+from shared.errors import TianjianError
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _page(status: int, message: str, errors: dict[str, object]) -> tuple[str, int]:
+    return render_template("error.html", status=status, message=message, errors=errors), status
+
+
+def register(app: Flask, api: Api) -> None:
+    def tianjian_error(exc: TianjianError) -> Any:
+        if _wants_json():
+            body = {
+                "code": exc.status,
+                "status": _reason(exc.status),
+                "message": exc.message,
+                "errors": exc.errors,
+            }
+            return body, exc.status, getattr(exc, "headers", {})
+        return _page(exc.status, exc.message, exc.errors)
+
+    def http_error(exc: HTTPException) -> Any:
+        if _wants_json():
+            return api.handle_http_exception(exc)
+        code = exc.code or 500
+        if isinstance(exc, InternalServerError):
+            app.logger.error("unhandled error on %s", request.path, exc_info=exc.original_exception)
+        message = DEFAULT_MESSAGES.get(code, exc.description or "")
+        if code == 400 and "CSRF" in (exc.description or ""):
+            message = "表单已过期或缺少安全令牌，请刷新页面后重试 / the form expired or lacks its security token: reload the page and try again"
+        return _page(code, message, {})
+
+    app.register_error_handler(TianjianError, tianjian_error)
+    app.register_error_handler(HTTPException, http_error)
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
