@@ -384,9 +384,19 @@ class FieldStore:
         if answer.get("x"):
             # The server's own version replaces the refused one.
             self._write_record(kind, answer["x"])
-        elif is_create:
-            # Never on the server: the record lives on in the rejected list until fixed.
+        elif is_create or self._create_refused(kind, record_id):
+            # Never on the server: the record lives on in the rejected list until fixed (an
+            # edit after a refused create, such as an undone check-in, was never there either).
             self.db.execute("DELETE FROM records WHERE kind = ? AND id = ?", [kind, record_id])
+
+    def _create_refused(self, kind: str, record_id: str) -> bool:
+        return (
+            self.db.execute(
+                "SELECT 1 FROM outbox WHERE kind = ? AND id = ? AND state = ? AND is_create = 1",
+                [kind, record_id, REJECTED],
+            ).fetchone()
+            is not None
+        )
 
     def renumber(self, seqs: list[int], above: int) -> None:
         """A restored copy reused sequence numbers the server has seen: give these fresh ones."""

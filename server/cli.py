@@ -254,19 +254,33 @@ def conflicts(ctx: click.Context, limit: int) -> None:
         )
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.pass_context
 def held(ctx: click.Context) -> None:
     """Show changes waiting for a record that has not arrived (a check-in before its session)."""
-    rows = _db(ctx).query(
-        "SELECT h.held_at, e.name AS envoy, h.device_id, h.seq, h.waiting_kind, h.waiting_id "
-        "FROM held_changes h LEFT JOIN envoys e ON e.id = h.envoy_id ORDER BY h.held_at"
-    )
-    for row in rows:
+    if ctx.invoked_subcommand is not None:
+        return
+    from server.sync import list_held
+
+    for row in list_held(_db(ctx)):
         click.echo(
-            f"{row['held_at']} {row['envoy']} #{row['seq']}: 等待 / waiting for "
-            f"{row['waiting_kind']} {row['waiting_id']}"
+            f"#{row['id']} {row['held_at']} {row['envoy']} {row['device_id']} #{row['seq']}: "
+            f"等待 / waiting for {row['waiting_kind']} {row['waiting_id']}"
         )
+
+
+@held.command("drop")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--device", "device_id", default=None, help="Drop every held change of this device.")
+@click.pass_context
+def held_drop(ctx: click.Context, ids: tuple[int, ...], device_id: str | None) -> None:
+    """Drop held changes by ID (#N in `held`), or all of one --device; the device is told why."""
+    from server.sync import drop_held
+
+    if not ids and device_id is None:
+        raise click.UsageError("请给出编号或 --device / give IDs or --device")
+    count = drop_held(_db(ctx), list(ids), device_id)
+    click.echo(f"已删除 {count} 条暂存的变更 / dropped {count} held changes")
 
 
 @cli.command("purge-tombstones")

@@ -14,10 +14,12 @@ from sqlite_utils import Database
 
 from server.db import get_state, last_commit_at, open_db, set_state, write_transaction
 from server.migrations import FIELD_TABLES
+from server.sync.held import expire_held
 from shared.clock import to_iso, utc_now
 
 
 def purge_tombstones(db: Database, days: int) -> int:
+    """Delete tombstones older than `days`, and expire changes held as long; how many tombstones."""
     cutoff = to_iso(utc_now() - timedelta(days=days))
     purged = 0
     with write_transaction(db):
@@ -34,6 +36,8 @@ def purge_tombstones(db: Database, days: int) -> int:
         if purged:
             # Any cursor below the highest purged change may be missing a deletion.
             set_state(db, "purged_seq", high)
+    # Changes held as long still wait for a record that will not come.
+    expire_held(db, days)
     return purged
 
 

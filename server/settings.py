@@ -39,6 +39,19 @@ SETTINGS = (
         " (0: only when it passes ~256 MB).",
     ),
     Setting(
+        "MAX_HELD_CHANGES",
+        "TIANJIAN_MAX_HELD_CHANGES",
+        5000,
+        "Most changes one device may have waiting on the server for a record that has not arrived"
+        " (a check-in before its session); past it, further such changes are refused.",
+    ),
+    Setting(
+        "MAX_HELD_BYTES",
+        "TIANJIAN_MAX_HELD_BYTES",
+        4 * 1024 * 1024,
+        "Most bytes of such waiting changes one device may have on the server.",
+    ),
+    Setting(
         "ENROLMENT_CODE_MINUTES",
         "TIANJIAN_ENROLMENT_MINUTES",
         60 * 24,
@@ -70,3 +83,8 @@ def defaults_from_environment() -> dict[str, Any]:
         else:
             values[setting.name] = raw
     return values
+
+
+def default(name: str) -> Any:
+    """A setting's declared default."""
+    return next(setting.default for setting in SETTINGS if setting.name == name)

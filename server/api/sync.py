@@ -19,7 +19,7 @@ from server.api.protocol import (
     server_hlc,
 )
 from server.db import get_db
-from server.sync import ResyncRequired, apply_push, pull_page
+from server.sync import HeldLimits, ResyncRequired, apply_push, pull_page
 from shared.schemas.sync import (
     ChangeSchema,
     PullQuerySchema,
@@ -91,7 +91,10 @@ class Push(MethodView):
         with _applying:
             note_contact()
             changes = _checked_changes(read_json_body())
-            outcome = apply_push(get_db(), g.device, changes)
+            limits = HeldLimits(
+                current_app.config["MAX_HELD_CHANGES"], current_app.config["MAX_HELD_BYTES"]
+            )
+            outcome = apply_push(get_db(), g.device, changes, limits)
         return {
             "applied": _runs(outcome["applied"]),
             "answers": outcome["answers"],

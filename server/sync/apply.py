@@ -10,6 +10,8 @@ from server.records import data_of
 from server.sync.batch import Batch
 from server.sync.checks import (
     check_catalogue,
+    check_correction,
+    check_new_in_parent,
     check_owner,
     check_references,
     checked_envelope,
@@ -17,6 +19,7 @@ from server.sync.checks import (
 )
 from server.sync.errors import Rejected
 from server.sync.prepare import Prepared
+from server.sync.pull import refusal_version
 from shared import protocol as p
 from shared.clock import to_iso, utc_now
 from shared.errors import InvalidRecord
@@ -39,19 +42,23 @@ def apply_change(batch: Batch, device: Device, prepared: Prepared) -> dict[str, 
         answer: dict[str, Any] = {"q": seq, "s": p.REJECTED, "r": exc.reason}
         if exc.errors:
             answer["e"] = exc.errors
-        current = _current_for(batch, prepared)
-        if current is not None:
+        version = _version_for(batch, device, prepared)
+        if version is not None:
             # The device drops its refused edit and takes the server's version back.
-            answer["x"] = dict(current)
+            answer["x"] = version
         return answer
 
 
-def _current_for(batch: Batch, prepared: Prepared) -> dict[str, Any] | None:
+def _version_for(batch: Batch, device: Device, prepared: Prepared) -> dict[str, Any] | None:
+    """The server's version of a refused change's record, if the device could pull it anyway."""
     kind = prepared.change.get("k")
     record_id = prepared.record_id
     if kind not in p.FIELD_KINDS or not isinstance(record_id, str):
         return None
-    return batch.state(kind, record_id)
+    current = batch.state(kind, record_id)
+    if current is None:
+        return None
+    return refusal_version(device, kind, current, batch.township_of(kind, current))
 
 
 def _apply(
@@ -73,6 +80,9 @@ def _apply(
     check_owner(batch, device, kind, current, values)
     check_catalogue(batch, kind, values)
     check_references(batch, kind, values, current)
+    if current is None:
+        check_new_in_parent(batch, device, kind, values)
+        check_correction(batch, device, kind, record_id, values)
     incoming = stamped_change(values, stamp)
     if kind == p.ATTENDANCE:
         incoming["seen_by"] = [device.id]
@@ -120,6 +130,8 @@ def _apply(
         )
     if kind == p.FARMER and current is None:
         batch.new_farmers.append(record_id)
+    if current is None and state.get("correction_of") in batch.corrections:
+        batch.corrections[state["correction_of"]].append(state)
     if current is None:
         return {"s": p.APPLIED}
     if result.conflicts or kind == p.ATTENDANCE:

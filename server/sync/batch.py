@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlite_utils import Database
 
+from server import settings
+from server.db import in_chunks
 from server.devices import Device
 from server.records import (
     existing_ids,
@@ -50,6 +53,14 @@ SHARED_COLUMNS = tuple(
 QUICK_ROW_COLUMNS = (*QUICK_COLUMNS, *SHARED_COLUMNS, "server_seq")
 
 
+@dataclass(frozen=True)
+class HeldLimits:
+    """How much one device may keep held on the server (settings MAX_HELD_*)."""
+
+    changes: int = field(default_factory=lambda: int(settings.default("MAX_HELD_CHANGES")))
+    bytes: int = field(default_factory=lambda: int(settings.default("MAX_HELD_BYTES")))
+
+
 def township_of_unit(code: str) -> str:
     """The township a unit is in: its first 9 digits, padded to a 12-digit code."""
     return code[:9].ljust(12, "0")
@@ -89,6 +100,13 @@ class Batch:
     applied: list[int] = field(default_factory=list)
     answers: list[dict[str, Any]] = field(default_factory=list)
     answered: list[tuple[int, bytes, str, str | None]] = field(default_factory=list)
+    # Each session's lead and co-envoys, read without loading whole states.
+    session_envoy_ids: dict[str, frozenset[str]] = field(default_factory=dict)
+    # The corrections recorded against each corrected event looked at, this push's included.
+    corrections: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # This device's held changes: how many and their bytes, once read.
+    held_usage: list[int] | None = None
+    held_limits: HeldLimits = field(default_factory=HeldLimits)
 
     def observe_quick_stamps(self) -> None:
         if self.latest_quick_stamp:
@@ -156,6 +174,34 @@ class Batch:
                 row[0] for row in self.db.execute(f"SELECT [{key}] FROM [{table}]")
             }
         return self.catalogue[kind]
+
+    def session_envoys(self, session_id: str) -> frozenset[str]:
+        """The envoys who may add check-ins and hand-outs to a session: its lead and co-envoys."""
+        state = self.states.get(p.SESSION, {}).get(session_id)
+        if state is not None:
+            return frozenset((state.get("lead_envoy_id"), *(state.get("co_envoy_ids") or [])))
+        if session_id not in self.session_envoy_ids:
+            self.note_session_envoys([session_id])
+        return self.session_envoy_ids.get(session_id, frozenset())
+
+    def note_session_envoys(self, ids: Iterable[str]) -> None:
+        for chunk, marks in in_chunks(dict.fromkeys(ids)):
+            for session_id, lead, co in self.db.execute(
+                f"SELECT id, lead_envoy_id, co_envoy_ids FROM sessions WHERE id IN ({marks})",
+                chunk,
+            ):
+                self.session_envoy_ids[session_id] = frozenset((lead, *json.loads(co or "[]")))
+
+    def corrections_of(self, kind: str, target_id: str) -> list[dict[str, Any]]:
+        """The corrections recorded against an event so far (their ids, copies and tombstones)."""
+        if target_id not in self.corrections:
+            self.corrections[target_id] = list(
+                self.db.query(
+                    f"SELECT id, copies, deleted FROM [{table_of(kind)}] WHERE correction_of = ?",
+                    [target_id],
+                )
+            )
+        return self.corrections[target_id]
 
     def township_of(self, kind: str, state: dict[str, Any]) -> str | None:
         """The township a record counts in: its own place's, or its session's or plot's."""

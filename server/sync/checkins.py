@@ -21,10 +21,14 @@ def store_checkins(batch: Batch, checkins: list[Prepared]) -> list[Prepared]:
     """
     if not checkins:
         return []
+    # Sessions this envoy may check farmers into; check-ins into others take the general
+    # path, which refuses them and says why.
+    batch.note_session_envoys(batch.checkin_sessions - batch.states.get(p.SESSION, {}).keys())
+    me = batch.device.envoy_id
     townships = {
         session_id: batch.session_township(session_id)
         for session_id in batch.checkin_sessions
-        if batch.exists(p.SESSION, session_id)
+        if batch.exists(p.SESSION, session_id) and me in batch.session_envoys(session_id)
     }
     aliases = batch.states.get(p.FARMER_ALIAS, {})
     known_farmers = {

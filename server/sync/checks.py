@@ -10,6 +10,8 @@ from server.sync.errors import Held, Rejected
 from server.sync.prepare import Prepared
 from shared import protocol as p
 from shared.clock import parse_stamp
+from shared.corrections import CORRECTED_KINDS, InvalidCorrection
+from shared.corrections import check_correction as correction_rule
 from shared.errors import InvalidRecord
 from shared.ids import attendance_id, is_uuid
 from shared.schemas.field import is_canonical_farmer, validate_fields
@@ -131,3 +133,49 @@ def check_references(
             continue
         if not batch.exists(target, value):
             raise Held(target, value)
+
+
+def check_new_in_parent(batch: Batch, device: Device, kind: str, values: dict[str, Any]) -> None:
+    """A new check-in or hand-out goes only into a session this envoy leads or co-runs, a new
+    observation only onto this envoy's own plot: a device cannot add to another envoy's figures."""
+    me = device.envoy_id
+    if kind in (p.ATTENDANCE, p.LEAFLET_HANDOUT):
+        session_id = values.get("session_id")
+        if session_id and me not in batch.session_envoys(session_id):
+            raise Rejected(
+                "只能在本人主持或协办的培训中签到或发放资料 / "
+                "check-ins and hand-outs go only into sessions this envoy leads or co-runs",
+                {"session_id": "不是本人的培训 / not this envoy's session"},
+            )
+    elif kind == p.PLOT_OBSERVATION:
+        plot = batch.loaded(p.PLOT, values.get("plot_id") or "")
+        if plot is None or plot.get("envoy_id") != me:
+            raise Rejected(
+                "只能观测本人的示范田 / observations go only onto this envoy's own plots",
+                {"plot_id": "不是本人的示范田 / not this envoy's plot"},
+            )
+
+
+def check_correction(
+    batch: Batch, device: Device, kind: str, record_id: str, values: dict[str, Any]
+) -> None:
+    """A correction names an original event of the same kind, envoy, title and place, and never
+    takes it below zero (shared/corrections.py, the device's rule too); one that arrives before
+    its event waits for it."""
+    target_id = values.get("correction_of")
+    if kind not in CORRECTED_KINDS or not target_id:
+        return
+    original = batch.loaded(kind, target_id)
+    if original is None:
+        other = next(k for k in CORRECTED_KINDS if k != kind)
+        if batch.loaded(other, target_id) is not None:
+            raise Rejected(
+                f"correction_of: 只能更正同类记录 / a {kind} can only correct a {kind}, not a {other}",
+                {"correction_of": f"是{other} / names a {other}"},
+            )
+        raise Held(kind, target_id)
+    correction = {**values, "id": record_id, "envoy_id": device.envoy_id}
+    try:
+        correction_rule(kind, correction, original, batch.corrections_of(kind, target_id))
+    except InvalidCorrection as exc:
+        raise Rejected(exc.message, exc.errors) from exc

@@ -1,13 +1,15 @@
-"""Held changes: those naming a record not yet arrived, kept and applied when it arrives."""
+"""Held changes: those naming a record not yet arrived, kept (within limits) and applied when it
+arrives; expired after the tombstone retention; listed and dropped by staff."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
-from server.db import in_chunks
+from server.db import in_chunks, write_transaction
 from server.devices import Device
 from server.sync.apply import apply_change
 from server.sync.batch import Batch
@@ -17,14 +19,53 @@ from server.sync.prepare import Prepared
 from shared import protocol as p
 from shared.clock import to_iso, utc_now
 
+# Kinds whose arrival can release a held change: what check-ins, hand-outs and observations
+# name, and the events corrections name.
+WAITED_FOR = (p.SESSION, p.FARMER, p.PLOT, p.LEAFLET_RECEIPT, p.LEAFLET_HANDOUT)
+
+DROPPED = "科技局已删除这条暂存的变更 / the bureau dropped this held change"
+
+
+def hold_new(batch: Batch, device: Device, change: dict[str, Any], waiting: Held) -> dict[str, Any]:
+    """Hold a change, or refuse it when the device already has its limit held; its answer."""
+    text = json.dumps(change, ensure_ascii=False)
+    size = len(text.encode())
+    if batch.held_usage is None:
+        count, used = batch.db.execute(
+            "SELECT count(*), coalesce(sum(length(CAST(change AS BLOB))), 0) FROM held_changes "
+            "WHERE device_id = ?",
+            [device.id],
+        ).fetchone()
+        batch.held_usage = [int(count), int(used)]
+    count, used = batch.held_usage
+    limits = batch.held_limits
+    if count + 1 > limits.changes or used + size > limits.bytes:
+        reason = (
+            f"服务器上已有本设备 {count} 条变更在等待尚未到达的记录（上限 {limits.changes} 条、"
+            f"{limits.bytes // 1024} KB），这条不再暂存：请先同步它们引用的培训、农户或示范田，"
+            f"或请科技局清理暂存 / {count} changes of this device already wait on the server for "
+            f"records that have not arrived (limit {limits.changes} changes, "
+            f"{limits.bytes // 1024} KB), so this one is not held: sync the sessions, farmers or "
+            "plots they name first, or ask the bureau to clear them"
+        )
+        return {"q": change["q"], "s": p.REJECTED, "r": reason}
+    _store(batch.db, device, change, text, waiting)
+    batch.held_usage = [count + 1, used + size]
+    return {"q": change["q"], "s": p.HELD}
+
 
 def hold(db: Database, device: Device, change: dict[str, Any], waiting: Held) -> None:
+    """Keep (or keep again, now waiting for another record) a change already held."""
+    _store(db, device, change, json.dumps(change, ensure_ascii=False), waiting)
+
+
+def _store(db: Database, device: Device, change: dict[str, Any], text: str, waiting: Held) -> None:
     db.table("held_changes").insert(
         {
             "device_id": device.id,
             "seq": change["q"],
             "envoy_id": device.envoy_id,
-            "change": json.dumps(change, ensure_ascii=False),
+            "change": text,
             "waiting_kind": waiting.kind,
             "waiting_id": waiting.record_id,
             "held_at": to_iso(utc_now()),
@@ -36,9 +77,7 @@ def hold(db: Database, device: Device, change: dict[str, Any], waiting: Held) ->
 def release_held(batch: Batch) -> None:
     """Apply held changes whose missing record has now arrived, until nothing more moves."""
     while True:
-        arrived = [
-            rid for kind in (p.SESSION, p.FARMER, p.PLOT) for rid in batch.dirty.get(kind, {})
-        ]
+        arrived = [rid for kind in WAITED_FOR for rid in batch.dirty.get(kind, {})]
         if not arrived:
             return
         held = []
@@ -71,5 +110,53 @@ def release_held(batch: Batch) -> None:
             return
         # Only records made by released changes can release more.
         released_kinds = {json.loads(r["change"]).get("k") for r in held}
-        if not released_kinds & {p.SESSION, p.FARMER, p.PLOT}:
+        if not released_kinds & set(WAITED_FOR):
             return
+
+
+def list_held(db: Database) -> list[dict[str, Any]]:
+    """Every held change, oldest first: its id for `held drop`, whose, and what it waits for."""
+    return list(
+        db.query(
+            "SELECT h.rowid AS id, h.held_at, e.name AS envoy, h.device_id, h.seq, "
+            "h.waiting_kind, h.waiting_id, length(CAST(h.change AS BLOB)) AS bytes "
+            "FROM held_changes h LEFT JOIN envoys e ON e.id = h.envoy_id ORDER BY h.held_at, h.rowid"
+        )
+    )
+
+
+def drop_held(db: Database, ids: list[int] | None = None, device_id: str | None = None) -> int:
+    """Drop held changes by id (as `list_held` shows) or all of one device; how many went.
+
+    A dropped change is answered `rejected` from then on, should its device send it again.
+    """
+    where, params = _selection(ids, device_id)
+    return _drop(db, where, params, DROPPED)
+
+
+def expire_held(db: Database, days: int) -> int:
+    """Drop held changes older than `days` (the tombstone retention); how many went."""
+    cutoff = to_iso(utc_now() - timedelta(days=days))
+    reason = (
+        f"等待超过 {days} 天，所等的记录始终未到，已过期 / "
+        f"held for more than {days} days without the record it names arriving: expired"
+    )
+    return _drop(db, "held_at < ?", [cutoff], reason)
+
+
+def _selection(ids: list[int] | None, device_id: str | None) -> tuple[str, list[Any]]:
+    if device_id is not None:
+        return "device_id = ?", [device_id]
+    wanted = list(ids or [])
+    return f"rowid IN ({','.join('?' * len(wanted)) or 'NULL'})", wanted
+
+
+def _drop(db: Database, where: str, params: list[Any], reason: str) -> int:
+    with write_transaction(db):
+        rows = db.execute(
+            f"SELECT device_id, seq FROM held_changes WHERE {where}", params
+        ).fetchall()
+        for device_id, seq in rows:
+            update_answer(db, device_id, seq, p.REJECTED, reason)
+        db.conn.executemany("DELETE FROM held_changes WHERE device_id = ? AND seq = ?", rows)
+    return len(rows)

@@ -64,6 +64,24 @@ def _changed_rows(
     return list(db.query(sql, [*params, limit + 1]))
 
 
+def in_scope(device: Device, envoy_id: str | None, township_code: str | None) -> bool:
+    """Whether a field record of this envoy and township reaches this device's pulls: the rule
+    _changed_rows puts in SQL."""
+    return envoy_id == device.envoy_id or (
+        township_code is not None and township_code in device.township_codes
+    )
+
+
+def refusal_version(
+    device: Device, kind: str, state: dict[str, Any], township_code: str | None
+) -> dict[str, Any] | None:
+    """The server's version of a record to send back with a refused change, as a pull would
+    send it, or None when the device could not pull it: a refusal must not leak a record."""
+    if not in_scope(device, state.get("envoy_id"), township_code):
+        return None
+    return dict(state)
+
+
 def _wire_record(kind: str, row: dict[str, Any]) -> dict[str, Any]:
     state = row_to_state(kind, row)
     if kind == p.ENVOY:

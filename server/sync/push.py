@@ -11,11 +11,11 @@ from server.db import get_state, set_state, write_transaction
 from server.devices import Device
 from server.records import fetch_states
 from server.sync.apply import apply_change
-from server.sync.batch import Batch
+from server.sync.batch import Batch, HeldLimits
 from server.sync.checkins import store_checkins
 from server.sync.checks import REFERENCES
 from server.sync.errors import CheckinsCollided, Held
-from server.sync.held import hold, release_held
+from server.sync.held import hold_new, release_held
 from server.sync.ledger import device_max_seq, previous_answers, record_answers
 from server.sync.prepare import Prepared, prepare_change
 from server.sync.write import write_dirty
@@ -23,7 +23,12 @@ from shared import protocol as p
 from shared.clock import HybridLogicalClock, wall_ms
 
 
-def apply_push(db: Database, device: Device, changes: list[dict[str, Any]]) -> dict[str, Any]:
+def apply_push(
+    db: Database,
+    device: Device,
+    changes: list[dict[str, Any]],
+    held_limits: HeldLimits | None = None,
+) -> dict[str, Any]:
     """Apply a batch of changes in one transaction; answer each change on its own.
 
     The answer lists the sequence numbers applied just as sent under "applied" (nearly all of
@@ -34,18 +39,23 @@ def apply_push(db: Database, device: Device, changes: list[dict[str, Any]]) -> d
     that does (another device checked the same farmer into the same session); then nothing of
     the first attempt is kept and the push is applied again, looking everything up first.
     """
+    limits = held_limits or HeldLimits()
     try:
-        return _apply_push(db, device, changes, careful=False)
+        return _apply_push(db, device, changes, limits, careful=False)
     except CheckinsCollided:
-        return _apply_push(db, device, changes, careful=True)
+        return _apply_push(db, device, changes, limits, careful=True)
 
 
 def _apply_push(
-    db: Database, device: Device, changes: list[dict[str, Any]], careful: bool
+    db: Database,
+    device: Device,
+    changes: list[dict[str, Any]],
+    held_limits: HeldLimits,
+    careful: bool,
 ) -> dict[str, Any]:
     with write_transaction(db):
         hlc = HybridLogicalClock("server", get_state(db, "hlc"))
-        batch = Batch(db, device, hlc, wall_ms(), careful=careful)
+        batch = Batch(db, device, hlc, wall_ms(), careful=careful, held_limits=held_limits)
         seqs = [change["q"] for change in changes]
         device_max = device_max_seq(db, device.id)
         # Numbers above any this device ever sent cannot have been seen: no lookup needed.
@@ -100,8 +110,7 @@ def _apply_one(batch: Batch, device: Device, prepared: Prepared) -> None:
     try:
         result = apply_change(batch, device, prepared)
     except Held as waiting:
-        hold(batch.db, device, change, waiting)
-        result = {"q": change["q"], "s": p.HELD}
+        result = hold_new(batch, device, change, waiting)
     if result["s"] == p.APPLIED and len(result) == 2:
         batch.applied.append(change["q"])
     else:

@@ -24,4 +24,3 @@ def test_a_new_field_database_and_its_wal_are_owner_only(tmp_path: Path) -> None
         store.close()
     finally:
         os.umask(old_umask)
-
