@@ -7,8 +7,10 @@ and prints; the rules live there, so the web pages behave the same.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sqlite3
+import sys
 import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,6 +20,7 @@ import requests
 
 from field_client import listing as listings
 from field_client import operations as ops
+from field_client import pin as web_pin
 from field_client.listing import KIND_NAMES
 from field_client.store import FieldStore
 from field_client.sync import DeviceRevoked, SyncFailed
@@ -155,6 +158,62 @@ def enroll(ctx: Context, server_url: str, code: str, device_name: str | None) ->
         {"device_id": answer["device_id"], "envoy": answer["envoy"], "pulled": report.pulled},
         f"已登记 / enrolled: {answer['envoy']['name']} · 设备 {answer['device_id']}",
     )
+    if not web_pin.has_pin(ctx.store) and sys.stdin.isatty() and not ctx.as_json:
+        _ask_pin(ctx.store)
+
+
+def _ask_pin(store: FieldStore) -> None:
+    """Ask for the web pages' PIN at the terminal (typed twice, never echoed)."""
+    value = click.prompt(
+        "设置网页登录 PIN（至少4位） / set the PIN for the web pages (4+ characters)",
+        hide_input=True,
+        confirmation_prompt=True,
+    )
+    web_pin.set_pin(store, value)
+    click.echo("PIN 已设置 / PIN set")
+
+
+@cli.command("pin")
+@pass_ctx
+def set_pin_command(ctx: Context) -> None:
+    """设置或更改网页登录 PIN / set or change the PIN that opens the envoy's web pages."""
+    _ask_pin(ctx.store)
+
+
+@cli.command()
+@click.option(
+    "--host",
+    default="0.0.0.0",
+    show_default=True,
+    help="Address to listen on (all by default, so phones on the hotspot reach it).",
+)
+@click.option(
+    "--port",
+    type=int,
+    default=8080,
+    show_default=True,
+    help="Port (80 spares farmers typing one, where allowed).",
+)
+@click.option("--threads", type=int, default=8, show_default=True)
+@pass_ctx
+def serve(ctx: Context, host: str, port: int, threads: int) -> None:
+    """在本机热点上提供特派员页面和学员扫码签到（Windows 也可） / serve the web pages."""
+    from field_client.web.serve import serve as run
+
+    store = ctx.store
+    if not web_pin.has_pin(store):
+        preset = os.environ.get("TIANJIAN_FIELD_PIN")
+        if preset:
+            web_pin.set_pin(store, preset)
+        elif sys.stdin.isatty():
+            _ask_pin(store)
+        else:
+            click.echo(
+                f"尚未设置 PIN：请在本机打开 http://127.0.0.1:{port}/setup 设置 / "
+                f"no PIN yet: open http://127.0.0.1:{port}/setup on this computer to set one"
+            )
+    ctx.close()
+    run(ctx.db_path, host, port, threads, echo=click.echo)
 
 
 # ------------------------------------------------------------------ farmers

@@ -1,0 +1,383 @@
+"""Farmers checking themselves in: session codes and windows, QR tokens, cards, returning phones."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from field_client import local
+from field_client import operations as ops
+from field_client.checkin_codes import (
+    new_card_code,
+    normalise_card_code,
+    session_token,
+    token_matches,
+)
+from field_client.store import FieldStore
+from shared import protocol as p
+from shared.clock import CHINA, parse_iso, to_iso
+from shared.errors import TianjianError
+from shared.ids import attendance_id
+
+DEFAULT_MARGIN_MINUTES = 60
+MAX_MARGIN_MINUTES = 24 * 60
+
+
+class CheckinRefused(TianjianError):
+    """A farmer's check-in cannot go ahead; the message says what to do instead."""
+
+    status = 403
+    reason = "refused"
+
+
+class UnknownCode(CheckinRefused):
+    status = 404
+    reason = "unknown_code"
+    message = (
+        "没有这个签到码，请核对海报上的数字，或请特派员帮您签到 / "
+        "no session has this code: check the number on the poster or ask the envoy"
+    )
+
+
+class ForgedToken(CheckinRefused):
+    reason = "forged"
+    message = (
+        "二维码无效，请重新扫描海报上的二维码，或请特派员帮您签到 / "
+        "this QR code is not valid: scan the poster's code again or ask the envoy"
+    )
+
+
+class OtherSessionToken(CheckinRefused):
+    reason = "other_session"
+    message = (
+        "这个二维码属于另一场培训，请扫描本场海报上的二维码 / "
+        "this QR code belongs to another session: scan this session's poster"
+    )
+
+
+class Expired(CheckinRefused):
+    reason = "expired"
+    message = (
+        "本场签到已结束，请找特派员现场登记 / check-in for this session has closed: ask the envoy"
+    )
+
+
+class NotYetOpen(CheckinRefused):
+    reason = "not_yet"
+    message = "本场签到还没有开始，请稍后再扫 / check-in has not opened yet: scan again later"
+
+
+class SessionDeleted(CheckinRefused):
+    status = 410
+    reason = "deleted"
+    message = "本场培训已取消，请询问特派员 / this session was cancelled: ask the envoy"
+
+
+class UnknownCard(CheckinRefused):
+    status = 404
+    reason = "unknown_card"
+    message = "未知的签到卡，请核对或用名单签到 / unknown card: check it or use the roster"
+
+
+class MistypedCard(CheckinRefused):
+    status = 422
+    reason = "mistyped_card"
+    message = "签到卡号有误（校验位不符），请重新扫描 / card code misread: scan it again"
+
+
+@dataclass(frozen=True)
+class Window:
+    opens: datetime
+    closes: datetime
+
+
+@dataclass(frozen=True)
+class Poster:
+    session: dict[str, Any]
+    code: str
+    token: str
+    margin_minutes: int
+    window: Window
+
+
+@dataclass(frozen=True)
+class Checkin:
+    farmer: dict[str, Any]
+    new: bool
+    checked_in_at: str
+
+
+# ------------------------------------------------------------------ keys
+
+
+def checkin_keys(store: FieldStore) -> list[bytes]:
+    """Keys that sign posters: the server's (from enrolment or sync) first, then a local one.
+
+    A device that has no key from the server yet signs with one of its own, so posters can be
+    printed offline; tokens signed with it stay valid after the server's key arrives.
+    """
+    keys = []
+    server_key = store.get("checkin_key")
+    if server_key:
+        keys.append(server_key.encode())
+    local_key = store.get("checkin_key_local")
+    if local_key:
+        keys.append(local_key.encode())
+    if not keys:
+        keys.append(local.secret(store, "checkin_key_local").encode())
+    return keys
+
+
+# ------------------------------------------------------------------ sessions
+
+
+def window(session: dict[str, Any], margin_minutes: int) -> Window:
+    """Open from the start minus the margin to the end (or the day's end) plus the margin."""
+    starts = parse_iso(session["starts_at"])
+    if session.get("ends_at"):
+        ends = parse_iso(session["ends_at"])
+    else:
+        day = starts.astimezone(CHINA).date()
+        ends = datetime.combine(day, time(23, 59, 59), CHINA)
+    margin = timedelta(minutes=margin_minutes)
+    return Window(starts - margin, ends + margin)
+
+
+def poster(store: FieldStore, session_id: str, margin_minutes: int | None = None) -> Poster:
+    """The session's code, token and window; a code is given the first time it is asked for."""
+    session = store.record(p.SESSION, session_id)
+    if session is None or session.get("deleted"):
+        raise SessionDeleted()
+    if margin_minutes is not None and not 0 <= margin_minutes <= MAX_MARGIN_MINUTES:
+        raise TianjianError(
+            f"宽限时间应在 0-{MAX_MARGIN_MINUTES} 分钟之间 / margin must be 0-{MAX_MARGIN_MINUTES} minutes",
+            {"margin_minutes": "0-1440"},
+        )
+    with store.transaction() as db:
+        row = db.execute(
+            "SELECT code, margin_minutes FROM checkin_sessions WHERE session_id = ?", [session_id]
+        ).fetchone()
+        if row is None:
+            code = _free_code(store)
+            margin = DEFAULT_MARGIN_MINUTES if margin_minutes is None else margin_minutes
+            db.execute(
+                "INSERT INTO checkin_sessions (session_id, code, margin_minutes, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                [session_id, code, margin, store.best_now_iso()],
+            )
+        else:
+            code, margin = row
+            if margin_minutes is not None and margin_minutes != margin:
+                margin = margin_minutes
+                db.execute(
+                    "UPDATE checkin_sessions SET margin_minutes = ? WHERE session_id = ?",
+                    [margin, session_id],
+                )
+    token = session_token(checkin_keys(store)[0], session_id)
+    return Poster(session, code, token, margin, window(session, margin))
+
+
+def _free_code(store: FieldStore) -> str:
+    """Four digits no session still open for check-in on this device uses."""
+    now = parse_iso(store.best_now_iso())
+    taken = set()
+    for session_id, code, margin in store.db.execute(
+        "SELECT session_id, code, margin_minutes FROM checkin_sessions"
+    ):
+        session = store.record(p.SESSION, session_id)
+        if session and not session.get("deleted") and window(session, margin).closes >= now:
+            taken.add(code)
+    for _ in range(1000):
+        code = f"{secrets.randbelow(9000) + 1000}"
+        if code not in taken:
+            return code
+    raise TianjianError("签到码已用完 / no free session code left")
+
+
+def open_checkin(store: FieldStore, code: str, token: str | None) -> Poster:
+    """The session a farmer's address names, or CheckinRefused saying why not.
+
+    The QR carries the code and a token; a farmer typing the address types the code alone.
+    """
+    code = code.strip()
+    found = local.rows(
+        store,
+        "SELECT session_id, margin_minutes FROM checkin_sessions WHERE code = ? "
+        "ORDER BY created_at DESC",
+        [code],
+    )
+    if not found:
+        raise UnknownCode()
+    now = parse_iso(store.best_now_iso())
+    candidates = []
+    for row in found:
+        session = store.record(p.SESSION, row["session_id"])
+        if session is not None:
+            candidates.append((session, row["margin_minutes"]))
+    keys = checkin_keys(store)
+    if token is not None:
+        signed = [(s, m) for s, m in candidates if token_matches(keys, s["id"], token)]
+        if not signed:
+            others = local.rows(store, "SELECT session_id FROM checkin_sessions", [])
+            if any(token_matches(keys, row["session_id"], token) for row in others):
+                raise OtherSessionToken()
+            raise ForgedToken()
+        candidates = signed
+    if not candidates:
+        raise UnknownCode()
+    live = [(s, m) for s, m in candidates if not s.get("deleted")]
+    if not live:
+        raise SessionDeleted()
+    for session, margin in live:
+        span = window(session, margin)
+        if span.opens <= now <= span.closes:
+            return Poster(session, code, session_token(keys[0], session["id"]), margin, span)
+    session, margin = live[0]
+    if now < window(session, margin).opens:
+        raise NotYetOpen()
+    raise Expired()
+
+
+# ------------------------------------------------------------------ check-ins
+
+
+def checkin(store: FieldStore, session_id: str, farmer_id: str, method: str) -> Checkin:
+    """Check a farmer in; a repeat adds nothing and answers with the first check-in's time."""
+    farmer = store.record(p.FARMER, farmer_id)
+    if farmer is None or farmer.get("deleted"):
+        raise UnknownCard("找不到这位学员 / no such farmer on this device")
+    done = ops.check_in(store, session_id, farmer_id, method=method)
+    return Checkin(farmer, done.new, done.checked_in_at)
+
+
+def is_checked_in(store: FieldStore, session_id: str, farmer_id: str) -> bool:
+    attendance = store.record(p.ATTENDANCE, attendance_id(session_id, farmer_id))
+    return attendance is not None and not attendance.get("deleted")
+
+
+def farmer_with_mobile(store: FieldStore, mobile: str) -> dict[str, Any] | None:
+    for farmer in store.records(p.FARMER):
+        if farmer.get("mobile") == mobile:
+            return farmer
+    return None
+
+
+def register_farmer(store: FieldStore, values: dict[str, Any]) -> str:
+    """A new farmer, or the one already registered with that mobile (never a second record)."""
+    if values.get("mobile"):
+        known = farmer_with_mobile(store, values["mobile"])
+        if known is not None:
+            return str(known["id"])
+    return ops.register_farmer(
+        store,
+        name=values["name"],
+        village=values["village_code"],
+        mobile=values.get("mobile"),
+        gender=values.get("gender"),
+        birth_year=values.get("birth_year"),
+    )
+
+
+# ------------------------------------------------------------------ phones
+
+
+def new_phone_cookie() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def farmers_of_phone(store: FieldStore, cookie: str | None) -> list[dict[str, Any]]:
+    """Farmers this phone checked in before (a family may share one phone)."""
+    if not cookie:
+        return []
+    found = []
+    for row in local.rows(
+        store,
+        "SELECT farmer_id FROM phone_farmers WHERE phone_hash = ? ORDER BY first_at",
+        [local.phone_hash(cookie)],
+    ):
+        farmer = store.record(p.FARMER, row["farmer_id"])
+        if farmer is not None and not farmer.get("deleted"):
+            found.append(farmer)
+    return found
+
+
+def remember_phone(store: FieldStore, cookie: str, farmer_id: str) -> None:
+    store.db.execute(
+        "INSERT OR IGNORE INTO phone_farmers (phone_hash, farmer_id, first_at) VALUES (?, ?, ?)",
+        [local.phone_hash(cookie), farmer_id, store.best_now_iso()],
+    )
+    store.db.conn.commit()
+
+
+# ------------------------------------------------------------------ cards
+
+
+def issue_cards(store: FieldStore, farmer_ids: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Each farmer's card (an existing one is kept, so a reprint matches the card in hand)."""
+    issued = []
+    with store.transaction() as db:
+        for farmer_id in farmer_ids:
+            farmer = store.record(p.FARMER, farmer_id)
+            if farmer is None or farmer.get("deleted"):
+                continue
+            row = db.execute(
+                "SELECT code FROM cards WHERE farmer_id = ? AND revoked = 0", [farmer_id]
+            ).fetchone()
+            if row:
+                issued.append((row[0], farmer))
+                continue
+            while True:
+                code = new_card_code()
+                if not db.execute("SELECT 1 FROM cards WHERE code = ?", [code]).fetchone():
+                    break
+            db.execute(
+                "INSERT INTO cards (code, farmer_id, issued_at, revoked) VALUES (?, ?, ?, 0)",
+                [code, farmer_id, to_iso(parse_iso(store.best_now_iso()))],
+            )
+            issued.append((code, farmer))
+    return issued
+
+
+def farmer_of_card(store: FieldStore, text: str) -> dict[str, Any]:
+    code = normalise_card_code(text)
+    if code is None:
+        raise MistypedCard()
+    row = store.db.execute(
+        "SELECT farmer_id FROM cards WHERE code = ? AND revoked = 0", [code]
+    ).fetchone()
+    farmer = store.record(p.FARMER, row[0]) if row else None
+    if farmer is None or farmer.get("deleted"):
+        raise UnknownCard()
+    return farmer
+
+
+# ------------------------------------------------------------------ reading
+
+
+def sessions_from_today(store: FieldStore) -> list[dict[str, Any]]:
+    """This device's sessions starting today or later (China time), and any still open."""
+    today = ops.today(store)
+    found = []
+    for session in store.records(p.SESSION):
+        starts = parse_iso(session["starts_at"]).astimezone(CHINA).date()
+        if starts >= today or not session.get("closed"):
+            found.append(session)
+    return sorted(found, key=lambda s: s["starts_at"])
+
+
+def session_attendances(store: FieldStore, session_id: str) -> list[dict[str, Any]]:
+    """A session's check-ins (not undone). Their ids begin with the session's (shared.ids),
+    so a range over the primary key finds them without reading every check-in."""
+    prefix = session_id[:18]
+    found = []
+    for (data,) in store.db.execute(
+        "SELECT data FROM records WHERE kind = ? AND id >= ? AND id < ? AND deleted = 0",
+        [p.ATTENDANCE, prefix, prefix + "~"],
+    ):
+        attendance = json.loads(data)
+        if attendance["session_id"] == session_id:
+            found.append(attendance)
+    return found

@@ -1,0 +1,125 @@
+"""The envoy's PIN: required for every envoy page, hashed, waits after wrong tries, idle lock; CSRF."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+
+from field_client import pin
+from field_client.store import FieldStore
+from field_client.web import create_app
+from tests.field_client.web.conftest import LAN, PIN, make_store, new_session
+
+ENVOY_PAGES = ["/envoy/", "/envoy/cards", "/envoy/phone-qr.png"]
+
+
+def test_envoy_pages_need_the_pin(client, store) -> None:
+    session_id = new_session(store)
+    for path in [
+        *ENVOY_PAGES,
+        f"/envoy/sessions/{session_id}",
+        f"/envoy/sessions/{session_id}/poster",
+    ]:
+        answer = client.get(path)
+        assert answer.status_code == 302, path
+        assert answer.location.startswith("/login")
+    # Writes too: a scan without the PIN checks nobody in.
+    assert client.post(f"/envoy/sessions/{session_id}/scan", data={"card": "X"}).status_code == 302
+
+
+def test_pin_is_stored_hashed(store) -> None:
+    stored = store.get("web_pin_hash")
+    assert stored and PIN not in stored and stored.startswith(("scrypt:", "pbkdf2:"))
+
+
+def test_right_pin_opens_and_lock_closes(client) -> None:
+    assert client.post("/login", data={"pin": PIN}).location == "/envoy/"
+    assert client.get("/envoy/").status_code == 200
+    client.post("/logout")
+    assert client.get("/envoy/").status_code == 302
+
+
+def test_wrong_pins_make_it_wait(client, store_path) -> None:
+    for left in (2, 1):
+        answer = client.post("/login", data={"pin": "0000"})
+        assert answer.status_code == 403
+        assert f"还可再试 {left} 次" in answer.get_data(as_text=True)
+    answer = client.post("/login", data={"pin": "0000"})
+    assert "秒后再试" in answer.get_data(as_text=True)
+    # While waiting, even the right PIN does not open.
+    answer = client.post("/login", data={"pin": PIN})
+    assert answer.status_code == 403 and "秒后再试" in answer.get_data(as_text=True)
+    assert client.get("/envoy/").status_code == 302
+
+
+def test_wait_grows_and_ends(tmp_path) -> None:
+    store = make_store(str(tmp_path / "f.db"))
+    pin.set_pin(store, PIN)
+    clock = [1000.0]
+    waits = []
+    for _ in range(5):
+        try:
+            pin.check_pin(store, "bad!", now=lambda: clock[0])
+        except pin.PinRefused as exc:
+            waits.append(exc.wait_s)
+        clock[0] += 10_000
+    assert waits == [0, 0, 30, 60, 120]
+    pin.check_pin(store, PIN, now=lambda: clock[0])  # after the wait, the right PIN opens
+    assert store.get("web_pin_failures") == "0"
+
+
+def test_idle_lock(store_path) -> None:
+    app = create_app(
+        store_path, {"TESTING": True, "WTF_CSRF_ENABLED": False, "IDLE_LOCK_MINUTES": 0}
+    )
+    client = app.test_client()
+    client.post("/login", data={"pin": PIN})
+    answer = client.get("/envoy/")
+    assert answer.status_code == 302 and answer.location.startswith("/login")
+
+
+def test_first_pin_only_from_this_computer(tmp_path) -> None:
+    path = str(tmp_path / "f.db")
+    make_store(path).close()
+    app = create_app(path, {"TESTING": True, "WTF_CSRF_ENABLED": False})
+    client = app.test_client()
+    assert client.get("/login").location == "/setup"
+    over_wifi = client.post(
+        "/setup",
+        data={"pin": "1357", "pin_again": "1357"},
+        environ_base={"REMOTE_ADDR": "192.168.137.23"},
+    )
+    assert "tianjian-field pin" in over_wifi.get_data(as_text=True)
+    store = FieldStore(path)
+    assert not pin.has_pin(store)
+    answer = client.post("/setup", data={"pin": "1357", "pin_again": "1357"})
+    assert answer.location == "/envoy/"
+    assert pin.has_pin(store)
+    store.close()
+
+
+def test_csrf_is_enforced(store_path) -> None:
+    app: Flask = create_app(store_path, {"TESTING": True, "LAN_ADDRESSES": LAN})
+    client = app.test_client()
+    refused = client.post("/login", data={"pin": PIN})
+    assert refused.status_code == 400 and "表单已过期" in refused.get_data(as_text=True)
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post("/login", data={"pin": PIN, "csrf_token": token}).status_code == 302
+    # Every envoy form carries the token; a form posted from elsewhere does not.
+    store = FieldStore(store_path)
+    session_id = new_session(store)
+    store.close()
+    assert (
+        client.post(f"/envoy/sessions/{session_id}/scan", data={"card": "ACEFHJK"}).status_code
+        == 400
+    )
+    page = client.get(f"/envoy/sessions/{session_id}").get_data(as_text=True)
+    assert 'name="csrf_token"' in page
+
+
+def test_language_switch(envoy) -> None:
+    assert "今天及以后的培训" in envoy.get("/envoy/").get_data(as_text=True)
+    envoy.get("/lang/en?next=/envoy/")
+    assert "Today's and upcoming sessions" in envoy.get("/envoy/").get_data(as_text=True)
