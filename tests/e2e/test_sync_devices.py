@@ -8,6 +8,7 @@ from pathlib import Path
 
 from field_client.store import FieldStore
 from server.db import init_db
+from server.farmers import creation_key
 from server.maintenance import purge_tombstones
 from server.report import build_report
 from shared import protocol as p
@@ -172,7 +173,12 @@ def test_two_devices_share_a_farmer_and_co_run_a_session(
     aliases = dict(db.execute("SELECT id, canonical_id FROM farmer_aliases").fetchall())
     candidates = db.execute("SELECT reason FROM merge_candidates").fetchall()
     attendance = next(db.query("SELECT * FROM attendances WHERE farmer_id = ?", [regular]))
+    # Both were made within a few milliseconds on two clocks: the earlier clock stamp wins
+    # (farmers.creation_key), whichever device's that is, never the arrival order.
+    pair = [dict(row) for row in db.query("SELECT * FROM farmers WHERE name = '李四'")]
     db.close()
+    first, second = sorted(pair, key=creation_key)
+    li_on_a, li_on_b = first["id"], second["id"]
     assert aliases == {li_on_b: li_on_a}
     assert ("same_mobile",) in candidates
     assert attendance["checked_in_at"] == "2026-06-01T01:10:00Z"  # the earliest check-in is kept
