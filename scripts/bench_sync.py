@@ -86,19 +86,21 @@ def vm_hwm_mb(pid: int | str = "self") -> float:
 
 
 @contextmanager
-def server_process(db_path: str, workdir: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """The real server (waitress) on a real SQLite file, in its own process."""
+def server_process(
+    db_path: str, workdir: str, root: Path = ROOT, wait: float = 30
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """The real server (waitress) on a real SQLite file, in its own process (from `root`'s code)."""
     port = free_port()
     logfile = open(os.path.join(workdir, f"server-{port}.log"), "wb")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "server", "run", "--port", str(port)],
         env={**os.environ, "TIANJIAN_DB": db_path},
-        cwd=ROOT,
+        cwd=root,
         stdout=logfile,
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_http(f"http://127.0.0.1:{port}/api/openapi.json", process)
+        wait_http(f"http://127.0.0.1:{port}/api/openapi.json", process, wait)
         yield process, port
     finally:
         if process.poll() is None:

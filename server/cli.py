@@ -12,7 +12,7 @@ import click
 
 from server import devices, farmers, reference
 from server.db import init_db
-from server.report import UnknownUnit, build_report
+from server.report import build_report
 from shared import cli_errors
 from shared.clock import utc_now
 from shared.errors import TianjianError
@@ -20,7 +20,6 @@ from shared.errors import TianjianError
 FRIENDLY_ERRORS: dict[type[Exception], str] = {
     reference.BadReferenceFile: "文件有误 / bad file: {exc}",
     devices.UnknownEnvoy: "没有这位特派员 / no such envoy: {exc}",
-    UnknownUnit: "未知的区划代码 / unknown unit: {exc}",
     farmers.UnknownFarmer: "没有这个农户 / no such farmer: {exc}",
     farmers.AlreadyMerged: "该农户已合并 / farmer already merged: {exc}",
     FileNotFoundError: "找不到文件 / file not found: {exc.filename}",

@@ -301,3 +301,40 @@ def m003_users_and_api_tokens(db: Database) -> None:
     db["api_tokens"].create_index(["token_hash"], unique=True)
     # Failed sign-ins per user name and per address, so repeated guessing slows down.
     db["sign_in_failures"].create({"key": str, "failures": int, "last_failed_at": str}, pk="key")
+
+
+@migrations()
+def m004_report_indexes(db: Database) -> None:
+    """Indexes the report's range queries use (a unit is a range of division codes).
+
+    None on attendances: the report reaches a session's check-ins through the unique index on
+    their ids (they start with the session's), so storing a check-in costs no more than before.
+    """
+    db["sessions"].create_index(["unit_code", "starts_at"], if_not_exists=True)
+    db["sessions"].create_index(["lead_envoy_id", "starts_at"], if_not_exists=True)
+    db["leaflet_handouts"].create_index(["unit_code", "handed_out_at"], if_not_exists=True)
+    db["leaflet_handouts"].create_index(["session_id"], if_not_exists=True)
+    db["leaflet_handouts"].create_index(["envoy_id", "handed_out_at"], if_not_exists=True)
+    db["plots"].create_index(["village_code", "established_on"], if_not_exists=True)
+    db["plots"].create_index(["envoy_id", "established_on"], if_not_exists=True)
+    # Deleted farmers are few: a partial index lists them without reading the whole table.
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS idx_farmers_deleted ON farmers (id) WHERE deleted = 1"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS idx_farmer_aliases_canonical ON farmer_aliases (canonical_id)")
+
+
+@migrations()
+def m005_targets_for_envoys_growth_and_profiles(db: Database) -> None:
+    """Targets for an envoy (unit_code NULL) and growth on last year ('同比增长 10%'); the monthly
+    profile of expected work per year (and optionally per indicator; '' for all)."""
+    db["targets"].add_column("envoy_id", str)
+    db["targets"].add_column("basis", str)
+    db["targets"].add_column("growth_percent", float)
+    db.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS idx_targets_envoy ON targets (year, envoy_id, indicator) "
+        "WHERE envoy_id IS NOT NULL"
+    )
+    db["target_profiles"].create(
+        {"year": int, "indicator": str, "shares": str, "set_at": str}, pk=("year", "indicator")
+    )

@@ -179,7 +179,7 @@ def test_report_for_unknown_unit_is_404(client: FlaskClient, db_path: str) -> No
         "code": 404,
         "status": "Not Found",
         "message": "未知的区划代码 / unknown unit 530199",
-        "errors": {},
+        "errors": {"unit": "未知的区划代码 / unknown unit"},
     }
 
 
@@ -345,6 +345,7 @@ def test_openapi_lists_the_paths(client: FlaskClient) -> None:
         "/api/v1/sync/push",
         "/api/v1/sync/pull",
         "/api/v1/reports/{year}",
+        "/api/v1/reports/{year}/breakdown",
     }
     assert "post" in spec["paths"]["/api/v1/sync/push"]
     assert "get" in spec["paths"]["/api/v1/sync/pull"]

@@ -1,0 +1,248 @@
+"""scripts/bench report: the bureau's figures at province scale, over real HTTP, p50 and p95.
+
+Builds (once, then reuses from a cache keyed by data version, seed and year) a province's year
+of work in a server SQLite file, starts the real server on a copy and times repeated requests:
+the progress JSON of a county and of the province, the progress page of a county, the township
+breakdown of a county and a CSV export of a county's check-ins; plus the server's peak memory.
+`--before DIR` times a second server started from another checkout (e.g. `git archive main`)
+on a fresh copy of the same file, in the same sitting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
+
+import requests  # noqa: E402
+from bench_report_data import DATA_VERSION, PROVINCE, Builder, Size, county_codes  # noqa: E402
+from bench_sync import log, server_process, vm_hwm_mb  # noqa: E402
+
+# Goals from issue 13, "Measured" (milliseconds and MB on a 2-core machine).
+GOALS = {
+    "county_p50_ms": 100,
+    "province_p50_ms": 500,
+    "page_p50_ms": 300,
+    "breakdown_p50_ms": 300,
+    "server_peak_mb": 300,
+}
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("TIANJIAN_BENCH_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tianjian-bench"
+    )
+    path = Path(base)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def province_file(year: int, seed: int, size: Size) -> tuple[Path, float | None]:
+    """The generated province, made if the cache lacks it; with the seconds making it took."""
+    tag = f"{size.counties}c-{size.attendances}a"
+    path = cache_dir() / f"report-v{DATA_VERSION}-{year}-{seed}-{tag}.db"
+    if path.exists():
+        log(f"reusing {path}")
+        return path, None
+    partial = path.with_suffix(".partial")
+    for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+        leftover.unlink(missing_ok=True)
+    log(f"generating a province into {path} ...")
+    started = time.perf_counter()
+    counts = Builder(str(partial), year, seed, size).build()
+    seconds = round(time.perf_counter() - started, 1)
+    partial.rename(path)
+    log(f"generated in {seconds} s: { ({k: v for k, v in counts.items() if k != 'counties'}) }")
+    return path, seconds
+
+
+def timed(session: requests.Session, url: str, runs: int) -> dict[str, Any]:
+    """p50/p95 of `runs` GETs after one warm-up; None when the server has no such address."""
+    first = session.get(url, timeout=600)
+    if first.status_code == 404:
+        return {"absent": True, "status": 404}
+    if first.status_code != 200:
+        raise RuntimeError(f"{url}: {first.status_code} {first.text[:300]}")
+    times = []
+    size = 0
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = session.get(url, timeout=600)
+        times.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+        size = len(response.content)
+    times.sort()
+    return {
+        "p50_ms": round(statistics.median(times), 1),
+        "p95_ms": round(times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))], 1),
+        "runs": runs,
+        "bytes": size,
+    }
+
+
+def rotating(session: requests.Session, urls: list[str], runs: int) -> dict[str, Any]:
+    """Like timed, over several units in turn, so no one unit's pages stay hot in the cache."""
+    results = [timed(session, url, max(1, runs // len(urls))) for url in urls]
+    if any(r.get("absent") for r in results):
+        return {"absent": True, "status": 404}
+    p50s = [r["p50_ms"] for r in results]
+    p95s = [r["p95_ms"] for r in results]
+    return {
+        "p50_ms": round(statistics.median(p50s), 1),
+        "p95_ms": round(max(p95s), 1),
+        "runs": sum(r["runs"] for r in results),
+        "bytes": results[0]["bytes"],
+    }
+
+
+def measure(
+    server_root: Path, data: Path, workdir: str, year: int, args: argparse.Namespace, label: str
+) -> dict[str, Any]:
+    copy = os.path.join(workdir, f"{label}.db")
+    shutil.copyfile(data, copy)
+    counties = [c.ljust(12, "0") for c in county_codes(Size())][:: max(1, 100 // args.units)]
+    started = time.perf_counter()
+    with server_process(copy, workdir, root=server_root, wait=600) as (process, port):
+        start_seconds = round(time.perf_counter() - started, 1)
+        base = f"http://127.0.0.1:{port}"
+        session = requests.Session()
+        if args.token:
+            session.headers["Authorization"] = f"Bearer {args.token}"
+        log(f"{label}: server up in {start_seconds} s; timing ...")
+        paths = {
+            "county": "/api/v1/reports/{year}?unit={unit}",
+            "province": "/api/v1/reports/{year}?unit={unit}",
+            "page": args.page_path,
+            "breakdown": "/api/v1/reports/{year}/breakdown?unit={unit}&by=township",
+            "export": "/api/v1/reports/{year}/records/checkins.csv?unit={unit}",
+        }
+        results: dict[str, Any] = {"server_start_s": start_seconds}
+        for name, path in paths.items():
+            units = [PROVINCE] if name == "province" else counties
+            runs = args.province_runs if name == "province" else args.runs
+            urls = [base + path.format(year=year, unit=unit) for unit in units]
+            results[name] = rotating(session, urls, runs)
+            log(f"{label}: {name} {results[name]}")
+        results["server_peak_mb"] = vm_hwm_mb(process.pid)
+    # Nine sessions share this machine's two cores: the load says how far to trust a figure.
+    results["load_avg"] = round(os.getloadavg()[0], 2)
+    return results
+
+
+def flat(results: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in ("county", "province", "page", "breakdown", "export"):
+        found = results[name]
+        out[f"{name}_p50_ms"] = found.get("p50_ms")
+        out[f"{name}_p95_ms"] = found.get("p95_ms")
+    out["server_peak_mb"] = results["server_peak_mb"]
+    out["server_start_s"] = results["server_start_s"]
+    out["load_avg"] = results["load_avg"]
+    return out
+
+
+def print_human(result: dict[str, Any]) -> None:
+    print(f"== report at province scale ({result['data']}) ==")
+    if result.get("generate_s") is not None:
+        print(f"  generated in {result['generate_s']} s (cached for later runs)")
+    sides = [("after", result["after"])]
+    if result.get("before"):
+        sides.insert(0, ("before", result["before"]))
+    header = f"  {'':<20}" + "".join(f"{name:>22}" for name, _ in sides) + "   goal"
+    print(header)
+    for key in (
+        "county_p50_ms",
+        "county_p95_ms",
+        "province_p50_ms",
+        "province_p95_ms",
+        "page_p50_ms",
+        "page_p95_ms",
+        "breakdown_p50_ms",
+        "breakdown_p95_ms",
+        "export_p50_ms",
+        "export_p95_ms",
+        "server_peak_mb",
+        "load_avg",
+    ):
+        cells = "".join(
+            f"{('absent' if side[key] is None else side[key])!s:>22}" for _, side in sides
+        )
+        goal = GOALS.get(key)
+        value = result["after"][key]
+        verdict = ""
+        if goal is not None:
+            verdict = f"   < {goal}: " + (
+                "absent" if value is None else "met" if value < goal else "MISSED"
+            )
+        print(f"  {key:<20}{cells}{verdict}")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/bench report", description=__doc__)
+    parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+    parser.add_argument("--seed", type=int, default=20261126)
+    parser.add_argument("--year", type=int, default=2026)
+    parser.add_argument("--runs", type=int, default=40, help="Requests per county figure.")
+    parser.add_argument("--province-runs", type=int, default=10)
+    parser.add_argument("--units", type=int, default=5, help="Counties the requests rotate over.")
+    parser.add_argument("--before", type=Path, default=None, help="Checkout to time as 'before'.")
+    parser.add_argument(
+        "--page-path", default="/bureau/progress/{year}?unit={unit}", help="Progress page."
+    )
+    parser.add_argument("--token", default=os.environ.get("TIANJIAN_API_TOKEN"))
+    parser.add_argument("--generate-only", action="store_true")
+    parser.add_argument("--small", action="store_true", help="A tenth of the size (tries).")
+    args = parser.parse_args(argv)
+
+    size = (
+        Size()
+        if not args.small
+        else Size(
+            counties=10,
+            farmers=30_000,
+            sessions=2_000,
+            attendances=100_000,
+            handouts=5_000,
+            plots=500,
+        )
+    )
+    data, generate_s = province_file(args.year, args.seed, size)
+    if args.generate_only:
+        return 0
+    workdir = tempfile.mkdtemp(prefix="tianjian-bench-report-")
+    try:
+        result: dict[str, Any] = {
+            "data": f"{size.counties} counties, {size.attendances} attendances, "
+            f"{size.farmers} farmers, {size.sessions} sessions",
+            "generate_s": generate_s,
+        }
+        if args.before:
+            result["before"] = flat(
+                measure(args.before.resolve(), data, workdir, args.year, args, "before")
+            )
+        result["after"] = flat(measure(ROOT, data, workdir, args.year, args, "after"))
+        if args.json:
+            print(
+                json.dumps(
+                    {**result["after"], "before": result.get("before"), "generate_s": generate_s}
+                )
+            )
+        else:
+            print_human(result)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

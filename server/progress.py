@@ -1,0 +1,224 @@
+"""Progress for a year and a unit (or an envoy): each indicator against its target, with a status,
+where it should be by today under the monthly profile, a projection to year end and the
+cumulative figure by month for charts.
+
+Status (only where a target is set): 已达标 met when the target is reached; after the year,
+未达标 not met; otherwise 进度正常 on track when the actual is at least where the profile says
+it should be by now (target x expected share), else 落后 behind.
+
+Projection to year end. With e the share of the year's work the profile expects by now and
+pace = actual / e (the whole year at today's rate), the rest of the year (1 - e) is filled in
+at a blend of that pace and the plan (the target; nothing when no target is set):
+
+    projected = actual + (1 - e) * (w * pace + (1 - w) * plan),  w = min(1, e / 0.25)
+
+so a few weeks' figures (e small) barely move the projection off the plan, and from a quarter
+of the year's expected work on it follows the pace alone. At the year's end it is the actual.
+For distinct counts (trainees, technologies, varieties) the pace overstates, as people and
+technologies repeat; the blend is applied all the same and the page says it is a projection.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from server import figures, targets
+from server.figures import Scope
+from shared.clock import CHINA, to_iso, utc_now, year_fraction_elapsed
+from shared.errors import TianjianError
+from shared.indicators import INDICATORS, is_met
+
+# From this share of the year's expected work on, the projection follows the pace alone.
+FULL_PACE_AT = 0.25
+
+STATUS_WORDS = {
+    "met": ("已达标", "met"),
+    "on_track": ("进度正常", "on track"),
+    "behind": ("落后", "behind"),
+    "not_met": ("未达标", "not met"),
+}
+
+
+class UnknownUnit(TianjianError):
+    """No unit has that code."""
+
+    status = 404
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(
+            f"未知的区划代码 / unknown unit {code}", {"unit": "未知的区划代码 / unknown unit"}
+        )
+
+
+class UnknownEnvoy(TianjianError):
+    status = 404
+
+    def __init__(self, envoy_id: str) -> None:
+        super().__init__(
+            f"没有这位特派员 / no such envoy {envoy_id}",
+            {"envoy": "没有这位特派员 / no such envoy"},
+        )
+
+
+def unit_scope(db: Database, code: str | None) -> dict[str, Any]:
+    """The unit a report is for (the first county when none is named) and its code prefix."""
+    if code:
+        rows = list(
+            db.query("SELECT code, name, level FROM units WHERE code = ?", [code.ljust(12, "0")])
+        )
+    else:
+        rows = list(
+            db.query(
+                "SELECT code, name, level FROM units WHERE level = 'county' ORDER BY code LIMIT 1"
+            )
+        )
+    if not rows:
+        raise UnknownUnit(code or "(county)")
+    unit = rows[0]
+    return {**unit, "prefix": unit["code"][: figures.PREFIX_LENGTH[unit["level"]]]}
+
+
+def envoy_record(db: Database, envoy_id: str) -> dict[str, Any]:
+    rows = list(db.query("SELECT id, name, township_codes FROM envoys WHERE id = ?", [envoy_id]))
+    if not rows:
+        raise UnknownEnvoy(envoy_id)
+    return rows[0]
+
+
+def status_of(
+    actual: float, target: float | None, comparator: str | None, expected: float | None, over: bool
+) -> str | None:
+    if target is None or comparator is None:
+        return None
+    if is_met(actual, comparator, target):
+        return "met"
+    if over:
+        return "not_met"
+    return "on_track" if expected is not None and actual >= expected else "behind"
+
+
+def projection(actual: float, share: float, plan: float | None) -> float | None:
+    """Year-end projection (see the module's docstring); None before the year starts."""
+    if share <= 0:
+        return None
+    if share >= 1:
+        return round(actual, 1)
+    weight = min(1.0, share / FULL_PACE_AT)
+    pace = actual / share
+    return round(actual + (1 - share) * (weight * pace + (1 - weight) * (plan or 0)), 1)
+
+
+def cumulative_by_month(found: figures.Figures) -> dict[str, list[float]]:
+    """Each indicator's cumulative actual at the end of each month (12 numbers)."""
+    out = {}
+    for indicator in INDICATORS:
+        running, series = 0.0, []
+        firsts = found.firsts.get(indicator.key)
+        for month in range(1, 13):
+            if firsts is not None:
+                running += firsts.get(month, 0)
+            else:
+                running += found.months.get(month, {}).get(indicator.key, 0) or 0
+            series.append(round(running, 2))
+        out[indicator.key] = series
+    return out
+
+
+def progress(
+    db: Database,
+    year: int,
+    unit_code: str | None = None,
+    envoy_id: str | None = None,
+    now: datetime | None = None,
+    monthly: bool = True,
+) -> dict[str, Any]:
+    """Every indicator's figures, target, status and projection for one year and unit or envoy.
+
+    The JSON of /api/v1/reports/<year> and of the progress page; `build_report` kept its keys.
+    """
+    now = now or utc_now()
+    if envoy_id and not unit_code:
+        envoy = envoy_record(db, envoy_id)
+        owner = {"code": None, "name": envoy["name"], "envoy_id": envoy_id}
+        prefix = ""
+    else:
+        unit = unit_scope(db, unit_code)
+        owner = {"code": unit["code"], "name": unit["name"]}
+        prefix = unit["prefix"]
+        if envoy_id:
+            owner["envoy_id"] = envoy_record(db, envoy_id)["id"]
+    scope = Scope(year, prefix, envoy_id)
+    found = figures.compute(db, scope, monthly=monthly)
+    actuals = found.total()
+    set_targets = targets.targets_for(
+        db, year, owner["code"], envoy_id if not owner["code"] else None
+    )
+    last_year: dict[str, float] | None = None
+    if any(t.basis == targets.GROWTH for t in set_targets.values()):
+        last_year = figures.compute(db, Scope(year - 1, prefix, envoy_id)).total()
+    profiles = targets.profiles_for(db, year)
+    over = now >= datetime(year + 1, 1, 1, tzinfo=CHINA)
+    series = cumulative_by_month(found) if monthly else None
+    now_month = (
+        now.astimezone(CHINA).month if now.astimezone(CHINA).year == year else (12 if over else 0)
+    )
+    lines = []
+    for indicator in INDICATORS:
+        key = indicator.key
+        actual = actuals.get(key, 0)
+        target = set_targets.get(key)
+        last = last_year.get(key, 0) if last_year is not None and target else None
+        value = target.resolved(last) if target else None
+        share = targets.expected_share(profiles[key], year, now)
+        expected = round(value * share, 1) if value is not None else None
+        status = status_of(actual, value, target.comparator if target else None, expected, over)
+        line: dict[str, Any] = {
+            "key": key,
+            "label_zh": indicator.label_zh,
+            "label_en": indicator.label_en,
+            "unit_zh": indicator.unit_zh,
+            "comparator": target.comparator if target else None,
+            "target": value,
+            "basis": target.basis if target else None,
+            "growth_percent": target.growth_percent if target else None,
+            "last_year_actual": last,
+            "actual": actual,
+            "percent": round(100 * actual / value, 1) if value else None,
+            "met": is_met(actual, target.comparator, value)
+            if target and value is not None
+            else None,
+            "status": status,
+            "status_zh": STATUS_WORDS[status][0] if status else None,
+            "status_en": STATUS_WORDS[status][1] if status else None,
+            "expected_share": share,
+            "expected_by_now": expected,
+            "projected_year_end": projection(actual, share, value),
+        }
+        if key == "trainee_attendances":
+            # Named check-ins and typed headcounts side by side; never added together.
+            for extra in ("verified", "reported", "reported_without_names"):
+                line[extra] = actuals.get(extra, 0)
+        if key == "tv_lectures":
+            line["audience_estimate"] = actuals.get("audience_estimate", 0)
+        if key == "leaflets_distributed":
+            line["received"] = actuals.get("received", 0)
+        if series is not None:
+            line["monthly"] = [v if m <= now_month else None for m, v in enumerate(series[key], 1)]
+            line["pace_line"] = (
+                [round(value * share_m, 1) for share_m in profiles[key]]
+                if value is not None
+                else None
+            )
+            line["profile"] = profiles[key]
+        lines.append(line)
+    return {
+        "year": year,
+        "unit": owner,
+        "as_of": to_iso(now),
+        "year_elapsed": round(year_fraction_elapsed(year, now), 4),
+        "indicators": lines,
+    }
