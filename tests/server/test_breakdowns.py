@@ -5,12 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from flask.testing import FlaskClient
 from sqlite_utils import Database
 
 from server import targets
 from server.breakdowns import BY, UnknownDimension, breakdown
 from server.report import build_report
-from tests.helpers import TECH_MAIZE, TECH_POTATO, VILLAGE_EAST, VILLAGE_SOUTH, VILLAGE_WEST
+from tests.helpers import (
+    TECH_MAIZE,
+    TECH_POTATO,
+    VILLAGE_EAST,
+    VILLAGE_SOUTH,
+    VILLAGE_WEST,
+    report_token,
+)
 from tests.server.fieldwork import MID_2026, Envoy, report_db
 
 TOWNSHIP_EAST = "530102001000"
@@ -145,12 +153,15 @@ def test_unknown_dimension_is_refused(db: Database) -> None:
     assert "by" in caught.value.errors
 
 
-def test_breakdown_over_http(client, busy: Database) -> None:  # type: ignore[no-untyped-def]
+def test_breakdown_over_http(client: FlaskClient, busy: Database, db_path: str) -> None:
     del busy
-    response = client.get("/api/v1/reports/2026/breakdown?by=village&unit=530102")
+    path = "/api/v1/reports/2026/breakdown?by=village&unit=530102"
+    assert client.get(path).status_code == 401
+    token = report_token(db_path)
+    response = client.get(path, headers=token)
     assert response.status_code == 200
     body = response.get_json()
     assert {row["key"] for row in body["rows"]} >= {VILLAGE_EAST, VILLAGE_WEST, VILLAGE_SOUTH}
-    bad = client.get("/api/v1/reports/2026/breakdown?by=weather")
+    bad = client.get("/api/v1/reports/2026/breakdown?by=weather", headers=token)
     assert bad.status_code == 422
     assert "by" in bad.get_json()["errors"]["query"]
