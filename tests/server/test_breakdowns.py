@@ -62,7 +62,8 @@ def busy(db: Database, zhang: Envoy, wang: Envoy) -> Database:
     zhang.checkin(west, women[0])
     for farmer in men:
         wang.checkin(south, farmer)
-        wang.checkin(big, farmer)
+        # Check-ins go into a session only from its own envoys: 张三 runs the large training.
+        zhang.checkin(big, farmer)
     zhang.handout(100, unit_code=VILLAGE_EAST)
     zhang.handout(40, unit_code=None, session_id=big)
     wang.handout(25, unit_code="530102002")
