@@ -11,6 +11,7 @@ from server.settings import defaults_from_environment
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """The server app on the database in DATABASE (created or migrated on start)."""
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.update(defaults_from_environment())
     app.config.update(

@@ -1,59 +1,54 @@
-"""tianjian-server: set up the bureau's database, load reference data, enrol devices, serve, report."""
+"""tianjian-server: set up the bureau's database, load reference data, enrol devices, serve, report.
+
+Each command parses its options, calls one function of the server's modules and prints; every
+error raised on purpose reaches the user as one line through FRIENDLY_ERRORS.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+import sqlite3
 import sys
 from typing import Any
 
 import click
+from marshmallow import ValidationError
+from sqlite_utils import Database
 
-from server import devices, farmers, reference
-from server.db import init_db
+from server import devices, exports, farmers, queries, reference, settings
+from server.db import init_db, write_transaction
 from server.report import build_report
 from shared import cli_errors
-from shared.clock import utc_now
+from shared.clock import local_date, utc_now
 from shared.errors import TianjianError
 
-FRIENDLY_ERRORS: dict[type[Exception], str] = {
-    reference.BadReferenceFile: "文件有误 / bad file: {exc}",
-    devices.UnknownEnvoy: "没有这位特派员 / no such envoy: {exc}",
-    farmers.UnknownFarmer: "没有这个农户 / no such farmer: {exc}",
-    farmers.AlreadyMerged: "该农户已合并 / farmer already merged: {exc}",
-    FileNotFoundError: "找不到文件 / file not found: {exc.filename}",
+FRIENDLY_ERRORS: dict[type[Exception], cli_errors.Describe] = {
     TianjianError: "{exc}",
+    FileNotFoundError: "找不到文件 / file not found: {exc.filename}",
+    OSError: "无法读写文件 / cannot read or write file: {exc.filename}: {exc.strerror}",
+    ValidationError: "数据无效 / invalid data: {exc.messages}",
+    sqlite3.Error: "数据库出错 / database error: {exc}",
 }
 
 
-friendly_errors = cli_errors.friendly_errors(FRIENDLY_ERRORS)
-
-
-@click.group()
-@click.option(
-    "--db",
-    "db_path",
-    envvar="TIANJIAN_DB",
-    default="tianjian.db",
-    show_default=True,
-    help="Server database file (or set TIANJIAN_DB).",
-)
+@click.group(cls=cli_errors.friendly_group(FRIENDLY_ERRORS))
+@settings.option("DATABASE", "--db", "db_path")
 @click.pass_context
 def cli(ctx: click.Context, db_path: str) -> None:
     """田间 Tianjian server: the county bureau's record of extension work against its targets."""
     ctx.obj = {"db_path": db_path}
 
 
-def _db(ctx: click.Context) -> Any:
-    return init_db(ctx.obj["db_path"])
+def _db(ctx: click.Context, create: bool = False) -> Database:
+    """The database named by --db, brought up to date; only commands that set it up create it."""
+    return init_db(ctx.obj["db_path"], create=create)
 
 
 @cli.command()
 @click.pass_context
 def init(ctx: click.Context) -> None:
     """Create the database (or bring it up to date with the latest migrations)."""
-    _db(ctx).close()
+    _db(ctx, create=True).close()
     click.echo(f"数据库已就绪 / database ready: {ctx.obj['db_path']}")
 
 
@@ -65,10 +60,9 @@ def units() -> None:
 @units.command("load")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.pass_context
-@friendly_errors
 def units_load(ctx: click.Context, path: str) -> None:
     """Load units from a CSV with columns code, name, parent_code, level."""
-    count = reference.load_units(_db(ctx), path)
+    count = reference.load_units(_db(ctx, create=True), path)
     click.echo(f"已载入 {count} 个单位 / loaded {count} units")
 
 
@@ -80,10 +74,9 @@ def envoys() -> None:
 @envoys.command("load")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.pass_context
-@friendly_errors
 def envoys_load(ctx: click.Context, path: str) -> None:
     """Load envoys from a CSV with columns name, mobile, township_codes (space-separated)."""
-    count = reference.load_envoys(_db(ctx), path)
+    count = reference.load_envoys(_db(ctx, create=True), path)
     click.echo(f"已载入 {count} 位特派员 / loaded {count} envoys")
 
 
@@ -95,10 +88,9 @@ def catalog() -> None:
 @catalog.command("load")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.pass_context
-@friendly_errors
 def catalog_load(ctx: click.Context, path: str) -> None:
     """Load a CSV with columns type (technology|variety|leaflet), name, crop, category."""
-    counts = reference.load_catalogue(_db(ctx), path)
+    counts = reference.load_catalogue(_db(ctx, create=True), path)
     for kind, count in counts.items():
         click.echo(f"{kind}: {count}")
 
@@ -111,10 +103,9 @@ def targets() -> None:
 @targets.command("load")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.pass_context
-@friendly_errors
 def targets_load(ctx: click.Context, path: str) -> None:
     """Load a YAML or JSON file: year, unit_code, targets: [{indicator, comparator, value}]."""
-    count = reference.load_targets(_db(ctx), path)
+    count = reference.load_targets(_db(ctx, create=True), path)
     click.echo(f"已载入 {count} 项目标 / loaded {count} targets")
 
 
@@ -127,14 +118,16 @@ def targets_load(ctx: click.Context, path: str) -> None:
     help="Create the envoy if unknown, serving these township codes.",
 )
 @click.option(
-    "--minutes", type=int, default=None, help="Minutes the code stays valid (default a day)."
+    "--minutes",
+    type=int,
+    default=None,
+    help="Minutes the code stays valid (default: TIANJIAN_ENROLMENT_MINUTES, a day).",
 )
 @click.option(
     "--qr", "qr_path", type=click.Path(dir_okay=False), help="Also write the code as a QR PNG."
 )
 @click.option("--server-url", default="", help="Server address to put in the QR code.")
 @click.pass_context
-@friendly_errors
 def enroll(
     ctx: click.Context,
     envoy_name: str,
@@ -144,26 +137,16 @@ def enroll(
     server_url: str,
 ) -> None:
     """Print a one-time enrolment code for one of an envoy's devices."""
-    from server.settings import defaults_from_environment
-
     db = _db(ctx)
-    try:
-        envoy = devices.envoy_by_name(db, envoy_name)
-    except devices.UnknownEnvoy:
-        if not townships:
-            raise
-        envoy = reference.ensure_envoy(db, envoy_name, list(townships))
-    valid = minutes or defaults_from_environment()["ENROLMENT_CODE_MINUTES"]
-    code = devices.new_enrolment_code(db, envoy["id"], valid)
-    db.conn.commit()
+    issued = devices.issue_enrolment_code(db, envoy_name, townships, minutes, server_url)
     if qr_path:
-        import qrcode
-
-        # The QR carries the server and the code only: no name, no phone number.
-        qrcode.make(f"tianjian-enroll:{server_url}#{code}").save(qr_path)
-    click.echo(code)
+        with open(qr_path, "wb") as out:
+            out.write(issued.qr_png())
+    click.echo(issued.code)
     click.echo(
-        f"{envoy['name']} · {valid} 分钟内有效，仅可使用一次 / valid {valid} min, once", err=True
+        f"{issued.envoy['name']} · {issued.minutes} 分钟内有效，仅可使用一次 / "
+        f"valid {issued.minutes} min, once",
+        err=True,
     )
 
 
@@ -189,8 +172,7 @@ def devices_list(ctx: click.Context) -> None:
 @click.pass_context
 def devices_revoke(ctx: click.Context, device_id: str) -> None:
     """Revoke a device's token: it can no longer sync."""
-    if not devices.revoke(_db(ctx), device_id):
-        raise click.ClickException(f"没有这台有效设备 / no active device {device_id}")
+    devices.revoke(_db(ctx), device_id)
     click.echo(f"已撤销 / revoked {device_id}")
 
 
@@ -203,12 +185,10 @@ def farmers_group() -> None:
 @click.pass_context
 def farmers_candidates(ctx: click.Context) -> None:
     """List pairs that may be the same person (phone numbers masked)."""
-    from shared.mobile import mask_mobile
-
-    for row in farmers.open_candidates(_db(ctx)):
+    for row in queries.candidate_pairs(_db(ctx)):
         click.echo(
-            f"#{row['id']} {row['reason']}: {row['name_a']} {mask_mobile(row['mobile_a'])} "
-            f"({row['farmer_a']})  ~  {row['name_b']} {mask_mobile(row['mobile_b'])} ({row['farmer_b']})"
+            f"#{row['id']} {row['reason']}: {row['name_a']} {row['mobile_a']} "
+            f"({row['farmer_a']})  ~  {row['name_b']} {row['mobile_b']} ({row['farmer_b']})"
         )
 
 
@@ -216,11 +196,8 @@ def farmers_candidates(ctx: click.Context) -> None:
 @click.argument("losing_id")
 @click.argument("canonical_id")
 @click.pass_context
-@friendly_errors
 def farmers_merge(ctx: click.Context, losing_id: str, canonical_id: str) -> None:
     """Record that LOSING_ID is the same person as CANONICAL_ID."""
-    from server.db import write_transaction
-
     db = _db(ctx)
     with write_transaction(db):
         farmers.merge_farmers(db, losing_id, canonical_id)
@@ -232,8 +209,6 @@ def farmers_merge(ctx: click.Context, losing_id: str, canonical_id: str) -> None
 @click.pass_context
 def farmers_dismiss(ctx: click.Context, candidate_id: int) -> None:
     """Record that candidate pair CANDIDATE_ID (#N in `candidates`) are different people."""
-    from server.db import write_transaction
-
     db = _db(ctx)
     with write_transaction(db):
         farmers.dismiss_candidate(db, candidate_id)
@@ -245,8 +220,7 @@ def farmers_dismiss(ctx: click.Context, candidate_id: int) -> None:
 @click.pass_context
 def conflicts(ctx: click.Context, limit: int) -> None:
     """Show the latest edits that lost to a concurrent edit of the same field."""
-    rows = _db(ctx).query("SELECT * FROM conflicts ORDER BY id DESC LIMIT ?", [limit])
-    for row in rows:
+    for row in queries.latest_conflicts(_db(ctx), limit):
         click.echo(
             f"{row['recorded_at']} {row['kind']} {row['record_id']} {row['field']}: "
             f"kept {row['winning_value']} over {row['losing_value']}"
@@ -283,7 +257,7 @@ def held_drop(ctx: click.Context, ids: tuple[int, ...], device_id: str | None) -
 
 
 @cli.command("purge-tombstones")
-@click.option("--days", default=180, show_default=True, help="Keep tombstones younger than this.")
+@settings.option("TOMBSTONE_RETENTION_DAYS", "--days")
 @click.pass_context
 def purge_tombstones(ctx: click.Context, days: int) -> None:
     """Delete old tombstones; devices whose cursor is older must then resync in full."""
@@ -306,6 +280,7 @@ def run(ctx: click.Context, host: str, port: int, threads: int) -> None:
     from server.maintenance import QuietCheckpointer
     from shared.gc_tuning import tune_for_long_run
 
+    _db(ctx, create=True).close()
     app = create_app({"DATABASE": ctx.obj["db_path"]})
     tune_for_long_run()
     quiet = app.config["CHECKPOINT_QUIET_SECONDS"]
@@ -333,35 +308,14 @@ def run(ctx: click.Context, host: str, port: int, threads: int) -> None:
     show_default=True,
 )
 @click.pass_context
-@friendly_errors
 def report(ctx: click.Context, year: int | None, unit_code: str | None, fmt: str) -> None:
     """The year's figures against targets."""
-    from shared.clock import local_date
-
-    year = year or local_date(utc_now()).year
-    data = build_report(_db(ctx), year, unit_code)
+    data = build_report(_db(ctx), year or local_date(utc_now()).year, unit_code)
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    columns = [
-        "key",
-        "label_zh",
-        "comparator",
-        "target",
-        "actual",
-        "percent",
-        "met",
-        "verified",
-        "reported",
-    ]
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(columns)
-        for line in data["indicators"]:
-            writer.writerow([line.get(c, "") for c in columns])
-        # A BOM, so Excel on a Chinese Windows PC reads UTF-8.
-        sys.stdout.write("\ufeff" + out.getvalue())
+        sys.stdout.write(exports.report_csv(data))
         return
     click.echo(f"{data['unit']['name']} {data['year']} 年 · 截至 {data['as_of']}")
     for line in data["indicators"]:
@@ -394,7 +348,6 @@ def users_group() -> None:
     help="Read the password from this file's first line (else TIANJIAN_PASSWORD, else a prompt).",
 )
 @click.pass_context
-@friendly_errors
 def users_add(
     ctx: click.Context, name: str, role: str, envoy_name: str | None, password_file: Any
 ) -> None:
@@ -409,7 +362,7 @@ def users_add(
         password = os.environ["TIANJIAN_PASSWORD"]
     else:
         password = click.prompt("密码 / password", hide_input=True, confirmation_prompt=True)
-    db = _db(ctx)
+    db = _db(ctx, create=True)
     envoy_id = devices.envoy_by_name(db, envoy_name)["id"] if envoy_name else None
     user = users.add_user(db, name, role, password, envoy_id)
     click.echo(f"已添加用户 / added user {user.name} ({user.role})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 import time
@@ -13,6 +14,7 @@ import sqlite_utils
 from flask import Flask, current_app, g
 
 from server.migrations import migrations
+from shared.errors import TianjianError
 from shared.private_files import create_owner_only
 
 T = TypeVar("T")
@@ -35,10 +37,39 @@ def in_chunks(values: Iterable[T]) -> Iterator[tuple[list[T], str]]:
         yield chunk, ",".join("?" * len(chunk))
 
 
+class DatabaseUnavailable(TianjianError):
+    """The database file cannot be opened (no such folder, not a database, no permission)."""
+
+    status = 503
+
+    def __init__(self, path: str, reason: object) -> None:
+        super().__init__(f"无法打开数据库 / cannot open database {path}: {reason}")
+
+
+class NoDatabase(TianjianError):
+    """A command that reads the database was pointed at a file that does not exist."""
+
+    status = 503
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"数据库不存在，请先运行 tianjian-server init 或用 --db 指定 / no database at {path}: "
+            "run `tianjian-server init` first, or name it with --db"
+        )
+
+
 def open_db(path: str) -> sqlite_utils.Database:
+    """The database at `path` with the server's pragmas; DatabaseUnavailable if it cannot be."""
     create_owner_only(path)
-    conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
-    db = sqlite_utils.Database(conn)
+    try:
+        return _configured(
+            sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False, timeout=30))
+        )
+    except sqlite3.Error as exc:
+        raise DatabaseUnavailable(path, exc) from exc
+
+
+def _configured(db: sqlite_utils.Database) -> sqlite_utils.Database:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
@@ -53,9 +84,17 @@ def open_db(path: str) -> sqlite_utils.Database:
     return db
 
 
-def init_db(path: str) -> sqlite_utils.Database:
+def init_db(path: str, create: bool = True) -> sqlite_utils.Database:
+    """Open the database and bring it up to date; with create=False, NoDatabase if the file
+    does not exist yet (a command run in the wrong folder must not leave an empty one there)."""
+    if not create and not os.path.isfile(path):
+        raise NoDatabase(path)
     db = open_db(path)
-    migrations.apply(db)
+    try:
+        migrations.apply(db)
+    except sqlite3.Error as exc:
+        db.close()
+        raise DatabaseUnavailable(path, exc) from exc
     return db
 
 

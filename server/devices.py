@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -13,6 +15,7 @@ from sqlite_utils import Database
 
 from server.db import write_transaction
 from shared.clock import parse_iso, to_iso, utc_now
+from shared.errors import TianjianError
 from shared.ids import new_id
 
 # No 0/O, 1/I/L: codes are read aloud over the phone and typed on small keyboards.
@@ -28,23 +31,144 @@ class Device:
     township_codes: tuple[str, ...]
 
 
-class UnknownEnvoy(Exception):
+# An enrolment code is valid from a minute to thirty days.
+MAX_CODE_MINUTES = 30 * 24 * 60
+
+
+class UnknownEnvoy(TianjianError):
     """No envoy has that name or id."""
 
+    status = 404
 
-class BadEnrolmentCode(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"没有这位特派员 / no such envoy: {name}")
+
+
+class BadEnrolmentCode(TianjianError):
     """The code is unknown, already used or expired."""
 
+    status = 403
+    message = (
+        "登记码无效、已使用或已过期，请向科技局索取新码 / "
+        "enrolment code unknown, used or expired: ask the bureau for a new one"
+    )
 
-class BadToken(Exception):
+
+class BadCodeLifetime(TianjianError):
+    """An enrolment code asked to stay valid for no time, or for too long."""
+
+    status = 422
+
+    def __init__(self, minutes: int) -> None:
+        super().__init__(
+            f"有效时间须为 1 到 {MAX_CODE_MINUTES} 分钟 / minutes must be between 1 and "
+            f"{MAX_CODE_MINUTES}, not {minutes}",
+            {"minutes": [f"须为 1 到 {MAX_CODE_MINUTES} 分钟 / 1 to {MAX_CODE_MINUTES} minutes"]},
+        )
+
+
+class BadServerUrl(TianjianError):
+    """The server address to put in an enrolment QR is not an http(s) address."""
+
+    status = 422
+
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            f"服务器地址须以 http:// 或 https:// 开头 / server URL must start with http:// or "
+            f"https://: {url}",
+            {"server_url": ["须以 http:// 或 https:// 开头 / must start with http:// or https://"]},
+        )
+
+
+class BadToken(TianjianError):
     """The device token is unknown or revoked."""
+
+    status = 401
+    message = "设备令牌无效或已被撤销 / device token unknown or revoked"
+
+
+class UnknownDevice(TianjianError):
+    """No active device has that id (unknown, or already revoked)."""
+
+    status = 404
+
+    def __init__(self, device_id: str) -> None:
+        super().__init__(f"没有这台有效设备 / no active device {device_id}")
+
+
+@dataclass(frozen=True)
+class EnrolmentCode:
+    """A one-time code just issued: shown once, stored hashed."""
+
+    code: str
+    envoy: dict[str, Any]
+    minutes: int
+    server_url: str = ""
+
+    def qr_text(self) -> str:
+        return enrolment_qr_text(self.server_url, self.code)
+
+    def qr_png(self) -> bytes:
+        return enrolment_qr_png(self.server_url, self.code)
 
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def issue_enrolment_code(
+    db: Database,
+    envoy_name: str,
+    townships: Sequence[str] = (),
+    minutes: int | None = None,
+    server_url: str = "",
+) -> EnrolmentCode:
+    """A one-time code for one of the envoy's devices, valid `minutes` (default: the setting).
+
+    An envoy not yet loaded is created when `townships` are given, else UnknownEnvoy.
+    `server_url` is the address its QR code will carry (checked before anything is written).
+    """
+    check_server_url(server_url)
+    from server.reference import ensure_envoy
+    from server.settings import defaults_from_environment
+
+    valid = defaults_from_environment()["ENROLMENT_CODE_MINUTES"] if minutes is None else minutes
+    if not 1 <= valid <= MAX_CODE_MINUTES:
+        raise BadCodeLifetime(valid)
+    try:
+        envoy = envoy_by_name(db, envoy_name)
+    except UnknownEnvoy:
+        if not townships:
+            raise
+        envoy = ensure_envoy(db, envoy_name, list(townships))
+    with write_transaction(db):
+        code = new_enrolment_code(db, envoy["id"], valid)
+    return EnrolmentCode(code, envoy, valid, server_url)
+
+
+def check_server_url(server_url: str) -> str:
+    """The address, if empty or http(s); else BadServerUrl."""
+    if server_url and not server_url.startswith(("http://", "https://")):
+        raise BadServerUrl(server_url)
+    return server_url
+
+
+def enrolment_qr_text(server_url: str, code: str) -> str:
+    """What an enrolment QR says: the server and the code only, no name, no phone number."""
+    return f"tianjian-enroll:{check_server_url(server_url)}#{code}"
+
+
+def enrolment_qr_png(server_url: str, code: str) -> bytes:
+    """The enrolment QR as a PNG image, for a file or a page."""
+    import qrcode
+
+    out = io.BytesIO()
+    qrcode.make(enrolment_qr_text(server_url, code)).save(out)
+    return out.getvalue()
+
+
 def new_enrolment_code(db: Database, envoy_id: str, minutes: int) -> str:
+    """Store a new code's hash for the envoy (the caller commits) and return the code."""
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
     now = utc_now()
     db["enrolment_codes"].insert(
@@ -74,7 +198,7 @@ def enrol_device(db: Database, code: str, device_name: str) -> dict[str, Any]:
             )
         )
         if not rows or rows[0]["used_at"] or parse_iso(rows[0]["expires_at"]) < utc_now():
-            raise BadEnrolmentCode(code)
+            raise BadEnrolmentCode()
         now = to_iso(utc_now())
         db.execute(
             "UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ?",
@@ -116,16 +240,19 @@ def record_contact(db: Database, device_id: str, skew_ms: int | None, protocol: 
     db.conn.commit()
 
 
-def revoke(db: Database, device_id: str) -> bool:
+def revoke(db: Database, device_id: str) -> None:
+    """Revoke an active device's token, or raise UnknownDevice."""
     with write_transaction(db):
         cursor = db.execute(
             "UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
             [to_iso(utc_now()), device_id],
         )
-    return cursor.rowcount == 1
+    if cursor.rowcount != 1:
+        raise UnknownDevice(device_id)
 
 
 def list_devices(db: Database) -> list[dict[str, Any]]:
+    """Every enrolled device with its envoy's name, last contact (UTC ISO) and clock skew (ms)."""
     return list(
         db.query(
             "SELECT d.id, e.name AS envoy, d.name, d.enrolled_at, d.last_seen_at, d.skew_ms, "

@@ -11,6 +11,7 @@ from server.db import in_chunks, next_server_seq
 from server.records import row_to_state
 from shared import protocol as p
 from shared.clock import to_iso, utc_now
+from shared.errors import TianjianError
 from shared.merge import STAMPS, earliest_stamp
 
 AUTO_SAME_MOBILE_AND_NAME = "same_mobile_and_name"
@@ -19,12 +20,33 @@ SAME_NAME_VILLAGE_BIRTH_YEAR = "same_name_village_birth_year"
 STAFF = "staff"
 
 
-class UnknownFarmer(Exception):
+class UnknownFarmer(TianjianError):
     """No farmer has that id."""
 
+    status = 404
 
-class AlreadyMerged(Exception):
+    def __init__(self, farmer_id: str) -> None:
+        super().__init__(f"没有这个农户 / no such farmer: {farmer_id}")
+
+
+class AlreadyMerged(TianjianError):
     """The farmer is already an alias of another."""
+
+    status = 409
+
+    def __init__(self, farmer_id: str) -> None:
+        super().__init__(f"该农户已合并 / farmer already merged: {farmer_id}")
+
+
+class UnknownCandidate(TianjianError):
+    """No candidate pair waiting for a decision has that number."""
+
+    status = 404
+
+    def __init__(self, candidate_id: int) -> None:
+        super().__init__(
+            f"没有待处理的候选对 #{candidate_id} / no open candidate pair #{candidate_id}",
+        )
 
 
 def aliases_of(db: Database, farmer_ids: Iterable[str]) -> list[tuple[str, str]]:
@@ -160,22 +182,15 @@ def merge_farmers(db: Database, losing_id: str, canonical: str, reason: str = ST
 
 
 def dismiss_candidate(db: Database, candidate_id: int) -> None:
-    db.execute(
-        "UPDATE merge_candidates SET resolved_at = ?, resolution = 'different_people' WHERE id = ?",
+    """Record that open candidate pair `candidate_id` are different people (UnknownCandidate if
+    there is no such open pair); inside the caller's write transaction."""
+    cursor = db.execute(
+        "UPDATE merge_candidates SET resolved_at = ?, resolution = 'different_people' "
+        "WHERE id = ? AND resolved_at IS NULL",
         [to_iso(utc_now()), candidate_id],
     )
-
-
-def open_candidates(db: Database) -> list[dict[str, Any]]:
-    return list(
-        db.query(
-            "SELECT c.id, c.reason, c.found_at, a.id AS farmer_a, a.name AS name_a, "
-            "a.mobile AS mobile_a, a.village_code AS village_a, b.id AS farmer_b, b.name AS name_b, "
-            "b.mobile AS mobile_b, b.village_code AS village_b FROM merge_candidates c "
-            "JOIN farmers a ON a.id = c.farmer_a JOIN farmers b ON b.id = c.farmer_b "
-            "WHERE c.resolved_at IS NULL ORDER BY c.id"
-        )
-    )
+    if cursor.rowcount != 1:
+        raise UnknownCandidate(candidate_id)
 
 
 def _farmer(db: Database, farmer_id: str) -> dict[str, Any] | None:

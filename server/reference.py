@@ -16,6 +16,7 @@ from sqlite_utils import Database
 from server.db import next_server_seq, write_transaction
 from server.records import state_to_row
 from shared import protocol as p
+from shared.errors import TianjianError
 from shared.schemas.reference import (
     EnvoySchema,
     LeafletTitleSchema,
@@ -29,12 +30,37 @@ from shared.schemas.reference import (
 CATALOGUE_NAMESPACE = uuid.UUID("0c7d1f5e-3b2a-4e68-9d0f-5a6b7c8d9e01")
 
 
-class BadReferenceFile(Exception):
+class BadReferenceFile(TianjianError):
     """A reference file could not be read; `problems` lists each bad line and field."""
 
+    status = 422
+
     def __init__(self, path: str, problems: list[str]) -> None:
-        super().__init__(f"{path}: " + "; ".join(problems[:20]))
+        super().__init__(
+            f"文件有误 / bad file: {path}: " + "; ".join(problems[:20]), {"file": problems[:20]}
+        )
+        self.path = path
         self.problems = problems
+
+
+class InvalidEnvoy(TianjianError):
+    """An envoy to create has a bad name or township code; `errors` names each field."""
+
+    status = 422
+
+    def __init__(self, name: str, messages: Any) -> None:
+        errors = {str(field): _reasons(reason) for field, reason in dict(messages).items()}
+        text = "; ".join(f"{field}: {' '.join(reasons)}" for field, reasons in errors.items())
+        super().__init__(f"特派员信息有误 / invalid envoy {name}: {text}", dict(errors))
+
+
+def _reasons(messages: Any) -> list[str]:
+    """marshmallow's messages for one field, however nested (a list's are keyed by index)."""
+    if isinstance(messages, dict):
+        return [reason for nested in messages.values() for reason in _reasons(nested)]
+    if isinstance(messages, list):
+        return [reason for nested in messages for reason in _reasons(nested)]
+    return [str(messages)]
 
 
 def catalogue_id(kind: str, name: str) -> str:
@@ -111,9 +137,14 @@ def load_envoys(db: Database, path: str) -> int:
 
 
 def ensure_envoy(db: Database, name: str, township_codes: list[str]) -> dict[str, Any]:
-    envoy = EnvoySchema().load(
-        {"id": catalogue_id(p.ENVOY, name), "name": name, "township_codes": township_codes}
-    )
+    """The envoy of that name serving these townships, created or updated; InvalidRecord if the
+    name or a township code is not valid."""
+    try:
+        envoy = EnvoySchema().load(
+            {"id": catalogue_id(p.ENVOY, name), "name": name, "township_codes": township_codes}
+        )
+    except ValidationError as exc:
+        raise InvalidEnvoy(name, exc.messages) from exc
     with write_transaction(db):
         _upsert(db, p.ENVOY, [envoy])
     return envoy

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+import click
+
+from shared import protocol as p
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
 class Setting:
+    """One setting: its config key, the environment variable that sets it, default and help."""
+
     name: str
     env: str
     default: Any
@@ -69,10 +78,35 @@ SETTINGS = (
         30,
         "Minutes without a request after which a signed-in page session expires.",
     ),
+    Setting(
+        "TOMBSTONE_RETENTION_DAYS",
+        "TIANJIAN_TOMBSTONE_DAYS",
+        p.TOMBSTONE_RETENTION_DAYS,
+        "Days a deleted record's tombstone is kept; a device offline longer resyncs in full.",
+    ),
 )
+
+BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+def option(name: str, *param_decls: str, **attrs: Any) -> Callable[[F], F]:
+    """A click option for setting `name`: its default, environment variable and help come from
+    the one declaration above, so a command line and the app never disagree."""
+    setting = BY_NAME[name]
+    attrs.setdefault("type", type(setting.default))
+    return click.option(
+        *param_decls,
+        envvar=setting.env,
+        default=setting.default,
+        show_default=True,
+        show_envvar=True,
+        help=setting.help,
+        **attrs,
+    )
 
 
 def defaults_from_environment() -> dict[str, Any]:
+    """Every setting's value: its environment variable if set, else its default."""
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         raw = os.environ.get(setting.env)
@@ -87,4 +121,4 @@ def defaults_from_environment() -> dict[str, Any]:
 
 def default(name: str) -> Any:
     """A setting's declared default."""
-    return next(setting.default for setting in SETTINGS if setting.name == name)
+    return BY_NAME[name].default

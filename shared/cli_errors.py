@@ -12,6 +12,12 @@ import click
 Describe = str | Callable[[Any], str]
 
 
+def describe(messages: Mapping[type[Exception], Describe], exc: Exception) -> str:
+    """The message of the first entry `exc` is an instance of."""
+    template = next(d for kind, d in messages.items() if isinstance(exc, kind))
+    return template.format(exc=exc) if isinstance(template, str) else template(exc)
+
+
 def friendly_errors(
     messages: Mapping[type[Exception], Describe],
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -26,10 +32,25 @@ def friendly_errors(
             try:
                 return command(*args, **kwargs)
             except tuple(messages) as exc:
-                describe = next(d for kind, d in messages.items() if isinstance(exc, kind))
-                text = describe.format(exc=exc) if isinstance(describe, str) else describe(exc)
-                raise click.ClickException(text) from exc
+                raise click.ClickException(describe(messages, exc)) from exc
 
         return wrapper
 
     return decorate
+
+
+def friendly_group(messages: Mapping[type[Exception], Describe]) -> type[click.Group]:
+    """A click.Group class whose every command, however deeply nested, answers the listed
+    exceptions with one clear line (`@click.group(cls=friendly_group(MESSAGES))` on the root).
+
+    The first matching entry wins, so list specific exceptions before their bases.
+    """
+
+    class FriendlyGroup(click.Group):
+        def invoke(self, ctx: click.Context) -> Any:
+            try:
+                return super().invoke(ctx)
+            except tuple(messages) as exc:
+                raise click.ClickException(describe(messages, exc)) from exc
+
+    return FriendlyGroup

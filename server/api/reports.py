@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from server.access import require_report_reader
 from server.breakdowns import BY, breakdown
 from server.db import get_db
-from server.report import build_report
-from shared.errors import TianjianError
+from server.report import build_report, check_year
 from shared.schemas.types import Id
 
 blp = Blueprint("reports", __name__, description="目标完成情况 / Progress against targets")
@@ -51,29 +50,16 @@ class BreakdownSchema(Schema):
     total = fields.Dict()
 
 
-def _year(year: int) -> None:
-    if not 2000 <= year <= 2200:
-        abort(404, message=f"没有 {year} 年的数据 / no figures for year {year}")
-
-
-def _answer(error: TianjianError) -> None:
-    abort(error.status, message=error.message, errors=error.errors)
-
-
 @blp.route("/<int:year>")
 class Report(MethodView):
     @blp.arguments(ReportQuerySchema, location="query")
     @blp.response(200, ReportSchema)
     def get(self, query: dict[str, Any], year: int) -> dict[str, Any]:
         """Each indicator's actual, target, status, pace, projection and monthly figures."""
-        _year(year)
-        try:
-            return build_report(
-                get_db(), year, query["unit"], envoy_id=query["envoy"], monthly=query["monthly"]
-            )
-        except TianjianError as exc:
-            _answer(exc)
-            raise
+        # UnknownYear, UnknownUnit, UnknownEnvoy: answered by the app's one TianjianError handler.
+        return build_report(
+            get_db(), year, query["unit"], envoy_id=query["envoy"], monthly=query["monthly"]
+        )
 
 
 @blp.route("/<int:year>/breakdown")
@@ -82,11 +68,11 @@ class Breakdown(MethodView):
     @blp.response(200, BreakdownSchema)
     def get(self, query: dict[str, Any], year: int) -> dict[str, Any]:
         """A unit's figures by township, village, envoy, month, technology, kind or gender."""
-        _year(year)
-        try:
-            return breakdown(
-                get_db(), year, query["by"], query["unit"], query["envoy"], sort=query["sort"]
-            )
-        except TianjianError as exc:
-            _answer(exc)
-            raise
+        return breakdown(
+            get_db(),
+            check_year(year),
+            query["by"],
+            query["unit"],
+            query["envoy"],
+            sort=query["sort"],
+        )

@@ -9,6 +9,7 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from server.api import DEFAULT_MESSAGES
+from server.errors import error_body
 from shared.errors import TianjianError
 
 
@@ -23,13 +24,7 @@ def _page(status: int, message: str, errors: dict[str, object]) -> tuple[str, in
 def register(app: Flask, api: Api) -> None:
     def tianjian_error(exc: TianjianError) -> Any:
         if _wants_json():
-            body = {
-                "code": exc.status,
-                "status": _reason(exc.status),
-                "message": exc.message,
-                "errors": exc.errors,
-            }
-            return body, exc.status, getattr(exc, "headers", {})
+            return error_body(exc), exc.status, getattr(exc, "headers", {})
         return _page(exc.status, exc.message, exc.errors)
 
     def http_error(exc: HTTPException) -> Any:
@@ -45,12 +40,3 @@ def register(app: Flask, api: Api) -> None:
 
     app.register_error_handler(TianjianError, tianjian_error)
     app.register_error_handler(HTTPException, http_error)
-
-
-def _reason(status: int) -> str:
-    from http import HTTPStatus
-
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"

@@ -183,6 +183,47 @@ def test_report_for_unknown_unit_is_404(client: FlaskClient, db_path: str) -> No
     }
 
 
+def test_any_tianjian_error_gets_the_one_error_body(app: Flask) -> None:
+    """One handler, registered by create_app, answers every TianjianError on any route."""
+    from shared.errors import TianjianError
+
+    class Teapot(TianjianError):
+        status = 418
+        message = "我是茶壶 / I'm a teapot"
+
+    @app.get("/api/raise/<kind>")
+    def raising(kind: str) -> Any:
+        if kind == "teapot":
+            raise Teapot(errors={"pot": ["太热 / too hot"]})
+        raise TianjianError("不行 / no")
+
+    client = app.test_client()
+    response = client.get("/api/raise/teapot")
+    assert response.status_code == 418
+    assert response.get_json() == {
+        "code": 418,
+        "status": "I'm a Teapot",
+        "message": "我是茶壶 / I'm a teapot",
+        "errors": {"pot": ["太热 / too hot"]},
+    }
+    plain = client.get("/api/raise/base")
+    assert plain.status_code == 400
+    assert plain.get_json() == {
+        "code": 400,
+        "status": "Bad Request",
+        "message": "不行 / no",
+        "errors": {},
+    }
+
+
+def test_report_for_a_year_out_of_range_is_404(client: FlaskClient, db_path: str) -> None:
+    response = client.get("/api/v1/reports/20266", headers=report_token(db_path))
+    assert response.status_code == 404
+    body = response.get_json()
+    assert body["code"] == 404 and body["errors"] == {}
+    assert "20266" in body["message"] and "年" in body["message"]
+
+
 @pytest.mark.parametrize("path", [PULL, "/api/v1/enrolments"])
 def test_400_without_protocol_header(client: FlaskClient, path: str) -> None:
     response = client.get(PULL) if path == PULL else client.post(path, json={"code": "ABCD-EFGH"})

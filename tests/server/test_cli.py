@@ -558,3 +558,136 @@ def test_held_lists_check_ins_waiting_for_their_session(tmp_path: Path) -> None:
     assert [a["s"] for a in answers] == [p.APPLIED, p.HELD]
     [line] = ok(db_path, "held").stdout.splitlines()
     assert "张三" in line and f"session {missing_session}" in line
+
+
+# ---------------------------------------------------------------- bad input: one line, nothing written
+
+
+def test_report_without_a_database_creates_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TIANJIAN_DB", raising=False)
+    result = CliRunner().invoke(cli, ["report"])
+    assert_one_line_error(result, "no database at tianjian.db", "init")
+    assert list(tmp_path.iterdir()) == []
+    for command in (["held"], ["conflicts"], ["devices", "list"], ["farmers", "candidates"]):
+        assert_one_line_error(CliRunner().invoke(cli, command), "no database")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "db_name, needle",
+    [("no-such-folder/t.db", "cannot open database"), ("not-a-db.txt", "file is not a database")],
+)
+def test_unopenable_database_is_one_clear_line(tmp_path: Path, db_name: str, needle: str) -> None:
+    (tmp_path / "not-a-db.txt").write_text("hello", encoding="utf-8")
+    db_path = str(tmp_path / db_name)
+    for args in (["init"], ["units", "load", str(DATA / "units.csv")]):
+        assert_one_line_error(run(db_path, *args), needle, db_path)
+    if db_name == "not-a-db.txt":
+        assert_one_line_error(run(db_path, "report"), needle, db_path)
+
+
+def test_report_year_out_of_range_names_the_year(tmp_path: Path) -> None:
+    db_path = loaded(str(tmp_path / "t.db"))
+    assert_one_line_error(run(db_path, "report", "--year", "20266"), "20266", "year")
+
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (["--minutes", "-5"], ("minutes", "-5")),
+        (["--minutes", "0"], ("minutes",)),
+        (["--township", "999"], ("township_codes", "999")),
+        (["--qr", "q.png", "--server-url", "10.0.0.5:8080"], ("http://", "10.0.0.5:8080")),
+    ],
+)
+def test_enroll_bad_options_issue_no_code(
+    tmp_path: Path, args: list[str], needles: tuple[str, ...]
+) -> None:
+    db_path = loaded(str(tmp_path / "t.db"))
+    envoy = "无名氏" if "--township" in args else "张三"
+    args = [str(tmp_path / a) if a == "q.png" else a for a in args]
+    assert_one_line_error(run(db_path, "enroll", "--envoy", envoy, *args), *needles)
+    assert count(db_path, "SELECT count(*) FROM enrolment_codes") == 0
+    assert count(db_path, "SELECT count(*) FROM envoys WHERE name = '无名氏'") == 0
+    assert not (tmp_path / "q.png").exists()
+
+
+def test_farmers_dismiss_of_no_such_pair_is_refused(tmp_path: Path) -> None:
+    db_path = loaded(str(tmp_path / "t.db"))
+    assert_one_line_error(run(db_path, "farmers", "dismiss", "99"), "#99", "no open candidate")
+    assert count(db_path, "SELECT count(*) FROM merge_candidates") == 0
+
+
+def test_farmers_dismiss_twice_is_refused(tmp_path: Path) -> None:
+    db_path = loaded(str(tmp_path / "t.db"))
+    push(
+        db_path,
+        "张三",
+        [
+            {
+                "k": p.FARMER,
+                "i": new_id(),
+                "f": {"name": "周强", "mobile": "13612345679", "village_code": VILLAGE_EAST},
+            },
+            {
+                "k": p.FARMER,
+                "i": new_id(),
+                "f": {"name": "周丽", "mobile": "13612345679", "village_code": VILLAGE_EAST},
+            },
+        ],
+    )
+    ok(db_path, "farmers", "dismiss", "1")
+    assert_one_line_error(run(db_path, "farmers", "dismiss", "1"), "#1")
+
+
+def test_unwritable_qr_path_is_one_clear_line(tmp_path: Path) -> None:
+    db_path = loaded(str(tmp_path / "t.db"))
+    png = tmp_path / "no-such-folder" / "q.png"
+    result = run(
+        db_path, "enroll", "--envoy", "张三", "--qr", str(png), "--server-url", "http://10.0.0.5"
+    )
+    assert_one_line_error(result, "file not found", str(png))
+
+
+def test_every_command_answers_tianjian_errors_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The friendly-error map sits on the root group: no command can forget it."""
+    from shared.errors import TianjianError
+
+    class Refused(TianjianError):
+        message = "不行 / refused"
+
+    def refuse(*_args: Any, **_kwargs: Any) -> Any:
+        raise Refused()
+
+    db_path = loaded(str(tmp_path / "t.db"))
+    # Every command opens the database first: make that refuse, and each must say so in one line.
+    monkeypatch.setattr("server.cli.init_db", refuse)
+    for path, command in walk(cli):
+        if isinstance(command, click.Group) and not command.invoke_without_command:
+            continue
+        args = [] if isinstance(command, click.Group) else _sample_arguments(command)
+        result = CliRunner(env={"TIANJIAN_PASSWORD": "long-enough-secret"}).invoke(
+            cli, ["--db", db_path, *path, *args]
+        )
+        assert_one_line_error(result, "refused")
+
+
+def _sample_arguments(command: click.Command) -> list[str]:
+    """Required arguments and options filled with something parseable."""
+    args: list[str] = []
+    for param in command.params:
+        if not param.required and not isinstance(param, click.Argument):
+            continue
+        if isinstance(param.type, click.Choice):
+            value = str(param.type.choices[0])
+        elif isinstance(param.type, click.types.IntParamType):
+            value = "1"
+        else:
+            value = "x"
+        args += [param.opts[0], value] if isinstance(param, click.Option) else [value]
+    return args
