@@ -19,21 +19,23 @@ migrations = Migrations("tianjian-field-local")
 @migrations()
 def m001_local(db: sqlite_utils.Database) -> None:
     # One row per session the envoy prints a poster for: its typed code and its margin.
-    db["checkin_sessions"].create(
+    db.table("checkin_sessions").create(
         {"session_id": str, "code": str, "margin_minutes": int, "created_at": str},
         pk="session_id",
     )
-    db["checkin_sessions"].create_index(["code"])
+    db.table("checkin_sessions").create_index(["code"])
     # Printed farmer cards: a short random code, never the farmer's name or number.
-    db["cards"].create({"code": str, "farmer_id": str, "issued_at": str, "revoked": int}, pk="code")
-    db["cards"].create_index(["farmer_id"])
+    db.table("cards").create(
+        {"code": str, "farmer_id": str, "issued_at": str, "revoked": int}, pk="code"
+    )
+    db.table("cards").create_index(["farmer_id"])
     # Phones that checked farmers in, by a hash of the cookie they carry (the cookie itself
     # is never stored): a returning phone is offered the farmers it checked in before.
-    db["phone_farmers"].create(
+    db.table("phone_farmers").create(
         {"phone_hash": str, "farmer_id": str, "first_at": str}, pk=("phone_hash", "farmer_id")
     )
     # One-time form tokens already used: a replayed form is recognised and does nothing.
-    db["used_form_tokens"].create({"token": str, "used_at": float}, pk="token")
+    db.table("used_form_tokens").create({"token": str, "used_at": float}, pk="token")
 
 
 def prepare(store: FieldStore) -> None:

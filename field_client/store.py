@@ -30,11 +30,11 @@ REJECTED = "rejected"
 
 @migrations()
 def m001_initial(db: sqlite_utils.Database) -> None:
-    db["meta"].create({"key": str, "value": str}, pk="key")
-    db["records"].create(
+    db.table("meta").create({"key": str, "value": str}, pk="key")
+    db.table("records").create(
         {"kind": str, "id": str, "data": str, "deleted": int, "hlc": str}, pk=("kind", "id")
     )
-    db["outbox"].create(
+    db.table("outbox").create(
         {
             "seq": int,
             "kind": str,
@@ -52,9 +52,9 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
     # No (kind, id) index: every settled batch deletes thousands of entries, and keeping a
     # randomly ordered index in step cost more than the few lookups by record it would serve.
-    db["outbox"].create_index(["state", "seq"])
-    db["reference"].create({"kind": str, "id": str, "data": str}, pk=("kind", "id"))
-    db["aliases"].create({"id": str, "canonical_id": str}, pk="id")
+    db.table("outbox").create_index(["state", "seq"])
+    db.table("reference").create({"kind": str, "id": str, "data": str}, pk=("kind", "id"))
+    db.table("aliases").create({"id": str, "canonical_id": str}, pk="id")
 
 
 class NotEnrolled(TianjianError):
@@ -177,9 +177,8 @@ class FieldStore:
 
     def best_now_iso(self) -> str:
         """Our best idea of the time: a clock reset to 1970 never takes us back before known events."""
-        physical = max(
-            self.corrected_wall(), parse_stamp(self.get("hlc"))[0] if self.get("hlc") else 0
-        )
+        hlc = self.get("hlc")
+        physical = max(self.corrected_wall(), parse_stamp(hlc)[0] if hlc else 0)
         return to_iso(datetime.fromtimestamp(physical / 1000, UTC))
 
     def observe_server(self, server_hlc: str | None, offset_ms: int | None) -> None:

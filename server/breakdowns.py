@@ -96,7 +96,7 @@ class BreakdownRow:
 
 def _labels(db: Database, by: str, keys: list[Any], unit_code: str) -> dict[Any, tuple[str, str]]:
     if by in ("township", "village"):
-        names = {}
+        names: dict[Any, Any] = {}
         for start in range(0, len(keys), 500):
             chunk = [k for k in keys[start : start + 500] if k]
             if chunk:

@@ -171,7 +171,7 @@ def new_enrolment_code(db: Database, envoy_id: str, minutes: int) -> str:
     """Store a new code's hash for the envoy (the caller commits) and return the code."""
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
     now = utc_now()
-    db["enrolment_codes"].insert(
+    db.table("enrolment_codes").insert(
         {
             "code_hash": digest(raw),
             "envoy_id": envoy_id,
@@ -204,7 +204,7 @@ def enrol_device(db: Database, code: str, device_name: str) -> dict[str, Any]:
             "UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ?",
             [now, rows[0]["code_hash"]],
         )
-        db["devices"].insert(
+        db.table("devices").insert(
             {
                 "id": device_id,
                 "envoy_id": rows[0]["envoy_id"],

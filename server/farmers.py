@@ -216,7 +216,7 @@ def _make_alias(db: Database, losing_id: str, canonical: str, reason: str) -> No
         for row in db.execute("SELECT id FROM farmer_aliases WHERE canonical_id = ?", [losing_id])
     ]
     seq = next_server_seq(db, 1 + len(repointed))
-    db["farmer_aliases"].insert(
+    db.table("farmer_aliases").insert(
         {
             "id": losing_id,
             "canonical_id": canonical,

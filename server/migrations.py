@@ -24,7 +24,7 @@ SYNC_COLUMNS = {
     "server_seq": int,
 }
 
-FIELD_TABLES = {
+FIELD_TABLES: dict[str, dict[str, type]] = {
     "farmers": {
         "id": str,
         "name": str,
@@ -98,7 +98,7 @@ FIELD_TABLES = {
     },
 }
 
-REFERENCE_TABLES = {
+REFERENCE_TABLES: dict[str, tuple[dict[str, type], str]] = {
     "units": ({"code": str, "name": str, "parent_code": str, "level": str}, "code"),
     "envoys": (
         {"id": str, "name": str, "mobile": str, "township_codes": str, "active": int},
@@ -124,26 +124,26 @@ REFERENCE_TABLES = {
 
 @migrations()
 def m001_initial(db: Database) -> None:
-    db["server_state"].create({"key": str, "value": str}, pk="key")
-    db["server_state"].insert({"key": "seq", "value": "0"})
-    db["server_state"].insert({"key": "purged_seq", "value": "0"})
+    db.table("server_state").create({"key": str, "value": str}, pk="key")
+    db.table("server_state").insert({"key": "seq", "value": "0"})
+    db.table("server_state").insert({"key": "purged_seq", "value": "0"})
     for table, columns in FIELD_TABLES.items():
-        db[table].create({**columns, **SYNC_COLUMNS}, pk="id", not_null={"envoy_id", "hlc"})
-        db[table].create_index(["server_seq"])
+        db.table(table).create({**columns, **SYNC_COLUMNS}, pk="id", not_null={"envoy_id", "hlc"})
+        db.table(table).create_index(["server_seq"])
     for table, (columns, pk) in REFERENCE_TABLES.items():
-        db[table].create({**columns, "server_seq": int}, pk=pk)
-        db[table].create_index(["server_seq"])
+        db.table(table).create({**columns, "server_seq": int}, pk=pk)
+        db.table(table).create_index(["server_seq"])
     # No index on attendances.farmer_id: random farmer ids scattered over a b-tree made it the
     # dearest part of storing a check-in, and nothing looks check-ins up by farmer yet.
-    db["attendances"].create_index(["session_id"])
-    db["sessions"].create_index(["starts_at"])
-    db["farmers"].create_index(["mobile"])
-    db["farmers"].create_index(["name", "village_code"])
-    db["leaflet_handouts"].create_index(["handed_out_at"])
-    db["plot_observations"].create_index(["plot_id"])
-    db["targets"].create_index(["year", "unit_code", "indicator"], unique=True)
+    db.table("attendances").create_index(["session_id"])
+    db.table("sessions").create_index(["starts_at"])
+    db.table("farmers").create_index(["mobile"])
+    db.table("farmers").create_index(["name", "village_code"])
+    db.table("leaflet_handouts").create_index(["handed_out_at"])
+    db.table("plot_observations").create_index(["plot_id"])
+    db.table("targets").create_index(["year", "unit_code", "indicator"], unique=True)
 
-    db["devices"].create(
+    db.table("devices").create(
         {
             "id": str,
             "envoy_id": str,
@@ -159,8 +159,8 @@ def m001_initial(db: Database) -> None:
         pk="id",
         foreign_keys=[("envoy_id", "envoys", "id")],
     )
-    db["devices"].create_index(["token_hash"], unique=True)
-    db["enrolment_codes"].create(
+    db.table("devices").create_index(["token_hash"], unique=True)
+    db.table("enrolment_codes").create(
         {"code_hash": str, "envoy_id": str, "created_at": str, "expires_at": str, "used_at": str},
         pk="code_hash",
         foreign_keys=[("envoy_id", "envoys", "id")],
@@ -171,7 +171,7 @@ def m001_initial(db: Database) -> None:
         "hash TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, "
         "PRIMARY KEY (device_id, seq)) WITHOUT ROWID"
     )
-    db["held_changes"].create(
+    db.table("held_changes").create(
         {
             "device_id": str,
             "seq": int,
@@ -183,8 +183,8 @@ def m001_initial(db: Database) -> None:
         },
         pk=("device_id", "seq"),
     )
-    db["held_changes"].create_index(["waiting_id"])
-    db["conflicts"].create(
+    db.table("held_changes").create_index(["waiting_id"])
+    db.table("conflicts").create(
         {
             "id": int,
             "kind": str,
@@ -199,8 +199,8 @@ def m001_initial(db: Database) -> None:
         },
         pk="id",
     )
-    db["conflicts"].create_index(["kind", "record_id"])
-    db["merge_candidates"].create(
+    db.table("conflicts").create_index(["kind", "record_id"])
+    db.table("merge_candidates").create(
         {
             "id": int,
             "farmer_a": str,
@@ -212,7 +212,7 @@ def m001_initial(db: Database) -> None:
         },
         pk="id",
     )
-    db["merge_candidates"].create_index(["farmer_a", "farmer_b"], unique=True)
+    db.table("merge_candidates").create_index(["farmer_a", "farmer_b"], unique=True)
 
 
 # Indexes m001 gave the field tables besides the one on server_seq, which m002 makes the key,
@@ -238,18 +238,18 @@ def m002_field_rows_keyed_by_server_seq(db: Database) -> None:
     """
     for table, columns in FIELD_TABLES.items():
         names = ", ".join(f"[{name}]" for name in {**columns, **SYNC_COLUMNS})
-        db[f"{table}_m002"].create(
+        db.table(f"{table}_m002").create(
             {**columns, **SYNC_COLUMNS}, pk="server_seq", not_null={"id", "envoy_id", "hlc"}
         )
         db.execute(
             f"INSERT INTO [{table}_m002] ({names}) SELECT {names} FROM [{table}] "
             "ORDER BY server_seq"
         )
-        db[table].drop()
+        db.table(table).drop()
         db.rename_table(f"{table}_m002", table)
-        db[table].create_index(["id"], unique=True)
+        db.table(table).create_index(["id"], unique=True)
         for index in _M001_FIELD_INDEXES.get(table, []):
-            db[table].create_index(index)
+            db.table(table).create_index(index)
     db.execute(
         "CREATE TABLE device_change_runs (device_id TEXT NOT NULL, first_seq INTEGER NOT NULL, "
         "last_seq INTEGER NOT NULL, hashes BLOB NOT NULL, status TEXT NOT NULL, reason TEXT, "
@@ -264,13 +264,13 @@ def m002_field_rows_keyed_by_server_seq(db: Database) -> None:
             ).fetchall()
         ),
     )
-    db["device_changes"].drop()
+    db.table("device_changes").drop()
 
 
 @migrations()
 def m003_users_and_api_tokens(db: Database) -> None:
     """Who may open the bureau's pages (admin, staff, envoy), report API tokens, failed sign-ins."""
-    db["users"].create(
+    db.table("users").create(
         {
             "id": int,
             "name": str,
@@ -284,8 +284,8 @@ def m003_users_and_api_tokens(db: Database) -> None:
         pk="id",
         not_null={"name", "password_hash", "role"},
     )
-    db["users"].create_index(["name"], unique=True)
-    db["api_tokens"].create(
+    db.table("users").create_index(["name"], unique=True)
+    db.table("api_tokens").create(
         {
             "id": int,
             "label": str,
@@ -298,9 +298,11 @@ def m003_users_and_api_tokens(db: Database) -> None:
         pk="id",
         not_null={"label", "token_hash"},
     )
-    db["api_tokens"].create_index(["token_hash"], unique=True)
+    db.table("api_tokens").create_index(["token_hash"], unique=True)
     # Failed sign-ins per user name and per address, so repeated guessing slows down.
-    db["sign_in_failures"].create({"key": str, "failures": int, "last_failed_at": str}, pk="key")
+    db.table("sign_in_failures").create(
+        {"key": str, "failures": int, "last_failed_at": str}, pk="key"
+    )
 
 
 @migrations()
@@ -310,31 +312,31 @@ def m004_report_indexes(db: Database) -> None:
     None on attendances: the report reaches a session's check-ins through the unique index on
     their ids (they start with the session's), so storing a check-in costs no more than before.
     """
-    db["sessions"].create_index(["unit_code", "starts_at"], if_not_exists=True)
-    db["sessions"].create_index(["lead_envoy_id", "starts_at"], if_not_exists=True)
-    db["leaflet_handouts"].create_index(["unit_code", "handed_out_at"], if_not_exists=True)
-    db["leaflet_handouts"].create_index(["session_id"], if_not_exists=True)
-    db["leaflet_handouts"].create_index(["envoy_id", "handed_out_at"], if_not_exists=True)
-    db["plots"].create_index(["village_code", "established_on"], if_not_exists=True)
-    db["plots"].create_index(["envoy_id", "established_on"], if_not_exists=True)
+    db.table("sessions").create_index(["unit_code", "starts_at"], if_not_exists=True)
+    db.table("sessions").create_index(["lead_envoy_id", "starts_at"], if_not_exists=True)
+    db.table("leaflet_handouts").create_index(["unit_code", "handed_out_at"], if_not_exists=True)
+    db.table("leaflet_handouts").create_index(["session_id"], if_not_exists=True)
+    db.table("leaflet_handouts").create_index(["envoy_id", "handed_out_at"], if_not_exists=True)
+    db.table("plots").create_index(["village_code", "established_on"], if_not_exists=True)
+    db.table("plots").create_index(["envoy_id", "established_on"], if_not_exists=True)
     # Deleted farmers are few: a partial index lists them without reading the whole table.
+    db.execute("CREATE INDEX IF NOT EXISTS idx_farmers_deleted ON farmers (id) WHERE deleted = 1")
     db.execute(
-        "CREATE INDEX IF NOT EXISTS idx_farmers_deleted ON farmers (id) WHERE deleted = 1"
+        "CREATE INDEX IF NOT EXISTS idx_farmer_aliases_canonical ON farmer_aliases (canonical_id)"
     )
-    db.execute("CREATE INDEX IF NOT EXISTS idx_farmer_aliases_canonical ON farmer_aliases (canonical_id)")
 
 
 @migrations()
 def m005_targets_for_envoys_growth_and_profiles(db: Database) -> None:
     """Targets for an envoy (unit_code NULL) and growth on last year ('同比增长 10%'); the monthly
     profile of expected work per year (and optionally per indicator; '' for all)."""
-    db["targets"].add_column("envoy_id", str)
-    db["targets"].add_column("basis", str)
-    db["targets"].add_column("growth_percent", float)
+    db.table("targets").add_column("envoy_id", str)
+    db.table("targets").add_column("basis", str)
+    db.table("targets").add_column("growth_percent", float)
     db.execute(
         "CREATE UNIQUE INDEX IF NOT EXISTS idx_targets_envoy ON targets (year, envoy_id, indicator) "
         "WHERE envoy_id IS NOT NULL"
     )
-    db["target_profiles"].create(
+    db.table("target_profiles").create(
         {"year": int, "indicator": str, "shares": str, "set_at": str}, pk=("year", "indicator")
     )

@@ -6,7 +6,7 @@ import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from sqlite_utils import Database
 
@@ -117,7 +117,16 @@ def compact_stamp(stamp: str | None, device_id: str) -> str | None:
     return stamp
 
 
+@overload
+def _expand_stamp(stamp: str, device_id: str) -> str: ...
+
+
+@overload
+def _expand_stamp(stamp: str | None, device_id: str) -> str | None: ...
+
+
 def _expand_stamp(stamp: str | None, device_id: str) -> str | None:
+    """A stored stamp with its device part back, when the row's own device left it off."""
     if stamp and len(stamp) == STAMP_TIME_LENGTH:
         return f"{stamp}.{device_id}"
     return stamp

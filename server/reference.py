@@ -103,12 +103,12 @@ def _upsert(db: Database, kind: str, records: list[dict[str, Any]]) -> int:
         row = state_to_row(kind, record)
         row["server_seq"] = seq + offset
         rows.append(row)
-    db[p.TABLES[kind]].upsert_all(rows, pk="code" if kind == p.UNIT else "id")
+    db.table(p.TABLES[kind]).upsert_all(rows, pk="code" if kind == p.UNIT else "id")
     return len(rows)
 
 
 def load_units(db: Database, path: str) -> int:
-    rows = read_csv(path)
+    rows: list[dict[str, Any]] = list(read_csv(path))
     for row in rows:
         row["parent_code"] = row.get("parent_code") or None
     units = _validated(path, rows, UnitSchema())

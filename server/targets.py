@@ -65,7 +65,9 @@ GROWTH_TEXT = re.compile(r"^(?:同比)?(?:增长|增加|提高|\+)\s*([0-9]+(?:\
 
 
 def _indicator(value: Any) -> Any:
-    text = str(value).strip() if value is not None else value
+    if value is None:
+        return None
+    text = str(value).strip()
     return LABELS.get(text, text)
 
 

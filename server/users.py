@@ -99,7 +99,7 @@ def add_user(
         listed = "; ".join(f"{field}: {reason}" for field, reason in problems.items())
         raise BadUser(f"用户信息有误 / invalid user: {listed}", problems)
     with write_transaction(db):
-        db["users"].insert(
+        db.table("users").insert(
             {
                 "name": name,
                 "password_hash": generate_password_hash(password),
@@ -233,7 +233,7 @@ def issue_api_token(db: Database, label: str, by: User) -> str:
         )
     token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     with write_transaction(db):
-        db["api_tokens"].insert(
+        db.table("api_tokens").insert(
             {
                 "label": label,
                 "token_hash": _digest(token),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class TianjianError(Exception):
     """Base of every error this project raises on purpose.
@@ -16,7 +18,9 @@ class TianjianError(Exception):
     status: int = 400
     message: str = "请求无法完成 / the request cannot be completed"
 
-    def __init__(self, message: str | None = None, errors: dict[str, object] | None = None) -> None:
+    def __init__(
+        self, message: str | None = None, errors: Mapping[str, object] | None = None
+    ) -> None:
         if message is not None:
             self.message = message
         self.errors: dict[str, object] = dict(errors or {})
@@ -37,7 +41,7 @@ class InvalidRecord(TianjianError, ValueError):
 
     status = 422
 
-    def __init__(self, kind: str, errors: dict[str, object]) -> None:
+    def __init__(self, kind: str, errors: Mapping[str, object]) -> None:
         self.kind = kind
         super().__init__(f"记录无效 / invalid {kind}: {errors}", errors)
 

@@ -58,7 +58,7 @@ def poster(session_id: str) -> Response | str:
     )
 
 
-def _host_arg() -> dict[str, str]:
+def _host_arg() -> dict[str, Any]:
     host = request.args.get("host")
     return {"host": host} if host else {}
 

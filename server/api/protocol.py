@@ -25,8 +25,8 @@ class UpgradeRequired(HTTPException):
 
 
 def check_protocol() -> int:
-    raw = request.headers.get(p.HEADER_PROTOCOL)
-    if raw is None or not raw.isdigit():
+    raw = request.headers.get(p.HEADER_PROTOCOL, "")
+    if not raw.isdigit():
         abort(
             400, message=f"缺少协议版本头 {p.HEADER_PROTOCOL} / missing {p.HEADER_PROTOCOL} header"
         )

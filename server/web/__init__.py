@@ -41,7 +41,8 @@ def _secret_key(app: Flask) -> str:
 
 
 def select_locale() -> str:
-    return session.get("lang") if session.get("lang") in LANGUAGES else "zh_CN"
+    lang = session.get("lang")
+    return str(lang) if lang in LANGUAGES else "zh_CN"
 
 
 # Menu entries: endpoint, label, roles that see it.

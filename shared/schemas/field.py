@@ -185,9 +185,10 @@ def data_fields(kind: str) -> tuple[str, ...]:
 def validate_record(kind: str, record: dict[str, Any], partial: bool = False) -> dict[str, Any]:
     """Load a record through its schema, or raise InvalidRecord naming each bad field."""
     try:
-        return _INSTANCES[kind].load(record, partial=partial)
+        loaded: dict[str, Any] = _INSTANCES[kind].load(record, partial=partial)
     except ValidationError as exc:
         raise InvalidRecord(kind, _flatten(exc.messages)) from exc
+    return loaded
 
 
 def validate_fields(kind: str, values: dict[str, Any]) -> dict[str, Any]:

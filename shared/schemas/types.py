@@ -13,7 +13,7 @@ from shared.ids import is_uuid
 from shared.mobile import normalise_mobile
 
 
-class Timestamp(fields.Field):
+class Timestamp(fields.Field[str]):
     """A moment, stored and sent as UTC ISO text; a time typed without a zone is China time."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
@@ -31,7 +31,7 @@ class Timestamp(fields.Field):
         return value
 
 
-class Day(fields.Field):
+class Day(fields.Field[str]):
     """A calendar day in China time, as YYYY-MM-DD text."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
