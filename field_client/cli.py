@@ -49,6 +49,9 @@ FRIENDLY_ERRORS: dict[type[Exception], Callable[[Any], str]] = {
     SyncFailed: lambda exc: f"同步未完成，数据仍在本机待发 / sync incomplete, changes kept: {exc}",
     DeviceRevoked: lambda exc: f"设备已被撤销，请重新登记 / device revoked: {exc}",
     TianjianError: str,
+    UnicodeError: lambda exc: (
+        f"文字含无法保存的字符 / the text has characters that cannot be stored: {exc.reason}"
+    ),
     sqlite3.Error: lambda exc: (
         f"无法打开或读写本机数据库（--db） / cannot use the database file: {exc}"
     ),
@@ -601,11 +604,8 @@ def status(ctx: Context) -> None:
     lines += [
         f"  #{r.seq} {r.kind} {r.id}: {r.reason} {_errors_text(r.errors)}" for r in state.rejected
     ]
-    lines.append(f"服务器暂存 / held by the server: {len(state.held)}")
-    lines += [
-        f"  #{h.get('seq')} {h.get('kind')} {h.get('id')}: {h.get('reason', '')}"
-        for h in state.held
-    ]
+    lines.append(f"服务器暂存 / held by the server: {state.held_count}")
+    lines += [f"  #{h.seq} {h.kind} {h.id or ''}: {h.reason}" for h in state.held]
     ctx.out(state.as_dict(), "\n".join(lines))
 
 

@@ -292,6 +292,27 @@ class Refused:
 
 
 @dataclass(frozen=True)
+class Held:
+    """A change the server keeps until the record it names arrives (a check-in before its
+    session reached the server from another device, say)."""
+
+    seq: int | None
+    kind: str
+    id: str | None
+    waiting_kind: str
+    waiting_id: str
+    held_at: str
+
+    @property
+    def reason(self) -> str:
+        zh = names.KIND_NAMES_ZH.get(self.waiting_kind, self.waiting_kind)
+        return (
+            f"等待{zh} {self.waiting_id[: names.SHORT_ID]} 到达服务器 / "
+            f"waiting for {self.waiting_kind} {self.waiting_id} to reach the server"
+        )
+
+
+@dataclass(frozen=True)
 class DeviceStatus:
     """What this device holds: enrolment, unsent changes, refusals, changes the server holds."""
 
@@ -301,7 +322,8 @@ class DeviceStatus:
     pending: int
     cursor: int
     rejected: list[Refused] = field(default_factory=list)
-    held: list[dict[str, Any]] = field(default_factory=list)
+    held: list[Held] = field(default_factory=list)
+    held_count: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -310,7 +332,8 @@ class DeviceStatus:
             "device_id": self.device_id,
             "pending": self.pending,
             "rejected": [r.__dict__ for r in self.rejected],
-            "held": self.held,
+            "held": [{**h.__dict__, "reason": h.reason} for h in self.held],
+            "held_count": self.held_count,
             "cursor": self.cursor,
         }
 
@@ -318,6 +341,7 @@ class DeviceStatus:
 def device_status(store: FieldStore) -> DeviceStatus:
     """The device's sync state, read in one go."""
     counts = store.counts()
+    held, held_count = store.held()
     rejected = [
         Refused(
             seq=r["seq"],
@@ -335,5 +359,16 @@ def device_status(store: FieldStore) -> DeviceStatus:
         pending=counts.get("pending", 0),
         cursor=int(store.get("cursor", "0") or 0),
         rejected=rejected,
-        held=json.loads(store.get("held") or "[]"),
+        held=[
+            Held(
+                seq=h.get("q"),
+                kind=h.get("k") or "",
+                id=h.get("i"),
+                waiting_kind=h.get("w") or "",
+                waiting_id=h.get("wi") or "",
+                held_at=h.get("t") or "",
+            )
+            for h in held
+        ],
+        held_count=held_count,
     )

@@ -129,9 +129,13 @@ def unit_code(store: FieldStore, text: str, village_only: bool = False) -> str:
     "城关镇 东村"); `village_only` looks among villages alone.
     """
     typed = clean(text)
-    if typed.isdigit():
-        return typed
     units = store.reference(p.UNIT)
+    if typed.isdigit():
+        code = typed.ljust(12, "0")
+        # Once units have been synced, a code must be one of them; before, it is taken as typed.
+        if units and not any(u.get("code") in (typed, code) for u in units):
+            raise UnknownName(p.UNIT, text, "本机没有这个区划代码 (no unit with this code)")
+        return typed
     if village_only:
         units = [u for u in units if u.get("level") in (None, "village")]
     names = {u["code"]: u.get("name", "") for u in store.reference(p.UNIT)}

@@ -417,6 +417,18 @@ class FieldStore:
             return True
         return False
 
+    def note_held(self, held: list[dict[str, Any]], count: int) -> None:
+        """Remember what the server said it holds for this device at the last pull."""
+        with self.transaction():
+            self.set("held", _dumps(held))
+            self.set("held_count", count)
+
+    def held(self) -> tuple[list[dict[str, Any]], int]:
+        """The changes the server held for this device at the last pull (as listed), and
+        how many it held in all."""
+        listed = json.loads(self.get("held") or "[]")
+        return listed, int(self.get("held_count") or len(listed))
+
     # ------------------------------------------------------------ pull
 
     def apply_pull(self, records: list[dict[str, Any]], cursor: int) -> None:

@@ -331,6 +331,8 @@ class SyncClient:
                 self.store.start_full_resync()
                 continue
             if not page["more"]:
+                if "held" in page:
+                    self.store.note_held(page["held"], page.get("held_count", len(page["held"])))
                 if include_own:
                     self.store.set("resync_own", 0)
                     self.store.db.conn.commit()

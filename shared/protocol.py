@@ -82,3 +82,6 @@ MAX_CLOCK_AHEAD_MS: Final = 5 * 60 * 1000
 DEFAULT_BATCH_CHANGES: Final = 5000
 DEFAULT_BATCH_BYTES: Final = 160 * 1024
 DEFAULT_PULL_PAGE: Final = 2000
+# A pull's last page lists at most this many of the changes the server holds for the device
+# (with their count), so the envoy sees what waits for a record not yet arrived.
+HELD_LISTED: Final = 100

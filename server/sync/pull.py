@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlite_utils import Database
@@ -34,14 +35,49 @@ def pull_page(
         records = [{"k": kind, "r": _wire_record(kind, row)} for _seq, kind, row in page]
         next_cursor = page[-1][0] if more else max(high, cursor)
         device_max = db.execute("SELECT max_seq FROM devices WHERE id = ?", [device.id]).fetchone()
+        held = None if more else held_for(db, device)
     finally:
         db.execute("COMMIT")
-    return {
+    answer = {
         "records": records,
         "cursor": next_cursor,
         "more": more,
         "device_max_seq": (device_max[0] if device_max else 0) or 0,
     }
+    if held is not None:
+        answer["held"], answer["held_count"] = held
+    return answer
+
+
+def held_for(db: Database, device: Device) -> tuple[list[dict[str, Any]], int]:
+    """The changes the server holds for this device (the first HELD_LISTED), and how many.
+
+    Sent with a pull's last page, so the device can show what waits for a record not yet
+    arrived: q its sequence number, k kind, i record id, w and wi the kind and id waited for,
+    t when it was held.
+    """
+    count = db.execute(
+        "SELECT count(*) FROM held_changes WHERE device_id = ?", [device.id]
+    ).fetchone()[0]
+    rows = db.execute(
+        "SELECT seq, change, waiting_kind, waiting_id, held_at FROM held_changes "
+        "WHERE device_id = ? ORDER BY seq LIMIT ?",
+        [device.id, p.HELD_LISTED],
+    ).fetchall()
+    listed = []
+    for seq, change, waiting_kind, waiting_id, held_at in rows:
+        wire = json.loads(change)
+        listed.append(
+            {
+                "q": seq,
+                "k": wire.get("k"),
+                "i": wire.get("i"),
+                "w": waiting_kind,
+                "wi": waiting_id,
+                "t": held_at,
+            }
+        )
+    return listed, count
 
 
 def _changed_rows(

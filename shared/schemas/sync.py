@@ -104,3 +104,6 @@ class PullResponseSchema(Schema):
     full_resync = fields.Boolean(required=True)
     device_max_seq = fields.Integer(required=True)
     server_hlc = fields.String(required=True)
+    # Last page only: changes the server holds for this device, and how many in all.
+    held = fields.List(fields.Dict())
+    held_count = fields.Integer()
