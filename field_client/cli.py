@@ -192,12 +192,12 @@ def set_pin_command(ctx: Context) -> None:
 )
 @click.option(
     "--port",
-    type=int,
+    type=click.IntRange(1, 65535),
     default=8080,
     show_default=True,
     help="Port (80 spares farmers typing one, where allowed).",
 )
-@click.option("--threads", type=int, default=8, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True)
 @pass_ctx
 def serve(ctx: Context, host: str, port: int, threads: int) -> None:
     """在本机热点上提供特派员页面和学员扫码签到（Windows 也可） / serve the web pages."""

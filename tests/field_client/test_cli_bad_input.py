@@ -42,6 +42,8 @@ MINIMAL = {
     ],
     "plot observe": ["plot", "observe", NOBODY, "--stage", "播种"],
     "sync": ["sync", "--timeout", "0.5"],
+    "pin": ["pin"],
+    "serve": ["serve", "--port", "8080"],
     "status": ["status"],
     "list": ["list", "farmers"],
 }
@@ -163,6 +165,12 @@ BAD = {
         ["sync", "--timeout", "0.5"],
     ],
     "status": [["status", "extra"]],
+    "pin": [["pin", "extra"]],
+    "serve": [
+        ["serve", "--port", "99999"],
+        ["serve", "--port", "http"],
+        ["serve", "--threads", "0"],
+    ],
     "list": [["list", "spaceships"], ["list"]],
 }
 

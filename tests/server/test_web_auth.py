@@ -127,7 +127,9 @@ def test_forms_without_their_csrf_token_are_refused(app: Flask, people: dict) ->
         "/admin/users", data={"name": "new", "role": "staff", "password": "long-enough"}
     )
     assert answer.status_code == 400
-    assert not any(row["name"] == "new" for row in users.list_users(init_db(app.config["DATABASE"])))
+    assert not any(
+        row["name"] == "new" for row in users.list_users(init_db(app.config["DATABASE"]))
+    )
 
 
 def test_session_cookie_is_http_only_lax_and_expires(app: Flask, people: dict) -> None:
@@ -159,7 +161,12 @@ def test_roles_are_enforced_on_pages_and_writes(app: Flask, people: dict) -> Non
         token = csrf_token(client, "/progress")
         answer = client.post(
             "/admin/users",
-            data={"csrf_token": token, "name": "sneaky", "role": "admin", "password": "long-enough"},
+            data={
+                "csrf_token": token,
+                "name": "sneaky",
+                "role": "admin",
+                "password": "long-enough",
+            },
         )
         assert answer.status_code == 403
         assert "无权" in answer.get_data(as_text=True)
@@ -191,7 +198,9 @@ def test_the_report_api_needs_a_sign_in_or_an_api_token(
     assert refused.get_json()["message"].startswith("需要登录或 API 令牌")
     # A device's sync token is not a report token.
     device = devices.enrol_device(init_db(db_path), enrolment_code(db_path, "张三"), "手机")
-    assert client.get(path, headers={"Authorization": f"Bearer {device['token']}"}).status_code == 401
+    assert (
+        client.get(path, headers={"Authorization": f"Bearer {device['token']}"}).status_code == 401
+    )
 
     admin = client_of(app, "admin")
     page = admin.post(
@@ -245,14 +254,35 @@ def test_cli_adds_the_first_admin_from_a_password_file(
     secret = tmp_path / "pw.txt"
     secret.write_text("s3cret-enough\n", encoding="utf-8")
     result = runner.invoke(
-        cli, ["--db", db_path, "users", "add", "王科长", "--role", "admin", "--password-file", str(secret)]
+        cli,
+        [
+            "--db",
+            db_path,
+            "users",
+            "add",
+            "王科长",
+            "--role",
+            "admin",
+            "--password-file",
+            str(secret),
+        ],
     )
     assert result.exit_code == 0, result.output
     db = init_db(db_path)
     assert users.sign_in(db, "王科长", "s3cret-enough", "cli").role == users.ADMIN
     result = runner.invoke(
         cli,
-        ["--db", db_path, "users", "add", "李四", "--role", "envoy", "--password-file", str(secret)],
+        [
+            "--db",
+            db_path,
+            "users",
+            "add",
+            "李四",
+            "--role",
+            "envoy",
+            "--password-file",
+            str(secret),
+        ],
     )
     assert result.exit_code == 1
     assert "特派员用户须关联一位特派员" in result.output
