@@ -19,6 +19,7 @@ from shared.clock import HybridLogicalClock, parse_stamp, stamp_iso, to_iso, wal
 from shared.errors import InvalidRecord, TianjianError
 from shared.ids import attendance_id, new_id
 from shared.merge import STAMPS, merge, stamped_change, with_derived_meta
+from shared.mobile import is_masked, mask_mobile, normalise_mobile, same_mobile
 from shared.private_files import create_owner_only
 from shared.schemas.field import data_fields, validate_fields, validate_record
 
@@ -67,6 +68,16 @@ class UnknownRecord(TianjianError):
 
 class AppendOnly(TianjianError):
     """Events are never edited: record a correction as a new event."""
+
+
+class NotYours(TianjianError):
+    """Another envoy registered this farmer: this device holds them to view, not to edit."""
+
+    status = 403
+    message = (
+        "这位农户由另一位特派员登记，本机只能查看，请由登记人修改 / "
+        "this farmer was registered by another envoy: only they can edit the record"
+    )
 
 
 class FieldStore:
@@ -286,6 +297,9 @@ class FieldStore:
             raise AppendOnly(
                 "此类记录只能追加，更正请新建一条 / append-only: record a correction instead"
             )
+        if kind == p.FARMER:
+            # Before the fields: a farmer held masked cannot be edited here, whatever was typed.
+            self._check_editable(kind, self.record(kind, record_id))
         self._edit(kind, record_id, validate_fields(kind, values))
 
     def delete(self, kind: str, record_id: str) -> None:
@@ -298,6 +312,7 @@ class FieldStore:
             current = self.record(kind, record_id)
             if current is None:
                 raise UnknownRecord(f"{kind} {record_id}")
+            self._check_editable(kind, current)
             hlc = self._clock()
             stamp = hlc.now()
             merged = merge(kind, current, stamped_change(clean, stamp)).state
@@ -305,6 +320,13 @@ class FieldStore:
             self._write_record(kind, merged)
             self._enqueue(kind, record_id, stamp, current["hlc"], clean, is_create=False)
             self.set("hlc", hlc.last)
+
+    @staticmethod
+    def _check_editable(kind: str, current: dict[str, Any] | None) -> None:
+        # Only other envoys' farmers come masked, and the server takes edits of a farmer from
+        # the envoy who registered them alone; a masked number must never go back as an edit.
+        if kind == p.FARMER and current is not None and is_masked(current.get("mobile")):
+            raise NotYours()
 
     def checkin(
         self, session_id: str, farmer_id: str, method: str = "roster", at: str | None = None
@@ -431,9 +453,14 @@ class FieldStore:
 
     # ------------------------------------------------------------ pull
 
-    def apply_pull(self, records: list[dict[str, Any]], cursor: int) -> None:
+    def apply_pull(
+        self, records: list[dict[str, Any]], cursor: int, mobile_key: str | None = None
+    ) -> None:
         """Apply one pulled page and move the cursor, in one transaction."""
         with self.transaction():
+            if mobile_key:
+                # The key of the hashes beside other envoys' farmers' masked mobiles.
+                self.set("mobile_key", mobile_key)
             # Read once per page, not once per record: nothing here changes the outbox.
             unsent: set[tuple[str, str]] | None = None
             for item in records:
@@ -468,6 +495,9 @@ class FieldStore:
             merged = merge(kind, current, {**incoming, STAMPS: stamps}).state
             for meta in ("envoy_id", "device_id"):
                 merged[meta] = server_state.get(meta)
+            # Unstamped, like the metadata: the hash beside a masked mobile is the server's.
+            if "mobile_hash" in server_state:
+                merged["mobile_hash"] = server_state["mobile_hash"]
             self._write_record(kind, merged)
         else:
             # Nothing of ours is unsent: the server's version is the record.
@@ -496,6 +526,22 @@ class FieldStore:
                 "SELECT data FROM reference WHERE kind = ? ORDER BY rowid", [kind]
             )
         ]
+
+    def farmers_with_mobile(self, typed: str) -> list[dict[str, Any]]:
+        """Live farmers whose number is the one typed: the envoy's own farmers by their number,
+        other envoys' (held masked) by the mask and the keyed hash beside it. A masked number
+        can match a farmer who merely shares its first three and last four digits and its hash
+        (one in 16); a caller shows the names to choose from."""
+        number = normalise_mobile(typed)
+        key_hex = self.get("mobile_key")
+        key = bytes.fromhex(key_hex) if key_hex else None
+        rows = self.db.execute(
+            "SELECT data FROM records WHERE kind = ? AND deleted = 0 "
+            "AND json_extract(data, '$.mobile') IN (?, ?) ORDER BY rowid",
+            [p.FARMER, number, mask_mobile(number)],
+        )
+        found = [json.loads(row[0]) for row in rows]
+        return [farmer for farmer in found if same_mobile(key, farmer, number)]
 
     def canonical_farmer(self, farmer_id: str) -> str:
         row = self.db.execute(

@@ -322,7 +322,7 @@ class SyncClient:
                 self.report.full_resync = True
                 self.store.start_full_resync()
                 continue
-            self.store.apply_pull(page["records"], page["cursor"])
+            self.store.apply_pull(page["records"], page["cursor"], page.get("mobile_key"))
             self.report.pulled += len(page["records"])
             self.store.observe_server(page.get("server_hlc"), self._offset)
             if self.store.note_server_high_water(page["device_max_seq"]):

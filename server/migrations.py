@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -339,4 +341,23 @@ def m005_targets_for_envoys_growth_and_profiles(db: Database) -> None:
     )
     db.table("target_profiles").create(
         {"year": int, "indicator": str, "shares": str, "set_at": str}, pk=("year", "indicator")
+    )
+
+
+@migrations()
+def m006_device_scope_and_mobile_key(db: Database) -> None:
+    """What each device's cursor was served for, and the key of the hash beside masked mobiles.
+
+    `served_townships` holds the township codes a device's pulls were scoped to; when its
+    envoy's townships change, the device starts its pull again from zero (see server/sync/pull).
+    Devices already enrolled were served their envoy's present townships.
+    """
+    db["devices"].add_column("served_townships", str)
+    db.execute(
+        "UPDATE devices SET served_townships = "
+        "(SELECT township_codes FROM envoys WHERE envoys.id = devices.envoy_id)"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO server_state (key, value) VALUES ('mobile_key', ?)",
+        [secrets.token_hex(32)],
     )

@@ -19,7 +19,7 @@ from server.sync.checks import (
 )
 from server.sync.errors import Rejected
 from server.sync.prepare import Prepared
-from server.sync.pull import refusal_version
+from server.sync.pull import mobile_key, refusal_version
 from shared import protocol as p
 from shared.clock import to_iso, utc_now
 from shared.errors import InvalidRecord
@@ -58,7 +58,9 @@ def _version_for(batch: Batch, device: Device, prepared: Prepared) -> dict[str, 
     current = batch.state(kind, record_id)
     if current is None:
         return None
-    return refusal_version(device, kind, current, batch.township_of(kind, current))
+    return refusal_version(
+        device, kind, current, batch.township_of(kind, current), mobile_key(batch.db)
+    )
 
 
 def _apply(

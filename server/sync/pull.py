@@ -7,12 +7,16 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server.db import get_state
+from server.db import get_state, write_transaction
 from server.devices import Device
 from server.migrations import FIELD_TABLES
 from server.records import row_to_state, table_of
 from server.sync.errors import ResyncRequired
 from shared import protocol as p
+from shared.mobile import mask_mobile, mobile_hash
+
+# Kinds that belong to a session: they reach the session's lead and co-envoys wherever it is.
+_OF_A_SESSION = (p.ATTENDANCE, p.LEAFLET_HANDOUT)
 
 
 def pull_page(
@@ -22,7 +26,14 @@ def pull_page(
     db.execute("BEGIN")
     try:
         purged = int(get_state(db, "purged_seq") or 0)
-        if 0 < cursor < purged:
+        known = db.execute(
+            "SELECT max_seq, served_townships FROM devices WHERE id = ?", [device.id]
+        ).fetchone()
+        device_max, served = (known[0], known[1]) if known else (0, None)
+        moved = served is not None and _codes(json.loads(served)) != _codes(device.township_codes)
+        # A cursor older than purged tombstones, or one reached serving other townships,
+        # cannot be carried on from: the records of new townships lie behind it.
+        if 0 < cursor and (cursor < purged or moved):
             raise ResyncRequired()
         high = int(get_state(db, "seq") or 0)
         found: list[tuple[int, str, dict[str, Any]]] = []
@@ -32,20 +43,24 @@ def pull_page(
         found.sort(key=lambda item: item[0])
         page = found[:limit]
         more = len(found) > limit
-        records = [{"k": kind, "r": _wire_record(kind, row)} for _seq, kind, row in page]
+        masking = _Masking(db, device)
+        records = [{"k": kind, "r": masking.wire_record(kind, row)} for _seq, kind, row in page]
         next_cursor = page[-1][0] if more else max(high, cursor)
-        device_max = db.execute("SELECT max_seq FROM devices WHERE id = ?", [device.id]).fetchone()
         held = None if more else held_for(db, device)
     finally:
         db.execute("COMMIT")
+    if served is None or moved:
+        _note_served(db, device)
     answer = {
         "records": records,
         "cursor": next_cursor,
         "more": more,
-        "device_max_seq": (device_max[0] if device_max else 0) or 0,
+        "device_max_seq": device_max or 0,
     }
     if held is not None:
         answer["held"], answer["held_count"] = held
+    if masking.used:
+        answer["mobile_key"] = masking.key_hex
     return answer
 
 
@@ -80,6 +95,20 @@ def held_for(db: Database, device: Device) -> tuple[list[dict[str, Any]], int]:
     return listed, count
 
 
+def _codes(codes: Any) -> list[str]:
+    return sorted(str(code) for code in codes)
+
+
+def _note_served(db: Database, device: Device) -> None:
+    """Remember the townships this device's cursor now stands for (only when they change, so
+    a pull that brings nothing stays read-only)."""
+    with write_transaction(db):
+        db.execute(
+            "UPDATE devices SET served_townships = ? WHERE id = ?",
+            [json.dumps(list(device.township_codes)), device.id],
+        )
+
+
 def _changed_rows(
     db: Database, device: Device, kind: str, cursor: int, limit: int, include_own: bool
 ) -> list[dict[str, Any]]:
@@ -92,6 +121,16 @@ def _changed_rows(
         if device.township_codes:
             scope.append(f"township_code IN ({','.join('?' * len(device.township_codes))})")
             params.extend(device.township_codes)
+        # A session, its check-ins and hand-outs reach its lead and co-envoys, whatever their
+        # townships. co_envoy_ids is a JSON list of UUIDs, which hold no LIKE wildcards.
+        runs = "(lead_envoy_id = ? OR co_envoy_ids LIKE ?)"
+        run_params = [device.envoy_id, f'%"{device.envoy_id}"%']
+        if kind == p.SESSION:
+            scope.append(runs)
+            params.extend(run_params)
+        elif kind in _OF_A_SESSION:
+            scope.append(f"session_id IN (SELECT id FROM sessions WHERE {runs})")
+            params.extend(run_params)
         where.append(f"({' OR '.join(scope)})")
         if not include_own:
             where.append("(origin_device IS NULL OR origin_device != ?)")
@@ -102,25 +141,74 @@ def _changed_rows(
 
 def in_scope(device: Device, envoy_id: str | None, township_code: str | None) -> bool:
     """Whether a field record of this envoy and township reaches this device's pulls: the rule
-    _changed_rows puts in SQL."""
+    _changed_rows puts in SQL, but for sessions run by the device's envoy (runs_session)."""
     return envoy_id == device.envoy_id or (
         township_code is not None and township_code in device.township_codes
     )
 
 
+def runs_session(device: Device, session: dict[str, Any]) -> bool:
+    """Whether this device's envoy leads or co-runs the session (then it is pulled anywhere)."""
+    return device.envoy_id == session.get("lead_envoy_id") or device.envoy_id in (
+        session.get("co_envoy_ids") or []
+    )
+
+
 def refusal_version(
-    device: Device, kind: str, state: dict[str, Any], township_code: str | None
+    device: Device,
+    kind: str,
+    state: dict[str, Any],
+    township_code: str | None,
+    key: bytes | None = None,
 ) -> dict[str, Any] | None:
     """The server's version of a record to send back with a refused change, as a pull would
-    send it, or None when the device could not pull it: a refusal must not leak a record."""
-    if not in_scope(device, state.get("envoy_id"), township_code):
+    send it (another envoy's farmer's mobile masked), or None when the device could not pull
+    it: a refusal must not leak a record."""
+    if not in_scope(device, state.get("envoy_id"), township_code) and not (
+        kind == p.SESSION and runs_session(device, state)
+    ):
         return None
-    return dict(state)
+    version = dict(state)
+    if kind == p.FARMER:
+        device_view(device, version, key)
+    return version
 
 
-def _wire_record(kind: str, row: dict[str, Any]) -> dict[str, Any]:
-    state = row_to_state(kind, row)
-    if kind == p.ENVOY:
-        # Envoys' phone numbers stay on the server.
-        state.pop("mobile", None)
-    return state
+class _Masking:
+    """Records as this device may hold them: other envoys' farmers' mobiles masked."""
+
+    def __init__(self, db: Database, device: Device) -> None:
+        self.db = db
+        self.device = device
+        self.used = False
+        self.key_hex = ""
+        self._key: bytes | None = None
+
+    def wire_record(self, kind: str, row: dict[str, Any]) -> dict[str, Any]:
+        state = row_to_state(kind, row)
+        if kind == p.ENVOY:
+            # Envoys' phone numbers stay on the server.
+            state.pop("mobile", None)
+        elif kind == p.FARMER and state.get("mobile"):
+            if self._key is None:
+                self.key_hex = str(get_state(self.db, "mobile_key") or "")
+                self._key = bytes.fromhex(self.key_hex)
+            self.used |= device_view(self.device, state, self._key)
+        return state
+
+
+def mobile_key(db: Database) -> bytes:
+    """The server's key of the hash beside masked mobiles (made by migration m006)."""
+    return bytes.fromhex(get_state(db, "mobile_key") or "")
+
+
+def device_view(device: Device, farmer: dict[str, Any], key: bytes | None) -> bool:
+    """Mask a farmer's mobile in place unless this device's envoy registered them; beside it,
+    a short keyed hash a typed number can be checked against. True when it masked."""
+    mobile = farmer.get("mobile")
+    if not mobile or farmer.get("envoy_id") == device.envoy_id:
+        return False
+    farmer["mobile"] = mask_mobile(mobile)
+    if key:
+        farmer["mobile_hash"] = mobile_hash(key, farmer["id"], mobile)
+    return True

@@ -107,3 +107,6 @@ class PullResponseSchema(Schema):
     # Last page only: changes the server holds for this device, and how many in all.
     held = fields.List(fields.Dict())
     held_count = fields.Integer()
+    # Sent with a page holding other envoys' farmers: the key of the hash beside their masked
+    # mobiles, so the device can check a typed number against it.
+    mobile_key = fields.String()

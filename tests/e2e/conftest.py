@@ -12,6 +12,7 @@ import pytest
 from server.db import init_db
 from server.records import row_to_state, table_of
 from shared import protocol as p
+from shared.mobile import mask_mobile
 from shared.schemas.field import data_fields
 from tests.helpers import LiveServer, load_demo_reference
 
@@ -26,13 +27,18 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
 
 
 def server_records(
-    db_path: str, kinds: tuple[str, ...] = p.FIELD_KINDS
+    db_path: str, kinds: tuple[str, ...] = p.FIELD_KINDS, viewer: str | None = None
 ) -> dict[tuple[str, str], Any]:
+    """Every field record on the server; as envoy `viewer`'s devices hold them when given
+    (other envoys' farmers' mobiles masked)."""
     db = init_db(db_path)
     found = {}
     for kind in kinds:
         for row in db.query(f"SELECT * FROM [{table_of(kind)}]"):
-            found[(kind, row["id"])] = comparable(kind, row_to_state(kind, row))
+            state = row_to_state(kind, row)
+            if viewer is not None and kind == p.FARMER and state["envoy_id"] != viewer:
+                state["mobile"] = mask_mobile(state["mobile"]) or None
+            found[(kind, row["id"])] = comparable(kind, state)
     db.close()
     return found
 

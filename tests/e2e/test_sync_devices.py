@@ -71,9 +71,9 @@ def assert_converged(server: LiveServer, *stores: FieldStore, live_only: bool = 
     for _round in range(2):
         for store in stores:
             fast_client(store).sync()
-    expected = server_records(server.db_path)
     for store in stores:
         assert store.counts().get("pending", 0) == 0
+        expected = server_records(server.db_path, viewer=store.get("envoy_id"))
         held = device_records(store)
         if live_only:
             # A device may keep its own tombstone after the server purged it: deleted either way.

@@ -52,9 +52,9 @@ def record_work(store: FieldStore, farmers: int = 12, sessions: int = 3) -> None
 
 
 def assert_converged(server: LiveServer, *stores: FieldStore) -> None:
-    expected = server_records(server.db_path)
     for store in stores:
         assert store.counts().get("pending", 0) == 0
+        expected = server_records(server.db_path, viewer=store.get("envoy_id"))
         assert device_records(store) == expected
 
 
