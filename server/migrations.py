@@ -352,7 +352,7 @@ def m006_device_scope_and_mobile_key(db: Database) -> None:
     envoy's townships change, the device starts its pull again from zero (see server/sync/pull).
     Devices already enrolled were served their envoy's present townships.
     """
-    db["devices"].add_column("served_townships", str)
+    db.table("devices").add_column("served_townships", str)
     db.execute(
         "UPDATE devices SET served_townships = "
         "(SELECT township_codes FROM envoys WHERE envoys.id = devices.envoy_id)"
