@@ -13,8 +13,8 @@ from datetime import timedelta
 from sqlite_utils import Database
 
 from server.db import get_state, last_commit_at, open_db, set_state, write_transaction
-from server.migrations import FIELD_TABLES
 from server.sync.held import expire_held
+from server.tables import FIELD_TABLES
 from shared.clock import to_iso, utc_now
 
 

@@ -9,8 +9,12 @@ from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("tianjian-server")
 
-# Columns every synced field record has besides its own data.
-SYNC_COLUMNS = {
+# What m001 and m002 built, written out here once and never changed: the code's description of
+# the tables today is server/tables.py (derived from the schemas), and a later column comes in
+# a migration of its own (add_column), so an old migration never builds something else.
+
+# Columns every synced field record had besides its own data.
+_M001_SYNC_COLUMNS: dict[str, type] = {
     "envoy_id": str,
     "device_id": str,
     "created_at": str,
@@ -26,7 +30,7 @@ SYNC_COLUMNS = {
     "server_seq": int,
 }
 
-FIELD_TABLES: dict[str, dict[str, type]] = {
+_M001_FIELD_TABLES: dict[str, dict[str, type]] = {
     "farmers": {
         "id": str,
         "name": str,
@@ -100,7 +104,7 @@ FIELD_TABLES: dict[str, dict[str, type]] = {
     },
 }
 
-REFERENCE_TABLES: dict[str, tuple[dict[str, type], str]] = {
+_M001_REFERENCE_TABLES: dict[str, tuple[dict[str, type], str]] = {
     "units": ({"code": str, "name": str, "parent_code": str, "level": str}, "code"),
     "envoys": (
         {"id": str, "name": str, "mobile": str, "township_codes": str, "active": int},
@@ -129,10 +133,12 @@ def m001_initial(db: Database) -> None:
     db.table("server_state").create({"key": str, "value": str}, pk="key")
     db.table("server_state").insert({"key": "seq", "value": "0"})
     db.table("server_state").insert({"key": "purged_seq", "value": "0"})
-    for table, columns in FIELD_TABLES.items():
-        db.table(table).create({**columns, **SYNC_COLUMNS}, pk="id", not_null={"envoy_id", "hlc"})
+    for table, columns in _M001_FIELD_TABLES.items():
+        db.table(table).create(
+            {**columns, **_M001_SYNC_COLUMNS}, pk="id", not_null={"envoy_id", "hlc"}
+        )
         db.table(table).create_index(["server_seq"])
-    for table, (columns, pk) in REFERENCE_TABLES.items():
+    for table, (columns, pk) in _M001_REFERENCE_TABLES.items():
         db.table(table).create({**columns, "server_seq": int}, pk=pk)
         db.table(table).create_index(["server_seq"])
     # No index on attendances.farmer_id: random farmer ids scattered over a b-tree made it the
@@ -238,10 +244,10 @@ def m002_field_rows_keyed_by_server_seq(db: Database) -> None:
     one row per run of consecutive numbers, with the runs' hashes packed together, takes a
     100,000-change push from 100,000 key rows to a few dozen.
     """
-    for table, columns in FIELD_TABLES.items():
-        names = ", ".join(f"[{name}]" for name in {**columns, **SYNC_COLUMNS})
+    for table, columns in _M001_FIELD_TABLES.items():
+        names = ", ".join(f"[{name}]" for name in {**columns, **_M001_SYNC_COLUMNS})
         db.table(f"{table}_m002").create(
-            {**columns, **SYNC_COLUMNS}, pk="server_seq", not_null={"id", "envoy_id", "hlc"}
+            {**columns, **_M001_SYNC_COLUMNS}, pk="server_seq", not_null={"id", "envoy_id", "hlc"}
         )
         db.execute(
             f"INSERT INTO [{table}_m002] ({names}) SELECT {names} FROM [{table}] "

@@ -11,7 +11,7 @@ from typing import Any, overload
 from sqlite_utils import Database
 
 from server.db import in_chunks
-from server.migrations import FIELD_TABLES, REFERENCE_TABLES
+from server.tables import FIELD_TABLES, REFERENCE_TABLES
 from shared import protocol as p
 from shared.merge import STAMPS
 from shared.schemas.field import data_fields

@@ -20,6 +20,7 @@ from shared.errors import TianjianError
 from shared.schemas.reference import (
     EnvoySchema,
     LeafletTitleSchema,
+    TargetSchema,
     TargetsFileSchema,
     TechnologySchema,
     UnitSchema,
@@ -204,12 +205,14 @@ def load_targets(db: Database, path: str, year: int | None = None) -> int:
     if not db.execute("SELECT 1 FROM units WHERE code = ?", [plan["unit_code"]]).fetchone():
         raise BadReferenceFile(path, [f"unit_code {plan['unit_code']} is not a loaded unit"])
     records = [
-        {
-            "id": f"{plan['year']}:{plan['unit_code']}:{line['indicator']}",
-            "year": plan["year"],
-            "unit_code": plan["unit_code"],
-            **line,
-        }
+        TargetSchema().load(
+            {
+                "id": f"{plan['year']}:{plan['unit_code']}:{line['indicator']}",
+                "year": plan["year"],
+                "unit_code": plan["unit_code"],
+                **line,
+            }
+        )
         for line in plan["targets"]
     ]
     with write_transaction(db):

@@ -9,9 +9,9 @@ from sqlite_utils import Database
 
 from server.db import get_state, write_transaction
 from server.devices import Device
-from server.migrations import FIELD_TABLES
 from server.records import row_to_state, table_of
 from server.sync.errors import ResyncRequired
+from server.tables import FIELD_TABLES
 from shared import protocol as p
 from shared.mobile import mask_mobile, mobile_hash
 

@@ -53,9 +53,28 @@ class TargetLineSchema(ReferenceSchema):
     value = fields.Float(required=True, validate=validate.Range(0, 1e12))
 
 
+TARGET_BASES = ("value", "growth")
+
+
 class TargetSchema(TargetLineSchema):
+    """One target as the server stores it and devices receive it: for a unit (`unit_code`) or an
+    envoy (`envoy_id`), a fixed value or growth on last year's actual (`growth_percent`)."""
+
+    id = fields.String(load_default=None)
     year = fields.Integer(required=True, validate=validate.Range(2000, 2200))
-    unit_code = DivisionCode(required=True)
+    unit_code = DivisionCode(required=True, allow_none=True)
+    envoy_id = Id(allow_none=True, load_default=None)
+    basis = fields.String(load_default="value", validate=validate.OneOf(TARGET_BASES))
+    growth_percent = fields.Float(allow_none=True, load_default=None)
+
+
+class FarmerAliasSchema(ReferenceSchema):
+    """A farmer record that staff or the server merged into another (ids are never rewritten)."""
+
+    id = Id(required=True)
+    canonical_id = Id(required=True)
+    merged_at = fields.String(required=True)
+    reason = fields.String(required=True)
 
 
 class TargetsFileSchema(ReferenceSchema):
@@ -73,4 +92,5 @@ REFERENCE_SCHEMAS: dict[str, type[ReferenceSchema]] = {
     "variety": VarietySchema,
     "leaflet_title": LeafletTitleSchema,
     "target": TargetSchema,
+    "farmer_alias": FarmerAliasSchema,
 }
