@@ -26,11 +26,16 @@ def to_iso(moment: datetime) -> str:
 
 
 def parse_iso(text: str) -> datetime:
+    """An ISO 8601 time as an aware UTC datetime; ValueError if it is not one, or if it lies
+    where Python's dates end (0001-01-01 China time, 9999-12-31 at -14:00 are not in UTC)."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         # A time typed without a zone in the field is China time.
         moment = moment.replace(tzinfo=CHINA)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"time outside the calendar Python can count: {text!r}") from exc
 
 
 def local_date(moment: datetime) -> date:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from server.api.protocol import add_protocol_headers, require_protocol, server_hlc
+from server.api.protocol import (
+    Blueprint,
+    add_protocol_headers,
+    require_protocol,
+    server_hlc,
+)
 from server.db import get_db
 from server.devices import enrol_device
 from shared import protocol as p

@@ -7,8 +7,11 @@ import json
 import zlib
 from typing import Any
 
-from flask import Response, current_app, g, request
+import flask_smorest
+from flask import Request, Response, current_app, g, request
 from flask_smorest import abort
+from marshmallow import missing
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
 from server.db import get_db, get_state
@@ -24,11 +27,25 @@ class UpgradeRequired(HTTPException):
     description = "client protocol too old"
 
 
+def _is_integer_text(text: str, max_digits: int) -> bool:
+    """ASCII digits (after one optional minus), at most `max_digits` of them: int() of such text
+    cannot fail, unlike of "²", "--5" or 5,000 digits, and fits an SQLite integer."""
+    digits = text[1:] if text.startswith("-") else text
+    return 0 < len(digits) <= max_digits and digits.isascii() and digits.isdigit()
+
+
 def check_protocol() -> int:
     raw = request.headers.get(p.HEADER_PROTOCOL, "")
-    if not raw.isdigit():
+    if not raw:
         abort(
             400, message=f"缺少协议版本头 {p.HEADER_PROTOCOL} / missing {p.HEADER_PROTOCOL} header"
+        )
+    if raw.startswith("-") or not _is_integer_text(raw, 6):
+        abort(
+            400,
+            message=f"协议版本头 {p.HEADER_PROTOCOL} 须为整数 / {p.HEADER_PROTOCOL} header must "
+            "be a whole number",
+            errors={p.HEADER_PROTOCOL: ["须为整数 / must be a whole number"]},
         )
     version = int(raw)
     if version < p.MIN_CLIENT_PROTOCOL:
@@ -57,9 +74,29 @@ def authenticate_device() -> None:
         )
     # An unknown or revoked token raises BadToken: a 401 through the app's one error handler.
     g.device = authenticate(get_db(), header[len("Bearer ") :])
-    device_time = request.headers.get(p.HEADER_DEVICE_TIME, "")
-    g.skew_ms = int(device_time) - wall_ms() if device_time.lstrip("-").isdigit() else None
+    g.skew_ms = _device_skew_ms()
     g.protocol = version
+
+
+# Milliseconds since 1970 have 13 digits until the year 2286; 15 leave room for any clock
+# a device could be wrong by while keeping the skew well inside an SQLite integer.
+_DEVICE_TIME_DIGITS = 15
+
+
+def _device_skew_ms() -> int | None:
+    """How far the device's clock is ahead of ours, from its optional device-time header."""
+    raw = request.headers.get(p.HEADER_DEVICE_TIME)
+    if raw is None or raw == "":
+        return None
+    if not _is_integer_text(raw, _DEVICE_TIME_DIGITS):
+        reason = f"须为毫秒整数（至多 {_DEVICE_TIME_DIGITS} 位） / must be whole milliseconds (at most {_DEVICE_TIME_DIGITS} digits)"
+        abort(
+            400,
+            message=f"设备时间头 {p.HEADER_DEVICE_TIME} 无效 / {p.HEADER_DEVICE_TIME} header is "
+            "not a time in milliseconds",
+            errors={p.HEADER_DEVICE_TIME: [reason]},
+        )
+    return int(raw) - wall_ms()
 
 
 def note_contact() -> None:
@@ -71,22 +108,112 @@ def note_contact() -> None:
     record_contact(get_db(), g.device.id, g.skew_ms, g.protocol)
 
 
+_NOT_GZIP = "请求体不是有效的 gzip / request body is not valid gzip"
+# What a lone surrogate (U+D800 to U+DFFF) looks like in JSON text: an escape, or the bytes
+# json.loads lets through (it decodes with "surrogatepass"). A pair escaped as two escapes is
+# a real character and fine; only the rare body holding either form is searched further.
+_SURROGATE_HINTS = (b"\\ud", b"\\uD", b"\xed")
+
+
 def read_json_body() -> Any:
     """The request body, gunzipped within the configured cap, parsed as JSON."""
     data = request.get_data(cache=False)
     if request.headers.get("Content-Encoding", "").lower() == "gzip":
-        limit = current_app.config["MAX_DECOMPRESSED_BYTES"]
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            data = inflater.decompress(data, limit + 1)
-        except zlib.error:
-            abort(400, message="请求体不是有效的 gzip / request body is not valid gzip")
-        if len(data) > limit or inflater.unconsumed_tail:
-            abort(413, message=f"解压后超过 {limit} 字节 / decompressed body exceeds {limit} bytes")
+        data = _gunzip(data, current_app.config["MAX_DECOMPRESSED_BYTES"])
+    return parse_json(data)
+
+
+def parse_json(data: bytes) -> Any:
+    """JSON text parsed, or a 400 naming what is wrong; never a 500.
+
+    Refused: JSON nested too deep for the parser, a number too long to read (over 4,300
+    digits), text that is not Unicode, a lone surrogate anywhere (it cannot be stored).
+    """
     try:
-        return json.loads(data)
+        body = json.loads(data)
+    except RecursionError:
+        abort(400, message="请求体 JSON 嵌套过深 / request body JSON is nested too deep")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         abort(400, message=f"请求体不是有效的 JSON / request body is not valid JSON: {exc}")
+    except ValueError:
+        # Python reads integers of at most 4,300 digits (a guard against slow conversions).
+        abort(400, message="请求体中的数字过长 / a number in the request body is too long")
+    if any(hint in data for hint in _SURROGATE_HINTS):
+        where = _lone_surrogate_at(body)
+        if where is not None:
+            abort(
+                400,
+                message=f"请求体含有无效的 Unicode 字符（孤立代理项） / request body has a lone "
+                f"surrogate, which is not a character: {where}",
+                errors={where: ["孤立代理项不是字符 / a lone surrogate is not a character"]},
+            )
+    return body
+
+
+class BodyParser(FlaskParser):
+    """webargs' parser, reading JSON bodies through parse_json (webargs' own json.loads lets a
+    deep or huge body through as a 500)."""
+
+    def _raw_load_json(self, req: Request) -> Any:
+        if not is_json_request(req):
+            return missing
+        return parse_json(req.get_data(cache=True))
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint with the safe body parser; every API module uses this one."""
+
+    ARGUMENTS_PARSER = BodyParser()
+
+
+def _gunzip(data: bytes, limit: int) -> bytes:
+    """The gzip member in `data`, whole: its length and CRC checked, nothing after it."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        plain = inflater.decompress(data, limit + 1)
+    except zlib.error:
+        abort(400, message=_NOT_GZIP)
+    if len(plain) > limit or inflater.unconsumed_tail:
+        abort(413, message=f"解压后超过 {limit} 字节 / decompressed body exceeds {limit} bytes")
+    # zlib checks the CRC and length only when it reaches the trailer: a stream cut short
+    # inflates without complaint, so a cut upload must be refused here.
+    if not inflater.eof:
+        abort(400, message=f"{_NOT_GZIP} (数据不完整 / cut short)")
+    if inflater.unused_data:
+        abort(400, message=f"{_NOT_GZIP} (gzip 之后还有数据 / data after the gzip stream)")
+    return plain
+
+
+def _lone_surrogate_at(body: Any) -> str | None:
+    """Where in the parsed body a text (or key) holds a lone surrogate, as a dotted path.
+
+    A loop, not recursion: the body may be nested as deep as the parser allows."""
+    stack: list[tuple[str, Any]] = [("", body)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            if not _is_unicode(value):
+                return where or "body"
+            continue
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not _is_unicode(key):
+                    return f"{where}.{key!a}" if where else ascii(key)
+                stack.append((f"{where}.{key}" if where else key, item))
+        elif isinstance(value, list):
+            stack.extend(
+                (f"{where}.{index}" if where else str(index), item)
+                for index, item in enumerate(value)
+            )
+    return None
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def add_protocol_headers(response: Response) -> Response:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from server.access import require_report_reader
+from server.api.protocol import Blueprint
 from server.breakdowns import BY, breakdown
 from server.db import get_db
 from server.report import build_report, check_year

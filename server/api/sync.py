@@ -7,10 +7,11 @@ from typing import Any
 
 from flask import current_app, g
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import ValidationError
 
 from server.api.protocol import (
+    Blueprint,
     add_protocol_headers,
     authenticate_device,
     gzip_if_accepted,

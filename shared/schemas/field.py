@@ -11,7 +11,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, missing, validat
 
 from shared import protocol as p
 from shared.errors import InvalidRecord
-from shared.schemas.types import Day, DivisionCode, Id, Mobile, Timestamp
+from shared.schemas.types import Day, DivisionCode, Id, Mobile, Name, Note, Timestamp, name_problem
 
 SESSION_KINDS = (
     "village_training",
@@ -43,7 +43,7 @@ class FieldRecordSchema(Schema):
 
 
 class FarmerSchema(FieldRecordSchema):
-    name = fields.String(required=True, validate=validate.Length(1, 40))
+    name = Name(required=True, validate=validate.Length(1, 40))
     mobile = Mobile(allow_none=True, load_default=None)
     gender = fields.String(load_default="unspecified", validate=validate.OneOf(GENDERS))
     birth_year = fields.Integer(
@@ -54,11 +54,11 @@ class FarmerSchema(FieldRecordSchema):
 
 class SessionSchema(FieldRecordSchema):
     kind = fields.String(required=True, validate=validate.OneOf(SESSION_KINDS))
-    title = fields.String(required=True, validate=validate.Length(1, 200))
+    title = Name(required=True, validate=validate.Length(1, 200))
     technology_ids = fields.List(Id(), load_default=list)
     # A village code for a village training; a township or county code for a large event.
     unit_code = DivisionCode(required=True)
-    place = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
+    place = Name(allow_none=True, load_default=None, validate=validate.Length(max=200))
     starts_at = Timestamp(required=True)
     ends_at = Timestamp(allow_none=True, load_default=None)
     lead_envoy_id = Id(required=True)
@@ -119,8 +119,8 @@ class PlotSchema(FieldRecordSchema):
     """A demonstration plot (示范田/示范基地)."""
 
     village_code = DivisionCode(required=True)
-    host_name = fields.String(required=True, validate=validate.Length(1, 60))
-    crop = fields.String(required=True, validate=validate.Length(1, 40))
+    host_name = Name(required=True, validate=validate.Length(1, 60))
+    crop = Name(required=True, validate=validate.Length(1, 40))
     variety_id = Id(allow_none=True, load_default=None)
     technology_ids = fields.List(Id(), load_default=list)
     area_mu = fields.Float(
@@ -147,7 +147,7 @@ class PlotObservationSchema(FieldRecordSchema):
     yield_kg_per_mu = fields.Float(
         allow_none=True, load_default=None, validate=validate.Range(0, 100_000)
     )
-    notes = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+    notes = Note(allow_none=True, load_default=None, validate=validate.Length(max=2000))
     correction_of = Id(allow_none=True, load_default=None)
 
 
@@ -270,7 +270,7 @@ def is_canonical_farmer(values: dict[str, Any]) -> bool:
     if not values.keys() <= FARMER_FIELDS:
         return False
     name, code = values.get("name"), values.get("village_code")
-    if type(name) is not str or not 1 <= len(name) <= 40:
+    if type(name) is not str or not 1 <= len(name) <= 40 or name_problem(name) is not None:
         return False
     if type(code) is not str or not _DIVISION_CODE.fullmatch(code):
         return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from shared.indicators import COMPARATORS, INDICATOR_KEYS
-from shared.schemas.types import DivisionCode, Id, Mobile
+from shared.schemas.types import DivisionCode, Id, Mobile, Name
 
 UNIT_LEVELS = ("province", "city", "county", "township", "village")
 
@@ -17,14 +17,14 @@ class ReferenceSchema(Schema):
 
 class UnitSchema(ReferenceSchema):
     code = DivisionCode(required=True)
-    name = fields.String(required=True, validate=validate.Length(1, 60))
+    name = Name(required=True, validate=validate.Length(1, 60))
     parent_code = DivisionCode(allow_none=True, load_default=None)
     level = fields.String(required=True, validate=validate.OneOf(UNIT_LEVELS))
 
 
 class EnvoySchema(ReferenceSchema):
     id = Id(required=True)
-    name = fields.String(required=True, validate=validate.Length(1, 40))
+    name = Name(required=True, validate=validate.Length(1, 40))
     mobile = Mobile(allow_none=True, load_default=None)
     township_codes = fields.List(DivisionCode(), load_default=list)
     active = fields.Boolean(load_default=True)
@@ -32,19 +32,19 @@ class EnvoySchema(ReferenceSchema):
 
 class TechnologySchema(ReferenceSchema):
     id = Id(required=True)
-    name = fields.String(required=True, validate=validate.Length(1, 100))
-    category = fields.String(allow_none=True, load_default=None)
+    name = Name(required=True, validate=validate.Length(1, 100))
+    category = Name(allow_none=True, load_default=None, validate=validate.Length(max=100))
 
 
 class VarietySchema(ReferenceSchema):
     id = Id(required=True)
-    name = fields.String(required=True, validate=validate.Length(1, 100))
-    crop = fields.String(required=True, validate=validate.Length(1, 40))
+    name = Name(required=True, validate=validate.Length(1, 100))
+    crop = Name(required=True, validate=validate.Length(1, 40))
 
 
 class LeafletTitleSchema(ReferenceSchema):
     id = Id(required=True)
-    title = fields.String(required=True, validate=validate.Length(1, 200))
+    title = Name(required=True, validate=validate.Length(1, 200))
 
 
 class TargetLineSchema(ReferenceSchema):

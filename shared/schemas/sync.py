@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from shared import protocol as p
+from shared.schemas.types import Name
 
 
 class EnrolmentRequestSchema(Schema):
@@ -12,7 +13,7 @@ class EnrolmentRequestSchema(Schema):
         unknown = RAISE
 
     code = fields.String(required=True, validate=validate.Length(4, 20))
-    device_name = fields.String(load_default="field device", validate=validate.Length(1, 80))
+    device_name = Name(load_default="field device", validate=validate.Length(1, 80))
 
 
 class EnrolmentResponseSchema(Schema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from typing import Any
 
@@ -74,3 +75,65 @@ class Mobile(fields.String):
             return normalise_mobile(text)
         except InvalidMobile as exc:
             raise ValidationError(str(exc)) from exc
+
+
+# Letters that draw nothing (Hangul fillers, the blank Braille pattern): a "name" of them alone
+# looks empty on every screen.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Categories that draw nothing on their own: separators (spaces), controls, format characters
+# (zero-width space and joiners, direction marks), unassigned, private use, and marks, which
+# only decorate the character before them.
+_INVISIBLE_CATEGORIES = frozenset(("Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me"))
+# Line breaks and tabs are fine in typed text; no other control character is.
+_NOTE_WHITESPACE = frozenset("\t\n\r")
+
+
+def name_problem(text: str) -> tuple[str, str] | None:
+    """Why a name or title cannot be used, in Chinese and English; None if it can.
+
+    Refused: what note_problem refuses, and a name made only of spaces, zero-width or other
+    characters that show nothing (it would list as a blank line nobody can pick).
+    """
+    problem = note_problem(text)
+    if problem is None and not any(
+        ch not in _BLANK_LETTERS and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
+        for ch in text
+    ):
+        problem = (
+            "不能只有空格、零宽或控制字符",
+            "must show something, not only spaces, zero-width or control characters",
+        )
+    return problem
+
+
+def note_problem(text: str) -> tuple[str, str] | None:
+    """Why typed text cannot be stored: NUL, or a control character other than a line break
+    or tab (escape sequences would rewrite a terminal listing it). None if it can."""
+    if "\x00" in text:
+        return "不能含有空字符 (NUL)", "must not contain NUL"
+    if not text.isprintable() and any(
+        unicodedata.category(ch) == "Cc" and ch not in _NOTE_WHITESPACE for ch in text
+    ):
+        return "不能含有控制字符", "must not contain control characters"
+    return None
+
+
+class Name(fields.String):
+    """A name or title people type and pick from lists: one line that shows something."""
+
+    check = staticmethod(name_problem)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        # Empty text is left to the field's Length: optional text may be empty.
+        problem = self.check(text) if text else None
+        if problem is not None:
+            field = self.data_key or self.name
+            raise ValidationError(f"{field}：{problem[0]} / {field}: {problem[1]}")
+        return text
+
+
+class Note(Name):
+    """Free text such as a plot visit's notes: may be blank, but holds no control characters."""
+
+    check = staticmethod(note_problem)
