@@ -259,10 +259,10 @@ def is_checked_in(store: FieldStore, session_id: str, farmer_id: str) -> bool:
 
 
 def farmer_with_mobile(store: FieldStore, mobile: str) -> dict[str, Any] | None:
-    for farmer in store.records(p.FARMER):
-        if farmer.get("mobile") == mobile:
-            return farmer
-    return None
+    """The farmer with this (normalised) number: one of this envoy's by the number, else one of
+    another envoy's, held masked, by the mask and its hash."""
+    found = store.farmers_with_mobile(mobile)
+    return found[0] if found else None
 
 
 def register_farmer(store: FieldStore, values: dict[str, Any]) -> str:

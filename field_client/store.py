@@ -533,15 +533,21 @@ class FieldStore:
         can match a farmer who merely shares its first three and last four digits and its hash
         (one in 16); a caller shows the names to choose from."""
         number = normalise_mobile(typed)
-        key_hex = self.get("mobile_key")
-        key = bytes.fromhex(key_hex) if key_hex else None
+        key = self.mobile_key()
         rows = self.db.execute(
             "SELECT data FROM records WHERE kind = ? AND deleted = 0 "
             "AND json_extract(data, '$.mobile') IN (?, ?) ORDER BY rowid",
             [p.FARMER, number, mask_mobile(number)],
         )
         found = [json.loads(row[0]) for row in rows]
-        return [farmer for farmer in found if same_mobile(key, farmer, number)]
+        matches = [farmer for farmer in found if same_mobile(key, farmer, number)]
+        # The envoy's own farmers, matched on the whole number, first.
+        return sorted(matches, key=lambda farmer: is_masked(farmer.get("mobile")))
+
+    def mobile_key(self) -> bytes | None:
+        """The key of the hashes beside other envoys' farmers' masked mobiles, once pulled."""
+        key_hex = self.get("mobile_key")
+        return bytes.fromhex(key_hex) if key_hex else None
 
     def canonical_farmer(self, farmer_id: str) -> str:
         row = self.db.execute(
