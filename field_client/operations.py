@@ -11,62 +11,64 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from field_client import names
+from field_client.events import (  # the one API: events are operations too
+    Stock,
+    give_leaflets,
+    leaflet_stock,
+    new_plot,
+    observe_plot,
+    receive_leaflets,
+)
 from field_client.store import FieldStore, UnknownRecord
 from field_client.sync import SyncClient, SyncReport, enrol
+from field_client.when import now, optional_moment, today, typed_day, typed_moment
 from shared import protocol as p
 from shared.choices import (
     CHECKIN_METHOD_LABELS,
     GENDER_LABELS,
-    PLOT_STAGE_LABELS,
     SESSION_KIND_LABELS,
     parse_choice,
 )
-from shared.clock import parse_iso
-from shared.corrections import check_correction
 from shared.errors import TianjianError
 from shared.ids import attendance_id
-from shared.typed_time import china_today, parse_day, parse_moment
+
+__all__ = [
+    "Checkin",
+    "Deleted",
+    "NotYours",
+    "Stock",
+    "SyncOutcome",
+    "check_in",
+    "close_session",
+    "delete_session",
+    "edit_farmer",
+    "edit_session",
+    "enrol_device",
+    "give_leaflets",
+    "leaflet_stock",
+    "may_record_at",
+    "new_plot",
+    "now",
+    "observe_plot",
+    "open_session",
+    "receive_leaflets",
+    "register_farmer",
+    "server_address",
+    "sync_device",
+    "today",
+    "typed_day",
+    "typed_moment",
+    "undo_checkin",
+]
 
 
 class NotYours(TianjianError):
     """The record belongs to another envoy: the server would refuse the change."""
 
     status = 403
-
-
-# ------------------------------------------------------------------ time
-
-
-def now(store: FieldStore) -> datetime:
-    """The device's best idea of the time now (UTC), never before events it has seen."""
-    return parse_iso(store.best_now_iso())
-
-
-def today(store: FieldStore) -> date:
-    """Today's date in China time, by the device's best clock."""
-    return china_today(now(store))
-
-
-def typed_moment(store: FieldStore, text: str | None, field: str) -> str:
-    """A typed time (or now when empty) as UTC ISO text; InvalidTime names `field`."""
-    if text is None or not text.strip():
-        return store.best_now_iso()
-    return parse_moment(text, field, now(store))
-
-
-def typed_day(store: FieldStore, text: str | None, field: str) -> str:
-    """A typed day (or today when empty) as YYYY-MM-DD; InvalidTime names `field`."""
-    if text is None or not text.strip():
-        return today(store).isoformat()
-    return parse_day(text, field, now(store))
-
-
-def _optional_moment(store: FieldStore, text: str | None, field: str) -> str | None:
-    return parse_moment(text, field, now(store)) if text and text.strip() else None
 
 
 # ------------------------------------------------------------------ farmers
@@ -157,7 +159,7 @@ def open_session(
         "unit_code": names.unit_code(store, unit),
         "place": place or None,
         "starts_at": typed_moment(store, starts_at, "starts_at"),
-        "ends_at": _optional_moment(store, ends_at, "ends_at"),
+        "ends_at": optional_moment(store, ends_at, "ends_at"),
         "lead_envoy_id": envoy,
         "co_envoy_ids": [names.envoy_id(store, e) for e in co_envoys],
         "technology_ids": [names.reference_id(store, p.TECHNOLOGY, t) for t in technologies],
@@ -187,7 +189,7 @@ def edit_session(store: FieldStore, session: str, **changes: Any) -> str:
         elif key == "starts_at":
             values["starts_at"] = typed_moment(store, value, "starts_at")
         elif key == "ends_at":
-            values["ends_at"] = _optional_moment(store, value, "ends_at")
+            values["ends_at"] = optional_moment(store, value, "ends_at")
         elif key == "place":
             values["place"] = value or None
         elif key == "technologies":
@@ -318,166 +320,6 @@ def undo_checkin(store: FieldStore, session: str, farmer: str, *, reason: str | 
         )
     store.delete(p.ATTENDANCE, record_id)
     return record_id
-
-
-# ------------------------------------------------------------------ leaflets
-
-
-def receive_leaflets(
-    store: FieldStore,
-    *,
-    title: str,
-    copies: int,
-    received_on: str | None = None,
-    correction_of: str | None = None,
-) -> str:
-    """Record copies of a leaflet (title or id) received from the bureau's stock.
-
-    A correction names the receipt it corrects and may be negative; the receipt plus its
-    corrections never go below zero.
-    """
-    _device, envoy = store.identity()
-    values = {
-        "leaflet_title_id": names.reference_id(store, p.LEAFLET_TITLE, title),
-        "copies": copies,
-        "received_on": typed_day(store, received_on, "received_on"),
-        "correction_of": _corrected(store, p.LEAFLET_RECEIPT, correction_of),
-    }
-    _check_correction(store, p.LEAFLET_RECEIPT, values, envoy)
-    return store.create(p.LEAFLET_RECEIPT, values)
-
-
-def give_leaflets(
-    store: FieldStore,
-    *,
-    title: str,
-    copies: int,
-    session: str | None = None,
-    village: str | None = None,
-    at: str | None = None,
-    correction_of: str | None = None,
-) -> str:
-    """Record copies handed out at a session or in a village (code or name)."""
-    _device, envoy = store.identity()
-    values = {
-        "leaflet_title_id": names.reference_id(store, p.LEAFLET_TITLE, title),
-        "copies": copies,
-        "session_id": names.session_id(store, session, now(store)) if session else None,
-        "unit_code": names.unit_code(store, village) if village else None,
-        "handed_out_at": typed_moment(store, at, "handed_out_at"),
-        "correction_of": _corrected(store, p.LEAFLET_HANDOUT, correction_of),
-    }
-    _check_correction(store, p.LEAFLET_HANDOUT, values, envoy)
-    return store.create(p.LEAFLET_HANDOUT, values)
-
-
-def _corrected(store: FieldStore, kind: str, text: str | None) -> str | None:
-    if not text:
-        return None
-    try:
-        return names.record_id(store, kind, text)
-    except names.UnknownName:
-        # Left for the rule to refuse, naming the field.
-        return names.clean(text).lower()
-
-
-def _check_correction(store: FieldStore, kind: str, values: dict[str, Any], envoy: str) -> None:
-    target = values.get("correction_of")
-    if not target:
-        return
-    original = store.record(kind, target)
-    corrections = [r for r in store.records(kind) if r.get("correction_of") == target]
-    check_correction(kind, {**values, "envoy_id": envoy}, original, corrections)
-
-
-@dataclass(frozen=True)
-class Stock:
-    """Copies of one leaflet title this envoy received and handed out."""
-
-    title_id: str
-    title: str
-    received: int
-    handed_out: int
-
-    @property
-    def held(self) -> int:
-        return self.received - self.handed_out
-
-
-def leaflet_stock(store: FieldStore) -> list[Stock]:
-    """This envoy's stock per leaflet title: received minus handed out (corrections counted)."""
-    _device, envoy = store.identity()
-    totals: dict[str, list[int]] = {}
-    for kind, slot in ((p.LEAFLET_RECEIPT, 0), (p.LEAFLET_HANDOUT, 1)):
-        for record in store.records(kind):
-            if record.get("envoy_id") != envoy:
-                continue
-            totals.setdefault(record["leaflet_title_id"], [0, 0])[slot] += record["copies"]
-    titles = {t["id"]: t.get("title") or t["id"] for t in store.reference(p.LEAFLET_TITLE)}
-    return [
-        Stock(title_id, titles.get(title_id, title_id), received, handed)
-        for title_id, (received, handed) in sorted(
-            totals.items(), key=lambda item: titles.get(item[0], item[0])
-        )
-    ]
-
-
-# ------------------------------------------------------------------ plots
-
-
-def new_plot(
-    store: FieldStore,
-    *,
-    village: str,
-    host_name: str,
-    crop: str,
-    area_mu: float,
-    variety: str | None = None,
-    technologies: Iterable[str] = (),
-    latitude: float | None = None,
-    longitude: float | None = None,
-    altitude_m: float | None = None,
-    target_yield: float | None = None,
-    established_on: str | None = None,
-) -> str:
-    """Set up a demonstration plot in a village; variety and technologies by name or id."""
-    values = {
-        "village_code": names.unit_code(store, village),
-        "host_name": names.clean(host_name),
-        "crop": names.clean(crop),
-        "variety_id": names.reference_id(store, p.VARIETY, variety) if variety else None,
-        "technology_ids": [names.reference_id(store, p.TECHNOLOGY, t) for t in technologies],
-        "area_mu": area_mu,
-        "latitude": latitude,
-        "longitude": longitude,
-        "altitude_m": altitude_m,
-        "target_yield_kg_per_mu": target_yield,
-        "established_on": typed_day(store, established_on, "established_on"),
-    }
-    return store.create(p.PLOT, values)
-
-
-def observe_plot(
-    store: FieldStore,
-    plot: str,
-    *,
-    stage: str,
-    observed_on: str | None = None,
-    survival_rate: float | None = None,
-    yield_kg_per_mu: float | None = None,
-    notes: str | None = None,
-) -> str:
-    """Record an observation of a plot; `stage` 播种/出苗/… or its code. Returns the id."""
-    plot_id = names.record_id(store, p.PLOT, plot)
-    values = {
-        "plot_id": plot_id,
-        "stage": parse_choice(PLOT_STAGE_LABELS, stage, "stage"),
-        "observed_on": typed_day(store, observed_on, "observed_on"),
-        "survival_rate": survival_rate,
-        "yield_kg_per_mu": yield_kg_per_mu,
-        "notes": notes,
-    }
-    return store.create(p.PLOT_OBSERVATION, values)
 
 
 # ------------------------------------------------------------------ enrolment and sync
