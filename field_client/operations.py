@@ -22,7 +22,7 @@ from field_client.events import (  # the one API: events are operations too
     observe_plot,
     receive_leaflets,
 )
-from field_client.store import FieldStore, UnknownRecord
+from field_client.store import FieldStore
 from field_client.sync import SyncClient, SyncReport, enrol
 from field_client.when import now, optional_moment, today, typed_day, typed_moment
 from shared import protocol as p
@@ -62,6 +62,8 @@ __all__ = [
     "typed_day",
     "typed_moment",
     "undo_checkin",
+    "undone_checkins",
+    "Undone",
 ]
 
 
@@ -308,18 +310,42 @@ def check_in(
 
 
 def undo_checkin(store: FieldStore, session: str, farmer: str, *, reason: str | None = None) -> str:
-    """Remove a farmer's check-in from a session (a tombstone that syncs); returns its id."""
+    """Remove a farmer's check-in from a session: a tombstone that syncs; the reason is kept
+    on this device (see undone_checkins). Returns the check-in's id."""
     session_id = _own_session(store, session)
     farmer_id = names.farmer_id(store, farmer)
     record_id = attendance_id(session_id, farmer_id)
-    record = store.record(p.ATTENDANCE, record_id)
-    if record is None or record.get("deleted"):
-        raise UnknownRecord(
-            "该农民未在这场培训签到 / this farmer is not checked in to this session",
-            {"farmer": "not checked in"},
-        )
-    store.delete(p.ATTENDANCE, record_id)
+    store.undo_checkin(record_id, names.clean(reason) if reason else None)
     return record_id
+
+
+@dataclass(frozen=True)
+class Undone:
+    """A check-in undone on this device, and why."""
+
+    id: str
+    farmer_id: str
+    farmer_name: str
+    reason: str
+    undone_at: str
+
+
+def undone_checkins(store: FieldStore, session: str) -> list[Undone]:
+    """Check-ins undone at a session on this device, with the reasons given, oldest first."""
+    session_id = names.session_id(store, session, now(store))
+    found = []
+    for row in store.undone_checkins(session_id):
+        farmer = store.record(p.FARMER, row["farmer_id"]) or {}
+        found.append(
+            Undone(
+                id=row["attendance_id"],
+                farmer_id=row["farmer_id"],
+                farmer_name=farmer.get("name") or "",
+                reason=row["reason"] or "",
+                undone_at=row["undone_at"],
+            )
+        )
+    return found
 
 
 # ------------------------------------------------------------------ enrolment and sync

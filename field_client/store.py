@@ -58,6 +58,23 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     db.table("aliases").create({"id": str, "canonical_id": str}, pk="id")
 
 
+@migrations()
+def m002_undone_checkins(db: sqlite_utils.Database) -> None:
+    """Why the envoy undid a check-in, kept on the device beside the tombstone that syncs."""
+    db.table("undone_checkins").create(
+        {
+            "seq": int,
+            "attendance_id": str,
+            "session_id": str,
+            "farmer_id": str,
+            "reason": str,
+            "undone_at": str,
+        },
+        pk="seq",
+    )
+    db.table("undone_checkins").create_index(["session_id"])
+
+
 class NotEnrolled(TianjianError):
     """This device has not been enrolled with a server yet."""
 
@@ -350,6 +367,38 @@ class FieldStore:
             # A re-check-in after a removal: a later stamp overrides the tombstone.
             self._recheckin(record_id, values)
             return record_id, True
+
+    def undo_checkin(self, record_id: str, reason: str | None) -> None:
+        """Tombstone a check-in and note why, in one transaction (the reason stays here)."""
+        with self.transaction():
+            current = self.record(p.ATTENDANCE, record_id)
+            if current is None or current.get("deleted"):
+                raise UnknownRecord(
+                    "该农民未在这场培训签到 / this farmer is not checked in to this session",
+                    {"farmer": "not checked in"},
+                )
+            self.delete(p.ATTENDANCE, record_id)
+            self.db.execute(
+                "INSERT INTO undone_checkins "
+                "(attendance_id, session_id, farmer_id, reason, undone_at) VALUES (?, ?, ?, ?, ?)",
+                [
+                    record_id,
+                    current["session_id"],
+                    current["farmer_id"],
+                    reason,
+                    self.best_now_iso(),
+                ],
+            )
+
+    def undone_checkins(self, session_id: str) -> list[dict[str, Any]]:
+        """Check-ins undone at a session on this device, with their reasons, oldest first."""
+        return list(
+            self.db.query(
+                "SELECT attendance_id, farmer_id, reason, undone_at FROM undone_checkins "
+                "WHERE session_id = ? ORDER BY seq",
+                [session_id],
+            )
+        )
 
     def _recheckin(self, record_id: str, values: dict[str, Any]) -> None:
         self._edit(

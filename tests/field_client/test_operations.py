@@ -171,8 +171,11 @@ def test_checkin_and_undo(store: FieldStore) -> None:
         session, farmer
     )
     assert store.records(p.ATTENDANCE) == []
+    [undone] = ops.undone_checkins(store, session)
+    assert (undone.farmer_name, undone.reason) == ("王芳", "点错了")
     with pytest.raises(TianjianError):
         ops.undo_checkin(store, session, farmer)
+    assert len(ops.undone_checkins(store, session)) == 1
     assert ops.check_in(store, session, farmer).new
 
 
