@@ -17,6 +17,7 @@ from shared.corrections import InvalidCorrection
 from shared.errors import TianjianError
 from shared.ids import attendance_id
 from shared.merge import stamped_change
+from shared.mobile import mobile_hash
 
 DEVICE = "d0d0d0d0-0000-4000-8000-000000000001"
 ENVOY = "e0e0e0e0-0000-4000-8000-000000000001"
@@ -303,3 +304,33 @@ def test_opening_a_current_store_runs_no_migrations(
 
     monkeypatch.setattr(store_module.migrations, "apply", refuse)
     FieldStore(str(path)).close()
+
+
+def test_another_envoys_farmer_is_found_by_the_whole_number_though_held_masked(
+    store: FieldStore,
+) -> None:
+    key = bytes(range(16))
+    theirs = "fafafafa-0000-4000-8000-000000000001"
+    pulled = stamped_change(
+        {"name": "赵六", "village_code": WEST, "mobile": "139****0001", "gender": "male"},
+        "1764000000000.00000.other",
+    )
+    pulled.update(
+        {
+            "id": theirs,
+            "envoy_id": OTHER_ENVOY,
+            "device_id": DEVICE,
+            "mobile_hash": mobile_hash(key, theirs, "13900000001"),
+        }
+    )
+    store.apply_pull([{"k": p.FARMER, "r": pulled}], 1, key.hex())
+    assert names.farmer_id(store, "139 0000 0001") == theirs
+    assert names.farmer_id(store, "0001") == theirs
+    # Same mask, another number: told apart by the hash.
+    other = next(
+        number
+        for number in (f"139{n:04d}0001" for n in range(1, 100))
+        if mobile_hash(key, theirs, number) != mobile_hash(key, theirs, "13900000001")
+    )
+    with pytest.raises(names.UnknownName):
+        names.farmer_id(store, other)
