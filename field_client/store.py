@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import sqlite3
 import threading
@@ -12,8 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
-from sqlite_utils.migrations import Migrations
 
+from field_client.migrations import migrations, schema_version
+from field_client.outbox import PENDING, Outbox, dumps
 from shared import protocol as p
 from shared.clock import HybridLogicalClock, parse_stamp, stamp_iso, to_iso, wall_ms
 from shared.errors import InvalidRecord, TianjianError
@@ -22,57 +22,6 @@ from shared.merge import STAMPS, merge, stamped_change, with_derived_meta
 from shared.mobile import is_masked, mask_mobile, normalise_mobile, same_mobile
 from shared.private_files import create_owner_only
 from shared.schemas.field import data_fields, validate_fields, validate_record
-
-migrations = Migrations("tianjian-field")
-
-PENDING = "pending"
-REJECTED = "rejected"
-
-
-@migrations()
-def m001_initial(db: sqlite_utils.Database) -> None:
-    db.table("meta").create({"key": str, "value": str}, pk="key")
-    db.table("records").create(
-        {"kind": str, "id": str, "data": str, "deleted": int, "hlc": str}, pk=("kind", "id")
-    )
-    db.table("outbox").create(
-        {
-            "seq": int,
-            "kind": str,
-            "id": str,
-            "stamp": str,
-            "base": str,
-            "fields": str,
-            "is_create": int,
-            "state": str,
-            "reason": str,
-            "errors": str,
-            "created_at": str,
-        },
-        pk="seq",
-    )
-    # No (kind, id) index: every settled batch deletes thousands of entries, and keeping a
-    # randomly ordered index in step cost more than the few lookups by record it would serve.
-    db.table("outbox").create_index(["state", "seq"])
-    db.table("reference").create({"kind": str, "id": str, "data": str}, pk=("kind", "id"))
-    db.table("aliases").create({"id": str, "canonical_id": str}, pk="id")
-
-
-@migrations()
-def m002_undone_checkins(db: sqlite_utils.Database) -> None:
-    """Why the envoy undid a check-in, kept on the device beside the tombstone that syncs."""
-    db.table("undone_checkins").create(
-        {
-            "seq": int,
-            "attendance_id": str,
-            "session_id": str,
-            "farmer_id": str,
-            "reason": str,
-            "undone_at": str,
-        },
-        pk="seq",
-    )
-    db.table("undone_checkins").create_index(["session_id"])
 
 
 class NotEnrolled(TianjianError):
@@ -97,7 +46,7 @@ class NotYours(TianjianError):
     )
 
 
-class FieldStore:
+class FieldStore(Outbox):
     """Every local change is written with its outbox entry in one transaction.
 
     Open one store per thread (or per web request) and close it after: each holds its own
@@ -245,7 +194,7 @@ class FieldStore:
         with_derived_meta(state)
         self.db.execute(
             "INSERT OR REPLACE INTO records (kind, id, data, deleted, hlc) VALUES (?, ?, ?, ?, ?)",
-            [kind, state["id"], _dumps(state), int(bool(state["deleted"])), state["hlc"]],
+            [kind, state["id"], dumps(state), int(bool(state["deleted"])), state["hlc"]],
         )
 
     def _enqueue(
@@ -268,7 +217,7 @@ class FieldStore:
                 record_id,
                 stamp,
                 base,
-                _dumps(values),
+                dumps(values),
                 int(is_create),
                 PENDING,
                 self.best_now_iso(),
@@ -405,101 +354,6 @@ class FieldStore:
             p.ATTENDANCE, record_id, validate_fields(p.ATTENDANCE, {**values, "deleted": False})
         )
 
-    # ------------------------------------------------------------ outbox
-
-    def pending(self, limit: int, after_seq: int = 0) -> list[sqlite3.Row]:
-        """Unsent changes in order, from the first after `after_seq`, read by column name."""
-        # sqlite3.Row, not dicts: building a dict per change was a fifth of a big push's time.
-        cursor = self.db.conn.cursor()
-        cursor.row_factory = sqlite3.Row
-        return cursor.execute(
-            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = ? AND seq > ? ORDER BY seq LIMIT ?",
-            [PENDING, after_seq, limit],
-        ).fetchall()
-
-    def counts(self) -> dict[str, int]:
-        return {
-            state: count
-            for state, count in self.db.execute("SELECT state, count(*) FROM outbox GROUP BY state")
-        }
-
-    def rejected(self) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM outbox WHERE state = ? ORDER BY seq", [REJECTED]))
-
-    def settle(self, done: list[int], rejected: list[dict[str, Any]]) -> None:
-        """Forget changes the server has; keep refused ones, with their reason, in sight."""
-        with self.transaction():
-            # The server answers in runs of sequence numbers; a range delete walks each run once.
-            self.db.conn.executemany("DELETE FROM outbox WHERE seq BETWEEN ? AND ?", _runs(done))
-            for answer in rejected:
-                self.db.execute(
-                    "UPDATE outbox SET state = ?, reason = ?, errors = ? WHERE seq = ?",
-                    [REJECTED, answer.get("r"), _dumps(answer.get("e") or {}), answer["q"]],
-                )
-                self._after_rejection(answer)
-
-    def _after_rejection(self, answer: dict[str, Any]) -> None:
-        entry = self.db.execute(
-            "SELECT kind, id, is_create FROM outbox WHERE seq = ?", [answer["q"]]
-        ).fetchone()
-        if entry is None:
-            return
-        kind, record_id, is_create = entry
-        # Without a (kind, id) index this scans the pending entries; rejections are rare.
-        if self.db.execute(
-            "SELECT 1 FROM outbox WHERE kind = ? AND id = ? AND state = ? LIMIT 1",
-            [kind, record_id, PENDING],
-        ).fetchone():
-            return
-        if answer.get("x"):
-            # The server's own version replaces the refused one.
-            self._write_record(kind, answer["x"])
-        elif is_create or self._create_refused(kind, record_id):
-            # Never on the server: the record lives on in the rejected list until fixed (an
-            # edit after a refused create, such as an undone check-in, was never there either).
-            self.db.execute("DELETE FROM records WHERE kind = ? AND id = ?", [kind, record_id])
-
-    def _create_refused(self, kind: str, record_id: str) -> bool:
-        return (
-            self.db.execute(
-                "SELECT 1 FROM outbox WHERE kind = ? AND id = ? AND state = ? AND is_create = 1",
-                [kind, record_id, REJECTED],
-            ).fetchone()
-            is not None
-        )
-
-    def renumber(self, seqs: list[int], above: int) -> None:
-        """A restored copy reused sequence numbers the server has seen: give these fresh ones."""
-        with self.transaction():
-            next_seq = max(int(self.get("next_seq", "1") or 1), above + 1)
-            for seq in sorted(seqs):
-                self.db.execute("UPDATE outbox SET seq = ? WHERE seq = ?", [next_seq, seq])
-                next_seq += 1
-            self.set("next_seq", next_seq)
-            # Only a restored copy reuses numbers: what it lost is on the server, fetch it back.
-            self.set("resync_own", 1)
-
-    def note_server_high_water(self, device_max_seq: int) -> bool:
-        """True when the server has seen sequences this copy never made: we were restored."""
-        if int(self.get("next_seq", "1") or 1) <= device_max_seq:
-            with self.transaction():
-                self.set("next_seq", device_max_seq + 1)
-                self.set("resync_own", 1)
-            return True
-        return False
-
-    def note_held(self, held: list[dict[str, Any]], count: int) -> None:
-        """Remember what the server said it holds for this device at the last pull."""
-        with self.transaction():
-            self.set("held", _dumps(held))
-            self.set("held_count", count)
-
-    def held(self) -> tuple[list[dict[str, Any]], int]:
-        """The changes the server held for this device at the last pull (as listed), and
-        how many it held in all."""
-        listed = json.loads(self.get("held") or "[]")
-        return listed, int(self.get("held_count") or len(listed))
-
     # ------------------------------------------------------------ pull
 
     def apply_pull(
@@ -531,7 +385,7 @@ class FieldStore:
                     key = state.get("code") if kind == p.UNIT else state.get("id")
                     self.db.execute(
                         "INSERT OR REPLACE INTO reference (kind, id, data) VALUES (?, ?, ?)",
-                        [kind, key, _dumps(state)],
+                        [kind, key, dumps(state)],
                     )
             self.set("cursor", cursor)
 
@@ -603,41 +457,3 @@ class FieldStore:
             "SELECT canonical_id FROM aliases WHERE id = ?", [farmer_id]
         ).fetchone()
         return row[0] if row else farmer_id
-
-
-_OUTBOX_NAMES = (
-    "seq",
-    "kind",
-    "id",
-    "stamp",
-    "base",
-    "fields",
-    "is_create",
-    "state",
-    "reason",
-    "errors",
-    "created_at",
-)
-_OUTBOX_COLUMNS = ", ".join(_OUTBOX_NAMES)
-
-
-def _runs(seqs: list[int]) -> list[tuple[int, int]]:
-    """Sequence numbers as (first, last) runs of consecutive values."""
-    runs: list[tuple[int, int]] = []
-    for seq in sorted(set(seqs)):
-        if runs and seq == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], seq)
-        else:
-            runs.append((seq, seq))
-    return runs
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-@functools.cache
-def schema_version() -> int:
-    """PRAGMA user_version of a file whose schema is current: the number of migrations, so
-    adding one makes every older file run its migrations once, on its next open."""
-    return len(migrations.pending(sqlite_utils.Database(memory=True)))

@@ -11,10 +11,7 @@ LIMIT = 500
 # shrink (lower the number, or drop the line once under LIMIT), never grow. Split one before
 # adding to it.
 CEILINGS = {
-    "field_client/cli.py": 645,
-    "field_client/store.py": 594,
     "server/targets.py": 554,
-    "field_client/operations.py": 535,
 }
 
 

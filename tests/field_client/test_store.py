@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
+from field_client.outbox import PENDING, REJECTED
 from field_client.store import (
-    PENDING,
-    REJECTED,
     AppendOnly,
     FieldStore,
     NotEnrolled,

@@ -10,7 +10,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from field_client.store import FieldStore, _runs
+from field_client.outbox import _runs
+from field_client.store import FieldStore
 from field_client.sync import _changes, _encode, _gzip_halves
 from shared import protocol as p
 from shared.ids import attendance_id
