@@ -8,6 +8,8 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from server.api import enrolments, reports, sync
+from server.api.protocol import API_TOKEN, DEVICE_TIME_PARAMETER, DEVICE_TOKEN, PROTOCOL_PARAMETER
+from shared import protocol as p
 
 # Words for errors raised without a message of our own (Werkzeug's are English only).
 DEFAULT_MESSAGES = {
@@ -29,10 +31,68 @@ class TianjianApi(Api):
         payload, code, headers = super().handle_http_exception(error)
         payload.setdefault("message", DEFAULT_MESSAGES.get(code or 500, error.description or ""))
         payload.setdefault("errors", {})
+        # The headers the exception itself carries (a 405's Allow, a 401's WWW-Authenticate):
+        # flask-smorest's handler drops them.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                headers.setdefault(name, value)
         return payload, code, headers
 
 
 def register_api(api: Api) -> None:
-    api.register_blueprint(enrolments.blp, url_prefix="/api/v1/enrolments")
-    api.register_blueprint(sync.blp, url_prefix="/api/v1/sync")
+    describe_protocol(api)
+    api.register_blueprint(
+        enrolments.blp, url_prefix="/api/v1/enrolments", parameters=[PROTOCOL_PARAMETER]
+    )
+    api.register_blueprint(
+        sync.blp,
+        url_prefix="/api/v1/sync",
+        parameters=[PROTOCOL_PARAMETER, DEVICE_TIME_PARAMETER],
+    )
     api.register_blueprint(reports.blp, url_prefix="/api/v1/reports")
+
+
+def describe_protocol(api: Api) -> None:
+    """Name in the OpenAPI document what every request carries: the protocol header, the
+    device's clock, and the bearer tokens, so a client made from the document can call."""
+    components = api.spec.components
+    components.security_scheme(
+        DEVICE_TOKEN,
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "设备令牌，登记时获得 / the device token returned by POST /api/v1/enrolments",
+        },
+    )
+    components.security_scheme(
+        API_TOKEN,
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "管理员签发的 API 令牌 (tjr_…) / an API token an admin issued (tjr_…); "
+            "a signed-in bureau session also works",
+        },
+    )
+    components.parameter(
+        PROTOCOL_PARAMETER,
+        "header",
+        {
+            "name": p.HEADER_PROTOCOL,
+            "required": True,
+            "schema": {"type": "integer", "minimum": p.MIN_CLIENT_PROTOCOL},
+            "example": p.PROTOCOL_VERSION,
+            "description": "客户端所用的同步协议版本 / the sync protocol version the client "
+            f"speaks; older than {p.MIN_CLIENT_PROTOCOL} is answered 426",
+        },
+    )
+    components.parameter(
+        DEVICE_TIME_PARAMETER,
+        "header",
+        {
+            "name": p.HEADER_DEVICE_TIME,
+            "required": False,
+            "schema": {"type": "integer", "minimum": -(10**15) + 1, "maximum": 10**15 - 1},
+            "description": "设备时钟，自 1970 年起的毫秒数 / the device's clock in milliseconds "
+            "since 1970, to measure its skew",
+        },
+    )

@@ -19,6 +19,12 @@ from server.devices import authenticate, record_contact
 from shared import protocol as p
 from shared.clock import wall_ms
 
+# Names in the OpenAPI document (components) of what sync requests carry.
+DEVICE_TOKEN = "deviceToken"
+API_TOKEN = "apiToken"
+PROTOCOL_PARAMETER = "Protocol"
+DEVICE_TIME_PARAMETER = "DeviceTime"
+
 
 class UpgradeRequired(HTTPException):
     """426: Werkzeug has no exception for it, so abort(426) would be a LookupError (a 500)."""

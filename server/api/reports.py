@@ -8,7 +8,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from server.access import require_report_reader
-from server.api.protocol import Blueprint
+from server.api.protocol import API_TOKEN, Blueprint
 from server.breakdowns import BY, breakdown
 from server.db import get_db
 from server.report import build_report, check_year
@@ -52,6 +52,7 @@ class BreakdownSchema(Schema):
 
 @blp.route("/<int:year>")
 class Report(MethodView):
+    @blp.doc(security=[{API_TOKEN: []}])
     @blp.arguments(ReportQuerySchema, location="query")
     @blp.response(200, ReportSchema)
     def get(self, query: dict[str, Any], year: int) -> dict[str, Any]:
@@ -64,6 +65,7 @@ class Report(MethodView):
 
 @blp.route("/<int:year>/breakdown")
 class Breakdown(MethodView):
+    @blp.doc(security=[{API_TOKEN: []}])
     @blp.arguments(BreakdownQuerySchema, location="query")
     @blp.response(200, BreakdownSchema)
     def get(self, query: dict[str, Any], year: int) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from flask_smorest import abort
 from marshmallow import ValidationError
 
 from server.api.protocol import (
+    DEVICE_TOKEN,
     Blueprint,
     add_protocol_headers,
     authenticate_device,
@@ -81,10 +82,13 @@ def _checked_changes(body: Any) -> list[dict[str, Any]]:
 @blp.route("/push")
 class Push(MethodView):
     @blp.doc(
+        security=[{DEVICE_TOKEN: []}],
         requestBody={
-            "description": "gzip'd JSON {changes: [Change, ...]}",
-            "content": {"application/json": {"schema": ChangeSchema}},
-        }
+            "required": True,
+            "description": "这台设备的一批变更 / a batch of this device's changes, usually sent "
+            "gzip'd (Content-Encoding: gzip); at most MAX_BATCH_CHANGES of them",
+            "content": {"application/json": {"schema": PushRequestSchema}},
+        },
     )
     @blp.response(200, PushResponseSchema)
     def post(self) -> dict[str, Any]:
@@ -119,6 +123,7 @@ def _runs(seqs: list[int]) -> list[list[int]]:
 
 @blp.route("/pull")
 class Pull(MethodView):
+    @blp.doc(security=[{DEVICE_TOKEN: []}])
     @blp.arguments(PullQuerySchema, location="query")
     @blp.response(200, PullResponseSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:

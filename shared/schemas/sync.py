@@ -36,7 +36,10 @@ class ChangeSchema(Schema):
     i = fields.String(load_default=None, allow_none=True)
     h = fields.String(required=True, validate=validate.Length(19, 19))
     b = fields.String(load_default=None, allow_none=True)
-    f = fields.Dict(required=True)
+    f = fields.Dict(
+        required=True,
+        metadata={"description": "the record's fields, as its kind's schema names them"},
+    )
 
 
 _CHANGE_KEYS = frozenset("qkihbf")
@@ -66,10 +69,13 @@ def canonical_change(change: object) -> dict[str, object] | None:
 
 
 class PushRequestSchema(Schema):
+    """A push: {"changes": [Change, ...]}. The server checks each change itself (a quick path
+    for the usual ones); this schema describes the body and names what is missing."""
+
     class Meta:
         unknown = EXCLUDE
 
-    changes = fields.List(fields.Dict(), required=True)
+    changes = fields.List(fields.Nested(ChangeSchema), required=True)
 
 
 class PushAnswerSchema(Schema):
