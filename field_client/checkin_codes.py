@@ -13,6 +13,7 @@ TOKEN_LENGTH = 10  # 31**10, about 2**49: far beyond guessing over a hotspot in 
 # 5/S, 8/B, 6/G, U/V.
 CARD_ALPHABET = "ACEFHJKMNPRTWXY3479"
 CARD_RANDOM = 6  # 19**6, about 47 million codes per device
+assert len(CARD_ALPHABET) == 19  # prime: see _check_char
 
 
 def session_token(key: bytes, session_id: str) -> str:
@@ -33,14 +34,10 @@ def token_matches(keys: list[bytes], session_id: str, token: str) -> bool:
 
 
 def _check_char(body: str) -> str:
-    """Luhn mod N over the card alphabet: catches any one wrong character and most swaps."""
-    n = len(CARD_ALPHABET)
-    total, factor = 0, 2
-    for char in reversed(body):
-        addend = factor * CARD_ALPHABET.index(char)
-        total += addend // n + addend % n
-        factor = 1 if factor == 2 else 2
-    return CARD_ALPHABET[(n - total % n) % n]
+    """A weighted sum modulo 19, the alphabet's length and a prime: with weights 1..6 any one
+    wrong character changes it, and so does any swap of two neighbours."""
+    total = sum((place + 1) * CARD_ALPHABET.index(char) for place, char in enumerate(body))
+    return CARD_ALPHABET[total % len(CARD_ALPHABET)]
 
 
 def new_card_code() -> str:

@@ -311,6 +311,10 @@ class SyncClient:
             response = self._send(
                 "GET",
                 "/api/v1/sync/pull",
+                # A device enrolled before posters were signed asks for its key.
+                extra_headers=(
+                    None if self.store.get("checkin_key") else {p.HEADER_WANT_CHECKIN_KEY: "1"}
+                ),
                 params={
                     "cursor": cursor,
                     "limit": self.page_size,
@@ -323,6 +327,9 @@ class SyncClient:
                 self.store.start_full_resync()
                 continue
             self.store.apply_pull(page["records"], page["cursor"], page.get("mobile_key"))
+            if page.get("checkin_key") and not self.store.get("checkin_key"):
+                with self.store.transaction():
+                    self.store.set("checkin_key", page["checkin_key"])
             self.report.pulled += len(page["records"])
             self.store.observe_server(page.get("server_hlc"), self._offset)
             if self.store.note_server_high_water(page["device_max_seq"]):
@@ -366,6 +373,9 @@ def enrol(
     server_time = int(response.headers.get(p.HEADER_SERVER_TIME, "0") or 0)
     offset = server_time - (sent_at + store.device_clock()) // 2 if server_time else 0
     store.save_enrolment(server_url, answer, offset)
+    if answer.get("checkin_key"):
+        with store.transaction():
+            store.set("checkin_key", answer["checkin_key"])
     return answer
 
 

@@ -190,6 +190,7 @@ def normalise_code(code: str) -> str:
 def enrol_device(db: Database, code: str, device_name: str) -> dict[str, Any]:
     """Trade a one-time code for a device id and token; the token is shown once, kept hashed."""
     token = secrets.token_urlsafe(32)
+    checkin = secrets.token_urlsafe(32)
     device_id = new_id()
     with write_transaction(db):
         rows = list(
@@ -212,10 +213,24 @@ def enrol_device(db: Database, code: str, device_name: str) -> dict[str, Any]:
                 "token_hash": digest(token),
                 "enrolled_at": now,
                 "max_seq": 0,
+                "checkin_key": checkin,
             }
         )
     envoy = envoy_by_id(db, rows[0]["envoy_id"])
-    return {"device_id": device_id, "token": token, "envoy": envoy}
+    return {"device_id": device_id, "token": token, "envoy": envoy, "checkin_key": checkin}
+
+
+def checkin_key(db: Database, device_id: str) -> str:
+    """The key a device signs its check-in posters with; made now for a device enrolled before
+    keys were handed out. Kept readable (not hashed): it is sent again to a device that lost
+    it, and it opens no sync: it only makes a poster's QR hard to forge."""
+    with write_transaction(db):
+        row = db.execute("SELECT checkin_key FROM devices WHERE id = ?", [device_id]).fetchone()
+        if row and row[0]:
+            return str(row[0])
+        key = secrets.token_urlsafe(32)
+        db.execute("UPDATE devices SET checkin_key = ? WHERE id = ?", [key, device_id])
+    return key
 
 
 def authenticate(db: Database, token: str) -> Device:

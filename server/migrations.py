@@ -367,3 +367,9 @@ def m006_device_scope_and_mobile_key(db: Database) -> None:
         "INSERT OR IGNORE INTO server_state (key, value) VALUES ('mobile_key', ?)",
         [secrets.token_hex(32)],
     )
+
+
+@migrations()
+def m007_device_checkin_keys(db: Database) -> None:
+    """Each device's key for signing its session posters' QR codes (issue 12)."""
+    db.table("devices").add_column("checkin_key", str)

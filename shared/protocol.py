@@ -11,6 +11,10 @@ HEADER_PROTOCOL: Final = "X-Tianjian-Protocol"
 HEADER_CAPABILITIES: Final = "X-Tianjian-Capabilities"
 HEADER_DEVICE_TIME: Final = "X-Tianjian-Device-Time"
 HEADER_SERVER_TIME: Final = "X-Tianjian-Server-Time"
+# Sent by a device that has no key yet for signing its check-in posters (enrolled before the
+# server handed keys out): the pull answer then carries `checkin_key`. A header, not a query
+# field, so an older server simply ignores it.
+HEADER_WANT_CHECKIN_KEY: Final = "X-Tianjian-Want-Checkin-Key"
 
 # Per-change answers to a push.
 APPLIED: Final = "applied"

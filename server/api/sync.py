@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from flask import current_app, g
+from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import ValidationError
@@ -21,7 +21,9 @@ from server.api.protocol import (
     server_hlc,
 )
 from server.db import get_db
+from server.devices import checkin_key
 from server.sync import HeldLimits, ResyncRequired, apply_push, pull_page
+from shared import protocol as p
 from shared.schemas.sync import (
     ChangeSchema,
     PullQuerySchema,
@@ -142,4 +144,6 @@ class Pull(MethodView):
             }
         page.setdefault("full_resync", False)
         page["server_hlc"] = server_hlc()
+        if request.headers.get(p.HEADER_WANT_CHECKIN_KEY):
+            page["checkin_key"] = checkin_key(get_db(), g.device.id)
         return page

@@ -22,6 +22,8 @@ class EnrolmentResponseSchema(Schema):
     envoy = fields.Dict(required=True)
     server_hlc = fields.String(required=True)
     protocol = fields.Integer(required=True)
+    # Signs the device's check-in posters (HMAC); absent from older servers.
+    checkin_key = fields.String()
 
 
 class ChangeSchema(Schema):
@@ -117,3 +119,5 @@ class PullResponseSchema(Schema):
     # Sent with a page holding other envoys' farmers: the key of the hash beside their masked
     # mobiles, so the device can check a typed number against it.
     mobile_key = fields.String()
+    # Only when the device asked for it (HEADER_WANT_CHECKIN_KEY).
+    checkin_key = fields.String()
