@@ -23,12 +23,13 @@ def close_store(_error: BaseException | None = None) -> None:
 
 def init_app(app: Flask) -> None:
     # The store's own migrations run when it opens; the device-local tables once, here.
-    store = FieldStore(app.config["STORE_PATH"])
-    try:
-        local.prepare(store)
-        if not app.config.get("SECRET_KEY"):
-            # Per device and kept: a restart does not sign the envoy out of every page.
-            app.config["SECRET_KEY"] = local.secret(store, "web_secret_key")
-    finally:
-        store.close()
+    keeper = FieldStore(app.config["STORE_PATH"])
+    local.prepare(keeper)
+    if not app.config.get("SECRET_KEY"):
+        # Per device and kept: a restart does not sign the envoy out of every page.
+        app.config["SECRET_KEY"] = local.secret(keeper, "web_secret_key")
+    # Held open, unused, while the app lives: when the last connection to a WAL database
+    # closes, SQLite checkpoints and deletes the WAL, and the next write makes it afresh. With
+    # this one open, each request's own connection closes in microseconds instead of ~7 ms.
+    app.extensions["tianjian_store_keeper"] = keeper
     app.teardown_appcontext(close_store)

@@ -53,7 +53,7 @@ def test_live_count_shows_new_check_ins(envoy, store) -> None:
     session_id = new_session(store)
     page = envoy.get(f"/envoy/sessions/{session_id}").get_data(as_text=True)
     assert 'hx-trigger="every 3s"' in page and "htmx.min.js" in page
-    assert 'autofocus' in page and 'id="card"' in page
+    assert "autofocus" in page and 'id="card"' in page
     live = envoy.get(f"/envoy/sessions/{session_id}/live").get_data(as_text=True)
     assert re.search(r'id="verified-count">0<', live)
     qr_checkin.checkin(store, session_id, new_farmer(store), "qr_self")
@@ -87,9 +87,13 @@ def test_replayed_one_time_form_does_nothing(envoy, store) -> None:
     url = f"/envoy/sessions/{session_id}/poster"
     envoy.post(url, data={"margin_minutes": "20", "form_token": token})
     assert qr_checkin.poster(store, session_id).margin_minutes == 20
-    replay = envoy.post(url, data={"margin_minutes": "90", "form_token": token}, follow_redirects=True)
+    replay = envoy.post(
+        url, data={"margin_minutes": "90", "form_token": token}, follow_redirects=True
+    )
     assert "此表单已提交过" in replay.get_data(as_text=True)
     assert qr_checkin.poster(store, session_id).margin_minutes == 20
-    forged = envoy.post(url, data={"margin_minutes": "90", "form_token": "x"}, follow_redirects=True)
+    forged = envoy.post(
+        url, data={"margin_minutes": "90", "form_token": "x"}, follow_redirects=True
+    )
     assert "表单已过期" in forged.get_data(as_text=True)
     assert qr_checkin.poster(store, session_id).margin_minutes == 20

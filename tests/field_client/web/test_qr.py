@@ -60,7 +60,12 @@ def test_wifi_qr_joins_the_hotspot(envoy, store) -> None:
     token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
     envoy.post(
         f"/envoy/sessions/{session_id}/poster",
-        data={"margin_minutes": "30", "ssid": "田间;热点", "password": 'pa:ss"1', "form_token": token},
+        data={
+            "margin_minutes": "30",
+            "ssid": "田间;热点",
+            "password": 'pa:ss"1',
+            "form_token": token,
+        },
     )
     assert decoded(envoy.get("/envoy/wifi-qr.png").data) == [
         'WIFI:T:WPA;S:田间\\;热点;P:pa\\:ss\\"1;;'
