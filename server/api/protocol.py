@@ -12,25 +12,18 @@ from flask import Request, Response, current_app, g, request
 from flask_smorest import abort
 from marshmallow import missing
 from webargs.flaskparser import FlaskParser, is_json_request
-from werkzeug.exceptions import HTTPException
 
 from server.db import get_db, get_state
 from server.devices import authenticate, record_contact
 from shared import protocol as p
 from shared.clock import wall_ms
+from shared.errors import ClientTooOld
 
 # Names in the OpenAPI document (components) of what sync requests carry.
 DEVICE_TOKEN = "deviceToken"
 API_TOKEN = "apiToken"
 PROTOCOL_PARAMETER = "Protocol"
 DEVICE_TIME_PARAMETER = "DeviceTime"
-
-
-class UpgradeRequired(HTTPException):
-    """426: Werkzeug has no exception for it, so abort(426) would be a LookupError (a 500)."""
-
-    code = 426
-    description = "client protocol too old"
 
 
 def _is_integer_text(text: str, max_digits: int) -> bool:
@@ -55,14 +48,11 @@ def check_protocol() -> int:
         )
     version = int(raw)
     if version < p.MIN_CLIENT_PROTOCOL:
-        error = UpgradeRequired()
-        error.data = {  # type: ignore[attr-defined]
-            "message": (
-                f"客户端版本过旧（协议 {version}），请更新田间客户端 / client too old "
-                f"(protocol {version}); please update the field client to protocol {p.PROTOCOL_VERSION}"
-            )
-        }
-        raise error
+        # A 426 through the app's one TianjianError handler (Werkzeug has no exception for it).
+        raise ClientTooOld(
+            f"客户端版本过旧（协议 {version}），请更新田间客户端 / client too old "
+            f"(protocol {version}); please update the field client to protocol {p.PROTOCOL_VERSION}"
+        )
     return version
 
 
