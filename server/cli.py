@@ -137,6 +137,11 @@ def enroll(
     server_url: str,
 ) -> None:
     """Print a one-time enrolment code for one of an envoy's devices."""
+    if qr_path and not server_url:
+        # A QR without the server's address cannot enrol anything: say so before issuing a code.
+        raise click.ClickException(
+            "二维码需要服务器地址，请加 --server-url http://… / --qr needs --server-url http://…"
+        )
     db = _db(ctx)
     issued = devices.issue_enrolment_code(db, envoy_name, townships, minutes, server_url)
     if qr_path:

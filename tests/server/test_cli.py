@@ -601,6 +601,7 @@ def test_report_year_out_of_range_names_the_year(tmp_path: Path) -> None:
         (["--minutes", "0"], ("minutes",)),
         (["--township", "999"], ("township_codes", "999")),
         (["--qr", "q.png", "--server-url", "10.0.0.5:8080"], ("http://", "10.0.0.5:8080")),
+        (["--qr", "q.png"], ("--server-url",)),
     ],
 )
 def test_enroll_bad_options_issue_no_code(
