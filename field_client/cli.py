@@ -90,16 +90,22 @@ def set_pin_command(ctx: Context) -> None:
     "--host",
     default="0.0.0.0",
     show_default=True,
-    help="Address to listen on (all by default, so phones on the hotspot reach it).",
+    help="监听地址（默认全部，热点上的手机才能连上） / address to listen on (all, so phones on the hotspot reach it).",
 )
 @click.option(
     "--port",
     type=click.IntRange(1, 65535),
     default=8080,
     show_default=True,
-    help="Port (80 spares farmers typing one, where allowed).",
+    help="端口（能用80时学员输入地址不必带端口） / port (80 spares farmers typing one, where allowed).",
 )
-@click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    default=8,
+    show_default=True,
+    help="处理请求的线程数 / threads serving requests.",
+)
 @pass_ctx
 def serve(ctx: Context, host: str, port: int, threads: int) -> None:
     """在本机热点上提供特派员页面和学员扫码签到（Windows 也可） / serve the web pages."""

@@ -523,3 +523,16 @@ def test_every_command_help_page_renders(name: str, command: click.Command) -> N
 
 def test_list_kinds_cover_every_field_kind() -> None:
     assert set(p.FIELD_KINDS) <= set(KIND_NAMES.values())
+
+
+def _chinese_first(text: str) -> bool:
+    first = text.strip()[:1]
+    return bool(first) and ("\u4e00" <= first <= "\u9fff" or first in "（“《")
+
+
+@pytest.mark.parametrize(("name", "command"), ALL_COMMANDS, ids=[n for n, _ in ALL_COMMANDS])
+def test_help_texts_are_chinese_first(name: str, command: click.Command) -> None:
+    assert _chinese_first(command.help or ""), f"{name}: {command.help!r}"
+    for param in command.params:
+        if isinstance(param, click.Option) and param.name != "help":
+            assert _chinese_first(param.help or ""), f"{name} {param.opts}: {param.help!r}"
