@@ -274,15 +274,23 @@ def purge_tombstones(ctx: click.Context, days: int) -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--threads", default=4, show_default=True, type=int)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@settings.option("THREADS", "--threads", type=click.IntRange(1, 256))
+@settings.option("CONNECTION_LIMIT", "--connection-limit", type=click.IntRange(1, 100_000))
+@settings.option("CHANNEL_TIMEOUT", "--channel-timeout", type=click.IntRange(1, 86_400))
 @click.pass_context
-def run(ctx: click.Context, host: str, port: int, threads: int) -> None:
+def run(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    threads: int,
+    connection_limit: int,
+    channel_timeout: int,
+) -> None:
     """Serve the API and pages with waitress."""
-    import waitress
-
     from server import create_app
     from server.maintenance import QuietCheckpointer
+    from server.serving import serve
     from shared.gc_tuning import tune_for_long_run
 
     _db(ctx, create=True).close()
@@ -294,7 +302,7 @@ def run(ctx: click.Context, host: str, port: int, threads: int) -> None:
         checkpointer.start()
     click.echo(f"田间 server on http://{host}:{port}/  (Ctrl+C to stop)")
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="tianjian")
+        serve(app, host, port, threads, connection_limit, channel_timeout)
     finally:
         if checkpointer:
             checkpointer.stop()

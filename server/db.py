@@ -58,6 +58,24 @@ class NoDatabase(TianjianError):
         )
 
 
+class StorageFull(TianjianError):
+    """SQLite could not write: the disk (or the database's size limit) is full."""
+
+    status = 507
+    message = (
+        "服务器磁盘已满，本次数据未保存，请联系科技局后再同步 / the server's disk is full: "
+        "nothing of this request was saved; tell the bureau, then sync again"
+    )
+
+
+def storage_full(error: sqlite3.Error) -> StorageFull | None:
+    """The error as StorageFull when SQLite said "database or disk is full", else None."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF == sqlite3.SQLITE_FULL:
+        return StorageFull()
+    return None
+
+
 def open_db(path: str) -> sqlite_utils.Database:
     """The database at `path` with the server's pragmas; DatabaseUnavailable if it cannot be."""
     create_owner_only(path)

@@ -6,6 +6,8 @@ import hashlib
 import io
 import json
 import secrets
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -247,12 +249,32 @@ def authenticate(db: Database, token: str) -> Device:
     return Device(row["id"], row["envoy_id"], tuple(json.loads(row["township_codes"] or "[]")))
 
 
-def record_contact(db: Database, device_id: str, skew_ms: int | None, protocol: int) -> None:
+# A device's last contact is written at most this often: written on every request, devices
+# polling for news kept the write-ahead log growing (megabytes a second on a busy server) and
+# never let it be checkpointed. A pull that brings nothing is read-only in between.
+CONTACT_WRITE_SECONDS = 60
+_monotonic = time.monotonic
+# Device id -> when its contact was last written (monotonic seconds) and with which protocol.
+_contact_written: dict[str, tuple[float, int]] = {}
+_contact_lock = threading.Lock()
+
+
+def record_contact(db: Database, device_id: str, skew_ms: int | None, protocol: int) -> bool:
+    """Note when a device was last heard from, its clock skew and protocol: at once the first
+    time this process hears from it or when its protocol changes, else at most once a minute.
+    True when written."""
+    now = _monotonic()
+    with _contact_lock:
+        last = _contact_written.get(device_id)
+        if last is not None and now - last[0] < CONTACT_WRITE_SECONDS and last[1] == protocol:
+            return False
+        _contact_written[device_id] = (now, protocol)
     db.execute(
         "UPDATE devices SET last_seen_at = ?, skew_ms = coalesce(?, skew_ms), protocol = ? WHERE id = ?",
         [to_iso(utc_now()), skew_ms, protocol, device_id],
     )
     db.conn.commit()
+    return True
 
 
 def revoke(db: Database, device_id: str) -> None:

@@ -61,6 +61,25 @@ SETTINGS = (
         "Most bytes of such waiting changes one device may have on the server.",
     ),
     Setting(
+        "THREADS",
+        "TIANJIAN_THREADS",
+        4,
+        "Threads that run requests (`run`); idle or slow connections need none.",
+    ),
+    Setting(
+        "CONNECTION_LIMIT",
+        "TIANJIAN_CONNECTION_LIMIT",
+        1000,
+        "Most connections `run` keeps open at once, idle and slow ones included; more wait to be"
+        " accepted (waitress's own default, 100, let a hundred idle clients stop it answering).",
+    ),
+    Setting(
+        "CHANNEL_TIMEOUT",
+        "TIANJIAN_CHANNEL_TIMEOUT",
+        60,
+        "Seconds a connection may stay silent before `run` closes it.",
+    ),
+    Setting(
         "ENROLMENT_CODE_MINUTES",
         "TIANJIAN_ENROLMENT_MINUTES",
         60 * 24,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from flask import Flask, render_template, request
@@ -9,6 +10,7 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from server.api import DEFAULT_MESSAGES
+from server.db import storage_full
 from server.errors import error_body
 from shared.errors import TianjianError
 
@@ -36,7 +38,17 @@ def register(app: Flask, api: Api) -> None:
         message = DEFAULT_MESSAGES.get(code, exc.description or "")
         if code == 400 and "CSRF" in (exc.description or ""):
             message = "表单已过期或缺少安全令牌，请刷新页面后重试 / the form expired or lacks its security token: reload the page and try again"
-        return _page(code, message, {})
+        # A 405's Allow, a 401's WWW-Authenticate: the headers the exception carries.
+        carried = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        return (*_page(code, message, {}), carried)
+
+    def database_error(exc: sqlite3.OperationalError) -> Any:
+        full = storage_full(exc)
+        if full is None:
+            raise exc
+        app.logger.error("disk full on %s", request.path, exc_info=exc)
+        return tianjian_error(full)
 
     app.register_error_handler(TianjianError, tianjian_error)
+    app.register_error_handler(sqlite3.OperationalError, database_error)
     app.register_error_handler(HTTPException, http_error)
