@@ -304,12 +304,34 @@ def farmers_of_phone(store: FieldStore, cookie: str | None) -> list[dict[str, An
     return found
 
 
-def remember_phone(store: FieldStore, cookie: str, farmer_id: str) -> None:
-    store.db.execute(
-        "INSERT OR IGNORE INTO phone_farmers (phone_hash, farmer_id, first_at) VALUES (?, ?, ?)",
-        [local.phone_hash(cookie), farmer_id, store.best_now_iso()],
-    )
-    store.db.conn.commit()
+def remember_phone(
+    store: FieldStore, cookie: str, session_id: str, farmer_id: str, made_checkin: bool
+) -> None:
+    """The phone a farmer checked in from: offered the farmer next time, and, when it made the
+    check-in, kept beside it (a hash of its cookie), so one phone checking many in shows."""
+    hashed, now = local.phone_hash(cookie), store.best_now_iso()
+    with store.transaction() as db:
+        db.execute(
+            "INSERT OR IGNORE INTO phone_farmers (phone_hash, farmer_id, first_at) "
+            "VALUES (?, ?, ?)",
+            [hashed, farmer_id, now],
+        )
+        if not made_checkin:
+            return
+        db.execute(
+            "INSERT OR IGNORE INTO checkin_phones (attendance_id, session_id, phone_hash, at) "
+            "VALUES (?, ?, ?, ?)",
+            [attendance_id(session_id, farmer_id), session_id, hashed, now],
+        )
+
+
+def phone_of_checkin(store: FieldStore, session_id: str, farmer_id: str) -> str | None:
+    """The hash of the phone that made a qr_self check-in, if one did."""
+    row = store.db.execute(
+        "SELECT phone_hash FROM checkin_phones WHERE attendance_id = ?",
+        [attendance_id(session_id, farmer_id)],
+    ).fetchone()
+    return str(row[0]) if row else None
 
 
 # ------------------------------------------------------------------ cards

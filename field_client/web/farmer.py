@@ -17,7 +17,7 @@ from field_client.web import forms
 from field_client.web.db import get_store
 from field_client.web.i18n import say
 from shared import protocol as p
-from shared.errors import InvalidMobile, InvalidRecord
+from shared.errors import InvalidMobile, InvalidRecord, TianjianError
 from shared.mobile import normalise_mobile
 from shared.schemas.field import GENDERS
 
@@ -117,6 +117,9 @@ def checkin_page(code: str, token: str | None) -> Response | str | tuple[str, in
             farmer_id = qr_checkin.register_farmer(store, values)
         except InvalidRecord as exc:
             return _page(ticket, known, values=request.form, errors=forms.field_errors(exc))
+        except TianjianError as exc:
+            # A village this device does not know, say: shown on the form, not as an error page.
+            return _page(ticket, known, values=request.form, message=say(exc.message))
         return _checked_in(ticket, farmer_id, cookie)
     return _page(ticket, known)
 
@@ -125,7 +128,7 @@ def _checked_in(ticket: Poster, farmer_id: str, cookie: str | None) -> Response:
     store = get_store()
     done = qr_checkin.checkin(store, ticket.session["id"], farmer_id, "qr_self")
     cookie = cookie or qr_checkin.new_phone_cookie()
-    qr_checkin.remember_phone(store, cookie, farmer_id)
+    qr_checkin.remember_phone(store, cookie, ticket.session["id"], farmer_id, done.new)
     response = make_response(_answer(ticket, done))
     response.set_cookie(
         PHONE_COOKIE, cookie, max_age=PHONE_COOKIE_AGE, httponly=True, samesite="Lax"

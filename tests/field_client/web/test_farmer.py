@@ -54,6 +54,7 @@ def test_new_farmer_registers_once_and_is_checked_in(client, store) -> None:
     cookie = client.get_cookie("tj_phone").value
     rows = list(store.db.query("SELECT phone_hash FROM phone_farmers"))
     assert rows == [{"phone_hash": phone_hash(cookie)}]
+    assert qr_checkin.phone_of_checkin(store, session_id, farmers[0]["id"]) == phone_hash(cookie)
     # The same form sent again (a reload) adds no farmer and no check-in.
     again = client.post(path, data=NEW_FARMER)
     assert colour(again) == "orange" and "已签到" in again.get_data(as_text=True)
@@ -82,6 +83,9 @@ def test_returning_farmer_one_tap_by_cookie(client, store) -> None:
     answer = client.post(qr_path(store, second), data={"action": "known", "farmer_id": farmer_id})
     assert colour(answer) == "green"
     assert qr_checkin.is_checked_in(store, second, farmer_id)
+    # One phone, one hash, beside each check-in it made.
+    hashes = {qr_checkin.phone_of_checkin(store, s, farmer_id) for s in (first, second)}
+    assert len(hashes) == 1 and None not in hashes
 
 
 def test_a_phone_cannot_check_in_someone_it_never_did(client, store) -> None:
@@ -107,6 +111,9 @@ def test_returning_farmer_by_mobile_then_repeat_is_orange(client, store) -> None
     assert len(qr_checkin.session_attendances(store, session_id)) == 1
     unknown = client.post(path, data={"action": "mobile", "mobile": "13600000000"})
     assert "还没有登记" in unknown.get_data(as_text=True)
+    # The phone that typed the number now knows 李四, and made that check-in.
+    assert "我是李四，签到" in client.get(path).get_data(as_text=True)
+    assert qr_checkin.phone_of_checkin(store, session_id, farmer_id) is not None
 
 
 def test_typed_code_without_token(client, store) -> None:
@@ -179,3 +186,11 @@ def test_farmer_page_is_light_and_needs_no_script(client, store) -> None:
     new_farmer(store, "赵六", "13700000000")
     text = client.get(qr_path(store, session_id)).get_data(as_text=True)
     assert "赵六" not in text and "1370" not in text
+
+
+def test_unknown_village_is_refused_on_the_form(client, store) -> None:
+    path = qr_path(store, new_session(store))
+    answer = client.post(path, data={**NEW_FARMER, "village_code": "530102009009"})
+    assert answer.status_code == 200 and "data-answer" not in answer.get_data(as_text=True)
+    assert 'class="error"' in answer.get_data(as_text=True)
+    assert not [f for f in store.records(p.FARMER) if f["name"] == "王五"]
