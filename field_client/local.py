@@ -55,11 +55,11 @@ def m003_checkin_phones(db: sqlite_utils.Database) -> None:
     # Which phone (by the hash of its cookie) made each qr_self check-in. Kept on the device
     # only for now: sending it to the bureau needs a field on synced check-ins (see the README's
     # notes on issue 12).
-    db["checkin_phones"].create(
+    db.table("checkin_phones").create(
         {"attendance_id": str, "session_id": str, "phone_hash": str, "at": str},
         pk="attendance_id",
     )
-    db["checkin_phones"].create_index(["session_id", "phone_hash"])
+    db.table("checkin_phones").create_index(["session_id", "phone_hash"])
 
 
 def prepare(store: FieldStore) -> None:
