@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from typing import Any
 
@@ -105,10 +106,12 @@ def note_contact() -> None:
 
 
 _NOT_GZIP = "请求体不是有效的 gzip / request body is not valid gzip"
-# What a lone surrogate (U+D800 to U+DFFF) looks like in JSON text: an escape, or the bytes
-# json.loads lets through (it decodes with "surrogatepass"). A pair escaped as two escapes is
-# a real character and fine; only the rare body holding either form is searched further.
-_SURROGATE_HINTS = (b"\\ud", b"\\uD", b"\xed")
+# What a surrogate (U+D800 to U+DFFF) looks like in JSON text: an escape, or the bytes
+# json.loads lets through (it decodes with "surrogatepass"). The field client writes text as
+# UTF-8, not escapes, so most bodies hold neither a backslash nor the byte 0xED and are not
+# searched further; a pair escaped as two escapes is a real character and fine.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_BYTES = re.compile(rb"\xed[\xa0-\xbf]")
 
 
 def read_json_body() -> Any:
@@ -134,7 +137,7 @@ def parse_json(data: bytes) -> Any:
     except ValueError:
         # Python reads integers of at most 4,300 digits (a guard against slow conversions).
         abort(400, message="请求体中的数字过长 / a number in the request body is too long")
-    if any(hint in data for hint in _SURROGATE_HINTS):
+    if _may_hold_surrogate(data):
         where = _lone_surrogate_at(body)
         if where is not None:
             abort(
@@ -178,6 +181,15 @@ def _gunzip(data: bytes, limit: int) -> bytes:
     if inflater.unused_data:
         abort(400, message=f"{_NOT_GZIP} (gzip 之后还有数据 / data after the gzip stream)")
     return plain
+
+
+def _may_hold_surrogate(data: bytes) -> bool:
+    """Whether the raw body holds a surrogate's mark: for nearly every body, two byte searches."""
+    return bool(
+        # One byte is found with memchr (~1 ms for 20 MB); "\\u" itself took a hundred times that.
+        (b"\\" in data and _SURROGATE_ESCAPE.search(data))
+        or (b"\xed" in data and _SURROGATE_BYTES.search(data))
+    )
 
 
 def _lone_surrogate_at(body: Any) -> str | None:
