@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.wrappers import Response
 
 from server import users
-from server.access import ADMIN_ONLY, current_user
+from server.access import ADMIN_ONLY, ANYONE, BUREAU, current_user
 from server.db import get_state, init_db, set_state
 from server.web import errors, formatting
 
@@ -46,12 +46,31 @@ def select_locale() -> str:
 
 
 # Menu entries: endpoint, label, roles that see it.
-NAV_LINKS = (("users.list_users", lazy_gettext("用户"), ADMIN_ONLY),)
+NAV_LINKS = (
+    ("breakdowns.table", lazy_gettext("分组"), BUREAU),
+    ("records.listing_sessions", lazy_gettext("记录"), ANYONE),
+    ("summary.year_end", lazy_gettext("年度总结"), BUREAU),
+    ("targets.listing", lazy_gettext("目标"), BUREAU),
+    ("staff.device_list", lazy_gettext("设备"), BUREAU),
+    ("staff.candidates", lazy_gettext("疑似重复农户"), BUREAU),
+    ("staff.merged", lazy_gettext("已合并农户"), BUREAU),
+    ("staff.conflicts", lazy_gettext("编辑冲突"), BUREAU),
+    ("staff.held", lazy_gettext("暂存变更"), BUREAU),
+    ("reference.index", lazy_gettext("参考数据"), BUREAU),
+    ("users.list_users", lazy_gettext("用户"), ADMIN_ONLY),
+)
 ROLE_NAMES = {
     users.ADMIN: lazy_gettext("管理员"),
     users.STAFF: lazy_gettext("工作人员"),
     users.ENVOY: lazy_gettext("特派员"),
 }
+
+
+def this_page(**changes: Any) -> str:
+    """This page's address with some query arguments changed (None drops one)."""
+    args = {**request.args.to_dict(), **changes}
+    args = {key: value for key, value in args.items() if value is not None}
+    return url_for(request.endpoint or "root", **(request.view_args or {}), **args)
 
 
 def register_web(app: Flask, api: Api) -> None:
@@ -72,9 +91,19 @@ def register_web(app: Flask, api: Api) -> None:
     csrf.init_app(app)
     formatting.register(app)
 
-    from server.web import admin, auth, progress
+    from server.web import (
+        admin,
+        auth,
+        breakdowns,
+        progress,
+        records,
+        reference,
+        staff,
+        summary,
+        targets,
+    )
 
-    pages = (auth, progress, admin)
+    pages = (auth, progress, breakdowns, records, summary, targets, staff, reference, admin)
     for module in pages:
         app.register_blueprint(module.bp)
     page_blueprints = {module.bp.name for module in pages}
@@ -103,6 +132,7 @@ def register_web(app: Flask, api: Api) -> None:
             "current_lang": select_locale(),
             "nav_links": NAV_LINKS,
             "role_label": lambda role: ROLE_NAMES.get(role, role),
+            "this_page": this_page,
         }
 
     errors.register(app, api)

@@ -70,6 +70,20 @@ def disable_user(user_id: int) -> Any:
     return redirect(url_for("users.list_users"))
 
 
+class PasswordForm(Schema):
+    password = fields.String(
+        required=True, validate=validate.Length(users.MIN_PASSWORD_LENGTH, 200)
+    )
+
+
+@bp.post("/users/<int:user_id>/password")
+@requires(*ADMIN_ONLY)
+def reset_password(user_id: int) -> Any:
+    users.set_password(get_db(), user_id, _form(PasswordForm())["password"])
+    flash(gettext("密码已重设"), "ok")
+    return redirect(url_for("users.list_users"))
+
+
 @bp.post("/tokens")
 @requires(*ADMIN_ONLY)
 def issue_token() -> str:

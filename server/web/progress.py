@@ -1,37 +1,168 @@
-"""The progress page: each indicator of a year and unit against its target, with its chart."""
+"""The progress page: each indicator of a year and unit (or an envoy) against its target, charted."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, request, url_for
 from marshmallow import Schema, fields, validate
 
-from server.access import ANYONE, requires
+from server import listings
+from server.access import ANYONE, NotAllowed, current_user, requires
 from server.db import get_db
-from server.report import build_report
+from server.progress import progress
+from server.page_tables import BOOL, CODE, NUMBER, TEXT, Column, Table
 from server.web import forms
+from server.web.render import table_page
 from shared.clock import local_date, utc_now
 
 bp = Blueprint("progress", __name__)
 
+# Where each indicator's figure drills down to: which records it counts.
+DRILL = {
+    "trainee_attendances": ("checkins", {}),
+    "unique_trainees": ("checkins", {}),
+    "leaflets_distributed": ("handouts", {}),
+    "village_trainings": ("sessions", {"kind": "village_training"}),
+    "large_trainings": ("sessions", {"kind": "large_training"}),
+    "tv_lectures": ("sessions", {"kind": "tv_lecture"}),
+    "technologies_promoted": ("sessions", {}),
+    "varieties_introduced": ("plots", {}),
+    "demo_plots": ("plots", {}),
+    "demo_area_mu": ("plots", {}),
+}
+
 
 class ScopeArgs(Schema):
-    """Which year and unit a page is about (query string)."""
+    """Which year and unit (or envoy) a page is about, from the query string."""
 
     year = fields.Integer(
         load_default=lambda: local_date(utc_now()).year, validate=validate.Range(2000, 2200)
     )
-    unit = fields.String(load_default=None, validate=validate.Regexp(r"^\d{6,12}$"))
+    unit = fields.String(load_default=None, validate=validate.Regexp(r"^\d{2,12}$"))
+    envoy = fields.String(load_default=None, validate=validate.Length(1, 64))
 
 
 def scope_args() -> dict[str, Any]:
-    return forms.load(ScopeArgs(), {k: v for k, v in request.args.items() if k in ("year", "unit")})
+    """The scope asked for; an envoy user always gets their own figures and nobody else's."""
+    scope = forms.load(
+        ScopeArgs(), {k: v for k, v in request.args.items() if k in ("year", "unit", "envoy")}
+    )
+    user = current_user()
+    if user is not None and user.role == "envoy":
+        if scope["envoy"] not in (None, user.envoy_id) or scope["unit"]:
+            raise NotAllowed("特派员只能查看自己的数据 / envoys see only their own figures")
+        scope["envoy"] = user.envoy_id
+    return scope
+
+
+def scope_query(scope: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """The query string that keeps a page's scope when linking to another page."""
+    out = {"year": scope["year"], **extra}
+    if scope.get("unit"):
+        out["unit"] = scope["unit"]
+    if scope.get("envoy"):
+        out["envoy"] = scope["envoy"]
+    return out
+
+
+def target_text(line: dict[str, Any]) -> str:
+    if line.get("target") is None:
+        if line.get("basis") == "growth":
+            return f"同比增长 {line['growth_percent']:g}%（去年无数据）"
+        return ""
+    text = f"{line['comparator']} {line['target']:,.10g}"
+    if line.get("basis") == "growth":
+        text += f"（同比增长 {line['growth_percent']:g}%，去年 {line['last_year_actual']:,.10g}）"
+    return text
+
+
+def note_text(line: dict[str, Any]) -> str:
+    """What sits beside a figure and is never added to it."""
+    if "reported" in line:
+        return (
+            f"报数（填报人数，未计入）{line['reported']:,.10g}；"
+            f"其中无签到名单的场次 {line.get('reported_without_names', 0):,.10g}"
+        )
+    if "received" in line:
+        return f"领取 {line['received']:,.10g} 份"
+    if "audience_estimate" in line:
+        return f"观众估计 {line['audience_estimate']:,.10g}（不计入培训人次）"
+    return ""
+
+
+def progress_table(report: dict[str, Any], scope: dict[str, Any]) -> Table:
+    def drill(row: dict[str, Any]) -> str:
+        kind, extra = DRILL[row["key"]]
+        return url_for("records.listing", what=kind, **scope_query(scope, **extra))
+
+    columns = (
+        Column("label_zh", "指标", "Indicator", TEXT, en_key="label_en"),
+        Column("target_text", "目标", "Target"),
+        Column("actual", "完成（核实）", "Actual (verified)", NUMBER, link=drill),
+        Column("reported", "报数（填报，未计入）", "Reported (typed, not added)", NUMBER),
+        Column("percent", "完成率 %", "Percent", NUMBER),
+        Column("met", "是否达标", "Met", BOOL),
+        Column("status_zh", "状态", "Status", en_key="status_en"),
+        Column("expected_by_now", "按进度应完成", "Expected by now", NUMBER),
+        Column("projected_year_end", "预计全年", "Projected year end", NUMBER),
+        Column("note", "说明", "Notes"),
+        Column("key", "指标代码", "Key", CODE),
+    )
+    rows = [
+        {**line, "target_text": target_text(line), "note": note_text(line)}
+        for line in report["indicators"]
+    ]
+    return Table(
+        "progress",
+        "目标进度",
+        "Progress against targets",
+        columns,
+        rows,
+        unit_name=report["unit"]["name"],
+        year=report["year"],
+        as_of=report["as_of"],
+        notes=[
+            "完成（核实）只计实名签到；报数为特派员填报的人数，与核实数并列显示，从不相加。"
+            " / Verified counts named check-ins only; reported headcounts are shown beside them,"
+            " never added.",
+            "预计全年：今天以前按实际进度，其余按计划与实际进度的加权（年初以计划为主，"
+            "完成预期四分之一后完全按实际进度）。 / Projection: the rest of the year at a blend"
+            " of plan and pace, following the pace alone from a quarter of the expected work on.",
+        ],
+    )
+
+
+def chart_data(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per indicator: cumulative actual by month, the target line and the pace line."""
+    charts = []
+    for line in report["indicators"]:
+        charts.append(
+            {
+                "key": line["key"],
+                "label_zh": line["label_zh"],
+                "label_en": line["label_en"],
+                "unit_zh": line.get("unit_zh", ""),
+                "monthly": line.get("monthly") or [],
+                "target": line.get("target"),
+                "pace": line.get("pace_line"),
+            }
+        )
+    return charts
 
 
 @bp.get("/progress")
 @requires(*ANYONE)
-def overview() -> str:
+def overview() -> Any:
     scope = scope_args()
-    report = build_report(get_db(), scope["year"], scope["unit"])
-    return render_template("progress.html", report=report, scope=scope)
+    db = get_db()
+    report = progress(db, scope["year"], scope["unit"], envoy_id=scope["envoy"])
+    return table_page(
+        "progress.html",
+        {"progress": progress_table(report, scope)},
+        report=report,
+        scope=scope,
+        charts=chart_data(report),
+        units=listings.unit_choices(db, report["unit"].get("code")),
+        scope_query=scope_query,
+    )

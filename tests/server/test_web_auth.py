@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -293,3 +294,62 @@ def test_cli_adds_the_first_admin_from_a_password_file(
     )
     assert result.exit_code == 0, result.output
     assert users.user_by_name(db, "lisi").envoy_id == devices.envoy_by_name(db, "李梅")["id"]
+
+
+PUBLIC = {"auth.sign_in", "switch_language", "static", "root"}
+
+
+def page_rules(app: Flask) -> list[tuple[str, str, str]]:
+    """(endpoint, method, path) of every page route, its arguments filled with dummies."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api") or rule.endpoint in PUBLIC:
+            continue
+        path = rule.rule
+        for argument in rule.arguments:
+            path = re.sub(rf"<(?:[a-z]+:)?{argument}>", "1", path)
+        for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+            found.append((rule.endpoint, method, path))
+    return found
+
+
+def test_every_page_sends_a_signed_out_visitor_away(app: Flask, client: FlaskClient) -> None:
+    rules = page_rules(app)
+    assert len(rules) > 20
+    token = csrf_token(client, "/signin")
+    for endpoint, method, path in rules:
+        if endpoint == "auth.sign_out":
+            continue  # signing out while signed out does no harm
+        if method == "GET":
+            answer = client.get(path)
+            assert answer.status_code == 302, (endpoint, path)
+            assert answer.headers["Location"].startswith("/signin"), (endpoint, path)
+        else:
+            answer = client.post(path, data={"csrf_token": token})
+            assert answer.status_code == 401, (endpoint, path, answer.status_code)
+
+
+def test_every_form_post_needs_its_csrf_token(app: Flask, people: dict) -> None:
+    admin = client_of(app, "admin")
+    posts = [(endpoint, path) for endpoint, method, path in page_rules(app) if method == "POST"]
+    assert len(posts) >= 10
+    for endpoint, path in [*posts, ("auth.sign_in", "/signin")]:
+        answer = admin.post(path, data={"name": "x"})
+        assert answer.status_code == 400, (endpoint, path, answer.status_code)
+        assert "安全令牌" in answer.get_data(as_text=True)
+
+
+def test_an_admin_resets_a_password_on_the_users_page(app: Flask, people: dict) -> None:
+    admin = client_of(app, "admin")
+    token = csrf_token(admin, "/admin/users")
+    answer = admin.post(
+        f"/admin/users/{people['staff'].id}/password",
+        data={"csrf_token": token, "password": "brand-new-secret"},
+    )
+    assert answer.status_code == 302
+    assert sign_in(app.test_client(), "staff", PASSWORD).status_code == 401
+    assert sign_in(app.test_client(), "staff", "brand-new-secret").status_code == 302
+    short = admin.post(
+        f"/admin/users/{people['staff'].id}/password", data={"csrf_token": token, "password": "x"}
+    )
+    assert short.status_code == 422 and "password" in short.get_data(as_text=True)

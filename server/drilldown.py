@@ -1,0 +1,234 @@
+"""The records behind a figure: which sessions, check-ins, hand-outs and plots it counts.
+
+Each list takes the same scope as the figure (server.figures.Scope: a China-time year, a unit's
+code range, maybe one envoy) and the same rules (deleted records and deleted farmers left out,
+TV lectures not counted as training), plus the filters a breakdown row stands for. Pages of
+`limit` rows come back with the total count. Mobiles come unmasked; the caller masks them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from server.figures import Scope
+from shared.errors import TianjianError
+
+KINDS = ("sessions", "checkins", "handouts", "plots")
+
+
+class UnknownRecord(TianjianError):
+    status = 404
+    message = "找不到该记录 / no such record"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a breakdown row or a form narrows a list to; None means any."""
+
+    kind: str | None = None
+    month: int | None = None
+    technology: str | None = None
+    gender: str | None = None
+    session: str | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    total: int
+
+
+def _local_month(expr: str) -> str:
+    return f"CAST(strftime('%m', {expr}, '+8 hours') AS INTEGER)"
+
+
+def _session_where(scope: Scope, filters: Filters, params: dict[str, Any]) -> str:
+    where = [
+        "s.deleted = 0",
+        "s.unit_code >= :lo AND s.unit_code < :hi",
+        "s.starts_at >= :start AND s.starts_at < :end",
+    ]
+    if scope.envoy_id:
+        where.append("s.lead_envoy_id = :envoy")
+    if filters.kind:
+        where.append("s.kind = :kind")
+        params["kind"] = filters.kind
+    if filters.month:
+        where.append(f"{_local_month('s.starts_at')} = :month")
+        params["month"] = filters.month
+    if filters.technology:
+        where.append("EXISTS (SELECT 1 FROM json_each(s.technology_ids) t WHERE t.value = :tech)")
+        params["tech"] = filters.technology
+    if filters.session:
+        where.append("s.id = :session")
+        params["session"] = filters.session
+    return " AND ".join(where)
+
+
+def sessions(db: Database, scope: Scope, filters: Filters, limit: int, offset: int) -> Page:
+    """Keys: id, starts_at, kind, title, unit_code, unit, place, envoy_id, envoy,
+    reported_headcount, checkins (named, not withdrawn), display_boards."""
+    params = scope.params()
+    where = _session_where(scope, filters, params)
+    if filters.search:
+        where += " AND (s.title LIKE :q OR s.place LIKE :q)"
+        params["q"] = f"%{filters.search}%"
+    total = db.execute(f"SELECT count(*) FROM sessions s WHERE {where}", params).fetchone()[0]
+    rows = list(
+        db.query(
+            "SELECT s.id, s.starts_at, s.kind, s.title, s.unit_code, u.name AS unit, s.place, "
+            "s.lead_envoy_id AS envoy_id, e.name AS envoy, s.reported_headcount, s.display_boards, "
+            "(SELECT count(*) FROM attendances a WHERE a.session_id = s.id AND a.deleted = 0) "
+            "AS checkins FROM sessions s LEFT JOIN units u ON u.code = s.unit_code "
+            f"LEFT JOIN envoys e ON e.id = s.lead_envoy_id WHERE {where} "
+            "ORDER BY s.starts_at DESC, s.id LIMIT :limit OFFSET :offset",
+            {**params, "limit": limit, "offset": offset},
+        )
+    )
+    return Page(rows, int(total))
+
+
+def checkins(db: Database, scope: Scope, filters: Filters, limit: int, offset: int) -> Page:
+    """Keys: id, checked_in_at, method, session_id, session_title, session_kind, starts_at,
+    unit, envoy, farmer_id (the person, after merges), farmer, mobile, gender, birth_year,
+    village."""
+    params = scope.params()
+    where = _session_where(scope, filters, params)
+    where += " AND s.kind != 'tv_lecture' AND a.deleted = 0 AND f0.deleted = 0"
+    if filters.gender:
+        where += " AND coalesce(f.gender, 'unspecified') = :gender"
+        params["gender"] = filters.gender
+    if filters.search:
+        where += " AND (f.name LIKE :q OR s.title LIKE :q)"
+        params["q"] = f"%{filters.search}%"
+    source = (
+        "FROM sessions s JOIN attendances a ON a.session_id = s.id "
+        "JOIN farmers f0 ON f0.id = a.farmer_id "
+        "LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id "
+        "LEFT JOIN farmers f ON f.id = coalesce(fa.canonical_id, a.farmer_id) "
+    )
+    names = (
+        "LEFT JOIN units u ON u.code = s.unit_code LEFT JOIN envoys e ON e.id = s.lead_envoy_id "
+        "LEFT JOIN units v ON v.code = f.village_code "
+    )
+    total = db.execute(f"SELECT count(*) {source} WHERE {where}", params).fetchone()[0]
+    rows = list(
+        db.query(
+            "SELECT a.id, a.checked_in_at, a.method, s.id AS session_id, s.title AS session_title, "
+            "s.kind AS session_kind, s.starts_at, u.name AS unit, e.name AS envoy, "
+            "f.id AS farmer_id, f.name AS farmer, f.mobile, f.gender, f.birth_year, "
+            "v.name AS village "
+            f"{source}{names}WHERE {where} "
+            "ORDER BY s.starts_at DESC, a.checked_in_at, a.id LIMIT :limit OFFSET :offset",
+            {**params, "limit": limit, "offset": offset},
+        )
+    )
+    return Page(rows, int(total))
+
+
+def handouts(db: Database, scope: Scope, filters: Filters, limit: int, offset: int) -> Page:
+    """Keys: id, handed_out_at, title, copies, envoy, unit (where, or the session's), session_id,
+    session_title."""
+    params = scope.params()
+    where = [
+        "h.deleted = 0",
+        "h.handed_out_at >= :start AND h.handed_out_at < :end",
+        "coalesce(h.unit_code, hs.unit_code) >= :lo AND coalesce(h.unit_code, hs.unit_code) < :hi",
+    ]
+    if scope.envoy_id:
+        where.append("h.envoy_id = :envoy")
+    if filters.month:
+        where.append(f"{_local_month('h.handed_out_at')} = :month")
+        params["month"] = filters.month
+    if filters.kind:
+        where.append("hs.kind = :kind")
+        params["kind"] = filters.kind
+    if filters.session:
+        where.append("h.session_id = :session")
+        params["session"] = filters.session
+    if filters.search:
+        where.append("t.title LIKE :q")
+        params["q"] = f"%{filters.search}%"
+    source = (
+        "FROM leaflet_handouts h LEFT JOIN sessions hs ON hs.id = h.session_id "
+        "LEFT JOIN leaflet_titles t ON t.id = h.leaflet_title_id "
+    )
+    names = (
+        "LEFT JOIN envoys e ON e.id = h.envoy_id "
+        "LEFT JOIN units u ON u.code = coalesce(h.unit_code, hs.unit_code) "
+    )
+    condition = " AND ".join(where)
+    total = db.execute(f"SELECT count(*) {source} WHERE {condition}", params).fetchone()[0]
+    rows = list(
+        db.query(
+            "SELECT h.id, h.handed_out_at, t.title, h.copies, e.name AS envoy, "
+            "u.name AS unit, h.session_id, hs.title AS session_title "
+            f"{source}{names}WHERE {condition} "
+            "ORDER BY h.handed_out_at DESC, h.id LIMIT :limit OFFSET :offset",
+            {**params, "limit": limit, "offset": offset},
+        )
+    )
+    return Page(rows, int(total))
+
+
+def plots(db: Database, scope: Scope, filters: Filters, limit: int, offset: int) -> Page:
+    """Keys: id, established_on, village_code, village, host_name, crop, variety, area_mu,
+    target_yield_kg_per_mu, latest_yield_kg_per_mu, envoy."""
+    params = scope.params()
+    where = [
+        "p.deleted = 0",
+        "p.established_on >= :day_start AND p.established_on < :day_end",
+        "p.village_code >= :lo AND p.village_code < :hi",
+    ]
+    if scope.envoy_id:
+        where.append("p.envoy_id = :envoy")
+    if filters.month:
+        where.append("CAST(substr(p.established_on, 6, 2) AS INTEGER) = :month")
+        params["month"] = filters.month
+    if filters.technology:
+        where.append("EXISTS (SELECT 1 FROM json_each(p.technology_ids) t WHERE t.value = :tech)")
+        params["tech"] = filters.technology
+    if filters.search:
+        where.append("(p.host_name LIKE :q OR p.crop LIKE :q)")
+        params["q"] = f"%{filters.search}%"
+    condition = " AND ".join(where)
+    total = db.execute(f"SELECT count(*) FROM plots p WHERE {condition}", params).fetchone()[0]
+    names = (
+        "LEFT JOIN units u ON u.code = p.village_code LEFT JOIN varieties va ON va.id = p.variety_id "
+        "LEFT JOIN envoys e ON e.id = p.envoy_id "
+    )
+    rows = list(
+        db.query(
+            "SELECT p.id, p.established_on, p.village_code, u.name AS village, p.host_name, "
+            "p.crop, va.name AS variety, p.area_mu, p.target_yield_kg_per_mu, "
+            "(SELECT o.yield_kg_per_mu FROM plot_observations o WHERE o.plot_id = p.id "
+            "AND o.deleted = 0 AND o.yield_kg_per_mu IS NOT NULL "
+            "ORDER BY o.observed_on DESC LIMIT 1) AS latest_yield_kg_per_mu, e.name AS envoy "
+            f"FROM plots p {names}WHERE {condition} "
+            "ORDER BY p.established_on DESC, p.id LIMIT :limit OFFSET :offset",
+            {**params, "limit": limit, "offset": offset},
+        )
+    )
+    return Page(rows, int(total))
+
+
+LISTS = {"sessions": sessions, "checkins": checkins, "handouts": handouts, "plots": plots}
+
+
+def session_detail(db: Database, session_id: str) -> dict[str, Any]:
+    """One session with its unit, lead envoy and village names (deleted ones too, marked)."""
+    rows = list(
+        db.query(
+            "SELECT s.*, u.name AS unit, e.name AS envoy FROM sessions s "
+            "LEFT JOIN units u ON u.code = s.unit_code LEFT JOIN envoys e ON e.id = s.lead_envoy_id "
+            "WHERE s.id = ?",
+            [session_id],
+        )
+    )
+    if not rows:
+        raise UnknownRecord()
+    return rows[0]

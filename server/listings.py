@@ -1,0 +1,108 @@
+"""Lists the bureau's pages show besides the figures: reference data and merged farmers.
+
+Each returns plain dicts, one per row (keys as documented), times as stored UTC text;
+mobile numbers come unmasked and the caller masks them for everyone but admins.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlite_utils import Database
+
+LEVEL_NAMES = {
+    "province": "省",
+    "city": "市",
+    "county": "县",
+    "township": "乡镇",
+    "village": "村",
+}
+
+
+def units(db: Database) -> list[dict[str, Any]]:
+    """Keys: code, name, level, level_zh, parent_code, parent_name; in code order."""
+    rows = list(
+        db.query(
+            "SELECT u.code, u.name, u.level, u.parent_code, p.name AS parent_name "
+            "FROM units u LEFT JOIN units p ON p.code = u.parent_code ORDER BY u.code"
+        )
+    )
+    for row in rows:
+        row["level_zh"] = LEVEL_NAMES.get(row["level"], row["level"])
+    return rows
+
+
+def envoys(db: Database) -> list[dict[str, Any]]:
+    """Keys: id, name, mobile, active, townships (names, joined), township_codes, devices."""
+    names = {row["code"]: row["name"] for row in db.query("SELECT code, name FROM units")}
+    rows = list(
+        db.query(
+            "SELECT e.id, e.name, e.mobile, e.active, e.township_codes, "
+            "(SELECT count(*) FROM devices d WHERE d.envoy_id = e.id AND d.revoked_at IS NULL) "
+            "AS devices FROM envoys e ORDER BY e.name"
+        )
+    )
+    for row in rows:
+        codes = json.loads(row["township_codes"] or "[]")
+        row["township_codes"] = " ".join(codes)
+        row["townships"] = "、".join(names.get(code.ljust(12, "0"), code) for code in codes)
+        row["active"] = bool(row["active"]) if row["active"] is not None else True
+    return rows
+
+
+def catalogue(db: Database) -> list[dict[str, Any]]:
+    """Keys: type (technology, variety, leaflet), type_zh, name, crop, category."""
+    return list(
+        db.query(
+            "SELECT 'technology' AS type, '技术' AS type_zh, name, NULL AS crop, category "
+            "FROM technologies UNION ALL "
+            "SELECT 'variety', '品种', name, crop, NULL FROM varieties UNION ALL "
+            "SELECT 'leaflet', '资料', title, NULL, NULL FROM leaflet_titles "
+            "ORDER BY 1, 3"
+        )
+    )
+
+
+def merged_farmers(db: Database, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+    """Farmer records merged into another, newest first.
+
+    Keys: id, name, mobile, village_code, village, envoy (who registered it), canonical_id,
+    canonical_name, canonical_mobile, canonical_envoy, merged_at, reason (auto or staff).
+    """
+    return list(
+        db.query(
+            "SELECT f.id, f.name, f.mobile, f.village_code, v.name AS village, e.name AS envoy, "
+            "a.canonical_id, c.name AS canonical_name, c.mobile AS canonical_mobile, "
+            "ce.name AS canonical_envoy, a.merged_at, a.reason FROM farmer_aliases a "
+            "JOIN farmers f ON f.id = a.id LEFT JOIN farmers c ON c.id = a.canonical_id "
+            "LEFT JOIN units v ON v.code = f.village_code "
+            "LEFT JOIN envoys e ON e.id = f.envoy_id LEFT JOIN envoys ce ON ce.id = c.envoy_id "
+            "ORDER BY a.merged_at DESC, a.id LIMIT ? OFFSET ?",
+            [limit, offset],
+        )
+    )
+
+
+def count_merged_farmers(db: Database) -> int:
+    return int(db.execute("SELECT count(*) FROM farmer_aliases").fetchone()[0])
+
+
+def unit_choices(db: Database, current: str | None) -> list[dict[str, Any]]:
+    """Units a scope menu offers: every province, city and county, and the townships of the
+    county the current unit lies in (its villages are reached from the township breakdown).
+
+    Keys: code, name, level, depth (0 province ... 3 township, for indenting).
+    """
+    county = (current or "")[:6]
+    rows = list(
+        db.query(
+            "SELECT code, name, level FROM units WHERE level IN ('province', 'city', 'county') "
+            "OR (level = 'township' AND substr(code, 1, 6) = ?) OR code = ? ORDER BY code",
+            [county, current or ""],
+        )
+    )
+    depth = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}
+    for row in rows:
+        row["depth"] = depth.get(row["level"], 0)
+    return rows

@@ -1,0 +1,163 @@
+"""Breakdown pages: a unit's year by township, village, envoy, month, technology, kind or gender."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request, url_for
+from marshmallow import Schema, fields, validate
+
+from server import listings
+from server.access import BUREAU, requires
+from server.breakdowns import BY, breakdown
+from server.db import get_db
+from server.page_tables import NUMBER, Column, Table
+from server.web import forms
+from server.web.progress import DRILL, scope_args, scope_query
+from server.web.render import table_page
+
+bp = Blueprint("breakdowns", __name__)
+
+BY_WORDS = {
+    "township": ("乡镇", "township"),
+    "village": ("村", "village"),
+    "envoy": ("特派员", "envoy"),
+    "month": ("月份", "month"),
+    "technology": ("技术", "technology"),
+    "kind": ("活动类型", "session kind"),
+    "gender": ("性别", "gender"),
+}
+# The records filter a breakdown row stands for.
+ROW_FILTER = {
+    "township": "unit",
+    "village": "unit",
+    "envoy": "envoy",
+    "month": "month",
+    "technology": "technology",
+    "kind": "kind",
+    "gender": "gender",
+}
+
+
+class BreakdownArgs(Schema):
+    by = fields.String(load_default="township", validate=validate.OneOf(BY))
+
+
+def breakdown_table(data: dict[str, Any], scope: dict[str, Any], unit_name: str) -> Table:
+    by = data["by"]
+    zh_by, en_by = BY_WORDS[by]
+
+    def row_link(row: dict[str, Any]) -> str | None:
+        if row.get("is_total") or row["key"] in (None, ""):
+            return None
+        if by in ("township", "village"):
+            return url_for("progress.overview", **scope_query({**scope, "unit": row["key"]}))
+        if by == "envoy":
+            return url_for(
+                "progress.overview", **scope_query({**scope, "envoy": row["key"], "unit": None})
+            )
+        return None
+
+    def drill(indicator: str) -> Any:
+        def link(row: dict[str, Any]) -> str | None:
+            kind, extra = DRILL[indicator]
+            filters = dict(extra)
+            if not row.get("is_total"):
+                if row["key"] in (None, ""):
+                    # Records above this level (a county-wide lecture in a township list).
+                    return None
+                filters[ROW_FILTER[by]] = row["key"]
+            if by == "kind" and "kind" in extra and filters.get("kind") != extra["kind"]:
+                return None
+            query = scope_query(scope, **filters)
+            return url_for("records.listing", what=kind, **query)
+
+        return link
+
+    columns: list[Column] = [
+        Column("label_zh", zh_by, en_by.capitalize(), en_key="label_en", link=row_link)
+    ]
+    targeted = {key for row in data["rows"] for key in row["targets"]}
+    for indicator in data["indicators"]:
+        key = indicator["key"]
+        columns.append(
+            Column(key, indicator["label_zh"], indicator["label_en"], NUMBER, link=drill(key))
+        )
+        if key == "trainee_attendances":
+            columns.append(
+                Column("reported", "报数（填报，未计入）", "Reported (typed, not added)", NUMBER)
+            )
+        if key in targeted:
+            columns.append(Column(f"{key}__target", "目标", "Target", NUMBER))
+            columns.append(Column(f"{key}__percent", "完成率 %", "Percent", NUMBER))
+            columns.append(Column(f"{key}__status", "状态", "Status"))
+    rows = []
+    for row in data["rows"]:
+        flat: dict[str, Any] = {
+            "key": row["key"],
+            "label_zh": row["label_zh"],
+            "label_en": row["label_en"],
+        }
+        flat.update(row["values"])
+        for key, target in row["targets"].items():
+            flat[f"{key}__target"] = target["target"]
+            flat[f"{key}__percent"] = target["percent"]
+            flat[f"{key}__status"] = STATUS_ZH.get(target["status"], "")
+            flat[f"{key}__status_code"] = target["status"]
+        rows.append(flat)
+    rows.append(
+        {
+            "key": None,
+            "is_total": True,
+            "label_zh": "合计（本单位）",
+            "label_en": "Total (this unit)",
+            **data["total"],
+        }
+    )
+    notes = [
+        "人次、场次、份数、块数、面积各行相加等于合计；人数、技术项数、品种项数按行各自去重，"
+        "相加会大于合计。 / Person-times, sessions, copies, plots and area add up to the total;"
+        " trainees, technologies and varieties are distinct per row and do not.",
+    ]
+    return Table(
+        f"breakdown-{by}",
+        f"按{zh_by}分组",
+        f"By {en_by}",
+        columns,
+        rows,
+        unit_name=unit_name,
+        year=data["year"],
+        as_of=data["as_of"],
+        notes=notes,
+    )
+
+
+STATUS_ZH = {"met": "已达标", "on_track": "进度正常", "behind": "落后", "not_met": "未达标"}
+
+
+@bp.get("/breakdowns")
+@requires(*BUREAU)
+def table() -> Any:
+    scope = scope_args()
+    by = forms.load(BreakdownArgs(), {"by": request.args.get("by", "")})["by"]
+    db = get_db()
+    data = breakdown(
+        db,
+        scope["year"],
+        by,
+        scope["unit"],
+        envoy_id=scope["envoy"],
+        sort=request.args.get("sort") or None,
+    )
+    unit_name = data["unit"]["name"] if data.get("unit") else ""
+    built = breakdown_table(data, scope, unit_name)
+    return table_page(
+        "breakdowns.html",
+        {built.name: built},
+        data=data,
+        scope=scope,
+        by=by,
+        by_words=BY_WORDS,
+        units=listings.unit_choices(db, data["unit"]["code"] if data.get("unit") else None),
+        scope_query=scope_query,
+    )

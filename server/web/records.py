@@ -1,0 +1,236 @@
+"""Drill-down pages: the sessions, check-ins, hand-outs and plots a figure counts, and one session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, request, url_for
+from marshmallow import Schema, fields, validate
+
+from server import drilldown
+from server.access import ANYONE, NotAllowed, current_user, requires
+from server.db import get_db
+from server.figures import Scope
+from server.progress import unit_scope
+from server.page_tables import CODE, MOBILE, NUMBER, TIME, Column, Table
+from server.web import forms
+from server.web.progress import scope_args, scope_query
+from server.web.render import table_page
+from shared.clock import local_date, parse_iso, to_iso, utc_now
+
+bp = Blueprint("records", __name__, url_prefix="/records")
+PAGE_SIZE = 50
+
+KIND_WORDS = {
+    "village_training": "进村培训",
+    "large_training": "大型培训",
+    "tv_lecture": "电视讲座",
+    "field_day": "田间观摩",
+    "science_week": "科技活动周",
+    "other": "其他",
+}
+METHOD_WORDS = {"qr_self": "扫码自助签到", "card_scan": "扫学员卡", "roster": "名单勾选"}
+GENDER_WORDS = {"female": "女", "male": "男"}
+
+
+class FilterArgs(Schema):
+    kind = fields.String(load_default=None, validate=validate.Length(1, 40))
+    month = fields.Integer(load_default=None, validate=validate.Range(1, 12))
+    technology = fields.String(load_default=None, validate=validate.Length(1, 64))
+    gender = fields.String(
+        load_default=None, validate=validate.OneOf(("female", "male", "unspecified"))
+    )
+    q = fields.String(load_default=None, validate=validate.Length(1, 60))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
+
+
+def unit_link(code_key: str) -> Any:
+    """A record's unit or village, linked to that unit's progress (not for envoy users)."""
+
+    def link(row: dict[str, Any]) -> str | None:
+        user = current_user()
+        if not row.get(code_key) or user is None or user.role == "envoy":
+            return None
+        return url_for("progress.overview", unit=row[code_key], year=request.args.get("year"))
+
+    return link
+
+
+def session_link(row: dict[str, Any]) -> str | None:
+    return (
+        url_for("records.session", session_id=row["session_id"]) if row.get("session_id") else None
+    )
+
+
+def _columns(what: str) -> tuple[str, str, tuple[Column, ...]]:
+    if what == "sessions":
+        return (
+            "场次",
+            "Sessions",
+            (
+                Column("starts_at", "时间", "When", TIME),
+                Column("kind_zh", "类型", "Kind"),
+                Column(
+                    "title",
+                    "主题",
+                    "Title",
+                    link=lambda r: url_for("records.session", session_id=r["id"]),
+                ),
+                Column("unit", "地点（单位）", "Unit"),
+                Column("place", "具体地点", "Place"),
+                Column("envoy", "主讲特派员", "Lead envoy"),
+                Column("checkins", "实名签到", "Named check-ins", NUMBER),
+                Column("reported_headcount", "填报人数", "Reported headcount", NUMBER),
+                Column("display_boards", "展板", "Display boards", NUMBER),
+                Column("unit_code", "区划代码", "Unit code", CODE),
+            ),
+        )
+    if what == "checkins":
+        return (
+            "签到",
+            "Check-ins",
+            (
+                Column("checked_in_at", "签到时间", "Checked in", TIME),
+                Column("farmer", "学员", "Trainee"),
+                Column("mobile", "手机", "Mobile", MOBILE),
+                Column("gender_zh", "性别", "Gender"),
+                Column("birth_year", "出生年", "Born", NUMBER),
+                Column("village", "村", "Village"),
+                Column("method_zh", "签到方式", "Method"),
+                Column("session_title", "场次", "Session", link=session_link),
+                Column("session_kind_zh", "类型", "Kind"),
+                Column("envoy", "特派员", "Envoy"),
+            ),
+        )
+    if what == "handouts":
+        return (
+            "资料发放",
+            "Leaflet hand-outs",
+            (
+                Column("handed_out_at", "发放时间", "Handed out", TIME),
+                Column("title", "资料", "Leaflet"),
+                Column("copies", "份数", "Copies", NUMBER),
+                Column("unit", "地点（单位）", "Unit"),
+                Column("envoy", "特派员", "Envoy"),
+                Column("session_title", "场次", "Session", link=session_link),
+            ),
+        )
+    return (
+        "示范田",
+        "Demonstration plots",
+        (
+            Column("established_on", "建立日期", "Established", "date"),
+            Column("village", "村", "Village"),
+            Column("host_name", "承担户", "Host"),
+            Column("crop", "作物", "Crop"),
+            Column("variety", "品种", "Variety"),
+            Column("area_mu", "面积（亩）", "Area (mu)", NUMBER),
+            Column("target_yield_kg_per_mu", "目标亩产（公斤）", "Target yield (kg/mu)", NUMBER),
+            Column("latest_yield_kg_per_mu", "最近测产（公斤）", "Latest yield (kg/mu)", NUMBER),
+            Column("envoy", "特派员", "Envoy"),
+            Column("village_code", "区划代码", "Village code", CODE),
+        ),
+    )
+
+
+def _words(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for row in rows:
+        if "kind" in row:
+            row["kind_zh"] = KIND_WORDS.get(row["kind"], row["kind"])
+        if "session_kind" in row:
+            row["session_kind_zh"] = KIND_WORDS.get(row["session_kind"], row["session_kind"])
+        if "method" in row:
+            row["method_zh"] = METHOD_WORDS.get(row["method"], row["method"])
+        if "gender" in row:
+            row["gender_zh"] = GENDER_WORDS.get(row["gender"] or "", "")
+    return rows
+
+
+@bp.get("/")
+@requires(*ANYONE)
+def listing_sessions() -> Any:
+    return redirect(url_for("records.listing", what="sessions", **request.args))
+
+
+@bp.get("/<what>")
+@requires(*ANYONE)
+def listing(what: str) -> Any:
+    if what not in drilldown.KINDS:
+        raise forms.InvalidInput("没有这类记录 / no such list", {"what": what})
+    scope = scope_args()
+    args = forms.load(
+        FilterArgs(), {k: v for k, v in request.args.items() if k in FilterArgs().fields}
+    )
+    db = get_db()
+    unit = unit_scope(db, scope["unit"]) if scope["unit"] or not scope["envoy"] else None
+    prefix = unit["prefix"] if unit else ""
+    filters = drilldown.Filters(
+        kind=args["kind"],
+        month=args["month"],
+        technology=args["technology"],
+        gender=args["gender"],
+        search=args["q"],
+    )
+    page = args["page"]
+    # A file holds every matching record, not one page of them.
+    wants_file = bool(request.args.get("format"))
+    limit, offset = (1_000_000, 0) if wants_file else (PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    found = drilldown.LISTS[what](
+        db, Scope(scope["year"], prefix, scope["envoy"]), filters, limit, offset
+    )
+    title_zh, title_en, columns = _columns(what)
+    table = Table(
+        what,
+        title_zh,
+        title_en,
+        columns,
+        _words(found.rows),
+        unit_name=unit["name"] if unit else "",
+        year=scope["year"],
+        as_of=to_iso(utc_now()),
+    )
+    return table_page(
+        "records.html",
+        {what: table},
+        what=what,
+        scope=scope,
+        args=args,
+        page=page,
+        total=found.total,
+        page_size=PAGE_SIZE,
+        scope_query=scope_query,
+        kind_words=KIND_WORDS,
+    )
+
+
+@bp.get("/session/<session_id>")
+@requires(*ANYONE)
+def session(session_id: str) -> Any:
+    db = get_db()
+    detail = drilldown.session_detail(db, session_id)
+    user = current_user()
+    if user is not None and user.role == "envoy" and detail["lead_envoy_id"] != user.envoy_id:
+        raise NotAllowed("特派员只能查看自己的记录 / envoys see only their own records")
+
+    year = local_date(parse_iso(detail["starts_at"])).year
+    scope = Scope(year, "", None)
+    found = drilldown.checkins(db, scope, drilldown.Filters(session=session_id), 100_000, 0)
+    _title, _en, columns = _columns("checkins")
+    table = Table(
+        "session-checkins",
+        f"{detail['title'] or '场次'}的签到",
+        "Check-ins of this session",
+        columns,
+        _words(found.rows),
+        unit_name=detail["unit"] or "",
+        year=year,
+        as_of=to_iso(utc_now()),
+    )
+    return table_page(
+        "session.html",
+        {"session-checkins": table},
+        detail=detail,
+        year=year,
+        kind_words=KIND_WORDS,
+        total=found.total,
+    )

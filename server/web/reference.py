@@ -1,0 +1,109 @@
+"""Reference data pages: units, envoys and their townships, the catalogue; listed, loaded from a file."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext
+
+from server import listings, reference
+from server.access import ADMIN_ONLY, BUREAU, requires
+from server.db import get_db
+from server.page_tables import BOOL, CODE, MOBILE, NUMBER, Column, Table
+from server.web.forms import InvalidInput
+from server.web.render import table_page
+from shared.clock import to_iso, utc_now
+
+bp = Blueprint("reference", __name__, url_prefix="/reference")
+
+KINDS: dict[str, tuple[str, str, tuple[Column, ...], Callable[[Any], list[dict[str, Any]]]]] = {
+    "units": (
+        "行政区划",
+        "Units",
+        (
+            Column("code", "区划代码", "Code", CODE),
+            Column("name", "名称", "Name"),
+            Column("level_zh", "级别", "Level"),
+            Column("parent_code", "上级代码", "Parent code", CODE),
+            Column("parent_name", "上级", "Parent"),
+        ),
+        listings.units,
+    ),
+    "envoys": (
+        "科技特派员",
+        "Envoys",
+        (
+            Column("name", "姓名", "Name"),
+            Column("mobile", "手机", "Mobile", MOBILE),
+            Column("townships", "服务乡镇", "Townships served"),
+            Column("township_codes", "乡镇代码", "Township codes", CODE),
+            Column("devices", "有效设备", "Active devices", NUMBER),
+            Column("active", "在岗", "Active", BOOL),
+        ),
+        listings.envoys,
+    ),
+    "catalogue": (
+        "技术、品种和资料目录",
+        "Catalogue",
+        (
+            Column("type_zh", "类别", "Type"),
+            Column("name", "名称", "Name"),
+            Column("crop", "作物", "Crop"),
+            Column("category", "技术类别", "Category"),
+        ),
+        listings.catalogue,
+    ),
+}
+LOADERS: dict[str, Callable[[Any, str], Any]] = {
+    "units": reference.load_units,
+    "envoys": reference.load_envoys,
+    "catalogue": reference.load_catalogue,
+}
+FILE_HELP = {
+    "units": "code, name, parent_code, level (county / township / village)",
+    "envoys": "name, mobile, township_codes（空格分隔 / space-separated）",
+    "catalogue": "type (technology / variety / leaflet), name, crop, category",
+}
+
+
+def _kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise InvalidInput("没有这类参考数据 / no such reference data", {"kind": kind})
+    return kind
+
+
+@bp.get("/")
+@requires(*BUREAU)
+def index() -> Any:
+    return redirect(url_for("reference.listing", kind="units"))
+
+
+@bp.get("/<kind>")
+@requires(*BUREAU)
+def listing(kind: str) -> Any:
+    title_zh, title_en, columns, rows_of = KINDS[_kind(kind)]
+    table = Table(kind, title_zh, title_en, columns, rows_of(get_db()), as_of=to_iso(utc_now()))
+    return table_page(
+        "reference.html", {kind: table}, kind=kind, kinds=KINDS, file_help=FILE_HELP[kind]
+    )
+
+
+@bp.post("/<kind>")
+@requires(*ADMIN_ONLY)
+def upload(kind: str) -> Any:
+    loader = LOADERS[_kind(kind)]
+    sent = request.files.get("file")
+    if sent is None or not sent.filename:
+        raise InvalidInput("请选择一个 CSV 文件 / choose a CSV file", {"file": "缺少 / missing"})
+    with tempfile.TemporaryDirectory() as folder:
+        # The loaders read a path, as the command line gives them; the name says which file it was.
+        path = Path(folder) / Path(sent.filename).name
+        sent.save(path)
+        result = loader(get_db(), str(path))
+    count = sum(result.values()) if isinstance(result, dict) else result
+    flash(gettext("已载入 %(count)s 条", count=count), "ok")
+    return redirect(url_for("reference.listing", kind=kind))

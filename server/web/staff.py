@@ -1,0 +1,221 @@
+"""Staff pages: devices, farmers that may be one person, merged farmers, edit conflicts, held changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext
+from marshmallow import Schema, fields, validate
+
+from server import devices, farmers, listings, queries
+from server.access import ADMIN_ONLY, BUREAU, requires
+from server.db import get_db, write_transaction
+from server.sync import list_held
+from server.page_tables import BOOL, CODE, MOBILE, NUMBER, TIME, Column, Table
+from server.web import forms
+from server.web.render import table_page
+from shared.clock import to_iso, utc_now
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+PAGE_SIZE = 100
+
+
+class PageArgs(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
+
+
+def page_number() -> int:
+    return int(forms.load(PageArgs(), {"page": request.args.get("page", "")})["page"])
+
+
+DEVICE_COLUMNS = (
+    Column("envoy", "特派员", "Envoy"),
+    Column("name", "设备名称", "Device"),
+    Column("id", "设备编号", "Device id", CODE),
+    Column("enrolled_at", "登记时间", "Enrolled", TIME),
+    Column("last_seen_at", "最近联系（北京时间）", "Last contact (China time)", TIME),
+    Column("skew_s", "时钟偏差（秒）", "Clock skew (s)", NUMBER),
+    Column("revoked", "已撤销", "Revoked", BOOL),
+)
+
+
+@bp.get("/devices")
+@requires(*BUREAU)
+def device_list() -> Any:
+    rows = []
+    for row in devices.list_devices(get_db()):
+        skew = row["skew_ms"]
+        rows.append(
+            {
+                **row,
+                "skew_s": None if skew is None else round(skew / 1000),
+                "revoked": bool(row["revoked_at"]),
+            }
+        )
+    table = Table(
+        "devices", "现场设备", "Field devices", DEVICE_COLUMNS, rows, as_of=to_iso(utc_now())
+    )
+    return table_page("staff/devices.html", {"devices": table})
+
+
+@bp.post("/devices/<device_id>/revoke")
+@requires(*ADMIN_ONLY)
+def revoke_device(device_id: str) -> Any:
+    if devices.revoke(get_db(), device_id):
+        flash(gettext("设备已撤销，不能再同步"), "ok")
+    else:
+        flash(gettext("没有这台有效设备"), "error")
+    return redirect(url_for("staff.device_list"))
+
+
+CANDIDATE_COLUMNS = (
+    Column("id", "编号", "No.", NUMBER),
+    Column("reason", "疑似原因", "Why"),
+    Column("name_a", "甲：姓名", "A: name"),
+    Column("mobile_a", "甲：手机", "A: mobile", MOBILE),
+    Column("village_name_a", "甲：村", "A: village"),
+    Column("birth_year_a", "甲：出生年", "A: born", NUMBER),
+    Column("envoy_a", "甲：登记人", "A: registered by"),
+    Column("name_b", "乙：姓名", "B: name"),
+    Column("mobile_b", "乙：手机", "B: mobile", MOBILE),
+    Column("village_name_b", "乙：村", "B: village"),
+    Column("birth_year_b", "乙：出生年", "B: born", NUMBER),
+    Column("envoy_b", "乙：登记人", "B: registered by"),
+)
+
+
+@bp.get("/candidates")
+@requires(*BUREAU)
+def candidates() -> Any:
+    rows = queries.candidate_pairs(get_db(), show_mobiles=True)
+    table = Table(
+        "candidates",
+        "疑似同一农户",
+        "Possibly the same farmer",
+        CANDIDATE_COLUMNS,
+        rows,
+        as_of=to_iso(utc_now()),
+    )
+    return table_page("staff/candidates.html", {"candidates": table})
+
+
+class MergeForm(Schema):
+    keep = fields.String(required=True, validate=validate.OneOf(("a", "b")))
+
+
+@bp.post("/candidates/<int:candidate_id>/merge")
+@requires(*BUREAU)
+def merge(candidate_id: int) -> Any:
+    keep = forms.load(MergeForm(), request.form)["keep"]
+    db = get_db()
+    pair = next((row for row in queries.candidate_pairs(db) if row["id"] == candidate_id), None)
+    if pair is None:
+        raise forms.InvalidInput(
+            "该疑似记录已处理或不存在 / no such open pair", {"id": candidate_id}
+        )
+    canonical, losing = (
+        (pair["farmer_a"], pair["farmer_b"])
+        if keep == "a"
+        else (pair["farmer_b"], pair["farmer_a"])
+    )
+    with write_transaction(db):
+        farmers.merge_farmers(db, losing, canonical)
+    flash(gettext("已合并为同一农户"), "ok")
+    return redirect(url_for("staff.candidates"))
+
+
+@bp.post("/candidates/<int:candidate_id>/dismiss")
+@requires(*BUREAU)
+def dismiss(candidate_id: int) -> Any:
+    db = get_db()
+    with write_transaction(db):
+        farmers.dismiss_candidate(db, candidate_id)
+    flash(gettext("已标记为不同的人"), "ok")
+    return redirect(url_for("staff.candidates"))
+
+
+MERGED_COLUMNS = (
+    Column("name", "姓名", "Name"),
+    Column("mobile", "手机", "Mobile", MOBILE),
+    Column("village", "村", "Village"),
+    Column("envoy", "登记人", "Registered by"),
+    Column("canonical_name", "合并到", "Merged into"),
+    Column("canonical_envoy", "合并到（登记人）", "Merged into (registered by)"),
+    Column("merged_at", "合并时间", "Merged", TIME),
+    Column("reason", "方式", "How"),
+)
+
+
+@bp.get("/merged")
+@requires(*BUREAU)
+def merged() -> Any:
+    page = page_number()
+    db = get_db()
+    rows = listings.merged_farmers(db, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    for row in rows:
+        row["reason"] = {"auto": "自动（手机号和姓名相同）", "staff": "工作人员合并"}.get(
+            row["reason"], row["reason"]
+        )
+    table = Table(
+        "merged", "已合并农户", "Merged farmers", MERGED_COLUMNS, rows, as_of=to_iso(utc_now())
+    )
+    return table_page(
+        "staff/list.html",
+        {"merged": table},
+        page=page,
+        total=listings.count_merged_farmers(db),
+        page_size=PAGE_SIZE,
+    )
+
+
+CONFLICT_COLUMNS = (
+    Column("recorded_at", "记录时间", "Recorded", TIME),
+    Column("kind", "记录类型", "Record kind"),
+    Column("record_id", "记录编号", "Record id", CODE),
+    Column("field", "字段", "Field"),
+    Column("winning_value", "保留的值", "Value kept"),
+    Column("losing_value", "未采用的值", "Value not kept"),
+    Column("device_id", "未采用的设备", "Device whose edit lost", CODE),
+)
+
+
+@bp.get("/conflicts")
+@requires(*BUREAU)
+def conflicts() -> Any:
+    page = page_number()
+    db = get_db()
+    rows = queries.latest_conflicts(db, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    table = Table(
+        "conflicts", "编辑冲突", "Edit conflicts", CONFLICT_COLUMNS, rows, as_of=to_iso(utc_now())
+    )
+    return table_page(
+        "staff/list.html",
+        {"conflicts": table},
+        page=page,
+        total=queries.count_conflicts(db),
+        page_size=PAGE_SIZE,
+    )
+
+
+HELD_COLUMNS = (
+    Column("held_at", "暂存时间", "Held since", TIME),
+    Column("envoy", "特派员", "Envoy"),
+    Column("device_id", "设备", "Device", CODE),
+    Column("seq", "变更序号", "Change no.", NUMBER),
+    Column("waiting_kind", "等待的记录类型", "Waiting for kind"),
+    Column("waiting_id", "等待的记录", "Waiting for record", CODE),
+)
+
+
+@bp.get("/held")
+@requires(*BUREAU)
+def held() -> Any:
+    page = page_number()
+    db = get_db()
+    held_rows = list_held(db)
+    rows = held_rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    table = Table("held", "暂存的变更", "Held changes", HELD_COLUMNS, rows, as_of=to_iso(utc_now()))
+    return table_page(
+        "staff/list.html", {"held": table}, page=page, total=len(held_rows), page_size=PAGE_SIZE
+    )

@@ -1,0 +1,133 @@
+"""Targets page: the year's targets for units and envoys, set on a form or loaded from a file,
+and the monthly profile of the work. Everyone at the bureau sees them; only admins change them."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext
+from marshmallow import Schema, fields, validate
+
+from server import listings, targets
+from server.access import ADMIN_ONLY, BUREAU, requires
+from server.db import get_db
+from server.page_tables import CODE, NUMBER, Column, Table
+from server.web import forms
+from server.web.render import table_page
+from shared.clock import local_date, to_iso, utc_now
+from shared.indicators import BY_KEY, INDICATORS
+
+bp = Blueprint("targets", __name__, url_prefix="/targets")
+
+COLUMNS = (
+    Column("owner", "单位或特派员", "Unit or envoy"),
+    Column("label_zh", "指标", "Indicator", en_key="label_en"),
+    Column("comparator", "比较", "Comparator"),
+    Column("value", "目标值", "Value", NUMBER),
+    Column("growth_percent", "同比增长 %", "Growth on last year %", NUMBER),
+    Column("owner_code", "单位代码", "Unit code", CODE),
+)
+
+
+class YearArgs(Schema):
+    year = fields.Integer(
+        load_default=lambda: local_date(utc_now()).year, validate=validate.Range(2000, 2200)
+    )
+
+
+def _year() -> int:
+    return int(forms.load(YearArgs(), {"year": request.values.get("year", "")})["year"])
+
+
+@bp.get("/")
+@requires(*BUREAU)
+def listing() -> Any:
+    year = _year()
+    db = get_db()
+    units = {row["code"]: row["name"] for row in listings.units(db)}
+    envoys = {row["id"]: row["name"] for row in listings.envoys(db)}
+    rows = []
+    for target in targets.list_targets(db, year):
+        row = target.as_dict()
+        row["label_en"] = BY_KEY[target.indicator].label_en
+        if target.envoy_id:
+            row["owner"] = f"特派员 {envoys.get(target.envoy_id, target.envoy_id)}"
+            row["owner_code"] = None
+        else:
+            row["owner"] = units.get(target.unit_code or "", target.unit_code)
+            row["owner_code"] = target.unit_code
+        rows.append(row)
+    table = Table(
+        "targets", "年度目标", "Targets", COLUMNS, rows, year=year, as_of=to_iso(utc_now())
+    )
+    profiles = targets.profiles_for(db, year)
+    return table_page(
+        "targets.html",
+        {"targets": table},
+        year=year,
+        indicators=INDICATORS,
+        all_units=[u for u in listings.units(db) if u["level"] != "village"],
+        envoys=listings.envoys(db),
+        profile=profiles[INDICATORS[0].key],
+        even=targets.even_profile(year),
+    )
+
+
+@bp.post("/")
+@requires(*ADMIN_ONLY)
+def set_one() -> Any:
+    data = {k: v for k, v in request.form.items() if k != "csrf_token" and v != ""}
+    target = targets.set_target(get_db(), data)
+    flash(gettext("已保存目标：%(label)s", label=BY_KEY[target.indicator].label_zh), "ok")
+    return redirect(url_for("targets.listing", year=target.year))
+
+
+@bp.post("/<path:target_id>/delete")
+@requires(*ADMIN_ONLY)
+def delete(target_id: str) -> Any:
+    targets.delete_target(get_db(), target_id)
+    flash(gettext("目标已删除"), "ok")
+    return redirect(url_for("targets.listing", year=_year()))
+
+
+@bp.post("/upload")
+@requires(*ADMIN_ONLY)
+def upload() -> Any:
+    year = _year()
+    sent = request.files.get("file")
+    if sent is None or not sent.filename:
+        raise forms.InvalidInput("请选择文件 / choose a file", {"file": "缺少 / missing"})
+    suffix = Path(sent.filename).suffix.lower()
+    if suffix not in (".csv", ".xlsx", ".yaml", ".yml", ".json"):
+        raise forms.InvalidInput(
+            "文件须为 CSV、XLSX 或 YAML / the file must be CSV, XLSX or YAML", {"file": suffix}
+        )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"targets{suffix}"
+        sent.save(path)
+        count = targets.load_targets_file(get_db(), str(path), year)
+    flash(gettext("已载入 %(count)s 项目标", count=count), "ok")
+    return redirect(url_for("targets.listing", year=year))
+
+
+class ProfileForm(Schema):
+    year = fields.Integer(required=True, validate=validate.Range(2000, 2200))
+    shares = fields.List(fields.Float(), required=True)
+
+
+@bp.post("/profile")
+@requires(*ADMIN_ONLY)
+def profile() -> Any:
+    year = _year()
+    if request.form.get("even"):
+        targets.clear_profile(get_db(), year)
+        flash(gettext("已恢复为全年均匀进度"), "ok")
+        return redirect(url_for("targets.listing", year=year))
+    shares = [request.form.get(f"m{month}", "") for month in range(1, 13)]
+    loaded = forms.load(ProfileForm(), {"year": year, "shares": shares})
+    targets.set_profile(get_db(), year, loaded["shares"])
+    flash(gettext("已保存月度进度"), "ok")
+    return redirect(url_for("targets.listing", year=year))
