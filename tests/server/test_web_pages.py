@@ -99,8 +99,11 @@ def test_an_envoy_user_sees_only_their_own_figures_and_records(
     assert zhang.get(f"/records/session/{busy['east']}").status_code == 200
     for path in ("/breakdowns?year=2026", "/summary?year=2026", "/staff/devices", "/targets/"):
         assert zhang.get(path).status_code == 403, path
-    # Nor through the report API.
+    # Nor through the report API, which gives them their own figures only.
     assert zhang.get("/api/v1/reports/2026").status_code == 403
+    assert zhang.get(f"/api/v1/reports/2026?envoy={li_id}").status_code == 403
+    own = zhang.get(f"/api/v1/reports/2026?envoy={busy['zhang'].envoy_id}")
+    assert own.status_code == 200 and own.get_json()["indicators"][0]["actual"] == 3
 
 
 def test_staff_cannot_change_targets_and_admins_can(app: Flask, busy: dict[str, Any]) -> None:
