@@ -149,7 +149,8 @@ def _words(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @bp.get("/")
 @requires(*ANYONE)
 def listing_sessions() -> Any:
-    return redirect(url_for("records.listing", what="sessions", **request.args))
+    args: dict[str, Any] = request.args.to_dict()
+    return redirect(url_for("records.listing", what="sessions", **args))
 
 
 @bp.get("/<what>")

@@ -62,10 +62,9 @@ def device_list() -> Any:
 @bp.post("/devices/<device_id>/revoke")
 @requires(*ADMIN_ONLY)
 def revoke_device(device_id: str) -> Any:
-    if devices.revoke(get_db(), device_id):
-        flash(gettext("设备已撤销，不能再同步"), "ok")
-    else:
-        flash(gettext("没有这台有效设备"), "error")
+    # An unknown or already revoked device raises UnknownDevice: the error page says so.
+    devices.revoke(get_db(), device_id)
+    flash(gettext("设备已撤销，不能再同步"), "ok")
     return redirect(url_for("staff.device_list"))
 
 
