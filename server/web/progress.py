@@ -10,8 +10,8 @@ from marshmallow import Schema, fields, validate
 from server import listings
 from server.access import ANYONE, NotAllowed, current_user, requires
 from server.db import get_db
-from server.progress import progress
 from server.page_tables import BOOL, CODE, NUMBER, TEXT, Column, Table
+from server.progress import progress
 from server.web import forms
 from server.web.render import table_page
 from shared.clock import local_date, utc_now

@@ -11,8 +11,8 @@ from server import drilldown
 from server.access import ANYONE, NotAllowed, current_user, requires
 from server.db import get_db
 from server.figures import Scope
-from server.progress import unit_scope
 from server.page_tables import CODE, MOBILE, NUMBER, TIME, Column, Table
+from server.progress import unit_scope
 from server.web import forms
 from server.web.progress import scope_args, scope_query
 from server.web.render import table_page

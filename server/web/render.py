@@ -9,8 +9,8 @@ from flask import render_template, request, send_file
 from werkzeug.wrappers import Response
 
 from server.access import current_user
-from server.spreadsheets import table_csv, table_xlsx
 from server.page_tables import Table
+from server.spreadsheets import table_csv, table_xlsx
 from server.web.forms import InvalidInput
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

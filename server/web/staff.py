@@ -11,8 +11,8 @@ from marshmallow import Schema, fields, validate
 from server import devices, farmers, listings, queries
 from server.access import ADMIN_ONLY, BUREAU, requires
 from server.db import get_db, write_transaction
-from server.sync import list_held
 from server.page_tables import BOOL, CODE, MOBILE, NUMBER, TIME, Column, Table
+from server.sync import list_held
 from server.web import forms
 from server.web.render import table_page
 from shared.clock import to_iso, utc_now

@@ -10,8 +10,8 @@ from server import summary
 from server.access import BUREAU, requires
 from server.db import get_db
 from server.figures import Scope
-from server.progress import progress, unit_scope
 from server.page_tables import NUMBER, Column, Table
+from server.progress import progress, unit_scope
 from server.web.progress import progress_table, scope_args, scope_query
 from server.web.records import KIND_WORDS
 from server.web.render import table_page
