@@ -253,6 +253,25 @@ def checkin(store: FieldStore, session_id: str, farmer_id: str, method: str) -> 
     return Checkin(farmer, done.new, done.checked_in_at)
 
 
+def self_checkin(
+    store: FieldStore,
+    session_id: str,
+    cookie: str,
+    farmer_id: str | None = None,
+    new_farmer: dict[str, Any] | None = None,
+) -> Checkin:
+    """A farmer checking in from their own phone: registered first when new (or found by the
+    mobile), checked in, and the phone remembered; all in one transaction (one commit)."""
+    with store.transaction():
+        if farmer_id is None:
+            if new_farmer is None:
+                raise TianjianError("须指明学员 / name the farmer")
+            farmer_id = register_farmer(store, new_farmer)
+        done = checkin(store, session_id, farmer_id, "qr_self")
+        remember_phone(store, cookie, session_id, farmer_id, done.new)
+    return done
+
+
 def is_checked_in(store: FieldStore, session_id: str, farmer_id: str) -> bool:
     attendance = store.record(p.ATTENDANCE, attendance_id(session_id, farmer_id))
     return attendance is not None and not attendance.get("deleted")

@@ -172,7 +172,7 @@ def stored_counts(db_path: str, session_id: str) -> dict[str, int]:
         store.close()
     return {
         "stored": len(attendances),
-        "farmers": len(farmers),
+        "farmers_stored": len(farmers),
         "distinct_farmers": len({f["mobile"] for f in farmers}),
         "outbox_checkins": outbox[0],
         "outbox_distinct": outbox[1],
@@ -278,7 +278,7 @@ def print_human(result: dict[str, Any]) -> None:
         print(f"    {error}")
     print(
         f"  check-ins stored/expected  {result['stored']} / {result['expected']}"
-        f"   (outbox {result['outbox_checkins']}, farmers {result['farmers']})"
+        f"   (outbox {result['outbox_checkins']}, farmers {result['farmers_stored']})"
     )
     print(f"  farmer page, all it loads  {result['page_bytes']} bytes   (goal < {GOAL_PAGE_BYTES})")
     print(f"  serve peak memory          {result['server_peak_mb']} MB")

@@ -114,21 +114,25 @@ def checkin_page(code: str, token: str | None) -> Response | str | tuple[str, in
         if errors:
             return _page(ticket, known, values=request.form, errors=errors)
         try:
-            farmer_id = qr_checkin.register_farmer(store, values)
+            return _checked_in(ticket, None, cookie, values)
         except InvalidRecord as exc:
             return _page(ticket, known, values=request.form, errors=forms.field_errors(exc))
+        except CheckinRefused:
+            raise
         except TianjianError as exc:
             # A village this device does not know, say: shown on the form, not as an error page.
             return _page(ticket, known, values=request.form, message=say(exc.message))
-        return _checked_in(ticket, farmer_id, cookie)
     return _page(ticket, known)
 
 
-def _checked_in(ticket: Poster, farmer_id: str, cookie: str | None) -> Response:
-    store = get_store()
-    done = qr_checkin.checkin(store, ticket.session["id"], farmer_id, "qr_self")
+def _checked_in(
+    ticket: Poster,
+    farmer_id: str | None,
+    cookie: str | None,
+    new_farmer: dict[str, Any] | None = None,
+) -> Response:
     cookie = cookie or qr_checkin.new_phone_cookie()
-    qr_checkin.remember_phone(store, cookie, ticket.session["id"], farmer_id, done.new)
+    done = qr_checkin.self_checkin(get_store(), ticket.session["id"], cookie, farmer_id, new_farmer)
     response = make_response(_answer(ticket, done))
     response.set_cookie(
         PHONE_COOKIE, cookie, max_age=PHONE_COOKIE_AGE, httponly=True, samesite="Lax"
