@@ -7,7 +7,18 @@ from typing import Any
 from flask import Flask, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from field_client.web import auth, db, envoy, errors, farmer, i18n, posters, security
+from field_client.web import (
+    auth,
+    db,
+    envoy,
+    errors,
+    farmer,
+    farmers,
+    i18n,
+    posters,
+    security,
+    sessions,
+)
 
 
 def create_app(store_path: str, test_config: dict[str, Any] | None = None) -> Flask:
@@ -33,7 +44,7 @@ def create_app(store_path: str, test_config: dict[str, Any] | None = None) -> Fl
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
-    for blueprint in (auth.bp, envoy.bp, farmer.bp, posters.bp):
+    for blueprint in (auth.bp, envoy.bp, farmer.bp, posters.bp, sessions.bp, farmers.bp):
         app.register_blueprint(blueprint)
 
     @app.get("/")

@@ -67,6 +67,7 @@ def _attendees(session_id: str) -> list[dict[str, Any]]:
         farmer = store.record(p.FARMER, attendance["farmer_id"]) or {}
         rows.append(
             {
+                "farmer_id": attendance["farmer_id"],
                 "name": farmer.get("name", "?"),
                 "mobile": mask_mobile(farmer.get("mobile")),
                 "method": attendance["method"],

@@ -1,0 +1,124 @@
+"""What an envoy picks from on a form, by name: villages, technologies, co-envoys, leaflet
+titles, varieties, plots; the roster search; a record's values as its edit form shows them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from field_client import names, qr_checkin
+from field_client.store import FieldStore
+from shared import protocol as p
+from shared.clock import CHINA, parse_iso
+
+
+@dataclass(frozen=True)
+class Option:
+    """One choice on a form: the value sent and the name shown."""
+
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The synced lists a form picks from, each sorted by name."""
+
+    villages: list[Option]
+    technologies: list[Option]
+    envoys: list[Option]
+    leaflet_titles: list[Option]
+    varieties: list[Option]
+
+
+def village_label(unit: dict[str, Any], unit_names: dict[str, str]) -> str:
+    """A village as names.unit_code reads it back: 城关镇/东村 (the township tells namesakes apart)."""
+    township = unit_names.get(unit.get("parent_code") or "", "")
+    return f"{township}/{unit.get('name')}" if township else str(unit.get("name") or unit["code"])
+
+
+def choices(store: FieldStore) -> Choices:
+    """Everything the session, leaflet and plot forms offer, from the synced reference data."""
+    unit_names = names.unit_names(store)
+    villages = [
+        Option(u["code"], village_label(u, unit_names))
+        for u in store.reference(p.UNIT)
+        if u.get("level") in (None, "village")
+    ]
+    _device, me = store.identity()
+
+    def named(kind: str, field: str = "name") -> list[Option]:
+        return sorted(
+            (Option(e["id"], str(e.get(field) or e["id"])) for e in store.reference(kind)),
+            key=lambda o: o.label,
+        )
+
+    return Choices(
+        villages=sorted(villages, key=lambda o: o.label),
+        technologies=named(p.TECHNOLOGY),
+        envoys=[o for o in named(p.ENVOY) if o.value != me],
+        leaflet_titles=named(p.LEAFLET_TITLE, "title"),
+        varieties=named(p.VARIETY),
+    )
+
+
+def _china(iso: str | None) -> str:
+    return parse_iso(iso).astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if iso else ""
+
+
+def session_form(store: FieldStore, record: dict[str, Any]) -> dict[str, Any]:
+    """A stored session as its edit form shows it: village by name, times in China time."""
+    village = ""
+    unit_names = names.unit_names(store)
+    for unit in store.reference(p.UNIT):
+        if unit.get("code") == record.get("unit_code"):
+            village = village_label(unit, unit_names)
+    return {
+        "kind": record.get("kind") or "",
+        "title": record.get("title") or "",
+        "village": village or record.get("unit_code") or "",
+        "place": record.get("place") or "",
+        "starts_at": _china(record.get("starts_at")),
+        "ends_at": _china(record.get("ends_at")),
+        "technologies": list(record.get("technology_ids") or []),
+        "co_envoys": list(record.get("co_envoy_ids") or []),
+        "headcount": ""
+        if record.get("reported_headcount") is None
+        else record["reported_headcount"],
+        "boards": record.get("display_boards") or 0,
+    }
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """A farmer found for roster check-in, mobile masked, and whether already checked in."""
+
+    farmer: names.FarmerRow
+    checked_in: bool
+
+
+def find_farmers(store: FieldStore, text: str, session_id: str | None = None) -> list[RosterRow]:
+    """Farmers by part of a name, a village's name, or the last four digits of a mobile.
+
+    With a session, each row says whether that farmer is already checked in to it.
+    """
+    typed = names.clean(text)
+    rows = {row.id: row for row in names.search_farmers(store, typed)}
+    if typed and not re.fullmatch(r"\d+", typed):
+        village_codes = {
+            u["code"]
+            for u in store.reference(p.UNIT)
+            if u.get("level") in (None, "village") and typed in str(u.get("name") or "")
+        }
+        unit_names = names.unit_names(store)
+        for record in store.records(p.FARMER):
+            if record.get("village_code") in village_codes and record["id"] not in rows:
+                rows[record["id"]] = names.farmer_row(record, unit_names)
+    checked: set[str] = set()
+    if session_id:
+        checked = {a["farmer_id"] for a in qr_checkin.session_attendances(store, session_id)}
+    return [
+        RosterRow(row, row.id in checked)
+        for row in sorted(rows.values(), key=lambda r: (r.village, r.name))
+    ]
