@@ -83,14 +83,12 @@ def new() -> Page:
                 request.form, None, _("Please correct the fields marked below."), errors, 422
             )
         try:
-            farmer_id = ops.register_farmer(store, **values)
+            ops.register_farmer(store, **values)
         except TianjianError as exc:
             message, errors = refusal(exc)
             return _form(request.form, None, message, errors, 422)
         flash(_("Farmer %(name)s registered.", name=values["name"].strip()), "green")
-        return redirect(
-            _next() or url_for("farmers.index", q=store.record(p.FARMER, farmer_id)["name"])
-        )  # type: ignore[index]
+        return redirect(_next() or url_for("farmers.index", q=values["name"].strip()))
     return _form({"gender": "unspecified"}, None, None, {}, 200)
 
 
