@@ -38,12 +38,14 @@ from shared.ids import attendance_id
 __all__ = [
     "Checkin",
     "Deleted",
+    "NoSuchRefusal",
     "NotYours",
     "Stock",
     "SyncOutcome",
     "check_in",
     "close_session",
     "delete_session",
+    "discard_refused",
     "edit_farmer",
     "edit_session",
     "enrol_device",
@@ -54,7 +56,9 @@ __all__ = [
     "now",
     "observe_plot",
     "open_session",
+    "outbox_summary",
     "receive_leaflets",
+    "refusal_hint",
     "register_farmer",
     "server_address",
     "sync_device",
@@ -389,6 +393,41 @@ def enrol_device(
     """Enrol with a one-time code from the bureau, then sync; (the server's answer, report)."""
     answer = enrol(store, server_address(server_url), names.clean(code), device_name)
     return answer, SyncClient(store).sync()
+
+
+def outbox_summary(store: FieldStore) -> list[tuple[str, int]]:
+    """What waits to be sent: (kind, number of changes), by kind."""
+    return store.pending_by_kind()
+
+
+class NoSuchRefusal(TianjianError):
+    status = 404
+    message = "没有这条被拒绝的更改 / no such refused change"
+
+
+def discard_refused(store: FieldStore, seq: int) -> None:
+    """Drop a change the server refused: it is never sent (the server keeps its own version)."""
+    if not store.discard_rejected(seq):
+        raise NoSuchRefusal(errors={"seq": "not refused"})
+
+
+def refusal_hint(kind: str, errors: Mapping[str, Any]) -> str:
+    """What the envoy can do about a refused change of `kind` ("中文 / English")."""
+    if set(errors) & {"correction_of", "copies"}:
+        return (
+            "请核对份数后另记一条更正，然后放弃这条更改 / "
+            "check the copies, record a new correction, then discard this change"
+        )
+    if kind in (p.ATTENDANCE, p.LEAFLET_HANDOUT, p.PLOT_OBSERVATION):
+        return (
+            "培训或示范田不属于你时服务器不接受：请放弃这条更改，或请主持人把你加为协同特派员后"
+            "重新记录 / refused when the session or plot is not yours: discard it, or ask the "
+            "lead to add you as a co-envoy and record it again"
+        )
+    return (
+        "请按原因修改记录后再同步；无法修改时放弃这条更改 / fix the record as the reason says "
+        "and sync again; discard the change if it cannot be fixed"
+    )
 
 
 def sync_device(store: FieldStore, **options: Any) -> SyncOutcome:

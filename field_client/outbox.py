@@ -42,6 +42,21 @@ class Outbox:
             for state, count in self.db.execute("SELECT state, count(*) FROM outbox GROUP BY state")
         }
 
+    def pending_by_kind(self) -> list[tuple[str, int]]:
+        """How many unsent changes of each kind wait."""
+        return list(
+            self.db.execute(
+                "SELECT kind, count(*) FROM outbox WHERE state = ? GROUP BY kind ORDER BY kind",
+                [PENDING],
+            )
+        )
+
+    def discard_rejected(self, seq: int) -> bool:
+        """Forget one refused change (it is never sent); False when no such refusal is kept."""
+        with self.transaction():
+            cursor = self.db.execute("DELETE FROM outbox WHERE seq = ? AND state = ?", [seq, REJECTED])
+        return cursor.rowcount > 0
+
     def rejected(self) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM outbox WHERE state = ? ORDER BY seq", [REJECTED]))
 

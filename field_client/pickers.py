@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from field_client import names, qr_checkin
+from field_client import operations as ops
 from field_client.store import FieldStore
 from shared import protocol as p
 from shared.clock import CHINA, parse_iso
@@ -122,3 +123,115 @@ def find_farmers(store: FieldStore, text: str, session_id: str | None = None) ->
         RosterRow(row, row.id in checked)
         for row in sorted(rows.values(), key=lambda r: (r.village, r.name))
     ]
+
+
+def sessions(store: FieldStore) -> list[Option]:
+    """This device's sessions, newest first, as a hand-out or a form picks one."""
+    unit_names = names.unit_names(store)
+    found = sorted(store.records(p.SESSION), key=lambda s: s.get("starts_at") or "", reverse=True)
+    return [Option(s["id"], names.session_label(s, unit_names)) for s in found]
+
+
+@dataclass(frozen=True)
+class LeafletEvent:
+    """A receipt or hand-out as the leaflet page lists it, with what a correction must repeat."""
+
+    id: str
+    kind: str
+    when: str
+    title_id: str
+    title: str
+    copies: int
+    where: str
+    session_id: str | None
+    unit_code: str | None
+    correction_of: str | None
+
+
+def leaflet_events(store: FieldStore, limit: int = 30) -> list[LeafletEvent]:
+    """This envoy's receipts and hand-outs, newest first."""
+    _device, me = store.identity()
+    titles = {t["id"]: str(t.get("title") or t["id"]) for t in store.reference(p.LEAFLET_TITLE)}
+    unit_names = names.unit_names(store)
+    session_titles = {
+        s["id"]: str(s.get("title") or "") for s in store.records(p.SESSION, include_deleted=True)
+    }
+    events = []
+    for kind in (p.LEAFLET_RECEIPT, p.LEAFLET_HANDOUT):
+        for r in store.records(kind):
+            if r.get("envoy_id") != me:
+                continue
+            receipt = kind == p.LEAFLET_RECEIPT
+            where = session_titles.get(r.get("session_id") or "") or unit_names.get(
+                r.get("unit_code") or "", r.get("unit_code") or ""
+            )
+            events.append(
+                LeafletEvent(
+                    id=r["id"],
+                    kind=kind,
+                    when=str(r.get("received_on") or "")
+                    if receipt
+                    else _china(r.get("handed_out_at")),
+                    title_id=r["leaflet_title_id"],
+                    title=titles.get(r["leaflet_title_id"], r["leaflet_title_id"]),
+                    copies=int(r.get("copies") or 0),
+                    where="" if receipt else where,
+                    session_id=r.get("session_id"),
+                    unit_code=r.get("unit_code"),
+                    correction_of=r.get("correction_of"),
+                )
+            )
+    return sorted(events, key=lambda e: e.when, reverse=True)[:limit]
+
+
+@dataclass(frozen=True)
+class PlotRow:
+    """A demonstration plot as its list shows it, with its observations newest first."""
+
+    id: str
+    village: str
+    host_name: str
+    crop: str
+    variety: str
+    area_mu: float
+    established_on: str
+    observations: list[dict[str, Any]]
+
+
+def plots(store: FieldStore) -> list[PlotRow]:
+    """This envoy's demonstration plots, newest first, each with its observations."""
+    _device, me = store.identity()
+    unit_names = names.unit_names(store)
+    varieties = {v["id"]: str(v.get("name") or v["id"]) for v in store.reference(p.VARIETY)}
+    seen: dict[str, list[dict[str, Any]]] = {}
+    for observation in store.records(p.PLOT_OBSERVATION):
+        seen.setdefault(observation["plot_id"], []).append(observation)
+    rows = [
+        PlotRow(
+            id=r["id"],
+            village=unit_names.get(r.get("village_code") or "", r.get("village_code") or ""),
+            host_name=str(r.get("host_name") or ""),
+            crop=str(r.get("crop") or ""),
+            variety=varieties.get(r.get("variety_id") or "", ""),
+            area_mu=float(r.get("area_mu") or 0),
+            established_on=str(r.get("established_on") or ""),
+            observations=sorted(
+                seen.get(r["id"], []), key=lambda o: o.get("observed_on") or "", reverse=True
+            ),
+        )
+        for r in store.records(p.PLOT)
+        if r.get("envoy_id") in (None, me)
+    ]
+    return sorted(rows, key=lambda r: r.established_on, reverse=True)
+
+
+def stock_of(store: FieldStore, title: str) -> ops.Stock:
+    """This envoy's stock of one title (by name or id), shown beside the hand-out form: zero
+    when none was ever received. A larger hand-out is still recorded (the bureau sees the stock
+    below zero); the page asks first."""
+    title_id = names.reference_id(store, p.LEAFLET_TITLE, title)
+    for stock in ops.leaflet_stock(store):
+        if stock.title_id == title_id:
+            return stock
+    known = {t["id"]: str(t.get("title") or t["id"]) for t in store.reference(p.LEAFLET_TITLE)}
+    return ops.Stock(title_id, known.get(title_id, title_id), 0, 0)

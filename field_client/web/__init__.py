@@ -15,7 +15,11 @@ from field_client.web import (
     farmer,
     farmers,
     i18n,
+    leaflets,
+    outbox,
+    plots,
     posters,
+    progress,
     security,
     sessions,
 )
@@ -44,7 +48,18 @@ def create_app(store_path: str, test_config: dict[str, Any] | None = None) -> Fl
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
-    for blueprint in (auth.bp, envoy.bp, farmer.bp, posters.bp, sessions.bp, farmers.bp):
+    for blueprint in (
+        auth.bp,
+        envoy.bp,
+        farmer.bp,
+        posters.bp,
+        sessions.bp,
+        farmers.bp,
+        leaflets.bp,
+        plots.bp,
+        outbox.bp,
+        progress.bp,
+    ):
         app.register_blueprint(blueprint)
 
     @app.get("/")

@@ -8,6 +8,7 @@ from flask_babel import get_locale, lazy_gettext
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from field_client.names import AmbiguousName
 from field_client.web.i18n import say
 from shared import protocol as p
 from shared.errors import InvalidRecord, TianjianError
@@ -53,7 +54,7 @@ LABELS = {
     "established_on": lazy_gettext("Established on"),
     "stage": lazy_gettext("Stage"),
     "observed_on": lazy_gettext("Observed on"),
-    "survival_rate": lazy_gettext("Survival rate (%)"),
+    "survival_rate": lazy_gettext("Survival rate (per cent)"),
     "yield_kg_per_mu": lazy_gettext("Yield (kg/mu)"),
     "notes": lazy_gettext("Notes"),
 }
@@ -96,11 +97,7 @@ def refusal(exc: TianjianError) -> tuple[str, dict[str, str]]:
     errors: dict[str, str] = {}
     colon = ": " if str(get_locale()) == "en" else "："
     for name, reason in exc.errors.items():
-        if (
-            isinstance(reason, list)
-            and reason
-            and all(isinstance(r, str) and len(r) > 20 for r in reason)
-        ):
+        if isinstance(exc, AmbiguousName):
             reason = _("several match, say which")
         errors[name] = f"{LABELS.get(name, name)}{colon}{_reason(reason)}"
     message = say(exc.message)

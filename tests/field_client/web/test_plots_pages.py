@@ -1,0 +1,74 @@
+"""Demonstration plots and their observations."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared import protocol as p
+from tests.field_client.web.envoy_forms import TECH, VARIETY, add_reference, post_form
+from tests.helpers import VILLAGE_EAST
+
+PLOT = {
+    "village": "东村",
+    "host_name": "李四",
+    "crop": "马铃薯",
+    "variety": VARIETY,
+    "technologies": [TECH],
+    "area_mu": "12.5",
+    "established_on": "2026-04-10",
+}
+
+
+@pytest.fixture(autouse=True)
+def reference(store) -> None:
+    add_reference(store)
+
+
+def test_new_plot_then_observations(envoy, store) -> None:
+    answer = post_form(envoy, "/envoy/plots/new", PLOT)
+    assert answer.status_code == 302
+    [plot] = store.records(p.PLOT)
+    assert plot["village_code"] == VILLAGE_EAST and plot["area_mu"] == 12.5
+    assert plot["variety_id"] == VARIETY and plot["technology_ids"] == [TECH]
+    assert answer.location == f"/envoy/plots/{plot['id']}"
+    observed = post_form(
+        envoy,
+        answer.location,
+        {
+            "stage": "harvest",
+            "observed_on": "9月20日",
+            "yield_kg_per_mu": "2100",
+            "notes": "长势好",
+        },
+    )
+    assert observed.status_code == 302
+    [observation] = store.records(p.PLOT_OBSERVATION)
+    assert observation["stage"] == "harvest" and observation["yield_kg_per_mu"] == 2100
+    page = envoy.get(answer.location).get_data(as_text=True)
+    assert "收获" in page and "长势好" in page
+    listed = envoy.get("/envoy/plots/").get_data(as_text=True)
+    assert "李四 · 马铃薯" in listed
+
+
+def test_bad_plot_fields_named_in_chinese(envoy, store) -> None:
+    answer = post_form(
+        envoy, "/envoy/plots/new", {**PLOT, "area_mu": "0", "established_on": "昨天下午"}
+    )
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and "建立日期" in page
+    answer = post_form(envoy, "/envoy/plots/new", {**PLOT, "area_mu": "很大"})
+    assert answer.status_code == 422 and "面积（亩）" in answer.get_data(as_text=True)
+    assert store.records(p.PLOT) == []
+
+
+def test_bad_observation_named_in_chinese(envoy, store) -> None:
+    plot = post_form(envoy, "/envoy/plots/new", PLOT).location
+    answer = post_form(envoy, plot, {"stage": "harvest", "survival_rate": "150"})
+    assert answer.status_code == 422 and "成活率" in answer.get_data(as_text=True)
+    assert store.records(p.PLOT_OBSERVATION) == []
+
+
+def test_plot_pages_need_the_pin(client, store) -> None:
+    assert client.get("/envoy/plots/").location.startswith("/login")
+    client.post("/envoy/plots/new", data=PLOT)
+    assert store.records(p.PLOT) == []
