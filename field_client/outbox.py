@@ -54,7 +54,9 @@ class Outbox:
     def discard_rejected(self, seq: int) -> bool:
         """Forget one refused change (it is never sent); False when no such refusal is kept."""
         with self.transaction():
-            cursor = self.db.execute("DELETE FROM outbox WHERE seq = ? AND state = ?", [seq, REJECTED])
+            cursor = self.db.execute(
+                "DELETE FROM outbox WHERE seq = ? AND state = ?", [seq, REJECTED]
+            )
         return cursor.rowcount > 0
 
     def rejected(self) -> list[dict[str, Any]]:

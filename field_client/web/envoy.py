@@ -19,6 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from field_client import operations as ops
 from field_client import qr_checkin
 from field_client.lan import base_url
 from field_client.web import qr
@@ -84,6 +85,7 @@ def session_page(session_id: str) -> str:
         "envoy/session.html",
         session=session,
         attendees=_attendees(session_id),
+        undone=ops.undone_checkins(get_store(), session_id),
     )
 
 

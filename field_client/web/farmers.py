@@ -87,7 +87,7 @@ def new() -> Page:
         except TianjianError as exc:
             message, errors = refusal(exc)
             return _form(request.form, None, message, errors, 422)
-        flash(_("Farmer %(name)s registered.", name=values["name"].strip()), "green")
+        flash(_("Farmer %(name)s registered.", name=values["name"].strip()), "done")
         return redirect(_next() or url_for("farmers.index", q=values["name"].strip()))
     return _form({"gender": "unspecified"}, None, None, {}, 200)
 
@@ -109,7 +109,7 @@ def edit(farmer_id: str) -> Page:
         except TianjianError as exc:
             message, errors = refusal(exc)
             return _form(request.form, farmer, message, errors, 422)
-        flash(_("Farmer %(name)s saved.", name=values["name"].strip()), "green")
+        flash(_("Farmer %(name)s saved.", name=values["name"].strip()), "done")
         return redirect(_next() or url_for("farmers.index", q=values["name"].strip()))
     unit_names = names.unit_names(store)
     village = ""

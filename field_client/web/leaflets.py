@@ -60,7 +60,7 @@ def receive() -> Page:
     except TianjianError as exc:
         message, errors = refusal(exc)
         return _page(422, receive_form=form, receive_message=message, errors=errors)
-    flash(_("Leaflets received: saved."), "green")
+    flash(_("Leaflets received: saved."), "done")
     return redirect(url_for("leaflets.page"))
 
 
@@ -110,9 +110,9 @@ def give() -> Page:
         message, errors = refusal(exc)
         return _page(422, give_form=form, give_message=message, errors=errors)
     if form.get("confirm"):
-        flash(_("Recorded although more than you held: the bureau will see it."), "orange")
+        flash(_("Recorded although more than you held: the bureau will see it."), "warn")
     else:
-        flash(_("Leaflets handed out: saved."), "green")
+        flash(_("Leaflets handed out: saved."), "done")
     session_id = form.get("session")
     if session_id and store.record(p.SESSION, session_id):
         return redirect(url_for("envoy.session_page", session_id=session_id))
@@ -149,7 +149,7 @@ def correct(event_id: str) -> Page:
         except TianjianError as exc:
             message, errors = refusal(exc)
         else:
-            flash(_("Correction saved."), "green")
+            flash(_("Correction saved."), "done")
             return redirect(url_for("leaflets.page"))
     page = render_template("leaflets/correct.html", event=event, message=message, errors=errors)
     return (page, 422) if message else page

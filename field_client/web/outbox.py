@@ -85,7 +85,7 @@ def run() -> str | tuple[str, int]:
 def discard(seq: int) -> Response:
     """Drop a refused change from this device: it will never be sent."""
     ops.discard_refused(get_store(), seq)
-    flash(_("The refused change was discarded."), "green")
+    flash(_("The refused change was discarded."), "done")
     return redirect(url_for("outbox.page"))
 
 

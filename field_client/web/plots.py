@@ -66,7 +66,7 @@ def new() -> Page:
     except TianjianError as exc:
         message, errors = refusal(exc)
         return _new_form(form, message, errors, 422)
-    flash(_("Plot saved."), "green")
+    flash(_("Plot saved."), "done")
     return redirect(url_for("plots.plot", plot_id=plot_id))
 
 
@@ -96,7 +96,7 @@ def plot(plot_id: str) -> Page:
         except TianjianError as exc:
             (message, errors), status = refusal(exc), 422
         else:
-            flash(_("Observation saved."), "green")
+            flash(_("Observation saved."), "done")
             return redirect(url_for("plots.plot", plot_id=plot_id))
     page = render_template(
         "plots/plot.html",

@@ -91,7 +91,7 @@ def new() -> Page:
         except TianjianError as exc:
             message, errors = refusal(exc)
             return _form_page({"form": request.form, "editing": None}, message, errors, 422)
-        flash(_("Session saved."), "green")
+        flash(_("Session saved."), "done")
         return redirect(url_for("envoy.session_page", session_id=session_id))
     blank = {"kind": "village_training", "starts_at": china_time(store.best_now_iso())}
     return _form_page({"form": MultiDict(blank), "editing": None}, None, {}, 200)
@@ -108,7 +108,7 @@ def edit(session_id: str) -> Page:
         except TianjianError as exc:
             message, errors = refusal(exc)
             return _form_page({"form": request.form, "editing": record}, message, errors, 422)
-        flash(_("Session saved."), "green")
+        flash(_("Session saved."), "done")
         return redirect(url_for("envoy.session_page", session_id=session_id))
     values = _as_form(pickers.session_form(store, record))
     return _form_page({"form": values, "editing": record}, None, {}, 200)
@@ -127,9 +127,9 @@ def close(session_id: str) -> Page:
         )
     except TianjianError as exc:
         message, errors = refusal(exc)
-        flash(" ".join([message, *errors.values()]), "red")
+        flash(" ".join([message, *errors.values()]), "refused")
     else:
-        flash(_("Session closed."), "green")
+        flash(_("Session closed."), "done")
     return redirect(url_for("envoy.session_page", session_id=session_id))
 
 
@@ -170,7 +170,7 @@ def checkin(session_id: str) -> Response:
     _own(session_id)
     done = ops.check_in(get_store(), session_id, request.form.get("farmer", ""), method="roster")
     if done.new:
-        flash(_("Checked in: %(name)s", name=done.farmer_name), "green")
+        flash(_("Checked in: %(name)s", name=done.farmer_name), "done")
     else:
         flash(
             _(
@@ -196,7 +196,7 @@ def undo(session_id: str, farmer_id: str) -> Page:
             error = _("Reason: required")
         else:
             ops.undo_checkin(store, session_id, farmer_id, reason=reason)
-            flash(_("Check-in of %(name)s undone.", name=farmer.get("name")), "green")
+            flash(_("Check-in of %(name)s undone.", name=farmer.get("name")), "done")
             return redirect(url_for("envoy.session_page", session_id=session_id))
     page = render_template("sessions/undo.html", session=record, farmer=farmer, error=error)
     return (page, 422) if error else page

@@ -174,6 +174,9 @@ def test_undo_a_checkin_needs_a_reason(envoy, store) -> None:
     assert store.record(p.ATTENDANCE, attendance_id(session_id, farmer_id))["deleted"] is True
     live = envoy.get(f"/envoy/sessions/{session_id}/live").get_data(as_text=True)
     assert 'id="verified-count">0<' in live
+    # The reason is kept on the device and shown on the session page.
+    page = envoy.get(f"/envoy/sessions/{session_id}").get_data(as_text=True)
+    assert "已撤销的签到" in page and "点错了人" in page
 
 
 def test_another_envoys_session_cannot_be_changed(envoy, store) -> None:
