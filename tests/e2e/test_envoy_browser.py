@@ -259,3 +259,35 @@ def test_an_envoy_records_a_session_and_syncs_from_the_page(bureau_and_device, p
     assert figures["leaflets_distributed"] == 30
     assert figures["demo_plots"] == 1 and figures["demo_area_mu"] == 12.5
     assert figures["technologies_promoted"] == 1 and figures["varieties_introduced"] == 1
+
+
+ENVOY_PAGES = [
+    "/envoy/",
+    "/envoy/sessions/new",
+    "/envoy/farmers/",
+    "/envoy/farmers/new",
+    "/envoy/leaflets/",
+    "/envoy/plots/new",
+    "/envoy/progress/",
+    "/envoy/sync/",
+]
+
+
+@pytest.mark.parametrize("size", ["phone", "desk"])
+def test_envoy_pages_fit_a_phone_and_a_laptop(
+    bureau_and_device, phone_page, desk_page, size
+) -> None:
+    """No page scrolls sideways at 360 px or on a laptop; each is in Chinese first."""
+    _server, serve = bureau_and_device
+    page = phone_page if size == "phone" else desk_page
+    page.goto(f"{serve.url}/login")
+    page.fill("#pin", PIN)
+    page.click("main button[type=submit]")
+    for path in ENVOY_PAGES:
+        page.goto(f"{serve.url}{path}")
+        assert page.evaluate("document.documentElement.lang") == "zh-CN", path
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, (path, overflow)
+        assert "Traceback" not in page.content()
+    page.goto(f"{serve.url}/envoy/leaflets/")
+    screenshot(page, f"envoy-leaflets-{size}")
