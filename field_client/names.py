@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from field_client.mobiles import mobile_key
 from field_client.store import FieldStore
 from shared import protocol as p
 from shared.clock import CHINA, parse_iso
@@ -217,7 +218,7 @@ def search_farmers(store: FieldStore, text: str, village: str | None = None) -> 
     code = unit_code(store, village, village_only=True).ljust(12, "0") if village else None
     villages = unit_names(store)
     digits = re.sub(r"\D", "", typed)
-    key = store.mobile_key()
+    key = mobile_key(store)
     rows = []
     for record in store.records(p.FARMER):
         if code and record.get("village_code") != code:

@@ -16,6 +16,7 @@ from field_client.checkin_codes import (
     session_token,
     token_matches,
 )
+from field_client.mobiles import farmers_with_mobile
 from field_client.store import FieldStore
 from shared import protocol as p
 from shared.clock import CHINA, parse_iso, to_iso
@@ -280,7 +281,7 @@ def is_checked_in(store: FieldStore, session_id: str, farmer_id: str) -> bool:
 def farmer_with_mobile(store: FieldStore, mobile: str) -> dict[str, Any] | None:
     """The farmer with this (normalised) number: one of this envoy's by the number, else one of
     another envoy's, held masked, by the mask and its hash."""
-    found = store.farmers_with_mobile(mobile)
+    found = farmers_with_mobile(store, mobile)
     return found[0] if found else None
 
 

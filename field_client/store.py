@@ -19,7 +19,7 @@ from shared.clock import HybridLogicalClock, parse_stamp, stamp_iso, to_iso, wal
 from shared.errors import InvalidRecord, TianjianError
 from shared.ids import attendance_id, new_id
 from shared.merge import STAMPS, merge, stamped_change, with_derived_meta
-from shared.mobile import is_masked, mask_mobile, normalise_mobile, same_mobile
+from shared.mobile import is_masked
 from shared.private_files import create_owner_only
 from shared.schemas.field import data_fields, validate_fields, validate_record
 
@@ -429,28 +429,6 @@ class FieldStore(Outbox):
                 "SELECT data FROM reference WHERE kind = ? ORDER BY rowid", [kind]
             )
         ]
-
-    def farmers_with_mobile(self, typed: str) -> list[dict[str, Any]]:
-        """Live farmers whose number is the one typed: the envoy's own farmers by their number,
-        other envoys' (held masked) by the mask and the keyed hash beside it. A masked number
-        can match a farmer who merely shares its first three and last four digits and its hash
-        (one in 16); a caller shows the names to choose from."""
-        number = normalise_mobile(typed)
-        key = self.mobile_key()
-        rows = self.db.execute(
-            "SELECT data FROM records WHERE kind = ? AND deleted = 0 "
-            "AND json_extract(data, '$.mobile') IN (?, ?) ORDER BY rowid",
-            [p.FARMER, number, mask_mobile(number)],
-        )
-        found = [json.loads(row[0]) for row in rows]
-        matches = [farmer for farmer in found if same_mobile(key, farmer, number)]
-        # The envoy's own farmers, matched on the whole number, first.
-        return sorted(matches, key=lambda farmer: is_masked(farmer.get("mobile")))
-
-    def mobile_key(self) -> bytes | None:
-        """The key of the hashes beside other envoys' farmers' masked mobiles, once pulled."""
-        key_hex = self.get("mobile_key")
-        return bytes.fromhex(key_hex) if key_hex else None
 
     def canonical_farmer(self, farmer_id: str) -> str:
         row = self.db.execute(
