@@ -162,14 +162,16 @@ def measure(
             "province": "/api/v1/reports/{year}?unit={unit}",
             "page": args.page_path,
             "breakdown": "/api/v1/reports/{year}/breakdown?unit={unit}&by=township",
-            "export": "/api/v1/reports/{year}/records/checkins.csv?unit={unit}",
+            # The records page's download: every check-in of the county, as CSV.
+            "export": "/records/checkins?year={year}&unit={unit}&format=csv",
         }
         results: dict[str, Any] = {"server_start_s": start_seconds}
         for name, path in paths.items():
             units = [PROVINCE] if name == "province" else counties
             runs = args.province_runs if name == "province" else args.runs
             urls = [base + path.format(year=year, unit=unit) for unit in units]
-            results[name] = rotating(session if name == "page" else api, urls, runs)
+            pages = name in ("page", "export")
+            results[name] = rotating(session if pages else api, urls, runs)
             log(f"{label}: {name} {results[name]}")
         results["server_peak_mb"] = vm_hwm_mb(process.pid)
     # Nine sessions share this machine's two cores: the load says how far to trust a figure.

@@ -24,7 +24,7 @@ from shared.merge import STAMPS
 
 PROVINCE = "530000000000"
 # Bump when the data or the schema it is written with changes, so a cached file is remade.
-DATA_VERSION = 3
+DATA_VERSION = 4
 REPORT_MIGRATION = "m004_report_indexes"
 
 
@@ -192,12 +192,13 @@ class Builder:
                 when = self.moment()
                 roll = rng.random()
                 village = rng.choice(villages)
+                # Codes padded to 12 digits, as the field schema stores them.
                 if roll < 0.05:
-                    kind, unit = "tv_lecture", county
+                    kind, unit = "tv_lecture", county.ljust(12, "0")
                 elif roll < 0.10:
-                    kind, unit = "large_training", village[:9]
+                    kind, unit = "large_training", village[:9].ljust(12, "0")
                 elif roll < 0.12:
-                    kind, unit = "science_week", village[:9]
+                    kind, unit = "science_week", village[:9].ljust(12, "0")
                 elif roll < 0.27:
                     kind, unit = "field_day", village
                 else:

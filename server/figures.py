@@ -190,7 +190,7 @@ class Figures:
 def _sessions_cte(scope: Scope) -> str:
     envoy = " AND lead_envoy_id = :envoy" if scope.envoy_id else ""
     return (
-        "s AS MATERIALIZED (SELECT id, kind, unit_code, lead_envoy_id, starts_at, "
+        "s AS MATERIALIZED (SELECT id, kind, title, unit_code, lead_envoy_id, starts_at, "
         "reported_headcount, technology_ids, display_boards FROM sessions "
         "WHERE deleted = 0 AND unit_code >= :lo AND unit_code < :hi "
         f"AND starts_at >= :start AND starts_at < :end{envoy})"

@@ -78,3 +78,4 @@ class Breakdown(MethodView):
             query["envoy"],
             sort=query["sort"],
         )
+
