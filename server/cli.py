@@ -102,10 +102,12 @@ def targets() -> None:
 
 @targets.command("load")
 @click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--year", type=int, default=None, help="Year of a CSV/XLSX without a 年度 column.")
 @click.pass_context
-def targets_load(ctx: click.Context, path: str) -> None:
-    """Load a YAML or JSON file: year, unit_code, targets: [{indicator, comparator, value}]."""
-    count = reference.load_targets(_db(ctx, create=True), path)
+def targets_load(ctx: click.Context, path: str, year: int | None) -> None:
+    """Load targets: YAML/JSON (year, unit_code, targets: [{indicator, comparator, value}]) or
+    CSV/XLSX with the headers 指标, 比较, 目标值, 单位代码 (and 年度, 特派员 if wanted)."""
+    count = reference.load_targets(_db(ctx, create=True), path, year)
     click.echo(f"已载入 {count} 项目标 / loaded {count} targets")
 
 

@@ -286,3 +286,28 @@ def test_a_bad_profile_is_refused(db: Database, shares: list[float]) -> None:
         targets.set_profile(db, 2026, shares)
     assert "shares" in caught.value.errors
     assert db.execute("SELECT count(*) FROM target_profiles").fetchone()[0] == 0
+
+
+def test_cli_loads_a_csv_of_targets(db: Database, db_path: str, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from server.cli import cli
+
+    path = tmp_path / "targets.csv"
+    path.write_text(
+        "指标,比较,目标值,单位代码\n电视讲座次数,不少于,4,530102\n", encoding="utf-8-sig"
+    )
+    result = CliRunner().invoke(
+        cli, ["--db", db_path, "targets", "load", str(path), "--year", "2026"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "loaded 1 targets" in result.output
+    assert line(db, "tv_lectures")["target"] == 4
+    path.write_text(
+        "指标,比较,目标值,单位代码\n电视讲座次数,不少于,四,530102\n", encoding="utf-8-sig"
+    )
+    refused = CliRunner().invoke(
+        cli, ["--db", db_path, "targets", "load", str(path), "--year", "2026"]
+    )
+    assert refused.exit_code == 1
+    assert "line 2" in refused.output and "Traceback" not in refused.output
