@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server import figures, targets
+from server import figures, profiles, targets
 from server.figures import Scope, code_range
 from server.progress import envoy_record, status_of, unit_scope
 from shared.clock import CHINA, to_iso, utc_now
@@ -188,7 +188,7 @@ def breakdown(
     last_year: dict[Any, dict[str, float]] = {}
     if any(t.basis == targets.GROWTH for ts in owner_targets.values() for t in ts.values()):
         last_year = dict(figures.compute(db, Scope(year - 1, prefix, envoy_id), by).groups)
-    profiles = targets.profiles_for(db, year)
+    shares = profiles.profiles_for(db, year)
     over = now >= datetime(year + 1, 1, 1, tzinfo=CHINA)
     applies = APPLIES.get(by, tuple(i.key for i in INDICATORS))
     rows = []
@@ -202,7 +202,7 @@ def breakdown(
         for indicator, target in owner_targets.get(key, {}).items():
             value = target.resolved(last_year.get(key, {}).get(indicator, 0))
             actual = shown.get(indicator, 0)
-            share = targets.expected_share(profiles[indicator], year, now)
+            share = profiles.expected_share(shares[indicator], year, now)
             expected = round(value * share, 1) if value is not None else None
             status = status_of(actual, value, target.comparator, expected, over)
             row.targets[indicator] = {

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server import figures, targets
+from server import figures, profiles, targets
 from server.figures import Scope
 from shared.clock import CHINA, to_iso, utc_now, year_fraction_elapsed
 from shared.errors import TianjianError
@@ -160,7 +160,7 @@ def progress(
     last_year: dict[str, float] | None = None
     if any(t.basis == targets.GROWTH for t in set_targets.values()):
         last_year = figures.compute(db, Scope(year - 1, prefix, envoy_id)).total()
-    profiles = targets.profiles_for(db, year)
+    shares = profiles.profiles_for(db, year)
     over = now >= datetime(year + 1, 1, 1, tzinfo=CHINA)
     series = cumulative_by_month(found) if monthly else None
     now_month = (
@@ -173,7 +173,7 @@ def progress(
         target = set_targets.get(key)
         last = last_year.get(key, 0) if last_year is not None and target else None
         value = target.resolved(last) if target else None
-        share = targets.expected_share(profiles[key], year, now)
+        share = profiles.expected_share(shares[key], year, now)
         expected = round(value * share, 1) if value is not None else None
         status = status_of(actual, value, target.comparator if target else None, expected, over)
         line: dict[str, Any] = {
@@ -209,11 +209,11 @@ def progress(
         if series is not None:
             line["monthly"] = [v if m <= now_month else None for m, v in enumerate(series[key], 1)]
             line["pace_line"] = (
-                [round(value * share_m, 1) for share_m in profiles[key]]
+                [round(value * share_m, 1) for share_m in shares[key]]
                 if value is not None
                 else None
             )
-            line["profile"] = profiles[key]
+            line["profile"] = shares[key]
         lines.append(line)
     return {
         "year": year,

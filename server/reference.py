@@ -190,7 +190,7 @@ def load_catalogue(db: Database, path: str) -> dict[str, int]:
 def load_targets(db: Database, path: str, year: int | None = None) -> int:
     if path.lower().endswith((".csv", ".xlsx")):
         # Spreadsheets with Chinese headers (指标, 比较, 目标值, 单位代码): server/targets.py.
-        from server.targets import load_targets_file
+        from server.target_files import load_targets_file
 
         return load_targets_file(db, path, year)
     text = Path(path).read_text(encoding="utf-8-sig")

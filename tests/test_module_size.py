@@ -10,9 +10,7 @@ LIMIT = 500
 # Modules already over the limit when this test came in, each held at its size then: they may
 # shrink (lower the number, or drop the line once under LIMIT), never grow. Split one before
 # adding to it.
-CEILINGS = {
-    "server/targets.py": 554,
-}
+CEILINGS: dict[str, int] = {}
 
 
 def line_counts() -> dict[str, int]:

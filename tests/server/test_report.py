@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -396,6 +397,9 @@ def test_same_mobile_and_name_on_two_devices_is_merged_automatically(
 ) -> None:
     phone = Envoy(db, "张三")
     original = zhang.farmer("周强", mobile="13812345678")
+    # The record made first is canonical: made in the same millisecond, with the same counter,
+    # the two would tie and the device ids (random) would decide.
+    time.sleep(0.005)
     duplicate = phone.farmer("周强", mobile="138 1234 5678")
     zhang.checkin(zhang.session(), original)
     phone.checkin(phone.session(), duplicate)

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from sqlite_utils import Database
 
-from server import reference, targets
+from server import profiles, reference, target_files, targets
 from server.breakdowns import breakdown
 from server.report import build_report
 from server.targets import InvalidTarget
@@ -195,7 +195,7 @@ def test_xlsx_with_codes_as_numbers_and_an_envoy_column(db: Database, tmp_path: 
     sheet.append([2026, "大型培训次数", "以上", 3, 530102, None])
     sheet.append([2026, "进村培训次数", "不少于", 5, None, "张三"])
     book.save(path)
-    assert targets.load_targets_file(db, str(path)) == 2
+    assert target_files.load_targets_file(db, str(path)) == 2
     assert line(db, "large_trainings")["target"] == 3
     zhang = Envoy(db, "张三")
     [village] = [
@@ -218,7 +218,7 @@ def test_a_bad_file_is_refused_whole_naming_each_line(db: Database, tmp_path: Pa
     )
     before = db.execute("SELECT count(*) FROM targets").fetchone()[0]
     with pytest.raises(InvalidTarget) as caught:
-        targets.load_targets_file(db, str(path), year=2026)
+        target_files.load_targets_file(db, str(path), year=2026)
     assert set(caught.value.errors) == {"line 3", "line 4", "line 5"}
     assert "unknown indicator" in str(caught.value.errors["line 3"])
     assert "value" in str(caught.value.errors["line 4"])
@@ -230,7 +230,7 @@ def test_unknown_headers_are_named(db: Database, tmp_path: Path) -> None:
     path = tmp_path / "targets.csv"
     path.write_text("指标,目标,数量\n培训人次,3000,1\n", encoding="utf-8")
     with pytest.raises(InvalidTarget) as caught:
-        targets.load_targets_file(db, str(path), year=2026)
+        target_files.load_targets_file(db, str(path), year=2026)
     assert "数量" in caught.value.message
 
 
@@ -238,7 +238,7 @@ def test_gbk_csv_says_save_as_utf8(db: Database, tmp_path: Path) -> None:
     path = tmp_path / "targets.csv"
     path.write_bytes("指标,比较,目标值,单位代码\n培训人次,超过,3000,530102\n".encode("gbk"))
     with pytest.raises(InvalidTarget) as caught:
-        targets.load_targets_file(db, str(path), year=2026)
+        target_files.load_targets_file(db, str(path), year=2026)
     assert "UTF-8" in caught.value.message
 
 
@@ -246,11 +246,11 @@ def test_gbk_csv_says_save_as_utf8(db: Database, tmp_path: Path) -> None:
 
 
 def test_even_profile_is_day_by_day() -> None:
-    shares = targets.even_profile(2026)
+    shares = profiles.even_profile(2026)
     assert shares[0] == round(31 / 365, 6)
     assert shares[1] == round(59 / 365, 6)
     assert shares[-1] == 1
-    assert targets.expected_share(
+    assert profiles.expected_share(
         shares, 2026, datetime(2026, 7, 2, 12, tzinfo=CHINA)
     ) == pytest.approx((181 + 1.5) / 365, abs=1e-5)
 
@@ -264,7 +264,7 @@ def test_a_profile_moves_where_the_figure_should_be(db: Database, zhang: Envoy) 
     # 8 trainings a year (seed 000), a quarter of the year gone: 2 expected, 4 done.
     assert even["expected_by_now"] == round(8 * 90 / 365, 1)
     assert even["status"] == "on_track"
-    stored = targets.set_profile(db, 2026, [20, 40, 60, 65, 70, 75, 80, 85, 90, 95, 98, 100])
+    stored = profiles.set_profile(db, 2026, [20, 40, 60, 65, 70, 75, 80, 85, 90, 95, 98, 100])
     assert stored[2] == 0.6
     winter = line(db, "village_trainings", now=end_of_march)
     assert winter["expected_by_now"] == 4.8
@@ -272,7 +272,7 @@ def test_a_profile_moves_where_the_figure_should_be(db: Database, zhang: Envoy) 
     assert winter["status_zh"] == "落后"
     assert winter["pace_line"][:3] == [1.6, 3.2, 4.8]
     # A profile for one indicator leaves the others on the year's.
-    targets.set_profile(db, 2026, [0] * 11 + [1], indicator="leaflets_distributed")
+    profiles.set_profile(db, 2026, [0] * 11 + [1], indicator="leaflets_distributed")
     assert line(db, "leaflets_distributed", now=end_of_march)["expected_by_now"] == 0
     assert line(db, "large_trainings", now=end_of_march)["profile"][2] == 0.6
 
@@ -283,7 +283,7 @@ def test_a_profile_moves_where_the_figure_should_be(db: Database, zhang: Envoy) 
 )
 def test_a_bad_profile_is_refused(db: Database, shares: list[float]) -> None:
     with pytest.raises(InvalidTarget) as caught:
-        targets.set_profile(db, 2026, shares)
+        profiles.set_profile(db, 2026, shares)
     assert "shares" in caught.value.errors
     assert db.execute("SELECT count(*) FROM target_profiles").fetchone()[0] == 0
 
