@@ -11,7 +11,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext
 from marshmallow import Schema, fields, validate
 
-from server import listings, targets
+from server import listings, profiles, target_files, targets
 from server.access import ADMIN_ONLY, BUREAU, requires
 from server.db import get_db
 from server.page_tables import CODE, NUMBER, Column, Table
@@ -63,7 +63,7 @@ def listing() -> Any:
     table = Table(
         "targets", "年度目标", "Targets", COLUMNS, rows, year=year, as_of=to_iso(utc_now())
     )
-    profiles = targets.profiles_for(db, year)
+    shares = profiles.profiles_for(db, year)
     return table_page(
         "targets.html",
         {"targets": table},
@@ -71,8 +71,8 @@ def listing() -> Any:
         indicators=INDICATORS,
         all_units=[u for u in listings.units(db) if u["level"] != "village"],
         envoys=listings.envoys(db),
-        profile=profiles[INDICATORS[0].key],
-        even=targets.even_profile(year),
+        profile=shares[INDICATORS[0].key],
+        even=profiles.even_profile(year),
     )
 
 
@@ -108,7 +108,7 @@ def upload() -> Any:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"targets{suffix}"
         sent.save(path)
-        count = targets.load_targets_file(get_db(), str(path), year)
+        count = target_files.load_targets_file(get_db(), str(path), year)
     flash(gettext("已载入 %(count)s 项目标", count=count), "ok")
     return redirect(url_for("targets.listing", year=year))
 
@@ -123,11 +123,11 @@ class ProfileForm(Schema):
 def profile() -> Any:
     year = _year()
     if request.form.get("even"):
-        targets.clear_profile(get_db(), year)
+        profiles.clear_profile(get_db(), year)
         flash(gettext("已恢复为全年均匀进度"), "ok")
         return redirect(url_for("targets.listing", year=year))
     shares = [request.form.get(f"m{month}", "") for month in range(1, 13)]
     loaded = forms.load(ProfileForm(), {"year": year, "shares": shares})
-    targets.set_profile(get_db(), year, loaded["shares"])
+    profiles.set_profile(get_db(), year, loaded["shares"])
     flash(gettext("已保存月度进度"), "ok")
     return redirect(url_for("targets.listing", year=year))
