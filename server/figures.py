@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from server import receipts
 from shared.clock import CHINA, to_iso
 
 # Scopes with more sessions than this read check-ins by one scan instead of per-session ranges.
@@ -452,15 +453,8 @@ def _technologies(
 
 
 def _received(db: Database, scope: Scope, params: dict[str, Any]) -> float:
-    # Receipts carry no unit: an envoy's are theirs; otherwise every receipt of the year
-    # (issue 14 shares them out by the envoys serving a unit).
-    envoy = " AND envoy_id = :envoy" if scope.envoy_id else ""
-    row = db.execute(
-        "SELECT coalesce(sum(copies), 0) FROM leaflet_receipts WHERE deleted = 0 "
-        f"AND received_on >= :day_start AND received_on < :day_end{envoy}",
-        params,
-    ).fetchone()
-    return row[0]
+    # An envoy's receipts shared out by the townships they serve: see server/receipts.py.
+    return receipts.received(db, scope.prefix, scope.day_start, scope.day_end, scope.envoy_id)
 
 
 # ---------------------------------------------------------------- cumulative by month

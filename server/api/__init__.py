@@ -7,7 +7,7 @@ from typing import Any
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from server.api import enrolments, reports, sync
+from server.api import enrolments, reconciliation, reports, sync
 from server.api.protocol import API_TOKEN, DEVICE_TIME_PARAMETER, DEVICE_TOKEN, PROTOCOL_PARAMETER
 from shared import protocol as p
 
@@ -50,6 +50,7 @@ def register_api(api: Api) -> None:
         parameters=[PROTOCOL_PARAMETER, DEVICE_TIME_PARAMETER],
     )
     api.register_blueprint(reports.blp, url_prefix="/api/v1/reports")
+    api.register_blueprint(reconciliation.blp, url_prefix="/api/v1/reconciliation")
 
 
 def describe_protocol(api: Api) -> None:

@@ -1,0 +1,108 @@
+"""Reconciliation of a unit's year as JSON: leaflet stock per envoy and title, headcounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from marshmallow import Schema, fields, validate
+
+from server import reconciliation
+from server.access import SignInRequired, bearer_token, current_user
+from server.api.protocol import API_TOKEN, Blueprint
+from server.db import get_db
+from server.figures import Scope
+from server.progress import envoy_record, unit_scope
+from server.report import check_year
+from server.users import ENVOY, api_token_valid
+from shared.schemas.types import Id
+
+blp = Blueprint("reconciliation", __name__, description="数据核对 / Reconciliation of figures")
+
+
+def envoy_of_reader() -> str | None:
+    """Who may read: an API token or any signed-in user; an envoy user only their own rows
+    (their envoy id is returned and forced on the query), others see every envoy."""
+    token = bearer_token()
+    if token is not None:
+        if api_token_valid(get_db(), token):
+            return None
+        raise SignInRequired("API 令牌无效或已撤销 / API token unknown or revoked")
+    user = current_user()
+    if user is None:
+        raise SignInRequired("需要登录或 API 令牌 / sign in or send an API token")
+    if user.role == ENVOY:
+        # An envoy user without a linked envoy sees nothing rather than everyone.
+        return user.envoy_id or "-"
+    return None
+
+
+class ReconciliationQuerySchema(Schema):
+    unit = fields.String(load_default=None, validate=validate.Regexp(r"^\d{2,12}$"))
+    envoy = Id(load_default=None)
+
+
+class LeafletLineSchema(Schema):
+    envoy_id = fields.String(metadata={"description": "特派员 / envoy id"})
+    envoy = fields.String(metadata={"description": "特派员姓名 / envoy's name"})
+    title_id = fields.String()
+    title = fields.String(metadata={"description": "资料名称 / leaflet title"})
+    received = fields.Integer(metadata={"description": "截至年底领取份数 / received to year end"})
+    handed_out = fields.Integer(metadata={"description": "截至年底发放份数 / handed out"})
+    in_hand = fields.Integer(metadata={"description": "结存 / received minus handed out"})
+    over = fields.Boolean(metadata={"description": "超发 / handed out more than received"})
+
+
+class SessionHeadcountSchema(Schema):
+    session_id = fields.String()
+    title = fields.String()
+    kind = fields.String()
+    unit_code = fields.String()
+    starts_at = fields.String()
+    envoy_id = fields.String()
+    envoy = fields.String()
+    reported = fields.Integer(allow_none=True, metadata={"description": "上报人数 / headcount"})
+    checked_in = fields.Integer(metadata={"description": "实名签到人数 / named check-ins"})
+    verified_share = fields.Float(allow_none=True, metadata={"description": "核实比例"})
+    doubtful = fields.Boolean(metadata={"description": "上报人数远高于签到 / far above names"})
+
+
+class EnvoyHeadcountSchema(Schema):
+    envoy_id = fields.String()
+    envoy = fields.String()
+    sessions = fields.Integer()
+    reported = fields.Integer()
+    checked_in = fields.Integer()
+    verified_share = fields.Float(allow_none=True)
+    doubtful_sessions = fields.Integer()
+
+
+class HeadcountsSchema(Schema):
+    sessions = fields.List(fields.Nested(SessionHeadcountSchema))
+    envoys = fields.List(fields.Nested(EnvoyHeadcountSchema))
+    factor = fields.Float(metadata={"description": "超过签到人数的倍数即列出 / listing factor"})
+
+
+class ReconciliationSchema(Schema):
+    year = fields.Integer()
+    unit = fields.String(allow_none=True)
+    envoy_id = fields.String(allow_none=True)
+    leaflets = fields.List(fields.Nested(LeafletLineSchema))
+    headcounts = fields.Nested(HeadcountsSchema)
+
+
+@blp.route("/<int:year>")
+class Reconciliation(MethodView):
+    @blp.doc(security=[{API_TOKEN: []}])
+    @blp.arguments(ReconciliationQuerySchema, location="query")
+    @blp.response(200, ReconciliationSchema)
+    def get(self, query: dict[str, Any], year: int) -> dict[str, Any]:
+        """Leaflets received, handed out and in hand per envoy and title; headcounts beside
+        named check-ins. An envoy user sees only their own rows."""
+        own = envoy_of_reader()
+        db = get_db()
+        envoy_id = own or query["envoy"]
+        if envoy_id and own is None:
+            envoy_record(db, envoy_id)
+        prefix = unit_scope(db, query["unit"])["prefix"] if query["unit"] else ""
+        return reconciliation.reconcile(db, Scope(check_year(year), prefix, envoy_id))

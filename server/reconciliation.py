@@ -1,0 +1,196 @@
+"""Figures set side by side so doubtful ones show: leaflet stock per envoy and title, headcounts
+beside named check-ins (issue 14, reconciliation). Grouped queries; pages and the API call these."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from server.figures import Scope
+
+# A session's reported headcount counts as far above its check-ins beyond this factor.
+HEADCOUNT_FACTOR = 2.0
+
+
+@dataclass(frozen=True)
+class LeafletLine:
+    """One envoy's stock of one title: received and handed out up to the end of the year."""
+
+    envoy_id: str
+    envoy: str
+    title_id: str
+    title: str
+    received: int
+    handed_out: int
+    in_hand: int
+    over: bool
+
+
+@dataclass(frozen=True)
+class HeadcountLine:
+    """One session's reported headcount beside its named check-ins."""
+
+    session_id: str
+    title: str
+    kind: str
+    unit_code: str
+    starts_at: str
+    envoy_id: str
+    envoy: str
+    reported: int | None
+    checked_in: int
+    verified_share: float | None
+    doubtful: bool
+
+
+@dataclass(frozen=True)
+class EnvoyHeadcount:
+    """One envoy's sessions in scope: headcounts reported, check-ins named, the share verified."""
+
+    envoy_id: str
+    envoy: str
+    sessions: int
+    reported: int
+    checked_in: int
+    verified_share: float | None
+    doubtful_sessions: int
+
+
+def _envoys_in_unit(scope: Scope) -> str:
+    """SQL condition on envoy alias e: serves a township of the unit (a village: its township),
+    or handed out in the unit this year; every envoy when no unit is given."""
+    if not scope.prefix:
+        return "1"
+    return (
+        "(EXISTS (SELECT 1 FROM json_each(e.township_codes) t WHERE t.value >= :tlo "
+        "AND t.value < :thi) OR EXISTS (SELECT 1 FROM leaflet_handouts h WHERE "
+        "h.envoy_id = e.id AND h.deleted = 0 AND h.unit_code >= :lo AND h.unit_code < :hi "
+        "AND h.handed_out_at >= :start AND h.handed_out_at < :end))"
+    )
+
+
+def _params(scope: Scope) -> dict[str, Any]:
+    params = scope.params()
+    township = scope.prefix[:9]
+    params["tlo"] = township
+    params["thi"] = str(int(township) + 1).zfill(len(township)) if township else ":"
+    return params
+
+
+def leaflets(db: Database, scope: Scope) -> list[LeafletLine]:
+    """Per envoy of the unit and title: copies received and handed out up to the end of the
+    scope's year (stock carries over from year to year), in hand, and `over` when more were
+    handed out than received. Each envoy's whole stock, not a share: stock is the envoy's."""
+    envoy = " AND envoy_id = :envoy" if scope.envoy_id else ""
+    sql = (
+        "WITH moves AS ("
+        "SELECT envoy_id, leaflet_title_id AS title_id, copies AS received, 0 AS out "
+        f"FROM leaflet_receipts WHERE deleted = 0 AND received_on < :day_end{envoy} "
+        "UNION ALL SELECT envoy_id, leaflet_title_id, 0, copies FROM leaflet_handouts "
+        f"WHERE deleted = 0 AND handed_out_at < :end{envoy}) "
+        "SELECT m.envoy_id, e.name, m.title_id, coalesce(lt.title, m.title_id), "
+        "sum(m.received), sum(m.out) FROM moves m JOIN envoys e ON e.id = m.envoy_id "
+        "LEFT JOIN leaflet_titles lt ON lt.id = m.title_id "
+        f"WHERE {_envoys_in_unit(scope)} GROUP BY m.envoy_id, m.title_id ORDER BY e.name, 4"
+    )
+    return [
+        LeafletLine(envoy_id, name, title_id, title, received, out, received - out, out > received)
+        for envoy_id, name, title_id, title, received, out in db.execute(sql, _params(scope))
+    ]
+
+
+def _share(checked_in: int, reported: int | None) -> float | None:
+    if not reported:
+        return None
+    return round(min(checked_in / reported, 1.0), 3)
+
+
+def headcounts(db: Database, scope: Scope) -> list[HeadcountLine]:
+    """Every session of the scope (TV lectures aside: their audience is an estimate) with its
+    reported headcount, named check-ins (people, merged farmers once) and the verified share;
+    `doubtful` when the headcount is above HEADCOUNT_FACTOR times the check-ins (a headcount
+    with no names at all included)."""
+    envoy = " AND s.lead_envoy_id = :envoy" if scope.envoy_id else ""
+    sql = (
+        "SELECT s.id, s.title, s.kind, s.unit_code, s.starts_at, s.lead_envoy_id, "
+        "coalesce(e.name, s.lead_envoy_id), s.reported_headcount, "
+        "(SELECT count(DISTINCT coalesce(fa.canonical_id, a.farmer_id)) FROM attendances a "
+        "LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id WHERE a.session_id = s.id "
+        "AND a.deleted = 0 AND a.farmer_id NOT IN (SELECT id FROM farmers WHERE deleted = 1)) "
+        "FROM sessions s LEFT JOIN envoys e ON e.id = s.lead_envoy_id WHERE s.deleted = 0 "
+        "AND s.kind != 'tv_lecture' AND s.unit_code >= :lo AND s.unit_code < :hi "
+        f"AND s.starts_at >= :start AND s.starts_at < :end{envoy} ORDER BY s.starts_at, s.id"
+    )
+    lines = []
+    for row in db.execute(sql, scope.params()):
+        session_id, title, kind, unit, starts, envoy_id, name, reported, checked = row
+        doubtful = reported is not None and reported > HEADCOUNT_FACTOR * checked
+        lines.append(
+            HeadcountLine(
+                session_id,
+                title,
+                kind,
+                unit,
+                starts,
+                envoy_id,
+                name,
+                reported,
+                checked,
+                _share(checked, reported),
+                doubtful,
+            )
+        )
+    return lines
+
+
+def headcounts_by_envoy(lines: list[HeadcountLine]) -> list[EnvoyHeadcount]:
+    """The sessions' lines summed per lead envoy (shares over sessions with a headcount)."""
+    tallies: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        tally = tallies.setdefault(
+            line.envoy_id,
+            {
+                "envoy": line.envoy,
+                "sessions": 0,
+                "reported": 0,
+                "checked_in": 0,
+                "named_with_headcount": 0,
+                "doubtful": 0,
+            },
+        )
+        tally["sessions"] += 1
+        tally["checked_in"] += line.checked_in
+        tally["doubtful"] += line.doubtful
+        if line.reported is not None:
+            tally["reported"] += line.reported
+            tally["named_with_headcount"] += min(line.checked_in, line.reported)
+    return [
+        EnvoyHeadcount(
+            envoy_id,
+            t["envoy"],
+            t["sessions"],
+            t["reported"],
+            t["checked_in"],
+            _share(t["named_with_headcount"], t["reported"]),
+            t["doubtful"],
+        )
+        for envoy_id, t in sorted(tallies.items(), key=lambda item: item[1]["envoy"])
+    ]
+
+
+def reconcile(db: Database, scope: Scope) -> dict[str, Any]:
+    """The reconciliation JSON of a scope: leaflets, headcounts (sessions and per envoy)."""
+    sessions = headcounts(db, scope)
+    return {
+        "year": scope.year,
+        "unit": scope.prefix or None,
+        "envoy_id": scope.envoy_id,
+        "leaflets": [asdict(line) for line in leaflets(db, scope)],
+        "headcounts": {
+            "sessions": [asdict(line) for line in sessions],
+            "envoys": [asdict(line) for line in headcounts_by_envoy(sessions)],
+            "factor": HEADCOUNT_FACTOR,
+        },
+    }
