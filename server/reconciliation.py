@@ -4,11 +4,13 @@ beside named check-ins (issue 14, reconciliation). Grouped queries; pages and th
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
 from server.figures import Scope
+from shared.clock import to_iso
 
 # A session's reported headcount counts as far above its check-ins beyond this factor.
 HEADCOUNT_FACTOR = 2.0
@@ -180,8 +182,105 @@ def headcounts_by_envoy(lines: list[HeadcountLine]) -> list[EnvoyHeadcount]:
     ]
 
 
-def reconcile(db: Database, scope: Scope) -> dict[str, Any]:
-    """The reconciliation JSON of a scope: leaflets, headcounts (sessions and per envoy)."""
+@dataclass(frozen=True)
+class CheckinLine:
+    """A check-in listed, never refused: outside its session's window, or at a deleted session."""
+
+    attendance_id: str
+    session_id: str
+    session: str
+    envoy_id: str
+    envoy: str
+    farmer_id: str
+    checked_in_at: str
+    starts_at: str
+    ends_at: str | None
+    reason: str  # 'outside_window' or 'deleted_session'
+    minutes_off: int | None  # how far outside the window (None at a deleted session)
+
+
+@dataclass(frozen=True)
+class DeviceLine:
+    """An enrolled, unrevoked device silent longer than the setting (last contact)."""
+
+    device_id: str
+    device: str
+    envoy_id: str
+    envoy: str
+    last_seen_at: str | None
+    days_silent: int  # since last contact, or since enrolment if it never synced
+
+
+def checkins(db: Database, scope: Scope, margin_minutes: int) -> list[CheckinLine]:
+    """Check-ins of the scope's sessions that are doubtful: made more than `margin_minutes`
+    before the session starts or after it ends (a session without an end time: after it
+    starts), or kept at a session since deleted. Listed only; the figures keep them as they are."""
+    envoy = " AND s.lead_envoy_id = :envoy" if scope.envoy_id else ""
+    off = (
+        "CASE WHEN julianday(a.checked_in_at) < julianday(s.starts_at) - :margin / 1440.0 "
+        "THEN (julianday(s.starts_at) - julianday(a.checked_in_at)) * 1440 "
+        "WHEN julianday(a.checked_in_at) > julianday(coalesce(s.ends_at, s.starts_at)) "
+        "+ :margin / 1440.0 THEN (julianday(a.checked_in_at) - "
+        "julianday(coalesce(s.ends_at, s.starts_at))) * 1440 END"
+    )
+    sql = (
+        f"SELECT * FROM (SELECT a.id, s.id, s.title, s.lead_envoy_id, "
+        "coalesce(e.name, s.lead_envoy_id), a.farmer_id, a.checked_in_at, s.starts_at, "
+        f"s.ends_at, s.deleted, {off} AS off FROM sessions s "
+        "JOIN attendances a ON a.session_id = s.id AND a.deleted = 0 "
+        "LEFT JOIN envoys e ON e.id = s.lead_envoy_id WHERE s.unit_code >= :lo "
+        f"AND s.unit_code < :hi AND s.starts_at >= :start AND s.starts_at < :end{envoy}) "
+        "WHERE deleted = 1 OR off IS NOT NULL ORDER BY starts_at, checked_in_at"
+    )
+    params = {**scope.params(), "margin": margin_minutes}
+    lines = []
+    for row in db.execute(sql, params):
+        attendance, session, title, envoy_id, name, farmer, at, starts, ends = row[:9]
+        deleted, minutes = row[9:]
+        lines.append(
+            CheckinLine(
+                attendance,
+                session,
+                title,
+                envoy_id,
+                name,
+                farmer,
+                at,
+                starts,
+                ends,
+                "deleted_session" if deleted else "outside_window",
+                None if deleted else round(minutes),
+            )
+        )
+    return lines
+
+
+def silent_devices(db: Database, scope: Scope, now: datetime, days: int) -> list[DeviceLine]:
+    """Unrevoked devices whose last contact (or enrolment, if never synced) is more than
+    `days` before `now`; of the scope's envoy, or of envoys serving the scope's unit."""
+    params = {**_params(scope), "cutoff": to_iso(now - timedelta(days=days)), "now": to_iso(now)}
+    envoy = " AND d.envoy_id = :envoy" if scope.envoy_id else ""
+    serving = (
+        " AND EXISTS (SELECT 1 FROM json_each(e.township_codes) t WHERE t.value >= :tlo "
+        "AND t.value < :thi)"
+        if scope.prefix
+        else ""
+    )
+    sql = (
+        "SELECT d.id, d.name, d.envoy_id, coalesce(e.name, d.envoy_id), d.last_seen_at, "
+        "CAST(julianday(:now) - julianday(coalesce(d.last_seen_at, d.enrolled_at)) AS INTEGER) "
+        "FROM devices d LEFT JOIN envoys e ON e.id = d.envoy_id WHERE d.revoked_at IS NULL "
+        f"AND coalesce(d.last_seen_at, d.enrolled_at) < :cutoff{envoy}{serving} "
+        "ORDER BY coalesce(d.last_seen_at, d.enrolled_at)"
+    )
+    return [DeviceLine(*row) for row in db.execute(sql, params)]
+
+
+def reconcile(
+    db: Database, scope: Scope, margin_minutes: int, silent_days: int, now: datetime
+) -> dict[str, Any]:
+    """The reconciliation JSON of a scope: leaflets, headcounts (sessions and per envoy),
+    doubtful check-ins and silent devices."""
     sessions = headcounts(db, scope)
     return {
         "year": scope.year,
@@ -193,4 +292,6 @@ def reconcile(db: Database, scope: Scope) -> dict[str, Any]:
             "envoys": [asdict(line) for line in headcounts_by_envoy(sessions)],
             "factor": HEADCOUNT_FACTOR,
         },
+        "checkins": [asdict(line) for line in checkins(db, scope, margin_minutes)],
+        "devices": [asdict(line) for line in silent_devices(db, scope, now, silent_days)],
     }

@@ -98,6 +98,19 @@ SETTINGS = (
         "Minutes without a request after which a signed-in page session expires.",
     ),
     Setting(
+        "CHECKIN_MARGIN_MINUTES",
+        "TIANJIAN_CHECKIN_MARGIN_MINUTES",
+        120,
+        "Minutes before a session starts or after it ends (or starts, with no end time) beyond"
+        " which a check-in is listed for reconciliation (never refused).",
+    ),
+    Setting(
+        "SILENT_DEVICE_DAYS",
+        "TIANJIAN_SILENT_DEVICE_DAYS",
+        14,
+        "Days without contact after which a device is listed as silent for reconciliation.",
+    ),
+    Setting(
         "TOMBSTONE_RETENTION_DAYS",
         "TIANJIAN_TOMBSTONE_DAYS",
         p.TOMBSTONE_RETENTION_DAYS,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
@@ -15,6 +16,7 @@ from server.figures import Scope
 from server.progress import envoy_record, unit_scope
 from server.report import check_year
 from server.users import ENVOY, api_token_valid
+from shared.clock import utc_now
 from shared.schemas.types import Id
 
 blp = Blueprint("reconciliation", __name__, description="数据核对 / Reconciliation of figures")
@@ -40,6 +42,11 @@ def envoy_of_reader() -> str | None:
 class ReconciliationQuerySchema(Schema):
     unit = fields.String(load_default=None, validate=validate.Regexp(r"^\d{2,12}$"))
     envoy = Id(load_default=None)
+    margin = fields.Integer(
+        load_default=None,
+        validate=validate.Range(0, 7 * 24 * 60),
+        metadata={"description": "签到时间允许偏差（分钟）/ check-in margin in minutes"},
+    )
 
 
 class LeafletLineSchema(Schema):
@@ -83,12 +90,41 @@ class HeadcountsSchema(Schema):
     factor = fields.Float(metadata={"description": "超过签到人数的倍数即列出 / listing factor"})
 
 
+class CheckinLineSchema(Schema):
+    attendance_id = fields.String()
+    session_id = fields.String()
+    session = fields.String(metadata={"description": "培训名称 / session title"})
+    envoy_id = fields.String()
+    envoy = fields.String()
+    farmer_id = fields.String()
+    checked_in_at = fields.String()
+    starts_at = fields.String()
+    ends_at = fields.String(allow_none=True)
+    reason = fields.String(
+        metadata={"description": "outside_window 时间窗外 / deleted_session 场次已删除"}
+    )
+    minutes_off = fields.Integer(allow_none=True, metadata={"description": "超出分钟数"})
+
+
+class DeviceLineSchema(Schema):
+    device_id = fields.String()
+    device = fields.String()
+    envoy_id = fields.String()
+    envoy = fields.String()
+    last_seen_at = fields.String(
+        allow_none=True, metadata={"description": "最后联系 / last contact"}
+    )
+    days_silent = fields.Integer(metadata={"description": "未联系天数 / days silent"})
+
+
 class ReconciliationSchema(Schema):
     year = fields.Integer()
     unit = fields.String(allow_none=True)
     envoy_id = fields.String(allow_none=True)
     leaflets = fields.List(fields.Nested(LeafletLineSchema))
     headcounts = fields.Nested(HeadcountsSchema)
+    checkins = fields.List(fields.Nested(CheckinLineSchema))
+    devices = fields.List(fields.Nested(DeviceLineSchema))
 
 
 @blp.route("/<int:year>")
@@ -105,4 +141,13 @@ class Reconciliation(MethodView):
         if envoy_id and own is None:
             envoy_record(db, envoy_id)
         prefix = unit_scope(db, query["unit"])["prefix"] if query["unit"] else ""
-        return reconciliation.reconcile(db, Scope(check_year(year), prefix, envoy_id))
+        margin = query["margin"]
+        if margin is None:
+            margin = current_app.config["CHECKIN_MARGIN_MINUTES"]
+        return reconciliation.reconcile(
+            db,
+            Scope(check_year(year), prefix, envoy_id),
+            margin,
+            current_app.config["SILENT_DEVICE_DAYS"],
+            utc_now(),
+        )

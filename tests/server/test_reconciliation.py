@@ -12,8 +12,15 @@ from sqlite_utils import Database
 from server import users
 from server.db import init_db
 from server.figures import Scope
-from server.reconciliation import headcounts, headcounts_by_envoy, leaflets
+from server.reconciliation import (
+    checkins,
+    headcounts,
+    headcounts_by_envoy,
+    leaflets,
+    silent_devices,
+)
 from server.report import build_report
+from shared import protocol as p
 from tests.helpers import LEAFLET_POTATO, VILLAGE_EAST, VILLAGE_SOUTH, VILLAGE_WEST, sign_in
 from tests.server.fieldwork import MID_2026, Envoy, report_db
 
@@ -100,6 +107,52 @@ def test_headcounts_far_above_check_ins_or_without_names_are_listed(db: Database
     assert envoy.verified_share == pytest.approx(round((2 + 2 + 0) / 73, 3))
 
 
+def checkin_at(envoy: Envoy, session: str, farmer: str, at: str) -> None:
+    envoy.push(
+        p.ATTENDANCE,
+        {"session_id": session, "farmer_id": farmer, "checked_in_at": at, "method": "qr_self"},
+    )
+
+
+def test_check_ins_outside_their_window_or_at_a_deleted_session_are_listed(db: Database) -> None:
+    zhang = Envoy(db, "张三")
+    session = zhang.session(starts_at="2026-05-10T02:00:00Z")  # 10:00 China time, no end
+    early, on_time, late, far = (zhang.farmer(name) for name in ("赵大", "钱二", "孙三", "李四"))
+    checkin_at(zhang, session, early, "2026-05-09T23:30:00Z")  # 150 minutes before
+    checkin_at(zhang, session, on_time, "2026-05-10T03:59:00Z")  # 119 minutes after
+    checkin_at(zhang, session, late, "2026-05-10T04:01:00Z")  # 121 minutes after
+    gone = zhang.session(starts_at="2026-05-12T02:00:00Z")
+    checkin_at(zhang, gone, far, "2026-05-12T02:10:00Z")
+    zhang.update(p.SESSION, gone, {"deleted": True})
+    found = {
+        (line.farmer_id, line.reason, line.minutes_off) for line in checkins(db, Scope(2026), 120)
+    }
+    assert found == {
+        (early, "outside_window", 150),
+        (late, "outside_window", 121),
+        (far, "deleted_session", None),
+    }
+    # A wider margin lets the late one through; the deleted session's stays listed.
+    wider = {line.farmer_id for line in checkins(db, Scope(2026), 180)}
+    assert wider == {far}
+
+
+def test_devices_silent_longer_than_the_setting_are_listed(db: Database) -> None:
+    zhang, wang = Envoy(db, "张三"), Envoy(db, "王五")
+    db.execute(
+        "UPDATE devices SET last_seen_at = ? WHERE id = ?",
+        ["2026-05-01T00:00:00Z", zhang.device.id],
+    )
+    db.execute(
+        "UPDATE devices SET last_seen_at = ? WHERE id = ?", ["2026-05-25T00:00:00Z", wang.device.id]
+    )
+    db.conn.commit()
+    [silent] = silent_devices(db, Scope(2026), MID_2026, 14)
+    assert (silent.envoy, silent.days_silent) == ("张三", 30)
+    assert silent_devices(db, Scope(2026, TOWNSHIP_2), MID_2026, 14) == []
+    assert len(silent_devices(db, Scope(2026), MID_2026, 5)) == 2
+
+
 @pytest.fixture
 def people(db_path: str, app: Flask) -> dict[str, users.User]:
     db = init_db(db_path)
@@ -155,3 +208,5 @@ def test_the_reconciliation_api_needs_a_reader_and_shows_an_envoy_only_their_own
     own = envoy.get(f"{path}?envoy={wang.envoy_id}").get_json()
     assert [line["envoy"] for line in own["leaflets"]] == ["张三"]
     assert [line["envoy"] for line in own["headcounts"]["envoys"]] == ["张三"]
+    assert own["checkins"] == [] and own["devices"] == []  # devices enrolled just now
+    assert staff.get(f"{path}?margin=-1").status_code == 422
