@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 import zxingcpp
 from PIL import Image
 
@@ -19,55 +14,15 @@ from field_client import qr_checkin
 from field_client.store import FieldStore
 from shared import protocol as p
 from tests.browser import screenshot
+from tests.e2e.field_serve import FieldServer
 from tests.field_client.web.conftest import PIN, make_store, new_farmer, new_session
-from tests.helpers import free_port
-
-
-class FieldServer:
-    """`tianjian-field serve` in its own process on a loopback port."""
-
-    def __init__(self, db_path: str) -> None:
-        self.db_path = db_path
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "TIANJIAN_FIELD_DB": db_path, "TIANJIAN_FIELD_PIN": PIN}
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "field_client",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                requests.get(f"{self.url}/c", timeout=1)
-                return
-            except requests.ConnectionError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(self.process.stderr.read().decode()) from None
-                time.sleep(0.1)
-        raise RuntimeError("serve did not start")
-
-    def stop(self) -> str:
-        self.process.terminate()
-        out, _err = self.process.communicate(timeout=10)
-        return out.decode()
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[FieldServer, FieldStore]]:
     path = str(tmp_path / "field.db")
     make_store(path).close()  # no PIN yet: serve sets it from TIANJIAN_FIELD_PIN on first start
-    server = FieldServer(path)
+    server = FieldServer(path, PIN)
     store = FieldStore(path)
     yield server, store
     store.close()

@@ -5,66 +5,25 @@ plot, a session deleted, then a sync from the page whose figures the bureau's re
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from server import targets
 from server.db import init_db
 from tests.browser import screenshot
-from tests.helpers import LiveServer, enrolled_store, free_port, load_demo_reference
+from tests.e2e.field_serve import FieldServer
+from tests.helpers import LiveServer, enrolled_store, load_demo_reference
 
 PIN = "2468"
 
 
-class FieldServe:
-    """`tianjian-field serve` in its own process on a loopback port (PIN set on first start)."""
-
-    def __init__(self, db_path: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "TIANJIAN_FIELD_DB": db_path, "TIANJIAN_FIELD_PIN": PIN}
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "field_client",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                requests.get(f"{self.url}/login", timeout=1)
-                return
-            except requests.ConnectionError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(self.process.stderr.read().decode()) from None  # type: ignore[union-attr]
-                time.sleep(0.1)
-        raise RuntimeError("serve did not start")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-
-
 @pytest.fixture
-def bureau_and_device(tmp_path: Path) -> Iterator[tuple[LiveServer, FieldServe]]:
+def bureau_and_device(tmp_path: Path) -> Iterator[tuple[LiveServer, FieldServer]]:
     db_path = str(tmp_path / "server.db")
     load_demo_reference(db_path)
     db = init_db(db_path)
@@ -84,7 +43,7 @@ def bureau_and_device(tmp_path: Path) -> Iterator[tuple[LiveServer, FieldServe]]
     server = LiveServer(db_path).start()
     device_path = str(tmp_path / "field.db")
     enrolled_store(server, device_path, "张三").close()
-    serve = FieldServe(device_path)
+    serve = FieldServer(device_path, PIN)
     yield server, serve
     serve.stop()
     server.stop()
