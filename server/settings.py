@@ -25,96 +25,96 @@ class Setting:
 
 
 SETTINGS = (
-    Setting("DATABASE", "TIANJIAN_DB", "tianjian.db", "Path of the server's SQLite database file."),
+    Setting("DATABASE", "TIANJIAN_DB", "tianjian.db", "服务器 SQLite 数据库文件路径 / Path of the server's SQLite database file."),
     Setting(
         "MAX_CONTENT_LENGTH",
         "TIANJIAN_MAX_REQUEST_BYTES",
         4 * 1024 * 1024,
-        "Largest request body accepted, in bytes (compressed, as sent).",
+        "接受的最大请求体（字节，压缩后）/ Largest request body accepted, in bytes (compressed, as sent).",
     ),
     Setting(
         "MAX_DECOMPRESSED_BYTES",
         "TIANJIAN_MAX_DECOMPRESSED_BYTES",
         32 * 1024 * 1024,
-        "Largest request body after gzip is undone, in bytes; a gzip bomb stops here.",
+        "解压后的最大请求体（字节）/ Largest request body after gzip is undone, in bytes; a gzip bomb stops here.",
     ),
-    Setting("MAX_BATCH_CHANGES", "TIANJIAN_MAX_BATCH_CHANGES", 5000, "Most changes in one push."),
-    Setting("MAX_PULL_PAGE", "TIANJIAN_MAX_PULL_PAGE", 5000, "Most records in one pull page."),
+    Setting("MAX_BATCH_CHANGES", "TIANJIAN_MAX_BATCH_CHANGES", 5000, "一次上传的最多变更数 / Most changes in one push."),
+    Setting("MAX_PULL_PAGE", "TIANJIAN_MAX_PULL_PAGE", 5000, "一页下载的最多记录数 / Most records in one pull page."),
     Setting(
         "CHECKPOINT_QUIET_SECONDS",
         "TIANJIAN_CHECKPOINT_QUIET_SECONDS",
         2,
-        "Seconds without a write after which `run` copies the write-ahead log into the database"
+        "无写入多少秒后把预写日志并入数据库 / Seconds without a write after which `run` copies the write-ahead log into the database"
         " (0: only when it passes ~256 MB).",
     ),
     Setting(
         "MAX_HELD_CHANGES",
         "TIANJIAN_MAX_HELD_CHANGES",
         5000,
-        "Most changes one device may have waiting on the server for a record that has not arrived"
+        "一台设备在服务器上等待中的最多变更数 / Most changes one device may have waiting on the server for a record that has not arrived"
         " (a check-in before its session); past it, further such changes are refused.",
     ),
     Setting(
         "MAX_HELD_BYTES",
         "TIANJIAN_MAX_HELD_BYTES",
         4 * 1024 * 1024,
-        "Most bytes of such waiting changes one device may have on the server.",
+        "一台设备等待中变更的最多字节数 / Most bytes of such waiting changes one device may have on the server.",
     ),
     Setting(
         "THREADS",
         "TIANJIAN_THREADS",
         4,
-        "Threads that run requests (`run`); idle or slow connections need none.",
+        "处理请求的线程数 / Threads that run requests (`run`); idle or slow connections need none.",
     ),
     Setting(
         "CONNECTION_LIMIT",
         "TIANJIAN_CONNECTION_LIMIT",
         1000,
-        "Most connections `run` keeps open at once, idle and slow ones included; more wait to be"
+        "同时保持的最多连接数 / Most connections `run` keeps open at once, idle and slow ones included; more wait to be"
         " accepted (waitress's own default, 100, let a hundred idle clients stop it answering).",
     ),
     Setting(
         "CHANNEL_TIMEOUT",
         "TIANJIAN_CHANNEL_TIMEOUT",
         60,
-        "Seconds a connection may stay silent before `run` closes it.",
+        "连接无数据多少秒后关闭 / Seconds a connection may stay silent before `run` closes it.",
     ),
     Setting(
         "ENROLMENT_CODE_MINUTES",
         "TIANJIAN_ENROLMENT_MINUTES",
         60 * 24,
-        "How long a one-time enrolment code stays valid, in minutes.",
+        "一次性登记码的有效分钟数 / How long a one-time enrolment code stays valid, in minutes.",
     ),
     Setting(
         "SECRET_KEY",
         "TIANJIAN_SECRET_KEY",
         "",
-        "Key that signs sign-in cookies (empty: one is made and kept in the database).",
+        "签名登录 cookie 的密钥（留空则自动生成并存于数据库）/ Key that signs sign-in cookies (empty: one is made and kept in the database).",
     ),
     Setting(
         "SESSION_IDLE_MINUTES",
         "TIANJIAN_SESSION_IDLE_MINUTES",
         30,
-        "Minutes without a request after which a signed-in page session expires.",
+        "登录后闲置多少分钟自动退出 / Minutes without a request after which a signed-in page session expires.",
     ),
     Setting(
         "CHECKIN_MARGIN_MINUTES",
         "TIANJIAN_CHECKIN_MARGIN_MINUTES",
         120,
-        "Minutes before a session starts or after it ends (or starts, with no end time) beyond"
+        "签到早于开始或晚于结束超过多少分钟即列入核对 / Minutes before a session starts or after it ends (or starts, with no end time) beyond"
         " which a check-in is listed for reconciliation (never refused).",
     ),
     Setting(
         "SILENT_DEVICE_DAYS",
         "TIANJIAN_SILENT_DEVICE_DAYS",
         14,
-        "Days without contact after which a device is listed as silent for reconciliation.",
+        "设备多少天未联系即列为失联 / Days without contact after which a device is listed as silent for reconciliation.",
     ),
     Setting(
         "TOMBSTONE_RETENTION_DAYS",
         "TIANJIAN_TOMBSTONE_DAYS",
         p.TOMBSTONE_RETENTION_DAYS,
-        "Days a deleted record's tombstone is kept; a device offline longer resyncs in full.",
+        "删除记录的墓碑保留天数；离线更久的设备需全量重新同步 / Days a deleted record's tombstone is kept; a device offline longer resyncs in full.",
     ),
 )
 
