@@ -47,49 +47,49 @@ def _db(ctx: click.Context, create: bool = False) -> Database:
 @cli.command()
 @click.pass_context
 def init(ctx: click.Context) -> None:
-    """Create the database (or bring it up to date with the latest migrations)."""
+    """建立数据库（或升级到最新迁移）/ Create the database (or bring it up to date with the latest migrations)."""
     _db(ctx, create=True).close()
     click.echo(f"数据库已就绪 / database ready: {ctx.obj['db_path']}")
 
 
 @cli.group()
 def units() -> None:
-    """Organisation units: county, townships, villages."""
+    """组织单位：县、乡镇、村 / Organisation units: county, townships, villages."""
 
 
 @units.command("load")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.pass_context
 def units_load(ctx: click.Context, path: str) -> None:
-    """Load units from a CSV with columns code, name, parent_code, level."""
+    """从 CSV 导入单位 / Load units from a CSV with columns code, name, parent_code, level."""
     count = reference.load_units(_db(ctx, create=True), path)
     click.echo(f"已载入 {count} 个单位 / loaded {count} units")
 
 
 @cli.group()
 def envoys() -> None:
-    """Technology envoys (科技特派员)."""
+    """科技特派员 / Technology envoys (科技特派员)."""
 
 
 @envoys.command("load")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.pass_context
 def envoys_load(ctx: click.Context, path: str) -> None:
-    """Load envoys from a CSV with columns name, mobile, township_codes (space-separated)."""
+    """从 CSV 导入特派员 / Load envoys from a CSV with columns name, mobile, township_codes (space-separated)."""
     count = reference.load_envoys(_db(ctx, create=True), path)
     click.echo(f"已载入 {count} 位特派员 / loaded {count} envoys")
 
 
 @cli.group()
 def catalog() -> None:
-    """Technologies, varieties and leaflet titles."""
+    """技术、品种和资料名称 / Technologies, varieties and leaflet titles."""
 
 
 @catalog.command("load")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.pass_context
 def catalog_load(ctx: click.Context, path: str) -> None:
-    """Load a CSV with columns type (technology|variety|leaflet), name, crop, category."""
+    """从 CSV 导入目录 / Load a CSV with columns type (technology|variety|leaflet), name, crop, category."""
     counts = reference.load_catalogue(_db(ctx, create=True), path)
     for kind, count in counts.items():
         click.echo(f"{kind}: {count}")
@@ -97,38 +97,38 @@ def catalog_load(ctx: click.Context, path: str) -> None:
 
 @cli.group()
 def targets() -> None:
-    """The year's targets."""
+    """年度目标 / The year's targets."""
 
 
 @targets.command("load")
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--year", type=int, default=None, help="Year of a CSV/XLSX without a 年度 column.")
+@click.option("--year", type=int, default=None, help="无“年度”列的 CSV/XLSX 的年份 / Year of a CSV/XLSX without a 年度 column.")
 @click.pass_context
 def targets_load(ctx: click.Context, path: str, year: int | None) -> None:
-    """Load targets: YAML/JSON (year, unit_code, targets: [{indicator, comparator, value}]) or
+    """导入目标 / Load targets: YAML/JSON (year, unit_code, targets: [{indicator, comparator, value}]) or
     CSV/XLSX with the headers 指标, 比较, 目标值, 单位代码 (and 年度, 特派员 if wanted)."""
     count = reference.load_targets(_db(ctx, create=True), path, year)
     click.echo(f"已载入 {count} 项目标 / loaded {count} targets")
 
 
 @cli.command()
-@click.option("--envoy", "envoy_name", required=True, help="The envoy's name, as loaded.")
+@click.option("--envoy", "envoy_name", required=True, help="特派员姓名 / The envoy's name, as loaded.")
 @click.option(
     "--township",
     "townships",
     multiple=True,
-    help="Create the envoy if unknown, serving these township codes.",
+    help="特派员不存在时新建，服务这些乡镇代码 / Create the envoy if unknown, serving these township codes.",
 )
 @click.option(
     "--minutes",
     type=int,
     default=None,
-    help="Minutes the code stays valid (default: TIANJIAN_ENROLMENT_MINUTES, a day).",
+    help="登记码有效分钟数 / Minutes the code stays valid (default: TIANJIAN_ENROLMENT_MINUTES, a day).",
 )
 @click.option(
-    "--qr", "qr_path", type=click.Path(dir_okay=False), help="Also write the code as a QR PNG."
+    "--qr", "qr_path", type=click.Path(dir_okay=False), help="同时把登记码写成二维码 PNG / Also write the code as a QR PNG."
 )
-@click.option("--server-url", default="", help="Server address to put in the QR code.")
+@click.option("--server-url", default="", help="写入二维码的服务器地址 / Server address to put in the QR code.")
 @click.pass_context
 def enroll(
     ctx: click.Context,
@@ -138,7 +138,7 @@ def enroll(
     qr_path: str | None,
     server_url: str,
 ) -> None:
-    """Print a one-time enrolment code for one of an envoy's devices."""
+    """为特派员的设备生成一次性登记码 / Print a one-time enrolment code for one of an envoy's devices."""
     if qr_path and not server_url:
         # A QR without the server's address cannot enrol anything: say so before issuing a code.
         raise click.ClickException(
@@ -159,13 +159,13 @@ def enroll(
 
 @cli.group("devices")
 def devices_group() -> None:
-    """Enrolled field devices."""
+    """已登记的现场设备 / Enrolled field devices."""
 
 
 @devices_group.command("list")
 @click.pass_context
 def devices_list(ctx: click.Context) -> None:
-    """List devices with their last contact and clock skew."""
+    """列出设备及最后联系时间和时钟偏差 / List devices with their last contact and clock skew."""
     for row in devices.list_devices(_db(ctx)):
         skew = "" if row["skew_ms"] is None else f"{row['skew_ms'] / 1000:+.0f}s"
         state = "已撤销 revoked" if row["revoked_at"] else "有效 active"
@@ -178,20 +178,20 @@ def devices_list(ctx: click.Context) -> None:
 @click.argument("device_id")
 @click.pass_context
 def devices_revoke(ctx: click.Context, device_id: str) -> None:
-    """Revoke a device's token: it can no longer sync."""
+    """吊销设备令牌，设备不能再同步 / Revoke a device's token: it can no longer sync."""
     devices.revoke(_db(ctx), device_id)
     click.echo(f"已撤销 / revoked {device_id}")
 
 
 @cli.group("farmers")
 def farmers_group() -> None:
-    """Farmers registered twice: candidates to merge."""
+    """重复登记的农户：待合并 / Farmers registered twice: candidates to merge."""
 
 
 @farmers_group.command("candidates")
 @click.pass_context
 def farmers_candidates(ctx: click.Context) -> None:
-    """List pairs that may be the same person (phone numbers masked)."""
+    """列出可能是同一人的记录对 / List pairs that may be the same person (phone numbers masked)."""
     for row in queries.candidate_pairs(_db(ctx)):
         click.echo(
             f"#{row['id']} {row['reason']}: {row['name_a']} {row['mobile_a']} "
@@ -204,7 +204,7 @@ def farmers_candidates(ctx: click.Context) -> None:
 @click.argument("canonical_id")
 @click.pass_context
 def farmers_merge(ctx: click.Context, losing_id: str, canonical_id: str) -> None:
-    """Record that LOSING_ID is the same person as CANONICAL_ID."""
+    """记录两条农户记录为同一人 / Record that LOSING_ID is the same person as CANONICAL_ID."""
     db = _db(ctx)
     with write_transaction(db):
         farmers.merge_farmers(db, losing_id, canonical_id)
@@ -215,7 +215,7 @@ def farmers_merge(ctx: click.Context, losing_id: str, canonical_id: str) -> None
 @click.argument("candidate_id", type=int)
 @click.pass_context
 def farmers_dismiss(ctx: click.Context, candidate_id: int) -> None:
-    """Record that candidate pair CANDIDATE_ID (#N in `candidates`) are different people."""
+    """记录候选对为不同的人 / Record that candidate pair CANDIDATE_ID (#N in `candidates`) are different people."""
     db = _db(ctx)
     with write_transaction(db):
         farmers.dismiss_candidate(db, candidate_id)
@@ -223,10 +223,10 @@ def farmers_dismiss(ctx: click.Context, candidate_id: int) -> None:
 
 
 @cli.command()
-@click.option("--limit", default=50, show_default=True, help="How many conflicts to show.")
+@click.option("--limit", default=50, show_default=True, help="显示条数 / How many conflicts to show.")
 @click.pass_context
 def conflicts(ctx: click.Context, limit: int) -> None:
-    """Show the latest edits that lost to a concurrent edit of the same field."""
+    """显示被同时修改覆盖的最近修改 / Show the latest edits that lost to a concurrent edit of the same field."""
     for row in queries.latest_conflicts(_db(ctx), limit):
         click.echo(
             f"{row['recorded_at']} {row['kind']} {row['record_id']} {row['field']}: "
@@ -237,7 +237,7 @@ def conflicts(ctx: click.Context, limit: int) -> None:
 @cli.group(invoke_without_command=True)
 @click.pass_context
 def held(ctx: click.Context) -> None:
-    """Show changes waiting for a record that has not arrived (a check-in before its session)."""
+    """显示等待尚未到达记录的变更 / Show changes waiting for a record that has not arrived (a check-in before its session)."""
     if ctx.invoked_subcommand is not None:
         return
     from server.sync import list_held
@@ -251,10 +251,10 @@ def held(ctx: click.Context) -> None:
 
 @held.command("drop")
 @click.argument("ids", nargs=-1, type=int)
-@click.option("--device", "device_id", default=None, help="Drop every held change of this device.")
+@click.option("--device", "device_id", default=None, help="删除该设备所有等待中的变更 / Drop every held change of this device.")
 @click.pass_context
 def held_drop(ctx: click.Context, ids: tuple[int, ...], device_id: str | None) -> None:
-    """Drop held changes by ID (#N in `held`), or all of one --device; the device is told why."""
+    """删除等待中的变更 / Drop held changes by ID (#N in `held`), or all of one --device; the device is told why."""
     from server.sync import drop_held
 
     if not ids and device_id is None:
@@ -267,7 +267,7 @@ def held_drop(ctx: click.Context, ids: tuple[int, ...], device_id: str | None) -
 @settings.option("TOMBSTONE_RETENTION_DAYS", "--days")
 @click.pass_context
 def purge_tombstones(ctx: click.Context, days: int) -> None:
-    """Delete old tombstones; devices whose cursor is older must then resync in full."""
+    """清除旧墓碑；更落后的设备需全量重新同步 / Delete old tombstones; devices whose cursor is older must then resync in full."""
     from server.maintenance import purge_tombstones as purge
 
     count = purge(_db(ctx), days)
@@ -289,7 +289,7 @@ def run(
     connection_limit: int,
     channel_timeout: int,
 ) -> None:
-    """Serve the API and pages with waitress."""
+    """用 waitress 提供接口和网页 / Serve the API and pages with waitress."""
     from server import create_app
     from server.maintenance import QuietCheckpointer
     from server.serving import serve
@@ -312,9 +312,9 @@ def run(
 
 @cli.command()
 @click.option(
-    "--year", type=int, default=None, help="Calendar year in China time (default: this year)."
+    "--year", type=int, default=None, help="年份，按北京时间（默认今年）/ Calendar year in China time (default: this year)."
 )
-@click.option("--unit", "unit_code", default=None, help="Unit code (default: the county).")
+@click.option("--unit", "unit_code", default=None, help="单位代码（默认全县）/ Unit code (default: the county).")
 @click.option(
     "--format",
     "fmt",
@@ -324,7 +324,7 @@ def run(
 )
 @click.pass_context
 def report(ctx: click.Context, year: int | None, unit_code: str | None, fmt: str) -> None:
-    """The year's figures against targets."""
+    """年度数字与目标对照 / The year's figures against targets."""
     data = build_report(_db(ctx), year or local_date(utc_now()).year, unit_code)
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -344,7 +344,7 @@ def report(ctx: click.Context, year: int | None, unit_code: str | None, fmt: str
 
 @cli.group("users")
 def users_group() -> None:
-    """People who sign in to the bureau's pages (admin, staff, envoy)."""
+    """登录科技局网页的用户 / People who sign in to the bureau's pages (admin, staff, envoy)."""
 
 
 @users_group.command("add")
@@ -353,20 +353,20 @@ def users_group() -> None:
     "--role",
     type=click.Choice(["admin", "staff", "envoy"]),
     required=True,
-    help="What they may do.",
+    help="角色权限 / What they may do.",
 )
-@click.option("--envoy", "envoy_name", default=None, help="For an envoy user: the envoy's name.")
+@click.option("--envoy", "envoy_name", default=None, help="特派员用户对应的特派员姓名 / For an envoy user: the envoy's name.")
 @click.option(
     "--password-file",
     type=click.File("r", encoding="utf-8"),
     default=None,
-    help="Read the password from this file's first line (else TIANJIAN_PASSWORD, else a prompt).",
+    help="从文件第一行读密码 / Read the password from this file's first line (else TIANJIAN_PASSWORD, else a prompt).",
 )
 @click.pass_context
 def users_add(
     ctx: click.Context, name: str, role: str, envoy_name: str | None, password_file: Any
 ) -> None:
-    """Add a user who signs in with NAME; the first admin is made this way."""
+    """添加用户（第一个管理员也这样建立）/ Add a user who signs in with NAME; the first admin is made this way."""
     import os
 
     from server import users
@@ -386,7 +386,7 @@ def users_add(
 @users_group.command("list")
 @click.pass_context
 def users_list(ctx: click.Context) -> None:
-    """List users with their role and last sign-in."""
+    """列出用户、角色和最后登录时间 / List users with their role and last sign-in."""
     from server import users
 
     for row in users.list_users(_db(ctx)):
