@@ -7,6 +7,7 @@ import unicodedata
 
 import xlsxwriter
 
+from server.exports import csv_text
 from server.page_tables import BOOL, CODE, MOBILE, NUMBER, Table, as_of_line, cell_value
 
 MIN_WIDTH, MAX_WIDTH = 6, 60
@@ -14,17 +15,13 @@ MIN_WIDTH, MAX_WIDTH = 6, 60
 
 def table_csv(table: Table) -> str:
     """CSV text with a BOM: the as-of line, the Chinese headers, then the rows (是/否)."""
-    import csv
-
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([as_of_line(table)])
-    writer.writerow([column.zh for column in table.columns])
-    for row in table.rows:
-        writer.writerow(
-            ["" if (v := cell_value(c, row.get(c.key))) is None else v for c in table.columns]
-        )
-    return "\ufeff" + out.getvalue()
+    return csv_text(
+        [column.key for column in table.columns],
+        ({c.key: cell_value(c, row.get(c.key)) for c in table.columns} for row in table.rows),
+        headers=[column.zh for column in table.columns],
+        first_line=as_of_line(table),
+        booleans=("是", "否"),
+    )
 
 
 def display_width(text: str) -> int:
