@@ -373,3 +373,48 @@ def m006_device_scope_and_mobile_key(db: Database) -> None:
 def m007_device_checkin_keys(db: Database) -> None:
     """Each device's key for signing its session posters' QR codes (issue 12)."""
     db.table("devices").add_column("checkin_key", str)
+
+
+@migrations()
+def m008_reviews_and_audit_log(db: Database) -> None:
+    """Staff reviews of field records and the log of every staff action (issue 14).
+
+    `reviews` holds each record's present review, one row per record (history is in the audit
+    log); it has a server_seq like reference data so a review flows down to the envoy's devices.
+    `audit_log` keeps who did what, when, with the state before and after as JSON.
+    """
+    db.table("reviews").create(
+        {
+            "id": str,
+            "record_kind": str,
+            "record_id": str,
+            "envoy_id": str,
+            "status": str,
+            "note": str,
+            "reviewed_by": str,
+            "reviewed_at": str,
+            "server_seq": int,
+        },
+        pk="id",
+        not_null={"record_kind", "record_id", "status"},
+    )
+    db.table("reviews").create_index(["record_kind", "record_id"], unique=True)
+    db.table("reviews").create_index(["server_seq"])
+    db.table("reviews").create_index(["envoy_id", "status"])
+    db.table("audit_log").create(
+        {
+            "id": int,
+            "at": str,
+            "user_id": int,
+            "user_name": str,
+            "action": str,
+            "target_kind": str,
+            "target_id": str,
+            "before": str,
+            "after": str,
+        },
+        pk="id",
+        not_null={"at", "action"},
+    )
+    db.table("audit_log").create_index(["at"])
+    db.table("audit_log").create_index(["target_kind", "target_id"])
