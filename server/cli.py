@@ -102,7 +102,12 @@ def targets() -> None:
 
 @targets.command("load")
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--year", type=int, default=None, help="无“年度”列的 CSV/XLSX 的年份 / Year of a CSV/XLSX without a 年度 column.")
+@click.option(
+    "--year",
+    type=int,
+    default=None,
+    help="无“年度”列的 CSV/XLSX 的年份 / Year of a CSV/XLSX without a 年度 column.",
+)
 @click.pass_context
 def targets_load(ctx: click.Context, path: str, year: int | None) -> None:
     """导入目标 / Load targets: YAML/JSON (year, unit_code, targets: [{indicator, comparator, value}]) or
@@ -112,7 +117,9 @@ def targets_load(ctx: click.Context, path: str, year: int | None) -> None:
 
 
 @cli.command()
-@click.option("--envoy", "envoy_name", required=True, help="特派员姓名 / The envoy's name, as loaded.")
+@click.option(
+    "--envoy", "envoy_name", required=True, help="特派员姓名 / The envoy's name, as loaded."
+)
 @click.option(
     "--township",
     "townships",
@@ -126,9 +133,16 @@ def targets_load(ctx: click.Context, path: str, year: int | None) -> None:
     help="登记码有效分钟数 / Minutes the code stays valid (default: TIANJIAN_ENROLMENT_MINUTES, a day).",
 )
 @click.option(
-    "--qr", "qr_path", type=click.Path(dir_okay=False), help="同时把登记码写成二维码 PNG / Also write the code as a QR PNG."
+    "--qr",
+    "qr_path",
+    type=click.Path(dir_okay=False),
+    help="同时把登记码写成二维码 PNG / Also write the code as a QR PNG.",
 )
-@click.option("--server-url", default="", help="写入二维码的服务器地址 / Server address to put in the QR code.")
+@click.option(
+    "--server-url",
+    default="",
+    help="写入二维码的服务器地址 / Server address to put in the QR code.",
+)
 @click.pass_context
 def enroll(
     ctx: click.Context,
@@ -223,7 +237,9 @@ def farmers_dismiss(ctx: click.Context, candidate_id: int) -> None:
 
 
 @cli.command()
-@click.option("--limit", default=50, show_default=True, help="显示条数 / How many conflicts to show.")
+@click.option(
+    "--limit", default=50, show_default=True, help="显示条数 / How many conflicts to show."
+)
 @click.pass_context
 def conflicts(ctx: click.Context, limit: int) -> None:
     """显示被同时修改覆盖的最近修改 / Show the latest edits that lost to a concurrent edit of the same field."""
@@ -251,7 +267,12 @@ def held(ctx: click.Context) -> None:
 
 @held.command("drop")
 @click.argument("ids", nargs=-1, type=int)
-@click.option("--device", "device_id", default=None, help="删除该设备所有等待中的变更 / Drop every held change of this device.")
+@click.option(
+    "--device",
+    "device_id",
+    default=None,
+    help="删除该设备所有等待中的变更 / Drop every held change of this device.",
+)
 @click.pass_context
 def held_drop(ctx: click.Context, ids: tuple[int, ...], device_id: str | None) -> None:
     """删除等待中的变更 / Drop held changes by ID (#N in `held`), or all of one --device; the device is told why."""
@@ -312,9 +333,17 @@ def run(
 
 @cli.command()
 @click.option(
-    "--year", type=int, default=None, help="年份，按北京时间（默认今年）/ Calendar year in China time (default: this year)."
+    "--year",
+    type=int,
+    default=None,
+    help="年份，按北京时间（默认今年）/ Calendar year in China time (default: this year).",
 )
-@click.option("--unit", "unit_code", default=None, help="单位代码（默认全县）/ Unit code (default: the county).")
+@click.option(
+    "--unit",
+    "unit_code",
+    default=None,
+    help="单位代码（默认全县）/ Unit code (default: the county).",
+)
 @click.option(
     "--format",
     "fmt",
@@ -355,7 +384,12 @@ def users_group() -> None:
     required=True,
     help="角色权限 / What they may do.",
 )
-@click.option("--envoy", "envoy_name", default=None, help="特派员用户对应的特派员姓名 / For an envoy user: the envoy's name.")
+@click.option(
+    "--envoy",
+    "envoy_name",
+    default=None,
+    help="特派员用户对应的特派员姓名 / For an envoy user: the envoy's name.",
+)
 @click.option(
     "--password-file",
     type=click.File("r", encoding="utf-8"),

@@ -25,7 +25,12 @@ class Setting:
 
 
 SETTINGS = (
-    Setting("DATABASE", "TIANJIAN_DB", "tianjian.db", "服务器 SQLite 数据库文件路径 / Path of the server's SQLite database file."),
+    Setting(
+        "DATABASE",
+        "TIANJIAN_DB",
+        "tianjian.db",
+        "服务器 SQLite 数据库文件路径 / Path of the server's SQLite database file.",
+    ),
     Setting(
         "MAX_CONTENT_LENGTH",
         "TIANJIAN_MAX_REQUEST_BYTES",
@@ -38,8 +43,18 @@ SETTINGS = (
         32 * 1024 * 1024,
         "解压后的最大请求体（字节）/ Largest request body after gzip is undone, in bytes; a gzip bomb stops here.",
     ),
-    Setting("MAX_BATCH_CHANGES", "TIANJIAN_MAX_BATCH_CHANGES", 5000, "一次上传的最多变更数 / Most changes in one push."),
-    Setting("MAX_PULL_PAGE", "TIANJIAN_MAX_PULL_PAGE", 5000, "一页下载的最多记录数 / Most records in one pull page."),
+    Setting(
+        "MAX_BATCH_CHANGES",
+        "TIANJIAN_MAX_BATCH_CHANGES",
+        5000,
+        "一次上传的最多变更数 / Most changes in one push.",
+    ),
+    Setting(
+        "MAX_PULL_PAGE",
+        "TIANJIAN_MAX_PULL_PAGE",
+        5000,
+        "一页下载的最多记录数 / Most records in one pull page.",
+    ),
     Setting(
         "CHECKPOINT_QUIET_SECONDS",
         "TIANJIAN_CHECKPOINT_QUIET_SECONDS",

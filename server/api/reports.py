@@ -78,4 +78,3 @@ class Breakdown(MethodView):
             query["envoy"],
             sort=query["sort"],
         )
-

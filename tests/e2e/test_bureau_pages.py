@@ -26,7 +26,9 @@ def bureau(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     for month in ("03", "05", "07"):
         session = zhang.session(starts_at=f"2026-{month}-10T02:00:00Z", reported_headcount=30)
         for name in ("赵大", "钱二", "孙三"):
-            zhang.checkin(session, zhang.farmer(name, mobile="13912345678" if name == "赵大" else None))
+            zhang.checkin(
+                session, zhang.farmer(name, mobile="13912345678" if name == "赵大" else None)
+            )
         zhang.handout(40, session_id=session)
     west = li.session(unit_code=VILLAGE_WEST, starts_at="2026-04-02T02:00:00Z")
     for name in ("周四", "吴五"):

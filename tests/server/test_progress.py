@@ -110,5 +110,3 @@ def test_statuses_through_the_year(db: Database, zhang: Envoy) -> None:
     assert status(datetime(2026, 3, 20, tzinfo=CHINA)) == "on_track"
     assert status(datetime(2026, 9, 1, tzinfo=CHINA)) == "behind"
     assert status(datetime(2027, 1, 1, tzinfo=CHINA) + timedelta(seconds=1)) == "not_met"
-
-

@@ -108,28 +108,45 @@ def test_an_envoy_user_sees_only_their_own_figures_and_records(
 
 def test_staff_cannot_change_targets_and_admins_can(app: Flask, busy: dict[str, Any]) -> None:
     staff, admin = client_of(app, "staff"), client_of(app, "admin")
-    form = {"year": "2026", "unit_code": "530102001000", "indicator": "village_trainings",
-            "comparator": ">=", "value": "4"}
+    form = {
+        "year": "2026",
+        "unit_code": "530102001000",
+        "indicator": "village_trainings",
+        "comparator": ">=",
+        "value": "4",
+    }
     refused = staff.post("/targets/", data={**form, "csrf_token": csrf_token(staff, "/targets/")})
     assert refused.status_code == 403
     upload = staff.post(
         "/targets/upload?year=2026",
-        data={"csrf_token": csrf_token(staff, "/targets/"),
-              "file": (io.BytesIO("指标,比较,目标值,单位代码\n".encode()), "t.csv")},
+        data={
+            "csrf_token": csrf_token(staff, "/targets/"),
+            "file": (io.BytesIO("指标,比较,目标值,单位代码\n".encode()), "t.csv"),
+        },
     )
     assert upload.status_code == 403
     db = busy["db"]
-    assert db.execute("SELECT count(*) FROM targets WHERE unit_code = '530102001000'").fetchone()[0] == 0
+    assert (
+        db.execute("SELECT count(*) FROM targets WHERE unit_code = '530102001000'").fetchone()[0]
+        == 0
+    )
     saved = admin.post("/targets/", data={**form, "csrf_token": csrf_token(admin, "/targets/")})
     assert saved.status_code == 302
-    assert db.execute(
-        "SELECT value FROM targets WHERE unit_code = '530102001000' AND indicator = 'village_trainings'"
-    ).fetchone()[0] == 4
+    assert (
+        db.execute(
+            "SELECT value FROM targets WHERE unit_code = '530102001000' AND indicator = 'village_trainings'"
+        ).fetchone()[0]
+        == 4
+    )
     loaded = admin.post(
         "/targets/upload?year=2026",
-        data={"csrf_token": csrf_token(admin, "/targets/"),
-              "file": (io.BytesIO("指标,比较,目标值,单位代码\n培训人次,超过,50,530102001000\n".encode()),
-                       "目标.csv")},
+        data={
+            "csrf_token": csrf_token(admin, "/targets/"),
+            "file": (
+                io.BytesIO("指标,比较,目标值,单位代码\n培训人次,超过,50,530102001000\n".encode()),
+                "目标.csv",
+            ),
+        },
         content_type="multipart/form-data",
     )
     assert loaded.status_code == 302, loaded.get_data(as_text=True)
@@ -225,17 +242,25 @@ def test_devices_page_shows_china_time_and_only_admins_revoke(
 ) -> None:
     db: Database = busy["db"]
     device_id = busy["zhang"].device.id
-    db.execute("UPDATE devices SET last_seen_at = '2026-11-26T06:05:00Z', skew_ms = 93000 "
-               "WHERE id = ?", [device_id])
+    db.execute(
+        "UPDATE devices SET last_seen_at = '2026-11-26T06:05:00Z', skew_ms = 93000 WHERE id = ?",
+        [device_id],
+    )
     db.conn.commit()
     staff, admin = client_of(app, "staff"), client_of(app, "admin")
     page = staff.get("/staff/devices").get_data(as_text=True)
     assert "2026年11月26日 14:05" in page and ">93<" in page
     assert "revoke" not in page
     token = csrf_token(staff, "/staff/devices")
-    assert staff.post(f"/staff/devices/{device_id}/revoke", data={"csrf_token": token}).status_code == 403
+    assert (
+        staff.post(f"/staff/devices/{device_id}/revoke", data={"csrf_token": token}).status_code
+        == 403
+    )
     token = csrf_token(admin, "/staff/devices")
-    assert admin.post(f"/staff/devices/{device_id}/revoke", data={"csrf_token": token}).status_code == 302
+    assert (
+        admin.post(f"/staff/devices/{device_id}/revoke", data={"csrf_token": token}).status_code
+        == 302
+    )
     assert [d["revoked_at"] for d in devices.list_devices(db) if d["id"] == device_id][0]
 
 
@@ -269,19 +294,27 @@ def test_reference_data_loads_from_an_upload_by_admins_only(
     body = "code,name,parent_code,level\n530102003,新河乡,530102,township\n".encode()
     refused = staff.post(
         "/reference/units",
-        data={"csrf_token": csrf_token(staff, "/reference/units"), "file": (io.BytesIO(body), "u.csv")},
+        data={
+            "csrf_token": csrf_token(staff, "/reference/units"),
+            "file": (io.BytesIO(body), "u.csv"),
+        },
     )
     assert refused.status_code == 403
     loaded = admin.post(
         "/reference/units",
-        data={"csrf_token": csrf_token(admin, "/reference/units"), "file": (io.BytesIO(body), "u.csv")},
+        data={
+            "csrf_token": csrf_token(admin, "/reference/units"),
+            "file": (io.BytesIO(body), "u.csv"),
+        },
     )
     assert loaded.status_code == 302
     assert "新河乡" in staff.get("/reference/units").get_data(as_text=True)
     bad = admin.post(
         "/reference/units",
-        data={"csrf_token": csrf_token(admin, "/reference/units"),
-              "file": (io.BytesIO(b"code,name\nabc,x\n"), "u.csv")},
+        data={
+            "csrf_token": csrf_token(admin, "/reference/units"),
+            "file": (io.BytesIO(b"code,name\nabc,x\n"), "u.csv"),
+        },
     )
     assert bad.status_code in (400, 422)
     assert "Traceback" not in bad.get_data(as_text=True)
