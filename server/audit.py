@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from shared.clock import to_iso, utc_now
+from shared.errors import TianjianError
 
 if TYPE_CHECKING:
     from server.users import User
@@ -54,8 +55,11 @@ ACTIONS = (
 SECRET_KEYS = frozenset({"password", "password_hash", "token", "token_hash", "code_hash"})
 
 
-class SecretInAuditLog(ValueError):
-    """A programming error: something tried to log a password or token."""
+class SecretInAuditLog(TianjianError):
+    """A programming error: something tried to log a password or token (nothing is written)."""
+
+    status = 500
+    message = "审计日志不能记录密码或令牌 / passwords and tokens never go into the audit log"
 
 
 def cli_actor() -> str:
@@ -77,7 +81,7 @@ def _check_no_secrets(value: Any) -> None:
     if isinstance(value, dict):
         leaked = SECRET_KEYS & set(value)
         if leaked:
-            raise SecretInAuditLog(f"not for the audit log: {sorted(leaked)}")
+            raise SecretInAuditLog(errors={key: "secret" for key in sorted(leaked)})
         for inner in value.values():
             _check_no_secrets(inner)
     elif isinstance(value, list | tuple):
