@@ -7,6 +7,7 @@ mobile numbers come unmasked and the caller masks them for everyone but admins.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from sqlite_utils import Database
@@ -106,3 +107,37 @@ def unit_choices(db: Database, current: str | None) -> list[dict[str, Any]]:
     for row in rows:
         row["depth"] = depth.get(row["level"], 0)
     return rows
+
+
+def villages_of(db: Database, township_code: str) -> list[dict[str, Any]]:
+    """The villages of a township (by its 12-digit code), for a scope menu: code, name, level,
+    depth 4."""
+    prefix = township_code[:9]
+    return [
+        {**row, "depth": 4}
+        for row in db.query(
+            "SELECT code, name, level FROM units WHERE level = 'village' AND code > ? "
+            "AND code < ? ORDER BY code",
+            [prefix + "000", str(int(prefix) + 1).zfill(9)],
+        )
+    ]
+
+
+def _names(db: Database, sql: str, keys: Iterable[str]) -> dict[str, str]:
+    wanted = sorted(set(keys))
+    names: dict[str, str] = {}
+    # SQLite caps bound parameters; a long list goes in slices.
+    for start in range(0, len(wanted), 500):
+        part = wanted[start : start + 500]
+        names.update(db.execute(sql.format(marks=", ".join("?" for _ in part)), part))
+    return names
+
+
+def unit_names(db: Database, codes: Iterable[str]) -> dict[str, str]:
+    """Names of the units with these codes (unknown codes left out)."""
+    return _names(db, "SELECT code, name FROM units WHERE code IN ({marks})", codes)
+
+
+def farmer_names(db: Database, ids: Iterable[str]) -> dict[str, str]:
+    """Names of the farmer records with these ids (unknown ids left out)."""
+    return _names(db, "SELECT id, name FROM farmers WHERE id IN ({marks})", ids)

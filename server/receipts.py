@@ -12,6 +12,7 @@ Shares are rounded to two decimals.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
@@ -52,3 +53,52 @@ def received(
         ).fetchone()[0]
         share /= max(villages, 1)
     return round(share, 2)
+
+
+@dataclass(frozen=True)
+class ReceiptShare:
+    """One envoy's receipts of a year and the part of them counted toward a unit (see module)."""
+
+    envoy_id: str
+    envoy: str
+    received: int  # the envoy's own receipts in the period, whole
+    townships: int  # townships the envoy serves
+    share: float  # counted toward the unit
+
+
+def shares(
+    db: Database, prefix: str, day_start: str, day_end: str, envoy_id: str | None = None
+) -> list[ReceiptShare]:
+    """Per envoy with receipts in [day_start, day_end): the whole and the unit's share, the
+    same sharing as `received` (their shares add up to it), for pages that show the working."""
+    params: dict[str, Any] = {"day_start": day_start, "day_end": day_end, "envoy": envoy_id}
+    params["lo"], params["hi"] = _range(prefix[:TOWNSHIP_DIGITS]) if prefix else ("", ":")
+    envoy = " AND envoy_id = :envoy" if envoy_id else ""
+    rows = db.execute(
+        "WITH r AS (SELECT envoy_id, sum(copies) AS c FROM leaflet_receipts WHERE deleted = 0 "
+        f"AND received_on >= :day_start AND received_on < :day_end{envoy} GROUP BY envoy_id) "
+        "SELECT r.envoy_id, coalesce(e.name, r.envoy_id), r.c, "
+        "coalesce(json_array_length(e.township_codes), 0), (SELECT count(*) FROM "
+        "json_each(coalesce(e.township_codes, '[]')) t WHERE t.value >= :lo AND t.value < :hi) "
+        "FROM r LEFT JOIN envoys e ON e.id = r.envoy_id ORDER BY 2, 1",
+        params,
+    ).fetchall()
+    villages = 1
+    if len(prefix) > TOWNSHIP_DIGITS:
+        villages = max(
+            db.execute(
+                "SELECT count(*) FROM units WHERE level = 'village' AND code >= :lo AND code < :hi",
+                params,
+            ).fetchone()[0],
+            1,
+        )
+    out = []
+    for envoy_id_, name, copies, townships, inside in rows:
+        if not prefix:
+            share = float(copies)
+        elif not townships or not inside:
+            continue
+        else:
+            share = copies * inside / townships / villages
+        out.append(ReceiptShare(envoy_id_, name, copies, townships, round(share, 2)))
+    return out

@@ -49,6 +49,7 @@ def select_locale() -> str:
 NAV_LINKS = (
     ("breakdowns.table", lazy_gettext("分组"), BUREAU),
     ("records.listing_sessions", lazy_gettext("记录"), ANYONE),
+    ("reconciliation_page.overview", lazy_gettext("数据核对"), ANYONE),
     ("summary.year_end", lazy_gettext("年度总结"), BUREAU),
     ("targets.listing", lazy_gettext("目标"), BUREAU),
     ("staff.device_list", lazy_gettext("设备"), BUREAU),
@@ -96,6 +97,7 @@ def register_web(app: Flask, api: Api) -> None:
         auth,
         breakdowns,
         progress,
+        reconciliation,
         records,
         reference,
         staff,
@@ -103,7 +105,18 @@ def register_web(app: Flask, api: Api) -> None:
         targets,
     )
 
-    pages = (auth, progress, breakdowns, records, summary, targets, staff, reference, admin)
+    pages = (
+        auth,
+        progress,
+        breakdowns,
+        records,
+        reconciliation,
+        summary,
+        targets,
+        staff,
+        reference,
+        admin,
+    )
     for module in pages:
         app.register_blueprint(module.bp)
     page_blueprints = {module.bp.name for module in pages}

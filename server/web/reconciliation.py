@@ -1,0 +1,288 @@
+"""The reconciliation page (数据核对): headcounts, leaflet stock, doubtful check-ins, silent devices."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from flask import Blueprint, current_app, request, url_for
+from marshmallow import Schema, fields, validate
+
+from server import listings, receipts, reconciliation
+from server.access import ANYONE, current_user, requires
+from server.db import get_db
+from server.figures import Scope
+from server.page_tables import BOOL, CODE, NUMBER, TIME, Column, Table
+from server.progress import envoy_record, unit_scope
+from server.web import forms
+from server.web.records import KIND_WORDS
+from server.web.render import table_page
+from shared.clock import local_date, to_iso, utc_now
+
+# "reconciliation" is the JSON API's blueprint.
+bp = Blueprint("reconciliation_page", __name__, url_prefix="/reconciliation")
+
+# Why a check-in is listed; a reason not named here is shown as its code.
+REASON_WORDS = {
+    "outside_window": ("签到时间在场次时间之外", "outside the session's time"),
+    "deleted_session": ("场次已删除", "session deleted"),
+    "shared_phone": ("同一手机多人签到", "many farmers from one phone"),
+}
+# What a device line may carry about changes still waiting on it (the outbox size it reported).
+WAITING_KEYS = ("waiting", "outbox_size", "pending_changes", "pending")
+
+
+class ReconciliationArgs(Schema):
+    """Which year, unit and envoy the page is about, from the query string."""
+
+    year = fields.Integer(
+        load_default=lambda: local_date(utc_now()).year, validate=validate.Range(2000, 2200)
+    )
+    unit = fields.String(load_default=None, validate=validate.Regexp(r"^\d{2,12}$"))
+    envoy = fields.String(load_default=None, validate=validate.Length(1, 64))
+
+
+def page_scope() -> dict[str, Any]:
+    """The scope asked for; an envoy user always gets their own rows, whatever was asked
+    (as the JSON does): their envoy, no unit."""
+    scope = forms.load(
+        ReconciliationArgs(),
+        {k: v for k, v in request.args.items() if k in ReconciliationArgs().fields},
+    )
+    user = current_user()
+    scope["own"] = user is not None and user.role == "envoy"
+    if scope["own"]:
+        # An envoy user with no linked envoy sees nothing rather than everyone.
+        scope["envoy"] = (user.envoy_id if user else None) or "-"
+        scope["unit"] = None
+    return scope
+
+
+def path_link(endpoint: str, path: str, **values: Any) -> str:
+    """An agreed address: by its endpoint once that page exists, else by its path."""
+    if endpoint in current_app.view_functions:
+        return url_for(endpoint, **values)
+    query = {k: v for k, v in values.items() if v is not None and f"<{k}>" not in path}
+    for key, value in values.items():
+        path = path.replace(f"<{key}>", quote(str(value), safe=""))
+    return request.script_root + path + (f"?{urlencode(query)}" if query else "")
+
+
+def ledger_link(row: dict[str, Any]) -> str | None:
+    if not row.get("envoy_id"):
+        return None
+    return path_link("ledger.envoy", "/ledger/<envoy_id>", envoy_id=row["envoy_id"])
+
+
+def session_link(row: dict[str, Any]) -> str:
+    return url_for("records.session", session_id=row["session_id"])
+
+
+def review_link(session_id: str) -> str:
+    return path_link(
+        "review.record",
+        "/review/<record_kind>/<record_id>",
+        record_kind="session",
+        record_id=session_id,
+    )
+
+
+def percent(share: float | None) -> float | None:
+    return None if share is None else round(share * 100, 1)
+
+
+def build_tables(
+    db: Any, result: dict[str, Any], scope: Scope, unit_name: str, as_of: str
+) -> dict[str, Table]:
+    """Each section of the page as a table (the same ones the CSV and XLSX files carry)."""
+
+    def table(name: str, zh: str, en: str, columns: tuple[Column, ...], rows: list[Any]) -> Table:
+        return Table(name, zh, en, columns, rows, unit_name=unit_name, year=scope.year, as_of=as_of)
+
+    envoys = [
+        {**line, "verified_percent": percent(line["verified_share"])}
+        for line in result["headcounts"]["envoys"]
+    ]
+    doubtful = [line for line in result["headcounts"]["sessions"] if line["doubtful"]]
+    names = listings.unit_names(db, (line["unit_code"] for line in doubtful))
+    sessions = [
+        {
+            **line,
+            "kind_zh": KIND_WORDS.get(line["kind"], line["kind"]),
+            "unit": names.get(line["unit_code"], ""),
+            "verified_percent": percent(line["verified_share"]),
+        }
+        for line in doubtful
+    ]
+    leaflets = [
+        {**line, "row_class": "over" if line["over"] else ""} for line in result["leaflets"]
+    ]
+    shared = [
+        asdict(line)
+        for line in receipts.shares(
+            db, scope.prefix, scope.day_start, scope.day_end, scope.envoy_id
+        )
+    ]
+    farmers = listings.farmer_names(db, (line["farmer_id"] for line in result["checkins"]))
+    checkins = [
+        {
+            **line,
+            "farmer": farmers.get(line.get("farmer_id") or "", line.get("farmer_id") or ""),
+            "reason_zh": REASON_WORDS.get(line["reason"], (line["reason"],))[0],
+            "reason_en": REASON_WORDS.get(line["reason"], (line["reason"],) * 2)[-1],
+        }
+        for line in result["checkins"]
+    ]
+    devices = result["devices"]
+    waiting = next((key for key in WAITING_KEYS if any(key in line for line in devices)), None)
+    device_columns: tuple[Column, ...] = (
+        Column("device", "设备", "Device"),
+        Column("envoy", "特派员", "Envoy", link=ledger_link),
+        Column("last_seen_at", "最后联系（北京时间）", "Last contact (China time)", TIME),
+        Column("days_silent", "未联系天数", "Days silent", NUMBER),
+    )
+    if waiting:
+        device_columns += (
+            Column(waiting, "待上传变更（最后一次报告）", "Changes waiting (last report)", NUMBER),
+        )
+    return {
+        "headcount-envoys": table(
+            "headcount-envoys",
+            "人数核对（按特派员）",
+            "Headcounts by envoy",
+            (
+                Column("envoy", "特派员", "Envoy", link=ledger_link),
+                Column("sessions", "场次", "Sessions", NUMBER),
+                Column("reported", "填报人数", "Reported headcount", NUMBER),
+                Column("checked_in", "实名签到人数", "Named check-ins", NUMBER),
+                Column("verified_percent", "核实比例 %", "Verified %", NUMBER),
+                Column("doubtful_sessions", "存疑场次", "Doubtful sessions", NUMBER),
+            ),
+            envoys,
+        ),
+        "headcount-sessions": table(
+            "headcount-sessions",
+            "人数存疑的场次",
+            "Sessions with a doubtful headcount",
+            (
+                Column("starts_at", "时间（北京时间）", "When (China time)", TIME),
+                Column("title", "主题", "Title", link=session_link),
+                Column("kind_zh", "类型", "Kind"),
+                Column("unit", "地点（单位）", "Unit"),
+                Column("envoy", "主讲特派员", "Lead envoy", link=ledger_link),
+                Column("reported", "填报人数", "Reported headcount", NUMBER),
+                Column("checked_in", "实名签到人数", "Named check-ins", NUMBER),
+                Column("verified_percent", "核实比例 %", "Verified %", NUMBER),
+                Column("unit_code", "区划代码", "Unit code", CODE),
+            ),
+            sessions,
+        ),
+        "leaflets": table(
+            "leaflets",
+            "资料核对（按特派员和资料）",
+            "Leaflets by envoy and title",
+            (
+                Column("envoy", "特派员", "Envoy", link=ledger_link),
+                Column("title", "资料名称", "Title"),
+                Column("received", "领取份数（截至年底）", "Received (to year end)", NUMBER),
+                Column("handed_out", "发放份数（截至年底）", "Handed out (to year end)", NUMBER),
+                Column("in_hand", "结存", "In hand", NUMBER),
+                Column("over", "超发", "Over-distributed", BOOL),
+            ),
+            leaflets,
+        ),
+        "receipts": table(
+            "receipts",
+            "本年领取计入本单位",
+            "This year's receipts counted toward this unit",
+            (
+                Column("envoy", "特派员", "Envoy", link=ledger_link),
+                Column("received", "本年领取份数", "Received this year", NUMBER),
+                Column("townships", "服务乡镇数", "Townships served", NUMBER),
+                Column("share", "计入本单位份数", "Counted toward this unit", NUMBER),
+            ),
+            shared,
+        ),
+        "checkins": table(
+            "checkins",
+            "签到核对",
+            "Check-ins to look at",
+            (
+                Column("checked_in_at", "签到时间（北京时间）", "Checked in (China time)", TIME),
+                Column("farmer", "学员", "Trainee"),
+                Column("session", "场次", "Session", link=session_link),
+                Column("starts_at", "场次开始（北京时间）", "Session starts (China time)", TIME),
+                Column("envoy", "特派员", "Envoy", link=ledger_link),
+                Column("reason_zh", "原因", "Reason", en_key="reason_en"),
+                Column("minutes_off", "超出时间（分钟）", "Minutes outside", NUMBER),
+            ),
+            checkins,
+        ),
+        "devices": table(
+            "devices",
+            "失联设备",
+            "Silent devices",
+            device_columns,
+            devices,
+        ),
+    }
+
+
+@bp.get("/")
+@requires(*ANYONE)
+def overview() -> Any:
+    scope = page_scope()
+    db = get_db()
+    if scope["envoy"] and not scope["own"]:
+        envoy_record(db, scope["envoy"])
+    unit = unit_scope(db, scope["unit"]) if scope["unit"] or not scope["envoy"] else None
+    if unit is not None:
+        unit_name = unit["name"]
+    elif scope["own"]:
+        user = current_user()
+        unit_name = user.name if user else ""
+    else:
+        unit_name = envoy_record(db, scope["envoy"])["name"]
+    where = Scope(scope["year"], unit["prefix"] if unit else "", scope["envoy"])
+    now = utc_now()
+    result = reconciliation.reconcile(
+        db,
+        where,
+        current_app.config["CHECKIN_MARGIN_MINUTES"],
+        current_app.config["SILENT_DEVICE_DAYS"],
+        now,
+    )
+    tables = build_tables(db, result, where, unit_name, to_iso(now))
+    units: list[dict[str, Any]] = []
+    if not scope["own"]:
+        current = unit["code"] if unit else None
+        units = listings.unit_choices(db, current)
+        if unit is not None and unit["level"] in ("township", "village"):
+            known = {row["code"] for row in units}
+            units += [
+                row for row in listings.villages_of(db, unit["code"]) if row["code"] not in known
+            ]
+            units.sort(key=lambda row: row["code"])
+    flags = result.get("flags")
+    return table_page(
+        "reconciliation.html",
+        tables,
+        result=result,
+        scope=scope,
+        unit=unit,
+        unit_name=unit_name,
+        as_of=to_iso(now),
+        units=units,
+        envoys=[] if scope["own"] else listings.envoys(db),
+        flag_count=None if flags is None else len(flags),
+        flags_link=path_link(
+            "flags.listing", "/flags", year=scope["year"], unit=scope["unit"], envoy=scope["envoy"]
+        ),
+        review_link=review_link,
+        receipts_total=receipts.received(
+            db, where.prefix, where.day_start, where.day_end, where.envoy_id
+        ),
+        margin=current_app.config["CHECKIN_MARGIN_MINUTES"],
+        silent_days=current_app.config["SILENT_DEVICE_DAYS"],
+    )
