@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from server import flags
 from server.figures import Scope
+from server.flags import FlagRules
 from shared.clock import to_iso
 
 # A session's reported headcount counts as far above its check-ins beyond this factor.
@@ -277,10 +279,15 @@ def silent_devices(db: Database, scope: Scope, now: datetime, days: int) -> list
 
 
 def reconcile(
-    db: Database, scope: Scope, margin_minutes: int, silent_days: int, now: datetime
+    db: Database,
+    scope: Scope,
+    margin_minutes: int,
+    silent_days: int,
+    now: datetime,
+    rules: FlagRules | None = None,
 ) -> dict[str, Any]:
     """The reconciliation JSON of a scope: leaflets, headcounts (sessions and per envoy),
-    doubtful check-ins and silent devices."""
+    doubtful check-ins, silent devices and flagged records."""
     sessions = headcounts(db, scope)
     return {
         "year": scope.year,
@@ -294,4 +301,5 @@ def reconcile(
         },
         "checkins": [asdict(line) for line in checkins(db, scope, margin_minutes)],
         "devices": [asdict(line) for line in silent_devices(db, scope, now, silent_days)],
+        "flags": [asdict(flag) for flag in flags.flags(db, scope, now, rules or FlagRules())],
     }

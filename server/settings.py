@@ -126,6 +126,22 @@ SETTINGS = (
         "设备多少天未联系即列为失联 / Days without contact after which a device is listed as silent for reconciliation.",
     ),
     Setting(
+        "FLAG_Z_THRESHOLD",
+        "TIANJIAN_FLAG_Z_THRESHOLD",
+        3.5,
+        "修正 z 分数超过多少即标记为异常（面积、上报人数、发放份数，须同时远离该特派员与全县常见值）"
+        " / Modified z-score (Iglewicz & Hoaglin) beyond which a plot's area, a session's headcount"
+        " or a hand-out's copies is flagged, when far outside both its envoy's and its county's"
+        " usual (flagged for review, never refused).",
+    ),
+    Setting(
+        "FLAG_YIELD_RATIO",
+        "TIANJIAN_FLAG_YIELD_RATIO",
+        3.0,
+        "观测亩产高于目标亩产多少倍（或低于其几分之一）即标记 / A plot observation's yield more than"
+        " this many times its plot's target yield, or less than its reciprocal, is flagged.",
+    ),
+    Setting(
         "TOMBSTONE_RETENTION_DAYS",
         "TIANJIAN_TOMBSTONE_DAYS",
         p.TOMBSTONE_RETENTION_DAYS,
@@ -161,6 +177,8 @@ def defaults_from_environment() -> dict[str, Any]:
             values[setting.name] = setting.default
         elif isinstance(setting.default, int):
             values[setting.name] = int(raw)
+        elif isinstance(setting.default, float):
+            values[setting.name] = float(raw)
         else:
             values[setting.name] = raw
     return values

@@ -13,6 +13,7 @@ from server.access import SignInRequired, bearer_token, current_user
 from server.api.protocol import API_TOKEN, Blueprint
 from server.db import get_db
 from server.figures import Scope
+from server.flags import FlagRules
 from server.progress import envoy_record, unit_scope
 from server.report import check_year
 from server.users import ENVOY, api_token_valid
@@ -37,6 +38,12 @@ def envoy_of_reader() -> str | None:
         # An envoy user without a linked envoy sees nothing rather than everyone.
         return user.envoy_id or "-"
     return None
+
+
+def flag_rules() -> FlagRules:
+    """The flag rules as this server is configured."""
+    config = current_app.config
+    return FlagRules(float(config["FLAG_Z_THRESHOLD"]), float(config["FLAG_YIELD_RATIO"]))
 
 
 class ReconciliationQuerySchema(Schema):
@@ -117,6 +124,28 @@ class DeviceLineSchema(Schema):
     days_silent = fields.Integer(metadata={"description": "未联系天数 / days silent"})
 
 
+class FlagSchema(Schema):
+    kind = fields.String(
+        metadata={
+            "description": "plot_area 面积异常 / headcount 上报人数异常 / handout_copies 发放份数异常"
+            " / empty_session 无签到无人数 / yield_vs_target 亩产远离目标"
+        }
+    )
+    record_kind = fields.String(metadata={"description": "记录类别（同步协议）/ protocol kind"})
+    record_id = fields.String(metadata={"description": "记录 id / record id"})
+    envoy_id = fields.String(metadata={"description": "特派员 / the record's envoy"})
+    reason = fields.String(metadata={"description": "原因（中文 / English），含数值与常见范围"})
+    review = fields.String(
+        allow_none=True,
+        metadata={"description": "审核状态 approved/questioned/returned/corrected，未审核为 null"},
+    )
+    envoy = fields.String(metadata={"description": "特派员姓名 / envoy's name"})
+    unit_code = fields.String(allow_none=True, metadata={"description": "村或单位 / unit code"})
+    at = fields.String(allow_none=True, metadata={"description": "记录日期或时间 / record's date"})
+    value = fields.Float(allow_none=True, metadata={"description": "被标记的数值 / the value"})
+    z = fields.Float(allow_none=True, metadata={"description": "全县修正 z 分数 / county z-score"})
+
+
 class ReconciliationSchema(Schema):
     year = fields.Integer()
     unit = fields.String(allow_none=True)
@@ -125,6 +154,12 @@ class ReconciliationSchema(Schema):
     headcounts = fields.Nested(HeadcountsSchema)
     checkins = fields.List(fields.Nested(CheckinLineSchema))
     devices = fields.List(fields.Nested(DeviceLineSchema))
+    flags = fields.List(
+        fields.Nested(FlagSchema),
+        metadata={
+            "description": "疑似有误的记录，列出待审核，从不拒收 / records flagged, never refused"
+        },
+    )
 
 
 @blp.route("/<int:year>")
@@ -150,4 +185,5 @@ class Reconciliation(MethodView):
             margin,
             current_app.config["SILENT_DEVICE_DAYS"],
             utc_now(),
+            flag_rules(),
         )

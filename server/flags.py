@@ -1,0 +1,385 @@
+"""Flags: field records whose figures look wrong, listed for staff to review, never refused.
+
+Rules (issue 14, "Flags and review"; docs/report.md, "Flags"):
+- outliers: a plot's area, a session's reported headcount (compared with sessions of the same
+  kind) and a hand-out's copies whose modified z-score (Iglewicz & Hoaglin) is beyond the
+  threshold both among the county's records of the year and among that envoy's records in the
+  county that year. An envoy with fewer than MIN_VALUES such records is judged on the county
+  alone; a county with fewer than MIN_VALUES is not judged at all;
+- a session (TV lectures aside) already started, with no check-in and no reported headcount;
+- a plot observation whose yield is beyond `ratio` times (or below 1/`ratio` of) its plot's
+  target yield.
+Deleted records are neither flagged nor counted in what is usual. A hand-out's corrections
+(`correction_of`) are folded into the hand-out they correct: the net copies are judged, under
+the original's id, and a correction is never judged alone.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from server.figures import Scope
+from server.settings import default
+from shared import protocol as p
+from shared.clock import to_iso
+
+# Fewer values than this say nothing about what is usual.
+MIN_VALUES = 5
+# 0.6745 is the 75th percentile of the standard normal: MAD / 0.6745 estimates sigma.
+MAD_FACTOR = 0.6745
+# With MAD 0, the mean absolute deviation times this estimates sigma instead (IBM's variant).
+MEAN_AD_FACTOR = 1.253314
+COUNTY_DIGITS = 6
+
+PLOT_AREA = "plot_area"
+HEADCOUNT = "headcount"
+HANDOUT_COPIES = "handout_copies"
+EMPTY_SESSION = "empty_session"
+YIELD_VS_TARGET = "yield_vs_target"
+KINDS = (PLOT_AREA, HEADCOUNT, HANDOUT_COPIES, EMPTY_SESSION, YIELD_VS_TARGET)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One doubtful record: what looks wrong, why in words, and its present review (or None)."""
+
+    kind: str
+    record_kind: str
+    record_id: str
+    envoy_id: str
+    reason: str
+    review: str | None
+    envoy: str
+    unit_code: str | None
+    at: str | None  # the record's date or time
+    value: float | None
+    z: float | None  # the county's modified z-score, for the outlier kinds
+
+
+@dataclass(frozen=True)
+class FlagRules:
+    """The settings the rules use (server/settings.py declares them)."""
+
+    z_threshold: float = default("FLAG_Z_THRESHOLD")
+    yield_ratio: float = default("FLAG_YIELD_RATIO")
+
+
+@dataclass(frozen=True)
+class Value:
+    """One record's figure, with what it is compared among (`group`: a session's kind)."""
+
+    record_id: str
+    envoy_id: str
+    unit_code: str
+    at: str
+    value: float
+    group: str = ""
+
+    @property
+    def county(self) -> str:
+        return self.unit_code[:COUNTY_DIGITS]
+
+
+@dataclass(frozen=True)
+class Usual:
+    """What is usual among some values: their median and the scale a z-score divides by."""
+
+    median: float
+    scale: float
+    count: int
+
+    def z(self, value: float) -> float:
+        if self.scale == 0:
+            return 0.0 if value == self.median else float("inf")
+        return (value - self.median) / self.scale
+
+    def range(self, threshold: float) -> tuple[float, float]:
+        """The values within the threshold: what counts as usual here."""
+        spread = threshold * self.scale
+        return max(self.median - spread, 0.0), self.median + spread
+
+
+@dataclass(frozen=True)
+class Measure:
+    """An outlier rule: the figure's words, and the query giving a scope's (id, envoy, unit,
+    at, value, group, correction_of) rows."""
+
+    kind: str
+    record_kind: str
+    zh: str
+    en: str
+    unit_zh: str
+    unit_en: str
+    sql_of: Callable[[Scope], str]
+
+
+def usual(values: Sequence[float]) -> Usual:
+    """The median and robust scale of `values`: MAD / 0.6745, or with MAD 0 the mean absolute
+    deviation from the median times 1.253314 (so z = 0.6745 (x - median) / MAD)."""
+    median = statistics.median(values)
+    deviations = [abs(value - median) for value in values]
+    mad = statistics.median(deviations)
+    if mad > 0:
+        return Usual(median, mad / MAD_FACTOR, len(values))
+    return Usual(median, MEAN_AD_FACTOR * statistics.fmean(deviations), len(values))
+
+
+def _envoy_condition(column: str, scope: Scope) -> str:
+    return f" AND {column} = :envoy" if scope.envoy_id else ""
+
+
+def _plot_area_sql(scope: Scope) -> str:
+    return (
+        "SELECT p.id, p.envoy_id, p.village_code, p.established_on, p.area_mu, '', NULL "
+        "FROM plots p WHERE p.deleted = 0 AND p.area_mu IS NOT NULL "
+        "AND p.established_on >= :day_start AND p.established_on < :day_end "
+        "AND p.village_code >= :lo AND p.village_code < :hi" + _envoy_condition("p.envoy_id", scope)
+    )
+
+
+def _headcount_sql(scope: Scope) -> str:
+    return (
+        "SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at, s.reported_headcount, s.kind, "
+        "NULL FROM sessions s WHERE s.deleted = 0 AND s.reported_headcount IS NOT NULL "
+        "AND s.unit_code >= :lo AND s.unit_code < :hi AND +s.starts_at >= :start "
+        "AND +s.starts_at < :end" + _envoy_condition("s.lead_envoy_id", scope)
+    )
+
+
+def _handout_sql(scope: Scope) -> str:
+    """Hand-outs in one of the scope's villages or at one of its sessions, corrections too
+    (folded into their originals afterwards). Two branches, each on its own index; with no
+    unit, every hand-out of the year (the envoy's)."""
+    common = (
+        "FROM leaflet_handouts h LEFT JOIN sessions hs ON hs.id = h.session_id "
+        "WHERE h.deleted = 0 AND +h.handed_out_at >= :start AND +h.handed_out_at < :end"
+        + _envoy_condition("h.envoy_id", scope)
+    )
+    columns = (
+        "h.id, h.envoy_id, coalesce(h.unit_code, hs.unit_code), h.handed_out_at, h.copies, '', "
+        "h.correction_of"
+    )
+    if not scope.prefix:
+        return f"SELECT {columns} {common}"
+    return (
+        f"SELECT {columns} {common} AND h.unit_code >= :lo AND h.unit_code < :hi "
+        f"UNION ALL SELECT {columns} {common} AND +h.unit_code IS NULL AND h.session_id IN "
+        "(SELECT id FROM sessions WHERE unit_code >= :lo AND unit_code < :hi)"
+    )
+
+
+MEASURES = (
+    Measure(PLOT_AREA, p.PLOT, "面积", "area", "亩", "mu", _plot_area_sql),
+    # Sessions are compared with sessions of the same kind (a large training draws more).
+    Measure(HEADCOUNT, p.SESSION, "上报人数", "headcount", "人", "people", _headcount_sql),
+    Measure(HANDOUT_COPIES, p.LEAFLET_HANDOUT, "发放份数", "copies", "份", "copies", _handout_sql),
+)
+
+
+def values(db: Database, scope: Scope, sql: str) -> list[Value]:
+    """The rows of a measure's query, a hand-out's corrections added into the hand-out."""
+    found: dict[str, Value] = {}
+    corrections: list[tuple[str, float]] = []
+    for record_id, envoy_id, unit, at, value, group, correction_of in db.execute(
+        sql, scope.params()
+    ):
+        if correction_of:
+            corrections.append((correction_of, value))
+        elif unit:
+            found[record_id] = Value(record_id, envoy_id, unit, at, value, group)
+    for original, delta in corrections:
+        # A correction of a hand-out outside the year (or the scope) is not judged here.
+        if original in found:
+            found[original] = replace(found[original], value=found[original].value + delta)
+    return list(found.values())
+
+
+def baseline(
+    db: Database, scope: Scope, sql_of: Callable[[Scope], str], candidates: list[Value]
+) -> list[Value]:
+    """Every value of the candidates' counties in the year, whoever's: the candidates
+    themselves when the scope already holds whole counties of every envoy."""
+    if scope.envoy_id is None and len(scope.prefix) <= COUNTY_DIGITS:
+        return candidates
+    out: list[Value] = []
+    for county in sorted({value.county for value in candidates}):
+        county_scope = replace(scope, prefix=county, envoy_id=None)
+        out += values(db, county_scope, sql_of(county_scope))
+    return out
+
+
+def usuals(population: Iterable[Value], by_envoy: bool) -> dict[tuple[str, ...], Usual]:
+    """What is usual per county (and group), or per county, envoy (and group)."""
+    grouped: dict[tuple[str, ...], list[float]] = defaultdict(list)
+    for value in population:
+        key = (value.county, value.group) + ((value.envoy_id,) if by_envoy else ())
+        grouped[key].append(value.value)
+    return {key: usual(found) for key, found in grouped.items() if len(found) >= MIN_VALUES}
+
+
+def _number(value: float) -> str:
+    return f"{value:,.10g}" if value == int(value) else f"{value:,.1f}"
+
+
+def outlier_reason(measure: Measure, value: float, county: Usual, threshold: float) -> str:
+    low, high = (_number(end) for end in county.range(threshold))
+    median = _number(county.median)
+    zh, en = (measure.unit_zh, measure.unit_en)
+    zh_way, en_way = ("远高于", "far above") if value > county.median else ("远低于", "far below")
+    return (
+        f"{measure.zh} {_number(value)} {zh}，{zh_way}该特派员与全县常见范围"
+        f"（全县中位 {median} {zh}，常见 {low}–{high} {zh}）/ {measure.en} {_number(value)} {en}, "
+        f"{en_way} this envoy's and the county's usual (county median {median} {en}, "
+        f"usual {low}–{high} {en})"
+    )
+
+
+def outliers(db: Database, scope: Scope, threshold: float) -> list[Flag]:
+    """Plot areas, headcounts and hand-outs' copies far outside both the county's and that
+    envoy's usual (an envoy with too few records: the county's alone)."""
+    flags = []
+    for measure in MEASURES:
+        candidates = values(db, scope, measure.sql_of(scope))
+        population = baseline(db, scope, measure.sql_of, candidates)
+        counties, envoys = usuals(population, False), usuals(population, True)
+        for value in candidates:
+            county = counties.get((value.county, value.group))
+            if county is None or abs(county.z(value.value)) <= threshold:
+                continue
+            own = envoys.get((value.county, value.group, value.envoy_id))
+            if own is not None and abs(own.z(value.value)) <= threshold:
+                continue
+            flags.append(
+                Flag(
+                    measure.kind,
+                    measure.record_kind,
+                    value.record_id,
+                    value.envoy_id,
+                    outlier_reason(measure, value.value, county, threshold),
+                    None,
+                    "",
+                    value.unit_code,
+                    value.at,
+                    value.value,
+                    round(county.z(value.value), 1),
+                )
+            )
+    return flags
+
+
+def empty_sessions(db: Database, scope: Scope, now: datetime) -> list[Flag]:
+    """Sessions (TV lectures aside) that have started, with no check-in and no headcount."""
+    has_names = (
+        "EXISTS (SELECT 1 FROM attendances b INDEXED BY idx_attendances_id "
+        "WHERE b.id >= substr(s.id, 1, 18) AND b.id < substr(s.id, 1, 18) || '.' "
+        "AND b.session_id = s.id AND b.deleted = 0)"
+    )
+    sql = (
+        "SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at FROM sessions s "
+        "WHERE s.deleted = 0 AND s.kind != 'tv_lecture' AND s.reported_headcount IS NULL "
+        # Unary + on starts_at: read the unit's (or the envoy's) index, not the whole year's.
+        "AND s.unit_code >= :lo AND s.unit_code < :hi AND +s.starts_at >= :start "
+        f"AND +s.starts_at < :end{_envoy_condition('s.lead_envoy_id', scope)}"
+        f" AND NOT {has_names}"
+    )
+    reason = "培训无人签到，也未上报人数 / session with no check-ins and no reported headcount"
+    # One upper bound on starts_at (the year's end or now), so the unit's index is read.
+    params = scope.params()
+    params["end"] = min(params["end"], to_iso(now))
+    return [
+        Flag(EMPTY_SESSION, p.SESSION, sid, envoy, reason, None, "", unit, at, None, None)
+        for sid, envoy, unit, at in db.execute(sql, params)
+    ]
+
+
+def far_from_target(db: Database, scope: Scope, ratio: float) -> list[Flag]:
+    """Plot observations whose yield is more than `ratio` times, or less than 1/`ratio` of,
+    their plot's target yield. The unit's plots first (CROSS JOIN keeps that order), then
+    each one's observations by the index on plot_id."""
+    sql = (
+        "SELECT o.id, o.envoy_id, p.village_code, o.observed_on, o.yield_kg_per_mu, "
+        "p.target_yield_kg_per_mu FROM plots p CROSS JOIN plot_observations o ON o.plot_id = p.id "
+        "WHERE o.deleted = 0 AND p.deleted = 0 AND o.yield_kg_per_mu IS NOT NULL "
+        "AND p.target_yield_kg_per_mu > 0 AND o.observed_on >= :day_start "
+        "AND o.observed_on < :day_end AND p.village_code >= :lo AND p.village_code < :hi "
+        "AND (o.yield_kg_per_mu > p.target_yield_kg_per_mu * :ratio "
+        "OR o.yield_kg_per_mu * :ratio < p.target_yield_kg_per_mu)"
+        + _envoy_condition("o.envoy_id", scope)
+        + " ORDER BY o.observed_on"
+    )
+    flags = []
+    for oid, envoy, unit, on, got, target in db.execute(sql, {**scope.params(), "ratio": ratio}):
+        reason = (
+            f"亩产 {_number(got)} 公斤，与目标亩产 {_number(target)} 公斤相差超过 "
+            f"{_number(ratio)} 倍 / yield {_number(got)} kg/mu, beyond {_number(ratio)} times "
+            f"from the plot's target of {_number(target)} kg/mu"
+        )
+        flags.append(
+            Flag(
+                YIELD_VS_TARGET,
+                p.PLOT_OBSERVATION,
+                oid,
+                envoy,
+                reason,
+                None,
+                "",
+                unit,
+                on,
+                got,
+                None,
+            )
+        )
+    return flags
+
+
+def with_names_and_reviews(db: Database, flags: list[Flag]) -> list[Flag]:
+    """Each flag with its envoy's name and its record's present review status."""
+    envoy_ids = json.dumps(sorted({flag.envoy_id for flag in flags}))
+    names = dict(
+        db.execute(
+            "SELECT id, name FROM envoys WHERE id IN (SELECT value FROM json_each(?))", [envoy_ids]
+        ).fetchall()
+    )
+    reviews: dict[tuple[str, str], str] = {}
+    for record_kind in sorted({flag.record_kind for flag in flags}):
+        ids = json.dumps([flag.record_id for flag in flags if flag.record_kind == record_kind])
+        for record_id, status in db.execute(
+            "SELECT record_id, status FROM reviews WHERE record_kind = ? "
+            "AND record_id IN (SELECT value FROM json_each(?))",
+            [record_kind, ids],
+        ):
+            reviews[(record_kind, record_id)] = status
+    return [
+        replace(
+            flag,
+            envoy=names.get(flag.envoy_id, flag.envoy_id),
+            review=reviews.get((flag.record_kind, flag.record_id)),
+        )
+        for flag in flags
+    ]
+
+
+def flags(db: Database, scope: Scope, now: datetime, rules: FlagRules) -> list[Flag]:
+    """Every flag of a scope, unreviewed first, then by kind and date."""
+    found = (
+        outliers(db, scope, rules.z_threshold)
+        + empty_sessions(db, scope, now)
+        + far_from_target(db, scope, rules.yield_ratio)
+    )
+    found = with_names_and_reviews(db, found)
+    return sorted(
+        found,
+        key=lambda flag: (
+            flag.review is not None,
+            KINDS.index(flag.kind),
+            flag.at or "",
+            flag.record_id,
+        ),
+    )
