@@ -134,6 +134,12 @@ def build_tables(
         }
         for line in result["checkins"]
     ]
+    # How many farmers one phone checked in at the session, where a line says so.
+    checkin_extra = (
+        (Column("phone_farmers", "同一手机签到农户数", "Farmers from that phone", NUMBER),)
+        if any(line.get("phone_farmers") for line in checkins)
+        else ()
+    )
     devices = result["devices"]
     waiting = next((key for key in WAITING_KEYS if any(key in line for line in devices)), None)
     device_columns: tuple[Column, ...] = (
@@ -145,6 +151,10 @@ def build_tables(
     if waiting:
         device_columns += (
             Column(waiting, "待上传变更（最后一次报告）", "Changes waiting (last report)", NUMBER),
+        )
+    if any(line.get("reported_at") for line in devices):
+        device_columns += (
+            Column("reported_at", "报告时间（北京时间）", "Reported (China time)", TIME),
         )
     return {
         "headcount-envoys": table(
@@ -216,6 +226,7 @@ def build_tables(
                 Column("envoy", "特派员", "Envoy", link=ledger_link),
                 Column("reason_zh", "原因", "Reason", en_key="reason_en"),
                 Column("minutes_off", "超出时间（分钟）", "Minutes outside", NUMBER),
+                *checkin_extra,
             ),
             checkins,
         ),

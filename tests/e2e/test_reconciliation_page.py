@@ -78,6 +78,10 @@ def test_over_distribution_and_a_doubtful_session_stand_out_at_1366(
     plain = page.locator("#table-leaflets tbody tr", has_text="张三").locator("td").first  # type: ignore[attr-defined]
     assert red == "rgb(251, 227, 227)"
     assert plain.evaluate("cell => getComputedStyle(cell).backgroundColor") != red
+    # Figures line up on the right, with separators, names on the left.
+    assert plain.evaluate("cell => getComputedStyle(cell).textAlign") in ("left", "start")
+    figure = over.locator("td.num").first
+    assert figure.evaluate("cell => getComputedStyle(cell).textAlign") == "right"
     # The padded session is listed (60 typed, 3 named), linked to its record and its review.
     doubtful = page.locator("#table-headcount-sessions tbody tr")  # type: ignore[attr-defined]
     assert doubtful.count() == 1
