@@ -47,6 +47,7 @@ def crafted(app: Flask, db_path: str) -> Iterator[dict[str, str]]:
     nameless = wang.session(
         reported_headcount=20, unit_code=VILLAGE_SOUTH, starts_at="2026-05-13T02:00:00Z"
     )
+    empty = zhang.session(starts_at="2026-05-20T02:00:00Z")  # no names, no headcount: flagged
     for session, day in ((padded, 11), (fine, 12)):
         for name in ("赵大", "钱二"):
             checkin_at(zhang, session, zhang.farmer(name), f"2026-05-{day}T02:15:00Z")
@@ -65,6 +66,7 @@ def crafted(app: Flask, db_path: str) -> Iterator[dict[str, str]]:
         "padded": padded,
         "fine": fine,
         "nameless": nameless,
+        "empty": empty,
     }
     db.close()
     yield ids
@@ -104,7 +106,7 @@ def test_every_section_renders_its_doubtful_lines(app: Flask, crafted: dict[str,
         assert f"<h2>{heading}</h2>" in page
     # Headcounts: per envoy, and the doubtful sessions only (the padded and the nameless).
     envoys = section(page, "headcount-envoys")
-    assert re.search(r"张三 2 53 5 9\.4 1", envoys), envoys  # 53 typed, 5 named: 5/53
+    assert re.search(r"张三 3 53 5 9\.4 1", envoys), envoys  # 53 typed, 5 named: 5/53
     assert re.search(r"王五 1 20 0 0 1", envoys), envoys
     doubtful = page.split('id="table-headcount-sessions"')[1].split("</section>")[0]
     assert f"/records/session/{crafted['padded']}" in doubtful
@@ -128,7 +130,12 @@ def test_every_section_renders_its_doubtful_lines(app: Flask, crafted: dict[str,
     devices = section(page, "devices")
     assert "王五的手机" in devices and "张三的手机" not in devices
     assert "2020年1月1日 08:00" in devices
-    assert "存疑记录" not in page  # no flags key in the result yet: no count shown
+    # Flagged records: counted as the JSON lists them, linked to the flags list of this scope.
+    flags = staff.get(f"/api/v1/reconciliation/2026?unit={COUNTY}").get_json()["flags"]
+    assert crafted["empty"] in {flag["record_id"] for flag in flags}
+    link = re.search(r'<a id="flags-link" href="([^"]+)">存疑记录（(\d+) 条）</a>', page)
+    assert link and int(link.group(2)) == len(flags)
+    assert unescape(link.group(1)) == "/flags?year=2026"
 
 
 @pytest.mark.parametrize(
