@@ -4,11 +4,15 @@ a current file carries, so opening one skips them."""
 from __future__ import annotations
 
 import functools
+import json
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("tianjian-field")
+
+# What a pulled review carries (protocol kind REVIEW), in the order of the table's columns.
+REVIEW_COLUMNS = ("id", "record_kind", "record_id", "status", "note", "reviewed_at")
 
 
 @migrations()
@@ -55,6 +59,35 @@ def m002_undone_checkins(db: sqlite_utils.Database) -> None:
         pk="seq",
     )
     db.table("undone_checkins").create_index(["session_id"])
+
+
+@migrations()
+def m003_reviews(db: sqlite_utils.Database) -> None:
+    """The bureau's present review of each of this envoy's records, pulled from the server.
+
+    One row per record (a newer review of it replaces the old). A client before this one kept
+    pulled reviews among its reference rows, where nothing read them: they move here."""
+    db.table("reviews").create(
+        {
+            "id": str,
+            "record_kind": str,
+            "record_id": str,
+            "status": str,
+            "note": str,
+            "reviewed_at": str,
+        },
+        pk="id",
+    )
+    db.table("reviews").create_index(["record_kind", "record_id"], unique=True)
+    db.table("reviews").create_index(["status"])
+    for (data,) in db.execute("SELECT data FROM reference WHERE kind = 'review'").fetchall():
+        review = json.loads(data)
+        db.execute(
+            "INSERT OR REPLACE INTO reviews (id, record_kind, record_id, status, note, "
+            "reviewed_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [review.get(name) for name in REVIEW_COLUMNS],
+        )
+    db.execute("DELETE FROM reference WHERE kind = 'review'")
 
 
 @functools.cache

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlite_utils
 
-from field_client.migrations import migrations, schema_version
+from field_client.migrations import REVIEW_COLUMNS, migrations, schema_version
 from field_client.outbox import PENDING, Outbox, dumps
 from shared import protocol as p
 from shared.clock import HybridLogicalClock, parse_stamp, stamp_iso, to_iso, wall_ms
@@ -376,6 +376,13 @@ class FieldStore(Outbox):
                             )
                         )
                     self._apply_field(kind, state, (kind, state["id"]) in unsent)
+                elif kind == p.REVIEW:
+                    # One row per record: a newer review of it replaces the one before.
+                    self.db.execute(
+                        "INSERT OR REPLACE INTO reviews (id, record_kind, record_id, status, "
+                        "note, reviewed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        [state.get(name) for name in REVIEW_COLUMNS],
+                    )
                 elif kind == p.FARMER_ALIAS:
                     self.db.execute(
                         "INSERT OR REPLACE INTO aliases (id, canonical_id) VALUES (?, ?)",

@@ -5,7 +5,8 @@ from typing import Final
 PROTOCOL_VERSION: Final = 1
 # The oldest client protocol the server still speaks; older clients are told to update.
 MIN_CLIENT_PROTOCOL: Final = 1
-CAPABILITIES: Final = ("gzip", "held", "aliases", "renumber")
+# "reviews": the device keeps staff reviews of its envoy's records (kind REVIEW, below).
+CAPABILITIES: Final = ("gzip", "held", "aliases", "renumber", "reviews")
 
 HEADER_PROTOCOL: Final = "X-Tianjian-Protocol"
 HEADER_CAPABILITIES: Final = "X-Tianjian-Capabilities"
@@ -56,6 +57,16 @@ FARMER_ALIAS: Final = "farmer_alias"
 REFERENCE_KINDS: Final = (UNIT, ENVOY, TECHNOLOGY, VARIETY, LEAFLET_TITLE, TARGET, FARMER_ALIAS)
 
 ALL_KINDS: Final = FIELD_KINDS + REFERENCE_KINDS
+
+# Staff's present review of a field record (statuses in shared/review_status.py). Owned by the
+# server and flowing down only, like reference data, but only to devices of the record's envoy,
+# as {id, record_kind, record_id, status, note, reviewed_at}. Kept out of ALL_KINDS, which are
+# what a push may name. A device too old to know the kind keeps it among its reference rows,
+# where nothing reads it; the field client's migration m003 moves such rows to its own table.
+REVIEW: Final = "review"
+ENVOY_ONLY_KINDS: Final = (REVIEW,)
+# Every kind a pull page may carry, in the order the server looks for changes.
+PULLED_KINDS: Final = ALL_KINDS + ENVOY_ONLY_KINDS
 
 # Server table for each kind (plural nouns, as a newcomer would guess).
 TABLES: Final = {

@@ -20,6 +20,7 @@ from field_client.web import (
     plots,
     posters,
     progress,
+    reviews,
     security,
     sessions,
 )
@@ -59,6 +60,7 @@ def create_app(store_path: str, test_config: dict[str, Any] | None = None) -> Fl
         plots.bp,
         outbox.bp,
         progress.bp,
+        reviews.bp,
     ):
         app.register_blueprint(blueprint)
 

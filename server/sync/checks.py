@@ -37,7 +37,7 @@ def checked_envelope(prepared: Prepared) -> tuple[str, str, dict[str, Any], bool
     """Kind, id and loaded fields of a change, and whether they were canonical as sent."""
     change = prepared.change
     kind = change.get("k")
-    if kind in p.REFERENCE_KINDS:
+    if kind in p.REFERENCE_KINDS or kind in p.ENVOY_ONLY_KINDS:
         raise Rejected(f"参考数据只能由科技局修改 / {kind} is reference data: it flows down only")
     if kind not in p.FIELD_KINDS:
         raise Rejected(f"未知的记录类型 / unknown kind {kind!r}")

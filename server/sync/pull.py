@@ -37,7 +37,7 @@ def pull_page(
             raise ResyncRequired()
         high = int(get_state(db, "seq") or 0)
         found: list[tuple[int, str, dict[str, Any]]] = []
-        for kind in p.ALL_KINDS:
+        for kind in p.PULLED_KINDS:
             for row in _changed_rows(db, device, kind, cursor, limit, include_own):
                 found.append((row["server_seq"], kind, row))
         found.sort(key=lambda item: item[0])
@@ -112,6 +112,8 @@ def _note_served(db: Database, device: Device) -> None:
 def _changed_rows(
     db: Database, device: Device, kind: str, cursor: int, limit: int, include_own: bool
 ) -> list[dict[str, Any]]:
+    if kind == p.REVIEW:
+        return _changed_reviews(db, device, cursor, limit)
     table = table_of(kind)
     where = ["server_seq > ?"]
     params: list[Any] = [cursor]
@@ -137,6 +139,18 @@ def _changed_rows(
             params.append(device.id)
     sql = f"SELECT * FROM [{table}] WHERE {' AND '.join(where)} ORDER BY server_seq LIMIT ?"
     return list(db.query(sql, [*params, limit + 1]))
+
+
+def _changed_reviews(db: Database, device: Device, cursor: int, limit: int) -> list[dict[str, Any]]:
+    """Reviews of this device's envoy's records changed after the cursor: only their envoy's
+    devices get them, and without the reviewer's name (the note speaks for the bureau)."""
+    return list(
+        db.query(
+            "SELECT id, record_kind, record_id, status, note, reviewed_at, server_seq "
+            "FROM reviews WHERE envoy_id = ? AND server_seq > ? ORDER BY server_seq LIMIT ?",
+            [device.envoy_id, cursor, limit + 1],
+        )
+    )
 
 
 def in_scope(device: Device, envoy_id: str | None, township_code: str | None) -> bool:
@@ -185,6 +199,8 @@ class _Masking:
         self._key: bytes | None = None
 
     def wire_record(self, kind: str, row: dict[str, Any]) -> dict[str, Any]:
+        if kind == p.REVIEW:
+            return {name: value for name, value in row.items() if name != "server_seq"}
         state = row_to_state(kind, row)
         if kind == p.ENVOY:
             # Envoys' phone numbers stay on the server.

@@ -34,7 +34,7 @@ class ChangeSchema(Schema):
         unknown = RAISE
 
     q = fields.Integer(required=True, strict=True, validate=validate.Range(1, 2**62))
-    k = fields.String(required=True, validate=validate.OneOf(p.ALL_KINDS))
+    k = fields.String(required=True, validate=validate.OneOf(p.PULLED_KINDS))
     i = fields.String(load_default=None, allow_none=True)
     h = fields.String(required=True, validate=validate.Length(19, 19))
     b = fields.String(load_default=None, allow_none=True)
@@ -45,7 +45,8 @@ class ChangeSchema(Schema):
 
 
 _CHANGE_KEYS = frozenset("qkihbf")
-_KINDS = frozenset(p.ALL_KINDS)
+# Kinds that only flow down are named too, so pushing one refuses that change, not the batch.
+_KINDS = frozenset(p.PULLED_KINDS)
 
 
 def canonical_change(change: object) -> dict[str, object] | None:
