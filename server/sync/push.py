@@ -18,6 +18,7 @@ from server.sync.errors import CheckinsCollided, Held
 from server.sync.held import hold_new, release_held
 from server.sync.ledger import device_max_seq, previous_answers, record_answers
 from server.sync.prepare import Prepared, prepare_change
+from server.sync.reviewed import mark_corrected, returned_corrected
 from server.sync.write import write_dirty
 from shared import protocol as p
 from shared.clock import HybridLogicalClock, wall_ms
@@ -90,7 +91,10 @@ def _apply_push(
         # Recorded before held changes are released, so a release can update its own row.
         record_answers(db, device.id, batch.answered)
         release_held(batch)
+        corrected = returned_corrected(batch)
         write_dirty(batch)
+        # After the records, so a device pulling in order meets the edit before the review.
+        mark_corrected(db, device.id, corrected)
         farmers.check_new_farmers(db, [batch.states[p.FARMER][i] for i in batch.new_farmers])
         device_max = max(device_max, *seqs) if seqs else device_max
         db.execute("UPDATE devices SET max_seq = ? WHERE id = ?", [device_max, device.id])

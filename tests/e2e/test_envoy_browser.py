@@ -229,6 +229,7 @@ ENVOY_PAGES = [
     "/envoy/plots/new",
     "/envoy/progress/",
     "/envoy/sync/",
+    "/envoy/reviews/",
 ]
 
 
