@@ -19,9 +19,10 @@ from __future__ import annotations
 import json
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -69,6 +70,11 @@ class FlagRules:
 
     z_threshold: float = default("FLAG_Z_THRESHOLD")
     yield_ratio: float = default("FLAG_YIELD_RATIO")
+
+
+def rules_of(config: Mapping[str, Any]) -> FlagRules:
+    """The rules as a server is configured (its app config)."""
+    return FlagRules(float(config["FLAG_Z_THRESHOLD"]), float(config["FLAG_YIELD_RATIO"]))
 
 
 @dataclass(frozen=True)
@@ -235,7 +241,7 @@ def outlier_reason(measure: Measure, value: float, county: Usual, threshold: flo
     zh_way, en_way = ("远高于", "far above") if value > county.median else ("远低于", "far below")
     return (
         f"{measure.zh} {_number(value)} {zh}，{zh_way}该特派员与全县常见范围"
-        f"（全县中位 {median} {zh}，常见 {low}–{high} {zh}）/ {measure.en} {_number(value)} {en}, "
+        f"（全县中位 {median} {zh}，常见 {low}–{high} {zh}） / {measure.en} {_number(value)} {en}, "
         f"{en_way} this envoy's and the county's usual (county median {median} {en}, "
         f"usual {low}–{high} {en})"
     )

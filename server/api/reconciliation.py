@@ -8,12 +8,11 @@ from flask import current_app
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from server import reconciliation
+from server import flags, reconciliation
 from server.access import SignInRequired, bearer_token, current_user
 from server.api.protocol import API_TOKEN, Blueprint
 from server.db import get_db
 from server.figures import Scope
-from server.flags import FlagRules
 from server.progress import envoy_record, unit_scope
 from server.report import check_year
 from server.users import ENVOY, api_token_valid
@@ -38,12 +37,6 @@ def envoy_of_reader() -> str | None:
         # An envoy user without a linked envoy sees nothing rather than everyone.
         return user.envoy_id or "-"
     return None
-
-
-def flag_rules() -> FlagRules:
-    """The flag rules as this server is configured."""
-    config = current_app.config
-    return FlagRules(float(config["FLAG_Z_THRESHOLD"]), float(config["FLAG_YIELD_RATIO"]))
 
 
 class ReconciliationQuerySchema(Schema):
@@ -185,5 +178,5 @@ class Reconciliation(MethodView):
             margin,
             current_app.config["SILENT_DEVICE_DAYS"],
             utc_now(),
-            flag_rules(),
+            flags.rules_of(current_app.config),
         )

@@ -13,6 +13,7 @@ from server import listings, receipts, reconciliation
 from server.access import ANYONE, current_user, requires
 from server.db import get_db
 from server.figures import Scope
+from server.flags import rules_of
 from server.page_tables import BOOL, CODE, NUMBER, TIME, Column, Table
 from server.progress import envoy_record, unit_scope
 from server.web import forms
@@ -263,6 +264,7 @@ def overview() -> Any:
         current_app.config["CHECKIN_MARGIN_MINUTES"],
         current_app.config["SILENT_DEVICE_DAYS"],
         now,
+        rules_of(current_app.config),
     )
     tables = build_tables(db, result, where, unit_name, to_iso(now))
     units: list[dict[str, Any]] = []
