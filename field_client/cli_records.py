@@ -331,6 +331,24 @@ def plot_new(ctx: Context, **options: Any) -> None:
     printed_id(ctx, ops.new_plot(ctx.store, **options))
 
 
+@plot.command("edit")
+@click.argument("plot_ref", metavar="PLOT")
+@click.option("--village", default=None, help="村名或代码 / village.")
+@click.option("--host", "host_name", default=None, help="承担户 / household hosting the plot.")
+@click.option("--crop", default=None, help="作物 / crop.")
+@click.option("--variety", default=None, help="品种名称或编号 / variety.")
+@click.option("--area", "area_mu", type=float, default=None, help="面积（亩） / area in mu.")
+@click.option(
+    "--target-yield", type=float, default=None, help="目标亩产（公斤） / target kg per mu."
+)
+@click.option("--established", "established_on", default=None, help=f"建立日期，{DAY_HELP}.")
+@pass_ctx
+def plot_edit(ctx: Context, plot_ref: str, **options: Any) -> None:
+    """修改示范田（只改给出的项），输出编号 / change a plot's fields (only those given); prints its id."""
+    given = {name: value for name, value in options.items() if value is not None}
+    printed_id(ctx, ops.edit_plot(ctx.store, plot_ref, **given))
+
+
 @plot.command("observe")
 @click.argument("plot_ref", metavar="PLOT")
 @click.option(

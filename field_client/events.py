@@ -13,6 +13,8 @@ from field_client.when import now, typed_day, typed_moment
 from shared import protocol as p
 from shared.choices import PLOT_STAGE_LABELS, parse_choice
 from shared.corrections import check_correction
+from shared.errors import TianjianError
+from shared.schemas.field import validate_fields
 
 # ------------------------------------------------------------------ leaflets
 
@@ -149,6 +151,58 @@ def new_plot(
         "established_on": typed_day(store, established_on, "established_on"),
     }
     return store.create(p.PLOT, values)
+
+
+# What a plot's edit may change, by the names new_plot takes them.
+PLOT_EDITS = frozenset(
+    {
+        "village",
+        "host_name",
+        "crop",
+        "variety",
+        "technologies",
+        "area_mu",
+        "latitude",
+        "longitude",
+        "altitude_m",
+        "target_yield",
+        "established_on",
+    }
+)
+
+
+def edit_plot(store: FieldStore, plot: str, **changes: Any) -> str:
+    """Change some of a plot's fields, named as new_plot takes them (a mistyped area, a host
+    renamed); None clears an optional one. Only values that differ from the stored ones are
+    queued, so a form sent back unchanged sends nothing. Returns the plot's id."""
+    plot_id = names.record_id(store, p.PLOT, plot)
+    values: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key not in PLOT_EDITS:
+            raise TianjianError(f"不能修改 {key} / cannot edit {key}", {key: "unknown field"})
+        if key == "village":
+            values["village_code"] = names.unit_code(store, value)
+        elif key in ("host_name", "crop"):
+            values[key] = names.clean(value)
+        elif key == "variety":
+            values["variety_id"] = names.reference_id(store, p.VARIETY, value) if value else None
+        elif key == "technologies":
+            values["technology_ids"] = [names.reference_id(store, p.TECHNOLOGY, t) for t in value]
+        elif key == "target_yield":
+            values["target_yield_kg_per_mu"] = value
+        elif key == "established_on":
+            values["established_on"] = typed_day(store, value, "established_on")
+        else:
+            values[key] = value
+    current = store.record(p.PLOT, plot_id) or {}
+    changed = {
+        name: value
+        for name, value in validate_fields(p.PLOT, values).items()
+        if current.get(name) != value
+    }
+    if changed:
+        store.update(p.PLOT, plot_id, changed)
+    return plot_id
 
 
 def observe_plot(

@@ -16,6 +16,7 @@ from typing import Any
 from field_client import names
 from field_client.events import (  # the one API: events are operations too
     Stock,
+    edit_plot,
     give_leaflets,
     leaflet_stock,
     new_plot,
@@ -47,6 +48,7 @@ __all__ = [
     "delete_session",
     "discard_refused",
     "edit_farmer",
+    "edit_plot",
     "edit_session",
     "enrol_device",
     "give_leaflets",

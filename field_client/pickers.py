@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from werkzeug.datastructures import MultiDict
+
 from field_client import names, qr_checkin
 from field_client import operations as ops
 from field_client.store import FieldStore
@@ -223,6 +225,36 @@ def plots(store: FieldStore) -> list[PlotRow]:
         if r.get("envoy_id") in (None, me)
     ]
     return sorted(rows, key=lambda r: r.established_on, reverse=True)
+
+
+def plot_form(store: FieldStore, record: dict[str, Any]) -> MultiDict[str, Any]:
+    """A stored plot as its form shows it: the village by name, numbers as people write them."""
+    unit_names = names.unit_names(store)
+    village = next(
+        (
+            village_label(unit, unit_names)
+            for unit in store.reference(p.UNIT)
+            if unit.get("code") == record.get("village_code")
+        ),
+        record.get("village_code") or "",
+    )
+    pairs: list[tuple[str, Any]] = [
+        ("village", village),
+        ("host_name", record.get("host_name") or ""),
+        ("crop", record.get("crop") or ""),
+        ("variety", record.get("variety_id") or ""),
+        ("area_mu", _figure(record.get("area_mu"))),
+        ("established_on", record.get("established_on") or ""),
+        ("target_yield", _figure(record.get("target_yield_kg_per_mu"))),
+        ("latitude", _figure(record.get("latitude"))),
+        ("longitude", _figure(record.get("longitude"))),
+    ]
+    pairs += [("technologies", t) for t in record.get("technology_ids") or []]
+    return MultiDict(pairs)
+
+
+def _figure(value: Any) -> str:
+    return "" if value is None else f"{value:g}"
 
 
 def stock_of(store: FieldStore, title: str) -> ops.Stock:

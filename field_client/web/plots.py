@@ -14,6 +14,7 @@ from field_client import pickers
 from field_client.web.db import get_store
 from field_client.web.forms import refusal
 from field_client.web.security import one_time_form, require_envoy
+from shared import protocol as p
 from shared.choices import PLOT_STAGE_LABELS
 from shared.errors import TianjianError
 
@@ -34,13 +35,38 @@ def index() -> str:
 
 
 def _new_form(
-    form: Any, message: str | None, errors: dict[str, str], status: int
+    form: Any,
+    message: str | None,
+    errors: dict[str, str],
+    status: int,
+    editing: dict[str, Any] | None = None,
 ) -> tuple[str, int]:
     choices = pickers.choices(get_store())
     page = render_template(
-        "plots/new.html", form=form, choices=choices, message=message, errors=errors
+        "plots/new.html",
+        form=form,
+        choices=choices,
+        message=message,
+        errors=errors,
+        editing=editing,
     )
     return page, status
+
+
+def _plot_values(form: MultiDict[str, str]) -> dict[str, Any]:
+    """The plot form as new_plot / edit_plot take it: names, ids, numbers as typed."""
+    return {
+        "village": form.get("village", ""),
+        "host_name": form.get("host_name", ""),
+        "crop": form.get("crop", ""),
+        "area_mu": _optional(form.get("area_mu")),
+        "variety": form.get("variety") or None,
+        "technologies": form.getlist("technologies"),
+        "latitude": _optional(form.get("latitude")),
+        "longitude": _optional(form.get("longitude")),
+        "target_yield": _optional(form.get("target_yield")),
+        "established_on": form.get("established_on", ""),
+    }
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -50,24 +76,32 @@ def new() -> Page:
         return _new_form(MultiDict(), None, {}, 200)
     form = request.form
     try:
-        plot_id = ops.new_plot(
-            get_store(),
-            village=form.get("village", ""),
-            host_name=form.get("host_name", ""),
-            crop=form.get("crop", ""),
-            area_mu=_optional(form.get("area_mu")),  # type: ignore[arg-type]
-            variety=form.get("variety") or None,
-            technologies=form.getlist("technologies"),
-            latitude=_optional(form.get("latitude")),  # type: ignore[arg-type]
-            longitude=_optional(form.get("longitude")),  # type: ignore[arg-type]
-            target_yield=_optional(form.get("target_yield")),  # type: ignore[arg-type]
-            established_on=form.get("established_on", ""),
-        )
+        plot_id = ops.new_plot(get_store(), **_plot_values(form))
     except TianjianError as exc:
         message, errors = refusal(exc)
         return _new_form(form, message, errors, 422)
     flash(_("Plot saved."), "done")
     return redirect(url_for("plots.plot", plot_id=plot_id))
+
+
+@bp.route("/<plot_id>/edit", methods=["GET", "POST"])
+@one_time_form
+def edit(plot_id: str) -> Page:
+    """Change a plot's fields (a mistyped area, say); only what differs is sent."""
+    store = get_store()
+    _device, me = store.identity()
+    record = store.record(p.PLOT, plot_id)
+    if record is None or record.get("deleted") or record.get("envoy_id") not in (None, me):
+        abort(404)
+    if request.method == "POST":
+        try:
+            ops.edit_plot(store, plot_id, **_plot_values(request.form))
+        except TianjianError as exc:
+            message, errors = refusal(exc)
+            return _new_form(request.form, message, errors, 422, record)
+        flash(_("Plot saved."), "done")
+        return redirect(url_for("plots.plot", plot_id=plot_id))
+    return _new_form(pickers.plot_form(store, record), None, {}, 200, record)
 
 
 @bp.route("/<plot_id>", methods=["GET", "POST"])

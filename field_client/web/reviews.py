@@ -34,7 +34,7 @@ def _fix_link(review: ReviewedRecord) -> str | None:
     if kind == p.FARMER:
         return url_for("farmers.edit", farmer_id=record_id, next=url_for("reviews.page"))
     if kind == p.PLOT:
-        return url_for("plots.plot", plot_id=record_id)
+        return url_for("plots.edit", plot_id=record_id)
     if kind in (p.LEAFLET_RECEIPT, p.LEAFLET_HANDOUT):
         return url_for("leaflets.correct", event_id=record_id)
     if kind == p.ATTENDANCE and review.parent_id:

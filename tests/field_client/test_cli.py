@@ -364,6 +364,27 @@ def test_plot_defaults_to_today(db: Path) -> None:
     assert len(established) == 10 and established[4] == "-"
 
 
+def test_plot_edit_changes_only_what_is_given(db: Path) -> None:
+    plot_id = ok(
+        db,
+        "plot",
+        "new",
+        "--village",
+        VILLAGE,
+        "--host",
+        "李家",
+        "--crop",
+        "玉米",
+        "--area",
+        "99999",
+    )
+    assert ok(db, "plot", "edit", plot_id[:8], "--area", "9.5") == plot_id
+    plot = stored(db).record(p.PLOT, plot_id)
+    assert plot["area_mu"] == 9.5 and plot["host_name"] == "李家" and plot["crop"] == "玉米"
+    assert_one_line_error(run(db, "plot", "edit", plot_id, "--area", "0"), "area_mu")
+    assert stored(db).record(p.PLOT, plot_id)["area_mu"] == 9.5
+
+
 def test_bad_plot_values_are_clear_errors(db: Path) -> None:
     zero_area = run(
         db, "plot", "new", "--village", VILLAGE, "--host", "李家", "--crop", "玉米", "--area", "0"

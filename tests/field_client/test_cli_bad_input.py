@@ -41,6 +41,7 @@ MINIMAL = {
         "2",
     ],
     "plot observe": ["plot", "observe", NOBODY, "--stage", "播种"],
+    "plot edit": ["plot", "edit", NOBODY, "--area", "3"],
     "sync": ["sync", "--timeout", "0.5"],
     "pin": ["pin"],
     "serve": ["serve", "--port", "8080"],
@@ -154,6 +155,10 @@ BAD = {
             "--established",
             "soon",
         ],
+    ],
+    "plot edit": [
+        ["plot", "edit", NOBODY, "--area", "3"],
+        ["plot", "edit", "plot", "--area", "很大"],
     ],
     "plot observe": [
         ["plot", "observe", NOBODY, "--stage", "播种"],

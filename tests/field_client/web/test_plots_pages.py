@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from shared import protocol as p
@@ -72,3 +74,22 @@ def test_plot_pages_need_the_pin(client, store) -> None:
     assert client.get("/envoy/plots/").location.startswith("/login")
     client.post("/envoy/plots/new", data=PLOT)
     assert store.records(p.PLOT) == []
+
+
+def test_a_plot_is_edited_and_only_what_changed_is_sent(envoy, store) -> None:
+    """A mistyped area corrected on the plot's edit page (a returned plot links there)."""
+    location = post_form(envoy, "/envoy/plots/new", {**PLOT, "area_mu": "99999"}).location
+    assert f'href="{location}/edit"' in envoy.get(location).get_data(as_text=True)
+    form = envoy.get(f"{location}/edit").get_data(as_text=True)
+    assert 'value="99999"' in form and 'value="城关镇/东村"' in form and "修改示范田" in form
+    answer = post_form(envoy, f"{location}/edit", {**PLOT, "area_mu": "9.5"})
+    assert answer.status_code == 302 and answer.location == location
+    [plot] = store.records(p.PLOT)
+    assert plot["area_mu"] == 9.5 and plot["variety_id"] == VARIETY
+    assert plot["technology_ids"] == [TECH]
+    [last] = store.db.execute("SELECT fields FROM outbox ORDER BY seq DESC LIMIT 1").fetchone()
+    assert json.loads(last) == {"area_mu": 9.5}
+    bad = post_form(envoy, f"{location}/edit", {**PLOT, "area_mu": "很大"})
+    assert bad.status_code == 422 and "面积（亩）" in bad.get_data(as_text=True)
+    assert store.records(p.PLOT)[0]["area_mu"] == 9.5
+    assert envoy.get("/envoy/plots/not-a-plot/edit").status_code == 404

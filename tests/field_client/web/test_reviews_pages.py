@@ -9,6 +9,7 @@ from shared import protocol as p
 from shared import review_status as rs
 from tests.field_client.test_reviews import TITLE, review
 from tests.field_client.web.conftest import new_farmer, new_session
+from tests.helpers import VILLAGE_EAST
 
 NOTE = "报告人数 80 人，签到仅 3 人，请核实"
 
@@ -70,3 +71,22 @@ def test_an_edit_waiting_to_be_sent_is_said_and_english_is_switchable(envoy, sto
     assert "Records returned by the bureau for you to correct: 1." in envoy.get("/envoy/").get_data(
         as_text=True
     )
+
+
+def test_a_returned_plot_links_to_its_edit_page(envoy, store) -> None:
+    plot_id = store.create(
+        p.PLOT,
+        {
+            "village_code": VILLAGE_EAST,
+            "host_name": "李四",
+            "crop": "马铃薯",
+            "area_mu": 99999,
+            "established_on": "2026-04-10",
+        },
+    )
+    store.apply_pull([review(p.PLOT, plot_id, rs.RETURNED, "面积多写了几位")], 5)
+    page = envoy.get("/envoy/reviews/").get_data(as_text=True)
+    assert "李四 · 马铃薯 · 99999 mu" in page
+    assert f'href="/envoy/plots/{plot_id}/edit"' in page
+    edit = envoy.get(f"/envoy/plots/{plot_id}/edit").get_data(as_text=True)
+    assert "面积多写了几位" in edit and 'value="99999"' in edit
