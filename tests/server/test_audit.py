@@ -166,9 +166,7 @@ def test_a_targets_upload_is_one_entry_naming_the_file(app: Flask, bureau: dict[
     admin = client_of(app, "admin")
     assert post(admin, "/targets/", "/targets/", **TARGET_FORM, value="4").status_code == 302
     since = last_id(db)
-    body = (
-        "指标,比较,目标值,单位代码\n进村培训次数,不少于,9,530102001000\n培训人次,超过,50,530102001000\n"
-    )
+    body = "指标,比较,目标值,单位代码\n进村培训次数,不少于,9,530102001000\n培训人次,超过,50,530102001000\n"
     loaded = admin.post(
         "/targets/upload?year=2026",
         data={
