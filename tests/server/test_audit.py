@@ -375,3 +375,55 @@ def test_set_up_without_a_named_user_is_logged_as_system(bureau: dict[str, Any])
         if json.loads(row["after"])["name"] == "staff"
     ]
     assert entry["user_name"] == audit.SYSTEM
+
+
+# ------------------------------------------------------------------------------ the log page
+
+
+def test_the_audit_page_lists_newest_first_filters_and_pages(
+    app: Flask, bureau: dict[str, Any]
+) -> None:
+    db = bureau["db"]
+    envoy_user = users.add_user(db, "zhang", users.ENVOY, PASSWORD, bureau["zhang"].envoy_id)
+    assert envoy_user.role == users.ENVOY
+    db.execute("BEGIN IMMEDIATE")
+    for number in range(60):
+        audit.record(
+            db, "cli:root", audit.TARGET_DELETE, "target", f"t{number:02d}", {"value": number}, None
+        )
+    db.execute("COMMIT")
+    admin = client_of(app, "admin")
+    assert post(admin, "/admin/tokens", "/admin/users", label="省厅报表").status_code == 200
+
+    staff = client_of(app, "staff")
+    first = staff.get("/audit").get_data(as_text=True)
+    rows = first.split('<tr data-action="')[1:]
+    assert len(rows) == 50
+    assert rows[0].startswith(audit.TOKEN_ISSUE) and "省厅报表" in rows[0] and "admin" in rows[0]
+    assert "开设接口令牌" in rows[0]
+    # Times in China time: the entry was written moments ago in UTC, shown 8 hours on.
+    [at] = [row["at"] for row in db.query("SELECT at FROM audit_log ORDER BY id DESC LIMIT 1")]
+    from server.web.formatting import local_datetime
+
+    with app.test_request_context():
+        assert local_datetime(at) in rows[0]
+    assert "t59" in rows[1] and "共 " in first
+    second = staff.get("/audit?page=2").get_data(as_text=True)
+    assert "t00" in second and "t59" not in second
+
+    only_cli = staff.get("/audit?user=cli:root&action=target").get_data(as_text=True)
+    assert only_cli.count('<tr data-action="target.delete"') == 50
+    assert "省厅报表" not in only_cli
+    tokens = staff.get("/audit?action=token.issue").get_data(as_text=True)
+    assert tokens.count('<tr data-action="') == 1
+    bad = staff.get("/audit?action=nonsense")
+    assert bad.status_code == 422 and "no such action" in bad.get_data(as_text=True)
+
+    envoy = client_of(app, "zhang")
+    assert envoy.get("/audit").status_code == 403
+    assert app.test_client().get("/audit").status_code == 302
+    english = app.test_client()
+    assert sign_in(english, "staff", PASSWORD).status_code == 302
+    english.get("/lang/en")
+    page = english.get("/audit?action=token.issue").get_data(as_text=True)
+    assert "Audit log" in page and "Issue API token" in page
