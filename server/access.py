@@ -37,6 +37,14 @@ def current_user() -> users.User | None:
     return g.user
 
 
+def signed_in() -> users.User:
+    """The signed-in user of a page that `requires` a role (so there is one)."""
+    user = current_user()
+    if user is None:
+        raise SignInRequired()
+    return user
+
+
 def bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")

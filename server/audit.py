@@ -51,6 +51,8 @@ ACTIONS = (
     TOKEN_ISSUE,
     TOKEN_REVOKE,
 )
+# Who acts when no one is named: set-up scripts and tests; pages and the CLI always say who.
+SYSTEM = "system"
 # Words that never go into before/after: a log readable by staff must not carry secrets.
 SECRET_KEYS = frozenset({"password", "password_hash", "token", "token_hash", "code_hash"})
 

@@ -15,8 +15,8 @@ import click
 from marshmallow import ValidationError
 from sqlite_utils import Database
 
-from server import devices, exports, farmers, queries, reference, settings
-from server.db import init_db, write_transaction
+from server import audit, devices, exports, merges, queries, reference, settings
+from server.db import init_db
 from server.report import build_report
 from shared import cli_errors
 from shared.clock import local_date, utc_now
@@ -112,7 +112,7 @@ def targets() -> None:
 def targets_load(ctx: click.Context, path: str, year: int | None) -> None:
     """导入目标 / Load targets: YAML/JSON (year, unit_code, targets: [{indicator, comparator, value}]) or
     CSV/XLSX with the headers 指标, 比较, 目标值, 单位代码 (and 年度, 特派员 if wanted)."""
-    count = reference.load_targets(_db(ctx, create=True), path, year)
+    count = reference.load_targets(_db(ctx, create=True), path, year, audit.cli_actor())
     click.echo(f"已载入 {count} 项目标 / loaded {count} targets")
 
 
@@ -193,7 +193,7 @@ def devices_list(ctx: click.Context) -> None:
 @click.pass_context
 def devices_revoke(ctx: click.Context, device_id: str) -> None:
     """吊销设备令牌，设备不能再同步 / Revoke a device's token: it can no longer sync."""
-    devices.revoke(_db(ctx), device_id)
+    devices.revoke(_db(ctx), device_id, audit.cli_actor())
     click.echo(f"已撤销 / revoked {device_id}")
 
 
@@ -219,9 +219,7 @@ def farmers_candidates(ctx: click.Context) -> None:
 @click.pass_context
 def farmers_merge(ctx: click.Context, losing_id: str, canonical_id: str) -> None:
     """记录两条农户记录为同一人 / Record that LOSING_ID is the same person as CANONICAL_ID."""
-    db = _db(ctx)
-    with write_transaction(db):
-        farmers.merge_farmers(db, losing_id, canonical_id)
+    merges.merge(_db(ctx), losing_id, canonical_id, audit.cli_actor())
     click.echo(f"已合并 / merged {losing_id} → {canonical_id}")
 
 
@@ -230,9 +228,7 @@ def farmers_merge(ctx: click.Context, losing_id: str, canonical_id: str) -> None
 @click.pass_context
 def farmers_dismiss(ctx: click.Context, candidate_id: int) -> None:
     """记录候选对为不同的人 / Record that candidate pair CANDIDATE_ID (#N in `candidates`) are different people."""
-    db = _db(ctx)
-    with write_transaction(db):
-        farmers.dismiss_candidate(db, candidate_id)
+    merges.dismiss(_db(ctx), candidate_id, audit.cli_actor())
     click.echo(f"已标记为不同的人 / marked as different people: #{candidate_id}")
 
 
@@ -280,7 +276,7 @@ def held_drop(ctx: click.Context, ids: tuple[int, ...], device_id: str | None) -
 
     if not ids and device_id is None:
         raise click.UsageError("请给出编号或 --device / give IDs or --device")
-    count = drop_held(_db(ctx), list(ids), device_id)
+    count = drop_held(_db(ctx), list(ids), device_id, audit.cli_actor())
     click.echo(f"已删除 {count} 条暂存的变更 / dropped {count} held changes")
 
 
@@ -413,7 +409,7 @@ def users_add(
         password = click.prompt("密码 / password", hide_input=True, confirmation_prompt=True)
     db = _db(ctx, create=True)
     envoy_id = devices.envoy_by_name(db, envoy_name)["id"] if envoy_name else None
-    user = users.add_user(db, name, role, password, envoy_id)
+    user = users.add_user(db, name, role, password, envoy_id, audit.cli_actor())
     click.echo(f"已添加用户 / added user {user.name} ({user.role})")
 
 

@@ -11,14 +11,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
+from server import audit
 from server.db import write_transaction
 from shared.clock import parse_iso, to_iso, utc_now
 from shared.errors import TianjianError
 from shared.ids import new_id
+
+if TYPE_CHECKING:
+    from server.users import User
 
 # No 0/O, 1/I/L: codes are read aloud over the phone and typed on small keyboards.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -277,15 +281,28 @@ def record_contact(db: Database, device_id: str, skew_ms: int | None, protocol: 
     return True
 
 
-def revoke(db: Database, device_id: str) -> None:
-    """Revoke an active device's token, or raise UnknownDevice."""
+def revoke(db: Database, device_id: str, by: User | str = audit.SYSTEM) -> None:
+    """Revoke an active device's token, or raise UnknownDevice; audited as done `by`."""
+    now = to_iso(utc_now())
     with write_transaction(db):
-        cursor = db.execute(
-            "UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-            [to_iso(utc_now()), device_id],
+        row = db.execute(
+            "SELECT d.name, e.name FROM devices d JOIN envoys e ON e.id = d.envoy_id "
+            "WHERE d.id = ? AND d.revoked_at IS NULL",
+            [device_id],
+        ).fetchone()
+        if not row:
+            raise UnknownDevice(device_id)
+        db.execute("UPDATE devices SET revoked_at = ? WHERE id = ?", [now, device_id])
+        device = {"device": row[0], "envoy": row[1]}
+        audit.record(
+            db,
+            by,
+            audit.DEVICE_REVOKE,
+            "device",
+            device_id,
+            {**device, "revoked_at": None},
+            {**device, "revoked_at": now},
         )
-    if cursor.rowcount != 1:
-        raise UnknownDevice(device_id)
 
 
 def list_devices(db: Database) -> list[dict[str, Any]]:

@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 from sqlite_utils import Database
 
+from server import audit
 from server.db import write_transaction
 from server.targets import InvalidTarget, _field_errors, _indicator
 from shared.clock import CHINA, to_iso, utc_now
 from shared.indicators import INDICATOR_KEYS
+
+if TYPE_CHECKING:
+    from server.users import User
+
+# How the audit log names a year without a profile of its own.
+EVEN = "even"
 
 
 def even_profile(year: int) -> list[float]:
@@ -64,7 +71,11 @@ class ProfileSchema(Schema):
 
 
 def set_profile(
-    db: Database, year: int, shares: list[float], indicator: str | None = None
+    db: Database,
+    year: int,
+    shares: list[float],
+    indicator: str | None = None,
+    by: User | str = audit.SYSTEM,
 ) -> list[float]:
     """Set the cumulative share expected by each month's end (in % or fractions; scaled so
     December is the whole year), for every indicator or one. Returns the stored fractions."""
@@ -77,18 +88,48 @@ def set_profile(
     last = loaded["shares"][-1]
     fractions = [round(share / last, 6) for share in loaded["shares"]]
     with write_transaction(db):
+        before = _stored_shares(db, year, loaded["indicator"])
         db.execute(
             "INSERT OR REPLACE INTO target_profiles (year, indicator, shares, set_at) VALUES (?, ?, ?, ?)",
             [year, loaded["indicator"] or "", json.dumps(fractions), to_iso(utc_now())],
         )
+        _audit(db, by, year, loaded["indicator"], before, fractions)
     return fractions
 
 
-def clear_profile(db: Database, year: int, indicator: str | None = None) -> None:
+def clear_profile(
+    db: Database, year: int, indicator: str | None = None, by: User | str = audit.SYSTEM
+) -> None:
+    """Back to even through the year (audited only when there was a profile to clear)."""
     with write_transaction(db):
+        before = _stored_shares(db, year, indicator)
         db.execute(
             "DELETE FROM target_profiles WHERE year = ? AND indicator = ?", [year, indicator or ""]
         )
+        if before != EVEN:
+            _audit(db, by, year, indicator, before, EVEN)
+
+
+def _stored_shares(db: Database, year: int, indicator: str | None) -> list[float] | str:
+    row = db.execute(
+        "SELECT shares FROM target_profiles WHERE year = ? AND indicator = ?",
+        [year, indicator or ""],
+    ).fetchone()
+    return json.loads(row[0]) if row else EVEN
+
+
+def _audit(
+    db: Database,
+    by: User | str,
+    year: int,
+    indicator: str | None,
+    before: list[float] | str,
+    after: list[float] | str,
+) -> None:
+    key = f"{year}:{indicator}" if indicator else str(year)
+    audit.record(
+        db, by, audit.TARGET_PROFILE, "target_profile", key, {"shares": before}, {"shares": after}
+    )
 
 
 def profiles_for(db: Database, year: int) -> dict[str, list[float]]:

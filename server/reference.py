@@ -7,12 +7,13 @@ import io
 import json
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from marshmallow import ValidationError
 from sqlite_utils import Database
 
+from server import audit
 from server.db import next_server_seq, write_transaction
 from server.records import state_to_row
 from shared import protocol as p
@@ -26,6 +27,9 @@ from shared.schemas.reference import (
     UnitSchema,
     VarietySchema,
 )
+
+if TYPE_CHECKING:
+    from server.users import User
 
 # Catalogue entries get stable ids from their names, so reloading a file updates in place.
 CATALOGUE_NAMESPACE = uuid.UUID("0c7d1f5e-3b2a-4e68-9d0f-5a6b7c8d9e01")
@@ -187,12 +191,14 @@ def load_catalogue(db: Database, path: str) -> dict[str, int]:
         return {kind: _upsert(db, kind, records) for kind, records in by_kind.items()}
 
 
-def load_targets(db: Database, path: str, year: int | None = None) -> int:
+def load_targets(
+    db: Database, path: str, year: int | None = None, by: User | str = audit.SYSTEM
+) -> int:
     if path.lower().endswith((".csv", ".xlsx")):
         # Spreadsheets with Chinese headers (指标, 比较, 目标值, 单位代码): server/targets.py.
         from server.target_files import load_targets_file
 
-        return load_targets_file(db, path, year)
+        return load_targets_file(db, path, year, by)
     text = Path(path).read_text(encoding="utf-8-sig")
     try:
         raw = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
@@ -215,5 +221,8 @@ def load_targets(db: Database, path: str, year: int | None = None) -> int:
         )
         for line in plan["targets"]
     ]
+    from server.targets import audit_file, target_text
+
     with write_transaction(db):
+        audit_file(db, by, path, {r["id"]: target_text(r) for r in records})
         return _upsert(db, p.TARGET, records)

@@ -7,13 +7,24 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from sqlite_utils import Database
 
+from server import audit
 from server.db import write_transaction
-from server.targets import InvalidTarget, _write, validate_target
+from server.targets import (
+    InvalidTarget,
+    _write,
+    audit_file,
+    target_id,
+    target_text,
+    validate_target,
+)
+
+if TYPE_CHECKING:
+    from server.users import User
 
 # Column headers a county's spreadsheet uses, with the English ones also accepted.
 HEADERS = {
@@ -109,10 +120,17 @@ def _envoy_id(db: Database, text: str) -> str | None:
     return row[0] if row else None
 
 
-def load_targets_file(db: Database, path: str, year: int | None = None) -> int:
+def load_targets_file(
+    db: Database,
+    path: str,
+    year: int | None = None,
+    by: User | str = audit.SYSTEM,
+    source: str | None = None,
+) -> int:
     """Load a targets file (.csv / .xlsx with Chinese headers, or .yaml / .json); all or nothing.
 
-    Every line is checked before any is written; InvalidTarget lists each bad line and field."""
+    Every line is checked before any is written; InvalidTarget lists each bad line and field.
+    One audit entry names the file (`source`, else `path`) and every target it set."""
     if path.lower().endswith((".csv", ".xlsx")):
         rows = _rows_of_table(path)
         first_line = 2
@@ -143,4 +161,5 @@ def load_targets_file(db: Database, path: str, year: int | None = None) -> int:
     if not good:
         raise InvalidTarget(f"{path}: 文件中没有目标 / no targets in the file", {"file": "empty"})
     with write_transaction(db):
+        audit_file(db, by, source or path, {target_id(t): target_text(t) for t in good})
         return len(_write(db, good))

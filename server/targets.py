@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 from sqlite_utils import Database
 
-from server.db import next_server_seq, write_transaction
+from server import audit
+from server.db import in_chunks, next_server_seq, write_transaction
 from shared.errors import TianjianError
 from shared.indicators import BY_KEY, COMPARATORS, INDICATOR_KEYS, INDICATORS
 from shared.schemas.types import DivisionCode, Id
+
+if TYPE_CHECKING:
+    from server.users import User
 
 GROWTH = "growth"
 VALUE = "value"
@@ -240,19 +244,66 @@ def _write(db: Database, targets: list[dict[str, Any]]) -> list[Target]:
     return stored
 
 
-def set_target(db: Database, data: dict[str, Any]) -> Target:
+def target_text(target: dict[str, Any]) -> str:
+    """A target in a few characters for the audit log: ">= 3000" or "+10%" (growth)."""
+    if target.get("growth_percent") is not None:
+        return f"+{target['growth_percent']:g}%"
+    value = target.get("value")
+    return f"{target.get('comparator')} {value:g}" if value is not None else "—"
+
+
+def _logged(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    keys = ("year", "indicator", "unit_code", "envoy_id", "comparator", "value", "growth_percent")
+    return {key: row.get(key) for key in keys}
+
+
+def _stored(db: Database, ids: list[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for chunk, marks in in_chunks(ids):
+        found.update(
+            (row["id"], row)
+            for row in db.query(f"SELECT * FROM targets WHERE id IN ({marks})", chunk)
+        )
+    return found
+
+
+def audit_file(db: Database, by: User | str, source: str, new: dict[str, str]) -> None:
+    """Log a targets file about to be written (`new`: target id -> target_text), with the
+    targets it replaces, inside the caller's write transaction: one entry per file."""
+    old = {key: target_text(row) for key, row in _stored(db, list(new)).items()}
+    audit.record(db, by, audit.TARGET_UPLOAD, "targets_file", source, old or None, new)
+
+
+def set_target(db: Database, data: dict[str, Any], by: User | str = audit.SYSTEM) -> Target:
     """Set (or replace) one target from a page's form; InvalidTarget names each bad field."""
     loaded = validate_target(db, data)
     with write_transaction(db):
+        before = _stored(db, [target_id(loaded)]).get(target_id(loaded))
         [target] = _write(db, [loaded])
+        audit.record(
+            db,
+            by,
+            audit.TARGET_SET,
+            "target",
+            target.id,
+            _logged(before),
+            _logged(target.as_dict()),
+        )
     return target
 
 
-def delete_target(db: Database, target_id_: str) -> bool:
-    """Remove one target; False when there was none. Devices drop it on their next full pull."""
+def delete_target(db: Database, target_id_: str, by: User | str = audit.SYSTEM) -> bool:
+    """Remove one target; False when there was none (nothing logged). Devices drop it on their
+    next full pull."""
     with write_transaction(db):
-        cursor = db.execute("DELETE FROM targets WHERE id = ?", [target_id_])
-    return cursor.rowcount > 0
+        before = _stored(db, [target_id_]).get(target_id_)
+        if before is None:
+            return False
+        db.execute("DELETE FROM targets WHERE id = ?", [target_id_])
+        audit.record(db, by, audit.TARGET_DELETE, "target", target_id_, _logged(before), None)
+    return True
 
 
 def _from_row(row: dict[str, Any]) -> Target:

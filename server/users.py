@@ -11,6 +11,7 @@ from typing import Any
 from sqlite_utils import Database
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from server import audit
 from server.db import write_transaction
 from shared.clock import parse_iso, to_iso, utc_now
 from shared.errors import TianjianError
@@ -74,9 +75,15 @@ def _user(row: dict[str, Any]) -> User:
 
 
 def add_user(
-    db: Database, name: str, role: str, password: str, envoy_id: str | None = None
+    db: Database,
+    name: str,
+    role: str,
+    password: str,
+    envoy_id: str | None = None,
+    by: User | str = audit.SYSTEM,
 ) -> User:
-    """A new user; an envoy user is linked to the envoy record whose figures they may see."""
+    """A new user; an envoy user is linked to the envoy record whose figures they may see.
+    Audited as done `by` that user (or a name such as the CLI's)."""
     name = name.strip()
     problems: dict[str, object] = {}
     if not 1 <= len(name) <= 40:
@@ -99,15 +106,21 @@ def add_user(
         listed = "; ".join(f"{field}: {reason}" for field, reason in problems.items())
         raise BadUser(f"用户信息有误 / invalid user: {listed}", problems)
     with write_transaction(db):
-        db.table("users").insert(
-            {
-                "name": name,
-                "password_hash": generate_password_hash(password),
-                "role": role,
-                "envoy_id": envoy_id,
-                "created_at": to_iso(utc_now()),
-            }
+        user_id = (
+            db.table("users")
+            .insert(
+                {
+                    "name": name,
+                    "password_hash": generate_password_hash(password),
+                    "role": role,
+                    "envoy_id": envoy_id,
+                    "created_at": to_iso(utc_now()),
+                }
+            )
+            .last_pk
         )
+        after = {"name": name, "role": role, "envoy_id": envoy_id}
+        audit.record(db, by, audit.USER_ADD, "user", user_id, None, after)
     return user_by_name(db, name)
 
 
@@ -138,16 +151,34 @@ def list_users(db: Database) -> list[dict[str, Any]]:
     )
 
 
-def set_password(db: Database, user_id: int, password: str) -> None:
+def _name_of(db: Database, user_id: int) -> str:
+    row = db.execute("SELECT name FROM users WHERE id = ?", [user_id]).fetchone()
+    if not row:
+        raise UnknownUser()
+    return str(row[0])
+
+
+def set_password(db: Database, user_id: int, password: str, by: User | str = audit.SYSTEM) -> None:
+    """A new password (the audit log says it was reset, never what it is)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise BadUser(
             "密码太短 / password too short",
             {"password": f"至少 {MIN_PASSWORD_LENGTH} 位 / at least {MIN_PASSWORD_LENGTH}"},
         )
     with write_transaction(db):
+        name = _name_of(db, user_id)
         db.execute(
             "UPDATE users SET password_hash = ? WHERE id = ?",
             [generate_password_hash(password), user_id],
+        )
+        audit.record(
+            db,
+            by,
+            audit.USER_PASSWORD,
+            "user",
+            user_id,
+            {"name": name},
+            {"name": name, "password_reset": True},
         )
 
 
@@ -156,9 +187,19 @@ def set_disabled(db: Database, user_id: int, disabled: bool, by: User) -> None:
     if disabled and user_id == by.id:
         raise BadUser("不能停用自己 / you cannot disable yourself")
     with write_transaction(db):
-        db.execute(
-            "UPDATE users SET disabled_at = ? WHERE id = ?",
-            [to_iso(utc_now()) if disabled else None, user_id],
+        row = db.execute("SELECT name, disabled_at FROM users WHERE id = ?", [user_id]).fetchone()
+        if not row:
+            raise UnknownUser()
+        now = to_iso(utc_now()) if disabled else None
+        db.execute("UPDATE users SET disabled_at = ? WHERE id = ?", [now, user_id])
+        audit.record(
+            db,
+            by,
+            audit.USER_DISABLE if disabled else audit.USER_ENABLE,
+            "user",
+            user_id,
+            {"name": row[0], "disabled_at": row[1]},
+            {"name": row[0], "disabled_at": now},
         )
         admins = db.execute(
             "SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL"
@@ -233,14 +274,20 @@ def issue_api_token(db: Database, label: str, by: User) -> str:
         )
     token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     with write_transaction(db):
-        db.table("api_tokens").insert(
-            {
-                "label": label,
-                "token_hash": _digest(token),
-                "created_by": by.id,
-                "created_at": to_iso(utc_now()),
-            }
+        token_id = (
+            db.table("api_tokens")
+            .insert(
+                {
+                    "label": label,
+                    "token_hash": _digest(token),
+                    "created_by": by.id,
+                    "created_at": to_iso(utc_now()),
+                }
+            )
+            .last_pk
         )
+        # The label only: the token is shown once and stored hashed, never logged.
+        audit.record(db, by, audit.TOKEN_ISSUE, "api_token", token_id, None, {"label": label})
     return token
 
 
@@ -271,10 +318,23 @@ def list_api_tokens(db: Database) -> list[dict[str, Any]]:
     )
 
 
-def revoke_api_token(db: Database, token_id: int) -> bool:
+def revoke_api_token(db: Database, token_id: int, by: User | str = audit.SYSTEM) -> bool:
+    """Revoke a token; False (and nothing logged) when it is unknown or already revoked."""
+    now = to_iso(utc_now())
     with write_transaction(db):
-        cursor = db.execute(
-            "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-            [to_iso(utc_now()), token_id],
+        row = db.execute(
+            "SELECT label FROM api_tokens WHERE id = ? AND revoked_at IS NULL", [token_id]
+        ).fetchone()
+        if not row:
+            return False
+        db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ?", [now, token_id])
+        audit.record(
+            db,
+            by,
+            audit.TOKEN_REVOKE,
+            "api_token",
+            token_id,
+            {"label": row[0], "revoked_at": None},
+            {"label": row[0], "revoked_at": now},
         )
-    return cursor.rowcount == 1
+    return True

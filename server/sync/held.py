@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
+from server import audit
 from server.db import in_chunks, write_transaction
 from server.devices import Device
 from server.sync.apply import apply_change
@@ -19,10 +20,15 @@ from server.sync.prepare import Prepared
 from shared import protocol as p
 from shared.clock import to_iso, utc_now
 
+if TYPE_CHECKING:
+    from server.users import User
+
 # Kinds whose arrival can release a held change: what check-ins, hand-outs and observations
 # name, and the events corrections name.
 WAITED_FOR = (p.SESSION, p.FARMER, p.PLOT, p.LEAFLET_RECEIPT, p.LEAFLET_HANDOUT)
 
+# The audit entry of a drop lists this many of the changes dropped (and counts them all).
+HELD_LOGGED = 100
 DROPPED = "科技局已删除这条暂存的变更 / the bureau dropped this held change"
 
 
@@ -125,13 +131,20 @@ def list_held(db: Database) -> list[dict[str, Any]]:
     )
 
 
-def drop_held(db: Database, ids: list[int] | None = None, device_id: str | None = None) -> int:
+def drop_held(
+    db: Database,
+    ids: list[int] | None = None,
+    device_id: str | None = None,
+    by: User | str = audit.SYSTEM,
+) -> int:
     """Drop held changes by id (as `list_held` shows) or all of one device; how many went.
 
     A dropped change is answered `rejected` from then on, should its device send it again.
+    Audited as done `by` (one entry listing what was dropped) when anything went.
     """
     where, params = _selection(ids, device_id)
-    return _drop(db, where, params, DROPPED)
+    target = ("device", device_id) if device_id is not None else ("held", _id_list(ids))
+    return _drop(db, where, params, DROPPED, (by, *target))
 
 
 def expire_held(db: Database, days: int) -> int:
@@ -151,12 +164,41 @@ def _selection(ids: list[int] | None, device_id: str | None) -> tuple[str, list[
     return f"rowid IN ({','.join('?' * len(wanted)) or 'NULL'})", wanted
 
 
-def _drop(db: Database, where: str, params: list[Any], reason: str) -> int:
+def _id_list(ids: list[int] | None) -> str:
+    return ",".join(str(number) for number in ids or [])
+
+
+def _drop(
+    db: Database,
+    where: str,
+    params: list[Any],
+    reason: str,
+    audited: tuple[User | str, str, str | None] | None = None,
+) -> int:
     with write_transaction(db):
         rows = db.execute(
-            f"SELECT device_id, seq FROM held_changes WHERE {where}", params
+            f"SELECT device_id, seq, waiting_kind, waiting_id FROM held_changes WHERE {where}",
+            params,
         ).fetchall()
-        for device_id, seq in rows:
+        for device_id, seq, _kind, _waiting in rows:
             update_answer(db, device_id, seq, p.REJECTED, reason)
-        db.conn.executemany("DELETE FROM held_changes WHERE device_id = ? AND seq = ?", rows)
+        db.conn.executemany(
+            "DELETE FROM held_changes WHERE device_id = ? AND seq = ?",
+            [(row[0], row[1]) for row in rows],
+        )
+        if audited is not None and rows:
+            by, target_kind, target_id = audited
+            held = [
+                {"device_id": row[0], "seq": row[1], "waiting_for": f"{row[2]} {row[3]}"}
+                for row in rows[:HELD_LOGGED]
+            ]
+            audit.record(
+                db,
+                by,
+                audit.HELD_DROP,
+                target_kind,
+                target_id,
+                {"held": held, "count": len(rows)},
+                {"count": 0},
+            )
     return len(rows)

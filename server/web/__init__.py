@@ -59,6 +59,7 @@ NAV_LINKS = (
     ("staff.conflicts", lazy_gettext("编辑冲突"), BUREAU),
     ("staff.held", lazy_gettext("暂存变更"), BUREAU),
     ("reference.index", lazy_gettext("参考数据"), BUREAU),
+    ("audit.log", lazy_gettext("操作日志"), BUREAU),
     ("users.list_users", lazy_gettext("用户"), ADMIN_ONLY),
 )
 ROLE_NAMES = {
@@ -95,6 +96,7 @@ def register_web(app: Flask, api: Api) -> None:
 
     from server.web import (
         admin,
+        audit,
         auth,
         breakdowns,
         flags,
@@ -102,6 +104,7 @@ def register_web(app: Flask, api: Api) -> None:
         reconciliation,
         records,
         reference,
+        review,
         staff,
         summary,
         targets,
@@ -118,6 +121,8 @@ def register_web(app: Flask, api: Api) -> None:
         targets,
         staff,
         reference,
+        review,
+        audit,
         admin,
     )
     for module in pages:

@@ -9,7 +9,7 @@ from flask_babel import gettext
 from marshmallow import Schema, fields, validate
 
 from server import users
-from server.access import ADMIN_ONLY, current_user, requires
+from server.access import ADMIN_ONLY, requires, signed_in
 from server.db import get_db
 from server.web import forms
 
@@ -55,7 +55,9 @@ def list_users() -> str:
 @requires(*ADMIN_ONLY)
 def add_user() -> Any:
     form = _form(NewUserForm())
-    user = users.add_user(get_db(), form["name"], form["role"], form["password"], form["envoy_id"])
+    user = users.add_user(
+        get_db(), form["name"], form["role"], form["password"], form["envoy_id"], signed_in()
+    )
     flash(gettext("已添加用户 %(name)s", name=user.name), "ok")
     return redirect(url_for("users.list_users"))
 
@@ -63,9 +65,7 @@ def add_user() -> Any:
 @bp.post("/users/<int:user_id>/disable")
 @requires(*ADMIN_ONLY)
 def disable_user(user_id: int) -> Any:
-    by = current_user()
-    assert by is not None
-    users.set_disabled(get_db(), user_id, request.form.get("enable") != "1", by)
+    users.set_disabled(get_db(), user_id, request.form.get("enable") != "1", signed_in())
     flash(gettext("已更新"), "ok")
     return redirect(url_for("users.list_users"))
 
@@ -79,7 +79,7 @@ class PasswordForm(Schema):
 @bp.post("/users/<int:user_id>/password")
 @requires(*ADMIN_ONLY)
 def reset_password(user_id: int) -> Any:
-    users.set_password(get_db(), user_id, _form(PasswordForm())["password"])
+    users.set_password(get_db(), user_id, _form(PasswordForm())["password"], signed_in())
     flash(gettext("密码已重设"), "ok")
     return redirect(url_for("users.list_users"))
 
@@ -87,9 +87,7 @@ def reset_password(user_id: int) -> Any:
 @bp.post("/tokens")
 @requires(*ADMIN_ONLY)
 def issue_token() -> str:
-    by = current_user()
-    assert by is not None
-    token = users.issue_api_token(get_db(), _form(TokenForm())["label"], by)
+    token = users.issue_api_token(get_db(), _form(TokenForm())["label"], signed_in())
     # Shown once, on this page only: it is stored hashed.
     return _page(new_token=token)
 
@@ -97,6 +95,6 @@ def issue_token() -> str:
 @bp.post("/tokens/<int:token_id>/revoke")
 @requires(*ADMIN_ONLY)
 def revoke_token(token_id: int) -> Any:
-    users.revoke_api_token(get_db(), token_id)
+    users.revoke_api_token(get_db(), token_id, signed_in())
     flash(gettext("令牌已撤销"), "ok")
     return redirect(url_for("users.list_users"))

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, redirect, request, url_for
 from marshmallow import Schema, fields, validate
 
-from server import drilldown
+from server import drilldown, reviews
 from server.access import ANYONE, NotAllowed, current_user, requires
 from server.db import get_db
 from server.figures import Scope
@@ -16,6 +16,7 @@ from server.progress import unit_scope
 from server.web import forms
 from server.web.progress import scope_args, scope_query
 from server.web.render import table_page
+from server.web.review import STATUS_LABELS
 from shared.clock import local_date, parse_iso, to_iso, utc_now
 
 bp = Blueprint("records", __name__, url_prefix="/records")
@@ -234,4 +235,6 @@ def session(session_id: str) -> Any:
         year=year,
         kind_words=KIND_WORDS,
         total=found.total,
+        review=reviews.review_of(db, "session", session_id),
+        review_labels=STATUS_LABELS,
     )

@@ -8,9 +8,9 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext
 from marshmallow import Schema, fields, validate
 
-from server import devices, farmers, listings, queries
-from server.access import ADMIN_ONLY, BUREAU, requires
-from server.db import get_db, write_transaction
+from server import devices, listings, merges, queries
+from server.access import ADMIN_ONLY, BUREAU, requires, signed_in
+from server.db import get_db
 from server.page_tables import BOOL, CODE, MOBILE, NUMBER, TIME, Column, Table
 from server.sync import list_held
 from server.web import forms
@@ -63,7 +63,7 @@ def device_list() -> Any:
 @requires(*ADMIN_ONLY)
 def revoke_device(device_id: str) -> Any:
     # An unknown or already revoked device raises UnknownDevice: the error page says so.
-    devices.revoke(get_db(), device_id)
+    devices.revoke(get_db(), device_id, signed_in())
     flash(gettext("设备已撤销，不能再同步"), "ok")
     return redirect(url_for("staff.device_list"))
 
@@ -107,19 +107,7 @@ class MergeForm(Schema):
 @requires(*BUREAU)
 def merge(candidate_id: int) -> Any:
     keep = forms.load(MergeForm(), request.form)["keep"]
-    db = get_db()
-    pair = next((row for row in queries.candidate_pairs(db) if row["id"] == candidate_id), None)
-    if pair is None:
-        raise forms.InvalidInput(
-            "该疑似记录已处理或不存在 / no such open pair", {"id": candidate_id}
-        )
-    canonical, losing = (
-        (pair["farmer_a"], pair["farmer_b"])
-        if keep == "a"
-        else (pair["farmer_b"], pair["farmer_a"])
-    )
-    with write_transaction(db):
-        farmers.merge_farmers(db, losing, canonical)
+    merges.merge_candidate(get_db(), candidate_id, keep, signed_in())
     flash(gettext("已合并为同一农户"), "ok")
     return redirect(url_for("staff.candidates"))
 
@@ -127,9 +115,7 @@ def merge(candidate_id: int) -> Any:
 @bp.post("/candidates/<int:candidate_id>/dismiss")
 @requires(*BUREAU)
 def dismiss(candidate_id: int) -> Any:
-    db = get_db()
-    with write_transaction(db):
-        farmers.dismiss_candidate(db, candidate_id)
+    merges.dismiss(get_db(), candidate_id, signed_in())
     flash(gettext("已标记为不同的人"), "ok")
     return redirect(url_for("staff.candidates"))
 

@@ -12,7 +12,7 @@ from flask_babel import gettext
 from marshmallow import Schema, fields, validate
 
 from server import listings, profiles, target_files, targets
-from server.access import ADMIN_ONLY, BUREAU, requires
+from server.access import ADMIN_ONLY, BUREAU, requires, signed_in
 from server.db import get_db
 from server.page_tables import CODE, NUMBER, Column, Table
 from server.web import forms
@@ -80,7 +80,7 @@ def listing() -> Any:
 @requires(*ADMIN_ONLY)
 def set_one() -> Any:
     data = {k: v for k, v in request.form.items() if k != "csrf_token" and v != ""}
-    target = targets.set_target(get_db(), data)
+    target = targets.set_target(get_db(), data, signed_in())
     flash(gettext("已保存目标：%(label)s", label=BY_KEY[target.indicator].label_zh), "ok")
     return redirect(url_for("targets.listing", year=target.year))
 
@@ -88,7 +88,7 @@ def set_one() -> Any:
 @bp.post("/<path:target_id>/delete")
 @requires(*ADMIN_ONLY)
 def delete(target_id: str) -> Any:
-    targets.delete_target(get_db(), target_id)
+    targets.delete_target(get_db(), target_id, signed_in())
     flash(gettext("目标已删除"), "ok")
     return redirect(url_for("targets.listing", year=_year()))
 
@@ -108,7 +108,9 @@ def upload() -> Any:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"targets{suffix}"
         sent.save(path)
-        count = target_files.load_targets_file(get_db(), str(path), year)
+        count = target_files.load_targets_file(
+            get_db(), str(path), year, signed_in(), Path(sent.filename).name
+        )
     flash(gettext("已载入 %(count)s 项目标", count=count), "ok")
     return redirect(url_for("targets.listing", year=year))
 
@@ -123,11 +125,11 @@ class ProfileForm(Schema):
 def profile() -> Any:
     year = _year()
     if request.form.get("even"):
-        profiles.clear_profile(get_db(), year)
+        profiles.clear_profile(get_db(), year, by=signed_in())
         flash(gettext("已恢复为全年均匀进度"), "ok")
         return redirect(url_for("targets.listing", year=year))
     shares = [request.form.get(f"m{month}", "") for month in range(1, 13)]
     loaded = forms.load(ProfileForm(), {"year": year, "shares": shares})
-    profiles.set_profile(get_db(), year, loaded["shares"])
+    profiles.set_profile(get_db(), year, loaded["shares"], by=signed_in())
     flash(gettext("已保存月度进度"), "ok")
     return redirect(url_for("targets.listing", year=year))

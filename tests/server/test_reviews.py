@@ -7,14 +7,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlite_utils import Database
 
 from server import reviews, users
 from server.db import get_state, init_db
 from shared import protocol as p
 from shared import review_status as rs
-from tests.helpers import load_demo_reference
+from tests.helpers import csrf_token, load_demo_reference, sign_in
 from tests.server.fieldwork import Envoy
+
+MOBILE = "13912345678"
 
 
 @pytest.fixture
@@ -155,3 +159,116 @@ def test_a_returned_record_marked_corrected_bumps_seq_and_is_audited(
     assert not reviews.mark_corrected(db, p.PLOT, field["plot"], "device:phone")
     assert not reviews.mark_corrected(db, p.SESSION, field["session"], "device:phone")
     db.execute("COMMIT")
+
+
+# ------------------------------------------------------------------------------- the page
+
+PAGE_PASSWORDS = {"staff": "staff-password", "zhang": "envoy-password", "admin": "admin-password"}
+
+
+@pytest.fixture
+def pages(app: Flask, field: dict[str, Any]) -> dict[str, Any]:
+    db = field["db"]
+    users.add_user(db, "admin", users.ADMIN, PAGE_PASSWORDS["admin"])
+    li = Envoy(db, "李梅")
+    users.add_user(db, "li", users.ENVOY, "envoy-password", li.envoy_id)
+    farmer = field["zhang"].farmer("赵大", mobile=MOBILE)
+    return {**field, "app": app, "farmer": farmer, "li": li}
+
+
+def client_of(app: Flask, name: str) -> FlaskClient:
+    client = app.test_client()
+    password = PAGE_PASSWORDS.get(name, "envoy-password")
+    assert sign_in(client, name, password).status_code == 302
+    return client
+
+
+def test_staff_return_a_session_on_its_page(pages: dict[str, Any]) -> None:
+    db, session = pages["db"], pages["session"]
+    staff = client_of(pages["app"], "staff")
+    path = f"/review/session/{session}"
+    shown = staff.get(path).get_data(as_text=True)
+    assert "尚未审核" in shown and "张三" in shown and 'name="status"' in shown
+    done = staff.post(
+        path,
+        data={"csrf_token": csrf_token(staff, path), "status": rs.RETURNED, "note": "人数不实"},
+    )
+    assert done.status_code == 302 and done.headers["Location"].endswith(path)
+    [row] = review_rows(db)
+    assert (row["status"], row["note"], row["reviewed_by"]) == (rs.RETURNED, "人数不实", "staff")
+    after = staff.get(path).get_data(as_text=True)
+    assert "已保存审核：退回" in after and "人数不实" in after and 'id="review-history"' in after
+    # The session page links here.
+    session_page = staff.get(f"/records/session/{session}").get_data(as_text=True)
+    assert f'href="{path}"' in session_page
+
+
+@pytest.mark.parametrize(
+    ("form", "named"),
+    [
+        ({"status": rs.QUESTIONED, "note": "  "}, "questioned or returned record needs a note"),
+        ({"status": "deleted"}, "status must be one of"),
+        ({}, "status must be one of"),
+        ({"status": rs.CORRECTED}, "status must be one of"),
+    ],
+)
+def test_bad_review_forms_are_refused_on_the_page_with_nothing_written(
+    pages: dict[str, Any], form: dict[str, str], named: str
+) -> None:
+    db = pages["db"]
+    staff = client_of(pages["app"], "staff")
+    path = f"/review/plot/{pages['plot']}"
+    seq_before, audits_before = seq(db), len(audit_rows(db))
+    refused = staff.post(path, data={"csrf_token": csrf_token(staff, path), **form})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert 'id="review-error"' in page and named in page
+    assert "审核结果" in page or "说明" in page
+    assert review_rows(db) == [] and len(audit_rows(db)) == audits_before
+    assert seq(db) == seq_before
+
+
+def test_an_envoy_user_reads_their_own_reviews_but_never_writes(pages: dict[str, Any]) -> None:
+    db, session = pages["db"], pages["session"]
+    reviews.set_review(db, pages["staff"], p.SESSION, session, rs.QUESTIONED, "请补签到")
+    zhang = client_of(pages["app"], "zhang")
+    path = f"/review/session/{session}"
+    own = zhang.get(path)
+    assert own.status_code == 200
+    page = own.get_data(as_text=True)
+    assert "请补签到" in page and 'name="status"' not in page
+    token = csrf_token(zhang, path)
+    refused = zhang.post(path, data={"csrf_token": token, "status": rs.APPROVED})
+    assert refused.status_code == 403
+    assert [row["status"] for row in review_rows(db)] == [rs.QUESTIONED]
+    # Another envoy's user may not even read it.
+    li = client_of(pages["app"], "li")
+    assert li.get(path).status_code == 403
+
+
+def test_the_review_form_needs_its_csrf_token_and_a_signed_in_user(
+    pages: dict[str, Any],
+) -> None:
+    db, session = pages["db"], pages["session"]
+    path = f"/review/session/{session}"
+    staff = client_of(pages["app"], "staff")
+    assert staff.post(path, data={"status": rs.APPROVED}).status_code == 400
+    forged = staff.post(path, data={"status": rs.APPROVED, "csrf_token": "forged"})
+    assert forged.status_code == 400
+    anonymous = pages["app"].test_client()
+    assert anonymous.get(path).status_code == 302
+    assert review_rows(db) == []
+
+
+def test_mobiles_are_masked_on_the_review_page_except_for_admins(pages: dict[str, Any]) -> None:
+    path = f"/review/farmer/{pages['farmer']}"
+    staff_page = client_of(pages["app"], "staff").get(path).get_data(as_text=True)
+    assert MOBILE not in staff_page and "139****5678" in staff_page and "赵大" in staff_page
+    admin_page = client_of(pages["app"], "admin").get(path).get_data(as_text=True)
+    assert MOBILE in admin_page
+
+
+def test_an_unknown_record_or_kind_is_not_found(pages: dict[str, Any]) -> None:
+    staff = client_of(pages["app"], "staff")
+    assert staff.get("/review/session/no-such-id").status_code == 404
+    assert staff.get(f"/review/unit/{pages['session']}").status_code == 404

@@ -1,0 +1,163 @@
+"""The review page: one field record with its envoy, present review and review history; staff and
+admins set 通过, 有问题 or 退回 (with a note); an envoy user may read their own records' reviews."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
+
+from server import reviews
+from server.access import ANYONE, BUREAU, NotAllowed, requires, signed_in
+from server.db import get_db
+from server.record_detail import RecordDetail, record_detail
+from shared import protocol as p
+from shared import review_status as rs
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+
+KIND_LABELS = {
+    p.FARMER: lazy_gettext("农户"),
+    p.SESSION: lazy_gettext("培训场次"),
+    p.ATTENDANCE: lazy_gettext("签到"),
+    p.LEAFLET_RECEIPT: lazy_gettext("资料领取"),
+    p.LEAFLET_HANDOUT: lazy_gettext("资料发放"),
+    p.PLOT: lazy_gettext("示范田"),
+    p.PLOT_OBSERVATION: lazy_gettext("示范田观测"),
+}
+STATUS_LABELS = {
+    rs.APPROVED: lazy_gettext("通过"),
+    rs.QUESTIONED: lazy_gettext("有问题"),
+    rs.RETURNED: lazy_gettext("退回"),
+    rs.CORRECTED: lazy_gettext("已更正待复核"),
+}
+FIELD_LABELS = {
+    "name": lazy_gettext("姓名"),
+    "mobile": lazy_gettext("手机"),
+    "gender": lazy_gettext("性别"),
+    "birth_year": lazy_gettext("出生年"),
+    "village_code": lazy_gettext("村"),
+    "kind": lazy_gettext("类型"),
+    "title": lazy_gettext("主题"),
+    "technology_ids": lazy_gettext("推广技术"),
+    "unit_code": lazy_gettext("地点（单位）"),
+    "place": lazy_gettext("具体地点"),
+    "starts_at": lazy_gettext("开始时间"),
+    "ends_at": lazy_gettext("结束时间"),
+    "lead_envoy_id": lazy_gettext("主讲特派员"),
+    "co_envoy_ids": lazy_gettext("协同特派员"),
+    "reported_headcount": lazy_gettext("填报人数"),
+    "display_boards": lazy_gettext("展板"),
+    "closed": lazy_gettext("已结束签到"),
+    "session_id": lazy_gettext("场次"),
+    "farmer_id": lazy_gettext("学员"),
+    "checked_in_at": lazy_gettext("签到时间"),
+    "method": lazy_gettext("签到方式"),
+    "leaflet_title_id": lazy_gettext("资料"),
+    "copies": lazy_gettext("份数"),
+    "received_on": lazy_gettext("领取日期"),
+    "handed_out_at": lazy_gettext("发放时间"),
+    "correction_of": lazy_gettext("更正的记录"),
+    "host_name": lazy_gettext("承担户"),
+    "crop": lazy_gettext("作物"),
+    "variety_id": lazy_gettext("品种"),
+    "area_mu": lazy_gettext("面积（亩）"),
+    "latitude": lazy_gettext("纬度"),
+    "longitude": lazy_gettext("经度"),
+    "altitude_m": lazy_gettext("海拔（米）"),
+    "target_yield_kg_per_mu": lazy_gettext("目标亩产（公斤）"),
+    "established_on": lazy_gettext("建立日期"),
+    "plot_id": lazy_gettext("示范田"),
+    "observed_on": lazy_gettext("观测日期"),
+    "stage": lazy_gettext("生育期"),
+    "survival_rate": lazy_gettext("成活率 %"),
+    "yield_kg_per_mu": lazy_gettext("测产（公斤/亩）"),
+    "notes": lazy_gettext("备注"),
+}
+VALUE_LABELS = {
+    "kind": {
+        "village_training": lazy_gettext("进村培训"),
+        "large_training": lazy_gettext("大型培训"),
+        "tv_lecture": lazy_gettext("电视讲座"),
+        "field_day": lazy_gettext("田间观摩"),
+        "science_week": lazy_gettext("科技活动周"),
+        "other": lazy_gettext("其他"),
+    },
+    "method": {
+        "qr_self": lazy_gettext("扫码自助签到"),
+        "card_scan": lazy_gettext("扫学员卡"),
+        "roster": lazy_gettext("名单勾选"),
+    },
+    "gender": {
+        "female": lazy_gettext("女"),
+        "male": lazy_gettext("男"),
+        "unspecified": lazy_gettext("未填"),
+    },
+    "stage": {
+        "sowing": lazy_gettext("播种"),
+        "seedling": lazy_gettext("苗期"),
+        "growing": lazy_gettext("生长期"),
+        "flowering": lazy_gettext("开花期"),
+        "harvest": lazy_gettext("收获"),
+        "other": lazy_gettext("其他"),
+    },
+    "closed": {"1": lazy_gettext("是"), "0": lazy_gettext("否")},
+}
+
+
+def value_label(name: str, text: str) -> Any:
+    return VALUE_LABELS.get(name, {}).get(text, text)
+
+
+def _readable(detail: RecordDetail) -> None:
+    user = signed_in()
+    if user.role == "envoy" and user.envoy_id not in detail.owners:
+        raise NotAllowed("特派员只能查看自己的记录 / envoys see only their own records")
+
+
+def _page(kind: str, record_id: str, error: reviews.InvalidReview | None = None) -> Any:
+    db = get_db()
+    user = signed_in()
+    detail = record_detail(db, kind, record_id, show_mobiles=user.is_admin)
+    _readable(detail)
+    page = render_template(
+        "review.html",
+        detail=detail,
+        review=reviews.review_of(db, kind, record_id),
+        history=reviews.history_of(db, kind, record_id),
+        may_review=reviews.may_review(user),
+        kind_labels=KIND_LABELS,
+        status_labels=STATUS_LABELS,
+        field_labels=FIELD_LABELS,
+        value_label=value_label,
+        choices=rs.STAFF_CHOICES,
+        error=error,
+        form=request.form if error else {},
+    )
+    return (page, error.status) if error else page
+
+
+@bp.get("/<record_kind>/<record_id>")
+@requires(*ANYONE)
+def record(record_kind: str, record_id: str) -> Any:
+    return _page(record_kind, record_id)
+
+
+@bp.post("/<record_kind>/<record_id>")
+@requires(*BUREAU)
+def set_review(record_kind: str, record_id: str) -> Any:
+    try:
+        review = reviews.set_review(
+            get_db(),
+            signed_in(),
+            record_kind,
+            record_id,
+            request.form.get("status", ""),
+            request.form.get("note"),
+        )
+    except reviews.InvalidReview as exc:
+        # The form again, with what was typed and the field named: nothing was written.
+        return _page(record_kind, record_id, exc)
+    flash(gettext("已保存审核：%(status)s", status=STATUS_LABELS[review.status]), "ok")
+    return redirect(url_for("review.record", record_kind=record_kind, record_id=record_id))
