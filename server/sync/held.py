@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from server import refusals
 from server.db import in_chunks, write_transaction
 from server.devices import Device
 from server.sync.apply import apply_change
@@ -105,6 +106,12 @@ def release_held(batch: Batch) -> None:
                 [row["device_id"], row["seq"]],
             )
             update_answer(batch.db, row["device_id"], row["seq"], result["s"], result.get("r"))
+            if result["s"] == p.REJECTED:
+                refused = Prepared(change).record_id
+                refusals.record(
+                    batch.db,
+                    [refusals.of_change(device.id, device.envoy_id, change, refused, result["r"])],
+                )
             progressed = True
         if not progressed:
             return
@@ -153,10 +160,17 @@ def _selection(ids: list[int] | None, device_id: str | None) -> tuple[str, list[
 
 def _drop(db: Database, where: str, params: list[Any], reason: str) -> int:
     with write_transaction(db):
-        rows = db.execute(
-            f"SELECT device_id, seq FROM held_changes WHERE {where}", params
+        held = db.execute(
+            f"SELECT device_id, seq, envoy_id, change FROM held_changes WHERE {where}", params
         ).fetchall()
+        rows = [(device_id, seq) for device_id, seq, _envoy, _change in held]
         for device_id, seq in rows:
             update_answer(db, device_id, seq, p.REJECTED, reason)
+        refused = []
+        for device_id, _seq, envoy_id, text in held:
+            change = json.loads(text)
+            record_id = Prepared(change).record_id
+            refused.append(refusals.of_change(device_id, envoy_id, change, record_id, reason))
+        refusals.record(db, refused)
         db.conn.executemany("DELETE FROM held_changes WHERE device_id = ? AND seq = ?", rows)
     return len(rows)
