@@ -260,17 +260,28 @@ def _refused(db: Database, kind: str, device_id: str) -> list[LedgerRecord]:
     (another device made it) was, in the end, applied: not listed."""
     table = table_of(kind)
     rows = db.execute(
-        f"SELECT r.record_id, r.created, r.reason, r.at, t.id IS NOT NULL FROM refusals r "
+        f"SELECT r.record_id, r.created, r.reason, r.errors, r.at, t.id IS NOT NULL FROM refusals r "
         f"LEFT JOIN [{table}] t ON t.id = r.record_id WHERE r.device_id = ? AND r.kind = ? "
         "ORDER BY r.seq",
         [device_id, kind],
     ).fetchall()
     found = []
-    for record_id, created, reason, at, on_server in rows:
+    for record_id, created, reason, errors, at, on_server in rows:
         if created and on_server:
             continue
-        found.append(LedgerRecord(record_id, None, reason, at, bool(created)))
+        found.append(LedgerRecord(record_id, None, _why(reason, errors), at, bool(created)))
     return found
+
+
+def _why(reason: str | None, errors: str | None) -> str | None:
+    """A refusal's reason, with the fields it named (as the device was told) after it."""
+    if not errors:
+        return reason
+    named = "; ".join(
+        f"{name}: {' '.join(str(m) for m in why) if isinstance(why, list) else why}"
+        for name, why in json.loads(errors).items()
+    )
+    return f"{reason or ''} ({named})".strip()
 
 
 def _held(db: Database, kind: str, device_id: str) -> list[LedgerRecord]:
@@ -352,3 +363,16 @@ def _not_pulled(
 def as_json(found: EnvoyLedger) -> dict[str, Any]:
     """The ledger as the API sends it."""
     return asdict(found)
+
+
+def envoys_with_devices(db: Database) -> list[dict[str, Any]]:
+    """Envoys with unrevoked devices: how many, the changes they last reported waiting (None
+    when none reported), and the latest report's time; for the bureau to pick a ledger."""
+    return list(
+        db.query(
+            "SELECT e.id AS envoy_id, e.name AS envoy, count(*) AS devices, "
+            "sum(d.outbox_waiting) AS waiting, max(d.reported_at) AS reported_at "
+            "FROM devices d JOIN envoys e ON e.id = d.envoy_id WHERE d.revoked_at IS NULL "
+            "GROUP BY e.id ORDER BY e.name"
+        )
+    )

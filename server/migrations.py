@@ -427,7 +427,8 @@ def m009_device_reports_and_refusals(db: Database) -> None:
     `devices` gains the latest report a device sent with a sync (shared/device_report.py):
     `outbox_waiting` (its unsent changes), `device_report` (the report as JSON: its pull cursor
     and, per field kind, live, waiting, new, gone and refused) and `reported_at`. `refusals`
-    keeps each refused change's kind, record and envoy beside its reason, which the idempotency
+    keeps each refused change's kind, record and envoy beside its reason and per-field errors
+    (JSON), which the idempotency
     runs (device, seq, status, reason) do not; written only when a change is refused, so the
     accepted path writes nothing more. The ledger (server/ledger.py) reads both.
     """
@@ -437,6 +438,6 @@ def m009_device_reports_and_refusals(db: Database) -> None:
     db.execute(
         "CREATE TABLE refusals (device_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT, "
         "record_id TEXT, envoy_id TEXT, created INTEGER NOT NULL DEFAULT 0, reason TEXT, "
-        "at TEXT NOT NULL, PRIMARY KEY (device_id, seq))"
+        "errors TEXT, at TEXT NOT NULL, PRIMARY KEY (device_id, seq))"
     )
     db.execute("CREATE INDEX idx_refusals_envoy ON refusals (envoy_id, kind)")

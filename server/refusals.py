@@ -4,6 +4,7 @@ writes nothing here); the per-envoy ledger (server/ledger.py) reads them."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +25,16 @@ class Refusal:
     envoy_id: str | None
     created: bool  # a new record (the change named no version it edited)
     reason: str | None
+    errors: dict[str, Any] | None = None  # field -> why, as the device was answered
 
 
 def of_change(
-    device_id: str, envoy_id: str | None, change: dict[str, Any], record_id: Any, reason: Any
+    device_id: str,
+    envoy_id: str | None,
+    change: dict[str, Any],
+    record_id: Any,
+    reason: Any,
+    errors: Any = None,
 ) -> Refusal:
     """The refusal of a change (a wire change: q, k, i, b, f) with the id it names or derives."""
     kind = change.get("k")
@@ -39,6 +46,7 @@ def of_change(
         envoy_id,
         not change.get("b"),
         reason if isinstance(reason, str) else None,
+        errors if isinstance(errors, dict) and errors else None,
     )
 
 
@@ -48,9 +56,19 @@ def record(db: Database, refusals: Iterable[Refusal]) -> None:
     at = to_iso(utc_now())
     db.conn.executemany(
         "INSERT OR REPLACE INTO refusals (device_id, seq, kind, record_id, envoy_id, created, "
-        "reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "reason, errors, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (r.device_id, r.seq, r.kind, r.record_id, r.envoy_id, int(r.created), r.reason, at)
+            (
+                r.device_id,
+                r.seq,
+                r.kind,
+                r.record_id,
+                r.envoy_id,
+                int(r.created),
+                r.reason,
+                None if r.errors is None else json.dumps(r.errors, ensure_ascii=False),
+                at,
+            )
             for r in refusals
         ],
     )

@@ -15,7 +15,7 @@ from server.api.reconciliation import envoy_of_reader
 from server.db import get_db
 from server.report import check_year
 
-blp = Blueprint("ledger", __name__, description="特派员台账 / Per-envoy ledger")
+blp = Blueprint("envoy_ledger", __name__, description="特派员台账 / Per-envoy ledger")
 
 
 class LedgerRecordSchema(Schema):

@@ -110,7 +110,16 @@ def release_held(batch: Batch) -> None:
                 refused = Prepared(change).record_id
                 refusals.record(
                     batch.db,
-                    [refusals.of_change(device.id, device.envoy_id, change, refused, result["r"])],
+                    [
+                        refusals.of_change(
+                            device.id,
+                            device.envoy_id,
+                            change,
+                            refused,
+                            result["r"],
+                            result.get("e"),
+                        )
+                    ],
                 )
             progressed = True
         if not progressed:

@@ -124,7 +124,12 @@ def _apply_one(batch: Batch, device: Device, prepared: Prepared) -> None:
         if result["s"] == p.REJECTED:
             batch.refused.append(
                 refusals.of_change(
-                    device.id, device.envoy_id, change, prepared.record_id, result.get("r")
+                    device.id,
+                    device.envoy_id,
+                    change,
+                    prepared.record_id,
+                    result.get("r"),
+                    result.get("e"),
                 )
             )
     batch.answered.append((change["q"], prepared.digest, result["s"], result.get("r")))

@@ -58,6 +58,7 @@ NAV_LINKS = (
     ("staff.merged", lazy_gettext("已合并农户"), BUREAU),
     ("staff.conflicts", lazy_gettext("编辑冲突"), BUREAU),
     ("staff.held", lazy_gettext("暂存变更"), BUREAU),
+    ("ledger.index", lazy_gettext("台账"), ANYONE),
     ("reference.index", lazy_gettext("参考数据"), BUREAU),
     ("users.list_users", lazy_gettext("用户"), ADMIN_ONLY),
 )
@@ -98,6 +99,7 @@ def register_web(app: Flask, api: Api) -> None:
         auth,
         breakdowns,
         flags,
+        ledger,
         progress,
         reconciliation,
         records,
@@ -119,6 +121,7 @@ def register_web(app: Flask, api: Api) -> None:
         staff,
         reference,
         admin,
+        ledger,
     )
     for module in pages:
         app.register_blueprint(module.bp)
