@@ -16,6 +16,10 @@ from shared.device_report import DeviceReport, KindCounts
 
 # A change that sets `deleted` (the store writes compact JSON, so this is how it reads).
 _SETS_DELETED = '"deleted":'
+# Above this many unsent changes a push does not count them before it starts: reading them all
+# took half a second of a 100,000-change push (a fifth of its time); the pull that ends the
+# sync reports instead, when they are gone.
+COUNT_BEFORE_PUSH = 20_000
 
 
 @dataclass
@@ -67,6 +71,14 @@ class Tally:
         for counter in (self.waiting, self.new, self.gone):
             for kind in counter:
                 counter[kind] = max(0, counter[kind])
+
+
+def count_before_push(store: FieldStore) -> Tally | None:
+    """The tally a push keeps in step, or None when too much waits to count it quickly."""
+    waiting = store.db.conn.execute(
+        "SELECT count(*) FROM outbox WHERE state = ?", [PENDING]
+    ).fetchone()[0]
+    return count(store) if waiting <= COUNT_BEFORE_PUSH else None
 
 
 def count(store: FieldStore) -> Tally:

@@ -104,6 +104,7 @@ class SyncClient:
         # What this device holds, kept in step during a push (field_client/holdings.py), and
         # the report sent with requests that do not carry their own.
         self._tally: holdings.Tally | None = None
+        self._counted = False
         self._report = ""
 
     # ------------------------------------------------------------ transport
@@ -204,6 +205,8 @@ class SyncClient:
         """
         # Counted when the first batch is made: an empty outbox sends nothing to report with.
         self._tally = None
+        self._counted = False
+        self._report = ""
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push") as sender:
             batch = self._next_batch(after_seq=0)
             in_flight = sender.submit(self._post_push, batch[1], batch[2]) if batch else None
@@ -243,10 +246,12 @@ class SyncClient:
                 body = first
                 break
         self._batch_fits = max(1, int(len(entries) * self.batch_bytes * BATCH_FILL / len(body)))
-        if self._tally is None:
-            self._tally = holdings.count(self.store)
-        self._tally.sent(entries)
-        self._report = self._tally.report().encode()
+        if not self._counted:
+            self._tally = holdings.count_before_push(self.store)
+            self._counted = True
+        if self._tally is not None:
+            self._tally.sent(entries)
+            self._report = self._tally.report().encode()
         return entries, body, self._report
 
     def _level(self) -> int:
@@ -263,7 +268,7 @@ class SyncClient:
             extra_headers={
                 "Content-Encoding": "gzip",
                 "Content-Type": "application/json",
-                p.HEADER_DEVICE_REPORT: report,
+                **({p.HEADER_DEVICE_REPORT: report} if report else {}),
             },
         )
         # Judged on big bodies only: a small one says more about the round trip than the link.

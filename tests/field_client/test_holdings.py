@@ -109,3 +109,14 @@ def test_a_restored_checkin_is_new_to_the_server(store: FieldStore) -> None:
     store.checkin(session, farmer)
     assert report(store)[p.ATTENDANCE] == KindCounts(live=1, waiting=1, new=1)
     assert STAMPS in store.record(p.ATTENDANCE, checkin)
+
+
+def test_a_push_of_very_many_changes_is_not_counted_before_it_starts(
+    store: FieldStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    new_farmer(store, name="甲")
+    assert holdings.count_before_push(store) is not None
+    new_farmer(store, name="乙")
+    monkeypatch.setattr(holdings, "COUNT_BEFORE_PUSH", 1)
+    # Two wait, more than the limit: the pull that ends the sync reports instead.
+    assert holdings.count_before_push(store) is None
