@@ -193,8 +193,16 @@ class FieldStore(Outbox):
     def _write_record(self, kind: str, state: dict[str, Any]) -> None:
         with_derived_meta(state)
         self.db.execute(
-            "INSERT OR REPLACE INTO records (kind, id, data, deleted, hlc) VALUES (?, ?, ?, ?, ?)",
-            [kind, state["id"], dumps(state), int(bool(state["deleted"])), state["hlc"]],
+            "INSERT OR REPLACE INTO records (kind, id, data, deleted, hlc, envoy_id) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                kind,
+                state["id"],
+                dumps(state),
+                int(bool(state["deleted"])),
+                state["hlc"],
+                state.get("envoy_id"),
+            ],
         )
 
     def _enqueue(

@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 
+from field_client import holdings
 from field_client.store import FieldStore
 from shared import protocol as p
 from shared.errors import ClientTooOld, TianjianError
@@ -100,17 +101,25 @@ class SyncClient:
         self._batch_fits: int | None = None
         # The server clock's offset from ours, learnt from each answer of a sync.
         self._offset: int | None = None
+        # What this device holds, kept in step during a push (field_client/holdings.py), and
+        # the report sent with requests that do not carry their own.
+        self._tally: holdings.Tally | None = None
+        self._counted = False
+        self._report = ""
 
     # ------------------------------------------------------------ transport
 
     def _headers(self) -> dict[str, str]:
-        return {
+        headers = {
             p.HEADER_PROTOCOL: str(p.PROTOCOL_VERSION),
             p.HEADER_CAPABILITIES: ",".join(p.CAPABILITIES),
             p.HEADER_DEVICE_TIME: str(self.store.device_clock()),
             "Authorization": f"Bearer {self._token}",
             "Accept-Encoding": "gzip",
         }
+        if self._report:
+            headers[p.HEADER_DEVICE_REPORT] = self._report
+        return headers
 
     def _send(
         self, method: str, path: str, extra_headers: dict[str, str] | None = None, **kwargs: Any
@@ -194,27 +203,32 @@ class SyncClient:
         device's changes arriving in the order it made them: an edit never lands before the
         record it edits, even when a request is cut and sent again.
         """
+        # Counted when the first batch is made: an empty outbox sends nothing to report with.
+        self._tally = None
+        self._counted = False
+        self._report = ""
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push") as sender:
             batch = self._next_batch(after_seq=0)
-            in_flight = sender.submit(self._post_push, batch[1]) if batch else None
+            in_flight = sender.submit(self._post_push, batch[1], batch[2]) if batch else None
             while batch is not None and in_flight is not None:
-                entries, body = batch
+                entries = batch[0]
                 upcoming = self._next_batch(after_seq=entries[-1]["seq"])
                 response = self._answer_of(entries, in_flight.result)
                 in_flight = None
                 if upcoming is not None:
-                    in_flight = sender.submit(self._post_push, upcoming[1])
+                    in_flight = sender.submit(self._post_push, upcoming[1], upcoming[2])
                 if response is not None:
                     self._settle(response.json())
                 if upcoming is None:
                     # Changes renumbered along the way sort after everything sent: look again.
                     upcoming = self._next_batch(after_seq=0)
                     if upcoming is not None:
-                        in_flight = sender.submit(self._post_push, upcoming[1])
+                        in_flight = sender.submit(self._post_push, upcoming[1], upcoming[2])
                 batch = upcoming
 
-    def _next_batch(self, after_seq: int) -> tuple[list[Entry], bytes] | None:
-        """The next unsent changes after `after_seq`, as many as fit the caps, with their body."""
+    def _next_batch(self, after_seq: int) -> tuple[list[Entry], bytes, str] | None:
+        """The next unsent changes after `after_seq`, as many as fit the caps, with their body
+        and the report to send with them: what the device holds once they are applied."""
         entries = self.store.pending(
             min(self.batch_changes, self._batch_fits or FIRST_BATCH_CHANGES), after_seq
         )
@@ -232,20 +246,30 @@ class SyncClient:
                 body = first
                 break
         self._batch_fits = max(1, int(len(entries) * self.batch_bytes * BATCH_FILL / len(body)))
-        return entries, body
+        if not self._counted:
+            self._tally = holdings.count_before_push(self.store)
+            self._counted = True
+        if self._tally is not None:
+            self._tally.sent(entries)
+            self._report = self._tally.report().encode()
+        return entries, body, self._report
 
     def _level(self) -> int:
         if self.compression_level is not None:
             return self.compression_level
         return FAST_LINK_LEVEL if self._fast_link else SLOW_LINK_LEVEL
 
-    def _post_push(self, body: bytes) -> requests.Response:
+    def _post_push(self, body: bytes, report: str) -> requests.Response:
         started = time.perf_counter()
         response = self._send(
             "POST",
             "/api/v1/sync/push",
             data=body,
-            extra_headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+            extra_headers={
+                "Content-Encoding": "gzip",
+                "Content-Type": "application/json",
+                **({p.HEADER_DEVICE_REPORT: report} if report else {}),
+            },
         )
         # Judged on big bodies only: a small one says more about the round trip than the link.
         if len(body) >= MIN_BATCH_BYTES:
@@ -275,7 +299,7 @@ class SyncClient:
         return None
 
     def _push_batch(self, entries: Sequence[Entry], body: bytes) -> None:
-        response = self._answer_of(entries, lambda: self._post_push(body))
+        response = self._answer_of(entries, lambda: self._post_push(body, self._report))
         if response is not None:
             self._settle(response.json())
 
@@ -298,6 +322,9 @@ class SyncClient:
             elif item["s"] == p.SEQ_REUSED:
                 reused.append(item["q"])
         self.store.settle(done, rejected)
+        if rejected and self._tally is not None:
+            # A refused new record leaves the replica for the rejected list: count both again.
+            holdings.recount_kept(self.store, self._tally)
         self.report.pushed += len(done) + len(rejected)
         self.store.observe_server(answer.get("server_hlc"), self._offset)
         if reused:
@@ -308,6 +335,8 @@ class SyncClient:
         while True:
             include_own = self.store.get("resync_own") == "1"
             cursor = int(self.store.get("cursor", "0") or 0)
+            # Counted afresh for each page: the pages before it changed what the device holds.
+            self._report = holdings.count(self.store).report().encode()
             response = self._send(
                 "GET",
                 "/api/v1/sync/pull",

@@ -418,3 +418,26 @@ def m008_reviews_and_audit_log(db: Database) -> None:
     )
     db.table("audit_log").create_index(["at"])
     db.table("audit_log").create_index(["target_kind", "target_id"])
+
+
+@migrations()
+def m009_device_reports_and_refusals(db: Database) -> None:
+    """What each device last said it holds, and every change refused with its record (issue 14).
+
+    `devices` gains the latest report a device sent with a sync (shared/device_report.py):
+    `outbox_waiting` (its unsent changes), `device_report` (the report as JSON: its pull cursor
+    and, per field kind, live, waiting, new, gone and refused) and `reported_at`. `refusals`
+    keeps each refused change's kind, record and envoy beside its reason and per-field errors
+    (JSON), which the idempotency
+    runs (device, seq, status, reason) do not; written only when a change is refused, so the
+    accepted path writes nothing more. The ledger (server/ledger.py) reads both.
+    """
+    db.table("devices").add_column("outbox_waiting", int)
+    db.table("devices").add_column("device_report", str)
+    db.table("devices").add_column("reported_at", str)
+    db.execute(
+        "CREATE TABLE refusals (device_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT, "
+        "record_id TEXT, envoy_id TEXT, created INTEGER NOT NULL DEFAULT 0, reason TEXT, "
+        "errors TEXT, at TEXT NOT NULL, PRIMARY KEY (device_id, seq))"
+    )
+    db.execute("CREATE INDEX idx_refusals_envoy ON refusals (envoy_id, kind)")

@@ -211,6 +211,9 @@ class DeviceLine:
     envoy: str
     last_seen_at: str | None
     days_silent: int  # since last contact, or since enrolment if it never synced
+    # Changes the device last reported waiting in its outbox, and when (None: never reported).
+    waiting: int | None
+    reported_at: str | None
 
 
 def checkins(db: Database, scope: Scope, margin_minutes: int) -> list[CheckinLine]:
@@ -259,7 +262,8 @@ def checkins(db: Database, scope: Scope, margin_minutes: int) -> list[CheckinLin
 
 def silent_devices(db: Database, scope: Scope, now: datetime, days: int) -> list[DeviceLine]:
     """Unrevoked devices whose last contact (or enrolment, if never synced) is more than
-    `days` before `now`; of the scope's envoy, or of envoys serving the scope's unit."""
+    `days` before `now`; of the scope's envoy, or of envoys serving the scope's unit; each with
+    the changes it last reported waiting in its outbox (sent with every sync)."""
     params = {**_params(scope), "cutoff": to_iso(now - timedelta(days=days)), "now": to_iso(now)}
     envoy = " AND d.envoy_id = :envoy" if scope.envoy_id else ""
     serving = (
@@ -270,8 +274,8 @@ def silent_devices(db: Database, scope: Scope, now: datetime, days: int) -> list
     )
     sql = (
         "SELECT d.id, d.name, d.envoy_id, coalesce(e.name, d.envoy_id), d.last_seen_at, "
-        "CAST(julianday(:now) - julianday(coalesce(d.last_seen_at, d.enrolled_at)) AS INTEGER) "
-        "FROM devices d LEFT JOIN envoys e ON e.id = d.envoy_id WHERE d.revoked_at IS NULL "
+        "CAST(julianday(:now) - julianday(coalesce(d.last_seen_at, d.enrolled_at)) AS INTEGER), "
+        "d.outbox_waiting, d.reported_at FROM devices d LEFT JOIN envoys e ON e.id = d.envoy_id WHERE d.revoked_at IS NULL "
         f"AND coalesce(d.last_seen_at, d.enrolled_at) < :cutoff{envoy}{serving} "
         "ORDER BY coalesce(d.last_seen_at, d.enrolled_at)"
     )

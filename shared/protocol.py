@@ -16,6 +16,10 @@ HEADER_SERVER_TIME: Final = "X-Tianjian-Server-Time"
 # server handed keys out): the pull answer then carries `checkin_key`. A header, not a query
 # field, so an older server simply ignores it.
 HEADER_WANT_CHECKIN_KEY: Final = "X-Tianjian-Want-Checkin-Key"
+# What the device holds, sent with every push and pull (shared/device_report.py): its pull
+# cursor and, per field kind, live records of its own envoy and unsent, new, gone and refused
+# ones. The server keeps the latest per device for the ledger (server/ledger.py).
+HEADER_DEVICE_REPORT: Final = "X-Tianjian-Device-Report"
 
 # Per-change answers to a push.
 APPLIED: Final = "applied"

@@ -7,8 +7,15 @@ from typing import Any
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from server.api import enrolments, reconciliation, reports, sync
-from server.api.protocol import API_TOKEN, DEVICE_TIME_PARAMETER, DEVICE_TOKEN, PROTOCOL_PARAMETER
+from server.api import enrolments, ledger, reconciliation, reports, sync
+from server.api.protocol import (
+    API_TOKEN,
+    DEVICE_REPORT_PARAMETER,
+    DEVICE_TIME_PARAMETER,
+    DEVICE_TOKEN,
+    PROTOCOL_PARAMETER,
+)
+from shared import device_report
 from shared import protocol as p
 
 # Words for errors raised without a message of our own (Werkzeug's are English only).
@@ -47,10 +54,11 @@ def register_api(api: Api) -> None:
     api.register_blueprint(
         sync.blp,
         url_prefix="/api/v1/sync",
-        parameters=[PROTOCOL_PARAMETER, DEVICE_TIME_PARAMETER],
+        parameters=[PROTOCOL_PARAMETER, DEVICE_TIME_PARAMETER, DEVICE_REPORT_PARAMETER],
     )
     api.register_blueprint(reports.blp, url_prefix="/api/v1/reports")
     api.register_blueprint(reconciliation.blp, url_prefix="/api/v1/reconciliation")
+    api.register_blueprint(ledger.blp, url_prefix="/api/v1/reconciliation")
 
 
 def describe_protocol(api: Api) -> None:
@@ -95,5 +103,18 @@ def describe_protocol(api: Api) -> None:
             "schema": {"type": "integer", "minimum": -(10**15) + 1, "maximum": 10**15 - 1},
             "description": "设备时钟，自 1970 年起的毫秒数 / the device's clock in milliseconds "
             "since 1970, to measure its skew",
+        },
+    )
+    components.parameter(
+        DEVICE_REPORT_PARAMETER,
+        "header",
+        {
+            "name": p.HEADER_DEVICE_REPORT,
+            "required": False,
+            "schema": {"type": "string", "maxLength": device_report.MAX_LENGTH},
+            "example": "c=1234,session=12/1/1,attendance=300/5/4/1/2",
+            "description": "设备持有的记录：拉取游标，以及每类记录的 在用/待发/新建/待删/被拒 数 / "
+            "what the device holds: its pull cursor and, per field kind, live/waiting/new/gone/"
+            "refused (trailing zeros left out; see docs/sync.md); a malformed one is answered 400",
         },
     )

@@ -15,9 +15,11 @@ from marshmallow import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from server.db import get_db, get_state
+from server.device_reports import record_report
 from server.devices import authenticate, record_contact
 from shared import protocol as p
 from shared.clock import wall_ms
+from shared.device_report import decode
 from shared.errors import ClientTooOld
 
 # Names in the OpenAPI document (components) of what sync requests carry.
@@ -25,6 +27,7 @@ DEVICE_TOKEN = "deviceToken"
 API_TOKEN = "apiToken"
 PROTOCOL_PARAMETER = "Protocol"
 DEVICE_TIME_PARAMETER = "DeviceTime"
+DEVICE_REPORT_PARAMETER = "DeviceReport"
 
 
 def _is_integer_text(text: str, max_digits: int) -> bool:
@@ -73,6 +76,9 @@ def authenticate_device() -> None:
     g.device = authenticate(get_db(), header[len("Bearer ") :])
     g.skew_ms = _device_skew_ms()
     g.protocol = version
+    # Read (and refused when malformed: a 400 naming the header) before any work is done.
+    g.report_text = request.headers.get(p.HEADER_DEVICE_REPORT) or None
+    g.report = decode(g.report_text) if g.report_text is not None else None
 
 
 # Milliseconds since 1970 have 13 digits until the year 2286; 15 leave room for any clock
@@ -103,6 +109,13 @@ def note_contact() -> None:
     would otherwise wait on SQLite's write lock outside the queue for pushes.
     """
     record_contact(get_db(), g.device.id, g.skew_ms, g.protocol)
+
+
+def note_report() -> None:
+    """Keep what the authenticated device says it holds, if it said anything new (a push's
+    report says what it holds once that push is applied, so it is kept after it is)."""
+    if g.report is not None:
+        record_report(get_db(), g.device.id, g.report, g.report_text)
 
 
 _NOT_GZIP = "请求体不是有效的 gzip / request body is not valid gzip"

@@ -115,6 +115,16 @@ class DeviceLineSchema(Schema):
         allow_none=True, metadata={"description": "最后联系 / last contact"}
     )
     days_silent = fields.Integer(metadata={"description": "未联系天数 / days silent"})
+    waiting = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "设备上次报告的待发送变更数 / changes the device last reported "
+            "waiting in its outbox (null: it never reported)"
+        },
+    )
+    reported_at = fields.String(
+        allow_none=True, metadata={"description": "上次报告时间 / when it last reported (UTC)"}
+    )
 
 
 class FlagSchema(Schema):

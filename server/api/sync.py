@@ -17,6 +17,7 @@ from server.api.protocol import (
     authenticate_device,
     gzip_if_accepted,
     note_contact,
+    note_report,
     read_json_body,
     server_hlc,
 )
@@ -102,6 +103,7 @@ class Push(MethodView):
                 current_app.config["MAX_HELD_CHANGES"], current_app.config["MAX_HELD_BYTES"]
             )
             outcome = apply_push(get_db(), g.device, changes, limits)
+            note_report()
         return {
             "applied": _runs(outcome["applied"]),
             "answers": outcome["answers"],
@@ -131,6 +133,7 @@ class Pull(MethodView):
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Records changed after the cursor that this device should hold, one page at a time."""
         note_contact()
+        note_report()
         limit = min(query["limit"], current_app.config["MAX_PULL_PAGE"])
         try:
             page = pull_page(get_db(), g.device, query["cursor"], limit, query["include_own"])

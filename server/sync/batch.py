@@ -21,6 +21,7 @@ from server.records import (
     table_of,
     write_plan,
 )
+from server.refusals import Refusal
 from shared import protocol as p
 from shared.clock import HybridLogicalClock
 from shared.merge import STAMPS
@@ -100,6 +101,8 @@ class Batch:
     applied: list[int] = field(default_factory=list)
     answers: list[dict[str, Any]] = field(default_factory=list)
     answered: list[tuple[int, bytes, str, str | None]] = field(default_factory=list)
+    # Changes refused in this push, with their records (server/refusals.py).
+    refused: list[Refusal] = field(default_factory=list)
     # Each session's lead and co-envoys, read without loading whole states.
     session_envoy_ids: dict[str, frozenset[str]] = field(default_factory=dict)
     # The corrections recorded against each corrected event looked at, this push's included.

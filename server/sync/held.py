@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from server import audit
+from server import audit, refusals
 from server.db import in_chunks, write_transaction
 from server.devices import Device
 from server.sync.apply import apply_change
@@ -111,6 +111,21 @@ def release_held(batch: Batch) -> None:
                 [row["device_id"], row["seq"]],
             )
             update_answer(batch.db, row["device_id"], row["seq"], result["s"], result.get("r"))
+            if result["s"] == p.REJECTED:
+                refused = Prepared(change).record_id
+                refusals.record(
+                    batch.db,
+                    [
+                        refusals.of_change(
+                            device.id,
+                            device.envoy_id,
+                            change,
+                            refused,
+                            result["r"],
+                            result.get("e"),
+                        )
+                    ],
+                )
             progressed = True
         if not progressed:
             return
@@ -176,21 +191,26 @@ def _drop(
     audited: tuple[User | str, str, str | None] | None = None,
 ) -> int:
     with write_transaction(db):
-        rows = db.execute(
-            f"SELECT device_id, seq, waiting_kind, waiting_id FROM held_changes WHERE {where}",
+        held = db.execute(
+            f"SELECT device_id, seq, envoy_id, change, waiting_kind, waiting_id "
+            f"FROM held_changes WHERE {where}",
             params,
         ).fetchall()
-        for device_id, seq, _kind, _waiting in rows:
+        rows = [(row[0], row[1]) for row in held]
+        for device_id, seq in rows:
             update_answer(db, device_id, seq, p.REJECTED, reason)
-        db.conn.executemany(
-            "DELETE FROM held_changes WHERE device_id = ? AND seq = ?",
-            [(row[0], row[1]) for row in rows],
-        )
+        refused = []
+        for device_id, _seq, envoy_id, text, _kind, _waiting in held:
+            change = json.loads(text)
+            record_id = Prepared(change).record_id
+            refused.append(refusals.of_change(device_id, envoy_id, change, record_id, reason))
+        refusals.record(db, refused)
+        db.conn.executemany("DELETE FROM held_changes WHERE device_id = ? AND seq = ?", rows)
         if audited is not None and rows:
             by, target_kind, target_id = audited
-            held = [
-                {"device_id": row[0], "seq": row[1], "waiting_for": f"{row[2]} {row[3]}"}
-                for row in rows[:HELD_LOGGED]
+            logged = [
+                {"device_id": row[0], "seq": row[1], "waiting_for": f"{row[4]} {row[5]}"}
+                for row in held[:HELD_LOGGED]
             ]
             audit.record(
                 db,
@@ -198,7 +218,7 @@ def _drop(
                 audit.HELD_DROP,
                 target_kind,
                 target_id,
-                {"held": held, "count": len(rows)},
+                {"held": logged, "count": len(rows)},
                 {"count": 0},
             )
     return len(rows)

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server import farmers
+from server import farmers, refusals
 from server.db import get_state, set_state, write_transaction
 from server.devices import Device
 from server.records import fetch_states
@@ -90,6 +90,8 @@ def _apply_push(
         batch.observe_quick_stamps()
         # Recorded before held changes are released, so a release can update its own row.
         record_answers(db, device.id, batch.answered)
+        if batch.refused:
+            refusals.record(db, batch.refused)
         release_held(batch)
         corrected = returned_corrected(batch)
         write_dirty(batch)
@@ -119,6 +121,17 @@ def _apply_one(batch: Batch, device: Device, prepared: Prepared) -> None:
         batch.applied.append(change["q"])
     else:
         batch.answers.append(result)
+        if result["s"] == p.REJECTED:
+            batch.refused.append(
+                refusals.of_change(
+                    device.id,
+                    device.envoy_id,
+                    change,
+                    prepared.record_id,
+                    result.get("r"),
+                    result.get("e"),
+                )
+            )
     batch.answered.append((change["q"], prepared.digest, result["s"], result.get("r")))
 
 

@@ -58,6 +58,7 @@ NAV_LINKS = (
     ("staff.merged", lazy_gettext("已合并农户"), BUREAU),
     ("staff.conflicts", lazy_gettext("编辑冲突"), BUREAU),
     ("staff.held", lazy_gettext("暂存变更"), BUREAU),
+    ("ledger.index", lazy_gettext("台账"), ANYONE),
     ("reference.index", lazy_gettext("参考数据"), BUREAU),
     ("audit.log", lazy_gettext("操作日志"), BUREAU),
     ("users.list_users", lazy_gettext("用户"), ADMIN_ONLY),
@@ -100,6 +101,7 @@ def register_web(app: Flask, api: Api) -> None:
         auth,
         breakdowns,
         flags,
+        ledger,
         progress,
         reconciliation,
         records,
@@ -124,6 +126,7 @@ def register_web(app: Flask, api: Api) -> None:
         review,
         audit,
         admin,
+        ledger,
     )
     for module in pages:
         app.register_blueprint(module.bp)

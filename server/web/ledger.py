@@ -1,0 +1,72 @@
+"""The ledger page: an envoy's devices' holdings against the server's counts, every difference
+explained with its records (server/ledger.py); envoys see only their own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_babel import lazy_gettext
+
+from server import ledger, users
+from server.access import ANYONE, NotAllowed, current_user, requires
+from server.db import get_db
+from shared import protocol as p
+
+bp = Blueprint("ledger", __name__, url_prefix="/ledger")
+
+KIND_NAMES = {
+    p.FARMER: lazy_gettext("农户"),
+    p.SESSION: lazy_gettext("培训"),
+    p.ATTENDANCE: lazy_gettext("签到"),
+    p.LEAFLET_RECEIPT: lazy_gettext("资料领取"),
+    p.LEAFLET_HANDOUT: lazy_gettext("资料发放"),
+    p.PLOT: lazy_gettext("示范田"),
+    p.PLOT_OBSERVATION: lazy_gettext("田间观察"),
+}
+LINE_NAMES = {
+    ledger.WAITING: lazy_gettext("未同步"),
+    ledger.MERGED: lazy_gettext("合并为重复农户"),
+    ledger.REFUSED: lazy_gettext("被拒"),
+    ledger.HELD: lazy_gettext("暂存待关联"),
+    ledger.DELETED: lazy_gettext("已删除"),
+    ledger.NOT_PULLED: lazy_gettext("服务器上较新、本机尚未拉取"),
+    ledger.UNEXPLAINED: lazy_gettext("未解释"),
+}
+# What each line's listed records say beside them.
+LINE_NOTES = {
+    ledger.MERGED: lazy_gettext("服务器按同一人计一次，合并到："),
+    ledger.REFUSED: lazy_gettext("拒收原因："),
+    ledger.HELD: lazy_gettext("等待尚未到达的记录："),
+    ledger.DELETED: lazy_gettext("删除者设备："),
+}
+
+
+@bp.get("/")
+@requires(*ANYONE)
+def index() -> Any:
+    """An envoy goes to their own ledger; the bureau picks an envoy."""
+    user = current_user()
+    assert user is not None
+    if user.role == users.ENVOY:
+        if not user.envoy_id:
+            raise NotAllowed("该账号未关联特派员 / this account is linked to no envoy")
+        return redirect(url_for("ledger.envoy", envoy_id=user.envoy_id))
+    return render_template("ledger_index.html", envoys=ledger.envoys_with_devices(get_db()))
+
+
+@bp.get("/<envoy_id>")
+@requires(*ANYONE)
+def envoy(envoy_id: str) -> Any:
+    user = current_user()
+    assert user is not None
+    if user.role == users.ENVOY and user.envoy_id != envoy_id:
+        raise NotAllowed("特派员只能查看自己的台账 / envoys see only their own ledger")
+    return render_template(
+        "ledger.html",
+        found=ledger.ledger(get_db(), envoy_id),
+        kind_names=KIND_NAMES,
+        line_names=LINE_NAMES,
+        line_notes=LINE_NOTES,
+        explained=[key for key in LINE_NAMES if key != ledger.UNEXPLAINED],
+    )
