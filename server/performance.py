@@ -1,0 +1,335 @@
+"""Envoy performance (绩效考评): each envoy's year as one row of figures, in a few grouped queries.
+
+Which envoys: those serving the unit (a township of it, or handing out in it that year: the rule
+of server.reconciliation), or one envoy. Their figures are their whole year's work, wherever it
+was done: the unit chooses who is listed, not which records count. Every figure leaves deleted
+records out and is worked out for all listed envoys at once (one query per family of records,
+never one per envoy); docs/report.md says exactly what each column counts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from server.figures import DELETED_FARMERS, SCAN_FROM_SESSIONS, SESSION_CHECKINS, Scope
+from server.progress import envoy_record, unit_scope
+from server.reconciliation import _envoys_in_unit, _params
+from shared.choices import SESSION_KIND_LABELS
+from shared.clock import to_iso, utc_now
+from shared.review_status import UNDER_QUESTION
+
+SESSION_KINDS = tuple(SESSION_KIND_LABELS)
+# The record kinds an envoy reports as work, each with its table and the column dating it:
+# the denominator of the share questioned. Check-ins (the farmer's act, hundreds a session)
+# and farmer registrations are left out of both sides of the share.
+# An observation of a deleted plot is left out with its plot.
+RECORD_DATES = {
+    "session": ("sessions", "starts_at", "time", ""),
+    "leaflet_handout": ("leaflet_handouts", "handed_out_at", "time", ""),
+    "leaflet_receipt": ("leaflet_receipts", "received_on", "day", ""),
+    "plot": ("plots", "established_on", "day", ""),
+    "plot_observation": (
+        "plot_observations",
+        "observed_on",
+        "day",
+        " AND plot_id NOT IN (SELECT id FROM plots WHERE deleted = 1)",
+    ),
+}
+# Every column a table of envoys can be sorted by, in the order the page shows them.
+COLUMNS = (
+    "envoy",
+    "townships",
+    *(f"kind_{kind}" for kind in SESSION_KINDS),
+    "co_run",
+    "verified",
+    "reported",
+    "trainees",
+    "service_days",
+    "leaflets",
+    "plots",
+    "area_mu",
+    "records",
+    "questioned",
+    "questioned_share",
+)
+TEXT_COLUMNS = ("envoy", "townships")
+
+
+@dataclass
+class EnvoyFigures:
+    """One envoy's year; see docs/report.md for what each figure counts."""
+
+    envoy_id: str
+    envoy: str
+    township_codes: list[str]
+    townships: str
+    sessions: dict[str, int] = field(default_factory=dict)  # led, by kind
+    co_run: int = 0
+    verified: int = 0
+    reported: int = 0
+    trainees: int = 0
+    service_days: int = 0
+    leaflets: int = 0
+    plots: int = 0
+    area_mu: float = 0.0
+    records: int = 0
+    questioned: int = 0
+
+    @property
+    def questioned_share(self) -> float | None:
+        """Percent of the envoy's records under question; None without records."""
+        if not self.records:
+            return None
+        return round(100 * self.questioned / self.records, 1)
+
+    def row(self) -> dict[str, Any]:
+        """Flat, for a table: one key per column of COLUMNS, plus envoy_id and township_codes."""
+        out: dict[str, Any] = {
+            "envoy_id": self.envoy_id,
+            "envoy": self.envoy,
+            "townships": self.townships,
+            "township_codes": " ".join(self.township_codes),
+        }
+        for kind in SESSION_KINDS:
+            out[f"kind_{kind}"] = self.sessions.get(kind, 0)
+        for key in COLUMNS[2 + len(SESSION_KINDS) :]:
+            out[key] = getattr(self, key)
+        return out
+
+
+@dataclass
+class Performance:
+    year: int
+    unit_code: str | None
+    unit_name: str
+    envoy_id: str | None
+    as_of: str
+    sort: str
+    descending: bool
+    rows: list[EnvoyFigures]
+
+
+def sort_rows(rows: list[EnvoyFigures], sort: str, descending: bool) -> list[EnvoyFigures]:
+    """All rows ordered by one column (ties by name, then id); a missing share sorts lowest."""
+    if sort not in COLUMNS:
+        raise ValueError(f"unknown column {sort}")
+    rows = sorted(rows, key=lambda r: (r.envoy, r.envoy_id))
+    if sort in TEXT_COLUMNS:
+        return sorted(rows, key=lambda r: str(r.row()[sort]), reverse=descending)
+
+    def value(r: EnvoyFigures) -> float:
+        found = r.row()[sort]
+        return float("-inf") if found is None else float(found)
+
+    return sorted(rows, key=value, reverse=descending)
+
+
+def performance(
+    db: Database,
+    year: int,
+    unit_code: str | None = None,
+    envoy_id: str | None = None,
+    sort: str = "envoy",
+    descending: bool = False,
+    now: datetime | None = None,
+) -> Performance:
+    """The year's figures of every envoy serving the unit (the first county when neither a
+    unit nor an envoy is named), or of one envoy; rows sorted by `sort`."""
+    unit = unit_scope(db, unit_code) if unit_code or not envoy_id else None
+    if envoy_id:
+        envoy_record(db, envoy_id)
+    scope = Scope(year, unit["prefix"] if unit else "", envoy_id)
+    params = _params(scope)
+    chosen = _chosen(scope)
+    rows = _envoys(db, chosen, params)
+    if rows:
+        for family in (_sessions, _co_run, _checkins, _service_days, _handouts, _plots, _records):
+            family(db, chosen, params, rows)
+    return Performance(
+        year,
+        unit["code"] if unit else None,
+        unit["name"] if unit else "",
+        envoy_id,
+        to_iso(now or utc_now()),
+        sort,
+        descending,
+        sort_rows(list(rows.values()), sort, descending),
+    )
+
+
+# ---------------------------------------------------------------- the families
+
+
+def _chosen(scope: Scope) -> str:
+    """A CTE `chosen` of the envoys listed (alias e in the condition)."""
+    envoy = " AND e.id = :envoy" if scope.envoy_id else ""
+    return f"chosen AS (SELECT e.id FROM envoys e WHERE {_envoys_in_unit(scope)}{envoy})"
+
+
+IN_CHOSEN = "IN (SELECT id FROM chosen)"
+SESSION_YEAR = "s.deleted = 0 AND s.starts_at >= :start AND s.starts_at < :end"
+
+
+def _envoys(db: Database, chosen: str, params: dict[str, Any]) -> dict[str, EnvoyFigures]:
+    units = dict(db.execute("SELECT code, name FROM units WHERE level = 'township'").fetchall())
+    rows = {}
+    sql = (
+        f"WITH {chosen} SELECT e.id, e.name, e.township_codes FROM envoys e "
+        f"WHERE e.id {IN_CHOSEN} ORDER BY e.name, e.id"
+    )
+    for envoy_id, name, codes in db.execute(sql, params):
+        padded = [code.ljust(12, "0") for code in json.loads(codes or "[]")]
+        names = "、".join(units.get(code, code) for code in padded)
+        rows[envoy_id] = EnvoyFigures(envoy_id, name or envoy_id, padded, names)
+    return rows
+
+
+Rows = dict[str, EnvoyFigures]
+
+
+def _sessions(db: Database, chosen: str, params: dict[str, Any], rows: Rows) -> None:
+    """Sessions led, by kind, and their typed headcounts (TV lectures' audiences aside)."""
+    sql = (
+        f"WITH {chosen} SELECT s.lead_envoy_id, s.kind, count(*), "
+        "sum(CASE WHEN s.kind != 'tv_lecture' THEN s.reported_headcount END) FROM sessions s "
+        f"WHERE {SESSION_YEAR} AND s.lead_envoy_id {IN_CHOSEN} GROUP BY 1, 2"
+    )
+    for envoy_id, kind, count, reported in db.execute(sql, params):
+        row = rows[envoy_id]
+        row.sessions[kind] = count
+        row.reported += reported or 0
+
+
+def _co_run(db: Database, chosen: str, params: dict[str, Any], rows: Rows) -> None:
+    """Sessions where the envoy is a co-envoy and someone else leads."""
+    sql = (
+        f"WITH {chosen} SELECT c.value, count(DISTINCT s.id) FROM sessions s "
+        f"CROSS JOIN json_each(s.co_envoy_ids) c WHERE {SESSION_YEAR} "
+        f"AND c.value != s.lead_envoy_id AND c.value {IN_CHOSEN} GROUP BY 1"
+    )
+    for envoy_id, count in db.execute(sql, params):
+        rows[envoy_id].co_run = count
+
+
+def _checkins(db: Database, chosen: str, params: dict[str, Any], rows: Rows) -> None:
+    """Person-times (session, person pairs: a merged farmer once per session) and distinct
+    people at the sessions each envoy led, TV lectures aside; tallied as server.figures does."""
+    sessions = (
+        f"{chosen}, s AS MATERIALIZED (SELECT s.id, s.lead_envoy_id FROM sessions s "
+        f"WHERE {SESSION_YEAR} AND s.kind != 'tv_lecture' AND s.lead_envoy_id {IN_CHOSEN})"
+    )
+    count = db.execute(f"WITH {sessions} SELECT count(*) FROM s", params).fetchone()[0]
+    if count <= SCAN_FROM_SESSIONS:
+        source = "s CROSS JOIN " + SESSION_CHECKINS.format(a="a", s="s")
+    else:
+        source = "attendances a CROSS JOIN s ON s.id = a.session_id"
+    sql = (
+        f"WITH {sessions} SELECT s.lead_envoy_id, a.session_id, a.farmer_id FROM {source} "
+        f"WHERE a.deleted = 0 AND a.farmer_id NOT IN {DELETED_FARMERS}"
+    )
+    aliases = dict(db.execute("SELECT id, canonical_id FROM farmer_aliases").fetchall())
+    merged = set(aliases) | set(aliases.values())
+    times: dict[str, int] = defaultdict(int)
+    people: dict[str, set[str]] = defaultdict(set)
+    pairs: set[tuple[str, str]] = set()
+    for envoy_id, session, farmer in db.execute(sql, params):
+        person = aliases.get(farmer, farmer)
+        if farmer in merged:
+            # Only merged farmers' check-ins can repeat a (session, person) pair.
+            if (session, person) in pairs:
+                continue
+            pairs.add((session, person))
+        times[envoy_id] += 1
+        people[envoy_id].add(person)
+    for envoy_id, value in times.items():
+        rows[envoy_id].verified = value
+        rows[envoy_id].trainees = len(people[envoy_id])
+
+
+def service_day_rows(envoy: str) -> str:
+    """SELECT (envoy, day, led, co_run, observed) of each session led or co-run and each plot
+    observation in the year, for envoys matching `envoy` (SQL on an envoy id column, e.g.
+    `IN (SELECT id FROM chosen)` or `= :envoy`); days are China-time dates."""
+    day = "date(s.starts_at, '+8 hours')"
+    return (
+        f"SELECT s.lead_envoy_id AS envoy, {day} AS day, 1 AS led, 0 AS co_run, 0 AS observed, "
+        f"s.title AS what FROM sessions s WHERE {SESSION_YEAR} AND s.lead_envoy_id {envoy} "
+        f"UNION ALL SELECT c.value, {day}, 0, 1, 0, s.title FROM sessions s "
+        f"CROSS JOIN json_each(s.co_envoy_ids) c WHERE {SESSION_YEAR} "
+        f"AND c.value != s.lead_envoy_id AND c.value {envoy} "
+        "UNION ALL SELECT o.envoy_id, o.observed_on, 0, 0, 1, p.crop || '（' || p.host_name || '）' "
+        "FROM plot_observations o JOIN plots p ON p.id = o.plot_id WHERE o.deleted = 0 "
+        "AND p.deleted = 0 AND o.observed_on >= :day_start AND o.observed_on < :day_end "
+        f"AND o.envoy_id {envoy}"
+    )
+
+
+def _service_days(db: Database, chosen: str, params: dict[str, Any], rows: Rows) -> None:
+    sql = (
+        f"WITH {chosen} SELECT envoy, count(DISTINCT day) FROM "
+        f"({service_day_rows(IN_CHOSEN)}) GROUP BY envoy"
+    )
+    for envoy_id, days in db.execute(sql, params):
+        rows[envoy_id].service_days = days
+
+
+# A hand-out counts where its place is known: its own unit, or its session's (as the lists do).
+HANDOUT_PLACED = "coalesce(h.unit_code, hs.unit_code) IS NOT NULL"
+
+
+def _handouts(db: Database, chosen: str, params: dict[str, Any], rows: Rows) -> None:
+    """Copies handed out, corrections (negative copies) included, so net."""
+    sql = (
+        f"WITH {chosen} SELECT h.envoy_id, sum(h.copies) FROM leaflet_handouts h "
+        "LEFT JOIN sessions hs ON hs.id = h.session_id WHERE h.deleted = 0 "
+        f"AND h.handed_out_at >= :start AND h.handed_out_at < :end AND {HANDOUT_PLACED} "
+        f"AND h.envoy_id {IN_CHOSEN} GROUP BY 1"
+    )
+    for envoy_id, copies in db.execute(sql, params):
+        rows[envoy_id].leaflets = copies or 0
+
+
+def _plots(db: Database, chosen: str, params: dict[str, Any], rows: Rows) -> None:
+    sql = (
+        f"WITH {chosen} SELECT p.envoy_id, count(*), coalesce(sum(p.area_mu), 0) FROM plots p "
+        "WHERE p.deleted = 0 AND p.established_on >= :day_start AND p.established_on < :day_end "
+        f"AND p.envoy_id {IN_CHOSEN} GROUP BY 1"
+    )
+    for envoy_id, count, area in db.execute(sql, params):
+        rows[envoy_id].plots = count
+        rows[envoy_id].area_mu = round(area, 2)
+
+
+def record_rows(envoy: str) -> str:
+    """SELECT (kind, id, envoy_id, day) of the envoys' records of the year that the share
+    questioned counts (see RECORD_DATES), for envoys matching `envoy` (SQL on envoy_id)."""
+    parts = []
+    for kind, (table, column, dating, extra) in RECORD_DATES.items():
+        start, end = (":start", ":end") if dating == "time" else (":day_start", ":day_end")
+        parts.append(
+            f"SELECT '{kind}' AS kind, id, envoy_id, {column} AS day FROM {table} "
+            f"WHERE deleted = 0 AND {column} >= {start} AND {column} < {end} "
+            f"AND envoy_id {envoy}{extra}"
+        )
+    return " UNION ALL ".join(parts)
+
+
+QUESTIONED = "(" + ", ".join(f"'{status}'" for status in UNDER_QUESTION) + ")"
+
+
+def _records(db: Database, chosen: str, params: dict[str, Any], rows: Rows) -> None:
+    """The envoy's records of the year and how many of them are under question now."""
+    sql = (
+        f"WITH {chosen} SELECT m.envoy_id, count(*), count(r.id) FROM ({record_rows(IN_CHOSEN)}) m "
+        "LEFT JOIN reviews r ON r.record_kind = m.kind AND r.record_id = m.id "
+        f"AND r.status IN {QUESTIONED} GROUP BY 1"
+    )
+    for envoy_id, count, questioned in db.execute(sql, params):
+        rows[envoy_id].records = count
+        rows[envoy_id].questioned = questioned
