@@ -146,11 +146,12 @@ def performance(
         envoy_record(db, envoy_id)
     scope = Scope(year, unit["prefix"] if unit else "", envoy_id)
     params = _params(scope)
-    chosen = _chosen(scope)
-    rows = _envoys(db, chosen, params)
+    rows = _envoys(db, scope, params)
+    # The envoys travel into every query as one JSON parameter, chosen once.
+    params["envoys"] = json.dumps(list(rows))
     if rows:
-        for family in (_sessions, _co_run, _checkins, _service_days, _handouts, _plots, _records):
-            family(db, chosen, params, rows)
+        for family in (_sessions, _checkins, _service_days, _handouts, _plots, _records):
+            family(db, params, rows)
     return Performance(
         year,
         unit["code"] if unit else None,
@@ -166,23 +167,19 @@ def performance(
 # ---------------------------------------------------------------- the families
 
 
-def _chosen(scope: Scope) -> str:
-    """A CTE `chosen` of the envoys listed (alias e in the condition)."""
-    envoy = " AND e.id = :envoy" if scope.envoy_id else ""
-    return f"chosen AS (SELECT e.id FROM envoys e WHERE {_envoys_in_unit(scope)}{envoy})"
-
-
-IN_CHOSEN = "IN (SELECT id FROM chosen)"
+CHOSEN = "IN (SELECT value FROM json_each(:envoys))"
 SESSION_YEAR = "s.deleted = 0 AND s.starts_at >= :start AND s.starts_at < :end"
 
 
-def _envoys(db: Database, chosen: str, params: dict[str, Any]) -> dict[str, EnvoyFigures]:
+def _envoys(db: Database, scope: Scope, params: dict[str, Any]) -> dict[str, EnvoyFigures]:
+    """The envoys listed, by name, with the names of the townships they serve."""
     units = dict(db.execute("SELECT code, name FROM units WHERE level = 'township'").fetchall())
-    rows = {}
+    envoy = " AND e.id = :envoy" if scope.envoy_id else ""
     sql = (
-        f"WITH {chosen} SELECT e.id, e.name, e.township_codes FROM envoys e "
-        f"WHERE e.id {IN_CHOSEN} ORDER BY e.name, e.id"
+        "SELECT e.id, e.name, e.township_codes FROM envoys e "
+        f"WHERE {_envoys_in_unit(scope)}{envoy} ORDER BY e.name, e.id"
     )
+    rows = {}
     for envoy_id, name, codes in db.execute(sql, params):
         padded = [code.ljust(12, "0") for code in json.loads(codes or "[]")]
         names = "、".join(units.get(code, code) for code in padded)
@@ -193,12 +190,12 @@ def _envoys(db: Database, chosen: str, params: dict[str, Any]) -> dict[str, Envo
 Rows = dict[str, EnvoyFigures]
 
 
-def _sessions(db: Database, chosen: str, params: dict[str, Any], rows: Rows) -> None:
+def _sessions(db: Database, params: dict[str, Any], rows: Rows) -> None:
     """Sessions led, by kind, and their typed headcounts (TV lectures' audiences aside)."""
     sql = (
-        f"WITH {chosen} SELECT s.lead_envoy_id, s.kind, count(*), "
+        f"SELECT s.lead_envoy_id, s.kind, count(*), "
         "sum(CASE WHEN s.kind != 'tv_lecture' THEN s.reported_headcount END) FROM sessions s "
-        f"WHERE {SESSION_YEAR} AND s.lead_envoy_id {IN_CHOSEN} GROUP BY 1, 2"
+        f"WHERE {SESSION_YEAR} AND s.lead_envoy_id {CHOSEN} GROUP BY 1, 2"
     )
     for envoy_id, kind, count, reported in db.execute(sql, params):
         row = rows[envoy_id]
@@ -206,45 +203,42 @@ def _sessions(db: Database, chosen: str, params: dict[str, Any], rows: Rows) -> 
         row.reported += reported or 0
 
 
-def _co_run(db: Database, chosen: str, params: dict[str, Any], rows: Rows) -> None:
-    """Sessions where the envoy is a co-envoy and someone else leads."""
-    sql = (
-        f"WITH {chosen} SELECT c.value, count(DISTINCT s.id) FROM sessions s "
-        f"CROSS JOIN json_each(s.co_envoy_ids) c WHERE {SESSION_YEAR} "
-        f"AND c.value != s.lead_envoy_id AND c.value {IN_CHOSEN} GROUP BY 1"
-    )
-    for envoy_id, count in db.execute(sql, params):
-        rows[envoy_id].co_run = count
-
-
-def _checkins(db: Database, chosen: str, params: dict[str, Any], rows: Rows) -> None:
+def _checkins(db: Database, params: dict[str, Any], rows: Rows) -> None:
     """Person-times (session, person pairs: a merged farmer once per session) and distinct
-    people at the sessions each envoy led, TV lectures aside; tallied as server.figures does."""
+    people at the sessions each envoy led, TV lectures aside; tallied as server.figures does.
+
+    Check-ins come back as (session, farmer) only, the session's envoy looked up in a dict:
+    a few sessions reach theirs through the index on attendance ids, many by one scan."""
     sessions = (
-        f"{chosen}, s AS MATERIALIZED (SELECT s.id, s.lead_envoy_id FROM sessions s "
-        f"WHERE {SESSION_YEAR} AND s.kind != 'tv_lecture' AND s.lead_envoy_id {IN_CHOSEN})"
+        "s AS MATERIALIZED (SELECT s.id FROM sessions s WHERE "
+        f"{SESSION_YEAR} AND s.kind != 'tv_lecture' AND s.lead_envoy_id {CHOSEN})"
     )
-    count = db.execute(f"WITH {sessions} SELECT count(*) FROM s", params).fetchone()[0]
-    if count <= SCAN_FROM_SESSIONS:
-        source = "s CROSS JOIN " + SESSION_CHECKINS.format(a="a", s="s")
+    lead = dict(
+        db.execute(
+            "SELECT s.id, s.lead_envoy_id FROM sessions s WHERE "
+            f"{SESSION_YEAR} AND s.kind != 'tv_lecture' AND s.lead_envoy_id {CHOSEN}",
+            params,
+        ).fetchall()
+    )
+    kept = f"a.deleted = 0 AND a.farmer_id NOT IN {DELETED_FARMERS}"
+    if len(lead) <= SCAN_FROM_SESSIONS:
+        source = f"FROM s CROSS JOIN {SESSION_CHECKINS.format(a='a', s='s')} WHERE {kept}"
     else:
-        source = "attendances a CROSS JOIN s ON s.id = a.session_id"
-    sql = (
-        f"WITH {sessions} SELECT s.lead_envoy_id, a.session_id, a.farmer_id FROM {source} "
-        f"WHERE a.deleted = 0 AND a.farmer_id NOT IN {DELETED_FARMERS}"
-    )
+        source = f"FROM attendances a WHERE {kept} AND a.session_id IN (SELECT id FROM s)"
+    sql = f"WITH {sessions} SELECT a.session_id, a.farmer_id {source}"
     aliases = dict(db.execute("SELECT id, canonical_id FROM farmer_aliases").fetchall())
     merged = set(aliases) | set(aliases.values())
     times: dict[str, int] = defaultdict(int)
     people: dict[str, set[str]] = defaultdict(set)
     pairs: set[tuple[str, str]] = set()
-    for envoy_id, session, farmer in db.execute(sql, params):
+    for session, farmer in db.execute(sql, params):
         person = aliases.get(farmer, farmer)
         if farmer in merged:
             # Only merged farmers' check-ins can repeat a (session, person) pair.
             if (session, person) in pairs:
                 continue
             pairs.add((session, person))
+        envoy_id = lead[session]
         times[envoy_id] += 1
         people[envoy_id].add(person)
     for envoy_id, value in times.items():
@@ -253,83 +247,99 @@ def _checkins(db: Database, chosen: str, params: dict[str, Any], rows: Rows) -> 
 
 
 def service_day_rows(envoy: str) -> str:
-    """SELECT (envoy, day, led, co_run, observed) of each session led or co-run and each plot
-    observation in the year, for envoys matching `envoy` (SQL on an envoy id column, e.g.
-    `IN (SELECT id FROM chosen)` or `= :envoy`); days are China-time dates."""
+    """SELECT (envoy, day, led, co_run, observed, what, record) of each session led or co-run
+    and each plot observation in the year, for envoys matching `envoy` (SQL on an envoy id column, e.g.
+    CHOSEN or `= :envoy`); days are China-time dates."""
     day = "date(s.starts_at, '+8 hours')"
     return (
         f"SELECT s.lead_envoy_id AS envoy, {day} AS day, 1 AS led, 0 AS co_run, 0 AS observed, "
-        f"s.title AS what FROM sessions s WHERE {SESSION_YEAR} AND s.lead_envoy_id {envoy} "
-        f"UNION ALL SELECT c.value, {day}, 0, 1, 0, s.title FROM sessions s "
-        f"CROSS JOIN json_each(s.co_envoy_ids) c WHERE {SESSION_YEAR} "
+        f"s.title AS what, s.id AS record FROM sessions s WHERE {SESSION_YEAR} "
+        f"AND s.lead_envoy_id {envoy} UNION ALL SELECT c.value, {day}, 0, 1, 0, s.title, s.id "
+        "FROM sessions s "
+        f"CROSS JOIN json_each(s.co_envoy_ids) c WHERE {SESSION_YEAR} AND s.co_envoy_ids != '[]' "
         f"AND c.value != s.lead_envoy_id AND c.value {envoy} "
-        "UNION ALL SELECT o.envoy_id, o.observed_on, 0, 0, 1, p.crop || '（' || p.host_name || '）' "
-        "FROM plot_observations o JOIN plots p ON p.id = o.plot_id WHERE o.deleted = 0 "
+        "UNION ALL SELECT o.envoy_id, o.observed_on, 0, 0, 1, "
+        "p.crop || '（' || p.host_name || '）', o.id FROM plot_observations o JOIN plots p ON p.id = o.plot_id WHERE o.deleted = 0 "
         "AND p.deleted = 0 AND o.observed_on >= :day_start AND o.observed_on < :day_end "
         f"AND o.envoy_id {envoy}"
     )
 
 
-def _service_days(db: Database, chosen: str, params: dict[str, Any], rows: Rows) -> None:
+def _service_days(db: Database, params: dict[str, Any], rows: Rows) -> None:
+    """Distinct days with a session led or co-run or an observation; and, from the same rows,
+    the sessions co-run (the envoy a co-envoy, someone else leading)."""
     sql = (
-        f"WITH {chosen} SELECT envoy, count(DISTINCT day) FROM "
-        f"({service_day_rows(IN_CHOSEN)}) GROUP BY envoy"
+        "SELECT envoy, count(DISTINCT day), count(DISTINCT CASE WHEN co_run = 1 THEN record END) "
+        f"FROM ({service_day_rows(CHOSEN)}) GROUP BY envoy"
     )
-    for envoy_id, days in db.execute(sql, params):
+    for envoy_id, days, co_run in db.execute(sql, params):
         rows[envoy_id].service_days = days
+        rows[envoy_id].co_run = co_run
 
 
 # A hand-out counts where its place is known: its own unit, or its session's (as the lists do).
 HANDOUT_PLACED = "coalesce(h.unit_code, hs.unit_code) IS NOT NULL"
 
 
-def _handouts(db: Database, chosen: str, params: dict[str, Any], rows: Rows) -> None:
+def _handouts(db: Database, params: dict[str, Any], rows: Rows) -> None:
     """Copies handed out, corrections (negative copies) included, so net."""
     sql = (
-        f"WITH {chosen} SELECT h.envoy_id, sum(h.copies) FROM leaflet_handouts h "
+        f"SELECT h.envoy_id, sum(h.copies) FROM leaflet_handouts h "
         "LEFT JOIN sessions hs ON hs.id = h.session_id WHERE h.deleted = 0 "
         f"AND h.handed_out_at >= :start AND h.handed_out_at < :end AND {HANDOUT_PLACED} "
-        f"AND h.envoy_id {IN_CHOSEN} GROUP BY 1"
+        f"AND h.envoy_id {CHOSEN} GROUP BY 1"
     )
     for envoy_id, copies in db.execute(sql, params):
         rows[envoy_id].leaflets = copies or 0
 
 
-def _plots(db: Database, chosen: str, params: dict[str, Any], rows: Rows) -> None:
+def _plots(db: Database, params: dict[str, Any], rows: Rows) -> None:
     sql = (
-        f"WITH {chosen} SELECT p.envoy_id, count(*), coalesce(sum(p.area_mu), 0) FROM plots p "
+        f"SELECT p.envoy_id, count(*), coalesce(sum(p.area_mu), 0) FROM plots p "
         "WHERE p.deleted = 0 AND p.established_on >= :day_start AND p.established_on < :day_end "
-        f"AND p.envoy_id {IN_CHOSEN} GROUP BY 1"
+        f"AND p.envoy_id {CHOSEN} GROUP BY 1"
     )
     for envoy_id, count, area in db.execute(sql, params):
         rows[envoy_id].plots = count
         rows[envoy_id].area_mu = round(area, 2)
 
 
+def _dated(kind: str, alias: str) -> str:
+    """SQL: record `alias` of `kind` (see RECORD_DATES) is kept and dated in the year."""
+    _table, column, dating, extra = RECORD_DATES[kind]
+    start, end = (":start", ":end") if dating == "time" else (":day_start", ":day_end")
+    extra = extra.replace("plot_id", f"{alias}.plot_id")
+    return (
+        f"{alias}.deleted = 0 AND {alias}.{column} >= {start} AND {alias}.{column} < {end}{extra}"
+    )
+
+
 def record_rows(envoy: str) -> str:
     """SELECT (kind, id, envoy_id, day) of the envoys' records of the year that the share
     questioned counts (see RECORD_DATES), for envoys matching `envoy` (SQL on envoy_id)."""
-    parts = []
-    for kind, (table, column, dating, extra) in RECORD_DATES.items():
-        start, end = (":start", ":end") if dating == "time" else (":day_start", ":day_end")
-        parts.append(
-            f"SELECT '{kind}' AS kind, id, envoy_id, {column} AS day FROM {table} "
-            f"WHERE deleted = 0 AND {column} >= {start} AND {column} < {end} "
-            f"AND envoy_id {envoy}{extra}"
-        )
-    return " UNION ALL ".join(parts)
+    return " UNION ALL ".join(
+        f"SELECT '{kind}' AS kind, t.id, t.envoy_id, t.{column} AS day FROM {table} t "
+        f"WHERE {_dated(kind, 't')} AND t.envoy_id {envoy}"
+        for kind, (table, column, _dating, _extra) in RECORD_DATES.items()
+    )
 
 
 QUESTIONED = "(" + ", ".join(f"'{status}'" for status in UNDER_QUESTION) + ")"
 
 
-def _records(db: Database, chosen: str, params: dict[str, Any], rows: Rows) -> None:
-    """The envoy's records of the year and how many of them are under question now."""
-    sql = (
-        f"WITH {chosen} SELECT m.envoy_id, count(*), count(r.id) FROM ({record_rows(IN_CHOSEN)}) m "
-        "LEFT JOIN reviews r ON r.record_kind = m.kind AND r.record_id = m.id "
-        f"AND r.status IN {QUESTIONED} GROUP BY 1"
-    )
-    for envoy_id, count, questioned in db.execute(sql, params):
+def _records(db: Database, params: dict[str, Any], rows: Rows) -> None:
+    """The envoy's records of the year, and how many of them are under question now: the
+    questioned side starts from the reviews under question (few) rather than every record."""
+    sql = f"SELECT envoy_id, count(*) FROM ({record_rows(CHOSEN)}) GROUP BY 1"
+    for envoy_id, count in db.execute(sql, params):
         rows[envoy_id].records = count
-        rows[envoy_id].questioned = questioned
+    under = " UNION ALL ".join(
+        f"SELECT t.envoy_id FROM reviews r JOIN {table} t ON t.id = r.record_id "
+        f"WHERE r.record_kind = '{kind}' AND r.status IN {QUESTIONED} AND {_dated(kind, 't')} "
+        f"AND t.envoy_id {CHOSEN}"
+        for kind, (table, *_rest) in RECORD_DATES.items()
+    )
+    for envoy_id, count in db.execute(
+        f"SELECT envoy_id, count(*) FROM ({under}) GROUP BY 1", params
+    ):
+        rows[envoy_id].questioned = count
