@@ -16,11 +16,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlite_utils import Database
 
-from server import farmers, users
+from server import farmers, reviews, users
 from server.db import init_db, write_transaction
 from server.performance import COLUMNS, EnvoyFigures, performance
 from shared import protocol as p
 from shared.ids import new_id
+from shared.review_status import APPROVED, CORRECTED, QUESTIONED, RETURNED
 from tests.helpers import VILLAGE_SOUTH, VILLAGE_WEST, sign_in
 from tests.server.fieldwork import Envoy
 
@@ -38,20 +39,15 @@ def observe(envoy: Envoy, plot_id: str, on: str) -> str:
     return observation_id
 
 
-def review(db: Database, kind: str, record_id: str, envoy: Envoy, status: str) -> None:
-    db["reviews"].insert(
-        {
-            "id": new_id(),
-            "record_kind": kind,
-            "record_id": record_id,
-            "envoy_id": envoy.envoy_id,
-            "status": status,
-            "note": "人数与签到不符",
-            "reviewed_by": "staff",
-            "reviewed_at": "2026-10-01T02:00:00Z",
-            "server_seq": 0,
-        }
+def review(db: Database, kind: str, record_id: str, status: str) -> None:
+    """A staff review through the reviews module; `corrected` as the envoy's edit of a returned
+    record leaves it."""
+    reviews.set_review(
+        db, "staff", kind, record_id, status if status != CORRECTED else RETURNED, "人数与签到不符"
     )
+    if status == CORRECTED:
+        with write_transaction(db):
+            assert reviews.mark_corrected(db, kind, record_id, "device")
 
 
 @pytest.fixture
@@ -131,12 +127,11 @@ def work(app: Flask, db_path: str) -> Iterator[dict[str, Any]]:
     mistake = wang.handout(99, unit_code=VILLAGE_SOUTH)
     wang.handout(-99, unit_code=VILLAGE_SOUTH, correction_of=mistake)
     # Reviews: two of 张三's records under question, one approved, one on a deleted session.
-    review(db, "session", s1, zhang, "questioned")
-    review(db, "plot", plot, zhang, "returned")
-    review(db, "session", s2, zhang, "approved")
-    review(db, "session", s4, zhang, "questioned")
-    review(db, "plot", south, wang, "corrected")
-    db.conn.commit()
+    review(db, "session", s1, QUESTIONED)
+    review(db, "plot", plot, RETURNED)
+    review(db, "session", s2, APPROVED)
+    review(db, "session", s4, QUESTIONED)
+    review(db, "plot", south, CORRECTED)
     users.add_user(db, "staff", users.STAFF, PASSWORD)
     users.add_user(db, "admin", users.ADMIN, PASSWORD)
     users.add_user(db, "zhang", users.ENVOY, PASSWORD, zhang.envoy_id)
