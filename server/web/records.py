@@ -12,7 +12,7 @@ from server.access import ANYONE, NotAllowed, current_user, requires
 from server.db import get_db
 from server.figures import Scope
 from server.page_tables import CODE, MOBILE, NUMBER, TIME, Column, Table
-from server.progress import unit_scope
+from server.progress import envoy_record, unit_scope
 from server.web import forms
 from server.web.progress import scope_args, scope_query
 from server.web.render import table_page
@@ -221,7 +221,8 @@ def listing(what: str) -> Any:
         title_en,
         columns,
         _words(found.rows),
-        unit_name=unit["name"] if unit else "",
+        # Whose records: the unit's, or else the envoy's (heading, file name, first line).
+        unit_name=unit["name"] if unit else envoy_record(db, scope["envoy"])["name"],
         year=scope["year"],
         as_of=to_iso(utc_now()),
     )

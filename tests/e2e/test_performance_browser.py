@@ -86,6 +86,7 @@ def test_sort_by_a_header_then_follow_a_figure(desk_page: object, bureau: LiveSe
     cell.locator("a").click()
     page.wait_for_selector("#record-count")  # type: ignore[attr-defined]
     assert "/records/checkins" in page.url  # type: ignore[attr-defined]
+    assert page.inner_text("h1").startswith("张三 · 2026")  # type: ignore[attr-defined]
     assert "共 5 条" in page.inner_text("#record-count")  # type: ignore[attr-defined]
     assert page.inner_text("#record-sum-person_times") == "5"  # type: ignore[attr-defined]
     assert "赵大" in page.inner_text("#table-checkins")  # type: ignore[attr-defined]
