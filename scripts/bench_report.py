@@ -3,7 +3,8 @@
 Builds (once, then reuses from a cache keyed by data version, seed and year) a province's year
 of work in a server SQLite file, starts the real server on a copy and times repeated requests:
 the progress JSON of a county and of the province, the progress page of a county, the township
-breakdown of a county and a CSV export of a county's check-ins; plus the server's peak memory.
+breakdown of a county, a CSV export of a county's check-ins and a county's envoy performance
+page (绩效考评); plus the server's peak memory.
 `--before DIR` times a second server started from another checkout (e.g. `git archive main`)
 on a fresh copy of the same file, in the same sitting.
 """
@@ -35,6 +36,8 @@ GOALS = {
     "province_p50_ms": 500,
     "page_p50_ms": 300,
     "breakdown_p50_ms": 300,
+    # Issue 14: a county's envoy performance page (绩效考评), as a page.
+    "performance_p50_ms": 300,
     "server_peak_mb": 300,
 }
 
@@ -164,13 +167,14 @@ def measure(
             "breakdown": "/api/v1/reports/{year}/breakdown?unit={unit}&by=township",
             # The records page's download: every check-in of the county, as CSV.
             "export": "/records/checkins?year={year}&unit={unit}&format=csv",
+            "performance": "/performance?year={year}&unit={unit}",
         }
         results: dict[str, Any] = {"server_start_s": start_seconds}
         for name, path in paths.items():
             units = [PROVINCE] if name == "province" else counties
             runs = args.province_runs if name == "province" else args.runs
             urls = [base + path.format(year=year, unit=unit) for unit in units]
-            pages = name in ("page", "export")
+            pages = name in ("page", "export", "performance")
             results[name] = rotating(session if pages else api, urls, runs)
             log(f"{label}: {name} {results[name]}")
         results["server_peak_mb"] = vm_hwm_mb(process.pid)
@@ -181,7 +185,7 @@ def measure(
 
 def flat(results: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in ("county", "province", "page", "breakdown", "export"):
+    for name in ("county", "province", "page", "breakdown", "export", "performance"):
         found = results[name]
         out[f"{name}_p50_ms"] = found.get("p50_ms")
         out[f"{name}_p95_ms"] = found.get("p95_ms")
@@ -211,6 +215,8 @@ def print_human(result: dict[str, Any]) -> None:
         "breakdown_p95_ms",
         "export_p50_ms",
         "export_p95_ms",
+        "performance_p50_ms",
+        "performance_p95_ms",
         "server_peak_mb",
         "load_avg",
     ):

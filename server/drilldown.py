@@ -8,7 +8,7 @@ TV lectures not counted as training), plus the filters a breakdown row stands fo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlite_utils import Database
@@ -34,12 +34,20 @@ class Filters:
     gender: str | None = None
     session: str | None = None
     search: str | None = None
+    # Sessions the scope's envoy co-ran (someone else led) instead of those they led.
+    co_run: bool = False
+    # Only sessions whose typed headcount counts as reported (one given, not a TV lecture).
+    reported: bool = False
 
 
 @dataclass(frozen=True)
 class Page:
+    """One page of rows, the count of all matching, and sums over all matching (what a summed
+    figure drills to: copies, area, person-times, people, headcounts)."""
+
     rows: list[dict[str, Any]]
     total: int
+    sums: dict[str, float] = field(default_factory=dict)
 
 
 def _local_month(expr: str) -> str:
@@ -52,8 +60,15 @@ def _session_where(scope: Scope, filters: Filters, params: dict[str, Any]) -> st
         "s.unit_code >= :lo AND s.unit_code < :hi",
         "s.starts_at >= :start AND s.starts_at < :end",
     ]
-    if scope.envoy_id:
+    if scope.envoy_id and filters.co_run:
+        where.append(
+            "s.lead_envoy_id != :envoy AND EXISTS "
+            "(SELECT 1 FROM json_each(s.co_envoy_ids) c WHERE c.value = :envoy)"
+        )
+    elif scope.envoy_id:
         where.append("s.lead_envoy_id = :envoy")
+    if filters.reported:
+        where.append("s.kind != 'tv_lecture' AND s.reported_headcount IS NOT NULL")
     if filters.kind:
         where.append("s.kind = :kind")
         params["kind"] = filters.kind
@@ -77,7 +92,10 @@ def sessions(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
     if filters.search:
         where += " AND (s.title LIKE :q OR s.place LIKE :q)"
         params["q"] = f"%{filters.search}%"
-    total = db.execute(f"SELECT count(*) FROM sessions s WHERE {where}", params).fetchone()[0]
+    total, headcounts = db.execute(
+        f"SELECT count(*), coalesce(sum(s.reported_headcount), 0) FROM sessions s WHERE {where}",
+        params,
+    ).fetchone()
     rows = list(
         db.query(
             "SELECT s.id, s.starts_at, s.kind, s.title, s.unit_code, u.name AS unit, s.place, "
@@ -89,7 +107,7 @@ def sessions(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
             {**params, "limit": limit, "offset": offset},
         )
     )
-    return Page(rows, int(total))
+    return Page(rows, int(total), {"reported_headcount": headcounts})
 
 
 def checkins(db: Database, scope: Scope, filters: Filters, limit: int, offset: int) -> Page:
@@ -115,7 +133,12 @@ def checkins(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
         "LEFT JOIN units u ON u.code = s.unit_code LEFT JOIN envoys e ON e.id = s.lead_envoy_id "
         "LEFT JOIN units v ON v.code = f.village_code "
     )
-    total = db.execute(f"SELECT count(*) {source} WHERE {where}", params).fetchone()[0]
+    # Person-times are (session, person) pairs: a merged farmer checked in twice counts once.
+    total, person_times, people = db.execute(
+        f"SELECT count(*), count(DISTINCT s.id || '|' || f.id), count(DISTINCT f.id) {source} "
+        f"WHERE {where}",
+        params,
+    ).fetchone()
     rows = list(
         db.query(
             "SELECT a.id, a.checked_in_at, a.method, s.id AS session_id, s.title AS session_title, "
@@ -127,7 +150,7 @@ def checkins(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
             {**params, "limit": limit, "offset": offset},
         )
     )
-    return Page(rows, int(total))
+    return Page(rows, int(total), {"person_times": person_times, "people": people})
 
 
 def handouts(db: Database, scope: Scope, filters: Filters, limit: int, offset: int) -> Page:
@@ -162,7 +185,9 @@ def handouts(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
         "LEFT JOIN units u ON u.code = coalesce(h.unit_code, hs.unit_code) "
     )
     condition = " AND ".join(where)
-    total = db.execute(f"SELECT count(*) {source} WHERE {condition}", params).fetchone()[0]
+    total, copies = db.execute(
+        f"SELECT count(*), coalesce(sum(h.copies), 0) {source} WHERE {condition}", params
+    ).fetchone()
     rows = list(
         db.query(
             "SELECT h.id, h.handed_out_at, t.title, h.copies, e.name AS envoy, "
@@ -172,7 +197,7 @@ def handouts(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
             {**params, "limit": limit, "offset": offset},
         )
     )
-    return Page(rows, int(total))
+    return Page(rows, int(total), {"copies": copies})
 
 
 def plots(db: Database, scope: Scope, filters: Filters, limit: int, offset: int) -> Page:
@@ -196,7 +221,9 @@ def plots(db: Database, scope: Scope, filters: Filters, limit: int, offset: int)
         where.append("(p.host_name LIKE :q OR p.crop LIKE :q)")
         params["q"] = f"%{filters.search}%"
     condition = " AND ".join(where)
-    total = db.execute(f"SELECT count(*) FROM plots p WHERE {condition}", params).fetchone()[0]
+    total, area = db.execute(
+        f"SELECT count(*), coalesce(sum(p.area_mu), 0) FROM plots p WHERE {condition}", params
+    ).fetchone()
     names = (
         "LEFT JOIN units u ON u.code = p.village_code LEFT JOIN varieties va ON va.id = p.variety_id "
         "LEFT JOIN envoys e ON e.id = p.envoy_id "
@@ -213,7 +240,7 @@ def plots(db: Database, scope: Scope, filters: Filters, limit: int, offset: int)
             {**params, "limit": limit, "offset": offset},
         )
     )
-    return Page(rows, int(total))
+    return Page(rows, int(total), {"area_mu": round(area, 2)})
 
 
 LISTS = {"sessions": sessions, "checkins": checkins, "handouts": handouts, "plots": plots}

@@ -7,12 +7,12 @@ from typing import Any
 from flask import Blueprint, redirect, request, url_for
 from marshmallow import Schema, fields, validate
 
-from server import drilldown, reviews
+from server import drilldown, envoy_records, reviews
 from server.access import ANYONE, NotAllowed, current_user, requires
 from server.db import get_db
 from server.figures import Scope
 from server.page_tables import CODE, MOBILE, NUMBER, TIME, Column, Table
-from server.progress import unit_scope
+from server.progress import envoy_record, unit_scope
 from server.web import forms
 from server.web.progress import scope_args, scope_query
 from server.web.render import table_page
@@ -21,6 +21,9 @@ from shared.clock import local_date, parse_iso, to_iso, utc_now
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 PAGE_SIZE = 50
+# Every list a figure drills to: the unit's records, and an envoy's service days and records
+# under question (the performance page's).
+LISTS = {**drilldown.LISTS, **envoy_records.LISTS}
 
 KIND_WORDS = {
     "village_training": "进村培训",
@@ -42,6 +45,8 @@ class FilterArgs(Schema):
         load_default=None, validate=validate.OneOf(("female", "male", "unspecified"))
     )
     q = fields.String(load_default=None, validate=validate.Length(1, 60))
+    co_run = fields.Boolean(load_default=False)
+    reported = fields.Boolean(load_default=False)
     page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
 
 
@@ -64,6 +69,8 @@ def session_link(row: dict[str, Any]) -> str | None:
 
 
 def _columns(what: str) -> tuple[str, str, tuple[Column, ...]]:
+    if what in ENVOY_COLUMNS:
+        return ENVOY_COLUMNS[what]
     if what == "sessions":
         return (
             "场次",
@@ -134,6 +141,34 @@ def _columns(what: str) -> tuple[str, str, tuple[Column, ...]]:
     )
 
 
+ENVOY_COLUMNS = {
+    "days": (
+        "服务天数",
+        "Service days",
+        (
+            Column("day", "日期", "Day", "date"),
+            Column("sessions_led", "主讲场次", "Sessions led", NUMBER),
+            Column("sessions_co_run", "协办场次", "Sessions co-run", NUMBER),
+            Column("observations", "田间观测", "Plot observations", NUMBER),
+            Column("what", "内容", "What"),
+        ),
+    ),
+    "questioned": (
+        "被质疑的记录",
+        "Records under question",
+        (
+            Column("kind_zh", "记录类型", "Record kind", link=lambda r: r["review_path"]),
+            Column("day", "记录日期", "Record date", "date"),
+            Column("status_zh", "审核结果", "Review", en_key="status_en"),
+            Column("note", "审核意见", "Note"),
+            Column("reviewed_by", "审核人", "Reviewed by"),
+            Column("reviewed_at", "审核时间", "Reviewed at", TIME),
+            Column("record_id", "记录编号", "Record id", CODE),
+        ),
+    ),
+}
+
+
 def _words(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         if "kind" in row:
@@ -157,7 +192,7 @@ def listing_sessions() -> Any:
 @bp.get("/<what>")
 @requires(*ANYONE)
 def listing(what: str) -> Any:
-    if what not in drilldown.KINDS:
+    if what not in LISTS:
         raise forms.InvalidInput("没有这类记录 / no such list", {"what": what})
     scope = scope_args()
     args = forms.load(
@@ -172,14 +207,14 @@ def listing(what: str) -> Any:
         technology=args["technology"],
         gender=args["gender"],
         search=args["q"],
+        co_run=args["co_run"],
+        reported=args["reported"],
     )
     page = args["page"]
     # A file holds every matching record, not one page of them.
     wants_file = bool(request.args.get("format"))
     limit, offset = (1_000_000, 0) if wants_file else (PAGE_SIZE, (page - 1) * PAGE_SIZE)
-    found = drilldown.LISTS[what](
-        db, Scope(scope["year"], prefix, scope["envoy"]), filters, limit, offset
-    )
+    found = LISTS[what](db, Scope(scope["year"], prefix, scope["envoy"]), filters, limit, offset)
     title_zh, title_en, columns = _columns(what)
     table = Table(
         what,
@@ -187,7 +222,8 @@ def listing(what: str) -> Any:
         title_en,
         columns,
         _words(found.rows),
-        unit_name=unit["name"] if unit else "",
+        # Whose records: the unit's, or else the envoy's (heading, file name, first line).
+        unit_name=unit["name"] if unit else envoy_record(db, scope["envoy"])["name"],
         year=scope["year"],
         as_of=to_iso(utc_now()),
     )
@@ -199,6 +235,7 @@ def listing(what: str) -> Any:
         args=args,
         page=page,
         total=found.total,
+        sums=found.sums,
         page_size=PAGE_SIZE,
         scope_query=scope_query,
         kind_words=KIND_WORDS,
