@@ -10,7 +10,7 @@ each. By technology, a session teaching two technologies counts under both.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -164,6 +164,7 @@ def breakdown(
     now: datetime | None = None,
     sort: str | None = None,
     descending: bool = True,
+    exclude_questioned: bool = False,
 ) -> dict[str, Any]:
     """The unit's (or an envoy's) figures for the year by `by`, with each row's own targets."""
     if by not in BY:
@@ -173,7 +174,7 @@ def breakdown(
     prefix = unit["prefix"] if unit else ""
     if envoy_id:
         envoy_record(db, envoy_id)
-    scope = Scope(year, prefix, envoy_id)
+    scope = Scope(year, prefix, envoy_id, exclude_questioned=exclude_questioned)
     found = figures.compute(db, scope, by).groups
     total = figures.compute(db, scope).total()
     keys = list(found)
@@ -187,7 +188,7 @@ def breakdown(
         owner_targets = targets.targets_by_owner(db, year, owners, envoys=by == "envoy")
     last_year: dict[Any, dict[str, float]] = {}
     if any(t.basis == targets.GROWTH for ts in owner_targets.values() for t in ts.values()):
-        last_year = dict(figures.compute(db, Scope(year - 1, prefix, envoy_id), by).groups)
+        last_year = dict(figures.compute(db, replace(scope, year=year - 1), by).groups)
     shares = profiles.profiles_for(db, year)
     over = now >= datetime(year + 1, 1, 1, tzinfo=CHINA)
     applies = APPLIES.get(by, tuple(i.key for i in INDICATORS))
@@ -223,6 +224,7 @@ def breakdown(
         "unit": {"code": unit["code"], "name": unit["name"]} if unit else None,
         "envoy_id": envoy_id,
         "as_of": to_iso(now),
+        "exclude_questioned": exclude_questioned,
         "indicators": [
             {"key": i.key, "label_zh": i.label_zh, "label_en": i.label_en, "unit_zh": i.unit_zh}
             for i in INDICATORS

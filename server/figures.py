@@ -19,138 +19,29 @@ instead of sorting every pair.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlite_utils import Database
 
-from server import receipts
-from shared.clock import CHINA, to_iso
+from server import questioned, receipts
+from server.figure_scope import (
+    DIMENSIONS,
+    PREFIX_LENGTH,
+    TOTAL,
+    Dimension,
+    Scope,
+    code_range,
+    local_month,
+)
+from server.questioned import CheckinQuestions
+from shared import protocol as p
+
+__all__ = ["DIMENSIONS", "PREFIX_LENGTH", "TOTAL", "Dimension", "Figures", "Scope", "code_range"]
 
 # Scopes with more sessions than this read check-ins by one scan instead of per-session ranges.
 SCAN_FROM_SESSIONS = 4000
-PREFIX_LENGTH = {"province": 2, "city": 4, "county": 6, "township": 9, "village": 12}
-TOTAL = ""  # the group key of an ungrouped figure
-
-
-def code_range(prefix: str) -> tuple[str, str]:
-    """[lo, hi) of every division code starting with `prefix` (digits only)."""
-    if not prefix:
-        return "", ":"  # ':' sorts after every digit
-    return prefix, str(int(prefix) + 1).zfill(len(prefix))
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What a figure counts: one China-time year, the records of one unit, maybe one envoy's."""
-
-    year: int
-    prefix: str = ""
-    envoy_id: str | None = None
-    # Cut the year off early (for "last year by this date" or a chart's month ends).
-    until: datetime | None = None
-
-    @property
-    def start(self) -> str:
-        return to_iso(datetime(self.year, 1, 1, tzinfo=CHINA))
-
-    @property
-    def end(self) -> str:
-        end = datetime(self.year + 1, 1, 1, tzinfo=CHINA)
-        if self.until is not None and self.until < end:
-            return to_iso(self.until)
-        return to_iso(end)
-
-    @property
-    def day_start(self) -> str:
-        return f"{self.year}-01-01"
-
-    @property
-    def day_end(self) -> str:
-        if self.until is not None and self.until < datetime(self.year + 1, 1, 1, tzinfo=CHINA):
-            return self.until.astimezone(CHINA).date().isoformat()
-        return f"{self.year + 1}-01-01"
-
-    def params(self) -> dict[str, Any]:
-        lo, hi = code_range(self.prefix)
-        return {
-            "lo": lo,
-            "hi": hi,
-            "start": self.start,
-            "end": self.end,
-            "day_start": self.day_start,
-            "day_end": self.day_end,
-            "envoy": self.envoy_id,
-        }
-
-
-@dataclass(frozen=True)
-class Dimension:
-    """How each family of records is keyed when a figure is broken down; None: not applicable."""
-
-    name: str
-    session: str | None
-    attendance: str | None
-    handout: str | None
-    plot: str | None
-    session_join: str = ""
-    plot_join: str = ""
-    needs_farmer: bool = False
-
-
-def _township(expr: str) -> str:
-    return f"substr({expr}, 1, 9) || '000'"
-
-
-def _village(expr: str) -> str:
-    return f"CASE WHEN substr({expr}, 10, 3) != '000' THEN {expr} END"
-
-
-def _local_month(expr: str) -> str:
-    return f"CAST(strftime('%m', {expr}, '+8 hours') AS INTEGER)"
-
-
-DIMENSIONS: dict[str, Dimension] = {
-    "total": Dimension("total", "''", "''", "''", "''"),
-    "township": Dimension(
-        "township",
-        _township("s.unit_code"),
-        _township("s.unit_code"),
-        _township("coalesce(h.unit_code, hs.unit_code)"),
-        _township("p.village_code"),
-    ),
-    "village": Dimension(
-        "village",
-        _village("s.unit_code"),
-        _village("s.unit_code"),
-        _village("coalesce(h.unit_code, hs.unit_code)"),
-        _village("p.village_code"),
-    ),
-    "envoy": Dimension("envoy", "s.lead_envoy_id", "s.lead_envoy_id", "h.envoy_id", "p.envoy_id"),
-    "month": Dimension(
-        "month",
-        _local_month("s.starts_at"),
-        _local_month("s.starts_at"),
-        _local_month("h.handed_out_at"),
-        "CAST(strftime('%m', p.established_on) AS INTEGER)",
-    ),
-    "technology": Dimension(
-        "technology",
-        "t.value",
-        "t.value",
-        None,
-        "t.value",
-        # LEFT: records naming no technology stay in, under a None key.
-        session_join="LEFT JOIN json_each(s.technology_ids) t",
-        plot_join="LEFT JOIN json_each(p.technology_ids) t",
-    ),
-    "kind": Dimension("kind", "s.kind", "s.kind", "hs.kind", None),
-    "gender": Dimension(
-        "gender", None, "coalesce(f.gender, 'unspecified')", None, None, needs_farmer=True
-    ),
-}
-
+_local_month = local_month
 
 INDICATOR_FIGURES = (
     "trainee_attendances",
@@ -174,27 +65,45 @@ def _groups() -> defaultdict[Any, dict[str, float]]:
 @dataclass
 class Figures:
     """Actual values per group key ({key: {indicator or extra: value}}); with `monthly`, the
-    additive figures by month and, for distinct counts, how many were first counted each month."""
+    additive figures by month and, for distinct counts, how many were first counted each month.
+
+    `questioned` holds, per group, how much of each figure is under question: what the figure
+    loses when records under question are left out (empty when the scope leaves them out)."""
 
     dimension: str
     groups: defaultdict[Any, dict[str, float]] = field(default_factory=_groups)
     months: defaultdict[Any, dict[str, float]] = field(default_factory=_groups)
     firsts: dict[str, dict[int, int]] = field(default_factory=dict)
+    questioned: defaultdict[Any, dict[str, float]] = field(default_factory=_groups)
 
     def total(self) -> dict[str, float]:
         return self.groups.get(TOTAL, {})
+
+    def questioned_total(self) -> dict[str, float]:
+        return self.questioned.get(TOTAL, {})
+
+
+def _add(into: dict[str, float], values: dict[str, float]) -> None:
+    for key, value in values.items():
+        into[key] = into.get(key, 0) + (value or 0)
 
 
 # ---------------------------------------------------------------- SQL pieces
 
 
 def _sessions_cte(scope: Scope) -> str:
+    """The scope's sessions (alias s), each with q: 1 when it is under question. Leaving
+    questioned records out, they are left out here (one anti-join) and q is 0."""
     envoy = " AND lead_envoy_id = :envoy" if scope.envoy_id else ""
+    if scope.exclude_questioned:
+        q, kept = "0", " AND " + questioned.kept(p.SESSION, "id")
+    else:
+        q, kept = questioned.flag(p.SESSION, "id"), ""
     return (
         "s AS MATERIALIZED (SELECT id, kind, title, unit_code, lead_envoy_id, starts_at, "
-        "reported_headcount, technology_ids, display_boards FROM sessions "
+        f"reported_headcount, technology_ids, display_boards, {q} AS q FROM sessions "
         "WHERE deleted = 0 AND unit_code >= :lo AND unit_code < :hi "
-        f"AND starts_at >= :start AND starts_at < :end{envoy})"
+        f"AND starts_at >= :start AND starts_at < :end{envoy}{kept})"
     )
 
 
@@ -246,13 +155,13 @@ def compute(db: Database, scope: Scope, dimension: str = "total", monthly: bool 
     dim = DIMENSIONS[dimension]
     figures = Figures(dimension)
     params = scope.params()
-    groups = figures.groups
+    groups, doubted = figures.groups, figures.questioned
     by_month = DIMENSIONS["month"]
     if dim.attendance is not None:
         if monthly:
-            _checkins(db, scope, dim, params, groups, figures.months, figures.firsts)
+            _checkins(db, scope, dim, params, groups, doubted, figures.months, figures.firsts)
         else:
-            _checkins(db, scope, dim, params, groups)
+            _checkins(db, scope, dim, params, groups, doubted)
     for family, applies in (
         (_sessions, dim.session is not None),
         (_handouts, dim.handout is not None),
@@ -260,16 +169,21 @@ def compute(db: Database, scope: Scope, dimension: str = "total", monthly: bool 
         (_technologies, dim.session is not None or dim.plot is not None),
     ):
         if applies:
-            family(db, scope, dim, params, groups)
+            family(db, scope, dim, params, groups, doubted)
         if monthly:
-            family(db, scope, by_month, params, figures.months)
+            family(db, scope, by_month, params, figures.months, None)
     if monthly:
         figures.firsts.update(first_months(db, scope))
     if dimension == "total":
-        groups[TOTAL]["received"] = _received(db, scope, params)
+        groups[TOTAL]["received"] = _received(db, scope)
+        if not scope.exclude_questioned and questioned.any_under_question(db, p.LEAFLET_RECEIPT):
+            kept = _received(db, replace(scope, exclude_questioned=True))
+            doubted[TOTAL]["received"] = round(groups[TOTAL]["received"] - kept, 2)
     for values in groups.values():
         for key in INDICATOR_FIGURES:
             values.setdefault(key, 0)
+    if scope.exclude_questioned:
+        doubted.clear()
     return figures
 
 
@@ -282,6 +196,17 @@ class _Tally:
     # (session, person) pairs of merged farmers' check-ins only: the only ones that can repeat.
     merged_pairs: set[tuple[str, str]] = field(default_factory=set)
 
+    def count(self, session: str, farmer: str, person: str, merged: set[str]) -> bool:
+        """Count one check-in; False when its (session, person) pair was already counted."""
+        if farmer in merged:
+            pair = (session, person)
+            if pair in self.merged_pairs:
+                return False
+            self.merged_pairs.add(pair)
+        self.person_times += 1
+        self.people.add(person)
+        return True
+
 
 def _checkins(
     db: Database,
@@ -289,17 +214,23 @@ def _checkins(
     dim: Dimension,
     params: dict[str, Any],
     groups: Any,
+    doubted: Any,
     months: dict[int, dict[str, float]] | None = None,
     firsts: dict[str, dict[int, int]] | None = None,
 ) -> None:
     """Person-times (session, person pairs) and unique trainees per group, in one pass.
 
-    The check-ins come back as (key, session, farmer) rows and are tallied here: merged
-    farmers are looked up in a dict of the few aliases instead of a join per row, and only
-    their check-ins are kept as pairs to catch one person checked in twice under two records.
-    With `months`, the same pass gives person-times by month and each person's first month."""
+    The check-ins come back as (key, check-in, session, farmer) rows and are tallied here:
+    merged farmers are looked up in a dict of the few aliases instead of a join per row, and
+    only their check-ins are kept as pairs to catch one person checked in twice under two
+    records. Check-ins under question (server/questioned.py) are told apart by a set lookup:
+    left out when the scope says so, else tallied a second time without them, so `doubted`
+    gets what the figures lose without them. With `months`, the same pass gives person-times
+    by month and each person's first month."""
     aliases = dict(db.execute("SELECT id, canonical_id FROM farmer_aliases").fetchall())
     merged = set(aliases) | set(aliases.values())
+    questions = CheckinQuestions.load(db)
+    check, exclude = bool(questions), scope.exclude_questioned
     month_of = {}
     if months is not None:
         month_of = dict(
@@ -309,24 +240,23 @@ def _checkins(
             ).fetchall()
         )
     sql = (
-        f"WITH {_sessions_cte(scope)} SELECT {dim.attendance} AS k, a.session_id, a.farmer_id "
-        f"{_checkin_rows(scope, db, dim)}"
+        f"WITH {_sessions_cte(scope)} SELECT {dim.attendance} AS k, a.id, a.session_id, "
+        f"a.farmer_id {_checkin_rows(scope, db, dim)}"
     )
-    tallies: dict[Any, _Tally] = {}
+    tallies: dict[Any, _Tally] = defaultdict(_Tally)
+    kept: dict[Any, _Tally] = defaultdict(_Tally)
     by_month: dict[int, int] = defaultdict(int)
     first_seen: dict[str, int] = {}
-    for key, session, farmer in db.execute(sql, params):
-        tally = tallies.get(key)
-        if tally is None:
-            tally = tallies[key] = _Tally()
+    for key, attendance, session, farmer in db.execute(sql, params):
         person = aliases.get(farmer, farmer)
-        if farmer in merged:
-            pair = (session, person)
-            if pair in tally.merged_pairs:
-                continue
-            tally.merged_pairs.add(pair)
-        tally.person_times += 1
-        tally.people.add(person)
+        if check:
+            if questions.covers(attendance, session, farmer, person):
+                if exclude:
+                    continue
+            elif not exclude:
+                kept[key].count(session, farmer, person, merged)
+        if not tallies[key].count(session, farmer, person, merged):
+            continue
         if months is not None:
             month = month_of[session]
             by_month[month] += 1
@@ -338,6 +268,13 @@ def _checkins(
             verified=tally.person_times,
             unique_trainees=len(tally.people),
         )
+        if check and not exclude:
+            without = kept[key]
+            doubted[key].update(
+                trainee_attendances=tally.person_times - without.person_times,
+                verified=tally.person_times - without.person_times,
+                unique_trainees=len(tally.people) - len(without.people),
+            )
     if months is not None:
         for month, count in by_month.items():
             months[month]["trainee_attendances"] = count
@@ -349,7 +286,7 @@ def _checkins(
 
 
 def _sessions(
-    db: Database, scope: Scope, dim: Dimension, params: dict[str, Any], groups: Any
+    db: Database, scope: Scope, dim: Dimension, params: dict[str, Any], groups: Any, doubted: Any
 ) -> None:
     has_names = (
         "EXISTS (SELECT 1 FROM attendances b INDEXED BY idx_attendances_id "
@@ -357,27 +294,29 @@ def _sessions(
         "AND b.session_id = s.id AND b.deleted = 0)"
     )
     sql = (
-        f"WITH {_sessions_cte(scope)} SELECT {dim.session} AS k, "
+        f"WITH {_sessions_cte(scope)} SELECT {dim.session} AS k, s.q, "
         "sum(s.kind = 'village_training'), sum(s.kind = 'large_training'), "
         "sum(s.kind = 'tv_lecture'), "
         "coalesce(sum(CASE WHEN s.kind = 'tv_lecture' THEN s.reported_headcount END), 0), "
         "coalesce(sum(CASE WHEN s.kind != 'tv_lecture' THEN s.reported_headcount END), 0), "
         "coalesce(sum(CASE WHEN s.kind != 'tv_lecture' AND s.reported_headcount IS NOT NULL "
         f"AND NOT {has_names} THEN s.reported_headcount END), 0), count(*) "
-        f"FROM s {dim.session_join} GROUP BY k"
+        f"FROM s {dim.session_join} GROUP BY k, s.q"
     )
-    for key, village, large, tv, audience, reported, unnamed, sessions in db.execute(
-        sql, params
-    ).fetchall():
-        groups[key].update(
-            village_trainings=village,
-            large_trainings=large,
-            tv_lectures=tv,
-            audience_estimate=audience,
-            reported=reported,
-            reported_without_names=unnamed,
-            sessions=sessions,
-        )
+    names = (
+        "village_trainings",
+        "large_trainings",
+        "tv_lectures",
+        "audience_estimate",
+        "reported",
+        "reported_without_names",
+        "sessions",
+    )
+    for key, under, *values in db.execute(sql, params).fetchall():
+        found = dict(zip(names, values, strict=True))
+        _add(groups[key], found)
+        if under and doubted is not None:
+            _add(doubted[key], found)
 
 
 def _handout_rows(scope: Scope, columns: str) -> str:
@@ -386,6 +325,8 @@ def _handout_rows(scope: Scope, columns: str) -> str:
     Two branches rather than an OR, so each reads its own index (a unary + keeps SQLite from
     reading the whole year off the index on handed_out_at instead)."""
     envoy = " AND h.envoy_id = :envoy" if scope.envoy_id else ""
+    if scope.exclude_questioned:
+        envoy += " AND " + questioned.kept(p.LEAFLET_HANDOUT, "h.id")
     common = (
         "FROM leaflet_handouts h LEFT JOIN sessions hs ON hs.id = h.session_id "
         "WHERE h.deleted = 0 AND +h.handed_out_at >= :start AND +h.handed_out_at < :end" + envoy
@@ -398,16 +339,22 @@ def _handout_rows(scope: Scope, columns: str) -> str:
 
 
 def _handouts(
-    db: Database, scope: Scope, dim: Dimension, params: dict[str, Any], groups: Any
+    db: Database, scope: Scope, dim: Dimension, params: dict[str, Any], groups: Any, doubted: Any
 ) -> None:
-    rows = _handout_rows(scope, f"{dim.handout} AS k, h.copies")
-    sql = f"SELECT k, sum(copies), count(*) FROM ({rows}) GROUP BY k"
-    for key, copies, count in db.execute(sql, params).fetchall():
-        groups[key].update(leaflets_distributed=copies or 0, handouts=count)
+    under = "0" if scope.exclude_questioned else questioned.flag(p.LEAFLET_HANDOUT, "h.id")
+    rows = _handout_rows(scope, f"{dim.handout} AS k, h.copies, {under} AS q")
+    sql = f"SELECT k, q, sum(copies), count(*) FROM ({rows}) GROUP BY k, q"
+    for key, under_question, copies, count in db.execute(sql, params).fetchall():
+        found = {"leaflets_distributed": copies or 0, "handouts": count}
+        _add(groups[key], found)
+        if under_question and doubted is not None:
+            _add(doubted[key], found)
 
 
 def _plot_rows(scope: Scope) -> str:
     envoy = " AND p.envoy_id = :envoy" if scope.envoy_id else ""
+    if scope.exclude_questioned:
+        envoy += " AND " + questioned.kept(p.PLOT, "p.id")
     return (
         "FROM plots p WHERE p.deleted = 0 AND p.established_on >= :day_start "
         "AND p.established_on < :day_end AND p.village_code >= :lo AND p.village_code < :hi"
@@ -415,46 +362,73 @@ def _plot_rows(scope: Scope) -> str:
     )
 
 
-def _plots(db: Database, scope: Scope, dim: Dimension, params: dict[str, Any], groups: Any) -> None:
+def _plot_flag(scope: Scope) -> str:
+    return "0" if scope.exclude_questioned else questioned.flag(p.PLOT, "p.id")
+
+
+def _plots(
+    db: Database, scope: Scope, dim: Dimension, params: dict[str, Any], groups: Any, doubted: Any
+) -> None:
+    under = _plot_flag(scope)
     sql = (
         f"SELECT {dim.plot} AS k, count(*), coalesce(sum(p.area_mu), 0), "
-        f"count(DISTINCT p.variety_id) FROM plots p {dim.plot_join} "
-        f"{_plot_rows(scope).removeprefix('FROM plots p ')} GROUP BY k"
+        f"count(DISTINCT p.variety_id), sum({under}), "
+        f"coalesce(sum(CASE WHEN {under} THEN p.area_mu END), 0), "
+        f"count(DISTINCT CASE WHEN NOT {under} THEN p.variety_id END) FROM plots p "
+        f"{dim.plot_join} {_plot_rows(scope).removeprefix('FROM plots p ')} GROUP BY k"
     )
-    for key, count, area, varieties in db.execute(sql, params).fetchall():
+    for key, count, area, varieties, q_count, q_area, kept_varieties in db.execute(
+        sql, params
+    ).fetchall():
         groups[key].update(
             demo_plots=count, demo_area_mu=round(area, 2), varieties_introduced=varieties
         )
+        if q_count and doubted is not None:
+            doubted[key].update(
+                demo_plots=q_count,
+                demo_area_mu=round(q_area, 2),
+                varieties_introduced=varieties - kept_varieties,
+            )
 
 
 def _technologies(
-    db: Database, scope: Scope, dim: Dimension, params: dict[str, Any], groups: Any
+    db: Database, scope: Scope, dim: Dimension, params: dict[str, Any], groups: Any, doubted: Any
 ) -> None:
     parts = []
     if dim.session is not None:
         parts.append(
-            f"SELECT {dim.session} AS k, t.value AS tech FROM s "
+            f"SELECT {dim.session} AS k, t.value AS tech, s.q FROM s "
             + ("" if dim.session_join else "CROSS JOIN json_each(s.technology_ids) t")
             + f" {dim.session_join}"
         )
     if dim.plot is not None:
         parts.append(
-            f"SELECT {dim.plot} AS k, t.value AS tech FROM plots p "
+            f"SELECT {dim.plot} AS k, t.value AS tech, {_plot_flag(scope)} AS q FROM plots p "
             + ("" if dim.plot_join else "CROSS JOIN json_each(p.technology_ids) t")
             + f" {dim.plot_join} {_plot_rows(scope).removeprefix('FROM plots p ')}"
         )
     sql = (
-        f"WITH {_sessions_cte(scope)} SELECT k, count(DISTINCT tech) FROM ("
+        f"WITH {_sessions_cte(scope)} SELECT k, count(DISTINCT tech), "
+        "count(DISTINCT CASE WHEN NOT q THEN tech END), max(q) FROM ("
         + " UNION ALL ".join(parts)
         + ") GROUP BY k"
     )
-    for key, count in db.execute(sql, params).fetchall():
+    for key, count, kept, under in db.execute(sql, params).fetchall():
         groups[key]["technologies_promoted"] = count
+        if under and doubted is not None:
+            doubted[key]["technologies_promoted"] = count - kept
 
 
-def _received(db: Database, scope: Scope, params: dict[str, Any]) -> float:
+def _received(db: Database, scope: Scope) -> float:
     # An envoy's receipts shared out by the townships they serve: see server/receipts.py.
-    return receipts.received(db, scope.prefix, scope.day_start, scope.day_end, scope.envoy_id)
+    return receipts.received(
+        db,
+        scope.prefix,
+        scope.day_start,
+        scope.day_end,
+        scope.envoy_id,
+        exclude_questioned=scope.exclude_questioned,
+    )
 
 
 # ---------------------------------------------------------------- cumulative by month

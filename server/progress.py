@@ -20,6 +20,7 @@ technologies repeat; the blend is applied all the same and the page says it is a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -135,10 +136,15 @@ def progress(
     envoy_id: str | None = None,
     now: datetime | None = None,
     monthly: bool = True,
+    exclude_questioned: bool = False,
 ) -> dict[str, Any]:
     """Every indicator's figures, target, status and projection for one year and unit or envoy.
 
     The JSON of /api/v1/reports/<year> and of the progress page; `build_report` kept its keys.
+    Each line's `questioned` is how much of its actual is under question (what it would lose
+    without those records) and `questioned_percent` that share; with `exclude_questioned`
+    every figure (last year's for growth targets and the months too) leaves those records out,
+    `questioned` is None and the report's `exclude_questioned` says so.
     """
     now = now or utc_now()
     if envoy_id and not unit_code:
@@ -151,15 +157,16 @@ def progress(
         prefix = unit["prefix"]
         if envoy_id:
             owner["envoy_id"] = envoy_record(db, envoy_id)["id"]
-    scope = Scope(year, prefix, envoy_id)
+    scope = Scope(year, prefix, envoy_id, exclude_questioned=exclude_questioned)
     found = figures.compute(db, scope, monthly=monthly)
     actuals = found.total()
+    doubted = found.questioned_total()
     set_targets = targets.targets_for(
         db, year, owner["code"], envoy_id if not owner["code"] else None
     )
     last_year: dict[str, float] | None = None
     if any(t.basis == targets.GROWTH for t in set_targets.values()):
-        last_year = figures.compute(db, Scope(year - 1, prefix, envoy_id)).total()
+        last_year = figures.compute(db, replace(scope, year=year - 1)).total()
     shares = profiles.profiles_for(db, year)
     over = now >= datetime(year + 1, 1, 1, tzinfo=CHINA)
     series = cumulative_by_month(found) if monthly else None
@@ -197,15 +204,23 @@ def progress(
             "expected_share": share,
             "expected_by_now": expected,
             "projected_year_end": projection(actual, share, value),
+            "questioned": None if exclude_questioned else doubted.get(key, 0),
+            "questioned_percent": None
+            if exclude_questioned or not actual
+            else round(100 * doubted.get(key, 0) / actual, 1),
         }
         if key == "trainee_attendances":
             # Named check-ins and typed headcounts side by side; never added together.
             for extra in ("verified", "reported", "reported_without_names"):
                 line[extra] = actuals.get(extra, 0)
+            if not exclude_questioned:
+                line["questioned_reported"] = doubted.get("reported", 0)
         if key == "tv_lectures":
             line["audience_estimate"] = actuals.get("audience_estimate", 0)
         if key == "leaflets_distributed":
             line["received"] = actuals.get("received", 0)
+            if not exclude_questioned:
+                line["questioned_received"] = doubted.get("received", 0)
         if series is not None:
             line["monthly"] = [v if m <= now_month else None for m, v in enumerate(series[key], 1)]
             line["pace_line"] = (
@@ -220,5 +235,6 @@ def progress(
         "unit": owner,
         "as_of": to_iso(now),
         "year_elapsed": round(year_fraction_elapsed(year, now), 4),
+        "exclude_questioned": exclude_questioned,
         "indicators": lines,
     }

@@ -17,6 +17,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from server import questioned
+from shared import protocol as p
+
 TOWNSHIP_DIGITS = 9
 
 
@@ -25,11 +28,19 @@ def _range(prefix: str) -> tuple[str, str]:
 
 
 def received(
-    db: Database, prefix: str, day_start: str, day_end: str, envoy_id: str | None = None
+    db: Database,
+    prefix: str,
+    day_start: str,
+    day_end: str,
+    envoy_id: str | None = None,
+    exclude_questioned: bool = False,
 ) -> float:
-    """Copies received in [day_start, day_end) counted toward the unit `prefix` (see module)."""
+    """Copies received in [day_start, day_end) counted toward the unit `prefix` (see module);
+    without the receipts under question when `exclude_questioned`."""
     params: dict[str, Any] = {"day_start": day_start, "day_end": day_end, "envoy": envoy_id}
     envoy = " AND envoy_id = :envoy" if envoy_id else ""
+    if exclude_questioned:
+        envoy += " AND " + questioned.kept(p.LEAFLET_RECEIPT, "id")
     per_envoy = (
         "WITH r AS (SELECT envoy_id, sum(copies) AS c FROM leaflet_receipts WHERE deleted = 0 "
         f"AND received_on >= :day_start AND received_on < :day_end{envoy} GROUP BY envoy_id) "

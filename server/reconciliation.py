@@ -10,7 +10,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from server import flags
-from server.figures import Scope
+from server.figures import DELETED_FARMERS, SESSION_CHECKINS, Scope
 from server.flags import FlagRules
 from shared.clock import to_iso
 
@@ -64,7 +64,8 @@ class EnvoyHeadcount:
 
 def _envoys_in_unit(scope: Scope) -> str:
     """SQL condition on envoy alias e: serves a township of the unit (a village: its township),
-    or handed out in the unit this year; every envoy when no unit is given."""
+    or handed out in the unit this year; every envoy when no unit is given. The hand-outs are
+    read once off the index on (unit_code, handed_out_at), not per envoy."""
     if not scope.prefix:
         return "1"
     # The unit's hand-outs as one list read off the unit's index (the unary + keeps SQLite off
@@ -89,17 +90,21 @@ def leaflets(db: Database, scope: Scope) -> list[LeafletLine]:
     """Per envoy of the unit and title: copies received and handed out up to the end of the
     scope's year (stock carries over from year to year), in hand, and `over` when more were
     handed out than received. Each envoy's whole stock, not a share: stock is the envoy's."""
-    envoy = " AND envoy_id = :envoy" if scope.envoy_id else ""
+    # The unit's envoys first (a few dozen of a province's thousands), then only their moves:
+    # testing each of the province's moves against the unit took seconds (scripts/bench report).
+    envoy = " AND e.id = :envoy" if scope.envoy_id else ""
+    mine = "envoy_id IN (SELECT id FROM ue)"
     sql = (
-        "WITH moves AS ("
+        "WITH ue AS MATERIALIZED (SELECT e.id, e.name FROM envoys e "
+        f"WHERE {_envoys_in_unit(scope)}{envoy}), moves AS ("
         "SELECT envoy_id, leaflet_title_id AS title_id, copies AS received, 0 AS out "
-        f"FROM leaflet_receipts WHERE deleted = 0 AND received_on < :day_end{envoy} "
+        f"FROM leaflet_receipts WHERE deleted = 0 AND received_on < :day_end AND {mine} "
         "UNION ALL SELECT envoy_id, leaflet_title_id, 0, copies FROM leaflet_handouts "
-        f"WHERE deleted = 0 AND handed_out_at < :end{envoy}) "
-        "SELECT m.envoy_id, e.name, m.title_id, coalesce(lt.title, m.title_id), "
-        "sum(m.received), sum(m.out) FROM moves m JOIN envoys e ON e.id = m.envoy_id "
+        f"WHERE deleted = 0 AND +handed_out_at < :end AND {mine}) "
+        "SELECT m.envoy_id, ue.name, m.title_id, coalesce(lt.title, m.title_id), "
+        "sum(m.received), sum(m.out) FROM moves m JOIN ue ON ue.id = m.envoy_id "
         "LEFT JOIN leaflet_titles lt ON lt.id = m.title_id "
-        f"WHERE {_envoys_in_unit(scope)} GROUP BY m.envoy_id, m.title_id ORDER BY e.name, 4"
+        "GROUP BY m.envoy_id, m.title_id ORDER BY ue.name, 4"
     )
     return [
         LeafletLine(envoy_id, name, title_id, title, received, out, received - out, out > received)
@@ -122,12 +127,16 @@ def headcounts(db: Database, scope: Scope) -> list[HeadcountLine]:
     sql = (
         "SELECT s.id, s.title, s.kind, s.unit_code, s.starts_at, s.lead_envoy_id, "
         "coalesce(e.name, s.lead_envoy_id), s.reported_headcount, "
+        # A session's check-ins through the unique index on their ids (see server/figures.py:
+        # attendances has no index on session_id); the unit's range, not the year's, drives.
         "(SELECT count(DISTINCT coalesce(fa.canonical_id, a.farmer_id)) FROM attendances a "
-        "LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id WHERE a.session_id = s.id "
-        "AND a.deleted = 0 AND a.farmer_id NOT IN (SELECT id FROM farmers WHERE deleted = 1)) "
-        "FROM sessions s LEFT JOIN envoys e ON e.id = s.lead_envoy_id WHERE s.deleted = 0 "
-        "AND s.kind != 'tv_lecture' AND s.unit_code >= :lo AND s.unit_code < :hi "
-        f"AND s.starts_at >= :start AND s.starts_at < :end{envoy} ORDER BY s.starts_at, s.id"
+        "INDEXED BY idx_attendances_id LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id "
+        "WHERE a.id >= substr(s.id, 1, 18) AND a.id < substr(s.id, 1, 18) || '.' "
+        "AND a.session_id = s.id AND a.deleted = 0 AND a.farmer_id NOT IN "
+        f"{DELETED_FARMERS}) FROM sessions s LEFT JOIN envoys e ON e.id = s.lead_envoy_id "
+        "WHERE s.deleted = 0 AND s.kind != 'tv_lecture' AND s.unit_code >= :lo "
+        f"AND s.unit_code < :hi AND +s.starts_at >= :start AND +s.starts_at < :end{envoy} "
+        "ORDER BY s.starts_at, s.id"
     )
     lines = []
     for row in db.execute(sql, scope.params()):
@@ -222,7 +231,7 @@ def checkins(db: Database, scope: Scope, margin_minutes: int) -> list[CheckinLin
     """Check-ins of the scope's sessions that are doubtful: made more than `margin_minutes`
     before the session starts or after it ends (a session without an end time: after it
     starts), or kept at a session since deleted. Listed only; the figures keep them as they are."""
-    envoy = " AND s.lead_envoy_id = :envoy" if scope.envoy_id else ""
+    envoy = " AND lead_envoy_id = :envoy" if scope.envoy_id else ""
     off = (
         "CASE WHEN julianday(a.checked_in_at) < julianday(s.starts_at) - :margin / 1440.0 "
         "THEN (julianday(s.starts_at) - julianday(a.checked_in_at)) * 1440 "
@@ -230,13 +239,17 @@ def checkins(db: Database, scope: Scope, margin_minutes: int) -> list[CheckinLin
         "+ :margin / 1440.0 THEN (julianday(a.checked_in_at) - "
         "julianday(coalesce(s.ends_at, s.starts_at))) * 1440 END"
     )
+    # The unit's sessions first (deleted ones too), then each one's check-ins through the
+    # index on their ids: joined the other way SQLite read all the province's check-ins.
     sql = (
-        f"SELECT * FROM (SELECT a.id, s.id, s.title, s.lead_envoy_id, "
+        "WITH s AS MATERIALIZED (SELECT id, title, lead_envoy_id, starts_at, ends_at, deleted "
+        "FROM sessions WHERE unit_code >= :lo AND unit_code < :hi AND starts_at >= :start "
+        f"AND starts_at < :end{envoy}) "
+        "SELECT * FROM (SELECT a.id, s.id, s.title, s.lead_envoy_id, "
         "coalesce(e.name, s.lead_envoy_id), a.farmer_id, a.checked_in_at, s.starts_at, "
-        f"s.ends_at, s.deleted, {off} AS off FROM sessions s "
-        "JOIN attendances a ON a.session_id = s.id AND a.deleted = 0 "
-        "LEFT JOIN envoys e ON e.id = s.lead_envoy_id WHERE s.unit_code >= :lo "
-        f"AND s.unit_code < :hi AND s.starts_at >= :start AND s.starts_at < :end{envoy}) "
+        f"s.ends_at, s.deleted, {off} AS off FROM s CROSS JOIN "
+        f"{SESSION_CHECKINS.format(a='a', s='s')} AND a.deleted = 0 "
+        "LEFT JOIN envoys e ON e.id = s.lead_envoy_id) "
         "WHERE deleted = 1 OR off IS NOT NULL ORDER BY starts_at, checked_in_at"
     )
     params = {**scope.params(), "margin": margin_minutes}

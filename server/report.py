@@ -55,7 +55,8 @@ def build_report(
     now: datetime | None = None,
     envoy_id: str | None = None,
     monthly: bool = True,
+    exclude_questioned: bool = False,
 ) -> dict[str, Any]:
     """Each indicator's actual, target, status, pace and projection for one year and unit."""
     check_year(year)
-    return progress(db, year, unit_code, envoy_id, now, monthly)
+    return progress(db, year, unit_code, envoy_id, now, monthly, exclude_questioned)

@@ -23,6 +23,14 @@ class ReportQuerySchema(Schema):
     unit = fields.String(load_default=None, validate=validate.Regexp(r"^\d{2,12}$"))
     envoy = Id(load_default=None)
     monthly = fields.Boolean(load_default=True)
+    questioned = fields.String(
+        load_default="include",
+        validate=validate.OneOf(("include", "exclude")),
+        metadata={
+            "description": "exclude: 剔除存疑记录后的数字 / figures with records under question "
+            "left out (每个数字都如此计算 / every figure computed so)"
+        },
+    )
 
 
 class BreakdownQuerySchema(ReportQuerySchema):
@@ -35,6 +43,9 @@ class ReportSchema(Schema):
     unit = fields.Dict()
     as_of = fields.String()
     year_elapsed = fields.Float()
+    exclude_questioned = fields.Boolean(
+        metadata={"description": "已剔除存疑记录 / records under question left out"}
+    )
     indicators = fields.List(fields.Dict())
 
 
@@ -44,6 +55,7 @@ class BreakdownSchema(Schema):
     unit = fields.Dict(allow_none=True)
     envoy_id = fields.String(allow_none=True)
     as_of = fields.String()
+    exclude_questioned = fields.Boolean()
     indicators = fields.List(fields.Dict())
     additive = fields.List(fields.String())
     rows = fields.List(fields.Dict())
@@ -59,7 +71,12 @@ class Report(MethodView):
         """Each indicator's actual, target, status, pace, projection and monthly figures."""
         # UnknownYear, UnknownUnit, UnknownEnvoy: answered by the app's one TianjianError handler.
         return build_report(
-            get_db(), year, query["unit"], envoy_id=query["envoy"], monthly=query["monthly"]
+            get_db(),
+            year,
+            query["unit"],
+            envoy_id=query["envoy"],
+            monthly=query["monthly"],
+            exclude_questioned=query["questioned"] == "exclude",
         )
 
 
@@ -77,4 +94,5 @@ class Breakdown(MethodView):
             query["unit"],
             query["envoy"],
             sort=query["sort"],
+            exclude_questioned=query["questioned"] == "exclude",
         )

@@ -43,6 +43,20 @@ class ScopeArgs(Schema):
     envoy = fields.String(load_default=None, validate=validate.Length(1, 64))
 
 
+class QuestionedArgs(Schema):
+    """?questioned=exclude: every figure of the page, its charts and exports without the
+    records under question."""
+
+    questioned = fields.String(
+        load_default="include", validate=validate.OneOf(("include", "exclude"))
+    )
+
+
+def exclude_questioned() -> bool:
+    asked = {k: v for k, v in request.args.items() if k == "questioned"}
+    return bool(forms.load(QuestionedArgs(), asked)["questioned"] == "exclude")
+
+
 def scope_args() -> dict[str, Any]:
     """The scope asked for; an envoy user always gets their own figures and nobody else's."""
     scope = forms.load(
@@ -91,15 +105,40 @@ def note_text(line: dict[str, Any]) -> str:
     return ""
 
 
+EXCLUDED_ZH = "已剔除存疑记录"
+EXCLUDED_EN = "records under question left out"
+
+
+def questioned_text(line: dict[str, Any], english: bool = False) -> str:
+    """How much of the figure is under question: "12 人次（3%）"; empty when none is."""
+    amount = line.get("questioned")
+    if not amount:
+        return ""
+    percent = line.get("questioned_percent")
+    share = f"{percent:g}%" if percent is not None else "—"
+    if english:
+        return f"{amount:,.10g} ({share})"
+    return f"{amount:,.10g} {line.get('unit_zh', '')}（{share}）"
+
+
 def progress_table(report: dict[str, Any], scope: dict[str, Any]) -> Table:
     def drill(row: dict[str, Any]) -> str:
         kind, extra = DRILL[row["key"]]
         return url_for("records.listing", what=kind, **scope_query(scope, **extra))
 
+    excluded = bool(report.get("exclude_questioned"))
+    questioned = (
+        ()
+        if excluded
+        else (
+            Column("questioned_zh", "其中存疑", "Of which under question", en_key="questioned_en"),
+        )
+    )
     columns = (
         Column("label_zh", "指标", "Indicator", TEXT, en_key="label_en"),
         Column("target_text", "目标", "Target"),
         Column("actual", "完成（核实）", "Actual (verified)", NUMBER, link=drill),
+        *questioned,
         Column("reported", "报数（填报，未计入）", "Reported (typed, not added)", NUMBER),
         Column("percent", "完成率 %", "Percent", NUMBER),
         Column("met", "是否达标", "Met", BOOL),
@@ -110,19 +149,40 @@ def progress_table(report: dict[str, Any], scope: dict[str, Any]) -> Table:
         Column("key", "指标代码", "Key", CODE),
     )
     rows = [
-        {**line, "target_text": target_text(line), "note": note_text(line)}
+        {
+            **line,
+            "target_text": target_text(line),
+            "note": note_text(line),
+            "questioned_zh": questioned_text(line),
+            "questioned_en": questioned_text(line, english=True),
+        }
         for line in report["indicators"]
     ]
+    if excluded:
+        first_note = (
+            f"{EXCLUDED_ZH}：本表、图表和导出的每个数字都不含审核为有问题、退回或已更正待复核的"
+            f"记录（及存疑场次的签到）。 / Every figure here, in the charts and in the exports, "
+            f"has the {EXCLUDED_EN} (questioned, returned or corrected awaiting review, and the "
+            "check-ins of questioned sessions)."
+        )
+    else:
+        first_note = (
+            "其中存疑：完成数中来自审核为有问题、退回或已更正待复核记录的部分（存疑场次的签到"
+            "也算在内），即剔除这些记录后完成数会少多少。 / Of which under question: how much of"
+            " the actual comes from records reviewed as questioned, returned or corrected awaiting"
+            " review (a questioned session's check-ins included): what it loses without them."
+        )
     return Table(
         "progress",
-        "目标进度",
-        "Progress against targets",
+        f"目标进度（{EXCLUDED_ZH}）" if excluded else "目标进度",
+        f"Progress against targets ({EXCLUDED_EN})" if excluded else "Progress against targets",
         columns,
         rows,
         unit_name=report["unit"]["name"],
         year=report["year"],
         as_of=report["as_of"],
         notes=[
+            first_note,
             "完成（核实）只计实名签到；报数为特派员填报的人数，与核实数并列显示，从不相加。"
             " / Verified counts named check-ins only; reported headcounts are shown beside them,"
             " never added.",
@@ -156,7 +216,10 @@ def chart_data(report: dict[str, Any]) -> list[dict[str, Any]]:
 def overview() -> Any:
     scope = scope_args()
     db = get_db()
-    report = progress(db, scope["year"], scope["unit"], envoy_id=scope["envoy"])
+    excluded = exclude_questioned()
+    report = progress(
+        db, scope["year"], scope["unit"], envoy_id=scope["envoy"], exclude_questioned=excluded
+    )
     return table_page(
         "progress.html",
         {"progress": progress_table(report, scope)},

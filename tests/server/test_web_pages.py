@@ -77,8 +77,8 @@ def test_staff_see_the_county_with_verified_and_reported_apart(
     page = client_of(app, "staff").get("/progress?year=2026").get_data(as_text=True)
     line = cell_text(page, "培训人次")
     values = re.findall(r'data-value="([^"]*)"', line)
-    # 培训人次: verified 5 (named check-ins), reported 40 beside it, never 45.
-    assert values[2] == "5" and values[3] == "40"
+    # 培训人次: verified 5 (named check-ins), reported 40 beside it (after 其中存疑), never 45.
+    assert values[2] == "5" and values[4] == "40"
     assert "45" not in values
     assert "/records/checkins?year=2026" in line
 
