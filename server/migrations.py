@@ -418,3 +418,18 @@ def m008_reviews_and_audit_log(db: Database) -> None:
     )
     db.table("audit_log").create_index(["at"])
     db.table("audit_log").create_index(["target_kind", "target_id"])
+
+
+@migrations()
+def m010_checkin_phone(db: Database) -> None:
+    """The phone a self check-in came from, as the short keyed hash of its cookie the field web
+    app records (never a phone number), so reconciliation can list many farmers from one phone.
+
+    The index holds only check-ins a phone made (most have none), by session and phone: the
+    grouped query of server/shared_phones.py reads just those.
+    """
+    db.table("attendances").add_column("phone", str)
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS idx_attendances_session_phone "
+        "ON attendances (session_id, phone) WHERE phone IS NOT NULL"
+    )

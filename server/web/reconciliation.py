@@ -265,6 +265,7 @@ def overview() -> Any:
         current_app.config["SILENT_DEVICE_DAYS"],
         now,
         rules_of(current_app.config),
+        shared_phone_farmers=current_app.config["CHECKIN_SHARED_PHONE_FARMERS"],
     )
     tables = build_tables(db, result, where, unit_name, to_iso(now))
     units: list[dict[str, Any]] = []
