@@ -18,13 +18,6 @@ from shared.clock import to_iso
 # A session's reported headcount counts as far above its check-ins beyond this factor.
 HEADCOUNT_FACTOR = 2.0
 
-# Why a check-in is listed, as pages show it: Chinese first, then English.
-CHECKIN_REASON_LABELS = {
-    "outside_window": ("时间窗外", "outside the session's time window"),
-    "deleted_session": ("场次已删除", "at a deleted session"),
-    "shared_phone": ("多人同一手机", "many farmers from one phone"),
-}
-
 
 @dataclass(frozen=True)
 class LeafletLine:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -12,9 +13,10 @@ from server import create_app, users
 from server.db import init_db
 from server.farmers import merge_farmers
 from server.figures import Scope
-from server.reconciliation import CHECKIN_REASON_LABELS, checkins
+from server.reconciliation import checkins
 from server.settings import BY_NAME
 from server.shared_phones import shared_phone_sql
+from server.web.reconciliation import REASON_WORDS
 from shared import protocol as p
 from tests.helpers import load_demo_reference, sign_in
 from tests.server.fieldwork import Envoy, report_db
@@ -129,7 +131,7 @@ def test_the_api_lists_shared_phones_by_the_setting_from_the_environment(
 
 
 def test_the_reason_has_a_chinese_first_label_and_is_described_in_the_api(db_path: str) -> None:
-    assert CHECKIN_REASON_LABELS["shared_phone"] == ("多人同一手机", "many farmers from one phone")
+    assert REASON_WORDS["shared_phone"] == ("多人同一手机", "many farmers from one phone")
     app = create_app({"DATABASE": db_path, "TESTING": True})
     spec = app.test_client().get("/api/openapi.json").get_json()
     line = spec["components"]["schemas"]["CheckinLine"]["properties"]
@@ -146,3 +148,23 @@ def test_the_query_reads_only_check_ins_a_phone_made_through_the_index(db: Datab
         row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {shared_phone_sql(scope)}", params)
     )
     assert "idx_attendances_session_phone" in plan, plan
+
+
+def test_the_reconciliation_page_lists_them_with_their_label_and_count(
+    app: Flask, db_path: str
+) -> None:
+    db = init_db(db_path)
+    farmers = crafted(db)["farmers"]
+    assert isinstance(farmers, list)
+    users.add_user(db, "staff", users.STAFF, "correct-horse")
+    db.conn.commit()
+    db.close()
+    client = app.test_client()
+    assert sign_in(client, "staff", "correct-horse").status_code == 302
+    page = client.get("/reconciliation/?year=2026")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    rows = [row for row in re.findall(r"<tr[^>]*>(.*?)</tr>", text, re.S) if "多人同一手机" in row]
+    assert len(rows) == 3  # the family phone's three check-ins, each with the count
+    assert all(re.search(r">\s*3\s*<", row) for row in rows)
+    assert "同一手机签到农户数" in text
