@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from field_client.phones import cookie_hash
 from field_client.store import FieldStore
 
 # Its own migration set, beside the store's: none of these tables travels in a sync.
@@ -52,9 +52,8 @@ def m002_farmer_mobile_index(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m003_checkin_phones(db: sqlite_utils.Database) -> None:
-    # Which phone (by the hash of its cookie) made each qr_self check-in. Kept on the device
-    # only for now: sending it to the bureau needs a field on synced check-ins (see the README's
-    # notes on issue 12).
+    # Which phone (by the hash of its cookie) made each qr_self check-in. Since the store's
+    # migration m004 check-ins carry their own synced hash of it (`phone`, field_client/phones.py).
     db.table("checkin_phones").create(
         {"attendance_id": str, "session_id": str, "phone_hash": str, "at": str},
         pk="attendance_id",
@@ -69,7 +68,7 @@ def prepare(store: FieldStore) -> None:
 
 def phone_hash(cookie: str) -> str:
     """What is stored and recorded of a phone's cookie: enough to match, not to replay."""
-    return hashlib.sha256(f"tianjian-phone/{cookie}".encode()).hexdigest()[:32]
+    return cookie_hash(cookie)
 
 
 def secret(store: FieldStore, key: str, nbytes: int = 32) -> str:

@@ -9,6 +9,11 @@ import json
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from field_client.outbox import PENDING, dumps
+from field_client.phones import PHONE_KEY, checkin_phone, new_key
+from shared import protocol as p
+from shared.merge import STAMPS
+
 migrations = Migrations("tianjian-field")
 
 # What a pulled review carries (protocol kind REVIEW), in the order of the table's columns.
@@ -98,6 +103,37 @@ def m004_records_envoy(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE records ADD COLUMN envoy_id TEXT")
     db.execute("UPDATE records SET envoy_id = json_extract(data, '$.envoy_id')")
     db.execute("CREATE INDEX idx_records_envoy ON records (envoy_id, kind, deleted)")
+
+
+@migrations()
+def m005_checkin_phone_field(db: sqlite_utils.Database) -> None:
+    """Check-ins farmers made from their phones before `phone` was a synced field: those not
+    sent yet take their phone's hash up with them (their create in the outbox gains it, stamped
+    as the create). Those already sent keep it on this device only (checkin_phones)."""
+    if not db["checkin_phones"].exists():
+        return
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [PHONE_KEY]).fetchone()
+    key = row[0] if row else new_key()
+    if not row:
+        db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [PHONE_KEY, key])
+    waiting = db.execute(
+        "SELECT o.seq, o.fields, o.stamp, r.data, c.phone_hash FROM checkin_phones c "
+        "JOIN outbox o ON o.kind = ? AND o.id = c.attendance_id AND o.is_create = 1 "
+        "AND o.state = ? JOIN records r ON r.kind = o.kind AND r.id = o.id",
+        [p.ATTENDANCE, PENDING],
+    ).fetchall()
+    for seq, fields, stamp, data, kept in waiting:
+        phone = checkin_phone(key, kept)
+        values, state = json.loads(fields), json.loads(data)
+        if "phone" in values or "phone" in state:
+            continue
+        values["phone"] = state["phone"] = phone
+        state.setdefault(STAMPS, {})["phone"] = stamp
+        db.execute("UPDATE outbox SET fields = ? WHERE seq = ?", [dumps(values), seq])
+        db.execute(
+            "UPDATE records SET data = ? WHERE kind = ? AND id = ?",
+            [dumps(state), p.ATTENDANCE, state["id"]],
+        )
 
 
 @functools.cache

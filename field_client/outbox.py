@@ -36,6 +36,14 @@ class Outbox:
             [PENDING, after_seq, limit],
         ).fetchall()
 
+    def unsent_with(self, kind: str, name: str) -> bool:
+        """Whether an unsent change of this kind sets the field `name`."""
+        found = self.db.execute(
+            "SELECT 1 FROM outbox WHERE state = ? AND kind = ? AND fields LIKE ? LIMIT 1",
+            [PENDING, kind, f'%"{name}":%'],
+        ).fetchone()
+        return found is not None
+
     def counts(self) -> dict[str, int]:
         return {
             state: count

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from field_client import local
+from field_client import local, phones
 from field_client import operations as ops
 from field_client.checkin_codes import (
     new_card_code,
@@ -245,12 +245,14 @@ def open_checkin(store: FieldStore, code: str, token: str | None) -> Poster:
 # ------------------------------------------------------------------ check-ins
 
 
-def checkin(store: FieldStore, session_id: str, farmer_id: str, method: str) -> Checkin:
+def checkin(
+    store: FieldStore, session_id: str, farmer_id: str, method: str, phone: str | None = None
+) -> Checkin:
     """Check a farmer in; a repeat adds nothing and answers with the first check-in's time."""
     farmer = store.record(p.FARMER, farmer_id)
     if farmer is None or farmer.get("deleted"):
         raise UnknownCard("找不到这位学员 / no such farmer on this device")
-    done = ops.check_in(store, session_id, farmer_id, method=method)
+    done = ops.check_in(store, session_id, farmer_id, method=method, phone=phone)
     return Checkin(farmer, done.new, done.checked_in_at)
 
 
@@ -268,7 +270,10 @@ def self_checkin(
             if new_farmer is None:
                 raise TianjianError("须指明学员 / name the farmer")
             farmer_id = register_farmer(store, new_farmer)
-        done = checkin(store, session_id, farmer_id, "qr_self")
+        phone = phones.checkin_phone(
+            local.secret(store, phones.PHONE_KEY), local.phone_hash(cookie)
+        )
+        done = checkin(store, session_id, farmer_id, "qr_self", phone)
         remember_phone(store, cookie, session_id, farmer_id, done.new)
     return done
 

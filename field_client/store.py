@@ -303,9 +303,15 @@ class FieldStore(Outbox):
             raise NotYours()
 
     def checkin(
-        self, session_id: str, farmer_id: str, method: str = "roster", at: str | None = None
+        self,
+        session_id: str,
+        farmer_id: str,
+        method: str = "roster",
+        at: str | None = None,
+        phone: str | None = None,
     ) -> tuple[str, bool]:
-        """Check a farmer into a session; the same check-in twice is one row. Returns (id, new)."""
+        """Check a farmer into a session; the same check-in twice is one row. Returns (id, new).
+        `phone`: the hash of the phone that made it (field_client/phones.py), if one did."""
         record_id = attendance_id(session_id, farmer_id)
         # Looked up inside the write transaction: two requests checking the same farmer in at
         # once make one check-in, not two creates.
@@ -319,6 +325,8 @@ class FieldStore(Outbox):
                 "checked_in_at": at or self.best_now_iso(),
                 "method": method,
             }
+            if phone is not None:
+                values["phone"] = phone
             if current is None:
                 return self.create(p.ATTENDANCE, values, record_id), True
             # A re-check-in after a removal: a later stamp overrides the tombstone.

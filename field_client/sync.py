@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from field_client import holdings
+from field_client import phones
 from field_client.store import FieldStore
 from shared import protocol as p
 from shared.errors import ClientTooOld, TianjianError
@@ -106,6 +107,8 @@ class SyncClient:
         self._tally: holdings.Tally | None = None
         self._counted = False
         self._report = ""
+        # What the server said it understands, from its latest answer in this run.
+        self._server_capabilities: str | None = None
 
     # ------------------------------------------------------------ transport
 
@@ -162,6 +165,9 @@ class SyncClient:
                 continue
             self._check(response)
             self._learn_clock(response, sent_at)
+            said = response.headers.get(p.HEADER_CAPABILITIES)
+            if said is not None:
+                self._server_capabilities = said
             return response
         raise SyncFailed("服务器持续出错 / server kept failing")
 
@@ -190,9 +196,25 @@ class SyncClient:
         self._server_url = self.store.get("server_url")
         self._token = self.store.get("token")
         with fewer_collections():
+            if self.store.get(phones.SERVER_CAPABILITIES) is None and self.store.unsent_with(
+                p.ATTENDANCE, "phone"
+            ):
+                # Not yet heard from this server since check-ins carried phones: learn whether
+                # it takes them before sending any (an older server would refuse the field).
+                self.pull()
             self.push()
             self.pull()
         return self.report
+
+    def _takes_phone(self) -> bool:
+        said = self._server_capabilities or self.store.get(phones.SERVER_CAPABILITIES)
+        return phones.server_takes_phone(said)
+
+    def _remember_capabilities(self) -> None:
+        said = self._server_capabilities
+        if said is not None and said != self.store.get(phones.SERVER_CAPABILITIES):
+            with self.store.transaction():
+                self.store.set(phones.SERVER_CAPABILITIES, said)
 
     def push(self) -> None:
         """Send the outbox, preparing and settling batches while the server applies the next.
@@ -234,7 +256,7 @@ class SyncClient:
         )
         if not entries:
             return None
-        changes = _changes(entries)
+        changes = _changes(entries, self._takes_phone())
         level = self._level()
         while True:
             half = len(entries) // 2
@@ -306,7 +328,7 @@ class SyncClient:
     def _push_halves(self, entries: Sequence[Entry]) -> None:
         half = len(entries) // 2
         for part in (entries[:half], entries[half:]):
-            self._push_batch(part, _encode(part, self._level()))
+            self._push_batch(part, _encode(part, self._level(), self._takes_phone()))
 
     def _settle(self, answer: dict[str, Any]) -> None:
         done = [seq for first, last in answer["applied"] for seq in range(first, last + 1)]
@@ -325,6 +347,7 @@ class SyncClient:
         if rejected and self._tally is not None:
             # A refused new record leaves the replica for the rejected list: count both again.
             holdings.recount_kept(self.store, self._tally)
+        self._remember_capabilities()
         self.report.pushed += len(done) + len(rejected)
         self.store.observe_server(answer.get("server_hlc"), self._offset)
         if reused:
@@ -351,6 +374,7 @@ class SyncClient:
                 },
             )
             page = response.json()
+            self._remember_capabilities()
             if page["full_resync"]:
                 self.report.full_resync = True
                 self.store.start_full_resync()
@@ -402,17 +426,19 @@ def enrol(
     server_time = int(response.headers.get(p.HEADER_SERVER_TIME, "0") or 0)
     offset = server_time - (sent_at + store.device_clock()) // 2 if server_time else 0
     store.save_enrolment(server_url, answer, offset)
-    if answer.get("checkin_key"):
-        with store.transaction():
+    with store.transaction():
+        if answer.get("checkin_key"):
             store.set("checkin_key", answer["checkin_key"])
+        if p.HEADER_CAPABILITIES in response.headers:
+            store.set(phones.SERVER_CAPABILITIES, response.headers[p.HEADER_CAPABILITIES])
     return answer
 
 
-def _encode(entries: Sequence[Entry], level: int = SLOW_LINK_LEVEL) -> bytes:
-    return _gzip_halves(_changes(entries), 0, level)[0]
+def _encode(entries: Sequence[Entry], level: int = SLOW_LINK_LEVEL, phone: bool = True) -> bytes:
+    return _gzip_halves(_changes(entries, phone), 0, level)[0]
 
 
-def _changes(entries: Sequence[Entry]) -> list[str]:
+def _changes(entries: Sequence[Entry], phone: bool = True) -> list[str]:
     """Each entry as the JSON text of one change.
 
     The stored fields text is spliced in, not parsed and dumped again: the store wrote it with
@@ -429,7 +455,11 @@ def _changes(entries: Sequence[Entry]) -> list[str]:
             change += ',"i":' + _quote(entry["id"])
         if entry["base"]:
             change += ',"b":' + _quote(entry["base"])
-        changes.append(change + ',"f":' + entry["fields"] + "}")
+        fields = entry["fields"]
+        if not phone and kind == p.ATTENDANCE:
+            # A server that does not know the field would refuse the change for it.
+            fields = phones.without_phone(fields)
+        changes.append(change + ',"f":' + fields + "}")
     return changes
 
 

@@ -35,6 +35,8 @@ class Device:
     id: str
     envoy_id: str
     township_codes: tuple[str, ...]
+    # What the device said it understands (X-Tianjian-Capabilities) on this request.
+    capabilities: frozenset[str] = frozenset()
 
 
 # An enrolment code is valid from a minute to thirty days.

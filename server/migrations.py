@@ -441,3 +441,18 @@ def m009_device_reports_and_refusals(db: Database) -> None:
         "errors TEXT, at TEXT NOT NULL, PRIMARY KEY (device_id, seq))"
     )
     db.execute("CREATE INDEX idx_refusals_envoy ON refusals (envoy_id, kind)")
+
+
+@migrations()
+def m010_checkin_phone(db: Database) -> None:
+    """The phone a self check-in came from, as the short keyed hash of its cookie the field web
+    app records (never a phone number), so reconciliation can list many farmers from one phone.
+
+    The index holds only check-ins a phone made (most have none), by session and phone: the
+    grouped query of server/shared_phones.py reads just those.
+    """
+    db.table("attendances").add_column("phone", str)
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS idx_attendances_session_phone "
+        "ON attendances (session_id, phone) WHERE phone IS NOT NULL"
+    )

@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server import flags
+from server import flags, settings
 from server.figures import DELETED_FARMERS, SESSION_CHECKINS, Scope
 from server.flags import FlagRules
+from server.shared_phones import shared_phone_rows
 from shared.clock import to_iso
 
 # A session's reported headcount counts as far above its check-ins beyond this factor.
@@ -197,7 +198,8 @@ def headcounts_by_envoy(lines: list[HeadcountLine]) -> list[EnvoyHeadcount]:
 
 @dataclass(frozen=True)
 class CheckinLine:
-    """A check-in listed, never refused: outside its session's window, or at a deleted session."""
+    """A check-in listed, never refused: outside its session's window, at a deleted session, or
+    from a phone that checked many farmers in at its session."""
 
     attendance_id: str
     session_id: str
@@ -208,8 +210,11 @@ class CheckinLine:
     checked_in_at: str
     starts_at: str
     ends_at: str | None
-    reason: str  # 'outside_window' or 'deleted_session'
-    minutes_off: int | None  # how far outside the window (None at a deleted session)
+    reason: str  # 'outside_window', 'deleted_session' or 'shared_phone'
+    minutes_off: int | None  # how far outside the window (None for the other reasons)
+    # shared_phone: the phone's hash (never a number) and how many farmers it checked in there.
+    phone: str | None = None
+    phone_farmers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -227,10 +232,14 @@ class DeviceLine:
     reported_at: str | None
 
 
-def checkins(db: Database, scope: Scope, margin_minutes: int) -> list[CheckinLine]:
+def checkins(
+    db: Database, scope: Scope, margin_minutes: int, shared_phone_farmers: int | None = None
+) -> list[CheckinLine]:
     """Check-ins of the scope's sessions that are doubtful: made more than `margin_minutes`
     before the session starts or after it ends (a session without an end time: after it
-    starts), or kept at a session since deleted. Listed only; the figures keep them as they are."""
+    starts), kept at a session since deleted, or made from a phone that checked in at least
+    `shared_phone_farmers` (default: the setting) distinct farmers at the session (listed after
+    the others, server/shared_phones.py). Listed only; the figures keep them as they are."""
     envoy = " AND lead_envoy_id = :envoy" if scope.envoy_id else ""
     off = (
         "CASE WHEN julianday(a.checked_in_at) < julianday(s.starts_at) - :margin / 1440.0 "
@@ -272,6 +281,9 @@ def checkins(db: Database, scope: Scope, margin_minutes: int) -> list[CheckinLin
                 None if deleted else round(minutes),
             )
         )
+    if shared_phone_farmers is None:
+        shared_phone_farmers = int(settings.default("CHECKIN_SHARED_PHONE_FARMERS"))
+    lines += [CheckinLine(*row) for row in shared_phone_rows(db, scope, shared_phone_farmers)]
     return lines
 
 
@@ -304,6 +316,7 @@ def reconcile(
     silent_days: int,
     now: datetime,
     rules: FlagRules | None = None,
+    shared_phone_farmers: int | None = None,
 ) -> dict[str, Any]:
     """The reconciliation JSON of a scope: leaflets, headcounts (sessions and per envoy),
     doubtful check-ins, silent devices and flagged records."""
@@ -318,7 +331,9 @@ def reconcile(
             "envoys": [asdict(line) for line in headcounts_by_envoy(sessions)],
             "factor": HEADCOUNT_FACTOR,
         },
-        "checkins": [asdict(line) for line in checkins(db, scope, margin_minutes)],
+        "checkins": [
+            asdict(line) for line in checkins(db, scope, margin_minutes, shared_phone_farmers)
+        ],
         "devices": [asdict(line) for line in silent_devices(db, scope, now, silent_days)],
         "flags": [asdict(flag) for flag in flags.flags(db, scope, now, rules or FlagRules())],
     }

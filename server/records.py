@@ -14,7 +14,7 @@ from server.db import in_chunks
 from server.tables import FIELD_TABLES, REFERENCE_TABLES
 from shared import protocol as p
 from shared.merge import STAMPS
-from shared.schemas.field import data_fields
+from shared.schemas.field import ADDED_FIELDS, data_fields
 
 LIST_COLUMNS = {"technology_ids", "co_envoy_ids", "seen_by", "township_codes"}
 BOOL_COLUMNS = {"deleted", "closed", "active"}
@@ -79,8 +79,14 @@ UNIFORM = "*"
 
 @functools.cache
 def stamp_names(kind: str) -> dict[str, int]:
-    """Each field a stamp can be kept for, with its bit in a uniform-stamps mask."""
-    return {name: 1 << n for n, name in enumerate((*data_fields(kind), "deleted"))}
+    """Each field a stamp can be kept for, with its bit in a uniform-stamps mask.
+
+    Fields added to a kind later (ADDED_FIELDS) take bits after `deleted`, so masks stored
+    before they existed still mean the same fields.
+    """
+    added = ADDED_FIELDS.get(kind, ())
+    first = tuple(name for name in data_fields(kind) if name not in added)
+    return {name: 1 << n for n, name in enumerate((*first, "deleted", *added))}
 
 
 def compact_stamps(kind: str, stamps: dict[str, str], device_id: str, hlc: str) -> str:

@@ -120,6 +120,13 @@ SETTINGS = (
         " which a check-in is listed for reconciliation (never refused).",
     ),
     Setting(
+        "CHECKIN_SHARED_PHONE_FARMERS",
+        "TIANJIAN_CHECKIN_SHARED_PHONE_FARMERS",
+        3,
+        "同一手机在同一场培训为多少位不同农户签到即列入核对 / Distinct farmers one phone checks in"
+        " at one session from which its check-ins are listed for reconciliation (never refused).",
+    ),
+    Setting(
         "SILENT_DEVICE_DAYS",
         "TIANJIAN_SILENT_DEVICE_DAYS",
         14,

@@ -6,7 +6,11 @@ PROTOCOL_VERSION: Final = 1
 # The oldest client protocol the server still speaks; older clients are told to update.
 MIN_CLIENT_PROTOCOL: Final = 1
 # "reviews": the device keeps staff reviews of its envoy's records (kind REVIEW, below).
-CAPABILITIES: Final = ("gzip", "held", "aliases", "renumber", "reviews")
+# "phone": takes and sends a check-in's `phone` (the hash of the phone that made it). A device
+# sends it only to a server that announced this, a server only to a device that did, so
+# either side older than the field still syncs (docs/sync.md).
+CAPABILITY_PHONE: Final = "phone"
+CAPABILITIES: Final = ("gzip", "held", "aliases", "renumber", "reviews", CAPABILITY_PHONE)
 
 HEADER_PROTOCOL: Final = "X-Tianjian-Protocol"
 HEADER_CAPABILITIES: Final = "X-Tianjian-Capabilities"

@@ -6,6 +6,7 @@ import gzip
 import json
 import re
 import zlib
+from dataclasses import replace
 from typing import Any
 
 import flask_smorest
@@ -73,7 +74,9 @@ def authenticate_device() -> None:
             message="需要设备令牌，请先登记设备 / device token required: enrol this device first",
         )
     # An unknown or revoked token raises BadToken: a 401 through the app's one error handler.
-    g.device = authenticate(get_db(), header[len("Bearer ") :])
+    device = authenticate(get_db(), header[len("Bearer ") :])
+    said = request.headers.get(p.HEADER_CAPABILITIES, "")
+    g.device = replace(device, capabilities=frozenset(c.strip() for c in said.split(",")))
     g.skew_ms = _device_skew_ms()
     g.protocol = version
     # Read (and refused when malformed: a 400 naming the header) before any work is done.

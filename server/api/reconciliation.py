@@ -101,9 +101,26 @@ class CheckinLineSchema(Schema):
     starts_at = fields.String()
     ends_at = fields.String(allow_none=True)
     reason = fields.String(
-        metadata={"description": "outside_window 时间窗外 / deleted_session 场次已删除"}
+        metadata={
+            "description": "outside_window 时间窗外 / deleted_session 场次已删除 / "
+            "shared_phone 多人同一手机 (many farmers from one phone)"
+        }
     )
     minutes_off = fields.Integer(allow_none=True, metadata={"description": "超出分钟数"})
+    phone = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "shared_phone：签到手机 cookie 的摘要，不是手机号 / "
+            "hash of the phone's check-in cookie, never a phone number"
+        },
+    )
+    phone_farmers = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "shared_phone：该手机在本场签到的不同农户数 / "
+            "distinct farmers this phone checked in at the session"
+        },
+    )
 
 
 class DeviceLineSchema(Schema):
@@ -189,4 +206,5 @@ class Reconciliation(MethodView):
             current_app.config["SILENT_DEVICE_DAYS"],
             utc_now(),
             flags.rules_of(current_app.config),
+            shared_phone_farmers=current_app.config["CHECKIN_SHARED_PHONE_FARMERS"],
         )

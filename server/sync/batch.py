@@ -13,6 +13,7 @@ from server import settings
 from server.db import in_chunks
 from server.devices import Device
 from server.records import (
+    compact_stamps,
     existing_ids,
     existing_ids_with,
     fetch_states,
@@ -46,12 +47,26 @@ QUICK_COLUMNS = (
     "updated_at",
     "hlc",
     "township_code",
+    "phone",
+    "stamps",
 )
 # Then the columns every quick check-in from one device shares, then server_seq.
 SHARED_COLUMNS = tuple(
     c for c in write_plan(p.ATTENDANCE).columns if c not in QUICK_COLUMNS and c != "server_seq"
 )
 QUICK_ROW_COLUMNS = (*QUICK_COLUMNS, *SHARED_COLUMNS, "server_seq")
+
+
+def _uniform_stamps(names: tuple[str, ...]) -> str:
+    """Stamps as stored when every one of `names` carries the record's own hlc (a mask)."""
+    stamp = f"{'0' * 13}.{'0' * 5}.device"
+    return compact_stamps(p.ATTENDANCE, dict.fromkeys(names, stamp), "device", stamp)
+
+
+# A quick check-in's stored stamps: its fields and seen_by stamped at its hlc, and its phone
+# when a phone made it (the general path stores the same, a test holds them to it).
+QUICK_STAMPS = _uniform_stamps((*sorted(CHECKIN_FIELDS), "seen_by"))
+QUICK_STAMPS_WITH_PHONE = _uniform_stamps((*sorted(CHECKIN_FIELDS), "seen_by", "phone"))
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from server.records import fetch_states
-from server.sync.batch import Batch
+from server.sync.batch import QUICK_STAMPS, QUICK_STAMPS_WITH_PHONE, Batch
 from server.sync.errors import CheckinsCollided
 from server.sync.prepare import Prepared
 from shared import protocol as p
@@ -59,6 +59,7 @@ def store_checkins(batch: Batch, checkins: list[Prepared]) -> list[Prepared]:
         if short > latest:
             latest = short
         moment = stamp_iso(short)
+        phone = values.get("phone")
         rows[record_id] = (
             record_id,
             session_id,
@@ -69,6 +70,8 @@ def store_checkins(batch: Batch, checkins: list[Prepared]) -> list[Prepared]:
             moment,
             short,
             townships[session_id],
+            phone,
+            QUICK_STAMPS if phone is None else QUICK_STAMPS_WITH_PHONE,
         )
         seq = change["q"]
         applied.append(seq)

@@ -73,10 +73,12 @@ def prepare_change(change: dict[str, Any]) -> Prepared:
         and _is_short_stamp(short)
     ):
         # Most of a big push: the id and the hash come from one SHA-1 of the parts.
+        rest = f"{_SEPARATOR}{short}{_SEPARATOR}{values['checked_in_at']}{_SEPARATOR}{values['method']}"
+        if "phone" in values:
+            # Only when sent: a check-in without one keeps the hash it always had.
+            rest += f"{_SEPARATOR}{values['phone']}"
         record_id, digest = attendance_id_and_digest(
-            values["session_id"],
-            values["farmer_id"],
-            f"{_SEPARATOR}{short}{_SEPARATOR}{values['checked_in_at']}{_SEPARATOR}{values['method']}",
+            values["session_id"], values["farmer_id"], rest
         )
         return Prepared(change, digest, True, record_id)
     body = _canonical_json([change["k"], change.get("i"), short, change.get("b"), values])

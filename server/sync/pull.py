@@ -13,7 +13,12 @@ from server.records import row_to_state, table_of
 from server.sync.errors import ResyncRequired
 from server.tables import FIELD_TABLES
 from shared import protocol as p
+from shared.merge import STAMPS
 from shared.mobile import mask_mobile, mobile_hash
+from shared.schemas.field import ADDED_FIELDS
+
+# The capability a device must announce to be sent each field added to a kind later.
+FIELD_CAPABILITY = {"phone": p.CAPABILITY_PHONE}
 
 # Kinds that belong to a session: they reach the session's lead and co-envoys wherever it is.
 _OF_A_SESSION = (p.ATTENDANCE, p.LEAFLET_HANDOUT)
@@ -185,7 +190,21 @@ def refusal_version(
     version = dict(state)
     if kind == p.FARMER:
         device_view(device, version, key)
-    return version
+    return for_device(device, kind, version)
+
+
+def for_device(device: Device, kind: str, state: dict[str, Any]) -> dict[str, Any]:
+    """A state as this device may be sent it: without later-added fields it did not say it
+    understands (an older device's schema would refuse them on its next edit of the record),
+    and without those left empty (nothing to say, and bytes saved on every check-in)."""
+    for name in ADDED_FIELDS.get(kind, ()):
+        if name in state and (
+            state[name] is None or FIELD_CAPABILITY[name] not in device.capabilities
+        ):
+            del state[name]
+            if STAMPS in state:
+                state[STAMPS] = {k: v for k, v in state[STAMPS].items() if k != name}
+    return state
 
 
 class _Masking:
@@ -210,6 +229,8 @@ class _Masking:
                 self.key_hex = str(get_state(self.db, "mobile_key") or "")
                 self._key = bytes.fromhex(self.key_hex)
             self.used |= device_view(self.device, state, self._key)
+        elif kind in ADDED_FIELDS:
+            for_device(self.device, kind, state)
         return state
 
 

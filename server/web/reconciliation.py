@@ -28,7 +28,7 @@ bp = Blueprint("reconciliation_page", __name__, url_prefix="/reconciliation")
 REASON_WORDS = {
     "outside_window": ("签到时间在场次时间之外", "outside the session's time"),
     "deleted_session": ("场次已删除", "session deleted"),
-    "shared_phone": ("同一手机多人签到", "many farmers from one phone"),
+    "shared_phone": ("多人同一手机", "many farmers from one phone"),
 }
 # What a device line may carry about changes still waiting on it (the outbox size it reported).
 WAITING_KEYS = ("waiting", "outbox_size", "pending_changes", "pending")
@@ -265,6 +265,7 @@ def overview() -> Any:
         current_app.config["SILENT_DEVICE_DAYS"],
         now,
         rules_of(current_app.config),
+        shared_phone_farmers=current_app.config["CHECKIN_SHARED_PHONE_FARMERS"],
     )
     tables = build_tables(db, result, where, unit_name, to_iso(now))
     units: list[dict[str, Any]] = []

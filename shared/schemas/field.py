@@ -25,6 +25,13 @@ CHECKIN_METHODS = ("qr_self", "card_scan", "roster")
 GENDERS = ("female", "male", "unspecified")
 PLOT_STAGES = ("sowing", "seedling", "growing", "flowering", "harvest", "other")
 META_FIELDS = ("id", "envoy_id", "device_id", "hlc", "created_at", "updated_at", "deleted")
+# Data fields added after records of their kind were stored, oldest first. Stored stamp masks
+# (server/records.py stamp_names) number them after `deleted`, so a mask already stored keeps
+# its meaning; devices and servers that do not know one still sync (docs/sync.md).
+ADDED_FIELDS: dict[str, tuple[str, ...]] = {p.ATTENDANCE: ("phone",)}
+# A check-in's `phone`: 16 hex digits of a keyed hash of the cookie the field web app gave the
+# phone that made it. Never a phone number (11 digits): the pattern cannot hold one.
+PHONE_HASH = re.compile(r"[0-9a-f]{16}")
 
 
 class FieldRecordSchema(Schema):
@@ -83,6 +90,15 @@ class AttendanceSchema(FieldRecordSchema):
     method = fields.String(required=True, validate=validate.OneOf(CHECKIN_METHODS))
     # Every device that saw this check-in; the server keeps the union.
     seen_by = fields.List(Id(), load_default=list)
+    # Which phone made a qr_self check-in (PHONE_HASH), so many farmers from one phone show in
+    # reconciliation. No load_default: absent, it is not sent, and check-ins stay small.
+    phone = fields.String(
+        allow_none=True,
+        validate=validate.Regexp(
+            PHONE_HASH.pattern + r"\Z",
+            error="须为16位十六进制摘要，不能是手机号 / must be a 16-hex-digit hash, never a phone number",
+        ),
+    )
 
 
 class LeafletReceiptSchema(FieldRecordSchema):
@@ -227,11 +243,16 @@ def is_canonical_checkin(values: dict[str, Any]) -> bool:
     the server skip the schema for them. Anything else, or anything odd, goes through the
     schema, which names the bad field.
     """
-    # Four entries, each under one of the four names: exactly the four fields.
+    # Four entries, each under one of the four names: exactly the four fields (and a fifth,
+    # a well-formed phone hash, when a phone made the check-in).
     get = values.get
     session_id, farmer_id, moment = get("session_id"), get("farmer_id"), get("checked_in_at")
-    if len(values) != 4 or get("method") not in CHECKIN_METHODS:
+    if get("method") not in CHECKIN_METHODS:
         return False
+    if len(values) != 4:
+        phone = get("phone")
+        if len(values) != 5 or type(phone) is not str or not PHONE_HASH.fullmatch(phone):
+            return False
     if not (type(session_id) is str and type(farmer_id) is str and type(moment) is str):
         return False
     if not (_is_lowercase_uuid(session_id) and _is_lowercase_uuid(farmer_id)):

@@ -49,7 +49,9 @@ def test_every_field_kind_is_stored_with_exactly_its_schema_fields(tmp_path: Pat
                     "session_id": session,
                     "farmer_id": farmer,
                     "checked_in_at": AT,
-                    "method": "roster",
+                    "method": "qr_self",
+                    # Optional, without a default: stored when a phone made the check-in.
+                    "phone": "0123456789abcdef",
                 },
                 attendance_id(session, farmer),
             ),

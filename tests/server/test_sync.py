@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from server import devices
 from server.db import init_db
 from server.sync import apply_push, push
@@ -124,12 +126,12 @@ def test_an_observation_ahead_of_its_plot_in_one_push_is_released_and_recorded(
     assert db.execute("SELECT count(*) FROM plot_observations").fetchone()[0] == 1
 
 
+@pytest.mark.parametrize("phone", [None, "0f1e2d3c4b5a6978"], ids=["no phone", "phone"])
 def test_the_quick_path_for_new_check_ins_stores_what_the_general_path_would(
-    tmp_path: Path, monkeypatch: object
+    tmp_path: Path, phone: str | None
 ) -> None:
-    """Most of a big push takes the quick path; it must leave exactly the general path's row."""
-    import pytest
-
+    """Most of a big push takes the quick path; it must leave exactly the general path's row,
+    with or without the phone that made the check-in."""
     rows = []
     for name, quick in (("quick", True), ("general", False)):
         db_path = str(tmp_path / f"{name}.db")
@@ -177,6 +179,7 @@ def test_the_quick_path_for_new_check_ins_stores_what_the_general_path_would(
                     "farmer_id": farmer_id,
                     "checked_in_at": "2026-05-01T01:30:00Z",
                     "method": "qr_self",
+                    **({"phone": phone} if phone else {}),
                 },
             },
         ]
@@ -187,6 +190,7 @@ def test_the_quick_path_for_new_check_ins_stores_what_the_general_path_would(
         assert [a["s"] for a in answers] == [p.APPLIED] * 3
         rows.append(dict(next(db.query("SELECT * FROM attendances"))))
     assert rows[0] == rows[1]
+    assert rows[0]["phone"] == phone
 
 
 def test_new_farmers_are_offered_as_pairs_within_a_push_and_across_pushes(tmp_path: Path) -> None:

@@ -123,6 +123,9 @@ checkins = st.fixed_dictionaries(
             ]
         ),
         "method": st.sampled_from(["qr_self", "roster", "card_scan", "fax"]),
+        "phone": st.sampled_from(
+            ["0f1e2d3c4b5a6978", "0F1E2D3C4B5A6978", "13800138000", "0f1e2d3c4b5a697", None, 7]
+        ),
     },
 )
 
@@ -147,6 +150,19 @@ def test_canonical_moment_examples() -> None:
         "2026-03-01T01:27:39",
     ):
         assert not is_canonical_checkin({**tidy, "checked_in_at": odd}), odd
+
+
+def test_a_check_in_with_a_phone_hash_is_canonical_and_a_phone_number_is_not() -> None:
+    tidy = {
+        "session_id": SESSION,
+        "farmer_id": FARMER,
+        "method": "qr_self",
+        "checked_in_at": "2026-03-01T01:27:39Z",
+    }
+    assert is_canonical_checkin({**tidy, "phone": "0f1e2d3c4b5a6978"})
+    for odd in ("13800138000", "0F1E2D3C4B5A6978", "0f1e2d3c4b5a6978\n", None):
+        assert not is_canonical_checkin({**tidy, "phone": odd}), odd
+    assert not is_canonical_checkin({**tidy, "notes": "0f1e2d3c4b5a6978"})
 
 
 changes = st.fixed_dictionaries(

@@ -66,6 +66,8 @@ MACHINE_TEXT = {
     "TargetSchema.id",
     "FarmerAliasSchema.merged_at",
     "FarmerAliasSchema.reason",
+    # 16 hex digits of a hash (its pattern admits nothing else).
+    "AttendanceSchema.phone",
 }
 
 
