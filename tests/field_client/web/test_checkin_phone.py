@@ -7,7 +7,7 @@ import re
 
 from field_client import local, phones, qr_checkin
 from field_client import operations as ops
-from field_client.migrations import m004_checkin_phone_field
+from field_client.migrations import m005_checkin_phone_field
 from field_client.store import FieldStore
 from field_client.sync import SyncClient, _changes
 from shared import protocol as p
@@ -116,7 +116,7 @@ def test_check_ins_made_before_the_field_take_their_phone_up_when_not_yet_sent(s
         )
         db.execute("DELETE FROM meta WHERE key = ?", [phones.PHONE_KEY])
     with store.transaction() as db:
-        m004_checkin_phone_field(db)
+        m005_checkin_phone_field(db)
     key = store.get(phones.PHONE_KEY)
     assert key
     phone = phones.checkin_phone(key, local.phone_hash("cookie-of-one-phone"))
@@ -126,5 +126,5 @@ def test_check_ins_made_before_the_field_take_their_phone_up_when_not_yet_sent(s
     assert "phone" not in store.record(p.ATTENDANCE, attendance_id(session_id, sent))
     # Run again (say, a store copied back): nothing changes twice.
     with store.transaction() as db:
-        m004_checkin_phone_field(db)
+        m005_checkin_phone_field(db)
     assert pending_fields(store, record_id)["phone"] == phone
