@@ -14,8 +14,7 @@ from typing import Any
 
 import requests
 
-from field_client import holdings
-from field_client import phones
+from field_client import holdings, phones
 from field_client.store import FieldStore
 from shared import protocol as p
 from shared.errors import ClientTooOld, TianjianError
