@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import struct
 import time
-import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring
 from typing import Any
 
 import requests
 
-from field_client import holdings, phones
+from field_client import holdings, phones, push_body
 from field_client.store import FieldStore
 from shared import protocol as p
 from shared.errors import ClientTooOld, TianjianError
@@ -28,7 +24,7 @@ DONE_STATUSES = {p.APPLIED, p.DUPLICATE, p.MERGED, p.HELD}
 MIN_BATCH_BYTES = 16 * 1024
 # zlib levels: the smallest body for a slow link, where bytes cost more than the device's
 # time; a level three times quicker for about 3% more bytes once the link has shown it is fast.
-SLOW_LINK_LEVEL = 9
+SLOW_LINK_LEVEL = push_body.SLOW_LINK_LEVEL
 FAST_LINK_LEVEL = 6
 FAST_LINK_BYTES_PER_S = 256 * 1024
 # How full to aim a batch, judged from the last one: a little under the cap, so a batch
@@ -255,11 +251,11 @@ class SyncClient:
         )
         if not entries:
             return None
-        changes = _changes(entries, self._takes_phone())
+        changes = push_body.changes_text(entries, self._takes_phone())
         level = self._level()
         while True:
             half = len(entries) // 2
-            body, first = _gzip_halves(changes, half, level)
+            body, first = push_body.gzip_halves(changes, half, level)
             if len(body) <= self.batch_bytes or first is None:
                 break
             entries, changes = entries[:half], changes[:half]
@@ -327,7 +323,7 @@ class SyncClient:
     def _push_halves(self, entries: Sequence[Entry]) -> None:
         half = len(entries) // 2
         for part in (entries[:half], entries[half:]):
-            self._push_batch(part, _encode(part, self._level(), self._takes_phone()))
+            self._push_batch(part, push_body.encode(part, self._level(), self._takes_phone()))
 
     def _settle(self, answer: dict[str, Any]) -> None:
         done = [seq for first, last in answer["applied"] for seq in range(first, last + 1)]
@@ -431,86 +427,6 @@ def enrol(
         if p.HEADER_CAPABILITIES in response.headers:
             store.set(phones.SERVER_CAPABILITIES, response.headers[p.HEADER_CAPABILITIES])
     return answer
-
-
-def _encode(entries: Sequence[Entry], level: int = SLOW_LINK_LEVEL, phone: bool = True) -> bytes:
-    return _gzip_halves(_changes(entries, phone), 0, level)[0]
-
-
-def _changes(entries: Sequence[Entry], phone: bool = True) -> list[str]:
-    """Each entry as the JSON text of one change.
-
-    The stored fields text is spliced in, not parsed and dumped again: the store wrote it with
-    the same compact, ensure_ascii=False json, so the round trip only gave the same text back,
-    and it was a third of the client's time in a big push.
-    """
-    changes = []
-    for entry in entries:
-        kind = entry["kind"]
-        seq, stamp = entry["seq"], _quote(entry["stamp"][:19])
-        change = f'{{"q":{seq:d},"k":{_quote(kind)},"h":{stamp}'
-        # A check-in's id follows from its session and farmer; no need to send it.
-        if kind != p.ATTENDANCE or not _names_checkin(entry):
-            change += ',"i":' + _quote(entry["id"])
-        if entry["base"]:
-            change += ',"b":' + _quote(entry["base"])
-        fields = entry["fields"]
-        if not phone and kind == p.ATTENDANCE:
-            # A server that does not know the field would refuse the change for it.
-            fields = phones.without_phone(fields)
-        changes.append(change + ',"f":' + fields + "}")
-    return changes
-
-
-def _names_checkin(entry: Entry) -> bool:
-    if entry["is_create"]:
-        # The schema requires both on every created check-in: no need to parse.
-        return True
-    values = json.loads(entry["fields"])
-    return "session_id" in values and "farmer_id" in values
-
-
-def _gzip_halves(
-    changes: list[str], half: int, level: int = SLOW_LINK_LEVEL
-) -> tuple[bytes, bytes | None]:
-    """The gzip'd body of all the changes and, unless half is 0, of changes[:half] for little more.
-
-    Deflate's output does not depend on how its input is fed, so the first half's stream is
-    the whole's up to that point, finished off on a copy of the compressor.
-    """
-    head = ('{"changes":[' + ",".join(changes[:half])).encode()
-    rest = ("," if 0 < half < len(changes) else "") + ",".join(changes[half:]) + "]}"
-    compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
-    deflated = compressor.compress(head)
-    crc = zlib.crc32(head)
-    first = None
-    if half:
-        part = compressor.copy()
-        first = _gzip_frame(
-            deflated + part.compress(b"]}") + part.flush(),
-            zlib.crc32(b"]}", crc),
-            len(head) + 2,
-            level,
-        )
-    tail = rest.encode()
-    whole = _gzip_frame(
-        deflated + compressor.compress(tail) + compressor.flush(),
-        zlib.crc32(tail, crc),
-        len(head) + len(tail),
-        level,
-    )
-    return whole, first
-
-
-def _gzip_frame(deflated: bytes, crc: int, size: int, level: int = SLOW_LINK_LEVEL) -> bytes:
-    # Framed as gzip.compress frames it, so a body is byte for byte what it used to be.
-    flags = 2 if level == 9 else 4 if level == 1 else 0
-    header = struct.pack("<BBBBLBB", 0x1F, 0x8B, 8, 0, int(time.time()), flags, 255)
-    return header + deflated + struct.pack("<LL", crc, size & 0xFFFFFFFF)
-
-
-# Exactly json.dumps(text, ensure_ascii=False) for a str, without that call's overhead.
-_quote = encode_basestring
 
 
 def _message(response: requests.Response) -> str:

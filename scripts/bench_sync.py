@@ -382,7 +382,7 @@ def outbox_entries(client_db: str) -> list[dict[str, Any]]:
 
 def push_bodies(entries: list[dict[str, Any]]) -> list[bytes]:
     """The gzip'd JSON batches the client sends, cut by count and size the same way it cuts them."""
-    from field_client.sync import _encode
+    from field_client.push_body import encode as _encode
 
     bodies: list[bytes] = []
 

@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from openapi_schema_validator import OAS30Validator
 from werkzeug.test import TestResponse
 
+from field_client.push_body import encode as _encode
 from field_client.store import FieldStore
-from field_client.sync import _encode
 from shared import protocol as p
 from tests.helpers import VILLAGE_EAST, enrolment_code
 

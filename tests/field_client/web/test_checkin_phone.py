@@ -8,8 +8,9 @@ import re
 from field_client import local, phones, qr_checkin
 from field_client import operations as ops
 from field_client.migrations import m005_checkin_phone_field
+from field_client.push_body import changes_text as _changes
 from field_client.store import FieldStore
-from field_client.sync import SyncClient, _changes
+from field_client.sync import SyncClient
 from shared import protocol as p
 from shared.ids import attendance_id
 from shared.schemas.field import PHONE_HASH

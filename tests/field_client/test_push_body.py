@@ -11,8 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from field_client.outbox import _runs
+from field_client.push_body import changes_text as _changes
+from field_client.push_body import encode as _encode
+from field_client.push_body import gzip_halves as _gzip_halves
 from field_client.store import FieldStore
-from field_client.sync import _changes, _encode, _gzip_halves
 from shared import protocol as p
 from shared.ids import attendance_id
 from tests.field_client.test_store import ENVOY, VILLAGE, FakeWall, enrol
