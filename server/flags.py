@@ -29,7 +29,7 @@ from sqlite_utils import Database
 from server.figures import Scope
 from server.settings import default
 from shared import protocol as p
-from shared.clock import to_iso
+from shared.clock import local_date, parse_iso, to_iso
 
 # Fewer values than this say nothing about what is usual.
 MIN_VALUES = 5
@@ -389,3 +389,37 @@ def flags(db: Database, scope: Scope, now: datetime, rules: FlagRules) -> list[F
             flag.record_id,
         ),
     )
+
+
+# Where a record's year, unit and envoy are, by kind (for the flags of one record).
+_WHERE = {
+    p.PLOT: "SELECT established_on, village_code, envoy_id FROM plots WHERE id = ?",
+    p.SESSION: "SELECT starts_at, unit_code, lead_envoy_id FROM sessions WHERE id = ?",
+    p.LEAFLET_HANDOUT: (
+        "SELECT h.handed_out_at, coalesce(h.unit_code, s.unit_code), h.envoy_id "
+        "FROM leaflet_handouts h LEFT JOIN sessions s ON s.id = h.session_id WHERE h.id = ?"
+    ),
+    p.PLOT_OBSERVATION: (
+        "SELECT o.observed_on, pl.village_code, o.envoy_id FROM plot_observations o "
+        "JOIN plots pl ON pl.id = o.plot_id WHERE o.id = ?"
+    ),
+}
+
+
+def flags_of_record(
+    db: Database, record_kind: str, record_id: str, now: datetime, rules: FlagRules
+) -> list[Flag]:
+    """The flags one record has now (for its review page): judged within its year and county
+    exactly as in the list, so the two always agree."""
+    sql = _WHERE.get(record_kind)
+    row = db.execute(sql, [record_id]).fetchone() if sql else None
+    if row is None or not row[0] or not row[1]:
+        return []
+    at, unit, envoy_id = row
+    year = local_date(parse_iso(at)).year if "T" in at else int(at[:4])
+    scope = Scope(year, unit, envoy_id)
+    return [
+        flag
+        for flag in flags(db, scope, now, rules)
+        if (flag.record_kind, flag.record_id) == (record_kind, record_id)
+    ]

@@ -21,6 +21,7 @@ from server.flags import (
     Flag,
     FlagRules,
     flags,
+    flags_of_record,
     usual,
 )
 from shared import protocol as p
@@ -297,3 +298,19 @@ def test_the_threshold_comes_from_the_servers_setting(app: Flask, db_path: str) 
     assert [f["record_id"] for f in staff.get(path).get_json()["flags"]] == [large]
     app.config["FLAG_Z_THRESHOLD"] = 5.0
     assert staff.get(path).get_json()["flags"] == []
+
+
+def test_one_records_flags_agree_with_the_list(db: Database) -> None:
+    zhang, li = Envoy(db, "张三"), Envoy(db, "李梅")
+    ordinary = ordinary_plots(zhang, [8, 10, 12, 9, 11])
+    ordinary_plots(li, [10, 11, 9, 12, 10])
+    typo = zhang.plot(area_mu=99999)
+    empty = li.session(starts_at="2026-05-10T02:00:00Z")
+    plot = plot_with_target(zhang, 500)
+    low = observe(zhang, plot, 100)
+    for kind, record_id in ((p.PLOT, typo), (p.SESSION, empty), (p.PLOT_OBSERVATION, low)):
+        [flag] = flags_of_record(db, kind, record_id, MID_2026, RULES)
+        assert flag in found(db)
+    assert flags_of_record(db, p.PLOT, ordinary[0], MID_2026, RULES) == []
+    assert flags_of_record(db, p.PLOT, "no-such-plot", MID_2026, RULES) == []
+    assert flags_of_record(db, p.FARMER, typo, MID_2026, RULES) == []
