@@ -100,6 +100,14 @@ def count(store: FieldStore) -> Tally:
     return tally
 
 
+def brings_own(records: list[dict[str, Any]], envoy_id: str | None) -> bool:
+    """Whether a pulled page holds field records of the device's own envoy: only those change
+    what it holds (a pull that starts over counts afresh)."""
+    return any(
+        item["k"] in p.FIELD_KINDS and item["r"].get("envoy_id") == envoy_id for item in records
+    )
+
+
 def recount_kept(store: FieldStore, tally: Tally) -> None:
     """Count again the live records of the device's own envoy and the refused new ones kept in
     the rejected list (after a refusal moved a record from one to the other)."""

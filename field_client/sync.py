@@ -350,11 +350,16 @@ class SyncClient:
         self.store.note_server_high_water(answer["device_max_seq"])
 
     def pull(self) -> None:
+        # What the device holds: counted again only after a page of its envoy's records.
+        tally: holdings.Tally | None = None
+        envoy_id = self.store.get("envoy_id")
         while True:
             include_own = self.store.get("resync_own") == "1"
             cursor = int(self.store.get("cursor", "0") or 0)
-            # Counted afresh for each page: the pages before it changed what the device holds.
-            self._report = holdings.count(self.store).report().encode()
+            if tally is None:
+                tally = holdings.count(self.store)
+            tally.cursor = cursor
+            self._report = tally.report().encode()
             response = self._send(
                 "GET",
                 "/api/v1/sync/pull",
@@ -373,8 +378,11 @@ class SyncClient:
             if page["full_resync"]:
                 self.report.full_resync = True
                 self.store.start_full_resync()
+                tally = None
                 continue
             self.store.apply_pull(page["records"], page["cursor"], page.get("mobile_key"))
+            if holdings.brings_own(page["records"], envoy_id):
+                holdings.recount_kept(self.store, tally)
             if page.get("checkin_key") and not self.store.get("checkin_key"):
                 with self.store.transaction():
                     self.store.set("checkin_key", page["checkin_key"])
@@ -384,6 +392,7 @@ class SyncClient:
                 # Restored from an old copy: fetch our own records back too.
                 self.report.full_resync = True
                 self.store.start_full_resync()
+                tally = None
                 continue
             if not page["more"]:
                 if "held" in page:
