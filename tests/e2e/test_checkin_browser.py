@@ -150,6 +150,10 @@ def test_poster_prints_on_a4_with_a_readable_qr(served, phone_page) -> None:
     assert address in text and ticket.code in text
     for words in ("马铃薯晚疫病防治培训", "在浏览器打开", "如连不上，请关闭移动数据", "田间热点"):
         assert words in text
+    # Under load the poster's QR image can still be on its way when its text is there.
+    phone_page.wait_for_function(
+        "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"
+    )
     shot = screenshot(phone_page, "poster-print")
     found = sorted(
         r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(shot.read_bytes())))
