@@ -53,7 +53,7 @@ def m002_farmer_mobile_index(db: sqlite_utils.Database) -> None:
 @migrations()
 def m003_checkin_phones(db: sqlite_utils.Database) -> None:
     # Which phone (by the hash of its cookie) made each qr_self check-in. Since the store's
-    # migration m004 check-ins carry their own synced hash of it (`phone`, field_client/phones.py).
+    # migration m005 check-ins carry their own synced hash of it (`phone`, field_client/phones.py).
     db.table("checkin_phones").create(
         {"attendance_id": str, "session_id": str, "phone_hash": str, "at": str},
         pk="attendance_id",
