@@ -30,8 +30,6 @@ REASON_WORDS = {
     "deleted_session": ("场次已删除", "session deleted"),
     "shared_phone": ("多人同一手机", "many farmers from one phone"),
 }
-# What a device line may carry about changes still waiting on it (the outbox size it reported).
-WAITING_KEYS = ("waiting", "outbox_size", "pending_changes", "pending")
 
 
 class ReconciliationArgs(Schema):
@@ -142,16 +140,18 @@ def build_tables(
         else ()
     )
     devices = result["devices"]
-    waiting = next((key for key in WAITING_KEYS if any(key in line for line in devices)), None)
     device_columns: tuple[Column, ...] = (
         Column("device", "设备", "Device"),
         Column("envoy", "特派员", "Envoy", link=ledger_link),
         Column("last_seen_at", "最后联系（北京时间）", "Last contact (China time)", TIME),
         Column("days_silent", "未联系天数", "Days silent", NUMBER),
     )
-    if waiting:
+    if any("waiting" in line for line in devices):
+        # The outbox size the device sent with its last sync (None: it never reported one).
         device_columns += (
-            Column(waiting, "待上传变更（最后一次报告）", "Changes waiting (last report)", NUMBER),
+            Column(
+                "waiting", "待上传变更（最后一次报告）", "Changes waiting (last report)", NUMBER
+            ),
         )
     if any(line.get("reported_at") for line in devices):
         device_columns += (

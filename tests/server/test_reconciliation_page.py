@@ -53,9 +53,10 @@ def crafted(app: Flask, db_path: str) -> Iterator[dict[str, str]]:
             checkin_at(zhang, session, zhang.farmer(name), f"2026-05-{day}T02:15:00Z")
     # Five hours after the session started (it has no end time).
     checkin_at(zhang, fine, zhang.farmer("孙迟到"), "2026-05-12T07:00:00Z")
+    # Silent since 2020, when it last said 7 changes were waiting in its outbox.
     db.execute(
-        "UPDATE devices SET last_seen_at = ? WHERE id = ?",
-        ["2020-01-01T00:00:00Z", wang.device.id],
+        "UPDATE devices SET last_seen_at = ?, outbox_waiting = 7, reported_at = ? WHERE id = ?",
+        ["2020-01-01T00:00:00Z", "2020-01-01T00:00:00Z", wang.device.id],
     )
     db.conn.commit()
     users.add_user(db, "staff", users.STAFF, PASSWORD)
@@ -91,6 +92,16 @@ def rows_of(page: str, name: str) -> list[str]:
     found = re.search(rf'id="table-{name}">.*?<tbody>(.*?)</tbody>', page, re.S)
     assert found, f"no table {name}"
     return re.findall(r"<tr[^>]*>.*?</tr>", found.group(1), re.S)
+
+
+def cells_by_header(page: str, name: str, row: str) -> dict[str, str]:
+    """A row's cell texts keyed by their column's header."""
+    block = page.split(f'id="table-{name}"')[1].split("</section>")[0]
+    headers = [
+        re.sub(r"<[^>]+>|\s", "", th) for th in re.findall(r"<th[^>]*>(.*?)</th>", block, re.S)
+    ]
+    cells = [re.sub(r"<[^>]+>|\s", "", td) for td in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    return dict(zip(headers, cells, strict=False))
 
 
 def test_signed_out_people_are_sent_to_sign_in(client: FlaskClient) -> None:
@@ -130,6 +141,8 @@ def test_every_section_renders_its_doubtful_lines(app: Flask, crafted: dict[str,
     devices = section(page, "devices")
     assert "王五的手机" in devices and "张三的手机" not in devices
     assert "2020年1月1日 08:00" in devices
+    [device] = rows_of(page, "devices")
+    assert cells_by_header(page, "devices", device)["待上传变更（最后一次报告）"] == "7"
     # Flagged records: counted as the JSON lists them, linked to the flags list of this scope.
     flags = staff.get(f"/api/v1/reconciliation/2026?unit={COUNTY}").get_json()["flags"]
     assert crafted["empty"] in {flag["record_id"] for flag in flags}
