@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 
-from server import reviews
+from server import flags, reviews
 from server.access import ANYONE, BUREAU, NotAllowed, requires, signed_in
 from server.db import get_db
 from server.record_detail import RecordDetail, record_detail
 from shared import protocol as p
 from shared import review_status as rs
+from shared.clock import utc_now
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -125,6 +126,10 @@ def _page(kind: str, record_id: str, error: reviews.InvalidReview | None = None)
         "review.html",
         detail=detail,
         review=reviews.review_of(db, kind, record_id),
+        # Judged as the /flags list judges it, so what staff saw there is what they see here.
+        flags=flags.flags_of_record(
+            db, kind, record_id, utc_now(), flags.rules_of(current_app.config)
+        ),
         history=reviews.history_of(db, kind, record_id),
         may_review=reviews.may_review(user),
         kind_labels=KIND_LABELS,

@@ -125,3 +125,24 @@ def test_the_list_downloads_as_csv_with_its_bom(app: Flask, crafted: dict[str, s
     text = answer.get_data().decode("utf-8")
     assert text.startswith("\ufeff存疑记录")
     assert "面积异常" in text and crafted["typo"] in text and "退回" in text
+
+
+def test_a_flagged_records_review_page_says_why_it_was_flagged(
+    app: Flask, crafted: dict[str, str]
+) -> None:
+    """The review page shows the record's flags, judged as the list judges them; an ordinary
+    record's page shows none."""
+    client = signed_in(app, "staff")
+    page = unescape(client.get(f"/review/plot/{crafted['typo']}").get_data(as_text=True))
+    assert 'id="record-flags"' in page and "99,999" in page.split('id="record-flags"')[1]
+    listed = unescape(client.get(PAGE).get_data(as_text=True))
+    assert f"/review/plot/{crafted['typo']}" in listed
+    empty = unescape(client.get(f"/review/session/{crafted['empty']}").get_data(as_text=True))
+    assert 'id="record-flags"' in empty
+    db = init_db(app.config["DATABASE"])
+    ordinary = db.execute("SELECT id FROM plots WHERE area_mu = 10 ORDER BY id LIMIT 1").fetchone()[
+        0
+    ]
+    db.close()
+    plain = client.get(f"/review/plot/{ordinary}").get_data(as_text=True)
+    assert 'id="record-flags"' not in plain
