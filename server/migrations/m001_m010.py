@@ -1,13 +1,12 @@
-"""Numbered schema migrations of the server database (sqlite-utils Migrations)."""
+"""Server migrations m001 to m010, as they landed (each with its literal columns; never changed)."""
 
 from __future__ import annotations
 
 import secrets
 
 from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
 
-migrations = Migrations("tianjian-server")
+from server.migrations.registry import migrations
 
 # What m001 and m002 built, written out here once and never changed: the code's description of
 # the tables today is server/tables.py (derived from the schemas), and a later column comes in
