@@ -26,6 +26,7 @@ from field_client.cli_support import (
 from field_client.listing import KIND_NAMES
 from field_client.store import FieldStore
 from shared import protocol as p
+from shared import serving
 
 __all__ = ["KIND_NAMES", "cli"]
 
@@ -70,7 +71,8 @@ def enroll(ctx: Context, server_url: str, code: str, device_name: str | None) ->
 def _ask_pin(store: FieldStore) -> None:
     """Ask for the web pages' PIN at the terminal (typed twice, never echoed)."""
     value = click.prompt(
-        "设置网页登录 PIN（至少4位） / set the PIN for the web pages (4+ characters)",
+        f"设置网页登录 PIN（至少{web_pin.MIN_LENGTH}位） / set the PIN for the web pages "
+        f"({web_pin.MIN_LENGTH}+ digits)",
         hide_input=True,
         confirmation_prompt=True,
     )
@@ -104,10 +106,34 @@ def set_pin_command(ctx: Context) -> None:
     type=click.IntRange(1, 256),
     default=8,
     show_default=True,
-    help="处理请求的线程数 / threads serving requests.",
+    envvar=serving.THREADS_ENV,
+    show_envvar=True,
+    help="处理请求的线程数（空闲或慢速连接不占线程） / threads serving requests; idle or slow "
+    "connections need none.",
+)
+@click.option(
+    "--connection-limit",
+    type=click.IntRange(1, 100_000),
+    default=serving.DEFAULT_CONNECTION_LIMIT,
+    show_default=True,
+    envvar=serving.CONNECTION_LIMIT_ENV,
+    show_envvar=True,
+    help="同时保持的最多连接数（含空闲、慢速连接；Windows 上至多 500） / most connections kept "
+    "open at once, idle and slow ones included (at most 500 on Windows).",
+)
+@click.option(
+    "--channel-timeout",
+    type=click.IntRange(1, 86_400),
+    default=serving.DEFAULT_CHANNEL_TIMEOUT,
+    show_default=True,
+    envvar=serving.CHANNEL_TIMEOUT_ENV,
+    show_envvar=True,
+    help="连接无数据多少秒后关闭 / seconds a connection may stay silent before it is closed.",
 )
 @pass_ctx
-def serve(ctx: Context, host: str, port: int, threads: int) -> None:
+def serve(
+    ctx: Context, host: str, port: int, threads: int, connection_limit: int, channel_timeout: int
+) -> None:
     """在本机热点上提供特派员页面和学员扫码签到（Windows 也可） / serve the web pages."""
     from field_client.web.serve import serve as run
 
@@ -124,7 +150,7 @@ def serve(ctx: Context, host: str, port: int, threads: int) -> None:
                 f"no PIN yet: open http://127.0.0.1:{port}/setup on this computer to set one"
             )
     ctx.close()
-    run(ctx.db_path, host, port, threads, echo=click.echo)
+    run(ctx.db_path, host, port, threads, connection_limit, channel_timeout, echo=click.echo)
 
 
 # ------------------------------------------------------------------ sync and state

@@ -136,6 +136,22 @@ def m005_checkin_phone_field(db: sqlite_utils.Database) -> None:
         )
 
 
+@migrations()
+def m007_web_sign_in(db: sqlite_utils.Database) -> None:
+    """The envoy's PIN sign-in, kept on the device and never synced (issue 18): wrong PINs
+    counted per client address (`pin_failures`), so one phone on the hotspot cannot lock the
+    laptop's own screen out, and each open page session by the hash of its token
+    (`web_sessions`), so signing out or changing the PIN ends it even if its cookie was kept."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS pin_failures (address TEXT PRIMARY KEY, "
+        "failures INTEGER NOT NULL, wait_until REAL NOT NULL DEFAULT 0)"
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS web_sessions (token_hash TEXT PRIMARY KEY, "
+        "created_at REAL NOT NULL)"
+    )
+
+
 @functools.cache
 def schema_version() -> int:
     """PRAGMA user_version of a file whose schema is current: the number of migrations, so

@@ -309,8 +309,8 @@ def run(
     """用 waitress 提供接口和网页 / Serve the API and pages with waitress."""
     from server import create_app
     from server.maintenance import QuietCheckpointer
-    from server.serving import serve
     from shared.gc_tuning import tune_for_long_run
+    from shared.serving import serve
 
     _db(ctx, create=True).close()
     app = create_app({"DATABASE": ctx.obj["db_path"]})

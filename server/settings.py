@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from shared import protocol as p
+from shared import serving
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,21 +78,21 @@ SETTINGS = (
     ),
     Setting(
         "THREADS",
-        "TIANJIAN_THREADS",
+        serving.THREADS_ENV,
         4,
         "处理请求的线程数 / Threads that run requests (`run`); idle or slow connections need none.",
     ),
     Setting(
         "CONNECTION_LIMIT",
-        "TIANJIAN_CONNECTION_LIMIT",
-        1000,
+        serving.CONNECTION_LIMIT_ENV,
+        serving.DEFAULT_CONNECTION_LIMIT,
         "同时保持的最多连接数 / Most connections `run` keeps open at once, idle and slow ones included; more wait to be"
         " accepted (waitress's own default, 100, let a hundred idle clients stop it answering).",
     ),
     Setting(
         "CHANNEL_TIMEOUT",
-        "TIANJIAN_CHANNEL_TIMEOUT",
-        60,
+        serving.CHANNEL_TIMEOUT_ENV,
+        serving.DEFAULT_CHANNEL_TIMEOUT,
         "连接无数据多少秒后关闭 / Seconds a connection may stay silent before `run` closes it.",
     ),
     Setting(

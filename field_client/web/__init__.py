@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, redirect, request, url_for
+from flask import Flask, redirect, request, send_from_directory, url_for
 from werkzeug.wrappers import Response
 
 from field_client.web import (
@@ -24,6 +24,7 @@ from field_client.web import (
     security,
     sessions,
 )
+from shared.redirects import same_site_or
 
 
 def create_app(store_path: str, test_config: dict[str, Any] | None = None) -> Flask:
@@ -71,10 +72,14 @@ def create_app(store_path: str, test_config: dict[str, Any] | None = None) -> Fl
             return redirect(url_for("envoy.home"))
         return redirect(url_for("farmer.enter_code"))
 
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        """Browsers ask every page for it: answered, not a 404 in each page's log."""
+        return send_from_directory(app.static_folder or "static", "favicon.ico", max_age=7 * 86400)
+
     @app.get("/lang/<code>")
     def language(code: str) -> Response:
-        target = request.args.get("next") or "/"
-        response = redirect(target if target.startswith("/") else "/")
+        response = redirect(same_site_or(request.args.get("next"), "/"))
         if code in i18n.LOCALES:
             response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax")
         return response

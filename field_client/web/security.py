@@ -8,14 +8,15 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
-from field_client import local
+from field_client import local, pin
 from field_client.web.db import get_store
+from shared.web_headers import add_security_headers
 
 csrf = CSRFProtect()
 FORM_TOKEN_FIELD = "form_token"
@@ -23,22 +24,35 @@ FORM_TOKEN_MAX_AGE_S = 86400
 
 
 def signed_in() -> bool:
-    """True while the envoy's PIN session is open and has not been idle too long."""
-    seen = session.get("envoy_seen")
-    if not session.get("envoy") or seen is None:
+    """True while the envoy's PIN session is open: not idle too long, not signed out, and not
+    ended by a PIN change (its token still on the device, so a copied cookie dies with it)."""
+    if "envoy_open" not in g:
+        g.envoy_open = _session_valid()
+    return bool(g.envoy_open)
+
+
+def _session_valid() -> bool:
+    token, seen = session.get("envoy"), session.get("envoy_seen")
+    if not isinstance(token, str) or seen is None:
         return False
-    return time.time() - float(seen) <= current_app.config["IDLE_LOCK_MINUTES"] * 60
+    if time.time() - float(seen) > current_app.config["IDLE_LOCK_MINUTES"] * 60:
+        return False
+    return pin.session_open(get_store(), token)
 
 
 def sign_in() -> None:
     session.clear()
-    session["envoy"] = True
+    session["envoy"] = pin.open_session(get_store())
     session["envoy_seen"] = time.time()
+    g.envoy_open = True
 
 
 def sign_out() -> None:
-    session.pop("envoy", None)
+    token = session.pop("envoy", None)
     session.pop("envoy_seen", None)
+    if isinstance(token, str):
+        pin.close_session(get_store(), token)
+    g.envoy_open = False
 
 
 def require_envoy() -> Response | None:
@@ -85,7 +99,13 @@ def one_time_form(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _security_headers(response: Response) -> Response:
+    add_security_headers(response.headers)
+    return response
+
+
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
+    app.after_request(_security_headers)
     app.jinja_env.globals["form_token"] = form_token
     app.jinja_env.globals["signed_in"] = signed_in

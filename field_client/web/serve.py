@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import waitress
-
 from field_client.lan import base_url, lan_addresses, terminal_qr
 from field_client.web import create_app
+from shared import serving
 
 
 def banner(addresses: list[str], port: int) -> str:
@@ -35,11 +34,14 @@ def serve(
     host: str,
     port: int,
     threads: int = 8,
+    connections: int = serving.DEFAULT_CONNECTION_LIMIT,
+    channel_timeout: int = serving.DEFAULT_CHANNEL_TIMEOUT,
     echo: Callable[[str], None] = print,
 ) -> None:
     addresses = lan_addresses(host)
     app = create_app(store_path, {"LAN_ADDRESSES": addresses, "PORT": port})
     echo(banner(addresses, port))
     # Farmers arrive in bursts after the poster goes up: enough threads that twenty phones
-    # at once wait on SQLite's write lock, not on the server's queue.
-    waitress.serve(app, host=host, port=port, threads=threads, ident="tianjian", _quiet=True)
+    # at once wait on SQLite's write lock, not on the server's queue; idle or slow phones hold
+    # a connection each, not a thread, up to the limit.
+    serving.serve(app, host, port, threads, connections, channel_timeout, quiet=True)

@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, redirect, request, session, url_for
+from flask import Flask, redirect, request, send_from_directory, session, url_for
 from flask_babel import Babel, lazy_gettext
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
@@ -16,6 +16,8 @@ from server import users
 from server.access import ADMIN_ONLY, ANYONE, BUREAU, current_user
 from server.db import get_state, init_db, set_state
 from server.web import errors, formatting
+from shared.redirects import same_site_or
+from shared.web_headers import add_security_headers
 
 LANGUAGES = ("zh_CN", "en")
 csrf = CSRFProtect()
@@ -145,12 +147,22 @@ def register_web(app: Flask, api: Api) -> None:
     def root() -> Response:
         return redirect(url_for("progress.overview"))
 
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        """Browsers ask every page for it: answered, not a 404 in each page's log."""
+        return send_from_directory(app.static_folder or "static", "favicon.ico", max_age=7 * 86400)
+
     @app.get("/lang/<lang>")
     def switch_language(lang: str) -> Response:
         if lang in LANGUAGES:
             session["lang"] = lang
         target = request.args.get("next", "")
-        return redirect(target if auth.is_local_path(target) else url_for("progress.overview"))
+        return redirect(same_site_or(target, url_for("progress.overview")))
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        add_security_headers(response.headers)
+        return response
 
     @app.context_processor
     def page_context() -> dict[str, Any]:

@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from server import users
 from server.access import SESSION_USER, current_user
 from server.db import get_db
+from shared.redirects import same_site_or
 
 bp = Blueprint("auth", __name__)
 
@@ -20,17 +21,12 @@ class SignInForm(Schema):
     next = fields.String(load_default="")
 
 
-def is_local_path(target: str) -> bool:
-    """Only paths on this server may be returned to after signing in (no open redirect)."""
-    return target.startswith("/") and not target.startswith("//") and "\\" not in target
-
-
 @bp.route("/signin", methods=["GET", "POST"])
 def sign_in() -> Any:
     next_path = request.values.get("next", "")
     if request.method == "GET":
         if current_user() is not None:
-            return redirect(next_path if is_local_path(next_path) else url_for("root"))
+            return redirect(same_site_or(next_path, url_for("root")))
         return render_template("signin.html", next=next_path, error=None)
     try:
         form = SignInForm().load(
@@ -50,7 +46,7 @@ def sign_in() -> Any:
     session[SESSION_USER] = user.id
     if lang:
         session["lang"] = lang
-    return redirect(form["next"] if is_local_path(form["next"]) else url_for("root"))
+    return redirect(same_site_or(form["next"], url_for("root")))
 
 
 @bp.post("/signout")

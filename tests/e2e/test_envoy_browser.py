@@ -19,7 +19,7 @@ from tests.browser import screenshot
 from tests.e2e.field_serve import FieldServer
 from tests.helpers import LiveServer, enrolled_store, load_demo_reference
 
-PIN = "2468"
+PIN = "246813"
 
 
 @pytest.fixture

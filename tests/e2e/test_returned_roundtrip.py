@@ -20,7 +20,7 @@ from tests.browser import screenshot
 from tests.e2e.field_serve import FieldServer
 from tests.helpers import LiveServer, enrolled_store, fast_client, load_demo_reference
 
-PIN = "2468"
+PIN = "246813"
 NOTE = "报告 80 人，签到 0 人，请核实人数"
 
 

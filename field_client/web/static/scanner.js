@@ -46,6 +46,14 @@
       if (!active || active === document.body) { field.focus(); }
     }, 0);
   });
+  // Each scan empties the field for the next card (here, not inline: the CSP runs no inline script).
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    var form = document.getElementById("scan-form");
+    if (form && event.detail && event.detail.elt === form) {
+      form.reset();
+      field.focus();
+    }
+  });
   document.body.addEventListener("htmx:afterSwap", function (event) {
     if (event.target === answers) { announce(); }
   });

@@ -17,7 +17,7 @@ from tests.helpers import VILLAGE_EAST, VILLAGE_WEST
 
 DEVICE = "d0d0d0d0-0000-4000-8000-000000000001"
 ENVOY = "e0e0e0e0-0000-4000-8000-000000000001"
-PIN = "2468"
+PIN = "246813"
 LAN = ["192.168.137.1", "127.0.0.1"]
 UNITS = [
     {"code": "530102001000", "name": "城关镇", "parent_code": "530102000000", "level": "township"},

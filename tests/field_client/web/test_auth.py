@@ -34,7 +34,8 @@ def test_pin_is_stored_hashed(store) -> None:
 
 
 def test_right_pin_opens_and_lock_closes(client) -> None:
-    assert client.post("/login", data={"pin": PIN}).location == "/envoy/"
+    answer = client.post("/login", data={"pin": PIN})
+    assert answer.status_code == 302 and answer.location == "/envoy/"
     assert client.get("/envoy/").status_code == 200
     client.post("/logout")
     assert client.get("/envoy/").status_code == 302
@@ -60,13 +61,14 @@ def test_wait_grows_and_ends(tmp_path) -> None:
     waits = []
     for _ in range(5):
         try:
-            pin.check_pin(store, "bad!", now=lambda: clock[0])
+            pin.check_pin(store, "bad!", "192.168.137.23", now=lambda: clock[0])
         except pin.PinRefused as exc:
             waits.append(exc.wait_s)
         clock[0] += 10_000
     assert waits == [0, 0, 30, 60, 120]
-    pin.check_pin(store, PIN, now=lambda: clock[0])  # after the wait, the right PIN opens
-    assert store.get("web_pin_failures") == "0"
+    # After the wait, the right PIN opens and clears the count.
+    assert pin.check_pin(store, PIN, "192.168.137.23", now=lambda: clock[0]) is False
+    assert store.db.execute("SELECT count(*) FROM pin_failures").fetchone()[0] == 0
 
 
 def test_idle_lock(store_path) -> None:
@@ -87,13 +89,13 @@ def test_first_pin_only_from_this_computer(tmp_path) -> None:
     assert client.get("/login").location == "/setup"
     over_wifi = client.post(
         "/setup",
-        data={"pin": "1357", "pin_again": "1357"},
+        data={"pin": "135790", "pin_again": "135790"},
         environ_base={"REMOTE_ADDR": "192.168.137.23"},
     )
     assert "tianjian-field pin" in over_wifi.get_data(as_text=True)
     store = FieldStore(path)
     assert not pin.has_pin(store)
-    answer = client.post("/setup", data={"pin": "1357", "pin_again": "1357"})
+    answer = client.post("/setup", data={"pin": "135790", "pin_again": "135790"})
     assert answer.location == "/envoy/"
     assert pin.has_pin(store)
     store.close()
