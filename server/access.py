@@ -8,13 +8,14 @@ from typing import Any, TypeVar
 
 from flask import g, redirect, request, session, url_for
 
-from server import users
+from server import signins, users
 from server.db import get_db
 from shared.errors import TianjianError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-SESSION_USER = "user_id"
+# The page session's token (server/signins.py): the cookie opens pages only while its row lives.
+SESSION_TOKEN = "session"
 
 
 class SignInRequired(TianjianError):
@@ -30,10 +31,11 @@ class NotAllowed(TianjianError):
 def current_user() -> users.User | None:
     """The signed-in user of this request's page session, loaded once per request."""
     if "user" not in g:
-        user_id = session.get(SESSION_USER)
-        g.user = users.active_user(get_db(), int(user_id)) if user_id is not None else None
-        if user_id is not None and g.user is None:
-            session.clear()
+        token = session.get(SESSION_TOKEN)
+        user_id = signins.session_user(get_db(), token) if isinstance(token, str) else None
+        g.user = users.active_user(get_db(), user_id) if user_id is not None else None
+        if token is not None and g.user is None:
+            session.pop(SESSION_TOKEN, None)
     return g.user
 
 

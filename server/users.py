@@ -11,7 +11,7 @@ from typing import Any
 from sqlite_utils import Database
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from server import audit
+from server import audit, signins
 from server.db import write_transaction
 from shared.clock import parse_iso, to_iso, utc_now
 from shared.errors import TianjianError
@@ -22,10 +22,7 @@ ROLE_LABELS = {ADMIN: "管理员 / admin", STAFF: "工作人员 / staff", ENVOY:
 # Report API tokens start with this, so nobody mistakes one for a device's sync token.
 API_TOKEN_PREFIX = "tjr_"
 MIN_PASSWORD_LENGTH = 8
-# After this many failures in a row a name (or an address) must wait before trying again,
-# twice as long after each further failure, up to the cap.
-FREE_FAILURES = 3
-MAX_WAIT_SECONDS = 15 * 60
+FREE_FAILURES = signins.FREE_FAILURES
 
 
 class BadUser(TianjianError):
@@ -159,7 +156,8 @@ def _name_of(db: Database, user_id: int) -> str:
 
 
 def set_password(db: Database, user_id: int, password: str, by: User | str = audit.SYSTEM) -> None:
-    """A new password (the audit log says it was reset, never what it is)."""
+    """A new password (the audit log says it was reset, never what it is); every page session
+    the user had open ends, so a cookie from before the reset opens nothing."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise BadUser(
             "密码太短 / password too short",
@@ -171,6 +169,7 @@ def set_password(db: Database, user_id: int, password: str, by: User | str = aud
             "UPDATE users SET password_hash = ? WHERE id = ?",
             [generate_password_hash(password), user_id],
         )
+        signins.close_sessions_of(db, user_id)
         audit.record(
             db,
             by,
@@ -214,29 +213,21 @@ def set_disabled(db: Database, user_id: int, disabled: bool, by: User) -> None:
 def sign_in(
     db: Database, name: str, password: str, address: str, now: datetime | None = None
 ) -> User:
-    """The user with this name and password; refused without saying which was wrong."""
+    """The user with this name and password; refused without saying which was wrong, and
+    made to wait after repeated failures (server/signins.py)."""
     now = now or utc_now()
-    keys = [f"name:{name.strip().lower()}", f"addr:{address}"]
-    wait = max(_wait_seconds(db, key, now) for key in keys)
-    if wait > 0:
-        raise TooManyFailures(wait)
+    attempt = signins.begin_attempt(db, name, address, now)
+    if isinstance(attempt, int):
+        raise TooManyFailures(attempt)
     rows = list(
         db.query("SELECT * FROM users WHERE name = ? AND disabled_at IS NULL", [name.strip()])
     )
     # Hash even for an unknown name, so the answer takes as long either way.
     stored = rows[0]["password_hash"] if rows else _DUMMY_HASH
     if not check_password_hash(stored, password) or not rows:
-        with write_transaction(db):
-            for key in keys:
-                db.execute(
-                    "INSERT INTO sign_in_failures (key, failures, last_failed_at) VALUES (?, 1, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET failures = failures + 1, "
-                    "last_failed_at = excluded.last_failed_at",
-                    [key, to_iso(now)],
-                )
         raise SignInRefused()
     with write_transaction(db):
-        db.execute("DELETE FROM sign_in_failures WHERE key = ?", [keys[0]])
+        signins.succeeded(db, attempt)
         db.execute(
             "UPDATE users SET last_sign_in_at = ? WHERE id = ?", [to_iso(now), rows[0]["id"]]
         )
@@ -244,17 +235,6 @@ def sign_in(
 
 
 _DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
-
-
-def _wait_seconds(db: Database, key: str, now: datetime) -> int:
-    row = db.execute(
-        "SELECT failures, last_failed_at FROM sign_in_failures WHERE key = ?", [key]
-    ).fetchone()
-    if not row or row[0] < FREE_FAILURES:
-        return 0
-    wait = min(2 ** (row[0] - FREE_FAILURES + 1), MAX_WAIT_SECONDS)
-    until = parse_iso(row[1]) + timedelta(seconds=wait)
-    return max(0, int((until - now).total_seconds() + 0.999))
 
 
 # ------------------------------------------------------------------------ report API tokens

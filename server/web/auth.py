@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from marshmallow import Schema, ValidationError, fields, validate
 
-from server import users
-from server.access import SESSION_USER, current_user
-from server.db import get_db
+from server import signins, users
+from server.access import SESSION_TOKEN, current_user
+from server.db import get_db, write_transaction
 from shared.redirects import same_site_or
 
 bp = Blueprint("auth", __name__)
@@ -40,10 +40,13 @@ def sign_in() -> Any:
         user = users.sign_in(get_db(), form["name"], form["password"], request.remote_addr or "")
     except (users.SignInRefused, users.TooManyFailures) as exc:
         return render_template("signin.html", next=next_path, error=exc.message), exc.status
+    db = get_db()
+    with write_transaction(db):
+        token = signins.open_session(db, user.id)
     lang = session.get("lang")
     session.clear()
     session.permanent = True
-    session[SESSION_USER] = user.id
+    session[SESSION_TOKEN] = token
     if lang:
         session["lang"] = lang
     return redirect(same_site_or(form["next"], url_for("root")))
@@ -51,6 +54,10 @@ def sign_in() -> Any:
 
 @bp.post("/signout")
 def sign_out() -> Any:
+    token = session.get(SESSION_TOKEN)
+    if isinstance(token, str):
+        # Ended here too: a copy of the cookie saved before signing out opens nothing.
+        signins.close_session(get_db(), token)
     lang = session.get("lang")
     session.clear()
     if lang:

@@ -296,7 +296,7 @@ def test_cli_adds_the_first_admin_from_a_password_file(
     assert users.user_by_name(db, "lisi").envoy_id == devices.envoy_by_name(db, "李梅")["id"]
 
 
-PUBLIC = {"auth.sign_in", "switch_language", "static", "root"}
+PUBLIC = {"auth.sign_in", "switch_language", "static", "root", "favicon"}
 
 
 def page_rules(app: Flask) -> list[tuple[str, str, str]]:
