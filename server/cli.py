@@ -21,6 +21,7 @@ from server.report import build_report
 from shared import cli_errors
 from shared.clock import local_date, utc_now
 from shared.errors import TianjianError
+from shared.private_files import write_owner_only
 
 FRIENDLY_ERRORS: dict[type[Exception], cli_errors.Describe] = {
     TianjianError: "{exc}",
@@ -161,8 +162,7 @@ def enroll(
     db = _db(ctx)
     issued = devices.issue_enrolment_code(db, envoy_name, townships, minutes, server_url)
     if qr_path:
-        with open(qr_path, "wb") as out:
-            out.write(issued.qr_png())
+        write_owner_only(qr_path, issued.qr_png())
     click.echo(issued.code)
     click.echo(
         f"{issued.envoy['name']} · {issued.minutes} 分钟内有效，仅可使用一次 / "

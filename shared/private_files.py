@@ -22,3 +22,15 @@ def create_owner_only(path: str) -> None:
     except OSError:
         return
     os.close(fd)
+
+
+def write_owner_only(path: str, data: bytes) -> None:
+    """Write `data` to `path` readable by its owner only (an enrolment QR holds a code that
+    enrols a device): a new file is made 0600, an existing one is narrowed to 0600 first."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, OWNER_ONLY)
+    try:
+        if hasattr(os, "fchmod"):  # not on Windows, where the mode bits mean little
+            os.fchmod(fd, OWNER_ONLY)
+        os.write(fd, data)
+    finally:
+        os.close(fd)

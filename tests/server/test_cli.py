@@ -7,6 +7,7 @@ import gc
 import io
 import json
 import re
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -251,6 +252,18 @@ def test_enroll_qr_holds_the_code_but_no_phone_number(tmp_path: Path) -> None:
     assert "13800138000" not in barcode.text
     assert not re.search(r"1[3-9]\d{9}", barcode.text)
     assert "张三" not in barcode.text
+
+
+def test_enroll_qr_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """The PNG enrols a device: 0600 like the databases, an existing wider file narrowed."""
+    db_path = loaded(str(tmp_path / "t.db"))
+    fresh, existing = tmp_path / "fresh.png", tmp_path / "existing.png"
+    existing.write_bytes(b"old")
+    existing.chmod(0o644)
+    for png in (fresh, existing):
+        ok(db_path, "enroll", "--envoy", "张三", "--qr", str(png), "--server-url", "http://h")
+        assert stat.S_IMODE(png.stat().st_mode) == 0o600, png
+        assert png.read_bytes().startswith(b"\x89PNG")
 
 
 def test_enroll_unknown_envoy(tmp_path: Path) -> None:

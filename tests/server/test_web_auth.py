@@ -6,6 +6,7 @@ import re
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -16,6 +17,7 @@ from server.cli import cli
 from server.db import init_db
 from shared.clock import utc_now
 from tests.helpers import csrf_token, enrolment_code, sign_in
+from tests.shared.test_redirects import NASTY, SITE, browser_host
 
 PASSWORD = "correct-horse"
 
@@ -353,3 +355,71 @@ def test_an_admin_resets_a_password_on_the_users_page(app: Flask, people: dict) 
         f"/admin/users/{people['staff'].id}/password", data={"csrf_token": token, "password": "x"}
     )
     assert short.status_code == 422 and "password" in short.get_data(as_text=True)
+
+
+def test_no_redirect_leaves_the_site(app: Flask, people: dict) -> None:
+    """`/lang/…?next=` (no sign-in needed), `/signin?next=` signed in, and the sign-in form's
+    `next` all follow only paths on this site (shared/redirects.py), for a class of inputs."""
+    signed_out = app.test_client()
+    admin = client_of(app, "admin")
+    for target in NASTY:
+        answers = [
+            signed_out.get("/lang/en", query_string={"next": target}),
+            admin.get("/signin", query_string={"next": target}),
+        ]
+        client = app.test_client()
+        token = csrf_token(client, "/signin")
+        answers.append(
+            client.post(
+                "/signin",
+                data={"name": "admin", "password": PASSWORD, "csrf_token": token, "next": target},
+            )
+        )
+        for answer in answers:
+            assert answer.status_code == 302
+            assert browser_host(answer.headers["Location"]) == urlsplit(SITE).netloc, target
+            assert answer.headers["Location"].startswith("/") and "evil" not in answer.location
+    assert signed_out.get("/lang/en?next=/records/sessions").location == "/records/sessions"
+
+
+def test_a_cookie_saved_before_signing_out_opens_nothing(app: Flask, people: dict) -> None:
+    staff = client_of(app, "staff")
+    saved = staff.get_cookie("session").value
+    assert staff.get("/progress").status_code == 200
+    staff.post("/signout", data={"csrf_token": csrf_token(staff, "/progress")})
+    replay = app.test_client()
+    replay.set_cookie("session", saved)
+    assert replay.get("/progress").status_code == 302
+
+
+def test_a_password_reset_ends_the_users_sessions(app: Flask, people: dict) -> None:
+    staff, admin = client_of(app, "staff"), client_of(app, "admin")
+    other_browser = client_of(app, "staff")
+    assert staff.get("/progress").status_code == 200
+    token = csrf_token(admin, "/admin/users")
+    admin.post(
+        f"/admin/users/{people['staff'].id}/password",
+        data={"csrf_token": token, "password": "brand-new-secret"},
+    )
+    for client in (staff, other_browser):
+        assert client.get("/progress").status_code == 302
+    # The admin's own session, and the user's new sign-in, carry on.
+    assert admin.get("/admin/users").status_code == 200
+    assert sign_in(app.test_client(), "staff", "brand-new-secret").status_code == 302
+
+
+def from_address(app: Flask, address: str) -> FlaskClient:
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_wrong_passwords_from_other_addresses_do_not_lock_a_user_out(
+    app: Flask, people: dict
+) -> None:
+    for n in range(3 * users.FREE_FAILURES):
+        assert sign_in(from_address(app, f"10.9.0.{n}"), "staff", "guess").status_code == 401
+    # A stranger who failed already waits for the name's failures...
+    assert sign_in(from_address(app, "10.9.0.1"), "staff", PASSWORD).status_code == 429
+    # ...the user at an address with no failures gets straight in.
+    assert sign_in(from_address(app, "10.1.1.1"), "staff", PASSWORD).status_code == 302

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from flask import Flask
+from werkzeug.security import generate_password_hash
 
 from field_client import pin
 from field_client.store import FieldStore
 from field_client.web import create_app
 from tests.field_client.web.conftest import LAN, PIN, make_store, new_session
+from tests.shared.test_redirects import NASTY, SITE, browser_host
 
 ENVOY_PAGES = ["/envoy/", "/envoy/cards", "/envoy/phone-qr.png"]
 
@@ -125,3 +128,64 @@ def test_language_switch(envoy) -> None:
     assert "今天及以后的培训" in envoy.get("/envoy/").get_data(as_text=True)
     envoy.get("/lang/en?next=/envoy/")
     assert "Today's and upcoming sessions" in envoy.get("/envoy/").get_data(as_text=True)
+
+
+def test_no_redirect_leaves_the_site(app, envoy) -> None:
+    """`/lang/…?next=`, the sign-in form's `next` and `/login?next=` signed in follow only
+    paths on this device (shared/redirects.py), for a class of inputs."""
+    for target in NASTY:
+        answers = [
+            app.test_client().get("/lang/en", query_string={"next": target}),
+            envoy.get("/login", query_string={"next": target}),
+            app.test_client().post("/login", data={"pin": PIN, "next": target}),
+        ]
+        for answer in answers:
+            assert answer.status_code == 302
+            assert browser_host(answer.location) == urlsplit(SITE).netloc, target
+            assert answer.location.startswith("/") and "evil" not in answer.location
+    assert app.test_client().get("/lang/en?next=/envoy/").location == "/envoy/"
+
+
+def test_a_cookie_saved_before_locking_opens_nothing(app, envoy) -> None:
+    saved = envoy.get_cookie("session").value
+    assert envoy.get("/envoy/").status_code == 200
+    envoy.post("/logout")
+    replay = app.test_client()
+    replay.set_cookie("session", saved)
+    assert replay.get("/envoy/").status_code == 302
+
+
+def test_changing_the_pin_signs_every_other_browser_out(app, envoy) -> None:
+    phone = app.test_client()
+    assert phone.post("/login", data={"pin": PIN}).status_code == 302
+    saved = envoy.get_cookie("session").value
+    wrong = envoy.post("/pin", data={"current": "999999", "pin": "135790", "pin_again": "135790"})
+    assert wrong.status_code == 422 and "PIN 不正确" in wrong.get_data(as_text=True)
+    short = envoy.post("/pin", data={"current": PIN, "pin": "13579", "pin_again": "13579"})
+    assert short.status_code == 422 and "6-64" in short.get_data(as_text=True)
+    answer = envoy.post(
+        "/pin", data={"current": PIN, "pin": "135790", "pin_again": "135790", "next": "/envoy/"}
+    )
+    assert answer.status_code == 302 and answer.location == "/envoy/"
+    assert envoy.get("/envoy/").status_code == 200  # this browser signed in afresh
+    assert phone.get("/envoy/").status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("session", saved)
+    assert replay.get("/envoy/").status_code == 302
+    assert app.test_client().post("/login", data={"pin": "135790"}).status_code == 302
+
+
+def test_an_old_short_pin_opens_then_asks_for_a_longer_one(app, store) -> None:
+    with store.transaction():
+        store.set("web_pin_hash", generate_password_hash("2468"))
+    client = app.test_client()
+    answer = client.post("/login", data={"pin": "2468", "next": "/envoy/farmers/"})
+    assert answer.status_code == 302 and answer.location.startswith("/pin?next=")
+    page = client.get(answer.location).get_data(as_text=True)
+    assert "不足 6 位" in page and 'href="/envoy/farmers/"' in page
+    assert client.get("/envoy/farmers/").status_code == 200  # still works meanwhile
+
+
+def test_the_sign_in_address_signed_in_goes_on(envoy) -> None:
+    answer = envoy.get("/login?next=/envoy/farmers/")
+    assert answer.status_code == 302 and answer.location == "/envoy/farmers/"
