@@ -118,7 +118,7 @@ def test_card_scanned_through_the_typed_field(served, phone_page) -> None:
     assert phone_page.inner_text("#scan-answer") == "签到成功：李四"
     assert phone_page.evaluate("document.activeElement.id") == "card"  # ready for the next card
     phone_page.wait_for_function(
-        "document.getElementById('verified-count').textContent === '1'", timeout=10_000
+        "() => document.getElementById('verified-count').textContent === '1'", timeout=10_000
     )
     screenshot(phone_page, "scanner-card-green")
     phone_page.keyboard.type(code[:-1] + ("A" if code[-1] != "A" else "C"))
@@ -129,7 +129,7 @@ def test_card_scanned_through_the_typed_field(served, phone_page) -> None:
     # A check-in from a farmer's phone shows up on the open page by itself.
     qr_checkin.checkin(store, session_id, new_farmer(store, "赵六", "13700000000"), "qr_self")
     phone_page.wait_for_function(
-        "document.getElementById('verified-count').textContent === '2'", timeout=10_000
+        "() => document.getElementById('verified-count').textContent === '2'", timeout=10_000
     )
 
 
@@ -152,7 +152,7 @@ def test_poster_prints_on_a4_with_a_readable_qr(served, phone_page) -> None:
         assert words in text
     # Under load the poster's QR image can still be on its way when its text is there.
     phone_page.wait_for_function(
-        "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"
+        "() => Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"
     )
     shot = screenshot(phone_page, "poster-print")
     found = sorted(

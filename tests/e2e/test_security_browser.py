@@ -163,7 +163,7 @@ def test_envoy_pages_work_under_their_csp(phone_page: object, field) -> None:
     page.fill("#card", "NOSUCHCARD")  # type: ignore[attr-defined]
     page.press("#card", "Enter")  # type: ignore[attr-defined]
     page.wait_for_selector("#scan-answer [data-answer]")  # type: ignore[attr-defined]
-    page.wait_for_function("document.getElementById('card').value === ''")  # type: ignore[attr-defined]
+    page.wait_for_function("() => document.getElementById('card').value === ''")  # type: ignore[attr-defined]
     assert page.evaluate("document.activeElement.id") == "card"  # type: ignore[attr-defined]
     page.wait_for_timeout(3500)  # type: ignore[attr-defined]  # one live poll under the CSP too
     assert watch.problems == []
