@@ -97,19 +97,19 @@ def _digest(token: str) -> str:
 
 
 def open_session(db: Database, user_id: int, now: datetime | None = None) -> str:
-    """A new page session's token for the signed cookie; only its hash is kept. Called inside
-    the sign-in's write transaction."""
+    """A new page session's token for the signed cookie; only its hash is kept."""
     now = now or utc_now()
     token = secrets.token_urlsafe(32)
-    db.execute(
-        "DELETE FROM web_sessions WHERE last_seen_at < ?",
-        [to_iso(now - timedelta(days=SESSION_ROW_DAYS))],
-    )
-    db.execute(
-        "INSERT INTO web_sessions (token_hash, user_id, created_at, last_seen_at) "
-        "VALUES (?, ?, ?, ?)",
-        [_digest(token), user_id, to_iso(now), to_iso(now)],
-    )
+    with write_transaction(db):
+        db.execute(
+            "DELETE FROM web_sessions WHERE last_seen_at < ?",
+            [to_iso(now - timedelta(days=SESSION_ROW_DAYS))],
+        )
+        db.execute(
+            "INSERT INTO web_sessions (token_hash, user_id, created_at, last_seen_at) "
+            "VALUES (?, ?, ?, ?)",
+            [_digest(token), user_id, to_iso(now), to_iso(now)],
+        )
     return token
 
 

@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from server import signins, users
 from server.access import SESSION_TOKEN, current_user
-from server.db import get_db, write_transaction
+from server.db import get_db
 from shared.redirects import same_site_or
 
 bp = Blueprint("auth", __name__)
@@ -40,9 +40,7 @@ def sign_in() -> Any:
         user = users.sign_in(get_db(), form["name"], form["password"], request.remote_addr or "")
     except (users.SignInRefused, users.TooManyFailures) as exc:
         return render_template("signin.html", next=next_path, error=exc.message), exc.status
-    db = get_db()
-    with write_transaction(db):
-        token = signins.open_session(db, user.id)
+    token = signins.open_session(get_db(), user.id)
     lang = session.get("lang")
     session.clear()
     session.permanent = True
