@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from field_client import operations as ops
+from field_client import pickers
 from field_client.cli_support import (
     DAY_HELP,
     GENDER,
@@ -272,7 +273,11 @@ def leaflets_give(
     at: str | None,
     correction_of: str | None,
 ) -> None:
-    """记录在培训或村里发放的资料 / record copies handed out at a session or in a village."""
+    """记录在培训或村里发放的资料 / record copies handed out at a session or in a village.
+
+    多于库存也照录（科技局会看到），并提示 / more than held is recorded too, and said so."""
+    # Judged before the hand-out counts against the stock, as the page judges it.
+    over = None if correction_of else pickers.over_stock(ctx.store, title, copies)
     record_id = ops.give_leaflets(
         ctx.store,
         title=title,
@@ -282,7 +287,23 @@ def leaflets_give(
         at=at,
         correction_of=correction_of,
     )
-    printed_id(ctx, record_id)
+    if over is None:
+        ctx.out({"id": record_id, "over_stock": None}, record_id)
+        return
+    ctx.out(
+        {
+            "id": record_id,
+            "over_stock": {"title": over.title, "held": over.held, "copies": copies},
+        },
+        record_id,
+    )
+    if not ctx.as_json:
+        click.echo(
+            f"注意：你持有“{over.title}”{over.held} 份，本次发放 {copies} 份，多于库存；"
+            f"已照录，科技局会看到 / note: you held {over.held} copies of “{over.title}” and "
+            f"handed out {copies}: recorded, and the bureau will see it",
+            err=True,
+        )
 
 
 @leaflets.command("stock")

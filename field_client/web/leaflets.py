@@ -88,16 +88,10 @@ def give() -> Page:
     copies = _whole(form.get("copies", ""))
     try:
         title = form.get("title", "")
-        stock = pickers.stock_of(store, title) if title else None
         placed = form.get("session") or form.get("village", "").strip()
-        if (
-            stock
-            and placed
-            and copies is not None
-            and copies > stock.held
-            and not form.get("confirm")
-        ):
-            return _page(200, give_form=form, over=stock, copies=copies)
+        over = pickers.over_stock(store, title, copies) if placed else None
+        if over and not form.get("confirm"):
+            return _page(200, give_form=form, over=over, copies=copies)
         ops.give_leaflets(
             store,
             title=title,

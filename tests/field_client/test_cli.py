@@ -36,7 +36,8 @@ def run(db: Path, *args: str) -> Result:
 def ok(db: Path, *args: str) -> str:
     result = run(db, *args)
     assert result.exit_code == 0, (result.output, result.exception)
-    return result.output.strip()
+    # What a script reads: notes for the envoy go to stderr.
+    return result.stdout.strip()
 
 
 def ok_json(db: Path, *args: str) -> Any:
@@ -256,6 +257,22 @@ def test_leaflets_give_at_a_session_and_in_a_village(db: Path) -> None:
     second = store.record(p.LEAFLET_HANDOUT, in_village)
     assert second["unit_code"] == VILLAGE
     assert second["session_id"] is None
+
+
+def test_handing_out_more_than_held_is_said_and_carried_in_json(db: Path) -> None:
+    ok(db, "leaflets", "receive", "--title", TITLE, "--copies", "10", "--on", "2026-05-20")
+    within = run(db, "leaflets", "give", "--title", TITLE, "--copies", "10", "--village", "东村")
+    assert within.exit_code == 0 and within.stderr == ""
+    over = run(db, "leaflets", "give", "--title", TITLE, "--copies", "3", "--village", "东村")
+    assert over.exit_code == 0
+    assert "多于库存" in over.stderr and "持有“马铃薯晚疫病防治”0 份" in over.stderr
+    assert "handed out 3" in over.stderr
+    assert stored(db).record(p.LEAFLET_HANDOUT, over.stdout.strip())["copies"] == 3
+    answer = ok_json(db, "leaflets", "give", "--title", TITLE, "--copies", "4", "--village", "东村")
+    assert answer["over_stock"] == {"title": "马铃薯晚疫病防治", "held": -3, "copies": 4}
+    ok(db, "leaflets", "receive", "--title", TITLE, "--copies", "100", "--on", "2026-05-21")
+    fine = ok_json(db, "leaflets", "give", "--title", TITLE, "--copies", "5", "--village", "东村")
+    assert fine["over_stock"] is None
 
 
 def test_leaflets_give_without_session_or_village_names_the_problem(db: Path) -> None:
