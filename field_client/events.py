@@ -139,8 +139,8 @@ def new_plot(
     """Set up a demonstration plot in a village; variety and technologies by name or id."""
     values = {
         "village_code": names.unit_code(store, village),
-        "host_name": names.clean(host_name),
-        "crop": names.clean(crop),
+        "host_name": names.as_typed(host_name),
+        "crop": names.as_typed(crop),
         "variety_id": names.reference_id(store, p.VARIETY, variety) if variety else None,
         "technology_ids": [names.reference_id(store, p.TECHNOLOGY, t) for t in technologies],
         "area_mu": area_mu,
@@ -183,7 +183,7 @@ def edit_plot(store: FieldStore, plot: str, **changes: Any) -> str:
         if key == "village":
             values["village_code"] = names.unit_code(store, value)
         elif key in ("host_name", "crop"):
-            values[key] = names.clean(value)
+            values[key] = names.as_typed(value)
         elif key == "variety":
             values["variety_id"] = names.reference_id(store, p.VARIETY, value) if value else None
         elif key == "technologies":

@@ -98,6 +98,12 @@ def clean(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
+def as_typed(text: str) -> str:
+    """Typed text as stored: outer spaces dropped, nothing else. Chinese punctuation stays as
+    the envoy typed it (（马鞍村） is not (马鞍村)); lookups compare through clean() anyway."""
+    return text.strip()
+
+
 # ------------------------------------------------------------------ reference data
 
 

@@ -93,7 +93,7 @@ def register_farmer(
 ) -> str:
     """Register a farmer in a village (code or name); gender 男/女/未说明 or its code. Returns the id."""
     values = {
-        "name": names.clean(name),
+        "name": names.as_typed(name),
         "village_code": names.unit_code(store, village, village_only=True),
         "mobile": mobile or None,
         "gender": parse_choice(GENDER_LABELS, gender, "gender") if gender else "unspecified",
@@ -111,7 +111,7 @@ def edit_farmer(store: FieldStore, farmer: str, **changes: Any) -> str:
     values: dict[str, Any] = {}
     for key, value in changes.items():
         if key == "name":
-            values["name"] = names.clean(value)
+            values["name"] = names.as_typed(value)
         elif key == "village":
             values["village_code"] = names.unit_code(store, value, village_only=True)
         elif key == "mobile":
@@ -163,7 +163,7 @@ def open_session(
     _device, envoy = store.identity()
     values = {
         "kind": parse_choice(SESSION_KIND_LABELS, kind, "kind"),
-        "title": names.clean(title),
+        "title": names.as_typed(title),
         "unit_code": names.unit_code(store, unit),
         "place": place or None,
         "starts_at": typed_moment(store, starts_at, "starts_at"),
@@ -189,7 +189,7 @@ def edit_session(store: FieldStore, session: str, **changes: Any) -> str:
     values: dict[str, Any] = {}
     for key, value in changes.items():
         if key == "title":
-            values["title"] = names.clean(value)
+            values["title"] = names.as_typed(value)
         elif key == "unit":
             values["unit_code"] = names.unit_code(store, value)
         elif key == "kind":
@@ -323,7 +323,7 @@ def undo_checkin(store: FieldStore, session: str, farmer: str, *, reason: str | 
     session_id = _own_session(store, session)
     farmer_id = names.farmer_id(store, farmer)
     record_id = attendance_id(session_id, farmer_id)
-    store.undo_checkin(record_id, names.clean(reason) if reason else None)
+    store.undo_checkin(record_id, names.as_typed(reason) if reason else None)
     return record_id
 
 

@@ -9,6 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from field_client.store import FieldStore
 from shared.errors import TianjianError
+from shared.typed_digits import ascii_digits
 
 MIN_LENGTH = 4
 MAX_LENGTH = 64
@@ -32,6 +33,8 @@ def has_pin(store: FieldStore) -> bool:
 
 
 def set_pin(store: FieldStore, pin: str) -> None:
+    # Digits as a phone keyboard types them: a PIN set as １２３４ is entered as 1234.
+    pin = ascii_digits(pin)
     if not MIN_LENGTH <= len(pin) <= MAX_LENGTH or pin.strip() != pin:
         raise PinRefused(
             f"PIN 或密码须为 {MIN_LENGTH}-{MAX_LENGTH} 个字符，首尾不能有空格 / "
@@ -45,6 +48,7 @@ def set_pin(store: FieldStore, pin: str) -> None:
 
 def check_pin(store: FieldStore, pin: str, now: Callable[[], float] = time.time) -> None:
     """Return when the PIN is right; else raise PinRefused saying how long to wait, if at all."""
+    pin = ascii_digits(pin)
     stored = store.get("web_pin_hash")
     if stored is None:
         raise PinRefused("尚未设置 PIN / no PIN has been set yet")

@@ -15,6 +15,7 @@ from field_client.web.forms import refusal
 from field_client.web.security import one_time_form, require_envoy
 from shared import protocol as p
 from shared.errors import InvalidRecord, TianjianError
+from shared.typed_digits import number_text
 
 bp = Blueprint("leaflets", __name__, url_prefix="/envoy/leaflets")
 bp.before_request(require_envoy)
@@ -66,7 +67,7 @@ def receive() -> Page:
 
 def _whole(text: str) -> int | None:
     try:
-        return int(text.strip())
+        return int(number_text(text))
     except ValueError:
         return None
 
