@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -122,6 +123,11 @@ def reference_id(store: FieldStore, kind: str, text: str) -> str:
             else []
         )
     return _one(kind, text, [Match(e["id"], str(e.get(name_field) or "")) for e in found])
+
+
+def reference_ids(store: FieldStore, kind: str, texts: Iterable[str]) -> list[str]:
+    """reference_id of each of several names or ids, in order."""
+    return [reference_id(store, kind, text) for text in texts]
 
 
 def envoy_id(store: FieldStore, text: str) -> str:
