@@ -71,13 +71,23 @@ def page() -> str:
 def run() -> str | tuple[str, int]:
     """Sync now; the page shows the figures, or why it could not reach the server."""
     store = get_store()
+    partial = bool(request.headers.get("HX-Request"))
     try:
         outcome = ops.sync_device(store, **PAGE_SYNC_OPTIONS)
     except TianjianError as exc:
+        if partial:
+            # htmx swaps only 2xx answers: the everyday case of no signal must still show.
+            return render_template(
+                "outbox/_failure.html",
+                failure=say(exc.message),
+                state=listing.device_status(store),
+                waiting=ops.outbox_summary(store),
+            )
         return _page(failure=say(exc.message)), 502
-    template = "outbox/_result.html" if request.headers.get("HX-Request") else None
-    if template:
-        return render_template(template, outcome=outcome)
+    if partial:
+        return render_template(
+            "outbox/_result.html", outcome=outcome, waiting=ops.outbox_summary(store), oob=True
+        )
     return _page(outcome=outcome)
 
 

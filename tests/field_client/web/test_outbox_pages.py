@@ -93,3 +93,22 @@ def test_sync_page_needs_the_pin(client, store) -> None:
     assert client.get(PAGE).location.startswith("/login")
     assert client.post(PAGE).location.startswith("/login")
     assert json.dumps(store.counts()) == "{}"
+
+
+def test_sync_with_no_signal_from_htmx_says_nothing_was_lost(envoy, store, monkeypatch) -> None:
+    """htmx swaps only 2xx answers: the failure comes back as a 200 fragment it shows."""
+    store.set("server_url", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setattr(
+        outbox, "PAGE_SYNC_OPTIONS", {"timeout": 2.0, "retries": 0, "backoff": 0.01}
+    )
+    new_farmer(store)
+    new_session(store)
+    answer = envoy.post(PAGE, headers={"HX-Request": "true"})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and 'id="sync-failed"' in page
+    assert "没有丢失任何数据" in page and "2 条更改仍保存在本机" in page
+    assert "农民: 1" in page and "有信号" in page
+    assert store.counts()["pending"] == 2
+    envoy.set_cookie("lang", "en")
+    english = envoy.post(PAGE, headers={"HX-Request": "true"})
+    assert "Nothing was lost" in english.get_data(as_text=True)
