@@ -38,8 +38,9 @@ def earlier_records(
     db: Database, device: Device, sessions: list[dict[str, Any]], cursor: int, include_own: bool
 ) -> list[tuple[str, dict[str, Any]]]:
     """For sessions on a pull page that the device's envoy runs: their farmers, check-ins and
-    hand-outs changed at or before `cursor`, which the device was never sent if its envoy did
-    not run the session then. Those changed after it come in the ordinary pages.
+    hand-outs changed at or before `cursor` and outside the envoy's own records and townships,
+    which the device was never sent if its envoy did not run the session then. Those changed
+    after it come in the ordinary pages.
 
     Sent again, at some cost in bytes, each time such a session changes: the server does not
     know whether the device already holds them, and holding them twice is harmless.
@@ -49,8 +50,13 @@ def earlier_records(
     ids = [str(session["id"]) for session in sessions]
     villages = sorted({str(s["unit_code"]) for s in sessions if s.get("unit_code")})
     id_marks, village_marks = ",".join("?" * len(ids)), ",".join("?" * len(villages)) or "NULL"
-    own = "" if include_own else " AND (origin_device IS NULL OR origin_device != ?)"
-    own_params = [] if include_own else [device.id]
+    # What the device's own scope held all along it was sent then: only the rest is new to it.
+    towns = ",".join("?" * len(device.township_codes)) or "NULL"
+    own = f" AND envoy_id != ? AND (township_code IS NULL OR township_code NOT IN ({towns}))"
+    own_params: list[Any] = [device.envoy_id, *device.township_codes]
+    if not include_own:
+        own += " AND (origin_device IS NULL OR origin_device != ?)"
+        own_params.append(device.id)
     queries: list[tuple[str, str, list[Any]]] = [
         (
             p.FARMER,
