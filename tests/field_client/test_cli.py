@@ -381,6 +381,31 @@ def test_plot_defaults_to_today(db: Path) -> None:
     assert len(established) == 10 and established[4] == "-"
 
 
+def test_numbers_typed_in_full_width_are_read(db: Path) -> None:
+    plot_id = ok(
+        db,
+        "plot",
+        "new",
+        "--village",
+        VILLAGE,
+        "--host",
+        "李家",
+        "--crop",
+        "玉米",
+        "--area",
+        "１２．５",
+    )
+    assert stored(db).record(p.PLOT, plot_id)["area_mu"] == 12.5
+    farmer = ok(
+        db, "farmer", "add", "--name", "王芳", "--village", "东村", "--birth-year", "１９７５"
+    )
+    assert stored(db).record(p.FARMER, farmer)["birth_year"] == 1975
+    result = run(
+        db, "plot", "new", "--village", VILLAGE, "--host", "李", "--crop", "玉米", "--area", "十亩"
+    )
+    assert result.exit_code == 2 and "不是数字" in result.output
+
+
 def test_plot_edit_changes_only_what_is_given(db: Path) -> None:
     plot_id = ok(
         db,
