@@ -15,6 +15,7 @@ import waitress
 from field_client import operations as ops
 from field_client import pin
 from field_client.web import create_app, outbox
+from tests.browser import screenshot
 from tests.e2e.faults import FaultProxy
 from tests.helpers import LiveServer, enrolled_store, free_port, load_demo_reference
 
@@ -76,6 +77,7 @@ def test_no_signal_says_nothing_was_lost_and_what_waits(device, phone_page) -> N
     assert f"农民: {FARMERS}" in shown and "有信号" in shown
     assert page.inner_text("#pending-count") == str(FARMERS)
     assert fits(page)
+    screenshot(page, "envoy-sync-no-signal")
     assert store.counts()["pending"] == FARMERS
 
 
@@ -105,4 +107,5 @@ def test_progress_shows_batch_by_batch_and_the_waiting_box_agrees(device, phone_
     assert page.inner_text("#pending-count") == "0"
     assert page.locator("#waiting").count() == 0
     assert fits(page)
+    screenshot(page, "envoy-sync-batches")
     assert store.counts().get("pending", 0) == 0
