@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from field_client import operations as ops
+from field_client import pickers
 from field_client.cli_support import (
     DAY_HELP,
     GENDER,
@@ -21,6 +22,7 @@ from field_client.cli_support import (
     printed_id,
 )
 from shared.choices import PLOT_STAGE_LABELS, SESSION_KIND_LABELS, choice_help
+from shared.cli_numbers import NUMBER, WHOLE
 
 # ------------------------------------------------------------------ farmers
 
@@ -35,7 +37,7 @@ def farmer() -> None:
 @click.option("--village", required=True, help="村名或区划代码 / village name or code.")
 @click.option("--mobile", default=None, help="手机号（可不填） / mobile (optional).")
 @click.option("--gender", type=GENDER, default=None, help="性别 男/女 / gender.")
-@click.option("--birth-year", type=int, default=None, help="出生年份 / year of birth.")
+@click.option("--birth-year", type=WHOLE, default=None, help="出生年份 / year of birth.")
 @pass_ctx
 def farmer_add(
     ctx: Context,
@@ -58,7 +60,7 @@ def farmer_add(
 @click.option("--village", default=None, help="新村名或代码 / new village.")
 @click.option("--mobile", default=None, help="新手机号（空字符串清除） / new mobile ('' clears).")
 @click.option("--gender", type=GENDER, default=None, help="性别 男/女 / gender.")
-@click.option("--birth-year", type=int, default=None, help="出生年份 / year of birth.")
+@click.option("--birth-year", type=WHOLE, default=None, help="出生年份 / year of birth.")
 @pass_ctx
 def farmer_edit(ctx: Context, farmer_ref: str, **options: Any) -> None:
     """修改农民信息（编号、姓名或手机尾号四位） / edit a farmer, named by id, name or last 4 digits."""
@@ -102,11 +104,11 @@ def _session_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--headcount",
-            type=int,
+            type=WHOLE,
             default=None,
             help="报告人数（电视讲座为观众估计） / reported headcount.",
         ),
-        click.option("--boards", type=int, default=None, help="展板数 / display boards."),
+        click.option("--boards", type=WHOLE, default=None, help="展板数 / display boards."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -156,7 +158,7 @@ def session_edit(ctx: Context, session_ref: str, **options: Any) -> None:
 @click.option(
     "--end", "ends_at", default=None, help=f"结束时间（默认现在），{TIME_HELP} / end time."
 )
-@click.option("--headcount", type=int, default=None, help="报告人数 / reported headcount.")
+@click.option("--headcount", type=WHOLE, default=None, help="报告人数 / reported headcount.")
 @pass_ctx
 def session_close(
     ctx: Context, session_ref: str, ends_at: str | None, headcount: int | None
@@ -239,7 +241,7 @@ def leaflets() -> None:
 
 @leaflets.command("receive")
 @click.option("--title", required=True, help="资料名称或编号 / leaflet title or id.")
-@click.option("--copies", type=int, required=True, help="份数 / copies.")
+@click.option("--copies", type=WHOLE, required=True, help="份数 / copies.")
 @click.option("--on", "received_on", default=None, help=f"领取日期（默认今天），{DAY_HELP} / date.")
 @click.option("--correction-of", default=None, help="所更正的领取记录编号 / receipt corrected.")
 @pass_ctx
@@ -255,7 +257,7 @@ def leaflets_receive(
 
 @leaflets.command("give")
 @click.option("--title", required=True, help="资料名称或编号 / leaflet title or id.")
-@click.option("--copies", type=int, required=True, help="份数 / copies.")
+@click.option("--copies", type=WHOLE, required=True, help="份数 / copies.")
 @click.option("--session", "session_ref", default=None, help="培训：编号、标题或日期 / session.")
 @click.option(
     "--village", default=None, help="不在培训时：村名或代码 / village, when not at a session."
@@ -272,7 +274,11 @@ def leaflets_give(
     at: str | None,
     correction_of: str | None,
 ) -> None:
-    """记录在培训或村里发放的资料 / record copies handed out at a session or in a village."""
+    """记录在培训或村里发放的资料 / record copies handed out at a session or in a village.
+
+    多于库存也照录（科技局会看到），并提示 / more than held is recorded too, and said so."""
+    # Judged before the hand-out counts against the stock, as the page judges it.
+    over = None if correction_of else pickers.over_stock(ctx.store, title, copies)
     record_id = ops.give_leaflets(
         ctx.store,
         title=title,
@@ -282,7 +288,23 @@ def leaflets_give(
         at=at,
         correction_of=correction_of,
     )
-    printed_id(ctx, record_id)
+    if over is None:
+        ctx.out({"id": record_id, "over_stock": None}, record_id)
+        return
+    ctx.out(
+        {
+            "id": record_id,
+            "over_stock": {"title": over.title, "held": over.held, "copies": copies},
+        },
+        record_id,
+    )
+    if not ctx.as_json:
+        click.echo(
+            f"注意：你持有“{over.title}”{over.held} 份，本次发放 {copies} 份，多于库存；"
+            f"已照录，科技局会看到 / note: you held {over.held} copies of “{over.title}” and "
+            f"handed out {copies}: recorded, and the bureau will see it",
+            err=True,
+        )
 
 
 @leaflets.command("stock")
@@ -313,14 +335,14 @@ def plot() -> None:
 @click.option(
     "--tech", "technologies", multiple=True, help="技术（可多次） / technology, repeatable."
 )
-@click.option("--area", "area_mu", type=float, required=True, help="面积（亩） / area in mu.")
-@click.option("--lat", "latitude", type=float, default=None, help="纬度 / latitude.")
-@click.option("--lon", "longitude", type=float, default=None, help="经度 / longitude.")
+@click.option("--area", "area_mu", type=NUMBER, required=True, help="面积（亩） / area in mu.")
+@click.option("--lat", "latitude", type=NUMBER, default=None, help="纬度 / latitude.")
+@click.option("--lon", "longitude", type=NUMBER, default=None, help="经度 / longitude.")
 @click.option(
-    "--altitude", "altitude_m", type=float, default=None, help="海拔（米） / altitude, m."
+    "--altitude", "altitude_m", type=NUMBER, default=None, help="海拔（米） / altitude, m."
 )
 @click.option(
-    "--target-yield", type=float, default=None, help="目标亩产（公斤） / target kg per mu."
+    "--target-yield", type=NUMBER, default=None, help="目标亩产（公斤） / target kg per mu."
 )
 @click.option(
     "--established", "established_on", default=None, help=f"建立日期（默认今天），{DAY_HELP}."
@@ -337,9 +359,9 @@ def plot_new(ctx: Context, **options: Any) -> None:
 @click.option("--host", "host_name", default=None, help="承担户 / household hosting the plot.")
 @click.option("--crop", default=None, help="作物 / crop.")
 @click.option("--variety", default=None, help="品种名称或编号 / variety.")
-@click.option("--area", "area_mu", type=float, default=None, help="面积（亩） / area in mu.")
+@click.option("--area", "area_mu", type=NUMBER, default=None, help="面积（亩） / area in mu.")
 @click.option(
-    "--target-yield", type=float, default=None, help="目标亩产（公斤） / target kg per mu."
+    "--target-yield", type=NUMBER, default=None, help="目标亩产（公斤） / target kg per mu."
 )
 @click.option("--established", "established_on", default=None, help=f"建立日期，{DAY_HELP}.")
 @pass_ctx
@@ -356,10 +378,14 @@ def plot_edit(ctx: Context, plot_ref: str, **options: Any) -> None:
 )
 @click.option("--on", "observed_on", default=None, help=f"观察日期（默认今天），{DAY_HELP}.")
 @click.option(
-    "--survival", "survival_rate", type=float, default=None, help="成活率（%） / survival, percent."
+    "--survival",
+    "survival_rate",
+    type=NUMBER,
+    default=None,
+    help="成活率（%） / survival, percent.",
 )
 @click.option(
-    "--yield", "yield_kg_per_mu", type=float, default=None, help="亩产（公斤） / yield, kg per mu."
+    "--yield", "yield_kg_per_mu", type=NUMBER, default=None, help="亩产（公斤） / yield, kg per mu."
 )
 @click.option("--notes", default=None, help="备注 / notes.")
 @pass_ctx

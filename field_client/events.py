@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from field_client import names
+from field_client.form_errors import Gathered
 from field_client.store import FieldStore
 from field_client.when import now, typed_day, typed_moment
 from shared import protocol as p
@@ -137,19 +138,29 @@ def new_plot(
     established_on: str | None = None,
 ) -> str:
     """Set up a demonstration plot in a village; variety and technologies by name or id."""
+    got = Gathered(p.PLOT)
     values = {
-        "village_code": names.unit_code(store, village),
-        "host_name": names.clean(host_name),
-        "crop": names.clean(crop),
-        "variety_id": names.reference_id(store, p.VARIETY, variety) if variety else None,
-        "technology_ids": [names.reference_id(store, p.TECHNOLOGY, t) for t in technologies],
+        "village_code": got.take("village_code", lambda: names.unit_code(store, village)),
+        "host_name": names.as_typed(host_name),
+        "crop": names.as_typed(crop),
+        "variety_id": got.take(
+            "variety_id",
+            lambda: names.reference_id(store, p.VARIETY, variety) if variety else None,
+        ),
+        "technology_ids": got.take(
+            "technology_ids",
+            lambda: [names.reference_id(store, p.TECHNOLOGY, t) for t in technologies],
+        ),
         "area_mu": area_mu,
         "latitude": latitude,
         "longitude": longitude,
         "altitude_m": altitude_m,
         "target_yield_kg_per_mu": target_yield,
-        "established_on": typed_day(store, established_on, "established_on"),
+        "established_on": got.take(
+            "established_on", lambda: typed_day(store, established_on, "established_on")
+        ),
     }
+    got.raise_any(values)
     return store.create(p.PLOT, values)
 
 
@@ -177,23 +188,33 @@ def edit_plot(store: FieldStore, plot: str, **changes: Any) -> str:
     queued, so a form sent back unchanged sends nothing. Returns the plot's id."""
     plot_id = names.record_id(store, p.PLOT, plot)
     values: dict[str, Any] = {}
+    got = Gathered(p.PLOT)
     for key, value in changes.items():
         if key not in PLOT_EDITS:
             raise TianjianError(f"不能修改 {key} / cannot edit {key}", {key: "unknown field"})
         if key == "village":
-            values["village_code"] = names.unit_code(store, value)
+            values["village_code"] = got.take("village_code", names.unit_code, store, value)
         elif key in ("host_name", "crop"):
-            values[key] = names.clean(value)
+            values[key] = names.as_typed(value)
         elif key == "variety":
-            values["variety_id"] = names.reference_id(store, p.VARIETY, value) if value else None
+            values["variety_id"] = (
+                got.take("variety_id", names.reference_id, store, p.VARIETY, value)
+                if value
+                else None
+            )
         elif key == "technologies":
-            values["technology_ids"] = [names.reference_id(store, p.TECHNOLOGY, t) for t in value]
+            values["technology_ids"] = got.take(
+                "technology_ids", names.reference_ids, store, p.TECHNOLOGY, value
+            )
         elif key == "target_yield":
             values["target_yield_kg_per_mu"] = value
         elif key == "established_on":
-            values["established_on"] = typed_day(store, value, "established_on")
+            values["established_on"] = got.take(
+                "established_on", typed_day, store, value, "established_on"
+            )
         else:
             values[key] = value
+    got.raise_any(values)
     current = store.record(p.PLOT, plot_id) or {}
     changed = {
         name: value
@@ -217,12 +238,16 @@ def observe_plot(
 ) -> str:
     """Record an observation of a plot; `stage` 播种/出苗/… or its code. Returns the id."""
     plot_id = names.record_id(store, p.PLOT, plot)
+    got = Gathered(p.PLOT_OBSERVATION)
     values = {
         "plot_id": plot_id,
-        "stage": parse_choice(PLOT_STAGE_LABELS, stage, "stage"),
-        "observed_on": typed_day(store, observed_on, "observed_on"),
+        "stage": got.take("stage", lambda: parse_choice(PLOT_STAGE_LABELS, stage, "stage")),
+        "observed_on": got.take(
+            "observed_on", lambda: typed_day(store, observed_on, "observed_on")
+        ),
         "survival_rate": survival_rate,
         "yield_kg_per_mu": yield_kg_per_mu,
         "notes": notes,
     }
+    got.raise_any(values)
     return store.create(p.PLOT_OBSERVATION, values)

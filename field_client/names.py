@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -98,6 +99,12 @@ def clean(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
+def as_typed(text: str) -> str:
+    """Typed text as stored: outer spaces dropped, nothing else. Chinese punctuation stays as
+    the envoy typed it (（马鞍村） is not (马鞍村)); lookups compare through clean() anyway."""
+    return text.strip()
+
+
 # ------------------------------------------------------------------ reference data
 
 
@@ -116,6 +123,11 @@ def reference_id(store: FieldStore, kind: str, text: str) -> str:
             else []
         )
     return _one(kind, text, [Match(e["id"], str(e.get(name_field) or "")) for e in found])
+
+
+def reference_ids(store: FieldStore, kind: str, texts: Iterable[str]) -> list[str]:
+    """reference_id of each of several names or ids, in order."""
+    return [reference_id(store, kind, text) for text in texts]
 
 
 def envoy_id(store: FieldStore, text: str) -> str:

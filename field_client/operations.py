@@ -23,6 +23,7 @@ from field_client.events import (  # the one API: events are operations too
     observe_plot,
     receive_leaflets,
 )
+from field_client.form_errors import Gathered
 from field_client.store import FieldStore
 from field_client.sync import SyncClient, SyncReport, enrol
 from field_client.when import now, optional_moment, today, typed_day, typed_moment
@@ -93,7 +94,7 @@ def register_farmer(
 ) -> str:
     """Register a farmer in a village (code or name); gender 男/女/未说明 or its code. Returns the id."""
     values = {
-        "name": names.clean(name),
+        "name": names.as_typed(name),
         "village_code": names.unit_code(store, village, village_only=True),
         "mobile": mobile or None,
         "gender": parse_choice(GENDER_LABELS, gender, "gender") if gender else "unspecified",
@@ -111,7 +112,7 @@ def edit_farmer(store: FieldStore, farmer: str, **changes: Any) -> str:
     values: dict[str, Any] = {}
     for key, value in changes.items():
         if key == "name":
-            values["name"] = names.clean(value)
+            values["name"] = names.as_typed(value)
         elif key == "village":
             values["village_code"] = names.unit_code(store, value, village_only=True)
         elif key == "mobile":
@@ -161,19 +162,26 @@ def open_session(
     code or name; `kind` 进村培训/大型培训/… or its code; technologies and co-envoys by name
     or id; times as typed (start defaults to now). Returns the id."""
     _device, envoy = store.identity()
+    got = Gathered(p.SESSION)
     values = {
-        "kind": parse_choice(SESSION_KIND_LABELS, kind, "kind"),
-        "title": names.clean(title),
-        "unit_code": names.unit_code(store, unit),
+        "kind": got.take("kind", lambda: parse_choice(SESSION_KIND_LABELS, kind, "kind")),
+        "title": names.as_typed(title),
+        "unit_code": got.take("unit_code", lambda: names.unit_code(store, unit)),
         "place": place or None,
-        "starts_at": typed_moment(store, starts_at, "starts_at"),
-        "ends_at": optional_moment(store, ends_at, "ends_at"),
+        "starts_at": got.take("starts_at", lambda: typed_moment(store, starts_at, "starts_at")),
+        "ends_at": got.take("ends_at", lambda: optional_moment(store, ends_at, "ends_at")),
         "lead_envoy_id": envoy,
-        "co_envoy_ids": [names.envoy_id(store, e) for e in co_envoys],
-        "technology_ids": [names.reference_id(store, p.TECHNOLOGY, t) for t in technologies],
+        "co_envoy_ids": got.take(
+            "co_envoy_ids", lambda: [names.envoy_id(store, e) for e in co_envoys]
+        ),
+        "technology_ids": got.take(
+            "technology_ids",
+            lambda: [names.reference_id(store, p.TECHNOLOGY, t) for t in technologies],
+        ),
         "reported_headcount": headcount,
         "display_boards": boards,
     }
+    got.raise_any(values)
     return store.create(p.SESSION, values)
 
 
@@ -187,27 +195,32 @@ def edit_session(store: FieldStore, session: str, **changes: Any) -> str:
             {key: "unknown field" for key in unknown},
         )
     values: dict[str, Any] = {}
+    got = Gathered(p.SESSION)
     for key, value in changes.items():
         if key == "title":
-            values["title"] = names.clean(value)
+            values["title"] = names.as_typed(value)
         elif key == "unit":
-            values["unit_code"] = names.unit_code(store, value)
+            values["unit_code"] = got.take("unit_code", names.unit_code, store, value)
         elif key == "kind":
-            values["kind"] = parse_choice(SESSION_KIND_LABELS, value, "kind")
-        elif key == "starts_at":
-            values["starts_at"] = typed_moment(store, value, "starts_at")
-        elif key == "ends_at":
-            values["ends_at"] = optional_moment(store, value, "ends_at")
+            values["kind"] = got.take("kind", parse_choice, SESSION_KIND_LABELS, value, "kind")
+        elif key in ("starts_at", "ends_at"):
+            read = typed_moment if key == "starts_at" else optional_moment
+            values[key] = got.take(key, read, store, value, key)
         elif key == "place":
             values["place"] = value or None
         elif key == "technologies":
-            values["technology_ids"] = [names.reference_id(store, p.TECHNOLOGY, t) for t in value]
+            values["technology_ids"] = got.take(
+                "technology_ids", names.reference_ids, store, p.TECHNOLOGY, value
+            )
         elif key == "co_envoys":
-            values["co_envoy_ids"] = [names.envoy_id(store, e) for e in value]
+            values["co_envoy_ids"] = got.take(
+                "co_envoy_ids", names.reference_ids, store, p.ENVOY, value
+            )
         elif key == "headcount":
             values["reported_headcount"] = value
         elif key == "boards":
             values["display_boards"] = value
+    got.raise_any(values)
     if values:
         store.update(p.SESSION, session_id, values)
     return session_id
@@ -323,7 +336,7 @@ def undo_checkin(store: FieldStore, session: str, farmer: str, *, reason: str | 
     session_id = _own_session(store, session)
     farmer_id = names.farmer_id(store, farmer)
     record_id = attendance_id(session_id, farmer_id)
-    store.undo_checkin(record_id, names.clean(reason) if reason else None)
+    store.undo_checkin(record_id, names.as_typed(reason) if reason else None)
     return record_id
 
 

@@ -267,3 +267,12 @@ def stock_of(store: FieldStore, title: str) -> ops.Stock:
             return stock
     known = {t["id"]: str(t.get("title") or t["id"]) for t in store.reference(p.LEAFLET_TITLE)}
     return ops.Stock(title_id, known.get(title_id, title_id), 0, 0)
+
+
+def over_stock(store: FieldStore, title: str, copies: int | None) -> ops.Stock | None:
+    """The title's stock when handing out `copies` takes more than this envoy holds, else None:
+    the one rule by which the page asks first and the command line says so."""
+    if not title or copies is None:
+        return None
+    stock = stock_of(store, title)
+    return stock if copies > stock.held else None

@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from field_client.store import FieldStore
 from shared.errors import TianjianError
+from shared.typed_digits import ascii_digits
 
 # A new PIN has at least six digits (a four-digit one falls to a few thousand guesses); one
 # set before this rule still opens the pages, and the envoy is asked to choose a longer one.
@@ -41,6 +42,8 @@ def has_pin(store: FieldStore) -> bool:
 
 def set_pin(store: FieldStore, pin: str) -> None:
     """Set or change the PIN; every page session open until now is signed out."""
+    # Digits as a phone keyboard types them: a PIN set as １２３４５６ is entered as 123456.
+    pin = ascii_digits(pin)
     if not MIN_LENGTH <= len(pin) <= MAX_LENGTH or pin.strip() != pin:
         raise PinRefused(
             f"PIN 或密码须为 {MIN_LENGTH}-{MAX_LENGTH} 位，首尾不能有空格 / "
@@ -64,6 +67,7 @@ def check_pin(
     compared, in one write transaction, so a burst of tries at once cannot all pass the check
     before any is counted; a right PIN then clears its address's count.
     """
+    pin = ascii_digits(pin)
     stored = store.get("web_pin_hash")
     if stored is None:
         raise PinRefused("尚未设置 PIN / no PIN has been set yet")

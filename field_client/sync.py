@@ -80,8 +80,11 @@ class SyncClient:
         retries: int = 4,
         backoff: float = 0.5,
         compression_level: int | None = None,
+        progress: Callable[[SyncReport], None] | None = None,
     ) -> None:
         self.store = store
+        # Told the figures so far after each batch settled and each page applied.
+        self.progress = progress
         self.http = session or requests.Session()
         self.batch_changes = batch_changes
         self.batch_bytes = batch_bytes
@@ -348,6 +351,8 @@ class SyncClient:
         if reused:
             self.store.renumber(reused, answer["device_max_seq"])
         self.store.note_server_high_water(answer["device_max_seq"])
+        if self.progress is not None:
+            self.progress(self.report)
 
     def pull(self) -> None:
         # What the device holds: counted again only after a page of its envoy's records.
@@ -387,6 +392,8 @@ class SyncClient:
                 with self.store.transaction():
                     self.store.set("checkin_key", page["checkin_key"])
             self.report.pulled += len(page["records"])
+            if self.progress is not None:
+                self.progress(self.report)
             self.store.observe_server(page.get("server_hlc"), self._offset)
             if self.store.note_server_high_water(page["device_max_seq"]):
                 # Restored from an old copy: fetch our own records back too.

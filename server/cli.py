@@ -19,6 +19,7 @@ from server import audit, devices, exports, merges, queries, reference, settings
 from server.db import init_db
 from server.report import build_report
 from shared import cli_errors
+from shared.cli_numbers import WHOLE
 from shared.clock import local_date, utc_now
 from shared.errors import TianjianError
 from shared.private_files import write_owner_only
@@ -105,7 +106,7 @@ def targets() -> None:
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option(
     "--year",
-    type=int,
+    type=WHOLE,
     default=None,
     help="无“年度”列的 CSV/XLSX 的年份 / Year of a CSV/XLSX without a 年度 column.",
 )
@@ -129,7 +130,7 @@ def targets_load(ctx: click.Context, path: str, year: int | None) -> None:
 )
 @click.option(
     "--minutes",
-    type=int,
+    type=WHOLE,
     default=None,
     help="登记码有效分钟数 / Minutes the code stays valid (default: TIANJIAN_ENROLMENT_MINUTES, a day).",
 )
@@ -330,7 +331,7 @@ def run(
 @cli.command()
 @click.option(
     "--year",
-    type=int,
+    type=WHOLE,
     default=None,
     help="年份，按北京时间（默认今年）/ Calendar year in China time (default: this year).",
 )

@@ -2,9 +2,9 @@
 
 import hmac
 import re
-import unicodedata
 
 from shared.errors import InvalidMobile
+from shared.typed_digits import number_text
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _SEPARATORS = re.compile(r"[\s\-–—()（）.·]")
@@ -18,8 +18,7 @@ def normalise_mobile(text: str) -> str:
     """
     if not isinstance(text, str):
         raise InvalidMobile("手机号必须是文字 / mobile number must be text")
-    cleaned = unicodedata.normalize("NFKC", text)
-    cleaned = _SEPARATORS.sub("", cleaned)
+    cleaned = _SEPARATORS.sub("", number_text(text))
     if cleaned.startswith("+86"):
         cleaned = cleaned[3:]
     elif cleaned.startswith("0086"):

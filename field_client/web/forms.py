@@ -13,6 +13,7 @@ from field_client.web.i18n import say
 from shared import protocol as p
 from shared.errors import InvalidRecord, TianjianError
 from shared.schemas.field import validate_fields
+from shared.validation_messages import bilingual_validation_message
 
 LABELS = {
     "name": lazy_gettext("Name"),
@@ -66,18 +67,7 @@ def _reason(message: object) -> str:
         return "; ".join(_reason(m) for m in message)
     if isinstance(message, dict):
         return "; ".join(_reason(m) for m in message.values())
-    text = str(message)
-    if " / " in text:
-        return say(text)
-    if text.startswith("Missing data"):
-        return _("required")
-    if text.startswith("Not a valid integer"):
-        return _("must be a whole number")
-    if text.startswith("Must be greater than or equal") or text.startswith("Length must"):
-        return _("out of range")
-    if text.startswith("Must be one of"):
-        return _("not one of the choices")
-    return text
+    return say(bilingual_validation_message(str(message)))
 
 
 def field_errors(exc: InvalidRecord) -> dict[str, str]:

@@ -15,6 +15,7 @@ from field_client.web.forms import refusal
 from field_client.web.security import one_time_form, require_envoy
 from shared import protocol as p
 from shared.errors import InvalidRecord, TianjianError
+from shared.typed_digits import number_text
 
 bp = Blueprint("leaflets", __name__, url_prefix="/envoy/leaflets")
 bp.before_request(require_envoy)
@@ -66,7 +67,7 @@ def receive() -> Page:
 
 def _whole(text: str) -> int | None:
     try:
-        return int(text.strip())
+        return int(number_text(text))
     except ValueError:
         return None
 
@@ -88,16 +89,10 @@ def give() -> Page:
     copies = _whole(form.get("copies", ""))
     try:
         title = form.get("title", "")
-        stock = pickers.stock_of(store, title) if title else None
         placed = form.get("session") or form.get("village", "").strip()
-        if (
-            stock
-            and placed
-            and copies is not None
-            and copies > stock.held
-            and not form.get("confirm")
-        ):
-            return _page(200, give_form=form, over=stock, copies=copies)
+        over = pickers.over_stock(store, title, copies) if placed else None
+        if over and not form.get("confirm"):
+            return _page(200, give_form=form, over=over, copies=copies)
         ops.give_leaflets(
             store,
             title=title,

@@ -3,13 +3,14 @@ refused changes (fix or discard) and changes the server holds."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from field_client import listing, names
 from field_client import operations as ops
+from field_client.web import sync_job
 from field_client.web.db import get_store
 from field_client.web.i18n import say
 from field_client.web.security import require_envoy
@@ -71,14 +72,39 @@ def page() -> str:
 def run() -> str | tuple[str, int]:
     """Sync now; the page shows the figures, or why it could not reach the server."""
     store = get_store()
+    if request.headers.get("HX-Request"):
+        # In the background: the page polls /progress and shows the figures batch by batch.
+        job = sync_job.start(current_app, store, PAGE_SYNC_OPTIONS)
+        return render_template("outbox/_progress.html", job=job)
     try:
         outcome = ops.sync_device(store, **PAGE_SYNC_OPTIONS)
     except TianjianError as exc:
         return _page(failure=say(exc.message)), 502
-    template = "outbox/_result.html" if request.headers.get("HX-Request") else None
-    if template:
-        return render_template(template, outcome=outcome)
     return _page(outcome=outcome)
+
+
+@bp.get("/progress")
+def progress() -> str:
+    """The page's sync so far; once it ends, its figures or why it could not reach the server.
+
+    Always 200: htmx swaps only 2xx answers, and the everyday case of no signal must show.
+    """
+    store = get_store()
+    job = sync_job.current(current_app)
+    if job is None:
+        return ""
+    if not job.done:
+        return render_template("outbox/_progress.html", job=job)
+    if job.outcome is None:
+        return render_template(
+            "outbox/_failure.html",
+            failure=say(job.failure or ""),
+            state=listing.device_status(store),
+            waiting=ops.outbox_summary(store),
+        )
+    return render_template(
+        "outbox/_result.html", outcome=job.outcome, waiting=ops.outbox_summary(store), oob=True
+    )
 
 
 @bp.post("/discard/<int:seq>")

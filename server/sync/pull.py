@@ -10,6 +10,7 @@ from sqlite_utils import Database
 from server.db import get_state, write_transaction
 from server.devices import Device
 from server.records import row_to_state, table_of
+from server.sync import session_reach
 from server.sync.errors import ResyncRequired
 from server.tables import FIELD_TABLES
 from shared import protocol as p
@@ -50,6 +51,16 @@ def pull_page(
         more = len(found) > limit
         masking = _Masking(db, device)
         records = [{"k": kind, "r": masking.wire_record(kind, row)} for _seq, kind, row in page]
+        sent = {(kind, row.get("id")) for _seq, kind, row in page}
+        run = [
+            state
+            for _seq, kind, row in page
+            if kind == p.SESSION and runs_session(device, state := row_to_state(kind, row))
+        ]
+        for kind, row in session_reach.earlier_records(db, device, run, cursor, include_own):
+            if (kind, row["id"]) not in sent:
+                sent.add((kind, row["id"]))
+                records.append({"k": kind, "r": masking.wire_record(kind, row)})
         next_cursor = page[-1][0] if more else max(high, cursor)
         held = None if more else held_for(db, device)
     finally:
@@ -128,11 +139,14 @@ def _changed_rows(
         if device.township_codes:
             scope.append(f"township_code IN ({','.join('?' * len(device.township_codes))})")
             params.extend(device.township_codes)
-        # A session, its check-ins and hand-outs reach its lead and co-envoys, whatever their
-        # townships. co_envoy_ids is a JSON list of UUIDs, which hold no LIKE wildcards.
-        runs = "(lead_envoy_id = ? OR co_envoy_ids LIKE ?)"
-        run_params = [device.envoy_id, f'%"{device.envoy_id}"%']
-        if kind == p.SESSION:
+        # A session, its check-ins, hand-outs and farmers reach its lead and co-envoys,
+        # whatever their townships.
+        runs, run_params = session_reach.RUNS, session_reach.runs_params(device)
+        if kind == p.FARMER:
+            brought, brought_params = session_reach.farmer_scope(device)
+            scope.append(f"({brought})")
+            params.extend(brought_params)
+        elif kind == p.SESSION:
             scope.append(runs)
             params.extend(run_params)
         elif kind in _OF_A_SESSION:

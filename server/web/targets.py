@@ -19,6 +19,7 @@ from server.web import forms
 from server.web.render import table_page
 from shared.clock import local_date, to_iso, utc_now
 from shared.indicators import BY_KEY, INDICATORS
+from shared.schemas.types import Number, Whole
 
 bp = Blueprint("targets", __name__, url_prefix="/targets")
 
@@ -33,7 +34,7 @@ COLUMNS = (
 
 
 class YearArgs(Schema):
-    year = fields.Integer(
+    year = Whole(
         load_default=lambda: local_date(utc_now()).year, validate=validate.Range(2000, 2200)
     )
 
@@ -116,8 +117,8 @@ def upload() -> Any:
 
 
 class ProfileForm(Schema):
-    year = fields.Integer(required=True, validate=validate.Range(2000, 2200))
-    shares = fields.List(fields.Float(), required=True)
+    year = Whole(required=True, validate=validate.Range(2000, 2200))
+    shares = fields.List(Number(), required=True)
 
 
 @bp.post("/profile")

@@ -11,7 +11,18 @@ from marshmallow import RAISE, Schema, ValidationError, fields, missing, validat
 
 from shared import protocol as p
 from shared.errors import InvalidRecord
-from shared.schemas.types import Day, DivisionCode, Id, Mobile, Name, Note, Timestamp, name_problem
+from shared.schemas.types import (
+    Day,
+    DivisionCode,
+    Id,
+    Mobile,
+    Name,
+    Note,
+    Number,
+    Timestamp,
+    Whole,
+    name_problem,
+)
 
 SESSION_KINDS = (
     "village_training",
@@ -53,9 +64,7 @@ class FarmerSchema(FieldRecordSchema):
     name = Name(required=True, validate=validate.Length(1, 40))
     mobile = Mobile(allow_none=True, load_default=None)
     gender = fields.String(load_default="unspecified", validate=validate.OneOf(GENDERS))
-    birth_year = fields.Integer(
-        allow_none=True, load_default=None, validate=validate.Range(1900, 2100)
-    )
+    birth_year = Whole(allow_none=True, load_default=None, validate=validate.Range(1900, 2100))
     village_code = DivisionCode(required=True)
 
 
@@ -71,10 +80,10 @@ class SessionSchema(FieldRecordSchema):
     lead_envoy_id = Id(required=True)
     co_envoy_ids = fields.List(Id(), load_default=list)
     # A typed headcount (or a TV lecture's audience estimate), never mixed with check-ins.
-    reported_headcount = fields.Integer(
+    reported_headcount = Whole(
         allow_none=True, load_default=None, validate=validate.Range(0, 1_000_000)
     )
-    display_boards = fields.Integer(load_default=0, validate=validate.Range(0, 10_000))
+    display_boards = Whole(load_default=0, validate=validate.Range(0, 10_000))
     closed = fields.Boolean(load_default=False)
 
     @validates_schema
@@ -105,7 +114,7 @@ class LeafletReceiptSchema(FieldRecordSchema):
     """Copies of a leaflet an envoy received from the bureau's stock."""
 
     leaflet_title_id = Id(required=True)
-    copies = fields.Integer(required=True, validate=validate.Range(-1_000_000, 1_000_000))
+    copies = Whole(required=True, validate=validate.Range(-1_000_000, 1_000_000))
     received_on = Day(required=True)
     correction_of = Id(allow_none=True, load_default=None)
 
@@ -116,7 +125,7 @@ class LeafletReceiptSchema(FieldRecordSchema):
 
 class LeafletHandoutSchema(FieldRecordSchema):
     leaflet_title_id = Id(required=True)
-    copies = fields.Integer(required=True, validate=validate.Range(-1_000_000, 1_000_000))
+    copies = Whole(required=True, validate=validate.Range(-1_000_000, 1_000_000))
     session_id = Id(allow_none=True, load_default=None)
     unit_code = DivisionCode(allow_none=True, load_default=None)
     handed_out_at = Timestamp(required=True)
@@ -139,15 +148,11 @@ class PlotSchema(FieldRecordSchema):
     crop = Name(required=True, validate=validate.Length(1, 40))
     variety_id = Id(allow_none=True, load_default=None)
     technology_ids = fields.List(Id(), load_default=list)
-    area_mu = fields.Float(
-        required=True, validate=validate.Range(0, 1_000_000, min_inclusive=False)
-    )
-    latitude = fields.Float(allow_none=True, load_default=None, validate=validate.Range(-90, 90))
-    longitude = fields.Float(allow_none=True, load_default=None, validate=validate.Range(-180, 180))
-    altitude_m = fields.Float(
-        allow_none=True, load_default=None, validate=validate.Range(-500, 9000)
-    )
-    target_yield_kg_per_mu = fields.Float(
+    area_mu = Number(required=True, validate=validate.Range(0, 1_000_000, min_inclusive=False))
+    latitude = Number(allow_none=True, load_default=None, validate=validate.Range(-90, 90))
+    longitude = Number(allow_none=True, load_default=None, validate=validate.Range(-180, 180))
+    altitude_m = Number(allow_none=True, load_default=None, validate=validate.Range(-500, 9000))
+    target_yield_kg_per_mu = Number(
         allow_none=True, load_default=None, validate=validate.Range(0, 100_000)
     )
     established_on = Day(required=True)
@@ -157,10 +162,8 @@ class PlotObservationSchema(FieldRecordSchema):
     plot_id = Id(required=True)
     observed_on = Day(required=True)
     stage = fields.String(required=True, validate=validate.OneOf(PLOT_STAGES))
-    survival_rate = fields.Float(
-        allow_none=True, load_default=None, validate=validate.Range(0, 100)
-    )
-    yield_kg_per_mu = fields.Float(
+    survival_rate = Number(allow_none=True, load_default=None, validate=validate.Range(0, 100))
+    yield_kg_per_mu = Number(
         allow_none=True, load_default=None, validate=validate.Range(0, 100_000)
     )
     notes = Note(allow_none=True, load_default=None, validate=validate.Length(max=2000))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from shared.indicators import COMPARATORS, INDICATOR_KEYS
-from shared.schemas.types import DivisionCode, Id, Mobile, Name
+from shared.schemas.types import DivisionCode, Id, Mobile, Name, Number, Whole
 
 UNIT_LEVELS = ("province", "city", "county", "township", "village")
 
@@ -50,7 +50,7 @@ class LeafletTitleSchema(ReferenceSchema):
 class TargetLineSchema(ReferenceSchema):
     indicator = fields.String(required=True, validate=validate.OneOf(INDICATOR_KEYS))
     comparator = fields.String(required=True, validate=validate.OneOf(COMPARATORS))
-    value = fields.Float(required=True, validate=validate.Range(0, 1e12))
+    value = Number(required=True, validate=validate.Range(0, 1e12))
 
 
 TARGET_BASES = ("value", "growth")
@@ -61,11 +61,11 @@ class TargetSchema(TargetLineSchema):
     envoy (`envoy_id`), a fixed value or growth on last year's actual (`growth_percent`)."""
 
     id = fields.String(load_default=None)
-    year = fields.Integer(required=True, validate=validate.Range(2000, 2200))
+    year = Whole(required=True, validate=validate.Range(2000, 2200))
     unit_code = DivisionCode(required=True, allow_none=True)
     envoy_id = Id(allow_none=True, load_default=None)
     basis = fields.String(load_default="value", validate=validate.OneOf(TARGET_BASES))
-    growth_percent = fields.Float(allow_none=True, load_default=None)
+    growth_percent = Number(allow_none=True, load_default=None)
 
 
 class FarmerAliasSchema(ReferenceSchema):
@@ -78,7 +78,7 @@ class FarmerAliasSchema(ReferenceSchema):
 
 
 class TargetsFileSchema(ReferenceSchema):
-    year = fields.Integer(required=True, validate=validate.Range(2000, 2200))
+    year = Whole(required=True, validate=validate.Range(2000, 2200))
     unit_code = DivisionCode(required=True)
     targets = fields.List(
         fields.Nested(TargetLineSchema), required=True, validate=validate.Length(1)

@@ -12,6 +12,7 @@ from shared.clock import parse_iso, to_iso
 from shared.errors import InvalidMobile
 from shared.ids import is_uuid
 from shared.mobile import normalise_mobile
+from shared.typed_digits import number_text
 
 
 class Timestamp(fields.Field[str]):
@@ -62,10 +63,28 @@ class DivisionCode(fields.String):
     """A statistical division code (统计用区划代码), padded to 12 digits."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        text = number_text(super()._deserialize(value, attr, data, **kwargs))
         if not text.isdigit() or len(text) not in (2, 4, 6, 9, 12):
             raise ValidationError(f"区划代码应为数字（6/9/12位） / not a division code: {text!r}")
         return text.ljust(12, "0")
+
+
+class Whole(fields.Integer):
+    """A whole number a person types (a year, a count): full-width or other digits read."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, str):
+            value = number_text(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Number(fields.Float):
+    """A number a person types (an area, a yield): １２．５ reads as 12.5."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, str):
+            value = number_text(value)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class Mobile(fields.String):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +24,8 @@ class FaultProxy:
     upstream_port: int
     decide: Decide = lambda method, path, n: PASS
     log: list[tuple[str, str, str]] = field(default_factory=list)
+    # Seconds each request waits before it is forwarded: a slow link, where progress shows.
+    delay_s: float = 0.0
 
     def __post_init__(self) -> None:
         self.listener = socket.socket()
@@ -63,6 +66,7 @@ class FaultProxy:
                 self.log.append((method.decode(), path.decode(), action))
                 if action == CUT_BEFORE_SERVER:
                     return
+                time.sleep(self.delay_s)
                 response = self._forward(request)
                 if action == REPEAT:
                     response = self._forward(request)

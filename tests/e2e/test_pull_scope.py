@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from field_client import operations as ops
 from field_client.mobiles import farmers_with_mobile
 from field_client.store import FieldStore, NotYours
 from server import reference
@@ -142,3 +143,37 @@ def test_other_envoys_farmers_are_held_masked_and_found_by_a_typed_number(
     with pytest.raises(InvalidRecord):
         zhang.update(p.FARMER, farmer, {"mobile": held["mobile"]})
     assert li.counts().get("pending", 0) == 0 and zhang.counts().get("pending", 0) == 0
+
+
+def test_a_co_envoy_checks_in_a_farmer_the_lead_registered_without_a_duplicate(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    """王五 serves another township; added to 张三's session after it began, his device gets
+    the farmers of its village and the check-ins made before, and checks in 张三's farmer."""
+    zhang = enrolled_store(live_server, str(tmp_path / "zhang.db"), "张三")  # 530102001
+    wang = enrolled_store(live_server, str(tmp_path / "wang.db"), "王五")  # 530102002
+    lead_farmer = add_farmer(zhang, "赵大", VILLAGE_EAST, "13612345678")
+    early = add_farmer(zhang, "孙二", VILLAGE_EAST)
+    session = ops.open_session(zhang, title="马铃薯晚疫病防治", unit=VILLAGE_EAST)
+    zhang.checkin(session, early, "qr_self")
+    fast_client(zhang).sync()
+    fast_client(wang).sync()
+    assert wang.record(p.SESSION, session) is None
+
+    ops.edit_session(zhang, session, co_envoys=[WANG])
+    fast_client(zhang).sync()
+    fast_client(wang).sync()
+    assert wang.record(p.SESSION, session) is not None
+    assert [a["farmer_id"] for a in wang.records(p.ATTENDANCE)] == [early]
+    held = wang.record(p.FARMER, lead_farmer)
+    assert held is not None and held["mobile"] == mask_mobile("13612345678")
+
+    done = ops.check_in(wang, session, "赵大", method="roster")
+    assert done.new and done.farmer_name == "赵大"
+    report = fast_client(wang).sync()
+    assert report.statuses == {p.APPLIED: 1} and wang.rejected() == []
+    assert count_rows(live_server.db_path, "farmers") == 2
+    fast_client(zhang).sync()
+    assert sorted(a["farmer_id"] for a in zhang.records(p.ATTENDANCE)) == sorted(
+        [early, lead_farmer]
+    )

@@ -36,7 +36,8 @@ def run(db: Path, *args: str) -> Result:
 def ok(db: Path, *args: str) -> str:
     result = run(db, *args)
     assert result.exit_code == 0, (result.output, result.exception)
-    return result.output.strip()
+    # What a script reads: notes for the envoy go to stderr.
+    return result.stdout.strip()
 
 
 def ok_json(db: Path, *args: str) -> Any:
@@ -258,6 +259,22 @@ def test_leaflets_give_at_a_session_and_in_a_village(db: Path) -> None:
     assert second["session_id"] is None
 
 
+def test_handing_out_more_than_held_is_said_and_carried_in_json(db: Path) -> None:
+    ok(db, "leaflets", "receive", "--title", TITLE, "--copies", "10", "--on", "2026-05-20")
+    within = run(db, "leaflets", "give", "--title", TITLE, "--copies", "10", "--village", "东村")
+    assert within.exit_code == 0 and within.stderr == ""
+    over = run(db, "leaflets", "give", "--title", TITLE, "--copies", "3", "--village", "东村")
+    assert over.exit_code == 0
+    assert "多于库存" in over.stderr and "持有“马铃薯晚疫病防治”0 份" in over.stderr
+    assert "handed out 3" in over.stderr
+    assert stored(db).record(p.LEAFLET_HANDOUT, over.stdout.strip())["copies"] == 3
+    answer = ok_json(db, "leaflets", "give", "--title", TITLE, "--copies", "4", "--village", "东村")
+    assert answer["over_stock"] == {"title": "马铃薯晚疫病防治", "held": -3, "copies": 4}
+    ok(db, "leaflets", "receive", "--title", TITLE, "--copies", "100", "--on", "2026-05-21")
+    fine = ok_json(db, "leaflets", "give", "--title", TITLE, "--copies", "5", "--village", "东村")
+    assert fine["over_stock"] is None
+
+
 def test_leaflets_give_without_session_or_village_names_the_problem(db: Path) -> None:
     result = run(db, "leaflets", "give", "--title", TITLE, "--copies", "30")
     assert_one_line_error(result, "unit_code", "session or the village")
@@ -362,6 +379,31 @@ def test_plot_defaults_to_today(db: Path) -> None:
     )
     established = stored(db).record(p.PLOT, plot_id)["established_on"]
     assert len(established) == 10 and established[4] == "-"
+
+
+def test_numbers_typed_in_full_width_are_read(db: Path) -> None:
+    plot_id = ok(
+        db,
+        "plot",
+        "new",
+        "--village",
+        VILLAGE,
+        "--host",
+        "李家",
+        "--crop",
+        "玉米",
+        "--area",
+        "１２．５",
+    )
+    assert stored(db).record(p.PLOT, plot_id)["area_mu"] == 12.5
+    farmer = ok(
+        db, "farmer", "add", "--name", "王芳", "--village", "东村", "--birth-year", "１９７５"
+    )
+    assert stored(db).record(p.FARMER, farmer)["birth_year"] == 1975
+    result = run(
+        db, "plot", "new", "--village", VILLAGE, "--host", "李", "--crop", "玉米", "--area", "十亩"
+    )
+    assert result.exit_code == 2 and "不是数字" in result.output
 
 
 def test_plot_edit_changes_only_what_is_given(db: Path) -> None:

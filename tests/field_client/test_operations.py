@@ -334,3 +334,27 @@ def test_another_envoys_farmer_is_found_by_the_whole_number_though_held_masked(
     )
     with pytest.raises(names.UnknownName):
         names.farmer_id(store, other)
+
+
+def test_typed_chinese_punctuation_is_kept_and_digits_read(store: FieldStore) -> None:
+    """Titles, names and reasons keep what the envoy typed; only numbers and codes are folded."""
+    session = ops.open_session(store, title="  马铃薯培训（马鞍村），第二期 ", unit=EAST)
+    assert store.record(p.SESSION, session)["title"] == "马铃薯培训（马鞍村），第二期"
+    ops.edit_session(store, session, title="培训：晚疫病（二）")
+    assert store.record(p.SESSION, session)["title"] == "培训：晚疫病（二）"
+    farmer = ops.register_farmer(
+        store,
+        name="李四（村医）",
+        village=EAST,
+        mobile="１３８１２３４５６７８",
+        birth_year="１９７５",
+    )
+    record = store.record(p.FARMER, farmer)
+    assert record["name"] == "李四（村医）"
+    assert record["mobile"] == "13812345678" and record["birth_year"] == 1975
+    ops.check_in(store, session, farmer, method="roster")
+    ops.undo_checkin(store, session, farmer, reason="点错了人，重来")
+    [undone] = store.undone_checkins(session)
+    assert undone["reason"] == "点错了人，重来"
+    # Found again by the folded form of what was typed.
+    assert names.session_id(store, "培训:晚疫病(二)") == session

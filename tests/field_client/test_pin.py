@@ -92,3 +92,22 @@ def test_changing_the_pin_ends_every_page_session(path: str) -> None:
     pin.set_pin(store, "975310")
     assert not pin.session_open(store, second)
     store.close()
+
+
+def test_a_full_width_pin_is_entered_from_a_phone_keyboard(tmp_path: Path) -> None:
+    """Set as typed on a PC's Chinese input method (１２３４５６), it opens from a phone's number
+    keyboard (123456), and from other scripts' digits."""
+    store = make_store(str(tmp_path / "f.db"))
+    pin.set_pin(store, "１２３４５６")
+    pin.check_pin(store, "123456", LAPTOP)
+    pin.check_pin(store, "١٢٣٤٥٦", LAPTOP)
+    with pytest.raises(pin.PinRefused):
+        pin.check_pin(store, "654321", LAPTOP)
+    store.close()
+
+
+def test_an_ascii_pin_opens_when_typed_full_width(tmp_path: Path) -> None:
+    store = make_store(str(tmp_path / "f.db"))
+    pin.set_pin(store, "246813")
+    pin.check_pin(store, "２４６８１３", LAPTOP)
+    store.close()

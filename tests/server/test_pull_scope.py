@@ -14,7 +14,7 @@ from server.db import init_db
 from shared import protocol as p
 from shared.ids import attendance_id, new_id
 from shared.mobile import mask_mobile, mobile_hash
-from tests.helpers import LEAFLET_POTATO, VILLAGE_SOUTH
+from tests.helpers import LEAFLET_POTATO, VILLAGE_SOUTH, VILLAGE_WEST
 from tests.server.test_api import (
     Device,
     checkin_fields,
@@ -185,3 +185,84 @@ def test_a_masked_mobile_never_overwrites_the_number_on_the_server(
         # Nor does a refusal hand the number to a device that holds it masked.
         assert ZHANG_FARMER_MOBILE not in json.dumps(answer)
     assert row(db_path, "farmers", farmer_id)["mobile"] == ZHANG_FARMER_MOBILE
+
+
+def test_a_co_envoy_receives_the_farmers_of_the_sessions_village_and_those_checked_in(
+    client: FlaskClient, db_path: str
+) -> None:
+    zhang = Device(client, db_path, "张三")  # serves 530102001
+    wang = Device(client, db_path, "王五")  # serves 530102002 only
+    in_village, checked_in_from_west, elsewhere = new_id(), new_id(), new_id()
+    co_run = new_id()
+    zhang.push(
+        [
+            zhang.change(p.FARMER, farmer_fields("赵大", ZHANG_FARMER_MOBILE), in_village),
+            zhang.change(
+                p.FARMER, {**farmer_fields("钱一"), "village_code": VILLAGE_WEST}, elsewhere
+            ),
+            zhang.change(
+                p.FARMER,
+                {**farmer_fields("孙二"), "village_code": VILLAGE_WEST},
+                checked_in_from_west,
+            ),
+            zhang.change(
+                p.SESSION,
+                {**session_fields(zhang.envoy_id), "co_envoy_ids": [wang.envoy_id]},
+                co_run,
+            ),
+            zhang.change(p.ATTENDANCE, checkin_fields(co_run, checked_in_from_west)),
+        ]
+    )
+    records = wang.pull_all(limit=2)
+    pulled = field_ids(records)
+    assert (p.FARMER, in_village) in pulled and (p.FARMER, checked_in_from_west) in pulled
+    # Not every farmer of the lead's township: only the session's village and its check-ins.
+    assert (p.FARMER, elsewhere) not in pulled
+    farmer = next(r["r"] for r in records if r["r"].get("id") == in_village)
+    assert farmer["mobile"] == mask_mobile(ZHANG_FARMER_MOBILE)
+    assert ZHANG_FARMER_MOBILE not in json.dumps(records)
+
+    # The co-envoy checks in the lead's farmer: accepted, and no second farmer is made.
+    answer = wang.push([wang.change(p.ATTENDANCE, checkin_fields(co_run, in_village))])
+    assert answer["answers"] == [] and answer["applied"] == [[1, 1]]
+    assert (p.ATTENDANCE, attendance_id(co_run, in_village)) in field_ids(zhang.pull_all())
+
+
+def test_a_co_envoy_added_later_receives_what_came_before(
+    client: FlaskClient, db_path: str
+) -> None:
+    zhang = Device(client, db_path, "张三")
+    wang = Device(client, db_path, "王五")
+    farmer_id, session_id, handout = new_id(), new_id(), new_id()
+    zhang.push(
+        [
+            zhang.change(p.FARMER, farmer_fields("赵大", ZHANG_FARMER_MOBILE), farmer_id),
+            zhang.change(p.SESSION, session_fields(zhang.envoy_id), session_id),
+            zhang.change(p.ATTENDANCE, checkin_fields(session_id, farmer_id)),
+            zhang.change(
+                p.LEAFLET_HANDOUT,
+                {
+                    "leaflet_title_id": LEAFLET_POTATO,
+                    "copies": 20,
+                    "session_id": session_id,
+                    "handed_out_at": "2026-05-10T03:00:00Z",
+                },
+                handout,
+            ),
+        ]
+    )
+    first = wang.pull(0, 5000)
+    assert (p.SESSION, session_id) not in field_ids(first["records"])
+    assert (p.FARMER, farmer_id) not in field_ids(first["records"])
+
+    # 张三 adds 王五 as a co-envoy: 王五's next pull, after his cursor, brings what came before.
+    zhang.push([zhang.change(p.SESSION, {"co_envoy_ids": [wang.envoy_id]}, session_id)])
+    later = wang.pull(first["cursor"], 5000)
+    pulled = field_ids(later["records"])
+    assert (p.SESSION, session_id) in pulled
+    assert (p.ATTENDANCE, attendance_id(session_id, farmer_id)) in pulled
+    assert (p.LEAFLET_HANDOUT, handout) in pulled
+    assert (p.FARMER, farmer_id) in pulled
+    assert ZHANG_FARMER_MOBILE not in json.dumps(later)
+    # Once: nothing more after the new cursor.
+    assert wang.pull(later["cursor"], 5000)["records"] == []

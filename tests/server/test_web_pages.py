@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlite_utils import Database
 
-from server import devices, users
+from server import devices, profiles, users
 from server.db import init_db
 from server.progress import progress
 from tests.helpers import VILLAGE_EAST, VILLAGE_WEST, csrf_token, sign_in
@@ -324,3 +324,20 @@ def test_year_end_summary_lists_leaflets_and_sessions(app: Flask, busy: dict[str
     page = client_of(app, "staff").get("/summary?year=2026").get_data(as_text=True)
     assert "年度总结" in page and "马铃薯晚疫病防治" in page
     assert 'media="print"' in page
+
+
+def test_the_monthly_profile_reads_full_width_digits(app: Flask, busy: dict[str, Any]) -> None:
+    """Shares typed with a Chinese input method's full-width digits (２５．５) are numbers."""
+    admin = client_of(app, "admin")
+    shares = {
+        f"m{month}": "".join(chr(ord(c) + 0xFEE0) for c in str(month * 5 if month < 12 else 100))
+        for month in range(1, 13)
+    }
+    shares["m6"] = "３０．５"
+    answer = admin.post(
+        "/targets/profile?year=２０２６",
+        data={"csrf_token": csrf_token(admin, "/targets/"), **shares},
+    )
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    saved = profiles.profiles_for(busy["db"], 2026)["trainee_attendances"]
+    assert saved[5] == 0.305 and saved[-1] == 1

@@ -4,6 +4,7 @@ changes, and a sync that cannot reach the server saying so in Chinese."""
 from __future__ import annotations
 
 import json
+import time
 
 from field_client import operations as ops
 from field_client.web import outbox
@@ -93,3 +94,36 @@ def test_sync_page_needs_the_pin(client, store) -> None:
     assert client.get(PAGE).location.startswith("/login")
     assert client.post(PAGE).location.startswith("/login")
     assert json.dumps(store.counts()) == "{}"
+
+
+def test_sync_with_no_signal_from_htmx_says_nothing_was_lost(envoy, store, monkeypatch) -> None:
+    """htmx swaps only 2xx answers: the failure comes back as a 200 fragment it shows."""
+    store.set("server_url", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setattr(
+        outbox, "PAGE_SYNC_OPTIONS", {"timeout": 2.0, "retries": 0, "backoff": 0.01}
+    )
+    new_farmer(store)
+    new_session(store)
+    answer = envoy.post(PAGE, headers={"HX-Request": "true"})
+    assert answer.status_code == 200 and 'id="sync-progress"' in answer.get_data(as_text=True)
+    page = finished(envoy)
+    assert 'id="sync-failed"' in page
+    assert "没有丢失任何数据" in page and "2 条更改仍保存在本机" in page
+    assert "农民: 1" in page and "有信号" in page
+    assert store.counts()["pending"] == 2
+    envoy.set_cookie("lang", "en")
+    envoy.post(PAGE, headers={"HX-Request": "true"})
+    assert "Nothing was lost" in finished(envoy)
+
+
+def finished(envoy, seconds: float = 20) -> str:
+    """Poll the sync's progress as the page does until it ends; its last answer."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        answer = envoy.get(f"{PAGE}progress")
+        assert answer.status_code == 200
+        page = answer.get_data(as_text=True)
+        if 'id="sync-progress"' not in page:
+            return page
+        time.sleep(0.05)
+    raise AssertionError("the sync did not end")

@@ -93,3 +93,25 @@ def test_a_plot_is_edited_and_only_what_changed_is_sent(envoy, store) -> None:
     assert bad.status_code == 422 and "面积（亩）" in bad.get_data(as_text=True)
     assert store.records(p.PLOT)[0]["area_mu"] == 9.5
     assert envoy.get("/envoy/plots/not-a-plot/edit").status_code == 404
+
+
+def test_every_bad_plot_field_is_shown_at_once_in_chinese(envoy, store) -> None:
+    bad = {
+        **PLOT,
+        "village": "不存在村",
+        "variety": "没有的品种",
+        "area_mu": "十二亩",
+        "established_on": "昨天下午",
+        "target_yield": "很高",
+        "latitude": "北纬",
+    }
+    answer = post_form(envoy, "/envoy/plots/new", bad)
+    assert answer.status_code == 422
+    page = answer.get_data(as_text=True)
+    for shown in ("村：", "品种：", "面积（亩）：应为数字", "建立日期：", "纬度"):
+        assert shown in page, shown
+    assert "Not a valid" not in page
+    assert store.records(p.PLOT) == []
+    # Full-width digits are numbers too.
+    answer = post_form(envoy, "/envoy/plots/new", {**PLOT, "area_mu": "１２．５"})
+    assert answer.status_code == 302 and store.records(p.PLOT)[0]["area_mu"] == 12.5

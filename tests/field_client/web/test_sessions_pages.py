@@ -212,3 +212,25 @@ def test_english_on_request(envoy, store) -> None:
     assert "Start a session" in page and "开始一场培训" not in page
     answer = post_form(envoy, "/envoy/sessions/new", {**NEW, "starts_at": "someday"})
     assert "Starts:" in answer.get_data(as_text=True)
+
+
+def test_every_bad_field_is_shown_at_once_in_chinese(envoy, store) -> None:
+    """Five bad fields take one save, not five: each is named under its field, in Chinese."""
+    bad = {
+        **NEW,
+        "kind": "跳舞",
+        "village": "不存在村",
+        "starts_at": "明年某天",
+        "ends_at": "后天傍晚",
+        "boards": "很多",
+        "headcount": "１２．５",
+    }
+    answer = post_form(envoy, "/envoy/sessions/new", bad)
+    assert answer.status_code == 422
+    page = answer.get_data(as_text=True)
+    for key in ("kind", "unit", "starts_at", "ends_at", "display_boards", "reported_headcount"):
+        assert f'id="error-{key}"' in page, key
+    for shown in ("类型：", "村：", "开始时间：", "结束时间：", "展板数："):
+        assert shown in page, shown
+    assert "Not a valid" not in page and "应为整数" in page
+    assert sessions(store) == []

@@ -1,0 +1,35 @@
+"""Numbers typed at either command line: full-width and other digits read as ASCII
+(shared/typed_digits.py), refused in Chinese and English."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from shared.typed_digits import number_text
+
+
+class TypedNumber(click.ParamType[float]):
+    """A whole number or a decimal as typed: `--area １２．５`, `--year ２０２６`."""
+
+    def __init__(self, whole: bool) -> None:
+        self.whole = whole
+        self.name = "integer" if whole else "number"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, int if self.whole else (int, float)) and not isinstance(value, bool):
+            return value
+        text = number_text(str(value))
+        try:
+            return int(text) if self.whole else float(text)
+        except ValueError:
+            if self.whole:
+                self.fail(f"“{value}”不是整数 / {value!r} is not a whole number", param, ctx)
+            self.fail(f"“{value}”不是数字 / {value!r} is not a number", param, ctx)
+
+
+WHOLE = TypedNumber(whole=True)
+NUMBER = TypedNumber(whole=False)
