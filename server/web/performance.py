@@ -101,7 +101,8 @@ def performance_table(found: Performance) -> Table:
             NUMBER,
             drill(year, "questioned"),
         ),
-        Column("township_codes", "服务乡镇代码", "Township codes", CODE),
+        # For files (codes as text); the page has the townships' names.
+        Column("township_codes", "服务乡镇代码", "Township codes", CODE, on_page=False),
     ]
     return Table(
         "performance",
