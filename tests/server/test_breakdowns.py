@@ -163,6 +163,8 @@ def test_breakdown_over_http(client: FlaskClient, busy: Database, db_path: str) 
     assert response.status_code == 200
     body = response.get_json()
     assert {row["key"] for row in body["rows"]} >= {VILLAGE_EAST, VILLAGE_WEST, VILLAGE_SOUTH}
+    # The county's own targets travel with the total, as on the page.
+    assert body["total_targets"]["trainee_attendances"]["target"] == 3000
     bad = client.get("/api/v1/reports/2026/breakdown?by=weather", headers=token)
     assert bad.status_code == 422
     assert "by" in bad.get_json()["errors"]["query"]
