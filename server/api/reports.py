@@ -61,7 +61,9 @@ class BreakdownSchema(Schema):
     rows = fields.List(fields.Dict())
     total = fields.Dict()
     total_targets = fields.Dict(
-        metadata={"description": "本单位自己的目标，按目标进度判断 / the unit's own targets, judged"}
+        metadata={
+            "description": "本单位自己的目标，按目标进度判断 / the unit's own targets, judged"
+        }
     )
 
 
