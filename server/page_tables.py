@@ -55,6 +55,8 @@ class Column:
     # The row key holding the English text of this column, where it differs (labels).
     en_key: str | None = None
     on_page: bool = True
+    # A shorter header for the page (zh, en), the file's header in its tooltip.
+    heading: tuple[str, str] | None = None
     detail: Callable[[dict[str, Any], bool], CellDetail | None] | None = None
 
 
