@@ -128,7 +128,7 @@ def performance_table(found: Performance) -> Table:
             "Records questioned",
             NUMBER,
             drill(year, "questioned"),
-            heading=("被质疑", "Questioned"),
+            heading=("被质疑", "Queried"),
         ),
         Column(
             "questioned_share",
@@ -136,7 +136,7 @@ def performance_table(found: Performance) -> Table:
             "Share questioned %",
             NUMBER,
             drill(year, "questioned"),
-            heading=("质疑占比 %", "Share %"),
+            heading=("质疑占比 %", "Queried %"),
         ),
         # For files (codes as text); the page has the townships' names.
         Column("township_codes", "服务乡镇代码", "Township codes", CODE, on_page=False),

@@ -84,6 +84,22 @@ def test_wide_pages_fit_the_window(
 
 
 @pytest.mark.parametrize("window", ["desk_page", "phone_page"])
+@pytest.mark.parametrize("path", WIDE_PAGES[::2])
+def test_wide_pages_fit_in_english_too(
+    request: pytest.FixtureRequest, demo: dict[str, Any], window: str, path: str
+) -> None:
+    """English headers and menus are longer and break only between words."""
+    page = request.getfixturevalue(window)
+    sign_in(page, demo, path="/progress")
+    page.goto(demo["server"].url + "/lang/en")
+    page.goto(demo["server"].url + path.replace("2026", str(demo["year"])))
+    found = widths(page)
+    assert found["page"] <= found["viewport"], (path, found)
+    assert max(found["tables"]) <= found["viewport"], (path, found)
+    assert found["header"] <= (60 if found["viewport"] > 1000 else 100), found
+
+
+@pytest.mark.parametrize("window", ["desk_page", "phone_page"])
 def test_the_menus_are_one_short_band(
     request: pytest.FixtureRequest, demo: dict[str, Any], window: str
 ) -> None:
