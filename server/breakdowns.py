@@ -2,8 +2,10 @@
 each row with the targets set at that level; one grouped query per family of records.
 
 Additive figures (person-times, sessions, copies, plots, area) of the rows add up to the unit's
-total, rows for records that sit above the level included (a county-level TV lecture in a
-township breakdown; a township's large training in a village one). Distinct counts (trainees,
+total, with one row for records that sit above the level (a county-level TV lecture in a
+township breakdown; a township's large training in a village one): it belongs to no township or
+village, so it has no targets. The total carries the unit's own targets, judged by
+server.progress as the progress page judges them. Distinct counts (trainees,
 technologies, varieties) do not add up: a farmer trained in two townships is one trainee of
 each. By technology, a session teaching two technologies counts under both.
 """
@@ -18,7 +20,7 @@ from sqlite_utils import Database
 
 from server import figures, profiles, targets
 from server.figures import Scope, code_range
-from server.progress import envoy_record, status_of, unit_scope
+from server.progress import envoy_record, progress, status_of, unit_scope
 from shared.clock import CHINA, to_iso, utc_now
 from shared.errors import TianjianError
 from shared.indicators import INDICATORS, is_met
@@ -74,6 +76,25 @@ GENDER_WORDS = {
 }
 
 
+# The row of records above the level broken down: in no township (or village) of the unit.
+ABOVE_WORDS = {
+    "township": ("不属任何乡镇（县本级）", "in no township (county level)"),
+    "village": ("不属任何村（乡镇、县本级）", "in no village (township or county level)"),
+}
+
+
+# What the total's line of each indicator carries from the progress report, as a row's targets.
+TARGET_FIELDS = ("comparator", "target", "basis", "percent", "met", "status", "expected_by_now")
+TOTAL_EXTRAS = {
+    "trainee_attendances": ("reported", "reported_without_names"),
+    "tv_lectures": ("audience_estimate",),
+}
+
+
+def _above(key: Any, unit_code: str) -> bool:
+    return key is None or key == unit_code
+
+
 class UnknownDimension(TianjianError):
     status = 422
 
@@ -92,6 +113,8 @@ class BreakdownRow:
     label_en: str
     values: dict[str, float]
     targets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Records above the level broken down (no township, or no village): never any targets.
+    above: bool = False
 
 
 def _labels(db: Database, by: str, keys: list[Any], unit_code: str) -> dict[Any, tuple[str, str]]:
@@ -108,8 +131,8 @@ def _labels(db: Database, by: str, keys: list[Any], unit_code: str) -> dict[Any,
                 )
         out = {}
         for key in keys:
-            if key is None or key == unit_code:
-                out[key] = ("（上级单位）", "(above this level)")
+            if _above(key, unit_code):
+                out[key] = ABOVE_WORDS[by]
             else:
                 out[key] = (names.get(key, key), names.get(key, key))
         return out
@@ -176,15 +199,27 @@ def breakdown(
         envoy_record(db, envoy_id)
     scope = Scope(year, prefix, envoy_id, exclude_questioned=exclude_questioned)
     found = figures.compute(db, scope, by).groups
-    total = figures.compute(db, scope).total()
+    # The unit's (or envoy's) own line of each indicator, judged as the progress page judges it.
+    report = progress(
+        db,
+        year,
+        unit["code"] if unit else None,
+        envoy_id,
+        now=now,
+        monthly=False,
+        exclude_questioned=exclude_questioned,
+    )
+    lines = {line["key"]: line for line in report["indicators"]}
     keys = list(found)
     for key in _all_keys(db, by, prefix, year):
         if key not in found:
             keys.append(key)
-    labels = _labels(db, by, keys, unit["code"] if unit else "")
+    unit_code = unit["code"] if unit else ""
+    labels = _labels(db, by, keys, unit_code)
     owner_targets: dict[str, dict[str, targets.Target]] = {}
     if by in ("township", "village", "envoy"):
-        owners = [k for k in keys if k]
+        # The row above the level is no township's or village's: the unit's targets are the total's.
+        owners = [k for k in keys if k and not (by != "envoy" and _above(k, unit_code))]
         owner_targets = targets.targets_by_owner(db, year, owners, envoys=by == "envoy")
     last_year: dict[Any, dict[str, float]] = {}
     if any(t.basis == targets.GROWTH for ts in owner_targets.values() for t in ts.values()):
@@ -199,7 +234,9 @@ def breakdown(
         for extra in ("reported", "reported_without_names", "audience_estimate"):
             if extra in values:
                 shown[extra] = values[extra]
-        row = BreakdownRow(key, *labels[key], values=shown)
+        row = BreakdownRow(
+            key, *labels[key], values=shown, above=by in ABOVE_WORDS and _above(key, unit_code)
+        )
         for indicator, target in owner_targets.get(key, {}).items():
             value = target.resolved(last_year.get(key, {}).get(indicator, 0))
             actual = shown.get(indicator, 0)
@@ -216,6 +253,11 @@ def breakdown(
                 "expected_by_now": expected,
             }
         rows.append(row)
+    total: dict[str, float] = {k: lines[k]["actual"] for k in applies}
+    # Beside the figures, never added to them: headcounts typed and TV audiences estimated.
+    for indicator, extras in TOTAL_EXTRAS.items():
+        if indicator in applies:
+            total.update({extra: lines[indicator].get(extra, 0) for extra in extras})
     if sort:
         rows.sort(key=lambda r: r.values.get(sort, 0) or 0, reverse=descending)
     return {
@@ -232,5 +274,10 @@ def breakdown(
         ],
         "additive": [k for k in ADDITIVE if k in applies],
         "rows": [asdict(row) for row in rows],
-        "total": {k: total.get(k, 0) for k in applies},
+        "total": total,
+        "total_targets": {
+            k: {name: lines[k].get(name) for name in TARGET_FIELDS}
+            for k in applies
+            if lines[k]["comparator"] is not None
+        },
     }

@@ -26,11 +26,25 @@ TEXT, NUMBER, BOOL, CODE, MOBILE, TIME, DATE = (
 
 
 @dataclass(frozen=True)
+class CellDetail:
+    """What a page shows in a figure's cell beside the figure itself (files carry each part in a
+    column of its own): "/ 3,000" after it, a status badge and lines under it, a tooltip."""
+
+    of: str | None = None
+    status: str | None = None
+    status_text: str | None = None
+    lines: tuple[str, ...] = ()
+    title: str | None = None
+
+
+@dataclass(frozen=True)
 class Column:
     """One column: the row key it shows, its headers, and what kind of value it holds.
 
     `code` and `mobile` stay text in files (Excel would drop leading zeros or write 1.4E+10);
     `mobile` is masked for everyone but admins; `link` gives the row's drill-down address.
+    `on_page=False` keeps a column for files only (its figure shown in another column's cell
+    through that column's `detail(row, english)`), so wide tables fit a screen.
     """
 
     key: str
@@ -40,6 +54,10 @@ class Column:
     link: Callable[[dict[str, Any]], str | None] | None = None
     # The row key holding the English text of this column, where it differs (labels).
     en_key: str | None = None
+    on_page: bool = True
+    # A shorter header for the page (zh, en), the file's header in its tooltip.
+    heading: tuple[str, str] | None = None
+    detail: Callable[[dict[str, Any], bool], CellDetail | None] | None = None
 
 
 @dataclass

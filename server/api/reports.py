@@ -60,6 +60,11 @@ class BreakdownSchema(Schema):
     additive = fields.List(fields.String())
     rows = fields.List(fields.Dict())
     total = fields.Dict()
+    total_targets = fields.Dict(
+        metadata={
+            "description": "本单位自己的目标，按目标进度判断 / the unit's own targets, judged"
+        }
+    )
 
 
 @blp.route("/<int:year>")

@@ -13,9 +13,9 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.wrappers import Response
 
 from server import users
-from server.access import ADMIN_ONLY, ANYONE, BUREAU, current_user
+from server.access import current_user
 from server.db import get_state, init_db, set_state
-from server.web import errors, formatting
+from server.web import errors, formatting, navigation
 from shared.redirects import same_site_or
 from shared.web_headers import add_security_headers
 
@@ -47,25 +47,6 @@ def select_locale() -> str:
     return str(lang) if lang in LANGUAGES else "zh_CN"
 
 
-# Menu entries: endpoint, label, roles that see it.
-NAV_LINKS = (
-    ("breakdowns.table", lazy_gettext("分组"), BUREAU),
-    ("records.listing_sessions", lazy_gettext("记录"), ANYONE),
-    ("reconciliation_page.overview", lazy_gettext("数据核对"), ANYONE),
-    ("flags.listing", lazy_gettext("存疑记录"), ANYONE),
-    ("summary.year_end", lazy_gettext("年度总结"), BUREAU),
-    ("performance.table", lazy_gettext("绩效考评"), ANYONE),
-    ("targets.listing", lazy_gettext("目标"), BUREAU),
-    ("staff.device_list", lazy_gettext("设备"), BUREAU),
-    ("staff.candidates", lazy_gettext("疑似重复农户"), BUREAU),
-    ("staff.merged", lazy_gettext("已合并农户"), BUREAU),
-    ("staff.conflicts", lazy_gettext("编辑冲突"), BUREAU),
-    ("staff.held", lazy_gettext("暂存变更"), BUREAU),
-    ("ledger.index", lazy_gettext("台账"), ANYONE),
-    ("reference.index", lazy_gettext("参考数据"), BUREAU),
-    ("audit.log", lazy_gettext("操作日志"), BUREAU),
-    ("users.list_users", lazy_gettext("用户"), ADMIN_ONLY),
-)
 ROLE_NAMES = {
     users.ADMIN: lazy_gettext("管理员"),
     users.STAFF: lazy_gettext("工作人员"),
@@ -169,7 +150,7 @@ def register_web(app: Flask, api: Api) -> None:
         return {
             "current_user": current_user(),
             "current_lang": select_locale(),
-            "nav_links": NAV_LINKS,
+            "nav_menus": navigation.menus_for(current_user(), request.endpoint),
             "role_label": lambda role: ROLE_NAMES.get(role, role),
             "this_page": this_page,
         }

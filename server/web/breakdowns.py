@@ -11,8 +11,10 @@ from server import listings
 from server.access import BUREAU, requires
 from server.breakdowns import BY, breakdown
 from server.db import get_db
-from server.page_tables import NUMBER, Column, Table
+from server.page_tables import NUMBER, CellDetail, Column, Table
+from server.progress import STATUS_WORDS
 from server.web import forms
+from server.web.formatting import number
 from server.web.progress import DRILL, scope_args, scope_query
 from server.web.render import table_page
 
@@ -43,12 +45,50 @@ class BreakdownArgs(Schema):
     by = fields.String(load_default="township", validate=validate.OneOf(BY))
 
 
+def judged_cell(key: str) -> Any:
+    """A figure's cell on the page: "70 / 3,000" with a coloured status under it (share done and
+    where it should be by now in the tooltip), and, for person-times, the headcount typed beside
+    them. Files carry each part in its own column."""
+
+    def detail(row: dict[str, Any], english: bool) -> CellDetail | None:
+        lines = []
+        reported = row.get("reported") if key == "trainee_attendances" else None
+        if reported:
+            lines.append(
+                f"reported {number(reported)}, not added"
+                if english
+                else f"报数 {number(reported)}（未计入）"
+            )
+        status = row.get(f"{key}__status_code")
+        if status is None:
+            return CellDetail(lines=tuple(lines)) if lines else None
+        word = STATUS_WORDS.get(status, (status, status))[1 if english else 0]
+        percent, target = row.get(f"{key}__percent"), row.get(f"{key}__target")
+        expected = row.get(f"{key}__expected")
+        title = (
+            f"target {number(target)}; expected by now {number(expected)}"
+            if english
+            else f"目标 {number(target)}；按月度进度此时应完成 {number(expected)}"
+        )
+        return CellDetail(
+            of=number(target) if target is not None else None,
+            status=status,
+            status_text=f"{number(percent)}% {word}" if percent is not None else word,
+            lines=tuple(lines),
+            title=title if target is not None else None,
+        )
+
+    return detail
+
+
 def breakdown_table(data: dict[str, Any], scope: dict[str, Any], unit_name: str) -> Table:
+    """One column per indicator (figure / target, status under it) on the page; targets, shares
+    and statuses in columns of their own in files."""
     by = data["by"]
     zh_by, en_by = BY_WORDS[by]
 
     def row_link(row: dict[str, Any]) -> str | None:
-        if row.get("is_total") or row["key"] in (None, ""):
+        if row.get("is_total") or row.get("above") or row["key"] in (None, ""):
             return None
         if by in ("township", "village"):
             return url_for("progress.overview", **scope_query({**scope, "unit": row["key"]}))
@@ -63,7 +103,7 @@ def breakdown_table(data: dict[str, Any], scope: dict[str, Any], unit_name: str)
             kind, extra = DRILL[indicator]
             filters = dict(extra)
             if not row.get("is_total"):
-                if row["key"] in (None, ""):
+                if row.get("above") or row["key"] in (None, ""):
                     # Records above this level (a county-wide lecture in a township list).
                     return None
                 filters[ROW_FILTER[by]] = row["key"]
@@ -78,46 +118,70 @@ def breakdown_table(data: dict[str, Any], scope: dict[str, Any], unit_name: str)
         Column("label_zh", zh_by, en_by.capitalize(), en_key="label_en", link=row_link)
     ]
     targeted = {key for row in data["rows"] for key in row["targets"]}
+    targeted |= set(data.get("total_targets", {}))
     for indicator in data["indicators"]:
         key = indicator["key"]
         columns.append(
-            Column(key, indicator["label_zh"], indicator["label_en"], NUMBER, link=drill(key))
+            Column(
+                key,
+                indicator["label_zh"],
+                indicator["label_en"],
+                NUMBER,
+                link=drill(key),
+                detail=judged_cell(key),
+            )
         )
         if key == "trainee_attendances":
             columns.append(
-                Column("reported", "报数（填报，未计入）", "Reported (typed, not added)", NUMBER)
+                Column(
+                    "reported",
+                    "报数（填报，未计入）",
+                    "Reported (typed, not added)",
+                    NUMBER,
+                    on_page=False,
+                )
             )
         if key in targeted:
-            columns.append(Column(f"{key}__target", "目标", "Target", NUMBER))
-            columns.append(Column(f"{key}__percent", "完成率 %", "Percent", NUMBER))
-            columns.append(Column(f"{key}__status", "状态", "Status"))
-    rows = []
-    for row in data["rows"]:
-        flat: dict[str, Any] = {
-            "key": row["key"],
-            "label_zh": row["label_zh"],
-            "label_en": row["label_en"],
-        }
-        flat.update(row["values"])
-        for key, target in row["targets"].items():
-            flat[f"{key}__target"] = target["target"]
-            flat[f"{key}__percent"] = target["percent"]
-            flat[f"{key}__status"] = STATUS_ZH.get(target["status"], "")
-            flat[f"{key}__status_code"] = target["status"]
-        rows.append(flat)
-    rows.append(
-        {
-            "key": None,
-            "is_total": True,
-            "label_zh": "合计（本单位）",
-            "label_en": "Total (this unit)",
-            **data["total"],
-        }
-    )
+            columns.append(Column(f"{key}__target", "目标", "Target", NUMBER, on_page=False))
+            columns.append(Column(f"{key}__percent", "完成率 %", "Percent", NUMBER, on_page=False))
+            columns.append(Column(f"{key}__status", "状态", "Status", on_page=False))
+
+    def flat(row: dict[str, Any], values: dict[str, Any], judged: dict[str, Any]) -> dict[str, Any]:
+        out = {**row, **values}
+        for key, target in judged.items():
+            out[f"{key}__target"] = target["target"]
+            out[f"{key}__percent"] = target["percent"]
+            out[f"{key}__expected"] = target["expected_by_now"]
+            out[f"{key}__status"] = STATUS_ZH.get(target["status"], "")
+            out[f"{key}__status_code"] = target["status"]
+        return out
+
+    rows = [
+        flat(
+            {
+                "key": row["key"],
+                "label_zh": row["label_zh"],
+                "label_en": row["label_en"],
+                "above": row.get("above", False),
+            },
+            row["values"],
+            row["targets"],
+        )
+        for row in data["rows"]
+    ]
+    total = {
+        "key": None,
+        "is_total": True,
+        "label_zh": "合计（本单位）",
+        "label_en": "Total (this unit)",
+    }
+    rows.append(flat(total, data["total"], data.get("total_targets", {})))
     notes = [
         "人次、场次、份数、块数、面积各行相加等于合计；人数、技术项数、品种项数按行各自去重，"
-        "相加会大于合计。 / Person-times, sessions, copies, plots and area add up to the total;"
-        " trainees, technologies and varieties are distinct per row and do not.",
+        "相加会大于合计。合计一行的目标是本单位自己的目标，判断与目标进度页相同。"
+        " / Person-times, sessions, copies, plots and area add up to the total;"
+        " trainees, technologies and varieties are distinct per row and do not. The total's"
+        " targets are the unit's own, judged as on the progress page.",
     ]
     return Table(
         f"breakdown-{by}",
@@ -132,7 +196,7 @@ def breakdown_table(data: dict[str, Any], scope: dict[str, Any], unit_name: str)
     )
 
 
-STATUS_ZH = {"met": "已达标", "on_track": "进度正常", "behind": "落后", "not_met": "未达标"}
+STATUS_ZH = {code: words[0] for code, words in STATUS_WORDS.items()}
 
 
 @bp.get("/breakdowns")

@@ -67,6 +67,7 @@ def performance_table(found: Performance) -> Table:
                 KIND_EN[kind],
                 NUMBER,
                 link=drill(year, "sessions", kind=kind),
+                heading=(SESSION_KIND_LABELS[kind], KIND_EN[kind]),
             )
         )
     columns += [
@@ -77,6 +78,7 @@ def performance_table(found: Performance) -> Table:
             "Person-times verified (named)",
             NUMBER,
             drill(year, "checkins"),
+            heading=("核实人次", "Verified"),
         ),
         Column(
             "reported",
@@ -84,24 +86,60 @@ def performance_table(found: Performance) -> Table:
             "Person-times reported (headcounts)",
             NUMBER,
             drill(year, "sessions", reported=1),
+            heading=("填报人次", "Reported"),
         ),
-        Column("trainees", "培训人数（去重）", "Unique trainees", NUMBER, drill(year, "checkins")),
+        Column(
+            "trainees",
+            "培训人数（去重）",
+            "Unique trainees",
+            NUMBER,
+            drill(year, "checkins"),
+            heading=("培训人数", "Trainees"),
+        ),
         Column("service_days", "服务天数", "Service days", NUMBER, drill(year, "days")),
         Column(
-            "leaflets", "发放资料（份）", "Leaflets handed out", NUMBER, drill(year, "handouts")
+            "leaflets",
+            "发放资料（份）",
+            "Leaflets handed out",
+            NUMBER,
+            drill(year, "handouts"),
+            heading=("发放资料", "Leaflets"),
         ),
-        Column("plots", "示范田（块）", "Demonstration plots", NUMBER, drill(year, "plots")),
-        Column("area_mu", "示范面积（亩）", "Plot area (mu)", NUMBER, drill(year, "plots")),
+        Column(
+            "plots",
+            "示范田（块）",
+            "Demonstration plots",
+            NUMBER,
+            drill(year, "plots"),
+            heading=("示范田", "Plots"),
+        ),
+        Column(
+            "area_mu",
+            "示范面积（亩）",
+            "Plot area (mu)",
+            NUMBER,
+            drill(year, "plots"),
+            heading=("面积（亩）", "Area (mu)"),
+        ),
         Column("records", "记录数", "Records", NUMBER),
-        Column("questioned", "被质疑记录", "Records questioned", NUMBER, drill(year, "questioned")),
+        Column(
+            "questioned",
+            "被质疑记录",
+            "Records questioned",
+            NUMBER,
+            drill(year, "questioned"),
+            heading=("被质疑", "Queried"),
+        ),
         Column(
             "questioned_share",
             "被质疑占比 %",
             "Share questioned %",
             NUMBER,
             drill(year, "questioned"),
+            heading=("质疑占比 %", "Queried %"),
         ),
-        Column("township_codes", "服务乡镇代码", "Township codes", CODE),
+        # For files (codes as text); the page has the townships' names.
+        Column("township_codes", "服务乡镇代码", "Township codes", CODE, on_page=False),
     ]
     return Table(
         "performance",

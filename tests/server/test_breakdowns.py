@@ -163,6 +163,42 @@ def test_breakdown_over_http(client: FlaskClient, busy: Database, db_path: str) 
     assert response.status_code == 200
     body = response.get_json()
     assert {row["key"] for row in body["rows"]} >= {VILLAGE_EAST, VILLAGE_WEST, VILLAGE_SOUTH}
+    # The county's own targets travel with the total, as on the page.
+    assert body["total_targets"]["trainee_attendances"]["target"] == 3000
     bad = client.get("/api/v1/reports/2026/breakdown?by=weather", headers=token)
     assert bad.status_code == 422
     assert "by" in bad.get_json()["errors"]["query"]
+
+
+def test_the_total_carries_the_units_own_targets_judged_as_progress(busy: Database) -> None:
+    """The county's targets sit on the total, as the progress page judges them; the row of
+    records in no township (the county's TV lecture) has none and says what it is."""
+    for indicator, value in (("trainee_attendances", 20), ("tv_lectures", 1)):
+        targets.set_target(
+            busy,
+            {
+                "year": 2026,
+                "indicator": indicator,
+                "comparator": ">=",
+                "value": value,
+                "unit_code": "530102",
+            },
+        )
+    for by in ("township", "village"):
+        table = breakdown(busy, 2026, by, now=MID_2026)
+        lines = {
+            line["key"]: line for line in build_report(busy, 2026, None, MID_2026)["indicators"]
+        }
+        assert set(table["total_targets"]) == {k for k, line in lines.items() if line["comparator"]}
+        assert {"trainee_attendances", "tv_lectures"} <= set(table["total_targets"])
+        for key, judged in table["total_targets"].items():
+            for name in ("target", "status", "percent", "met", "expected_by_now"):
+                assert judged[name] == lines[key][name], (by, key, name)
+        assert table["total_targets"]["trainee_attendances"]["met"] is False
+        assert table["total_targets"]["tv_lectures"]["met"] is True
+        assert table["total"]["reported"] == lines["trainee_attendances"]["reported"] == 30
+        above = [row for row in table["rows"] if row["above"]]
+        assert len(above) == 1 and above[0]["targets"] == {}
+        assert "上级单位" not in above[0]["label_zh"]
+        assert above[0]["label_zh"].startswith("不属任何乡镇" if by == "township" else "不属任何村")
+        assert above[0]["values"]["tv_lectures"] == 1
