@@ -5,6 +5,7 @@ imported here in number order, which is the order they run in. A past migration 
 """
 
 from server.migrations import m001_m010  # noqa: F401
+from server.migrations import m011_checkin_net  # noqa: F401
 from server.migrations.registry import migrations
 
 __all__ = ["migrations", "migration_names"]
