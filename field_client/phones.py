@@ -64,9 +64,7 @@ def server_takes_phone(capabilities: str | None) -> bool:
 def fields_server_refuses(capabilities: str | None) -> tuple[str, ...]:
     """Later-added check-in fields a server announcing these capabilities does not take."""
     said = (capabilities or "").split(",")
-    return tuple(
-        name for name, needs in p.ADDED_FIELD_CAPABILITY.items() if needs not in said
-    )
+    return tuple(name for name, needs in p.ADDED_FIELD_CAPABILITY.items() if needs not in said)
 
 
 def without_phone(fields: str, names: tuple[str, ...] = ("phone",)) -> str:

@@ -246,8 +246,8 @@ def open_checkin(store: FieldStore, code: str, token: str | None) -> Poster:
     for session, margin in live:
         span = window(session, margin)
         if span.opens <= now <= span.closes:
-            signed = session_token(keys[0], session["id"])
-            return Poster(session, code, signed, margin, span, typed=token is None)
+            own = session_token(keys[0], session["id"])
+            return Poster(session, code, own, margin, span, typed=token is None)
     session, margin = live[0]
     if now < window(session, margin).opens:
         raise NotYetOpen()

@@ -227,4 +227,3 @@ def _checked_in(
         PHONE_COOKIE, cookie, max_age=PHONE_COOKIE_AGE, httponly=True, samesite="Lax"
     )
     return response
-

@@ -34,6 +34,8 @@ def test_stamp_masks_stored_before_the_phone_keep_their_meaning() -> None:
         "seen_by": 16,
         "deleted": 32,
         "phone": 64,
+        "net": 128,
+        "typed_code": 256,
     }
     hlc = "1795316892918.00000.dev"
     old = expand_stamps(p.ATTENDANCE, "*3f", "dev", hlc)  # every field and the tombstone
