@@ -9,13 +9,17 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from flask import Flask
 from sqlite_utils import Database
 
+from server import users
 from server.checkin_flags import CHECKIN_BURST, ONE_TIME_FARMERS, SHARED_ADDRESS, CheckinRules
+from server.db import init_db
 from server.figures import Scope
 from server.flags import FlagRules, flags
 from server.settings import BY_NAME
 from shared import protocol as p
+from tests.helpers import sign_in
 from tests.server.fieldwork import MID_2026, Envoy, report_db
 
 RULES = FlagRules()
@@ -139,3 +143,19 @@ def test_a_deleted_session_is_not_flagged(db: Database) -> None:
         self_checkin(zhang, crowded, zhang.farmer(f"甲{n}"), moment(n), NET_A)
     zhang.update(p.SESSION, crowded, {"deleted": True})
     assert not flagged(db, SHARED_ADDRESS)
+
+
+def test_the_flags_page_lists_the_session_in_chinese(app: Flask, db_path: str) -> None:
+    db = init_db(db_path)
+    zhang = Envoy(db, "张三")
+    crowded = zhang.session()
+    for n in range(7):
+        self_checkin(zhang, crowded, zhang.farmer(f"甲{n}"), moment(n), NET_A)
+    users.add_user(db, "staff", users.STAFF, "correct-horse")
+    db.conn.commit()
+    db.close()
+    client = app.test_client()
+    assert sign_in(client, "staff", "correct-horse").status_code == 302
+    page = client.get(f"/flags?year=2026&kind={SHARED_ADDRESS}").get_data(as_text=True)
+    assert "同一地址多人签到" in page and "同一网络地址为 7 位农户自助签到" in page
+    assert f"/review/session/{crowded}" in page
