@@ -28,6 +28,10 @@ WRONG_BLOCK_MAX = 3600.0
 DEVICE_WRONG_PER_MINUTE = 30
 # Wrong names tried for one mobile before it must be checked in by the envoy (per hour).
 PROOF_ALLOWED_PER_MOBILE = 3
+# Mobiles typed from one address per 10 minutes: whether a number is registered is itself
+# worth little, but not to be learnt for a whole village in a minute.
+LOOKUPS_PER_ADDRESS = 10
+LOOKUP_WINDOW = 600.0
 # New farmers registered from one address per hour (a family registering on one phone is
 # normal), and on the whole device per minute (meta key, the envoy may change or lift it).
 NEW_PER_ADDRESS_PER_HOUR = 6
@@ -149,6 +153,7 @@ class Limits:
     proofs: Strikes = field(
         default_factory=lambda: Strikes(PROOF_ALLOWED_PER_MOBILE, 3600.0, 600.0, 3600.0)
     )
+    lookups: Counts = field(default_factory=lambda: Counts(LOOKUP_WINDOW))
     new_by_address: Counts = field(default_factory=lambda: Counts(3600.0))
     new_on_device: Counts = field(default_factory=lambda: Counts(60.0))
 
@@ -173,6 +178,11 @@ class Limits:
         wait = max(self.wrong.wait(address), self.proofs.wait(mobile))
         if wait:
             raise TooManyTries(wait)
+
+    def take_lookup(self, address: str) -> None:
+        """Count a typed mobile from this address, or raise TooManyTries past the limit."""
+        if not self.lookups.take(address, LOOKUPS_PER_ADDRESS):
+            raise TooManyTries(LOOKUP_WINDOW)
 
     def wrong_proof(self, address: str, mobile: str) -> None:
         self.wrong.fail(address)

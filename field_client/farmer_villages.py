@@ -7,7 +7,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from field_client import names
 from field_client.store import FieldStore
 from shared import protocol as p
 
@@ -26,8 +25,9 @@ def township_of(unit: dict[str, Any]) -> str:
 def villages_for(store: FieldStore, session: dict[str, Any]) -> list[VillageOption]:
     """Every village of the device's county, the session's village first, then the other
     villages of its township (by code), then the rest (by township, then code)."""
-    units = [u for u in store.reference(p.UNIT) if u.get("level") in (None, "village")]
-    unit_names = names.unit_names(store)
+    every = store.reference(p.UNIT)
+    units = [u for u in every if u.get("level") in (None, "village")]
+    unit_names = {u["code"]: str(u.get("name") or u["code"]) for u in every}
     counts = Counter(u.get("name") for u in units)
     own = str(session.get("unit_code") or "")
     township = next((township_of(u) for u in units if u["code"] == own), own[:9].ljust(12, "0"))

@@ -154,6 +154,7 @@ def _by_mobile(
             limits().wrong_proof(_address(), mobile)
             return _page(ticket, known, prove=mobile, message=say(self_proof.NotProved.message))
         return _checked_in(ticket, farmer_id, cookie)
+    limits().take_lookup(_address())
     farmer, held = self_proof.farmer_to_prove(store, mobile, cookie)
     if farmer is None:
         return _page(

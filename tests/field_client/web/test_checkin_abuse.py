@@ -79,6 +79,17 @@ def test_names_tried_for_one_mobile_are_limited(client, store) -> None:
     assert not qr_checkin.is_checked_in(store, session_id, victim)
 
 
+def test_typed_mobiles_are_limited_per_address(client, store) -> None:
+    path = qr_path(store, new_session(store))
+    for n in range(checkin_limits.LOOKUPS_PER_ADDRESS):
+        answer = client.post(path, data={"action": "mobile", "mobile": f"1360000{n:04d}"})
+        assert "还没有登记" in answer.get_data(as_text=True)
+    refused = client.post(path, data={"action": "mobile", "mobile": "13600009999"})
+    assert refused.status_code == 429 and "尝试次数过多" in refused.get_data(as_text=True)
+    other = client.post(path, data={"action": "mobile", "mobile": "13600009999"}, **at("10.0.2.1"))
+    assert other.status_code == 200
+
+
 # ------------------------------------------------------------------ 18.2 typed codes
 
 
