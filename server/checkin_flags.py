@@ -10,12 +10,11 @@ each is computed; the thresholds are settings (server/settings.py, CHECKIN_*).
   `net`) at one session within CHECKIN_BURST_SECONDS;
 - one_time_farmers: a session started at least CHECKIN_ONE_TIME_AFTER_DAYS ago, with at least
   CHECKIN_ONE_TIME_MIN_FARMERS farmers checked in, of whom at least CHECKIN_ONE_TIME_SHARE (a
-  fraction) were checked in at no other session, before or since.
+  fraction) were checked in at no other session of the county that year or the next.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server.figure_scope import Scope
+from server.figure_scope import Scope, code_range
 from server.settings import default
 from shared.clock import parse_iso, to_iso
 
@@ -32,6 +31,7 @@ SHARED_ADDRESS = "shared_address"
 CHECKIN_BURST = "checkin_burst"
 ONE_TIME_FARMERS = "one_time_farmers"
 KINDS = (SHARED_ADDRESS, CHECKIN_BURST, ONE_TIME_FARMERS)
+COUNTY_DIGITS = 6
 
 
 @dataclass(frozen=True)
@@ -149,38 +149,42 @@ def bursts(db: Database, scope: Scope, count: int, seconds: int) -> list[Session
 def one_time_farmers(
     db: Database, scope: Scope, now: datetime, rules: CheckinRules
 ) -> list[SessionFlag]:
-    """Sessions old enough to judge whose farmers were mostly never checked in anywhere else.
+    """Sessions old enough to judge whose farmers were mostly at no other session of their
+    county that year or the next (merged farmers as their canonical record).
 
-    The scope's sessions' people first (merged farmers as their canonical record), then one
-    pass over every check-in of those people to count the sessions each was at."""
+    Two passes over the county's sessions by the unit's index: the judged sessions' people,
+    then how many sessions each person of the county was at; no look-up by farmer (there is no
+    index on attendances.farmer_id, on purpose: docs/report.md)."""
+    person = "coalesce(fa.canonical_id, a.farmer_id)"
+    joined = (
+        "FROM sessions s JOIN attendances a ON a.session_id = s.id AND a.deleted = 0 "
+        "LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id "
+    )
     params = scope.params()
     params["end"] = min(params["end"], to_iso(now - timedelta(days=rules.one_time_after_days)))
-    sql = (
-        "SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at, "
-        "coalesce(fa.canonical_id, a.farmer_id) FROM sessions s "
-        "JOIN attendances a ON a.session_id = s.id AND a.deleted = 0 "
-        f"LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id WHERE {_sessions(scope)}"
-    )
     people: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
-    for sid, envoy, unit, at, person in db.execute(sql, params):
-        people[(sid, envoy, unit, at)].add(person)
+    for sid, envoy, unit, at, who in db.execute(
+        f"SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at, {person} {joined}"
+        f"WHERE {_sessions(scope)}",
+        params,
+    ):
+        people[(sid, envoy, unit, at)].add(who)
     judged = {key: who for key, who in people.items() if len(who) >= rules.one_time_min_farmers}
     if not judged:
         return []
-    everyone = json.dumps(sorted(set().union(*judged.values())))
+    lo, hi = code_range(scope.prefix[:COUNTY_DIGITS])
+    county = {"lo": lo, "hi": hi, "start": scope.start, "end": Scope(scope.year + 1).end}
     sessions_of: dict[str, int] = dict(
         db.execute(
-            "SELECT coalesce(fa.canonical_id, a.farmer_id) AS person, "
-            "count(DISTINCT a.session_id) FROM attendances a "
-            "LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id JOIN sessions s "
-            "ON s.id = a.session_id AND s.deleted = 0 WHERE a.deleted = 0 "
-            "AND person IN (SELECT value FROM json_each(?)) GROUP BY person",
-            [everyone],
+            f"SELECT {person}, count(DISTINCT a.session_id) {joined}WHERE s.deleted = 0 "
+            "AND s.unit_code >= :lo AND s.unit_code < :hi AND s.starts_at >= :start "
+            f"AND s.starts_at < :end GROUP BY {person}",
+            county,
         ).fetchall()
     )
     found = []
     for (sid, envoy, unit, at), who in judged.items():
-        once = sum(1 for person in who if sessions_of.get(person, 0) <= 1)
+        once = sum(1 for one in who if sessions_of.get(one, 0) <= 1)
         if once >= rules.one_time_share * len(who):
             share = round(100 * once / len(who))
             found.append(
@@ -191,9 +195,9 @@ def one_time_farmers(
                     unit,
                     at,
                     once,
-                    f"{len(who)} 位签到农户中 {once} 位（{share}%）此前此后均未参加其他培训 / "
-                    f"{once} of {len(who)} farmers ({share}%) were at no other session before "
-                    "or since",
+                    f"{len(who)} 位签到农户中 {once} 位（{share}%）当年及次年未参加本县其他培训 / "
+                    f"{once} of {len(who)} farmers ({share}%) were at no other session of the "
+                    "county that year or the next",
                 )
             )
     return sorted(found, key=lambda flag: (flag.at, flag.session))
