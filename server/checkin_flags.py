@@ -25,7 +25,7 @@ from sqlite_utils import Database
 
 from server.figure_scope import Scope, code_range
 from server.settings import default
-from shared.clock import parse_iso, to_iso
+from shared.clock import to_iso
 
 SHARED_ADDRESS = "shared_address"
 CHECKIN_BURST = "checkin_burst"
@@ -111,39 +111,35 @@ def shared_addresses(db: Database, scope: Scope, min_farmers: int) -> list[Sessi
 
 def bursts(db: Database, scope: Scope, count: int, seconds: int) -> list[SessionFlag]:
     """Sessions with `count` self check-ins within `seconds`; the value is the most self
-    check-ins found in any such span."""
+    check-ins found in any such span. Self check-ins are those with a `phone` (every one since
+    m010; `net` came with it), read by its partial index; a window function counts, for each,
+    the session's self check-ins in the `seconds` from it."""
     sql = (
-        "SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at, a.checked_in_at "
-        "FROM sessions s JOIN attendances a ON a.session_id = s.id AND a.deleted = 0 "
-        f"AND (a.phone IS NOT NULL OR a.net IS NOT NULL) WHERE {_sessions(scope)} "
-        "ORDER BY s.id, a.checked_in_at"
+        "WITH timed AS (SELECT a.session_id, count(*) OVER (PARTITION BY a.session_id "
+        "ORDER BY unixepoch(a.checked_in_at) RANGE BETWEEN CURRENT ROW AND :seconds FOLLOWING) "
+        "AS n FROM sessions s JOIN attendances a INDEXED BY idx_attendances_session_phone "
+        "ON a.session_id = s.id AND a.phone IS NOT NULL AND a.deleted = 0 "
+        f"WHERE {_sessions(scope)}), "
+        "most AS (SELECT session_id, max(n) AS n FROM timed GROUP BY session_id "
+        "HAVING max(n) >= :count) "
+        "SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at, m.n FROM most m "
+        "JOIN sessions s ON s.id = m.session_id ORDER BY s.starts_at, s.id"
     )
-    times: dict[tuple[str, str, str, str], list[datetime]] = defaultdict(list)
-    for sid, envoy, unit, at, checked in db.execute(sql, scope.params()):
-        times[(sid, envoy, unit, at)].append(parse_iso(checked))
-    found = []
-    span = timedelta(seconds=seconds)
-    for (sid, envoy, unit, at), moments in times.items():
-        most, start = 0, 0
-        for end, moment in enumerate(moments):
-            while moment - moments[start] > span:
-                start += 1
-            most = max(most, end - start + 1)
-        if most >= max(2, count):
-            found.append(
-                SessionFlag(
-                    CHECKIN_BURST,
-                    sid,
-                    envoy,
-                    unit,
-                    at,
-                    most,
-                    f"{seconds} 秒内有 {most} 人自助签到，快于排队所能（{count} 人起标记）/ "
-                    f"{most} self check-ins within {seconds} s, faster than people queue "
-                    f"(flagged from {count})",
-                )
-            )
-    return sorted(found, key=lambda flag: (flag.at, flag.session))
+    params = {**scope.params(), "seconds": max(0, seconds), "count": max(2, count)}
+    return [
+        SessionFlag(
+            CHECKIN_BURST,
+            sid,
+            envoy,
+            unit,
+            at,
+            most,
+            f"{seconds} 秒内有 {most} 人自助签到，快于排队所能（{count} 人起标记）/ "
+            f"{most} self check-ins within {seconds} s, faster than people queue "
+            f"(flagged from {count})",
+        )
+        for sid, envoy, unit, at, most in db.execute(sql, params)
+    ]
 
 
 def one_time_farmers(
@@ -152,39 +148,48 @@ def one_time_farmers(
     """Sessions old enough to judge whose farmers were mostly at no other session of their
     county that year or the next (merged farmers as their canonical record).
 
-    Two passes over the county's sessions by the unit's index: the judged sessions' people,
-    then how many sessions each person of the county was at; no look-up by farmer (there is no
-    index on attendances.farmer_id, on purpose: docs/report.md)."""
-    person = "coalesce(fa.canonical_id, a.farmer_id)"
-    joined = (
-        "FROM sessions s JOIN attendances a ON a.session_id = s.id AND a.deleted = 0 "
-        "LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id "
-    )
+    Judged: sessions with at least the minimum of farmers' own check-ins (most sessions have
+    none). Then one pass over the county's check-ins of the two years, sessions by the unit's
+    index: each person's sessions, and the judged sessions' people; no look-up by farmer
+    (attendances.farmer_id has no index, on purpose)."""
     params = scope.params()
     params["end"] = min(params["end"], to_iso(now - timedelta(days=rules.one_time_after_days)))
-    people: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
-    for sid, envoy, unit, at, who in db.execute(
-        f"SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at, {person} {joined}"
-        f"WHERE {_sessions(scope)}",
-        params,
-    ):
-        people[(sid, envoy, unit, at)].add(who)
-    judged = {key: who for key, who in people.items() if len(who) >= rules.one_time_min_farmers}
-    if not judged:
+    params["min_farmers"] = max(1, rules.one_time_min_farmers)
+    # Only sessions with that many farmers' own check-ins can be a script's: found by the
+    # partial index on (session_id, phone), so a county of roster check-ins costs nothing more.
+    candidates = {
+        row[0]
+        for row in db.execute(
+            "SELECT a.session_id FROM sessions s JOIN attendances a INDEXED BY "
+            "idx_attendances_session_phone ON a.session_id = s.id AND a.phone IS NOT NULL "
+            f"AND a.deleted = 0 WHERE {_sessions(scope)} GROUP BY a.session_id "
+            "HAVING count(DISTINCT a.farmer_id) >= :min_farmers",
+            params,
+        )
+    }
+    if not candidates:
         return []
     lo, hi = code_range(scope.prefix[:COUNTY_DIGITS])
-    county = {"lo": lo, "hi": hi, "start": scope.start, "end": Scope(scope.year + 1).end}
-    sessions_of: dict[str, int] = dict(
-        db.execute(
-            f"SELECT {person}, count(DISTINCT a.session_id) {joined}WHERE s.deleted = 0 "
-            "AND s.unit_code >= :lo AND s.unit_code < :hi AND s.starts_at >= :start "
-            f"AND s.starts_at < :end GROUP BY {person}",
-            county,
-        ).fetchall()
+    sql = (
+        "SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at, "
+        "coalesce(fa.canonical_id, a.farmer_id) FROM sessions s "
+        "JOIN attendances a ON a.session_id = s.id AND a.deleted = 0 "
+        "LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id WHERE s.deleted = 0 "
+        "AND s.unit_code >= :lo AND s.unit_code < :hi AND s.starts_at >= :start "
+        "AND s.starts_at < :end"
     )
+    county = {"lo": lo, "hi": hi, "start": scope.start, "end": Scope(scope.year + 1).end}
+    sessions_of: dict[str, set[str]] = defaultdict(set)
+    people: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
+    for sid, envoy, unit, at, person in db.execute(sql, county):
+        sessions_of[person].add(sid)
+        if sid in candidates:
+            people[(sid, envoy, unit, at)].add(person)
     found = []
-    for (sid, envoy, unit, at), who in judged.items():
-        once = sum(1 for one in who if sessions_of.get(one, 0) <= 1)
+    for (sid, envoy, unit, at), who in people.items():
+        if len(who) < rules.one_time_min_farmers:
+            continue
+        once = sum(1 for person in who if len(sessions_of[person]) <= 1)
         if once >= rules.one_time_share * len(who):
             share = round(100 * once / len(who))
             found.append(
