@@ -125,6 +125,11 @@ def test_a_session_of_farmers_never_seen_again_is_flagged_once_old_enough(db: Da
     assert flagged(db, ONE_TIME_FARMERS, later) == {ghosts: 8}
     zhang.checkin(second, _farmer_of(db, ghosts, "鬼2"))
     assert not flagged(db, ONE_TIME_FARMERS, later)
+    # Ten one-time farmers the envoy checked in by roster: not farmers' own, never judged.
+    rostered = zhang.session()
+    for n in range(10):
+        zhang.checkin(rostered, zhang.farmer(f"名单{n}"))
+    assert rostered not in flagged(db, ONE_TIME_FARMERS, later)
 
 
 def _farmer_of(db: Database, session_id: str, name: str) -> str:
