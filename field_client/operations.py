@@ -305,9 +305,11 @@ def check_in(
     at: str | None = None,
     village: str | None = None,
     phone: str | None = None,
+    marks: dict[str, Any] | None = None,
 ) -> Checkin:
     """Check a farmer into a session (the same check-in twice counts once); `phone` is the
-    hash of the phone a farmer checked in from (field_client/phones.py), for qr_self.
+    hash of the phone a farmer checked in from (field_client/phones.py), for qr_self, and
+    `marks` its `net` and `typed_code`.
 
     The session and farmer may be named as names.session_id / names.farmer_id take them
     (`village` narrows a farmer's name). Refused when the session is another envoy's.
@@ -316,7 +318,7 @@ def check_in(
     farmer_id = names.farmer_id(store, farmer, village)
     method_code = parse_choice(CHECKIN_METHOD_LABELS, method, "method")
     moment = typed_moment(store, at, "checked_in_at")
-    record_id, new = store.checkin(session_id, farmer_id, method_code, moment, phone)
+    record_id, new = store.checkin(session_id, farmer_id, method_code, moment, phone, marks)
     stored = store.record(p.ATTENDANCE, record_id) or {}
     farmer_record = store.record(p.FARMER, farmer_id) or {}
     return Checkin(

@@ -5,6 +5,11 @@ it to recognise a returning phone (local tables); a check-in made from a phone c
 second hash, `phone`: 16 hex digits of HMAC-SHA-256 of the kept hash under a key of this
 device's own (meta `phone_key`, never sent). It says "the same phone" within what this device
 recorded, and nothing else: not the cookie, not who holds the phone, never a phone number.
+
+Beside it, a self check-in carries `net`, the same kind of hash of the client's network address
+(so many check-ins from one address show without any cookie), and `typed_code: true` when the
+farmer typed the session code instead of scanning the QR. Both are sent only to a server that
+announced CAPABILITY_CHECKIN_NET (an older one would refuse the fields).
 """
 
 from __future__ import annotations
@@ -36,16 +41,38 @@ def checkin_phone(key: str, kept_hash: str) -> str:
     return hmac.new(key.encode(), kept_hash.encode(), hashlib.sha256).hexdigest()[:16]
 
 
+def checkin_net(key: str, address: str) -> str:
+    """The `net` a self check-in carries: a keyed hash of the client's address (never sent)."""
+    return hmac.new(key.encode(), f"net/{address}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def checkin_marks(key: str, address: str | None, typed: bool) -> dict[str, object]:
+    """A self check-in's `net` (when the address is known) and `typed_code` (only when true)."""
+    marks: dict[str, object] = {}
+    if address:
+        marks["net"] = checkin_net(key, address)
+    if typed:
+        marks["typed_code"] = True
+    return marks
+
+
 def server_takes_phone(capabilities: str | None) -> bool:
     """Whether a server announcing these capabilities stores a check-in's `phone`."""
     return p.CAPABILITY_PHONE in (capabilities or "").split(",")
 
 
-def without_phone(fields: str) -> str:
-    """A change's stored fields text with its phone left out (for a server that would refuse
-    the field); unchanged when it has none."""
-    if '"phone":' not in fields:
+def fields_server_refuses(capabilities: str | None) -> tuple[str, ...]:
+    """Later-added check-in fields a server announcing these capabilities does not take."""
+    said = (capabilities or "").split(",")
+    return tuple(name for name, needs in p.ADDED_FIELD_CAPABILITY.items() if needs not in said)
+
+
+def without_phone(fields: str, names: tuple[str, ...] = ("phone",)) -> str:
+    """A change's stored fields text with the named fields (its phone) left out, for a server
+    that would refuse them; unchanged when it has none."""
+    if not any(f'"{name}":' in fields for name in names):
         return fields
     values = json.loads(fields)
-    values.pop("phone", None)
+    for name in names:
+        values.pop(name, None)
     return dumps(values)

@@ -20,13 +20,16 @@ Entry = Any
 SLOW_LINK_LEVEL = 9
 
 
-def encode(entries: Sequence[Entry], level: int = SLOW_LINK_LEVEL, phone: bool = True) -> bytes:
-    return gzip_halves(changes_text(entries, phone), 0, level)[0]
+def encode(
+    entries: Sequence[Entry], level: int = SLOW_LINK_LEVEL, refused: tuple[str, ...] = ()
+) -> bytes:
+    return gzip_halves(changes_text(entries, refused), 0, level)[0]
 
 
-def changes_text(entries: Sequence[Entry], phone: bool = True) -> list[str]:
+def changes_text(entries: Sequence[Entry], refused: tuple[str, ...] = ()) -> list[str]:
     """Each entry as the JSON text of one change.
 
+    `refused`: later-added check-in fields the server does not take (phones.py), left out.
     The stored fields text is spliced in, not parsed and dumped again: the store wrote it with
     the same compact, ensure_ascii=False json, so the round trip only gave the same text back,
     and it was a third of the client's time in a big push.
@@ -42,9 +45,9 @@ def changes_text(entries: Sequence[Entry], phone: bool = True) -> list[str]:
         if entry["base"]:
             change += ',"b":' + _quote(entry["base"])
         fields = entry["fields"]
-        if not phone and kind == p.ATTENDANCE:
-            # A server that does not know the field would refuse the change for it.
-            fields = phones.without_phone(fields)
+        if refused and kind == p.ATTENDANCE:
+            # A server that does not know a later-added field would refuse the change for it.
+            fields = phones.without_phone(fields, refused)
         changes.append(change + ',"f":' + fields + "}")
     return changes
 

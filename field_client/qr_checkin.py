@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -25,6 +26,10 @@ from shared.ids import attendance_id
 
 DEFAULT_MARGIN_MINUTES = 60
 MAX_MARGIN_MINUTES = 24 * 60
+# A session's code, typed by farmers who cannot scan: eight digits (90 million), so that with
+# wrong codes slowed per address and per device (checkin_limits) guessing an open one is
+# impractical. Codes given before were four digits: they still open with the poster's QR token.
+CODE_DIGITS = 8
 
 
 class CheckinRefused(TianjianError):
@@ -102,6 +107,8 @@ class Poster:
     token: str
     margin_minutes: int
     window: Window
+    # Opened by the code typed alone (no QR token): its check-ins are marked `typed_code`.
+    typed: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,7 +189,7 @@ def poster(store: FieldStore, session_id: str, margin_minutes: int | None = None
 
 
 def _free_code(store: FieldStore) -> str:
-    """Four digits no session still open for check-in on this device uses."""
+    """CODE_DIGITS digits no session still open for check-in on this device uses."""
     now = parse_iso(store.best_now_iso())
     taken = set()
     for session_id, code, margin in store.db.execute(
@@ -192,7 +199,8 @@ def _free_code(store: FieldStore) -> str:
         if session and not session.get("deleted") and window(session, margin).closes >= now:
             taken.add(code)
     for _ in range(1000):
-        code = f"{secrets.randbelow(9000) + 1000}"
+        low = 10 ** (CODE_DIGITS - 1)
+        code = f"{secrets.randbelow(9 * low) + low}"
         if code not in taken:
             return code
     raise TianjianError("签到码已用完 / no free session code left")
@@ -201,9 +209,12 @@ def _free_code(store: FieldStore) -> str:
 def open_checkin(store: FieldStore, code: str, token: str | None) -> Poster:
     """The session a farmer's address names, or CheckinRefused saying why not.
 
-    The QR carries the code and a token; a farmer typing the address types the code alone.
+    The QR carries the code and a token; a farmer typing the address types the code alone,
+    which must have CODE_DIGITS digits (spaces, dashes and full-width digits allowed).
     """
-    code = code.strip()
+    code = typed_code(code) if token is None else code.strip()
+    if token is None and len(code) != CODE_DIGITS:
+        raise UnknownCode()
     found = local.rows(
         store,
         "SELECT session_id, margin_minutes FROM checkin_sessions WHERE code = ? "
@@ -235,7 +246,8 @@ def open_checkin(store: FieldStore, code: str, token: str | None) -> Poster:
     for session, margin in live:
         span = window(session, margin)
         if span.opens <= now <= span.closes:
-            return Poster(session, code, session_token(keys[0], session["id"]), margin, span)
+            own = session_token(keys[0], session["id"])
+            return Poster(session, code, own, margin, span, typed=token is None)
     session, margin = live[0]
     if now < window(session, margin).opens:
         raise NotYetOpen()
@@ -245,14 +257,25 @@ def open_checkin(store: FieldStore, code: str, token: str | None) -> Poster:
 # ------------------------------------------------------------------ check-ins
 
 
+def typed_code(text: str) -> str:
+    """A session code as a farmer typed it: full-width digits, spaces and dashes allowed."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch not in " -\t")
+
+
 def checkin(
-    store: FieldStore, session_id: str, farmer_id: str, method: str, phone: str | None = None
+    store: FieldStore,
+    session_id: str,
+    farmer_id: str,
+    method: str,
+    phone: str | None = None,
+    marks: dict[str, Any] | None = None,
 ) -> Checkin:
-    """Check a farmer in; a repeat adds nothing and answers with the first check-in's time."""
+    """Check a farmer in; a repeat adds nothing and answers with the first check-in's time.
+    `marks`: a self check-in's `net` and `typed_code` (field_client/phones.py)."""
     farmer = store.record(p.FARMER, farmer_id)
     if farmer is None or farmer.get("deleted"):
         raise UnknownCard("找不到这位学员 / no such farmer on this device")
-    done = ops.check_in(store, session_id, farmer_id, method=method, phone=phone)
+    done = ops.check_in(store, session_id, farmer_id, method=method, phone=phone, marks=marks)
     return Checkin(farmer, done.new, done.checked_in_at)
 
 
@@ -262,18 +285,21 @@ def self_checkin(
     cookie: str,
     farmer_id: str | None = None,
     new_farmer: dict[str, Any] | None = None,
+    address: str | None = None,
+    typed: bool = False,
 ) -> Checkin:
-    """A farmer checking in from their own phone: registered first when new (or found by the
-    mobile), checked in, and the phone remembered; all in one transaction (one commit)."""
+    """A farmer checking in from their own phone: registered first when new, checked in, and
+    the phone remembered; all in one transaction (one commit). `address`: the client's network
+    address, kept only as a keyed hash (`net`); `typed`: opened by the code typed alone."""
     with store.transaction():
         if farmer_id is None:
             if new_farmer is None:
                 raise TianjianError("须指明学员 / name the farmer")
             farmer_id = register_farmer(store, new_farmer)
-        phone = phones.checkin_phone(
-            local.secret(store, phones.PHONE_KEY), local.phone_hash(cookie)
-        )
-        done = checkin(store, session_id, farmer_id, "qr_self", phone)
+        key = local.secret(store, phones.PHONE_KEY)
+        phone = phones.checkin_phone(key, local.phone_hash(cookie))
+        marks = phones.checkin_marks(key, address, typed)
+        done = checkin(store, session_id, farmer_id, "qr_self", phone, marks)
         remember_phone(store, cookie, session_id, farmer_id, done.new)
     return done
 
@@ -290,12 +316,21 @@ def farmer_with_mobile(store: FieldStore, mobile: str) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
+class MobileTaken(CheckinRefused):
+    status = 409
+    reason = "mobile_taken"
+    message = (
+        "这个手机号已有人登记，未签到。如是您本人，请在上方输入手机号并填写登记时的姓名，"
+        "或请特派员帮您签到 / this number is already registered: nobody was checked in. If it "
+        "is yours, type it above with your name as registered, or ask the envoy"
+    )
+
+
 def register_farmer(store: FieldStore, values: dict[str, Any]) -> str:
-    """A new farmer, or the one already registered with that mobile (never a second record)."""
-    if values.get("mobile"):
-        known = farmer_with_mobile(store, values["mobile"])
-        if known is not None:
-            return str(known["id"])
+    """A new farmer; refused (MobileTaken) when someone already has that mobile: a farmer
+    found by a typed number must prove who they are first (self_proof.claim)."""
+    if values.get("mobile") and farmer_with_mobile(store, values["mobile"]) is not None:
+        raise MobileTaken()
     return ops.register_farmer(
         store,
         name=values["name"],

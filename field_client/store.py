@@ -309,9 +309,11 @@ class FieldStore(Outbox):
         method: str = "roster",
         at: str | None = None,
         phone: str | None = None,
+        marks: dict[str, Any] | None = None,
     ) -> tuple[str, bool]:
         """Check a farmer into a session; the same check-in twice is one row. Returns (id, new).
-        `phone`: the hash of the phone that made it (field_client/phones.py), if one did."""
+        `phone`: the hash of the phone that made it (field_client/phones.py), if one did;
+        `marks`: a self check-in's `net` and `typed_code` (phones.checkin_marks)."""
         record_id = attendance_id(session_id, farmer_id)
         # Looked up inside the write transaction: two requests checking the same farmer in at
         # once make one check-in, not two creates.
@@ -327,6 +329,7 @@ class FieldStore(Outbox):
             }
             if phone is not None:
                 values["phone"] = phone
+            values.update(marks or {})
             if current is None:
                 return self.create(p.ATTENDANCE, values, record_id), True
             # A re-check-in after a removal: a later stamp overrides the tombstone.

@@ -194,11 +194,10 @@ class SyncClient:
         self._server_url = self.store.get("server_url")
         self._token = self.store.get("token")
         with fewer_collections():
-            if self.store.get(phones.SERVER_CAPABILITIES) is None and self.store.unsent_with(
-                p.ATTENDANCE, "phone"
-            ):
-                # Not yet heard from this server since check-ins carried phones: learn whether
-                # it takes them before sending any (an older server would refuse the field).
+            refused = phones.fields_server_refuses(self.store.get(phones.SERVER_CAPABILITIES))
+            if any(self.store.unsent_with(p.ATTENDANCE, name) for name in refused):
+                # Not heard from this server since check-ins carried a field it did not take:
+                # learn whether it takes it now before sending (an older one would refuse it).
                 self.pull()
             self.push()
             self.pull()
@@ -207,6 +206,11 @@ class SyncClient:
     def _takes_phone(self) -> bool:
         said = self._server_capabilities or self.store.get(phones.SERVER_CAPABILITIES)
         return phones.server_takes_phone(said)
+
+    def _refused_fields(self) -> tuple[str, ...]:
+        """Later-added check-in fields the server has not said it takes (all, unheard)."""
+        said = self._server_capabilities or self.store.get(phones.SERVER_CAPABILITIES)
+        return phones.fields_server_refuses(said)
 
     def _remember_capabilities(self) -> None:
         said = self._server_capabilities
@@ -254,7 +258,7 @@ class SyncClient:
         )
         if not entries:
             return None
-        changes = push_body.changes_text(entries, self._takes_phone())
+        changes = push_body.changes_text(entries, self._refused_fields())
         level = self._level()
         while True:
             half = len(entries) // 2
@@ -326,7 +330,7 @@ class SyncClient:
     def _push_halves(self, entries: Sequence[Entry]) -> None:
         half = len(entries) // 2
         for part in (entries[:half], entries[half:]):
-            self._push_batch(part, push_body.encode(part, self._level(), self._takes_phone()))
+            self._push_batch(part, push_body.encode(part, self._level(), self._refused_fields()))
 
     def _settle(self, answer: dict[str, Any]) -> None:
         done = [seq for first, last in answer["applied"] for seq in range(first, last + 1)]

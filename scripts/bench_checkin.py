@@ -2,7 +2,10 @@
 
 200 farmers (by default) arriving over 60 seconds, on 20 phones at once on loopback, each doing
 the whole flow a phone does: open the check-in page from the poster's QR address, register with
-the form, see the answer. `--seconds 0` sends them all at once (the server saturated: latency
+the form, see the answer. Each farmer's phone has its own loopback address (127.0.x.y, the
+client socket bound to it), as phones on a hotspot do, so the device's per-address limits see
+separate phones; the limits stay on, the device-wide one on new registrations per minute set
+(as the envoy may) to the bench's arrival rate, which is above a real crowd's. `--seconds 0` sends them all at once (the server saturated: latency
 is then queueing, 20 clients over the requests the machine can serve per second).
 Prints latency (p50/p99 over every request), errors, check-ins stored against expected, the
 farmer page's weight with everything it loads, and the serving process's peak memory.
@@ -32,9 +35,10 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 import requests  # noqa: E402
 from bench_sync import free_port, vm_hwm_mb, wait_http  # noqa: E402
 
-from field_client import pin, qr_checkin  # noqa: E402
+from field_client import checkin_limits, pin, qr_checkin  # noqa: E402
 from field_client.store import FieldStore  # noqa: E402
 from shared import protocol as p  # noqa: E402
+from tests.e2e.field_serve import phone_at  # noqa: E402
 
 DEVICE = "b0b0b0b0-0000-4000-8000-000000000001"
 ENVOY = "e0e0e0e0-0000-4000-8000-00000000b001"
@@ -54,7 +58,19 @@ def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def build_store(path: str) -> tuple[str, str]:
+def phone_address(number: int) -> str:
+    """Farmer `number`'s phone on loopback: 127.0.1.1, 127.0.1.2, ... (250 to a block)."""
+    return f"127.0.{1 + number // 250}.{1 + number % 250}"
+
+
+def new_per_minute(farmers: int, seconds: float) -> int:
+    """The device's limit on new registrations a minute that lets the bench's arrivals in."""
+    return max(
+        checkin_limits.NEW_PER_MINUTE, farmers if seconds < 60 else int(farmers * 60 / seconds) + 1
+    )
+
+
+def build_store(path: str, per_minute: int) -> tuple[str, str]:
     """An enrolled device with its villages and one session open now; returns the QR path."""
     store = FieldStore(path)
     store.save_enrolment(
@@ -68,6 +84,7 @@ def build_store(path: str) -> tuple[str, str]:
     ]
     store.apply_pull([{"k": p.UNIT, "r": unit} for unit in units], 1)
     pin.set_pin(store, PIN)
+    checkin_limits.set_new_per_minute(store, per_minute)
     session_id = store.create(
         p.SESSION,
         {
@@ -110,7 +127,7 @@ class Flows:
         if wait > 0:
             time.sleep(wait)
         started = time.perf_counter()
-        phone = requests.Session()
+        phone = phone_at(phone_address(number))
         try:
             page = self._timed(phone.get, self.base + self.path)
             if page.status_code != 200:
@@ -181,7 +198,8 @@ def stored_counts(db_path: str, session_id: str) -> dict[str, int]:
 
 def run(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
     db_path = os.path.join(workdir, "field.db")
-    session_id, path = build_store(db_path)
+    per_minute = new_per_minute(args.farmers, args.seconds)
+    session_id, path = build_store(db_path, per_minute)
     port = free_port()
     logfile = open(os.path.join(workdir, "serve.log"), "wb")  # noqa: SIM115
     process = subprocess.Popen(
@@ -234,6 +252,9 @@ def run(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
         "farmers": args.farmers,
         "clients": args.clients,
         "arrival_seconds": args.seconds,
+        "phone_addresses": len({phone_address(n) for n in range(args.farmers)}),
+        "new_per_address_per_hour": checkin_limits.NEW_PER_ADDRESS_PER_HOUR,
+        "new_per_minute": per_minute,
         "requests": len(flows.latencies),
         "seconds": round(seconds, 2),
         "p50_ms": round(statistics.median(flows.latencies), 1) if flows.latencies else None,

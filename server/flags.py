@@ -8,7 +8,8 @@ Rules (issue 14, "Flags and review"; docs/report.md, "Flags"):
   alone; a county with fewer than MIN_VALUES is not judged at all;
 - a session (TV lectures aside) already started, with no check-in and no reported headcount;
 - a plot observation whose yield is beyond `ratio` times (or below 1/`ratio` of) its plot's
-  target yield.
+  target yield;
+- sessions whose farmers' own check-ins look made by a machine (server/checkin_flags.py).
 Deleted records are neither flagged nor counted in what is usual. A hand-out's corrections
 (`correction_of`) are folded into the hand-out they correct: the net copies are judged, under
 the original's id, and a correction is never judged alone.
@@ -20,12 +21,14 @@ import json
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlite_utils import Database
 
+from server import checkin_flags
+from server.checkin_flags import CheckinRules, checkin_rules_of
 from server.figures import Scope
 from server.settings import default
 from shared import protocol as p
@@ -44,7 +47,14 @@ HEADCOUNT = "headcount"
 HANDOUT_COPIES = "handout_copies"
 EMPTY_SESSION = "empty_session"
 YIELD_VS_TARGET = "yield_vs_target"
-KINDS = (PLOT_AREA, HEADCOUNT, HANDOUT_COPIES, EMPTY_SESSION, YIELD_VS_TARGET)
+KINDS = (
+    PLOT_AREA,
+    HEADCOUNT,
+    HANDOUT_COPIES,
+    EMPTY_SESSION,
+    YIELD_VS_TARGET,
+    *checkin_flags.KINDS,
+)
 
 
 @dataclass(frozen=True)
@@ -70,11 +80,16 @@ class FlagRules:
 
     z_threshold: float = default("FLAG_Z_THRESHOLD")
     yield_ratio: float = default("FLAG_YIELD_RATIO")
+    checkin: CheckinRules = field(default_factory=CheckinRules)
 
 
 def rules_of(config: Mapping[str, Any]) -> FlagRules:
     """The rules as a server is configured (its app config)."""
-    return FlagRules(float(config["FLAG_Z_THRESHOLD"]), float(config["FLAG_YIELD_RATIO"]))
+    return FlagRules(
+        float(config["FLAG_Z_THRESHOLD"]),
+        float(config["FLAG_YIELD_RATIO"]),
+        checkin_rules_of(config),
+    )
 
 
 @dataclass(frozen=True)
@@ -378,6 +393,22 @@ def flags(db: Database, scope: Scope, now: datetime, rules: FlagRules) -> list[F
         outliers(db, scope, rules.z_threshold)
         + empty_sessions(db, scope, now)
         + far_from_target(db, scope, rules.yield_ratio)
+        + [
+            Flag(
+                f.kind,
+                p.SESSION,
+                f.session,
+                f.envoy_id,
+                f.reason,
+                None,
+                "",
+                f.unit,
+                f.at,
+                f.value,
+                None,
+            )
+            for f in checkin_flags.checkin_flags(db, scope, now, rules.checkin)
+        ]
     )
     found = with_names_and_reviews(db, found)
     return sorted(

@@ -128,6 +128,47 @@ SETTINGS = (
         " at one session from which its check-ins are listed for reconciliation (never refused).",
     ),
     Setting(
+        "CHECKIN_SHARED_ADDRESS_FARMERS",
+        "TIANJIAN_CHECKIN_SHARED_ADDRESS_FARMERS",
+        6,
+        "同一网络地址在同一场培训为多少位不同农户自助签到即标记该场 / Distinct farmers one client"
+        " network address checks in at one session from which the session is flagged (never refused).",
+    ),
+    Setting(
+        "CHECKIN_BURST_CHECKINS",
+        "TIANJIAN_CHECKIN_BURST_CHECKINS",
+        30,
+        "同一场培训在 CHECKIN_BURST_SECONDS 秒内有多少次自助签到即标记该场 / Self check-ins at one"
+        " session within CHECKIN_BURST_SECONDS from which the session is flagged as a burst.",
+    ),
+    Setting(
+        "CHECKIN_BURST_SECONDS",
+        "TIANJIAN_CHECKIN_BURST_SECONDS",
+        60,
+        "判断签到过快的时间窗（秒）/ The span, in seconds, CHECKIN_BURST_CHECKINS are counted in.",
+    ),
+    Setting(
+        "CHECKIN_ONE_TIME_SHARE",
+        "TIANJIAN_CHECKIN_ONE_TIME_SHARE",
+        0.8,
+        "一场培训的签到农户中，未参加任何其他培训者占多大比例（0-1）即标记该场 / Share (0-1) of a"
+        " session's farmers checked in at no other session, before or since, from which it is flagged.",
+    ),
+    Setting(
+        "CHECKIN_ONE_TIME_MIN_FARMERS",
+        "TIANJIAN_CHECKIN_ONE_TIME_MIN_FARMERS",
+        10,
+        "签到农户少于多少位的培训不作此判断 / Sessions with fewer farmers checked in are not judged"
+        " for one-time farmers.",
+    ),
+    Setting(
+        "CHECKIN_ONE_TIME_AFTER_DAYS",
+        "TIANJIAN_CHECKIN_ONE_TIME_AFTER_DAYS",
+        90,
+        "培训开始多少天后才判断其农户是否再未出现 / Days after a session starts before its farmers"
+        " are judged as never seen again.",
+    ),
+    Setting(
         "SILENT_DEVICE_DAYS",
         "TIANJIAN_SILENT_DEVICE_DAYS",
         14,

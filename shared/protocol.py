@@ -10,7 +10,25 @@ MIN_CLIENT_PROTOCOL: Final = 1
 # sends it only to a server that announced this, a server only to a device that did, so
 # either side older than the field still syncs (docs/sync.md).
 CAPABILITY_PHONE: Final = "phone"
-CAPABILITIES: Final = ("gzip", "held", "aliases", "renumber", "reviews", CAPABILITY_PHONE)
+# "checkin_net": takes and sends a self check-in's `net` (a keyed hash of the client's network
+# address) and `typed_code` (true when the farmer typed the session code, no QR), on the same
+# terms as `phone`.
+CAPABILITY_CHECKIN_NET: Final = "checkin_net"
+CAPABILITIES: Final = (
+    "gzip",
+    "held",
+    "aliases",
+    "renumber",
+    "reviews",
+    CAPABILITY_PHONE,
+    CAPABILITY_CHECKIN_NET,
+)
+# The capability each later-added check-in field needs on the other side.
+ADDED_FIELD_CAPABILITY: Final = {
+    "phone": CAPABILITY_PHONE,
+    "net": CAPABILITY_CHECKIN_NET,
+    "typed_code": CAPABILITY_CHECKIN_NET,
+}
 
 HEADER_PROTOCOL: Final = "X-Tianjian-Protocol"
 HEADER_CAPABILITIES: Final = "X-Tianjian-Capabilities"

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from field_client import qr_checkin
+from field_client import checkin_limits, qr_checkin
 from field_client.checkin_codes import normalise_card_code, wifi_payload
 from field_client.lan import base_url
 from field_client.web import qr
@@ -55,7 +55,28 @@ def poster(session_id: str) -> Response | str:
         password=password,
         addresses=[a for a in current_app.config["LAN_ADDRESSES"] if a != "127.0.0.1"],
         host=qr.lan_host(),
+        limits=_limits_shown(store),
     )
+
+
+def _limits_shown(store: Any) -> dict[str, Any]:
+    return {
+        "per_address": checkin_limits.NEW_PER_ADDRESS_PER_HOUR,
+        "per_minute": checkin_limits.new_per_minute(store),
+        "lifted_until": checkin_limits.lifted_until(store),
+    }
+
+
+@bp.post("/sessions/<session_id>/checkin-limits")
+def lift_limits(session_id: str) -> Response:
+    """The envoy lifts the limits on new registrations for an hour (a crowd of new farmers at
+    the poster), or puts them back."""
+    store = get_store()
+    if request.form.get("lift") == "1":
+        checkin_limits.lift(store)
+    else:
+        checkin_limits.restore(store)
+    return redirect(url_for("posters.poster", session_id=session_id, **_host_arg()))
 
 
 def _host_arg() -> dict[str, Any]:

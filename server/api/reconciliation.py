@@ -149,6 +149,8 @@ class FlagSchema(Schema):
         metadata={
             "description": "plot_area 面积异常 / headcount 上报人数异常 / handout_copies 发放份数异常"
             " / empty_session 无签到无人数 / yield_vs_target 亩产远离目标"
+            " / shared_address 同一地址多人签到 / checkin_burst 签到快于排队"
+            " / one_time_farmers 农户多为一次性"
         }
     )
     record_kind = fields.String(metadata={"description": "记录类别（同步协议）/ protocol kind"})

@@ -6,6 +6,7 @@ imported here in number order, which is the order they run in. A past migration 
 
 from server.migrations import (
     m001_m010,  # noqa: F401
+    m011_checkin_net,  # noqa: F401
     m012_web_sessions,  # noqa: F401
     m014_attendances_by_session,  # noqa: F401
 )

@@ -19,7 +19,7 @@ from shared.mobile import mask_mobile, mobile_hash
 from shared.schemas.field import ADDED_FIELDS
 
 # The capability a device must announce to be sent each field added to a kind later.
-FIELD_CAPABILITY = {"phone": p.CAPABILITY_PHONE}
+FIELD_CAPABILITY = p.ADDED_FIELD_CAPABILITY
 
 # Kinds that belong to a session: they reach the session's lead and co-envoys wherever it is.
 _OF_A_SESSION = (p.ATTENDANCE, p.LEAFLET_HANDOUT)

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, request
 from marshmallow import Schema, fields, validate
 
-from server import flags, listings
+from server import checkin_flags, flags, listings
 from server.access import ANYONE, current_user, requires
 from server.db import get_db
 from server.figures import Scope
@@ -29,6 +29,9 @@ KIND_WORDS = {
     flags.HANDOUT_COPIES: ("发放份数异常", "Copies handed out"),
     flags.EMPTY_SESSION: ("无签到无人数", "Empty session"),
     flags.YIELD_VS_TARGET: ("亩产远离目标", "Yield far from target"),
+    checkin_flags.SHARED_ADDRESS: ("同一地址多人签到", "Many check-ins from one address"),
+    checkin_flags.CHECKIN_BURST: ("签到快于排队", "Check-ins faster than a queue"),
+    checkin_flags.ONE_TIME_FARMERS: ("农户多为一次性", "Mostly one-time farmers"),
 }
 RECORD_WORDS = {
     p.SESSION: ("培训场次", "Session"),

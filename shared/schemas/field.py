@@ -39,7 +39,7 @@ META_FIELDS = ("id", "envoy_id", "device_id", "hlc", "created_at", "updated_at",
 # Data fields added after records of their kind were stored, oldest first. Stored stamp masks
 # (server/records.py stamp_names) number them after `deleted`, so a mask already stored keeps
 # its meaning; devices and servers that do not know one still sync (docs/sync.md).
-ADDED_FIELDS: dict[str, tuple[str, ...]] = {p.ATTENDANCE: ("phone",)}
+ADDED_FIELDS: dict[str, tuple[str, ...]] = {p.ATTENDANCE: ("phone", "net", "typed_code")}
 # A check-in's `phone`: 16 hex digits of a keyed hash of the cookie the field web app gave the
 # phone that made it. Never a phone number (11 digits): the pattern cannot hold one.
 PHONE_HASH = re.compile(r"[0-9a-f]{16}")
@@ -108,6 +108,18 @@ class AttendanceSchema(FieldRecordSchema):
             error="须为16位十六进制摘要，不能是手机号 / must be a 16-hex-digit hash, never a phone number",
         ),
     )
+    # The client's network address a self check-in came from, as the same kind of keyed hash
+    # (field_client/phones.py), so many check-ins from one address show without any cookie.
+    net = fields.String(
+        allow_none=True,
+        validate=validate.Regexp(
+            PHONE_HASH.pattern + r"\Z",
+            error="须为16位十六进制摘要，不能是网络地址 / must be a 16-hex-digit hash, never an address",
+        ),
+    )
+    # True when the farmer typed the session code instead of scanning the poster's QR; absent
+    # otherwise (never sent false).
+    typed_code = fields.Boolean(allow_none=True)
 
 
 class LeafletReceiptSchema(FieldRecordSchema):

@@ -8,8 +8,29 @@ import sys
 import time
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from tests.helpers import free_port
+
+
+class _SourceAddress(HTTPAdapter):
+    """Connections from one loopback address (127.0.0.x): one phone on the hotspot."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: object, **kwargs: object) -> None:
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def phone_at(address: str) -> requests.Session:
+    """A browser with its own cookies whose requests come from `address` (any 127.x.y.z), so
+    per-client limits on the device see it as a phone of its own."""
+    session = requests.Session()
+    session.mount("http://", _SourceAddress(address))
+    return session
 
 
 class FieldServer:

@@ -10,10 +10,14 @@ from pathlib import Path
 import requests
 
 from field_client import qr_checkin
+from server.checkin_flags import SHARED_ADDRESS
 from server.db import init_db
+from server.figures import Scope
+from server.flags import FlagRules, flags
 from shared import protocol as p
+from shared.clock import utc_now
 from shared.schemas.field import PHONE_HASH
-from tests.e2e.field_serve import FieldServer
+from tests.e2e.field_serve import FieldServer, phone_at
 from tests.field_client.web.conftest import PIN
 from tests.helpers import (
     VILLAGE_EAST,
@@ -110,3 +114,64 @@ def test_three_farmers_from_one_phone_reach_reconciliation_as_shared_phone(
     assert {(line["phone"], line["phone_farmers"], line["session_id"]) for line in shared} == {
         (family_phone, 3, session_id)
     }
+
+
+def test_address_and_typed_code_reach_the_server_and_flag_the_session(
+    tmp_path: Path, live_server: LiveServer
+) -> None:
+    """Six farmers registered from one address, each with a fresh cookie (a script's way), and
+    one from another phone that typed the code: on the server the six share one `net` and the
+    session is flagged shared_address; the typed one is marked typed_code."""
+    field_path = str(tmp_path / "field.db")
+    store = enrolled_store(live_server, field_path, "张三")
+    starts = store.best_now_iso()
+    session_id = store.create(
+        p.SESSION,
+        {
+            "kind": "village_training",
+            "title": "马铃薯晚疫病防治培训",
+            "unit_code": VILLAGE_EAST,
+            "starts_at": starts,
+            "lead_envoy_id": store.get("envoy_id"),
+        },
+    )
+    field = FieldServer(field_path, PIN)
+    try:
+        ticket = qr_checkin.poster(store, session_id)
+        url = f"{field.url}/c/{ticket.code}/{ticket.token}"
+        for n in range(6):
+            check_in_new_farmer(phone_at("127.0.0.5"), url, f"脚本{n}", f"1390000555{n}")
+        # A seventh from that address within the hour waits (NEW_PER_ADDRESS_PER_HOUR).
+        seventh = phone_at("127.0.0.5")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', seventh.get(url, timeout=10).text)
+        assert token is not None
+        form = {"csrf_token": token.group(1), "action": "new", "name": "脚本6", "consent": "1"}
+        form |= {"mobile": "13900005556", "village_code": VILLAGE_WEST, "gender": "male"}
+        refused = seventh.post(url, data=form, timeout=10)
+        assert refused.status_code == 429 and "新登记太多太快" in refused.text
+        check_in_new_farmer(
+            phone_at("127.0.0.9"), f"{field.url}/c/{ticket.code}", "打字者", "13900009999"
+        )
+    finally:
+        field.stop()
+
+    report = fast_client(store).sync()
+    assert report.statuses.get(p.REJECTED, 0) == 0
+    store.close()
+    db = init_db(live_server.db_path)
+    try:
+        rows = db.execute(
+            "SELECT f.name, a.net, a.typed_code FROM attendances a JOIN farmers f "
+            "ON f.id = a.farmer_id WHERE a.session_id = ?",
+            [session_id],
+        ).fetchall()
+        found = flags(db, Scope(int(starts[:4])), utc_now(), FlagRules())
+    finally:
+        db.close()
+    nets = {name: net for name, net, _typed in rows}
+    assert len(rows) == 7 and all(PHONE_HASH.fullmatch(net or "") for net in nets.values())
+    assert len({nets[f"脚本{n}"] for n in range(6)}) == 1 and nets["打字者"] != nets["脚本0"]
+    assert {name for name, _net, typed in rows if typed} == {"打字者"}
+    assert [(f.kind, f.record_id, f.value) for f in found if f.kind == SHARED_ADDRESS] == [
+        (SHARED_ADDRESS, session_id, 6)
+    ]

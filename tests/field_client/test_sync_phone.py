@@ -109,3 +109,71 @@ def test_a_device_that_has_not_heard_from_the_server_since_asks_before_sending_p
     [phone] = {c["f"]["phone"] for c in bureau.pushed if c["k"] == p.ATTENDANCE}
     assert server_phones(db_path) == [phone, phone]
     store.close()
+
+
+PHONE_ONLY = "gzip,held,aliases,renumber,reviews,phone"
+
+
+class PhoneOnlyBureau(Bureau):
+    """A server of the release before `net`: takes `phone`, would refuse `net`/`typed_code`."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(app, old=False)
+        self.upgraded = False
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        response = super().send(request, **kwargs)
+        if not self.upgraded:
+            for change in self.pushed:
+                assert "net" not in change["f"] and "typed_code" not in change["f"], change
+            response.headers[p.HEADER_CAPABILITIES] = PHONE_ONLY
+        return response
+
+
+def test_net_and_typed_code_go_only_to_a_server_that_announced_them(
+    tmp_path: Path, app: Flask, db_path: str
+) -> None:
+    bureau = PhoneOnlyBureau(app)
+    http = requests.Session()
+    http.mount(URL, bureau)
+    store = FieldStore(str(tmp_path / "field.db"))
+    enrol(store, URL, enrolment_code(db_path, "张三"), "field device", session=http)
+    local.prepare(store)
+    session_id = store.create(
+        p.SESSION,
+        {
+            "kind": "village_training",
+            "title": "马铃薯晚疫病防治培训",
+            "unit_code": VILLAGE_EAST,
+            "starts_at": store.best_now_iso(),
+            "lead_envoy_id": store.get("envoy_id"),
+        },
+    )
+
+    def self_checkin(name: str, mobile: str) -> None:
+        farmer = {"name": name, "mobile": mobile, "village_code": VILLAGE_EAST}
+        qr_checkin.self_checkin(
+            store, session_id, f"cookie-{name}", None, farmer, address="10.0.0.9", typed=True
+        )
+
+    self_checkin("王一", "13900001111")
+    report = SyncClient(store, session=http).sync()
+    assert report.statuses.get(p.REJECTED, 0) == 0 and store.counts() == {}
+    assert [c["f"].get("phone") is not None for c in bureau.pushed if c["k"] == p.ATTENDANCE] == [
+        True
+    ]
+    # The server is upgraded; the device still remembers the old answer, so it asks first.
+    bureau.upgraded = True
+    bureau.requests.clear()
+    self_checkin("王二", "13900002222")
+    SyncClient(store, session=http).sync()
+    assert bureau.requests[0] == "GET /api/v1/sync/pull"
+    [sent] = [c["f"] for c in bureau.pushed if c["k"] == p.ATTENDANCE and "net" in c["f"]]
+    assert sent["typed_code"] is True
+    db = init_db(db_path)
+    try:
+        stored = db.execute("SELECT net, typed_code FROM attendances ORDER BY net").fetchall()
+    finally:
+        db.close()
+    assert stored == [(None, None), (sent["net"], 1)]
+    store.close()

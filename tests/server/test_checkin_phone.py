@@ -34,6 +34,8 @@ def test_stamp_masks_stored_before_the_phone_keep_their_meaning() -> None:
         "seen_by": 16,
         "deleted": 32,
         "phone": 64,
+        "net": 128,
+        "typed_code": 256,
     }
     hlc = "1795316892918.00000.dev"
     old = expand_stamps(p.ATTENDANCE, "*3f", "dev", hlc)  # every field and the tombstone
@@ -206,3 +208,26 @@ def test_a_phone_that_is_not_a_hash_is_refused_naming_the_field(
         assert "phone" in answer["e"], answer
         assert "手机号" in json.dumps(answer["e"], ensure_ascii=False)
     assert stored_phones(db_path) == {}
+
+
+def test_net_and_typed_code_are_stored_and_sent_only_to_devices_that_take_them(
+    app: Flask, db_path: str
+) -> None:
+    client = app.test_client()
+    new = Device(client, db_path, ",".join(p.CAPABILITIES))
+    session_id, farmers = session_and_farmers(new, 1)
+    fields = {**checkin(session_id, farmers[0], PHONE), "net": "a1b2c3d4e5f60718"}
+    fields["typed_code"] = True
+    assert new.push((p.ATTENDANCE, None, fields))[0]["s"] == p.APPLIED
+    # An address is never stored as itself: the schema takes only the 16-hex-digit hash.
+    refused = new.push(
+        (p.ATTENDANCE, None, {**checkin(session_id, farmers[0]), "net": "192.168.137.23"})
+    )
+    assert refused[0]["s"] == p.REJECTED
+    record_id = attendance_id(session_id, farmers[0])
+    phone_only = Device(client, db_path, "gzip,held,aliases,renumber,reviews,phone")
+    seen = phone_only.pulled_attendances()[record_id]
+    assert seen["phone"] == PHONE and "net" not in seen and "typed_code" not in seen
+    assert not {"net", "typed_code"} & set(seen[STAMPS])
+    full = Device(client, db_path, ",".join(p.CAPABILITIES)).pulled_attendances()[record_id]
+    assert (full["net"], full["typed_code"]) == ("a1b2c3d4e5f60718", True)

@@ -97,13 +97,19 @@ def test_a_phone_cannot_check_in_someone_it_never_did(client, store) -> None:
     assert colour(answer) == "" and not qr_checkin.is_checked_in(store, session_id, stranger)
 
 
-def test_returning_farmer_by_mobile_then_repeat_is_orange(client, store) -> None:
+def test_returning_farmer_by_mobile_proves_their_name_then_repeat_is_orange(client, store) -> None:
     session_id = new_session(store)
     farmer_id = new_farmer(store)
     path = qr_path(store, session_id)
-    answer = client.post(path, data={"action": "mobile", "mobile": "+86 138-1234-5678"})
+    # The number alone: asked for the name as registered, shown none, nobody checked in.
+    asked = client.post(path, data={"action": "mobile", "mobile": "+86 138-1234-5678"})
+    text = asked.get_data(as_text=True)
+    assert colour(asked) == "" and "登记时的姓名" in text and "李四" not in text
+    assert not qr_checkin.is_checked_in(store, session_id, farmer_id)
+    answer = client.post(path, data={"action": "prove", "mobile": "13812345678", "name": "李 四"})
     assert colour(answer) == "green" and "李四" in answer.get_data(as_text=True)
     first_at = store.record(p.ATTENDANCE, attendance_id(session_id, farmer_id))["checked_in_at"]
+    # This phone now holds 李四: the number alone is enough, and a repeat is orange.
     repeat = client.post(path, data={"action": "mobile", "mobile": "13812345678"})
     assert colour(repeat) == "orange"
     shown = parse_iso(first_at).astimezone(CHINA).strftime("%H:%M")
@@ -111,7 +117,6 @@ def test_returning_farmer_by_mobile_then_repeat_is_orange(client, store) -> None
     assert len(qr_checkin.session_attendances(store, session_id)) == 1
     unknown = client.post(path, data={"action": "mobile", "mobile": "13600000000"})
     assert "还没有登记" in unknown.get_data(as_text=True)
-    # The phone that typed the number now knows 李四, and made that check-in.
     assert "我是李四，签到" in client.get(path).get_data(as_text=True)
     assert qr_checkin.phone_of_checkin(store, session_id, farmer_id) is not None
 
@@ -119,9 +124,11 @@ def test_returning_farmer_by_mobile_then_repeat_is_orange(client, store) -> None
 def test_typed_code_without_token(client, store) -> None:
     session_id = new_session(store)
     code = qr_checkin.poster(store, session_id).code
-    assert client.post("/c", data={"code": code}).location == f"/c/{code}"
+    assert len(code) == 8 and code.isdigit()
+    typed = f"{code[:4]} {code[4:]}".translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert client.post("/c", data={"code": typed}).location == f"/c/{code}"
     assert "马铃薯晚疫病防治培训" in client.get(f"/c/{code}").get_data(as_text=True)
-    assert client.get("/c/0000").status_code == 404
+    assert client.get("/c/00000000").status_code == 404
 
 
 @pytest.mark.parametrize("case", ["forged", "other_session", "expired", "not_yet", "deleted"])

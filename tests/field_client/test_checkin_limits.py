@@ -1,0 +1,45 @@
+"""The counts behind the farmer page's limits, on a clock the test moves: a key that fails past
+its allowance waits, each further failure doubles the wait up to a cap, and other keys and the
+window's end are unaffected; a count allows up to its limit within its window."""
+
+from __future__ import annotations
+
+from field_client.checkin_limits import Counts, Strikes
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_strikes_block_past_the_allowance_and_double_the_wait() -> None:
+    clock = Clock()
+    strikes = Strikes(allowed=3, window=600, block=30, block_max=100, clock=clock)
+    for _ in range(3):
+        strikes.fail("10.0.0.2")
+    assert strikes.wait("10.0.0.2") == 0
+    strikes.fail("10.0.0.2")
+    assert strikes.wait("10.0.0.2") == 30 and strikes.wait("10.0.0.3") == 0
+    clock.now += 30
+    assert strikes.wait("10.0.0.2") == 0
+    strikes.fail("10.0.0.2")
+    assert strikes.wait("10.0.0.2") == 60
+    clock.now += 60
+    strikes.fail("10.0.0.2")
+    assert strikes.wait("10.0.0.2") == 100  # capped
+    # Once the window has passed with no failure, the allowance is whole again.
+    clock.now += 601
+    strikes.fail("10.0.0.2")
+    assert strikes.wait("10.0.0.2") == 0
+
+
+def test_counts_allow_up_to_the_limit_within_the_window() -> None:
+    clock = Clock()
+    counts = Counts(window=60, clock=clock)
+    assert [counts.take("a", 2) for _ in range(3)] == [True, True, False]
+    assert counts.take("b", 2)
+    clock.now += 61
+    assert counts.take("a", 2)
