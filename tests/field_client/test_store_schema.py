@@ -50,8 +50,11 @@ def test_every_field_kind_is_stored_with_exactly_its_schema_fields(tmp_path: Pat
                     "farmer_id": farmer,
                     "checked_in_at": AT,
                     "method": "qr_self",
-                    # Optional, without a default: stored when a phone made the check-in.
+                    # Optional, without a default: stored when a phone made the check-in
+                    # (its cookie's hash, its address's hash, and whether the code was typed).
                     "phone": "0123456789abcdef",
+                    "net": "fedcba9876543210",
+                    "typed_code": True,
                 },
                 attendance_id(session, farmer),
             ),
