@@ -664,7 +664,9 @@ def build(
             enrol(store, url, code, f"{name}的手机")
             sync_all(store)
             work = FieldWork(store, county, timeline, f"{seed}/{name}")
-            weeks(work)
+            # The year's records in one transaction: the same rows, without a commit for each.
+            with store.transaction():
+                weeks(work)
             pushed = sync_all(store)["pushed"]
             say(f"{name}: 登记设备并同步 / enrolled and synced, {pushed} 条变更 changes pushed")
             works.append(work)
