@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import click
+import requests
 import yaml
-from demo_year import DEVICE_WORK, Doubts
+from demo_year import DEVICE_WORK, Doubts, this_morning_of_wangzhigang
 
 from field_client.phones import checkin_phone, cookie_hash
 from field_client.store import FieldStore
-from field_client.sync import SyncClient, enrol
+from field_client.sync import SyncClient, SyncFailed, enrol
 from server import devices, profiles, reference, users
 from server.db import init_db
 from server.report import build_report
@@ -599,6 +600,32 @@ def temporary_server(db_path: Path) -> Iterator[str]:
         server.server_close()
 
 
+class SignalLost(requests.Session):
+    """A link that carries one request and then drops every other."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.carried = 0
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        self.carried += 1
+        if self.carried > 1:
+            raise requests.ConnectionError("信号中断 / signal lost")
+        return super().request(*args, **kwargs)
+
+
+def sync_cut_after_first_request(store: FieldStore) -> None:
+    """A sync in one-change batches whose link drops after the first: one change and the
+    device's report (what still waits) reach the server, the rest stays in the outbox."""
+    client = SyncClient(store, session=SignalLost(), batch_changes=1, retries=0, backoff=0)
+    try:
+        client.sync()
+    except SyncFailed:
+        pass
+    else:
+        raise click.ClickException("同步本应中断 / the cut sync went through")
+
+
 def sync_all(store: FieldStore) -> dict[str, Any]:
     report = SyncClient(store, retries=2, backoff=0.2).sync()
     counts = store.counts()
@@ -674,6 +701,13 @@ def build(
         # A second round, as when envoys next find signal: each sees the others' records.
         for work in works:
             sync_all(work.store)
+        # Then one envoy records a little more and loses the signal after the first batch: the
+        # server has his device's word for what still waits (the ledger's 未同步).
+        late = works[-1]
+        with late.store.transaction():
+            this_morning_of_wangzhigang(late)
+        sync_cut_after_first_request(late.store)
+        for work in works:
             work.store.close()
 
     report = build_report(db, timeline.year, now=now)

@@ -480,6 +480,18 @@ def year_of_wangzhigang(work: FieldWork) -> None:
     work.observe(maca, 0.42, "seedling", "高寒山区，霜冻后补苗", survival_rate=78.0)
 
 
+def this_morning_of_wangzhigang(work: FieldWork) -> None:
+    """Door-to-door hand-outs recorded after his last good sync; the signal goes while he sends
+    them (the ledger shows what still waits on his phone)."""
+    for index, copies in ((3, 40), (0, 25), (2, 30)):
+        work.give(
+            "安全用药知识指南",
+            copies,
+            work.timeline.latest,
+            unit_code=work.county.village("上村乡", index),
+        )
+
+
 DEVICE_WORK: tuple[tuple[str, Callable[[FieldWork], None]], ...] = (
     ("李建华", year_of_lijianhua),
     ("张丽萍", year_of_zhangliping),
