@@ -401,6 +401,7 @@ class FieldWork:
         """A typo (600 for 60) is corrected with a negative event, never by editing the first."""
         self.stock[title] += wrong - right
         first = self.store.record(p.LEAFLET_HANDOUT, handout_id)
+        assert first is not None
         # Corrected a few days later, in the same month as the hand-out it corrects.
         at = min(parse_iso(first["handed_out_at"]) + timedelta(days=2), self.timeline.latest)
         self.store.create(

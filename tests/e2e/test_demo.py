@@ -1,7 +1,7 @@
 """scripts/demo_county.py builds a county whose report is non-trivial and adds up, its records
 spread over the year along the demo's monthly profile, with a few doubtful ones planted.
 
-The demo is built as on 20 November of last year (`--today`): its figures do not depend on the
+The demo is built as on 20 November 2025 (`--today`): its figures do not depend on the
 day the tests run, and every record is in the past for the server's pages. One build as of now
 checks that nothing lies in the future."""
 
@@ -28,8 +28,10 @@ from tests.helpers import LiveServer
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "demo_county.py"
 THIS_YEAR = utc_now().astimezone(CHINA).year
-PINNED = f"{THIS_YEAR - 1}-11-20"
-PINNED_NOW = datetime(THIS_YEAR - 1, 11, 20, 12, tzinfo=CHINA)
+# A fixed past day: the same records, the same figures and statuses on every run.
+PINNED_YEAR = 2025
+PINNED = f"{PINNED_YEAR}-11-20"
+PINNED_NOW = datetime(PINNED_YEAR, 11, 20, 12, tzinfo=CHINA)
 # The demo's monthly profile (scripts/demo_county.py PROFILE): cumulative percent by month's end.
 PROFILE = (3, 7, 17, 29, 39, 47, 54, 61, 71, 81, 92, 100)
 
@@ -253,7 +255,7 @@ def test_the_year_has_the_demo_profile_and_nothing_after_the_day(demo: Path) -> 
 
     db = init_db(str(demo / "server.db"))
     try:
-        shares = profiles.profiles_for(db, THIS_YEAR - 1)
+        shares = profiles.profiles_for(db, PINNED_YEAR)
     finally:
         db.close()
     assert shares["trainee_attendances"] == [share / 100 for share in PROFILE]
@@ -270,7 +272,7 @@ def test_the_year_has_the_demo_profile_and_nothing_after_the_day(demo: Path) -> 
         "UNION ALL SELECT received_on FROM leaflet_receipts",
     )
     assert max(day for (day,) in days) <= PINNED_NOW.date().isoformat()
-    assert min(day for (day,) in days) >= f"{THIS_YEAR - 1}-01-01"
+    assert min(day for (day,) in days) >= f"{PINNED_YEAR}-01-01"
 
 
 def test_the_indicators_read_a_mix_not_all_behind(summary: dict[str, Any]) -> None:
