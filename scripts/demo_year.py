@@ -377,7 +377,7 @@ def year_of_wangzhigang(work: FieldWork) -> None:
         leaflets=(("安全用药知识指南", 46),),
     )
     # Doubtful: 260 typed for a training where 20-odd farmers checked in.
-    work.village_training(
+    padded = work.village_training(
         "驾车乡",
         4,
         technologies=["肉牛秸秆青贮"],
@@ -386,6 +386,8 @@ def year_of_wangzhigang(work: FieldWork) -> None:
         leaflet_title="安全用药知识指南",
         typed_headcount=260,
     )
+    if padded:
+        work.planted["padded_headcount"] = padded
     # Doubtful: a helper's phone checked six farmers in by QR; a farmer checked in from the
     # roster five hours after the training ended.
     work.village_training(

@@ -22,6 +22,7 @@ import requests
 from field_client.store import FieldStore
 from server.db import init_db
 from server.report import build_report
+from shared import protocol as p
 from shared.clock import CHINA, parse_iso, utc_now
 from tests.helpers import LiveServer
 
@@ -347,6 +348,24 @@ def test_the_flags_page_lists_the_planted_records_and_nothing_else(
     assert len(rows) == 5, [UUID.findall(row) for row in rows]
     for record_id in doubtful.values():
         assert sum(record_id in row for row in rows) == 1, record_id
+
+
+def test_one_planted_record_is_already_reviewed_and_its_page_says_so(
+    demo: Path, admin_pages: Any
+) -> None:
+    from shared import review_status as rs
+
+    headcount = planted(demo)["headcount"]
+    [(status, note, by)] = query(
+        demo,
+        f"SELECT status, note, reviewed_by FROM reviews WHERE record_id = '{headcount}'",
+    )
+    assert (status, by) == (rs.QUESTIONED, "admin")
+    # The other four still wait for a decision.
+    assert query(demo, "SELECT count(*) FROM reviews") == [(1,)]
+    page = admin_pages(f"/review/{p.SESSION}/{headcount}")
+    assert note in page
+    assert rs.LABELS[rs.QUESTIONED][0] in page
 
 
 def test_the_ledger_shows_what_waits_on_the_cut_phone(
