@@ -5,6 +5,11 @@ ensure_venv() {
   if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
   fi
+  # The dev extras hold everything the base install has: after scripts/test, scripts/demo starts
+  # warm instead of installing the project again.
+  if [ -z "$extras" ] && [ -f .venv/.installed-dev ] && [ ! pyproject.toml -nt .venv/.installed-dev ]; then
+    return 0
+  fi
   local spec="."
   [ -n "$extras" ] && spec=".[$extras]"
   local stamp=".venv/.installed-${extras:-base}"

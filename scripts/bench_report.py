@@ -45,6 +45,26 @@ GOALS = {
 }
 
 
+# The province the goals are set for, a tenth of it, and one small enough to run in the tests.
+SIZES = {
+    "province": Size(),
+    "small": Size(
+        counties=10, farmers=30_000, sessions=2_000, attendances=100_000, handouts=5_000, plots=500
+    ),
+    "tiny": Size(
+        counties=2,
+        townships=3,
+        villages=4,
+        farmers=400,
+        sessions=60,
+        attendances=1_500,
+        handouts=60,
+        plots=12,
+        envoys_per_county=4,
+    ),
+}
+
+
 def cache_dir() -> Path:
     base = os.environ.get("TIANJIAN_BENCH_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tianjian-bench"
@@ -159,7 +179,8 @@ def measure(
     shutil.copyfile(data, copy)
     # Only the code under test makes its own migrations; an older checkout gets the file as is.
     token = credentials(copy) if server_root == ROOT else None
-    counties = [c.ljust(12, "0") for c in county_codes(Size())][:: max(1, 100 // args.units)]
+    codes = county_codes(SIZES[args.size])
+    counties = [c.ljust(12, "0") for c in codes][:: max(1, len(codes) // args.units)]
     started = time.perf_counter()
     with server_process(copy, workdir, root=server_root, wait=600) as (process, port):
         start_seconds = round(time.perf_counter() - started, 1)
@@ -282,21 +303,16 @@ def main(argv: list[str]) -> int:
         help="Time only these (comma-separated: county, province, page, breakdown, export, "
         "reconciliation_county); the others show as absent.",
     )
-    parser.add_argument("--small", action="store_true", help="A tenth of the size (tries).")
+    parser.add_argument(
+        "--size",
+        choices=tuple(SIZES),
+        default="province",
+        help="province: the goals' size; small: a tenth (tries); tiny: seconds, to prove it runs.",
+    )
+    parser.add_argument("--small", dest="size", action="store_const", const="small")
     args = parser.parse_args(argv)
 
-    size = (
-        Size()
-        if not args.small
-        else Size(
-            counties=10,
-            farmers=30_000,
-            sessions=2_000,
-            attendances=100_000,
-            handouts=5_000,
-            plots=500,
-        )
-    )
+    size = SIZES[args.size]
     data, generate_s = province_file(args.year, args.seed, size)
     if args.generate_only:
         return 0

@@ -70,19 +70,24 @@ class Builder:
 
     def write(self, kind: str, states: list[dict[str, Any]], townships: list[str | None]) -> None:
         plan = write_plan(kind)
-        names = ",".join(f"[{c}]" for c in plan.columns)
-        marks = ",".join("?" * len(plan.columns))
+        table = p.TABLES[kind]
+        # The write path knows every column of today's schema; the file stops before m004, so
+        # only the columns that exist by then are written (later migrations add the others,
+        # empty, when a server first opens the file, as they would on a real database).
+        present = {row[1] for row in self.db.execute(f"PRAGMA table_info([{table}])")}
+        keep = [i for i, column in enumerate(plan.columns) if column in present]
+        names = ",".join(f"[{plan.columns[i]}]" for i in keep)
+        marks = ",".join("?" * len(keep))
         rows = []
         for state, township in zip(states, townships, strict=True):
             self.seq += 1
-            rows.append(
-                row_values(
-                    plan,
-                    state,
-                    {"township_code": township, "origin_device": None, "server_seq": self.seq},
-                )
+            values = row_values(
+                plan,
+                state,
+                {"township_code": township, "origin_device": None, "server_seq": self.seq},
             )
-        self.db.conn.executemany(f"INSERT INTO [{p.TABLES[kind]}] ({names}) VALUES ({marks})", rows)
+            rows.append([values[i] for i in keep])
+        self.db.conn.executemany(f"INSERT INTO [{table}] ({names}) VALUES ({marks})", rows)
 
     def meta(self, kind: str, envoy: dict[str, Any], when: datetime) -> dict[str, Any]:
         hlc = f"{int(when.timestamp() * 1000):013d}.00000.{envoy['device']}"

@@ -1,16 +1,14 @@
-"""Build a demo county: reference data, three enrolled devices and a few weeks of their records."""
+"""Build a demo county: reference data, three enrolled devices and this year's records so far."""
 
 from __future__ import annotations
 
 import csv
 import json
-import os
+import logging
 import random
 import secrets
 import shutil
-import socket
-import subprocess
-import sys
+import threading
 import time as timer
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,14 +20,17 @@ from typing import Any
 import click
 import requests
 import yaml
+from demo_year import DEVICE_WORK, Doubts, this_morning_of_wangzhigang
 
+from field_client.phones import checkin_phone, cookie_hash
 from field_client.store import FieldStore
-from field_client.sync import SyncClient, enrol
-from server import devices, reference, users
+from field_client.sync import SyncClient, SyncFailed, enrol
+from server import devices, profiles, reference, reviews, users
 from server.db import init_db
 from server.report import build_report
 from shared import protocol as p
-from shared.clock import CHINA, to_iso, utc_now
+from shared import review_status as rs
+from shared.clock import CHINA, parse_iso, to_iso, utc_now
 
 MARKER = ".tianjian-demo"
 SEED = 2026
@@ -166,6 +167,7 @@ class County:
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
+        self.code = COUNTY_CODE
         rng = random.Random(seed)
         self.townships: dict[str, Township] = {}
         for suffix, name in TOWNSHIPS:
@@ -259,31 +261,47 @@ class County:
 
 # ----------------------------------------------------------------- time
 
+# The demo county's monthly profile: the cumulative percent of the year's work done by the end of
+# each month. Little in January and February (the Spring Festival), sowing and planting from
+# March to May, field work through the summer, the harvest in autumn and the winter training
+# season. The build sets it as the year's profile and spreads the envoys' work along it.
+PROFILE = (3, 7, 17, 29, 39, 47, 54, 61, 71, 81, 92, 100)
+
 
 class Timeline:
-    """Moments N days back in China time, kept inside this year and before now.
+    """Where in the demo year a share of the year's work falls, in China time; only the part of
+    the year already past is recorded (the demo year is this year, and nothing is in the future)."""
 
-    Early in January there are fewer than five weeks of this year behind us, so the
-    schedule is squeezed rather than spilling into last year's report.
-    """
-
-    def __init__(self, now: datetime, weeks: int = 5) -> None:
+    def __init__(self, now: datetime) -> None:
         self.local_now = now.astimezone(CHINA)
         self.year = self.local_now.year
-        self.earliest = datetime(self.year, 1, 1, tzinfo=CHINA)
         self.latest = self.local_now - timedelta(minutes=10)
-        available = (self.latest - self.earliest) / timedelta(days=1)
-        self.scale = min(1.0, available / (weeks * 7))
+
+    def moment(self, share: float, clock: str = "09:30") -> datetime:
+        """The day by which `share` (0 to 1) of the year's work is done under PROFILE, at `clock`."""
+        percent = min(max(share, 0.0), 0.9999) * 100
+        month, before = 12, 0.0
+        for number, cumulative in enumerate(PROFILE, 1):
+            if percent < cumulative:
+                month = number
+                break
+            before = cumulative
+        start = datetime(self.year, month, 1, tzinfo=CHINA)
+        end = datetime(self.year + (month == 12), month % 12 + 1, 1, tzinfo=CHINA)
+        day = start + (end - start) * ((percent - before) / (PROFILE[month - 1] - before))
+        return datetime.combine(day.date(), time.fromisoformat(clock), CHINA)
+
+    def when(self, share: float, clock: str = "09:30") -> datetime | None:
+        """The moment of `share`, or None while it is still to come."""
+        moment = self.moment(share, clock)
+        return moment if moment <= self.latest else None
+
+    def day(self, share: float) -> str | None:
+        moment = self.when(share, "08:00")
+        return moment.date().isoformat() if moment else None
 
     def clamp(self, moment: datetime) -> datetime:
-        return min(max(moment, self.earliest), self.latest)
-
-    def at(self, days_ago: float, clock: str = "09:30") -> datetime:
-        day = self.local_now.date() - timedelta(days=round(days_ago * self.scale))
-        return self.clamp(datetime.combine(day, time.fromisoformat(clock), CHINA))
-
-    def day(self, days_ago: float) -> str:
-        return self.at(days_ago, "12:00").date().isoformat()
+        return min(moment, self.latest)
 
 
 # ----------------------------------------------------------------- one envoy's device
@@ -305,8 +323,12 @@ def envoy_id(name: str) -> str:
     return reference.catalogue_id(p.ENVOY, name)
 
 
+NO_DOUBTS = Doubts()
+
+
 class FieldWork:
-    """What one envoy records on their device: every record goes through FieldStore."""
+    """What one envoy records on their device: every record goes through FieldStore. Each
+    record is placed at a share of the year's work; what still lies ahead is not recorded."""
 
     def __init__(self, store: FieldStore, county: County, timeline: Timeline, seed: str) -> None:
         self.store = store
@@ -316,6 +338,8 @@ class FieldWork:
         self.envoy_id = store.identity()[1]
         self.farmers: dict[Person, str] = {}
         self.stock: dict[str, int] = {}
+        # Doubtful records planted on purpose, by what is wrong with them, for staff to review.
+        self.planted: dict[str, str] = {}
 
     def farmer(self, person: Person) -> str:
         """This device's record of a person, registered the first time the envoy meets them."""
@@ -344,23 +368,28 @@ class FieldWork:
         ]
         return again + self.rng.sample(pool, min(len(pool), size - len(again)))
 
-    def receive(self, title: str, copies: int, days_ago: float) -> None:
+    def receive(self, title: str, copies: int, share: float) -> None:
+        day = self.timeline.day(share)
+        if day is None:
+            return
         self.store.create(
             p.LEAFLET_RECEIPT,
-            {
-                "leaflet_title_id": leaflet(title),
-                "copies": copies,
-                "received_on": self.timeline.day(days_ago),
-            },
+            {"leaflet_title_id": leaflet(title), "copies": copies, "received_on": day},
         )
         self.stock[title] = self.stock.get(title, 0) + copies
 
-    def give(self, title: str, copies: int, at: datetime, **where: str) -> str | None:
-        """Hand out copies at a session or in a village; never more than the envoy still holds."""
-        copies = min(copies, self.stock.get(title, 0))
+    def give(
+        self, title: str, copies: int, at: datetime | None, beyond_stock: bool = False, **where: str
+    ) -> str | None:
+        """Hand out copies at a session or in a village; never more than the envoy still holds,
+        unless `beyond_stock` (a hand-out the reconciliation should find)."""
+        if at is None:
+            return None
+        if not beyond_stock:
+            copies = min(copies, self.stock.get(title, 0))
         if copies <= 0:
             return None
-        self.stock[title] -= copies
+        self.stock[title] = self.stock.get(title, 0) - copies
         return self.store.create(
             p.LEAFLET_HANDOUT,
             {
@@ -372,16 +401,20 @@ class FieldWork:
         )
 
     def correct_handout(self, handout_id: str, title: str, wrong: int, right: int) -> None:
-        """A typo (300 for 30) is corrected with a negative event, never by editing the first."""
+        """A typo (600 for 60) is corrected with a negative event, never by editing the first."""
         self.stock[title] += wrong - right
+        first = self.store.record(p.LEAFLET_HANDOUT, handout_id)
+        assert first is not None
+        # Corrected a few days later, in the same month as the hand-out it corrects.
+        at = min(parse_iso(first["handed_out_at"]) + timedelta(days=2), self.timeline.latest)
         self.store.create(
             p.LEAFLET_HANDOUT,
             {
                 "leaflet_title_id": leaflet(title),
                 "copies": right - wrong,
                 "correction_of": handout_id,
-                "handed_out_at": to_iso(self.timeline.latest),
-                "unit_code": self.store.record(p.LEAFLET_HANDOUT, handout_id)["unit_code"],
+                "handed_out_at": to_iso(at),
+                "unit_code": first["unit_code"],
             },
         )
 
@@ -393,7 +426,7 @@ class FieldWork:
         unit_code: str,
         place: str,
         technologies: list[str],
-        days_ago: float,
+        share: float,
         clock: str = "09:30",
         hours: float = 2.5,
         attendees: list[Person] | None = None,
@@ -401,9 +434,12 @@ class FieldWork:
         boards: int = 0,
         co_envoys: tuple[str, ...] = (),
         leaflets: tuple[tuple[str, int], ...] = (),
-    ) -> str:
+        doubts: Doubts = NO_DOUBTS,
+    ) -> str | None:
         """Open a session, check people in as they arrive, hand out leaflets, then close it."""
-        starts = self.timeline.at(days_ago, clock)
+        starts = self.timeline.when(share, clock)
+        if starts is None:
+            return None
         session_id = self.store.create(
             p.SESSION,
             {
@@ -419,16 +455,31 @@ class FieldWork:
                 "display_boards": boards,
             },
         )
-        for person in attendees or []:
-            if person.mobile is None:
+        people = list(attendees or [])
+        late = people.pop() if doubts.late_minutes and people else None
+        helper_phone = checkin_phone("demo", cookie_hash(f"{session_id}/helper"))
+        for number, person in enumerate(people):
+            phone = None
+            if number < doubts.one_phone:
+                method, phone = "qr_self", helper_phone
+            elif person.mobile is None:
                 method = self.rng.choice(("card_scan", "card_scan", "roster"))
             else:
                 method = self.rng.choices(("qr_self", "card_scan", "roster"), (8, 1, 1))[0]
             arrived = starts + timedelta(minutes=self.rng.randint(-10, 40))
             self.store.checkin(
-                session_id, self.farmer(person), method, to_iso(self.timeline.clamp(arrived))
+                session_id,
+                self.farmer(person),
+                method,
+                to_iso(self.timeline.clamp(arrived)),
+                phone=phone,
             )
         ends = self.timeline.clamp(starts + timedelta(hours=hours))
+        if late is not None:
+            after = ends + timedelta(minutes=doubts.late_minutes)
+            self.store.checkin(
+                session_id, self.farmer(late), "roster", to_iso(self.timeline.clamp(after))
+            )
         for title_given, copies in leaflets:
             self.give(title_given, copies, ends - timedelta(minutes=15), session_id=session_id)
         self.store.update(p.SESSION, session_id, {"ends_at": to_iso(ends), "closed": True})
@@ -440,19 +491,28 @@ class FieldWork:
         index: int,
         *,
         technologies: list[str],
-        days_ago: float,
+        share: float,
         size: int,
         leaflet_title: str | None = None,
         clock: str = "09:30",
-    ) -> str:
+        typed_headcount: int | None = None,
+        doubts: Doubts = NO_DOUBTS,
+    ) -> str | None:
+        """A training in a village: its people and a few from the next village come; those who
+        came take leaflets home for their neighbours too. `typed_headcount`: the envoy also
+        typed the number in the room (0: as many as checked in, and a few without a phone)."""
+        if self.timeline.when(share, clock) is None:
+            return None
         code = self.county.village(township, index)
         village = self.county.village_names[code]
         neighbours = [self.county.village(township, (index + 1) % 5)]
         crowd = self.crowd([code], size) + self.crowd(neighbours, self.rng.randint(2, 5), 0.5)
         attendees = list(dict.fromkeys(crowd))
         handed = (
-            ((leaflet_title, len(attendees) + self.rng.randint(5, 25)),) if leaflet_title else ()
+            ((leaflet_title, len(attendees) + self.rng.randint(25, 45)),) if leaflet_title else ()
         )
+        if typed_headcount == 0:
+            typed_headcount = len(attendees) + self.rng.randint(0, 4)
         place = self.rng.choice(("村委会活动室", "村小学操场", "田间地头", "村文化广场"))
         return self.session(
             "village_training",
@@ -460,10 +520,12 @@ class FieldWork:
             unit_code=code,
             place=f"{township}{village}{place}",
             technologies=technologies,
-            days_ago=days_ago,
+            share=share,
             clock=clock,
             attendees=attendees,
+            headcount=typed_headcount,
             leaflets=handed,
+            doubts=doubts,
         )
 
     def plot(
@@ -476,10 +538,13 @@ class FieldWork:
         variety_name: str | None,
         technologies: list[str],
         area_mu: float,
-        days_ago: float,
+        share: float,
         altitude_m: float,
         target_yield: float | None = None,
-    ) -> str:
+    ) -> str | None:
+        established = self.timeline.day(share)
+        if established is None:
+            return None
         # Around the county seat (26.4°N, 103.3°E); altitude matters for maca and yew.
         return self.store.create(
             p.PLOT,
@@ -494,18 +559,21 @@ class FieldWork:
                 "longitude": round(103.0 + self.rng.random() * 0.7, 5),
                 "altitude_m": altitude_m,
                 "target_yield_kg_per_mu": target_yield,
-                "established_on": self.timeline.day(days_ago),
+                "established_on": established,
             },
         )
 
     def observe(
-        self, plot_id: str, days_ago: float, stage: str, notes: str, **figures: float
+        self, plot_id: str | None, share: float, stage: str, notes: str, **figures: float
     ) -> None:
+        observed = self.timeline.day(share)
+        if plot_id is None or observed is None:
+            return
         self.store.create(
             p.PLOT_OBSERVATION,
             {
                 "plot_id": plot_id,
-                "observed_on": self.timeline.day(days_ago),
+                "observed_on": observed,
                 "stage": stage,
                 "notes": notes,
                 **figures,
@@ -513,472 +581,53 @@ class FieldWork:
         )
 
 
-# ----------------------------------------------------------------- the three envoys' weeks
-
-
-def weeks_of_lijianhua(work: FieldWork) -> None:
-    """Potatoes and maize in 大井镇 and 待补镇, and the county's large training."""
-    for title, copies in (
-        ("合理用药宣传手册", 1000),
-        ("马铃薯晚疫病防治", 800),
-        ("玉米病虫害绿色防控", 600),
-        ("云南科技报（三下乡专版）", 300),
-    ):
-        work.receive(title, copies, days_ago=35)
-    work.village_training(
-        "大井镇",
-        0,
-        days_ago=33,
-        size=32,
-        leaflet_title="马铃薯晚疫病防治",
-        technologies=["马铃薯脱毒种薯繁育技术", "测土配方施肥"],
-    )
-    work.village_training(
-        "大井镇",
-        1,
-        days_ago=30,
-        size=28,
-        leaflet_title="马铃薯晚疫病防治",
-        clock="14:00",
-        technologies=["冬马铃薯高产栽培", "马铃薯晚疫病综合防控"],
-    )
-    work.village_training(
-        "待补镇",
-        2,
-        days_ago=26,
-        size=35,
-        leaflet_title="玉米病虫害绿色防控",
-        technologies=["玉米高产栽培", "玉米地膜覆盖栽培"],
-    )
-    township = work.county.townships["大井镇"]
-    work.session(
-        "large_training",
-        title="大井镇冬季农业科技大型培训会",
-        unit_code=township.code,
-        place="大井镇文化广场",
-        technologies=["冬马铃薯高产栽培", "马铃薯晚疫病综合防控", "测土配方施肥", "农药安全使用"],
-        days_ago=19,
-        hours=4,
-        attendees=work.crowd([code for code, _ in township.villages], 165, returning=0.25),
-        boards=12,
-        co_envoys=("张丽萍", "周国强"),
-        leaflets=(("合理用药宣传手册", 380), ("马铃薯晚疫病防治", 160)),
-    )
-    work.village_training(
-        "待补镇",
-        4,
-        days_ago=12,
-        size=26,
-        leaflet_title="玉米病虫害绿色防控",
-        technologies=["玉米大豆带状复合种植", "荞麦高产栽培"],
-    )
-    work.village_training(
-        "大井镇",
-        2,
-        days_ago=6,
-        size=30,
-        leaflet_title="云南科技报（三下乡专版）",
-        clock="14:30",
-        technologies=["烤烟漂浮育苗", "农药安全使用"],
-    )
-    # Door to door (入户), not at a session: the hand-out names the village instead.
-    work.give(
-        "马铃薯晚疫病防治",
-        120,
-        work.timeline.at(9, "10:00"),
-        unit_code=work.county.village("待补镇", 5),
-    )
-    work.give(
-        "合理用药宣传手册",
-        200,
-        work.timeline.at(4, "11:00"),
-        unit_code=work.county.village("大井镇", 3),
-    )
-
-    seed = work.plot(
-        "大井镇",
-        0,
-        host="马鞍村马铃薯种薯专业合作社",
-        crop="马铃薯",
-        variety_name="青薯9号",
-        technologies=["马铃薯脱毒种薯繁育技术", "测土配方施肥"],
-        area_mu=300,
-        days_ago=34,
-        altitude_m=2350,
-        target_yield=2500,
-    )
-    work.observe(seed, 27, "sowing", "脱毒原种播种完毕，墒情好")
-    work.observe(seed, 8, "seedling", "出苗整齐", survival_rate=96.5)
-    winter = work.plot(
-        "大井镇",
-        1,
-        host="杨国富家",
-        crop="马铃薯",
-        variety_name="丽薯6号",
-        technologies=["冬马铃薯高产栽培"],
-        area_mu=120,
-        days_ago=31,
-        altitude_m=2200,
-        target_yield=2200,
-    )
-    work.observe(winter, 24, "sowing", "地膜覆盖播种")
-    work.observe(winter, 5, "seedling", "晚疫病监测未见病斑", survival_rate=94.0)
-    trial = work.plot(
-        "待补镇",
-        2,
-        host="待补镇农技站试验田",
-        crop="马铃薯",
-        variety_name="云薯304",
-        technologies=["马铃薯晚疫病综合防控"],
-        area_mu=80,
-        days_ago=28,
-        altitude_m=2100,
-        target_yield=2300,
-    )
-    work.observe(trial, 10, "seedling", "与青薯9号对比种植", survival_rate=91.0)
-    # The seed's maize plots beat target yields of 650/700/750 kg per mu by about 20%.
-    maize = work.plot(
-        "待补镇",
-        4,
-        host="待补镇玉米高产创建示范片",
-        crop="玉米",
-        variety_name="会单4号",
-        technologies=["玉米高产栽培", "玉米地膜覆盖栽培"],
-        area_mu=500,
-        days_ago=35,
-        altitude_m=2050,
-        target_yield=750,
-    )
-    work.observe(maize, 20, "harvest", "实收测产，超目标产量约15%", yield_kg_per_mu=864)
-    strip = work.plot(
-        "待补镇",
-        3,
-        host="朱永昌家",
-        crop="玉米",
-        variety_name="云瑞88",
-        technologies=["玉米大豆带状复合种植"],
-        area_mu=200,
-        days_ago=32,
-        altitude_m=2000,
-        target_yield=700,
-    )
-    work.observe(strip, 18, "harvest", "玉米带实收，大豆另计", yield_kg_per_mu=812)
-    soil = work.plot(
-        "大井镇",
-        2,
-        host="银屏村集体",
-        crop="玉米",
-        variety_name="会单4号",
-        technologies=["测土配方施肥"],
-        area_mu=150,
-        days_ago=30,
-        altitude_m=2150,
-        target_yield=650,
-    )
-    work.observe(soil, 15, "harvest", "配方施肥区比常规施肥区增产", yield_kg_per_mu=771)
-
-
-def weeks_of_zhangliping(work: FieldWork) -> None:
-    """Medicinal herbs (红豆杉, 玛卡, 何首乌) in 迤车镇 and 纸厂乡, and a TV lecture."""
-    for title, copies in (
-        ("红豆杉与玛卡种植技术问答", 800),
-        ("安全用药知识指南", 600),
-        ("食品安全知识读本", 500),
-    ):
-        work.receive(title, copies, days_ago=34)
-    work.village_training(
-        "迤车镇",
-        1,
-        days_ago=32,
-        size=30,
-        leaflet_title="红豆杉与玛卡种植技术问答",
-        technologies=["红豆杉扦插育苗"],
-    )
-    work.village_training(
-        "纸厂乡",
-        0,
-        days_ago=27,
-        size=24,
-        leaflet_title="红豆杉与玛卡种植技术问答",
-        technologies=["红豆杉扦插育苗", "重楼林下种植"],
-    )
-    # Many here came to 李建华's large training too: on two devices, merged by the server.
-    work.village_training(
-        "大井镇",
-        5,
-        days_ago=22,
-        size=26,
-        leaflet_title="安全用药知识指南",
-        clock="14:00",
-        technologies=["玛卡高海拔种植", "何首乌规范化种植"],
-    )
-    # A TV lecture has no attendance list, only the station's audience estimate.
-    work.session(
-        "tv_lecture",
-        title="县电视台《科技兴农》：红豆杉与玛卡种植技术讲座",
-        unit_code=COUNTY_CODE,
-        place="县广播电视台演播室",
-        technologies=["红豆杉扦插育苗", "玛卡高海拔种植", "重楼林下种植"],
-        days_ago=16,
-        clock="19:30",
-        hours=0.75,
-        headcount=3500,
-    )
-    work.village_training(
-        "迤车镇",
-        3,
-        days_ago=13,
-        size=34,
-        leaflet_title="食品安全知识读本",
-        technologies=["食用菌栽培技术", "蔬菜无公害生产"],
-    )
-    work.village_training(
-        "纸厂乡",
-        2,
-        days_ago=5,
-        size=22,
-        leaflet_title="安全用药知识指南",
-        technologies=["扯根菜引种栽培", "何首乌规范化种植"],
-    )
-    work.give(
-        "安全用药知识指南",
-        150,
-        work.timeline.at(8, "15:00"),
-        unit_code=work.county.village("迤车镇", 1),
-    )
-
-    nursery = work.plot(
-        "迤车镇",
-        1,
-        host="迤车镇红豆杉育苗基地",
-        crop="红豆杉",
-        variety_name="南方红豆杉",
-        technologies=["红豆杉扦插育苗"],
-        area_mu=40,
-        days_ago=33,
-        altitude_m=2000,
-    )
-    work.observe(nursery, 25, "seedling", "扦插苗生根", survival_rate=92.0)
-    work.observe(nursery, 6, "growing", "持续干旱，已滴灌补水", survival_rate=88.5)
-    stand = work.plot(
-        "纸厂乡",
-        0,
-        host="纸厂乡红豆杉连片种植区",
-        crop="红豆杉",
-        variety_name="南方红豆杉",
-        technologies=["红豆杉扦插育苗"],
-        area_mu=260,
-        days_ago=29,
-        altitude_m=1900,
-    )
-    work.observe(stand, 12, "growing", "连续干旱，成活率仍较好", survival_rate=85.0)
-    # Maca is trialled at different altitudes, as in the seeds.
-    for index, (name, area, altitude) in enumerate((("黄玛卡", 60, 2850), ("黑玛卡", 35, 2700))):
-        maca = work.plot(
-            "纸厂乡",
-            3 + index,
-            host=f"{name}高海拔试种点",
-            crop="玛卡",
-            variety_name=name,
-            technologies=["玛卡高海拔种植"],
-            area_mu=area,
-            days_ago=30 - index,
-            altitude_m=altitude,
-        )
-        work.observe(maca, 21 - index, "sowing", f"海拔{altitude}米试种")
-        work.observe(maca, 7, "seedling", "出苗正常", survival_rate=80.0 + 6 * index)
-    herb = work.plot(
-        "大井镇",
-        5,
-        host="大井镇中药材合作社",
-        crop="何首乌",
-        variety_name=None,
-        technologies=["何首乌规范化种植"],
-        area_mu=15,
-        days_ago=20,
-        altitude_m=2300,
-    )
-    work.observe(herb, 4, "seedling", "引种试种，长势较好", survival_rate=90.0)
-
-
-def weeks_of_wangzhigang(work: FieldWork) -> None:
-    """Walnuts and fruit in the high townships; one session with only a headcount on paper."""
-    for title, copies in (
-        ("宝珠梨丰产栽培管理技术", 400),
-        ("安全用药知识指南", 400),
-        ("云南科技报（三下乡专版）", 300),
-    ):
-        work.receive(title, copies, days_ago=35)
-    work.village_training(
-        "上村乡",
-        0,
-        days_ago=34,
-        size=28,
-        leaflet_title="云南科技报（三下乡专版）",
-        technologies=["核桃提质增效", "美国山核桃嫁接"],
-    )
-    # The phone's battery was flat that day: the envoy typed the headcount from a paper list.
-    code = work.county.village("大海乡", 1)
-    village = work.county.village_names[code]
-    work.session(
-        "village_training",
-        title=f"冬桃引种栽培培训（{village}）",
-        unit_code=code,
-        place=f"大海乡{village}村委会",
-        technologies=["冬桃引种栽培"],
-        days_ago=28,
-        headcount=46,
-        leaflets=(("安全用药知识指南", 46),),
-    )
-    work.village_training(
-        "驾车乡",
-        2,
-        days_ago=21,
-        size=24,
-        leaflet_title="安全用药知识指南",
-        technologies=["肉牛秸秆青贮", "山羊舍饲圈养"],
-    )
-    work.village_training(
-        "上村乡",
-        3,
-        days_ago=14,
-        size=31,
-        leaflet_title="宝珠梨丰产栽培管理技术",
-        clock="14:00",
-        technologies=["宝珠梨丰产栽培", "樱桃避雨栽培"],
-    )
-    work.village_training(
-        "大海乡",
-        0,
-        days_ago=7,
-        size=25,
-        leaflet_title="安全用药知识指南",
-        technologies=["核桃提质增效", "冬桃引种栽培"],
-    )
-    typo = work.give(
-        "宝珠梨丰产栽培管理技术",
-        300,
-        work.timeline.at(10, "16:00"),
-        unit_code=work.county.village("上村乡", 3),
-    )
-    if typo:
-        work.correct_handout(typo, "宝珠梨丰产栽培管理技术", wrong=300, right=30)
-    work.give(
-        "云南科技报（三下乡专版）",
-        100,
-        work.timeline.at(10, "10:30"),
-        unit_code=work.county.village("驾车乡", 2),
-    )
-
-    walnut = work.plot(
-        "上村乡",
-        0,
-        host="上村乡核桃提质增效示范园",
-        crop="核桃",
-        variety_name="漾濞大泡核桃",
-        technologies=["核桃提质增效"],
-        area_mu=400,
-        days_ago=33,
-        altitude_m=2100,
-    )
-    work.observe(walnut, 9, "other", "冬季修剪、清园", survival_rate=97.0)
-    pecan = work.plot(
-        "上村乡",
-        1,
-        host="孔德兴家",
-        crop="山核桃",
-        variety_name="美国山核桃",
-        technologies=["美国山核桃嫁接"],
-        area_mu=50,
-        days_ago=31,
-        altitude_m=1950,
-    )
-    work.observe(pecan, 11, "growing", "嫁接成活，长势良好", survival_rate=89.0)
-    cherry = work.plot(
-        "上村乡",
-        3,
-        host="上村乡樱桃避雨栽培点",
-        crop="樱桃",
-        variety_name="丹巴樱桃",
-        technologies=["樱桃避雨栽培"],
-        area_mu=30,
-        days_ago=26,
-        altitude_m=2200,
-    )
-    work.observe(cherry, 6, "growing", "避雨棚已搭建", survival_rate=93.0)
-    peach = work.plot(
-        "大海乡",
-        1,
-        host="马顺有家",
-        crop="桃",
-        variety_name="冬桃",
-        technologies=["冬桃引种栽培"],
-        area_mu=45,
-        days_ago=28,
-        altitude_m=2400,
-    )
-    work.observe(peach, 3, "growing", "引种冬桃长势较好", survival_rate=91.5)
-    maca = work.plot(
-        "大海乡",
-        0,
-        host="大海乡玛卡种植合作社",
-        crop="玛卡",
-        variety_name="黄玛卡",
-        technologies=["玛卡高海拔种植"],
-        area_mu=80,
-        days_ago=24,
-        altitude_m=3050,
-    )
-    work.observe(maca, 10, "seedling", "高寒山区，霜冻后补苗", survival_rate=78.0)
-
-
-DEVICE_WORK: tuple[tuple[str, Callable[[FieldWork], None]], ...] = (
-    ("李建华", weeks_of_lijianhua),
-    ("张丽萍", weeks_of_zhangliping),
-    ("王志刚", weeks_of_wangzhigang),
-)
-
-
 # ----------------------------------------------------------------- server and sync
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
-def temporary_server(db_path: Path, log_path: Path) -> Iterator[str]:
-    """The real server in its own process on a free loopback port, for as long as we sync."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server", "run", "--host", "127.0.0.1", "--port", str(port)],
-            env={**os.environ, "TIANJIAN_DB": str(db_path)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+def temporary_server(db_path: Path) -> Iterator[str]:
+    """The real server app over real HTTP on a free loopback port, served from a thread of this
+    process for as long as we sync (a process of its own spent a second starting up)."""
+    from werkzeug.serving import make_server
+
+    from server import create_app
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = make_server("127.0.0.1", 0, create_app({"DATABASE": str(db_path)}), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     try:
-        deadline = timer.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{url}/api/openapi.json", timeout=1)
-                break
-            except requests.ConnectionError:
-                if process.poll() is not None or timer.monotonic() > deadline:
-                    raise click.ClickException(
-                        f"服务器未能启动 / the server did not start; see {log_path}"
-                    ) from None
-                timer.sleep(0.1)
-        yield url
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        server.shutdown()
+        thread.join(10)
+        server.server_close()
+
+
+class SignalLost(requests.Session):
+    """A link that carries one request and then drops every other."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.carried = 0
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        self.carried += 1
+        if self.carried > 1:
+            raise requests.ConnectionError("信号中断 / signal lost")
+        return super().request(*args, **kwargs)
+
+
+def sync_cut_after_first_request(store: FieldStore) -> None:
+    """A sync in one-change batches whose link drops after the first: one change and the
+    device's report (what still waits) reach the server, the rest stays in the outbox."""
+    client = SyncClient(store, session=SignalLost(), batch_changes=1, retries=0, backoff=0)
+    try:
+        client.sync()
+    except SyncFailed:
+        pass
+    else:
+        raise click.ClickException("同步本应中断 / the cut sync went through")
 
 
 def sync_all(store: FieldStore) -> dict[str, Any]:
@@ -1005,10 +654,14 @@ def prepare(folder: Path) -> None:
     (folder / MARKER).write_text("made by scripts/demo_county.py; deleted on every rebuild\n")
 
 
-def build(folder: Path, seed: int, say: Callable[[str], None]) -> dict[str, Any]:
+def build(
+    folder: Path, seed: int, say: Callable[[str], None], now: datetime | None = None
+) -> dict[str, Any]:
+    """The demo county in `folder`, its records up to `now` (default: this moment)."""
     started = timer.monotonic()
     prepare(folder)
-    timeline = Timeline(utc_now())
+    now = now or utc_now()
+    timeline = Timeline(now)
     county = County(seed)
 
     paths = county.write_reference(folder / "reference", timeline.year)
@@ -1018,16 +671,20 @@ def build(folder: Path, seed: int, say: Callable[[str], None]) -> dict[str, Any]
     envoys = reference.load_envoys(db, str(paths["envoys.csv"]))
     catalogue = reference.load_catalogue(db, str(paths["catalog.csv"]))
     targets = reference.load_targets(db, str(paths["targets.yaml"]))
+    profiles.set_profile(db, timeline.year, list(PROFILE))
     say(
         f"参考数据 / reference data: {units} 个单位 units "
         f"({len(county.townships)} 乡镇 townships, {len(county.village_names)} 村 villages), "
         f"{envoys} 位特派员 envoys, {catalogue[p.TECHNOLOGY]} 项技术 technologies, "
         f"{catalogue[p.VARIETY]} 个品种 varieties, {catalogue[p.LEAFLET_TITLE]} 种资料 leaflets, "
-        f"{targets} 项目标 targets ({timeline.year})"
+        f"{targets} 项目标 targets ({timeline.year}), 月度进度 monthly profile {PROFILE}"
     )
 
+    # Password hashing (scrypt) takes a while and lets go of the GIL: it runs beside the field work.
+    accounts = DemoUsers(str(server_db))
+    accounts.start()
     field_dbs = []
-    with temporary_server(server_db, folder / "server-setup.log") as url:
+    with temporary_server(server_db) as url:
         works = []
         for name, weeks in DEVICE_WORK:
             slug = next(entry[1] for entry in ENVOYS if entry[0] == name)
@@ -1038,7 +695,9 @@ def build(folder: Path, seed: int, say: Callable[[str], None]) -> dict[str, Any]
             enrol(store, url, code, f"{name}的手机")
             sync_all(store)
             work = FieldWork(store, county, timeline, f"{seed}/{name}")
-            weeks(work)
+            # The year's records in one transaction: the same rows, without a commit for each.
+            with store.transaction():
+                weeks(work)
             pushed = sync_all(store)["pushed"]
             say(f"{name}: 登记设备并同步 / enrolled and synced, {pushed} 条变更 changes pushed")
             works.append(work)
@@ -1046,10 +705,18 @@ def build(folder: Path, seed: int, say: Callable[[str], None]) -> dict[str, Any]
         # A second round, as when envoys next find signal: each sees the others' records.
         for work in works:
             sync_all(work.store)
+        # Then one envoy records a little more and loses the signal after the first batch: the
+        # server has his device's word for what still waits (the ledger's 未同步).
+        late = works[-1]
+        with late.store.transaction():
+            this_morning_of_wangzhigang(late)
+        sync_cut_after_first_request(late.store)
+        for work in works:
             work.store.close()
 
-    report = build_report(db, timeline.year)
-    sign_ins = demo_users(db)
+    report = build_report(db, timeline.year, now=now)
+    sign_ins = accounts.made()
+    review_planted(db, works)
     merged = db.execute("SELECT count(*) FROM farmer_aliases").fetchone()[0]
     db.close()
     seconds = round(timer.monotonic() - started, 1)
@@ -1063,7 +730,7 @@ def build(folder: Path, seed: int, say: Callable[[str], None]) -> dict[str, Any]
         # Demo accounts for the bureau's pages; scripts/demo prints them (nothing signs in for you).
         "users": sign_ins,
         "indicators": {
-            line["key"]: {k: line[k] for k in ("actual", "target", "met") if k in line}
+            line["key"]: {k: line[k] for k in ("actual", "target", "met", "status") if k in line}
             for line in report["indicators"]
         },
     }
@@ -1071,7 +738,7 @@ def build(folder: Path, seed: int, say: Callable[[str], None]) -> dict[str, Any]
     say(f"两台设备登记的同一农户已自动合并 / same farmer on two devices, merged: {merged}")
     for line in report["indicators"]:
         target = "" if line["target"] is None else f"{line['comparator']} {line['target']:g}"
-        met = {True: "✓", False: "✗", None: " "}[line["met"]]
+        status = line["status_zh"] or ""
         extra = ""
         if "reported" in line:
             extra = f"  核实 verified {line['verified']} / 仅报数 reported {line['reported']}"
@@ -1079,21 +746,61 @@ def build(folder: Path, seed: int, say: Callable[[str], None]) -> dict[str, Any]
             extra = f"  领取 received {line['received']:g}"
         elif "audience_estimate" in line:
             extra = f"  观众估计 audience {line['audience_estimate']:g}"
-        say(f"  {met} {line['label_zh']:<10}{line['actual']:>8g}  {target:<8}{extra}")
+        say(f"  {status:<5}{line['label_zh']:<10}{line['actual']:>8g}  {target:<8}{extra}")
     say(f"用时 / took {seconds}s")
     return summary
 
 
-def demo_users(db: Any) -> list[dict[str, str]]:
-    """A demo admin and one envoy's account, each with a fresh password of unambiguous letters."""
-    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
-    made = []
-    for name, role, envoy in (("admin", users.ADMIN, None), ("lijianhua", users.ENVOY, "李建华")):
-        password = "".join(secrets.choice(alphabet) for _ in range(10))
-        envoy_id = devices.envoy_by_name(db, envoy)["id"] if envoy else None
-        users.add_user(db, name, role, password, envoy_id)
-        made.append({"name": name, "role": role, "password": password})
-    return made
+def review_planted(db: Any, works: list[FieldWork]) -> None:
+    """The bureau has already looked at one flagged record: the padded headcount is marked
+    questioned (有问题), so the review page, the audit log and the questioned figures show a
+    decision beside the flags still waiting for one."""
+    admin = users.user_by_name(db, "admin")
+    for work in works:
+        padded = work.planted.get("padded_headcount")
+        if padded:
+            reviews.set_review(
+                db,
+                admin,
+                p.SESSION,
+                padded,
+                rs.QUESTIONED,
+                "填报 260 人，实名签到只有二十多人，请特派员核实到会人数。",
+            )
+
+
+class DemoUsers(threading.Thread):
+    """A demo admin and one envoy's account, each with a fresh password of unambiguous letters,
+    made on a connection of their own."""
+
+    def __init__(self, db_path: str) -> None:
+        super().__init__(daemon=True)
+        self.db_path = db_path
+        self.accounts: list[dict[str, str]] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+        db = init_db(self.db_path)
+        try:
+            for name, role, envoy in (
+                ("admin", users.ADMIN, None),
+                ("lijianhua", users.ENVOY, "李建华"),
+            ):
+                password = "".join(secrets.choice(alphabet) for _ in range(10))
+                envoy_id = devices.envoy_by_name(db, envoy)["id"] if envoy else None
+                users.add_user(db, name, role, password, envoy_id)
+                self.accounts.append({"name": name, "role": role, "password": password})
+        except BaseException as exc:  # handed to the main thread by made()
+            self.error = exc
+        finally:
+            db.close()
+
+    def made(self) -> list[dict[str, str]]:
+        self.join()
+        if self.error:
+            raise self.error
+        return self.accounts
 
 
 @click.group()
@@ -1112,9 +819,16 @@ def cli() -> None:
 )
 @click.option("--seed", type=int, default=SEED, show_default=True, help="Random seed.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
-def build_command(folder: Path, seed: int, quiet: bool) -> None:
+@click.option(
+    "--today",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Build as on this day (China time, noon) instead of now: its year, up to that day.",
+)
+def build_command(folder: Path, seed: int, quiet: bool, today: datetime | None) -> None:
     """Build reference data, three envoys' devices and their synced records, then exit."""
-    build(folder, seed, (lambda _text: None) if quiet else click.echo)
+    now = datetime.combine(today.date(), time(12), CHINA) if today else None
+    build(folder, seed, (lambda _text: None) if quiet else click.echo, now)
 
 
 if __name__ == "__main__":

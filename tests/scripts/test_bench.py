@@ -1,0 +1,144 @@
+"""Every benchmark of scripts/bench runs at a tiny size and prints the JSON it promises.
+
+Only completion and the shape of the output are asserted (speed goals are the benches' own
+business): a bench that no longer runs, as `scripts/bench report` once stopped on a column a
+later migration added, fails here instead of on the day someone next measures. Nothing is read
+from a cache made earlier: the report bench's province is generated into this test's folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = ROOT / "scripts"
+
+
+def bench(script: str, args: list[str], tmp_path: Path, ok: tuple[int, ...] = (0,)) -> str:
+    """Run scripts/<script> as scripts/bench does, with caches and temp files in tmp_path."""
+    env = {
+        **os.environ,
+        "TIANJIAN_BENCH_CACHE": str(tmp_path / "cache"),
+        "XDG_CACHE_HOME": str(tmp_path / "xdg"),
+        "TMPDIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, str(SCRIPTS / script), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode in ok, f"{script} exited {done.returncode}:\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def objects(stdout: str) -> list[dict[str, Any]]:
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    assert lines, "the bench printed nothing"
+    return [json.loads(line) for line in lines]
+
+
+def test_scripts_bench_names_each_bench_it_runs() -> None:
+    runner = (SCRIPTS / "bench").read_text()
+    for script in ("bench_sync.py", "bench_report.py", "bench_checkin.py"):
+        assert f"scripts/{script}" in runner
+
+
+def test_report_bench_generates_its_province_and_times_it(tmp_path: Path) -> None:
+    out = bench(
+        "bench_report.py",
+        ["--size", "tiny", "--json", "--runs", "2", "--province-runs", "1"],
+        tmp_path,
+    )
+    [result] = objects(out)
+    timed = (
+        "county",
+        "province",
+        "page",
+        "breakdown",
+        "export",
+        "performance",
+        "reconciliation_county",
+    )
+    for name in timed:
+        # A figure, not None: None would mean the server had no such address for the units.
+        assert isinstance(result[f"{name}_p50_ms"], float), name
+        assert isinstance(result[f"{name}_p95_ms"], float), name
+    for key in ("server_peak_mb", "server_start_s", "load_avg"):
+        assert isinstance(result[key], int | float), key
+    assert result["before"] is None
+    # Made here, not found in a cache.
+    assert result["generate_s"] is not None
+    assert list((tmp_path / "cache").glob("report-*.db"))
+
+
+def test_sync_bench_runs_both_modes(tmp_path: Path) -> None:
+    out = bench(
+        "bench_sync.py",
+        [
+            "sync",
+            "--json",
+            "--attendances",
+            "200",
+            "--farmers",
+            "25",
+            "--sessions",
+            "8",
+            "--repeat",
+            "1",
+            "--shaped-changes",
+            "50",
+            "--shaped-farmers",
+            "10",
+            "--shaped-sessions",
+            "5",
+        ],
+        tmp_path,
+    )
+    full, shaped = objects(out)
+    assert full["mode"] == "full"
+    for key in (
+        "records",
+        "seconds",
+        "records_per_s",
+        "floor_records_per_s",
+        "ratio",
+        "bytes_per_attendance",
+        "noop_requests",
+        "noop_bytes",
+        "client_peak_mb",
+        "server_peak_mb",
+        "goals",
+    ):
+        assert full[key] is not None, key
+    assert full["attendances"] == 200
+    assert full["lost"] == full["duplicated"] == 0
+    assert shaped["mode"] == "shaped"
+    for key in ("seconds", "bound_s", "ratio", "requests", "runs", "clean"):
+        assert shaped[key] is not None, key
+    assert shaped["changes"] == 50
+    assert shaped["lost"] == shaped["duplicated"] == 0
+
+
+def test_checkin_bench_checks_farmers_in(tmp_path: Path) -> None:
+    # Exit 1 says a speed goal was missed (this machine is shared): it still ran to the end.
+    out = bench(
+        "bench_checkin.py",
+        ["--json", "--farmers", "6", "--clients", "2", "--seconds", "0"],
+        tmp_path,
+        ok=(0, 1),
+    )
+    [result] = objects(out)
+    assert result["bench"] == "checkin"
+    for key in ("requests", "p50_ms", "p99_ms", "flow_p50_ms", "page_bytes", "server_peak_mb"):
+        assert result[key] is not None, key
+    assert result["expected"] == 6
+    assert result["stored"] == 6
+    assert "met" in result["goals"]
