@@ -68,6 +68,7 @@ MACHINE_TEXT = {
     "FarmerAliasSchema.reason",
     # 16 hex digits of a hash (its pattern admits nothing else).
     "AttendanceSchema.phone",
+    "AttendanceSchema.net",
 }
 
 
