@@ -177,10 +177,13 @@ def breakdown(
     scope = Scope(year, prefix, envoy_id, exclude_questioned=exclude_questioned)
     found = figures.compute(db, scope, by).groups
     total = figures.compute(db, scope).total()
-    keys = list(found)
-    for key in _all_keys(db, by, prefix, year):
-        if key not in found:
-            keys.append(key)
+    if envoy_id and by == "envoy":
+        # One envoy's figures by envoy are that envoy's row alone: listing every envoy (with
+        # zeros) would show an envoy user the names of all the others.
+        keys = [envoy_id]
+    else:
+        keys = list(found)
+        keys += [key for key in _all_keys(db, by, prefix, year) if key not in found]
     labels = _labels(db, by, keys, unit["code"] if unit else "")
     owner_targets: dict[str, dict[str, targets.Target]] = {}
     if by in ("township", "village", "envoy"):
