@@ -104,6 +104,10 @@ XLSX_ATTACKS = {
     # every row before it.
     "declared_far": lambda: workbook(far_cell("A1:A8000000")),
     "undeclared_far": lambda: workbook(far_cell(None)),
+    # 10,000 rows of 30 empty cells: within the rows, past the cells.
+    "cells": lambda: workbook(
+        iter([SHEET_HEAD + b"<sheetData>" + (b"<row>" + b"<c/>" * 30 + b"</row>") * 10_000])
+    ),
     # A part that unpacks to 80 MB of zeros (a zip bomb inside the workbook).
     "zip_bomb": lambda: workbook(extra=("xl/padding.bin", b"\0" * (80 * 1024 * 1024))),
     "wide": lambda: workbook(
