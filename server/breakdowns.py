@@ -210,10 +210,13 @@ def breakdown(
         exclude_questioned=exclude_questioned,
     )
     lines = {line["key"]: line for line in report["indicators"]}
-    keys = list(found)
-    for key in _all_keys(db, by, prefix, year):
-        if key not in found:
-            keys.append(key)
+    if envoy_id and by == "envoy":
+        # One envoy's figures by envoy are that envoy's row alone: listing every envoy (with
+        # zeros) would show an envoy user the names of all the others.
+        keys = [envoy_id]
+    else:
+        keys = list(found)
+        keys += [key for key in _all_keys(db, by, prefix, year) if key not in found]
     unit_code = unit["code"] if unit else ""
     labels = _labels(db, by, keys, unit_code)
     owner_targets: dict[str, dict[str, targets.Target]] = {}

@@ -5,10 +5,27 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 BOM = "\ufeff"
+# What a spreadsheet reads as a formula when a cell starts with it (OWASP's list): a name synced
+# from any device could otherwise run =HYPERLINK(...) or =cmd|... in the bureau's Excel.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Text that is a plain number: -30 and -2.5 stay as they are (they are numbers, not formulas).
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def safe_cell(value: Any) -> Any:
+    """The value as a spreadsheet should show it: text a spreadsheet would evaluate gets a
+    leading apostrophe (shown as text, never run); numbers, and text that is a plain number,
+    are left alone."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        if not PLAIN_NUMBER.fullmatch(value):
+            return "'" + value
+    return value
+
 
 # The report's columns, in the order `tianjian-server report --format csv` writes them.
 REPORT_COLUMNS = (
@@ -36,15 +53,16 @@ def csv_text(
     `columns` picks and orders each row's values (a missing key is an empty cell); `headers`
     are what the header row says (default: the column names), e.g. Chinese ones; `first_line`,
     if given, comes before the header (what the file is: unit, year, as-of time); `booleans`
-    is how True and False are written, e.g. ("是", "否").
+    is how True and False are written, e.g. ("是", "否"). Every cell passes `safe_cell`, so
+    no text from a device becomes a formula in Excel or WPS.
     """
     if headers is not None and len(headers) != len(columns):
         raise ValueError("headers and columns differ in length")
     out = io.StringIO()
     writer = csv.writer(out)
     if first_line is not None:
-        writer.writerow([first_line])
-    writer.writerow(headers or columns)
+        writer.writerow([safe_cell(first_line)])
+    writer.writerow([safe_cell(header) for header in headers or columns])
     yes, no = booleans
     for row in rows:
         cells = []
@@ -55,7 +73,7 @@ def csv_text(
             elif value is True or value is False:
                 cells.append(yes if value else no)
             else:
-                cells.append(value)
+                cells.append(safe_cell(value))
         writer.writerow(cells)
     return BOM + out.getvalue()
 

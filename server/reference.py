@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from marshmallow import ValidationError
 from sqlite_utils import Database
 
-from server import audit
+from server import audit, file_limits
 from server.db import next_server_seq, write_transaction
 from server.records import state_to_row
 from shared import protocol as p
@@ -72,18 +67,20 @@ def catalogue_id(kind: str, name: str) -> str:
     return str(uuid.uuid5(CATALOGUE_NAMESPACE, f"{kind}/{name}"))
 
 
-def read_csv(path: str) -> list[dict[str, str]]:
-    raw = Path(path).read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        # Excel on a Chinese Windows PC saves "CSV" as GBK: say so instead of a traceback.
-        line = raw[: exc.start].count(b"\n") + 1
-        problem = f"line {line}: 不是 UTF-8 编码，请另存为 CSV UTF-8 / not UTF-8: save as CSV UTF-8"
-        raise BadReferenceFile(path, [problem]) from exc
+def read_csv(path: str, source: str | None = None) -> list[dict[str, str]]:
+    """The CSV's rows keyed by its header, within file_limits' caps (GBK or UTF-16 named)."""
+    lines = file_limits.csv_rows(path, source or path)
+    if not lines:
+        return []
+    header = [name.strip() for name in lines[0]]
     return [
-        {k.strip(): (v or "").strip() for k, v in row.items() if k}
-        for row in csv.DictReader(io.StringIO(text))
+        {
+            key: (line[index] if index < len(line) else "").strip()
+            for index, key in enumerate(header)
+            if key
+        }
+        for line in lines[1:]
+        if line
     ]
 
 
@@ -112,17 +109,18 @@ def _upsert(db: Database, kind: str, records: list[dict[str, Any]]) -> int:
     return len(rows)
 
 
-def load_units(db: Database, path: str) -> int:
-    rows: list[dict[str, Any]] = list(read_csv(path))
+def load_units(db: Database, path: str, source: str | None = None) -> int:
+    """`source` names the file in messages (an upload's own name, not where it was saved)."""
+    rows: list[dict[str, Any]] = list(read_csv(path, source))
     for row in rows:
         row["parent_code"] = row.get("parent_code") or None
-    units = _validated(path, rows, UnitSchema())
+    units = _validated(source or path, rows, UnitSchema())
     with write_transaction(db):
         return _upsert(db, p.UNIT, units)
 
 
-def load_envoys(db: Database, path: str) -> int:
-    rows = read_csv(path)
+def load_envoys(db: Database, path: str, source: str | None = None) -> int:
+    rows = read_csv(path, source)
     prepared = []
     for row in rows:
         name = row.get("name", "")
@@ -136,7 +134,7 @@ def load_envoys(db: Database, path: str) -> int:
                 ],
             }
         )
-    envoys = _validated(path, prepared, EnvoySchema())
+    envoys = _validated(source or path, prepared, EnvoySchema())
     with write_transaction(db):
         return _upsert(db, p.ENVOY, envoys)
 
@@ -162,9 +160,9 @@ CATALOGUE_KINDS = {
 }
 
 
-def load_catalogue(db: Database, path: str) -> dict[str, int]:
+def load_catalogue(db: Database, path: str, source: str | None = None) -> dict[str, int]:
     """CSV with columns type (technology | variety | leaflet), name, and crop/category."""
-    rows = read_csv(path)
+    rows = read_csv(path, source)
     by_kind: dict[str, list[dict[str, Any]]] = {}
     problems = []
     for number, row in enumerate(rows, start=2):
@@ -186,7 +184,7 @@ def load_catalogue(db: Database, path: str) -> dict[str, int]:
         except ValidationError as exc:
             problems.append(f"line {number}: {exc.messages}")
     if problems:
-        raise BadReferenceFile(path, problems)
+        raise BadReferenceFile(source or path, problems)
     with write_transaction(db):
         return {kind: _upsert(db, kind, records) for kind, records in by_kind.items()}
 
@@ -199,11 +197,7 @@ def load_targets(
         from server.target_files import load_targets_file
 
         return load_targets_file(db, path, year, by)
-    text = Path(path).read_text(encoding="utf-8-sig")
-    try:
-        raw = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise BadReferenceFile(path, [f"not valid YAML/JSON: {exc}"]) from exc
+    raw = file_limits.read_structured(path, path)
     try:
         plan = TargetsFileSchema().load(raw if isinstance(raw, dict) else {})
     except ValidationError as exc:

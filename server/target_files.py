@@ -3,16 +3,11 @@ and 年度, 特派员 if wanted), or today's YAML/JSON; every line checked befor
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from sqlite_utils import Database
 
-from server import audit
+from server import audit, file_limits
 from server.db import write_transaction
 from server.targets import (
     InvalidTarget,
@@ -47,25 +42,8 @@ HEADERS = {
 }
 
 
-def _rows_of_table(path: str) -> list[dict[str, Any]]:
-    if path.lower().endswith(".xlsx"):
-        import openpyxl
-
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        sheet = book.worksheets[0]
-        lines = [list(row) for row in sheet.iter_rows(values_only=True)]
-        book.close()
-    else:
-        raw = Path(path).read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            # Excel on a Chinese Windows PC saves "CSV" as GBK.
-            raise InvalidTarget(
-                "不是 UTF-8 编码，请另存为 CSV UTF-8 / not UTF-8: save as CSV UTF-8",
-                {"file": "encoding"},
-            ) from exc
-        lines = [list(row) for row in csv.reader(io.StringIO(text))]
+def _rows_of_table(path: str, name: str) -> list[dict[str, Any]]:
+    lines: list[list[Any]] = file_limits.table_rows(path, name)
     lines = [line for line in lines if any(cell not in (None, "") for cell in line)]
     if not lines:
         return []
@@ -92,12 +70,8 @@ def _rows_of_table(path: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _rows_of_yaml(path: str) -> list[dict[str, Any]]:
-    text = Path(path).read_text(encoding="utf-8-sig")
-    try:
-        raw = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise InvalidTarget(f"不是有效的 YAML/JSON / not valid YAML/JSON: {exc}") from exc
+def _rows_of_yaml(path: str, name: str) -> list[dict[str, Any]]:
+    raw = file_limits.read_structured(path, name)
     if not isinstance(raw, dict) or not isinstance(raw.get("targets"), list):
         raise InvalidTarget(
             "文件应有 year, unit_code, targets / the file needs year, unit_code and targets",
@@ -132,10 +106,10 @@ def load_targets_file(
     Every line is checked before any is written; InvalidTarget lists each bad line and field.
     One audit entry names the file (`source`, else `path`) and every target it set."""
     if path.lower().endswith((".csv", ".xlsx")):
-        rows = _rows_of_table(path)
+        rows = _rows_of_table(path, source or path)
         first_line = 2
     else:
-        rows = _rows_of_yaml(path)
+        rows = _rows_of_yaml(path, source or path)
         first_line = 1
     good, problems = [], {}
     for number, row in enumerate(rows, start=first_line):
@@ -156,10 +130,13 @@ def load_targets_file(
             problems[f"line {number}"] = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
     if problems:
         raise InvalidTarget(
-            f"{path}: " + "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:20]), problems
+            f"{source or path}: " + "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:20]),
+            problems,
         )
     if not good:
-        raise InvalidTarget(f"{path}: 文件中没有目标 / no targets in the file", {"file": "empty"})
+        raise InvalidTarget(
+            f"{source or path}: 文件中没有目标 / no targets in the file", {"file": "empty"}
+        )
     with write_transaction(db):
         audit_file(db, by, source or path, {target_id(t): target_text(t) for t in good})
         return len(_write(db, good))

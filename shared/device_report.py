@@ -27,6 +27,15 @@ PARTS: Final = ("live", "waiting", "new", "gone", "refused")
 MAX_LENGTH: Final = 512
 MAX_COUNT: Final = 10**9
 CURSOR: Final = "c"
+# The header's grammar as a regular expression, for the API's document: the cursor first, then
+# the kinds in the order encode() writes them, each at most once. Stricter than decode() (which
+# takes any order and spaces around items), never looser: tests/shared/test_device_report.py.
+_COUNT = "(1000000000|[0-9]{1,9})"
+PATTERN: Final = (
+    f"^{CURSOR}=[0-9]{{1,18}}"
+    + "".join(f"(,{kind}={_COUNT}(/{_COUNT}){{0,4}})?" for kind in p.FIELD_KINDS)
+    + "$"
+)
 
 
 @dataclass(frozen=True)

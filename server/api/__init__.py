@@ -88,7 +88,8 @@ def describe_protocol(api: Api) -> None:
         {
             "name": p.HEADER_PROTOCOL,
             "required": True,
-            "schema": {"type": "integer", "minimum": p.MIN_CLIENT_PROTOCOL},
+            # check_protocol reads at most six digits.
+            "schema": {"type": "integer", "minimum": p.MIN_CLIENT_PROTOCOL, "maximum": 999_999},
             "example": p.PROTOCOL_VERSION,
             "description": "客户端所用的同步协议版本 / the sync protocol version the client "
             f"speaks; older than {p.MIN_CLIENT_PROTOCOL} is answered 426",
@@ -111,7 +112,11 @@ def describe_protocol(api: Api) -> None:
         {
             "name": p.HEADER_DEVICE_REPORT,
             "required": False,
-            "schema": {"type": "string", "maxLength": device_report.MAX_LENGTH},
+            "schema": {
+                "type": "string",
+                "maxLength": device_report.MAX_LENGTH,
+                "pattern": device_report.PATTERN,
+            },
             "example": "c=1234,session=12/1/1,attendance=300/5/4/1/2",
             "description": "设备持有的记录：拉取游标，以及每类记录的 在用/待发/新建/待删/被拒 数 / "
             "what the device holds: its pull cursor and, per field kind, live/waiting/new/gone/"

@@ -40,7 +40,7 @@ def envoy_of_reader() -> str | None:
 
 
 class ReconciliationQuerySchema(Schema):
-    unit = fields.String(load_default=None, validate=validate.Regexp(r"^\d{2,12}$"))
+    unit = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{2,12}$"))
     envoy = Id(load_default=None)
     margin = fields.Integer(
         load_default=None,

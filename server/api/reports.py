@@ -20,7 +20,7 @@ blp.before_request(require_report_reader)
 
 
 class ReportQuerySchema(Schema):
-    unit = fields.String(load_default=None, validate=validate.Regexp(r"^\d{2,12}$"))
+    unit = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{2,12}$"))
     envoy = Id(load_default=None)
     monthly = fields.Boolean(load_default=True)
     questioned = fields.String(

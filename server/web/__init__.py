@@ -55,10 +55,13 @@ ROLE_NAMES = {
 
 
 def this_page(**changes: Any) -> str:
-    """This page's address with some query arguments changed (None drops one)."""
+    """This page's address with some query arguments changed (None drops one). A query
+    argument named like one of the address's own parts (/records/sessions?what=x) is dropped:
+    the address says which page this is."""
+    path_args = request.view_args or {}
     args = {**request.args.to_dict(), **changes}
-    args = {key: value for key, value in args.items() if value is not None}
-    return url_for(request.endpoint or "root", **(request.view_args or {}), **args)
+    args = {k: v for k, v in args.items() if v is not None and k not in path_args}
+    return url_for(request.endpoint or "root", **path_args, **args)
 
 
 def register_web(app: Flask, api: Api) -> None:

@@ -185,7 +185,7 @@ def _words(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @bp.get("/")
 @requires(*ANYONE)
 def listing_sessions() -> Any:
-    args: dict[str, Any] = request.args.to_dict()
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "what"}
     return redirect(url_for("records.listing", what="sessions", **args))
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, url_for
 from flask_babel import gettext
 
 from server import listings, reference
@@ -16,6 +14,7 @@ from server.db import get_db
 from server.page_tables import BOOL, CODE, MOBILE, NUMBER, Column, Table
 from server.web.forms import InvalidInput
 from server.web.render import table_page
+from server.web.uploads import saved_upload
 from shared.clock import to_iso, utc_now
 
 bp = Blueprint("reference", __name__, url_prefix="/reference")
@@ -58,7 +57,7 @@ KINDS: dict[str, tuple[str, str, tuple[Column, ...], Callable[[Any], list[dict[s
         listings.catalogue,
     ),
 }
-LOADERS: dict[str, Callable[[Any, str], Any]] = {
+LOADERS: dict[str, Callable[[Any, str, str], Any]] = {
     "units": reference.load_units,
     "envoys": reference.load_envoys,
     "catalogue": reference.load_catalogue,
@@ -96,14 +95,9 @@ def listing(kind: str) -> Any:
 @requires(*ADMIN_ONLY)
 def upload(kind: str) -> Any:
     loader = LOADERS[_kind(kind)]
-    sent = request.files.get("file")
-    if sent is None or not sent.filename:
-        raise InvalidInput("请选择一个 CSV 文件 / choose a CSV file", {"file": "缺少 / missing"})
-    with tempfile.TemporaryDirectory() as folder:
-        # The loaders read a path, as the command line gives them; the name says which file it was.
-        path = Path(folder) / Path(sent.filename).name
-        sent.save(path)
-        result = loader(get_db(), str(path))
+    # The loaders read a path, as the command line gives them; the name says which file it was.
+    with saved_upload((".csv",), "CSV") as (path, name):
+        result = loader(get_db(), path, name)
     count = sum(result.values()) if isinstance(result, dict) else result
     flash(gettext("已载入 %(count)s 条", count=count), "ok")
     return redirect(url_for("reference.listing", kind=kind))

@@ -3,8 +3,6 @@ and the monthly profile of the work. Everyone at the bureau sees them; only admi
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, flash, redirect, request, url_for
@@ -17,6 +15,7 @@ from server.db import get_db
 from server.page_tables import CODE, NUMBER, Column, Table
 from server.web import forms
 from server.web.render import table_page
+from server.web.uploads import saved_upload
 from shared.clock import local_date, to_iso, utc_now
 from shared.indicators import BY_KEY, INDICATORS
 from shared.schemas.types import Number, Whole
@@ -98,20 +97,9 @@ def delete(target_id: str) -> Any:
 @requires(*ADMIN_ONLY)
 def upload() -> Any:
     year = _year()
-    sent = request.files.get("file")
-    if sent is None or not sent.filename:
-        raise forms.InvalidInput("请选择文件 / choose a file", {"file": "缺少 / missing"})
-    suffix = Path(sent.filename).suffix.lower()
-    if suffix not in (".csv", ".xlsx", ".yaml", ".yml", ".json"):
-        raise forms.InvalidInput(
-            "文件须为 CSV、XLSX 或 YAML / the file must be CSV, XLSX or YAML", {"file": suffix}
-        )
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"targets{suffix}"
-        sent.save(path)
-        count = target_files.load_targets_file(
-            get_db(), str(path), year, signed_in(), Path(sent.filename).name
-        )
+    suffixes = (".csv", ".xlsx", ".yaml", ".yml", ".json")
+    with saved_upload(suffixes, "CSV、XLSX、YAML 或 JSON") as (path, name):
+        count = target_files.load_targets_file(get_db(), path, year, signed_in(), name)
     flash(gettext("已载入 %(count)s 项目标", count=count), "ok")
     return redirect(url_for("targets.listing", year=year))
 

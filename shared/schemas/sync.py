@@ -78,7 +78,14 @@ class PushRequestSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    changes = fields.List(fields.Nested(ChangeSchema), required=True)
+    changes = fields.List(
+        fields.Nested(ChangeSchema),
+        required=True,
+        metadata={
+            "description": "每个变更的序号 q 在一批中只出现一次 / each change's sequence number q "
+            "appears once in a batch (a batch with a repeated q is answered 422)"
+        },
+    )
 
 
 class PushAnswerSchema(Schema):

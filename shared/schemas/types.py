@@ -49,8 +49,17 @@ class Day(fields.Field[str]):
         return value
 
 
+# What the API's document says an id looks like: the canonical text form the server writes.
+# The server reads a little more (uuid.UUID's other spellings); the document is never looser.
+UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
 class Id(fields.String):
-    """A UUID in its canonical text form."""
+    """A UUID in its canonical text form (documented with format and pattern)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"format": "uuid", "pattern": UUID_PATTERN, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -137,10 +146,24 @@ def note_problem(text: str) -> tuple[str, str] | None:
     return None
 
 
+# A name as the API's document describes it: no control character, and
+# at least one letter or digit that shows. Stricter than name_problem (which also takes, say, a
+# name of punctuation alone), never looser: tests/shared/test_text_fields.py checks it.
+_NO_CONTROL = r"[^\x00-\x1f\x7f-\x9f]"
+NAME_PATTERN = rf"^{_NO_CONTROL}*[0-9A-Za-z\u3400-\u4db5\u4e00-\u9fa5]{_NO_CONTROL}*$"
+
+
 class Name(fields.String):
     """A name or title people type and pick from lists: one line that shows something."""
 
     check = staticmethod(name_problem)
+    # What the API's document says of it (None: only its length).
+    doc_pattern: str | None = NAME_PATTERN
+
+    def __init__(self, **kwargs: Any) -> None:
+        if self.doc_pattern is not None:
+            kwargs["metadata"] = {"pattern": self.doc_pattern, **kwargs.pop("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -156,3 +179,4 @@ class Note(Name):
     """Free text such as a plot visit's notes: may be blank, but holds no control characters."""
 
     check = staticmethod(note_problem)
+    doc_pattern = None

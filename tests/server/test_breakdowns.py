@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
+import openpyxl
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlite_utils import Database
 
-from server import targets
+from server import targets, users
 from server.breakdowns import BY, UnknownDimension, breakdown
 from server.report import build_report
 from tests.helpers import (
@@ -18,6 +21,7 @@ from tests.helpers import (
     VILLAGE_SOUTH,
     VILLAGE_WEST,
     report_token,
+    sign_in,
 )
 from tests.server.fieldwork import MID_2026, Envoy, report_db
 
@@ -202,3 +206,37 @@ def test_the_total_carries_the_units_own_targets_judged_as_progress(busy: Databa
         assert "上级单位" not in above[0]["label_zh"]
         assert above[0]["label_zh"].startswith("不属任何乡镇" if by == "township" else "不属任何村")
         assert above[0]["values"]["tv_lectures"] == 1
+
+
+def test_an_envoy_users_breakdown_by_envoy_names_no_other_envoy(
+    app: Flask, busy: Database, zhang: Envoy
+) -> None:
+    """Issue 18.12: 张三 signed in sees his own row, never 李梅's or 王五's name, in the API,
+    on the page or in its CSV/XLSX export."""
+    users.add_user(busy, "zhang", users.ENVOY, "zhang-password", zhang.envoy_id)
+    client = app.test_client()
+    assert sign_in(client, "zhang", "zhang-password").status_code == 302
+    others = ("李梅", "王五")
+    answer = client.get(f"/api/v1/reports/2026/breakdown?by=envoy&envoy={zhang.envoy_id}")
+    assert answer.status_code == 200
+    assert [row["label_zh"] for row in answer.get_json()["rows"]] == ["张三"]
+    assert not any(name in answer.get_data(as_text=True) for name in others)
+    assert answer.get_json()["rows"][0]["values"]["trainee_attendances"] == 9
+    for fmt in ("", "&format=csv", "&format=xlsx"):
+        page = client.get(f"/breakdowns?year=2026&by=envoy&envoy={zhang.envoy_id}{fmt}")
+        assert page.status_code in (200, 403)
+        text = (
+            "".join(
+                str(c)
+                for row in openpyxl.load_workbook(io.BytesIO(page.data)).active.values
+                for c in row
+            )
+            if fmt.endswith("xlsx") and page.status_code == 200
+            else page.get_data(as_text=True)
+        )
+        assert not any(name in text for name in others), fmt
+    # Staff asking for one envoy's figures by envoy get that envoy's row; by the county, all.
+    staff = breakdown(busy, 2026, "envoy", envoy_id=zhang.envoy_id, now=MID_2026)
+    assert [row["key"] for row in staff["rows"]] == [zhang.envoy_id]
+    everyone = breakdown(busy, 2026, "envoy", now=MID_2026)
+    assert {row["label_zh"] for row in everyone["rows"]} >= {"张三", "李梅", "王五"}

@@ -705,3 +705,28 @@ def _sample_arguments(command: click.Command) -> list[str]:
             value = "x"
         args += [param.opts[0], value] if isinstance(param, click.Option) else [value]
     return args
+
+
+def test_load_commands_refuse_files_built_to_take_the_server_down(
+    db_path: str, tmp_path: Path
+) -> None:
+    """Issue 18.8/18.11: the `load` commands read through the same limits as the pages."""
+    from tests.server.test_file_limits import TARGETS_YAML, alias_bomb, empty_rows, workbook
+
+    files = {
+        "bomb.yaml": (alias_bomb().encode(), "alias"),
+        "deep.json": (b"[" * 100_000 + b"]" * 100_000, "nested"),
+        "utf16.yaml": (TARGETS_YAML.encode("utf-16"), "UTF-16"),
+        "rows.xlsx": (workbook(empty_rows(8_000_000)), "20,000"),
+    }
+    for name, (data, named) in files.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        result = run(db_path, "targets", "load", str(path), "--year", "2026")
+        assert result.exit_code == 1, (name, result.output)
+        assert named in result.output and "Traceback" not in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1, result.output
+    units = tmp_path / "units.csv"
+    units.write_bytes("code,name,parent_code,level\n53,云南,,county\n".encode("gbk"))
+    result = run(db_path, "units", "load", str(units))
+    assert result.exit_code == 1 and "GBK" in result.output

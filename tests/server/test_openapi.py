@@ -15,7 +15,9 @@ from werkzeug.test import TestResponse
 
 from field_client.push_body import encode as _encode
 from field_client.store import FieldStore
+from shared import device_report
 from shared import protocol as p
+from shared.schemas.types import UUID_PATTERN
 from tests.helpers import VILLAGE_EAST, enrolment_code
 
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -211,3 +213,47 @@ def test_every_405_says_which_methods_are_allowed(
             assert response.get_json()["message"] == "不支持此请求方法 / method not allowed"
             checked += 1
     assert checked >= 12
+
+
+# ------------------------------------- the document is never looser than the server (19.15)
+
+
+def test_envoy_ids_are_documented_as_uuids(spec: dict[str, Any]) -> None:
+    for path in (
+        "/api/v1/reports/{year}",
+        "/api/v1/reports/{year}/breakdown",
+        "/api/v1/reconciliation/{year}",
+    ):
+        (envoy,) = [q for q in parameters(spec, path, "get") if q["name"] == "envoy"]
+        assert envoy["schema"]["format"] == "uuid"
+        assert envoy["schema"]["pattern"] == UUID_PATTERN
+        (unit,) = [q for q in parameters(spec, path, "get") if q["name"] == "unit"]
+        # ASCII digits: a JSON Schema \d is, but Python's \d also takes "٣".
+        assert unit["schema"]["pattern"] == "^[0-9]{2,12}$"
+
+
+def test_the_headers_carry_their_grammar(spec: dict[str, Any]) -> None:
+    headers = {
+        q["name"]: q["schema"]
+        for q in parameters(spec, "/api/v1/sync/pull", "get")
+        if q["in"] == "header"
+    }
+    assert headers[p.HEADER_DEVICE_REPORT]["pattern"] == device_report.PATTERN
+    assert headers[p.HEADER_DEVICE_REPORT]["maxLength"] == device_report.MAX_LENGTH
+    assert headers[p.HEADER_PROTOCOL]["maximum"] == 999_999
+
+
+def test_enrolment_documents_the_device_name_rule(
+    client: FlaskClient, spec: dict[str, Any], db_path: str
+) -> None:
+    schema = spec["paths"]["/api/v1/enrolments"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]["schema"]
+    for name in ("\x1b[2J", "手机\x07", "\u200b"):
+        body = {"code": enrolment_code(db_path, "张三"), "device_name": name}
+        assert not is_valid(spec, schema, body), name
+        refused = client.post(
+            "/api/v1/enrolments", json=body, headers={p.HEADER_PROTOCOL: str(p.PROTOCOL_VERSION)}
+        )
+        assert refused.status_code == 422
+    assert is_valid(spec, schema, {"code": "12345678", "device_name": "张三的手机 (Redmi)"})

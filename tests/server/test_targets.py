@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from server import profiles, reference, target_files, targets
 from server.breakdowns import breakdown
+from server.file_limits import UnreadableFile
 from server.report import build_report
 from server.targets import InvalidTarget
 from shared.clock import CHINA
@@ -237,9 +238,10 @@ def test_unknown_headers_are_named(db: Database, tmp_path: Path) -> None:
 def test_gbk_csv_says_save_as_utf8(db: Database, tmp_path: Path) -> None:
     path = tmp_path / "targets.csv"
     path.write_bytes("指标,比较,目标值,单位代码\n培训人次,超过,3000,530102\n".encode("gbk"))
-    with pytest.raises(InvalidTarget) as caught:
+    with pytest.raises(UnreadableFile) as caught:
         target_files.load_targets_file(db, str(path), year=2026)
-    assert "UTF-8" in caught.value.message
+    assert "UTF-8" in caught.value.message and "GBK" in caught.value.message
+    assert caught.value.status == 422
 
 
 # ---------------------------------------------------------------- the monthly profile

@@ -3,16 +3,23 @@ every schema both sides share; times outside Python's calendar are refused, not 
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from marshmallow import Schema, ValidationError, fields
 
 from shared.clock import parse_iso
+from shared.ids import is_uuid
 from shared.schemas.field import FIELD_SCHEMAS
 from shared.schemas.reference import REFERENCE_SCHEMAS
 from shared.schemas.sync import EnrolmentRequestSchema
 from shared.schemas.types import (
+    NAME_PATTERN,
+    UUID_PATTERN,
     Day,
     DivisionCode,
     Id,
@@ -179,3 +186,25 @@ def test_every_time_field_refuses_the_calendars_edges(
     with pytest.raises(ValidationError) as caught:
         schema().load(values, partial=True)
     assert name in caught.value.messages
+
+
+# ---------------------------------------------------- what the API's document says of them
+
+
+@given(st.from_regex(NAME_PATTERN, fullmatch=True))
+def test_every_name_the_document_allows_is_accepted(text: str) -> None:
+    assert name_problem(text) is None, repr(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["", " ", "\u200b", "张\x07三", "\x1b[2J", "a\x00", "\u3000", "a\x85b", "\x7f"]
+)
+def test_the_documented_name_pattern_refuses_what_the_server_refuses(text: str) -> None:
+    assert re.search(NAME_PATTERN, text) is None
+
+
+@given(st.uuids())
+def test_every_documented_id_is_accepted(value: uuid.UUID) -> None:
+    text = str(value)
+    assert re.search(UUID_PATTERN, text) and re.search(UUID_PATTERN, text.upper())
+    assert is_uuid(text) and is_uuid(text.upper())
