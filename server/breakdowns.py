@@ -18,10 +18,10 @@ from sqlite_utils import Database
 
 from server import figures, profiles, targets
 from server.figures import Scope, code_range
-from server.progress import envoy_record, status_of, unit_scope
+from server.progress import envoy_record, judge, unit_scope
 from shared.clock import CHINA, to_iso, utc_now
 from shared.errors import TianjianError
-from shared.indicators import INDICATORS, is_met
+from shared.indicators import INDICATORS
 
 BY = ("township", "village", "envoy", "month", "technology", "kind", "gender")
 # Figures whose rows add up to the total (the others count distinct things).
@@ -201,19 +201,23 @@ def breakdown(
                 shown[extra] = values[extra]
         row = BreakdownRow(key, *labels[key], values=shown)
         for indicator, target in owner_targets.get(key, {}).items():
-            value = target.resolved(last_year.get(key, {}).get(indicator, 0))
-            actual = shown.get(indicator, 0)
             share = profiles.expected_share(shares[indicator], year, now)
-            expected = round(value * share, 1) if value is not None else None
-            status = status_of(actual, value, target.comparator, expected, over)
+            judged = judge(
+                target,
+                shown.get(indicator, 0),
+                last_year.get(key, {}).get(indicator, 0),
+                share,
+                over,
+            )
             row.targets[indicator] = {
                 "comparator": target.comparator,
-                "target": value,
+                "target": judged.target,
                 "basis": target.basis,
-                "percent": round(100 * actual / value, 1) if value else None,
-                "met": is_met(actual, target.comparator, value) if value is not None else None,
-                "status": status,
-                "expected_by_now": expected,
+                "basis_missing": judged.basis_missing,
+                "percent": judged.percent,
+                "met": judged.met,
+                "status": judged.status,
+                "expected_by_now": judged.expected_by_now,
             }
         rows.append(row)
     if sort:

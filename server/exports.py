@@ -19,6 +19,7 @@ REPORT_COLUMNS = (
     "actual",
     "percent",
     "met",
+    "status",
     "verified",
     "reported",
 )

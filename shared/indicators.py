@@ -39,3 +39,13 @@ def is_met(actual: float, comparator: str, target: float) -> bool:
     if comparator == ">=":
         return actual >= target
     raise ValueError(f"unknown comparator {comparator!r}")
+
+
+def growth_target(last_year_actual: float | None, growth_percent: float | None) -> float | None:
+    """A growth target ("同比增长 10%") as a number to reach: last year's actual grown by the
+    percent. None when there is no basis: no last-year figure (or a zero one, which any growth
+    leaves at zero and which would call the target met before any work): such a target is
+    never judged met, and is shown as 无上年数据 (no last-year data)."""
+    if not last_year_actual or growth_percent is None:
+        return None
+    return round(last_year_actual * (1 + growth_percent / 100), 2)

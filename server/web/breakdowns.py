@@ -12,6 +12,7 @@ from server.access import BUREAU, requires
 from server.breakdowns import BY, breakdown
 from server.db import get_db
 from server.page_tables import NUMBER, Column, Table
+from server.progress import STATUS_WORDS
 from server.web import forms
 from server.web.progress import DRILL, scope_args, scope_query
 from server.web.render import table_page
@@ -132,7 +133,7 @@ def breakdown_table(data: dict[str, Any], scope: dict[str, Any], unit_name: str)
     )
 
 
-STATUS_ZH = {"met": "已达标", "on_track": "进度正常", "behind": "落后", "not_met": "未达标"}
+STATUS_ZH = {k: words[0] for k, words in STATUS_WORDS.items()}
 
 
 @bp.get("/breakdowns")
