@@ -26,6 +26,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from server import flag_store
+from server.db import write_transaction
 from server.figures import Scope
 from server.settings import default
 from shared import protocol as p
@@ -62,6 +64,8 @@ class Flag:
     at: str | None  # the record's date or time
     value: float | None
     z: float | None  # the county's modified z-score, for the outlier kinds
+    # A kept flag whose figure no longer stands out says so (server/flag_store.py).
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,9 @@ def _handout_sql(scope: Scope) -> str:
         "(SELECT id FROM sessions WHERE unit_code >= :lo AND unit_code < :hi)"
     )
 
+
+# The kinds of record whose figures outliers judge (a push bringing one is judged at once).
+JUDGED_KINDS = (p.PLOT, p.SESSION, p.LEAFLET_HANDOUT)
 
 MEASURES = (
     Measure(PLOT_AREA, p.PLOT, "面积", "area", "亩", "mu", _plot_area_sql),
@@ -374,8 +381,28 @@ def with_names_and_reviews(db: Database, flags: list[Flag]) -> list[Flag]:
 
 def flags(db: Database, scope: Scope, now: datetime, rules: FlagRules) -> list[Flag]:
     """Every flag of a scope, unreviewed first, then by kind and date."""
+    standing = outliers(db, scope, rules.z_threshold)
+    _keep_new(db, scope.year, standing)
+    kept = [
+        Flag(
+            flag.kind,
+            flag.record_kind,
+            flag.record_id,
+            flag.envoy_id,
+            flag.reason,
+            None,
+            "",
+            flag.unit_code,
+            flag.at,
+            flag.value,
+            flag.z,
+            " / ".join(flag_store.NO_LONGER),
+        )
+        for flag in flag_store.kept_in(db, scope, {(f.kind, f.record_id) for f in standing})
+    ]
     found = (
-        outliers(db, scope, rules.z_threshold)
+        standing
+        + kept
         + empty_sessions(db, scope, now)
         + far_from_target(db, scope, rules.yield_ratio)
     )
@@ -388,6 +415,28 @@ def flags(db: Database, scope: Scope, now: datetime, rules: FlagRules) -> list[F
             flag.at or "",
             flag.record_id,
         ),
+    )
+
+
+def _keep_new(db: Database, year: int, found: list[Flag]) -> None:
+    """Keep outlier flags seen for the first time; a list with none new writes nothing."""
+    new = flag_store.unkept(db, found)
+    if not new:
+        return
+    if db.conn.in_transaction:
+        flag_store.keep(db, year, new)
+        return
+    with write_transaction(db):
+        flag_store.keep(db, year, new)
+
+
+def raise_after_push(db: Database, dirty: Mapping[str, Iterable[str]], threshold: float) -> int:
+    """Keep the outlier flags of every county-year a push's plots, sessions and hand-outs
+    touched, judged with the push's records in (inside the push's transaction): a flag is
+    raised by the data as it arrives, not by who opened which page when. How many were new."""
+    return sum(
+        flag_store.keep(db, scope.year, flag_store.unkept(db, outliers(db, scope, threshold)))
+        for scope in flag_store.touched_scopes(db, dirty)
     )
 
 

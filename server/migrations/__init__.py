@@ -4,7 +4,10 @@ One module per migration from m011 on (m001 to m010 share the module they landed
 imported here in number order, which is the order they run in. A past migration never changes.
 """
 
-from server.migrations import m001_m010  # noqa: F401
+from server.migrations import (
+    m001_m010,  # noqa: F401
+    m013_raised_flags,  # noqa: F401
+)
 from server.migrations.registry import migrations
 
 __all__ = ["migrations", "migration_names"]
