@@ -10,6 +10,7 @@ each. By technology, a session teaching two technologies counts under both.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -92,6 +93,8 @@ class BreakdownRow:
     label_en: str
     values: dict[str, float]
     targets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A township's or village's township name (files carry it beside the 12-digit key).
+    township: str | None = None
 
 
 def _labels(db: Database, by: str, keys: list[Any], unit_code: str) -> dict[Any, tuple[str, str]]:
@@ -127,6 +130,18 @@ def _labels(db: Database, by: str, keys: list[Any], unit_code: str) -> dict[Any,
     if by == "kind":
         return {k: KIND_WORDS.get(k, (str(k), str(k))) for k in keys}
     return {k: GENDER_WORDS.get(k, (str(k), str(k))) for k in keys}
+
+
+def _townships(db: Database, keys: list[Any], unit_code: str) -> dict[Any, str]:
+    """The township name of each township or village key (not the unit's own row)."""
+    codes = {key: key[:9].ljust(12, "0") for key in keys if key and key != unit_code}
+    names = dict(
+        db.execute(
+            "SELECT code, name FROM units WHERE code IN (SELECT value FROM json_each(?))",
+            [json.dumps(sorted(set(codes.values())))],
+        ).fetchall()
+    )
+    return {key: names.get(code, "") for key, code in codes.items()}
 
 
 def _all_keys(db: Database, by: str, prefix: str, year: int) -> list[Any]:
@@ -182,6 +197,9 @@ def breakdown(
         if key not in found:
             keys.append(key)
     labels = _labels(db, by, keys, unit["code"] if unit else "")
+    townships = (
+        _townships(db, keys, unit["code"] if unit else "") if by in ("township", "village") else {}
+    )
     owner_targets: dict[str, dict[str, targets.Target]] = {}
     if by in ("township", "village", "envoy"):
         owners = [k for k in keys if k]
@@ -199,7 +217,7 @@ def breakdown(
         for extra in ("reported", "reported_without_names", "audience_estimate"):
             if extra in values:
                 shown[extra] = values[extra]
-        row = BreakdownRow(key, *labels[key], values=shown)
+        row = BreakdownRow(key, *labels[key], values=shown, township=townships.get(key))
         for indicator, target in owner_targets.get(key, {}).items():
             share = profiles.expected_share(shares[indicator], year, now)
             judged = judge(

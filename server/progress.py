@@ -30,7 +30,7 @@ from server import figures, profiles, targets
 from server.figures import Scope
 from shared.clock import CHINA, to_iso, utc_now, year_fraction_elapsed
 from shared.errors import TianjianError
-from shared.indicators import INDICATORS, is_met
+from shared.indicators import BY_KEY, INDICATORS, Indicator, is_met
 
 # From this share of the year's expected work on, the projection follows the pace alone.
 FULL_PACE_AT = 0.25
@@ -136,7 +136,7 @@ def judge(
     value = target.resolved(last_year_actual)
     if value is None:
         return Judgement(None, NO_BASIS, None, None, None)
-    expected = round(value * share, 1)
+    expected = BY_KEY[target.indicator].rounded(value * share)
     status = status_of(actual, value, target.comparator, expected, over) or NO_BASIS
     return Judgement(
         value,
@@ -147,15 +147,19 @@ def judge(
     )
 
 
-def projection(actual: float, share: float, plan: float | None) -> float | None:
-    """Year-end projection (see the module's docstring); None before the year starts."""
+def projection(
+    actual: float, share: float, plan: float | None, indicator: Indicator | None = None
+) -> float | None:
+    """Year-end projection (see the module's docstring); None before the year starts. With
+    the indicator, rounded as it is counted (whole person-times; an area to 0.1 mu)."""
     if share <= 0:
         return None
     if share >= 1:
         return round(actual, 1)
     weight = min(1.0, share / FULL_PACE_AT)
     pace = actual / share
-    return round(actual + (1 - share) * (weight * pace + (1 - weight) * (plan or 0)), 1)
+    projected = actual + (1 - share) * (weight * pace + (1 - weight) * (plan or 0))
+    return indicator.rounded(projected) if indicator else round(projected, 1)
 
 
 def cumulative_by_month(found: figures.Figures) -> dict[str, list[float]]:
@@ -247,7 +251,7 @@ def progress(
             "status_en": STATUS_WORDS[status][1] if status else None,
             "expected_share": share,
             "expected_by_now": judged.expected_by_now if judged else None,
-            "projected_year_end": projection(actual, share, value),
+            "projected_year_end": projection(actual, share, value, indicator),
             "questioned": None if exclude_questioned else doubted.get(key, 0),
             "questioned_percent": None
             if exclude_questioned or not actual
@@ -268,7 +272,7 @@ def progress(
         if series is not None:
             line["monthly"] = [v if m <= now_month else None for m, v in enumerate(series[key], 1)]
             line["pace_line"] = (
-                [round(value * share_m, 1) for share_m in shares[key]]
+                [indicator.rounded(value * share_m) for share_m in shares[key]]
                 if value is not None
                 else None
             )

@@ -26,8 +26,8 @@ DRILL = {
     "village_trainings": ("sessions", {"kind": "village_training"}),
     "large_trainings": ("sessions", {"kind": "large_training"}),
     "tv_lectures": ("sessions", {"kind": "tv_lecture"}),
-    "technologies_promoted": ("sessions", {}),
-    "varieties_introduced": ("plots", {}),
+    "technologies_promoted": ("sessions", {"figure": "technologies_promoted"}),
+    "varieties_introduced": ("plots", {"figure": "varieties_introduced"}),
     "demo_plots": ("plots", {}),
     "demo_area_mu": ("plots", {}),
 }
