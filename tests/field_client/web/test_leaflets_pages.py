@@ -108,5 +108,8 @@ def test_recent_records_show_copies_as_recorded_and_a_sign_only_on_corrections(
     given = ops.give_leaflets(store, title=TITLE_NAME, copies=30, village="东村")
     ops.give_leaflets(store, title=TITLE_NAME, copies=-5, village="东村", correction_of=given)
     page = envoy.get(PAGE).get_data(as_text=True)
-    cells = re.findall(r'<td class="copies">([^<]*)</td>', page)
+    recent = page[page.index("<tbody>", page.rindex("<table")) :]
+    rows = re.findall(r"<tr>(.*?)</tr>", recent, re.S)
+    # Each row's third cell: the copies.
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[2].strip() for row in rows]
     assert sorted(cells) == sorted(["100", "30", "−5"])
