@@ -168,9 +168,12 @@ _PLACE = {
 }
 
 
-def touched_scopes(db: Database, dirty: Mapping[str, Iterable[str]]) -> list[Scope]:
-    """The county-years whose outliers a push's records can change: one Scope each."""
-    found: set[tuple[int, str]] = set()
+def touched_scopes(
+    db: Database, dirty: Mapping[str, Iterable[str]]
+) -> list[tuple[Scope, frozenset[str]]]:
+    """The county-years whose outliers a push's records can change, each with the kinds of
+    record it brought there (only those measures need judging again)."""
+    found: dict[tuple[int, str], set[str]] = {}
     for kind, sql in _PLACE.items():
         ids = list(dirty.get(kind, ()))
         if not ids:
@@ -179,8 +182,10 @@ def touched_scopes(db: Database, dirty: Mapping[str, Iterable[str]]) -> list[Sco
             sql + "(SELECT value FROM json_each(?))", [json.dumps(ids)]
         ).fetchall():
             if at and unit:
-                found.add((_year_of(at), unit[:6]))
-    return [Scope(year, county) for year, county in sorted(found)]
+                found.setdefault((_year_of(at), unit[:6]), set()).add(kind)
+    return [
+        (Scope(year, county), frozenset(kinds)) for (year, county), kinds in sorted(found.items())
+    ]
 
 
 def _year_of(at: str) -> int:

@@ -254,11 +254,17 @@ def outlier_reason(measure: Measure, value: float, county: Usual, threshold: flo
     )
 
 
-def outliers(db: Database, scope: Scope, threshold: float) -> list[Flag]:
+def outliers(
+    db: Database, scope: Scope, threshold: float, record_kinds: Iterable[str] | None = None
+) -> list[Flag]:
     """Plot areas, headcounts and hand-outs' copies far outside both the county's and that
-    envoy's usual (an envoy with too few records: the county's alone)."""
+    envoy's usual (an envoy with too few records: the county's alone); only the measures of
+    `record_kinds` when given (what a push brought)."""
     flags = []
+    kinds = None if record_kinds is None else set(record_kinds)
     for measure in MEASURES:
+        if kinds is not None and measure.record_kind not in kinds:
+            continue
         candidates = values(db, scope, measure.sql_of(scope))
         population = baseline(db, scope, measure.sql_of, candidates)
         counties, envoys = usuals(population, False), usuals(population, True)
@@ -435,8 +441,10 @@ def raise_after_push(db: Database, dirty: Mapping[str, Iterable[str]], threshold
     touched, judged with the push's records in (inside the push's transaction): a flag is
     raised by the data as it arrives, not by who opened which page when. How many were new."""
     return sum(
-        flag_store.keep(db, scope.year, flag_store.unkept(db, outliers(db, scope, threshold)))
-        for scope in flag_store.touched_scopes(db, dirty)
+        flag_store.keep(
+            db, scope.year, flag_store.unkept(db, outliers(db, scope, threshold, record_kinds))
+        )
+        for scope, record_kinds in flag_store.touched_scopes(db, dirty)
     )
 
 

@@ -9,14 +9,18 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
+from flask import Flask
 from sqlite_utils import Database
 
-from server import drilldown, targets
+from server import drilldown, targets, users
 from server.breakdowns import breakdown
+from server.db import init_db
 from server.figures import Scope
 from server.report import build_report
+from shared import protocol as p
 from shared.clock import CHINA
-from tests.helpers import TECH_MAIZE, TECH_POTATO, VILLAGE_EAST
+from shared.ids import new_id
+from tests.helpers import TECH_MAIZE, TECH_POTATO, VILLAGE_EAST, sign_in
 from tests.server.fieldwork import MID_2026, Envoy, report_db
 
 END_OF_YEAR = datetime(2026, 12, 31, 12, tzinfo=CHINA)
@@ -98,3 +102,26 @@ def test_headcount_sums_leave_tv_audiences_apart(db: Database, zhang: Envoy) -> 
         zhang.plot(area_mu=area)
     plots = drilldown.plots(db, Scope(2026), drilldown.Filters(), 50, 0)
     assert (plots.total, plots.sums["varieties"]) == (3, 1)
+
+
+def test_candidate_pairs_print_birth_years_without_separators(app: Flask, db_path: str) -> None:
+    db = init_db(db_path)
+    zhang, li = Envoy(db, "张三"), Envoy(db, "李梅")
+    for envoy, name in ((zhang, "郑六"), (li, "郑陆")):
+        envoy.push(
+            p.FARMER,
+            {
+                "name": name,
+                "village_code": VILLAGE_EAST,
+                "mobile": "13700001111",
+                "birth_year": 1975,
+            },
+            new_id(),
+        )
+    users.add_user(db, "staff", users.STAFF, "correct-horse")
+    db.conn.commit()
+    db.close()
+    staff = app.test_client()
+    assert sign_in(staff, "staff", "correct-horse").status_code == 302
+    page = staff.get("/staff/candidates").get_data(as_text=True)
+    assert "郑六" in page and "1975" in page and "1,975" not in page
