@@ -20,7 +20,7 @@ from tests.browser import screenshot
 from tests.helpers import TECH_MAIZE, TECH_POTATO, VILLAGE_EAST, LiveServer, load_demo_reference
 from tests.server.fieldwork import Envoy
 
-STAFF, PASSWORD = "审核员", "bureau-password"
+STAFF, ADMIN, PASSWORD = "审核员", "管理员", "bureau-password"
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +40,16 @@ def bureau(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     for area in (5, 6, 7):
         zhang.plot(area_mu=area)
     users.add_user(db, STAFF, users.STAFF, PASSWORD)
+    users.add_user(db, ADMIN, users.ADMIN, PASSWORD)
     db.close()
     server = LiveServer(db_path).start()
     yield server
     server.stop()
 
 
-def signed_in(page: object, server: LiveServer, path: str) -> None:
+def signed_in(page: object, server: LiveServer, path: str, name: str = STAFF) -> None:
     page.goto(server.url + path)  # type: ignore[attr-defined]
-    page.fill("input[name=name]", STAFF)  # type: ignore[attr-defined]
+    page.fill("input[name=name]", name)  # type: ignore[attr-defined]
     page.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
     page.click("#signin-submit")  # type: ignore[attr-defined]
 
@@ -119,3 +120,28 @@ def test_village_rows_in_files_carry_their_township_and_code_as_text(
     codes = [sheet.cell(row=r, column=3) for r in range(3, sheet.max_row + 1)]
     village = next(cell for cell in codes if cell.value == VILLAGE_EAST)
     assert village.data_type == "s"
+
+
+def test_a_growth_target_without_last_year_and_a_refused_target_say_why(
+    desk_page: object, bureau: LiveServer
+) -> None:
+    """Issue 19.9 on the pages: 同比增长 10% for a township with no 2025 records reads
+    无上年数据, never 已达标; a bad value names the field and the reason."""
+    page = desk_page
+    signed_in(page, bureau, "/targets/?year=2026", ADMIN)
+    form = "#set-target"
+    page.select_option(f"{form} select[name=unit_code]", "530102001000")  # type: ignore[attr-defined]
+    page.select_option(f"{form} select[name=indicator]", "village_trainings")  # type: ignore[attr-defined]
+    page.fill(f"{form} input[name=value]", "很多")  # type: ignore[attr-defined]
+    page.click(f"{form} button[type=submit]")  # type: ignore[attr-defined]
+    alert = page.inner_text("[role=alert]")  # type: ignore[attr-defined]
+    assert "目标值：" in alert and "数字" in alert
+    page.goto(bureau.url + "/targets/?year=2026")  # type: ignore[attr-defined]
+    page.select_option(f"{form} select[name=unit_code]", "530102001000")  # type: ignore[attr-defined]
+    page.select_option(f"{form} select[name=indicator]", "village_trainings")  # type: ignore[attr-defined]
+    page.fill(f"{form} input[name=value]", "同比增长 10%")  # type: ignore[attr-defined]
+    page.click(f"{form} button[type=submit]")  # type: ignore[attr-defined]
+    page.goto(bureau.url + "/progress?year=2026&unit=530102001")  # type: ignore[attr-defined]
+    row = page.locator("#table-progress tbody tr", has_text="进村培训次数").inner_text()  # type: ignore[attr-defined]
+    assert "无上年数据" in row and "已达标" not in row
+    screenshot(page, "progress-growth-without-last-year")
