@@ -12,6 +12,8 @@ Rules (issue 14, "Flags and review"; docs/report.md, "Flags"):
 Deleted records are neither flagged nor counted in what is usual. A hand-out's corrections
 (`correction_of`) are folded into the hand-out they correct: the net copies are judged, under
 the original's id, and a correction is never judged alone.
+An outlier flag once raised stays listed until the record is reviewed, saying when it no
+longer stands out (server/flag_store.py).
 """
 
 from __future__ import annotations
