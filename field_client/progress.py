@@ -15,7 +15,7 @@ from field_client import operations as ops
 from field_client.store import FieldStore
 from shared import protocol as p
 from shared.clock import CHINA, parse_iso
-from shared.indicators import BY_KEY, INDICATOR_KEYS, Indicator, is_met
+from shared.indicators import BY_KEY, INDICATOR_KEYS, Indicator, growth_target, is_met
 
 
 def _year_of(iso: str | None) -> int | None:
@@ -126,7 +126,7 @@ def envoy_progress(store: FieldStore, year: int | None = None) -> Progress:
         if target is not None:
             if target.get("basis") == "growth":
                 last = last if last is not None else actuals(store, year - 1)
-                value = round(last[key] * (1 + float(target.get("growth_percent") or 0) / 100), 2)
+                value = growth_target(last[key], float(target.get("growth_percent") or 0))
             else:
                 value = float(target["value"])
         lines.append(

@@ -12,6 +12,7 @@ each. By technology, a session teaching two technologies counts under both.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -20,10 +21,10 @@ from sqlite_utils import Database
 
 from server import figures, profiles, targets
 from server.figures import Scope, code_range
-from server.progress import envoy_record, progress, status_of, unit_scope
+from server.progress import envoy_record, judge, progress, unit_scope
 from shared.clock import CHINA, to_iso, utc_now
 from shared.errors import TianjianError
-from shared.indicators import INDICATORS, is_met
+from shared.indicators import INDICATORS
 
 BY = ("township", "village", "envoy", "month", "technology", "kind", "gender")
 # Figures whose rows add up to the total (the others count distinct things).
@@ -84,7 +85,16 @@ ABOVE_WORDS = {
 
 
 # What the total's line of each indicator carries from the progress report, as a row's targets.
-TARGET_FIELDS = ("comparator", "target", "basis", "percent", "met", "status", "expected_by_now")
+TARGET_FIELDS = (
+    "comparator",
+    "target",
+    "basis",
+    "basis_missing",
+    "percent",
+    "met",
+    "status",
+    "expected_by_now",
+)
 TOTAL_EXTRAS = {
     "trainee_attendances": ("reported", "reported_without_names"),
     "tv_lectures": ("audience_estimate",),
@@ -115,6 +125,8 @@ class BreakdownRow:
     targets: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Records above the level broken down (no township, or no village): never any targets.
     above: bool = False
+    # A township's or village's township name (files carry it beside the 12-digit key).
+    township: str | None = None
 
 
 def _labels(db: Database, by: str, keys: list[Any], unit_code: str) -> dict[Any, tuple[str, str]]:
@@ -150,6 +162,18 @@ def _labels(db: Database, by: str, keys: list[Any], unit_code: str) -> dict[Any,
     if by == "kind":
         return {k: KIND_WORDS.get(k, (str(k), str(k))) for k in keys}
     return {k: GENDER_WORDS.get(k, (str(k), str(k))) for k in keys}
+
+
+def _townships(db: Database, keys: list[Any], unit_code: str) -> dict[Any, str]:
+    """The township name of each township or village key (not the unit's own row)."""
+    codes = {key: key[:9].ljust(12, "0") for key in keys if key and key != unit_code}
+    names = dict(
+        db.execute(
+            "SELECT code, name FROM units WHERE code IN (SELECT value FROM json_each(?))",
+            [json.dumps(sorted(set(codes.values())))],
+        ).fetchall()
+    )
+    return {key: names.get(code, "") for key, code in codes.items()}
 
 
 def _all_keys(db: Database, by: str, prefix: str, year: int) -> list[Any]:
@@ -219,6 +243,7 @@ def breakdown(
         keys += [key for key in _all_keys(db, by, prefix, year) if key not in found]
     unit_code = unit["code"] if unit else ""
     labels = _labels(db, by, keys, unit_code)
+    townships = _townships(db, keys, unit_code) if by in ("township", "village") else {}
     owner_targets: dict[str, dict[str, targets.Target]] = {}
     if by in ("township", "village", "envoy"):
         # The row above the level is no township's or village's: the unit's targets are the total's.
@@ -238,22 +263,30 @@ def breakdown(
             if extra in values:
                 shown[extra] = values[extra]
         row = BreakdownRow(
-            key, *labels[key], values=shown, above=by in ABOVE_WORDS and _above(key, unit_code)
+            key,
+            *labels[key],
+            values=shown,
+            above=by in ABOVE_WORDS and _above(key, unit_code),
+            township=townships.get(key),
         )
         for indicator, target in owner_targets.get(key, {}).items():
-            value = target.resolved(last_year.get(key, {}).get(indicator, 0))
-            actual = shown.get(indicator, 0)
             share = profiles.expected_share(shares[indicator], year, now)
-            expected = round(value * share, 1) if value is not None else None
-            status = status_of(actual, value, target.comparator, expected, over)
+            judged = judge(
+                target,
+                shown.get(indicator, 0),
+                last_year.get(key, {}).get(indicator, 0),
+                share,
+                over,
+            )
             row.targets[indicator] = {
                 "comparator": target.comparator,
-                "target": value,
+                "target": judged.target,
                 "basis": target.basis,
-                "percent": round(100 * actual / value, 1) if value else None,
-                "met": is_met(actual, target.comparator, value) if value is not None else None,
-                "status": status,
-                "expected_by_now": expected,
+                "basis_missing": judged.basis_missing,
+                "percent": judged.percent,
+                "met": judged.met,
+                "status": judged.status,
+                "expected_by_now": judged.expected_by_now,
             }
         rows.append(row)
     total: dict[str, float] = {k: lines[k]["actual"] for k in applies}

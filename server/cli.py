@@ -362,6 +362,8 @@ def report(ctx: click.Context, year: int | None, unit_code: str | None, fmt: str
     for line in data["indicators"]:
         target = "" if line["target"] is None else f"{line['comparator']} {line['target']:g}"
         met = {True: "✓ 达标", False: "✗ 未达标", None: ""}[line["met"]]
+        if line.get("basis_missing"):
+            target, met = f"同比增长 {line['growth_percent']:g}%", "无上年数据 / no last-year data"
         extra = (
             f"  (核实 {line['verified']} / 报数 {line['reported']})" if "verified" in line else ""
         )

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from server.figure_scope import HANDOUT_COUNTED_AT
 from server.figures import Scope
 from shared.errors import TianjianError
 
@@ -92,8 +93,19 @@ def sessions(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
     if filters.search:
         where += " AND (s.title LIKE :q OR s.place LIKE :q)"
         params["q"] = f"%{filters.search}%"
-    total, headcounts = db.execute(
-        f"SELECT count(*), coalesce(sum(s.reported_headcount), 0) FROM sessions s WHERE {where}",
+    # Headcounts as progress counts them: typed headcounts of trainings, a TV lecture's
+    # audience estimate apart (server.figures, never added to people trained).
+    total, headcounts, audience = db.execute(
+        "SELECT count(*), "
+        "coalesce(sum(CASE WHEN s.kind != 'tv_lecture' THEN s.reported_headcount END), 0), "
+        "coalesce(sum(CASE WHEN s.kind = 'tv_lecture' THEN s.reported_headcount END), 0) "
+        f"FROM sessions s WHERE {where}",
+        params,
+    ).fetchone()
+    # Technologies promoted count distinct technologies, not sessions: say how many these are.
+    [technologies] = db.execute(
+        "SELECT count(DISTINCT t.value) FROM sessions s CROSS JOIN json_each(s.technology_ids) t "
+        f"WHERE {where}",
         params,
     ).fetchone()
     rows = list(
@@ -107,7 +119,10 @@ def sessions(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
             {**params, "limit": limit, "offset": offset},
         )
     )
-    return Page(rows, int(total), {"reported_headcount": headcounts})
+    sums = {"reported_headcount": headcounts, "technologies": technologies}
+    if audience:
+        sums["audience_estimate"] = audience
+    return Page(rows, int(total), sums)
 
 
 def checkins(db: Database, scope: Scope, filters: Filters, limit: int, offset: int) -> Page:
@@ -165,7 +180,8 @@ def handouts(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
     if scope.envoy_id:
         where.append("h.envoy_id = :envoy")
     if filters.month:
-        where.append(f"{_local_month('h.handed_out_at')} = :month")
+        # A correction in the month of the hand-out it corrects, as the figures count it.
+        where.append(f"{_local_month(HANDOUT_COUNTED_AT)} = :month")
         params["month"] = filters.month
     if filters.kind:
         where.append("hs.kind = :kind")
@@ -221,8 +237,10 @@ def plots(db: Database, scope: Scope, filters: Filters, limit: int, offset: int)
         where.append("(p.host_name LIKE :q OR p.crop LIKE :q)")
         params["q"] = f"%{filters.search}%"
     condition = " AND ".join(where)
-    total, area = db.execute(
-        f"SELECT count(*), coalesce(sum(p.area_mu), 0) FROM plots p WHERE {condition}", params
+    total, area, varieties = db.execute(
+        "SELECT count(*), coalesce(sum(p.area_mu), 0), count(DISTINCT p.variety_id) "
+        f"FROM plots p WHERE {condition}",
+        params,
     ).fetchone()
     names = (
         "LEFT JOIN units u ON u.code = p.village_code LEFT JOIN varieties va ON va.id = p.variety_id "
@@ -240,7 +258,7 @@ def plots(db: Database, scope: Scope, filters: Filters, limit: int, offset: int)
             {**params, "limit": limit, "offset": offset},
         )
     )
-    return Page(rows, int(total), {"area_mu": round(area, 2)})
+    return Page(rows, int(total), {"area_mu": round(area, 2), "varieties": varieties})
 
 
 LISTS = {"sessions": sessions, "checkins": checkins, "handouts": handouts, "plots": plots}

@@ -36,6 +36,7 @@ REPORT_COLUMNS = (
     "actual",
     "percent",
     "met",
+    "status",
     "verified",
     "reported",
 )

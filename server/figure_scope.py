@@ -13,6 +13,16 @@ PREFIX_LENGTH = {"province": 2, "city": 4, "county": 6, "township": 9, "village"
 TOTAL = ""  # the group key of an ungrouped figure
 
 
+# When a hand-out counts, for months: a correction (correction_of, shared/corrections.py) in the
+# month of the hand-out it corrects, when that is in the same year (the row's own year is the
+# scope's), so a December correction of November's copies never makes a chart dip in December.
+HANDOUT_COUNTED_AT = (
+    "CASE WHEN h.correction_of IS NULL THEN h.handed_out_at ELSE coalesce(("
+    "SELECT o.handed_out_at FROM leaflet_handouts o WHERE o.id = h.correction_of "
+    "AND o.handed_out_at >= :start AND o.handed_out_at < :end), h.handed_out_at) END"
+)
+
+
 def code_range(prefix: str) -> tuple[str, str]:
     """[lo, hi) of every division code starting with `prefix` (digits only)."""
     if not prefix:
@@ -113,7 +123,7 @@ DIMENSIONS: dict[str, Dimension] = {
         "month",
         local_month("s.starts_at"),
         local_month("s.starts_at"),
-        local_month("h.handed_out_at"),
+        local_month(HANDOUT_COUNTED_AT),
         "CAST(strftime('%m', p.established_on) AS INTEGER)",
     ),
     "technology": Dimension(

@@ -13,38 +13,40 @@ Rules (issue 14, "Flags and review"; docs/report.md, "Flags"):
 Deleted records are neither flagged nor counted in what is usual. A hand-out's corrections
 (`correction_of`) are folded into the hand-out they correct: the net copies are judged, under
 the original's id, and a correction is never judged alone.
+An outlier flag once raised stays listed until the record is reviewed, saying when it no
+longer stands out (server/flag_store.py).
 """
 
 from __future__ import annotations
 
 import json
-import statistics
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlite_utils import Database
 
-from server import checkin_flags
+from server import checkin_flags, flag_store
 from server.checkin_flags import CheckinRules, checkin_rules_of
+from server.db import write_transaction
 from server.figures import Scope
+from server.outlier_stats import (
+    HANDOUT_COPIES,
+    HEADCOUNT,
+    MEASURES,
+    PLOT_AREA,
+    baseline,
+    envoy_condition,
+    number_text,
+    outlier_reason,
+    usuals,
+    values,
+)
 from server.settings import default
 from shared import protocol as p
 from shared.clock import local_date, parse_iso, to_iso
 
-# Fewer values than this say nothing about what is usual.
-MIN_VALUES = 5
-# 0.6745 is the 75th percentile of the standard normal: MAD / 0.6745 estimates sigma.
-MAD_FACTOR = 0.6745
-# With MAD 0, the mean absolute deviation times this estimates sigma instead (IBM's variant).
-MEAN_AD_FACTOR = 1.253314
-COUNTY_DIGITS = 6
-
-PLOT_AREA = "plot_area"
-HEADCOUNT = "headcount"
-HANDOUT_COPIES = "handout_copies"
 EMPTY_SESSION = "empty_session"
 YIELD_VS_TARGET = "yield_vs_target"
 KINDS = (
@@ -72,6 +74,8 @@ class Flag:
     at: str | None  # the record's date or time
     value: float | None
     z: float | None  # the county's modified z-score, for the outlier kinds
+    # A kept flag whose figure no longer stands out says so (server/flag_store.py).
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,181 +96,17 @@ def rules_of(config: Mapping[str, Any]) -> FlagRules:
     )
 
 
-@dataclass(frozen=True)
-class Value:
-    """One record's figure, with what it is compared among (`group`: a session's kind)."""
-
-    record_id: str
-    envoy_id: str
-    unit_code: str
-    at: str
-    value: float
-    group: str = ""
-
-    @property
-    def county(self) -> str:
-        return self.unit_code[:COUNTY_DIGITS]
-
-
-@dataclass(frozen=True)
-class Usual:
-    """What is usual among some values: their median and the scale a z-score divides by."""
-
-    median: float
-    scale: float
-    count: int
-
-    def z(self, value: float) -> float:
-        if self.scale == 0:
-            return 0.0 if value == self.median else float("inf")
-        return (value - self.median) / self.scale
-
-    def range(self, threshold: float) -> tuple[float, float]:
-        """The values within the threshold: what counts as usual here."""
-        spread = threshold * self.scale
-        return max(self.median - spread, 0.0), self.median + spread
-
-
-@dataclass(frozen=True)
-class Measure:
-    """An outlier rule: the figure's words, and the query giving a scope's (id, envoy, unit,
-    at, value, group, correction_of) rows."""
-
-    kind: str
-    record_kind: str
-    zh: str
-    en: str
-    unit_zh: str
-    unit_en: str
-    sql_of: Callable[[Scope], str]
-
-
-def usual(values: Sequence[float]) -> Usual:
-    """The median and robust scale of `values`: MAD / 0.6745, or with MAD 0 the mean absolute
-    deviation from the median times 1.253314 (so z = 0.6745 (x - median) / MAD)."""
-    median = statistics.median(values)
-    deviations = [abs(value - median) for value in values]
-    mad = statistics.median(deviations)
-    if mad > 0:
-        return Usual(median, mad / MAD_FACTOR, len(values))
-    return Usual(median, MEAN_AD_FACTOR * statistics.fmean(deviations), len(values))
-
-
-def _envoy_condition(column: str, scope: Scope) -> str:
-    return f" AND {column} = :envoy" if scope.envoy_id else ""
-
-
-def _plot_area_sql(scope: Scope) -> str:
-    return (
-        "SELECT p.id, p.envoy_id, p.village_code, p.established_on, p.area_mu, '', NULL "
-        "FROM plots p WHERE p.deleted = 0 AND p.area_mu IS NOT NULL "
-        "AND p.established_on >= :day_start AND p.established_on < :day_end "
-        "AND p.village_code >= :lo AND p.village_code < :hi" + _envoy_condition("p.envoy_id", scope)
-    )
-
-
-def _headcount_sql(scope: Scope) -> str:
-    return (
-        "SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at, s.reported_headcount, s.kind, "
-        "NULL FROM sessions s WHERE s.deleted = 0 AND s.reported_headcount IS NOT NULL "
-        "AND s.unit_code >= :lo AND s.unit_code < :hi AND +s.starts_at >= :start "
-        "AND +s.starts_at < :end" + _envoy_condition("s.lead_envoy_id", scope)
-    )
-
-
-def _handout_sql(scope: Scope) -> str:
-    """Hand-outs in one of the scope's villages or at one of its sessions, corrections too
-    (folded into their originals afterwards). Two branches, each on its own index; with no
-    unit, every hand-out of the year (the envoy's)."""
-    common = (
-        "FROM leaflet_handouts h LEFT JOIN sessions hs ON hs.id = h.session_id "
-        "WHERE h.deleted = 0 AND +h.handed_out_at >= :start AND +h.handed_out_at < :end"
-        + _envoy_condition("h.envoy_id", scope)
-    )
-    columns = (
-        "h.id, h.envoy_id, coalesce(h.unit_code, hs.unit_code), h.handed_out_at, h.copies, '', "
-        "h.correction_of"
-    )
-    if not scope.prefix:
-        return f"SELECT {columns} {common}"
-    return (
-        f"SELECT {columns} {common} AND h.unit_code >= :lo AND h.unit_code < :hi "
-        f"UNION ALL SELECT {columns} {common} AND +h.unit_code IS NULL AND h.session_id IN "
-        "(SELECT id FROM sessions WHERE unit_code >= :lo AND unit_code < :hi)"
-    )
-
-
-MEASURES = (
-    Measure(PLOT_AREA, p.PLOT, "面积", "area", "亩", "mu", _plot_area_sql),
-    # Sessions are compared with sessions of the same kind (a large training draws more).
-    Measure(HEADCOUNT, p.SESSION, "上报人数", "headcount", "人", "people", _headcount_sql),
-    Measure(HANDOUT_COPIES, p.LEAFLET_HANDOUT, "发放份数", "copies", "份", "copies", _handout_sql),
-)
-
-
-def values(db: Database, scope: Scope, sql: str) -> list[Value]:
-    """The rows of a measure's query, a hand-out's corrections added into the hand-out."""
-    found: dict[str, Value] = {}
-    corrections: list[tuple[str, float]] = []
-    for record_id, envoy_id, unit, at, value, group, correction_of in db.execute(
-        sql, scope.params()
-    ):
-        if correction_of:
-            corrections.append((correction_of, value))
-        elif unit:
-            found[record_id] = Value(record_id, envoy_id, unit, at, value, group)
-    for original, delta in corrections:
-        # A correction of a hand-out outside the year (or the scope) is not judged here.
-        if original in found:
-            found[original] = replace(found[original], value=found[original].value + delta)
-    return list(found.values())
-
-
-def baseline(
-    db: Database, scope: Scope, sql_of: Callable[[Scope], str], candidates: list[Value]
-) -> list[Value]:
-    """Every value of the candidates' counties in the year, whoever's: the candidates
-    themselves when the scope already holds whole counties of every envoy."""
-    if scope.envoy_id is None and len(scope.prefix) <= COUNTY_DIGITS:
-        return candidates
-    out: list[Value] = []
-    for county in sorted({value.county for value in candidates}):
-        county_scope = replace(scope, prefix=county, envoy_id=None)
-        out += values(db, county_scope, sql_of(county_scope))
-    return out
-
-
-def usuals(population: Iterable[Value], by_envoy: bool) -> dict[tuple[str, ...], Usual]:
-    """What is usual per county (and group), or per county, envoy (and group)."""
-    grouped: dict[tuple[str, ...], list[float]] = defaultdict(list)
-    for value in population:
-        key = (value.county, value.group) + ((value.envoy_id,) if by_envoy else ())
-        grouped[key].append(value.value)
-    return {key: usual(found) for key, found in grouped.items() if len(found) >= MIN_VALUES}
-
-
-def _number(value: float) -> str:
-    return f"{value:,.10g}" if value == int(value) else f"{value:,.1f}"
-
-
-def outlier_reason(measure: Measure, value: float, county: Usual, threshold: float) -> str:
-    low, high = (_number(end) for end in county.range(threshold))
-    median = _number(county.median)
-    zh, en = (measure.unit_zh, measure.unit_en)
-    zh_way, en_way = ("远高于", "far above") if value > county.median else ("远低于", "far below")
-    return (
-        f"{measure.zh} {_number(value)} {zh}，{zh_way}该特派员与全县常见范围"
-        f"（全县中位 {median} {zh}，常见 {low}–{high} {zh}） / {measure.en} {_number(value)} {en}, "
-        f"{en_way} this envoy's and the county's usual (county median {median} {en}, "
-        f"usual {low}–{high} {en})"
-    )
-
-
-def outliers(db: Database, scope: Scope, threshold: float) -> list[Flag]:
+def outliers(
+    db: Database, scope: Scope, threshold: float, record_kinds: Iterable[str] | None = None
+) -> list[Flag]:
     """Plot areas, headcounts and hand-outs' copies far outside both the county's and that
-    envoy's usual (an envoy with too few records: the county's alone)."""
+    envoy's usual (an envoy with too few records: the county's alone); only the measures of
+    `record_kinds` when given (what a push brought)."""
     flags = []
+    kinds = None if record_kinds is None else set(record_kinds)
     for measure in MEASURES:
+        if kinds is not None and measure.record_kind not in kinds:
+            continue
         candidates = values(db, scope, measure.sql_of(scope))
         population = baseline(db, scope, measure.sql_of, candidates)
         counties, envoys = usuals(population, False), usuals(population, True)
@@ -307,7 +147,7 @@ def empty_sessions(db: Database, scope: Scope, now: datetime) -> list[Flag]:
         "WHERE s.deleted = 0 AND s.kind != 'tv_lecture' AND s.reported_headcount IS NULL "
         # Unary + on starts_at: read the unit's (or the envoy's) index, not the whole year's.
         "AND s.unit_code >= :lo AND s.unit_code < :hi AND +s.starts_at >= :start "
-        f"AND +s.starts_at < :end{_envoy_condition('s.lead_envoy_id', scope)}"
+        f"AND +s.starts_at < :end{envoy_condition('s.lead_envoy_id', scope)}"
         f" AND NOT {has_names}"
     )
     reason = "培训无人签到，也未上报人数 / session with no check-ins and no reported headcount"
@@ -332,15 +172,15 @@ def far_from_target(db: Database, scope: Scope, ratio: float) -> list[Flag]:
         "AND o.observed_on < :day_end AND p.village_code >= :lo AND p.village_code < :hi "
         "AND (o.yield_kg_per_mu > p.target_yield_kg_per_mu * :ratio "
         "OR o.yield_kg_per_mu * :ratio < p.target_yield_kg_per_mu)"
-        + _envoy_condition("o.envoy_id", scope)
+        + envoy_condition("o.envoy_id", scope)
         + " ORDER BY o.observed_on"
     )
     flags = []
     for oid, envoy, unit, on, got, target in db.execute(sql, {**scope.params(), "ratio": ratio}):
         reason = (
-            f"亩产 {_number(got)} 公斤，与目标亩产 {_number(target)} 公斤相差超过 "
-            f"{_number(ratio)} 倍 / yield {_number(got)} kg/mu, beyond {_number(ratio)} times "
-            f"from the plot's target of {_number(target)} kg/mu"
+            f"亩产 {number_text(got)} 公斤，与目标亩产 {number_text(target)} 公斤相差超过 "
+            f"{number_text(ratio)} 倍 / yield {number_text(got)} kg/mu, beyond {number_text(ratio)} times "
+            f"from the plot's target of {number_text(target)} kg/mu"
         )
         flags.append(
             Flag(
@@ -389,8 +229,28 @@ def with_names_and_reviews(db: Database, flags: list[Flag]) -> list[Flag]:
 
 def flags(db: Database, scope: Scope, now: datetime, rules: FlagRules) -> list[Flag]:
     """Every flag of a scope, unreviewed first, then by kind and date."""
+    standing = outliers(db, scope, rules.z_threshold)
+    _keep_new(db, scope.year, standing)
+    kept = [
+        Flag(
+            flag.kind,
+            flag.record_kind,
+            flag.record_id,
+            flag.envoy_id,
+            flag.reason,
+            None,
+            "",
+            flag.unit_code,
+            flag.at,
+            flag.value,
+            flag.z,
+            " / ".join(flag_store.NO_LONGER),
+        )
+        for flag in flag_store.kept_in(db, scope, {(f.kind, f.record_id) for f in standing})
+    ]
     found = (
-        outliers(db, scope, rules.z_threshold)
+        standing
+        + kept
         + empty_sessions(db, scope, now)
         + far_from_target(db, scope, rules.yield_ratio)
         + [
@@ -419,6 +279,30 @@ def flags(db: Database, scope: Scope, now: datetime, rules: FlagRules) -> list[F
             flag.at or "",
             flag.record_id,
         ),
+    )
+
+
+def _keep_new(db: Database, year: int, found: list[Flag]) -> None:
+    """Keep outlier flags seen for the first time; a list with none new writes nothing."""
+    new = flag_store.unkept(db, found)
+    if not new:
+        return
+    if db.conn.in_transaction:
+        flag_store.keep(db, year, new)
+        return
+    with write_transaction(db):
+        flag_store.keep(db, year, new)
+
+
+def raise_after_push(db: Database, dirty: Mapping[str, Iterable[str]], threshold: float) -> int:
+    """Keep the outlier flags of every county-year a push's plots, sessions and hand-outs
+    touched, judged with the push's records in (inside the push's transaction): a flag is
+    raised by the data as it arrives, not by who opened which page when. How many were new."""
+    return sum(
+        flag_store.keep(
+            db, scope.year, flag_store.unkept(db, outliers(db, scope, threshold, record_kinds))
+        )
+        for scope, record_kinds in flag_store.touched_scopes(db, dirty)
     )
 
 

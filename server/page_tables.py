@@ -7,14 +7,14 @@ downloaded as CSV or XLSX with the same headers and the same figures.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from shared.clock import CHINA, parse_iso
 from shared.mobile import mask_mobile
 
-TEXT, NUMBER, BOOL, CODE, MOBILE, TIME, DATE = (
+TEXT, NUMBER, BOOL, CODE, MOBILE, TIME, DATE, YEAR = (
     "text",
     "number",
     "bool",
@@ -22,6 +22,9 @@ TEXT, NUMBER, BOOL, CODE, MOBILE, TIME, DATE = (
     "mobile",
     "time",
     "date",
+    # A year (a birth year, a plan year): a whole number never written with separators
+    # (1975, not 1,975), in pages and in files alike.
+    "year",
 )
 
 
@@ -71,6 +74,16 @@ class Table:
     year: int | None = None
     as_of: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Columns files carry after the first, which the page leaves out: what makes a row stand
+    # alone in Excel (a village's township and 12-digit code, for names that occur twice).
+    file_columns: Sequence[Column] = ()
+
+    def for_files(self) -> Table:
+        """The table as CSV and XLSX carry it: the file-only columns after the first."""
+        if not self.file_columns:
+            return self
+        columns = [*self.columns[:1], *self.file_columns, *self.columns[1:]]
+        return replace(self, columns=columns, file_columns=())
 
     def masked(self, show_mobiles: bool) -> Table:
         """The same table with mobile numbers masked unless the viewer is an admin."""
@@ -78,17 +91,7 @@ class Table:
             return self
         keys = [column.key for column in self.columns if column.kind == MOBILE]
         rows = [{**row, **{key: mask_mobile(row.get(key)) for key in keys}} for row in self.rows]
-        return Table(
-            self.name,
-            self.title_zh,
-            self.title_en,
-            self.columns,
-            rows,
-            self.unit_name,
-            self.year,
-            self.as_of,
-            self.notes,
-        )
+        return replace(self, rows=rows)
 
 
 def china_time_text(value: str | None) -> str:
@@ -134,6 +137,8 @@ def cell_value(column: Column, value: Any) -> Any:
         return china_time_text(value) if isinstance(value, str) else value
     if column.kind in (CODE, MOBILE):
         return str(value)
+    if column.kind == YEAR and isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, datetime):
         return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
     return value

@@ -20,7 +20,7 @@ technologies repeat; the blend is applied all the same and the page says it is a
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -30,16 +30,20 @@ from server import figures, profiles, targets
 from server.figures import Scope
 from shared.clock import CHINA, to_iso, utc_now, year_fraction_elapsed
 from shared.errors import TianjianError
-from shared.indicators import INDICATORS, is_met
+from shared.indicators import BY_KEY, INDICATORS, Indicator, is_met
 
 # From this share of the year's expected work on, the projection follows the pace alone.
 FULL_PACE_AT = 0.25
+
+# A growth target whose last year has no figure: no number to reach, never judged met.
+NO_BASIS = "no_basis"
 
 STATUS_WORDS = {
     "met": ("已达标", "met"),
     "on_track": ("进度正常", "on track"),
     "behind": ("落后", "behind"),
     "not_met": ("未达标", "not met"),
+    NO_BASIS: ("无上年数据", "no last-year data"),
 }
 
 
@@ -102,15 +106,60 @@ def status_of(
     return "on_track" if expected is not None and actual >= expected else "behind"
 
 
-def projection(actual: float, share: float, plan: float | None) -> float | None:
-    """Year-end projection (see the module's docstring); None before the year starts."""
+@dataclass(frozen=True)
+class Judgement:
+    """One target judged against its actual: what progress, breakdowns and every page, export,
+    CLI and API answer built on them say of it."""
+
+    target: float | None
+    status: str
+    met: bool | None
+    percent: float | None
+    expected_by_now: float | None
+
+    @property
+    def basis_missing(self) -> bool:
+        return self.status == NO_BASIS
+
+
+def judge(
+    target: targets.Target,
+    actual: float,
+    last_year_actual: float | None,
+    share: float,
+    over: bool,
+) -> Judgement:
+    """The one place a target is judged: its number (a growth target's from last year's
+    actual), met or not, the status, the share done and where it should be by now (`share` of
+    the year's work expected). A growth target with no last-year figure has no number: its
+    status is 无上年数据 and it is never met."""
+    value = target.resolved(last_year_actual)
+    if value is None:
+        return Judgement(None, NO_BASIS, None, None, None)
+    expected = BY_KEY[target.indicator].rounded(value * share)
+    status = status_of(actual, value, target.comparator, expected, over) or NO_BASIS
+    return Judgement(
+        value,
+        status,
+        is_met(actual, target.comparator, value),
+        round(100 * actual / value, 1) if value else None,
+        expected,
+    )
+
+
+def projection(
+    actual: float, share: float, plan: float | None, indicator: Indicator | None = None
+) -> float | None:
+    """Year-end projection (see the module's docstring); None before the year starts. With
+    the indicator, rounded as it is counted (whole person-times; an area to 0.1 mu)."""
     if share <= 0:
         return None
     if share >= 1:
         return round(actual, 1)
     weight = min(1.0, share / FULL_PACE_AT)
     pace = actual / share
-    return round(actual + (1 - share) * (weight * pace + (1 - weight) * (plan or 0)), 1)
+    projected = actual + (1 - share) * (weight * pace + (1 - weight) * (plan or 0))
+    return indicator.rounded(projected) if indicator else round(projected, 1)
 
 
 def cumulative_by_month(found: figures.Figures) -> dict[str, list[float]]:
@@ -179,10 +228,10 @@ def progress(
         actual = actuals.get(key, 0)
         target = set_targets.get(key)
         last = last_year.get(key, 0) if last_year is not None and target else None
-        value = target.resolved(last) if target else None
         share = profiles.expected_share(shares[key], year, now)
-        expected = round(value * share, 1) if value is not None else None
-        status = status_of(actual, value, target.comparator if target else None, expected, over)
+        judged = judge(target, actual, last, share, over) if target else None
+        value = judged.target if judged else None
+        status = judged.status if judged else None
         line: dict[str, Any] = {
             "key": key,
             "label_zh": indicator.label_zh,
@@ -192,18 +241,17 @@ def progress(
             "target": value,
             "basis": target.basis if target else None,
             "growth_percent": target.growth_percent if target else None,
+            "basis_missing": judged.basis_missing if judged else False,
             "last_year_actual": last,
             "actual": actual,
-            "percent": round(100 * actual / value, 1) if value else None,
-            "met": is_met(actual, target.comparator, value)
-            if target and value is not None
-            else None,
+            "percent": judged.percent if judged else None,
+            "met": judged.met if judged else None,
             "status": status,
             "status_zh": STATUS_WORDS[status][0] if status else None,
             "status_en": STATUS_WORDS[status][1] if status else None,
             "expected_share": share,
-            "expected_by_now": expected,
-            "projected_year_end": projection(actual, share, value),
+            "expected_by_now": judged.expected_by_now if judged else None,
+            "projected_year_end": projection(actual, share, value, indicator),
             "questioned": None if exclude_questioned else doubted.get(key, 0),
             "questioned_percent": None
             if exclude_questioned or not actual
@@ -224,7 +272,7 @@ def progress(
         if series is not None:
             line["monthly"] = [v if m <= now_month else None for m, v in enumerate(series[key], 1)]
             line["pace_line"] = (
-                [round(value * share_m, 1) for share_m in shares[key]]
+                [indicator.rounded(value * share_m) for share_m in shares[key]]
                 if value is not None
                 else None
             )

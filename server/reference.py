@@ -16,8 +16,6 @@ from shared.errors import TianjianError
 from shared.schemas.reference import (
     EnvoySchema,
     LeafletTitleSchema,
-    TargetSchema,
-    TargetsFileSchema,
     TechnologySchema,
     UnitSchema,
     VarietySchema,
@@ -192,31 +190,8 @@ def load_catalogue(db: Database, path: str, source: str | None = None) -> dict[s
 def load_targets(
     db: Database, path: str, year: int | None = None, by: User | str = audit.SYSTEM
 ) -> int:
-    if path.lower().endswith((".csv", ".xlsx")):
-        # Spreadsheets with Chinese headers (指标, 比较, 目标值, 单位代码): server/targets.py.
-        from server.target_files import load_targets_file
+    """Targets from a file of any kind (CSV, XLSX, YAML, JSON): one parser for every way in,
+    so "同比增长 10%" or "超过" mean the same in a file as on the page (server/target_files.py)."""
+    from server.target_files import load_targets_file
 
-        return load_targets_file(db, path, year, by)
-    raw = file_limits.read_structured(path, path)
-    try:
-        plan = TargetsFileSchema().load(raw if isinstance(raw, dict) else {})
-    except ValidationError as exc:
-        raise BadReferenceFile(path, [str(exc.messages)]) from exc
-    if not db.execute("SELECT 1 FROM units WHERE code = ?", [plan["unit_code"]]).fetchone():
-        raise BadReferenceFile(path, [f"unit_code {plan['unit_code']} is not a loaded unit"])
-    records = [
-        TargetSchema().load(
-            {
-                "id": f"{plan['year']}:{plan['unit_code']}:{line['indicator']}",
-                "year": plan["year"],
-                "unit_code": plan["unit_code"],
-                **line,
-            }
-        )
-        for line in plan["targets"]
-    ]
-    from server.targets import audit_file, target_text
-
-    with write_transaction(db):
-        audit_file(db, by, path, {r["id"]: target_text(r) for r in records})
-        return _upsert(db, p.TARGET, records)
+    return load_targets_file(db, path, year, by)

@@ -8,7 +8,7 @@ import unicodedata
 import xlsxwriter
 
 from server.exports import csv_text
-from server.page_tables import BOOL, CODE, MOBILE, NUMBER, Table, as_of_line, cell_value
+from server.page_tables import BOOL, CODE, MOBILE, NUMBER, YEAR, Table, as_of_line, cell_value
 
 MIN_WIDTH, MAX_WIDTH = 6, 60
 
@@ -38,6 +38,7 @@ def table_xlsx(table: Table) -> bytes:
     text = book.add_format({"num_format": "@"})
     whole = book.add_format({"num_format": "#,##0"})
     decimal = book.add_format({"num_format": "#,##0.0#"})
+    year = book.add_format({"num_format": "0"})
     sheet.write_string(0, 0, as_of_line(table))
     widths = []
     for index, column in enumerate(table.columns):
@@ -50,6 +51,8 @@ def table_xlsx(table: Table) -> bytes:
                 continue
             if column.kind in (CODE, MOBILE) or column.kind == BOOL:
                 sheet.write_string(number, index, str(value), text)
+            elif column.kind == YEAR and isinstance(value, int | float):
+                sheet.write_number(number, index, value, year)
             elif column.kind == NUMBER and isinstance(value, int | float):
                 fmt = whole if float(value).is_integer() else decimal
                 sheet.write_number(number, index, value, fmt)

@@ -13,6 +13,7 @@ from server.targets import (
     InvalidTarget,
     _write,
     audit_file,
+    reasons_text,
     target_id,
     target_text,
     validate_target,
@@ -127,10 +128,11 @@ def load_targets_file(
         try:
             good.append(validate_target(db, row))
         except InvalidTarget as exc:
-            problems[f"line {number}"] = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
+            problems[f"line {number}"] = reasons_text(exc.errors)
     if problems:
         raise InvalidTarget(
-            f"{source or path}: " + "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:20]),
+            f"目标文件有误，未保存 / bad file, nothing saved: {source or path}: "
+            + "; ".join(f"{k}: {v}" for k, v in list(problems.items())[:20]),
             problems,
         )
     if not good:

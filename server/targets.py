@@ -21,7 +21,7 @@ from sqlite_utils import Database
 from server import audit
 from server.db import in_chunks, next_server_seq, write_transaction
 from shared.errors import TianjianError
-from shared.indicators import BY_KEY, COMPARATORS, INDICATOR_KEYS, INDICATORS
+from shared.indicators import BY_KEY, COMPARATORS, INDICATOR_KEYS, INDICATORS, growth_target
 from shared.schemas.types import DivisionCode, Id
 
 if TYPE_CHECKING:
@@ -36,6 +36,25 @@ class InvalidTarget(TianjianError):
 
     status = 422
     message = "目标有误，未保存 / invalid target, nothing saved"
+
+    def __init__(self, message: str | None = None, errors: dict[str, Any] | None = None) -> None:
+        # Given only the fields' reasons, the message names each field and why, so a page's
+        # banner, a CLI line and an API body all say what to fix, not just "invalid target".
+        if message is None and errors:
+            message = f"目标有误，未保存：{reasons_text(errors)} / invalid target, nothing saved"
+        super().__init__(message, errors)
+
+
+# Each target field as a person calls it, for messages (the reasons say the rest in both).
+FIELD_WORDS = {
+    "year": ("年度", "year"),
+    "indicator": ("指标", "indicator"),
+    "comparator": ("比较", "comparator"),
+    "value": ("目标值", "value"),
+    "growth_percent": ("同比增长", "growth percent"),
+    "unit_code": ("单位代码", "unit code"),
+    "envoy_id": ("特派员", "envoy"),
+}
 
 
 # Words a bureau's plan uses for each comparator ("超过3000人次", "不少于5000份", "8次以上").
@@ -54,6 +73,15 @@ COMPARATOR_WORDS = {
     "至少": ">=",
     "达到": ">=",
 }
+
+
+def reasons_text(errors: dict[str, Any]) -> str:
+    """Each bad field by its Chinese name with its reason: "目标值：目标值应为数字 / ..."."""
+    return "；".join(
+        f"{FIELD_WORDS.get(name, (name, name))[0]}：{reason}" for name, reason in errors.items()
+    )
+
+
 LABELS = {indicator.label_zh: indicator.key for indicator in INDICATORS}
 LABELS.update({indicator.label_zh.split("（")[0]: indicator.key for indicator in INDICATORS})
 GROWTH_TEXT = re.compile(r"^(?:同比)?(?:增长|增加|提高|\+)\s*([0-9]+(?:\.[0-9]+)?)\s*[%％]$")
@@ -118,6 +146,12 @@ class TargetInputSchema(Schema):
                 data["growth_percent"] = growth.group(1)
             else:
                 data["value"] = text
+        percent = data.get("growth_percent")
+        if isinstance(percent, str):
+            # A 同比增长 column may say "10%", "同比增长 10%" or just "10".
+            text = percent.strip()
+            growth = GROWTH_TEXT.match(text)
+            data["growth_percent"] = growth.group(1) if growth else text.rstrip("%％").strip()
         return data
 
     @validates_schema
@@ -153,9 +187,7 @@ class Target:
         """The number to reach: the value, or last year's actual grown by the percent."""
         if self.basis != GROWTH:
             return self.value
-        if last_year_actual is None or self.growth_percent is None:
-            return None
-        return round(last_year_actual * (1 + self.growth_percent / 100), 2)
+        return growth_target(last_year_actual, self.growth_percent)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -192,7 +224,9 @@ def validate_target(db: Database, data: dict[str, Any]) -> dict[str, Any]:
         loaded["unit_code"]
         and not db.execute("SELECT 1 FROM units WHERE code = ?", [loaded["unit_code"]]).fetchone()
     ):
-        raise InvalidTarget(errors={"unit_code": "没有这个单位 / no such unit"})
+        raise InvalidTarget(
+            errors={"unit_code": f"没有这个单位 {loaded['unit_code']} / no such unit"}
+        )
     if (
         loaded["envoy_id"]
         and not db.execute("SELECT 1 FROM envoys WHERE id = ?", [loaded["envoy_id"]]).fetchone()

@@ -12,6 +12,13 @@ class Indicator:
     label_zh: str
     label_en: str
     unit_zh: str
+    # Counts (person-times, copies, sessions...) are whole numbers; only an area has decimals.
+    whole: bool = True
+
+    def rounded(self, value: float) -> float:
+        """A figure derived from this indicator (a target times a share of the year, a
+        projection) as the indicator is counted: 2,790 person-times, never 2,790.1."""
+        return float(round(value)) if self.whole else round(value, 1)
 
 
 INDICATORS: Final = (
@@ -24,7 +31,7 @@ INDICATORS: Final = (
     Indicator("technologies_promoted", "推广技术项数", "Technologies promoted (distinct)", "项"),
     Indicator("varieties_introduced", "引进品种项数", "Varieties introduced (distinct)", "项"),
     Indicator("demo_plots", "示范田块数", "Demonstration plots", "块"),
-    Indicator("demo_area_mu", "示范面积（亩）", "Demonstration area (mu)", "亩"),
+    Indicator("demo_area_mu", "示范面积（亩）", "Demonstration area (mu)", "亩", whole=False),
 )
 INDICATOR_KEYS: Final = tuple(indicator.key for indicator in INDICATORS)
 BY_KEY: Final = {indicator.key: indicator for indicator in INDICATORS}
@@ -39,3 +46,13 @@ def is_met(actual: float, comparator: str, target: float) -> bool:
     if comparator == ">=":
         return actual >= target
     raise ValueError(f"unknown comparator {comparator!r}")
+
+
+def growth_target(last_year_actual: float | None, growth_percent: float | None) -> float | None:
+    """A growth target ("同比增长 10%") as a number to reach: last year's actual grown by the
+    percent. None when there is no basis: no last-year figure (or a zero one, which any growth
+    leaves at zero and which would call the target met before any work): such a target is
+    never judged met, and is shown as 无上年数据 (no last-year data)."""
+    if not last_year_actual or growth_percent is None:
+        return None
+    return round(last_year_actual * (1 + growth_percent / 100), 2)

@@ -166,6 +166,13 @@ class FlagSchema(Schema):
     at = fields.String(allow_none=True, metadata={"description": "记录日期或时间 / record's date"})
     value = fields.Float(allow_none=True, metadata={"description": "被标记的数值 / the value"})
     z = fields.Float(allow_none=True, metadata={"description": "全县修正 z 分数 / county z-score"})
+    note = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "曾被标记、现已不再突出时的说明（审核前一直列出）/ a flag once raised "
+            "that no longer stands out says so here (listed until reviewed); null otherwise"
+        },
+    )
 
 
 class ReconciliationSchema(Schema):

@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import ValidationError
 
+from server import flags
 from server.api.protocol import (
     DEVICE_TOKEN,
     Blueprint,
@@ -102,7 +103,8 @@ class Push(MethodView):
             limits = HeldLimits(
                 current_app.config["MAX_HELD_CHANGES"], current_app.config["MAX_HELD_BYTES"]
             )
-            outcome = apply_push(get_db(), g.device, changes, limits)
+            rules = flags.rules_of(current_app.config)
+            outcome = apply_push(get_db(), g.device, changes, limits, rules)
             note_report()
         return {
             "applied": _runs(outcome["applied"]),

@@ -8,6 +8,7 @@ from server.migrations import (
     m001_m010,  # noqa: F401
     m011_checkin_net,  # noqa: F401
     m012_web_sessions,  # noqa: F401
+    m013_raised_flags,  # noqa: F401
     m014_attendances_by_session,  # noqa: F401
 )
 from server.migrations.registry import migrations

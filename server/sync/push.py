@@ -6,9 +6,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server import farmers, refusals
+from server import farmers, flags, refusals
 from server.db import get_state, set_state, write_transaction
 from server.devices import Device
+from server.flags import FlagRules
+from server.outlier_stats import JUDGED_KINDS
 from server.records import fetch_states
 from server.sync.apply import apply_change
 from server.sync.batch import Batch, HeldLimits
@@ -29,6 +31,7 @@ def apply_push(
     device: Device,
     changes: list[dict[str, Any]],
     held_limits: HeldLimits | None = None,
+    flag_rules: FlagRules | None = None,
 ) -> dict[str, Any]:
     """Apply a batch of changes in one transaction; answer each change on its own.
 
@@ -41,10 +44,11 @@ def apply_push(
     the first attempt is kept and the push is applied again, looking everything up first.
     """
     limits = held_limits or HeldLimits()
+    rules = flag_rules or FlagRules()
     try:
-        return _apply_push(db, device, changes, limits, careful=False)
+        return _apply_push(db, device, changes, limits, rules, careful=False)
     except CheckinsCollided:
-        return _apply_push(db, device, changes, limits, careful=True)
+        return _apply_push(db, device, changes, limits, rules, careful=True)
 
 
 def _apply_push(
@@ -52,6 +56,7 @@ def _apply_push(
     device: Device,
     changes: list[dict[str, Any]],
     held_limits: HeldLimits,
+    flag_rules: FlagRules,
     careful: bool,
 ) -> dict[str, Any]:
     with write_transaction(db):
@@ -94,7 +99,10 @@ def _apply_push(
             refusals.record(db, batch.refused)
         release_held(batch)
         corrected = returned_corrected(batch)
+        judged = {kind: list(batch.dirty.get(kind, ())) for kind in JUDGED_KINDS}
         write_dirty(batch)
+        # Outliers raised by what this push brought are kept before later pushes move them.
+        flags.raise_after_push(db, judged, flag_rules.z_threshold)
         # After the records, so a device pulling in order meets the edit before the review.
         mark_corrected(db, device.id, corrected)
         farmers.check_new_farmers(db, [batch.states[p.FARMER][i] for i in batch.new_farmers])

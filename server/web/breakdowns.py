@@ -11,7 +11,7 @@ from server import listings
 from server.access import BUREAU, requires
 from server.breakdowns import BY, breakdown
 from server.db import get_db
-from server.page_tables import NUMBER, CellDetail, Column, Table
+from server.page_tables import CODE, NUMBER, CellDetail, Column, Table
 from server.progress import STATUS_WORDS
 from server.web import forms
 from server.web.formatting import number
@@ -193,6 +193,14 @@ def breakdown_table(data: dict[str, Any], scope: dict[str, Any], unit_name: str)
         year=data["year"],
         as_of=data["as_of"],
         notes=notes,
+        file_columns=(
+            (
+                Column("township", "所属乡镇", "Township"),
+                Column("unit_code", "区划代码", "Division code", CODE),
+            )
+            if by in ("township", "village")
+            else ()
+        ),
     )
 
 

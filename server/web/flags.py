@@ -75,6 +75,10 @@ def rows_of(found: list[flags.Flag], names: dict[str, str]) -> list[dict[str, An
         kind_zh, kind_en = KIND_WORDS.get(flag.kind, (flag.kind, flag.kind))
         record_zh, record_en = RECORD_WORDS.get(flag.record_kind, (flag.record_kind,) * 2)
         reason_zh, _, reason_en = flag.reason.partition(" / ")
+        if flag.note:
+            # A kept flag that no longer stands out: the reason as raised, then why it is still here.
+            note_zh, _, note_en = flag.note.partition(" / ")
+            reason_zh, reason_en = f"{reason_zh}。{note_zh}", f"{reason_en or reason_zh}. {note_en}"
         status_zh, status_en = REVIEW_WORDS.get(status, (status, status))
         rows.append(
             {

@@ -26,8 +26,8 @@ DRILL = {
     "village_trainings": ("sessions", {"kind": "village_training"}),
     "large_trainings": ("sessions", {"kind": "large_training"}),
     "tv_lectures": ("sessions", {"kind": "tv_lecture"}),
-    "technologies_promoted": ("sessions", {}),
-    "varieties_introduced": ("plots", {}),
+    "technologies_promoted": ("sessions", {"figure": "technologies_promoted"}),
+    "varieties_introduced": ("plots", {"figure": "varieties_introduced"}),
     "demo_plots": ("plots", {}),
     "demo_area_mu": ("plots", {}),
 }
@@ -83,7 +83,7 @@ def scope_query(scope: dict[str, Any], **extra: Any) -> dict[str, Any]:
 def target_text(line: dict[str, Any]) -> str:
     if line.get("target") is None:
         if line.get("basis") == "growth":
-            return f"同比增长 {line['growth_percent']:g}%（去年无数据）"
+            return f"同比增长 {line['growth_percent']:g}%（无上年数据，无法判断）"
         return ""
     text = f"{line['comparator']} {line['target']:,.10g}"
     if line.get("basis") == "growth":

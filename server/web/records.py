@@ -11,7 +11,7 @@ from server import drilldown, envoy_records, reviews
 from server.access import ANYONE, NotAllowed, current_user, requires
 from server.db import get_db
 from server.figures import Scope
-from server.page_tables import CODE, MOBILE, NUMBER, TIME, Column, Table
+from server.page_tables import CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
 from server.progress import envoy_record, unit_scope
 from server.web import forms
 from server.web.progress import scope_args, scope_query
@@ -47,6 +47,11 @@ class FilterArgs(Schema):
     q = fields.String(load_default=None, validate=validate.Length(1, 60))
     co_run = fields.Boolean(load_default=False)
     reported = fields.Boolean(load_default=False)
+    # The distinct-count figure a list was drilled to from (its page says why counts differ).
+    figure = fields.String(
+        load_default=None,
+        validate=validate.OneOf(("technologies_promoted", "varieties_introduced")),
+    )
     page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
 
 
@@ -102,7 +107,7 @@ def _columns(what: str) -> tuple[str, str, tuple[Column, ...]]:
                 Column("farmer", "学员", "Trainee"),
                 Column("mobile", "手机", "Mobile", MOBILE),
                 Column("gender_zh", "性别", "Gender"),
-                Column("birth_year", "出生年", "Born", NUMBER),
+                Column("birth_year", "出生年", "Born", YEAR),
                 Column("village", "村", "Village"),
                 Column("method_zh", "签到方式", "Method"),
                 Column("session_title", "场次", "Session", link=session_link),

@@ -25,7 +25,7 @@ def shown(table: Table) -> Table:
 def download(table: Table, fmt: str) -> Response:
     from server.page_tables import file_stem
 
-    table = shown(table)
+    table = shown(table).for_files()
     if fmt == "csv":
         data, mimetype = table_csv(table).encode("utf-8"), "text/csv; charset=utf-8"
     elif fmt == "xlsx":

@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 from server import devices, listings, merges, queries
 from server.access import ADMIN_ONLY, BUREAU, requires, signed_in
 from server.db import get_db
-from server.page_tables import BOOL, CODE, MOBILE, NUMBER, TIME, Column, Table
+from server.page_tables import BOOL, CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
 from server.sync import list_held
 from server.web import forms
 from server.web.render import table_page
@@ -74,12 +74,12 @@ CANDIDATE_COLUMNS = (
     Column("name_a", "甲：姓名", "A: name"),
     Column("mobile_a", "甲：手机", "A: mobile", MOBILE),
     Column("village_name_a", "甲：村", "A: village"),
-    Column("birth_year_a", "甲：出生年", "A: born", NUMBER),
+    Column("birth_year_a", "甲：出生年", "A: born", YEAR),
     Column("envoy_a", "甲：登记人", "A: registered by"),
     Column("name_b", "乙：姓名", "B: name"),
     Column("mobile_b", "乙：手机", "B: mobile", MOBILE),
     Column("village_name_b", "乙：村", "B: village"),
-    Column("birth_year_b", "乙：出生年", "B: born", NUMBER),
+    Column("birth_year_b", "乙：出生年", "B: born", YEAR),
     Column("envoy_b", "乙：登记人", "B: registered by"),
 )
 

@@ -10,7 +10,7 @@
         var ascending = th.getAttribute("aria-sort") !== "ascending";
         headers.forEach(function (other) { other.setAttribute("aria-sort", "none"); });
         th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-        var numeric = th.dataset.kind === "number";
+        var numeric = th.dataset.kind === "number" || th.dataset.kind === "year";
         var body = table.tBodies[0];
         var rows = Array.prototype.slice.call(body.rows);
         rows.sort(function (a, b) {

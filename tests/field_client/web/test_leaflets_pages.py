@@ -98,3 +98,18 @@ def test_leaflet_pages_need_the_pin(client, store) -> None:
     assert client.get(PAGE).location.startswith("/login")
     client.post(f"{PAGE}receive", data={"title": TITLE_NAME, "copies": "5"})
     assert store.records(p.LEAFLET_RECEIPT) == []
+
+
+def test_recent_records_show_copies_as_recorded_and_a_sign_only_on_corrections(
+    envoy, store
+) -> None:
+    """Issue 19.11: an ordinary hand-out of 30 read "−30", the sign of a correction."""
+    ops.receive_leaflets(store, title=TITLE_NAME, copies=100)
+    given = ops.give_leaflets(store, title=TITLE_NAME, copies=30, village="东村")
+    ops.give_leaflets(store, title=TITLE_NAME, copies=-5, village="东村", correction_of=given)
+    page = envoy.get(PAGE).get_data(as_text=True)
+    recent = page[page.index("<tbody>", page.rindex("<table")) :]
+    rows = re.findall(r"<tr>(.*?)</tr>", recent, re.S)
+    # Each row's third cell: the copies.
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[2].strip() for row in rows]
+    assert sorted(cells) == sorted(["100", "30", "−5"])
