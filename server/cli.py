@@ -19,14 +19,16 @@ from server import audit, devices, exports, merges, queries, reference, settings
 from server.db import init_db
 from server.report import build_report
 from shared import cli_errors
+from shared.choices import CANDIDATE_REASONS, words
 from shared.clock import local_date, utc_now
 from shared.errors import TianjianError
+from shared.marshmallow_zh import one_line
 
 FRIENDLY_ERRORS: dict[type[Exception], cli_errors.Describe] = {
     TianjianError: "{exc}",
     FileNotFoundError: "找不到文件 / file not found: {exc.filename}",
     OSError: "无法读写文件 / cannot read or write file: {exc.filename}: {exc.strerror}",
-    ValidationError: "数据无效 / invalid data: {exc.messages}",
+    ValidationError: lambda exc: f"数据无效 / invalid data: {one_line(exc.messages)}",
     sqlite3.Error: "数据库出错 / database error: {exc}",
 }
 
@@ -208,7 +210,7 @@ def farmers_candidates(ctx: click.Context) -> None:
     """列出可能是同一人的记录对 / List pairs that may be the same person (phone numbers masked)."""
     for row in queries.candidate_pairs(_db(ctx)):
         click.echo(
-            f"#{row['id']} {row['reason']}: {row['name_a']} {row['mobile_a']} "
+            f"#{row['id']} {words(CANDIDATE_REASONS, row['reason']).zh}: {row['name_a']} {row['mobile_a']} "
             f"({row['farmer_a']})  ~  {row['name_b']} {row['mobile_b']} ({row['farmer_b']})"
         )
 

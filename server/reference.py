@@ -7,7 +7,7 @@ import io
 import json
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import yaml
 from marshmallow import ValidationError
@@ -15,9 +15,11 @@ from sqlite_utils import Database
 
 from server import audit
 from server.db import next_server_seq, write_transaction
+from server.listings import LEVEL_NAMES
 from server.records import state_to_row
 from shared import protocol as p
 from shared.errors import TianjianError
+from shared.marshmallow_zh import one_line
 from shared.schemas.reference import (
     EnvoySchema,
     LeafletTitleSchema,
@@ -72,6 +74,33 @@ def catalogue_id(kind: str, name: str) -> str:
     return str(uuid.uuid5(CATALOGUE_NAMESPACE, f"{kind}/{name}"))
 
 
+def line_problem(number: int, messages: Any) -> str:
+    """One refused line of a file: `第 3 行 / line 3：code：必填 / Missing data ...`."""
+    return f"第 {number} 行 / line {number}：{one_line(messages)}"
+
+
+# The Chinese headers and words the bureau's own exports write (the reference pages' CSV/XLSX),
+# so a file exported, edited in Excel and loaded again is read: header -> column, and the
+# level and type words -> codes. Columns only shown (上级, 服务乡镇 ...) are ignored.
+CSV_HEADERS: Final = {
+    "区划代码": "code",
+    "代码": "code",
+    "名称": "name",
+    "上级代码": "parent_code",
+    "级别": "level",
+    "姓名": "name",
+    "手机": "mobile",
+    "乡镇代码": "township_codes",
+    "类别": "type",
+    "作物": "crop",
+    "技术类别": "category",
+}
+CSV_WORDS: Final = {
+    "level": {zh: code for code, zh in LEVEL_NAMES.items()},
+    "type": {"技术": "technology", "品种": "variety", "资料": "leaflet"},
+}
+
+
 def read_csv(path: str) -> list[dict[str, str]]:
     raw = Path(path).read_bytes()
     try:
@@ -81,10 +110,17 @@ def read_csv(path: str) -> list[dict[str, str]]:
         line = raw[: exc.start].count(b"\n") + 1
         problem = f"line {line}: 不是 UTF-8 编码，请另存为 CSV UTF-8 / not UTF-8: save as CSV UTF-8"
         raise BadReferenceFile(path, [problem]) from exc
-    return [
-        {k.strip(): (v or "").strip() for k, v in row.items() if k}
-        for row in csv.DictReader(io.StringIO(text))
-    ]
+    rows = []
+    for row in csv.DictReader(io.StringIO(text)):
+        read = {}
+        for key, value in row.items():
+            if not key:
+                continue
+            column = CSV_HEADERS.get(key.strip(), key.strip())
+            value = (value or "").strip()
+            read[column] = CSV_WORDS.get(column, {}).get(value, value)
+        rows.append(read)
+    return rows
 
 
 def _validated(path: str, rows: list[dict[str, Any]], schema: Any) -> list[dict[str, Any]]:
@@ -93,7 +129,7 @@ def _validated(path: str, rows: list[dict[str, Any]], schema: Any) -> list[dict[
         try:
             good.append(schema.load(row))
         except ValidationError as exc:
-            problems.append(f"line {number}: {exc.messages}")
+            problems.append(line_problem(number, exc.messages))
     if problems:
         raise BadReferenceFile(path, problems)
     return good
@@ -184,7 +220,7 @@ def load_catalogue(db: Database, path: str) -> dict[str, int]:
         try:
             by_kind.setdefault(kind, []).append(schema().load(record))
         except ValidationError as exc:
-            problems.append(f"line {number}: {exc.messages}")
+            problems.append(line_problem(number, exc.messages))
     if problems:
         raise BadReferenceFile(path, problems)
     with write_transaction(db):
@@ -207,7 +243,7 @@ def load_targets(
     try:
         plan = TargetsFileSchema().load(raw if isinstance(raw, dict) else {})
     except ValidationError as exc:
-        raise BadReferenceFile(path, [str(exc.messages)]) from exc
+        raise BadReferenceFile(path, [one_line(exc.messages)]) from exc
     if not db.execute("SELECT 1 FROM units WHERE code = ?", [plan["unit_code"]]).fetchone():
         raise BadReferenceFile(path, [f"unit_code {plan['unit_code']} is not a loaded unit"])
     records = [

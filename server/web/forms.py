@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 
 from shared.errors import TianjianError
+from shared.marshmallow_zh import bilingual, one_line
 
 
 class InvalidInput(TianjianError):
@@ -21,6 +22,5 @@ def load(schema: Schema, values: Mapping[str, Any]) -> dict[str, Any]:
     try:
         return dict(schema.load(data))
     except ValidationError as exc:
-        messages = exc.normalized_messages()
-        listed = "; ".join(f"{field}: {reason}" for field, reason in messages.items())
-        raise InvalidInput(f"输入有误 / invalid input: {listed}", messages) from exc
+        messages = bilingual(exc.normalized_messages())
+        raise InvalidInput(f"输入有误 / invalid input: {one_line(messages)}", messages) from exc

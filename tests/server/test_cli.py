@@ -427,7 +427,7 @@ def test_farmers_candidates_and_merge(tmp_path: Path) -> None:
         ],
     )
     [candidate] = ok(db_path, "farmers", "candidates").stdout.splitlines()
-    assert "same_mobile" in candidate
+    assert "手机号相同" in candidate and "same_mobile" not in candidate
     assert "孙梅" in candidate and "孙玫" in candidate
     assert first in candidate and second in candidate
     assert "136****5678" in candidate
