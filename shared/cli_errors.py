@@ -182,7 +182,7 @@ def bilingual_error(exc: click.ClickException) -> str:
             zh = exc.format_message()
     finally:
         exc.message = english  # type: ignore[misc]
-    return f"错误：{zh}" if zh == en else f"错误：{zh} / Error: {en}"
+    return f"错误 / Error: {en}" if zh == en else f"错误：{zh} / Error: {en}"
 
 
 class BilingualGroup(click.Group):

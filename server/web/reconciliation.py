@@ -252,10 +252,8 @@ def overview() -> Any:
     unit = unit_scope(db, scope["unit"]) if scope["unit"] or not scope["envoy"] else None
     if unit is not None:
         unit_name = unit["name"]
-    elif scope["own"]:
-        user = current_user()
-        unit_name = user.name if user else ""
     else:
+        # An envoy user's own page is headed by the envoy's name, not the login name.
         unit_name = envoy_record(db, scope["envoy"])["name"]
     where = Scope(scope["year"], unit["prefix"] if unit else "", scope["envoy"])
     now = utc_now()

@@ -61,6 +61,13 @@ ALLOWED = {
     "CST",
     "ok",
     "OK",
+    "Excel",
+    "YAML",
+    "JSON",
+    "http",
+    "https",
+    "Authorization",
+    "Bearer",
 }
 # A Latin word: two letters or more (single letters are list markers, units, ids).
 WORD = re.compile(r"(?<![A-Za-z0-9_.@/-])[A-Za-z][A-Za-z_']+(?![A-Za-z0-9_@/-])")
@@ -68,8 +75,11 @@ WORD = re.compile(r"(?<![A-Za-z0-9_.@/-])[A-Za-z][A-Za-z_']+(?![A-Za-z0-9_@/-])"
 DATA_LIKE = re.compile(r"\b[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}\b|[\w.-]+\.(csv|xlsx|png|db)")
 
 
-def english_words(text: str) -> list[str]:
+def english_words(text: str, signed_in: str = "") -> list[str]:
+    """Latin words outside the allowed list; the signed-in login name is the user's own data."""
     text = DATA_LIKE.sub(" ", text)
+    if signed_in:
+        text = text.replace(signed_in, " ")
     return sorted({w for w in WORD.findall(text) if w not in ALLOWED})
 
 
@@ -138,7 +148,9 @@ def shape(path: str) -> str:
 SKIP = re.compile(r"/(logout|signout|lang|language)\b|format=|\.png|\.csv|\.xlsx|/api/|/static/")
 
 
-def walk(page: Any, base: str, start: str, who: str, width: int, into: Walk) -> None:
+def walk(
+    page: Any, base: str, start: str, who: str, width: int, into: Walk, login: str = ""
+) -> None:
     """Breadth first from `start` over this site's own links, one page per shape."""
     queue, seen = [start], {shape(start)}
     walked = 0
@@ -154,7 +166,7 @@ def walk(page: Any, base: str, start: str, who: str, width: int, into: Walk) -> 
             continue
         text = page.evaluate(VISIBLE_TEXT_JS)
         into.findings.append(
-            Finding(who, width, path, english_words(text), page.evaluate(TOO_WIDE_JS))
+            Finding(who, width, path, english_words(text, login), page.evaluate(TOO_WIDE_JS))
         )
         for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"):
             absolute = urljoin(page.url, href)
@@ -216,7 +228,7 @@ def walked(demo: tuple[Path, dict[str, Any]]) -> Iterator[Walk]:
                     page.fill("input[name=name]", name)
                     page.fill("input[name=password]", password)
                     page.click("#signin-submit")
-                    walk(page, server.url, "/progress", who, width, result)
+                    walk(page, server.url, "/progress", who, width, result, name)
                     context.close()
                 context = browser.new_context(
                     viewport={"width": width, "height": 800},

@@ -48,7 +48,7 @@ def assert_one_line_error(result: Result, *fragments: str) -> None:
     assert isinstance(result.exception, SystemExit)
     lines = result.output.strip().splitlines()
     assert len(lines) == 1, result.output
-    assert lines[0].startswith("Error: ")
+    assert lines[0].startswith(("错误 / Error: ", "错误："))
     assert "Traceback" not in result.output
     for fragment in fragments:
         assert fragment in lines[0]
