@@ -94,6 +94,11 @@ CSV_HEADERS: Final = {
     "类别": "type",
     "作物": "crop",
     "技术类别": "category",
+    # Shown beside the data on the pages; nothing to load.
+    "上级": "",
+    "服务乡镇": "",
+    "有效设备": "",
+    "在岗": "",
 }
 CSV_WORDS: Final = {
     "level": {zh: code for code, zh in LEVEL_NAMES.items()},
@@ -110,13 +115,17 @@ def read_csv(path: str) -> list[dict[str, str]]:
         line = raw[: exc.start].count(b"\n") + 1
         problem = f"line {line}: 不是 UTF-8 编码，请另存为 CSV UTF-8 / not UTF-8: save as CSV UTF-8"
         raise BadReferenceFile(path, [problem]) from exc
+    lines = text.splitlines(keepends=True)
+    if lines and "," not in lines[0] and len(lines) > 1:
+        # An export's first line says what the file is (单位、截至 ...); the headers follow.
+        lines = lines[1:]
     rows = []
-    for row in csv.DictReader(io.StringIO(text)):
+    for row in csv.DictReader(io.StringIO("".join(lines))):
         read = {}
         for key, value in row.items():
-            if not key:
+            column = CSV_HEADERS.get((key or "").strip(), (key or "").strip())
+            if not column:
                 continue
-            column = CSV_HEADERS.get(key.strip(), key.strip())
             value = (value or "").strip()
             read[column] = CSV_WORDS.get(column, {}).get(value, value)
         rows.append(read)

@@ -362,10 +362,15 @@ def test_report_csv_starts_with_a_bom(tmp_path: Path) -> None:
     seed_records(db_path)
     result = ok(db_path, "report", "--year", "2026", "--format", "csv")
     assert result.stdout_bytes.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.DictReader(io.StringIO(result.stdout_bytes.decode("utf-8-sig"))))
-    assert [row["key"] for row in rows] == list(INDICATOR_KEYS)
-    assert rows[0]["label_zh"] == "培训人次"
-    assert (rows[0]["verified"], rows[0]["reported"], rows[0]["met"]) == ("1", "25", "False")
+    text = result.stdout_bytes.decode("utf-8-sig")
+    first, rest = text.split("\n", 1)
+    assert "示范县" in first and "2026" in first and "北京时间" in first
+    rows = list(csv.DictReader(io.StringIO(rest)))
+    assert [row["指标代码"] for row in rows] == list(INDICATOR_KEYS)
+    assert rows[0]["指标"] == "培训人次"
+    assert (rows[0]["核实"], rows[0]["报数"], rows[0]["是否达标"]) == ("1", "25", "否")
+    assert rows[0]["比较"] == "超过"
+    assert "True" not in text and "False" not in text
 
 
 def test_report_table(tmp_path: Path) -> None:
@@ -374,7 +379,8 @@ def test_report_table(tmp_path: Path) -> None:
     output = ok(db_path, "report", "--year", "2026").stdout
     assert output.splitlines()[0].startswith("示范县 2026 年")
     assert "培训人次" in output and "核实 1 / 报数 25" in output
-    assert "> 3000" in output and "✗ 未达标" in output
+    assert "超过 3000" in output and "✗ 未达标" in output
+    assert "北京时间" in output.splitlines()[0] and "Z" not in output.splitlines()[0]
 
 
 # ---------------------------------------------------------------- devices and farmers
