@@ -108,7 +108,7 @@ def set_pin_command(ctx: Context) -> None:
 )
 @pass_ctx
 def serve(ctx: Context, host: str, port: int, threads: int) -> None:
-    """在本机热点上提供特派员页面和学员扫码签到（Windows 也可） / serve the web pages."""
+    """在本机热点上提供特派员页面和学员扫二维码签到（Windows 也可） / serve the web pages."""
     from field_client.web.serve import serve as run
 
     store = ctx.store
