@@ -38,7 +38,8 @@ FRIENDLY_ERRORS: dict[type[Exception], Callable[[Any], str]] = {
     InvalidRecord: lambda exc: (
         f"{words(RECORD_KINDS, exc.kind).zh}无效 / invalid {exc.kind}: {errors_text(exc.errors)}"
     ),
-    SyncFailed: lambda exc: f"同步未完成，数据仍在本机待发 / sync incomplete, changes kept: {exc}",
+    # Its message says what happened and that nothing was lost, in both languages.
+    SyncFailed: str,
     DeviceRevoked: lambda exc: f"设备已被撤销，请重新登记 / device revoked: {exc}",
     TianjianError: str,
     UnicodeError: lambda exc: (

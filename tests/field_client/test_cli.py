@@ -469,7 +469,7 @@ def test_sync_with_no_server_keeps_changes_and_says_so(
     monkeypatch.setattr(sync_module.time, "sleep", lambda seconds: None)
     add_farmer(db)
     result = run(db, "sync", "--timeout", "2")
-    assert_one_line_error(result, "changes kept")
+    assert_one_line_error(result, "没有丢失", "nothing was lost")
     assert ok_json(db, "status")["pending"] == 1
 
 
