@@ -19,6 +19,7 @@ import click
 import click.core
 import click.decorators
 import click.exceptions
+import click.formatting
 import click.parser
 import click.termui
 import click.types
@@ -109,10 +110,23 @@ CLICK_ZH: Final[Mapping[str, str]] = {
     "Error: The two entered values do not match.": "错误：两次输入不一致",
     "Aborted!": "已取消",
     "Do you want to continue?": "是否继续？",
+    "Show this message and exit.": "显示帮助并退出",
+    "Show the version and exit.": "显示版本并退出",
+    "Usage:": "用法 / Usage:",
+    "Options": "选项",
+    "Commands": "子命令",
 }
 # Prompts are shown once, so in both languages; errors are composed in each and joined.
 _PROMPTS: Final = frozenset(
-    ("Repeat for confirmation", "Error: The two entered values do not match.", "Aborted!")
+    (
+        "Repeat for confirmation",
+        "Error: The two entered values do not match.",
+        "Aborted!",
+        "Show this message and exit.",
+        "Show the version and exit.",
+        "Options",
+        "Commands",
+    )
 )
 _chinese: contextvars.ContextVar[bool] = contextvars.ContextVar("click_chinese", default=False)
 
@@ -121,7 +135,7 @@ def _click_text(message: str) -> str:
     zh = CLICK_ZH.get(message)
     if zh is None:
         return message
-    if _chinese.get():
+    if _chinese.get() or message == "Usage:":
         return zh
     return f"{zh} / {message}" if message in _PROMPTS else message
 
@@ -143,6 +157,7 @@ for _module in (
     click.core,
     click.decorators,
     click.exceptions,
+    click.formatting,
     click.parser,
     click.termui,
     click.types,

@@ -52,7 +52,7 @@ def _range(match: re.Match[str]) -> str:
     first = f"{_OPS[match['op1']]} {match['a']}"
     if match["op2"] is None:
         return f"须{first}"
-    return f"须{first}且{_OPS[match['op2']]} {match['b']}"
+    return f"须{first} 且{_OPS[match['op2']]} {match['b']}"
 
 
 _PATTERNS: Final[tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...]] = (

@@ -449,7 +449,7 @@ def test_farmers_candidates_and_merge(tmp_path: Path) -> None:
 
 def test_conflicts_and_purge_tombstones_run(tmp_path: Path) -> None:
     db_path = loaded(str(tmp_path / "t.db"))
-    assert ok(db_path, "conflicts").stdout == ""
+    assert ok(db_path, "conflicts").stdout == "没有编辑冲突 / no conflicting edits\n"
     assert "purged 0 tombstones" in ok(db_path, "purge-tombstones", "--days", "180").stdout
 
 
@@ -563,7 +563,7 @@ def test_held_lists_check_ins_waiting_for_their_session(tmp_path: Path) -> None:
     )
     assert [a["s"] for a in answers] == [p.APPLIED, p.HELD]
     [line] = ok(db_path, "held").stdout.splitlines()
-    assert "张三" in line and f"session {missing_session}" in line
+    assert "张三" in line and f"培训场次 {missing_session}" in line
 
 
 # ---------------------------------------------------------------- bad input: one line, nothing written
