@@ -124,3 +124,11 @@ def test_an_envoy_users_pages_are_headed_by_the_envoys_name(
         page = client.get(path).get_data(as_text=True)
         heading = page[page.index("<h1>") : page.index("</h1>")]
         assert "张三" in heading and "zhangsan-login" not in heading, (path, heading)
+
+
+def test_api_refusals_of_query_arguments_carry_chinese(app: Flask, busy: dict[str, Any]) -> None:
+    answer = staff(app).get("/api/v1/reports/2026?monthly=perhaps&questioned=maybe")
+    assert answer.status_code == 422
+    errors = answer.get_json()["errors"]["query"]
+    assert errors["monthly"] == ["不是有效的是/否 / Not a valid boolean."]
+    assert errors["questioned"][0].startswith("须为以下之一：include, exclude / Must be one of")
