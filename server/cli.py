@@ -20,7 +20,7 @@ from server.db import init_db
 from server.page_tables import china_time_text
 from server.report import build_report
 from shared import cli_errors
-from shared.choices import CANDIDATE_REASONS, COMPARATORS, RECORD_KINDS, words
+from shared.choices import CANDIDATE_REASONS, COMPARATORS, RECORD_KINDS, ROLES, words
 from shared.clock import local_date, utc_now
 from shared.errors import TianjianError
 from shared.marshmallow_zh import one_line
@@ -439,7 +439,7 @@ def users_list(ctx: click.Context) -> None:
     for row in users.list_users(_db(ctx)):
         state = "已停用 disabled" if row["disabled_at"] else "有效 active"
         click.echo(
-            f"{row['name']}  {row['role']}  {row['envoy'] or '-'}  "
+            f"{row['name']}  {words(ROLES, row['role']).zh}  {row['envoy'] or '-'}  "
             f"{china_time_text(row['last_sign_in_at']) or '-'}  {state}"
         )
 

@@ -72,6 +72,12 @@ CANDIDATE_REASONS: Final[Mapping[str, Words]] = {
     "auto": Words("自动（手机号和姓名相同）", "automatic (same mobile and name)"),
     "staff": Words("工作人员合并", "merged by staff"),
 }
+# Who a user of the bureau's pages is.
+ROLES: Final[Mapping[str, Words]] = {
+    "admin": Words("管理员", "admin"),
+    "staff": Words("工作人员", "staff"),
+    "envoy": Words("特派员", "envoy"),
+}
 # How a target is judged met: "超过" (more than) is strict; "不少于" (at least) is not.
 COMPARATORS: Final[Mapping[str, Words]] = {
     ">": Words("超过", "more than"),

@@ -88,6 +88,7 @@ def test_times_are_china_time_and_empty_lists_say_so(tmp_path: Path) -> None:
     assert code
     listed = ok(db_path, "users", "list").output
     assert "2026-11-26 14:05" in listed and "06:05" not in listed
+    assert "kezhang  管理员" in listed
     report = ok(db_path, "report", "--year", "2026").output.splitlines()[0]
     assert "北京时间" in report and not report.rstrip().endswith("Z")
     assert "没有暂存的变更" in ok(db_path, "held").output
