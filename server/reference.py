@@ -106,7 +106,13 @@ CSV_WORDS: Final = {
 }
 
 
-def read_csv(path: str) -> list[dict[str, str]]:
+class CsvRows(list[dict[str, str]]):
+    """A file's rows, and the line number of the first (3 when an export's title line leads)."""
+
+    first_line = 2
+
+
+def read_csv(path: str) -> CsvRows:
     raw = Path(path).read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -116,10 +122,11 @@ def read_csv(path: str) -> list[dict[str, str]]:
         problem = f"line {line}: 不是 UTF-8 编码，请另存为 CSV UTF-8 / not UTF-8: save as CSV UTF-8"
         raise BadReferenceFile(path, [problem]) from exc
     lines = text.splitlines(keepends=True)
+    rows = CsvRows()
     if lines and "," not in lines[0] and len(lines) > 1:
         # An export's first line says what the file is (单位、截至 ...); the headers follow.
         lines = lines[1:]
-    rows = []
+        rows.first_line = 3
     for row in csv.DictReader(io.StringIO("".join(lines))):
         read = {}
         for key, value in row.items():
@@ -132,9 +139,11 @@ def read_csv(path: str) -> list[dict[str, str]]:
     return rows
 
 
-def _validated(path: str, rows: list[dict[str, Any]], schema: Any) -> list[dict[str, Any]]:
+def _validated(
+    path: str, rows: list[dict[str, Any]], schema: Any, first_line: int = 2
+) -> list[dict[str, Any]]:
     good, problems = [], []
-    for number, row in enumerate(rows, start=2):
+    for number, row in enumerate(rows, start=first_line):
         try:
             good.append(schema.load(row))
         except ValidationError as exc:
@@ -158,10 +167,11 @@ def _upsert(db: Database, kind: str, records: list[dict[str, Any]]) -> int:
 
 
 def load_units(db: Database, path: str) -> int:
-    rows: list[dict[str, Any]] = list(read_csv(path))
+    read = read_csv(path)
+    rows: list[dict[str, Any]] = list(read)
     for row in rows:
         row["parent_code"] = row.get("parent_code") or None
-    units = _validated(path, rows, UnitSchema())
+    units = _validated(path, rows, UnitSchema(), read.first_line)
     with write_transaction(db):
         return _upsert(db, p.UNIT, units)
 
@@ -181,7 +191,7 @@ def load_envoys(db: Database, path: str) -> int:
                 ],
             }
         )
-    envoys = _validated(path, prepared, EnvoySchema())
+    envoys = _validated(path, prepared, EnvoySchema(), rows.first_line)
     with write_transaction(db):
         return _upsert(db, p.ENVOY, envoys)
 
@@ -212,11 +222,12 @@ def load_catalogue(db: Database, path: str) -> dict[str, int]:
     rows = read_csv(path)
     by_kind: dict[str, list[dict[str, Any]]] = {}
     problems = []
-    for number, row in enumerate(rows, start=2):
+    for number, row in enumerate(rows, start=rows.first_line):
         entry_type = row.get("type", "")
         if entry_type not in CATALOGUE_KINDS:
             problems.append(
-                f"line {number}: type must be technology, variety or leaflet, not {entry_type!r}"
+                f"第 {number} 行 / line {number}：类别须为 技术、品种 或 资料 / "
+                f"type must be technology, variety or leaflet, not {entry_type!r}"
             )
             continue
         kind, schema, name_field = CATALOGUE_KINDS[entry_type]

@@ -60,6 +60,13 @@ def test_units_load_reads_the_chinese_headers_the_exports_write(tmp_path: Path) 
     levels = dict(db.execute("SELECT name, level FROM units").fetchall())
     db.close()
     assert levels == {"示范县": "county", "城关镇": "township", "东村": "village"}
+    # A bad row of such a file is named by its line in the file, title line counted.
+    units.write_text(
+        "组织单位　截至：2026-11-26 14:05（北京时间）\n区划代码,名称,级别,上级代码\n"
+        "530102,示范县,县,\n5301x,城关镇,乡镇,530102\n",
+        encoding="utf-8-sig",
+    )
+    assert_one_line_error(run(db_path, "units", "load", str(units)), "第 4 行 / line 4")
 
 
 def test_report_takes_a_unit_name_and_lists_namesakes_with_codes(tmp_path: Path) -> None:
