@@ -7,6 +7,7 @@ from datetime import date, datetime
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
+from shared.bilingual import half
 from shared.choices import Words
 from shared.clock import parse_iso
 from shared.mobile import mask_mobile
@@ -57,10 +58,7 @@ def in_language(text: object) -> str:
     """
     if isinstance(text, tuple) and len(text) == 2:
         return chosen_words(text)
-    zh, sep, en = str(text).partition(" / ")
-    if not sep:
-        return str(text)
-    return zh.strip() if _zh() else en.strip()
+    return half(str(text), english=not _zh())
 
 
 def register(app: Flask) -> None:
