@@ -270,7 +270,7 @@ def held(ctx: click.Context) -> None:
         waiting = words(RECORD_KINDS, row["waiting_kind"]).zh
         click.echo(
             f"#{row['id']} {china_time_text(row['held_at'])} {row['envoy']} {row['device_id']} "
-            f"#{row['seq']}: 等待 / waiting for {waiting} {row['waiting_id']}"
+            f"#{row['seq']}: 等待{waiting} / waiting for {row['waiting_kind']} {row['waiting_id']}"
         )
 
 

@@ -563,7 +563,7 @@ def test_held_lists_check_ins_waiting_for_their_session(tmp_path: Path) -> None:
     )
     assert [a["s"] for a in answers] == [p.APPLIED, p.HELD]
     [line] = ok(db_path, "held").stdout.splitlines()
-    assert "张三" in line and f"培训场次 {missing_session}" in line
+    assert "张三" in line and f"session {missing_session}" in line and "等待培训场次" in line
 
 
 # ---------------------------------------------------------------- bad input: one line, nothing written
