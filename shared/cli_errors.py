@@ -222,4 +222,5 @@ class BilingualGroup(click.Group):
         except click.exceptions.Abort:
             click.echo("\n已取消 / Aborted!", err=True)
             sys.exit(1)
+        # Commands return nothing: a number here is click's Exit code (0 after --help).
         sys.exit(code if isinstance(code, int) else 0)
