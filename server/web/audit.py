@@ -125,8 +125,11 @@ def shown(key: str, value: Any, names: dict[str, str] | None = None) -> str:
 
 
 def _target_key(key: str) -> list[str] | None:
-    """A target's key as logged, "2026:530326000000:trainee_attendances", split; else None."""
+    """A target's key as logged, split into year, unit code or envoy id, and indicator:
+    "2026:530326000000:trainee_attendances" or "2026:envoy:<id>:demo_plots"; else None."""
     parts = key.split(":")
+    if len(parts) == 4 and parts[1] == "envoy":
+        parts = [parts[0], parts[2], parts[3]]
     return parts if len(parts) == 3 and parts[2] in BY_KEY and parts[0].isdigit() else None
 
 
@@ -165,10 +168,19 @@ def change_lines(
 
 
 def names_of(db: Any) -> dict[str, str]:
-    """Units by code and envoys by id, to name them in the log."""
+    """Units by code, envoys and devices by id, to name them in the log."""
     found = {code: name for code, name in db.execute("SELECT code, name FROM units")}
     found.update({envoy_id: name for envoy_id, name in db.execute("SELECT id, name FROM envoys")})
+    found.update({key: name for key, name in db.execute("SELECT id, name FROM devices")})
     return found
+
+
+def target_text(entry: audit.Entry, names: dict[str, str]) -> str | None:
+    """What an action was done to, in words where the log keeps a key or an id."""
+    target = str(entry.target_id or "")
+    if _target_key(target):
+        return key_label(target, names)
+    return names.get(target)
 
 
 class LogArgs(Schema):
@@ -190,6 +202,7 @@ def log() -> Any:
     db = get_db()
     page = args["page"]
     found = audit.entries(db, PAGE_SIZE, (page - 1) * PAGE_SIZE, args["action"], args["user"])
+    names = names_of(db)
     return render_template(
         "audit.html",
         entries=found,
@@ -201,6 +214,7 @@ def log() -> Any:
         action_labels=ACTION_LABELS,
         target_labels=TARGET_LABELS,
         record_kinds=KIND_LABELS,
-        change_lines=functools.partial(change_lines, names=names_of(db)),
+        change_lines=functools.partial(change_lines, names=names),
+        target_text=functools.partial(target_text, names=names),
         actor=actor,
     )

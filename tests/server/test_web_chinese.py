@@ -132,3 +132,21 @@ def test_api_refusals_of_query_arguments_carry_chinese(app: Flask, busy: dict[st
     errors = answer.get_json()["errors"]["query"]
     assert errors["monthly"] == ["不是有效的是/否 / Not a valid boolean."]
     assert errors["questioned"][0].startswith("须为以下之一：include, exclude / Must be one of")
+
+
+def test_a_target_set_or_deleted_is_named_in_words_in_the_audit_log(
+    app: Flask, busy: dict[str, Any]
+) -> None:
+    from server import targets
+
+    db: Database = busy["db"]
+    zhang = busy["zhang"].envoy_id
+    for owner in ({"unit_code": "530102001"}, {"envoy_id": zhang}):
+        data = {"year": 2026, "indicator": "demo_plots", "comparator": ">=", "value": 3, **owner}
+        targets.set_target(db, data)
+    targets.delete_target(db, "2026:530102001:demo_plots")
+    db.conn.commit()
+    page = staff(app).get("/audit?action=target").get_data(as_text=True)
+    log = page[page.index('id="audit-log"') :]
+    assert "2026:530102001:demo_plots" not in log and f"envoy:{zhang}" not in log
+    assert "2026 城关镇 示范田块数" in log and "2026 张三 示范田块数" in log
