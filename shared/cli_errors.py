@@ -115,6 +115,9 @@ CLICK_ZH: Final[Mapping[str, str]] = {
     "Usage:": "用法 / Usage:",
     "Options": "选项",
     "Commands": "子命令",
+    "required": "必填",
+    "default: {default}": "默认 {default}",
+    "env var: {var}": "环境变量 {var}",
 }
 # Prompts are shown once, so in both languages; errors are composed in each and joined.
 _PROMPTS: Final = frozenset(
@@ -126,6 +129,9 @@ _PROMPTS: Final = frozenset(
         "Show the version and exit.",
         "Options",
         "Commands",
+        "required",
+        "default: {default}",
+        "env var: {var}",
     )
 )
 _chinese: contextvars.ContextVar[bool] = contextvars.ContextVar("click_chinese", default=False)

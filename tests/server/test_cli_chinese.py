@@ -30,6 +30,10 @@ def test_clicks_own_messages_are_in_chinese_and_english(tmp_path: Path) -> None:
     )
     assert "再输入一次确认 / Repeat for confirmation" in differ.output
     assert "两次输入不一致" in differ.output
+    help_text = ok(db_path, "report", "--help").output
+    assert help_text.startswith("用法 / Usage:")
+    assert "选项 / Options:" in help_text and "显示帮助并退出 / Show this message" in help_text
+    assert "[默认 table / default: table]" in help_text
 
 
 def test_a_refused_file_names_line_and_field_in_words_not_a_dict(tmp_path: Path) -> None:
