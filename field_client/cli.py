@@ -134,7 +134,7 @@ def set_pin_command(ctx: Context) -> None:
 def serve(
     ctx: Context, host: str, port: int, threads: int, connection_limit: int, channel_timeout: int
 ) -> None:
-    """在本机热点上提供特派员页面和学员扫码签到（Windows 也可） / serve the web pages."""
+    """在本机热点上提供特派员页面和学员扫二维码签到（Windows 也可） / serve the web pages."""
     from field_client.web.serve import serve as run
 
     store = ctx.store

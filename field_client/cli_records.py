@@ -106,7 +106,7 @@ def _session_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--headcount",
             type=WHOLE,
             default=None,
-            help="报告人数（电视讲座为观众估计） / reported headcount.",
+            help=f"报告人数（{SESSION_KIND_LABELS['tv_lecture']}为观众估计） / reported headcount.",
         ),
         click.option("--boards", type=WHOLE, default=None, help="展板数 / display boards."),
     ]

@@ -20,20 +20,26 @@ from shared.choices import (
     CHECKIN_METHOD_LABELS,
     GENDER_LABELS,
     PLOT_STAGE_LABELS,
+    RECORD_KINDS,
     SESSION_KIND_LABELS,
     InvalidChoice,
     parse_choice,
+    words,
 )
 from shared.errors import InvalidRecord, TianjianError
+from shared.marshmallow_zh import one_line
 
 
 def errors_text(errors: Mapping[str, object]) -> str:
-    return "; ".join(f"{field}: {reason}" for field, reason in errors.items())
+    return one_line(dict(errors))
 
 
 FRIENDLY_ERRORS: dict[type[Exception], Callable[[Any], str]] = {
-    InvalidRecord: lambda exc: f"记录无效 / invalid {exc.kind}: {errors_text(exc.errors)}",
-    SyncFailed: lambda exc: f"同步未完成，数据仍在本机待发 / sync incomplete, changes kept: {exc}",
+    InvalidRecord: lambda exc: (
+        f"{words(RECORD_KINDS, exc.kind).zh}无效 / invalid {exc.kind}: {errors_text(exc.errors)}"
+    ),
+    # Its message says what happened and that nothing was lost, in both languages.
+    SyncFailed: str,
     DeviceRevoked: lambda exc: f"设备已被撤销，请重新登记 / device revoked: {exc}",
     TianjianError: str,
     UnicodeError: lambda exc: (
@@ -47,7 +53,7 @@ FRIENDLY_ERRORS: dict[type[Exception], Callable[[Any], str]] = {
 }
 
 
-class FieldGroup(click.Group):
+class FieldGroup(cli_errors.BilingualGroup):
     """The root group: `--json` may come anywhere, and every command's errors are one line."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:

@@ -85,7 +85,10 @@ class AmbiguousName(TianjianError):
         self.text = text
         self.matches = matches
         zh = KIND_NAMES_ZH.get(kind, kind)
-        shown = "; ".join(f"{m.label} [{m.id[:SHORT_ID]}]" for m in matches[:_LISTED])
+        # A unit by its whole code: codes of one county share their first digits, ids do not.
+        shown = "; ".join(
+            f"{m.label} [{m.id if kind == p.UNIT else m.id[:SHORT_ID]}]" for m in matches[:_LISTED]
+        )
         more = f"; …+{len(matches) - _LISTED}" if len(matches) > _LISTED else ""
         super().__init__(
             f"“{text}”对应{len(matches)}条{zh}，请用编号或更具体的说法 / "

@@ -85,7 +85,7 @@ class SessionDeleted(CheckinRefused):
 class UnknownCard(CheckinRefused):
     status = 404
     reason = "unknown_card"
-    message = "未知的签到卡，请核对或用名单签到 / unknown card: check it or use the roster"
+    message = "未知的签到卡，请核对或在名单上勾选 / unknown card: check it or use the roster"
 
 
 class MistypedCard(CheckinRefused):

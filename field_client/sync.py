@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+import urllib3
 
 from field_client import holdings, phones, push_body
 from field_client.store import FieldStore
@@ -40,6 +41,35 @@ TRANSIENT = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
+
+
+# A server that does not answer at all (refused, no such host, no route): one more try, not
+# four over eight seconds; a link that answers and drops keeps the full retries.
+UNREACHABLE_TRIES = 2
+# How long to wait for a connection to open, as against for an answer to arrive.
+CONNECT_TIMEOUT = 5.0
+
+
+def never_connected(exc: Exception) -> bool:
+    """The request never reached the server: refused, unresolvable, no route, connect timeout."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(
+        reason,
+        urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError,
+    )
+
+
+def unreachable(server_url: str, timed_out: bool = False) -> SyncFailed:
+    """The one line an envoy out of signal reads (no library's exception text)."""
+    why = "服务器没有应答" if timed_out else "无法连接服务器"
+    why_en = "the server did not answer" if timed_out else "cannot reach the server"
+    return SyncFailed(
+        f"{why}（{server_url}）：数据都在本机，没有丢失，有信号时再同步 / "
+        f"{why_en} ({server_url}): nothing was lost, sync again when in signal",
+        timed_out=timed_out,
+    )
 
 
 class SyncFailed(TianjianError):
@@ -136,7 +166,7 @@ class SyncClient:
                     method,
                     url,
                     headers={**self._headers(), **(extra_headers or {})},
-                    timeout=self.timeout,
+                    timeout=(min(CONNECT_TIMEOUT, self.timeout), self.timeout),
                     **kwargs,
                 )
                 self.report.requests += 1
@@ -149,11 +179,12 @@ class SyncClient:
                 # On a link that drops, a smaller batch loses less when it is cut: the rest of
                 # this run sends batches half the size, down to a floor.
                 self.batch_bytes = max(MIN_BATCH_BYTES, self.batch_bytes // 2)
-                if attempt == self.retries:
-                    raise SyncFailed(
-                        f"无法连接服务器 / server unreachable: {exc}",
-                        timed_out=isinstance(exc, requests.Timeout),
-                    ) from exc
+                last = attempt == self.retries or (
+                    never_connected(exc) and attempt + 1 >= UNREACHABLE_TRIES
+                )
+                if last:
+                    timed_out = isinstance(exc, requests.Timeout)
+                    raise unreachable(self._server_url or "", timed_out) from exc
                 time.sleep(delay)
                 delay = min(delay * 2, 30)
                 continue
@@ -167,7 +198,9 @@ class SyncClient:
             if said is not None:
                 self._server_capabilities = said
             return response
-        raise SyncFailed("服务器持续出错 / server kept failing")
+        raise SyncFailed(
+            "服务器持续出错，数据都在本机待发 / the server kept failing; nothing was lost"
+        )
 
     def _check(self, response: requests.Response) -> None:
         if response.status_code < 400 or response.status_code == 413:
@@ -432,7 +465,7 @@ def enrol(
             timeout=timeout,
         )
     except (requests.ConnectionError, requests.Timeout) as exc:
-        raise SyncFailed(f"无法连接服务器 / server unreachable: {exc}") from exc
+        raise unreachable(server_url, isinstance(exc, requests.Timeout)) from exc
     if response.status_code == 426:
         raise ClientTooOld(_message(response))
     if response.status_code != 201:

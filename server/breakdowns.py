@@ -22,6 +22,7 @@ from sqlite_utils import Database
 from server import figures, profiles, targets
 from server.figures import Scope, code_range
 from server.progress import envoy_record, judge, progress, unit_scope
+from shared.choices import GENDERS, SESSION_KINDS, words
 from shared.clock import CHINA, to_iso, utc_now
 from shared.errors import TianjianError
 from shared.indicators import INDICATORS
@@ -61,20 +62,7 @@ APPLIES = {
         "demo_area_mu",
     ),
 }
-KIND_WORDS = {
-    "village_training": ("进村培训", "village training"),
-    "large_training": ("大型培训", "large training"),
-    "tv_lecture": ("电视讲座", "TV lecture"),
-    "field_day": ("田间观摩", "field day"),
-    "science_week": ("科技活动周", "science week"),
-    "other": ("其他", "other"),
-    None: ("非培训场合", "not at a session"),
-}
-GENDER_WORDS = {
-    "female": ("女", "female"),
-    "male": ("男", "male"),
-    "unspecified": ("未填", "not given"),
-}
+NOT_AT_A_SESSION = ("非培训场合", "not at a session")
 
 
 # The row of records above the level broken down: in no township (or village) of the unit.
@@ -160,8 +148,8 @@ def _labels(db: Database, by: str, keys: list[Any], unit_code: str) -> dict[Any,
     if by == "month":
         return {k: (f"{k}月", f"month {k}") for k in keys}
     if by == "kind":
-        return {k: KIND_WORDS.get(k, (str(k), str(k))) for k in keys}
-    return {k: GENDER_WORDS.get(k, (str(k), str(k))) for k in keys}
+        return {k: words(SESSION_KINDS, k) if k else NOT_AT_A_SESSION for k in keys}
+    return {k: words(GENDERS, k or "unspecified") for k in keys}
 
 
 def _townships(db: Database, keys: list[Any], unit_code: str) -> dict[Any, str]:

@@ -15,20 +15,23 @@ import click
 from marshmallow import ValidationError
 from sqlite_utils import Database
 
-from server import audit, devices, exports, merges, queries, reference, settings
+from server import audit, devices, exports, listings, merges, queries, reference, settings
 from server.db import init_db
+from server.page_tables import china_time_text
 from server.report import build_report
 from shared import cli_errors
+from shared.choices import CANDIDATE_REASONS, COMPARATORS, RECORD_KINDS, ROLES, words
 from shared.cli_numbers import WHOLE
 from shared.clock import local_date, utc_now
 from shared.errors import TianjianError
+from shared.marshmallow_zh import one_line
 from shared.private_files import write_owner_only
 
 FRIENDLY_ERRORS: dict[type[Exception], cli_errors.Describe] = {
     TianjianError: "{exc}",
     FileNotFoundError: "找不到文件 / file not found: {exc.filename}",
     OSError: "无法读写文件 / cannot read or write file: {exc.filename}: {exc.strerror}",
-    ValidationError: "数据无效 / invalid data: {exc.messages}",
+    ValidationError: lambda exc: f"数据无效 / invalid data: {one_line(exc.messages)}",
     sqlite3.Error: "数据库出错 / database error: {exc}",
 }
 
@@ -185,7 +188,8 @@ def devices_list(ctx: click.Context) -> None:
         skew = "" if row["skew_ms"] is None else f"{row['skew_ms'] / 1000:+.0f}s"
         state = "已撤销 revoked" if row["revoked_at"] else "有效 active"
         click.echo(
-            f"{row['id']}  {row['envoy']}  {row['name']}  {row['last_seen_at'] or '-'}  {skew}  {state}"
+            f"{row['id']}  {row['envoy']}  {row['name']}  "
+            f"{china_time_text(row['last_seen_at']) or '-'}  {skew}  {state}"
         )
 
 
@@ -209,7 +213,7 @@ def farmers_candidates(ctx: click.Context) -> None:
     """列出可能是同一人的记录对 / List pairs that may be the same person (phone numbers masked)."""
     for row in queries.candidate_pairs(_db(ctx)):
         click.echo(
-            f"#{row['id']} {row['reason']}: {row['name_a']} {row['mobile_a']} "
+            f"#{row['id']} {words(CANDIDATE_REASONS, row['reason']).zh}: {row['name_a']} {row['mobile_a']} "
             f"({row['farmer_a']})  ~  {row['name_b']} {row['mobile_b']} ({row['farmer_b']})"
         )
 
@@ -240,9 +244,14 @@ def farmers_dismiss(ctx: click.Context, candidate_id: int) -> None:
 @click.pass_context
 def conflicts(ctx: click.Context, limit: int) -> None:
     """显示被同时修改覆盖的最近修改 / Show the latest edits that lost to a concurrent edit of the same field."""
-    for row in queries.latest_conflicts(_db(ctx), limit):
+    found = queries.latest_conflicts(_db(ctx), limit)
+    if not found:
+        click.echo("没有编辑冲突 / no conflicting edits")
+    for row in found:
+        kind = words(RECORD_KINDS, row["kind"]).zh
         click.echo(
-            f"{row['recorded_at']} {row['kind']} {row['record_id']} {row['field']}: "
+            f"{china_time_text(row['recorded_at'])} {kind} {row['record_id']} {row['field']}: "
+            f"保留 {row['winning_value']}，未采用 {row['losing_value']} / "
             f"kept {row['winning_value']} over {row['losing_value']}"
         )
 
@@ -255,10 +264,14 @@ def held(ctx: click.Context) -> None:
         return
     from server.sync import list_held
 
-    for row in list_held(_db(ctx)):
+    found = list_held(_db(ctx))
+    if not found:
+        click.echo("没有暂存的变更 / no held changes")
+    for row in found:
+        waiting = words(RECORD_KINDS, row["waiting_kind"]).zh
         click.echo(
-            f"#{row['id']} {row['held_at']} {row['envoy']} {row['device_id']} #{row['seq']}: "
-            f"等待 / waiting for {row['waiting_kind']} {row['waiting_id']}"
+            f"#{row['id']} {china_time_text(row['held_at'])} {row['envoy']} {row['device_id']} "
+            f"#{row['seq']}: 等待{waiting} / waiting for {row['waiting_kind']} {row['waiting_id']}"
         )
 
 
@@ -339,7 +352,7 @@ def run(
     "--unit",
     "unit_code",
     default=None,
-    help="单位代码（默认全县）/ Unit code (default: the county).",
+    help="单位代码或名称（默认全县）/ Unit code or name (default: the county).",
 )
 @click.option(
     "--format",
@@ -351,16 +364,20 @@ def run(
 @click.pass_context
 def report(ctx: click.Context, year: int | None, unit_code: str | None, fmt: str) -> None:
     """年度数字与目标对照 / The year's figures against targets."""
-    data = build_report(_db(ctx), year or local_date(utc_now()).year, unit_code)
+    db = _db(ctx)
+    unit = listings.unit_code_of(db, unit_code) if unit_code else None
+    data = build_report(db, year or local_date(utc_now()).year, unit)
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     if fmt == "csv":
         sys.stdout.write(exports.report_csv(data))
         return
-    click.echo(f"{data['unit']['name']} {data['year']} 年 · 截至 {data['as_of']}")
+    as_of = china_time_text(data["as_of"])
+    click.echo(f"{data['unit']['name']} {data['year']} 年 · 截至 {as_of}（北京时间）")
     for line in data["indicators"]:
-        target = "" if line["target"] is None else f"{line['comparator']} {line['target']:g}"
+        comparator = words(COMPARATORS, line["comparator"]).zh
+        target = "" if line["target"] is None else f"{comparator} {line['target']:g}"
         met = {True: "✓ 达标", False: "✗ 未达标", None: ""}[line["met"]]
         if line.get("basis_missing"):
             target, met = f"同比增长 {line['growth_percent']:g}%", "无上年数据 / no last-year data"
@@ -425,8 +442,8 @@ def users_list(ctx: click.Context) -> None:
     for row in users.list_users(_db(ctx)):
         state = "已停用 disabled" if row["disabled_at"] else "有效 active"
         click.echo(
-            f"{row['name']}  {row['role']}  {row['envoy'] or '-'}  "
-            f"{row['last_sign_in_at'] or '-'}  {state}"
+            f"{row['name']}  {words(ROLES, row['role']).zh}  {row['envoy'] or '-'}  "
+            f"{china_time_text(row['last_sign_in_at']) or '-'}  {state}"
         )
 
 

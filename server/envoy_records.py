@@ -11,16 +11,9 @@ from sqlite_utils import Database
 from server.drilldown import Filters, Page
 from server.figures import Scope
 from server.performance import QUESTIONED, record_rows, service_day_rows
+from shared.choices import RECORD_KINDS, words
 from shared.errors import TianjianError
 from shared.review_status import LABELS
-
-KIND_WORDS = {
-    "session": "培训场次",
-    "leaflet_handout": "资料发放",
-    "leaflet_receipt": "资料领取",
-    "plot": "示范田",
-    "plot_observation": "田间观测",
-}
 
 
 class EnvoyNeeded(TianjianError):
@@ -75,7 +68,7 @@ def questioned(db: Database, scope: Scope, filters: Filters, limit: int, offset:
         )
     )
     for row in rows:
-        row["kind_zh"] = KIND_WORDS.get(row["record_kind"], row["record_kind"])
+        row["kind_zh"], row["kind_en"] = words(RECORD_KINDS, row["record_kind"])
         row["status_zh"], row["status_en"] = LABELS.get(row["status"], (row["status"],) * 2)
         row["review_path"] = f"/review/{row['record_kind']}/{row['record_id']}"
     return Page(rows, int(total))

@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from shared.choices import COMPARATORS, words
+
 BOM = "\ufeff"
 # What a spreadsheet reads as a formula when a cell starts with it (OWASP's list): a name synced
 # from any device could otherwise run =HYPERLINK(...) or =cmd|... in the bureau's Excel.
@@ -79,6 +81,30 @@ def csv_text(
     return BOM + out.getvalue()
 
 
+REPORT_HEADERS = (
+    "指标代码",
+    "指标",
+    "比较",
+    "目标",
+    "完成",
+    "完成率 %",
+    "是否达标",
+    "核实",
+    "报数",
+)
+
+
 def report_csv(report: Mapping[str, Any]) -> str:
-    """A report's indicator lines (`server.report.build_report`) as CSV text with a BOM."""
-    return csv_text(REPORT_COLUMNS, report["indicators"])
+    """A report's indicator lines (`server.report.build_report`) as CSV text with a BOM:
+    Chinese headers, 是/否, comparators in words, and a first line saying what, where, when."""
+    from server.page_tables import china_time_text
+
+    lines = [
+        {**line, "comparator": words(COMPARATORS, line.get("comparator")).zh or None}
+        for line in report["indicators"]
+    ]
+    first = (
+        f"目标完成情况　单位：{report['unit']['name']}　年度：{report['year']}"
+        f"　截至：{china_time_text(report['as_of'])}（北京时间）"
+    )
+    return csv_text(REPORT_COLUMNS, lines, REPORT_HEADERS, first, ("是", "否"))

@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from shared.errors import TianjianError
+
 LEVEL_NAMES = {
     "province": "省",
     "city": "市",
@@ -19,6 +21,41 @@ LEVEL_NAMES = {
     "township": "乡镇",
     "village": "村",
 }
+
+
+class AmbiguousUnit(TianjianError):
+    """A unit's name that several units carry: each is listed with its township and code."""
+
+    status = 422
+
+    def __init__(self, name: str, matches: list[dict[str, Any]]) -> None:
+        listed = "；".join(
+            f"{m['name']}（{m['parent_name'] or '—'}，{m['code']}）" for m in matches
+        )
+        super().__init__(
+            f"“{name}”有 {len(matches)} 个同名单位，请改用代码 / {len(matches)} units are called "
+            f"{name}: give the code: {listed}",
+            {"unit": [m["code"] for m in matches]},
+        )
+
+
+def unit_code_of(db: Database, text: str) -> str:
+    """The code of the unit a person named: its code, or a name only one unit carries
+    (several with the name: AmbiguousUnit listing them; none: the text back, for the caller's
+    own unknown-unit error)."""
+    text = text.strip()
+    if text.isdigit():
+        return text
+    matches = list(
+        db.query(
+            "SELECT u.code, u.name, p.name AS parent_name FROM units u "
+            "LEFT JOIN units p ON p.code = u.parent_code WHERE u.name = ? ORDER BY u.code",
+            [text],
+        )
+    )
+    if len(matches) > 1:
+        raise AmbiguousUnit(text, matches)
+    return matches[0]["code"] if matches else text
 
 
 def units(db: Database) -> list[dict[str, Any]]:

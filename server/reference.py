@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from marshmallow import ValidationError
 from sqlite_utils import Database
 
 from server import audit, file_limits
 from server.db import next_server_seq, write_transaction
+from server.listings import LEVEL_NAMES
 from server.records import state_to_row
 from shared import protocol as p
 from shared.errors import TianjianError
+from shared.marshmallow_zh import one_line
 from shared.schemas.reference import (
     EnvoySchema,
     LeafletTitleSchema,
@@ -65,30 +67,76 @@ def catalogue_id(kind: str, name: str) -> str:
     return str(uuid.uuid5(CATALOGUE_NAMESPACE, f"{kind}/{name}"))
 
 
-def read_csv(path: str, source: str | None = None) -> list[dict[str, str]]:
-    """The CSV's rows keyed by its header, within file_limits' caps (GBK or UTF-16 named)."""
-    lines = file_limits.csv_rows(path, source or path)
+def line_problem(number: int, messages: Any) -> str:
+    """One refused line of a file: `第 3 行 / line 3：code：必填 / Missing data ...`."""
+    return f"第 {number} 行 / line {number}：{one_line(messages)}"
+
+
+# The Chinese headers and words the bureau's own exports write (the reference pages' CSV/XLSX),
+# so a file exported, edited in Excel and loaded again is read: header -> column, and the
+# level and type words -> codes. Columns only shown (上级, 服务乡镇 ...) are ignored.
+CSV_HEADERS: Final = {
+    "区划代码": "code",
+    "代码": "code",
+    "名称": "name",
+    "上级代码": "parent_code",
+    "级别": "level",
+    "姓名": "name",
+    "手机": "mobile",
+    "乡镇代码": "township_codes",
+    "类别": "type",
+    "作物": "crop",
+    "技术类别": "category",
+    # Shown beside the data on the pages; nothing to load.
+    "上级": "",
+    "服务乡镇": "",
+    "有效设备": "",
+    "在岗": "",
+}
+CSV_WORDS: Final = {
+    "level": {zh: code for code, zh in LEVEL_NAMES.items()},
+    "type": {"技术": "technology", "品种": "variety", "资料": "leaflet"},
+}
+
+
+class CsvRows(list[dict[str, str]]):
+    """A file's rows, and the line number of the first (3 when an export's title line leads)."""
+
+    first_line = 2
+
+
+def read_csv(path: str, source: str | None = None) -> CsvRows:
+    """The CSV's rows keyed by its header, within file_limits' caps (GBK or UTF-16 named); the
+    Chinese headers and words of the bureau's own exports read as columns and codes."""
+    lines = [line for line in file_limits.csv_rows(path, source or path) if line]
+    rows = CsvRows()
+    if len(lines) > 1 and len(lines[0]) == 1:
+        # An export's first line says what the file is (单位、截至 ...); the headers follow.
+        lines = lines[1:]
+        rows.first_line = 3
     if not lines:
-        return []
-    header = [name.strip() for name in lines[0]]
-    return [
-        {
-            key: (line[index] if index < len(line) else "").strip()
-            for index, key in enumerate(header)
-            if key
-        }
-        for line in lines[1:]
-        if line
-    ]
+        return rows
+    header = [CSV_HEADERS.get(name.strip(), name.strip()) for name in lines[0]]
+    for line in lines[1:]:
+        read = {}
+        for index, column in enumerate(header):
+            if not column:
+                continue
+            value = (line[index] if index < len(line) else "").strip()
+            read[column] = CSV_WORDS.get(column, {}).get(value, value)
+        rows.append(read)
+    return rows
 
 
-def _validated(path: str, rows: list[dict[str, Any]], schema: Any) -> list[dict[str, Any]]:
+def _validated(
+    path: str, rows: list[dict[str, Any]], schema: Any, first_line: int = 2
+) -> list[dict[str, Any]]:
     good, problems = [], []
-    for number, row in enumerate(rows, start=2):
+    for number, row in enumerate(rows, start=first_line):
         try:
             good.append(schema.load(row))
         except ValidationError as exc:
-            problems.append(f"line {number}: {exc.messages}")
+            problems.append(line_problem(number, exc.messages))
     if problems:
         raise BadReferenceFile(path, problems)
     return good
@@ -109,10 +157,11 @@ def _upsert(db: Database, kind: str, records: list[dict[str, Any]]) -> int:
 
 def load_units(db: Database, path: str, source: str | None = None) -> int:
     """`source` names the file in messages (an upload's own name, not where it was saved)."""
-    rows: list[dict[str, Any]] = list(read_csv(path, source))
+    read = read_csv(path, source)
+    rows: list[dict[str, Any]] = list(read)
     for row in rows:
         row["parent_code"] = row.get("parent_code") or None
-    units = _validated(source or path, rows, UnitSchema())
+    units = _validated(source or path, rows, UnitSchema(), read.first_line)
     with write_transaction(db):
         return _upsert(db, p.UNIT, units)
 
@@ -132,7 +181,7 @@ def load_envoys(db: Database, path: str, source: str | None = None) -> int:
                 ],
             }
         )
-    envoys = _validated(source or path, prepared, EnvoySchema())
+    envoys = _validated(source or path, prepared, EnvoySchema(), rows.first_line)
     with write_transaction(db):
         return _upsert(db, p.ENVOY, envoys)
 
@@ -163,11 +212,12 @@ def load_catalogue(db: Database, path: str, source: str | None = None) -> dict[s
     rows = read_csv(path, source)
     by_kind: dict[str, list[dict[str, Any]]] = {}
     problems = []
-    for number, row in enumerate(rows, start=2):
+    for number, row in enumerate(rows, start=rows.first_line):
         entry_type = row.get("type", "")
         if entry_type not in CATALOGUE_KINDS:
             problems.append(
-                f"line {number}: type must be technology, variety or leaflet, not {entry_type!r}"
+                f"第 {number} 行 / line {number}：类别须为 技术、品种 或 资料 / "
+                f"type must be technology, variety or leaflet, not {entry_type!r}"
             )
             continue
         kind, schema, name_field = CATALOGUE_KINDS[entry_type]
@@ -180,7 +230,7 @@ def load_catalogue(db: Database, path: str, source: str | None = None) -> dict[s
         try:
             by_kind.setdefault(kind, []).append(schema().load(record))
         except ValidationError as exc:
-            problems.append(f"line {number}: {exc.messages}")
+            problems.append(line_problem(number, exc.messages))
     if problems:
         raise BadReferenceFile(source or path, problems)
     with write_transaction(db):

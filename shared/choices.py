@@ -1,44 +1,123 @@
-"""Chinese names of the coded choices (session kinds, genders, plot stages, check-in methods).
+"""Every coded choice people see, in Chinese with English beside it, in one place.
 
-Records store the English codes; people see and type the Chinese names. `parse_choice` takes
-either (or the code in any letter case, with spaces or dashes for underscores) and gives the
-code, so a command line and a web form accept the same words.
+Session kinds, check-in methods, genders, plot stages, record kinds, farmer-candidate reasons,
+merge ways and target comparators: pages, exports and both command lines take their words from
+here (the indicators' own names live beside this module, in shared/indicators.py). Records store
+the English codes; people see and type the Chinese names. `parse_choice` takes either (or the
+code in any letter case, with spaces or dashes for underscores) and gives the code, so a command
+line and a web form accept the same words.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, NamedTuple
 
 from shared.errors import TianjianError
 
-SESSION_KIND_LABELS: Final[Mapping[str, str]] = {
-    "village_training": "进村培训",
-    "large_training": "大型培训",
-    "tv_lecture": "电视讲座",
-    "field_day": "现场观摩",
-    "science_week": "科技活动周",
-    "other": "其他活动",
+
+class Words(NamedTuple):
+    """A choice's name in Chinese and in English."""
+
+    zh: str
+    en: str
+
+
+SESSION_KINDS: Final[Mapping[str, Words]] = {
+    "village_training": Words("进村培训", "village training"),
+    "large_training": Words("大型培训", "large training"),
+    "tv_lecture": Words("电视讲座", "TV lecture"),
+    "field_day": Words("现场观摩", "field day"),
+    "science_week": Words("科技活动周", "science week"),
+    "other": Words("其他活动", "other"),
 }
-GENDER_LABELS: Final[Mapping[str, str]] = {
-    "female": "女",
-    "male": "男",
-    "unspecified": "未说明",
+GENDERS: Final[Mapping[str, Words]] = {
+    "female": Words("女", "female"),
+    "male": Words("男", "male"),
+    "unspecified": Words("未说明", "not given"),
 }
-PLOT_STAGE_LABELS: Final[Mapping[str, str]] = {
-    "sowing": "播种",
-    "seedling": "出苗",
-    "growing": "生长",
-    "flowering": "开花",
-    "harvest": "收获",
-    "other": "其他",
+PLOT_STAGES: Final[Mapping[str, Words]] = {
+    "sowing": Words("播种", "sowing"),
+    "seedling": Words("出苗", "seedling"),
+    "growing": Words("生长", "growing"),
+    "flowering": Words("开花", "flowering"),
+    "harvest": Words("收获", "harvest"),
+    "other": Words("其他", "other"),
 }
-CHECKIN_METHOD_LABELS: Final[Mapping[str, str]] = {
-    "qr_self": "扫码签到",
-    "card_scan": "刷卡签到",
-    "roster": "名单签到",
+CHECKIN_METHODS: Final[Mapping[str, Words]] = {
+    "qr_self": Words("扫码签到", "scanned the QR"),
+    "card_scan": Words("刷卡签到", "card scanned"),
+    "roster": Words("名单签到", "ticked on the roster"),
 }
+RECORD_KINDS: Final[Mapping[str, Words]] = {
+    "session": Words("培训场次", "session"),
+    "farmer": Words("农户", "farmer"),
+    "attendance": Words("签到", "check-in"),
+    "leaflet_handout": Words("资料发放", "leaflet hand-out"),
+    "leaflet_receipt": Words("资料领取", "leaflet receipt"),
+    "plot": Words("示范田", "demonstration plot"),
+    "plot_observation": Words("田间观测", "plot observation"),
+    "target": Words("目标", "target"),
+    "monthly_profile": Words("月度进度", "monthly profile"),
+    "review": Words("审核", "review"),
+}
+# Why two farmer records may be one person, and how two were made one.
+CANDIDATE_REASONS: Final[Mapping[str, Words]] = {
+    "same_mobile_and_name": Words("手机号和姓名相同", "same mobile and name"),
+    "same_mobile": Words("手机号相同", "same mobile"),
+    "same_name_village_birth_year": Words(
+        "姓名、村和出生年相同", "same name, village and birth year"
+    ),
+    "auto": Words("自动（手机号和姓名相同）", "automatic (same mobile and name)"),
+    "staff": Words("工作人员合并", "merged by staff"),
+}
+# Who a user of the bureau's pages is.
+ROLES: Final[Mapping[str, Words]] = {
+    "admin": Words("管理员", "admin"),
+    "staff": Words("工作人员", "staff"),
+    "envoy": Words("特派员", "envoy"),
+}
+# How a target is judged met: "超过" (more than) is strict; "不少于" (at least) is not.
+COMPARATORS: Final[Mapping[str, Words]] = {
+    ">": Words("超过", "more than"),
+    ">=": Words("不少于", "at least"),
+}
+
+# The Chinese names alone, as forms and command lines list them.
+SESSION_KIND_LABELS: Final[Mapping[str, str]] = {k: w.zh for k, w in SESSION_KINDS.items()}
+GENDER_LABELS: Final[Mapping[str, str]] = {k: w.zh for k, w in GENDERS.items()}
+PLOT_STAGE_LABELS: Final[Mapping[str, str]] = {k: w.zh for k, w in PLOT_STAGES.items()}
+CHECKIN_METHOD_LABELS: Final[Mapping[str, str]] = {k: w.zh for k, w in CHECKIN_METHODS.items()}
+
+# Every labelled field by the name records give it.
+BY_FIELD: Final[Mapping[str, Mapping[str, Words]]] = {
+    "kind": SESSION_KINDS,
+    "session_kind": SESSION_KINDS,
+    "method": CHECKIN_METHODS,
+    "gender": GENDERS,
+    "stage": PLOT_STAGES,
+    "record_kind": RECORD_KINDS,
+    "reason": CANDIDATE_REASONS,
+    "comparator": COMPARATORS,
+}
+
+
+def words(choices: Mapping[str, Words], code: str | None) -> Words:
+    """Both names of a code; an unknown code is shown as it is in both languages."""
+    if code is None:
+        return Words("", "")
+    return choices.get(code) or Words(code, code)
+
+
+def add_labels(row: dict[str, object]) -> dict[str, object]:
+    """Give each coded field of a record row its names beside it: kind -> kind_zh, kind_en."""
+    for name, choices in BY_FIELD.items():
+        value = row.get(name)
+        if name in row and (value is None or isinstance(value, str)):
+            row[f"{name}_zh"], row[f"{name}_en"] = words(choices, value)
+    return row
+
 
 # Other words people type for the same choice.
 _SYNONYMS: Final[Mapping[str, str]] = {

@@ -1,5 +1,6 @@
 """Numbers typed at either command line: full-width and other digits read as ASCII
-(shared/typed_digits.py), refused in Chinese and English."""
+(shared/typed_digits.py), refused in click's own words, which shared/cli_errors.py gives in
+Chinese and English like every other click message."""
 
 from __future__ import annotations
 
@@ -26,9 +27,8 @@ class TypedNumber(click.ParamType[float]):
         try:
             return int(text) if self.whole else float(text)
         except ValueError:
-            if self.whole:
-                self.fail(f"“{value}”不是整数 / {value!r} is not a whole number", param, ctx)
-            self.fail(f"“{value}”不是数字 / {value!r} is not a number", param, ctx)
+            number_type = "integer" if self.whole else "float"
+            self.fail(f"{value!r} is not a valid {number_type}.", param, ctx)
 
 
 WHOLE = TypedNumber(whole=True)

@@ -42,8 +42,12 @@ class InvalidRecord(TianjianError, ValueError):
     status = 422
 
     def __init__(self, kind: str, errors: Mapping[str, object]) -> None:
+        from shared.marshmallow_zh import bilingual, one_line
+
         self.kind = kind
-        super().__init__(f"记录无效 / invalid {kind}: {errors}", errors)
+        # marshmallow's own English messages get their Chinese here, on either side.
+        errors = bilingual(dict(errors))
+        super().__init__(f"记录无效 / invalid {kind}: {one_line(errors)}", errors)
 
 
 class ProtocolError(TianjianError):

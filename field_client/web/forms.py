@@ -12,8 +12,8 @@ from field_client.names import AmbiguousName
 from field_client.web.i18n import say
 from shared import protocol as p
 from shared.errors import InvalidRecord, TianjianError
+from shared.marshmallow_zh import bilingual
 from shared.schemas.field import validate_fields
-from shared.validation_messages import bilingual_validation_message
 
 LABELS = {
     "name": lazy_gettext("Name"),
@@ -67,7 +67,7 @@ def _reason(message: object) -> str:
         return "; ".join(_reason(m) for m in message)
     if isinstance(message, dict):
         return "; ".join(_reason(m) for m in message.values())
-    return say(bilingual_validation_message(str(message)))
+    return say(bilingual(str(message)))
 
 
 def field_errors(exc: InvalidRecord) -> dict[str, str]:

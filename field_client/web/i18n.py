@@ -10,6 +10,7 @@ from babel.messages.pofile import read_po
 from flask import Flask, request
 from flask_babel import Babel, get_locale
 
+from shared.bilingual import half
 from shared.clock import CHINA, parse_iso
 
 LOCALES = ("zh_CN", "en")
@@ -53,10 +54,7 @@ def _compile(po_path: Path, mo_path: Path) -> None:
 
 def say(message: str) -> str:
     """One half of a "中文 / English" message, in the page's language."""
-    chinese, sep, english = message.partition(" / ")
-    if not sep:
-        return message
-    return english if str(get_locale()) == "en" else chinese
+    return half(message, english=str(get_locale()) == "en")
 
 
 def china_time(iso: str | None, pattern: str = "%Y-%m-%d %H:%M") -> str:

@@ -17,6 +17,7 @@ from server.api.protocol import (
 )
 from shared import device_report
 from shared import protocol as p
+from shared.marshmallow_zh import bilingual
 
 # Words for errors raised without a message of our own (Werkzeug's are English only).
 DEFAULT_MESSAGES = {
@@ -37,7 +38,8 @@ class TianjianApi(Api):
     def handle_http_exception(self, error: HTTPException) -> Any:
         payload, code, headers = super().handle_http_exception(error)
         payload.setdefault("message", DEFAULT_MESSAGES.get(code or 500, error.description or ""))
-        payload.setdefault("errors", {})
+        # webargs' refusals carry marshmallow's English alone: give each its Chinese.
+        payload["errors"] = bilingual(payload.get("errors", {}))
         # The headers the exception itself carries (a 405's Allow, a 401's WWW-Authenticate):
         # flask-smorest's handler drops them.
         for name, value in error.get_headers():

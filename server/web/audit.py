@@ -3,6 +3,7 @@ changed (before → after); filtered by action and by user. Staff and admins onl
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import Blueprint, render_template, request
@@ -13,8 +14,10 @@ from server import audit
 from server.access import BUREAU, requires
 from server.db import get_db
 from server.web import ROLE_NAMES, forms
-from server.web.formatting import local_datetime
+from server.web.formatting import chosen_words, local_datetime
 from server.web.review import KIND_LABELS, STATUS_LABELS
+from shared.choices import COMPARATORS
+from shared.indicators import BY_KEY
 
 bp = Blueprint("audit", __name__)
 PAGE_SIZE = 50
@@ -85,14 +88,27 @@ VALUE_WORDS = {
 }
 
 
-def shown(key: str, value: Any) -> str:
-    """A logged value in words: statuses and resolutions named, times in China time."""
+def shown(key: str, value: Any, names: dict[str, str] | None = None) -> str:
+    """A logged value in words: statuses and resolutions named, times in China time, envoys
+    and units by name (`names`: id or code -> name)."""
     if value is None or value == []:
         return "—"
+    names = names or {}
+    if key in ("envoy_id", "envoy", "unit_code") and isinstance(value, str) and value in names:
+        return names[value]
+    if _target_key(key) and isinstance(value, str):
+        # A target as the targets file logs it: ">= 5000".
+        comparator, _, amount = value.partition(" ")
+        if comparator in COMPARATORS:
+            return f"{chosen_words(COMPARATORS[comparator])} {amount}"
     if key == "status":
         return str(STATUS_LABELS.get(value, value))
     if key == "role":
         return str(ROLE_NAMES.get(value, value))
+    if key == "indicator" and value in BY_KEY:
+        return chosen_words((BY_KEY[value].label_zh, BY_KEY[value].label_en))
+    if key == "comparator" and value in COMPARATORS:
+        return chosen_words(COMPARATORS[value])
     if isinstance(value, bool) or (isinstance(value, str) and value in VALUE_WORDS):
         return str(VALUE_WORDS[value])
     if isinstance(value, str) and key.endswith("_at"):
@@ -108,14 +124,63 @@ def shown(key: str, value: Any) -> str:
     return str(value)
 
 
-def change_lines(entry: audit.Entry) -> list[tuple[str, str, str]]:
+def _target_key(key: str) -> list[str] | None:
+    """A target's key as logged, split into year, unit code or envoy id, and indicator:
+    "2026:530326000000:trainee_attendances" or "2026:envoy:<id>:demo_plots"; else None."""
+    parts = key.split(":")
+    if len(parts) == 4 and parts[1] == "envoy":
+        parts = [parts[0], parts[2], parts[3]]
+    return parts if len(parts) == 3 and parts[2] in BY_KEY and parts[0].isdigit() else None
+
+
+def key_label(key: str, names: dict[str, str]) -> str:
+    """What a logged key is, in words: 2026 年 会泽县 培训人次 for a target's key."""
+    parts = _target_key(key)
+    if parts:
+        year, unit, indicator = parts
+        label = chosen_words((BY_KEY[indicator].label_zh, BY_KEY[indicator].label_en))
+        return f"{year} {names.get(unit, unit)} {label}"
+    return str(KEY_LABELS.get(key, key))
+
+
+def actor(name: str | None) -> str:
+    """Who acted: a user's name, or the system or command line in words."""
+    if not name:
+        return ""
+    if name == audit.SYSTEM:
+        return str(lazy_gettext("系统"))
+    if name == "cli" or name.startswith("cli:"):
+        return f"{lazy_gettext('命令行')} {name[4:]}".strip()
+    return name
+
+
+def change_lines(
+    entry: audit.Entry, names: dict[str, str] | None = None
+) -> list[tuple[str, str, str]]:
     """(what, before, after) for each thing the action changed."""
+    names = names or {}
     order = {key: number for number, key in enumerate(KEY_LABELS)}
     changes = sorted(entry.changes(), key=lambda change: order.get(change[0], len(order)))
     return [
-        (str(KEY_LABELS.get(key, key)), shown(key, old), shown(key, new))
+        (key_label(key, names), shown(key, old, names), shown(key, new, names))
         for key, old, new in changes
     ]
+
+
+def names_of(db: Any) -> dict[str, str]:
+    """Units by code, envoys and devices by id, to name them in the log."""
+    found = {code: name for code, name in db.execute("SELECT code, name FROM units")}
+    found.update({envoy_id: name for envoy_id, name in db.execute("SELECT id, name FROM envoys")})
+    found.update({key: name for key, name in db.execute("SELECT id, name FROM devices")})
+    return found
+
+
+def target_text(entry: audit.Entry, names: dict[str, str]) -> str | None:
+    """What an action was done to, in words where the log keeps a key or an id."""
+    target = str(entry.target_id or "")
+    if _target_key(target):
+        return key_label(target, names)
+    return names.get(target)
 
 
 class LogArgs(Schema):
@@ -137,6 +202,7 @@ def log() -> Any:
     db = get_db()
     page = args["page"]
     found = audit.entries(db, PAGE_SIZE, (page - 1) * PAGE_SIZE, args["action"], args["user"])
+    names = names_of(db)
     return render_template(
         "audit.html",
         entries=found,
@@ -148,5 +214,7 @@ def log() -> Any:
         action_labels=ACTION_LABELS,
         target_labels=TARGET_LABELS,
         record_kinds=KIND_LABELS,
-        change_lines=change_lines,
+        change_lines=functools.partial(change_lines, names=names),
+        target_text=functools.partial(target_text, names=names),
+        actor=actor,
     )

@@ -148,12 +148,10 @@ def listing() -> Any:
     if scope["envoy"] and not scope["own"]:
         envoy_record(db, scope["envoy"])
     unit = unit_scope(db, scope["unit"]) if scope["unit"] or not scope["envoy"] else None
-    user = current_user()
     if unit is not None:
         unit_name = unit["name"]
-    elif scope["own"]:
-        unit_name = user.name if user else ""
     else:
+        # An envoy user's own page is headed by the envoy's name, not the login name.
         unit_name = envoy_record(db, scope["envoy"])["name"]
     where = Scope(scope["year"], unit["prefix"] if unit else "", scope["envoy"])
     now = utc_now()

@@ -7,6 +7,8 @@ from datetime import date, datetime
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
+from shared.bilingual import half
+from shared.choices import Words
 from shared.clock import parse_iso
 from shared.mobile import mask_mobile
 
@@ -42,7 +44,28 @@ def number(value: float | int | None, places: int = 1) -> str:
     return format_decimal(value, format="#,##0." + "#" * places)
 
 
+def chosen_words(words: Words | tuple[str, str]) -> str:
+    """A choice's name in the page's language (shared/choices.py gives both)."""
+    zh, en = words
+    return str(zh) if _zh() else en
+
+
+def in_language(text: object) -> str:
+    """One language of a bilingual message, "中文 / English" (or a (zh, en) pair): the page's.
+
+    Messages and notes carry both languages so command lines and logs can print them whole;
+    a page shows the half its reader chose. Text without " / " is shown as it is.
+    """
+    if isinstance(text, tuple) and len(text) == 2:
+        return chosen_words(text)
+    return half(str(text), english=not _zh())
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
-        local_datetime=local_datetime, local_date=local_date, number=number, masked=mask_mobile
+        local_datetime=local_datetime,
+        local_date=local_date,
+        number=number,
+        masked=mask_mobile,
+        in_language=in_language,
     )

@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 
 from shared.errors import TianjianError
+from shared.marshmallow_zh import bilingual
 
 
 class InvalidInput(TianjianError):
@@ -21,6 +22,7 @@ def load(schema: Schema, values: Mapping[str, Any]) -> dict[str, Any]:
     try:
         return dict(schema.load(data))
     except ValidationError as exc:
-        messages = exc.normalized_messages()
-        listed = "; ".join(f"{field}: {reason}" for field, reason in messages.items())
-        raise InvalidInput(f"输入有误 / invalid input: {listed}", messages) from exc
+        english = exc.normalized_messages()
+        listed = "; ".join(f"{field}: {reason}" for field, reason in english.items())
+        # The page shows the message's Chinese half and each field's reason in its language.
+        raise InvalidInput(f"输入有误 / invalid input: {listed}", bilingual(english)) from exc

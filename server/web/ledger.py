@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext
 
 from server import ledger, users
 from server.access import ANYONE, NotAllowed, current_user, requires
-from server.db import get_db
+from server.db import get_db, in_chunks
 from shared import protocol as p
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
@@ -55,6 +55,23 @@ def index() -> Any:
     return render_template("ledger_index.html", envoys=ledger.envoys_with_devices(get_db()))
 
 
+def farmer_names(db: Any, found: Any) -> dict[str, str]:
+    """A check-in is listed by its farmer's name, not the farmer's id it stores."""
+    ids = {
+        record.shown
+        for device in found.devices
+        for kind in device.kinds
+        if kind.kind == p.ATTENDANCE
+        for line in kind.lines
+        for record in line.records
+        if record.shown
+    }
+    names: dict[str, str] = {}
+    for chunk, marks in in_chunks(sorted(ids)):
+        names.update(db.execute(f"SELECT id, name FROM farmers WHERE id IN ({marks})", chunk))
+    return names
+
+
 @bp.get("/<envoy_id>")
 @requires(*ANYONE)
 def envoy(envoy_id: str) -> Any:
@@ -62,9 +79,12 @@ def envoy(envoy_id: str) -> Any:
     assert user is not None
     if user.role == users.ENVOY and user.envoy_id != envoy_id:
         raise NotAllowed("特派员只能查看自己的台账 / envoys see only their own ledger")
+    db = get_db()
+    found = ledger.ledger(db, envoy_id)
     return render_template(
         "ledger.html",
-        found=ledger.ledger(get_db(), envoy_id),
+        found=found,
+        farmer_names=farmer_names(db, found),
         kind_names=KIND_NAMES,
         line_names=LINE_NAMES,
         line_notes=LINE_NOTES,

@@ -151,7 +151,8 @@ def performance_table(found: Performance) -> Table:
         year=year,
         as_of=found.as_of,
         notes=[
-            "场次按主讲计，协办另列；人次、人数、报数只计本人主讲的场次（电视讲座不计）；"
+            "场次按主讲计，协办另列；人次、人数、报数只计本人主讲的场次"
+            f"（{SESSION_KIND_LABELS['tv_lecture']}不计）；"
             "服务天数计主讲或协办场次及田间观测的日期（北京时间）；已删除的记录不计。"
             " / Sessions count those led, co-run ones apart; person-times, trainees and headcounts"
             " count the envoy's own sessions (TV lectures aside); service days are China-time"

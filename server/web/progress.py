@@ -10,10 +10,11 @@ from marshmallow import Schema, fields, validate
 from server import listings
 from server.access import ANYONE, NotAllowed, current_user, requires
 from server.db import get_db
-from server.page_tables import BOOL, CODE, NUMBER, TEXT, Column, Table
+from server.page_tables import BOOL, NUMBER, TEXT, Column, Table
 from server.progress import progress
 from server.web import forms
 from server.web.render import table_page
+from shared.choices import COMPARATORS, words
 from shared.clock import local_date, utc_now
 
 bp = Blueprint("progress", __name__)
@@ -85,7 +86,7 @@ def target_text(line: dict[str, Any]) -> str:
         if line.get("basis") == "growth":
             return f"同比增长 {line['growth_percent']:g}%（无上年数据，无法判断）"
         return ""
-    text = f"{line['comparator']} {line['target']:,.10g}"
+    text = f"{words(COMPARATORS, line['comparator']).zh} {line['target']:,.10g}"
     if line.get("basis") == "growth":
         text += f"（同比增长 {line['growth_percent']:g}%，去年 {line['last_year_actual']:,.10g}）"
     return text
@@ -146,7 +147,6 @@ def progress_table(report: dict[str, Any], scope: dict[str, Any]) -> Table:
         Column("expected_by_now", "按进度应完成", "Expected by now", NUMBER),
         Column("projected_year_end", "预计全年", "Projected year end", NUMBER),
         Column("note", "说明", "Notes"),
-        Column("key", "指标代码", "Key", CODE),
     )
     rows = [
         {

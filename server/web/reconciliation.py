@@ -17,8 +17,8 @@ from server.flags import rules_of
 from server.page_tables import BOOL, CODE, NUMBER, TIME, Column, Table
 from server.progress import envoy_record, unit_scope
 from server.web import forms
-from server.web.records import KIND_WORDS
 from server.web.render import table_page
+from shared.choices import SESSION_KINDS, words
 from shared.clock import local_date, to_iso, utc_now
 
 # "reconciliation" is the JSON API's blueprint.
@@ -108,7 +108,8 @@ def build_tables(
     sessions = [
         {
             **line,
-            "kind_zh": KIND_WORDS.get(line["kind"], line["kind"]),
+            "kind_zh": words(SESSION_KINDS, line["kind"]).zh,
+            "kind_en": words(SESSION_KINDS, line["kind"]).en,
             "unit": names.get(line["unit_code"], ""),
             "verified_percent": percent(line["verified_share"]),
         }
@@ -179,7 +180,7 @@ def build_tables(
             (
                 Column("starts_at", "时间（北京时间）", "When (China time)", TIME),
                 Column("title", "主题", "Title", link=session_link),
-                Column("kind_zh", "类型", "Kind"),
+                Column("kind_zh", "类型", "Kind", en_key="kind_en"),
                 Column("unit", "地点（单位）", "Unit"),
                 Column("envoy", "主讲特派员", "Lead envoy", link=ledger_link),
                 Column("reported", "填报人数", "Reported headcount", NUMBER),
@@ -251,10 +252,8 @@ def overview() -> Any:
     unit = unit_scope(db, scope["unit"]) if scope["unit"] or not scope["envoy"] else None
     if unit is not None:
         unit_name = unit["name"]
-    elif scope["own"]:
-        user = current_user()
-        unit_name = user.name if user else ""
     else:
+        # An envoy user's own page is headed by the envoy's name, not the login name.
         unit_name = envoy_record(db, scope["envoy"])["name"]
     where = Scope(scope["year"], unit["prefix"] if unit else "", scope["envoy"])
     now = utc_now()

@@ -17,6 +17,7 @@ from server.web import forms
 from server.web.progress import scope_args, scope_query
 from server.web.render import table_page
 from server.web.review import STATUS_LABELS
+from shared.choices import SESSION_KINDS, add_labels
 from shared.clock import local_date, parse_iso, to_iso, utc_now
 
 bp = Blueprint("records", __name__, url_prefix="/records")
@@ -24,17 +25,6 @@ PAGE_SIZE = 50
 # Every list a figure drills to: the unit's records, and an envoy's service days and records
 # under question (the performance page's).
 LISTS = {**drilldown.LISTS, **envoy_records.LISTS}
-
-KIND_WORDS = {
-    "village_training": "进村培训",
-    "large_training": "大型培训",
-    "tv_lecture": "电视讲座",
-    "field_day": "田间观摩",
-    "science_week": "科技活动周",
-    "other": "其他",
-}
-METHOD_WORDS = {"qr_self": "扫码自助签到", "card_scan": "扫学员卡", "roster": "名单勾选"}
-GENDER_WORDS = {"female": "女", "male": "男"}
 
 
 class FilterArgs(Schema):
@@ -82,7 +72,7 @@ def _columns(what: str) -> tuple[str, str, tuple[Column, ...]]:
             "Sessions",
             (
                 Column("starts_at", "时间", "When", TIME),
-                Column("kind_zh", "类型", "Kind"),
+                Column("kind_zh", "类型", "Kind", en_key="kind_en"),
                 Column(
                     "title",
                     "主题",
@@ -106,12 +96,12 @@ def _columns(what: str) -> tuple[str, str, tuple[Column, ...]]:
                 Column("checked_in_at", "签到时间", "Checked in", TIME),
                 Column("farmer", "学员", "Trainee"),
                 Column("mobile", "手机", "Mobile", MOBILE),
-                Column("gender_zh", "性别", "Gender"),
+                Column("gender_zh", "性别", "Gender", en_key="gender_en"),
                 Column("birth_year", "出生年", "Born", YEAR),
                 Column("village", "村", "Village"),
-                Column("method_zh", "签到方式", "Method"),
+                Column("method_zh", "签到方式", "Method", en_key="method_en"),
                 Column("session_title", "场次", "Session", link=session_link),
-                Column("session_kind_zh", "类型", "Kind"),
+                Column("session_kind_zh", "类型", "Kind", en_key="session_kind_en"),
                 Column("envoy", "特派员", "Envoy"),
             ),
         )
@@ -162,7 +152,13 @@ ENVOY_COLUMNS = {
         "被质疑的记录",
         "Records under question",
         (
-            Column("kind_zh", "记录类型", "Record kind", link=lambda r: r["review_path"]),
+            Column(
+                "kind_zh",
+                "记录类型",
+                "Record kind",
+                en_key="kind_en",
+                link=lambda r: r["review_path"],
+            ),
             Column("day", "记录日期", "Record date", "date"),
             Column("status_zh", "审核结果", "Review", en_key="status_en"),
             Column("note", "审核意见", "Note"),
@@ -176,14 +172,7 @@ ENVOY_COLUMNS = {
 
 def _words(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
-        if "kind" in row:
-            row["kind_zh"] = KIND_WORDS.get(row["kind"], row["kind"])
-        if "session_kind" in row:
-            row["session_kind_zh"] = KIND_WORDS.get(row["session_kind"], row["session_kind"])
-        if "method" in row:
-            row["method_zh"] = METHOD_WORDS.get(row["method"], row["method"])
-        if "gender" in row:
-            row["gender_zh"] = GENDER_WORDS.get(row["gender"] or "", "")
+        add_labels(row)
     return rows
 
 
@@ -243,7 +232,7 @@ def listing(what: str) -> Any:
         sums=found.sums,
         page_size=PAGE_SIZE,
         scope_query=scope_query,
-        kind_words=KIND_WORDS,
+        kind_words=SESSION_KINDS,
     )
 
 
@@ -275,7 +264,7 @@ def session(session_id: str) -> Any:
         {"session-checkins": table},
         detail=detail,
         year=year,
-        kind_words=KIND_WORDS,
+        kind_words=SESSION_KINDS,
         total=found.total,
         review=reviews.review_of(db, "session", session_id),
         review_labels=STATUS_LABELS,

@@ -62,10 +62,21 @@ LOADERS: dict[str, Callable[[Any, str, str], Any]] = {
     "envoys": reference.load_envoys,
     "catalogue": reference.load_catalogue,
 }
+# The columns a file may have: the Chinese headers the exports write, or the English ones
+# (server/reference.py CSV_HEADERS reads either).
 FILE_HELP = {
-    "units": "code, name, parent_code, level (county / township / village)",
-    "envoys": "name, mobile, township_codes（空格分隔 / space-separated）",
-    "catalogue": "type (technology / variety / leaflet), name, crop, category",
+    "units": (
+        "区划代码、名称、上级代码、级别（县、乡镇或村）",
+        "code, name, parent_code, level (county / township / village)",
+    ),
+    "envoys": (
+        "姓名、手机、乡镇代码（空格分隔）",
+        "name, mobile, township_codes (space-separated)",
+    ),
+    "catalogue": (
+        "类别（技术、品种或资料）、名称、作物、技术类别",
+        "type (technology / variety / leaflet), name, crop, category",
+    ),
 }
 
 

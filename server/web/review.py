@@ -12,8 +12,10 @@ from server import flags, reviews
 from server.access import ANYONE, BUREAU, NotAllowed, requires, signed_in
 from server.db import get_db
 from server.record_detail import RecordDetail, record_detail
+from server.web.formatting import chosen_words
 from shared import protocol as p
 from shared import review_status as rs
+from shared.choices import BY_FIELD, Words
 from shared.clock import utc_now
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -76,39 +78,12 @@ FIELD_LABELS = {
     "yield_kg_per_mu": lazy_gettext("测产（公斤/亩）"),
     "notes": lazy_gettext("备注"),
 }
-VALUE_LABELS = {
-    "kind": {
-        "village_training": lazy_gettext("进村培训"),
-        "large_training": lazy_gettext("大型培训"),
-        "tv_lecture": lazy_gettext("电视讲座"),
-        "field_day": lazy_gettext("田间观摩"),
-        "science_week": lazy_gettext("科技活动周"),
-        "other": lazy_gettext("其他"),
-    },
-    "method": {
-        "qr_self": lazy_gettext("扫码自助签到"),
-        "card_scan": lazy_gettext("扫学员卡"),
-        "roster": lazy_gettext("名单勾选"),
-    },
-    "gender": {
-        "female": lazy_gettext("女"),
-        "male": lazy_gettext("男"),
-        "unspecified": lazy_gettext("未填"),
-    },
-    "stage": {
-        "sowing": lazy_gettext("播种"),
-        "seedling": lazy_gettext("苗期"),
-        "growing": lazy_gettext("生长期"),
-        "flowering": lazy_gettext("开花期"),
-        "harvest": lazy_gettext("收获"),
-        "other": lazy_gettext("其他"),
-    },
-    "closed": {"1": lazy_gettext("是"), "0": lazy_gettext("否")},
-}
+CLOSED = {"1": Words(lazy_gettext("是"), "yes"), "0": Words(lazy_gettext("否"), "no")}
 
 
 def value_label(name: str, text: str) -> Any:
-    return VALUE_LABELS.get(name, {}).get(text, text)
+    choices = CLOSED if name == "closed" else BY_FIELD.get(name)
+    return chosen_words(choices[text]) if choices and text in choices else text
 
 
 def _readable(detail: RecordDetail) -> None:

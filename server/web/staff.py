@@ -15,6 +15,7 @@ from server.page_tables import BOOL, CODE, MOBILE, NUMBER, TIME, YEAR, Column, T
 from server.sync import list_held
 from server.web import forms
 from server.web.render import table_page
+from shared.choices import add_labels
 from shared.clock import to_iso, utc_now
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -70,7 +71,7 @@ def revoke_device(device_id: str) -> Any:
 
 CANDIDATE_COLUMNS = (
     Column("id", "编号", "No.", NUMBER),
-    Column("reason", "疑似原因", "Why"),
+    Column("reason_zh", "疑似原因", "Why", en_key="reason_en"),
     Column("name_a", "甲：姓名", "A: name"),
     Column("mobile_a", "甲：手机", "A: mobile", MOBILE),
     Column("village_name_a", "甲：村", "A: village"),
@@ -87,7 +88,7 @@ CANDIDATE_COLUMNS = (
 @bp.get("/candidates")
 @requires(*BUREAU)
 def candidates() -> Any:
-    rows = queries.candidate_pairs(get_db(), show_mobiles=True)
+    rows = [add_labels(row) for row in queries.candidate_pairs(get_db(), show_mobiles=True)]
     table = Table(
         "candidates",
         "疑似同一农户",
@@ -128,7 +129,7 @@ MERGED_COLUMNS = (
     Column("canonical_name", "合并到", "Merged into"),
     Column("canonical_envoy", "合并到（登记人）", "Merged into (registered by)"),
     Column("merged_at", "合并时间", "Merged", TIME),
-    Column("reason", "方式", "How"),
+    Column("reason_zh", "方式", "How", en_key="reason_en"),
 )
 
 
@@ -139,9 +140,7 @@ def merged() -> Any:
     db = get_db()
     rows = listings.merged_farmers(db, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     for row in rows:
-        row["reason"] = {"auto": "自动（手机号和姓名相同）", "staff": "工作人员合并"}.get(
-            row["reason"], row["reason"]
-        )
+        add_labels(row)
     table = Table(
         "merged", "已合并农户", "Merged farmers", MERGED_COLUMNS, rows, as_of=to_iso(utc_now())
     )

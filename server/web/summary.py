@@ -13,8 +13,8 @@ from server.figures import Scope
 from server.page_tables import NUMBER, Column, Table
 from server.progress import progress, unit_scope
 from server.web.progress import progress_table, scope_args, scope_query
-from server.web.records import KIND_WORDS
 from server.web.render import table_page
+from shared.choices import SESSION_KINDS, words
 
 bp = Blueprint("summary", __name__)
 
@@ -30,7 +30,7 @@ def year_end() -> Any:
     name, year, as_of = report["unit"]["name"], report["year"], report["as_of"]
     kinds = summary.sessions_by_kind(db, where)
     for row in kinds:
-        row["kind_zh"] = KIND_WORDS.get(row["kind"], row["kind"])
+        row["kind_zh"], row["kind_en"] = words(SESSION_KINDS, row["kind"])
     tables = {
         "progress": progress_table(report, scope),
         "leaflets": Table(
@@ -52,7 +52,7 @@ def year_end() -> Any:
             "活动与展板（按类型）",
             "Sessions and display boards by kind",
             (
-                Column("kind_zh", "类型", "Kind"),
+                Column("kind_zh", "类型", "Kind", en_key="kind_en"),
                 Column("sessions", "场次", "Sessions", NUMBER),
                 Column("checkins", "实名签到人次", "Named check-ins", NUMBER),
                 Column(

@@ -51,7 +51,7 @@ def test_staff_return_a_session_with_a_note_and_see_it_in_the_audit_log(
     page.check("input[name=status][value=returned]")  # type: ignore[attr-defined]
     page.click("#review-submit")  # type: ignore[attr-defined]
     error = page.inner_text("#review-error")  # type: ignore[attr-defined]
-    assert "说明" in error and "needs a note" in error
+    assert "说明" in error and "须写明原因" in error
     assert "尚未审核" in page.inner_text("#present-review")  # type: ignore[attr-defined]
     screenshot(page, "review-needs-a-note")
 

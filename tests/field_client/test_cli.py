@@ -49,7 +49,7 @@ def assert_one_line_error(result: Result, *fragments: str) -> None:
     assert isinstance(result.exception, SystemExit)
     lines = result.output.strip().splitlines()
     assert len(lines) == 1, result.output
-    assert lines[0].startswith("Error: ")
+    assert lines[0].startswith(("错误 / Error: ", "错误："))
     assert "Traceback" not in result.output
     for fragment in fragments:
         assert fragment in lines[0]
@@ -511,7 +511,7 @@ def test_sync_with_no_server_keeps_changes_and_says_so(
     monkeypatch.setattr(sync_module.time, "sleep", lambda seconds: None)
     add_farmer(db)
     result = run(db, "sync", "--timeout", "2")
-    assert_one_line_error(result, "changes kept")
+    assert_one_line_error(result, "没有丢失", "nothing was lost")
     assert ok_json(db, "status")["pending"] == 1
 
 

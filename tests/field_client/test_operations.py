@@ -103,6 +103,18 @@ def test_a_village_name_in_two_townships_lists_both_and_takes_the_township(
     assert names.unit_code(store, "西村") == WEST
 
 
+def test_namesake_villages_are_listed_by_whole_codes_that_are_then_taken(
+    store: FieldStore,
+) -> None:
+    """The listed id tells the two apart (the codes' first 8 digits are the same county's)."""
+    with pytest.raises(names.AmbiguousName) as caught:
+        names.unit_code(store, "东村")
+    assert EAST in caught.value.message and OTHER_EAST in caught.value.message
+    assert names.unit_code(store, OTHER_EAST) == OTHER_EAST
+    farmer = ops.register_farmer(store, name="赵大", village=OTHER_EAST)
+    assert store.record(p.FARMER, farmer)["village_code"] == OTHER_EAST
+
+
 def test_a_farmer_by_name_village_or_last_four_digits(store: FieldStore) -> None:
     wang = ops.register_farmer(
         store, name="王芳", village="西村", mobile="13800138000", gender="女"

@@ -284,7 +284,10 @@ def test_422_malformed_envelope_names_index_and_field(
         "status": "Unprocessable Entity",
         "message": "变更的格式错误 / malformed change envelope",
         "errors": {
-            "1": {"h": ["Missing data for required field."], "q": ["Not a valid integer."]},
+            "1": {
+                "h": ["必填 / Missing data for required field."],
+                "q": ["不是有效的整数 / Not a valid integer."],
+            },
         },
     }
     # A broken envelope fails the whole batch: not even the good change is applied.
@@ -297,7 +300,7 @@ def test_422_kind_that_is_not_text(client: FlaskClient, zhang: Device) -> None:
     change["k"] = ["farmer"]
     response = client.post(PUSH, json={"changes": [change]}, headers=zhang.headers)
     assert response.status_code == 422
-    assert response.get_json()["errors"] == {"0": {"k": ["Not a valid string."]}}
+    assert response.get_json()["errors"] == {"0": {"k": ["不是有效的文字 / Not a valid string."]}}
 
 
 def test_422_push_body_without_changes(client: FlaskClient, zhang: Device) -> None:
@@ -306,7 +309,7 @@ def test_422_push_body_without_changes(client: FlaskClient, zhang: Device) -> No
         "code": 422,
         "status": "Unprocessable Entity",
         "message": '推送格式错误 / push body must be {"changes": [...]}',
-        "errors": {"changes": ["Missing data for required field."]},
+        "errors": {"changes": ["必填 / Missing data for required field."]},
     }
 
 

@@ -417,7 +417,7 @@ def test_the_audit_page_lists_newest_first_filters_and_pages(
     tokens = staff.get("/audit?action=token.issue").get_data(as_text=True)
     assert tokens.count('<tr data-action="') == 1
     bad = staff.get("/audit?action=nonsense")
-    assert bad.status_code == 422 and "no such action" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "没有这种操作" in bad.get_data(as_text=True)
 
     envoy = client_of(app, "zhang")
     assert envoy.get("/audit").status_code == 403

@@ -58,7 +58,7 @@ def assert_one_line_error(result: Result, *needles: str) -> None:
     assert isinstance(result.exception, SystemExit)
     lines = result.output.strip().splitlines()
     assert len(lines) == 1, result.output
-    assert lines[0].startswith("Error: ")
+    assert lines[0].startswith(("错误 / Error: ", "错误："))
     assert "Traceback" not in result.output
     for needle in needles:
         assert needle in lines[0]
@@ -375,10 +375,15 @@ def test_report_csv_starts_with_a_bom(tmp_path: Path) -> None:
     seed_records(db_path)
     result = ok(db_path, "report", "--year", "2026", "--format", "csv")
     assert result.stdout_bytes.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.DictReader(io.StringIO(result.stdout_bytes.decode("utf-8-sig"))))
-    assert [row["key"] for row in rows] == list(INDICATOR_KEYS)
-    assert rows[0]["label_zh"] == "培训人次"
-    assert (rows[0]["verified"], rows[0]["reported"], rows[0]["met"]) == ("1", "25", "False")
+    text = result.stdout_bytes.decode("utf-8-sig")
+    first, rest = text.split("\n", 1)
+    assert "示范县" in first and "2026" in first and "北京时间" in first
+    rows = list(csv.DictReader(io.StringIO(rest)))
+    assert [row["指标代码"] for row in rows] == list(INDICATOR_KEYS)
+    assert rows[0]["指标"] == "培训人次"
+    assert (rows[0]["核实"], rows[0]["报数"], rows[0]["是否达标"]) == ("1", "25", "否")
+    assert rows[0]["比较"] == "超过"
+    assert "True" not in text and "False" not in text
 
 
 def test_report_table(tmp_path: Path) -> None:
@@ -387,7 +392,8 @@ def test_report_table(tmp_path: Path) -> None:
     output = ok(db_path, "report", "--year", "2026").stdout
     assert output.splitlines()[0].startswith("示范县 2026 年")
     assert "培训人次" in output and "核实 1 / 报数 25" in output
-    assert "> 3000" in output and "✗ 未达标" in output
+    assert "超过 3000" in output and "✗ 未达标" in output
+    assert "北京时间" in output.splitlines()[0] and "Z" not in output.splitlines()[0]
 
 
 # ---------------------------------------------------------------- devices and farmers
@@ -440,7 +446,7 @@ def test_farmers_candidates_and_merge(tmp_path: Path) -> None:
         ],
     )
     [candidate] = ok(db_path, "farmers", "candidates").stdout.splitlines()
-    assert "same_mobile" in candidate
+    assert "手机号相同" in candidate and "same_mobile" not in candidate
     assert "孙梅" in candidate and "孙玫" in candidate
     assert first in candidate and second in candidate
     assert "136****5678" in candidate
@@ -456,7 +462,7 @@ def test_farmers_candidates_and_merge(tmp_path: Path) -> None:
 
 def test_conflicts_and_purge_tombstones_run(tmp_path: Path) -> None:
     db_path = loaded(str(tmp_path / "t.db"))
-    assert ok(db_path, "conflicts").stdout == ""
+    assert ok(db_path, "conflicts").stdout == "没有编辑冲突 / no conflicting edits\n"
     assert "purged 0 tombstones" in ok(db_path, "purge-tombstones", "--days", "180").stdout
 
 
@@ -570,7 +576,7 @@ def test_held_lists_check_ins_waiting_for_their_session(tmp_path: Path) -> None:
     )
     assert [a["s"] for a in answers] == [p.APPLIED, p.HELD]
     [line] = ok(db_path, "held").stdout.splitlines()
-    assert "张三" in line and f"session {missing_session}" in line
+    assert "张三" in line and f"session {missing_session}" in line and "等待培训场次" in line
 
 
 # ---------------------------------------------------------------- bad input: one line, nothing written

@@ -190,9 +190,9 @@ def test_page_shows_the_share_and_switches_with_a_banner(app: Flask, work: dict[
     header = rows[1]
     assert "其中存疑" not in header
     actual = header.index("完成（核实）")
-    by_key = {row[header.index("指标代码")]: row for row in rows[2:] if len(row) == len(header)}
-    assert by_key["trainee_attendances"][actual] == "2"
-    assert by_key["demo_area_mu"][actual] == "27.5"
+    by_key = {row[header.index("指标")]: row for row in rows[2:] if len(row) == len(header)}
+    assert by_key["培训人次"][actual] == "2"
+    assert by_key["示范面积（亩）"][actual] == "27.5"
 
     book = openpyxl.load_workbook(
         io.BytesIO(

@@ -206,10 +206,10 @@ def test_staff_return_a_session_on_its_page(pages: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("form", "named"),
     [
-        ({"status": rs.QUESTIONED, "note": "  "}, "questioned or returned record needs a note"),
-        ({"status": "deleted"}, "status must be one of"),
-        ({}, "status must be one of"),
-        ({"status": rs.CORRECTED}, "status must be one of"),
+        ({"status": rs.QUESTIONED, "note": "  "}, "须写明原因"),
+        ({"status": "deleted"}, "审核结果须为"),
+        ({}, "审核结果须为"),
+        ({"status": rs.CORRECTED}, "审核结果须为"),
     ],
 )
 def test_bad_review_forms_are_refused_on_the_page_with_nothing_written(

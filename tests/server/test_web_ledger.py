@@ -83,3 +83,29 @@ def test_the_ledger_page_explains_each_line_in_chinese_and_english(
     assert "这位特派员没有在用的设备" not in envoy.get(own.headers["Location"]).get_data(
         as_text=True
     )
+
+
+def test_a_check_in_is_listed_by_the_farmers_name_not_an_id(app: Flask, db: Database) -> None:
+    zhang = Envoy(db, "张三")
+    farmer = zhang.farmer("赵大")
+    held = send(
+        zhang,
+        p.ATTENDANCE,
+        {
+            "session_id": new_id(),
+            "farmer_id": farmer,
+            "checked_in_at": "2026-05-10T02:15:00Z",
+            "method": "roster",
+        },
+    )
+    assert held["s"] == p.HELD
+    report(zhang, cursor_now(db), attendance=KindCounts(live=1))
+    users.add_user(db, "staff", users.STAFF, PASSWORD)
+    db.conn.commit()
+    staff = app.test_client()
+    assert sign_in(staff, "staff", PASSWORD).status_code == 302
+    page = staff.get(f"/ledger/{zhang.envoy_id}").get_data(as_text=True)
+    line = page[page.index('data-kind="attendance" data-line="held"') :]
+    line = line[: line.index("</details>")]
+    assert "赵大" in line
+    assert farmer not in line

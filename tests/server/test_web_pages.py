@@ -151,7 +151,7 @@ def test_staff_cannot_change_targets_and_admins_can(app: Flask, busy: dict[str, 
     )
     assert loaded.status_code == 302, loaded.get_data(as_text=True)
     page = staff.get("/progress?year=2026&unit=530102001").get_data(as_text=True)
-    assert "&gt; 50" in cell_text(page, "培训人次")
+    assert "超过 50" in cell_text(page, "培训人次")
 
 
 # ------------------------------------------------------------------ drill-down

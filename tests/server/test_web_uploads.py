@@ -28,12 +28,12 @@ PASSWORD = "upload-password"
 BAD_FILES = {
     "8M empty rows": ("目标.xlsx", lambda: workbook(empty_rows(8_000_000)), 413, "20,000"),
     "declared 8M rows": ("目标.xlsx", lambda: workbook(far_cell("A1:A8000000")), 413, "20,000"),
-    "alias bomb": ("目标.yaml", lambda: alias_bomb().encode(), 422, "alias"),
+    "alias bomb": ("目标.yaml", lambda: alias_bomb().encode(), 422, "别名"),
     "UTF-16 YAML": ("目标.yaml", lambda: TARGETS_YAML.encode("utf-16"), 422, "UTF-16"),
     "GBK YAML": ("目标.yaml", lambda: ("# 目标\n" + TARGETS_YAML).encode("gbk"), 422, "GBK"),
     "Latin-1 JSON": ("目标.json", lambda: '{"note": "é"}'.encode("latin-1"), 422, "UTF-8"),
-    "JSON 100k deep": ("目标.json", lambda: b"[" * 100_000 + b"]" * 100_000, 422, "nested"),
-    "YAML 5k deep": ("目标.yaml", lambda: b"[" * 5_000 + b"]" * 5_000, 422, "nested"),
+    "JSON 100k deep": ("目标.json", lambda: b"[" * 100_000 + b"]" * 100_000, 422, "嵌套"),
+    "YAML 5k deep": ("目标.yaml", lambda: b"[" * 5_000 + b"]" * 5_000, 422, "嵌套"),
 }
 BAD_NAMES = {
     ".": ".",
@@ -85,8 +85,8 @@ def test_bad_target_files_are_refused_naming_the_problem(
     before = counts(db_path)
     code, message = upload(admin, "/targets/upload?year=2026", name, make())
     assert code == status, message
-    chinese, _, english = message.partition(" / ")
-    assert chinese and english and named in message and name in message
+    # The page shows its reader's language (Chinese here); the file and the problem are named.
+    assert named in message and name in message
     assert counts(db_path) == before
     assert admin.get("/targets/?year=2026").status_code == 200
 
@@ -99,7 +99,7 @@ def test_upload_names_that_are_no_file_names_are_refused(
     before = counts(db_path)
     code, message = upload(admin, where, BAD_NAMES[label], b"code,name,parent_code,level\n")
     assert code == 422, message
-    assert "文件名无效" in message and "invalid file name" in message
+    assert "文件名无效" in message
     assert counts(db_path) == before
 
 

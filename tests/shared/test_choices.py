@@ -43,3 +43,35 @@ def test_an_unknown_word_lists_the_choices_in_chinese() -> None:
         parse_choice(GENDER_LABELS, "外星人", "gender")
     assert "gender" in caught.value.errors
     assert "男" in caught.value.message and "female" in caught.value.message
+
+
+def test_every_kind_and_method_label_has_one_home() -> None:
+    """Pages, exports and both command lines take these words from shared/choices.py; a copy
+    elsewhere drifts (the same kind was 现场观摩 on one page and 田间观摩 on another)."""
+    from pathlib import Path
+
+    from shared.choices import CHECKIN_METHODS, SESSION_KINDS
+
+    root = Path(__file__).resolve().parents[2]
+    labels = {w.zh for w in (*SESSION_KINDS.values(), *CHECKIN_METHODS.values())} | {"田间观摩"}
+    labels = {label for label in labels if len(label) >= 4}
+    copies = [
+        f"{path.relative_to(root)}: {label}"
+        for folder in ("server", "field_client")
+        for path in (root / folder).rglob("*.py")
+        for label in labels
+        if f'"{label}"' in path.read_text(encoding="utf-8")
+    ]
+    assert copies == []
+
+
+def test_every_choice_has_chinese_and_english() -> None:
+    from shared.choices import BY_FIELD, add_labels
+
+    for choices in BY_FIELD.values():
+        for code, words in choices.items():
+            assert words.zh and words.en, code
+            assert not words.zh.isascii() or code in (">", ">="), code
+    row = add_labels({"kind": "field_day", "reason": "same_name_village_birth_year"})
+    assert row["kind_zh"] == "现场观摩" and row["kind_en"] == "field day"
+    assert row["reason_zh"] == "姓名、村和出生年相同"

@@ -7,6 +7,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from shared.cli_errors import BilingualGroup
 from shared.cli_numbers import NUMBER, WHOLE
 from shared.mobile import normalise_mobile
 from shared.schemas.field import FarmerSchema, LeafletHandoutSchema, PlotSchema
@@ -59,14 +60,20 @@ def test_mobile_in_other_digits_is_stored_ascii() -> None:
 
 
 def test_command_line_numbers() -> None:
-    @click.command()
+    """Read as typed; refused in both languages under the root group both command lines use."""
+
+    @click.group(cls=BilingualGroup)
+    def cli() -> None:
+        pass
+
+    @cli.command()
     @click.option("--area", type=NUMBER)
     @click.option("--year", type=WHOLE)
     def show(area: float, year: int) -> None:
         click.echo(f"{area!r} {year!r}")
 
-    result = CliRunner().invoke(show, ["--area", "１２．５", "--year", "２０２６"])
+    result = CliRunner().invoke(cli, ["show", "--area", "１２．５", "--year", "２０２６"])
     assert result.output.strip() == "12.5 2026"
-    refused = CliRunner().invoke(show, ["--year", "十二"])
-    assert refused.exit_code == 2 and "不是整数" in refused.output
-    assert "is not a whole number" in refused.output
+    refused = CliRunner().invoke(cli, ["show", "--year", "十二"])
+    assert refused.exit_code == 2 and "不是有效的数字" in refused.output
+    assert "is not a valid integer" in refused.output

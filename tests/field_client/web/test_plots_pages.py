@@ -108,7 +108,7 @@ def test_every_bad_plot_field_is_shown_at_once_in_chinese(envoy, store) -> None:
     answer = post_form(envoy, "/envoy/plots/new", bad)
     assert answer.status_code == 422
     page = answer.get_data(as_text=True)
-    for shown in ("村：", "品种：", "面积（亩）：应为数字", "建立日期：", "纬度"):
+    for shown in ("村：", "品种：", "面积（亩）：不是有效的数字", "建立日期：", "纬度"):
         assert shown in page, shown
     assert "Not a valid" not in page
     assert store.records(p.PLOT) == []

@@ -232,5 +232,5 @@ def test_every_bad_field_is_shown_at_once_in_chinese(envoy, store) -> None:
         assert f'id="error-{key}"' in page, key
     for shown in ("类型：", "村：", "开始时间：", "结束时间：", "展板数："):
         assert shown in page, shown
-    assert "Not a valid" not in page and "应为整数" in page
+    assert "Not a valid" not in page and "不是有效的整数" in page
     assert sessions(store) == []
