@@ -38,7 +38,7 @@ REPORT_COLUMNS = (
     "actual",
     "percent",
     "met",
-    "status",
+    "status_zh",
     "verified",
     "reported",
 )
@@ -89,6 +89,7 @@ REPORT_HEADERS = (
     "完成",
     "完成率 %",
     "是否达标",
+    "状态",
     "核实",
     "报数",
 )

@@ -403,7 +403,7 @@ def test_numbers_typed_in_full_width_are_read(db: Path) -> None:
     result = run(
         db, "plot", "new", "--village", VILLAGE, "--host", "李", "--crop", "玉米", "--area", "十亩"
     )
-    assert result.exit_code == 2 and "不是数字" in result.output
+    assert result.exit_code == 2 and "不是有效的数字" in result.output
 
 
 def test_plot_edit_changes_only_what_is_given(db: Path) -> None:
