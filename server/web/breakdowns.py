@@ -163,6 +163,8 @@ def breakdown_table(data: dict[str, Any], scope: dict[str, Any], unit_name: str)
                 "label_zh": row["label_zh"],
                 "label_en": row["label_en"],
                 "above": row.get("above", False),
+                "township": row.get("township"),
+                "unit_code": row["key"] if row.get("township") is not None else None,
             },
             row["values"],
             row["targets"],

@@ -209,8 +209,9 @@ def test_year_end_summary_fits_a4_portrait(
         assert found["page"] <= A4_CONTENT_PX, found
         assert max(found["tables"]) <= A4_CONTENT_PX, found
         # The notes column of the progress table reads as text, not a character a line.
-        notes = page.locator("#table-progress thead th").nth(-2)
-        assert notes.inner_text().strip() == ("Notes" if lang == "en" else "说明")
+        heading = "Notes" if lang == "en" else "说明"
+        notes = page.locator("#table-progress thead th", has_text=heading)
+        assert notes.inner_text().strip() == heading
         screenshot(page, f"layout-summary-print-{lang}")
         assert notes.bounding_box()["width"] >= 100
         printed = " ".join(page.locator("p.note").all_inner_texts())

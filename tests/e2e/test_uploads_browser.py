@@ -76,7 +76,7 @@ def test_a_hostile_upload_gets_a_page_naming_the_problem(
     with page.expect_navigation():  # type: ignore[attr-defined]
         page.click(f"{form} button[type=submit]")  # type: ignore[attr-defined]
     message = page.inner_text("p.error")  # type: ignore[attr-defined]
-    assert named in message and " / " in message, message
+    assert named in message, message
     assert "/tmp" not in page.content()  # type: ignore[attr-defined]
     assert page.inner_text("h1").split("(")[-1].rstrip(")") in ("413", "422")  # type: ignore[attr-defined]
     screenshot(page, f"upload-refused-{named}")
