@@ -22,7 +22,6 @@ import pytest
 
 from server import users
 from server.db import init_db
-from tests.browser import CHROMIUM_ARGS, chromium_path
 from tests.e2e.field_serve import FieldServer
 from tests.helpers import LiveServer
 
@@ -214,9 +213,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]
 
 
 @pytest.fixture(scope="module")
-def walked(demo: tuple[Path, dict[str, Any]]) -> Iterator[Walk]:
-    from playwright.sync_api import sync_playwright
-
+def walked(demo: tuple[Path, dict[str, Any]], browser: Any) -> Iterator[Walk]:
+    # The session's one browser (tests/browser.py): a second sync_playwright() in the same
+    # process fails while the first is running.
     folder, summary = demo
     passwords = {u["name"]: u["password"] for u in summary["users"]}
     accounts = (
@@ -229,37 +228,32 @@ def walked(demo: tuple[Path, dict[str, Any]]) -> Iterator[Walk]:
     server = LiveServer(str(folder / "server.db")).start()
     field_server = FieldServer(str(folder / "field-lijianhua.db"), FIELD_PIN)
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
-            )
-            for width in WIDTHS:
-                for who, name, password in accounts:
-                    context = browser.new_context(
-                        viewport={"width": width, "height": 800},
-                        locale="zh-CN",
-                        timezone_id="Asia/Shanghai",
-                    )
-                    page = context.new_page()
-                    page.goto(server.url + "/signin")
-                    page.fill("input[name=name]", name)
-                    page.fill("input[name=password]", password)
-                    page.click("#signin-submit")
-                    walk(page, server.url, "/progress", who, width, result, logins)
-                    context.close()
+        for width in WIDTHS:
+            for who, name, password in accounts:
                 context = browser.new_context(
                     viewport={"width": width, "height": 800},
                     locale="zh-CN",
                     timezone_id="Asia/Shanghai",
                 )
                 page = context.new_page()
-                page.goto(field_server.url + "/login")
-                page.fill("input[name=pin]", FIELD_PIN)
-                page.press("input[name=pin]", "Enter")
-                page.wait_for_load_state()
-                walk(page, field_server.url, "/", "field", width, result)
+                page.goto(server.url + "/signin")
+                page.fill("input[name=name]", name)
+                page.fill("input[name=password]", password)
+                page.click("#signin-submit")
+                walk(page, server.url, "/progress", who, width, result, logins)
                 context.close()
-            browser.close()
+            context = browser.new_context(
+                viewport={"width": width, "height": 800},
+                locale="zh-CN",
+                timezone_id="Asia/Shanghai",
+            )
+            page = context.new_page()
+            page.goto(field_server.url + "/login")
+            page.fill("input[name=pin]", FIELD_PIN)
+            page.press("input[name=pin]", "Enter")
+            page.wait_for_load_state()
+            walk(page, field_server.url, "/", "field", width, result)
+            context.close()
     finally:
         field_server.stop()
         server.stop()
