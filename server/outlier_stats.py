@@ -124,11 +124,8 @@ def _handout_sql(scope: Scope) -> str:
     )
     if not scope.prefix:
         return f"SELECT {columns} {common}"
-    return (
-        f"SELECT {columns} {common} AND h.unit_code >= :lo AND h.unit_code < :hi "
-        f"UNION ALL SELECT {columns} {common} AND +h.unit_code IS NULL AND h.session_id IN "
-        "(SELECT id FROM sessions WHERE unit_code >= :lo AND unit_code < :hi)"
-    )
+    # Flags judge every hand-out, questioned ones too: the scope never leaves them out here.
+    return counted.handout_rows(replace(scope, exclude_questioned=False), columns)
 
 
 # The kinds of record whose figures outliers judge (a push bringing one is judged at once).
