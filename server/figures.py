@@ -85,9 +85,6 @@ def _add(into: dict[str, float], values: dict[str, float]) -> None:
 # ---------------------------------------------------------------- SQL pieces
 
 
-_sessions_cte = counted.sessions_cte
-
-
 def _checkin_rows(scope: Scope, db: Database, dimension: Dimension) -> str:
     """FROM ... WHERE for the named check-ins in scope (alias a; s their session)."""
     farmer = (
@@ -198,12 +195,12 @@ def _checkins(
     if months is not None:
         month_of = dict(
             db.execute(
-                f"WITH {_sessions_cte(scope)} SELECT id, {local_month('s.starts_at')} FROM s",
+                f"WITH {counted.sessions_cte(scope)} SELECT id, {local_month('s.starts_at')} FROM s",
                 params,
             ).fetchall()
         )
     sql = (
-        f"WITH {_sessions_cte(scope)} SELECT {dim.attendance} AS k, a.id, a.session_id, "
+        f"WITH {counted.sessions_cte(scope)} SELECT {dim.attendance} AS k, a.id, a.session_id, "
         f"a.farmer_id {_checkin_rows(scope, db, dim)}"
     )
     tallies: dict[Any, _Tally] = defaultdict(_Tally)
@@ -242,10 +239,10 @@ def _checkins(
         for month, count in by_month.items():
             months[month]["trainee_attendances"] = count
     if firsts is not None:
-        counted: dict[int, int] = defaultdict(int)
+        per_month: dict[int, int] = defaultdict(int)
         for month in first_seen.values():
-            counted[month] += 1
-        firsts["unique_trainees"] = dict(counted)
+            per_month[month] += 1
+        firsts["unique_trainees"] = dict(per_month)
 
 
 def _sessions(
@@ -253,7 +250,7 @@ def _sessions(
 ) -> None:
     kinds = "".join(f"sum(s.kind = '{kind}'), " for kind in SESSION_KIND_INDICATORS.values())
     sql = (
-        f"WITH {_sessions_cte(scope)} SELECT {dim.session} AS k, s.q, {kinds}"
+        f"WITH {counted.sessions_cte(scope)} SELECT {dim.session} AS k, s.q, {kinds}"
         f"coalesce(sum({counted.audience_estimate('s')}), 0), "
         f"coalesce(sum({counted.reported_headcount('s')}), 0), "
         f"coalesce(sum(CASE WHEN {counted.headcount_reported('s')} "
@@ -287,9 +284,6 @@ def _handouts(
             _add(doubted[key], found)
 
 
-_plot_rows = counted.plot_rows
-
-
 def _plot_flag(scope: Scope) -> str:
     return counted.question_flag(scope, p.PLOT, "p.id")
 
@@ -303,7 +297,7 @@ def _plots(
         f"count(DISTINCT p.variety_id), sum({under}), "
         f"coalesce(sum(CASE WHEN {under} THEN p.area_mu END), 0), "
         f"count(DISTINCT CASE WHEN NOT {under} THEN p.variety_id END) FROM plots p "
-        f"{dim.plot_join} {_plot_rows(scope).removeprefix('FROM plots p ')} GROUP BY k"
+        f"{dim.plot_join} {counted.plot_rows(scope).removeprefix('FROM plots p ')} GROUP BY k"
     )
     for key, count, area, varieties, q_count, q_area, kept_varieties in db.execute(
         sql, params
@@ -333,10 +327,10 @@ def _technologies(
         parts.append(
             f"SELECT {dim.plot} AS k, t.value AS tech, {_plot_flag(scope)} AS q FROM plots p "
             + ("" if dim.plot_join else "CROSS JOIN json_each(p.technology_ids) t")
-            + f" {dim.plot_join} {_plot_rows(scope).removeprefix('FROM plots p ')}"
+            + f" {dim.plot_join} {counted.plot_rows(scope).removeprefix('FROM plots p ')}"
         )
     sql = (
-        f"WITH {_sessions_cte(scope)} SELECT k, count(DISTINCT tech), "
+        f"WITH {counted.sessions_cte(scope)} SELECT k, count(DISTINCT tech), "
         "count(DISTINCT CASE WHEN NOT q THEN tech END), max(q) FROM ("
         + " UNION ALL ".join(parts)
         + ") GROUP BY k"
@@ -374,9 +368,9 @@ def first_months(db: Database, scope: Scope) -> dict[str, dict[int, int]]:
     params = scope.params()
     month = local_month("s.starts_at")
     out: dict[str, dict[int, int]] = {}
-    plot_rows = _plot_rows(scope).removeprefix("FROM plots p ")
+    plot_rows = counted.plot_rows(scope).removeprefix("FROM plots p ")
     rows = db.execute(
-        f"WITH {_sessions_cte(scope)} SELECT m, count(*) FROM (SELECT tech, min(m) AS m FROM ("
+        f"WITH {counted.sessions_cte(scope)} SELECT m, count(*) FROM (SELECT tech, min(m) AS m FROM ("
         f"SELECT t.value AS tech, {month} AS m FROM s CROSS JOIN json_each(s.technology_ids) t "
         "UNION ALL SELECT t.value, CAST(strftime('%m', p.established_on) AS INTEGER) "
         f"FROM plots p CROSS JOIN json_each(p.technology_ids) t {plot_rows}"
