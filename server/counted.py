@@ -307,7 +307,7 @@ def question_flag(scope: Scope, kind: str, column: str) -> str:
 def envoys_in_unit(scope: Scope) -> str:
     """SQL condition on envoy alias e: serves a township of the unit (a village: its township),
     or handed out in the unit this year; every envoy when no unit is given. The hand-outs are
-    read once off the index on (unit_code, handed_out_at), not per envoy. Parameters: `params`."""
+    read once off the index on (unit_code, handed_out_at), not per envoy. Run with `params(scope)`."""
     if not scope.prefix:
         return "1"
     # The unit's hand-outs as one list read off the unit's index (the unary + keeps SQLite off
