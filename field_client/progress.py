@@ -1,9 +1,12 @@
 """The envoy's own progress for a year against their targets, from the device's replica alone.
 
 The replica holds what was synced and what is still unsent, so the figures work offline. They
-follow the server's rules (server/figures.py) for one envoy: sessions they lead, check-ins at
-those sessions except TV lectures (a farmer merged into another counts once per session),
-their hand-outs, their plots established that year; years and days in China time.
+follow the server's rules (server/counted.py) for one envoy: sessions they lead, check-ins at
+those sessions except an audience's (shared.indicators.AUDIENCE_KINDS: a TV lecture's), a farmer
+merged into another counted once per session, deleted records and farmers left out, their
+hand-outs, their plots established that year; years and days in China time. Records under
+question count here as on the server's figures that include them (the device holds no reviews).
+tests/e2e/test_device_progress_matches_server.py runs both on the same records.
 """
 
 from __future__ import annotations
@@ -15,7 +18,15 @@ from field_client import operations as ops
 from field_client.store import FieldStore
 from shared import protocol as p
 from shared.clock import CHINA, parse_iso
-from shared.indicators import BY_KEY, INDICATOR_KEYS, Indicator, growth_target, is_met
+from shared.indicators import (
+    AUDIENCE_KINDS,
+    BY_KEY,
+    INDICATOR_KEYS,
+    SESSION_KIND_INDICATORS,
+    Indicator,
+    growth_target,
+    is_met,
+)
 
 
 def _year_of(iso: str | None) -> int | None:
@@ -28,7 +39,7 @@ def actuals(store: FieldStore, year: int) -> dict[str, float]:
     by_kind = {
         kind: store.records(kind) for kind in (p.SESSION, p.ATTENDANCE, p.LEAFLET_HANDOUT, p.PLOT)
     }
-    aliases = {a["id"]: a["canonical_id"] for a in store.reference(p.FARMER_ALIAS)}
+    aliases = store.aliases()
     deleted_farmers = {
         f["id"] for f in store.records(p.FARMER, include_deleted=True) if f.get("deleted")
     }
@@ -40,7 +51,7 @@ def actuals(store: FieldStore, year: int) -> dict[str, float]:
     pairs: set[tuple[str, str]] = set()
     for attendance in by_kind.get(p.ATTENDANCE, []):
         session = sessions.get(attendance.get("session_id") or "")
-        if session is None or session.get("kind") == "tv_lecture":
+        if session is None or session.get("kind") in AUDIENCE_KINDS:
             continue
         if attendance["farmer_id"] in deleted_farmers:
             continue
@@ -62,9 +73,7 @@ def actuals(store: FieldStore, year: int) -> dict[str, float]:
             for h in by_kind.get(p.LEAFLET_HANDOUT, [])
             if h.get("envoy_id") == me and _year_of(h.get("handed_out_at")) == year
         ),
-        "village_trainings": kinds.count("village_training"),
-        "large_trainings": kinds.count("large_training"),
-        "tv_lectures": kinds.count("tv_lecture"),
+        **{key: kinds.count(kind) for key, kind in SESSION_KIND_INDICATORS.items()},
         "technologies_promoted": len(technologies),
         "varieties_introduced": len({r["variety_id"] for r in plots if r.get("variety_id")}),
         "demo_plots": len(plots),

@@ -456,6 +456,10 @@ class FieldStore(Outbox):
             )
         ]
 
+    def aliases(self) -> dict[str, str]:
+        """Every merged farmer record's id and the record it was merged into (from the server)."""
+        return dict(self.db.execute("SELECT id, canonical_id FROM aliases").fetchall())
+
     def canonical_farmer(self, farmer_id: str) -> str:
         row = self.db.execute(
             "SELECT canonical_id FROM aliases WHERE id = ?", [farmer_id]

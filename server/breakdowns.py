@@ -20,7 +20,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from server import figures, profiles, targets
-from server.figures import Scope, code_range
+from server.counted import Scope, code_range
 from server.progress import envoy_record, judge, progress, unit_scope
 from shared.choices import GENDERS, SESSION_KINDS, words
 from shared.clock import CHINA, to_iso, utc_now

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
-from server.figure_scope import Scope, code_range
+from server import counted
+from server.counted import Scope, code_range
 from server.settings import default
 from shared.clock import to_iso
 
@@ -72,11 +73,7 @@ class SessionFlag:
 
 def _sessions(scope: Scope) -> str:
     """The scope's live sessions (the unit's index, then the year), as alias s."""
-    envoy = " AND s.lead_envoy_id = :envoy" if scope.envoy_id else ""
-    return (
-        "s.deleted = 0 AND s.unit_code >= :lo AND s.unit_code < :hi "
-        f"AND s.starts_at >= :start AND s.starts_at < :end{envoy}"
-    )
+    return counted.counted_sessions(scope)
 
 
 def shared_addresses(db: Database, scope: Scope, min_farmers: int) -> list[SessionFlag]:
@@ -85,9 +82,9 @@ def shared_addresses(db: Database, scope: Scope, min_farmers: int) -> list[Sessi
     with a `net`."""
     sql = (
         "WITH netted AS (SELECT a.session_id, a.net, count(DISTINCT "
-        "coalesce(fa.canonical_id, a.farmer_id)) AS farmers FROM sessions s "
+        f"{counted.person_of()}) AS farmers FROM sessions s "
         "JOIN attendances a INDEXED BY idx_attendances_session_net ON a.session_id = s.id "
-        "AND a.net IS NOT NULL AND a.deleted = 0 "
+        f"AND a.net IS NOT NULL AND {counted.live('a')} "
         f"LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id WHERE {_sessions(scope)} "
         "GROUP BY a.session_id, a.net HAVING farmers >= :min_farmers) "
         "SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at, max(n.farmers) "
@@ -118,7 +115,7 @@ def bursts(db: Database, scope: Scope, count: int, seconds: int) -> list[Session
         "WITH timed AS (SELECT a.session_id, count(*) OVER (PARTITION BY a.session_id "
         "ORDER BY unixepoch(a.checked_in_at) RANGE BETWEEN CURRENT ROW AND :seconds FOLLOWING) "
         "AS n FROM sessions s JOIN attendances a INDEXED BY idx_attendances_session_phone "
-        "ON a.session_id = s.id AND a.phone IS NOT NULL AND a.deleted = 0 "
+        f"ON a.session_id = s.id AND a.phone IS NOT NULL AND {counted.live('a')} "
         f"WHERE {_sessions(scope)}), "
         "most AS (SELECT session_id, max(n) AS n FROM timed GROUP BY session_id "
         "HAVING max(n) >= :count) "
@@ -162,7 +159,7 @@ def one_time_farmers(
         for row in db.execute(
             "SELECT a.session_id FROM sessions s JOIN attendances a INDEXED BY "
             "idx_attendances_session_phone ON a.session_id = s.id AND a.phone IS NOT NULL "
-            f"AND a.deleted = 0 WHERE {_sessions(scope)} GROUP BY a.session_id "
+            f"AND {counted.live('a')} WHERE {_sessions(scope)} GROUP BY a.session_id "
             "HAVING count(DISTINCT a.farmer_id) >= :min_farmers",
             params,
         )
@@ -172,11 +169,10 @@ def one_time_farmers(
     lo, hi = code_range(scope.prefix[:COUNTY_DIGITS])
     sql = (
         "SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at, "
-        "coalesce(fa.canonical_id, a.farmer_id) FROM sessions s "
-        "JOIN attendances a ON a.session_id = s.id AND a.deleted = 0 "
-        "LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id WHERE s.deleted = 0 "
-        "AND s.unit_code >= :lo AND s.unit_code < :hi AND s.starts_at >= :start "
-        "AND s.starts_at < :end"
+        f"{counted.person_of()} FROM sessions s "
+        f"JOIN attendances a ON a.session_id = s.id AND {counted.live('a')} "
+        "LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id "
+        f"WHERE {counted.counted_sessions(replace(scope, envoy_id=None))}"
     )
     county = {"lo": lo, "hi": hi, "start": scope.start, "end": Scope(scope.year + 1).end}
     sessions_of: dict[str, set[str]] = defaultdict(set)

@@ -8,13 +8,13 @@ TV lectures not counted as training), plus the filters a breakdown row stands fo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlite_utils import Database
 
-from server.figure_scope import HANDOUT_COUNTED_AT
-from server.figures import Scope
+from server import counted
+from server.counted import HANDOUT_COUNTED_AT, Scope, local_month
 from shared.errors import TianjianError
 
 KINDS = ("sessions", "checkins", "handouts", "plots")
@@ -51,17 +51,14 @@ class Page:
     sums: dict[str, float] = field(default_factory=dict)
 
 
-def _local_month(expr: str) -> str:
-    return f"CAST(strftime('%m', {expr}, '+8 hours') AS INTEGER)"
-
-
 def _session_where(scope: Scope, filters: Filters, params: dict[str, Any]) -> str:
     where = [
-        "s.deleted = 0",
-        "s.unit_code >= :lo AND s.unit_code < :hi",
-        "s.starts_at >= :start AND s.starts_at < :end",
+        counted.live("s"),
+        counted.in_unit("s.unit_code"),
+        counted.session_in_year("s"),
     ]
     if scope.envoy_id and filters.co_run:
+        # The envoy's co-run sessions: someone else's to count, listed for the envoy to see.
         where.append(
             "s.lead_envoy_id != :envoy AND EXISTS "
             "(SELECT 1 FROM json_each(s.co_envoy_ids) c WHERE c.value = :envoy)"
@@ -69,12 +66,12 @@ def _session_where(scope: Scope, filters: Filters, params: dict[str, Any]) -> st
     elif scope.envoy_id:
         where.append("s.lead_envoy_id = :envoy")
     if filters.reported:
-        where.append("s.kind != 'tv_lecture' AND s.reported_headcount IS NOT NULL")
+        where.append(counted.headcount_reported("s"))
     if filters.kind:
         where.append("s.kind = :kind")
         params["kind"] = filters.kind
     if filters.month:
-        where.append(f"{_local_month('s.starts_at')} = :month")
+        where.append(f"{local_month('s.starts_at')} = :month")
         params["month"] = filters.month
     if filters.technology:
         where.append("EXISTS (SELECT 1 FROM json_each(s.technology_ids) t WHERE t.value = :tech)")
@@ -96,10 +93,8 @@ def sessions(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
     # Headcounts as progress counts them: typed headcounts of trainings, a TV lecture's
     # audience estimate apart (server.figures, never added to people trained).
     total, headcounts, audience = db.execute(
-        "SELECT count(*), "
-        "coalesce(sum(CASE WHEN s.kind != 'tv_lecture' THEN s.reported_headcount END), 0), "
-        "coalesce(sum(CASE WHEN s.kind = 'tv_lecture' THEN s.reported_headcount END), 0) "
-        f"FROM sessions s WHERE {where}",
+        f"SELECT count(*), coalesce(sum({counted.reported_headcount('s')}), 0), "
+        f"coalesce(sum({counted.audience_estimate('s')}), 0) FROM sessions s WHERE {where}",
         params,
     ).fetchone()
     # Technologies promoted count distinct technologies, not sessions: say how many these are.
@@ -112,7 +107,7 @@ def sessions(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
         db.query(
             "SELECT s.id, s.starts_at, s.kind, s.title, s.unit_code, u.name AS unit, s.place, "
             "s.lead_envoy_id AS envoy_id, e.name AS envoy, s.reported_headcount, s.display_boards, "
-            "(SELECT count(*) FROM attendances a WHERE a.session_id = s.id AND a.deleted = 0) "
+            f"(SELECT count(*) FROM attendances a WHERE a.session_id = s.id AND {counted.live('a')}) "
             "AS checkins FROM sessions s LEFT JOIN units u ON u.code = s.unit_code "
             f"LEFT JOIN envoys e ON e.id = s.lead_envoy_id WHERE {where} "
             "ORDER BY s.starts_at DESC, s.id LIMIT :limit OFFSET :offset",
@@ -131,7 +126,7 @@ def checkins(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
     village."""
     params = scope.params()
     where = _session_where(scope, filters, params)
-    where += " AND s.kind != 'tv_lecture' AND a.deleted = 0 AND f0.deleted = 0"
+    where += f" AND {counted.trains('s')} AND {counted.live('a')} AND {counted.live('f0')}"
     if filters.gender:
         where += " AND coalesce(f.gender, 'unspecified') = :gender"
         params["gender"] = filters.gender
@@ -142,7 +137,7 @@ def checkins(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
         "FROM sessions s JOIN attendances a ON a.session_id = s.id "
         "JOIN farmers f0 ON f0.id = a.farmer_id "
         "LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id "
-        "LEFT JOIN farmers f ON f.id = coalesce(fa.canonical_id, a.farmer_id) "
+        f"LEFT JOIN farmers f ON f.id = {counted.person_of()} "
     )
     names = (
         "LEFT JOIN units u ON u.code = s.unit_code LEFT JOIN envoys e ON e.id = s.lead_envoy_id "
@@ -172,16 +167,10 @@ def handouts(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
     """Keys: id, handed_out_at, title, copies, envoy, unit (where, or the session's), session_id,
     session_title."""
     params = scope.params()
-    where = [
-        "h.deleted = 0",
-        "h.handed_out_at >= :start AND h.handed_out_at < :end",
-        "coalesce(h.unit_code, hs.unit_code) >= :lo AND coalesce(h.unit_code, hs.unit_code) < :hi",
-    ]
-    if scope.envoy_id:
-        where.append("h.envoy_id = :envoy")
+    where = [counted.counted_handouts(scope)]
     if filters.month:
         # A correction in the month of the hand-out it corrects, as the figures count it.
-        where.append(f"{_local_month(HANDOUT_COUNTED_AT)} = :month")
+        where.append(f"{local_month(HANDOUT_COUNTED_AT)} = :month")
         params["month"] = filters.month
     if filters.kind:
         where.append("hs.kind = :kind")
@@ -220,13 +209,7 @@ def plots(db: Database, scope: Scope, filters: Filters, limit: int, offset: int)
     """Keys: id, established_on, village_code, village, host_name, crop, variety, area_mu,
     target_yield_kg_per_mu, latest_yield_kg_per_mu, envoy."""
     params = scope.params()
-    where = [
-        "p.deleted = 0",
-        "p.established_on >= :day_start AND p.established_on < :day_end",
-        "p.village_code >= :lo AND p.village_code < :hi",
-    ]
-    if scope.envoy_id:
-        where.append("p.envoy_id = :envoy")
+    where = [counted.counted_plots(replace(scope, exclude_questioned=False))]
     if filters.month:
         where.append("CAST(substr(p.established_on, 6, 2) AS INTEGER) = :month")
         params["month"] = filters.month
@@ -251,7 +234,7 @@ def plots(db: Database, scope: Scope, filters: Filters, limit: int, offset: int)
             "SELECT p.id, p.established_on, p.village_code, u.name AS village, p.host_name, "
             "p.crop, va.name AS variety, p.area_mu, p.target_yield_kg_per_mu, "
             "(SELECT o.yield_kg_per_mu FROM plot_observations o WHERE o.plot_id = p.id "
-            "AND o.deleted = 0 AND o.yield_kg_per_mu IS NOT NULL "
+            f"AND {counted.live('o')} AND o.yield_kg_per_mu IS NOT NULL "
             "ORDER BY o.observed_on DESC LIMIT 1) AS latest_yield_kg_per_mu, e.name AS envoy "
             f"FROM plots p {names}WHERE {condition} "
             "ORDER BY p.established_on DESC, p.id LIMIT :limit OFFSET :offset",

@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from server.counted import Scope
 from server.drilldown import Filters, Page
-from server.figures import Scope
-from server.performance import QUESTIONED, record_rows, service_day_rows
+from server.performance import record_rows, service_day_rows
+from server.questioned import under_question
 from shared.choices import RECORD_KINDS, words
 from shared.errors import TianjianError
 from shared.review_status import LABELS
@@ -56,7 +57,7 @@ def questioned(db: Database, scope: Scope, filters: Filters, limit: int, offset:
     params = _params(scope)
     source = (
         f"FROM ({record_rows('= :envoy')}) m JOIN reviews r ON r.record_kind = m.kind "
-        f"AND r.record_id = m.id AND r.status IN {QUESTIONED}"
+        f"AND r.record_id = m.id AND {under_question('r.status')}"
     )
     total = db.execute(f"SELECT count(*) {source}", params).fetchone()[0]
     rows = list(

@@ -24,24 +24,18 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server import questioned, receipts
-from server.figure_scope import (
-    DIMENSIONS,
-    PREFIX_LENGTH,
-    TOTAL,
-    Dimension,
-    Scope,
-    code_range,
-    local_month,
-)
+from server import counted, questioned, receipts
+from server.counted import PREFIX_LENGTH, SESSION_CHECKINS, Scope, code_range, local_month
+from server.dimensions import DIMENSIONS, TOTAL, Dimension
 from server.questioned import CheckinQuestions
 from shared import protocol as p
+from shared.indicators import SESSION_KIND_INDICATORS
 
 __all__ = ["DIMENSIONS", "PREFIX_LENGTH", "TOTAL", "Dimension", "Figures", "Scope", "code_range"]
+# Re-exported for pages that key figures; which records count is server/counted.py's.
 
 # Scopes with more sessions than this read check-ins by one scan instead of per-session ranges.
 SCAN_FROM_SESSIONS = 4000
-_local_month = local_month
 
 INDICATOR_FIGURES = (
     "trainee_attendances",
@@ -91,60 +85,26 @@ def _add(into: dict[str, float], values: dict[str, float]) -> None:
 # ---------------------------------------------------------------- SQL pieces
 
 
-def _sessions_cte(scope: Scope) -> str:
-    """The scope's sessions (alias s), each with q: 1 when it is under question. Leaving
-    questioned records out, they are left out here (one anti-join) and q is 0."""
-    envoy = " AND lead_envoy_id = :envoy" if scope.envoy_id else ""
-    if scope.exclude_questioned:
-        q, kept = "0", " AND " + questioned.kept(p.SESSION, "id")
-    else:
-        q, kept = questioned.flag(p.SESSION, "id"), ""
-    return (
-        "s AS MATERIALIZED (SELECT id, kind, title, unit_code, lead_envoy_id, starts_at, "
-        f"reported_headcount, technology_ids, display_boards, {q} AS q FROM sessions "
-        "WHERE deleted = 0 AND unit_code >= :lo AND unit_code < :hi "
-        f"AND starts_at >= :start AND starts_at < :end{envoy}{kept})"
-    )
-
-
-# The check-ins of one session (alias s), through the unique index on attendances.id.
-SESSION_CHECKINS = (
-    "attendances {a} INDEXED BY idx_attendances_id ON {a}.id >= substr({s}.id, 1, 18) "
-    "AND {a}.id < substr({s}.id, 1, 18) || '.' AND {a}.session_id = {s}.id"
-)
-DELETED_FARMERS = "(SELECT id FROM farmers WHERE deleted = 1)"
-
-
 def _checkin_rows(scope: Scope, db: Database, dimension: Dimension) -> str:
     """FROM ... WHERE for the named check-ins in scope (alias a; s their session)."""
     farmer = (
         " LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id "
-        "LEFT JOIN farmers f ON f.id = coalesce(fa.canonical_id, a.farmer_id)"
+        f"LEFT JOIN farmers f ON f.id = {counted.person_of()}"
         if dimension.needs_farmer
         else ""
     )
-    kept = f"a.deleted = 0 AND a.farmer_id NOT IN {DELETED_FARMERS}"
-    if _count_sessions(db, scope) <= SCAN_FROM_SESSIONS:
+    kept = counted.checkin_counts("a")
+    if counted.count_sessions(db, scope) <= SCAN_FROM_SESSIONS:
         source = "s CROSS JOIN " + SESSION_CHECKINS.format(a="a", s="s")
     elif "s." not in (dimension.attendance or "") and not dimension.session_join:
         # Nothing of the session is needed: one scan, checking each session in a set.
         return (
             f"FROM attendances a{farmer} WHERE {kept} AND a.session_id IN "
-            "(SELECT id FROM s WHERE kind != 'tv_lecture')"
+            f"(SELECT id FROM s WHERE {counted.trains('s')})"
         )
     else:
         source = "attendances a CROSS JOIN s ON s.id = a.session_id"
-    return f"FROM {source} {dimension.session_join}{farmer} WHERE {kept} AND s.kind != 'tv_lecture'"
-
-
-def _count_sessions(db: Database, scope: Scope) -> int:
-    envoy = " AND lead_envoy_id = :envoy" if scope.envoy_id else ""
-    row = db.execute(
-        "SELECT count(*) FROM sessions WHERE deleted = 0 AND unit_code >= :lo AND unit_code < :hi "
-        f"AND starts_at >= :start AND starts_at < :end{envoy}",
-        scope.params(),
-    ).fetchone()
-    return int(row[0])
+    return f"FROM {source} {dimension.session_join}{farmer} WHERE {kept} AND {counted.trains('s')}"
 
 
 # ---------------------------------------------------------------- the families
@@ -235,12 +195,12 @@ def _checkins(
     if months is not None:
         month_of = dict(
             db.execute(
-                f"WITH {_sessions_cte(scope)} SELECT id, {_local_month('s.starts_at')} FROM s",
+                f"WITH {counted.sessions_cte(scope)} SELECT id, {local_month('s.starts_at')} FROM s",
                 params,
             ).fetchall()
         )
     sql = (
-        f"WITH {_sessions_cte(scope)} SELECT {dim.attendance} AS k, a.id, a.session_id, "
+        f"WITH {counted.sessions_cte(scope)} SELECT {dim.attendance} AS k, a.id, a.session_id, "
         f"a.farmer_id {_checkin_rows(scope, db, dim)}"
     )
     tallies: dict[Any, _Tally] = defaultdict(_Tally)
@@ -279,34 +239,26 @@ def _checkins(
         for month, count in by_month.items():
             months[month]["trainee_attendances"] = count
     if firsts is not None:
-        counted: dict[int, int] = defaultdict(int)
+        per_month: dict[int, int] = defaultdict(int)
         for month in first_seen.values():
-            counted[month] += 1
-        firsts["unique_trainees"] = dict(counted)
+            per_month[month] += 1
+        firsts["unique_trainees"] = dict(per_month)
 
 
 def _sessions(
     db: Database, scope: Scope, dim: Dimension, params: dict[str, Any], groups: Any, doubted: Any
 ) -> None:
-    has_names = (
-        "EXISTS (SELECT 1 FROM attendances b INDEXED BY idx_attendances_id "
-        "WHERE b.id >= substr(s.id, 1, 18) AND b.id < substr(s.id, 1, 18) || '.' "
-        "AND b.session_id = s.id AND b.deleted = 0)"
-    )
+    kinds = "".join(f"sum(s.kind = '{kind}'), " for kind in SESSION_KIND_INDICATORS.values())
     sql = (
-        f"WITH {_sessions_cte(scope)} SELECT {dim.session} AS k, s.q, "
-        "sum(s.kind = 'village_training'), sum(s.kind = 'large_training'), "
-        "sum(s.kind = 'tv_lecture'), "
-        "coalesce(sum(CASE WHEN s.kind = 'tv_lecture' THEN s.reported_headcount END), 0), "
-        "coalesce(sum(CASE WHEN s.kind != 'tv_lecture' THEN s.reported_headcount END), 0), "
-        "coalesce(sum(CASE WHEN s.kind != 'tv_lecture' AND s.reported_headcount IS NOT NULL "
-        f"AND NOT {has_names} THEN s.reported_headcount END), 0), count(*) "
+        f"WITH {counted.sessions_cte(scope)} SELECT {dim.session} AS k, s.q, {kinds}"
+        f"coalesce(sum({counted.audience_estimate('s')}), 0), "
+        f"coalesce(sum({counted.reported_headcount('s')}), 0), "
+        f"coalesce(sum(CASE WHEN {counted.headcount_reported('s')} "
+        f"AND NOT {counted.has_checkins('s')} THEN s.reported_headcount END), 0), count(*) "
         f"FROM s {dim.session_join} GROUP BY k, s.q"
     )
     names = (
-        "village_trainings",
-        "large_trainings",
-        "tv_lectures",
+        *SESSION_KIND_INDICATORS,
         "audience_estimate",
         "reported",
         "reported_without_names",
@@ -319,30 +271,11 @@ def _sessions(
             _add(doubted[key], found)
 
 
-def _handout_rows(scope: Scope, columns: str) -> str:
-    """SELECT `columns` over hand-outs in scope: in one of its villages, or at one of its sessions.
-
-    Two branches rather than an OR, so each reads its own index (a unary + keeps SQLite from
-    reading the whole year off the index on handed_out_at instead)."""
-    envoy = " AND h.envoy_id = :envoy" if scope.envoy_id else ""
-    if scope.exclude_questioned:
-        envoy += " AND " + questioned.kept(p.LEAFLET_HANDOUT, "h.id")
-    common = (
-        "FROM leaflet_handouts h LEFT JOIN sessions hs ON hs.id = h.session_id "
-        "WHERE h.deleted = 0 AND +h.handed_out_at >= :start AND +h.handed_out_at < :end" + envoy
-    )
-    return (
-        f"SELECT {columns} {common} AND h.unit_code >= :lo AND h.unit_code < :hi "
-        f"UNION ALL SELECT {columns} {common} AND +h.unit_code IS NULL AND h.session_id IN "
-        "(SELECT id FROM sessions WHERE unit_code >= :lo AND unit_code < :hi)"
-    )
-
-
 def _handouts(
     db: Database, scope: Scope, dim: Dimension, params: dict[str, Any], groups: Any, doubted: Any
 ) -> None:
-    under = "0" if scope.exclude_questioned else questioned.flag(p.LEAFLET_HANDOUT, "h.id")
-    rows = _handout_rows(scope, f"{dim.handout} AS k, h.copies, {under} AS q")
+    under = counted.question_flag(scope, p.LEAFLET_HANDOUT, "h.id")
+    rows = counted.handout_rows(scope, f"{dim.handout} AS k, h.copies, {under} AS q")
     sql = f"SELECT k, q, sum(copies), count(*) FROM ({rows}) GROUP BY k, q"
     for key, under_question, copies, count in db.execute(sql, params).fetchall():
         found = {"leaflets_distributed": copies or 0, "handouts": count}
@@ -351,19 +284,8 @@ def _handouts(
             _add(doubted[key], found)
 
 
-def _plot_rows(scope: Scope) -> str:
-    envoy = " AND p.envoy_id = :envoy" if scope.envoy_id else ""
-    if scope.exclude_questioned:
-        envoy += " AND " + questioned.kept(p.PLOT, "p.id")
-    return (
-        "FROM plots p WHERE p.deleted = 0 AND p.established_on >= :day_start "
-        "AND p.established_on < :day_end AND p.village_code >= :lo AND p.village_code < :hi"
-        f"{envoy}"
-    )
-
-
 def _plot_flag(scope: Scope) -> str:
-    return "0" if scope.exclude_questioned else questioned.flag(p.PLOT, "p.id")
+    return counted.question_flag(scope, p.PLOT, "p.id")
 
 
 def _plots(
@@ -375,7 +297,7 @@ def _plots(
         f"count(DISTINCT p.variety_id), sum({under}), "
         f"coalesce(sum(CASE WHEN {under} THEN p.area_mu END), 0), "
         f"count(DISTINCT CASE WHEN NOT {under} THEN p.variety_id END) FROM plots p "
-        f"{dim.plot_join} {_plot_rows(scope).removeprefix('FROM plots p ')} GROUP BY k"
+        f"{dim.plot_join} {counted.plot_rows(scope).removeprefix('FROM plots p ')} GROUP BY k"
     )
     for key, count, area, varieties, q_count, q_area, kept_varieties in db.execute(
         sql, params
@@ -405,10 +327,10 @@ def _technologies(
         parts.append(
             f"SELECT {dim.plot} AS k, t.value AS tech, {_plot_flag(scope)} AS q FROM plots p "
             + ("" if dim.plot_join else "CROSS JOIN json_each(p.technology_ids) t")
-            + f" {dim.plot_join} {_plot_rows(scope).removeprefix('FROM plots p ')}"
+            + f" {dim.plot_join} {counted.plot_rows(scope).removeprefix('FROM plots p ')}"
         )
     sql = (
-        f"WITH {_sessions_cte(scope)} SELECT k, count(DISTINCT tech), "
+        f"WITH {counted.sessions_cte(scope)} SELECT k, count(DISTINCT tech), "
         "count(DISTINCT CASE WHEN NOT q THEN tech END), max(q) FROM ("
         + " UNION ALL ".join(parts)
         + ") GROUP BY k"
@@ -444,11 +366,11 @@ def first_months(db: Database, scope: Scope) -> dict[str, dict[int, int]]:
     Summed month by month this gives the cumulative distinct figure a chart needs (a farmer
     trained in March and again in May counts from March on)."""
     params = scope.params()
-    month = _local_month("s.starts_at")
+    month = local_month("s.starts_at")
     out: dict[str, dict[int, int]] = {}
-    plot_rows = _plot_rows(scope).removeprefix("FROM plots p ")
+    plot_rows = counted.plot_rows(scope).removeprefix("FROM plots p ")
     rows = db.execute(
-        f"WITH {_sessions_cte(scope)} SELECT m, count(*) FROM (SELECT tech, min(m) AS m FROM ("
+        f"WITH {counted.sessions_cte(scope)} SELECT m, count(*) FROM (SELECT tech, min(m) AS m FROM ("
         f"SELECT t.value AS tech, {month} AS m FROM s CROSS JOIN json_each(s.technology_ids) t "
         "UNION ALL SELECT t.value, CAST(strftime('%m', p.established_on) AS INTEGER) "
         f"FROM plots p CROSS JOIN json_each(p.technology_ids) t {plot_rows}"

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from sqlite_utils import Database
 
-from server.figures import Scope
+from server.counted import Scope
 from shared import protocol as p
 from shared.clock import local_date, parse_iso, to_iso, utc_now
 

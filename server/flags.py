@@ -27,10 +27,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server import checkin_flags, flag_store
+from server import checkin_flags, counted, flag_store
 from server.checkin_flags import CheckinRules, checkin_rules_of
+from server.counted import Scope
 from server.db import write_transaction
-from server.figures import Scope
 from server.outlier_stats import (
     HANDOUT_COPIES,
     HEADCOUNT,
@@ -137,18 +137,11 @@ def outliers(
 
 def empty_sessions(db: Database, scope: Scope, now: datetime) -> list[Flag]:
     """Sessions (TV lectures aside) that have started, with no check-in and no headcount."""
-    has_names = (
-        "EXISTS (SELECT 1 FROM attendances b INDEXED BY idx_attendances_id "
-        "WHERE b.id >= substr(s.id, 1, 18) AND b.id < substr(s.id, 1, 18) || '.' "
-        "AND b.session_id = s.id AND b.deleted = 0)"
-    )
     sql = (
         "SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at FROM sessions s "
-        "WHERE s.deleted = 0 AND s.kind != 'tv_lecture' AND s.reported_headcount IS NULL "
         # Unary + on starts_at: read the unit's (or the envoy's) index, not the whole year's.
-        "AND s.unit_code >= :lo AND s.unit_code < :hi AND +s.starts_at >= :start "
-        f"AND +s.starts_at < :end{envoy_condition('s.lead_envoy_id', scope)}"
-        f" AND NOT {has_names}"
+        f"WHERE {counted.counted_sessions(scope, 's', plus='+')} AND {counted.trains('s')} "
+        f"AND s.reported_headcount IS NULL AND NOT {counted.has_checkins('s')}"
     )
     reason = "培训无人签到，也未上报人数 / session with no check-ins and no reported headcount"
     # One upper bound on starts_at (the year's end or now), so the unit's index is read.
@@ -167,7 +160,7 @@ def far_from_target(db: Database, scope: Scope, ratio: float) -> list[Flag]:
     sql = (
         "SELECT o.id, o.envoy_id, p.village_code, o.observed_on, o.yield_kg_per_mu, "
         "p.target_yield_kg_per_mu FROM plots p CROSS JOIN plot_observations o ON o.plot_id = p.id "
-        "WHERE o.deleted = 0 AND p.deleted = 0 AND o.yield_kg_per_mu IS NOT NULL "
+        f"WHERE {counted.live('o')} AND {counted.live('p')} AND o.yield_kg_per_mu IS NOT NULL "
         "AND p.target_yield_kg_per_mu > 0 AND o.observed_on >= :day_start "
         "AND o.observed_on < :day_end AND p.village_code >= :lo AND p.village_code < :hi "
         "AND (o.yield_kg_per_mu > p.target_yield_kg_per_mu * :ratio "

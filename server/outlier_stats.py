@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 
 from sqlite_utils import Database
 
-from server.figures import Scope
+from server import counted
+from server.counted import Scope
 from shared import protocol as p
 
 # Fewer values than this say nothing about what is usual.
@@ -89,25 +90,22 @@ def usual(values: Sequence[float]) -> Usual:
     return Usual(median, MEAN_AD_FACTOR * statistics.fmean(deviations), len(values))
 
 
-def envoy_condition(column: str, scope: Scope) -> str:
-    return f" AND {column} = :envoy" if scope.envoy_id else ""
+envoy_condition = counted.envoy_is
 
 
 def _plot_area_sql(scope: Scope) -> str:
     return (
         "SELECT p.id, p.envoy_id, p.village_code, p.established_on, p.area_mu, '', NULL "
-        "FROM plots p WHERE p.deleted = 0 AND p.area_mu IS NOT NULL "
-        "AND p.established_on >= :day_start AND p.established_on < :day_end "
-        "AND p.village_code >= :lo AND p.village_code < :hi" + envoy_condition("p.envoy_id", scope)
+        f"FROM plots p WHERE {counted.counted_plots(replace(scope, exclude_questioned=False))} "
+        "AND p.area_mu IS NOT NULL"
     )
 
 
 def _headcount_sql(scope: Scope) -> str:
     return (
         "SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at, s.reported_headcount, s.kind, "
-        "NULL FROM sessions s WHERE s.deleted = 0 AND s.reported_headcount IS NOT NULL "
-        "AND s.unit_code >= :lo AND s.unit_code < :hi AND +s.starts_at >= :start "
-        "AND +s.starts_at < :end" + envoy_condition("s.lead_envoy_id", scope)
+        f"NULL FROM sessions s WHERE {counted.counted_sessions(scope, 's', plus='+')} "
+        "AND s.reported_headcount IS NOT NULL"
     )
 
 
@@ -117,7 +115,7 @@ def _handout_sql(scope: Scope) -> str:
     unit, every hand-out of the year (the envoy's)."""
     common = (
         "FROM leaflet_handouts h LEFT JOIN sessions hs ON hs.id = h.session_id "
-        "WHERE h.deleted = 0 AND +h.handed_out_at >= :start AND +h.handed_out_at < :end"
+        f"WHERE {counted.live('h')} AND {counted.handout_in_year('+')}"
         + envoy_condition("h.envoy_id", scope)
     )
     columns = (
@@ -126,11 +124,8 @@ def _handout_sql(scope: Scope) -> str:
     )
     if not scope.prefix:
         return f"SELECT {columns} {common}"
-    return (
-        f"SELECT {columns} {common} AND h.unit_code >= :lo AND h.unit_code < :hi "
-        f"UNION ALL SELECT {columns} {common} AND +h.unit_code IS NULL AND h.session_id IN "
-        "(SELECT id FROM sessions WHERE unit_code >= :lo AND unit_code < :hi)"
-    )
+    # Flags judge every hand-out, questioned ones too: the scope never leaves them out here.
+    return counted.handout_rows(replace(scope, exclude_questioned=False), columns)
 
 
 # The kinds of record whose figures outliers judge (a push bringing one is judged at once).

@@ -17,12 +17,12 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server.figures import DELETED_FARMERS, SCAN_FROM_SESSIONS, SESSION_CHECKINS, Scope
+from server import counted, questioned
+from server.counted import SESSION_CHECKINS, Scope, envoys_in_unit
+from server.figures import SCAN_FROM_SESSIONS
 from server.progress import envoy_record, unit_scope
-from server.reconciliation import _envoys_in_unit, _params
 from shared.choices import SESSION_KIND_LABELS
 from shared.clock import to_iso, utc_now
-from shared.review_status import UNDER_QUESTION
 
 SESSION_KINDS = tuple(SESSION_KIND_LABELS)
 # The record kinds an envoy reports as work, each with its table and the column dating it:
@@ -38,7 +38,7 @@ RECORD_DATES = {
         "plot_observations",
         "observed_on",
         "day",
-        " AND plot_id NOT IN (SELECT id FROM plots WHERE deleted = 1)",
+        " AND " + counted.live_plot("plot_id"),
     ),
 }
 # Every column a table of envoys can be sorted by, in the order the page shows them.
@@ -145,7 +145,7 @@ def performance(
     if envoy_id:
         envoy_record(db, envoy_id)
     scope = Scope(year, unit["prefix"] if unit else "", envoy_id)
-    params = _params(scope)
+    params = counted.params(scope)
     rows = _envoys(db, scope, params)
     # The envoys travel into every query as one JSON parameter, chosen once.
     params["envoys"] = json.dumps(list(rows))
@@ -168,7 +168,7 @@ def performance(
 
 
 CHOSEN = "IN (SELECT value FROM json_each(:envoys))"
-SESSION_YEAR = "s.deleted = 0 AND s.starts_at >= :start AND s.starts_at < :end"
+SESSION_YEAR = f"{counted.live('s')} AND {counted.session_in_year('s')}"
 
 
 def _envoys(db: Database, scope: Scope, params: dict[str, Any]) -> dict[str, EnvoyFigures]:
@@ -177,7 +177,7 @@ def _envoys(db: Database, scope: Scope, params: dict[str, Any]) -> dict[str, Env
     envoy = " AND e.id = :envoy" if scope.envoy_id else ""
     sql = (
         "SELECT e.id, e.name, e.township_codes FROM envoys e "
-        f"WHERE {_envoys_in_unit(scope)}{envoy} ORDER BY e.name, e.id"
+        f"WHERE {envoys_in_unit(scope)}{envoy} ORDER BY e.name, e.id"
     )
     rows = {}
     for envoy_id, name, codes in db.execute(sql, params):
@@ -194,7 +194,7 @@ def _sessions(db: Database, params: dict[str, Any], rows: Rows) -> None:
     """Sessions led, by kind, and their typed headcounts (TV lectures' audiences aside)."""
     sql = (
         f"SELECT s.lead_envoy_id, s.kind, count(*), "
-        "sum(CASE WHEN s.kind != 'tv_lecture' THEN s.reported_headcount END) FROM sessions s "
+        f"sum({counted.reported_headcount('s')}) FROM sessions s "
         f"WHERE {SESSION_YEAR} AND s.lead_envoy_id {CHOSEN} GROUP BY 1, 2"
     )
     for envoy_id, kind, count, reported in db.execute(sql, params):
@@ -211,16 +211,16 @@ def _checkins(db: Database, params: dict[str, Any], rows: Rows) -> None:
     a few sessions reach theirs through the index on attendance ids, many by one scan."""
     sessions = (
         "s AS MATERIALIZED (SELECT s.id FROM sessions s WHERE "
-        f"{SESSION_YEAR} AND s.kind != 'tv_lecture' AND s.lead_envoy_id {CHOSEN})"
+        f"{SESSION_YEAR} AND {counted.trains('s')} AND s.lead_envoy_id {CHOSEN})"
     )
     lead = dict(
         db.execute(
             "SELECT s.id, s.lead_envoy_id FROM sessions s WHERE "
-            f"{SESSION_YEAR} AND s.kind != 'tv_lecture' AND s.lead_envoy_id {CHOSEN}",
+            f"{SESSION_YEAR} AND {counted.trains('s')} AND s.lead_envoy_id {CHOSEN}",
             params,
         ).fetchall()
     )
-    kept = f"a.deleted = 0 AND a.farmer_id NOT IN {DELETED_FARMERS}"
+    kept = counted.checkin_counts("a")
     if len(lead) <= SCAN_FROM_SESSIONS:
         source = f"FROM s CROSS JOIN {SESSION_CHECKINS.format(a='a', s='s')} WHERE {kept}"
     else:
@@ -259,8 +259,8 @@ def service_day_rows(envoy: str) -> str:
         f"CROSS JOIN json_each(s.co_envoy_ids) c WHERE {SESSION_YEAR} AND s.co_envoy_ids != '[]' "
         f"AND c.value != s.lead_envoy_id AND c.value {envoy} "
         "UNION ALL SELECT o.envoy_id, o.observed_on, 0, 0, 1, "
-        "p.crop || '（' || p.host_name || '）', o.id FROM plot_observations o JOIN plots p ON p.id = o.plot_id WHERE o.deleted = 0 "
-        "AND p.deleted = 0 AND o.observed_on >= :day_start AND o.observed_on < :day_end "
+        "p.crop || '（' || p.host_name || '）', o.id FROM plot_observations o JOIN plots p ON p.id = o.plot_id "
+        f"WHERE {counted.live('o')} AND {counted.live('p')} AND o.observed_on >= :day_start AND o.observed_on < :day_end "
         f"AND o.envoy_id {envoy}"
     )
 
@@ -278,15 +278,15 @@ def _service_days(db: Database, params: dict[str, Any], rows: Rows) -> None:
 
 
 # A hand-out counts where its place is known: its own unit, or its session's (as the lists do).
-HANDOUT_PLACED = "coalesce(h.unit_code, hs.unit_code) IS NOT NULL"
+HANDOUT_PLACED = f"{counted.HANDOUT_UNIT} IS NOT NULL"
 
 
 def _handouts(db: Database, params: dict[str, Any], rows: Rows) -> None:
     """Copies handed out, corrections (negative copies) included, so net."""
     sql = (
         f"SELECT h.envoy_id, sum(h.copies) FROM leaflet_handouts h "
-        "LEFT JOIN sessions hs ON hs.id = h.session_id WHERE h.deleted = 0 "
-        f"AND h.handed_out_at >= :start AND h.handed_out_at < :end AND {HANDOUT_PLACED} "
+        f"LEFT JOIN sessions hs ON hs.id = h.session_id WHERE {counted.live('h')} "
+        f"AND {counted.handout_in_year()} AND {HANDOUT_PLACED} "
         f"AND h.envoy_id {CHOSEN} GROUP BY 1"
     )
     for envoy_id, copies in db.execute(sql, params):
@@ -296,7 +296,7 @@ def _handouts(db: Database, params: dict[str, Any], rows: Rows) -> None:
 def _plots(db: Database, params: dict[str, Any], rows: Rows) -> None:
     sql = (
         f"SELECT p.envoy_id, count(*), coalesce(sum(p.area_mu), 0) FROM plots p "
-        "WHERE p.deleted = 0 AND p.established_on >= :day_start AND p.established_on < :day_end "
+        f"WHERE {counted.live('p')} AND {counted.plot_in_year()} "
         f"AND p.envoy_id {CHOSEN} GROUP BY 1"
     )
     for envoy_id, count, area in db.execute(sql, params):
@@ -310,7 +310,7 @@ def _dated(kind: str, alias: str) -> str:
     start, end = (":start", ":end") if dating == "time" else (":day_start", ":day_end")
     extra = extra.replace("plot_id", f"{alias}.plot_id")
     return (
-        f"{alias}.deleted = 0 AND {alias}.{column} >= {start} AND {alias}.{column} < {end}{extra}"
+        f"{counted.live(alias)} AND {alias}.{column} >= {start} AND {alias}.{column} < {end}{extra}"
     )
 
 
@@ -324,9 +324,6 @@ def record_rows(envoy: str) -> str:
     )
 
 
-QUESTIONED = "(" + ", ".join(f"'{status}'" for status in UNDER_QUESTION) + ")"
-
-
 def _records(db: Database, params: dict[str, Any], rows: Rows) -> None:
     """The envoy's records of the year, and how many of them are under question now: the
     questioned side starts from the reviews under question (few) rather than every record."""
@@ -335,7 +332,7 @@ def _records(db: Database, params: dict[str, Any], rows: Rows) -> None:
         rows[envoy_id].records = count
     under = " UNION ALL ".join(
         f"SELECT t.envoy_id FROM reviews r JOIN {table} t ON t.id = r.record_id "
-        f"WHERE r.record_kind = '{kind}' AND r.status IN {QUESTIONED} AND {_dated(kind, 't')} "
+        f"WHERE r.record_kind = '{kind}' AND {questioned.under_question('r.status')} AND {_dated(kind, 't')} "
         f"AND t.envoy_id {CHOSEN}"
         for kind, (table, *_rest) in RECORD_DATES.items()
     )

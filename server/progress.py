@@ -27,7 +27,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from server import figures, profiles, targets
-from server.figures import Scope
+from server.counted import Scope
 from shared.clock import CHINA, to_iso, utc_now, year_fraction_elapsed
 from shared.errors import TianjianError
 from shared.indicators import BY_KEY, INDICATORS, Indicator, is_met

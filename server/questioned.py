@@ -23,9 +23,16 @@ from shared.review_status import UNDER_QUESTION
 _STATUSES = ", ".join(f"'{status}'" for status in UNDER_QUESTION)
 
 
+def under_question(column: str) -> str:
+    """SQL true when the review status in `column` puts its record under question."""
+    return f"{column} IN ({_STATUSES})"
+
+
 def ids(kind: str) -> str:
     """SELECT of the ids of `kind` records (a protocol kind name) under question."""
-    return f"SELECT record_id FROM reviews WHERE record_kind = '{kind}' AND status IN ({_STATUSES})"
+    return (
+        f"SELECT record_id FROM reviews WHERE record_kind = '{kind}' AND {under_question('status')}"
+    )
 
 
 def flag(kind: str, column: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server import questioned
+from server import counted, questioned
 from shared import protocol as p
 
 TOWNSHIP_DIGITS = 9
@@ -42,8 +42,8 @@ def received(
     if exclude_questioned:
         envoy += " AND " + questioned.kept(p.LEAFLET_RECEIPT, "id")
     per_envoy = (
-        "WITH r AS (SELECT envoy_id, sum(copies) AS c FROM leaflet_receipts WHERE deleted = 0 "
-        f"AND received_on >= :day_start AND received_on < :day_end{envoy} GROUP BY envoy_id) "
+        "WITH r AS (SELECT envoy_id, sum(copies) AS c FROM leaflet_receipts lr "
+        f"WHERE {counted.counted_receipts('lr')}{envoy} GROUP BY envoy_id) "
     )
     if not prefix:
         row = db.execute(per_envoy + "SELECT coalesce(sum(c), 0) FROM r", params).fetchone()
@@ -86,8 +86,8 @@ def shares(
     params["lo"], params["hi"] = _range(prefix[:TOWNSHIP_DIGITS]) if prefix else ("", ":")
     envoy = " AND envoy_id = :envoy" if envoy_id else ""
     rows = db.execute(
-        "WITH r AS (SELECT envoy_id, sum(copies) AS c FROM leaflet_receipts WHERE deleted = 0 "
-        f"AND received_on >= :day_start AND received_on < :day_end{envoy} GROUP BY envoy_id) "
+        "WITH r AS (SELECT envoy_id, sum(copies) AS c FROM leaflet_receipts lr "
+        f"WHERE {counted.counted_receipts('lr')}{envoy} GROUP BY envoy_id) "
         "SELECT r.envoy_id, coalesce(e.name, r.envoy_id), r.c, "
         "coalesce(json_array_length(e.township_codes), 0), (SELECT count(*) FROM "
         "json_each(coalesce(e.township_codes, '[]')) t WHERE t.value >= :lo AND t.value < :hi) "

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server import flags, settings
-from server.figures import DELETED_FARMERS, SESSION_CHECKINS, Scope
+from server import counted, flags, settings
+from server.counted import SESSION_CHECKINS, Scope, envoys_in_unit
 from server.flags import FlagRules
 from server.shared_phones import shared_phone_rows
 from shared.clock import to_iso
@@ -63,30 +63,6 @@ class EnvoyHeadcount:
     doubtful_sessions: int
 
 
-def _envoys_in_unit(scope: Scope) -> str:
-    """SQL condition on envoy alias e: serves a township of the unit (a village: its township),
-    or handed out in the unit this year; every envoy when no unit is given. The hand-outs are
-    read once off the index on (unit_code, handed_out_at), not per envoy."""
-    if not scope.prefix:
-        return "1"
-    # The unit's hand-outs as one list read off the unit's index (the unary + keeps SQLite off
-    # the index on times, which holds the whole province's year), not a probe per envoy.
-    return (
-        "(EXISTS (SELECT 1 FROM json_each(e.township_codes) t WHERE t.value >= :tlo "
-        "AND t.value < :thi) OR e.id IN (SELECT h.envoy_id FROM leaflet_handouts h WHERE "
-        "h.deleted = 0 AND h.unit_code >= :lo AND h.unit_code < :hi "
-        "AND +h.handed_out_at >= :start AND +h.handed_out_at < :end))"
-    )
-
-
-def _params(scope: Scope) -> dict[str, Any]:
-    params = scope.params()
-    township = scope.prefix[:9]
-    params["tlo"] = township
-    params["thi"] = str(int(township) + 1).zfill(len(township)) if township else ":"
-    return params
-
-
 def leaflets(db: Database, scope: Scope) -> list[LeafletLine]:
     """Per envoy of the unit and title: copies received and handed out up to the end of the
     scope's year (stock carries over from year to year), in hand, and `over` when more were
@@ -97,11 +73,11 @@ def leaflets(db: Database, scope: Scope) -> list[LeafletLine]:
     mine = "envoy_id IN (SELECT id FROM ue)"
     sql = (
         "WITH ue AS MATERIALIZED (SELECT e.id, e.name FROM envoys e "
-        f"WHERE {_envoys_in_unit(scope)}{envoy}), moves AS ("
+        f"WHERE {envoys_in_unit(scope)}{envoy}), moves AS ("
         "SELECT envoy_id, leaflet_title_id AS title_id, copies AS received, 0 AS out "
-        f"FROM leaflet_receipts WHERE deleted = 0 AND received_on < :day_end AND {mine} "
-        "UNION ALL SELECT envoy_id, leaflet_title_id, 0, copies FROM leaflet_handouts "
-        f"WHERE deleted = 0 AND +handed_out_at < :end AND {mine}) "
+        f"FROM leaflet_receipts r WHERE {counted.live('r')} AND received_on < :day_end AND {mine} "
+        "UNION ALL SELECT envoy_id, leaflet_title_id, 0, copies FROM leaflet_handouts h "
+        f"WHERE {counted.live('h')} AND +handed_out_at < :end AND {mine}) "
         "SELECT m.envoy_id, ue.name, m.title_id, coalesce(lt.title, m.title_id), "
         "sum(m.received), sum(m.out) FROM moves m JOIN ue ON ue.id = m.envoy_id "
         "LEFT JOIN leaflet_titles lt ON lt.id = m.title_id "
@@ -109,7 +85,7 @@ def leaflets(db: Database, scope: Scope) -> list[LeafletLine]:
     )
     return [
         LeafletLine(envoy_id, name, title_id, title, received, out, received - out, out > received)
-        for envoy_id, name, title_id, title, received, out in db.execute(sql, _params(scope))
+        for envoy_id, name, title_id, title, received, out in db.execute(sql, counted.params(scope))
     ]
 
 
@@ -124,19 +100,17 @@ def headcounts(db: Database, scope: Scope) -> list[HeadcountLine]:
     reported headcount, named check-ins (people, merged farmers once) and the verified share;
     `doubtful` when the headcount is above HEADCOUNT_FACTOR times the check-ins (a headcount
     with no names at all included)."""
-    envoy = " AND s.lead_envoy_id = :envoy" if scope.envoy_id else ""
     sql = (
         "SELECT s.id, s.title, s.kind, s.unit_code, s.starts_at, s.lead_envoy_id, "
         "coalesce(e.name, s.lead_envoy_id), s.reported_headcount, "
         # A session's check-ins through the unique index on their ids (see server/figures.py:
         # attendances has no index on session_id); the unit's range, not the year's, drives.
-        "(SELECT count(DISTINCT coalesce(fa.canonical_id, a.farmer_id)) FROM attendances a "
+        f"(SELECT count(DISTINCT {counted.person_of('a', 'fa')}) FROM attendances a "
         "INDEXED BY idx_attendances_id LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id "
         "WHERE a.id >= substr(s.id, 1, 18) AND a.id < substr(s.id, 1, 18) || '.' "
-        "AND a.session_id = s.id AND a.deleted = 0 AND a.farmer_id NOT IN "
-        f"{DELETED_FARMERS}) FROM sessions s LEFT JOIN envoys e ON e.id = s.lead_envoy_id "
-        "WHERE s.deleted = 0 AND s.kind != 'tv_lecture' AND s.unit_code >= :lo "
-        f"AND s.unit_code < :hi AND +s.starts_at >= :start AND +s.starts_at < :end{envoy} "
+        f"AND a.session_id = s.id AND {counted.checkin_counts('a')}) "
+        "FROM sessions s LEFT JOIN envoys e ON e.id = s.lead_envoy_id "
+        f"WHERE {counted.counted_sessions(scope, 's', plus='+')} AND {counted.trains('s')} "
         "ORDER BY s.starts_at, s.id"
     )
     lines = []
@@ -257,7 +231,7 @@ def checkins(
         "SELECT * FROM (SELECT a.id, s.id, s.title, s.lead_envoy_id, "
         "coalesce(e.name, s.lead_envoy_id), a.farmer_id, a.checked_in_at, s.starts_at, "
         f"s.ends_at, s.deleted, {off} AS off FROM s CROSS JOIN "
-        f"{SESSION_CHECKINS.format(a='a', s='s')} AND a.deleted = 0 "
+        f"{SESSION_CHECKINS.format(a='a', s='s')} AND {counted.live('a')} "
         "LEFT JOIN envoys e ON e.id = s.lead_envoy_id) "
         "WHERE deleted = 1 OR off IS NOT NULL ORDER BY starts_at, checked_in_at"
     )
@@ -291,7 +265,11 @@ def silent_devices(db: Database, scope: Scope, now: datetime, days: int) -> list
     """Unrevoked devices whose last contact (or enrolment, if never synced) is more than
     `days` before `now`; of the scope's envoy, or of envoys serving the scope's unit; each with
     the changes it last reported waiting in its outbox (sent with every sync)."""
-    params = {**_params(scope), "cutoff": to_iso(now - timedelta(days=days)), "now": to_iso(now)}
+    params = {
+        **counted.params(scope),
+        "cutoff": to_iso(now - timedelta(days=days)),
+        "now": to_iso(now),
+    }
     envoy = " AND d.envoy_id = :envoy" if scope.envoy_id else ""
     serving = (
         " AND EXISTS (SELECT 1 FROM json_each(e.township_codes) t WHERE t.value >= :tlo "

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server.figures import PREFIX_LENGTH
+from server.counted import PREFIX_LENGTH
 from server.progress import UnknownEnvoy, UnknownUnit, progress, unit_scope
 from shared.errors import TianjianError
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server.figures import Scope
+from server import counted
+from server.counted import Scope
 
 REASON = "shared_phone"
 
@@ -33,14 +34,12 @@ def shared_phone_rows(db: Database, scope: Scope, min_farmers: int) -> list[tupl
 def shared_phone_sql(scope: Scope) -> str:
     """The grouped query of shared_phone_rows, with named parameters (Scope.params and
     :min_farmers)."""
-    envoy = " AND s.lead_envoy_id = :envoy" if scope.envoy_id else ""
     return (
         "WITH phoned AS (SELECT a.id, a.session_id, a.farmer_id, a.checked_in_at, a.phone, "
-        "coalesce(fa.canonical_id, a.farmer_id) AS person FROM sessions s "
-        "JOIN attendances a ON a.session_id = s.id AND a.phone IS NOT NULL AND a.deleted = 0 "
-        "LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id WHERE s.deleted = 0 "
-        "AND s.unit_code >= :lo AND s.unit_code < :hi AND s.starts_at >= :start "
-        f"AND s.starts_at < :end{envoy}), "
+        f"{counted.person_of()} AS person FROM sessions s "
+        "JOIN attendances a ON a.session_id = s.id AND a.phone IS NOT NULL "
+        f"AND {counted.live('a')} LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id "
+        f"WHERE {counted.counted_sessions(scope)}), "
         "shared AS (SELECT session_id, phone, count(DISTINCT person) AS farmers FROM phoned "
         "GROUP BY session_id, phone HAVING count(DISTINCT person) >= :min_farmers) "
         "SELECT p.id, s.id, s.title, s.lead_envoy_id, coalesce(e.name, s.lead_envoy_id), "

@@ -8,24 +8,23 @@ demonstration plot with its latest yield against its target yield.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlite_utils import Database
 
-from server.figures import Scope
+from server import counted
+from server.counted import Scope
 
 
 def leaflets_by_title(db: Database, scope: Scope) -> list[dict[str, Any]]:
     """Keys: title, copies (handed out in scope), handouts (how many hand-outs); most first."""
-    envoy = " AND h.envoy_id = :envoy" if scope.envoy_id else ""
     return list(
         db.query(
             "SELECT t.title, sum(h.copies) AS copies, count(*) AS handouts "
             "FROM leaflet_handouts h LEFT JOIN sessions hs ON hs.id = h.session_id "
             "LEFT JOIN leaflet_titles t ON t.id = h.leaflet_title_id "
-            "WHERE h.deleted = 0 AND h.handed_out_at >= :start AND h.handed_out_at < :end "
-            "AND coalesce(h.unit_code, hs.unit_code) >= :lo "
-            f"AND coalesce(h.unit_code, hs.unit_code) < :hi{envoy} "
+            f"WHERE {counted.counted_handouts(scope)} "
             "GROUP BY h.leaflet_title_id ORDER BY copies DESC, t.title",
             scope.params(),
         )
@@ -35,15 +34,13 @@ def leaflets_by_title(db: Database, scope: Scope) -> list[dict[str, Any]]:
 def sessions_by_kind(db: Database, scope: Scope) -> list[dict[str, Any]]:
     """Keys: kind, sessions, checkins (named), reported (typed headcounts or audience
     estimates, never added to check-ins), display_boards."""
-    envoy = " AND s.lead_envoy_id = :envoy" if scope.envoy_id else ""
     return list(
         db.query(
             "SELECT s.kind, count(*) AS sessions, "
-            "sum((SELECT count(*) FROM attendances a WHERE a.session_id = s.id AND a.deleted = 0)) "
-            "AS checkins, coalesce(sum(s.reported_headcount), 0) AS reported, "
+            "sum((SELECT count(*) FROM attendances a WHERE a.session_id = s.id "
+            f"AND {counted.live('a')})) AS checkins, coalesce(sum(s.reported_headcount), 0) AS reported, "
             "coalesce(sum(s.display_boards), 0) AS display_boards FROM sessions s "
-            "WHERE s.deleted = 0 AND s.unit_code >= :lo AND s.unit_code < :hi "
-            f"AND s.starts_at >= :start AND s.starts_at < :end{envoy} "
+            f"WHERE {counted.counted_sessions(scope)} "
             "GROUP BY s.kind ORDER BY sessions DESC",
             scope.params(),
         )
@@ -53,7 +50,6 @@ def sessions_by_kind(db: Database, scope: Scope) -> list[dict[str, Any]]:
 def plot_yields(db: Database, scope: Scope) -> list[dict[str, Any]]:
     """Keys: village, host_name, crop, variety, area_mu, target_yield_kg_per_mu,
     yield_kg_per_mu (latest observed), yield_percent (of target), observed_on."""
-    envoy = " AND p.envoy_id = :envoy" if scope.envoy_id else ""
     rows = list(
         db.query(
             "SELECT u.name AS village, p.host_name, p.crop, va.name AS variety, p.area_mu, "
@@ -61,11 +57,10 @@ def plot_yields(db: Database, scope: Scope) -> list[dict[str, Any]]:
             "LEFT JOIN units u ON u.code = p.village_code "
             "LEFT JOIN varieties va ON va.id = p.variety_id "
             "LEFT JOIN plot_observations o ON o.id = (SELECT o2.id FROM plot_observations o2 "
-            "WHERE o2.plot_id = p.id AND o2.deleted = 0 AND o2.yield_kg_per_mu IS NOT NULL "
+            f"WHERE o2.plot_id = p.id AND {counted.live('o2')} AND o2.yield_kg_per_mu IS NOT NULL "
             "ORDER BY o2.observed_on DESC LIMIT 1) "
-            "WHERE p.deleted = 0 AND p.established_on >= :day_start "
-            "AND p.established_on < :day_end AND p.village_code >= :lo "
-            f"AND p.village_code < :hi{envoy} ORDER BY p.village_code, p.host_name",
+            f"WHERE {counted.counted_plots(replace(scope, exclude_questioned=False))} "
+            "ORDER BY p.village_code, p.host_name",
             scope.params(),
         )
     )

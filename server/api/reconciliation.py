@@ -11,8 +11,8 @@ from marshmallow import Schema, fields, validate
 from server import flags, reconciliation
 from server.access import SignInRequired, bearer_token, current_user
 from server.api.protocol import API_TOKEN, Blueprint
+from server.counted import Scope
 from server.db import get_db
-from server.figures import Scope
 from server.progress import envoy_record, unit_scope
 from server.report import check_year
 from server.users import ENVOY, api_token_valid

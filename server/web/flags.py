@@ -10,8 +10,8 @@ from marshmallow import Schema, fields, validate
 
 from server import checkin_flags, flags, listings
 from server.access import ANYONE, current_user, requires
+from server.counted import Scope
 from server.db import get_db
-from server.figures import Scope
 from server.page_tables import CODE, NUMBER, Column, Table, china_time_text
 from server.progress import envoy_record, unit_scope
 from server.web import forms

@@ -11,8 +11,8 @@ from marshmallow import Schema, fields, validate
 
 from server import listings, receipts, reconciliation
 from server.access import ANYONE, current_user, requires
+from server.counted import Scope
 from server.db import get_db
-from server.figures import Scope
 from server.flags import rules_of
 from server.page_tables import BOOL, CODE, NUMBER, TIME, Column, Table
 from server.progress import envoy_record, unit_scope

@@ -9,8 +9,8 @@ from marshmallow import Schema, fields, validate
 
 from server import drilldown, envoy_records, reviews
 from server.access import ANYONE, NotAllowed, current_user, requires
+from server.counted import Scope
 from server.db import get_db
-from server.figures import Scope
 from server.page_tables import CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
 from server.progress import envoy_record, unit_scope
 from server.web import forms

@@ -8,8 +8,8 @@ from flask import Blueprint
 
 from server import summary
 from server.access import BUREAU, requires
+from server.counted import Scope
 from server.db import get_db
-from server.figures import Scope
 from server.page_tables import NUMBER, Column, Table
 from server.progress import progress, unit_scope
 from server.web.progress import progress_table, scope_args, scope_query
