@@ -28,6 +28,7 @@ from sqlite_utils import Database
 
 from server import figures, profiles, targets
 from server.counted import Scope
+from shared.choices import TARGET_STATUSES
 from shared.clock import CHINA, to_iso, utc_now, year_fraction_elapsed
 from shared.errors import TianjianError
 from shared.indicators import BY_KEY, INDICATORS, Indicator, is_met
@@ -37,14 +38,6 @@ FULL_PACE_AT = 0.25
 
 # A growth target whose last year has no figure: no number to reach, never judged met.
 NO_BASIS = "no_basis"
-
-STATUS_WORDS = {
-    "met": ("已达标", "met"),
-    "on_track": ("进度正常", "on track"),
-    "behind": ("落后", "behind"),
-    "not_met": ("未达标", "not met"),
-    NO_BASIS: ("无上年数据", "no last-year data"),
-}
 
 
 class UnknownUnit(TianjianError):
@@ -247,8 +240,8 @@ def progress(
             "percent": judged.percent if judged else None,
             "met": judged.met if judged else None,
             "status": status,
-            "status_zh": STATUS_WORDS[status][0] if status else None,
-            "status_en": STATUS_WORDS[status][1] if status else None,
+            "status_zh": TARGET_STATUSES[status].zh if status else None,
+            "status_en": TARGET_STATUSES[status].en if status else None,
             "expected_share": share,
             "expected_by_now": judged.expected_by_now if judged else None,
             "projected_year_end": projection(actual, share, value, indicator),

@@ -1,6 +1,6 @@
 """Every coded choice people see, in Chinese with English beside it, in one place.
 
-Session kinds, check-in methods, genders, plot stages, record kinds, farmer-candidate reasons,
+Session kinds, check-in methods, genders, plot stages, target statuses, record kinds, farmer-candidate reasons,
 merge ways and target comparators: pages, exports and both command lines take their words from
 here (the indicators' own names live beside this module, in shared/indicators.py). Records store
 the English codes; people see and type the Chinese names. `parse_choice` takes either (or the
@@ -44,6 +44,15 @@ PLOT_STAGES: Final[Mapping[str, Words]] = {
     "flowering": Words("开花", "flowering"),
     "harvest": Words("收获", "harvest"),
     "other": Words("其他", "other"),
+}
+# How a unit stands against a target (server/progress.py judges; "no_basis" is a growth target
+# with no last-year figure, never met).
+TARGET_STATUSES: Final[Mapping[str, Words]] = {
+    "met": Words("已达标", "met"),
+    "on_track": Words("进度正常", "on track"),
+    "behind": Words("落后", "behind"),
+    "not_met": Words("未达标", "not met"),
+    "no_basis": Words("无上年数据", "no last-year data"),
 }
 CHECKIN_METHODS: Final[Mapping[str, Words]] = {
     "qr_self": Words("扫码签到", "scanned the QR"),

@@ -12,11 +12,11 @@ from server.access import BUREAU, requires
 from server.breakdowns import BY, breakdown
 from server.db import get_db
 from server.page_tables import CODE, NUMBER, CellDetail, Column, Table
-from server.progress import STATUS_WORDS
 from server.web import forms
 from server.web.formatting import number
 from server.web.progress import DRILL, scope_args, scope_query
 from server.web.render import table_page
+from shared.choices import TARGET_STATUSES
 
 bp = Blueprint("breakdowns", __name__)
 
@@ -62,7 +62,8 @@ def judged_cell(key: str) -> Any:
         status = row.get(f"{key}__status_code")
         if status is None:
             return CellDetail(lines=tuple(lines)) if lines else None
-        word = STATUS_WORDS.get(status, (status, status))[1 if english else 0]
+        words = TARGET_STATUSES.get(status)
+        word = (words.en if english else words.zh) if words else status
         percent, target = row.get(f"{key}__percent"), row.get(f"{key}__target")
         expected = row.get(f"{key}__expected")
         title = (
@@ -206,7 +207,7 @@ def breakdown_table(data: dict[str, Any], scope: dict[str, Any], unit_name: str)
     )
 
 
-STATUS_ZH = {code: words[0] for code, words in STATUS_WORDS.items()}
+STATUS_ZH = {code: words.zh for code, words in TARGET_STATUSES.items()}
 
 
 @bp.get("/breakdowns")
