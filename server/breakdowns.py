@@ -21,7 +21,8 @@ from sqlite_utils import Database
 
 from server import figures, profiles, targets
 from server.counted import Scope, code_range
-from server.progress import envoy_record, judge, progress, unit_scope
+from server.lookups import envoy_by_id, unit_scope
+from server.progress import judge, progress
 from shared.choices import GENDERS, SESSION_KINDS, words
 from shared.clock import CHINA, to_iso, utc_now
 from shared.errors import TianjianError
@@ -208,7 +209,7 @@ def breakdown(
     unit = unit_scope(db, unit_code) if unit_code or not envoy_id else None
     prefix = unit["prefix"] if unit else ""
     if envoy_id:
-        envoy_record(db, envoy_id)
+        envoy_by_id(db, envoy_id)
     scope = Scope(year, prefix, envoy_id, exclude_questioned=exclude_questioned)
     found = figures.compute(db, scope, by).groups
     # The unit's (or envoy's) own line of each indicator, judged as the progress page judges it.

@@ -15,7 +15,7 @@ import click
 from marshmallow import ValidationError
 from sqlite_utils import Database
 
-from server import audit, devices, exports, listings, merges, queries, reference, settings
+from server import audit, devices, exports, listings, lookups, merges, queries, reference, settings
 from server.db import init_db
 from server.page_tables import china_time_text
 from server.report import build_report
@@ -428,7 +428,7 @@ def users_add(
     else:
         password = click.prompt("密码 / password", hide_input=True, confirmation_prompt=True)
     db = _db(ctx, create=True)
-    envoy_id = devices.envoy_by_name(db, envoy_name)["id"] if envoy_name else None
+    envoy_id = lookups.envoy_by_name(db, envoy_name)["id"] if envoy_name else None
     user = users.add_user(db, name, role, password, envoy_id, audit.cli_actor())
     click.echo(f"已添加用户 / added user {user.name} ({user.role})")
 

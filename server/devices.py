@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from server import audit
 from server.db import write_transaction
+from server.lookups import UnknownEnvoy, envoy_by_id, envoy_by_name
 from shared.clock import parse_iso, to_iso, utc_now
 from shared.errors import TianjianError
 from shared.ids import new_id
@@ -41,15 +42,6 @@ class Device:
 
 # An enrolment code is valid from a minute to thirty days.
 MAX_CODE_MINUTES = 30 * 24 * 60
-
-
-class UnknownEnvoy(TianjianError):
-    """No envoy has that name or id."""
-
-    status = 404
-
-    def __init__(self, name: str) -> None:
-        super().__init__(f"没有这位特派员 / no such envoy: {name}")
 
 
 class BadEnrolmentCode(TianjianError):
@@ -316,17 +308,3 @@ def list_devices(db: Database) -> list[dict[str, Any]]:
             "ORDER BY e.name, d.enrolled_at"
         )
     )
-
-
-def envoy_by_id(db: Database, envoy_id: str) -> dict[str, Any]:
-    rows = list(db.query("SELECT id, name, township_codes FROM envoys WHERE id = ?", [envoy_id]))
-    if not rows:
-        raise UnknownEnvoy(envoy_id)
-    return {**rows[0], "township_codes": json.loads(rows[0]["township_codes"] or "[]")}
-
-
-def envoy_by_name(db: Database, name: str) -> dict[str, Any]:
-    rows = list(db.query("SELECT id FROM envoys WHERE name = ?", [name]))
-    if not rows:
-        raise UnknownEnvoy(name)
-    return envoy_by_id(db, rows[0]["id"])

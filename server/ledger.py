@@ -11,7 +11,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from server.device_reports import latest_report
-from server.progress import envoy_record
+from server.lookups import envoy_by_id
 from server.records import expand_stamps, table_of
 from server.sync.prepare import Prepared
 from shared import protocol as p
@@ -112,7 +112,7 @@ class EnvoyLedger:
 def ledger(db: Database, envoy_id: str) -> EnvoyLedger:
     """The ledger of one envoy (UnknownEnvoy if there is none): each unrevoked device's last
     report, kind by kind, against the server's counts, with every difference explained."""
-    envoy = envoy_record(db, envoy_id)
+    envoy = envoy_by_id(db, envoy_id)
     server = {kind: _server_count(db, kind, envoy_id) for kind in p.FIELD_KINDS}
     tombstones = {kind: _tombstones(db, kind, envoy_id) for kind in p.FIELD_KINDS}
     merged = _merged(db, envoy_id)

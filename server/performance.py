@@ -20,7 +20,7 @@ from sqlite_utils import Database
 from server import counted, questioned
 from server.counted import SESSION_CHECKINS, Scope, envoys_in_unit
 from server.figures import SCAN_FROM_SESSIONS
-from server.progress import envoy_record, unit_scope
+from server.lookups import envoy_by_id, unit_scope
 from shared.choices import SESSION_KIND_LABELS
 from shared.clock import to_iso, utc_now
 
@@ -143,7 +143,7 @@ def performance(
     unit nor an envoy is named), or of one envoy; rows sorted by `sort`."""
     unit = unit_scope(db, unit_code) if unit_code or not envoy_id else None
     if envoy_id:
-        envoy_record(db, envoy_id)
+        envoy_by_id(db, envoy_id)
     scope = Scope(year, unit["prefix"] if unit else "", envoy_id)
     params = counted.params(scope)
     rows = _envoys(db, scope, params)

@@ -28,9 +28,9 @@ from sqlite_utils import Database
 
 from server import figures, profiles, targets
 from server.counted import Scope
+from server.lookups import envoy_by_id, unit_scope
 from shared.choices import TARGET_STATUSES
 from shared.clock import CHINA, to_iso, utc_now, year_fraction_elapsed
-from shared.errors import TianjianError
 from shared.indicators import BY_KEY, INDICATORS, Indicator, is_met
 
 # From this share of the year's expected work on, the projection follows the pace alone.
@@ -38,53 +38,6 @@ FULL_PACE_AT = 0.25
 
 # A growth target whose last year has no figure: no number to reach, never judged met.
 NO_BASIS = "no_basis"
-
-
-class UnknownUnit(TianjianError):
-    """No unit has that code."""
-
-    status = 404
-
-    def __init__(self, code: str) -> None:
-        self.code = code
-        super().__init__(
-            f"未知的区划代码 / unknown unit {code}", {"unit": "未知的区划代码 / unknown unit"}
-        )
-
-
-class UnknownEnvoy(TianjianError):
-    status = 404
-
-    def __init__(self, envoy_id: str) -> None:
-        super().__init__(
-            f"没有这位特派员 / no such envoy {envoy_id}",
-            {"envoy": "没有这位特派员 / no such envoy"},
-        )
-
-
-def unit_scope(db: Database, code: str | None) -> dict[str, Any]:
-    """The unit a report is for (the first county when none is named) and its code prefix."""
-    if code:
-        rows = list(
-            db.query("SELECT code, name, level FROM units WHERE code = ?", [code.ljust(12, "0")])
-        )
-    else:
-        rows = list(
-            db.query(
-                "SELECT code, name, level FROM units WHERE level = 'county' ORDER BY code LIMIT 1"
-            )
-        )
-    if not rows:
-        raise UnknownUnit(code or "(county)")
-    unit = rows[0]
-    return {**unit, "prefix": unit["code"][: figures.PREFIX_LENGTH[unit["level"]]]}
-
-
-def envoy_record(db: Database, envoy_id: str) -> dict[str, Any]:
-    rows = list(db.query("SELECT id, name, township_codes FROM envoys WHERE id = ?", [envoy_id]))
-    if not rows:
-        raise UnknownEnvoy(envoy_id)
-    return rows[0]
 
 
 def status_of(
@@ -190,7 +143,7 @@ def progress(
     """
     now = now or utc_now()
     if envoy_id and not unit_code:
-        envoy = envoy_record(db, envoy_id)
+        envoy = envoy_by_id(db, envoy_id)
         owner = {"code": None, "name": envoy["name"], "envoy_id": envoy_id}
         prefix = ""
     else:
@@ -198,7 +151,7 @@ def progress(
         owner = {"code": unit["code"], "name": unit["name"]}
         prefix = unit["prefix"]
         if envoy_id:
-            owner["envoy_id"] = envoy_record(db, envoy_id)["id"]
+            owner["envoy_id"] = envoy_by_id(db, envoy_id)["id"]
     scope = Scope(year, prefix, envoy_id, exclude_questioned=exclude_questioned)
     found = figures.compute(db, scope, monthly=monthly)
     actuals = found.total()

@@ -12,7 +12,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from server.counted import PREFIX_LENGTH
-from server.progress import UnknownEnvoy, UnknownUnit, progress, unit_scope
+from server.lookups import UnknownEnvoy, UnknownUnit, unit_scope
+from server.progress import progress
 from shared.errors import TianjianError
 
 __all__ = [

@@ -13,7 +13,7 @@ from server.access import SignInRequired, bearer_token, current_user
 from server.api.protocol import API_TOKEN, Blueprint
 from server.counted import Scope
 from server.db import get_db
-from server.progress import envoy_record, unit_scope
+from server.lookups import envoy_by_id, unit_scope
 from server.report import check_year
 from server.users import ENVOY, api_token_valid
 from shared.clock import utc_now
@@ -203,7 +203,7 @@ class Reconciliation(MethodView):
         db = get_db()
         envoy_id = own or query["envoy"]
         if envoy_id and own is None:
-            envoy_record(db, envoy_id)
+            envoy_by_id(db, envoy_id)
         prefix = unit_scope(db, query["unit"])["prefix"] if query["unit"] else ""
         margin = query["margin"]
         if margin is None:

@@ -12,8 +12,8 @@ from server import checkin_flags, flags, listings
 from server.access import ANYONE, current_user, requires
 from server.counted import Scope
 from server.db import get_db
+from server.lookups import envoy_by_id, unit_scope
 from server.page_tables import CODE, NUMBER, Column, Table, china_time_text
-from server.progress import envoy_record, unit_scope
 from server.web import forms
 from server.web.reconciliation import ledger_link, page_scope, path_link
 from server.web.render import table_page
@@ -146,13 +146,13 @@ def listing() -> Any:
     )
     db = get_db()
     if scope["envoy"] and not scope["own"]:
-        envoy_record(db, scope["envoy"])
+        envoy_by_id(db, scope["envoy"])
     unit = unit_scope(db, scope["unit"]) if scope["unit"] or not scope["envoy"] else None
     if unit is not None:
         unit_name = unit["name"]
     else:
         # An envoy user's own page is headed by the envoy's name, not the login name.
-        unit_name = envoy_record(db, scope["envoy"])["name"]
+        unit_name = envoy_by_id(db, scope["envoy"])["name"]
     where = Scope(scope["year"], unit["prefix"] if unit else "", scope["envoy"])
     now = utc_now()
     found = flags.flags(db, where, now, flags.rules_of(current_app.config))

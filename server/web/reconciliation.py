@@ -14,8 +14,8 @@ from server.access import ANYONE, current_user, requires
 from server.counted import Scope
 from server.db import get_db
 from server.flags import rules_of
+from server.lookups import envoy_by_id, unit_scope
 from server.page_tables import BOOL, CODE, NUMBER, TIME, Column, Table
-from server.progress import envoy_record, unit_scope
 from server.web import forms
 from server.web.render import table_page
 from shared.choices import SESSION_KINDS, words
@@ -248,13 +248,13 @@ def overview() -> Any:
     scope = page_scope()
     db = get_db()
     if scope["envoy"] and not scope["own"]:
-        envoy_record(db, scope["envoy"])
+        envoy_by_id(db, scope["envoy"])
     unit = unit_scope(db, scope["unit"]) if scope["unit"] or not scope["envoy"] else None
     if unit is not None:
         unit_name = unit["name"]
     else:
         # An envoy user's own page is headed by the envoy's name, not the login name.
-        unit_name = envoy_record(db, scope["envoy"])["name"]
+        unit_name = envoy_by_id(db, scope["envoy"])["name"]
     where = Scope(scope["year"], unit["prefix"] if unit else "", scope["envoy"])
     now = utc_now()
     result = reconciliation.reconcile(

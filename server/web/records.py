@@ -11,8 +11,8 @@ from server import drilldown, envoy_records, reviews
 from server.access import ANYONE, NotAllowed, current_user, requires
 from server.counted import Scope
 from server.db import get_db
+from server.lookups import envoy_by_id, unit_scope
 from server.page_tables import CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
-from server.progress import envoy_record, unit_scope
 from server.web import forms
 from server.web.progress import scope_args, scope_query
 from server.web.render import table_page
@@ -217,7 +217,7 @@ def listing(what: str) -> Any:
         columns,
         _words(found.rows),
         # Whose records: the unit's, or else the envoy's (heading, file name, first line).
-        unit_name=unit["name"] if unit else envoy_record(db, scope["envoy"])["name"],
+        unit_name=unit["name"] if unit else envoy_by_id(db, scope["envoy"])["name"],
         year=scope["year"],
         as_of=to_iso(utc_now()),
     )

@@ -10,8 +10,9 @@ from server import summary
 from server.access import BUREAU, requires
 from server.counted import Scope
 from server.db import get_db
+from server.lookups import unit_scope
 from server.page_tables import NUMBER, Column, Table
-from server.progress import progress, unit_scope
+from server.progress import progress
 from server.web.progress import progress_table, scope_args, scope_query
 from server.web.render import table_page
 from shared.choices import SESSION_KINDS, words
