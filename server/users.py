@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -223,7 +224,7 @@ def sign_in(
         db.query("SELECT * FROM users WHERE name = ? AND disabled_at IS NULL", [name.strip()])
     )
     # Hash even for an unknown name, so the answer takes as long either way.
-    stored = rows[0]["password_hash"] if rows else _DUMMY_HASH
+    stored = rows[0]["password_hash"] if rows else _dummy_hash()
     if not check_password_hash(stored, password) or not rows:
         raise SignInRefused()
     with write_transaction(db):
@@ -234,7 +235,11 @@ def sign_in(
     return _user(rows[0])
 
 
-_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
+@functools.cache
+def _dummy_hash() -> str:
+    # Made on the first sign-in of an unknown name, not at import: every command line and
+    # process start imports this module, and a password hash costs a noticeable fraction of a second.
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 # ------------------------------------------------------------------------ report API tokens
