@@ -15,6 +15,7 @@ import click
 from field_client import listing as listings
 from field_client import operations as ops
 from field_client import pin as web_pin
+from field_client.cli_photos import observation_photo, session_photo
 from field_client.cli_records import checkin, farmer, leaflets, plot, session
 from field_client.cli_support import (
     Context,
@@ -230,6 +231,8 @@ def list_records(ctx: Context, kind: str) -> None:
 
 for group in (farmer, session, checkin, leaflets, plot):
     cli.add_command(group)
+session.add_command(session_photo)
+plot.add_command(observation_photo)
 
 
 if __name__ == "__main__":
