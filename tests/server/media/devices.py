@@ -75,7 +75,9 @@ class Device:
         self.answers.append(body["answers"][0])
         return str(body["answers"][0]["s"])
 
-    def session(self, unit_code: str = VILLAGE_EAST, lead: str | None = None) -> str:
+    def session(
+        self, unit_code: str = VILLAGE_EAST, lead: str | None = None, co: tuple[str, ...] = ()
+    ) -> str:
         session_id = new_id()
         status = self.push(
             p.SESSION,
@@ -87,6 +89,7 @@ class Device:
                 "starts_at": "2026-05-01T01:00:00Z",
                 "ends_at": "2026-05-01T04:00:00Z",
                 "lead_envoy_id": lead or self.envoy_id,
+                "co_envoy_ids": list(co),
                 "reported_headcount": 40,
             },
         )
