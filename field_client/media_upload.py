@@ -91,7 +91,7 @@ def _send_file(client: SyncClient, sha256: str, data: bytes) -> None:
             # 409: the server holds another amount (after a cut whose answer was lost it has
             # this chunk already): carry on from there. 422: a chunk spoilt on the way is sent
             # again, a whole the server threw away starts again from 0; a few times at most.
-            client.report.photo_bytes_resent += len(chunk)
+            _count_held(client, resume.received - offset)
             if resume.refused:
                 refusals += 1
                 if refusals > 2:
@@ -99,13 +99,21 @@ def _send_file(client: SyncClient, sha256: str, data: bytes) -> None:
             offset = resume.received
             continue
         held = int(status["received"])
-        client.report.photo_bytes_sent += max(0, held - offset)
+        _count_held(client, held - offset)
         offset = held
         photos.note_upload(store, sha256, held, bool(status["complete"]))
         if client.progress is not None:
             client.progress(client.report)
     photos.note_upload(store, sha256, len(data), True)
     client.report.photos_sent += 1
+
+
+def _count_held(client: SyncClient, more: int) -> None:
+    """Bytes the server newly holds: sent, no longer counted as sent in vain. Every chunk put
+    on the line counts as resent until the server says it kept it (_request)."""
+    if more > 0:
+        client.report.photo_bytes_sent += more
+        client.report.photo_bytes_resent -= more
 
 
 class _Resume(TianjianError):
@@ -126,6 +134,7 @@ def _request(client: SyncClient, method: str, sha256: str, **kwargs: Any) -> dic
     delay = client.backoff
     failures = 0
     while True:
+        client.report.photo_bytes_resent += len(kwargs.get("data") or b"")
         try:
             response = client.http.request(
                 method, url, headers=headers, timeout=(5.0, client.timeout), **kwargs
@@ -133,7 +142,6 @@ def _request(client: SyncClient, method: str, sha256: str, **kwargs: Any) -> dic
         except sync_module.TRANSIENT as exc:
             failures += 1
             client.report.requests += 1
-            client.report.photo_bytes_resent += len(kwargs.get("data") or b"")
             if failures > client.retries:
                 raise sync_module.unreachable(
                     client.store.get("server_url") or "", isinstance(exc, requests.Timeout)
