@@ -185,17 +185,25 @@ def sync(ctx: Context, batch_changes: int, batch_bytes: int, timeout: float) -> 
     outcome = ops.sync_device(
         ctx.store, batch_changes=batch_changes, batch_bytes=batch_bytes, timeout=timeout
     )
-    report = outcome.report
+    report, media = outcome.report, outcome.photos_waiting
     ctx.out(
         outcome.as_dict(),
         f"已发送 {report.pushed} 条，已接收 {report.pulled} 条；待发 {outcome.pending}，"
-        f"被拒 {outcome.rejected} / pushed {report.pushed}, pulled {report.pulled}",
+        f"被拒 {outcome.rejected} / pushed {report.pushed}, pulled {report.pulled}\n"
+        f"照片：本次传完 {report.photos_sent} 张（{_kb(report.photo_bytes_sent)}）；待传 "
+        f"{media.photos} 张，已传 {_kb(media.bytes_sent)} / {_kb(media.bytes_total)} / photos: "
+        f"{report.photos_sent} sent; {media.photos} waiting, "
+        f"{_kb(media.bytes_sent)} of {_kb(media.bytes_total)} sent",
     )
     if outcome.rejected_now:
         raise click.ClickException(
             f"服务器拒绝了 {outcome.rejected_now} 条更改，运行 status 查看原因 / "
             f"the server refused {outcome.rejected_now} changes: run status for the reasons"
         )
+
+
+def _kb(size: int) -> str:
+    return f"{size / 1024:.0f} KB"
 
 
 @cli.command()

@@ -24,6 +24,8 @@ from field_client.events import (  # the one API: events are operations too
     receive_leaflets,
 )
 from field_client.form_errors import Gathered
+from field_client.photos import Waiting
+from field_client.photos import waiting as photo_uploads_waiting
 from field_client.store import FieldStore
 from field_client.sync import SyncClient, SyncReport, enrol
 from field_client.when import now, optional_moment, today, typed_day, typed_moment
@@ -382,6 +384,8 @@ class SyncOutcome:
     pending: int
     rejected: int
     rejected_now: int
+    # Photos whose bytes the server does not hold whole yet.
+    photos_waiting: Waiting = Waiting(0, 0, 0)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -389,6 +393,7 @@ class SyncOutcome:
             "pending": self.pending,
             "rejected": self.rejected,
             "rejected_now": self.rejected_now,
+            "photos_waiting": self.photos_waiting.as_dict(),
         }
 
 
@@ -458,4 +463,5 @@ def sync_device(store: FieldStore, **options: Any) -> SyncOutcome:
         pending=counts.get("pending", 0),
         rejected=counts.get("rejected", 0),
         rejected_now=report.statuses.get(p.REJECTED, 0),
+        photos_waiting=photo_uploads_waiting(store),
     )

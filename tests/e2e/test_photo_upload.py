@@ -201,3 +201,28 @@ def test_bytes_wait_for_a_record_the_server_does_not_hold(
     ).fetchone()[0]
     assert "下次同步" in error and "next sync" in error
     assert photos.waiting(device).photos == 1
+
+
+def test_the_sync_command_prints_photos_sent_and_waiting(
+    live_server: LiveServer, device: FieldStore, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from field_client.cli import cli
+
+    session_id = a_session(device)
+    device.db.conn.commit()
+    picture = tmp_path / "site.jpg"
+    picture.write_bytes(camera_jpeg(900, 700))
+    db = ["--db", device.path]
+    added = CliRunner().invoke(cli, [*db, "--json", "session", "photo", session_id, str(picture)])
+    assert added.exit_code == 0, added.output
+    size = photos.waiting(device).bytes_total
+    assert size > 0
+
+    done = CliRunner().invoke(cli, [*db, "sync"])
+    assert done.exit_code == 0, done.output
+    assert f"照片：本次传完 1 张（{size / 1024:.0f} KB）；待传 0 张" in done.stdout
+    assert "photos: 1 sent; 0 waiting" in done.stdout
+    as_json = CliRunner().invoke(cli, [*db, "--json", "sync"])
+    assert '"photos_waiting": {"photos": 0, "bytes_total": 0, "bytes_sent": 0}' in as_json.stdout
