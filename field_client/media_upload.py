@@ -1,5 +1,5 @@
 """Photos' bytes after the push: sent in chunks to /api/v1/media, resumed from what the server
-holds after any cut, never sent again once it holds them whole (docs/sync.md "Photos")."""
+holds after any cut, never sent again once it holds them whole (docs/sync.md "Photo bytes")."""
 
 from __future__ import annotations
 
