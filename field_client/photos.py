@@ -21,7 +21,7 @@ from shared import photos as shared_photos
 from shared import protocol as p
 from shared.choices import PHOTO_KINDS, parse_choice
 from shared.errors import TianjianError
-from shared.schemas.field import PHOTO_KINDS_OF_SUBJECT
+from shared.schemas.field import PHOTO_KINDS_OF_SUBJECT, SHA256_HEX
 
 # The record kind each subject names.
 SUBJECT_RECORD_KINDS = {"session": p.SESSION, "observation": p.PLOT_OBSERVATION}
@@ -337,3 +337,28 @@ def note_upload(
             "WHERE sha256 = ?",
             [received, int(complete), error, store.best_now_iso(), sha256],
         )
+
+
+def delete_photo(store: FieldStore, photo_id: str) -> None:
+    """Take a photo off its subject (a picture taken by mistake, someone's face): the record's
+    tombstone syncs like any other; the bytes leave this device once no live photo names them,
+    and are no longer offered to the server."""
+    _device, envoy_id = store.identity()
+    record = store.record(p.PHOTO, photo_id)
+    if record is None or record.get("deleted"):
+        raise names.UnknownName(p.PHOTO, photo_id)
+    if record.get("envoy_id") != envoy_id:
+        raise NotYourSubject(errors={p.PHOTO: "not yours"})
+    sha256 = str(record.get("sha256") or "")
+    with store.transaction():
+        store.delete(p.PHOTO, photo_id)
+        still_named = store.db.execute(
+            "SELECT 1 FROM photos ph JOIN records r ON r.kind = ? AND r.id = ph.id "
+            "WHERE ph.sha256 = ? AND r.deleted = 0 LIMIT 1",
+            [p.PHOTO, sha256],
+        ).fetchone()
+        if not still_named:
+            store.db.execute("DELETE FROM photo_uploads WHERE sha256 = ?", [sha256])
+    if not still_named and SHA256_HEX.fullmatch(sha256):
+        photo_path(store, sha256).unlink(missing_ok=True)
+        thumb_path(store, sha256).unlink(missing_ok=True)

@@ -76,6 +76,24 @@ def upload(subject_kind: str, subject_id: str) -> Response:
     return redirect(back, 303)
 
 
+@bp.post("/<photo_id>/delete")
+def delete(photo_id: str) -> Response:
+    """Take a photo off its subject; deleting twice deletes once."""
+    store = get_store()
+    record = store.record(p.PHOTO, photo_id)
+    if record is None or record.get("subject_kind") not in PHOTO_KINDS_OF_SUBJECT:
+        abort(404)
+    back = _subject_page(record["subject_kind"], record.get("subject_id") or "")
+    if not record.get("deleted"):
+        try:
+            photos.delete_photo(store, photo_id)
+        except TianjianError as exc:
+            flash(say(exc.message), "refused")
+            return redirect(back, 303)
+    flash(_("Photo deleted."), "done")
+    return redirect(back, 303)
+
+
 def _kept(sha256: str, thumbnail: bool) -> Response:
     if not _SHA256.fullmatch(sha256):
         abort(404)

@@ -13,6 +13,7 @@ from field_client import media_upload, photos
 from field_client.store import FieldStore
 from field_client.sync import SyncFailed
 from shared import protocol as p
+from tests.e2e.conftest import count_rows
 from tests.e2e.faults import (
     CORRUPT,
     CUT_AFTER_SERVER,
@@ -109,6 +110,11 @@ def test_photos_reach_the_server_whole_and_are_never_sent_again(
     again = fast_client(device).sync()
     assert not [entry for entry in proxy.log if "/api/v1/media/" in entry[1]]
     assert again.photos_sent == 0
+
+    # Taken off the session on the device: the tombstone reaches the server like any edit.
+    photos.delete_photo(device, added[0].id)
+    fast_client(device).sync()
+    assert count_rows(live_server.db_path, "photos", f"id = '{added[0].id}' AND deleted = 1") == 1
 
 
 @pytest.mark.parametrize(

@@ -159,3 +159,24 @@ def test_another_envoys_session_or_observation_takes_no_photo(store: FieldStore)
         photos.add_photo(store, "session", session_id, camera_jpeg(640, 480), "site")
     assert caught.value.status == 403 and "自己" in caught.value.message
     assert counts(store)["records"] == 0
+
+
+def test_a_deleted_photo_syncs_its_tombstone_and_leaves_the_device(store: FieldStore) -> None:
+    session_id, other = a_session(store), a_session(store, "玉米密植培训")
+    original = camera_jpeg(800, 600)
+    first = photos.add_photo(store, "session", session_id, original, "site")
+    second = photos.add_photo(store, "session", other, original, "site")
+    photos.delete_photo(store, first.id)
+    assert store.record(p.PHOTO, first.id)["deleted"]  # type: ignore[index]
+    tombstone = store.db.execute(
+        "SELECT fields FROM outbox WHERE kind = 'photo' AND id = ? AND is_create = 0", [first.id]
+    ).fetchone()
+    assert json.loads(tombstone[0]) == {"deleted": True}
+    # Still named by the other session's photo: the bytes stay, one upload waits.
+    assert photos.photo_path(store, first.sha256).is_file()
+    assert photos.waiting(store).photos == 1
+    photos.delete_photo(store, second.id)
+    assert not photos.photo_path(store, first.sha256).exists()
+    assert not photos.thumb_path(store, first.sha256).exists()
+    assert photos.waiting(store).photos == 0 and photos.uploadable(store) == []
+    assert photos.photos_of(store, "session", session_id) == []

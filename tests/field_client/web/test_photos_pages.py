@@ -174,3 +174,18 @@ def test_the_sync_page_shows_photos_waiting(envoy: FlaskClient, store: FieldStor
     added = photos.add_photo(store, "session", session_id, camera_jpeg(900, 600), "site")
     page = envoy.get("/envoy/sync/").get_data(as_text=True)
     assert f"待上传照片：1 张（已传 0 / {added.size_bytes // 1024} KB）" in page
+
+
+def test_a_photo_taken_by_mistake_can_be_deleted(envoy: FlaskClient, store: FieldStore) -> None:
+    session_id = new_session(store)
+    added = photos.add_photo(store, "session", session_id, camera_jpeg(600, 400), "site")
+    page = envoy.get(f"/envoy/sessions/{session_id}").get_data(as_text=True)
+    assert f"/envoy/photos/{added.id}/delete" in page
+    answer = envoy.post(f"/envoy/photos/{added.id}/delete")
+    assert answer.status_code == 303 and answer.location == f"/envoy/sessions/{session_id}"
+    page = envoy.get(f"/envoy/sessions/{session_id}").get_data(as_text=True)
+    assert "照片已删除" in page and "还没有照片" in page
+    assert not photos.photo_path(store, added.sha256).exists()
+    # Twice deletes once; an unknown photo is a 404.
+    assert envoy.post(f"/envoy/photos/{added.id}/delete").status_code == 303
+    assert envoy.post("/envoy/photos/nope/delete").status_code == 404
