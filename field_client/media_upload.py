@@ -97,6 +97,7 @@ def _send_file(client: SyncClient, sha256: str, data: bytes) -> None:
                 if refusals > 2:
                     raise _Skip(resume.reason) from None
             offset = resume.received
+            status = {"received": offset, "complete": resume.complete}
             continue
         held = int(status["received"])
         _count_held(client, held - offset)
@@ -117,14 +118,17 @@ def _count_held(client: SyncClient, more: int) -> None:
 
 
 class _Resume(TianjianError):
-    """409, or a 422 (`refused`) after which the server holds a known amount: carry on from
-    `received`."""
+    """A chunk not taken as sent (409, a cut, or a 422: `refused`), after which the server holds
+    `received` bytes (and may hold them whole: `complete`): carry on from there."""
 
-    def __init__(self, received: int, reason: str, refused: bool = False) -> None:
+    def __init__(
+        self, received: int, reason: str, refused: bool = False, complete: bool = False
+    ) -> None:
         super().__init__(reason)
         self.received = received
         self.reason = reason
         self.refused = refused
+        self.complete = complete
 
 
 def _request(client: SyncClient, method: str, sha256: str, **kwargs: Any) -> dict[str, Any]:
@@ -142,6 +146,11 @@ def _request(client: SyncClient, method: str, sha256: str, **kwargs: Any) -> dic
         except sync_module.TRANSIENT as exc:
             failures += 1
             client.report.requests += 1
+            if method == "PUT":
+                # A chunk cut off: ask what the server kept (a round trip) rather than send
+                # the chunk blind again (16 KiB, some 4 s on 2G) when it may have it already.
+                time.sleep(delay)
+                raise _resume_from(_request(client, "GET", sha256), "cut") from exc
             if failures > client.retries:
                 raise sync_module.unreachable(
                     client.store.get("server_url") or "", isinstance(exc, requests.Timeout)
@@ -175,12 +184,12 @@ def _request(client: SyncClient, method: str, sha256: str, **kwargs: Any) -> dic
         if response.status_code == 422 and method == "PUT":
             # A chunk spoilt on the way is sent again from where the server stands; a whole
             # the server threw away starts again from 0 (once: see _send_file).
-            raise _Resume(_held_now(client, sha256), reason, refused=True)
+            raise _resume_from(_request(client, "GET", sha256), reason, refused=True)
         raise _Skip(reason)
 
 
-def _held_now(client: SyncClient, sha256: str) -> int:
-    return int(_request(client, "GET", sha256).get("received") or 0)
+def _resume_from(status: dict[str, Any], reason: str, refused: bool = False) -> _Resume:
+    return _Resume(int(status.get("received") or 0), reason, refused, bool(status.get("complete")))
 
 
 def _retry_after(response: requests.Response, default: float) -> float:

@@ -118,13 +118,21 @@ def test_photos_reach_the_server_whole_and_are_never_sent_again(
 
 
 @pytest.mark.parametrize(
-    "action", [CUT_BEFORE_SERVER, CUT_AFTER_SERVER, CUT_MID_RESPONSE, CUT_MID_REQUEST, CORRUPT]
+    ("action", "kept"),
+    [
+        (CUT_BEFORE_SERVER, False),
+        (CUT_AFTER_SERVER, True),
+        (CUT_MID_RESPONSE, True),
+        (CUT_MID_REQUEST, False),
+        (CORRUPT, False),
+    ],
 )
 def test_a_cut_at_every_chunk_is_resumed_within_the_run(
-    live_server: LiveServer, device: FieldStore, action: str
+    live_server: LiveServer, device: FieldStore, action: str, kept: bool
 ) -> None:
     """Before the server (a boundary), after it kept the chunk (answer lost), mid-answer,
-    mid-chunk (half the body arrived), and a chunk spoilt on the way: each at every chunk."""
+    mid-chunk (half the body arrived), and a chunk spoilt on the way: each at every chunk. The
+    device asks what the server kept and sends again only a chunk it did not keep."""
     session_id = a_session(device)
     proxy = FaultProxy(live_server.port)
     through(device, proxy)
@@ -143,14 +151,18 @@ def test_a_cut_at_every_chunk_is_resumed_within_the_run(
         proxy.log.clear()
         proxy.decide = nth_put(action, nth)  # type: ignore[assignment]
         report = fast_client(device).sync()
-        kept = on_server(live_server, photo.sha256)
-        assert kept is not None and hashlib.sha256(kept).hexdigest() == photo.sha256, nth
+        kept_bytes = on_server(live_server, photo.sha256)
+        assert kept_bytes is not None, nth
+        assert hashlib.sha256(kept_bytes).hexdigest() == photo.sha256, nth
         sent = media_puts(proxy)
-        assert (sent[nth - 1][1], len(sent)) == (action, -(-photo.size_bytes // CHUNK) + 1)
-        # Only the chunk the cut caught went twice.
-        assert [offset for offset, _a in sent] == sorted(offset for offset, _a in sent)
+        whole = -(-photo.size_bytes // CHUNK)
+        assert sent[nth - 1][1] == action
+        assert len(sent) == (whole if kept else whole + 1), (nth, sent)
+        offsets = [offset for offset, _a in sent]
+        assert offsets == sorted(offsets) and offsets[0] == 0
         assert report.photo_bytes_sent == photo.size_bytes
-        assert 0 < report.photo_bytes_resent <= CHUNK
+        chunk_caught = min(CHUNK, photo.size_bytes - (nth - 1) * CHUNK)
+        assert report.photo_bytes_resent == (0 if kept else chunk_caught), nth
     assert photos.waiting(device).photos == 0
 
 
