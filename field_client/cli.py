@@ -14,6 +14,7 @@ import click
 
 from field_client import listing as listings
 from field_client import operations as ops
+from field_client import photos as photo_store
 from field_client import pin as web_pin
 from field_client.cli_photos import observation_photo, session_photo
 from field_client.cli_records import checkin, farmer, leaflets, plot, session
@@ -221,7 +222,12 @@ def status(ctx: Context) -> None:
     ]
     lines.append(f"服务器暂存 / held by the server: {state.held_count}")
     lines += [f"  #{h.seq} {h.kind} {h.id or ''}: {h.reason}" for h in state.held]
-    ctx.out(state.as_dict(), "\n".join(lines))
+    media = photo_store.waiting(ctx.store)
+    lines.append(
+        f"照片待上传 / photos to upload: {media.photos}"
+        f"（{_kb(media.bytes_sent)} / {_kb(media.bytes_total)}）"
+    )
+    ctx.out({**state.as_dict(), "photos_waiting": media.as_dict()}, "\n".join(lines))
 
 
 @cli.command("list")

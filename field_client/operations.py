@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from field_client import names
+from field_client import photos as photo_store
 from field_client.events import (  # the one API: events are operations too
     Stock,
     edit_plot,
@@ -25,7 +26,6 @@ from field_client.events import (  # the one API: events are operations too
 )
 from field_client.form_errors import Gathered
 from field_client.photos import Waiting
-from field_client.photos import waiting as photo_uploads_waiting
 from field_client.store import FieldStore
 from field_client.sync import SyncClient, SyncReport, enrol
 from field_client.when import now, optional_moment, today, typed_day, typed_moment
@@ -249,7 +249,8 @@ class Deleted:
 
 
 def delete_session(store: FieldStore, session: str) -> Deleted:
-    """Delete a session made by mistake, with its check-ins, in one transaction."""
+    """Delete a session made by mistake, with its check-ins and photos, in one transaction
+    (the photos' bytes leave the device after it)."""
     session_id = _own_session(store, session)
     with store.transaction():
         checkins = [
@@ -257,7 +258,9 @@ def delete_session(store: FieldStore, session: str) -> Deleted:
         ]
         for checkin_id in checkins:
             store.delete(p.ATTENDANCE, checkin_id)
+        pictures = photo_store.delete_photos_of(store, "session", session_id)
         store.delete(p.SESSION, session_id)
+    photo_store.forget_files(store, pictures)
     return Deleted(session_id, len(checkins))
 
 
@@ -463,5 +466,5 @@ def sync_device(store: FieldStore, **options: Any) -> SyncOutcome:
         pending=counts.get("pending", 0),
         rejected=counts.get("rejected", 0),
         rejected_now=report.statuses.get(p.REJECTED, 0),
-        photos_waiting=photo_uploads_waiting(store),
+        photos_waiting=photo_store.waiting(store),
     )

@@ -75,6 +75,8 @@ class PhotoRow:
     here: bool
     sent: int
     complete: bool
+    # Why the last upload try stopped ("中文 / English"), if it did.
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -268,7 +270,7 @@ def _same_photo(store: FieldStore, subject_kind: str, subject_id: str, sha256: s
 def photos_of(store: FieldStore, subject_kind: str, subject_id: str) -> list[PhotoRow]:
     """Live photos of a subject, made here or pulled, newest first."""
     rows = store.db.execute(
-        "SELECT r.data, ph.id IS NOT NULL, u.sent, u.complete FROM records r "
+        "SELECT r.data, ph.id IS NOT NULL, u.sent, u.complete, u.error FROM records r "
         "LEFT JOIN photos ph ON ph.id = r.id "
         "LEFT JOIN photo_uploads u ON u.sha256 = ph.sha256 "
         "WHERE r.kind = ? AND r.deleted = 0 AND json_extract(r.data, '$.subject_kind') = ? "
@@ -276,7 +278,7 @@ def photos_of(store: FieldStore, subject_kind: str, subject_id: str) -> list[Pho
         [p.PHOTO, subject_kind, subject_id],
     ).fetchall()
     found = []
-    for data, here, sent, complete in rows:
+    for data, here, sent, complete, error in rows:
         record = json.loads(data)
         found.append(
             PhotoRow(
@@ -292,6 +294,7 @@ def photos_of(store: FieldStore, subject_kind: str, subject_id: str) -> list[Pho
                 here=bool(here),
                 sent=int(sent or 0),
                 complete=bool(complete),
+                error=error,
             )
         )
     return sorted(found, key=lambda row: row.recorded_at, reverse=True)
@@ -349,16 +352,38 @@ def delete_photo(store: FieldStore, photo_id: str) -> None:
         raise names.UnknownName(p.PHOTO, photo_id)
     if record.get("envoy_id") != envoy_id:
         raise NotYourSubject(errors={p.PHOTO: "not yours"})
-    sha256 = str(record.get("sha256") or "")
     with store.transaction():
         store.delete(p.PHOTO, photo_id)
-        still_named = store.db.execute(
-            "SELECT 1 FROM photos ph JOIN records r ON r.kind = ? AND r.id = ph.id "
-            "WHERE ph.sha256 = ? AND r.deleted = 0 LIMIT 1",
-            [p.PHOTO, sha256],
-        ).fetchone()
-        if not still_named:
+    forget_files(store, [str(record.get("sha256") or "")])
+
+
+def delete_photos_of(store: FieldStore, subject_kind: str, subject_id: str) -> list[str]:
+    """Tombstone this envoy's live photos of a subject (one being deleted), inside the
+    caller's transaction; returns their hashes for forget_files once it has committed."""
+    _device, envoy_id = store.identity()
+    hashes = []
+    with store.transaction():
+        for row in photos_of(store, subject_kind, subject_id):
+            record = store.record(p.PHOTO, row.id) or {}
+            if record.get("envoy_id") == envoy_id:
+                store.delete(p.PHOTO, row.id)
+                hashes.append(row.sha256)
+    return hashes
+
+
+def forget_files(store: FieldStore, hashes: list[str]) -> None:
+    """Remove the kept bytes (and upload state) of pictures no live photo names any more."""
+    for sha256 in hashes:
+        if not SHA256_HEX.fullmatch(sha256):
+            continue
+        with store.transaction():
+            still_named = store.db.execute(
+                "SELECT 1 FROM photos ph JOIN records r ON r.kind = ? AND r.id = ph.id "
+                "WHERE ph.sha256 = ? AND r.deleted = 0 LIMIT 1",
+                [p.PHOTO, sha256],
+            ).fetchone()
+            if still_named:
+                continue
             store.db.execute("DELETE FROM photo_uploads WHERE sha256 = ?", [sha256])
-    if not still_named and SHA256_HEX.fullmatch(sha256):
         photo_path(store, sha256).unlink(missing_ok=True)
         thumb_path(store, sha256).unlink(missing_ok=True)

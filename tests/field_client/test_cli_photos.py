@@ -119,3 +119,14 @@ def test_missing_files_wrong_kinds_and_unknown_subjects_are_refused(
         run(db, "plot", "photo", "0123456789", str(picture)), "找不到", "no such record"
     )
     nothing_written(db)
+
+
+def test_status_says_how_many_photos_wait(db: Path, tmp_path: Path) -> None:
+    session_id = a_session(db)
+    picture = tmp_path / "site.jpg"
+    picture.write_bytes(camera_jpeg(900, 600))
+    added = ok_json(db, "session", "photo", session_id, str(picture))
+    assert f"照片待上传 / photos to upload: 1（0 KB / {added['size_bytes'] / 1024:.0f} KB）" in ok(
+        db, "status"
+    )
+    assert ok_json(db, "status")["photos_waiting"]["photos"] == 1

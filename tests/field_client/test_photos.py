@@ -180,3 +180,13 @@ def test_a_deleted_photo_syncs_its_tombstone_and_leaves_the_device(store: FieldS
     assert not photos.thumb_path(store, first.sha256).exists()
     assert photos.waiting(store).photos == 0 and photos.uploadable(store) == []
     assert photos.photos_of(store, "session", session_id) == []
+
+
+def test_deleting_a_session_deletes_its_photos_in_the_same_transaction(store: FieldStore) -> None:
+    session_id = a_session(store)
+    added = photos.add_photo(store, "session", session_id, camera_jpeg(640, 480), "site")
+    deleted = ops.delete_session(store, session_id)
+    assert deleted.id == session_id
+    assert store.record(p.PHOTO, added.id)["deleted"]  # type: ignore[index]
+    assert not photos.photo_path(store, added.sha256).exists()
+    assert photos.waiting(store).photos == 0

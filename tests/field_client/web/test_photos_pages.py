@@ -189,3 +189,15 @@ def test_a_photo_taken_by_mistake_can_be_deleted(envoy: FlaskClient, store: Fiel
     # Twice deletes once; an unknown photo is a 404.
     assert envoy.post(f"/envoy/photos/{added.id}/delete").status_code == 303
     assert envoy.post("/envoy/photos/nope/delete").status_code == 404
+
+
+def test_why_an_upload_waits_is_shown_beside_the_photo(
+    envoy: FlaskClient, store: FieldStore
+) -> None:
+    session_id = new_session(store)
+    added = photos.add_photo(store, "session", session_id, camera_jpeg(600, 400), "site")
+    photos.note_upload(
+        store, added.sha256, 0, False, "服务器还没有这张照片的记录 / the server lacks the record"
+    )
+    page = envoy.get(f"/envoy/sessions/{session_id}").get_data(as_text=True)
+    assert "服务器还没有这张照片的记录" in page and "lacks the record" not in page
