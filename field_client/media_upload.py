@@ -44,18 +44,16 @@ def send_waiting(client: SyncClient) -> None:
     for upload in photos.uploadable(store):
         data = photos.read_photo(store, upload.sha256)
         if data is None or len(data) != upload.size_bytes:
-            photos.note_upload(
+            photos.note_upload_error(
                 store,
                 upload.sha256,
-                upload.sent,
-                False,
                 "本机的照片文件缺失或已损坏 / the photo's file on this device is missing or damaged",
             )
             continue
         try:
             _send_file(client, upload.sha256, data)
         except _Skip as skipped:
-            photos.note_upload(store, upload.sha256, 0, False, skipped.reason)
+            photos.note_upload_error(store, upload.sha256, skipped.reason)
 
 
 def _send_file(client: SyncClient, sha256: str, data: bytes) -> None:

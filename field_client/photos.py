@@ -342,6 +342,15 @@ def note_upload(
         )
 
 
+def note_upload_error(store: FieldStore, sha256: str, error: str) -> None:
+    """Why the upload of a file stopped this time; what the server holds is left as last said."""
+    with store.transaction():
+        store.db.execute(
+            "UPDATE photo_uploads SET error = ?, updated_at = ? WHERE sha256 = ?",
+            [error, store.best_now_iso(), sha256],
+        )
+
+
 def delete_photo(store: FieldStore, photo_id: str) -> None:
     """Take a photo off its subject (a picture taken by mistake, someone's face): the record's
     tombstone syncs like any other; the bytes leave this device once no live photo names them,

@@ -244,3 +244,19 @@ def test_the_sync_command_prints_photos_sent_and_waiting(
     assert "photos: 1 sent; 0 waiting" in done.stdout
     as_json = CliRunner().invoke(cli, [*db, "--json", "sync"])
     assert '"photos_waiting": {"photos": 0, "bytes_total": 0, "bytes_sent": 0}' in as_json.stdout
+
+
+def test_a_photo_file_lost_from_the_device_is_said_and_the_sync_goes_on(
+    live_server: LiveServer, device: FieldStore
+) -> None:
+    session_id = a_session(device)
+    lost = photos.add_photo(device, "session", session_id, camera_jpeg(500, 400), "site")
+    kept = photos.add_photo(device, "session", session_id, camera_jpeg(500, 400), "signin_sheet")
+    photos.photo_path(device, lost.sha256).write_bytes(b"overwritten by a careless backup tool")
+    report = fast_client(device).sync()
+    assert report.photos_sent == 1 and on_server(live_server, kept.sha256) is not None
+    assert on_server(live_server, lost.sha256) is None
+    error = device.db.execute(
+        "SELECT error FROM photo_uploads WHERE sha256 = ?", [lost.sha256]
+    ).fetchone()[0]
+    assert "缺失或已损坏" in error and "missing or damaged" in error
