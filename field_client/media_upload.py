@@ -141,7 +141,11 @@ def _request(client: SyncClient, method: str, sha256: str, **kwargs: Any) -> dic
             response = client.http.request(
                 method, url, headers=headers, timeout=(5.0, client.timeout), **kwargs
             )
-        except sync_module.TRANSIENT as exc:
+            answer = _answer(response)
+            if response.status_code == 200 and not _whole(answer):
+                # The answer's head arrived and the line dropped in its body: a cut too.
+                raise _Garbled()
+        except (*sync_module.TRANSIENT, _Garbled) as exc:
             failures += 1
             client.report.requests += 1
             if method == "PUT":
@@ -158,7 +162,6 @@ def _request(client: SyncClient, method: str, sha256: str, **kwargs: Any) -> dic
             continue
         client.report.requests += 1
         client.report.bytes_sent += len(kwargs.get("data") or b"")
-        answer = _answer(response)
         if response.status_code == 200:
             return answer
         if response.status_code == 409 and isinstance(answer.get("received"), int):
@@ -188,6 +191,15 @@ def _request(client: SyncClient, method: str, sha256: str, **kwargs: Any) -> dic
 
 def _resume_from(status: dict[str, Any], reason: str, refused: bool = False) -> _Resume:
     return _Resume(int(status.get("received") or 0), reason, refused, bool(status.get("complete")))
+
+
+class _Garbled(TianjianError):
+    """A 200 whose body is not the answer the media API gives (cut short on the way)."""
+
+
+def _whole(answer: dict[str, Any]) -> bool:
+    received, complete = answer.get("received"), answer.get("complete")
+    return type(received) is int and received >= 0 and isinstance(complete, bool)
 
 
 def _retry_after(response: requests.Response, default: float) -> float:

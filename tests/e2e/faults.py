@@ -13,6 +13,7 @@ CUT_BEFORE_SERVER = "cut_before_server"  # the request never reaches the server
 CUT_AFTER_SERVER = "cut_after_server"  # the server commits, the answer is lost
 CUT_MID_RESPONSE = "cut_mid_response"  # half the answer arrives, then the line drops
 REPEAT = "repeat"  # the request reaches the server twice
+CUT_IN_HEAD = "cut_in_head"  # the server answers; only the status line (200 OK) arrives
 CORRUPT = "corrupt"  # the body's last byte is changed on the way
 CUT_MID_REQUEST = (
     "cut_mid_request"  # half the request's body reaches the server, then the line drops
@@ -80,6 +81,9 @@ class FaultProxy:
                 if action == REPEAT:
                     response = self._forward(request)
                 if action == CUT_AFTER_SERVER:
+                    return
+                if action == CUT_IN_HEAD:
+                    conn.sendall(response[: response.index(b"\r\n") + 2])
                     return
                 if action == CUT_MID_RESPONSE:
                     conn.sendall(response[: len(response) // 2])

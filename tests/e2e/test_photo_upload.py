@@ -18,6 +18,7 @@ from tests.e2e.faults import (
     CORRUPT,
     CUT_AFTER_SERVER,
     CUT_BEFORE_SERVER,
+    CUT_IN_HEAD,
     CUT_MID_REQUEST,
     CUT_MID_RESPONSE,
     PASS,
@@ -123,6 +124,7 @@ def test_photos_reach_the_server_whole_and_are_never_sent_again(
         (CUT_BEFORE_SERVER, False),
         (CUT_AFTER_SERVER, True),
         (CUT_MID_RESPONSE, True),
+        (CUT_IN_HEAD, True),
         (CUT_MID_REQUEST, False),
         (CORRUPT, False),
     ],
@@ -130,8 +132,9 @@ def test_photos_reach_the_server_whole_and_are_never_sent_again(
 def test_a_cut_at_every_chunk_is_resumed_within_the_run(
     live_server: LiveServer, device: FieldStore, action: str, kept: bool
 ) -> None:
-    """Before the server (a boundary), after it kept the chunk (answer lost), mid-answer,
-    mid-chunk (half the body arrived), and a chunk spoilt on the way: each at every chunk. The
+    """Before the server (a boundary), after it kept the chunk (answer lost), mid-answer, in the
+    answer's head (a bare "200 OK" arrives), mid-chunk (half the body arrived), and a chunk
+    spoilt on the way: each at every chunk. The
     device asks what the server kept and sends again only a chunk it did not keep."""
     session_id = a_session(device)
     proxy = FaultProxy(live_server.port)
