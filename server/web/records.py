@@ -11,12 +11,11 @@ from server import drilldown, envoy_records, reviews
 from server.access import ANYONE, NotAllowed, current_user, requires
 from server.counted import Scope
 from server.db import get_db
-from server.lookups import envoy_by_id, unit_scope
 from server.page_tables import CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
 from server.web import forms
-from server.web.progress import scope_args, scope_query
 from server.web.render import table_page
 from server.web.review import STATUS_LABELS
+from server.web.scope import page_scope
 from shared.choices import SESSION_KINDS, add_labels
 from shared.clock import local_date, parse_iso, to_iso, utc_now
 
@@ -188,13 +187,11 @@ def listing_sessions() -> Any:
 def listing(what: str) -> Any:
     if what not in LISTS:
         raise forms.InvalidInput("没有这类记录 / no such list", {"what": what})
-    scope = scope_args()
+    scope = page_scope()
     args = forms.load(
         FilterArgs(), {k: v for k, v in request.args.items() if k in FilterArgs().fields}
     )
     db = get_db()
-    unit = unit_scope(db, scope["unit"]) if scope["unit"] or not scope["envoy"] else None
-    prefix = unit["prefix"] if unit else ""
     filters = drilldown.Filters(
         kind=args["kind"],
         month=args["month"],
@@ -208,7 +205,7 @@ def listing(what: str) -> Any:
     # A file holds every matching record, not one page of them.
     wants_file = bool(request.args.get("format"))
     limit, offset = (1_000_000, 0) if wants_file else (PAGE_SIZE, (page - 1) * PAGE_SIZE)
-    found = LISTS[what](db, Scope(scope["year"], prefix, scope["envoy"]), filters, limit, offset)
+    found = LISTS[what](db, scope.figures(), filters, limit, offset)
     title_zh, title_en, columns = _columns(what)
     table = Table(
         what,
@@ -217,8 +214,8 @@ def listing(what: str) -> Any:
         columns,
         _words(found.rows),
         # Whose records: the unit's, or else the envoy's (heading, file name, first line).
-        unit_name=unit["name"] if unit else envoy_by_id(db, scope["envoy"])["name"],
-        year=scope["year"],
+        unit_name=scope.name,
+        year=scope.year,
         as_of=to_iso(utc_now()),
     )
     return table_page(
@@ -231,7 +228,6 @@ def listing(what: str) -> Any:
         total=found.total,
         sums=found.sums,
         page_size=PAGE_SIZE,
-        scope_query=scope_query,
         kind_words=SESSION_KINDS,
     )
 
