@@ -33,7 +33,7 @@ from server.access import NotAllowed, report_reader, signed_in
 from server.counted import Scope
 from server.db import get_db
 from server.lookups import UnknownEnvoy, UnknownUnit, envoy_by_id, unit_scope
-from server.report import check_year
+from server.report import FIRST_YEAR, LAST_YEAR, check_year
 from server.web.forms import InvalidInput
 from shared.clock import local_date, utc_now
 from shared.typed_digits import number_text
@@ -49,10 +49,11 @@ class YearNotANumber(InvalidInput):
     """The year asked for is not a whole number (422, as every other field typed wrong)."""
 
     def __init__(self, text: str) -> None:
+        wanted = f"{FIRST_YEAR}–{LAST_YEAR}"
         super().__init__(
-            f"年份应为整数，如 2026：{text[:SHOWN]} / the year must be a whole number such as "
-            f"2026: {text[:SHOWN]}",
-            {"year": "年份应为整数 / the year must be a whole number"},
+            f"年份应为 {wanted} 之间的整数：{text[:SHOWN]} / the year must be a whole number "
+            f"from {wanted}: {text[:SHOWN]}",
+            {"year": f"年份应为 {wanted} 之间的整数 / the year must be a whole number, {wanted}"},
         )
 
 
@@ -121,7 +122,8 @@ def year_of(text: str | int | None) -> int:
     if isinstance(text, int):
         return check_year(text)
     digits = number_text(text)
-    if not digits.isascii() or not digits.isdigit() or len(digits) > 6:
+    # Far longer than any year: refused as such, without reading a 4,000-digit number.
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > len(str(LAST_YEAR)) + 2:
         raise YearNotANumber(text)
     return check_year(int(digits))
 
