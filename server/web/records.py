@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, redirect, request, url_for
 from marshmallow import Schema, fields, validate
 
 from server import drilldown, envoy_records, reviews
-from server.access import ANYONE, NotAllowed, current_user, requires
+from server.access import ANYONE, current_user, requires, signed_in
 from server.counted import Scope
 from server.db import get_db
 from server.page_tables import CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
 from server.web import forms
 from server.web.render import table_page
 from server.web.review import STATUS_LABELS
-from server.web.scope import page_scope
+from server.web.scope import own_record, page_scope
 from shared.choices import SESSION_KINDS, add_labels
 from shared.clock import local_date, parse_iso, to_iso, utc_now
 
@@ -237,9 +238,8 @@ def listing(what: str) -> Any:
 def session(session_id: str) -> Any:
     db = get_db()
     detail = drilldown.session_detail(db, session_id)
-    user = current_user()
-    if user is not None and user.role == "envoy" and detail["lead_envoy_id"] != user.envoy_id:
-        raise NotAllowed("特派员只能查看自己的记录 / envoys see only their own records")
+    co_envoys = json.loads(detail.get("co_envoy_ids") or "[]")
+    own_record(signed_in(), [detail.get("envoy_id"), detail["lead_envoy_id"], *co_envoys])
 
     year = local_date(parse_iso(detail["starts_at"])).year
     scope = Scope(year, "", None)

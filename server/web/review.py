@@ -9,10 +9,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext, lazy_gettext
 
 from server import flags, reviews
-from server.access import ANYONE, BUREAU, NotAllowed, requires, signed_in
+from server.access import ANYONE, BUREAU, requires, signed_in
 from server.db import get_db
 from server.record_detail import RecordDetail, record_detail
 from server.web.formatting import chosen_words
+from server.web.scope import own_record
 from shared import protocol as p
 from shared import review_status as rs
 from shared.choices import BY_FIELD, Words
@@ -87,9 +88,7 @@ def value_label(name: str, text: str) -> Any:
 
 
 def _readable(detail: RecordDetail) -> None:
-    user = signed_in()
-    if user.role == "envoy" and user.envoy_id not in detail.owners:
-        raise NotAllowed("特派员只能查看自己的记录 / envoys see only their own records")
+    own_record(signed_in(), detail.owners)
 
 
 def _page(kind: str, record_id: str, error: reviews.InvalidReview | None = None) -> Any:

@@ -10,7 +10,9 @@ The policy for an envoy user (role envoy) is the same on every page and API:
   holds 张三's figures is worse than a refusal: a download or an API reader cannot tell it got
   something else than it asked for. The refusal comes before any look-up, so it never tells an
   envoy which ids exist;
-- an envoy account linked to no envoy is refused (`NoEnvoyLinked`), never shown everyone's.
+- an envoy account linked to no envoy is refused (`NoEnvoyLinked`), never shown everyone's;
+- one record (a session's page, a record's review page) is theirs when they recorded it, or
+  lead or co-run its session, as their device's pull has it (`own_record`, `OthersRecord`).
 Bureau users (admin, staff) and holders of an admin-issued API token may ask for any unit
 and envoy.
 
@@ -22,7 +24,7 @@ that names no unit (`UnknownUnit`, 404), an envoy id that names no envoy (`Unkno
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +66,15 @@ class OthersRows(NotAllowed):
         "特派员只能查看自己的数据，不能查看其他特派员或整个单位的数据；去掉网址中的 envoy 和 "
         "unit 即可查看自己的 / an envoy sees only their own figures, not another envoy's or a "
         "unit's; leave envoy and unit out of the address to see your own"
+    )
+
+
+class OthersRecord(NotAllowed):
+    """An envoy user asked for one record (a session, a hand-out) that is not theirs."""
+
+    message = (
+        "特派员只能查看自己的记录（自己记录、主讲或协办的） / an envoy sees only their own "
+        "records (recorded, led or co-run by them)"
     )
 
 
@@ -141,6 +152,14 @@ def held_to(reader: users.User | None, envoy_id: str | None) -> str | None:
     if envoy_id not in (None, reader.envoy_id):
         raise OthersRows()
     return reader.envoy_id
+
+
+def own_record(reader: users.User, owners: Iterable[str | None]) -> None:
+    """Refuse an envoy user one record unless they are among its owners (who recorded it,
+    and for a session its lead and co-envoys, as a device's pull has it); others read any."""
+    held = held_to(reader, None)
+    if held is not None and held not in set(owners):
+        raise OthersRecord()
 
 
 def scope_of(

@@ -21,6 +21,7 @@ from server.lookups import UnknownEnvoy, UnknownUnit
 from server.report import UnknownYear
 from server.web.scope import (
     NoEnvoyLinked,
+    OthersRecord,
     OthersRows,
     ViewScope,
     YearNotANumber,
@@ -28,6 +29,7 @@ from server.web.scope import (
     scope_of,
     year_of,
 )
+from shared import protocol as p
 from shared.errors import TianjianError
 from shared.ids import new_id
 from tests.helpers import VILLAGE_WEST, LiveServer, report_token, sign_in
@@ -74,7 +76,7 @@ def world(app: Flask, db_path: str) -> Iterator[dict[str, Any]]:
     # An account whose envoy link was lost (no form makes one; a hand-edited database can).
     db.execute("UPDATE users SET envoy_id = NULL WHERE id = ?", [lost.id])
     db.conn.commit()
-    yield {"db": db, "zhang": zhang.envoy_id, "li": li.envoy_id}
+    yield {"db": db, "zhang": zhang.envoy_id, "li": li.envoy_id, "li_device": li, "west": west}
     db.close()
 
 
@@ -161,6 +163,32 @@ def test_an_envoys_ledger_is_their_own_on_the_page_and_in_the_api(
         assert zhang.get(path.format(world["zhang"])).status_code == 200
         for other in (world["li"], new_id()):
             refused_as(zhang.get(path.format(other)), OthersRows, 403)
+
+
+def test_an_envoy_opens_the_sessions_they_lead_or_co_run_and_no_other(
+    app: Flask, world: dict[str, Any]
+) -> None:
+    """A session 李梅 leads with 张三 as co-envoy is his to open, as his co-run list links it
+    and his device pulls it; 李梅's own session is not (the review page says the same)."""
+    co_run = new_id()
+    fields = {
+        "kind": "village_training",
+        "title": "合办培训",
+        "unit_code": VILLAGE_WEST,
+        "starts_at": "2026-05-11T02:00:00Z",
+        "lead_envoy_id": world["li"],
+        "co_envoy_ids": [world["zhang"]],
+        "technology_ids": [],
+    }
+    world["li_device"].push(p.SESSION, fields, co_run)
+    zhang = client_of(app, "zhang")
+    listed = shown(zhang.get("/records/sessions?year=2026&co_run=1"))
+    assert f"/records/session/{co_run}" in listed
+    for path in ("/records/session/{}", "/review/session/{}"):
+        assert zhang.get(path.format(co_run)).status_code == 200
+        refused_as(zhang.get(path.format(world["west"])), OthersRecord, 403)
+    assert client_of(app, "staff").get(f"/records/session/{world['west']}").status_code == 200
+    refused_as(client_of(app, "lost").get(f"/records/session/{co_run}"), NoEnvoyLinked, 403)
 
 
 @pytest.mark.parametrize(
