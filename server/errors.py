@@ -1,4 +1,5 @@
-"""The body every TianjianError answers with under /api: flask-smorest's error body."""
+"""The body every TianjianError answers with under /api (flask-smorest's), and the words of
+errors raised without a message of our own, for the API and the pages alike."""
 
 from __future__ import annotations
 
