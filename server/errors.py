@@ -1,5 +1,4 @@
-"""The body every TianjianError answers with under /api (flask-smorest's), and the words of
-errors raised without a message of our own, for the API and the pages alike."""
+"""The body every TianjianError answers with under /api, and the words of unlabelled errors."""
 
 from __future__ import annotations
 

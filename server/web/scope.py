@@ -1,5 +1,7 @@
-"""Which year, unit and envoy a page or report API answer is about: read from the query string
-in one place, with one policy for envoy users, and turned into the figures' Scope.
+"""Which year, unit and envoy a figures page or report API answer is about, for whom asks.
+
+Read from the query string in one place, with one policy for envoy users, and turned into the
+Scope every figure counts over (server/counted.py).
 
 The policy for an envoy user (role envoy) is the same on every page and API:
 - asking for no envoy gets their own rows: it is what their pages are for, so nothing is
