@@ -1,4 +1,4 @@
-"""The body every TianjianError answers with under /api, and the words of unlabelled errors."""
+"""The body every TianjianError answers with under /api: flask-smorest's error body."""
 
 from __future__ import annotations
 
@@ -6,19 +6,6 @@ from http import HTTPStatus
 from typing import Any
 
 from shared.errors import TianjianError
-
-# Words for errors raised without a message of our own (Werkzeug's are English only), on
-# the API's bodies and the pages alike.
-DEFAULT_MESSAGES = {
-    400: "请求有误 / bad request",
-    401: "需要登录或设备令牌 / authentication required",
-    403: "无权执行此操作 / not allowed",
-    404: "找不到该资源 / not found",
-    405: "不支持此请求方法 / method not allowed",
-    413: "请求太大 / request too large",
-    422: "数据无效 / invalid data",
-    500: "服务器内部错误，请稍后重试 / internal server error, try again later",
-}
 
 
 def status_phrase(status: int) -> str:
@@ -41,3 +28,16 @@ def error_body(error: TianjianError) -> dict[str, Any]:
         "message": error.message,
         "errors": error.errors,
     }
+
+
+# Words for errors raised without a message of our own (Werkzeug's are English only).
+DEFAULT_MESSAGES = {
+    400: "请求有误 / bad request",
+    401: "需要登录或设备令牌 / authentication required",
+    403: "无权执行此操作 / not allowed",
+    404: "找不到该资源 / not found",
+    405: "不支持此请求方法 / method not allowed",
+    413: "请求太大 / request too large",
+    422: "数据无效 / invalid data",
+    500: "服务器内部错误，请稍后重试 / internal server error, try again later",
+}

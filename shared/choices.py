@@ -45,7 +45,7 @@ PLOT_STAGES: Final[Mapping[str, Words]] = {
     "harvest": Words("收获", "harvest"),
     "other": Words("其他", "other"),
 }
-# How a unit stands against a target (server/progress.py judges; "no_basis" is a growth target
+# How a unit stands against a target (server/plan/progress.py judges; "no_basis" is a growth target
 # with no last-year figure, never met).
 TARGET_STATUSES: Final[Mapping[str, Words]] = {
     "met": Words("已达标", "met"),

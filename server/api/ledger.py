@@ -1,5 +1,5 @@
 """The ledger of one envoy as JSON: each device's report against the server's counts, every
-difference explained (server/ledger.py; docs/report.md gives the identity)."""
+difference explained (server/sync/envoy_ledger.py; docs/report.md gives the identity)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
-from server import ledger
-from server.access import report_reader, require_report_reader
+from server.accounts.access import report_reader, require_report_reader
 from server.api.protocol import API_TOKEN, Blueprint
-from server.db import get_db
-from server.web.scope import held_to, year_of
+from server.api.scope import held_to, year_of
+from server.store.db import get_db
+from server.sync import envoy_ledger as ledger
 
 blp = Blueprint("envoy_ledger", __name__, description="特派员台账 / Per-envoy ledger")
 blp.before_request(require_report_reader)

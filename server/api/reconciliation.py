@@ -8,11 +8,11 @@ from flask import current_app
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from server import flags, reconciliation
-from server.access import require_report_reader
+from server.accounts.access import require_report_reader
 from server.api.protocol import API_TOKEN, Blueprint
-from server.db import get_db
-from server.web.scope import UNIT_CODE, api_scope
+from server.api.scope import UNIT_CODE, api_scope
+from server.quality import flags, reconciliation
+from server.store.db import get_db
 from shared.clock import utc_now
 from shared.schemas.types import UUID_PATTERN
 
@@ -21,7 +21,7 @@ blp.before_request(require_report_reader)
 
 
 class ReconciliationQuerySchema(Schema):
-    # unit and envoy are read and checked by server/web/scope.py; here for the documentation.
+    # unit and envoy are read and checked by server/api/scope.py; here for the documentation.
     unit = fields.String(
         load_default=None,
         metadata={"pattern": UNIT_CODE.pattern, "description": "区划代码 / unit code"},

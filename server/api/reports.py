@@ -7,12 +7,12 @@ from typing import Any
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from server.access import require_report_reader
+from server.accounts.access import require_report_reader
 from server.api.protocol import API_TOKEN, Blueprint
-from server.breakdowns import BY, breakdown
-from server.db import get_db
-from server.report import build_report
-from server.web.scope import UNIT_CODE, api_scope
+from server.api.scope import UNIT_CODE, api_scope
+from server.plan.breakdowns import BY, breakdown
+from server.plan.report import build_report
+from server.store.db import get_db
 from shared.schemas.types import UUID_PATTERN
 
 blp = Blueprint("reports", __name__, description="目标完成情况 / Progress against targets")
@@ -21,7 +21,7 @@ blp.before_request(require_report_reader)
 
 
 class ReportQuerySchema(Schema):
-    # Read and checked by server/web/scope.py (one policy for envoy users, one error each);
+    # Read and checked by server/api/scope.py (one policy for envoy users, one error each);
     # here for the API's documentation.
     unit = fields.String(
         load_default=None,

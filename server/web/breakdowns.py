@@ -7,16 +7,16 @@ from typing import Any
 from flask import Blueprint, request, url_for
 from marshmallow import Schema, fields, validate
 
-from server import listings
-from server.access import BUREAU, requires
-from server.breakdowns import BY, breakdown
-from server.db import get_db
-from server.page_tables import CODE, NUMBER, CellDetail, Column, Table
+from server.accounts.access import BUREAU, requires
+from server.api.scope import ViewScope, page_scope
+from server.files.page_tables import CODE, NUMBER, CellDetail, Column, Table
+from server.plan.breakdowns import BY, breakdown
+from server.reference import lists as listings
+from server.store.db import get_db
 from server.web import forms
 from server.web.formatting import number
 from server.web.progress import DRILL
 from server.web.render import table_page
-from server.web.scope import ViewScope, page_scope
 from shared.choices import TARGET_STATUSES
 
 bp = Blueprint("breakdowns", __name__)

@@ -8,14 +8,15 @@ from typing import Any
 from flask import Blueprint, current_app, request
 from marshmallow import Schema, fields, validate
 
-from server import checkin_flags, flags, listings
-from server.access import ANYONE, current_user, requires
-from server.db import get_db
-from server.page_tables import CODE, NUMBER, Column, Table, china_time_text
+from server.accounts.access import ANYONE, current_user, requires
+from server.api.scope import page_scope
+from server.files.page_tables import CODE, NUMBER, Column, Table, china_time_text
+from server.quality import checkin_flags, flags
+from server.reference import lists as listings
+from server.store.db import get_db
 from server.web import forms
 from server.web.reconciliation import ledger_link, path_link
 from server.web.render import table_page
-from server.web.scope import page_scope
 from shared import protocol as p
 from shared import review_status
 from shared.clock import to_iso, utc_now

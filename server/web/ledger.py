@@ -1,5 +1,5 @@
 """The ledger page: an envoy's devices' holdings against the server's counts, every difference
-explained with its records (server/ledger.py); envoys see only their own."""
+explained with its records (server/sync/envoy_ledger.py); envoys see only their own."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import lazy_gettext
 
-from server import ledger
-from server.access import ANYONE, requires, signed_in
-from server.db import get_db, in_chunks
-from server.web.scope import held_to
+from server.accounts.access import ANYONE, requires, signed_in
+from server.api.scope import held_to
+from server.store.db import get_db, in_chunks
+from server.sync import envoy_ledger as ledger
 from shared import protocol as p
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")

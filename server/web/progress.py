@@ -7,14 +7,14 @@ from typing import Any
 from flask import Blueprint, request, url_for
 from marshmallow import Schema, fields, validate
 
-from server import listings
-from server.access import ANYONE, requires
-from server.db import get_db
-from server.page_tables import BOOL, NUMBER, TEXT, Column, Table
-from server.progress import progress
+from server.accounts.access import ANYONE, requires
+from server.api.scope import ViewScope, page_scope
+from server.files.page_tables import BOOL, NUMBER, TEXT, Column, Table
+from server.plan.progress import progress
+from server.reference import lists as listings
+from server.store.db import get_db
 from server.web import forms
 from server.web.render import table_page
-from server.web.scope import ViewScope, page_scope
 from shared.choices import COMPARATORS, words
 
 bp = Blueprint("progress", __name__)

@@ -8,14 +8,16 @@ from urllib.parse import quote, urlencode
 
 from flask import Blueprint, current_app, request, url_for
 
-from server import listings, receipts, reconciliation
-from server.access import ANYONE, requires
-from server.counted import Scope
-from server.db import get_db
-from server.flags import rules_of
-from server.page_tables import BOOL, CODE, NUMBER, TIME, Column, Table
+from server.accounts.access import ANYONE, requires
+from server.api.scope import page_scope
+from server.figures import receipts
+from server.figures.counted import Scope
+from server.files.page_tables import BOOL, CODE, NUMBER, TIME, Column, Table
+from server.quality import reconciliation
+from server.quality.flags import rules_of
+from server.reference import lists as listings
+from server.store.db import get_db
 from server.web.render import table_page
-from server.web.scope import page_scope
 from shared.choices import SESSION_KINDS, words
 from shared.clock import to_iso, utc_now
 

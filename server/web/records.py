@@ -8,15 +8,16 @@ from typing import Any
 from flask import Blueprint, redirect, request, url_for
 from marshmallow import Schema, fields, validate
 
-from server import drilldown, envoy_records, reviews
-from server.access import ANYONE, current_user, requires, signed_in
-from server.counted import Scope
-from server.db import get_db
-from server.page_tables import CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
+from server.accounts.access import ANYONE, current_user, requires, signed_in
+from server.api.scope import own_record, page_scope
+from server.figures import drilldown, envoy_records
+from server.figures.counted import Scope
+from server.files.page_tables import CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
+from server.quality import reviews
+from server.store.db import get_db
 from server.web import forms
 from server.web.render import table_page
 from server.web.review import STATUS_LABELS
-from server.web.scope import own_record, page_scope
 from shared.choices import SESSION_KINDS, add_labels
 from shared.clock import local_date, parse_iso, to_iso, utc_now
 

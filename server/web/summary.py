@@ -6,14 +6,14 @@ from typing import Any
 
 from flask import Blueprint
 
-from server import summary
-from server.access import BUREAU, requires
-from server.db import get_db
-from server.page_tables import NUMBER, Column, Table
-from server.progress import progress
+from server.accounts.access import BUREAU, requires
+from server.api.scope import page_scope
+from server.figures import summary
+from server.files.page_tables import NUMBER, Column, Table
+from server.plan.progress import progress
+from server.store.db import get_db
 from server.web.progress import progress_table
 from server.web.render import table_page
-from server.web.scope import page_scope
 from shared.choices import SESSION_KINDS, words
 
 bp = Blueprint("summary", __name__)
