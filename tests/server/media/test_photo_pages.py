@@ -24,40 +24,9 @@ from shared import protocol as p
 from shared.ids import new_id
 from tests.helpers import sign_in
 from tests.server.fieldwork import Envoy
-from tests.server.media.devices import CHUNK, noise_jpeg
+from tests.server.media.devices import CHUNK, add_photo, noise_jpeg
 
 PASSWORD = "photo-password"
-
-
-def add_photo(
-    envoy: Envoy,
-    subject_id: str,
-    data: bytes,
-    photo_kind: str = "site",
-    taken_at: str | None = "2026-05-01T02:15:00Z",
-    subject_kind: str = "session",
-) -> str:
-    photo_id = new_id()
-    image = Image.open(io.BytesIO(data))
-    envoy.push(
-        p.PHOTO,
-        {
-            "subject_kind": subject_kind,
-            "subject_id": subject_id,
-            "photo_kind": photo_kind,
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "size_bytes": len(data),
-            "width": image.width,
-            "height": image.height,
-            "taken_at": taken_at,
-            "recorded_at": "2026-05-01T02:16:00Z",
-            "latitude": 25.0412,
-            "longitude": 102.7123,
-            "accuracy_m": 8.0,
-        },
-        photo_id,
-    )
-    return photo_id
 
 
 def upload(app: Flask, envoy: Envoy, data: bytes, stop: int | None = None) -> None:
