@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from server.db import write_transaction
 from server.media.store import SHA256, MediaStore
+from server.store.db import write_transaction
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from server.db import StorageFull
 from server.media.chunks import Chunk, media_status, receive_chunk
 from server.media.errors import OffsetMismatch
 from server.media.store import MediaStore
+from server.store.db import StorageFull
 from tests.server.fieldwork import Envoy, report_db
 from tests.server.media.devices import CHUNK, add_photo, noise_jpeg
 
