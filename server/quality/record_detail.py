@@ -135,7 +135,7 @@ def record_detail(
             # What the photo shows, a session or a plot observation, named by subject_kind.
             subject = SUBJECT_KINDS[row["subject_kind"]]
             link = (subject, str(value))
-            text = _names(db, SUBJECT_NAMES[subject], [value])[0]
+            text = _names(db, SUBJECT_NAMES[subject], [str(value)])[0]
         shown.append(Field(name, value if form != "mobile" else text, text, form, link))
     owners = [row["envoy_id"]]
     if kind == p.SESSION:
