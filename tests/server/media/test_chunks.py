@@ -242,3 +242,34 @@ def test_bytes_whose_whole_does_not_match_their_sha_are_refused(
     assert answer is not None and answer.status_code == 422
     assert "SHA-256" in answer.json()["message"]
     assert media_row(server, sha) is None
+
+
+def _send_resuming(device: Device, data: bytes) -> int:
+    """Send as a device does: from what the server holds, following 409s; the 409s met."""
+    offset, conflicts = device.status(sha_of(data)).json()["received"], 0
+    while offset < len(data):
+        answer = device.put(data, offset, data[offset : offset + CHUNK])
+        if answer.status_code == 409:
+            conflicts += 1
+            offset = answer.json()["received"]
+            continue
+        assert answer.status_code == 200, answer.text
+        if answer.json()["complete"]:
+            return conflicts
+        offset = answer.json()["received"]
+    return conflicts
+
+
+def test_two_devices_sending_the_same_picture_at_once_store_it_once(
+    server: LiveServer, zhang: Device
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    second = Device.enrol(server, "张三")
+    data = noise_jpeg(900, 700, seed=13)
+    zhang.photo(zhang.session(), data)
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda device: _send_resuming(device, data), (zhang, second)))
+    assert store_of(server).final_path(sha_of(data)).read_bytes() == data
+    assert media_row(server, sha_of(data)) == (len(data), len(data), 1)
+    assert not store_of(server).partial_path(sha_of(data)).exists()
