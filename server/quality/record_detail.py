@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from server.media.photos import SUBJECT_KINDS, subject_owners
 from server.quality.reviews import UnknownRecord
 from shared import protocol as p
 from shared.mobile import mask_mobile
@@ -28,7 +29,10 @@ REFERENCES = {
     "variety_id": ("varieties", "id", "name"),
     "technology_ids": ("technologies", "id", "name"),
     "plot_id": ("plots", "id", "host_name || ' · ' || crop"),
+    "observation_id": ("plot_observations", "id", "observed_on"),
 }
+# How a photo's subject is named, by the kind of record it is.
+SUBJECT_NAMES = {p.SESSION: "session_id", p.PLOT_OBSERVATION: "observation_id"}
 # Fields naming another field record, linked to that record's own review page.
 RECORD_LINKS = {
     "session_id": p.SESSION,
@@ -127,10 +131,17 @@ def record_detail(
         link = None
         if name in RECORD_LINKS and value:
             link = (RECORD_LINKS[name] or kind, str(value))
+        if kind == p.PHOTO and name == "subject_id" and row["subject_kind"] in SUBJECT_KINDS:
+            # What the photo shows, a session or a plot observation, named by subject_kind.
+            subject = SUBJECT_KINDS[row["subject_kind"]]
+            link = (subject, str(value))
+            text = _names(db, SUBJECT_NAMES[subject], [str(value)])[0]
         shown.append(Field(name, value if form != "mobile" else text, text, form, link))
     owners = [row["envoy_id"]]
     if kind == p.SESSION:
         owners += [row["lead_envoy_id"], *json.loads(row["co_envoy_ids"] or "[]")]
+    if kind == p.PHOTO:
+        owners += sorted(subject_owners(db, row["subject_kind"], row["subject_id"]))
     return RecordDetail(
         kind=kind,
         id=record_id,

@@ -13,6 +13,7 @@ from server.api.scope import own_record, page_scope
 from server.figures import drilldown, envoy_records
 from server.figures.counted import Scope
 from server.files.page_tables import CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
+from server.media.photos import photos_of
 from server.quality import reviews
 from server.store.db import get_db
 from server.web import forms
@@ -86,6 +87,13 @@ def _columns(what: str) -> tuple[str, str, tuple[Column, ...]]:
                 Column("checkins", "实名签到", "Named check-ins", NUMBER),
                 Column("reported_headcount", "填报人数", "Reported headcount", NUMBER),
                 Column("display_boards", "展板", "Display boards", NUMBER),
+                Column(
+                    "photos",
+                    "照片",
+                    "Photos",
+                    NUMBER,
+                    link=lambda r: url_for("records.session", session_id=r["id"], _anchor="photos"),
+                ),
                 Column("unit_code", "区划代码", "Unit code", CODE),
             ),
         )
@@ -265,4 +273,5 @@ def session(session_id: str) -> Any:
         total=found.total,
         review=reviews.review_of(db, "session", session_id),
         review_labels=STATUS_LABELS,
+        photos=photos_of(db, "session", session_id),
     )

@@ -87,4 +87,10 @@ def year_end() -> Any:
             as_of=as_of,
         ),
     }
-    return table_page("summary.html", tables, report=report, scope=scope)
+    return table_page(
+        "summary.html",
+        tables,
+        report=report,
+        scope=scope,
+        large_photos=summary.large_training_photos(db, where),
+    )
