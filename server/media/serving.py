@@ -11,11 +11,11 @@ from pathlib import Path
 from PIL import Image, ImageOps
 from sqlite_utils import Database
 
-from server.access import NotAllowed
+from server.accounts.access import NotAllowed
+from server.accounts.users import User
 from server.media.errors import BytesNotArrived, PhotoNotFound
 from server.media.photos import may_see, photos_of_sha
 from server.media.store import SHA256, MediaStore
-from server.users import User
 
 # The long side of a thumbnail: enough for a list on a 1366 px screen or a phone, some 15 KB.
 THUMB_PIXELS = 320
@@ -68,6 +68,8 @@ def thumbnail(db: Database, store: MediaStore, user: User, sha256: str) -> Path:
 def _make_thumbnail(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with Image.open(source) as image:
+        # A JPEG decoded at the smallest of 1/2, 1/4, 1/8 that still covers the thumbnail.
+        image.draft("RGB", (THUMB_PIXELS, THUMB_PIXELS))
         upright = ImageOps.exif_transpose(image).convert("RGB")
         upright.thumbnail((THUMB_PIXELS, THUMB_PIXELS), Image.Resampling.LANCZOS)
         # Written aside and renamed: two requests at once never serve a half-written file.

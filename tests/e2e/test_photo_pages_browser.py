@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from server import users
-from server.db import init_db
+from server.accounts import users
+from server.store.db import init_db
 from tests.browser import screenshot
 from tests.helpers import LiveServer, load_demo_reference
 from tests.server.media.devices import CHUNK, Device, noise_jpeg
