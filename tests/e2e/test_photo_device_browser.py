@@ -14,8 +14,8 @@ import waitress
 from field_client import operations as ops
 from field_client import pin
 from field_client.web import create_app
-from server import users
-from server.db import init_db
+from server.accounts import users
+from server.store.db import init_db
 from tests.browser import screenshot
 from tests.helpers import LiveServer, enrolled_store, free_port, load_demo_reference
 from tests.shared.test_photos import camera_jpeg
