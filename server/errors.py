@@ -27,4 +27,6 @@ def error_body(error: TianjianError) -> dict[str, Any]:
         "status": status_phrase(error.status),
         "message": error.message,
         "errors": error.errors,
+        # What a client needs to carry on, when the error has it (a 409's `received`).
+        **getattr(error, "extra", {}),
     }

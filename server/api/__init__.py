@@ -7,7 +7,7 @@ from typing import Any
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from server.api import enrolments, ledger, reconciliation, reports, sync
+from server.api import enrolments, ledger, media, reconciliation, reports, sync
 from server.api.protocol import (
     API_TOKEN,
     DEVICE_REPORT_PARAMETER,
@@ -56,6 +56,11 @@ def register_api(api: Api) -> None:
     api.register_blueprint(
         sync.blp,
         url_prefix="/api/v1/sync",
+        parameters=[PROTOCOL_PARAMETER, DEVICE_TIME_PARAMETER, DEVICE_REPORT_PARAMETER],
+    )
+    api.register_blueprint(
+        media.blp,
+        url_prefix="/api/v1/media",
         parameters=[PROTOCOL_PARAMETER, DEVICE_TIME_PARAMETER, DEVICE_REPORT_PARAMETER],
     )
     api.register_blueprint(reports.blp, url_prefix="/api/v1/reports")

@@ -1,4 +1,5 @@
-"""m017: where a village is (optional latitude/longitude on units), for the photo flags (issue 21)."""
+"""m017: where a village is (optional latitude/longitude on units), and each stored picture's
+perceptual hash, for the photo flags (issue 21)."""
 
 from sqlite_utils import Database
 
@@ -7,9 +8,14 @@ from server.migrations.registry import migrations
 
 @migrations()
 def m017_unit_places(db: Database) -> None:
-    """`units.latitude`, `units.longitude`: a village's place in decimal degrees (WGS-84, as a
+    """Units' places and media's perceptual hashes.
+
+    `units.latitude`, `units.longitude`: a village's place in decimal degrees (WGS-84, as a
     phone's GPS gives it), both or neither, loaded from the reference file's optional 纬度/经度
     columns (server/reference.py). A photo or session far from its village is flagged by it
     (server/photo_flags.py); a village without them is judged by what is already placed in it."""
     db.execute("ALTER TABLE units ADD COLUMN latitude REAL")
     db.execute("ALTER TABLE units ADD COLUMN longitude REAL")
+    # `media.phash`: the picture's pHash (16 hex digits), computed once when its bytes are
+    # complete (server/photo_hashes.py), so a reused picture is found without opening files.
+    db.execute("ALTER TABLE media ADD COLUMN phash TEXT")

@@ -13,6 +13,7 @@ from server.sync.checks import (
     check_correction,
     check_new_in_parent,
     check_owner,
+    check_photo_subject,
     check_references,
     checked_envelope,
     checked_stamp,
@@ -82,6 +83,8 @@ def _apply(
     check_owner(batch, device, kind, current, values)
     check_catalogue(batch, kind, values)
     check_references(batch, kind, values, current)
+    if kind == p.PHOTO:
+        check_photo_subject(batch, device, values, current)
     if current is None:
         check_new_in_parent(batch, device, kind, values)
         check_correction(batch, device, kind, record_id, values)

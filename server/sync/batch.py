@@ -224,11 +224,23 @@ class Batch:
     def township_of(self, kind: str, state: dict[str, Any]) -> str | None:
         """The township a record counts in: its own place's, or its session's or plot's."""
         code = state.get("village_code") or state.get("unit_code")
+        if kind == p.PHOTO:
+            code = self._photo_unit(state)
         if not code and kind in PARENT_OF:
             parent_kind, parent_field = PARENT_OF[kind]
             if state.get(parent_field):
                 code = self.unit_code_of(parent_kind, state[parent_field])
         return township_of_unit(code) if code else None
+
+    def _photo_unit(self, state: dict[str, Any]) -> str | None:
+        """A photo counts where what it shows does: its session's unit, or its observation's
+        plot's village."""
+        subject_id = state.get("subject_id") or ""
+        if state.get("subject_kind") == "session":
+            return self.unit_code_of(p.SESSION, subject_id)
+        observation = self.loaded(p.PLOT_OBSERVATION, subject_id) or {}
+        plot_id = observation.get("plot_id")
+        return self.unit_code_of(p.PLOT, plot_id) if plot_id else None
 
 
 def shared_checkin_values(device: Device) -> tuple[Any, ...]:

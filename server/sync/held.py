@@ -24,8 +24,15 @@ if TYPE_CHECKING:
     from server.users import User
 
 # Kinds whose arrival can release a held change: what check-ins, hand-outs and observations
-# name, and the events corrections name.
-WAITED_FOR = (p.SESSION, p.FARMER, p.PLOT, p.LEAFLET_RECEIPT, p.LEAFLET_HANDOUT)
+# name, the events corrections name, and the plot observation a photo shows.
+WAITED_FOR = (
+    p.SESSION,
+    p.FARMER,
+    p.PLOT,
+    p.LEAFLET_RECEIPT,
+    p.LEAFLET_HANDOUT,
+    p.PLOT_OBSERVATION,
+)
 
 # The audit entry of a drop lists this many of the changes dropped (and counts them all).
 HELD_LOGGED = 100

@@ -152,6 +152,12 @@ def _changed_rows(
         elif kind in _OF_A_SESSION:
             scope.append(f"session_id IN (SELECT id FROM sessions WHERE {runs})")
             params.extend(run_params)
+        elif kind == p.PHOTO:
+            # A session's photos reach those who run it, as its check-ins do.
+            scope.append(
+                f"(subject_kind = 'session' AND subject_id IN (SELECT id FROM sessions WHERE {runs}))"
+            )
+            params.extend(run_params)
         where.append(f"({' OR '.join(scope)})")
         if not include_own:
             where.append("(origin_device IS NULL OR origin_device != ?)")

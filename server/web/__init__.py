@@ -89,6 +89,7 @@ def register_web(app: Flask, api: Api) -> None:
         breakdowns,
         flags,
         ledger,
+        media,
         performance,
         progress,
         reconciliation,
@@ -116,6 +117,7 @@ def register_web(app: Flask, api: Api) -> None:
         audit,
         admin,
         ledger,
+        media,
     )
     for module in pages:
         app.register_blueprint(module.bp)
