@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, request
 from marshmallow import Schema, fields, validate
 
-from server import checkin_flags, flags, listings
+from server import checkin_flags, flags, listings, photo_flags
 from server.access import ANYONE, current_user, requires
 from server.counted import Scope
 from server.db import get_db
@@ -32,6 +32,10 @@ KIND_WORDS = {
     checkin_flags.SHARED_ADDRESS: ("同一地址多人签到", "Many check-ins from one address"),
     checkin_flags.CHECKIN_BURST: ("签到快于排队", "Check-ins faster than a queue"),
     checkin_flags.ONE_TIME_FARMERS: ("农户多为一次性", "Mostly one-time farmers"),
+    photo_flags.SESSION_WITHOUT_PHOTO: ("有签到无照片", "Session without a photo"),
+    photo_flags.PHOTO_OUT_OF_TIME: ("照片时间不符", "Photo taken outside the session"),
+    photo_flags.REUSED_PHOTO: ("照片重复使用", "Photo used for two sessions"),
+    photo_flags.FAR_FROM_VILLAGE: ("照片远离所属村", "Photo far from its village"),
 }
 RECORD_WORDS = {
     p.SESSION: ("培训场次", "Session"),
