@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 import click
 
+from shared import photos, serving
 from shared import protocol as p
-from shared import serving
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,8 +42,9 @@ SETTINGS = (
     Setting(
         "MAX_PHOTO_BYTES",
         "TIANJIAN_MAX_PHOTO_BYTES",
-        5 * 1024 * 1024,
-        "一张照片的最大字节数 / Largest photo accepted, in bytes (devices send about 200 KB).",
+        photos.MAX_REDUCED_BYTES,
+        "一张照片的最大字节数 / Largest photo accepted, in bytes (devices reduce theirs to about"
+        " 200 KB, never more than this).",
     ),
     Setting(
         "MEDIA_REQUESTS_PER_MINUTE",

@@ -16,7 +16,7 @@ from server.media.errors import ChunkTooLarge, PhotoNotFound
 from server.media.limits import PerDevice
 from server.media.store import SHA256, MediaStore, media_dir
 
-blp = Blueprint("media", __name__, description="照片上传 / Photo bytes, sent in chunks")
+blp = Blueprint("media_upload", __name__, description="照片上传 / Photo bytes, sent in chunks")
 CHUNK_HEADER = "X-Chunk-SHA256"
 SHA256_PATTERN = f"^{SHA256.pattern}$"
 _limits = PerDevice()

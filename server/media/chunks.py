@@ -135,9 +135,7 @@ def _keep(db: Database, store: MediaStore, chunk: Chunk) -> MediaStatus:
             )
         store.append(chunk.sha256, received, chunk.data)
         received += len(chunk.data)
-        db.execute(
-            "UPDATE media SET received = ? WHERE sha256 = ?", [received, chunk.sha256]
-        )
+        db.execute("UPDATE media SET received = ? WHERE sha256 = ?", [received, chunk.sha256])
     if received < chunk.size:
         return MediaStatus(chunk.sha256, chunk.size, received, False)
     return _complete(db, store, chunk.sha256, chunk.size)

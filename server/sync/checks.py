@@ -141,9 +141,7 @@ def check_references(
             raise Held(*subject)
 
 
-def photo_subject(
-    values: dict[str, Any], current: dict[str, Any] | None
-) -> tuple[str, str] | None:
+def photo_subject(values: dict[str, Any], current: dict[str, Any] | None) -> tuple[str, str] | None:
     """The kind and id of the record a photo (as it will stand after this change) shows."""
     merged = {**(current or {}), **values}
     target = PHOTO_SUBJECTS.get(merged.get("subject_kind") or "")
