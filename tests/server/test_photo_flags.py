@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from PIL import Image
 from sqlite_utils import Database
 
+from server import users
+from server.db import init_db
 from server.figures import Scope
 from server.flags import FlagRules, flags
 from server.media.chunks import MAX_CHUNK_BYTES, Chunk, receive_chunk
@@ -32,7 +35,7 @@ from server.photo_places import km_between
 from server.settings import BY_NAME
 from shared import protocol as p
 from shared.ids import new_id
-from tests.helpers import VILLAGE_EAST, VILLAGE_WEST
+from tests.helpers import VILLAGE_EAST, VILLAGE_WEST, sign_in
 from tests.server.fieldwork import MID_2026, Envoy, report_db
 from tests.server.test_photo_hashes import scene
 
@@ -261,3 +264,31 @@ def test_a_village_without_a_place_is_judged_by_what_is_placed_in_it(db: Databas
     # The village's own place, once loaded, is used instead.
     place_village(db, VILLAGE_WEST, FAR)
     assert set(flagged(db, FAR_FROM_VILLAGE)) == {sessions[0], sessions[1]}
+
+
+def test_the_flags_page_shows_photo_flags_in_chinese_with_the_records_links(
+    app: Flask, db_path: str
+) -> None:
+    """Staff see each photo flag with its Chinese label and a link to review its session; the
+    bureau's FLAG_PHOTO_REQUIRED setting turns the missing-photo flag on."""
+    db = init_db(db_path)
+    zhang = Envoy(db, "张三")
+    late = zhang.session()
+    photo(zhang, late, taken_at="2026-05-12T02:00:00Z")
+    bare = zhang.session(reported_headcount=25)
+    users.add_user(db, "staff", users.STAFF, "correct-horse")
+    db.conn.commit()
+    db.close()
+    staff = app.test_client()
+    assert sign_in(staff, "staff", "correct-horse").status_code == 302
+    page = staff.get("/flags?year=2026").get_data(as_text=True)
+    assert "照片时间不符" in page and f'href="/review/session/{late}"' in page
+    assert "2 张照片" not in page and "1 张照片的拍摄时间在培训时段外，最远 48 小时" in page
+    assert "有签到无照片" not in page.split('id="table-flags"')[1]
+    app.config["FLAG_PHOTO_REQUIRED"] = True
+    page = staff.get("/flags?year=2026").get_data(as_text=True)
+    table = page.split('id="table-flags"')[1]
+    assert "有签到无照片" in table and f'href="/review/session/{bare}"' in table
+    staff.get("/lang/en")
+    page = staff.get("/flags?year=2026").get_data(as_text=True)
+    assert "Photo taken outside the session" in page and "Session without a photo" in page
