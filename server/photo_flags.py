@@ -87,10 +87,6 @@ def photo_flags(db: Database, scope: Scope, now: datetime, rules: PhotoRules) ->
     )
 
 
-def _live_photo(ph: str = "ph") -> str:
-    return f"{ph}.deleted = 0"
-
-
 def sessions_without_photo(
     db: Database, scope: Scope, now: datetime, required: bool
 ) -> list[PhotoFlag]:
@@ -104,7 +100,7 @@ def sessions_without_photo(
         f"AND {counted.trains('s')} "
         f"AND (s.reported_headcount IS NOT NULL OR {counted.has_checkins('s')}) "
         "AND NOT EXISTS (SELECT 1 FROM photos ph WHERE ph.subject_kind = 'session' "
-        f"AND ph.subject_id = s.id AND {_live_photo()}) ORDER BY s.starts_at, s.id"
+        f"AND ph.subject_id = s.id AND {counted.live('ph')}) ORDER BY s.starts_at, s.id"
     )
     params = scope.params()
     params["end"] = min(params["end"], to_iso(now))
@@ -128,7 +124,7 @@ def out_of_time(db: Database, scope: Scope, hours: float) -> list[PhotoFlag]:
     sql = (
         f"SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at, max({outside}) AS hours, "
         "count(*) FROM sessions s JOIN photos ph ON ph.subject_kind = 'session' "
-        f"AND ph.subject_id = s.id AND {_live_photo()} AND ph.taken_at IS NOT NULL "
+        f"AND ph.subject_id = s.id AND {counted.live('ph')} AND ph.taken_at IS NOT NULL "
         f"WHERE {counted.counted_sessions(scope)} AND {outside} > :hours "
         "GROUP BY s.id ORDER BY s.starts_at, s.id"
     )
@@ -168,7 +164,7 @@ def _session_photos(db: Database, where: str, params: dict[str, Any]) -> list[Se
     sql = (
         "SELECT ph.id, ph.sha256, m.phash, s.id, s.lead_envoy_id, s.unit_code, s.starts_at, "
         "s.title FROM sessions s JOIN photos ph ON ph.subject_kind = 'session' "
-        f"AND ph.subject_id = s.id AND {_live_photo()} "
+        f"AND ph.subject_id = s.id AND {counted.live('ph')} "
         "LEFT JOIN media m ON m.sha256 = ph.sha256 "
         f"WHERE {counted.live('s')} AND {where}"
     )

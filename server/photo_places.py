@@ -50,7 +50,7 @@ class PlacedPhoto:
     accuracy_m: float | None
 
 
-_PLACED = "ph.deleted = 0 AND ph.latitude IS NOT NULL AND ph.longitude IS NOT NULL"
+_PLACED = f"{counted.live('ph')} AND ph.latitude IS NOT NULL AND ph.longitude IS NOT NULL"
 
 
 def placed_photos(db: Database, scope: Scope) -> list[PlacedPhoto]:
@@ -125,14 +125,14 @@ def _placed_in(db: Database, villages: list[str]) -> dict[str, list[tuple[float,
     sql = (
         "WITH v AS (SELECT value AS code FROM json_each(:villages)) "
         "SELECT pl.village_code, pl.latitude, pl.longitude FROM v JOIN plots pl "
-        "ON pl.village_code = v.code WHERE pl.deleted = 0 AND pl.latitude IS NOT NULL "
+        f"ON pl.village_code = v.code WHERE {counted.live('pl')} AND pl.latitude IS NOT NULL "
         "AND pl.longitude IS NOT NULL "
         "UNION ALL SELECT s.unit_code, ph.latitude, ph.longitude FROM v JOIN sessions s "
-        "ON s.unit_code = v.code AND s.deleted = 0 JOIN photos ph "
+        f"ON s.unit_code = v.code AND {counted.live('s')} JOIN photos ph "
         f"ON ph.subject_kind = 'session' AND ph.subject_id = s.id AND {_PLACED} "
         "UNION ALL SELECT pl.village_code, ph.latitude, ph.longitude FROM v JOIN plots pl "
-        "ON pl.village_code = v.code AND pl.deleted = 0 JOIN plot_observations o "
-        "ON o.plot_id = pl.id AND o.deleted = 0 JOIN photos ph "
+        f"ON pl.village_code = v.code AND {counted.live('pl')} JOIN plot_observations o "
+        f"ON o.plot_id = pl.id AND {counted.live('o')} JOIN photos ph "
         f"ON ph.subject_kind = 'observation' AND ph.subject_id = o.id AND {_PLACED}"
     )
     points: dict[str, list[tuple[float, float]]] = {}

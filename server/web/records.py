@@ -12,7 +12,7 @@ from server.access import ANYONE, NotAllowed, current_user, requires
 from server.counted import Scope
 from server.db import get_db
 from server.lookups import envoy_by_id, unit_scope
-from server.page_tables import CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
+from server.page_tables import BOOL, CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
 from server.web import forms
 from server.web.progress import scope_args, scope_query
 from server.web.render import table_page
@@ -37,6 +37,7 @@ class FilterArgs(Schema):
     q = fields.String(load_default=None, validate=validate.Length(1, 60))
     co_run = fields.Boolean(load_default=False)
     reported = fields.Boolean(load_default=False)
+    verified = fields.Boolean(load_default=False)
     # The distinct-count figure a list was drilled to from (its page says why counts differ).
     figure = fields.String(
         load_default=None,
@@ -145,6 +146,7 @@ ENVOY_COLUMNS = {
             Column("sessions_led", "主讲场次", "Sessions led", NUMBER),
             Column("sessions_co_run", "协办场次", "Sessions co-run", NUMBER),
             Column("observations", "田间观测", "Plot observations", NUMBER),
+            Column("verified", "签到核实", "Verified", BOOL),
             Column("what", "内容", "What"),
         ),
     ),
@@ -203,6 +205,7 @@ def listing(what: str) -> Any:
         search=args["q"],
         co_run=args["co_run"],
         reported=args["reported"],
+        verified=args["verified"],
     )
     page = args["page"]
     # A file holds every matching record, not one page of them.
