@@ -9,12 +9,14 @@ and kept in `media.phash` (16 hex digits), so no list of flags ever opens a pict
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import imagehash
 from PIL import Image, UnidentifiedImageError
 from sqlite_utils import Database
 
+from server.db import write_transaction
 from shared.errors import TianjianError
 
 HASH_BITS = 64
@@ -48,6 +50,24 @@ def hash_media(db: Database, sha256: str, path: str) -> str:
     found = perceptual_hash(path)
     db.execute("UPDATE media SET phash = ? WHERE sha256 = ?", [found, sha256])
     return found
+
+
+def hash_missing(db: Database, path_of: Callable[[str], Path], limit: int = 1000) -> int:
+    """Hash up to `limit` complete media that have no perceptual hash yet (stored before
+    m017, or whose hashing failed), each kept as it is done; those Pillow cannot read keep
+    none. `path_of` is where the media store keeps a SHA-256's bytes. How many were hashed."""
+    rows = db.execute(
+        "SELECT sha256 FROM media WHERE complete = 1 AND phash IS NULL LIMIT ?", [limit]
+    ).fetchall()
+    done = 0
+    for (sha256,) in rows:
+        try:
+            with write_transaction(db):
+                hash_media(db, sha256, str(path_of(sha256)))
+        except UnreadablePicture:
+            continue
+        done += 1
+    return done
 
 
 def bits_apart(a: str, b: str) -> int:

@@ -30,7 +30,7 @@ from server.photo_flags import (
     REUSED_PHOTO,
     SESSION_WITHOUT_PHOTO,
 )
-from server.photo_hashes import hash_media
+from server.photo_hashes import hash_media, hash_missing
 from server.photo_places import km_between
 from server.settings import BY_NAME
 from shared import protocol as p
@@ -292,3 +292,25 @@ def test_the_flags_page_shows_photo_flags_in_chinese_with_the_records_links(
     staff.get("/lang/en")
     page = staff.get("/flags?year=2026").get_data(as_text=True)
     assert "Photo taken outside the session" in page and "Session without a photo" in page
+
+
+def test_media_stored_without_a_hash_are_hashed_afterwards(db: Database, store: MediaStore) -> None:
+    """Bytes completed before the hash was kept (or whose store did not hash them) are hashed
+    by hash_missing; bytes that are not a picture keep none, and the rest go on."""
+    zhang = Envoy(db, "张三")
+    first, again = zhang.session(), zhang.session(starts_at="2026-05-20T02:00:00Z")
+    photo(zhang, first, jpeg(scene(7)), store=store)
+    photo(zhang, again, jpeg(scene(7), quality=40), store=store)
+    db.execute("UPDATE media SET phash = NULL")
+    db.conn.commit()
+    assert flagged(db, REUSED_PHOTO) == {}  # other bytes, and no hash yet
+    assert hash_missing(db, store.final_path) == 2
+    assert set(flagged(db, REUSED_PHOTO)) == {again}
+    # A complete medium whose file is gone or unreadable is skipped, not fatal.
+    db.execute(
+        "INSERT INTO media (sha256, size, received, complete) VALUES (?, 10, 10, 1)",
+        ["f" * 64],
+    )
+    db.conn.commit()
+    assert hash_missing(db, store.final_path) == 0
+    assert db.execute("SELECT phash FROM media WHERE sha256 = ?", ["f" * 64]).fetchone() == (None,)
