@@ -21,7 +21,7 @@ from sqlite_utils import Database
 from server import users
 from server.db import init_db
 from server.figures import Scope
-from server.flags import FlagRules, flags
+from server.flags import FlagRules, flags, flags_of_record
 from server.media.chunks import MAX_CHUNK_BYTES, Chunk, receive_chunk
 from server.media.store import MediaStore
 from server.photo_flags import (
@@ -173,6 +173,9 @@ def test_a_photo_taken_far_outside_its_session_flags_the_session(db: Database) -
     assert reason(db, PHOTO_OUT_OF_TIME, late).startswith(
         "2 张照片的拍摄时间在培训时段外，最远 48 小时（超过 12 小时标记）"
     )
+    # The session's review page finds the same flag (judged as the list judges it).
+    [own] = flags_of_record(db, p.SESSION, late, MID_2026, RULES)
+    assert own.kind == PHOTO_OUT_OF_TIME and own.value == 48.0
     wider = replace(RULES, photo=replace(RULES.photo, window_hours=20))
     assert flagged(db, PHOTO_OUT_OF_TIME, wider) == {late: 48.0}
     narrower = replace(RULES, photo=replace(RULES.photo, window_hours=6))

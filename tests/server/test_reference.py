@@ -8,12 +8,14 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from flask import Flask
 from sqlite_utils import Database
 
-from server import reference
+from server import reference, users
 from server.db import init_db
 from server.reference import BadReferenceFile
-from tests.helpers import VILLAGE_EAST, VILLAGE_WEST, load_demo_reference
+from tests.helpers import VILLAGE_EAST, VILLAGE_WEST, load_demo_reference, sign_in
+from tests.server.test_web_uploads import upload
 
 HEADER = "区划代码,名称,上级代码,级别,纬度,经度\n"
 
@@ -103,3 +105,26 @@ def test_a_bad_place_is_refused_with_its_line_and_nothing_is_written(
     assert "第 3 行 / line 3" in message and "村.csv" in message
     assert zh in message and en in message
     assert places(db) == before
+
+
+def test_the_units_page_loads_and_lists_places_and_refuses_a_bad_one(
+    app: Flask, db_path: str
+) -> None:
+    """Through the admin's upload form: the places are listed (and so exported, to edit and
+    load again); a bad one answers 422 naming the line in Chinese, and nothing changes."""
+    app.config.update(TESTING=False, PROPAGATE_EXCEPTIONS=False)
+    db = init_db(db_path)
+    users.add_user(db, "admin", users.ADMIN, "reference-password")
+    db.close()
+    admin = app.test_client()
+    assert sign_in(admin, "admin", "reference-password").status_code == 302
+    good = (HEADER + "530102001001,东村,530102001,村,25.0431,102.7123\n").encode()
+    assert upload(admin, "/reference/units", "村.csv", good)[0] == 302
+    page = admin.get("/reference/units").get_data(as_text=True)
+    assert "纬度" in page and "25.0431" in page and "102.7123" in page
+    exported = admin.get("/reference/units?format=csv&table=units").get_data()
+    assert "纬度".encode() in exported and b"25.0431" in exported
+    bad = (HEADER + "530102001002,西村,530102001,村,250,102.7\n").encode()
+    status, message = upload(admin, "/reference/units", "村.csv", bad)
+    assert status == 422 and "第 2 行" in message and "须不小于 -90 且不大于 90" in message
+    assert places(init_db(db_path))["530102001002"] == (None, None)
