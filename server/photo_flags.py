@@ -227,9 +227,11 @@ def reused(db: Database, scope: Scope, distance: int) -> list[PhotoFlag]:
             how_zh = f"几乎相同的照片（感知哈希相差 {bits} 位）"
             how_en = f"a near-identical photo (perceptual hash {bits} bits apart)"
         day = earlier.starts_at[:10]
+        # The page splits a reason at " / " into its Chinese and English halves.
+        title = earlier.title.replace(" / ", "/")
         reason = (
-            f"照片 {later.photo_id} 与培训《{earlier.title}》（{day}）的照片是{how_zh} / photo "
-            f'{later.photo_id} is {how_en} as a photo of the session "{earlier.title}" ({day})'
+            f"照片 {later.photo_id} 与培训《{title}》（{day}）的照片是{how_zh} / photo "
+            f'{later.photo_id} is {how_en} as a photo of the session "{title}" ({day})'
         )
         flags.append(
             PhotoFlag(
