@@ -29,7 +29,7 @@ from server.outlier_stats import number_text
 from server.photo_hashes import near_pairs, perceptual_hash
 from server.settings import default
 from shared import protocol as p
-from shared.clock import to_iso
+from shared.clock import local_date, parse_iso, to_iso
 
 SESSION_WITHOUT_PHOTO = "session_without_photo"
 PHOTO_OUT_OF_TIME = "photo_out_of_time"
@@ -226,7 +226,7 @@ def reused(db: Database, scope: Scope, distance: int) -> list[PhotoFlag]:
         else:
             how_zh = f"几乎相同的照片（感知哈希相差 {bits} 位）"
             how_en = f"a near-identical photo (perceptual hash {bits} bits apart)"
-        day = earlier.starts_at[:10]
+        day = local_date(parse_iso(earlier.starts_at)).isoformat()  # China time
         # The page splits a reason at " / " into its Chinese and English halves.
         title = earlier.title.replace(" / ", "/")
         reason = (

@@ -184,7 +184,8 @@ def test_a_photo_taken_far_outside_its_session_flags_the_session(db: Database) -
 
 def test_the_same_picture_for_two_sessions_flags_the_later(db: Database, store: MediaStore) -> None:
     zhang, wang = Envoy(db, "张三"), Envoy(db, "王五")
-    first = zhang.session(starts_at="2026-05-01T02:00:00Z")
+    # 1 May 20:00 UTC is 2 May in China: the reason gives the day in China time.
+    first = zhang.session(starts_at="2026-05-01T20:00:00Z")
     again = zhang.session(starts_at="2026-05-20T02:00:00Z")
     other = wang.session(starts_at="2026-06-01T02:00:00Z")
     own = zhang.session(starts_at="2026-05-25T02:00:00Z")
@@ -202,7 +203,7 @@ def test_the_same_picture_for_two_sessions_flags_the_later(db: Database, store: 
     found = flagged(db, REUSED_PHOTO)
     assert set(found) == {again, other}
     assert found[again] == 0 and 1 <= (found[other] or 0) <= 6
-    assert "的照片是同一张照片（SHA-256 相同）" in reason(db, REUSED_PHOTO, again)
+    assert "（2026-05-02）的照片是同一张照片（SHA-256 相同）" in reason(db, REUSED_PHOTO, again)
     assert f"几乎相同的照片（感知哈希相差 {found[other]:.0f} 位）" in reason(
         db, REUSED_PHOTO, other
     )
