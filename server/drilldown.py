@@ -86,7 +86,7 @@ def _session_where(scope: Scope, filters: Filters, params: dict[str, Any]) -> st
 
 def sessions(db: Database, scope: Scope, filters: Filters, limit: int, offset: int) -> Page:
     """Keys: id, starts_at, kind, title, unit_code, unit, place, envoy_id, envoy,
-    reported_headcount, checkins (named, not withdrawn), display_boards."""
+    reported_headcount, checkins (named, not withdrawn), display_boards, photos (live)."""
     params = scope.params()
     where = _session_where(scope, filters, params)
     if filters.search:
@@ -110,7 +110,9 @@ def sessions(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
             "SELECT s.id, s.starts_at, s.kind, s.title, s.unit_code, u.name AS unit, s.place, "
             "s.lead_envoy_id AS envoy_id, e.name AS envoy, s.reported_headcount, s.display_boards, "
             f"(SELECT count(*) FROM attendances a WHERE a.session_id = s.id AND {counted.live('a')}) "
-            "AS checkins FROM sessions s LEFT JOIN units u ON u.code = s.unit_code "
+            "AS checkins, (SELECT count(*) FROM photos ph WHERE ph.subject_kind = 'session' "
+            "AND ph.subject_id = s.id AND ph.deleted = 0) AS photos "
+            "FROM sessions s LEFT JOIN units u ON u.code = s.unit_code "
             f"LEFT JOIN envoys e ON e.id = s.lead_envoy_id WHERE {where} "
             "ORDER BY s.starts_at DESC, s.id LIMIT :limit OFFSET :offset",
             {**params, "limit": limit, "offset": offset},

@@ -45,6 +45,7 @@ _SHOWN_BY = {
     p.LEAFLET_HANDOUT: "copies",
     p.PLOT: "host_name",
     p.PLOT_OBSERVATION: "observed_on",
+    p.PHOTO: "photo_kind",
 }
 
 

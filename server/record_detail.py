@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from server.media.photos import SUBJECT_KINDS, subject_owners
 from server.reviews import UnknownRecord
 from shared import protocol as p
 from shared.mobile import mask_mobile
@@ -127,10 +128,15 @@ def record_detail(
         link = None
         if name in RECORD_LINKS and value:
             link = (RECORD_LINKS[name] or kind, str(value))
+        if kind == p.PHOTO and name == "subject_id" and row["subject_kind"] in SUBJECT_KINDS:
+            # What the photo shows, a session or a plot observation, named by subject_kind.
+            link = (SUBJECT_KINDS[row["subject_kind"]], str(value))
         shown.append(Field(name, value if form != "mobile" else text, text, form, link))
     owners = [row["envoy_id"]]
     if kind == p.SESSION:
         owners += [row["lead_envoy_id"], *json.loads(row["co_envoy_ids"] or "[]")]
+    if kind == p.PHOTO:
+        owners += sorted(subject_owners(db, row["subject_kind"], row["subject_id"]))
     return RecordDetail(
         kind=kind,
         id=record_id,

@@ -3,7 +3,8 @@
 Beside each indicator against its target (server.progress), a summary reports copies handed
 out per leaflet title, sessions by kind with their display boards and audiences (science-week
 crowds and TV audiences are typed estimates, shown apart from named check-ins), and every
-demonstration plot with its latest yield against its target yield.
+demonstration plot with its latest yield against its target yield; and beside each large
+training, one photo of it (server/media/photos.py one_per_session) when its bytes have arrived.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlite_utils import Database
 
 from server import counted
 from server.counted import Scope
+from server.media.photos import one_per_session
 
 
 def leaflets_by_title(db: Database, scope: Scope) -> list[dict[str, Any]]:
@@ -70,3 +72,25 @@ def plot_yields(db: Database, scope: Scope) -> list[dict[str, Any]]:
             round(100 * found / target, 1) if target and found is not None else None
         )
     return rows
+
+
+# At most this many large trainings' photos in one summary: it prints on A4, a page of six.
+MAX_SUMMARY_PHOTOS = 24
+
+
+def large_training_photos(db: Database, scope: Scope) -> list[dict[str, Any]]:
+    """Keys: id, title, starts_at, unit, place, photo (server.media.photos.Photo): the scope's
+    large trainings that have a whole photo, one photo each, in the order they were held."""
+    sessions = list(
+        db.query(
+            "SELECT s.id, s.title, s.starts_at, u.name AS unit, s.place FROM sessions s "
+            "LEFT JOIN units u ON u.code = s.unit_code "
+            f"WHERE {counted.counted_sessions(scope)} AND s.kind = 'large_training' "
+            "AND EXISTS (SELECT 1 FROM photos ph JOIN media m ON m.sha256 = ph.sha256 "
+            "WHERE ph.subject_kind = 'session' AND ph.subject_id = s.id AND ph.deleted = 0 "
+            "AND m.complete = 1) ORDER BY s.starts_at, s.id LIMIT :most",
+            {**scope.params(), "most": MAX_SUMMARY_PHOTOS},
+        )
+    )
+    chosen = one_per_session(db, [row["id"] for row in sessions])
+    return [{**row, "photo": chosen[row["id"]]} for row in sessions if row["id"] in chosen]

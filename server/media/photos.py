@@ -10,9 +10,12 @@ from typing import Any
 from sqlite_utils import Database
 
 from server.users import ENVOY, User
+from shared import protocol as p
 
 SESSION = "session"
 OBSERVATION = "observation"
+# What a photo's subject_kind names: its subject_id is then a record of this kind.
+SUBJECT_KINDS: dict[str, str] = {SESSION: p.SESSION, OBSERVATION: p.PLOT_OBSERVATION}
 
 
 @dataclass(frozen=True)
@@ -92,30 +95,41 @@ def photos_of(db: Database, subject_kind: str, subject_id: str) -> list[Photo]:
     ]
 
 
+def photo_by_id(db: Database, photo_id: str) -> Photo | None:
+    rows = list(db.query(_SELECT + "WHERE ph.id = ?", [photo_id]))
+    return _photo(rows[0]) if rows else None
+
+
 def photos_of_sha(db: Database, sha256: str) -> list[Photo]:
     """Every photo record naming these bytes (one picture may back several records)."""
     return [_photo(row) for row in db.query(_SELECT + "WHERE ph.sha256 = ?", [sha256])]
 
 
-def owners(db: Database, photo: Photo) -> set[str]:
-    """The envoys whose record a photo is: its maker, and the envoys of what it shows (a
-    session's lead and co-envoys, an observation's plot's envoy), as the review page judges."""
-    found = {photo.envoy_id}
-    if photo.subject_kind == SESSION:
+def subject_owners(db: Database, subject_kind: str, subject_id: str) -> set[str]:
+    """The envoys whose record a photo's subject is: a session's lead and co-envoys, an
+    observation's maker and its plot's envoy."""
+    found: set[str] = set()
+    if subject_kind == SESSION:
         row = db.execute(
-            "SELECT lead_envoy_id, co_envoy_ids FROM sessions WHERE id = ?", [photo.subject_id]
+            "SELECT lead_envoy_id, co_envoy_ids FROM sessions WHERE id = ?", [subject_id]
         ).fetchone()
         if row:
             found.update([row[0], *json.loads(row[1] or "[]")])
-    elif photo.subject_kind == OBSERVATION:
+    elif subject_kind == OBSERVATION:
         row = db.execute(
             "SELECT o.envoy_id, p.envoy_id FROM plot_observations o "
             "LEFT JOIN plots p ON p.id = o.plot_id WHERE o.id = ?",
-            [photo.subject_id],
+            [subject_id],
         ).fetchone()
         if row:
             found.update(row)
     return {owner for owner in found if owner}
+
+
+def owners(db: Database, photo: Photo) -> set[str]:
+    """The envoys whose record a photo is: its maker and its subject's, as the review page
+    judges a record's owners."""
+    return {photo.envoy_id, *subject_owners(db, photo.subject_kind, photo.subject_id)}
 
 
 def may_see(db: Database, user: User, photo: Photo) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.devices import Device
+from server.media.photos import SUBJECT_KINDS
 from server.sync.batch import Batch
 from server.sync.errors import Held, Rejected
 from server.sync.prepare import Prepared
@@ -23,8 +24,6 @@ REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     p.LEAFLET_HANDOUT: (("session_id", p.SESSION),),
     p.PLOT_OBSERVATION: (("plot_id", p.PLOT),),
 }
-# What a photo's subject_kind names: its subject_id is then a record of this kind.
-PHOTO_SUBJECTS: dict[str, str] = {"session": p.SESSION, "observation": p.PLOT_OBSERVATION}
 # Which field names reference data, which must already be known to the server.
 CATALOGUE_REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     p.FARMER: (("village_code", p.UNIT),),
@@ -144,7 +143,7 @@ def check_references(
 def photo_subject(values: dict[str, Any], current: dict[str, Any] | None) -> tuple[str, str] | None:
     """The kind and id of the record a photo (as it will stand after this change) shows."""
     merged = {**(current or {}), **values}
-    target = PHOTO_SUBJECTS.get(merged.get("subject_kind") or "")
+    target = SUBJECT_KINDS.get(merged.get("subject_kind") or "")
     subject_id = merged.get("subject_id")
     return (target, subject_id) if target and isinstance(subject_id, str) and subject_id else None
 

@@ -23,6 +23,7 @@ KIND_NAMES = {
     p.LEAFLET_HANDOUT: lazy_gettext("资料发放"),
     p.PLOT: lazy_gettext("示范田"),
     p.PLOT_OBSERVATION: lazy_gettext("田间观察"),
+    p.PHOTO: lazy_gettext("照片"),
 }
 LINE_NAMES = {
     ledger.WAITING: lazy_gettext("未同步"),

@@ -10,6 +10,8 @@ from server.access import ANYONE, requires, signed_in
 from server.db import get_db
 from server.media import serving
 from server.media.store import MediaStore, media_dir
+from server.web.formatting import chosen_words
+from shared.choices import PHOTO_KINDS
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 # Content-addressed, so a picture never changes; private, since who may see it is checked.
@@ -35,3 +37,9 @@ def picture(sha256: str) -> Response:
 @requires(*ANYONE)
 def thumb(sha256: str) -> Response:
     return _send(serving.thumbnail, sha256)
+
+
+@bp.app_template_global()
+def photo_kind_label(code: str) -> str:
+    """A photo kind's name in the page's language (shared/choices.py PHOTO_KINDS)."""
+    return chosen_words(PHOTO_KINDS[code]) if code in PHOTO_KINDS else code

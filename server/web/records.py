@@ -12,6 +12,7 @@ from server.access import ANYONE, NotAllowed, current_user, requires
 from server.counted import Scope
 from server.db import get_db
 from server.lookups import envoy_by_id, unit_scope
+from server.media.photos import photos_of
 from server.page_tables import BOOL, CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
 from server.web import forms
 from server.web.progress import scope_args, scope_query
@@ -86,6 +87,13 @@ def _columns(what: str) -> tuple[str, str, tuple[Column, ...]]:
                 Column("checkins", "实名签到", "Named check-ins", NUMBER),
                 Column("reported_headcount", "填报人数", "Reported headcount", NUMBER),
                 Column("display_boards", "展板", "Display boards", NUMBER),
+                Column(
+                    "photos",
+                    "照片",
+                    "Photos",
+                    NUMBER,
+                    link=lambda r: url_for("records.session", session_id=r["id"], _anchor="photos"),
+                ),
                 Column("unit_code", "区划代码", "Unit code", CODE),
             ),
         )
@@ -271,4 +279,5 @@ def session(session_id: str) -> Any:
         total=found.total,
         review=reviews.review_of(db, "session", session_id),
         review_labels=STATUS_LABELS,
+        photos=photos_of(db, "session", session_id),
     )

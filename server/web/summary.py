@@ -89,4 +89,11 @@ def year_end() -> Any:
             as_of=as_of,
         ),
     }
-    return table_page("summary.html", tables, report=report, scope=scope, scope_query=scope_query)
+    return table_page(
+        "summary.html",
+        tables,
+        report=report,
+        scope=scope,
+        scope_query=scope_query,
+        large_photos=summary.large_training_photos(db, where),
+    )

@@ -392,6 +392,7 @@ def test_openapi_lists_the_paths(client: FlaskClient) -> None:
         "/api/v1/reports/{year}/breakdown",
         "/api/v1/reconciliation/{year}",
         "/api/v1/reconciliation/{year}/ledger/{envoy_id}",
+        "/api/v1/media/{sha256}",
     }
     assert "post" in spec["paths"]["/api/v1/sync/push"]
     assert "get" in spec["paths"]["/api/v1/sync/pull"]
