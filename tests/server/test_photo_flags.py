@@ -18,10 +18,10 @@ from flask import Flask
 from PIL import Image
 from sqlite_utils import Database
 
-from server import users
+from server import create_app, users
 from server.db import init_db
 from server.figures import Scope
-from server.flags import FlagRules, flags, flags_of_record
+from server.flags import FlagRules, flags, flags_of_record, rules_of
 from server.media.chunks import MAX_CHUNK_BYTES, Chunk, receive_chunk
 from server.media.store import MediaStore
 from server.photo_flags import (
@@ -129,6 +129,17 @@ def test_the_thresholds_are_settings() -> None:
     assert BY_NAME["FLAG_PHOTO_WINDOW_HOURS"].default == 12.0
     assert BY_NAME["FLAG_PHOTO_HASH_DISTANCE"].default == 6
     assert BY_NAME["FLAG_PHOTO_DISTANCE_KM"].default == 5.0
+
+
+@pytest.mark.parametrize(("raw", "on"), [("1", True), ("true", True), ("0", False), ("", False)])
+def test_the_bureau_asks_for_photos_by_its_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, raw: str, on: bool
+) -> None:
+    monkeypatch.setenv("TIANJIAN_FLAG_PHOTO_REQUIRED", raw)
+    monkeypatch.setenv("TIANJIAN_FLAG_PHOTO_DISTANCE_KM", "2.5")
+    app = create_app({"DATABASE": str(tmp_path / "s.db")})
+    rules = rules_of(app.config).photo
+    assert rules.required is on and rules.distance_km == 2.5
 
 
 def test_a_session_with_people_and_no_photo_is_flagged_only_when_photos_are_asked_for(
