@@ -52,7 +52,7 @@ PHOTO_KINDS: Final[Mapping[str, Words]] = {
     "display_board": Words("展板", "display board"),
     "observation": Words("观察照片", "observation photo"),
 }
-# How a unit stands against a target (server/progress.py judges; "no_basis" is a growth target
+# How a unit stands against a target (server/plan/progress.py judges; "no_basis" is a growth target
 # with no last-year figure, never met).
 TARGET_STATUSES: Final[Mapping[str, Words]] = {
     "met": Words("已达标", "met"),

@@ -40,7 +40,7 @@ HEADER_SERVER_TIME: Final = "X-Tianjian-Server-Time"
 HEADER_WANT_CHECKIN_KEY: Final = "X-Tianjian-Want-Checkin-Key"
 # What the device holds, sent with every push and pull (shared/device_report.py): its pull
 # cursor and, per field kind, live records of its own envoy and unsent, new, gone and refused
-# ones. The server keeps the latest per device for the ledger (server/ledger.py).
+# ones. The server keeps the latest per device for the ledger (server/sync/envoy_ledger.py).
 HEADER_DEVICE_REPORT: Final = "X-Tianjian-Device-Report"
 
 # Per-change answers to a push.

@@ -1,5 +1,5 @@
 """The ledger of one envoy as JSON: each device's report against the server's counts, every
-difference explained (server/ledger.py; docs/report.md gives the identity)."""
+difference explained (server/sync/envoy_ledger.py; docs/report.md gives the identity)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
-from server import ledger
-from server.access import NotAllowed
+from server.accounts.access import NotAllowed
 from server.api.protocol import API_TOKEN, Blueprint
 from server.api.reconciliation import envoy_of_reader
-from server.db import get_db
-from server.report import check_year
+from server.plan.report import check_year
+from server.store.db import get_db
+from server.sync import envoy_ledger as ledger
 
 blp = Blueprint("envoy_ledger", __name__, description="特派员台账 / Per-envoy ledger")
 

@@ -10,11 +10,11 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from server.api.protocol import DEVICE_TOKEN, Blueprint, add_protocol_headers, authenticate_device
-from server.db import get_db
 from server.media.chunks import MAX_CHUNK_BYTES, Chunk, media_status, receive_chunk
 from server.media.errors import ChunkTooLarge, PhotoNotFound
 from server.media.limits import PerDevice
 from server.media.store import SHA256, MediaStore, media_dir
+from server.store.db import get_db
 
 blp = Blueprint("media_upload", __name__, description="照片上传 / Photo bytes, sent in chunks")
 CHUNK_HEADER = "X-Chunk-SHA256"

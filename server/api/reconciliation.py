@@ -8,14 +8,14 @@ from flask import current_app
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from server import flags, reconciliation
-from server.access import SignInRequired, bearer_token, current_user
+from server.accounts.access import SignInRequired, bearer_token, current_user
+from server.accounts.users import ENVOY, api_token_valid
 from server.api.protocol import API_TOKEN, Blueprint
-from server.counted import Scope
-from server.db import get_db
-from server.lookups import envoy_by_id, unit_scope
-from server.report import check_year
-from server.users import ENVOY, api_token_valid
+from server.figures.counted import Scope
+from server.plan.report import check_year
+from server.quality import flags, reconciliation
+from server.reference.lookups import envoy_by_id, unit_scope
+from server.store.db import get_db
 from shared.clock import utc_now
 from shared.schemas.types import Id
 

@@ -7,11 +7,11 @@ from typing import Any
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from server.access import require_report_reader
+from server.accounts.access import require_report_reader
 from server.api.protocol import API_TOKEN, Blueprint
-from server.breakdowns import BY, breakdown
-from server.db import get_db
-from server.report import build_report, check_year
+from server.plan.breakdowns import BY, breakdown
+from server.plan.report import build_report, check_year
+from server.store.db import get_db
 from shared.schemas.types import Id
 
 blp = Blueprint("reports", __name__, description="目标完成情况 / Progress against targets")

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from server.db import write_transaction
 from server.media.errors import BadChunk, ChunkTooLarge, NotYourPhoto, OffsetMismatch
 from server.media.store import MediaStore
+from server.store.db import write_transaction
 from shared.clock import to_iso, utc_now
 from shared.errors import PhotoRefused
 from shared.photos import check_image

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server.users import ENVOY, User
+from server.accounts.users import ENVOY, User
 from shared import protocol as p
 
 SESSION = "session"

@@ -11,11 +11,11 @@ from pathlib import Path
 from PIL import Image, ImageOps
 from sqlite_utils import Database
 
-from server.access import NotAllowed
+from server.accounts.access import NotAllowed
+from server.accounts.users import User
 from server.media.errors import BytesNotArrived, PhotoNotFound
 from server.media.photos import may_see, photos_of_sha
 from server.media.store import SHA256, MediaStore
-from server.users import User
 
 # The long side of a thumbnail: enough for a list on a 1366 px screen or a phone, some 15 KB.
 THUMB_PIXELS = 320

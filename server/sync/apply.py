@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from server.devices import Device
-from server.records import data_of
+from server.store.records import data_of
 from server.sync.batch import Batch
 from server.sync.checks import (
     check_catalogue,
@@ -18,6 +17,7 @@ from server.sync.checks import (
     checked_envelope,
     checked_stamp,
 )
+from server.sync.devices import Device
 from server.sync.errors import Rejected
 from server.sync.prepare import Prepared
 from server.sync.pull import mobile_key, refusal_version

@@ -10,9 +10,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from server import settings
-from server.db import in_chunks
-from server.devices import Device
-from server.records import (
+from server.store.db import in_chunks
+from server.store.records import (
     compact_stamps,
     existing_ids,
     existing_ids_with,
@@ -22,7 +21,8 @@ from server.records import (
     table_of,
     write_plan,
 )
-from server.refusals import Refusal
+from server.sync.devices import Device
+from server.sync.refusals import Refusal
 from shared import protocol as p
 from shared.clock import HybridLogicalClock
 from shared.merge import STAMPS
@@ -116,7 +116,7 @@ class Batch:
     applied: list[int] = field(default_factory=list)
     answers: list[dict[str, Any]] = field(default_factory=list)
     answered: list[tuple[int, bytes, str, str | None]] = field(default_factory=list)
-    # Changes refused in this push, with their records (server/refusals.py).
+    # Changes refused in this push, with their records (server/sync/refusals.py).
     refused: list[Refusal] = field(default_factory=list)
     # Each session's lead and co-envoys, read without loading whole states.
     session_envoy_ids: dict[str, frozenset[str]] = field(default_factory=dict)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.devices import Device
 from server.media.photos import SUBJECT_KINDS
 from server.sync.batch import Batch
+from server.sync.devices import Device
 from server.sync.errors import Held, Rejected
 from server.sync.prepare import Prepared
 from shared import protocol as p

@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server.db import get_state, write_transaction
-from server.devices import Device
-from server.records import row_to_state, table_of
+from server.store.db import get_state, write_transaction
+from server.store.records import row_to_state, table_of
+from server.store.tables import FIELD_TABLES
 from server.sync import session_reach
+from server.sync.devices import Device
 from server.sync.errors import ResyncRequired
-from server.tables import FIELD_TABLES
 from shared import protocol as p
 from shared.merge import STAMPS
 from shared.mobile import mask_mobile, mobile_hash

@@ -7,11 +7,11 @@ from typing import Any
 from flask import Blueprint, request, url_for
 from marshmallow import Schema, fields, validate
 
-from server import listings
-from server.access import BUREAU, requires
-from server.breakdowns import BY, breakdown
-from server.db import get_db
-from server.page_tables import CODE, NUMBER, CellDetail, Column, Table
+from server.accounts.access import BUREAU, requires
+from server.files.page_tables import CODE, NUMBER, CellDetail, Column, Table
+from server.plan.breakdowns import BY, breakdown
+from server.reference import lists as listings
+from server.store.db import get_db
 from server.web import forms
 from server.web.formatting import number
 from server.web.progress import DRILL, scope_args, scope_query

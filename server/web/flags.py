@@ -8,12 +8,13 @@ from typing import Any
 from flask import Blueprint, current_app, request
 from marshmallow import Schema, fields, validate
 
-from server import checkin_flags, flags, listings, photo_flags
-from server.access import ANYONE, current_user, requires
-from server.counted import Scope
-from server.db import get_db
-from server.lookups import envoy_by_id, unit_scope
-from server.page_tables import CODE, NUMBER, Column, Table, china_time_text
+from server.accounts.access import ANYONE, current_user, requires
+from server.figures.counted import Scope
+from server.files.page_tables import CODE, NUMBER, Column, Table, china_time_text
+from server.quality import checkin_flags, flags, photo_flags
+from server.reference import lists as listings
+from server.reference.lookups import envoy_by_id, unit_scope
+from server.store.db import get_db
 from server.web import forms
 from server.web.reconciliation import ledger_link, page_scope, path_link
 from server.web.render import table_page

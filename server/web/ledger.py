@@ -1,5 +1,5 @@
 """The ledger page: an envoy's devices' holdings against the server's counts, every difference
-explained with its records (server/ledger.py); envoys see only their own."""
+explained with its records (server/sync/envoy_ledger.py); envoys see only their own."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import lazy_gettext
 
-from server import ledger, users
-from server.access import ANYONE, NotAllowed, current_user, requires
-from server.db import get_db, in_chunks
+from server.accounts import users
+from server.accounts.access import ANYONE, NotAllowed, current_user, requires
+from server.store.db import get_db, in_chunks
+from server.sync import envoy_ledger as ledger
 from shared import protocol as p
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")

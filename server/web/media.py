@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, send_file
 from werkzeug.wrappers import Response
 
-from server.access import ANYONE, requires, signed_in
-from server.db import get_db
+from server.accounts.access import ANYONE, requires, signed_in
 from server.media import serving
 from server.media.store import MediaStore, media_dir
+from server.store.db import get_db
 from server.web.formatting import chosen_words
 from shared.choices import PHOTO_KINDS
 

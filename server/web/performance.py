@@ -9,11 +9,11 @@ from typing import Any
 from flask import Blueprint, request, url_for
 from marshmallow import Schema, fields, validate
 
-from server import listings
-from server.access import ANYONE, requires
-from server.db import get_db
-from server.page_tables import CODE, NUMBER, Column, Table
-from server.performance import COLUMNS, SESSION_KINDS, Performance, performance
+from server.accounts.access import ANYONE, requires
+from server.figures.performance import COLUMNS, SESSION_KINDS, Performance, performance
+from server.files.page_tables import CODE, NUMBER, Column, Table
+from server.reference import lists as listings
+from server.store.db import get_db
 from server.web import forms
 from server.web.progress import scope_args, scope_query
 from server.web.render import table_page

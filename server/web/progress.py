@@ -7,11 +7,11 @@ from typing import Any
 from flask import Blueprint, request, url_for
 from marshmallow import Schema, fields, validate
 
-from server import listings
-from server.access import ANYONE, NotAllowed, current_user, requires
-from server.db import get_db
-from server.page_tables import BOOL, NUMBER, TEXT, Column, Table
-from server.progress import progress
+from server.accounts.access import ANYONE, NotAllowed, current_user, requires
+from server.files.page_tables import BOOL, NUMBER, TEXT, Column, Table
+from server.plan.progress import progress
+from server.reference import lists as listings
+from server.store.db import get_db
 from server.web import forms
 from server.web.render import table_page
 from shared.choices import COMPARATORS, words

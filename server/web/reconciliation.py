@@ -9,13 +9,15 @@ from urllib.parse import quote, urlencode
 from flask import Blueprint, current_app, request, url_for
 from marshmallow import Schema, fields, validate
 
-from server import listings, receipts, reconciliation
-from server.access import ANYONE, current_user, requires
-from server.counted import Scope
-from server.db import get_db
-from server.flags import rules_of
-from server.lookups import envoy_by_id, unit_scope
-from server.page_tables import BOOL, CODE, NUMBER, TIME, Column, Table
+from server.accounts.access import ANYONE, current_user, requires
+from server.figures import receipts
+from server.figures.counted import Scope
+from server.files.page_tables import BOOL, CODE, NUMBER, TIME, Column, Table
+from server.quality import reconciliation
+from server.quality.flags import rules_of
+from server.reference import lists as listings
+from server.reference.lookups import envoy_by_id, unit_scope
+from server.store.db import get_db
 from server.web import forms
 from server.web.render import table_page
 from shared.choices import SESSION_KINDS, words

@@ -7,13 +7,14 @@ from typing import Any
 from flask import Blueprint, redirect, request, url_for
 from marshmallow import Schema, fields, validate
 
-from server import drilldown, envoy_records, reviews
-from server.access import ANYONE, NotAllowed, current_user, requires
-from server.counted import Scope
-from server.db import get_db
-from server.lookups import envoy_by_id, unit_scope
+from server.accounts.access import ANYONE, NotAllowed, current_user, requires
+from server.figures import drilldown, envoy_records
+from server.figures.counted import Scope
+from server.files.page_tables import BOOL, CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
 from server.media.photos import photos_of
-from server.page_tables import BOOL, CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
+from server.quality import reviews
+from server.reference.lookups import envoy_by_id, unit_scope
+from server.store.db import get_db
 from server.web import forms
 from server.web.progress import scope_args, scope_query
 from server.web.render import table_page

@@ -8,11 +8,11 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 
-from server import flags, reviews
-from server.access import ANYONE, BUREAU, NotAllowed, requires, signed_in
-from server.db import get_db
+from server.accounts.access import ANYONE, BUREAU, NotAllowed, requires, signed_in
 from server.media.photos import SUBJECT_KINDS, Photo, photo_by_id, photos_of
-from server.record_detail import RecordDetail, record_detail
+from server.quality import flags, reviews
+from server.quality.record_detail import RecordDetail, record_detail
+from server.store.db import get_db
 from server.web.formatting import chosen_words
 from shared import protocol as p
 from shared import review_status as rs

@@ -6,13 +6,13 @@ from typing import Any
 
 from flask import Blueprint
 
-from server import summary
-from server.access import BUREAU, requires
-from server.counted import Scope
-from server.db import get_db
-from server.lookups import unit_scope
-from server.page_tables import NUMBER, Column, Table
-from server.progress import progress
+from server.accounts.access import BUREAU, requires
+from server.figures import summary
+from server.figures.counted import Scope
+from server.files.page_tables import NUMBER, Column, Table
+from server.plan.progress import progress
+from server.reference.lookups import unit_scope
+from server.store.db import get_db
 from server.web.progress import progress_table, scope_args, scope_query
 from server.web.render import table_page
 from shared.choices import SESSION_KINDS, words

@@ -9,10 +9,11 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext
 from marshmallow import Schema, fields, validate
 
-from server import listings, profiles, target_files, targets
-from server.access import ADMIN_ONLY, BUREAU, requires, signed_in
-from server.db import get_db
-from server.page_tables import CODE, NUMBER, Column, Table
+from server.accounts.access import ADMIN_ONLY, BUREAU, requires, signed_in
+from server.files.page_tables import CODE, NUMBER, Column, Table
+from server.plan import profiles, target_files, targets
+from server.reference import lists as listings
+from server.store.db import get_db
 from server.web import forms
 from server.web.render import table_page
 from server.web.uploads import saved_upload

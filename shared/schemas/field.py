@@ -46,7 +46,7 @@ PHOTO_KINDS_OF_SUBJECT = {
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 META_FIELDS = ("id", "envoy_id", "device_id", "hlc", "created_at", "updated_at", "deleted")
 # Data fields added after records of their kind were stored, oldest first. Stored stamp masks
-# (server/records.py stamp_names) number them after `deleted`, so a mask already stored keeps
+# (server/store/records.py stamp_names) number them after `deleted`, so a mask already stored keeps
 # its meaning; devices and servers that do not know one still sync (docs/sync.md).
 ADDED_FIELDS: dict[str, tuple[str, ...]] = {p.ATTENDANCE: ("phone", "net", "typed_code")}
 # A check-in's `phone`: 16 hex digits of a keyed hash of the cookie the field web app gave the

@@ -10,9 +10,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from server import create_app, devices
-from server.db import init_db
-from server.records import row_to_state
+from server import create_app
+from server.store.db import init_db
+from server.store.records import row_to_state
+from server.sync import devices
 from shared import protocol as p
 from shared.clock import wall_ms
 from shared.ids import attendance_id, new_id

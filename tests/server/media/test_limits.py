@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from server import create_app, devices
-from server.db import init_db
+from server import create_app
 from server.media.errors import TooManyRequests
 from server.media.limits import PerDevice
+from server.store.db import init_db
+from server.sync import devices
 from shared import protocol as p
 from tests.helpers import load_demo_reference
 

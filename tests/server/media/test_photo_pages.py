@@ -16,10 +16,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 
-from server import users
-from server.db import init_db
+from server.accounts import users
 from server.media.chunks import Chunk, receive_chunk
 from server.media.store import MediaStore
+from server.store.db import init_db
 from shared import protocol as p
 from shared.ids import new_id
 from tests.helpers import sign_in
