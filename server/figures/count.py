@@ -25,15 +25,11 @@ from typing import Any
 from sqlite_utils import Database
 
 from server.figures import counted, questioned, receipts
-from server.figures.counted import SESSION_CHECKINS, Scope, code_range, local_month
+from server.figures.counted import SESSION_CHECKINS, Scope, local_month
 from server.figures.dimensions import DIMENSIONS, TOTAL, Dimension
 from server.figures.questioned import CheckinQuestions
-from server.reference.lookups import PREFIX_LENGTH
 from shared import protocol as p
 from shared.indicators import SESSION_KIND_INDICATORS
-
-__all__ = ["DIMENSIONS", "PREFIX_LENGTH", "TOTAL", "Dimension", "Figures", "Scope", "code_range"]
-# Re-exported for pages that key figures; which records count is server/figures/counted.py's.
 
 # Scopes with more sessions than this read check-ins by one scan instead of per-session ranges.
 SCAN_FROM_SESSIONS = 4000

@@ -1,6 +1,6 @@
 """The records behind a figure: which sessions, check-ins, hand-outs and plots it counts.
 
-Each list takes the same scope as the figure (server.figures.Scope: a China-time year, a unit's
+Each list takes the same scope as the figure (server/figures/counted.py Scope: a China-time year, a unit's
 code range, maybe one envoy) and the same rules (deleted records and deleted farmers left out,
 TV lectures not counted as training), plus the filters a breakdown row stands for. Pages of
 `limit` rows come back with the total count. Mobiles come unmasked; the caller masks them.

@@ -10,7 +10,7 @@ from pathlib import Path
 import requests
 
 from field_client import qr_checkin
-from server.figures.count import Scope
+from server.figures.counted import Scope
 from server.quality.checkin_flags import SHARED_ADDRESS
 from server.quality.flags import FlagRules, flags
 from server.store.db import init_db

@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from server.accounts import users
 from server.figures import drilldown
-from server.figures.count import Scope
+from server.figures.counted import Scope
 from server.plan import targets
 from server.plan.breakdowns import breakdown
 from server.plan.report import build_report

@@ -13,7 +13,7 @@ from flask import Flask
 from sqlite_utils import Database
 
 from server.accounts import users
-from server.figures.count import Scope
+from server.figures.counted import Scope
 from server.quality.checkin_flags import (
     CHECKIN_BURST,
     ONE_TIME_FARMERS,

@@ -9,7 +9,7 @@ from html import unescape
 from flask import Flask
 
 from server.accounts import users
-from server.figures.count import Scope
+from server.figures.counted import Scope
 from server.quality.flags import HANDOUT_COPIES, FlagRules, flags
 from server.store.db import init_db
 from server.sync import apply_push

@@ -10,7 +10,7 @@ from flask import Flask
 from sqlite_utils import Database
 
 from server.accounts import users
-from server.figures.count import Scope
+from server.figures.counted import Scope
 from server.plan.report import build_report
 from server.quality.reconciliation import (
     checkins,

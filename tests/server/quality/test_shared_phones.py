@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from server import create_app
 from server.accounts import users
 from server.farmers.matching import merge_farmers
-from server.figures.count import Scope
+from server.figures.counted import Scope
 from server.quality.reconciliation import checkins
 from server.quality.shared_phones import shared_phone_sql
 from server.settings import BY_NAME

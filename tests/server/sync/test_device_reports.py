@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from server.figures.count import Scope
+from server.figures.counted import Scope
 from server.quality.reconciliation import silent_devices
 from server.store.db import init_db
 from shared import protocol as p
