@@ -16,6 +16,7 @@ page and its link are the record's own; the reason names the photo.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -174,8 +175,8 @@ def _session_photos(db: Database, where: str, params: dict[str, Any]) -> list[Se
 
 def reused(db: Database, scope: Scope, distance: int) -> list[PhotoFlag]:
     """Sessions of the scope with a photo that is also a photo of an earlier session (by start,
-    then id) of the county, any year: the same bytes (SHA-256), or a picture whose perceptual
-    hash differs in at most `distance` bits. The later session is flagged (a photo reused
+    then id): the same bytes (SHA-256) at any session, or, at a session of the county in any
+    year, a picture whose perceptual hash differs in at most `distance` bits. The later session is flagged (a photo reused
     for a session that did not happen comes after the one it was taken at); the value is the
     bits apart (0: the same picture)."""
     own = _session_photos(
@@ -189,12 +190,19 @@ def reused(db: Database, scope: Scope, distance: int) -> list[PhotoFlag]:
     if not own:
         return []
     counties = sorted({photo.unit[:COUNTY_DIGITS] for photo in own})
-    others: list[SessionPhoto] = []
+    found: dict[str, SessionPhoto] = {}
     for county in counties:
         lo, hi = code_range(county)
-        others += _session_photos(
+        for photo in _session_photos(
             db, "s.unit_code >= :lo AND s.unit_code < :hi", {"lo": lo, "hi": hi}
-        )
+        ):
+            found[photo.photo_id] = photo
+    # The same bytes anywhere (another county's session too), by the index on sha256.
+    same_bytes = "ph.sha256 IN (SELECT value FROM json_each(:shas))"
+    shas = json.dumps(sorted({photo.sha256 for photo in own}))
+    for photo in _session_photos(db, same_bytes, {"shas": shas}):
+        found[photo.photo_id] = photo
+    others = list(found.values())
     mine = {photo.photo_id for photo in own}
     best: dict[str, tuple[int, SessionPhoto, SessionPhoto]] = {}
 

@@ -32,6 +32,7 @@ from server.quality.photo_flags import (
 )
 from server.quality.photo_hashes import hash_media, hash_missing
 from server.quality.photo_places import km_between
+from server.reference import load as reference
 from server.settings import BY_NAME
 from server.store.db import init_db
 from shared import protocol as p
@@ -194,7 +195,9 @@ def test_a_photo_taken_far_outside_its_session_flags_the_session(db: Database) -
     assert set(flagged(db, PHOTO_OUT_OF_TIME, narrower)) == {fine, early, late, ended}
 
 
-def test_the_same_picture_for_two_sessions_flags_the_later(db: Database, store: MediaStore) -> None:
+def test_the_same_picture_for_two_sessions_flags_the_later(
+    db: Database, store: MediaStore, tmp_path: Path
+) -> None:
     zhang, wang = Envoy(db, "张三"), Envoy(db, "王五")
     # 1 May 20:00 UTC is 2 May in China: the reason gives the day in China time.
     first = zhang.session(starts_at="2026-05-01T20:00:00Z")
@@ -219,6 +222,19 @@ def test_the_same_picture_for_two_sessions_flags_the_later(db: Database, store: 
     assert f"几乎相同的照片（感知哈希相差 {found[other]:.0f} 位）" in reason(
         db, REUSED_PHOTO, other
     )
+    # The same bytes at a session of another county, and before: found too.
+    other_county = tmp_path / "邻县.csv"
+    other_county.write_text(
+        "code,name,parent_code,level\n530103,邻县,,county\n530103001,镇,530103,township\n"
+        "530103001001,北村,530103001,village\n",
+        encoding="utf-8",
+    )
+    reference.load_units(db, str(other_county))
+    elsewhere = wang.session(unit_code="530103001001", starts_at="2026-04-01T02:00:00Z")
+    photo(wang, elsewhere, jpeg(scene(5)), store=store)
+    assert set(flagged(db, REUSED_PHOTO)) == {again, other, own}
+    db.execute("UPDATE sessions SET deleted = 1 WHERE id = ?", [elsewhere])
+    db.conn.commit()
     # The distance is a setting: at 0, only the same bytes are found.
     exact = replace(RULES, photo=replace(RULES.photo, hash_distance=0))
     assert set(flagged(db, REUSED_PHOTO, exact)) == {again}
