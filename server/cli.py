@@ -308,11 +308,25 @@ def held_drop(ctx: click.Context, ids: tuple[int, ...], device_id: str | None) -
 @settings.option("TOMBSTONE_RETENTION_DAYS", "--days")
 @click.pass_context
 def purge_tombstones(ctx: click.Context, days: int) -> None:
-    """清除旧墓碑；更落后的设备需全量重新同步 / Delete old tombstones; devices whose cursor is older must then resync in full."""
+    """清除旧墓碑；更落后的设备需全量重新同步 / Delete old tombstones; devices whose cursor is older must then resync in full.
+
+    同时清理照片文件夹 / Also tidies the media folder: uploads abandoned longer than --days, and
+    photos no record names any more.
+    """
+    from server.media.cleanup import tidy_media
+    from server.media.store import MediaStore, media_dir
     from server.sync.maintenance import purge_tombstones as purge
 
-    count = purge(_db(ctx), days)
+    db = _db(ctx)
+    count = purge(db, days)
     click.echo(f"已清除 {count} 条删除记录 / purged {count} tombstones")
+    where = {**settings.defaults_from_environment(), "DATABASE": ctx.obj["db_path"]}
+    tidied = tidy_media(db, MediaStore(media_dir(where)), days)
+    click.echo(
+        f"已清理 {tidied.abandoned} 个中断的照片上传、{tidied.unnamed} 张无记录的照片 / "
+        f"removed {tidied.abandoned} abandoned photo uploads and {tidied.unnamed} photos no "
+        "record names"
+    )
 
 
 @cli.command()

@@ -111,7 +111,7 @@ class Media(MethodView):
     def get(self, sha256: str) -> dict[str, Any]:
         """What the server holds of a picture this device's envoy's photos name (received 0
         when none does, or nothing has arrived): resume sending from `received`."""
-        found = media_status(get_db(), g.device.envoy_id, _sha(sha256))
+        found = media_status(get_db(), _store(), g.device.envoy_id, _sha(sha256))
         return {
             "sha256": found.sha256,
             "size": found.size,

@@ -111,7 +111,7 @@ def sessions(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
             "s.lead_envoy_id AS envoy_id, e.name AS envoy, s.reported_headcount, s.display_boards, "
             f"(SELECT count(*) FROM attendances a WHERE a.session_id = s.id AND {counted.live('a')}) "
             "AS checkins, (SELECT count(*) FROM photos ph WHERE ph.subject_kind = 'session' "
-            "AND ph.subject_id = s.id AND ph.deleted = 0) AS photos "
+            f"AND ph.subject_id = s.id AND {counted.live('ph')}) AS photos "
             "FROM sessions s LEFT JOIN units u ON u.code = s.unit_code "
             f"LEFT JOIN envoys e ON e.id = s.lead_envoy_id WHERE {where} "
             "ORDER BY s.starts_at DESC, s.id LIMIT :limit OFFSET :offset",

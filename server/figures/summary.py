@@ -87,8 +87,8 @@ def large_training_photos(db: Database, scope: Scope) -> list[dict[str, Any]]:
             "LEFT JOIN units u ON u.code = s.unit_code "
             f"WHERE {counted.counted_sessions(scope)} AND s.kind = 'large_training' "
             "AND EXISTS (SELECT 1 FROM photos ph JOIN media m ON m.sha256 = ph.sha256 "
-            "WHERE ph.subject_kind = 'session' AND ph.subject_id = s.id AND ph.deleted = 0 "
-            "AND m.complete = 1) ORDER BY s.starts_at, s.id LIMIT :most",
+            "WHERE ph.subject_kind = 'session' AND ph.subject_id = s.id "
+            f"AND {counted.live('ph')} AND m.complete = 1) ORDER BY s.starts_at, s.id LIMIT :most",
             {**scope.params(), "most": MAX_SUMMARY_PHOTOS},
         )
     )

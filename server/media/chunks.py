@@ -11,7 +11,7 @@ from sqlite_utils import Database
 
 from server.media.errors import BadChunk, ChunkTooLarge, NotYourPhoto, OffsetMismatch
 from server.media.store import MediaStore
-from server.store.db import write_transaction
+from server.store.db import StorageFull, write_transaction
 from shared.clock import to_iso, utc_now
 from shared.errors import PhotoRefused
 from shared.photos import check_image
@@ -56,15 +56,31 @@ def named_size(db: Database, envoy_id: str, sha256: str) -> int | None:
     return int(row[0]) if row else None
 
 
-def media_status(db: Database, envoy_id: str, sha256: str) -> MediaStatus:
-    """What the server holds of a picture this envoy's photos name; received 0 when unknown."""
+def media_status(db: Database, store: MediaStore, envoy_id: str, sha256: str) -> MediaStatus:
+    """What the server holds of a picture this envoy's photos name; received 0 when unknown.
+
+    An upload whose bytes all arrived but were not yet kept (the server stopped between) is
+    finished here, so the device asking is told it is complete (or, refused, to start again).
+    """
     size = named_size(db, envoy_id, sha256)
     if size is None:
         return MediaStatus(sha256, None, 0, False)
-    row = db.execute("SELECT received, complete FROM media WHERE sha256 = ?", [sha256]).fetchone()
-    if row is None:
+    row = db.execute(
+        "SELECT size, received, complete FROM media WHERE sha256 = ?", [sha256]
+    ).fetchone()
+    if row is None or int(row[0]) != size:
         return MediaStatus(sha256, size, 0, False)
-    return MediaStatus(sha256, size, int(row[0]), bool(row[1]))
+    if row[2]:
+        whole = store.has(sha256)
+        return MediaStatus(sha256, size, size if whole else 0, whole)
+    received = min(int(row[1]), store.partial_size(sha256))
+    if received == size:
+        with _writing:
+            try:
+                return _complete(db, store, sha256, size)
+            except BadChunk:
+                return MediaStatus(sha256, size, 0, False)
+    return MediaStatus(sha256, size, received, False)
 
 
 def receive_chunk(
@@ -106,55 +122,85 @@ def receive_chunk(
 
 
 def _keep(db: Database, store: MediaStore, chunk: Chunk) -> MediaStatus:
-    with write_transaction(db):
-        row = db.execute(
-            "SELECT size, received, complete FROM media WHERE sha256 = ?", [chunk.sha256]
-        ).fetchone()
-        if row is not None and row[2] and store.has(chunk.sha256):
-            # Sent again (a device that lost the answer): already whole, nothing stored twice.
-            return MediaStatus(chunk.sha256, int(row[0]), int(row[0]), True)
-        if row is None or int(row[0]) != chunk.size or row[2]:
-            # A new upload (or one whose file went missing): start from nothing.
-            db.execute(
-                "INSERT INTO media (sha256, size, received, complete) VALUES (?, ?, 0, 0) "
-                "ON CONFLICT(sha256) DO UPDATE SET size = excluded.size, received = 0, "
-                "complete = 0, stored_at = NULL",
-                [chunk.sha256, chunk.size],
-            )
-            received = 0
-        else:
-            received = int(row[1])
-        if chunk.offset != received:
-            raise OffsetMismatch(chunk.offset, received)
-        if not chunk.data:
-            raise BadChunk("分块为空 / empty chunk", {"body": "空 / empty"})
-        if received + len(chunk.data) > chunk.size:
-            raise BadChunk(
-                "分块超出照片大小 / chunk runs past the photo's size",
-                {"body": f"{received} + {len(chunk.data)} > {chunk.size}"},
-            )
-        store.append(chunk.sha256, received, chunk.data)
-        received += len(chunk.data)
-        db.execute("UPDATE media SET received = ? WHERE sha256 = ?", [received, chunk.sha256])
+    try:
+        with write_transaction(db):
+            row = db.execute(
+                "SELECT size, received, complete FROM media WHERE sha256 = ?", [chunk.sha256]
+            ).fetchone()
+            if row is not None and row[2] and store.has(chunk.sha256):
+                # Sent again (a device that lost the answer): already whole, stored once.
+                return MediaStatus(chunk.sha256, int(row[0]), int(row[0]), True)
+            if row is not None and not row[2]:
+                # Bytes counted but lost from the folder (a restored backup, a hand tidying
+                # up) are not held: the device is sent back to where the file really ends.
+                row = (row[0], min(int(row[1]), store.partial_size(chunk.sha256)), row[2])
+            if row is not None and not row[2] and int(row[0]) == int(row[1]) == chunk.size:
+                # All bytes arrived before, but the server stopped before keeping them: the
+                # chunk sent now is not needed.
+                received = chunk.size
+            else:
+                received = _append(db, store, chunk, row)
+    except OSError as exc:
+        # The media folder cannot be written (disk full, no permission): nothing was counted.
+        raise StorageFull() from exc
     if received < chunk.size:
         return MediaStatus(chunk.sha256, chunk.size, received, False)
     return _complete(db, store, chunk.sha256, chunk.size)
 
 
-def _complete(db: Database, store: MediaStore, sha256: str, size: int) -> MediaStatus:
-    refusal = _refusal(store, sha256, size)
-    if refusal is not None:
-        # Thrown away whole: the next try starts from 0 with bytes read afresh.
-        store.discard(sha256)
-        with write_transaction(db):
-            db.execute("DELETE FROM media WHERE sha256 = ?", [sha256])
-        raise refusal
-    store.promote(sha256, size)
-    with write_transaction(db):
+def _append(db: Database, store: MediaStore, chunk: Chunk, row: tuple[int, int, int] | None) -> int:
+    """Add the chunk to the upload under way (inside the write transaction); bytes now held."""
+    if row is None or int(row[0]) != chunk.size or row[2]:
+        # A new upload (or one whose file went missing): start from nothing.
         db.execute(
-            "UPDATE media SET complete = 1, received = size, stored_at = ? WHERE sha256 = ?",
-            [to_iso(utc_now()), sha256],
+            "INSERT INTO media (sha256, size, received, complete) VALUES (?, ?, 0, 0) "
+            "ON CONFLICT(sha256) DO UPDATE SET size = excluded.size, received = 0, "
+            "complete = 0, stored_at = NULL",
+            [chunk.sha256, chunk.size],
         )
+        received = 0
+    else:
+        received = int(row[1])
+    if chunk.offset != received:
+        raise OffsetMismatch(chunk.offset, received)
+    if not chunk.data:
+        raise BadChunk("分块为空 / empty chunk", {"body": "空 / empty"})
+    if received + len(chunk.data) > chunk.size:
+        raise BadChunk(
+            "分块超出照片大小 / chunk runs past the photo's size",
+            {"body": f"{received} + {len(chunk.data)} > {chunk.size}"},
+        )
+    store.append(chunk.sha256, received, chunk.data)
+    received += len(chunk.data)
+    db.execute("UPDATE media SET received = ? WHERE sha256 = ?", [received, chunk.sha256])
+    return received
+
+
+def _complete(db: Database, store: MediaStore, sha256: str, size: int) -> MediaStatus:
+    """Check the whole upload and put it in its place, or throw it away with the reason."""
+    try:
+        if store.has(sha256) and not store.partial_path(sha256).exists():
+            # Put in place just before the server stopped: it was checked then.
+            refusal = None
+        else:
+            refusal = _refusal(store, sha256, size)
+            if refusal is None:
+                store.promote(sha256, size)
+        if refusal is not None:
+            # Thrown away whole: the next try starts from 0 with bytes read afresh.
+            store.discard(sha256)
+    except OSError as exc:
+        raise StorageFull() from exc
+    with write_transaction(db):
+        if refusal is not None:
+            db.execute("DELETE FROM media WHERE sha256 = ?", [sha256])
+        else:
+            db.execute(
+                "UPDATE media SET complete = 1, received = size, stored_at = ? WHERE sha256 = ?",
+                [to_iso(utc_now()), sha256],
+            )
+    if refusal is not None:
+        raise refusal
     return MediaStatus(sha256, size, size, True)
 
 

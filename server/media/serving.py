@@ -68,6 +68,8 @@ def thumbnail(db: Database, store: MediaStore, user: User, sha256: str) -> Path:
 def _make_thumbnail(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with Image.open(source) as image:
+        # A JPEG decoded at the smallest of 1/2, 1/4, 1/8 that still covers the thumbnail.
+        image.draft("RGB", (THUMB_PIXELS, THUMB_PIXELS))
         upright = ImageOps.exif_transpose(image).convert("RGB")
         upright.thumbnail((THUMB_PIXELS, THUMB_PIXELS), Image.Resampling.LANCZOS)
         # Written aside and renamed: two requests at once never serve a half-written file.

@@ -60,6 +60,10 @@ class MediaStore:
             partial.flush()
             os.fsync(partial.fileno())
 
+    def partial_size(self, sha256: str) -> int:
+        path = self.partial_path(sha256)
+        return path.stat().st_size if path.is_file() else 0
+
     def partial_digest(self, sha256: str, size: int) -> str:
         """SHA-256 of the first `size` bytes of the partial file, read a block at a time."""
         digest = hashlib.sha256()

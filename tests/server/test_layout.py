@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYERS = (
     "store",
     "accounts",
+    # Photos' bytes and who may see them (issue 21): figures, quality and sync read it.
+    "media",
     "files",
     "reference",
     "figures",

@@ -170,3 +170,35 @@ class Device:
             body = answer.json()
             offset = body["received"]
         return body
+
+
+def add_photo(
+    envoy: Any,
+    subject_id: str,
+    data: bytes,
+    photo_kind: str = "site",
+    taken_at: str | None = "2026-05-01T02:15:00Z",
+    subject_kind: str = "session",
+) -> str:
+    """Push a photo record straight into the sync engine (tests/server/fieldwork.py Envoy)."""
+    photo_id = new_id()
+    image = Image.open(io.BytesIO(data))
+    envoy.push(
+        p.PHOTO,
+        {
+            "subject_kind": subject_kind,
+            "subject_id": subject_id,
+            "photo_kind": photo_kind,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "size_bytes": len(data),
+            "width": image.width,
+            "height": image.height,
+            "taken_at": taken_at,
+            "recorded_at": "2026-05-01T02:16:00Z",
+            "latitude": 25.0412,
+            "longitude": 102.7123,
+            "accuracy_m": 8.0,
+        },
+        photo_id,
+    )
+    return photo_id

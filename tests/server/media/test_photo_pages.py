@@ -24,39 +24,9 @@ from shared import protocol as p
 from shared.ids import new_id
 from tests.helpers import sign_in
 from tests.server.fieldwork import Envoy
-from tests.server.media.devices import CHUNK, noise_jpeg
+from tests.server.media.devices import CHUNK, add_photo, noise_jpeg
 
 PASSWORD = "photo-password"
-
-
-def add_photo(
-    envoy: Envoy,
-    subject_id: str,
-    data: bytes,
-    photo_kind: str = "site",
-    taken_at: str | None = "2026-05-01T02:15:00Z",
-) -> str:
-    photo_id = new_id()
-    image = Image.open(io.BytesIO(data))
-    envoy.push(
-        p.PHOTO,
-        {
-            "subject_kind": "session",
-            "subject_id": subject_id,
-            "photo_kind": photo_kind,
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "size_bytes": len(data),
-            "width": image.width,
-            "height": image.height,
-            "taken_at": taken_at,
-            "recorded_at": "2026-05-01T02:16:00Z",
-            "latitude": 25.0412,
-            "longitude": 102.7123,
-            "accuracy_m": 8.0,
-        },
-        photo_id,
-    )
-    return photo_id
 
 
 def upload(app: Flask, envoy: Envoy, data: bytes, stop: int | None = None) -> None:
@@ -84,12 +54,26 @@ def photographed(app: Flask, db_path: str) -> Iterator[dict[str, Any]]:
     site, sheet = noise_jpeg(900, 700, seed=40), noise_jpeg(500, 400, seed=41)
     site_id = add_photo(zhang, east, site)
     sheet_id = add_photo(zhang, east, sheet, "signin_sheet", taken_at=None)
+    # A display board taken earlier, whole too: the summary still prefers the site photo.
+    board = noise_jpeg(300, 200, seed=43)
+    add_photo(zhang, east, board, "display_board", taken_at="2026-05-01T01:05:00Z")
     west = li.session()
     lis = noise_jpeg(300, 300, seed=42)
     add_photo(li, west, lis)
+    plot = li.plot()
+    observation = new_id()
+    li.push(
+        p.PLOT_OBSERVATION,
+        {"plot_id": plot, "observed_on": "2026-06-01", "stage": "seedling"},
+        observation,
+    )
+    field = noise_jpeg(320, 240, seed=44)
+    add_photo(li, observation, field, "observation", subject_kind="observation")
     upload(app, zhang, site)
     upload(app, zhang, sheet, stop=CHUNK)
+    upload(app, zhang, board)
     upload(app, li, lis)
+    upload(app, li, field)
     users.add_user(db, "staff", users.STAFF, PASSWORD)
     users.add_user(db, "zhang", users.ENVOY, PASSWORD, zhang.envoy_id)
     users.add_user(db, "li", users.ENVOY, PASSWORD, li.envoy_id)
@@ -101,6 +85,9 @@ def photographed(app: Flask, db_path: str) -> Iterator[dict[str, Any]]:
         "sheet": sheet,
         "sheet_id": sheet_id,
         "li_photo": lis,
+        "board": board,
+        "observation": observation,
+        "field": field,
     }
     db.close()
 
@@ -124,8 +111,8 @@ def test_the_session_page_shows_its_photos_with_kind_china_time_and_place(
         .get_data(as_text=True)
     )
     photos = page[page.index('id="photos"') :]
-    assert "照片（2）" in photos
-    assert "现场照片" in photos and "签到表" in photos
+    assert "照片（3）" in photos
+    assert "现场照片" in photos and "签到表" in photos and "展板" in photos
     # 02:15 UTC is 10:15 in China.
     assert "拍摄于 2026年5月1日 10:15" in photos
     # No camera time on the sheet: the device's time when it was added, said as such.
@@ -211,11 +198,11 @@ def test_the_drill_down_counts_each_sessions_photos(
 ) -> None:
     page = client_of(app, "staff").get("/records/sessions?year=2026").get_data(as_text=True)
     row = re.search(
-        r"<tr>(?:(?!</tr>).)*/records/session/" + photographed["east"] + r"#photos[^>]*>2<",
+        r"<tr>(?:(?!</tr>).)*/records/session/" + photographed["east"] + r"#photos[^>]*>3<",
         page,
         re.S,
     )
-    assert row, "the large training's row links its 2 photos"
+    assert row, "the large training's row links its 3 photos"
 
 
 def test_the_year_end_summary_shows_one_photo_per_large_training(
@@ -227,5 +214,17 @@ def test_the_year_end_summary_shows_one_photo_per_large_training(
     # The site photo, whole; not the sign-in sheet still arriving; not Li's village training.
     assert f"/media/{sha(photographed['site'])}/thumb" in section
     assert sha(photographed["sheet"]) not in section
+    assert sha(photographed["board"]) not in section
     assert sha(photographed["li_photo"]) not in section
     assert section.count('class="photo"') == 1
+
+
+def test_an_observations_photos_show_on_its_review_page_to_its_envoy_only(
+    app: Flask, photographed: dict[str, Any]
+) -> None:
+    path = f"/review/plot_observation/{photographed['observation']}"
+    page = client_of(app, "li").get(path).get_data(as_text=True)
+    assert "观察照片" in page and f"/media/{sha(photographed['field'])}/thumb" in page
+    assert client_of(app, "li").get(f"/media/{sha(photographed['field'])}").status_code == 200
+    assert client_of(app, "zhang").get(f"/media/{sha(photographed['field'])}").status_code == 403
+    assert client_of(app, "staff").get(f"/media/{sha(photographed['field'])}").status_code == 200
