@@ -2,8 +2,9 @@
 
 The hash is imagehash's pHash (DCT of a 32x32 grey image, 64 bits): a picture re-encoded,
 resized or lightly cropped keeps nearly the same bits, where its SHA-256 changes entirely. It
-is computed once, when a photo's bytes are complete (`hash_media`, called by the media store),
-and kept in `media.phash` (16 hex digits), so no list of flags ever opens a picture.
+is computed once, when a photo's bytes are complete (`hash_if_missing`, called by the upload's
+API on the last chunk), and kept in `media.phash` (16 hex digits), so no list of flags ever
+opens a picture; `hash_missing` catches up on any stored without one.
 """
 
 from __future__ import annotations
@@ -50,6 +51,20 @@ def hash_media(db: Database, sha256: str, path: str) -> str:
     found = perceptual_hash(path)
     db.execute("UPDATE media SET phash = ? WHERE sha256 = ?", [found, sha256])
     return found
+
+
+def hash_if_missing(db: Database, sha256: str, path: str) -> str | None:
+    """The perceptual hash of complete media `sha256`, computed and kept now if it has none
+    (the chunk upload's last answer calls this); None when Pillow cannot read the bytes, which
+    the upload checked already, so only a file changed since would say so."""
+    row = db.execute("SELECT phash FROM media WHERE sha256 = ?", [sha256]).fetchone()
+    if row is None or row[0]:
+        return row[0] if row else None
+    try:
+        with write_transaction(db):
+            return hash_media(db, sha256, path)
+    except UnreadablePicture:
+        return None
 
 
 def hash_missing(db: Database, path_of: Callable[[str], Path], limit: int = 1000) -> int:
