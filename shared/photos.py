@@ -29,6 +29,10 @@ MAX_QUALITY = 90
 # What a reduced photo can weigh at most (1600 px of noise at MIN_QUALITY stays well below):
 # the server takes no more for one photo (it checks received bytes with `check_image`).
 MAX_REDUCED_BYTES = 2 * 1024 * 1024
+# The most pixels a reduced photo has (its long side MAX_SIDE): the server decodes no more, so
+# a small file claiming many pixels (a 230 KB PNG of 9000×9000 takes 330 MB to decode) is
+# refused from its header.
+MAX_REDUCED_PIXELS = MAX_SIDE * MAX_SIDE
 
 _EXIF_DATETIME_ORIGINAL = 0x9003
 _EXIF_OFFSET_TIME_ORIGINAL = 0x9011
@@ -65,14 +69,17 @@ class ReducedPhoto:
     accuracy_m: float | None = None
 
 
-def check_image(data: bytes, max_bytes: int = MAX_PHOTO_BYTES) -> ImageInfo:
+def check_image(
+    data: bytes, max_bytes: int = MAX_PHOTO_BYTES, max_pixels: int | None = None
+) -> ImageInfo:
     """The image's format and size, once it is whole and within limits; raises PhotoRefused.
 
     Refused: more than `max_bytes` (PhotoTooLarge), not JPEG/PNG/WebP (NotAnImage), more
-    pixels than Pillow's Image.MAX_IMAGE_PIXELS (ImageBomb: judged from the header, before any
-    pixel is decoded), cut short or corrupt (ImageDamaged: every pixel is decoded to find out).
+    pixels than Pillow's Image.MAX_IMAGE_PIXELS or `max_pixels` (ImageBomb: judged from the
+    header, before any pixel is decoded), cut short or corrupt (ImageDamaged: every pixel is
+    decoded to find out).
     """
-    image = _open_whole(data, max_bytes, draft_side=None)
+    image = _open_whole(data, max_bytes, draft_side=None, max_pixels=max_pixels)
     return ImageInfo(str(image.format), image.width, image.height, len(data))
 
 
@@ -111,7 +118,9 @@ def reduce_photo(data: bytes, max_bytes: int = MAX_PHOTO_BYTES) -> ReducedPhoto:
     )
 
 
-def _open_whole(data: bytes, max_bytes: int, draft_side: int | None) -> Image.Image:
+def _open_whole(
+    data: bytes, max_bytes: int, draft_side: int | None, max_pixels: int | None = None
+) -> Image.Image:
     if len(data) > max_bytes:
         raise PhotoTooLarge(
             f"照片文件太大（{len(data) // 1024} KB，最多 {max_bytes // 1024} KB） / "
@@ -123,10 +132,10 @@ def _open_whole(data: bytes, max_bytes: int, draft_side: int | None) -> Image.Im
         # verify() reads the structure (a PNG's checksums) without decoding; it spends the
         # image, so the pixels are then decoded from a second opening.
         with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as probe:
-            _check_pixels(probe)
+            _check_pixels(probe, max_pixels)
             probe.verify()
         image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
-        _check_pixels(image)
+        _check_pixels(image, max_pixels)
         if draft_side is not None and image.format == "JPEG":
             # Decode a large JPEG at 1/2, 1/4 or 1/8 scale, never below the side kept: a
             # 50-megapixel photo then needs a sixteenth of the memory and time.
@@ -147,19 +156,22 @@ def _open_whole(data: bytes, max_bytes: int, draft_side: int | None) -> Image.Im
     return image
 
 
-def _check_pixels(image: Image.Image) -> None:
+def _check_pixels(image: Image.Image, max_pixels: int | None = None) -> None:
     # Pillow raises DecompressionBombError past twice its limit and only warns between once
     # and twice; here the warning's range is refused too.
-    if image.width * image.height > (Image.MAX_IMAGE_PIXELS or math.inf):
-        raise _bomb(image.width, image.height)
+    limit = min(Image.MAX_IMAGE_PIXELS or math.inf, max_pixels or math.inf)
+    if image.width * image.height > limit:
+        raise _bomb(image.width, image.height, int(limit))
 
 
-def _bomb(width: int | None = None, height: int | None = None) -> ImageBomb:
+def _bomb(
+    width: int | None = None, height: int | None = None, limit: int | None = None
+) -> ImageBomb:
     size = f"{width}×{height}" if width and height else ""
-    limit = Image.MAX_IMAGE_PIXELS or 0
+    limit = limit or Image.MAX_IMAGE_PIXELS or 0
     return ImageBomb(
-        f"图片像素太多{size}（最多 {limit // 1_000_000} 百万像素），请用较低分辨率拍摄 / "
-        f"the image has too many pixels {size} (at most {limit / 1e6:.0f} megapixels): "
+        f"图片像素太多{size}（最多 {limit / 1e6:.1f} 百万像素），请用较低分辨率拍摄 / "
+        f"the image has too many pixels {size} (at most {limit / 1e6:.1f} megapixels): "
         "take it at a lower resolution"
     )
 

@@ -12,9 +12,10 @@ from sqlite_utils import Database
 from server.media.errors import BadChunk, ChunkTooLarge, NotYourPhoto, OffsetMismatch
 from server.media.store import MediaStore
 from server.store.db import StorageFull, write_transaction
+from shared.bilingual import half
 from shared.clock import to_iso, utc_now
 from shared.errors import PhotoRefused
-from shared.photos import check_image
+from shared.photos import MAX_REDUCED_PIXELS, check_image
 
 # One chunk per request: on 2G (about 30 kbit/s) 64 KiB take some 17 seconds, so a cut costs
 # at most that much resent.
@@ -213,7 +214,12 @@ def _refusal(store: MediaStore, sha256: str, size: int) -> BadChunk | None:
             {"sha256": "不符 / does not match"},
         )
     try:
-        check_image(store.partial_bytes(sha256, size), max_bytes=size)
+        # No more pixels than a device's reduced photo has: a small file claiming many more
+        # is refused from its header, before the server spends memory decoding it.
+        check_image(
+            store.partial_bytes(sha256, size), max_bytes=size, max_pixels=MAX_REDUCED_PIXELS
+        )
     except PhotoRefused as exc:
-        return BadChunk(f"{exc.message}（已丢弃 / discarded）", {"sha256": exc.message})
+        zh, en = half(exc.message, english=False), half(exc.message, english=True)
+        return BadChunk(f"{zh}（已丢弃） / {en} (discarded)", {"sha256": exc.message})
     return None

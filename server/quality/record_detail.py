@@ -29,7 +29,10 @@ REFERENCES = {
     "variety_id": ("varieties", "id", "name"),
     "technology_ids": ("technologies", "id", "name"),
     "plot_id": ("plots", "id", "host_name || ' · ' || crop"),
+    "observation_id": ("plot_observations", "id", "observed_on"),
 }
+# How a photo's subject is named, by the kind of record it is.
+SUBJECT_NAMES = {p.SESSION: "session_id", p.PLOT_OBSERVATION: "observation_id"}
 # Fields naming another field record, linked to that record's own review page.
 RECORD_LINKS = {
     "session_id": p.SESSION,
@@ -130,7 +133,9 @@ def record_detail(
             link = (RECORD_LINKS[name] or kind, str(value))
         if kind == p.PHOTO and name == "subject_id" and row["subject_kind"] in SUBJECT_KINDS:
             # What the photo shows, a session or a plot observation, named by subject_kind.
-            link = (SUBJECT_KINDS[row["subject_kind"]], str(value))
+            subject = SUBJECT_KINDS[row["subject_kind"]]
+            link = (subject, str(value))
+            text = _names(db, SUBJECT_NAMES[subject], [str(value)])[0]
         shown.append(Field(name, value if form != "mobile" else text, text, form, link))
     owners = [row["envoy_id"]]
     if kind == p.SESSION:

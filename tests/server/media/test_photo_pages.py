@@ -188,8 +188,8 @@ def test_the_review_pages_show_a_sessions_photos_and_a_photo_itself(
     photo = client.get(f"/review/photo/{photographed['site_id']}").get_data(as_text=True)
     assert "审核 · 照片" in photo
     assert "拍摄时间" in photo and "2026年5月1日 10:15" in photo
-    assert "培训场次" in photo  # what it shows, by name
-    assert f'href="/review/session/{photographed["east"]}"' in photo
+    assert "培训场次" in photo  # what it shows, by kind and by title
+    assert f'<a href="/review/session/{photographed["east"]}">马铃薯晚疫病防治培训</a>' in photo
     assert f"/media/{sha(photographed['site'])}/thumb" in photo
 
 
@@ -225,6 +225,12 @@ def test_an_observations_photos_show_on_its_review_page_to_its_envoy_only(
     path = f"/review/plot_observation/{photographed['observation']}"
     page = client_of(app, "li").get(path).get_data(as_text=True)
     assert "观察照片" in page and f"/media/{sha(photographed['field'])}/thumb" in page
+    photo_id = re.search(r'href="/review/photo/([0-9a-f-]+)"', page)
+    assert photo_id
+    photo = client_of(app, "li").get(f"/review/photo/{photo_id.group(1)}")
+    assert f'/review/plot_observation/{photographed["observation"]}">2026-06-01</a>' in (
+        photo.get_data(as_text=True)
+    )
     assert client_of(app, "li").get(f"/media/{sha(photographed['field'])}").status_code == 200
     assert client_of(app, "zhang").get(f"/media/{sha(photographed['field'])}").status_code == 403
     assert client_of(app, "staff").get(f"/media/{sha(photographed['field'])}").status_code == 200
