@@ -8,8 +8,8 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import lazy_gettext
 
-from server.accounts import users
-from server.accounts.access import ANYONE, NotAllowed, current_user, requires
+from server.accounts.access import ANYONE, requires, signed_in
+from server.api.scope import held_to
 from server.store.db import get_db, in_chunks
 from server.sync import envoy_ledger as ledger
 from shared import protocol as p
@@ -48,12 +48,9 @@ LINE_NOTES = {
 @requires(*ANYONE)
 def index() -> Any:
     """An envoy goes to their own ledger; the bureau picks an envoy."""
-    user = current_user()
-    assert user is not None
-    if user.role == users.ENVOY:
-        if not user.envoy_id:
-            raise NotAllowed("该账号未关联特派员 / this account is linked to no envoy")
-        return redirect(url_for("ledger.envoy", envoy_id=user.envoy_id))
+    own = held_to(signed_in(), None)
+    if own is not None:
+        return redirect(url_for("ledger.envoy", envoy_id=own))
     return render_template("ledger_index.html", envoys=ledger.envoys_with_devices(get_db()))
 
 
@@ -77,10 +74,7 @@ def farmer_names(db: Any, found: Any) -> dict[str, str]:
 @bp.get("/<envoy_id>")
 @requires(*ANYONE)
 def envoy(envoy_id: str) -> Any:
-    user = current_user()
-    assert user is not None
-    if user.role == users.ENVOY and user.envoy_id != envoy_id:
-        raise NotAllowed("特派员只能查看自己的台账 / envoys see only their own ledger")
+    held_to(signed_in(), envoy_id)
     db = get_db()
     found = ledger.ledger(db, envoy_id)
     return render_template(

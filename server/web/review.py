@@ -8,7 +8,8 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 
-from server.accounts.access import ANYONE, BUREAU, NotAllowed, requires, signed_in
+from server.accounts.access import ANYONE, BUREAU, requires, signed_in
+from server.api.scope import own_record
 from server.media.photos import SUBJECT_KINDS, Photo, photo_by_id, photos_of
 from server.quality import flags, reviews
 from server.quality.record_detail import RecordDetail, record_detail
@@ -103,9 +104,7 @@ def value_label(name: str, text: str) -> Any:
 
 
 def _readable(detail: RecordDetail) -> None:
-    user = signed_in()
-    if user.role == "envoy" and user.envoy_id not in detail.owners:
-        raise NotAllowed("特派员只能查看自己的记录 / envoys see only their own records")
+    own_record(signed_in(), detail.owners)
 
 
 def _page(kind: str, record_id: str, error: reviews.InvalidReview | None = None) -> Any:

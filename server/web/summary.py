@@ -7,13 +7,12 @@ from typing import Any
 from flask import Blueprint
 
 from server.accounts.access import BUREAU, requires
+from server.api.scope import page_scope
 from server.figures import summary
-from server.figures.counted import Scope
 from server.files.page_tables import NUMBER, Column, Table
 from server.plan.progress import progress
-from server.reference.lookups import unit_scope
 from server.store.db import get_db
-from server.web.progress import progress_table, scope_args, scope_query
+from server.web.progress import progress_table
 from server.web.render import table_page
 from shared.choices import SESSION_KINDS, words
 
@@ -23,11 +22,10 @@ bp = Blueprint("summary", __name__)
 @bp.get("/summary")
 @requires(*BUREAU)
 def year_end() -> Any:
-    scope = scope_args()
+    scope = page_scope()
     db = get_db()
-    report = progress(db, scope["year"], scope["unit"], envoy_id=scope["envoy"], monthly=False)
-    unit = unit_scope(db, scope["unit"]) if scope["unit"] or not scope["envoy"] else None
-    where = Scope(scope["year"], unit["prefix"] if unit else "", scope["envoy"])
+    report = progress(db, scope.year, scope.unit, envoy_id=scope.envoy, monthly=False)
+    where = scope.figures()
     name, year, as_of = report["unit"]["name"], report["year"], report["as_of"]
     kinds = summary.sessions_by_kind(db, where)
     for row in kinds:
@@ -94,6 +92,5 @@ def year_end() -> Any:
         tables,
         report=report,
         scope=scope,
-        scope_query=scope_query,
         large_photos=summary.large_training_photos(db, where),
     )

@@ -273,4 +273,4 @@ def test_the_ledger_api_needs_a_reader_and_shows_an_envoy_only_their_own(
     assert envoy.get(path).status_code == 200
     other = envoy.get(f"/api/v1/reconciliation/2026/ledger/{wang.envoy_id}")
     assert other.status_code == 403
-    assert other.get_json()["message"].startswith("特派员只能查看自己的台账")
+    assert other.get_json()["message"].startswith("特派员只能查看自己的数据")

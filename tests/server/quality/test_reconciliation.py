@@ -204,9 +204,14 @@ def test_the_reconciliation_api_needs_a_reader_and_shows_an_envoy_only_their_own
 
     envoy = app.test_client()
     assert sign_in(envoy, "zhang", PASSWORD).status_code == 302
-    # Asking for another envoy's rows still gives only one's own.
-    own = envoy.get(f"{path}?envoy={wang.envoy_id}").get_json()
+    # Asking for nobody in particular gives one's own rows; for another envoy's, a refusal
+    # (server/api/scope.py), never one's own rows under the other's name.
+    own = envoy.get(path).get_json()
+    assert own["envoy_id"] == zhang.envoy_id
     assert [line["envoy"] for line in own["leaflets"]] == ["张三"]
     assert [line["envoy"] for line in own["headcounts"]["envoys"]] == ["张三"]
     assert own["checkins"] == [] and own["devices"] == []  # devices enrolled just now
+    other = envoy.get(f"{path}?envoy={wang.envoy_id}")
+    assert other.status_code == 403 and other.get_json()["message"].startswith("特派员只能")
+    assert envoy.get(f"{path}?unit={TOWNSHIP_2}").status_code == 403
     assert staff.get(f"{path}?margin=-1").status_code == 422

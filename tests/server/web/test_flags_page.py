@@ -101,7 +101,10 @@ def test_the_list_filters_by_kind_and_review_status(app: Flask, crafted: dict[st
 
 def test_an_envoy_user_sees_only_their_own_flags(app: Flask, crafted: dict[str, str]) -> None:
     envoy = signed_in(app, "zhang")
-    page = envoy.get(f"{PAGE}&envoy=nobody&unit=530102").get_data(as_text=True)
+    # Another envoy's or a unit's flags are refused (server/api/scope.py), before any look-up.
+    for asked in ("&envoy=nobody", "&unit=530102", "&envoy=nobody&unit=530102"):
+        assert envoy.get(f"{PAGE}{asked}").status_code == 403
+    page = envoy.get(PAGE).get_data(as_text=True)
     rows = rows_of(page)
     assert len(rows) == 2 and all("张三" in row for row in rows)
     assert crafted["theirs"] not in page

@@ -222,14 +222,19 @@ def test_sections_export_as_csv_with_a_bom_and_xlsx_with_codes_as_text(
 
 def test_an_envoy_user_sees_only_their_own_rows(app: Flask, crafted: dict[str, str]) -> None:
     envoy = signed_in(app, "zhang")
-    # Asking for another envoy or a unit still gives only one's own.
-    page = envoy.get(f"{PAGE}&envoy={crafted['wang']}&unit={TOWNSHIP_2}").get_data(as_text=True)
+    # Asking for another envoy or a unit is refused (server/api/scope.py); asking for nobody
+    # in particular gives one's own.
+    wang = crafted["wang"]
+    for asked in (f"&envoy={wang}", f"&unit={TOWNSHIP_2}", f"&envoy={wang}&format=csv"):
+        refused = envoy.get(f"{PAGE}{asked}")
+        assert refused.status_code == 403 and "特派员只能查看自己的数据" in refused.text
+    page = envoy.get(PAGE).get_data(as_text=True)
     assert "王五" not in page
     assert "张三" in section(page, "headcount-envoys") and "张三" in section(page, "leaflets")
     assert crafted["nameless"] not in page and crafted["padded"] in page
     assert "/review/session/" not in page  # reviewing is the bureau's
     assert 'name="unit"' not in page and 'name="envoy"' not in page
-    text = envoy.get(f"{PAGE}&envoy={crafted['wang']}&table=leaflets&format=csv").data
+    text = envoy.get(f"{PAGE}&table=leaflets&format=csv").data
     assert "王五".encode() not in text and "张三".encode() in text
 
 
@@ -250,7 +255,8 @@ def test_the_page_switches_to_english(app: Flask, crafted: dict[str, str]) -> No
 
 def test_a_bad_scope_is_named(app: Flask, crafted: dict[str, str], db_path: str) -> None:
     staff = signed_in(app, "staff")
-    assert staff.get(f"{PAGE}&unit=99999x").status_code == 422
+    unit = staff.get(f"{PAGE}&unit=99999x")
+    assert unit.status_code == 404 and "未知的区划代码" in unit.text and "99999x" in unit.text
     assert staff.get(f"{PAGE}&envoy=nobody").status_code == 404
     db = Database(db_path)
     assert db["leaflet_receipts"].count == 2  # nothing written by looking

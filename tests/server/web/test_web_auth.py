@@ -218,7 +218,10 @@ def test_the_report_api_needs_a_sign_in_or_an_api_token(
     assert token not in stored
 
     assert client_of(app, "staff").get(path).status_code == 200
-    assert client_of(app, "zhang").get(path).status_code == 403
+    # An envoy user reads their own figures only: a unit's are refused (server/api/scope.py).
+    envoy = client_of(app, "zhang")
+    assert envoy.get(path).status_code == 200
+    assert envoy.get(f"{path}?unit=530102").status_code == 403
 
     token_id = users.list_api_tokens(init_db(db_path))[0]["id"]
     admin.post(

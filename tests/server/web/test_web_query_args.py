@@ -46,6 +46,7 @@ def world(app: Flask, db_path: str) -> Iterator[dict[str, list[str]]]:
         "user_id": ["1"],
         "token_id": ["1"],
         "lang": ["zh_CN", "en"],
+        "sha256": ["0" * 64],
     }
     db.close()
 
