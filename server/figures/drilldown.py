@@ -39,7 +39,7 @@ class Filters:
     co_run: bool = False
     # Only sessions whose typed headcount counts as reported (one given, not a TV lecture).
     reported: bool = False
-    # Only an envoy's service days with evidence (server.performance.verified_day_rows).
+    # Only an envoy's service days with evidence (server.figures.performance.verified_day_rows).
     verified: bool = False
 
 

@@ -36,7 +36,7 @@ def _params(scope: Scope) -> dict[str, Any]:
 def days(db: Database, scope: Scope, filters: Filters, limit: int, offset: int) -> Page:
     """The envoy's service days, newest first. Keys: day (China time), sessions_led,
     sessions_co_run, observations, what (session titles and observed plots), verified (1 when
-    the day has evidence: server.performance.evidence_day_rows)."""
+    the day has evidence: server.figures.performance.evidence_day_rows)."""
     params = _params(scope)
     rows_sql = service_day_rows("= :envoy")
     evidence = f"SELECT day FROM ({evidence_day_rows('= :envoy')})"
