@@ -313,15 +313,15 @@ def purge_tombstones(ctx: click.Context, days: int) -> None:
     同时清理照片文件夹 / Also tidies the media folder: uploads abandoned longer than --days, and
     photos no record names any more.
     """
+    from server.media.backend import media_store
     from server.media.cleanup import tidy_media
-    from server.media.store import MediaStore, media_dir
     from server.sync.maintenance import purge_tombstones as purge
 
     db = _db(ctx)
     count = purge(db, days)
     click.echo(f"已清除 {count} 条删除记录 / purged {count} tombstones")
     where = {**settings.defaults_from_environment(), "DATABASE": ctx.obj["db_path"]}
-    tidied = tidy_media(db, MediaStore(media_dir(where)), days)
+    tidied = tidy_media(db, media_store(where), days)
     click.echo(
         f"已清理 {tidied.abandoned} 个中断的照片上传、{tidied.unnamed} 张无记录的照片 / "
         f"removed {tidied.abandoned} abandoned photo uploads and {tidied.unnamed} photos no "

@@ -40,6 +40,54 @@ SETTINGS = (
         " never in the database (empty: beside the database, named after it with -media).",
     ),
     Setting(
+        "MEDIA_BACKEND",
+        "TIANJIAN_MEDIA_BACKEND",
+        "folder",
+        "照片字节存放于何处：folder（照片文件夹，县级默认）或 s3（S3 兼容对象存储，如 MinIO，供多台应用服务器共用）"
+        " / Where photos' bytes are kept: folder (the media folder, a county's default) or s3"
+        " (S3-compatible object storage such as MinIO, shared by several app machines).",
+    ),
+    Setting(
+        "MEDIA_S3_ENDPOINT",
+        "TIANJIAN_MEDIA_S3_ENDPOINT",
+        "",
+        "S3 服务地址，如 https://minio.example:9000（留空则为 AWS）/ URL of the S3-compatible"
+        " service, e.g. https://minio.example:9000 (empty: AWS's own).",
+    ),
+    Setting(
+        "MEDIA_S3_BUCKET",
+        "TIANJIAN_MEDIA_S3_BUCKET",
+        "",
+        "存放照片的存储桶（须预先创建）/ Bucket the photos are kept in (created beforehand).",
+    ),
+    Setting(
+        "MEDIA_S3_PREFIX",
+        "TIANJIAN_MEDIA_S3_PREFIX",
+        "",
+        "存储桶内的键前缀，如 tianjian/（留空则在根部）/ Key prefix inside the bucket, e.g."
+        " tianjian/ (empty: at its root).",
+    ),
+    Setting(
+        "MEDIA_S3_REGION",
+        "TIANJIAN_MEDIA_S3_REGION",
+        "us-east-1",
+        "S3 区域（MinIO 通常为 us-east-1）/ S3 region (MinIO's default is us-east-1).",
+    ),
+    Setting(
+        "MEDIA_S3_ACCESS_KEY_ID",
+        "TIANJIAN_MEDIA_S3_ACCESS_KEY_ID",
+        "",
+        "S3 访问密钥 ID，只从环境变量读取（留空则用 boto3 自己的 AWS_ACCESS_KEY_ID 等）/ S3 access"
+        " key id, from the environment only (empty: boto3's own AWS_ACCESS_KEY_ID and so on).",
+    ),
+    Setting(
+        "MEDIA_S3_SECRET_ACCESS_KEY",
+        "TIANJIAN_MEDIA_S3_SECRET_ACCESS_KEY",
+        "",
+        "S3 秘密访问密钥，只从环境变量读取，从不写入日志 / S3 secret access key, from the"
+        " environment only, never logged.",
+    ),
+    Setting(
         "MAX_PHOTO_BYTES",
         "TIANJIAN_MAX_PHOTO_BYTES",
         photos.MAX_REDUCED_BYTES,

@@ -10,10 +10,10 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from server.api.protocol import DEVICE_TOKEN, Blueprint, add_protocol_headers, authenticate_device
+from server.media.backend import SHA256, MediaBackend, media_store
 from server.media.chunks import MAX_CHUNK_BYTES, Chunk, media_status, receive_chunk
 from server.media.errors import ChunkTooLarge, PhotoNotFound
 from server.media.limits import PerDevice
-from server.media.store import SHA256, MediaStore, media_dir
 from server.quality.photo_hashes import hash_if_missing
 from server.store.db import get_db
 
@@ -101,8 +101,8 @@ def _sha(sha256: str) -> str:
     return sha256
 
 
-def _store() -> MediaStore:
-    return MediaStore(media_dir(current_app.config))
+def _store() -> MediaBackend:
+    return media_store(current_app.config)
 
 
 @blp.route("/<sha256>", parameters=[SHA256_PARAMETER])
@@ -158,5 +158,6 @@ class Media(MethodView):
         )
         if held.complete:
             # The picture's perceptual hash, once, for the reused-photo flag.
-            hash_if_missing(get_db(), chunk.sha256, str(store.final_path(chunk.sha256)))
+            with store.local_file(chunk.sha256) as path:
+                hash_if_missing(get_db(), chunk.sha256, str(path))
         return {"received": held.received, "complete": held.complete}

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from server.media.backend import MediaBackend
 from server.media.errors import BadChunk, ChunkTooLarge, NotYourPhoto, OffsetMismatch
-from server.media.store import MediaStore
 from server.store.db import StorageFull, write_transaction
 from shared.bilingual import half
 from shared.clock import to_iso, utc_now
@@ -22,6 +22,8 @@ from shared.photos import MAX_REDUCED_PIXELS, check_image
 MAX_CHUNK_BYTES = 64 * 1024
 # Appends and the media rows change under one lock in this process: two requests for the same
 # picture (two envoys' devices, or a retry racing its original) must not write the same file.
+# Between app processes sharing an S3 store, each append happens inside the database's write
+# transaction, which one writer holds at a time; completing is safe to repeat (_complete).
 _writing = threading.Lock()
 
 
@@ -57,7 +59,7 @@ def named_size(db: Database, envoy_id: str, sha256: str) -> int | None:
     return int(row[0]) if row else None
 
 
-def media_status(db: Database, store: MediaStore, envoy_id: str, sha256: str) -> MediaStatus:
+def media_status(db: Database, store: MediaBackend, envoy_id: str, sha256: str) -> MediaStatus:
     """What the server holds of a picture this envoy's photos name; received 0 when unknown.
 
     An upload whose bytes all arrived but were not yet kept (the server stopped between) is
@@ -85,7 +87,7 @@ def media_status(db: Database, store: MediaStore, envoy_id: str, sha256: str) ->
 
 
 def receive_chunk(
-    db: Database, store: MediaStore, envoy_id: str, chunk: Chunk, max_size: int
+    db: Database, store: MediaBackend, envoy_id: str, chunk: Chunk, max_size: int
 ) -> MediaStatus:
     """Keep one chunk and answer what is now held; refuse with a named error, keeping nothing.
 
@@ -122,7 +124,7 @@ def receive_chunk(
         return _keep(db, store, chunk)
 
 
-def _keep(db: Database, store: MediaStore, chunk: Chunk) -> MediaStatus:
+def _keep(db: Database, store: MediaBackend, chunk: Chunk) -> MediaStatus:
     try:
         with write_transaction(db):
             row = db.execute(
@@ -132,7 +134,7 @@ def _keep(db: Database, store: MediaStore, chunk: Chunk) -> MediaStatus:
                 # Sent again (a device that lost the answer): already whole, stored once.
                 return MediaStatus(chunk.sha256, int(row[0]), int(row[0]), True)
             if row is not None and not row[2]:
-                # Bytes counted but lost from the folder (a restored backup, a hand tidying
+                # Bytes counted but lost from the store (a restored backup, a hand tidying
                 # up) are not held: the device is sent back to where the file really ends.
                 row = (row[0], min(int(row[1]), store.partial_size(chunk.sha256)), row[2])
             if row is not None and not row[2] and int(row[0]) == int(row[1]) == chunk.size:
@@ -143,13 +145,16 @@ def _keep(db: Database, store: MediaStore, chunk: Chunk) -> MediaStatus:
                 received = _append(db, store, chunk, row)
     except OSError as exc:
         # The media folder cannot be written (disk full, no permission): nothing was counted.
+        # (The S3 store's failures are MediaStoreUnavailable, 503: rolled back the same way.)
         raise StorageFull() from exc
     if received < chunk.size:
         return MediaStatus(chunk.sha256, chunk.size, received, False)
     return _complete(db, store, chunk.sha256, chunk.size)
 
 
-def _append(db: Database, store: MediaStore, chunk: Chunk, row: tuple[int, int, int] | None) -> int:
+def _append(
+    db: Database, store: MediaBackend, chunk: Chunk, row: tuple[int, int, int] | None
+) -> int:
     """Add the chunk to the upload under way (inside the write transaction); bytes now held."""
     if row is None or int(row[0]) != chunk.size or row[2]:
         # A new upload (or one whose file went missing): start from nothing.
@@ -177,16 +182,21 @@ def _append(db: Database, store: MediaStore, chunk: Chunk, row: tuple[int, int, 
     return received
 
 
-def _complete(db: Database, store: MediaStore, sha256: str, size: int) -> MediaStatus:
+def _complete(db: Database, store: MediaBackend, sha256: str, size: int) -> MediaStatus:
     """Check the whole upload and put it in its place, or throw it away with the reason."""
     try:
-        if store.has(sha256) and not store.partial_path(sha256).exists():
+        if store.has(sha256) and not store.has_partial(sha256):
             # Put in place just before the server stopped: it was checked then.
             refusal = None
         else:
-            refusal = _refusal(store, sha256, size)
+            whole = store.partial_bytes(sha256, size)
+            refusal = _refusal(whole, sha256, size)
             if refusal is None:
-                store.promote(sha256, size)
+                store.promote(sha256, whole)
+            elif store.has(sha256):
+                # Another app process sharing the store completed it while this one read:
+                # only checked bytes are ever put in place.
+                refusal = None
         if refusal is not None:
             # Thrown away whole: the next try starts from 0 with bytes read afresh.
             store.discard(sha256)
@@ -205,9 +215,9 @@ def _complete(db: Database, store: MediaStore, sha256: str, size: int) -> MediaS
     return MediaStatus(sha256, size, size, True)
 
 
-def _refusal(store: MediaStore, sha256: str, size: int) -> BadChunk | None:
+def _refusal(whole: bytes, sha256: str, size: int) -> BadChunk | None:
     """Why the whole upload cannot be kept, or None: its SHA-256, then the image itself."""
-    if store.partial_digest(sha256, size) != sha256:
+    if len(whole) != size or hashlib.sha256(whole).hexdigest() != sha256:
         return BadChunk(
             "照片内容与其 SHA-256 不符，已丢弃，请重新上传 / the bytes received do not match "
             "their SHA-256: discarded, upload again from the start",
@@ -216,9 +226,7 @@ def _refusal(store: MediaStore, sha256: str, size: int) -> BadChunk | None:
     try:
         # No more pixels than a device's reduced photo has: a small file claiming many more
         # is refused from its header, before the server spends memory decoding it.
-        check_image(
-            store.partial_bytes(sha256, size), max_bytes=size, max_pixels=MAX_REDUCED_PIXELS
-        )
+        check_image(whole, max_bytes=size, max_pixels=MAX_REDUCED_PIXELS)
     except PhotoRefused as exc:
         zh, en = half(exc.message, english=False), half(exc.message, english=True)
         return BadChunk(f"{zh}（已丢弃） / {en} (discarded)", {"sha256": exc.message})

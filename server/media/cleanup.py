@@ -1,5 +1,6 @@
-"""Tidying the media folder (with `purge-tombstones`): uploads abandoned for longer than the
-tombstones are kept, and pictures no photo record names any more once their tombstones went."""
+"""Tidying the media store, folder or S3 (with `purge-tombstones`): uploads abandoned for longer
+than the tombstones are kept, and pictures no photo record names any more once their tombstones
+went."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from server.media.store import SHA256, MediaStore
+from server.media.backend import MediaBackend
 from server.store.db import write_transaction
 
 
@@ -21,7 +22,7 @@ class Tidied:
     unnamed: int
 
 
-def tidy_media(db: Database, store: MediaStore, days: int, now: float | None = None) -> Tidied:
+def tidy_media(db: Database, store: MediaBackend, days: int, now: float | None = None) -> Tidied:
     """Remove partial uploads untouched for `days` and whole pictures no photo record names.
 
     A device whose record still names a removed picture is told `received` 0 when it asks, and
@@ -42,29 +43,21 @@ def tidy_media(db: Database, store: MediaStore, days: int, now: float | None = N
     for sha in abandoned:
         store.discard(sha)
     for sha in unnamed:
-        store.final_path(sha).unlink(missing_ok=True)
-        for thumb in store.thumb_path(sha, 1).parent.glob(f"{sha}-*.jpg"):
-            thumb.unlink(missing_ok=True)
+        store.remove(sha)
     return Tidied(len(abandoned), len(unnamed))
 
 
-def _abandoned(db: Database, store: MediaStore, cutoff: float) -> list[str]:
-    """Uploads under way whose partial file was last written before the cutoff (or is gone),
-    and partial files no upload row counts (a first chunk whose transaction never committed)."""
+def _abandoned(db: Database, store: MediaBackend, cutoff: float) -> list[str]:
+    """Uploads under way last written before the cutoff (or gone), and uploads no row counts
+    (a first chunk whose transaction never committed) last written before it."""
     found = []
     counted = set()
     for (sha,) in db.execute("SELECT sha256 FROM media WHERE complete = 0"):
         counted.add(sha)
-        path = store.partial_path(sha)
-        if not path.is_file() or path.stat().st_mtime < cutoff:
+        touched = store.partial_touched(sha)
+        if touched is None or touched < cutoff:
             found.append(sha)
-    partial = store.root / "partial"
-    if partial.is_dir():
-        for path in partial.glob("*.part"):
-            if (
-                SHA256.fullmatch(path.stem)
-                and path.stem not in counted
-                and path.stat().st_mtime < cutoff
-            ):
-                found.append(path.stem)
+    for sha, touched in store.partials():
+        if sha not in counted and touched < cutoff:
+            found.append(sha)
     return found

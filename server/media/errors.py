@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from shared.errors import TianjianError
 
 
@@ -65,3 +67,20 @@ class BytesNotArrived(TianjianError):
 
     status = 404
     message = "照片尚未全部上传 / the photo's bytes have not all arrived yet"
+
+
+class MediaStoreUnavailable(TianjianError):
+    """The photo store (S3-compatible object storage) cannot be used now: unreachable, its
+    bucket missing, or the settings wrong. Nothing of the request was kept or counted."""
+
+    status = 503
+    message = (
+        "照片存储暂时无法使用，本次请求未保存任何内容，请稍后重试 / the photo store cannot be "
+        "used just now: nothing of this request was kept, try again later"
+    )
+
+    def __init__(
+        self, message: str | None = None, errors: Mapping[str, object] | None = None
+    ) -> None:
+        super().__init__(message, errors)
+        self.headers = {"Retry-After": "60"}

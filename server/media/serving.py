@@ -1,21 +1,21 @@
 """Opening a photo on the pages: the whole picture or a thumbnail (made once, kept in the media
-folder), only for a user allowed to see a record that names it."""
+store), only for a user allowed to see a record that names it; streamed from the store, never
+redirected to it, so these access rules hold whichever backend keeps the bytes."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable
-from pathlib import Path
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from PIL import Image, ImageOps
 from sqlite_utils import Database
 
 from server.accounts.access import NotAllowed
 from server.accounts.users import User
+from server.media.backend import SHA256, MediaBackend, Opened
 from server.media.errors import BytesNotArrived, PhotoNotFound
 from server.media.photos import may_see, photos_of_sha
-from server.media.store import SHA256, MediaStore
 
 # The long side of a thumbnail: enough for a list on a 1366 px screen or a phone, some 15 KB.
 THUMB_PIXELS = 320
@@ -23,13 +23,38 @@ THUMB_QUALITY = 80
 # What the first bytes of a stored picture say it is (devices send JPEG; check_image also
 # takes PNG and WebP).
 _MAGIC = ((b"\x89PNG", "image/png"), (b"RIFF", "image/webp"))
-# How a page finds the file it sends: the whole picture or its thumbnail.
-Picker = Callable[[Database, MediaStore, User, str], Path]
+HEAD_BYTES = 12
 
 
-def _allowed(db: Database, store: MediaStore, user: User, sha256: str) -> Path:
-    """The stored file of a picture this user may see; PhotoNotFound, NotAllowed or
-    BytesNotArrived (a record names it, but not all its bytes have come) otherwise."""
+@dataclass
+class Picture:
+    """Stored bytes to send: what they are, their size, a tag that never changes for them
+    (they are content-addressed), and the stream, whose first bytes were read to say what."""
+
+    opened: Opened
+    head: bytes
+    mimetype: str
+    etag: str
+
+    @property
+    def size(self) -> int:
+        return self.opened.size
+
+    def blocks(self) -> Iterator[bytes]:
+        yield self.head
+        yield from self.opened.blocks()
+
+    def close(self) -> None:
+        self.opened.close()
+
+
+# How a page finds what it sends: the whole picture or its thumbnail.
+Picker = Callable[[Database, MediaBackend, User, str], Picture]
+
+
+def _allowed(db: Database, user: User, sha256: str) -> None:
+    """PhotoNotFound or NotAllowed unless this user may see a record naming the picture, and
+    BytesNotArrived when no such record's bytes have all come."""
     if not SHA256.fullmatch(sha256):
         raise PhotoNotFound()
     named = photos_of_sha(db, sha256)
@@ -37,47 +62,55 @@ def _allowed(db: Database, store: MediaStore, user: User, sha256: str) -> Path:
         raise PhotoNotFound()
     if not any(may_see(db, user, photo) for photo in named):
         raise NotAllowed("特派员只能查看自己记录的照片 / envoys see only their own records' photos")
-    path = store.final_path(sha256)
-    if not any(photo.complete for photo in named) or not path.is_file():
+    if not any(photo.complete for photo in named):
         raise BytesNotArrived()
-    return path
 
 
-def mimetype_of(path: Path) -> str:
-    with open(path, "rb") as stored:
-        head = stored.read(12)
+def mimetype_of(head: bytes) -> str:
     for magic, mimetype in _MAGIC:
         if head.startswith(magic):
             return mimetype
     return "image/jpeg"
 
 
-def full_picture(db: Database, store: MediaStore, user: User, sha256: str) -> Path:
-    return _allowed(db, store, user, sha256)
+def _picture(opened: Opened, etag: str) -> Picture:
+    head = opened.stream.read(HEAD_BYTES)
+    return Picture(opened, head, mimetype_of(head), etag)
 
 
-def thumbnail(db: Database, store: MediaStore, user: User, sha256: str) -> Path:
+def full_picture(db: Database, store: MediaBackend, user: User, sha256: str) -> Picture:
+    _allowed(db, user, sha256)
+    opened = store.open(sha256)
+    if opened is None:
+        raise BytesNotArrived()
+    return _picture(opened, sha256)
+
+
+def thumbnail(db: Database, store: MediaBackend, user: User, sha256: str) -> Picture:
     """The picture's thumbnail, made on first asking and kept beside the pictures."""
-    source = _allowed(db, store, user, sha256)
-    target = store.thumb_path(sha256, THUMB_PIXELS)
-    if not target.is_file():
-        _make_thumbnail(source, target)
-    return target
+    _allowed(db, user, sha256)
+    etag = f"{sha256}-{THUMB_PIXELS}"
+    kept = store.open_thumb(sha256, THUMB_PIXELS)
+    if kept is not None:
+        return _picture(kept, etag)
+    source = store.open(sha256)
+    if source is None:
+        raise BytesNotArrived()
+    try:
+        made = make_thumbnail(b"".join(source.blocks()))
+    finally:
+        source.close()
+    store.put_thumb(sha256, THUMB_PIXELS, made)
+    return _picture(Opened(io.BytesIO(made), len(made)), etag)
 
 
-def _make_thumbnail(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with Image.open(source) as image:
+def make_thumbnail(picture: bytes) -> bytes:
+    """A JPEG of at most THUMB_PIXELS on the long side, turned upright."""
+    with Image.open(io.BytesIO(picture)) as image:
         # A JPEG decoded at the smallest of 1/2, 1/4, 1/8 that still covers the thumbnail.
         image.draft("RGB", (THUMB_PIXELS, THUMB_PIXELS))
         upright = ImageOps.exif_transpose(image).convert("RGB")
         upright.thumbnail((THUMB_PIXELS, THUMB_PIXELS), Image.Resampling.LANCZOS)
-        # Written aside and renamed: two requests at once never serve a half-written file.
-        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                upright.save(out, "JPEG", quality=THUMB_QUALITY, optimize=True)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        out = io.BytesIO()
+        upright.save(out, "JPEG", quality=THUMB_QUALITY, optimize=True)
+        return out.getvalue()

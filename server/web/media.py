@@ -3,12 +3,12 @@ each only to a signed-in user allowed to see a record that names it (server/medi
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, send_file
+from flask import Blueprint, current_app, request
 from werkzeug.wrappers import Response
 
 from server.accounts.access import ANYONE, requires, signed_in
 from server.media import serving
-from server.media.store import MediaStore, media_dir
+from server.media.backend import media_store
 from server.store.db import get_db
 from server.web.formatting import chosen_words
 from shared.choices import PHOTO_KINDS
@@ -18,13 +18,17 @@ bp = Blueprint("media", __name__, url_prefix="/media")
 CACHE_SECONDS = 7 * 86400
 
 
-def _send(path_of: serving.Picker, sha256: str) -> Response:
-    store = MediaStore(media_dir(current_app.config))
-    path = path_of(get_db(), store, signed_in(), sha256)
-    response = send_file(path, mimetype=serving.mimetype_of(path), max_age=CACHE_SECONDS)
+def _send(pick: serving.Picker, sha256: str) -> Response:
+    """Stream the picture from the store (folder or S3) through the app, so who may see it is
+    checked on every request; a browser holding it already is answered 304."""
+    picture = pick(get_db(), media_store(current_app.config), signed_in(), sha256)
+    response = Response(picture.blocks(), mimetype=picture.mimetype, direct_passthrough=True)
+    response.call_on_close(picture.close)
+    response.content_length = picture.size
+    response.set_etag(picture.etag)
+    response.cache_control.max_age = CACHE_SECONDS
     response.cache_control.private = True
-    response.cache_control.public = False
-    return response
+    return response.make_conditional(request)
 
 
 @bp.get("/<sha256>")

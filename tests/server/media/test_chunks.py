@@ -1,6 +1,6 @@
 """Photo bytes sent in chunks to the real server over HTTP on loopback (server/media/chunks.py,
 server/api/media.py): resumed after any cut, stored once, refused when corrupt, not an image,
-too large, or not the sender's."""
+too large, or not the sender's; each with the media folder and with S3 (moto on loopback)."""
 
 from __future__ import annotations
 
@@ -8,24 +8,27 @@ import hashlib
 import socket
 import sqlite3
 import struct
+import time
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from server.media.store import MediaStore
+from server.media.backend import MediaBackend
 from tests.helpers import LiveServer, load_demo_reference
+from tests.server.media.backends import MediaServer, backend_of, names_of, read
 from tests.server.media.devices import CHUNK, Device, noise_jpeg
 from tests.shared.test_photos import png_header_only
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, media_kind: str, request: pytest.FixtureRequest
+) -> Iterator[MediaServer]:
     db_path = str(tmp_path_factory.mktemp("media") / "server.db")
     load_demo_reference(db_path)
-    live = LiveServer(db_path).start()
+    live = MediaServer(db_path, backend_of(media_kind, request)).start()
     yield live
     live.stop()
 
@@ -40,9 +43,8 @@ def wang(server: LiveServer) -> Device:
     return Device.enrol(server, "王五")
 
 
-def store_of(server: LiveServer) -> MediaStore:
-    db = Path(server.db_path)
-    return MediaStore(db.with_name(f"{db.stem}-media"))
+def store_of(server: MediaServer) -> MediaBackend:
+    return server.store()
 
 
 def media_row(server: LiveServer, sha: str) -> tuple[int, int, int] | None:
@@ -96,8 +98,8 @@ def test_resumes_after_a_cut_at_every_chunk_boundary(server: LiveServer, zhang: 
         last = zhang.send(picture)
         assert last is None or last == {"received": len(picture), "complete": True}
         assert zhang.status(sha_of(picture)).json()["complete"] is True
-        assert store_of(server).final_path(sha_of(picture)).read_bytes() == picture
-        assert not store_of(server).partial_path(sha_of(picture)).exists()
+        assert read(store_of(server), sha_of(picture)) == picture
+        assert not store_of(server).has_partial(sha_of(picture))
 
 
 def _half_sent_put(device: Device, data: bytes, offset: int) -> None:
@@ -134,23 +136,26 @@ def test_a_cut_mid_chunk_keeps_none_of_it_and_a_wrong_offset_is_told_where_to_re
         assert "续传" in body["message"] and "resume" in body["message"]
     assert media_row(server, sha_of(data)) == (len(data), CHUNK, 0)
     zhang.send(data, start=body["received"])
-    assert store_of(server).final_path(sha_of(data)).read_bytes() == data
+    assert read(store_of(server), sha_of(data)) == data
 
 
-def test_a_photo_sent_twice_is_stored_once(server: LiveServer, zhang: Device) -> None:
+def test_a_photo_sent_twice_is_stored_once(server: MediaServer, zhang: Device) -> None:
     data = noise_jpeg(300, 200, seed=3)
     session = zhang.session()
     zhang.photo(session, data)
     zhang.send(data)
-    stored = store_of(server).final_path(sha_of(data))
-    first = stored.stat()
+    sha = sha_of(data)
+    first = names_of(server.backend, server.db_path, sha)
+    assert list(first) == [f"{sha[:2]}/{sha[2:4]}/{sha}.jpg"]
+    if server.backend.kind == "s3":
+        time.sleep(1.1)  # S3 says when an object was written to the second
     # The answer was lost: the device sends it all again, and a second record names it too.
     zhang.photo(session, data, photo_kind="signin_sheet")
     again = zhang.put(data, 0, data[:CHUNK])
     assert again.status_code == 200
     assert again.json() == {"received": len(data), "complete": True}
-    assert stored.stat().st_mtime_ns == first.st_mtime_ns
-    assert list(store_of(server).root.rglob(f"{sha_of(data)}*")) == [stored]
+    # Not written again, and nothing else of it kept (no partial left behind).
+    assert names_of(server.backend, server.db_path, sha) == first
     with sqlite3.connect(server.db_path) as conn:
         assert conn.execute(
             "SELECT count(*) FROM media WHERE sha256 = ?", [sha_of(data)]
@@ -170,7 +175,7 @@ def test_a_corrupt_chunk_is_refused_and_nothing_of_it_kept(
     assert "分块损坏" in answer.json()["message"] and "corrupt" in answer.json()["message"]
     assert zhang.status(sha_of(data)).json()["received"] == 0
     zhang.send(data)
-    assert store_of(server).final_path(sha_of(data)).read_bytes() == data
+    assert read(store_of(server), sha_of(data)) == data
 
 
 def test_bytes_no_photo_of_the_envoy_names_are_refused(
@@ -240,8 +245,8 @@ def test_a_whole_that_is_not_a_sound_image_is_refused_and_thrown_away(
     assert body["message"].count(" / ") == 1 and body["message"].endswith("(discarded)")
     assert "已丢弃" in body["message"]
     assert media_row(server, sha_of(bad)) is None
-    assert not store_of(server).partial_path(sha_of(bad)).exists()
-    assert not store_of(server).final_path(sha_of(bad)).exists()
+    assert not store_of(server).has_partial(sha_of(bad))
+    assert not store_of(server).has(sha_of(bad))
     assert zhang.status(sha_of(bad)).json()["received"] == 0
     # The server is still up and answering.
     assert zhang.status("0" * 64).status_code == 200
@@ -292,6 +297,6 @@ def test_two_devices_sending_the_same_picture_at_once_store_it_once(
     zhang.photo(zhang.session(), data)
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda device: _send_resuming(device, data), (zhang, second)))
-    assert store_of(server).final_path(sha_of(data)).read_bytes() == data
+    assert read(store_of(server), sha_of(data)) == data
     assert media_row(server, sha_of(data)) == (len(data), len(data), 1)
-    assert not store_of(server).partial_path(sha_of(data)).exists()
+    assert not store_of(server).has_partial(sha_of(data))
