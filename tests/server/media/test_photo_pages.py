@@ -1,6 +1,7 @@
 """Photos on the bureau's pages: the session page, review page, drill-down and year-end summary
 show them with kind, China time and place; the pictures and thumbnails open only for users
-allowed to see the record; bytes not all arrived are shown as such."""
+allowed to see the record; bytes not all arrived are shown as such; with the media folder and
+with S3 (moto on loopback) keeping the bytes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import hashlib
 import io
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,23 +16,34 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 
+from server import create_app
 from server.accounts import users
+from server.media.backend import media_store
 from server.media.chunks import Chunk, receive_chunk
-from server.media.store import MediaStore
+from server.media.serving import THUMB_PIXELS
 from server.store.db import init_db
 from shared import protocol as p
 from shared.ids import new_id
-from tests.helpers import sign_in
+from tests.helpers import load_demo_reference, sign_in
 from tests.server.fieldwork import Envoy
+from tests.server.media.backends import Backend
 from tests.server.media.devices import CHUNK, add_photo, noise_jpeg
 
 PASSWORD = "photo-password"
 
 
+@pytest.fixture
+def app(db_path: str, backend: Backend) -> Iterator[Flask]:
+    """The app keeping photos in the store under test."""
+    app = create_app({"DATABASE": db_path, "TESTING": True, **backend.settings})
+    load_demo_reference(db_path)
+    yield app
+
+
 def upload(app: Flask, envoy: Envoy, data: bytes, stop: int | None = None) -> None:
     """The bytes as the chunk API keeps them (the HTTP side is tested in test_chunks.py)."""
     db = init_db(app.config["DATABASE"])
-    store = MediaStore(Path(app.config["DATABASE"]).with_name("server-media"))
+    store = media_store(app.config)
     sha = hashlib.sha256(data).hexdigest()
     end = len(data) if stop is None else stop
     try:
@@ -133,22 +144,31 @@ def test_the_session_page_in_english(app: Flask, photographed: dict[str, Any]) -
     assert "Taken 1 May 2026 10:15" in page and "not all arrived" in page
 
 
-def test_a_thumbnail_is_made_once_and_kept_in_the_media_folder(
+def test_a_thumbnail_is_made_once_and_kept_in_the_media_store(
     app: Flask, photographed: dict[str, Any]
 ) -> None:
     client = client_of(app, "staff")
-    answer = client.get(f"/media/{sha(photographed['site'])}/thumb")
+    site = sha(photographed["site"])
+    store = media_store(app.config)
+    assert store.open_thumb(site, THUMB_PIXELS) is None
+    answer = client.get(f"/media/{site}/thumb")
     assert answer.status_code == 200 and answer.mimetype == "image/jpeg"
     assert "private" in answer.headers["Cache-Control"]
     thumb = Image.open(io.BytesIO(answer.get_data()))
     assert max(thumb.size) == 320 and thumb.size[0] > thumb.size[1]
-    kept = list(Path(app.config["DATABASE"]).with_name("server-media").glob("thumbs/*/*.jpg"))
-    assert len(kept) == 1
-    made = kept[0].stat().st_mtime_ns
-    assert client.get(f"/media/{sha(photographed['site'])}/thumb").get_data() == answer.get_data()
-    assert kept[0].stat().st_mtime_ns == made
-    whole = client.get(f"/media/{sha(photographed['site'])}")
+    kept = store.open_thumb(site, THUMB_PIXELS)
+    assert kept is not None and b"".join(kept.blocks()) == answer.get_data()
+    kept.close()
+    # Served from what is kept, not made again: a thumbnail changed in the store is what comes.
+    marked = noise_jpeg(320, 200, seed=45)
+    store.put_thumb(site, THUMB_PIXELS, marked)
+    assert client.get(f"/media/{site}/thumb").get_data() == marked
+    whole = client.get(f"/media/{site}")
     assert whole.status_code == 200 and whole.get_data() == photographed["site"]
+    assert whole.headers["Content-Length"] == str(len(photographed["site"]))
+    # A browser holding it already is told so, with no bytes sent again.
+    again = client.get(f"/media/{site}", headers={"If-None-Match": whole.headers["ETag"]})
+    assert again.status_code == 304 and again.get_data() == b""
 
 
 def test_an_envoy_user_opens_only_their_own_photos(

@@ -1,5 +1,6 @@
 """Uploads that survive the server's own mishaps (server/media/chunks.py): bytes counted but lost
-from the folder, all bytes arrived but not yet kept when it stopped, a folder it cannot write."""
+from the store, all bytes arrived but not yet kept when it stopped (each on the folder and on
+S3), a folder it cannot write (S3's own failures: test_s3.py)."""
 
 from __future__ import annotations
 
@@ -11,18 +12,20 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
+from server.media.backend import MediaBackend
 from server.media.chunks import Chunk, media_status, receive_chunk
 from server.media.errors import OffsetMismatch
 from server.media.store import MediaStore
 from server.store.db import StorageFull
 from tests.server.fieldwork import Envoy, report_db
+from tests.server.media.backends import Backend, read
 from tests.server.media.devices import CHUNK, add_photo, noise_jpeg
 
 CAP = 2 * 1024 * 1024
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
+def world(tmp_path: Path, backend: Backend) -> Iterator[dict[str, Any]]:
     for db in report_db(str(tmp_path / "server.db")):
         zhang = Envoy(db, "张三")
         data = noise_jpeg(700, 500, seed=60)
@@ -32,11 +35,11 @@ def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
             "envoy": zhang.envoy_id,
             "data": data,
             "sha": hashlib.sha256(data).hexdigest(),
-            "store": MediaStore(tmp_path / "media"),
+            "store": backend.store(str(tmp_path / "server.db")),
         }
 
 
-def send(world: dict[str, Any], offset: int, store: MediaStore | None = None) -> Any:
+def send(world: dict[str, Any], offset: int, store: MediaBackend | None = None) -> Any:
     data = world["data"]
     part = data[offset : offset + CHUNK]
     chunk = Chunk(world["sha"], offset, len(data), part, hashlib.sha256(part).hexdigest())
@@ -46,7 +49,7 @@ def send(world: dict[str, Any], offset: int, store: MediaStore | None = None) ->
 def test_bytes_counted_but_lost_from_the_folder_are_sent_again(world: dict[str, Any]) -> None:
     send(world, 0)
     send(world, CHUNK)
-    world["store"].partial_path(world["sha"]).unlink()
+    world["store"].discard(world["sha"])
     db: Database = world["db"]
     assert media_status(db, world["store"], world["envoy"], world["sha"]).received == 0
     with pytest.raises(OffsetMismatch) as caught:
@@ -55,7 +58,7 @@ def test_bytes_counted_but_lost_from_the_folder_are_sent_again(world: dict[str, 
     offset = 0
     while offset < len(world["data"]):
         offset = send(world, offset).received
-    assert world["store"].final_path(world["sha"]).read_bytes() == world["data"]
+    assert read(world["store"], world["sha"]) == world["data"]
 
 
 def test_bytes_all_arrived_but_not_kept_are_kept_when_the_device_asks(
@@ -71,8 +74,8 @@ def test_bytes_all_arrived_but_not_kept_are_kept_when_the_device_asks(
     db.conn.commit()
     found = media_status(db, store, world["envoy"], world["sha"])
     assert (found.received, found.complete) == (len(data), True)
-    assert store.final_path(world["sha"]).read_bytes() == data
-    assert not store.partial_path(world["sha"]).exists()
+    assert read(store, world["sha"]) == data
+    assert not store.has_partial(world["sha"])
 
 
 def test_a_media_folder_that_cannot_be_written_is_a_clear_error_and_nothing_counted(
@@ -84,5 +87,5 @@ def test_a_media_folder_that_cannot_be_written_is_a_clear_error_and_nothing_coun
         send(world, 0, MediaStore(blocked))
     assert caught.value.status == 507 and " / " in caught.value.message
     assert world["db"].execute("SELECT count(*) FROM media").fetchone()[0] == 0
-    # The right folder takes the same chunk from the start.
+    # The right store takes the same chunk from the start.
     assert send(world, 0).received == CHUNK
