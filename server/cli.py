@@ -313,7 +313,7 @@ def purge_tombstones(ctx: click.Context, days: int) -> None:
     同时清理照片文件夹 / Also tidies the media folder: uploads abandoned longer than --days, and
     photos no record names any more.
     """
-    from server.media.backend import media_store
+    from server.media.chosen import media_store
     from server.media.cleanup import tidy_media
     from server.sync.maintenance import purge_tombstones as purge
 

@@ -10,7 +10,8 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from server.api.protocol import DEVICE_TOKEN, Blueprint, add_protocol_headers, authenticate_device
-from server.media.backend import SHA256, MediaBackend, media_store
+from server.media.backend import SHA256, MediaBackend
+from server.media.chosen import media_store
 from server.media.chunks import MAX_CHUNK_BYTES, Chunk, media_status, receive_chunk
 from server.media.errors import ChunkTooLarge, PhotoNotFound
 from server.media.limits import PerDevice
@@ -21,6 +22,10 @@ blp = Blueprint("media_upload", __name__, description="照片上传 / Photo byte
 CHUNK_HEADER = "X-Chunk-SHA256"
 SHA256_PATTERN = f"^{SHA256.pattern}$"
 _limits = PerDevice()
+STORE_UNAVAILABLE = (
+    "照片存储（S3）无法连接或缺少存储桶，未保存任何内容，稍后重试 / the photo store (S3) cannot "
+    "be reached or has no bucket: nothing was kept, try again after Retry-After"
+)
 
 
 def _authenticate_and_count() -> None:
@@ -109,6 +114,7 @@ def _store() -> MediaBackend:
 class Media(MethodView):
     @blp.doc(security=[{DEVICE_TOKEN: []}])
     @blp.response(200, MediaStatusSchema)
+    @blp.alt_response(503, description=STORE_UNAVAILABLE)
     def get(self, sha256: str) -> dict[str, Any]:
         """What the server holds of a picture this device's envoy's photos name (received 0
         when none does, or nothing has arrived): resume sending from `received`."""
@@ -135,6 +141,7 @@ class Media(MethodView):
     @blp.arguments(ChunkHeaderSchema, location="headers", as_kwargs=True)
     @blp.response(200, ChunkAnswerSchema)
     @blp.alt_response(409, schema=OffsetMismatchSchema, description="offset is not `received`")
+    @blp.alt_response(503, description=STORE_UNAVAILABLE)
     def put(self, sha256: str, offset: int, size: int, chunk_sha256: str) -> dict[str, Any]:
         """Keep one chunk at `offset` of a picture of `size` bytes. 409 with `received` when
         the server holds a different amount (resume from there); 422 for a corrupt chunk, a

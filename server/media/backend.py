@@ -1,6 +1,7 @@
 """What a media store does, whichever keeps the bytes: the folder (a county's default,
 server/media/store.py) or S3-compatible object storage (server/media/s3.py), chosen by
-TIANJIAN_MEDIA_BACKEND; both use the same content-addressed names, given here."""
+TIANJIAN_MEDIA_BACKEND (server/media/chosen.py); both use the same content-addressed names,
+given here."""
 
 from __future__ import annotations
 
@@ -9,14 +10,10 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
-
-from server.media.errors import MediaStoreUnavailable
+from typing import IO, Protocol
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 READ_BLOCK = 64 * 1024
-FOLDER, S3 = "folder", "s3"
-BACKENDS = (FOLDER, S3)
 
 
 def checked(sha256: str) -> str:
@@ -116,22 +113,3 @@ class MediaBackend(Protocol):
     def put_thumb(self, sha256: str, pixels: int, data: bytes) -> None:
         """Keep a thumbnail; a reader never sees it half written."""
         ...
-
-
-def media_store(config: Any) -> MediaBackend:
-    """The media store the settings choose: TIANJIAN_MEDIA_BACKEND `folder` (the default: the
-    folder TIANJIAN_MEDIA_DIR, or beside the database) or `s3` (TIANJIAN_MEDIA_S3_*)."""
-    kind = str(config.get("MEDIA_BACKEND") or FOLDER).strip().lower()
-    if kind == FOLDER:
-        from server.media.store import MediaStore, media_dir
-
-        return MediaStore(media_dir(config))
-    if kind == S3:
-        from server.media.s3 import S3Store, s3_settings
-
-        return S3Store(s3_settings(config))
-    raise MediaStoreUnavailable(
-        f"照片存储设置有误：TIANJIAN_MEDIA_BACKEND 应为 folder 或 s3，而不是“{kind}” / the "
-        f"photo store is misconfigured: TIANJIAN_MEDIA_BACKEND must be folder or s3, not {kind!r}",
-        {"TIANJIAN_MEDIA_BACKEND": f"{kind!r}"},
-    )

@@ -22,7 +22,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,8 @@ class S3Settings:
     prefix: str = ""
     region: str = "us-east-1"
     access_key_id: str = ""
-    secret_access_key: str = ""
+    # Never in a repr, so never in a log line or an error that prints the settings.
+    secret_access_key: str = field(default="", repr=False)
 
 
 def s3_settings(config: Any) -> S3Settings:

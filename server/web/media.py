@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from server.accounts.access import ANYONE, requires, signed_in
 from server.media import serving
-from server.media.backend import media_store
+from server.media.chosen import media_store
 from server.store.db import get_db
 from server.web.formatting import chosen_words
 from shared.choices import PHOTO_KINDS

@@ -15,7 +15,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from server.media.backend import MediaBackend, media_store
+from server.media.backend import MediaBackend
+from server.media.chosen import media_store
 from server.media.s3 import S3Store
 from server.media.store import MediaStore
 from server.settings import BY_NAME

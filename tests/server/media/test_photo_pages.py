@@ -18,7 +18,7 @@ from PIL import Image
 
 from server import create_app
 from server.accounts import users
-from server.media.backend import media_store
+from server.media.chosen import media_store
 from server.media.chunks import Chunk, receive_chunk
 from server.media.serving import THUMB_PIXELS
 from server.store.db import init_db

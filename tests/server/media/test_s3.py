@@ -17,8 +17,9 @@ import requests
 
 from server import create_app
 from server.accounts import users
-from server.media.backend import media_store
+from server.media.chosen import media_store
 from server.media.errors import MediaStoreUnavailable
+from server.settings import SETTINGS
 from server.store.db import init_db
 from tests.helpers import load_demo_reference, sign_in
 from tests.server.fieldwork import Envoy
@@ -189,6 +190,15 @@ def test_the_bucket_holds_the_folders_names_under_the_prefix(moto_s3: MotoS3) ->
     ]
     store.remove(sha)
     assert keys() == []
+    assert "not-a-secret" not in repr(store)
+
+
+def test_every_media_setting_is_in_the_readme() -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+    named = [setting.env for setting in SETTINGS if setting.name.startswith("MEDIA_")]
+    assert len(named) >= 8
+    assert [env for env in named if f"`{env}" not in readme] == []
+    assert "moto" in readme and "MinIO" in readme
 
 
 def test_an_endpoint_nothing_listens_on_fails_within_seconds() -> None:
