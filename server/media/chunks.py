@@ -194,9 +194,10 @@ def _complete(db: Database, store: MediaBackend, sha256: str, size: int) -> Medi
             if refusal is None:
                 store.promote(sha256, whole)
             elif store.has(sha256):
-                # Another app process sharing the store completed it while this one read:
-                # only checked bytes are ever put in place.
+                # Another app process sharing the store completed it while this one read (its
+                # chunks went as this one read them): only checked bytes are ever put in place.
                 refusal = None
+                store.discard(sha256)
         if refusal is not None:
             # Thrown away whole: the next try starts from 0 with bytes read afresh.
             store.discard(sha256)

@@ -78,6 +78,28 @@ def test_bytes_all_arrived_but_not_kept_are_kept_when_the_device_asks(
     assert not store.has_partial(world["sha"])
 
 
+def test_a_whole_put_in_place_by_another_process_while_this_one_read_is_kept(
+    world: dict[str, Any],
+) -> None:
+    """Two app processes sharing a store finish one upload at once: the one whose read found
+    the chunks already gone does not throw the picture away."""
+    data, store, db = world["data"], world["store"], world["db"]
+    store.append(world["sha"], 0, data)
+    store.promote(world["sha"], data)
+    # What this process reads of the upload is not the whole (chunks went as it read them).
+    store.append(world["sha"], 0, data[:CHUNK] + bytes(len(data) - CHUNK))
+    db.execute(
+        "INSERT INTO media (sha256, size, received, complete) VALUES (?, ?, ?, 0)",
+        [world["sha"], len(data), len(data)],
+    )
+    db.conn.commit()
+    found = media_status(db, store, world["envoy"], world["sha"])
+    assert (found.received, found.complete) == (len(data), True)
+    assert read(store, world["sha"]) == data
+    assert not store.has_partial(world["sha"])
+    assert db.execute("SELECT complete FROM media").fetchone() == (1,)
+
+
 def test_a_media_folder_that_cannot_be_written_is_a_clear_error_and_nothing_counted(
     world: dict[str, Any], tmp_path: Path
 ) -> None:

@@ -94,6 +94,39 @@ def test_the_store_down_mid_upload_is_503_nothing_counted_and_the_upload_resumes
         server.stop()
 
 
+def test_two_app_processes_share_one_upload_through_the_bucket(
+    tmp_path: Path, moto_s3: MotoS3
+) -> None:
+    """Why S3: a device's chunks reach whichever app process the proxy picks; each sees the
+    chunks the other kept, and the whole is stored once."""
+    db_path = str(tmp_path / "server.db")
+    load_demo_reference(db_path)
+    backend = Backend("s3", s3_settings(moto_s3.url, moto_s3.new_bucket()))
+    first = MediaServer(db_path, backend).start()
+    second = MediaServer(db_path, backend).start()
+    try:
+        zhang = Device.enrol(first, "张三")
+        via_second = Device(second.url, zhang.token, zhang.envoy_id)
+        data = noise_jpeg(900, 700, seed=94)
+        zhang.photo(zhang.session(), data)
+        assert len(data) > 3 * CHUNK
+        offset, turn = 0, 0
+        while offset < len(data):
+            device = (zhang, via_second)[turn % 2]
+            assert device.status(sha_of(data)).json()["received"] == offset
+            answer = device.put(data, offset, data[offset : offset + CHUNK])
+            assert answer.status_code == 200, answer.text
+            offset, turn = answer.json()["received"], turn + 1
+        assert answer.json() == {"received": len(data), "complete": True}
+        assert zhang.status(sha_of(data)).json()["complete"] is True
+        assert via_second.status(sha_of(data)).json()["complete"] is True
+        assert read(first.store(), sha_of(data)) == data
+        assert media_row(db_path, sha_of(data)) == (len(data), len(data), 1)
+    finally:
+        first.stop()
+        second.stop()
+
+
 def test_a_missing_bucket_is_503_said_so_and_nothing_counted(
     tmp_path: Path, moto_s3: MotoS3
 ) -> None:
