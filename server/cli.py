@@ -310,8 +310,8 @@ def held_drop(ctx: click.Context, ids: tuple[int, ...], device_id: str | None) -
 def purge_tombstones(ctx: click.Context, days: int) -> None:
     """清除旧墓碑；更落后的设备需全量重新同步 / Delete old tombstones; devices whose cursor is older must then resync in full.
 
-    同时清理照片文件夹 / Also tidies the media folder: uploads abandoned longer than --days, and
-    photos no record names any more.
+    同时清理照片存储（文件夹或 S3）/ Also tidies the media store (folder or S3): uploads abandoned
+    longer than --days, and photos no record names any more.
     """
     from server.media.chosen import media_store
     from server.media.cleanup import tidy_media
