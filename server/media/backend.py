@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Protocol
+from typing import Protocol
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 READ_BLOCK = 64 * 1024
@@ -41,11 +41,19 @@ def thumbs_prefix(sha256: str) -> str:
     return f"thumbs/{sha[:2]}/{sha}-"
 
 
+class Readable(Protocol):
+    """A stream of stored bytes: an open file, an S3 object's body, bytes in memory."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class Opened:
     """Stored bytes opened for reading: a stream to read in blocks and close, and its size."""
 
-    stream: IO[bytes]
+    stream: Readable
     size: int
 
     def blocks(self) -> Iterator[bytes]:
@@ -59,6 +67,11 @@ class Opened:
 class MediaBackend(Protocol):
     """Photos' bytes by SHA-256: whole pictures, uploads under way (each chunk appended at the
     offset the database counts), and thumbnails. Every method takes a checked SHA-256."""
+
+    def check(self) -> None:
+        """Raise MediaStoreUnavailable now if the store cannot be used: called before the
+        database's write lock is taken, so a store that does not answer never holds it."""
+        ...
 
     def has(self, sha256: str) -> bool:
         """Whether the whole picture is stored (only checked bytes ever are)."""

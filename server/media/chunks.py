@@ -120,6 +120,9 @@ def receive_chunk(
             f"{named} bytes",
             {"size": f"应为 {named} / must be {named}"},
         )
+    # Asked before the database's write lock is taken: a store that does not answer (S3 down)
+    # fails this request alone, never holding up other devices' pushes for its timeout.
+    store.check()
     with _writing:
         return _keep(db, store, chunk)
 

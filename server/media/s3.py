@@ -45,10 +45,18 @@ log = logging.getLogger(__name__)
 OFFSET_DIGITS = 12
 # A store that does not answer fails the request within seconds (the device retries later)
 # rather than holding one of the server's few threads.
-CONNECT_SECONDS = 5
+CONNECT_SECONDS = 3
 READ_SECONDS = 30
 ATTEMPTS = 2
 _MISSING = ("NoSuchKey", "404", "NotFound")
+NO_BUCKET = (
+    "照片存储的存储桶不存在，请告知管理员；本次请求未保存任何内容 / the photo store's bucket "
+    "does not exist (tell the administrator): nothing of this request was kept"
+)
+UNREACHABLE = (
+    "无法连接照片存储，本次请求未保存任何内容，请稍后重试 / the photo store cannot be reached: "
+    "nothing of this request was kept, try again later"
+)
 
 
 @dataclass(frozen=True)
@@ -132,22 +140,14 @@ class S3Store:
                 raise
             log.error("photo store %s: %s", self.settings.bucket, exc)
             if code == "NoSuchBucket":
-                raise MediaStoreUnavailable(
-                    "照片存储的存储桶不存在，请告知管理员；本次请求未保存任何内容 / the photo "
-                    "store's bucket does not exist (tell the administrator): nothing of this "
-                    "request was kept",
-                    {"bucket": "不存在 / missing"},
-                ) from exc
+                raise MediaStoreUnavailable(NO_BUCKET, {"bucket": "不存在 / missing"}) from exc
             raise MediaStoreUnavailable(
                 f"照片存储拒绝了请求（{code}），本次请求未保存任何内容 / the photo store refused "
                 f"the request ({code}): nothing of this request was kept"
             ) from exc
         except BotoCoreError as exc:
             log.error("photo store %s: %s", self.settings.endpoint or "S3", exc)
-            raise MediaStoreUnavailable(
-                "无法连接照片存储，本次请求未保存任何内容，请稍后重试 / the photo store cannot "
-                "be reached: nothing of this request was kept, try again later"
-            ) from exc
+            raise MediaStoreUnavailable(UNREACHABLE) from exc
 
     def _call(self, operation: str, **arguments: Any) -> Any:
         with self._answering():
@@ -163,7 +163,7 @@ class S3Store:
             found = self._call("get_object", Key=key)
         except ClientError:
             return None
-        return Opened(found["Body"], int(found["ContentLength"]))
+        return Opened(_Body(found["Body"], self), int(found["ContentLength"]))
 
     def _put(self, key: str, data: bytes) -> None:
         self._call("put_object", Key=key, Body=data)
@@ -180,6 +180,13 @@ class S3Store:
                 yield from page.get("Contents", [])
 
     # -- whole pictures -------------------------------------------------------------------
+
+    def check(self) -> None:
+        try:
+            self._call("head_bucket")
+        except ClientError as exc:
+            # HEAD answers a missing bucket with a bare 404.
+            raise MediaStoreUnavailable(NO_BUCKET, {"bucket": "不存在 / missing"}) from exc
 
     def has(self, sha256: str) -> bool:
         # A listing, not HEAD: a missing bucket answers HEAD with a bare 404, as if the
@@ -290,3 +297,17 @@ class S3Store:
     def put_thumb(self, sha256: str, pixels: int, data: bytes) -> None:
         # One PUT: an object is seen whole or not at all.
         self._put(self._key(thumb_name(sha256, pixels)), data)
+
+
+class _Body:
+    """An object's bytes as they arrive, a store failing midway said like any other failure."""
+
+    def __init__(self, body: Any, store: S3Store) -> None:
+        self._body, self._store = body, store
+
+    def read(self, size: int = -1, /) -> bytes:
+        with self._store._answering():
+            return bytes(self._body.read(None if size < 0 else size))
+
+    def close(self) -> None:
+        self._body.close()

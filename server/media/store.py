@@ -57,6 +57,9 @@ class MediaStore:
     def thumb_path(self, sha256: str, pixels: int) -> Path:
         return self.root / thumb_name(sha256, pixels)
 
+    def check(self) -> None:
+        """Nothing to ask: a folder that cannot be written fails at once (StorageFull)."""
+
     def has(self, sha256: str) -> bool:
         return self.final_path(sha256).is_file()
 
