@@ -11,8 +11,12 @@ completes. When the last chunk arrives the chunks are read in order, the whole i
 object at `ab/cd/<sha256>.jpg`, and the chunks deleted: the final object never exists
 unchecked. Thumbnails are objects at `thumbs/ab/<sha256>-320.jpg`.
 
-Any failure of the store (unreachable, bucket missing, refused) is MediaStoreUnavailable, 503:
-the caller's database transaction rolls back, so nothing is counted as received.
+Each chunk is written inside the database's write transaction that counts it (one writer at a
+time, so two processes never write one upload at once), after a HEAD of the bucket outside it
+(`check`), so a store that does not answer fails before the lock is taken. Any failure of the
+store (unreachable, bucket missing, refused) is MediaStoreUnavailable, 503: the transaction
+rolls back, so nothing is counted as received. Pictures are streamed to the pages through the
+server, never by a redirect to the store, so who may see them is checked on every request.
 """
 
 from __future__ import annotations
