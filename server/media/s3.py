@@ -227,9 +227,9 @@ class S3Store:
             with os.fdopen(handle, "wb") as out:
                 for block in opened.blocks():
                     out.write(block)
-            opened.close()
             yield Path(temporary)
         finally:
+            opened.close()
             Path(temporary).unlink(missing_ok=True)
 
     def remove(self, sha256: str) -> None:
@@ -253,10 +253,10 @@ class S3Store:
         return f"partial/{checked(sha256)}/{offset:0{OFFSET_DIGITS}d}"
 
     def append(self, sha256: str, offset: int, chunk: bytes) -> None:
-        for start, key, size, _ in self._chunks(sha256):
-            if start >= offset:
-                self._delete([key])
-            elif start + size > offset:
+        held = self._chunks(sha256)
+        self._delete([key for start, key, _, _ in held if start >= offset])
+        for start, key, size, _ in held:
+            if start < offset < start + size:
                 # A chunk running past where the upload resumes keeps only its head.
                 opened = self._get(key)
                 head = opened.stream.read(offset - start) if opened else b""
