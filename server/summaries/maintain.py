@@ -1,0 +1,132 @@
+"""Recomputing marked counties, rebuilding every summary from the records, and checking them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from server import summaries
+from server.db import get_state, set_state, write_transaction
+from server.summaries.keep import STALE, mark, positions_of
+from server.summaries.rows import counties_with_records, county_rows
+from server.summaries.store import TABLES, replace_county, snapshot
+from shared import protocol as p
+
+
+def pending(db: Database) -> bool:
+    """Whether some county or farmer is marked to be recomputed."""
+    return bool(
+        db.execute(
+            "SELECT EXISTS (SELECT 1 FROM summary_dirty) OR "
+            "EXISTS (SELECT 1 FROM summary_dirty_farmers)"
+        ).fetchone()[0]
+    )
+
+
+def usable(db: Database) -> bool:
+    """Whether figures may be read from the summaries: kept, and not stale from a time they
+    were turned off (until `summaries rebuild`)."""
+    return summaries.enabled() and get_state(db, STALE, "0") != "1"
+
+
+def refresh(db: Database) -> int:
+    """Recompute every marked county from its records; how many were. Inside the caller's
+    transaction if one is open, else in a write transaction of its own."""
+    if not pending(db):
+        return 0
+    if db.conn.in_transaction:
+        return _recompute_marked(db)
+    with write_transaction(db):
+        return _recompute_marked(db)
+
+
+def _recompute_marked(db: Database) -> int:
+    sessions = db.execute(
+        "SELECT * FROM sessions WHERE id IN (SELECT session_id FROM attendances WHERE farmer_id "
+        "IN (SELECT farmer_id FROM summary_dirty_farmers))"
+    )
+    names = [column[0] for column in sessions.description]
+    for values in sessions.fetchall():
+        mark(db, positions_of(db, p.SESSION, dict(zip(names, values, strict=True))))
+    db.execute("DELETE FROM summary_dirty_farmers")
+    marked = db.execute("SELECT year, county FROM summary_dirty ORDER BY 1, 2").fetchall()
+    for year, county in marked:
+        replace_county(db, county_rows(db, year, county), county)
+    return len(marked)
+
+
+def rebuild(db: Database) -> int:
+    """Every summary recomputed from the records, in one write transaction; counties done."""
+    with write_transaction(db):
+        return _rebuild(db)
+
+
+def _rebuild(db: Database) -> int:
+    for table in (*TABLES, "summary_dirty", "summary_dirty_farmers"):
+        db.execute(f"DELETE FROM {table}")
+    done = counties_with_records(db)
+    for year, county in done:
+        replace_county(db, county_rows(db, year, county), county)
+    set_state(db, STALE, 0)
+    return len(done)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """The first summary row that differs from what the records give."""
+
+    table: str
+    kept: tuple[Any, ...] | None  # as the summary holds it (None: missing)
+    recomputed: tuple[Any, ...] | None  # as the records give it (None: should not be there)
+
+    @property
+    def message(self) -> str:
+        return (
+            f"汇总表 {self.table} 与记录不符：表中为 {self.kept}，按记录应为 {self.recomputed} / "
+            f"summary table {self.table} differs from the records: it holds {self.kept}, "
+            f"the records give {self.recomputed}"
+        )
+
+
+def check(db: Database) -> Difference | None:
+    """Recompute every summary from the records (then put them back) and compare; the first
+    difference, or None when they agree. Marked counties are recomputed first, as a read would."""
+    refresh(db)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        kept = snapshot(db)
+        _rebuild(db)
+        recomputed = snapshot(db)
+    finally:
+        db.rollback()
+    return first_difference(kept, recomputed)
+
+
+def first_difference(
+    kept: dict[str, list[tuple[Any, ...]]], recomputed: dict[str, list[tuple[Any, ...]]]
+) -> Difference | None:
+    for table in TABLES:
+        ours, theirs = kept[table], recomputed[table]
+        for ours_row, theirs_row in _aligned(ours, theirs, _key_of(table)):
+            if ours_row != theirs_row:
+                return Difference(table, ours_row, theirs_row)
+    return None
+
+
+def _key_of(table: str) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    width = {"summary_figures": 7, "summary_items": 5, "summary_firsts": 4}[table]
+    return lambda row: row[:width]
+
+
+def _aligned(
+    ours: list[tuple[Any, ...]],
+    theirs: list[tuple[Any, ...]],
+    key: Callable[[tuple[Any, ...]], tuple[Any, ...]],
+) -> list[tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]]:
+    """Rows of both sides paired by key, in key order (None where a side has none)."""
+    mine = {key(row): row for row in ours}
+    other = {key(row): row for row in theirs}
+    return [(mine.get(k), other.get(k)) for k in sorted(mine.keys() | other.keys(), key=repr)]

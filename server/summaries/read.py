@@ -1,0 +1,137 @@
+"""Figures of a Scope read from the summaries: the same Figures server/figures.py counts from the
+records, in a few lookups (a distinct figure is the sum of its key's first-month counters)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+
+from sqlite_utils import Database
+
+from server import questioned, receipts
+from server.counted import Scope, code_range
+from server.dimensions import TOTAL
+from server.figures import INDICATOR_FIGURES, Figures
+from server.summaries import rows as r
+from server.summaries.maintain import refresh, usable
+from shared import protocol as p
+from shared.indicators import SESSION_KIND_INDICATORS
+
+# Which indicators each summary figure adds to (sessions also to their kind's indicator).
+ADDS_TO = {
+    r.SESSIONS: ("sessions",),
+    r.AUDIENCE: ("audience_estimate",),
+    r.REPORTED: ("reported",),
+    r.WITHOUT_NAMES: ("reported_without_names",),
+    r.PERSON_TIMES: ("trainee_attendances", "verified"),
+    r.HANDOUTS: ("handouts",),
+    r.COPIES: ("leaflets_distributed",),
+    r.PLOTS: ("demo_plots",),
+    r.AREA: ("demo_area_mu",),
+}
+KIND_INDICATOR = {kind: indicator for indicator, kind in SESSION_KIND_INDICATORS.items()}
+DISTINCT = {
+    r.TRAINEES: "unique_trainees",
+    r.TECHNOLOGIES: "technologies_promoted",
+    r.VARIETIES: "varieties_introduced",
+}
+
+
+def answers(scope: Scope) -> bool:
+    """Whether the summaries hold this scope: a whole year (no `until`), a unit or an envoy,
+    or an envoy within a county."""
+    return scope.until is None and (not scope.envoy_id or len(scope.prefix) in (0, 6))
+
+
+def item_key(scope: Scope) -> str:
+    if scope.envoy_id:
+        return f"@{scope.envoy_id}" + (f"/{scope.prefix}" if scope.prefix else "")
+    return scope.prefix
+
+
+def compute(db: Database, scope: Scope, monthly: bool = False) -> Figures | None:
+    """The scope's total figures (with `monthly`, by month and first months) from the
+    summaries, or None when they cannot answer it (see `answers`, and summaries turned off)."""
+    if not answers(scope) or not usable(db):
+        return None
+    refresh(db)
+    found = Figures("total")
+    total, doubted = found.groups[TOTAL], found.questioned[TOTAL]
+    exclude = scope.exclude_questioned
+    lo, hi = code_range(scope.prefix)
+    envoy = " AND envoy_id = ?" if scope.envoy_id else ""
+    rows = db.execute(
+        "SELECT kind, month, figure, q, sum(value) FROM summary_figures WHERE year = ? "
+        f"AND unit_code >= ? AND unit_code < ?{envoy} GROUP BY kind, month, figure, q",
+        [scope.year, lo, hi, *([scope.envoy_id] if scope.envoy_id else [])],
+    ).fetchall()
+    doubt: defaultdict[str, float] = defaultdict(float)
+    for kind, month, figure, q, value in rows:
+        if q and exclude:
+            continue
+        names = ADDS_TO[figure]
+        if figure == r.SESSIONS and kind in KIND_INDICATOR:
+            names = (*names, KIND_INDICATOR[kind])
+        for name in names:
+            total[name] = total.get(name, 0) + value
+            if q:
+                doubt[name] += value
+            if monthly:
+                found.months[month][name] = found.months[month].get(name, 0) + value
+    _distinct(db, scope, found, doubt, monthly)
+    _received(db, scope, total, doubt)
+    total["demo_area_mu"] = round(total.get("demo_area_mu", 0), 2)
+    for values in found.months.values():
+        if "demo_area_mu" in values:
+            values["demo_area_mu"] = round(values["demo_area_mu"], 2)
+    for name, value in doubt.items():
+        if value:
+            doubted[name] = round(value, 2) if name == "demo_area_mu" else value
+    for key in INDICATOR_FIGURES:
+        total.setdefault(key, 0)
+    for name, value in total.items():
+        if isinstance(value, float) and value.is_integer() and name != "received":
+            total[name] = int(value)
+    if exclude:
+        found.questioned.clear()
+    return found
+
+
+def _distinct(
+    db: Database, scope: Scope, found: Figures, doubt: defaultdict[str, float], monthly: bool
+) -> None:
+    total = found.groups[TOTAL]
+    firsts: dict[str, dict[int, int]] = {name: {} for name in DISTINCT.values()}
+    for figure, month, n, k in db.execute(
+        "SELECT figure, month, n, k FROM summary_firsts WHERE year = ? AND scope_key = ?",
+        [scope.year, item_key(scope)],
+    ):
+        name = DISTINCT[figure]
+        counted = k if scope.exclude_questioned else n
+        total[name] = total.get(name, 0) + counted
+        doubt[name] += n - k
+        if counted:
+            firsts[name][month] = counted
+    if monthly:
+        found.firsts.update(firsts)
+
+
+def _received(
+    db: Database, scope: Scope, total: dict[str, float], doubt: defaultdict[str, float]
+) -> None:
+    """Receipts are few and shared out by where envoys serve: read from the records."""
+
+    def received(of: Scope) -> float:
+        return receipts.received(
+            db,
+            of.prefix,
+            of.day_start,
+            of.day_end,
+            of.envoy_id,
+            exclude_questioned=of.exclude_questioned,
+        )
+
+    total["received"] = received(scope)
+    if not scope.exclude_questioned and questioned.any_under_question(db, p.LEAFLET_RECEIPT):
+        kept = received(replace(scope, exclude_questioned=True))
+        doubt["received"] = round(total["received"] - kept, 2)

@@ -1,0 +1,227 @@
+"""The summary tables: adding to them, recomputing a county of a year from its records, rebuild.
+
+Distinct items (a trainee, a technology, a variety) are reference-counted per key: a unit prefix
+at every level ('' for all, province, city, county, township, village) or an envoy ('@envoy'),
+and per month, with n counting every source and k the sources not under question. A county's
+own keys (its county, township and village prefixes, '@envoy/county') are its contribution to
+the keys above it ('', province, city, '@envoy'), so a county recomputed from its records
+passes the difference up. summary_firsts counts per key and month the items whose first month
+that is (n: of all sources, k: of those not under question): a distinct figure is their sum,
+and a chart's cumulative line their running sum.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlite_utils import Database
+
+from server.counted import code_range
+from server.db import in_chunks
+
+# (year, unit_code, envoy_id, kind, month, figure, q) -> value
+FigureKey = tuple[int, str, str, str, int, str, int]
+# (scope_key, figure, item, month) -> [n, k] within one year
+ItemKey = tuple[str, str, str, int]
+
+TABLES = ("summary_figures", "summary_items", "summary_firsts")
+
+
+@dataclass
+class Rows:
+    """What some records add to the summaries of one year: additive figures and distinct items
+    under the county's own keys (the keys above them are derived, see module)."""
+
+    year: int
+    figures: defaultdict[FigureKey, float] = field(default_factory=lambda: defaultdict(float))
+    items: defaultdict[ItemKey, list[int]] = field(
+        default_factory=lambda: defaultdict(lambda: [0, 0])
+    )
+
+    def add_figure(
+        self, unit: str, envoy: str | None, kind: str, month: int, figure: str, q: int, value: float
+    ) -> None:
+        if value:
+            self.figures[(self.year, unit, envoy or "", kind, month, figure, q)] += value
+
+    def add_item(
+        self, unit: str, envoy: str | None, figure: str, item: str, month: int, q: int
+    ) -> None:
+        """One source of a distinct item, counted under the county's own keys."""
+        for key in local_keys(unit, envoy or ""):
+            counts = self.items[(key, figure, item, month)]
+            counts[0] += 1
+            counts[1] += 0 if q else 1
+
+
+def local_keys(unit: str, envoy: str) -> list[str]:
+    """The keys a record at division code `unit` of `envoy` counts under in its own county."""
+    county = unit[:6]
+    keys = list(dict.fromkeys((county, unit[:9], unit[:12])))
+    return [*keys, f"@{envoy}/{county}"]
+
+
+def keys_above(key: str) -> list[str]:
+    """The keys a county's own key passes its counts up to (none for townships and villages)."""
+    if key.startswith("@"):
+        return [key.rsplit("/", 1)[0]]
+    if len(key) == 6:
+        return ["", key[:2], key[:4]]
+    return []
+
+
+def county_of_key(key: str) -> str:
+    """The county whose records alone a key counts ('' for a key above counties)."""
+    if key.startswith("@"):
+        return key.rsplit("/", 1)[1] if "/" in key else ""
+    return key[:6] if len(key) >= 6 else ""
+
+
+# ---------------------------------------------------------------- writing
+
+
+def add_figures(db: Database, figures: dict[FigureKey, float], sign: int = 1) -> None:
+    """Add (or with sign -1 take away) additive figures; rows reaching zero are removed."""
+    if not figures:
+        return
+    db.conn.executemany(
+        "INSERT INTO summary_figures VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
+        "SET value = value + excluded.value",
+        [(*key, sign * value) for key, value in figures.items()],
+    )
+    db.conn.executemany(
+        "DELETE FROM summary_figures WHERE year = ? AND unit_code = ? AND envoy_id = ? "
+        "AND kind = ? AND month = ? AND figure = ? AND q = ? AND abs(value) < 1e-9",
+        list(figures),
+    )
+
+
+def add_items(db: Database, year: int, deltas: dict[ItemKey, list[int]]) -> None:
+    """Apply reference-count changes (under any keys) and keep summary_firsts in step."""
+    grouped: dict[tuple[str, str], dict[str, dict[int, list[int]]]] = defaultdict(
+        lambda: defaultdict(dict)
+    )
+    for (key, figure, item, month), (dn, dk) in deltas.items():
+        if dn or dk:
+            grouped[(key, figure)][item][month] = [dn, dk]
+    firsts: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0])
+    writes: list[tuple[Any, ...]] = []
+    removals: list[tuple[Any, ...]] = []
+    for (key, figure), items in grouped.items():
+        held = _held(db, year, key, figure, items)
+        county = county_of_key(key)
+        for item, changes in items.items():
+            before = held.get(item, {})
+            after = {month: list(counts) for month, counts in before.items()}
+            for month, (dn, dk) in changes.items():
+                counts = after.setdefault(month, [0, 0])
+                counts[0] += dn
+                counts[1] += dk
+            for side in (0, 1):
+                old, new = _first(before, side), _first(after, side)
+                if old != new:
+                    if old is not None:
+                        firsts[(key, figure, old)][side] -= 1
+                    if new is not None:
+                        firsts[(key, figure, new)][side] += 1
+            for month in changes:
+                n, k = after[month]
+                if n:
+                    writes.append((year, key, figure, item, month, n, k, county))
+                else:
+                    removals.append((year, key, figure, item, month))
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO summary_items VALUES (?, ?, ?, ?, ?, ?, ?, ?)", writes
+    )
+    db.conn.executemany(
+        "DELETE FROM summary_items WHERE year = ? AND scope_key = ? AND figure = ? AND item = ? "
+        "AND month = ?",
+        removals,
+    )
+    changed = [(year, *key, n, k) for key, (n, k) in firsts.items() if n or k]
+    db.conn.executemany(
+        "INSERT INTO summary_firsts VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
+        "SET n = n + excluded.n, k = k + excluded.k",
+        changed,
+    )
+    db.conn.executemany(
+        "DELETE FROM summary_firsts WHERE year = ? AND scope_key = ? AND figure = ? AND month = ? "
+        "AND n = 0 AND k = 0",
+        [row[:4] for row in changed],
+    )
+
+
+def _held(
+    db: Database, year: int, key: str, figure: str, items: Iterable[str]
+) -> dict[str, dict[int, list[int]]]:
+    held: dict[str, dict[int, list[int]]] = defaultdict(dict)
+    for chunk, marks in in_chunks(items):
+        for item, month, n, k in db.execute(
+            "SELECT item, month, n, k FROM summary_items WHERE year = ? AND scope_key = ? "
+            f"AND figure = ? AND item IN ({marks})",
+            [year, key, figure, *chunk],
+        ):
+            held[item][month] = [n, k]
+    return held
+
+
+def _first(months: dict[int, list[int]], side: int) -> int | None:
+    found = [month for month, counts in months.items() if counts[side] > 0]
+    return min(found) if found else None
+
+
+def with_keys_above(items: dict[ItemKey, list[int]]) -> dict[ItemKey, list[int]]:
+    """Changes under a county's own keys, plus the same changes under the keys above them."""
+    out: dict[ItemKey, list[int]] = defaultdict(lambda: [0, 0])
+    for (key, figure, item, month), (dn, dk) in items.items():
+        for target in (key, *keys_above(key)):
+            counts = out[(target, figure, item, month)]
+            counts[0] += dn
+            counts[1] += dk
+    return out
+
+
+def apply(db: Database, rows: Rows, sign: int = 1) -> None:
+    """Add what `rows` counts (sign -1: take it away) under every key it reaches."""
+    add_figures(db, dict(rows.figures), sign)
+    items = {key: [sign * n, sign * k] for key, (n, k) in rows.items.items()}
+    add_items(db, rows.year, with_keys_above(items))
+
+
+# ---------------------------------------------------------------- recomputing a county
+
+
+def replace_county(db: Database, new: Rows, county: str) -> None:
+    """Make the summaries of `county` in new.year what `new` (from its records) says."""
+    year = new.year
+    lo, hi = code_range(county)
+    db.execute(
+        "DELETE FROM summary_figures WHERE year = ? AND unit_code >= ? AND unit_code < ?",
+        [year, lo, hi],
+    )
+    add_figures(db, dict(new.figures))
+    diff: dict[ItemKey, list[int]] = {key: list(counts) for key, counts in new.items.items()}
+    for key, figure, item, month, n, k in db.execute(
+        "SELECT scope_key, figure, item, month, n, k FROM summary_items "
+        "WHERE county = ? AND year = ?",
+        [county, year],
+    ).fetchall():
+        counts = diff.setdefault((key, figure, item, month), [0, 0])
+        counts[0] -= n
+        counts[1] -= k
+    add_items(db, year, with_keys_above(diff))
+    db.execute("DELETE FROM summary_dirty WHERE year = ? AND county = ?", [year, county])
+
+
+def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every summary row, ordered, values rounded so float sums of another order compare equal."""
+    out = {}
+    for table in TABLES:
+        rows = db.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4, 5, 6").fetchall()
+        out[table] = [
+            tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in rows
+        ]
+    return out
