@@ -305,6 +305,44 @@ def purge_tombstones(ctx: click.Context, days: int) -> None:
     click.echo(f"已清除 {count} 条删除记录 / purged {count} tombstones")
 
 
+@cli.group("summaries")
+def summaries_group() -> None:
+    """汇总表（写入时维护）/ The summary tables kept on write (figures read from them)."""
+
+
+@summaries_group.command("rebuild")
+@click.pass_context
+def summaries_rebuild(ctx: click.Context) -> None:
+    """按记录重建全部汇总表 / Rebuild every summary table from the records."""
+    from server.summaries import maintain
+
+    counties = maintain.rebuild(_db(ctx))
+    click.echo(
+        f"已重建 {counties} 个县·年的汇总 / rebuilt the summaries of {counties} county-years"
+    )
+
+
+@summaries_group.command("check")
+@click.pass_context
+def summaries_check(ctx: click.Context) -> None:
+    """按记录重算并与汇总表比对，不符则退出码 1 / Recompute from the records and compare; exit 1 at the first difference."""
+    from server.summaries import maintain
+
+    db = _db(ctx)
+    if not maintain.usable(db):
+        click.echo(
+            "汇总表已过期（曾关闭或有其他程序写入），请运行 summaries rebuild / the summaries are "
+            "stale (turned off, or written around): run `summaries rebuild`",
+            err=True,
+        )
+        sys.exit(1)
+    difference = maintain.check(db)
+    if difference is not None:
+        click.echo(difference.message, err=True)
+        sys.exit(1)
+    click.echo("汇总表与记录一致 / the summaries agree with the records")
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
