@@ -12,6 +12,7 @@ With summaries turned off (setting SUMMARIES), a write only notes that they are 
 from __future__ import annotations
 
 import contextlib
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +22,8 @@ from sqlite_utils import Database
 from server import counted, summaries
 from server.db import in_chunks, set_state
 from server.questioned import CheckinQuestions
-from server.summaries.rows import add_checkin
-from server.summaries.store import Rows, apply
+from server.summaries.rows import PERSON_TIMES, TRAINEES
+from server.summaries.store import FigureKey, ItemKey, add_figures, add_items, all_keys
 from shared import protocol as p
 from shared.clock import CHINA, parse_iso
 
@@ -195,7 +196,13 @@ def _add_checkins(db: Database, batch: Any, checkins: list[tuple[str, str, str]]
     merged, gone = _farmers(db, farmer_ids, batch.states.get(p.FARMER, {}))
     edited = batch.dirty.get(p.SESSION, {})
     questions = CheckinQuestions.load(db)
-    by_year: dict[int, Rows] = {}
+    figures: dict[FigureKey, float] = defaultdict(float)
+    # A person's check-ins at sessions of one place, envoy and month add to the same keys:
+    # tallied per (year, place and envoy, person, month) first, then spread over the keys once.
+    places = {(s.unit, s.envoy) for s in sessions.values()}
+    keysets = {place: n for n, place in enumerate(places)}
+    keys = [all_keys(unit, envoy) for unit, envoy in places]
+    people: dict[tuple[int, int, str, int], list[int]] = {}
     positions: set[Position] = set()
     for attendance, session_id, farmer in checkins:
         session = sessions.get(session_id)
@@ -208,12 +215,31 @@ def _add_checkins(db: Database, batch: Any, checkins: list[tuple[str, str, str]]
             continue
         if farmer in gone:
             continue
-        covered = questions.covers(attendance, session_id, farmer, farmer)
-        rows = by_year.setdefault(session.year, Rows(session.year))
-        add_checkin(rows, session.unit, session.envoy, session.kind, session.month, farmer, covered)
+        # As rows.add_checkin counts a (session, person) pair, written out for the bulk path.
+        q = int(questions.covers(attendance, session_id, farmer, farmer))
+        year, month = session.year, session.month
+        figures[(year, session.unit, session.envoy, session.kind, month, PERSON_TIMES, q)] += 1
+        tally = (year, keysets[(session.unit, session.envoy)], farmer, month)
+        counts = people.get(tally)
+        if counts is None:
+            people[tally] = [1, 1 - q]
+        else:
+            counts[0] += 1
+            counts[1] += 1 - q
     mark(db, positions)
-    for rows in by_year.values():
-        apply(db, rows)
+    add_figures(db, figures)
+    items: dict[int, dict[ItemKey, list[int]]] = defaultdict(dict)
+    for (year, keyset, farmer, month), (n, k) in people.items():
+        counted = items[year]
+        for key in keys[keyset]:
+            counts = counted.get((key, TRAINEES, farmer, month))
+            if counts is None:
+                counted[(key, TRAINEES, farmer, month)] = [n, k]
+            else:
+                counts[0] += n
+                counts[1] += k
+    for year, deltas in items.items():
+        add_items(db, year, deltas)
 
 
 def _sessions(db: Database, ids: set[str]) -> dict[str, _Session]:

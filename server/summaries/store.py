@@ -57,6 +57,12 @@ class Rows:
             counts[1] += 0 if q else 1
 
 
+def all_keys(unit: str, envoy: str) -> list[str]:
+    """Every key a record at `unit` of `envoy` counts under: its county's own and those above."""
+    keys = local_keys(unit, envoy)
+    return [*keys, *keys_above(keys[0]), *keys_above(keys[-1])]
+
+
 def local_keys(unit: str, envoy: str) -> list[str]:
     """The keys a record at division code `unit` of `envoy` counts under in its own county."""
     county = unit[:6]
@@ -114,7 +120,19 @@ def add_items(db: Database, year: int, deltas: dict[ItemKey, list[int]]) -> None
         held = _held(db, year, key, figure, items)
         county = county_of_key(key)
         for item, changes in items.items():
-            before = held.get(item, {})
+            before = held.get(item)
+            if before is None:
+                # An item new to the key (the usual case of a new check-in): no first to move.
+                for side in (0, 1):
+                    new = _first(changes, side)
+                    if new is not None:
+                        firsts[(key, figure, new)][side] += 1
+                writes.extend(
+                    (year, key, figure, item, month, n, k, county)
+                    for month, (n, k) in changes.items()
+                    if n
+                )
+                continue
             after = {month: list(counts) for month, counts in before.items()}
             for month, (dn, dk) in changes.items():
                 counts = after.setdefault(month, [0, 0])
@@ -169,8 +187,7 @@ def _held(
 
 
 def _first(months: dict[int, list[int]], side: int) -> int | None:
-    found = [month for month, counts in months.items() if counts[side] > 0]
-    return min(found) if found else None
+    return min((month for month, counts in months.items() if counts[side] > 0), default=None)
 
 
 def with_keys_above(items: dict[ItemKey, list[int]]) -> dict[ItemKey, list[int]]:
