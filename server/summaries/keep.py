@@ -111,6 +111,19 @@ def positions_of(
     return set()
 
 
+def placeless_handouts(db: Database, session: dict[str, Any]) -> set[Position]:
+    """Where the hand-outs at a session that name no place count (in the session's unit, each
+    in its own year): a session moved or purged moves them."""
+    unit = (session.get("unit_code") or "")[:6]
+    return {
+        (china_year(row[0]), unit)
+        for row in db.execute(
+            "SELECT handed_out_at FROM leaflet_handouts WHERE session_id = ? AND unit_code IS NULL",
+            [session["id"]],
+        )
+    }
+
+
 def record_changed(db: Database, kind: str, record_id: str) -> None:
     """A record's standing changed outside a push (a review): mark where it counts."""
     if kind not in WATCHED:
@@ -175,6 +188,8 @@ def after_push(batch: Any) -> None:
                 for state in (old, new):
                     if state is not None:
                         positions |= positions_of(db, kind, state, batch.states.get(p.SESSION))
+                        if kind == p.SESSION:
+                            positions |= placeless_handouts(db, state)
     mark(db, positions)
     mark_farmers(db, farmers)
     if checkins:
@@ -304,3 +319,5 @@ def before_purge(db: Database, cutoff: str) -> None:
     for kind in (p.SESSION, p.LEAFLET_HANDOUT, p.PLOT):
         for row in db.query(f"SELECT * FROM [{p.TABLES[kind]}] WHERE {old}", [cutoff]):
             mark(db, positions_of(db, kind, row))
+            if kind == p.SESSION:
+                mark(db, placeless_handouts(db, row))
