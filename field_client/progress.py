@@ -1,7 +1,7 @@
 """The envoy's own progress for a year against their targets, from the device's replica alone.
 
 The replica holds what was synced and what is still unsent, so the figures work offline. They
-follow the server's rules (server/counted.py) for one envoy: sessions they lead, check-ins at
+follow the server's rules (server/figures/counted.py) for one envoy: sessions they lead, check-ins at
 those sessions except an audience's (shared.indicators.AUDIENCE_KINDS: a TV lecture's), a farmer
 merged into another counted once per session, deleted records and farmers left out, their
 hand-outs, their plots established that year; years and days in China time. Records under

@@ -21,10 +21,10 @@ from typing import Any
 
 import requests
 
-from server import devices, settings
-from server.db import init_db
+from server import settings
+from server.store.db import init_db
 from server.summaries import maintain
-from server.sync import apply_push
+from server.sync import apply_push, devices
 from shared import protocol as p
 from shared.clock import wall_ms
 from shared.ids import new_id

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from server.db import open_db
-from server.migrations import migrations
-from server.records import row_values, stamp_names, write_plan
+from server.store.db import open_db
+from server.store.migrations import migrations
+from server.store.records import row_values, stamp_names, write_plan
 from shared import protocol as p
 from shared.clock import CHINA, to_iso
 from shared.ids import attendance_id

@@ -134,14 +134,16 @@ def run_worker(args: list[str], timeout: float) -> dict[str, Any]:
 
 def fresh_server_db(path: str) -> str:
     """A new server database with the demo reference data; returns an enrolment code."""
-    from server import devices, reference
-    from server.db import init_db
+    from server.plan.target_files import load_targets_file
+    from server.reference import load as reference
+    from server.store.db import init_db
+    from server.sync import devices
 
     db = init_db(path)
     reference.load_units(db, str(DATA / "units.csv"))
     reference.load_catalogue(db, str(DATA / "catalog.csv"))
     reference.load_envoys(db, str(DATA / "envoys.csv"))
-    reference.load_targets(db, str(DATA / "targets.yaml"))
+    load_targets_file(db, str(DATA / "targets.yaml"))
     envoy = devices.envoy_by_name(db, ENVOY)
     code = devices.new_enrolment_code(db, envoy["id"], 120)
     db.conn.commit()
@@ -205,7 +207,7 @@ def cmd_build(args: argparse.Namespace) -> dict[str, Any]:
     """Enrol a fresh device and make its records through FieldStore: real outbox entries."""
     from field_client.store import FieldStore
     from field_client.sync import enrol
-    from server.reference import catalogue_id
+    from server.reference.load import catalogue_id
 
     rng = random.Random(args.seed)
     store = FieldStore(args.db)

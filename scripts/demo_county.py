@@ -25,9 +25,14 @@ from demo_year import DEVICE_WORK, Doubts, this_morning_of_wangzhigang
 from field_client.phones import checkin_phone, cookie_hash
 from field_client.store import FieldStore
 from field_client.sync import SyncClient, SyncFailed, enrol
-from server import devices, profiles, reference, reviews, users
-from server.db import init_db
-from server.report import build_report
+from server.accounts import users
+from server.plan import profiles
+from server.plan.report import build_report
+from server.plan.target_files import load_targets_file
+from server.quality import reviews
+from server.reference import load as reference
+from server.store.db import init_db
+from server.sync import devices
 from shared import protocol as p
 from shared import review_status as rs
 from shared.clock import CHINA, parse_iso, to_iso, utc_now
@@ -670,7 +675,7 @@ def build(
     units = reference.load_units(db, str(paths["units.csv"]))
     envoys = reference.load_envoys(db, str(paths["envoys.csv"]))
     catalogue = reference.load_catalogue(db, str(paths["catalog.csv"]))
-    targets = reference.load_targets(db, str(paths["targets.yaml"]))
+    targets = load_targets_file(db, str(paths["targets.yaml"]))
     profiles.set_profile(db, timeline.year, list(PROFILE))
     say(
         f"参考数据 / reference data: {units} 个单位 units "

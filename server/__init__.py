@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Flask
 
-from server import db
 from server.settings import defaults_from_environment
+from server.store import db
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

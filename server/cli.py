@@ -15,10 +15,21 @@ import click
 from marshmallow import ValidationError
 from sqlite_utils import Database
 
-from server import audit, devices, exports, listings, lookups, merges, queries, reference, settings
-from server.db import init_db
-from server.page_tables import china_time_text
-from server.report import build_report
+from server import settings
+from server.accounts import audit
+from server.farmers import merges
+from server.farmers.candidates import candidate_pairs
+from server.files import exports
+from server.files.page_tables import china_time_text
+from server.plan.report import build_report
+from server.plan.target_files import load_targets_file
+from server.reference import lists as listings
+from server.reference import load as reference
+from server.reference import lookups
+from server.store.db import init_db
+from server.summaries import maintain
+from server.sync import devices
+from server.sync.conflicts import latest_conflicts
 from shared import cli_errors
 from shared.choices import CANDIDATE_REASONS, COMPARATORS, RECORD_KINDS, ROLES, words
 from shared.cli_numbers import WHOLE
@@ -117,7 +128,7 @@ def targets() -> None:
 def targets_load(ctx: click.Context, path: str, year: int | None) -> None:
     """导入目标 / Load targets: YAML/JSON (year, unit_code, targets: [{indicator, comparator, value}]) or
     CSV/XLSX with the headers 指标, 比较, 目标值, 单位代码 (and 年度, 特派员 if wanted)."""
-    count = reference.load_targets(_db(ctx, create=True), path, year, audit.cli_actor())
+    count = load_targets_file(_db(ctx, create=True), path, year, audit.cli_actor())
     click.echo(f"已载入 {count} 项目标 / loaded {count} targets")
 
 
@@ -211,7 +222,7 @@ def farmers_group() -> None:
 @click.pass_context
 def farmers_candidates(ctx: click.Context) -> None:
     """列出可能是同一人的记录对 / List pairs that may be the same person (phone numbers masked)."""
-    for row in queries.candidate_pairs(_db(ctx)):
+    for row in candidate_pairs(_db(ctx)):
         click.echo(
             f"#{row['id']} {words(CANDIDATE_REASONS, row['reason']).zh}: {row['name_a']} {row['mobile_a']} "
             f"({row['farmer_a']})  ~  {row['name_b']} {row['mobile_b']} ({row['farmer_b']})"
@@ -244,7 +255,7 @@ def farmers_dismiss(ctx: click.Context, candidate_id: int) -> None:
 @click.pass_context
 def conflicts(ctx: click.Context, limit: int) -> None:
     """显示被同时修改覆盖的最近修改 / Show the latest edits that lost to a concurrent edit of the same field."""
-    found = queries.latest_conflicts(_db(ctx), limit)
+    found = latest_conflicts(_db(ctx), limit)
     if not found:
         click.echo("没有编辑冲突 / no conflicting edits")
     for row in found:
@@ -298,11 +309,25 @@ def held_drop(ctx: click.Context, ids: tuple[int, ...], device_id: str | None) -
 @settings.option("TOMBSTONE_RETENTION_DAYS", "--days")
 @click.pass_context
 def purge_tombstones(ctx: click.Context, days: int) -> None:
-    """清除旧墓碑；更落后的设备需全量重新同步 / Delete old tombstones; devices whose cursor is older must then resync in full."""
-    from server.maintenance import purge_tombstones as purge
+    """清除旧墓碑；更落后的设备需全量重新同步 / Delete old tombstones; devices whose cursor is older must then resync in full.
 
-    count = purge(_db(ctx), days)
+    同时清理照片文件夹 / Also tidies the media folder: uploads abandoned longer than --days, and
+    photos no record names any more.
+    """
+    from server.media.cleanup import tidy_media
+    from server.media.store import MediaStore, media_dir
+    from server.sync.maintenance import purge_tombstones as purge
+
+    db = _db(ctx)
+    count = purge(db, days)
     click.echo(f"已清除 {count} 条删除记录 / purged {count} tombstones")
+    where = {**settings.defaults_from_environment(), "DATABASE": ctx.obj["db_path"]}
+    tidied = tidy_media(db, MediaStore(media_dir(where)), days)
+    click.echo(
+        f"已清理 {tidied.abandoned} 个中断的照片上传、{tidied.unnamed} 张无记录的照片 / "
+        f"removed {tidied.abandoned} abandoned photo uploads and {tidied.unnamed} photos no "
+        "record names"
+    )
 
 
 @cli.group("summaries")
@@ -314,8 +339,6 @@ def summaries_group() -> None:
 @click.pass_context
 def summaries_rebuild(ctx: click.Context) -> None:
     """按记录重建全部汇总表 / Rebuild every summary table from the records."""
-    from server.summaries import maintain
-
     counties = maintain.rebuild(_db(ctx))
     click.echo(
         f"已重建 {counties} 个县·年的汇总 / rebuilt the summaries of {counties} county-years"
@@ -326,20 +349,7 @@ def summaries_rebuild(ctx: click.Context) -> None:
 @click.pass_context
 def summaries_check(ctx: click.Context) -> None:
     """按记录重算并与汇总表比对，不符则退出码 1 / Recompute from the records and compare; exit 1 at the first difference."""
-    from server.summaries import maintain
-
-    db = _db(ctx)
-    if not maintain.usable(db):
-        click.echo(
-            "汇总表已过期（曾关闭或有其他程序写入），请运行 summaries rebuild / the summaries are "
-            "stale (turned off, or written around): run `summaries rebuild`",
-            err=True,
-        )
-        sys.exit(1)
-    difference = maintain.check(db)
-    if difference is not None:
-        click.echo(difference.message, err=True)
-        sys.exit(1)
+    maintain.verify(_db(ctx))
     click.echo("汇总表与记录一致 / the summaries agree with the records")
 
 
@@ -360,7 +370,7 @@ def run(
 ) -> None:
     """用 waitress 提供接口和网页 / Serve the API and pages with waitress."""
     from server import create_app
-    from server.maintenance import QuietCheckpointer
+    from server.sync.maintenance import QuietCheckpointer
     from shared.gc_tuning import tune_for_long_run
     from shared.serving import serve
 
@@ -457,7 +467,7 @@ def users_add(
     """添加用户（第一个管理员也这样建立）/ Add a user who signs in with NAME; the first admin is made this way."""
     import os
 
-    from server import users
+    from server.accounts import users
 
     if password_file is not None:
         password = password_file.readline().rstrip("\r\n")
@@ -475,7 +485,7 @@ def users_add(
 @click.pass_context
 def users_list(ctx: click.Context) -> None:
     """列出用户、角色和最后登录时间 / List users with their role and last sign-in."""
-    from server import users
+    from server.accounts import users
 
     for row in users.list_users(_db(ctx)):
         state = "已停用 disabled" if row["disabled_at"] else "有效 active"

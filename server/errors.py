@@ -27,4 +27,19 @@ def error_body(error: TianjianError) -> dict[str, Any]:
         "status": status_phrase(error.status),
         "message": error.message,
         "errors": error.errors,
+        # What a client needs to carry on, when the error has it (a 409's `received`).
+        **getattr(error, "extra", {}),
     }
+
+
+# Words for errors raised without a message of our own (Werkzeug's are English only).
+DEFAULT_MESSAGES = {
+    400: "请求有误 / bad request",
+    401: "需要登录或设备令牌 / authentication required",
+    403: "无权执行此操作 / not allowed",
+    404: "找不到该资源 / not found",
+    405: "不支持此请求方法 / method not allowed",
+    413: "请求太大 / request too large",
+    422: "数据无效 / invalid data",
+    500: "服务器内部错误，请稍后重试 / internal server error, try again later",
+}

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 import click
 
+from shared import photos, serving
 from shared import protocol as p
-from shared import serving
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,6 +31,27 @@ SETTINGS = (
         "TIANJIAN_DB",
         "tianjian.db",
         "服务器 SQLite 数据库文件路径 / Path of the server's SQLite database file.",
+    ),
+    Setting(
+        "MEDIA_DIR",
+        "TIANJIAN_MEDIA_DIR",
+        "",
+        "照片文件夹（留空则在数据库旁，名为“数据库名-media”）/ Folder the photos' bytes are kept in,"
+        " never in the database (empty: beside the database, named after it with -media).",
+    ),
+    Setting(
+        "MAX_PHOTO_BYTES",
+        "TIANJIAN_MAX_PHOTO_BYTES",
+        photos.MAX_REDUCED_BYTES,
+        "一张照片的最大字节数 / Largest photo accepted, in bytes (devices reduce theirs to about"
+        " 200 KB, never more than this).",
+    ),
+    Setting(
+        "MEDIA_REQUESTS_PER_MINUTE",
+        "TIANJIAN_MEDIA_REQUESTS_PER_MINUTE",
+        600,
+        "一台设备每分钟最多的照片上传请求数 / Most photo-upload requests (status and chunks) one"
+        " device may make per minute; more are answered 429.",
     ),
     Setting(
         "MAX_CONTENT_LENGTH",

@@ -45,7 +45,14 @@ PLOT_STAGES: Final[Mapping[str, Words]] = {
     "harvest": Words("收获", "harvest"),
     "other": Words("其他", "other"),
 }
-# How a unit stands against a target (server/progress.py judges; "no_basis" is a growth target
+# What a photo shows (shared/schemas/field.py PHOTO_KINDS).
+PHOTO_KINDS: Final[Mapping[str, Words]] = {
+    "site": Words("现场照片", "site photo"),
+    "signin_sheet": Words("签到表", "sign-in sheet"),
+    "display_board": Words("展板", "display board"),
+    "observation": Words("观察照片", "observation photo"),
+}
+# How a unit stands against a target (server/plan/progress.py judges; "no_basis" is a growth target
 # with no last-year figure, never met).
 TARGET_STATUSES: Final[Mapping[str, Words]] = {
     "met": Words("已达标", "met"),
@@ -67,6 +74,7 @@ RECORD_KINDS: Final[Mapping[str, Words]] = {
     "leaflet_receipt": Words("资料领取", "leaflet receipt"),
     "plot": Words("示范田", "demonstration plot"),
     "plot_observation": Words("田间观测", "plot observation"),
+    "photo": Words("照片", "photo"),
     "target": Words("目标", "target"),
     "monthly_profile": Words("月度进度", "monthly profile"),
     "review": Words("审核", "review"),
@@ -98,6 +106,7 @@ SESSION_KIND_LABELS: Final[Mapping[str, str]] = {k: w.zh for k, w in SESSION_KIN
 GENDER_LABELS: Final[Mapping[str, str]] = {k: w.zh for k, w in GENDERS.items()}
 PLOT_STAGE_LABELS: Final[Mapping[str, str]] = {k: w.zh for k, w in PLOT_STAGES.items()}
 CHECKIN_METHOD_LABELS: Final[Mapping[str, str]] = {k: w.zh for k, w in CHECKIN_METHODS.items()}
+PHOTO_KIND_LABELS: Final[Mapping[str, str]] = {k: w.zh for k, w in PHOTO_KINDS.items()}
 
 # Every labelled field by the name records give it.
 BY_FIELD: Final[Mapping[str, Mapping[str, Words]]] = {
@@ -106,6 +115,7 @@ BY_FIELD: Final[Mapping[str, Mapping[str, Words]]] = {
     "method": CHECKIN_METHODS,
     "gender": GENDERS,
     "stage": PLOT_STAGES,
+    "photo_kind": PHOTO_KINDS,
     "record_kind": RECORD_KINDS,
     "reason": CANDIDATE_REASONS,
     "comparator": COMPARATORS,
@@ -149,6 +159,14 @@ _SYNONYMS: Final[Mapping[str, str]] = {
     "刷卡": "card_scan",
     "点名": "roster",
     "名单": "roster",
+    "现场": "site",
+    "现场照": "site",
+    "site_photo": "site",
+    "sign_in_sheet": "signin_sheet",
+    "签到单": "signin_sheet",
+    "board": "display_board",
+    "观察": "observation",
+    "observation_photo": "observation",
 }
 
 

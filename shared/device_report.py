@@ -23,8 +23,8 @@ from shared.errors import TianjianError
 
 # The numbers of each kind, in the order they are sent.
 PARTS: Final = ("live", "waiting", "new", "gone", "refused")
-# A report longer than this is refused: seven kinds of five ten-digit numbers fit well inside.
-MAX_LENGTH: Final = 512
+# A report longer than this is refused: eight kinds of five ten-digit numbers fit inside.
+MAX_LENGTH: Final = 640
 MAX_COUNT: Final = 10**9
 CURSOR: Final = "c"
 # The header's grammar as a regular expression, for the API's document: the cursor first, then
@@ -139,6 +139,7 @@ class DeviceReportSchema(Schema):
     leaflet_handout = _kind_field()
     plot = _kind_field()
     plot_observation = _kind_field()
+    photo = _kind_field()
 
 
 _schema = DeviceReportSchema()

@@ -58,3 +58,40 @@ class ClientTooOld(ProtocolError):
     """The client's protocol version is older than the server accepts."""
 
     status = 426
+
+
+class PhotoRefused(TianjianError, ValueError):
+    """A file given as a photo cannot be taken (shared/photos.py); each subclass says why."""
+
+    status = 422
+    message = "无法接收此照片 / this photo cannot be taken"
+
+
+class PhotoTooLarge(PhotoRefused):
+    """The file is bigger than a photo may be."""
+
+    status = 413
+
+
+class NotAnImage(PhotoRefused):
+    """The file is not a JPEG, PNG or WebP image (a PDF named .jpg, a text file, nothing)."""
+
+    message = (
+        "文件不是照片（只收 JPEG、PNG、WebP 图片） / "
+        "the file is not a photo (only JPEG, PNG and WebP images are taken)"
+    )
+
+
+class ImageDamaged(PhotoRefused):
+    """The image is cut short or corrupt."""
+
+    message = (
+        "照片文件不完整或已损坏，请重新拍摄或复制 / "
+        "the photo file is cut short or damaged: take or copy it again"
+    )
+
+
+class ImageBomb(PhotoRefused):
+    """The image claims more pixels than Pillow's own limit (a decompression bomb)."""
+
+    status = 413

@@ -37,7 +37,7 @@ INDICATOR_KEYS: Final = tuple(indicator.key for indicator in INDICATORS)
 BY_KEY: Final = {indicator.key: indicator for indicator in INDICATORS}
 
 # Session kinds whose audience is not trainees (a TV lecture's viewers are an estimate): their
-# check-ins and headcounts never count as people trained. The server (server/counted.py) and
+# check-ins and headcounts never count as people trained. The server (server/figures/counted.py) and
 # the device (field_client/progress.py) both count by this one definition.
 AUDIENCE_KINDS: Final = ("tv_lecture",)
 # The indicators that count sessions of one kind, and the kind each counts.

@@ -40,7 +40,7 @@ HEADER_SERVER_TIME: Final = "X-Tianjian-Server-Time"
 HEADER_WANT_CHECKIN_KEY: Final = "X-Tianjian-Want-Checkin-Key"
 # What the device holds, sent with every push and pull (shared/device_report.py): its pull
 # cursor and, per field kind, live records of its own envoy and unsent, new, gone and refused
-# ones. The server keeps the latest per device for the ledger (server/ledger.py).
+# ones. The server keeps the latest per device for the ledger (server/sync/envoy_ledger.py).
 HEADER_DEVICE_REPORT: Final = "X-Tianjian-Device-Report"
 
 # Per-change answers to a push.
@@ -60,6 +60,9 @@ LEAFLET_RECEIPT: Final = "leaflet_receipt"
 LEAFLET_HANDOUT: Final = "leaflet_handout"
 PLOT: Final = "plot"
 PLOT_OBSERVATION: Final = "plot_observation"
+# A photo's metadata (shared/schemas/field.py PhotoSchema); its bytes travel apart, by their
+# SHA-256, through /api/v1/media after the record is pushed (shared/photos.py, docs/sync.md).
+PHOTO: Final = "photo"
 FIELD_KINDS: Final = (
     FARMER,
     SESSION,
@@ -68,6 +71,7 @@ FIELD_KINDS: Final = (
     LEAFLET_HANDOUT,
     PLOT,
     PLOT_OBSERVATION,
+    PHOTO,
 )
 # Events: once made they never change; a correction is a new event.
 APPEND_ONLY_KINDS: Final = (LEAFLET_RECEIPT, LEAFLET_HANDOUT, PLOT_OBSERVATION)
@@ -103,6 +107,7 @@ TABLES: Final = {
     LEAFLET_HANDOUT: "leaflet_handouts",
     PLOT: "plots",
     PLOT_OBSERVATION: "plot_observations",
+    PHOTO: "photos",
     UNIT: "units",
     ENVOY: "envoys",
     TECHNOLOGY: "technologies",

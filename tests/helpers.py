@@ -15,8 +15,10 @@ import requests
 
 from field_client.store import FieldStore
 from field_client.sync import SyncClient, enrol
-from server import devices, reference
-from server.db import init_db
+from server.plan.target_files import load_targets_file
+from server.reference import load as reference
+from server.store.db import init_db
+from server.sync import devices
 from shared import protocol as p
 from shared.ids import new_id
 
@@ -35,7 +37,7 @@ def load_demo_reference(db_path: str) -> None:
     reference.load_units(db, str(DATA / "units.csv"))
     reference.load_catalogue(db, str(DATA / "catalog.csv"))
     reference.load_envoys(db, str(DATA / "envoys.csv"))
-    reference.load_targets(db, str(DATA / "targets.yaml"))
+    load_targets_file(db, str(DATA / "targets.yaml"))
     db.close()
 
 
@@ -119,7 +121,7 @@ def results_of(outcome: dict[str, Any]) -> list[dict[str, Any]]:
 
 def report_token(db_path: str) -> dict[str, str]:
     """Headers carrying a report API token an admin issued (the report API is not public)."""
-    from server import users
+    from server.accounts import users
 
     db = init_db(db_path)
     try:

@@ -7,7 +7,7 @@ from typing import Any
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from server.api import enrolments, ledger, reconciliation, reports, sync
+from server.api import enrolments, ledger, media, reconciliation, reports, sync
 from server.api.protocol import (
     API_TOKEN,
     DEVICE_REPORT_PARAMETER,
@@ -15,21 +15,10 @@ from server.api.protocol import (
     DEVICE_TOKEN,
     PROTOCOL_PARAMETER,
 )
+from server.errors import DEFAULT_MESSAGES
 from shared import device_report
 from shared import protocol as p
 from shared.marshmallow_zh import bilingual
-
-# Words for errors raised without a message of our own (Werkzeug's are English only).
-DEFAULT_MESSAGES = {
-    400: "请求有误 / bad request",
-    401: "需要登录或设备令牌 / authentication required",
-    403: "无权执行此操作 / not allowed",
-    404: "找不到该资源 / not found",
-    405: "不支持此请求方法 / method not allowed",
-    413: "请求太大 / request too large",
-    422: "数据无效 / invalid data",
-    500: "服务器内部错误，请稍后重试 / internal server error, try again later",
-}
 
 
 class TianjianApi(Api):
@@ -56,6 +45,11 @@ def register_api(api: Api) -> None:
     api.register_blueprint(
         sync.blp,
         url_prefix="/api/v1/sync",
+        parameters=[PROTOCOL_PARAMETER, DEVICE_TIME_PARAMETER, DEVICE_REPORT_PARAMETER],
+    )
+    api.register_blueprint(
+        media.blp,
+        url_prefix="/api/v1/media",
         parameters=[PROTOCOL_PARAMETER, DEVICE_TIME_PARAMETER, DEVICE_REPORT_PARAMETER],
     )
     api.register_blueprint(reports.blp, url_prefix="/api/v1/reports")

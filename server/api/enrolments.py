@@ -12,8 +12,8 @@ from server.api.protocol import (
     require_protocol,
     server_hlc,
 )
-from server.db import get_db
-from server.devices import enrol_device
+from server.store.db import get_db
+from server.sync.devices import enrol_device
 from shared import protocol as p
 from shared.schemas.sync import EnrolmentRequestSchema, EnrolmentResponseSchema
 

@@ -1,5 +1,5 @@
 """The ledger of one envoy as JSON: each device's report against the server's counts, every
-difference explained (server/ledger.py; docs/report.md gives the identity)."""
+difference explained (server/sync/envoy_ledger.py; docs/report.md gives the identity)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from typing import Any
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
-from server import ledger
-from server.access import NotAllowed
+from server.accounts.access import report_reader, require_report_reader
 from server.api.protocol import API_TOKEN, Blueprint
-from server.api.reconciliation import envoy_of_reader
-from server.db import get_db
-from server.report import check_year
+from server.api.scope import held_to, year_of
+from server.store.db import get_db
+from server.sync import envoy_ledger as ledger
 
 blp = Blueprint("envoy_ledger", __name__, description="特派员台账 / Per-envoy ledger")
+blp.before_request(require_report_reader)
 
 
 class LedgerRecordSchema(Schema):
@@ -87,7 +87,5 @@ class Ledger(MethodView):
     def get(self, year: int, envoy_id: str) -> dict[str, Any]:
         """What each of the envoy's devices holds against what the server counts, with every
         difference explained. An envoy user may read only their own."""
-        own = envoy_of_reader()
-        if own is not None and own != envoy_id:
-            raise NotAllowed("特派员只能查看自己的台账 / envoys see only their own ledger")
-        return {"year": check_year(year), **ledger.as_json(ledger.ledger(get_db(), envoy_id))}
+        held_to(report_reader(), envoy_id)
+        return {"year": year_of(year), **ledger.as_json(ledger.ledger(get_db(), envoy_id))}

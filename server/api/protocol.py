@@ -15,9 +15,9 @@ from flask_smorest import abort
 from marshmallow import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from server.db import get_db, get_state
-from server.device_reports import record_report
-from server.devices import authenticate, record_contact
+from server.store.db import get_db, get_state
+from server.sync.device_reports import record_report
+from server.sync.devices import authenticate, record_contact
 from shared import protocol as p
 from shared.clock import wall_ms
 from shared.device_report import decode

@@ -8,40 +8,33 @@ from flask import current_app
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from server import flags, reconciliation
-from server.access import SignInRequired, bearer_token, current_user
+from server.accounts.access import require_report_reader
 from server.api.protocol import API_TOKEN, Blueprint
-from server.counted import Scope
-from server.db import get_db
-from server.lookups import envoy_by_id, unit_scope
-from server.report import check_year
-from server.users import ENVOY, api_token_valid
+from server.api.scope import UNIT_CODE, api_scope
+from server.quality import flags, reconciliation
+from server.store.db import get_db
 from shared.clock import utc_now
-from shared.schemas.types import Id
+from shared.schemas.types import UUID_PATTERN
 
 blp = Blueprint("reconciliation", __name__, description="数据核对 / Reconciliation of figures")
-
-
-def envoy_of_reader() -> str | None:
-    """Who may read: an API token or any signed-in user; an envoy user only their own rows
-    (their envoy id is returned and forced on the query), others see every envoy."""
-    token = bearer_token()
-    if token is not None:
-        if api_token_valid(get_db(), token):
-            return None
-        raise SignInRequired("API 令牌无效或已撤销 / API token unknown or revoked")
-    user = current_user()
-    if user is None:
-        raise SignInRequired("需要登录或 API 令牌 / sign in or send an API token")
-    if user.role == ENVOY:
-        # An envoy user without a linked envoy sees nothing rather than everyone.
-        return user.envoy_id or "-"
-    return None
+blp.before_request(require_report_reader)
 
 
 class ReconciliationQuerySchema(Schema):
-    unit = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{2,12}$"))
-    envoy = Id(load_default=None)
+    # unit and envoy are read and checked by server/api/scope.py; here for the documentation.
+    unit = fields.String(
+        load_default=None,
+        metadata={"pattern": UNIT_CODE.pattern, "description": "区划代码 / unit code"},
+    )
+    envoy = fields.String(
+        load_default=None,
+        metadata={
+            "format": "uuid",
+            "pattern": UUID_PATTERN,
+            "description": "特派员 id；特派员用户只能查看自己的 / envoy id; an envoy user "
+            "sees only their own (none asked: their own; another's: 403)",
+        },
+    )
     margin = fields.Integer(
         load_default=None,
         validate=validate.Range(0, 7 * 24 * 60),
@@ -199,18 +192,13 @@ class Reconciliation(MethodView):
     def get(self, query: dict[str, Any], year: int) -> dict[str, Any]:
         """Leaflets received, handed out and in hand per envoy and title; headcounts beside
         named check-ins. An envoy user sees only their own rows."""
-        own = envoy_of_reader()
-        db = get_db()
-        envoy_id = own or query["envoy"]
-        if envoy_id and own is None:
-            envoy_by_id(db, envoy_id)
-        prefix = unit_scope(db, query["unit"])["prefix"] if query["unit"] else ""
+        scope = api_scope(year)
         margin = query["margin"]
         if margin is None:
             margin = current_app.config["CHECKIN_MARGIN_MINUTES"]
         return reconciliation.reconcile(
-            db,
-            Scope(check_year(year), prefix, envoy_id),
+            get_db(),
+            scope.figures(),
             margin,
             current_app.config["SILENT_DEVICE_DAYS"],
             utc_now(),

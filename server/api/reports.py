@@ -7,12 +7,13 @@ from typing import Any
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from server.access import require_report_reader
+from server.accounts.access import require_report_reader
 from server.api.protocol import API_TOKEN, Blueprint
-from server.breakdowns import BY, breakdown
-from server.db import get_db
-from server.report import build_report, check_year
-from shared.schemas.types import Id
+from server.api.scope import UNIT_CODE, api_scope
+from server.plan.breakdowns import BY, breakdown
+from server.plan.report import build_report
+from server.store.db import get_db
+from shared.schemas.types import UUID_PATTERN
 
 blp = Blueprint("reports", __name__, description="目标完成情况 / Progress against targets")
 # Not public: a signed-in bureau user, or a token an admin issued (Authorization: Bearer tjr_...).
@@ -20,8 +21,21 @@ blp.before_request(require_report_reader)
 
 
 class ReportQuerySchema(Schema):
-    unit = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{2,12}$"))
-    envoy = Id(load_default=None)
+    # Read and checked by server/api/scope.py (one policy for envoy users, one error each);
+    # here for the API's documentation.
+    unit = fields.String(
+        load_default=None,
+        metadata={"pattern": UNIT_CODE.pattern, "description": "区划代码 / unit code"},
+    )
+    envoy = fields.String(
+        load_default=None,
+        metadata={
+            "format": "uuid",
+            "pattern": UUID_PATTERN,
+            "description": "特派员 id；特派员用户只能查看自己的 / envoy id; an envoy user "
+            "sees only their own (none asked: their own; another's: 403)",
+        },
+    )
     monthly = fields.Boolean(load_default=True)
     questioned = fields.String(
         load_default="include",
@@ -74,12 +88,14 @@ class Report(MethodView):
     @blp.response(200, ReportSchema)
     def get(self, query: dict[str, Any], year: int) -> dict[str, Any]:
         """Each indicator's actual, target, status, pace, projection and monthly figures."""
-        # UnknownYear, UnknownUnit, UnknownEnvoy: answered by the app's one TianjianError handler.
+        # UnknownYear, UnknownUnit, UnknownEnvoy, OthersRows: answered by the app's one
+        # TianjianError handler.
+        scope = api_scope(year)
         return build_report(
             get_db(),
-            year,
-            query["unit"],
-            envoy_id=query["envoy"],
+            scope.year,
+            scope.unit,
+            envoy_id=scope.envoy,
             monthly=query["monthly"],
             exclude_questioned=query["questioned"] == "exclude",
         )
@@ -92,12 +108,13 @@ class Breakdown(MethodView):
     @blp.response(200, BreakdownSchema)
     def get(self, query: dict[str, Any], year: int) -> dict[str, Any]:
         """A unit's figures by township, village, envoy, month, technology, kind or gender."""
+        scope = api_scope(year)
         return breakdown(
             get_db(),
-            check_year(year),
+            scope.year,
             query["by"],
-            query["unit"],
-            query["envoy"],
+            scope.unit,
+            scope.envoy,
             sort=query["sort"],
             exclude_questioned=query["questioned"] == "exclude",
         )

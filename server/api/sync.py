@@ -10,7 +10,6 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import ValidationError
 
-from server import flags
 from server.api.protocol import (
     DEVICE_TOKEN,
     Blueprint,
@@ -22,9 +21,10 @@ from server.api.protocol import (
     read_json_body,
     server_hlc,
 )
-from server.db import get_db
-from server.devices import checkin_key
+from server.quality import flags
+from server.store.db import get_db
 from server.sync import HeldLimits, ResyncRequired, apply_push, pull_page
+from server.sync.devices import checkin_key
 from shared import protocol as p
 from shared.schemas.sync import (
     ChangeSchema,

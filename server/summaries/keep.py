@@ -19,9 +19,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server import counted, summaries
-from server.db import in_chunks, set_state
-from server.questioned import CheckinQuestions
+from server import summaries
+from server.figures import counted
+from server.figures.questioned import CheckinQuestions
+from server.store.db import in_chunks, set_state
 from server.summaries.rows import PERSON_TIMES, TRAINEES
 from server.summaries.store import FigureKey, ItemKey, add_figures, add_items, all_keys
 from shared import protocol as p

@@ -9,11 +9,12 @@ from typing import Any
 from sqlite_utils import Database
 
 from server import summaries
-from server.db import get_state, set_state, write_transaction
+from server.store.db import get_state, set_state, write_transaction
 from server.summaries.keep import STALE, mark, positions_of
 from server.summaries.rows import counties_with_records, county_rows
 from server.summaries.store import TABLES, replace_county, snapshot
 from shared import protocol as p
+from shared.errors import TianjianError
 
 
 def pending(db: Database) -> bool:
@@ -89,6 +90,32 @@ class Difference:
             f"summary table {self.table} differs from the records: it holds {self.kept}, "
             f"the records give {self.recomputed}"
         )
+
+
+class SummariesStale(TianjianError):
+    """The summaries were turned off or written around: figures come from the records."""
+
+    status = 503
+    message = (
+        "汇总表已过期（曾关闭或有其他程序写入），请运行 summaries rebuild / the summaries are "
+        "stale (turned off, or the records written around the server): run `summaries rebuild`"
+    )
+
+
+class SummariesDiffer(TianjianError):
+    """`summaries check` found a summary row the records do not give."""
+
+    status = 500
+
+
+def verify(db: Database) -> None:
+    """`summaries check`: SummariesStale or SummariesDiffer (naming the first difference)
+    unless the summaries are in use and agree with the records."""
+    if not usable(db):
+        raise SummariesStale()
+    difference = check(db)
+    if difference is not None:
+        raise SummariesDiffer(difference.message)
 
 
 def check(db: Database) -> Difference | None:

@@ -8,10 +8,10 @@ from dataclasses import replace
 
 from sqlite_utils import Database
 
-from server import questioned, receipts
-from server.counted import Scope, code_range
-from server.dimensions import TOTAL
-from server.figures import INDICATOR_FIGURES, Figures
+from server.figures import questioned, receipts
+from server.figures.count import INDICATOR_FIGURES, Figures
+from server.figures.counted import Scope, code_range
+from server.figures.dimensions import TOTAL
 from server.summaries import rows as r
 from server.summaries.maintain import refresh, usable
 from shared import protocol as p

@@ -12,10 +12,10 @@ import json
 
 from sqlite_utils import Database
 
-from server import counted, questioned
-from server.counted import SESSION_CHECKINS, Scope
-from server.dimensions import DIMENSIONS
-from server.questioned import CheckinQuestions
+from server.figures import counted, questioned
+from server.figures.counted import SESSION_CHECKINS, Scope
+from server.figures.dimensions import DIMENSIONS
+from server.figures.questioned import CheckinQuestions
 from server.summaries.store import Rows
 from shared import protocol as p
 

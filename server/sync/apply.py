@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from server.devices import Device
-from server.records import data_of
+from server.store.records import data_of
 from server.sync.batch import Batch
 from server.sync.checks import (
     check_catalogue,
     check_correction,
     check_new_in_parent,
     check_owner,
+    check_photo_subject,
     check_references,
     checked_envelope,
     checked_stamp,
 )
+from server.sync.devices import Device
 from server.sync.errors import Rejected
 from server.sync.prepare import Prepared
 from server.sync.pull import mobile_key, refusal_version
@@ -82,6 +83,8 @@ def _apply(
     check_owner(batch, device, kind, current, values)
     check_catalogue(batch, kind, values)
     check_references(batch, kind, values, current)
+    if kind == p.PHOTO:
+        check_photo_subject(batch, device, values, current)
     if current is None:
         check_new_in_parent(batch, device, kind, values)
         check_correction(batch, device, kind, record_id, values)

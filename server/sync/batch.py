@@ -10,9 +10,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from server import settings
-from server.db import in_chunks
-from server.devices import Device
-from server.records import (
+from server.store.db import in_chunks
+from server.store.records import (
     compact_stamps,
     existing_ids,
     existing_ids_with,
@@ -22,7 +21,8 @@ from server.records import (
     table_of,
     write_plan,
 )
-from server.refusals import Refusal
+from server.sync.devices import Device
+from server.sync.refusals import Refusal
 from shared import protocol as p
 from shared.clock import HybridLogicalClock
 from shared.merge import STAMPS
@@ -116,7 +116,7 @@ class Batch:
     applied: list[int] = field(default_factory=list)
     answers: list[dict[str, Any]] = field(default_factory=list)
     answered: list[tuple[int, bytes, str, str | None]] = field(default_factory=list)
-    # Changes refused in this push, with their records (server/refusals.py).
+    # Changes refused in this push, with their records (server/sync/refusals.py).
     refused: list[Refusal] = field(default_factory=list)
     # Each session's lead and co-envoys, read without loading whole states.
     session_envoy_ids: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -224,11 +224,23 @@ class Batch:
     def township_of(self, kind: str, state: dict[str, Any]) -> str | None:
         """The township a record counts in: its own place's, or its session's or plot's."""
         code = state.get("village_code") or state.get("unit_code")
+        if kind == p.PHOTO:
+            code = self._photo_unit(state)
         if not code and kind in PARENT_OF:
             parent_kind, parent_field = PARENT_OF[kind]
             if state.get(parent_field):
                 code = self.unit_code_of(parent_kind, state[parent_field])
         return township_of_unit(code) if code else None
+
+    def _photo_unit(self, state: dict[str, Any]) -> str | None:
+        """A photo counts where what it shows does: its session's unit, or its observation's
+        plot's village."""
+        subject_id = state.get("subject_id") or ""
+        if state.get("subject_kind") == "session":
+            return self.unit_code_of(p.SESSION, subject_id)
+        observation = self.loaded(p.PLOT_OBSERVATION, subject_id) or {}
+        plot_id = observation.get("plot_id")
+        return self.unit_code_of(p.PLOT, plot_id) if plot_id else None
 
 
 def shared_checkin_values(device: Device) -> tuple[Any, ...]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.records import fetch_states
+from server.store.records import fetch_states
 from server.sync.batch import QUICK_STAMPS, QUICK_STAMPS_WITH_PHONE, Batch
 from server.sync.errors import CheckinsCollided
 from server.sync.prepare import Prepared

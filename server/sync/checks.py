@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.devices import Device
+from server.media.photos import SUBJECT_KINDS
 from server.sync.batch import Batch
+from server.sync.devices import Device
 from server.sync.errors import Held, Rejected
 from server.sync.prepare import Prepared
 from shared import protocol as p
@@ -133,6 +134,46 @@ def check_references(
             continue
         if not batch.exists(target, value):
             raise Held(target, value)
+    if kind == p.PHOTO:
+        subject = photo_subject(values, current)
+        if subject is not None and not batch.exists(*subject):
+            raise Held(*subject)
+
+
+def photo_subject(values: dict[str, Any], current: dict[str, Any] | None) -> tuple[str, str] | None:
+    """The kind and id of the record a photo (as it will stand after this change) shows."""
+    merged = {**(current or {}), **values}
+    target = SUBJECT_KINDS.get(merged.get("subject_kind") or "")
+    subject_id = merged.get("subject_id")
+    return (target, subject_id) if target and isinstance(subject_id, str) and subject_id else None
+
+
+def check_photo_subject(
+    batch: Batch, device: Device, values: dict[str, Any], current: dict[str, Any] | None
+) -> None:
+    """A photo goes only on a session this envoy leads or co-runs, or on their own plot
+    observation, when it is made and whenever an edit names its subject again: evidence of
+    another envoy's work cannot be added from this device."""
+    if current is not None and "subject_kind" not in values and "subject_id" not in values:
+        return
+    subject = photo_subject(values, current)
+    if subject is None:
+        return
+    target, subject_id = subject
+    me = device.envoy_id
+    if target == p.SESSION and me not in batch.session_envoys(subject_id):
+        raise Rejected(
+            "只能为本人主持或协办的培训添加照片 / photos go only on sessions this envoy leads "
+            "or co-runs",
+            {"subject_id": "不是本人的培训 / not this envoy's session"},
+        )
+    if target == p.PLOT_OBSERVATION:
+        observation = batch.loaded(p.PLOT_OBSERVATION, subject_id) or {}
+        if observation.get("envoy_id") != me:
+            raise Rejected(
+                "只能为本人的田间观测添加照片 / photos go only on this envoy's own plot observations",
+                {"subject_id": "不是本人的观测 / not this envoy's observation"},
+            )
 
 
 def check_new_in_parent(batch: Batch, device: Device, kind: str, values: dict[str, Any]) -> None:

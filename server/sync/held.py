@@ -9,23 +9,31 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from server import audit, refusals
-from server.db import in_chunks, write_transaction
-from server.devices import Device
+from server.accounts import audit
+from server.store.db import in_chunks, write_transaction
+from server.sync import refusals
 from server.sync.apply import apply_change
 from server.sync.batch import Batch
+from server.sync.devices import Device
 from server.sync.errors import Held
-from server.sync.ledger import update_answer
+from server.sync.idempotency import update_answer
 from server.sync.prepare import Prepared
 from shared import protocol as p
 from shared.clock import to_iso, utc_now
 
 if TYPE_CHECKING:
-    from server.users import User
+    from server.accounts.users import User
 
 # Kinds whose arrival can release a held change: what check-ins, hand-outs and observations
-# name, and the events corrections name.
-WAITED_FOR = (p.SESSION, p.FARMER, p.PLOT, p.LEAFLET_RECEIPT, p.LEAFLET_HANDOUT)
+# name, the events corrections name, and the plot observation a photo shows.
+WAITED_FOR = (
+    p.SESSION,
+    p.FARMER,
+    p.PLOT,
+    p.LEAFLET_RECEIPT,
+    p.LEAFLET_HANDOUT,
+    p.PLOT_OBSERVATION,
+)
 
 # The audit entry of a drop lists this many of the changes dropped (and counts them all).
 HELD_LOGGED = 100

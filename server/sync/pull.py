@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server.db import get_state, write_transaction
-from server.devices import Device
-from server.records import row_to_state, table_of
+from server.store.db import get_state, write_transaction
+from server.store.records import row_to_state, table_of
+from server.store.tables import FIELD_TABLES
 from server.sync import session_reach
+from server.sync.devices import Device
 from server.sync.errors import ResyncRequired
-from server.tables import FIELD_TABLES
 from shared import protocol as p
 from shared.merge import STAMPS
 from shared.mobile import mask_mobile, mobile_hash
@@ -151,6 +151,12 @@ def _changed_rows(
             params.extend(run_params)
         elif kind in _OF_A_SESSION:
             scope.append(f"session_id IN (SELECT id FROM sessions WHERE {runs})")
+            params.extend(run_params)
+        elif kind == p.PHOTO:
+            # A session's photos reach those who run it, as its check-ins do.
+            scope.append(
+                f"(subject_kind = 'session' AND subject_id IN (SELECT id FROM sessions WHERE {runs}))"
+            )
             params.extend(run_params)
         where.append(f"({' OR '.join(scope)})")
         if not include_own:

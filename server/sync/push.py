@@ -6,19 +6,21 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server import farmers, flags, refusals
-from server.db import get_state, set_state, write_transaction
-from server.devices import Device
-from server.flags import FlagRules
-from server.outlier_stats import JUDGED_KINDS
-from server.records import fetch_states
+from server.farmers import matching as farmers
+from server.quality import flags
+from server.quality.flags import FlagRules
+from server.quality.outlier_stats import JUDGED_KINDS
+from server.store.db import get_state, set_state, write_transaction
+from server.store.records import fetch_states
+from server.sync import refusals
 from server.sync.apply import apply_change
 from server.sync.batch import Batch, HeldLimits
 from server.sync.checkins import store_checkins
 from server.sync.checks import REFERENCES
+from server.sync.devices import Device
 from server.sync.errors import CheckinsCollided, Held
 from server.sync.held import hold_new, release_held
-from server.sync.ledger import device_max_seq, previous_answers, record_answers
+from server.sync.idempotency import device_max_seq, previous_answers, record_answers
 from server.sync.prepare import Prepared, prepare_change
 from server.sync.reviewed import mark_corrected, returned_corrected
 from server.sync.write import write_dirty

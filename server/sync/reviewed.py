@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from server import reviews
+from server.quality import reviews
 from server.sync.batch import Batch
 from shared import protocol as p
 from shared import review_status as rs

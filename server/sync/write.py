@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server.db import next_server_seq
-from server.records import row_values, table_of, write_plan
+from server.store.db import next_server_seq
+from server.store.records import row_values, table_of, write_plan
 from server.summaries import keep as summaries_kept
 from server.sync.batch import QUICK_ROW_COLUMNS, Batch
 from server.sync.errors import CheckinsCollided

@@ -7,14 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, redirect, request, send_from_directory, session, url_for
-from flask_babel import Babel, lazy_gettext
+from flask_babel import Babel
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.wrappers import Response
 
-from server import users
-from server.access import current_user
-from server.db import get_state, init_db, set_state
+from server.accounts.access import current_user
+from server.store.db import get_state, init_db, set_state
 from server.web import errors, formatting, navigation
 from shared.redirects import same_site_or
 from shared.web_headers import add_security_headers
@@ -45,13 +44,6 @@ def _secret_key(app: Flask) -> str:
 def select_locale() -> str:
     lang = session.get("lang")
     return str(lang) if lang in LANGUAGES else "zh_CN"
-
-
-ROLE_NAMES = {
-    users.ADMIN: lazy_gettext("管理员"),
-    users.STAFF: lazy_gettext("工作人员"),
-    users.ENVOY: lazy_gettext("特派员"),
-}
 
 
 def this_page(**changes: Any) -> str:
@@ -89,6 +81,7 @@ def register_web(app: Flask, api: Api) -> None:
         breakdowns,
         flags,
         ledger,
+        media,
         performance,
         progress,
         reconciliation,
@@ -116,6 +109,7 @@ def register_web(app: Flask, api: Api) -> None:
         audit,
         admin,
         ledger,
+        media,
     )
     for module in pages:
         app.register_blueprint(module.bp)
@@ -154,7 +148,7 @@ def register_web(app: Flask, api: Api) -> None:
             "current_user": current_user(),
             "current_lang": select_locale(),
             "nav_menus": navigation.menus_for(current_user(), request.endpoint),
-            "role_label": lambda role: ROLE_NAMES.get(role, role),
+            "role_label": formatting.role_label,
             "this_page": this_page,
         }
 

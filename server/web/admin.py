@@ -8,9 +8,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from marshmallow import Schema, fields, validate
 
-from server import users
-from server.access import ADMIN_ONLY, requires, signed_in
-from server.db import get_db
+from server.accounts import users
+from server.accounts.access import ADMIN_ONLY, requires, signed_in
+from server.store.db import get_db
 from server.web import forms
 
 bp = Blueprint("users", __name__, url_prefix="/admin")

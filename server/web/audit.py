@@ -10,11 +10,11 @@ from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext
 from marshmallow import Schema, fields, validate
 
-from server import audit
-from server.access import BUREAU, requires
-from server.db import get_db
-from server.web import ROLE_NAMES, forms
-from server.web.formatting import chosen_words, local_datetime
+from server.accounts import audit
+from server.accounts.access import BUREAU, requires
+from server.store.db import get_db
+from server.web import forms
+from server.web.formatting import chosen_words, local_datetime, role_label
 from server.web.review import KIND_LABELS, STATUS_LABELS
 from shared.choices import COMPARATORS
 from shared.indicators import BY_KEY
@@ -104,7 +104,7 @@ def shown(key: str, value: Any, names: dict[str, str] | None = None) -> str:
     if key == "status":
         return str(STATUS_LABELS.get(value, value))
     if key == "role":
-        return str(ROLE_NAMES.get(value, value))
+        return role_label(str(value))
     if key == "indicator" and value in BY_KEY:
         return chosen_words((BY_KEY[value].label_zh, BY_KEY[value].label_en))
     if key == "comparator" and value in COMPARATORS:

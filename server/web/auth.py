@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from marshmallow import Schema, ValidationError, fields, validate
 
-from server import signins, users
-from server.access import SESSION_TOKEN, current_user
-from server.db import get_db
+from server.accounts import signins, users
+from server.accounts.access import SESSION_TOKEN, current_user
+from server.store.db import get_db
 from shared.redirects import same_site_or
 
 bp = Blueprint("auth", __name__)

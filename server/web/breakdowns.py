@@ -7,14 +7,15 @@ from typing import Any
 from flask import Blueprint, request, url_for
 from marshmallow import Schema, fields, validate
 
-from server import listings
-from server.access import BUREAU, requires
-from server.breakdowns import BY, breakdown
-from server.db import get_db
-from server.page_tables import CODE, NUMBER, CellDetail, Column, Table
+from server.accounts.access import BUREAU, requires
+from server.api.scope import ViewScope, page_scope
+from server.files.page_tables import CODE, NUMBER, CellDetail, Column, Table
+from server.plan.breakdowns import BY, breakdown
+from server.reference import lists as listings
+from server.store.db import get_db
 from server.web import forms
 from server.web.formatting import number
-from server.web.progress import DRILL, scope_args, scope_query
+from server.web.progress import DRILL
 from server.web.render import table_page
 from shared.choices import TARGET_STATUSES
 
@@ -82,7 +83,7 @@ def judged_cell(key: str) -> Any:
     return detail
 
 
-def breakdown_table(data: dict[str, Any], scope: dict[str, Any], unit_name: str) -> Table:
+def breakdown_table(data: dict[str, Any], scope: ViewScope, unit_name: str) -> Table:
     """One column per indicator (figure / target, status under it) on the page; targets, shares
     and statuses in columns of their own in files."""
     by = data["by"]
@@ -92,11 +93,9 @@ def breakdown_table(data: dict[str, Any], scope: dict[str, Any], unit_name: str)
         if row.get("is_total") or row.get("above") or row["key"] in (None, ""):
             return None
         if by in ("township", "village"):
-            return url_for("progress.overview", **scope_query({**scope, "unit": row["key"]}))
+            return url_for("progress.overview", **scope.query(unit=row["key"]))
         if by == "envoy":
-            return url_for(
-                "progress.overview", **scope_query({**scope, "envoy": row["key"], "unit": None})
-            )
+            return url_for("progress.overview", **scope.query(envoy=row["key"], unit=None))
         return None
 
     def drill(indicator: str) -> Any:
@@ -110,7 +109,7 @@ def breakdown_table(data: dict[str, Any], scope: dict[str, Any], unit_name: str)
                 filters[ROW_FILTER[by]] = row["key"]
             if by == "kind" and "kind" in extra and filters.get("kind") != extra["kind"]:
                 return None
-            query = scope_query(scope, **filters)
+            query = scope.query(**filters)
             return url_for("records.listing", what=kind, **query)
 
         return link
@@ -213,15 +212,15 @@ STATUS_ZH = {code: words.zh for code, words in TARGET_STATUSES.items()}
 @bp.get("/breakdowns")
 @requires(*BUREAU)
 def table() -> Any:
-    scope = scope_args()
+    scope = page_scope()
     by = forms.load(BreakdownArgs(), {"by": request.args.get("by", "")})["by"]
     db = get_db()
     data = breakdown(
         db,
-        scope["year"],
+        scope.year,
         by,
-        scope["unit"],
-        envoy_id=scope["envoy"],
+        scope.unit,
+        envoy_id=scope.envoy,
         sort=request.args.get("sort") or None,
     )
     unit_name = data["unit"]["name"] if data.get("unit") else ""
@@ -234,5 +233,4 @@ def table() -> Any:
         by=by,
         by_words=BY_WORDS,
         units=listings.unit_choices(db, data["unit"]["code"] if data.get("unit") else None),
-        scope_query=scope_query,
     )

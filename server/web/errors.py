@@ -9,9 +9,8 @@ from flask import Flask, render_template, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from server.api import DEFAULT_MESSAGES
-from server.db import storage_full
-from server.errors import error_body
+from server.errors import DEFAULT_MESSAGES, error_body
+from server.store.db import storage_full
 from shared.errors import TianjianError
 
 

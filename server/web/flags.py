@@ -8,14 +8,14 @@ from typing import Any
 from flask import Blueprint, current_app, request
 from marshmallow import Schema, fields, validate
 
-from server import checkin_flags, flags, listings
-from server.access import ANYONE, current_user, requires
-from server.counted import Scope
-from server.db import get_db
-from server.lookups import envoy_by_id, unit_scope
-from server.page_tables import CODE, NUMBER, Column, Table, china_time_text
+from server.accounts.access import ANYONE, current_user, requires
+from server.api.scope import page_scope
+from server.files.page_tables import CODE, NUMBER, Column, Table, china_time_text
+from server.quality import checkin_flags, flags
+from server.reference import lists as listings
+from server.store.db import get_db
 from server.web import forms
-from server.web.reconciliation import ledger_link, page_scope, path_link
+from server.web.reconciliation import ledger_link, path_link
 from server.web.render import table_page
 from shared import protocol as p
 from shared import review_status
@@ -145,15 +145,8 @@ def listing() -> Any:
         FlagFilter(), {k: v for k, v in request.args.items() if k in FlagFilter().fields}
     )
     db = get_db()
-    if scope["envoy"] and not scope["own"]:
-        envoy_by_id(db, scope["envoy"])
-    unit = unit_scope(db, scope["unit"]) if scope["unit"] or not scope["envoy"] else None
-    if unit is not None:
-        unit_name = unit["name"]
-    else:
-        # An envoy user's own page is headed by the envoy's name, not the login name.
-        unit_name = envoy_by_id(db, scope["envoy"])["name"]
-    where = Scope(scope["year"], unit["prefix"] if unit else "", scope["envoy"])
+    # An envoy user's own page is headed by the envoy's name, not the login name.
+    unit, unit_name, where = scope.place, scope.name, scope.figures()
     now = utc_now()
     found = flags.flags(db, where, now, flags.rules_of(current_app.config))
     names = listings.unit_names(db, (flag.unit_code for flag in found if flag.unit_code))
@@ -164,18 +157,18 @@ def listing() -> Any:
         if chosen["kind"] in (None, row["kind"]) and chosen["review"] in (None, row["status"])
     ]
     units: list[dict[str, Any]] = []
-    if not scope["own"]:
+    if not scope.own:
         units = listings.unit_choices(db, unit["code"] if unit else None)
     return table_page(
         "flags.html",
-        {"flags": flags_table(rows, unit_name, scope["year"], to_iso(now))},
+        {"flags": flags_table(rows, unit_name, scope.year, to_iso(now))},
         scope=scope,
         chosen=chosen,
         unit=unit,
         unit_name=unit_name,
         as_of=to_iso(now),
         units=units,
-        envoys=[] if scope["own"] else listings.envoys(db),
+        envoys=[] if scope.own else listings.envoys(db),
         counts=filter_counts(every),
         total=len(every),
         kind_words=KIND_WORDS,

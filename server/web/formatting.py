@@ -8,7 +8,7 @@ from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
 from shared.bilingual import half
-from shared.choices import Words
+from shared.choices import ROLES, Words
 from shared.clock import parse_iso
 from shared.mobile import mask_mobile
 
@@ -48,6 +48,12 @@ def chosen_words(words: Words | tuple[str, str]) -> str:
     """A choice's name in the page's language (shared/choices.py gives both)."""
     zh, en = words
     return str(zh) if _zh() else en
+
+
+def role_label(role: str) -> str:
+    """A user's role in the page's language (shared/choices.py ROLES names them)."""
+    words = ROLES.get(role)
+    return chosen_words(words) if words else role
 
 
 def in_language(text: object) -> str:

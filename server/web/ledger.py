@@ -1,5 +1,5 @@
 """The ledger page: an envoy's devices' holdings against the server's counts, every difference
-explained with its records (server/ledger.py); envoys see only their own."""
+explained with its records (server/sync/envoy_ledger.py); envoys see only their own."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import lazy_gettext
 
-from server import ledger, users
-from server.access import ANYONE, NotAllowed, current_user, requires
-from server.db import get_db, in_chunks
+from server.accounts.access import ANYONE, requires, signed_in
+from server.api.scope import held_to
+from server.store.db import get_db, in_chunks
+from server.sync import envoy_ledger as ledger
 from shared import protocol as p
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
@@ -23,6 +24,7 @@ KIND_NAMES = {
     p.LEAFLET_HANDOUT: lazy_gettext("资料发放"),
     p.PLOT: lazy_gettext("示范田"),
     p.PLOT_OBSERVATION: lazy_gettext("田间观察"),
+    p.PHOTO: lazy_gettext("照片"),
 }
 LINE_NAMES = {
     ledger.WAITING: lazy_gettext("未同步"),
@@ -46,12 +48,9 @@ LINE_NOTES = {
 @requires(*ANYONE)
 def index() -> Any:
     """An envoy goes to their own ledger; the bureau picks an envoy."""
-    user = current_user()
-    assert user is not None
-    if user.role == users.ENVOY:
-        if not user.envoy_id:
-            raise NotAllowed("该账号未关联特派员 / this account is linked to no envoy")
-        return redirect(url_for("ledger.envoy", envoy_id=user.envoy_id))
+    own = held_to(signed_in(), None)
+    if own is not None:
+        return redirect(url_for("ledger.envoy", envoy_id=own))
     return render_template("ledger_index.html", envoys=ledger.envoys_with_devices(get_db()))
 
 
@@ -75,10 +74,7 @@ def farmer_names(db: Any, found: Any) -> dict[str, str]:
 @bp.get("/<envoy_id>")
 @requires(*ANYONE)
 def envoy(envoy_id: str) -> Any:
-    user = current_user()
-    assert user is not None
-    if user.role == users.ENVOY and user.envoy_id != envoy_id:
-        raise NotAllowed("特派员只能查看自己的台账 / envoys see only their own ledger")
+    held_to(signed_in(), envoy_id)
     db = get_db()
     found = ledger.ledger(db, envoy_id)
     return render_template(

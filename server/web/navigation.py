@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext
 
-from server.access import ADMIN_ONLY, ANYONE, BUREAU
-from server.users import User
+from server.accounts.access import ADMIN_ONLY, ANYONE, BUREAU
+from server.accounts.users import User
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,13 @@ from typing import Any
 from flask import Blueprint, request, url_for
 from marshmallow import Schema, fields, validate
 
-from server import listings
-from server.access import ANYONE, requires
-from server.db import get_db
-from server.page_tables import CODE, NUMBER, Column, Table
-from server.performance import COLUMNS, SESSION_KINDS, Performance, performance
+from server.accounts.access import ANYONE, requires
+from server.api.scope import page_scope
+from server.figures.performance import COLUMNS, SESSION_KINDS, Performance, performance
+from server.files.page_tables import CODE, NUMBER, Column, Table
+from server.reference import lists as listings
+from server.store.db import get_db
 from server.web import forms
-from server.web.progress import scope_args, scope_query
 from server.web.render import table_page
 from shared.choices import SESSION_KIND_LABELS
 
@@ -53,9 +53,7 @@ def performance_table(found: Performance) -> Table:
             "envoy",
             "特派员",
             "Envoy",
-            link=lambda row: url_for(
-                "progress.overview", **scope_query({"year": year, "envoy": row["envoy_id"]})
-            ),
+            link=lambda row: url_for("progress.overview", year=year, envoy=row["envoy_id"]),
         ),
         Column("townships", "服务乡镇", "Townships served"),
     ]
@@ -165,12 +163,10 @@ def performance_table(found: Performance) -> Table:
 @bp.get("/performance")
 @requires(*ANYONE)
 def table() -> Any:
-    scope = scope_args()  # an envoy user is held to their own figures there
+    scope = page_scope()  # an envoy user is held to their own figures there
     args = forms.load(SortArgs(), {k: v for k, v in request.args.items() if k in SortArgs().fields})
     db = get_db()
-    found = performance(
-        db, scope["year"], scope["unit"], scope["envoy"], args["sort"], args["desc"]
-    )
+    found = performance(db, scope.year, scope.unit, scope.envoy, args["sort"], args["desc"])
     built = performance_table(found)
     page = args["page"]
     total = len(built.rows)

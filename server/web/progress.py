@@ -7,15 +7,15 @@ from typing import Any
 from flask import Blueprint, request, url_for
 from marshmallow import Schema, fields, validate
 
-from server import listings
-from server.access import ANYONE, NotAllowed, current_user, requires
-from server.db import get_db
-from server.page_tables import BOOL, NUMBER, TEXT, Column, Table
-from server.progress import progress
+from server.accounts.access import ANYONE, requires
+from server.api.scope import ViewScope, page_scope
+from server.files.page_tables import BOOL, NUMBER, TEXT, Column, Table
+from server.plan.progress import progress
+from server.reference import lists as listings
+from server.store.db import get_db
 from server.web import forms
 from server.web.render import table_page
 from shared.choices import COMPARATORS, words
-from shared.clock import local_date, utc_now
 
 bp = Blueprint("progress", __name__)
 
@@ -34,16 +34,6 @@ DRILL = {
 }
 
 
-class ScopeArgs(Schema):
-    """Which year and unit (or envoy) a page is about, from the query string."""
-
-    year = fields.Integer(
-        load_default=lambda: local_date(utc_now()).year, validate=validate.Range(2000, 2200)
-    )
-    unit = fields.String(load_default=None, validate=validate.Regexp(r"^\d{2,12}$"))
-    envoy = fields.String(load_default=None, validate=validate.Length(1, 64))
-
-
 class QuestionedArgs(Schema):
     """?questioned=exclude: every figure of the page, its charts and exports without the
     records under question."""
@@ -56,29 +46,6 @@ class QuestionedArgs(Schema):
 def exclude_questioned() -> bool:
     asked = {k: v for k, v in request.args.items() if k == "questioned"}
     return bool(forms.load(QuestionedArgs(), asked)["questioned"] == "exclude")
-
-
-def scope_args() -> dict[str, Any]:
-    """The scope asked for; an envoy user always gets their own figures and nobody else's."""
-    scope = forms.load(
-        ScopeArgs(), {k: v for k, v in request.args.items() if k in ("year", "unit", "envoy")}
-    )
-    user = current_user()
-    if user is not None and user.role == "envoy":
-        if scope["envoy"] not in (None, user.envoy_id) or scope["unit"]:
-            raise NotAllowed("特派员只能查看自己的数据 / envoys see only their own figures")
-        scope["envoy"] = user.envoy_id
-    return scope
-
-
-def scope_query(scope: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    """The query string that keeps a page's scope when linking to another page."""
-    out = {"year": scope["year"], **extra}
-    if scope.get("unit"):
-        out["unit"] = scope["unit"]
-    if scope.get("envoy"):
-        out["envoy"] = scope["envoy"]
-    return out
 
 
 def target_text(line: dict[str, Any]) -> str:
@@ -122,10 +89,10 @@ def questioned_text(line: dict[str, Any], english: bool = False) -> str:
     return f"{amount:,.10g} {line.get('unit_zh', '')}（{share}）"
 
 
-def progress_table(report: dict[str, Any], scope: dict[str, Any]) -> Table:
+def progress_table(report: dict[str, Any], scope: ViewScope) -> Table:
     def drill(row: dict[str, Any]) -> str:
         kind, extra = DRILL[row["key"]]
-        return url_for("records.listing", what=kind, **scope_query(scope, **extra))
+        return url_for("records.listing", what=kind, **scope.query(**extra))
 
     excluded = bool(report.get("exclude_questioned"))
     questioned = (
@@ -214,12 +181,10 @@ def chart_data(report: dict[str, Any]) -> list[dict[str, Any]]:
 @bp.get("/progress")
 @requires(*ANYONE)
 def overview() -> Any:
-    scope = scope_args()
+    scope = page_scope()
     db = get_db()
     excluded = exclude_questioned()
-    report = progress(
-        db, scope["year"], scope["unit"], envoy_id=scope["envoy"], exclude_questioned=excluded
-    )
+    report = progress(db, scope.year, scope.unit, envoy_id=scope.envoy, exclude_questioned=excluded)
     return table_page(
         "progress.html",
         {"progress": progress_table(report, scope)},
@@ -227,5 +192,4 @@ def overview() -> Any:
         scope=scope,
         charts=chart_data(report),
         units=listings.unit_choices(db, report["unit"].get("code")),
-        scope_query=scope_query,
     )

@@ -7,19 +7,19 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, current_app, request, url_for
-from marshmallow import Schema, fields, validate
 
-from server import listings, receipts, reconciliation
-from server.access import ANYONE, current_user, requires
-from server.counted import Scope
-from server.db import get_db
-from server.flags import rules_of
-from server.lookups import envoy_by_id, unit_scope
-from server.page_tables import BOOL, CODE, NUMBER, TIME, Column, Table
-from server.web import forms
+from server.accounts.access import ANYONE, requires
+from server.api.scope import page_scope
+from server.figures import receipts
+from server.figures.counted import Scope
+from server.files.page_tables import BOOL, CODE, NUMBER, TIME, Column, Table
+from server.quality import reconciliation
+from server.quality.flags import rules_of
+from server.reference import lists as listings
+from server.store.db import get_db
 from server.web.render import table_page
 from shared.choices import SESSION_KINDS, words
-from shared.clock import local_date, to_iso, utc_now
+from shared.clock import to_iso, utc_now
 
 # "reconciliation" is the JSON API's blueprint.
 bp = Blueprint("reconciliation_page", __name__, url_prefix="/reconciliation")
@@ -30,32 +30,6 @@ REASON_WORDS = {
     "deleted_session": ("场次已删除", "session deleted"),
     "shared_phone": ("多人同一手机", "many farmers from one phone"),
 }
-
-
-class ReconciliationArgs(Schema):
-    """Which year, unit and envoy the page is about, from the query string."""
-
-    year = fields.Integer(
-        load_default=lambda: local_date(utc_now()).year, validate=validate.Range(2000, 2200)
-    )
-    unit = fields.String(load_default=None, validate=validate.Regexp(r"^\d{2,12}$"))
-    envoy = fields.String(load_default=None, validate=validate.Length(1, 64))
-
-
-def page_scope() -> dict[str, Any]:
-    """The scope asked for; an envoy user always gets their own rows, whatever was asked
-    (as the JSON does): their envoy, no unit."""
-    scope = forms.load(
-        ReconciliationArgs(),
-        {k: v for k, v in request.args.items() if k in ReconciliationArgs().fields},
-    )
-    user = current_user()
-    scope["own"] = user is not None and user.role == "envoy"
-    if scope["own"]:
-        # An envoy user with no linked envoy sees nothing rather than everyone.
-        scope["envoy"] = (user.envoy_id if user else None) or "-"
-        scope["unit"] = None
-    return scope
 
 
 def path_link(endpoint: str, path: str, **values: Any) -> str:
@@ -247,15 +221,8 @@ def build_tables(
 def overview() -> Any:
     scope = page_scope()
     db = get_db()
-    if scope["envoy"] and not scope["own"]:
-        envoy_by_id(db, scope["envoy"])
-    unit = unit_scope(db, scope["unit"]) if scope["unit"] or not scope["envoy"] else None
-    if unit is not None:
-        unit_name = unit["name"]
-    else:
-        # An envoy user's own page is headed by the envoy's name, not the login name.
-        unit_name = envoy_by_id(db, scope["envoy"])["name"]
-    where = Scope(scope["year"], unit["prefix"] if unit else "", scope["envoy"])
+    # An envoy user's own page is headed by the envoy's name, not the login name.
+    unit, unit_name, where = scope.place, scope.name, scope.figures()
     now = utc_now()
     result = reconciliation.reconcile(
         db,
@@ -268,7 +235,7 @@ def overview() -> Any:
     )
     tables = build_tables(db, result, where, unit_name, to_iso(now))
     units: list[dict[str, Any]] = []
-    if not scope["own"]:
+    if not scope.own:
         current = unit["code"] if unit else None
         units = listings.unit_choices(db, current)
         if unit is not None and unit["level"] in ("township", "village"):
@@ -287,10 +254,10 @@ def overview() -> Any:
         unit_name=unit_name,
         as_of=to_iso(now),
         units=units,
-        envoys=[] if scope["own"] else listings.envoys(db),
+        envoys=[] if scope.own else listings.envoys(db),
         flag_count=None if flags is None else len(flags),
         flags_link=path_link(
-            "flags.listing", "/flags", year=scope["year"], unit=scope["unit"], envoy=scope["envoy"]
+            "flags.listing", "/flags", year=scope.year, unit=scope.unit, envoy=scope.envoy
         ),
         review_link=review_link,
         receipts_total=receipts.received(

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, redirect, request, url_for
 from marshmallow import Schema, fields, validate
 
-from server import drilldown, envoy_records, reviews
-from server.access import ANYONE, NotAllowed, current_user, requires
-from server.counted import Scope
-from server.db import get_db
-from server.lookups import envoy_by_id, unit_scope
-from server.page_tables import CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
+from server.accounts.access import ANYONE, current_user, requires, signed_in
+from server.api.scope import own_record, page_scope
+from server.figures import drilldown, envoy_records
+from server.figures.counted import Scope
+from server.files.page_tables import CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
+from server.media.photos import photos_of
+from server.quality import reviews
+from server.store.db import get_db
 from server.web import forms
-from server.web.progress import scope_args, scope_query
 from server.web.render import table_page
 from server.web.review import STATUS_LABELS
 from shared.choices import SESSION_KINDS, add_labels
@@ -85,6 +87,13 @@ def _columns(what: str) -> tuple[str, str, tuple[Column, ...]]:
                 Column("checkins", "实名签到", "Named check-ins", NUMBER),
                 Column("reported_headcount", "填报人数", "Reported headcount", NUMBER),
                 Column("display_boards", "展板", "Display boards", NUMBER),
+                Column(
+                    "photos",
+                    "照片",
+                    "Photos",
+                    NUMBER,
+                    link=lambda r: url_for("records.session", session_id=r["id"], _anchor="photos"),
+                ),
                 Column("unit_code", "区划代码", "Unit code", CODE),
             ),
         )
@@ -188,13 +197,11 @@ def listing_sessions() -> Any:
 def listing(what: str) -> Any:
     if what not in LISTS:
         raise forms.InvalidInput("没有这类记录 / no such list", {"what": what})
-    scope = scope_args()
+    scope = page_scope()
     args = forms.load(
         FilterArgs(), {k: v for k, v in request.args.items() if k in FilterArgs().fields}
     )
     db = get_db()
-    unit = unit_scope(db, scope["unit"]) if scope["unit"] or not scope["envoy"] else None
-    prefix = unit["prefix"] if unit else ""
     filters = drilldown.Filters(
         kind=args["kind"],
         month=args["month"],
@@ -208,7 +215,7 @@ def listing(what: str) -> Any:
     # A file holds every matching record, not one page of them.
     wants_file = bool(request.args.get("format"))
     limit, offset = (1_000_000, 0) if wants_file else (PAGE_SIZE, (page - 1) * PAGE_SIZE)
-    found = LISTS[what](db, Scope(scope["year"], prefix, scope["envoy"]), filters, limit, offset)
+    found = LISTS[what](db, scope.figures(), filters, limit, offset)
     title_zh, title_en, columns = _columns(what)
     table = Table(
         what,
@@ -217,8 +224,8 @@ def listing(what: str) -> Any:
         columns,
         _words(found.rows),
         # Whose records: the unit's, or else the envoy's (heading, file name, first line).
-        unit_name=unit["name"] if unit else envoy_by_id(db, scope["envoy"])["name"],
-        year=scope["year"],
+        unit_name=scope.name,
+        year=scope.year,
         as_of=to_iso(utc_now()),
     )
     return table_page(
@@ -231,7 +238,6 @@ def listing(what: str) -> Any:
         total=found.total,
         sums=found.sums,
         page_size=PAGE_SIZE,
-        scope_query=scope_query,
         kind_words=SESSION_KINDS,
     )
 
@@ -241,9 +247,8 @@ def listing(what: str) -> Any:
 def session(session_id: str) -> Any:
     db = get_db()
     detail = drilldown.session_detail(db, session_id)
-    user = current_user()
-    if user is not None and user.role == "envoy" and detail["lead_envoy_id"] != user.envoy_id:
-        raise NotAllowed("特派员只能查看自己的记录 / envoys see only their own records")
+    co_envoys = json.loads(detail.get("co_envoy_ids") or "[]")
+    own_record(signed_in(), [detail.get("envoy_id"), detail["lead_envoy_id"], *co_envoys])
 
     year = local_date(parse_iso(detail["starts_at"])).year
     scope = Scope(year, "", None)
@@ -268,4 +273,5 @@ def session(session_id: str) -> Any:
         total=found.total,
         review=reviews.review_of(db, "session", session_id),
         review_labels=STATUS_LABELS,
+        photos=photos_of(db, "session", session_id),
     )

@@ -8,10 +8,11 @@ from typing import Any
 from flask import Blueprint, flash, redirect, url_for
 from flask_babel import gettext
 
-from server import listings, reference
-from server.access import ADMIN_ONLY, BUREAU, requires
-from server.db import get_db
-from server.page_tables import BOOL, CODE, MOBILE, NUMBER, Column, Table
+from server.accounts.access import ADMIN_ONLY, BUREAU, requires
+from server.files.page_tables import BOOL, CODE, MOBILE, NUMBER, Column, Table
+from server.reference import lists as listings
+from server.reference import load as reference
+from server.store.db import get_db
 from server.web.forms import InvalidInput
 from server.web.render import table_page
 from server.web.uploads import saved_upload
@@ -63,7 +64,7 @@ LOADERS: dict[str, Callable[[Any, str, str], Any]] = {
     "catalogue": reference.load_catalogue,
 }
 # The columns a file may have: the Chinese headers the exports write, or the English ones
-# (server/reference.py CSV_HEADERS reads either).
+# (server/reference/load.py CSV_HEADERS reads either).
 FILE_HELP = {
     "units": (
         "区划代码、名称、上级代码、级别（县、乡镇或村）",

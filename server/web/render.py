@@ -8,9 +8,9 @@ from typing import Any
 from flask import render_template, request, send_file
 from werkzeug.wrappers import Response
 
-from server.access import current_user
-from server.page_tables import Table
-from server.spreadsheets import table_csv, table_xlsx
+from server.accounts.access import current_user
+from server.files.page_tables import Table
+from server.files.spreadsheets import table_csv, table_xlsx
 from server.web.forms import InvalidInput
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -23,7 +23,7 @@ def shown(table: Table) -> Table:
 
 
 def download(table: Table, fmt: str) -> Response:
-    from server.page_tables import file_stem
+    from server.files.page_tables import file_stem
 
     table = shown(table).for_files()
     if fmt == "csv":

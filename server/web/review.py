@@ -8,14 +8,16 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 
-from server import flags, reviews
-from server.access import ANYONE, BUREAU, NotAllowed, requires, signed_in
-from server.db import get_db
-from server.record_detail import RecordDetail, record_detail
+from server.accounts.access import ANYONE, BUREAU, requires, signed_in
+from server.api.scope import own_record
+from server.media.photos import SUBJECT_KINDS, Photo, photo_by_id, photos_of
+from server.quality import flags, reviews
+from server.quality.record_detail import RecordDetail, record_detail
+from server.store.db import get_db
 from server.web.formatting import chosen_words
 from shared import protocol as p
 from shared import review_status as rs
-from shared.choices import BY_FIELD, Words
+from shared.choices import BY_FIELD, RECORD_KINDS, Words
 from shared.clock import utc_now
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -28,6 +30,7 @@ KIND_LABELS = {
     p.LEAFLET_HANDOUT: lazy_gettext("资料发放"),
     p.PLOT: lazy_gettext("示范田"),
     p.PLOT_OBSERVATION: lazy_gettext("示范田观测"),
+    p.PHOTO: lazy_gettext("照片"),
 }
 STATUS_LABELS = {
     rs.APPROVED: lazy_gettext("通过"),
@@ -77,19 +80,31 @@ FIELD_LABELS = {
     "survival_rate": lazy_gettext("成活率 %"),
     "yield_kg_per_mu": lazy_gettext("测产（公斤/亩）"),
     "notes": lazy_gettext("备注"),
+    "subject_kind": lazy_gettext("照片所属"),
+    "subject_id": lazy_gettext("所属记录"),
+    "photo_kind": lazy_gettext("照片类型"),
+    "sha256": lazy_gettext("文件摘要（SHA-256）"),
+    "size_bytes": lazy_gettext("大小（字节）"),
+    "width": lazy_gettext("宽（像素）"),
+    "height": lazy_gettext("高（像素）"),
+    "taken_at": lazy_gettext("拍摄时间"),
+    "recorded_at": lazy_gettext("添加时间"),
+    "accuracy_m": lazy_gettext("定位精度（米）"),
+    "note": lazy_gettext("说明"),
 }
 CLOSED = {"1": Words(lazy_gettext("是"), "yes"), "0": Words(lazy_gettext("否"), "no")}
 
 
 def value_label(name: str, text: str) -> Any:
+    if name == "subject_kind" and text in SUBJECT_KINDS:
+        # A photo's subject is named as the kind of record it is.
+        return chosen_words(RECORD_KINDS[SUBJECT_KINDS[text]])
     choices = CLOSED if name == "closed" else BY_FIELD.get(name)
     return chosen_words(choices[text]) if choices and text in choices else text
 
 
 def _readable(detail: RecordDetail) -> None:
-    user = signed_in()
-    if user.role == "envoy" and user.envoy_id not in detail.owners:
-        raise NotAllowed("特派员只能查看自己的记录 / envoys see only their own records")
+    own_record(signed_in(), detail.owners)
 
 
 def _page(kind: str, record_id: str, error: reviews.InvalidReview | None = None) -> Any:
@@ -106,6 +121,7 @@ def _page(kind: str, record_id: str, error: reviews.InvalidReview | None = None)
             db, kind, record_id, utc_now(), flags.rules_of(current_app.config)
         ),
         history=reviews.history_of(db, kind, record_id),
+        photos=_photos(db, kind, record_id),
         may_review=reviews.may_review(user),
         kind_labels=KIND_LABELS,
         status_labels=STATUS_LABELS,
@@ -116,6 +132,15 @@ def _page(kind: str, record_id: str, error: reviews.InvalidReview | None = None)
         form=request.form if error else {},
     )
     return (page, error.status) if error else page
+
+
+def _photos(db: Any, kind: str, record_id: str) -> list[Photo]:
+    """The photos shown with a record: a session's or an observation's, or a photo itself."""
+    if kind == p.PHOTO:
+        found = photo_by_id(db, record_id)
+        return [found] if found else []
+    subject = {v: k for k, v in SUBJECT_KINDS.items()}.get(kind)
+    return photos_of(db, subject, record_id) if subject else []
 
 
 @bp.get("/<record_kind>/<record_id>")

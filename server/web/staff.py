@@ -8,11 +8,14 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext
 from marshmallow import Schema, fields, validate
 
-from server import devices, listings, merges, queries
-from server.access import ADMIN_ONLY, BUREAU, requires, signed_in
-from server.db import get_db
-from server.page_tables import BOOL, CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
-from server.sync import list_held
+from server.accounts.access import ADMIN_ONLY, BUREAU, requires, signed_in
+from server.farmers import merges
+from server.farmers.candidates import candidate_pairs
+from server.files.page_tables import BOOL, CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
+from server.reference import lists as listings
+from server.store.db import get_db
+from server.sync import devices, list_held
+from server.sync.conflicts import count_conflicts, latest_conflicts
 from server.web import forms
 from server.web.render import table_page
 from shared.choices import add_labels
@@ -88,7 +91,7 @@ CANDIDATE_COLUMNS = (
 @bp.get("/candidates")
 @requires(*BUREAU)
 def candidates() -> Any:
-    rows = [add_labels(row) for row in queries.candidate_pairs(get_db(), show_mobiles=True)]
+    rows = [add_labels(row) for row in candidate_pairs(get_db(), show_mobiles=True)]
     table = Table(
         "candidates",
         "疑似同一农户",
@@ -169,7 +172,7 @@ CONFLICT_COLUMNS = (
 def conflicts() -> Any:
     page = page_number()
     db = get_db()
-    rows = queries.latest_conflicts(db, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    rows = latest_conflicts(db, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     table = Table(
         "conflicts", "编辑冲突", "Edit conflicts", CONFLICT_COLUMNS, rows, as_of=to_iso(utc_now())
     )
@@ -177,7 +180,7 @@ def conflicts() -> Any:
         "staff/list.html",
         {"conflicts": table},
         page=page,
-        total=queries.count_conflicts(db),
+        total=count_conflicts(db),
         page_size=PAGE_SIZE,
     )
 

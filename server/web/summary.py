@@ -6,14 +6,13 @@ from typing import Any
 
 from flask import Blueprint
 
-from server import summary
-from server.access import BUREAU, requires
-from server.counted import Scope
-from server.db import get_db
-from server.lookups import unit_scope
-from server.page_tables import NUMBER, Column, Table
-from server.progress import progress
-from server.web.progress import progress_table, scope_args, scope_query
+from server.accounts.access import BUREAU, requires
+from server.api.scope import page_scope
+from server.figures import summary
+from server.files.page_tables import NUMBER, Column, Table
+from server.plan.progress import progress
+from server.store.db import get_db
+from server.web.progress import progress_table
 from server.web.render import table_page
 from shared.choices import SESSION_KINDS, words
 
@@ -23,11 +22,10 @@ bp = Blueprint("summary", __name__)
 @bp.get("/summary")
 @requires(*BUREAU)
 def year_end() -> Any:
-    scope = scope_args()
+    scope = page_scope()
     db = get_db()
-    report = progress(db, scope["year"], scope["unit"], envoy_id=scope["envoy"], monthly=False)
-    unit = unit_scope(db, scope["unit"]) if scope["unit"] or not scope["envoy"] else None
-    where = Scope(scope["year"], unit["prefix"] if unit else "", scope["envoy"])
+    report = progress(db, scope.year, scope.unit, envoy_id=scope.envoy, monthly=False)
+    where = scope.figures()
     name, year, as_of = report["unit"]["name"], report["year"], report["as_of"]
     kinds = summary.sessions_by_kind(db, where)
     for row in kinds:
@@ -89,4 +87,10 @@ def year_end() -> Any:
             as_of=as_of,
         ),
     }
-    return table_page("summary.html", tables, report=report, scope=scope, scope_query=scope_query)
+    return table_page(
+        "summary.html",
+        tables,
+        report=report,
+        scope=scope,
+        large_photos=summary.large_training_photos(db, where),
+    )

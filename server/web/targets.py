@@ -9,14 +9,16 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext
 from marshmallow import Schema, fields, validate
 
-from server import listings, profiles, target_files, targets
-from server.access import ADMIN_ONLY, BUREAU, requires, signed_in
-from server.db import get_db
-from server.page_tables import CODE, NUMBER, Column, Table
+from server.accounts.access import ADMIN_ONLY, BUREAU, requires, signed_in
+from server.api.scope import year_of
+from server.files.page_tables import CODE, NUMBER, Column, Table
+from server.plan import profiles, target_files, targets
+from server.reference import lists as listings
+from server.store.db import get_db
 from server.web import forms
 from server.web.render import table_page
 from server.web.uploads import saved_upload
-from shared.clock import local_date, to_iso, utc_now
+from shared.clock import to_iso, utc_now
 from shared.indicators import BY_KEY, INDICATORS
 from shared.schemas.types import Number, Whole
 
@@ -32,14 +34,8 @@ COLUMNS = (
 )
 
 
-class YearArgs(Schema):
-    year = Whole(
-        load_default=lambda: local_date(utc_now()).year, validate=validate.Range(2000, 2200)
-    )
-
-
 def _year() -> int:
-    return int(forms.load(YearArgs(), {"year": request.values.get("year", "")})["year"])
+    return year_of(request.values.get("year"))
 
 
 @bp.get("/")

@@ -35,9 +35,18 @@ SESSION_KINDS = (
 CHECKIN_METHODS = ("qr_self", "card_scan", "roster")
 GENDERS = ("female", "male", "unspecified")
 PLOT_STAGES = ("sowing", "seedling", "growing", "flowering", "harvest", "other")
+# What a photo is of (labels in shared/choices.py PHOTO_KINDS), and what it is attached to.
+PHOTO_KINDS = ("site", "signin_sheet", "display_board", "observation")
+PHOTO_SUBJECTS = ("session", "observation")
+# Which photo kinds each subject takes: a session's evidence, or a plot observation's picture.
+PHOTO_KINDS_OF_SUBJECT = {
+    "session": ("site", "signin_sheet", "display_board"),
+    "observation": ("observation",),
+}
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 META_FIELDS = ("id", "envoy_id", "device_id", "hlc", "created_at", "updated_at", "deleted")
 # Data fields added after records of their kind were stored, oldest first. Stored stamp masks
-# (server/records.py stamp_names) number them after `deleted`, so a mask already stored keeps
+# (server/store/records.py stamp_names) number them after `deleted`, so a mask already stored keeps
 # its meaning; devices and servers that do not know one still sync (docs/sync.md).
 ADDED_FIELDS: dict[str, tuple[str, ...]] = {p.ATTENDANCE: ("phone", "net", "typed_code")}
 # A check-in's `phone`: 16 hex digits of a keyed hash of the cookie the field web app gave the
@@ -182,6 +191,49 @@ class PlotObservationSchema(FieldRecordSchema):
     correction_of = Id(allow_none=True, load_default=None)
 
 
+class PhotoSchema(FieldRecordSchema):
+    """A photo's metadata: what it shows and of what; its bytes travel apart, named by sha256.
+
+    `taken_at` is the camera's EXIF DateTimeOriginal (read as China time when it carries no
+    offset), `recorded_at` the device's own time when the envoy added it; the place is EXIF GPS
+    when the camera wrote it. Any of them may be missing: nothing is made up.
+    """
+
+    subject_kind = fields.String(required=True, validate=validate.OneOf(PHOTO_SUBJECTS))
+    subject_id = Id(required=True)
+    photo_kind = fields.String(required=True, validate=validate.OneOf(PHOTO_KINDS))
+    sha256 = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            SHA256_HEX.pattern + r"\Z",
+            error="须为64位小写十六进制 SHA-256 / must be 64 lowercase hex digits (SHA-256)",
+        ),
+    )
+    # Bounds of a reduced photo (shared/photos.py); what the server takes is checked there.
+    size_bytes = Whole(required=True, validate=validate.Range(1, 64 * 1024 * 1024))
+    width = Whole(required=True, validate=validate.Range(1, 100_000))
+    height = Whole(required=True, validate=validate.Range(1, 100_000))
+    taken_at = Timestamp(allow_none=True, load_default=None)
+    recorded_at = Timestamp(required=True)
+    latitude = Number(allow_none=True, load_default=None, validate=validate.Range(-90, 90))
+    longitude = Number(allow_none=True, load_default=None, validate=validate.Range(-180, 180))
+    accuracy_m = Number(allow_none=True, load_default=None, validate=validate.Range(0, 100_000))
+    note = Note(allow_none=True, load_default=None, validate=validate.Length(max=500))
+
+    @validates_schema
+    def kind_fits_subject(self, data: dict[str, Any], **kwargs: Any) -> None:
+        subject, kind = data.get("subject_kind"), data.get("photo_kind")
+        if subject and kind and kind not in PHOTO_KINDS_OF_SUBJECT[subject]:
+            raise ValidationError(
+                f"{subject} 的照片不能是 {kind} / a {subject} photo cannot be {kind}",
+                "photo_kind",
+            )
+        if (data.get("latitude") is None) != (data.get("longitude") is None):
+            raise ValidationError(
+                "纬度和经度须同时给出 / latitude and longitude come together", "longitude"
+            )
+
+
 def _check_copies(data: dict[str, Any]) -> None:
     copies = data.get("copies")
     if copies is None:
@@ -202,6 +254,7 @@ FIELD_SCHEMAS: dict[str, type[FieldRecordSchema]] = {
     p.LEAFLET_HANDOUT: LeafletHandoutSchema,
     p.PLOT: PlotSchema,
     p.PLOT_OBSERVATION: PlotObservationSchema,
+    p.PHOTO: PhotoSchema,
 }
 
 _INSTANCES: dict[str, FieldRecordSchema] = {kind: cls() for kind, cls in FIELD_SCHEMAS.items()}

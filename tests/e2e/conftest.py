@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from server.db import init_db
-from server.records import row_to_state, table_of
+from server.store.db import init_db
+from server.store.records import row_to_state, table_of
 from shared import protocol as p
 from shared.mobile import mask_mobile
 from shared.schemas.field import data_fields

@@ -8,8 +8,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from server import users
-from server.db import init_db
+from server.accounts import users
+from server.store.db import init_db
 from tests.browser import ARTIFACTS, screenshot
 from tests.helpers import VILLAGE_WEST, LiveServer, load_demo_reference
 from tests.server.fieldwork import Envoy
@@ -99,7 +99,7 @@ def test_a_figure_drills_down_to_its_check_ins(desk_page: object, bureau: LiveSe
     page.wait_for_selector("#record-count")  # type: ignore[attr-defined]
     assert "共 11 条" in page.inner_text("#record-count")  # type: ignore[attr-defined]
     body = page.inner_text("#table-checkins")  # type: ignore[attr-defined]
-    # An admin sees mobiles in full; staff see them masked (tests/server/test_web_pages.py).
+    # An admin sees mobiles in full; staff see them masked (tests/server/web/test_web_pages.py).
     assert "赵大" in body and "13912345678" in body
     screenshot(page, "bureau-drilldown-checkins")
     page.locator("#table-checkins a[href*='/records/session/']").first.click()  # type: ignore[attr-defined]

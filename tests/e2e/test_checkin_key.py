@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from field_client import qr_checkin
-from server.db import init_db
+from server.store.db import init_db
 from tests.helpers import LiveServer, enrolled_store, fast_client
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import requests
 
 from field_client import qr_checkin
-from server.checkin_flags import SHARED_ADDRESS
-from server.db import init_db
-from server.figures import Scope
-from server.flags import FlagRules, flags
+from server.figures.counted import Scope
+from server.quality.checkin_flags import SHARED_ADDRESS
+from server.quality.flags import FlagRules, flags
+from server.store.db import init_db
 from shared import protocol as p
 from shared.clock import utc_now
 from shared.schemas.field import PHONE_HASH

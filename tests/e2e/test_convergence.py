@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from field_client.store import FieldStore
 from field_client.sync import SyncClient, SyncFailed, enrol
 from server import create_app
-from server.db import init_db
-from server.report import build_report
+from server.plan.report import build_report
+from server.store.db import init_db
 from shared import protocol as p
 from tests.e2e.conftest import device_records, server_records
 from tests.e2e.wsgi_transport import AFTER, BEFORE, session_for

@@ -20,8 +20,8 @@ import pytest
 import requests
 
 from field_client.store import FieldStore
-from server.db import init_db
-from server.report import build_report
+from server.plan.report import build_report
+from server.store.db import init_db
 from shared import protocol as p
 from shared.clock import CHINA, parse_iso, utc_now
 from tests.helpers import LiveServer
@@ -196,7 +196,7 @@ def test_rebuilding_starts_fresh(demo: Path, tmp_path: Path) -> None:
 
 
 def test_demo_has_accounts_to_sign_in_with(demo: Path) -> None:
-    from server import users
+    from server.accounts import users
 
     # Read afresh: another test rebuilt the demo, and every build makes new passwords.
     summary = json.loads((demo / "demo.json").read_text())
@@ -252,7 +252,7 @@ def test_the_year_is_spread_over_the_months_along_the_profile(demo: Path) -> Non
 
 
 def test_the_year_has_the_demo_profile_and_nothing_after_the_day(demo: Path) -> None:
-    from server import profiles
+    from server.plan import profiles
 
     db = init_db(str(demo / "server.db"))
     try:

@@ -1,6 +1,6 @@
 """The device's own progress and the server's figures count by the same rules: the same records,
 made on a real field client and synced to a real server, give every indicator the same value on
-both sides (server/counted.py and field_client/progress.py)."""
+both sides (server/figures/counted.py and field_client/progress.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from sqlite_utils import Database
 from field_client import operations as ops
 from field_client import progress
 from field_client.store import FieldStore
-from server import figures
-from server.counted import Scope
+from server.figures import count as figures
+from server.figures.counted import Scope
 from shared import protocol as p
 from shared.indicators import INDICATOR_KEYS
 from tests.helpers import VILLAGE_EAST, LiveServer, enrolled_store, fast_client

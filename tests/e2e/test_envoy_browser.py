@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from server import targets
-from server.db import init_db
+from server.plan import targets
+from server.store.db import init_db
 from tests.browser import screenshot
 from tests.e2e.field_serve import FieldServer
 from tests.helpers import LiveServer, enrolled_store, load_demo_reference

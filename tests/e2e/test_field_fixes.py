@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 
 from field_client.cli import cli
 from field_client.store import FieldStore
-from server.db import init_db
+from server.store.db import init_db
 from shared import protocol as p
 from shared.merge import stamped_change
 from tests.helpers import LiveServer, enrolment_code

@@ -12,8 +12,8 @@ import openpyxl
 import pytest
 import requests
 
-from server import users
-from server.db import init_db
+from server.accounts import users
+from server.store.db import init_db
 from shared import protocol as p
 from shared.ids import new_id
 from tests.browser import screenshot

@@ -20,8 +20,8 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from server import users
-from server.db import init_db
+from server.accounts import users
+from server.store.db import init_db
 from tests.e2e.field_serve import FieldServer
 from tests.helpers import LiveServer
 

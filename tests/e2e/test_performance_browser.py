@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from server import users
-from server.db import init_db
-from server.performance import COLUMNS
+from server.accounts import users
+from server.figures.performance import COLUMNS
+from server.store.db import init_db
 from tests.browser import screenshot
 from tests.helpers import VILLAGE_WEST, LiveServer, load_demo_reference
 from tests.server.fieldwork import Envoy

@@ -13,7 +13,7 @@ import pytest
 from field_client import operations as ops
 from field_client.mobiles import farmers_with_mobile
 from field_client.store import FieldStore, NotYours
-from server import reference
+from server.reference import load as reference
 from shared import protocol as p
 from shared.errors import InvalidRecord
 from shared.mobile import mask_mobile, mobile_hash

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from server import users
-from server.db import init_db
+from server.accounts import users
+from server.store.db import init_db
 from shared import protocol as p
 from tests.browser import ARTIFACTS, screenshot
 from tests.helpers import VILLAGE_SOUTH, LiveServer, load_demo_reference

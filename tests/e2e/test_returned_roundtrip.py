@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from field_client import operations as ops
-from server.db import init_db
-from server.reviews import set_review
+from server.quality.reviews import set_review
+from server.store.db import init_db
 from shared import protocol as p
 from shared import review_status as rs
 from tests.browser import screenshot

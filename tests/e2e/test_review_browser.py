@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from server import users
-from server.db import init_db
+from server.accounts import users
+from server.store.db import init_db
 from tests.browser import screenshot
 from tests.helpers import LiveServer, load_demo_reference
 from tests.server.fieldwork import Envoy

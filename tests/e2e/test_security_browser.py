@@ -11,8 +11,8 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from field_client.store import FieldStore
-from server import users
-from server.db import init_db
+from server.accounts import users
+from server.store.db import init_db
 from tests.e2e.field_serve import FieldServer
 from tests.field_client.web.conftest import PIN, make_store, new_farmer, new_session
 from tests.helpers import LiveServer, load_demo_reference

@@ -7,10 +7,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from field_client.store import FieldStore
-from server.db import init_db
-from server.farmers import creation_key
-from server.maintenance import purge_tombstones
-from server.report import build_report
+from server.farmers.matching import creation_key
+from server.plan.report import build_report
+from server.store.db import init_db
+from server.sync.maintenance import purge_tombstones
 from shared import protocol as p
 from shared.clock import parse_iso, to_iso, utc_now, wall_ms
 from tests.e2e.conftest import count_rows, device_records, server_records

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from server import users
-from server.db import init_db
+from server.accounts import users
+from server.store.db import init_db
 from tests.browser import screenshot
 from tests.helpers import LiveServer, load_demo_reference
-from tests.server.test_file_limits import TARGETS_YAML, alias_bomb, empty_rows, workbook
+from tests.server.files.test_file_limits import TARGETS_YAML, alias_bomb, empty_rows, workbook
 
 ADMIN, PASSWORD = "科长", "upload-password"
 

@@ -13,7 +13,7 @@ from flask import Flask
 from field_client import local, phones, qr_checkin
 from field_client.store import FieldStore
 from field_client.sync import SyncClient, enrol
-from server.db import init_db
+from server.store.db import init_db
 from shared import protocol as p
 from tests.e2e.wsgi_transport import WsgiAdapter
 from tests.helpers import VILLAGE_EAST, enrolment_code

@@ -8,9 +8,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server import devices
-from server.db import init_db
-from server.sync import apply_push
+from server.store.db import init_db
+from server.sync import apply_push, devices
 from shared import protocol as p
 from shared.clock import CHINA, wall_ms
 from shared.ids import new_id

@@ -10,9 +10,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from server import create_app, devices
-from server.db import init_db
-from server.records import row_to_state
+from server import create_app
+from server.store.db import init_db
+from server.store.records import row_to_state
+from server.sync import devices
 from shared import protocol as p
 from shared.clock import wall_ms
 from shared.ids import attendance_id, new_id
@@ -392,6 +393,7 @@ def test_openapi_lists_the_paths(client: FlaskClient) -> None:
         "/api/v1/reports/{year}/breakdown",
         "/api/v1/reconciliation/{year}",
         "/api/v1/reconciliation/{year}/ledger/{envoy_id}",
+        "/api/v1/media/{sha256}",
     }
     assert "post" in spec["paths"]["/api/v1/sync/push"]
     assert "get" in spec["paths"]["/api/v1/sync/pull"]

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from server.db import init_db
+from server.store.db import init_db
 from shared import protocol as p
 from shared.ids import new_id
 from shared.schemas.field import FIELD_SCHEMAS

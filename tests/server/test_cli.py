@@ -19,10 +19,9 @@ from click.testing import CliRunner, Result
 from flask.testing import FlaskClient
 from PIL import Image
 
-from server import devices
 from server.cli import cli
-from server.db import init_db
-from server.sync import apply_push
+from server.store.db import init_db
+from server.sync import apply_push, devices
 from shared import protocol as p
 from shared.gc_tuning import GEN0_THRESHOLD
 from shared.ids import new_id
@@ -717,7 +716,7 @@ def test_load_commands_refuse_files_built_to_take_the_server_down(
     db_path: str, tmp_path: Path
 ) -> None:
     """Issue 18.8/18.11: the `load` commands read through the same limits as the pages."""
-    from tests.server.test_file_limits import TARGETS_YAML, alias_bomb, empty_rows, workbook
+    from tests.server.files.test_file_limits import TARGETS_YAML, alias_bomb, empty_rows, workbook
 
     files = {
         "bomb.yaml": (alias_bomb().encode(), "alias"),

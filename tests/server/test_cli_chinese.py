@@ -6,9 +6,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from server import devices, users
+from server.accounts import users
 from server.cli import cli
-from server.db import init_db
+from server.store.db import init_db
+from server.sync import devices
 from tests.server.test_cli import assert_one_line_error, loaded, ok, run
 
 

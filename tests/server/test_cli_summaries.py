@@ -11,8 +11,8 @@ from click.testing import CliRunner, Result
 from sqlite_utils import Database
 
 from server.cli import cli
-from server.counted import Scope
-from server.progress import progress
+from server.figures.counted import Scope
+from server.plan.progress import progress
 from server.summaries import maintain
 from server.summaries import read as summaries_read
 from tests.helpers import TECH_POTATO, VILLAGE_WEST

@@ -131,7 +131,8 @@ def test_every_endpoint_answers_as_documented(
 ) -> None:
     failures: dict[str, str] = {}
     for operation in operations(api_schema):
-        token = served["device"] if operation.path.startswith("/api/v1/sync") else served["api"]
+        by_device = operation.path.startswith(("/api/v1/sync", "/api/v1/media"))
+        token = served["device"] if by_device else served["api"]
         auth = {} if operation.path == "/api/v1/enrolments" else {"Authorization": token}
         try:
             check(operation, mode, auth)
@@ -144,7 +145,10 @@ def test_every_endpoint_is_covered(api_schema: Any, tmp_path: Path) -> None:
     app = create_app({"DATABASE": str(tmp_path / "server.db")})
     documented = {operation.path for operation in operations(api_schema)}
     served_paths = {
-        str(rule.rule).replace("<int:year>", "{year}").replace("<envoy_id>", "{envoy_id}")
+        str(rule.rule)
+        .replace("<int:year>", "{year}")
+        .replace("<envoy_id>", "{envoy_id}")
+        .replace("<sha256>", "{sha256}")
         for rule in app.url_map.iter_rules()
         if str(rule.rule).startswith("/api/v1/")
     }

@@ -48,7 +48,7 @@ def test_the_tombstone_retention_comes_from_its_variable(
 ) -> None:
     seen: list[int] = []
     monkeypatch.setattr(
-        "server.maintenance.purge_tombstones", lambda _db, days: seen.append(days) or 0
+        "server.sync.maintenance.purge_tombstones", lambda _db, days: seen.append(days) or 0
     )
     db_path = str(tmp_path / "t.db")
     assert CliRunner().invoke(cli, ["--db", db_path, "init"]).exit_code == 0

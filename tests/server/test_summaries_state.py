@@ -22,10 +22,13 @@ from hypothesis.stateful import (
     rule,
 )
 
-from server import figures, merges, reference, reviews
-from server.counted import Scope
-from server.db import init_db
-from server.progress import cumulative_by_month
+from server.farmers import merges
+from server.figures import count as figures
+from server.figures.counted import Scope
+from server.plan.progress import cumulative_by_month
+from server.quality import reviews
+from server.reference import load as reference
+from server.store.db import init_db
 from server.summaries import maintain
 from server.summaries import read as summaries_read
 from server.sync import apply_push

@@ -85,6 +85,20 @@ GOOD: dict[str, dict[str, Any]] = {
         "stage": "seedling",
         "survival_rate": 92.5,
     },
+    p.PHOTO: {
+        "subject_kind": "session",
+        "subject_id": SESSION,
+        "photo_kind": "signin_sheet",
+        "sha256": "ab" * 32,
+        "size_bytes": 201_000,
+        "width": 1600,
+        "height": 1200,
+        "taken_at": "2026-05-28T01:10:00Z",
+        "recorded_at": "2026-05-28T01:12:00Z",
+        "latitude": 25.04,
+        "longitude": 102.71,
+        "accuracy_m": 8.0,
+    },
 }
 
 
@@ -463,3 +477,36 @@ def test_single_target_row_schema() -> None:
         }
     )
     assert row["unit_code"] == "530102000000"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"sha256": "AB" * 32}, "sha256"),
+        ({"sha256": "ab" * 31}, "sha256"),
+        ({"photo_kind": "selfie"}, "photo_kind"),
+        ({"photo_kind": "observation"}, "photo_kind"),
+        ({"subject_kind": "farmer"}, "subject_kind"),
+        ({"longitude": None}, "longitude"),
+        ({"latitude": 91}, "latitude"),
+        ({"size_bytes": 0}, "size_bytes"),
+    ],
+)
+def test_a_bad_photo_names_its_field(changes: dict[str, Any], field: str) -> None:
+    assert field in errors_of(p.PHOTO, good(p.PHOTO, **changes))
+
+
+def test_a_photo_without_time_or_place_is_a_good_record() -> None:
+    loaded = validate_record(
+        p.PHOTO,
+        good(
+            p.PHOTO,
+            subject_kind="observation",
+            photo_kind="observation",
+            taken_at=None,
+            latitude=None,
+            longitude=None,
+            accuracy_m=None,
+        ),
+    )
+    assert loaded["taken_at"] is None and loaded["latitude"] is None

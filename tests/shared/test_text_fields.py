@@ -76,6 +76,8 @@ MACHINE_TEXT = {
     # 16 hex digits of a hash (its pattern admits nothing else).
     "AttendanceSchema.phone",
     "AttendanceSchema.net",
+    # 64 hex digits of the photo's SHA-256 (its pattern admits nothing else).
+    "PhotoSchema.sha256",
 }
 
 

@@ -1,0 +1,203 @@
+"""Which year, unit and envoy a figures page or report API answer is about, for whom asks.
+
+Read from the query string in one place, with one policy for envoy users, and turned into the
+Scope every figure counts over (server/figures/counted.py). It sits in api/ rather than web/
+because both need it and tests/server/test_layout.py puts api below web: pages may import
+from api, never the reverse.
+
+The policy for an envoy user (role envoy) is the same on every page and API:
+- asking for no envoy gets their own rows: it is what their pages are for, so nothing is
+  refused and nothing else is shown;
+- asking for their own envoy id is the same;
+- asking for another envoy's id, or for a unit (a unit's figures are other envoys' too), is
+  refused with 403 `OthersRows`, never narrowed silently. An answer for "李梅" that quietly
+  holds 张三's figures is worse than a refusal: a download or an API reader cannot tell it got
+  something else than it asked for. The refusal comes before any look-up, so it never tells an
+  envoy which ids exist;
+- an envoy account linked to no envoy is refused (`NoEnvoyLinked`), never shown everyone's;
+- one record (a session's page, a record's review page) is theirs when they recorded it, or
+  lead or co-run its session, as their device's pull has it (`own_record`, `OthersRecord`).
+Bureau users (admin, staff) and holders of an admin-issued API token may ask for any unit
+and envoy.
+
+Bad input, each with one bilingual error from here: a year that is not a whole number
+(`YearNotANumber`, 422) or out of range (server/plan/report.py's `UnknownYear`, 404), a unit code
+that names no unit (`UnknownUnit`, 404), an envoy id that names no envoy (`UnknownEnvoy`, 404).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import request
+
+from server.accounts import users
+from server.accounts.access import NotAllowed, report_reader, signed_in
+from server.figures.counted import Scope
+from server.plan.report import FIRST_YEAR, LAST_YEAR, check_year
+from server.reference.lookups import UnknownEnvoy, UnknownUnit, envoy_by_id, unit_scope
+from server.store.db import get_db
+from shared.clock import local_date, utc_now
+from shared.errors import TianjianError
+from shared.typed_digits import number_text
+
+# Division codes are 2 to 12 digits (a province to a village); envoy ids are short.
+UNIT_CODE = re.compile(r"^[0-9]{2,12}$")
+ENVOY_ID_LENGTH = 64
+# What an error repeats of the text it refuses, so a crafted query is not echoed whole.
+SHOWN = 40
+
+
+class YearNotANumber(TianjianError):
+    """The year asked for is not a whole number (422, as every other field typed wrong)."""
+
+    status = 422
+
+    def __init__(self, text: str) -> None:
+        wanted = f"{FIRST_YEAR}–{LAST_YEAR}"
+        super().__init__(
+            f"年份应为 {wanted} 之间的整数：{text[:SHOWN]} / the year must be a whole number "
+            f"from {wanted}: {text[:SHOWN]}",
+            {"year": f"年份应为 {wanted} 之间的整数 / the year must be a whole number, {wanted}"},
+        )
+
+
+class OthersRows(NotAllowed):
+    """An envoy user asked for another envoy's rows or a unit's."""
+
+    message = (
+        "特派员只能查看自己的数据，不能查看其他特派员或整个单位的数据；去掉网址中的 envoy 和 "
+        "unit 即可查看自己的 / an envoy sees only their own figures, not another envoy's or a "
+        "unit's; leave envoy and unit out of the address to see your own"
+    )
+
+
+class OthersRecord(NotAllowed):
+    """An envoy user asked for one record (a session, a hand-out) that is not theirs."""
+
+    message = (
+        "特派员只能查看自己的记录（自己记录、主讲或协办的） / an envoy sees only their own "
+        "records (recorded, led or co-run by them)"
+    )
+
+
+class NoEnvoyLinked(NotAllowed):
+    """An envoy user's account is linked to no envoy, so it has no rows of its own."""
+
+    message = (
+        "该账号未关联特派员，请管理员在用户管理中关联 / this account is linked to no envoy; "
+        "ask an admin to link one under Users"
+    )
+
+
+@dataclass(frozen=True)
+class ViewScope:
+    """The year, unit and envoy a page or answer is about, after the envoy-user policy.
+
+    `unit` and `envoy` are as asked (the unit's code as typed, so links keep it); `place` is
+    the unit the figures are for (the first county when neither a unit nor an envoy is asked),
+    None for an envoy's rows anywhere; `own` is true for an envoy user's own rows (their page
+    offers no unit or envoy to choose).
+    """
+
+    year: int
+    unit: str | None = None
+    envoy: str | None = None
+    own: bool = False
+    place: dict[str, Any] | None = field(default=None, compare=False)
+    envoy_name: str | None = None
+
+    @property
+    def name(self) -> str:
+        """Whose figures: the unit's name, else the envoy's (page heading, file's first line)."""
+        if self.place is not None:
+            return str(self.place["name"])
+        return self.envoy_name or ""
+
+    @property
+    def prefix(self) -> str:
+        return str(self.place["prefix"]) if self.place is not None else ""
+
+    def figures(self, exclude_questioned: bool = False) -> Scope:
+        """The Scope every figure counts over (server/figures/counted.py)."""
+        return Scope(self.year, self.prefix, self.envoy, exclude_questioned=exclude_questioned)
+
+    def query(self, **changes: Any) -> dict[str, Any]:
+        """The query string that keeps this scope when linking to another page; a change to
+        None leaves that argument out."""
+        asked = {"year": self.year, "unit": self.unit, "envoy": self.envoy, **changes}
+        return {key: value for key, value in asked.items() if value is not None}
+
+
+def year_of(text: str | int | None) -> int:
+    """The year asked for (this China-time year when none is): a whole number in range."""
+    if text is None or text == "":
+        return local_date(utc_now()).year
+    if isinstance(text, int):
+        return check_year(text)
+    digits = number_text(text)
+    # Far longer than any year: refused as such, without reading a 4,000-digit number.
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > len(str(LAST_YEAR)) + 2:
+        raise YearNotANumber(text)
+    return check_year(int(digits))
+
+
+def held_to(reader: users.User | None, envoy_id: str | None) -> str | None:
+    """The envoy whose rows `reader` may see when asking for `envoy_id` (None: any envoy).
+
+    `reader` None is an API token, which reads as the bureau does. An envoy user asking for
+    none gets their own; for another envoy, OthersRows.
+    """
+    if reader is None or reader.role != users.ENVOY:
+        return envoy_id
+    if not reader.envoy_id:
+        raise NoEnvoyLinked()
+    if envoy_id not in (None, reader.envoy_id):
+        raise OthersRows()
+    return reader.envoy_id
+
+
+def own_record(reader: users.User, owners: Iterable[str | None]) -> None:
+    """Refuse an envoy user one record unless they are among its owners (who recorded it,
+    and for a session its lead and co-envoys, as a device's pull has it); others read any."""
+    held = held_to(reader, None)
+    if held is not None and held not in set(owners):
+        raise OthersRecord()
+
+
+def scope_of(
+    args: Mapping[str, str], reader: users.User | None, year: str | int | None = None
+) -> ViewScope:
+    """The scope `reader` asked for in `args` (year, unit, envoy), `year` from the path when
+    it is there. See the module docstring for the policy and the errors."""
+    envoy = args.get("envoy") or None
+    unit = args.get("unit") or None
+    own = reader is not None and reader.role == users.ENVOY
+    if own and unit is not None:
+        raise OthersRows()
+    envoy = held_to(reader, envoy)
+    chosen_year = year_of(args.get("year") if year is None else year)
+    db = get_db()
+    if unit is not None and not UNIT_CODE.fullmatch(unit):
+        raise UnknownUnit(unit[:SHOWN])
+    envoy_name = None
+    if envoy is not None:
+        if len(envoy) > ENVOY_ID_LENGTH:
+            raise UnknownEnvoy(envoy[:SHOWN])
+        envoy_name = str(envoy_by_id(db, envoy)["name"])
+    place = unit_scope(db, unit) if unit is not None or envoy is None else None
+    return ViewScope(chosen_year, unit, envoy, own, place, envoy_name)
+
+
+def page_scope() -> ViewScope:
+    """The scope of this page request: its query string and signed-in user (a page asks only
+    under `requires`, so there is one; nobody signed in is never read as the bureau)."""
+    return scope_of(request.args, signed_in())
+
+
+def api_scope(year: int) -> ViewScope:
+    """The scope of this report API request: the path's year, the query string, the reader."""
+    return scope_of(request.args, report_reader(), year)

@@ -1,0 +1,74 @@
+"""How a figure is broken down: the dimensions (township, village, envoy, month, technology,
+kind, gender) as SQL expressions per family of records. Which records count is
+server/figures/counted.py's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from server.figures.counted import HANDOUT_COUNTED_AT, local_month
+
+TOTAL = ""  # the group key of an ungrouped figure
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """How each family of records is keyed when a figure is broken down; None: not applicable."""
+
+    name: str
+    session: str | None
+    attendance: str | None
+    handout: str | None
+    plot: str | None
+    session_join: str = ""
+    plot_join: str = ""
+    needs_farmer: bool = False
+
+
+def township_of(expr: str) -> str:
+    return f"substr({expr}, 1, 9) || '000'"
+
+
+def village_of(expr: str) -> str:
+    return f"CASE WHEN substr({expr}, 10, 3) != '000' THEN {expr} END"
+
+
+DIMENSIONS: dict[str, Dimension] = {
+    "total": Dimension("total", "''", "''", "''", "''"),
+    "township": Dimension(
+        "township",
+        township_of("s.unit_code"),
+        township_of("s.unit_code"),
+        township_of("coalesce(h.unit_code, hs.unit_code)"),
+        township_of("p.village_code"),
+    ),
+    "village": Dimension(
+        "village",
+        village_of("s.unit_code"),
+        village_of("s.unit_code"),
+        village_of("coalesce(h.unit_code, hs.unit_code)"),
+        village_of("p.village_code"),
+    ),
+    "envoy": Dimension("envoy", "s.lead_envoy_id", "s.lead_envoy_id", "h.envoy_id", "p.envoy_id"),
+    "month": Dimension(
+        "month",
+        local_month("s.starts_at"),
+        local_month("s.starts_at"),
+        local_month(HANDOUT_COUNTED_AT),
+        "CAST(strftime('%m', p.established_on) AS INTEGER)",
+    ),
+    "technology": Dimension(
+        "technology",
+        "t.value",
+        "t.value",
+        None,
+        "t.value",
+        # LEFT: records naming no technology stay in, under a None key.
+        session_join="LEFT JOIN json_each(s.technology_ids) t",
+        plot_join="LEFT JOIN json_each(p.technology_ids) t",
+    ),
+    "kind": Dimension("kind", "s.kind", "s.kind", "hs.kind", None),
+    "gender": Dimension(
+        "gender", None, "coalesce(f.gender, 'unspecified')", None, None, needs_farmer=True
+    ),
+}

@@ -1,0 +1,309 @@
+"""A unit's year broken down by township, village, envoy, month, technology, session kind or gender,
+each row with the targets set at that level; one grouped query per family of records.
+
+Additive figures (person-times, sessions, copies, plots, area) of the rows add up to the unit's
+total, with one row for records that sit above the level (a county-level TV lecture in a
+township breakdown; a township's large training in a village one): it belongs to no township or
+village, so it has no targets. The total carries the unit's own targets, judged by
+server.progress as the progress page judges them. Distinct counts (trainees,
+technologies, varieties) do not add up: a farmer trained in two townships is one trainee of
+each. By technology, a session teaching two technologies counts under both.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from server.figures import count as figures
+from server.figures.counted import Scope, code_range
+from server.plan import profiles, targets
+from server.plan.progress import judge, progress
+from server.reference.lookups import envoy_by_id, unit_scope
+from shared.choices import GENDERS, SESSION_KINDS, words
+from shared.clock import CHINA, to_iso, utc_now
+from shared.errors import TianjianError
+from shared.indicators import INDICATORS
+
+BY = ("township", "village", "envoy", "month", "technology", "kind", "gender")
+# Figures whose rows add up to the total (the others count distinct things).
+ADDITIVE = (
+    "trainee_attendances",
+    "village_trainings",
+    "large_trainings",
+    "tv_lectures",
+    "leaflets_distributed",
+    "demo_plots",
+    "demo_area_mu",
+)
+# Which indicators a dimension can break down (gender: only people; kind: no plots).
+APPLIES = {
+    "gender": ("trainee_attendances", "unique_trainees"),
+    "kind": (
+        "trainee_attendances",
+        "unique_trainees",
+        "leaflets_distributed",
+        "village_trainings",
+        "large_trainings",
+        "tv_lectures",
+        "technologies_promoted",
+    ),
+    "technology": (
+        "trainee_attendances",
+        "unique_trainees",
+        "village_trainings",
+        "large_trainings",
+        "tv_lectures",
+        "technologies_promoted",
+        "varieties_introduced",
+        "demo_plots",
+        "demo_area_mu",
+    ),
+}
+NOT_AT_A_SESSION = ("非培训场合", "not at a session")
+
+
+# The row of records above the level broken down: in no township (or village) of the unit.
+ABOVE_WORDS = {
+    "township": ("不属任何乡镇（县本级）", "in no township (county level)"),
+    "village": ("不属任何村（乡镇、县本级）", "in no village (township or county level)"),
+}
+
+
+# What the total's line of each indicator carries from the progress report, as a row's targets.
+TARGET_FIELDS = (
+    "comparator",
+    "target",
+    "basis",
+    "basis_missing",
+    "percent",
+    "met",
+    "status",
+    "expected_by_now",
+)
+TOTAL_EXTRAS = {
+    "trainee_attendances": ("reported", "reported_without_names"),
+    "tv_lectures": ("audience_estimate",),
+}
+
+
+def _above(key: Any, unit_code: str) -> bool:
+    return key is None or key == unit_code
+
+
+class UnknownDimension(TianjianError):
+    status = 422
+
+    def __init__(self, by: str) -> None:
+        super().__init__(
+            f"无法按 {by} 分组 / cannot break down by {by}", {"by": f"one of {', '.join(BY)}"}
+        )
+
+
+@dataclass
+class BreakdownRow:
+    """One row: what it is (key and labels) and each indicator's figure and target there."""
+
+    key: Any
+    label_zh: str
+    label_en: str
+    values: dict[str, float]
+    targets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Records above the level broken down (no township, or no village): never any targets.
+    above: bool = False
+    # A township's or village's township name (files carry it beside the 12-digit key).
+    township: str | None = None
+
+
+def _labels(db: Database, by: str, keys: list[Any], unit_code: str) -> dict[Any, tuple[str, str]]:
+    if by in ("township", "village"):
+        names: dict[Any, Any] = {}
+        for start in range(0, len(keys), 500):
+            chunk = [k for k in keys[start : start + 500] if k]
+            if chunk:
+                marks = ",".join("?" * len(chunk))
+                names.update(
+                    db.execute(
+                        f"SELECT code, name FROM units WHERE code IN ({marks})", chunk
+                    ).fetchall()
+                )
+        out = {}
+        for key in keys:
+            if _above(key, unit_code):
+                out[key] = ABOVE_WORDS[by]
+            else:
+                out[key] = (names.get(key, key), names.get(key, key))
+        return out
+    if by == "envoy":
+        names = dict(db.execute("SELECT id, name FROM envoys").fetchall())
+        return {k: (names.get(k, "（未知）"), names.get(k, "(unknown)")) for k in keys}
+    if by == "technology":
+        names = dict(db.execute("SELECT id, name FROM technologies").fetchall())
+        return {
+            k: (names.get(k, k), names.get(k, k)) if k else ("（未标技术）", "(no technology)")
+            for k in keys
+        }
+    if by == "month":
+        return {k: (f"{k}月", f"month {k}") for k in keys}
+    if by == "kind":
+        return {k: words(SESSION_KINDS, k) if k else NOT_AT_A_SESSION for k in keys}
+    return {k: words(GENDERS, k or "unspecified") for k in keys}
+
+
+def _townships(db: Database, keys: list[Any], unit_code: str) -> dict[Any, str]:
+    """The township name of each township or village key (not the unit's own row)."""
+    codes = {key: key[:9].ljust(12, "0") for key in keys if key and key != unit_code}
+    names = dict(
+        db.execute(
+            "SELECT code, name FROM units WHERE code IN (SELECT value FROM json_each(?))",
+            [json.dumps(sorted(set(codes.values())))],
+        ).fetchall()
+    )
+    return {key: names.get(code, "") for key, code in codes.items()}
+
+
+def _all_keys(db: Database, by: str, prefix: str, year: int) -> list[Any]:
+    """Rows shown even with nothing counted: every township/village of the unit, every envoy
+    serving it, every month."""
+    lo, hi = code_range(prefix)
+    if by in ("township", "village"):
+        return [
+            row[0]
+            for row in db.execute(
+                "SELECT code FROM units WHERE level = ? AND code >= ? AND code < ? ORDER BY code",
+                [by, lo, hi],
+            )
+        ]
+    if by == "envoy":
+        return [
+            row[0]
+            for row in db.execute(
+                "SELECT e.id FROM envoys e WHERE EXISTS (SELECT 1 FROM json_each(e.township_codes) t "
+                "WHERE t.value >= ? AND t.value < ?) ORDER BY e.name",
+                [lo, hi],
+            )
+        ]
+    if by == "month":
+        return list(range(1, 13))
+    return []
+
+
+def breakdown(
+    db: Database,
+    year: int,
+    by: str,
+    unit_code: str | None = None,
+    envoy_id: str | None = None,
+    now: datetime | None = None,
+    sort: str | None = None,
+    descending: bool = True,
+    exclude_questioned: bool = False,
+) -> dict[str, Any]:
+    """The unit's (or an envoy's) figures for the year by `by`, with each row's own targets."""
+    if by not in BY:
+        raise UnknownDimension(by)
+    now = now or utc_now()
+    unit = unit_scope(db, unit_code) if unit_code or not envoy_id else None
+    prefix = unit["prefix"] if unit else ""
+    if envoy_id:
+        envoy_by_id(db, envoy_id)
+    scope = Scope(year, prefix, envoy_id, exclude_questioned=exclude_questioned)
+    found = figures.compute(db, scope, by).groups
+    # The unit's (or envoy's) own line of each indicator, judged as the progress page judges it.
+    report = progress(
+        db,
+        year,
+        unit["code"] if unit else None,
+        envoy_id,
+        now=now,
+        monthly=False,
+        exclude_questioned=exclude_questioned,
+    )
+    lines = {line["key"]: line for line in report["indicators"]}
+    if envoy_id and by == "envoy":
+        # One envoy's figures by envoy are that envoy's row alone: listing every envoy (with
+        # zeros) would show an envoy user the names of all the others.
+        keys = [envoy_id]
+    else:
+        keys = list(found)
+        keys += [key for key in _all_keys(db, by, prefix, year) if key not in found]
+    unit_code = unit["code"] if unit else ""
+    labels = _labels(db, by, keys, unit_code)
+    townships = _townships(db, keys, unit_code) if by in ("township", "village") else {}
+    owner_targets: dict[str, dict[str, targets.Target]] = {}
+    if by in ("township", "village", "envoy"):
+        # The row above the level is no township's or village's: the unit's targets are the total's.
+        owners = [k for k in keys if k and not (by != "envoy" and _above(k, unit_code))]
+        owner_targets = targets.targets_by_owner(db, year, owners, envoys=by == "envoy")
+    last_year: dict[Any, dict[str, float]] = {}
+    if any(t.basis == targets.GROWTH for ts in owner_targets.values() for t in ts.values()):
+        last_year = dict(figures.compute(db, replace(scope, year=year - 1), by).groups)
+    shares = profiles.profiles_for(db, year)
+    over = now >= datetime(year + 1, 1, 1, tzinfo=CHINA)
+    applies = APPLIES.get(by, tuple(i.key for i in INDICATORS))
+    rows = []
+    for key in keys:
+        values = dict(found.get(key, {}))
+        shown = {i.key: values.get(i.key, 0) for i in INDICATORS if i.key in applies}
+        for extra in ("reported", "reported_without_names", "audience_estimate"):
+            if extra in values:
+                shown[extra] = values[extra]
+        row = BreakdownRow(
+            key,
+            *labels[key],
+            values=shown,
+            above=by in ABOVE_WORDS and _above(key, unit_code),
+            township=townships.get(key),
+        )
+        for indicator, target in owner_targets.get(key, {}).items():
+            share = profiles.expected_share(shares[indicator], year, now)
+            judged = judge(
+                target,
+                shown.get(indicator, 0),
+                last_year.get(key, {}).get(indicator, 0),
+                share,
+                over,
+            )
+            row.targets[indicator] = {
+                "comparator": target.comparator,
+                "target": judged.target,
+                "basis": target.basis,
+                "basis_missing": judged.basis_missing,
+                "percent": judged.percent,
+                "met": judged.met,
+                "status": judged.status,
+                "expected_by_now": judged.expected_by_now,
+            }
+        rows.append(row)
+    total: dict[str, float] = {k: lines[k]["actual"] for k in applies}
+    # Beside the figures, never added to them: headcounts typed and TV audiences estimated.
+    for indicator, extras in TOTAL_EXTRAS.items():
+        if indicator in applies:
+            total.update({extra: lines[indicator].get(extra, 0) for extra in extras})
+    if sort:
+        rows.sort(key=lambda r: r.values.get(sort, 0) or 0, reverse=descending)
+    return {
+        "year": year,
+        "by": by,
+        "unit": {"code": unit["code"], "name": unit["name"]} if unit else None,
+        "envoy_id": envoy_id,
+        "as_of": to_iso(now),
+        "exclude_questioned": exclude_questioned,
+        "indicators": [
+            {"key": i.key, "label_zh": i.label_zh, "label_en": i.label_en, "unit_zh": i.unit_zh}
+            for i in INDICATORS
+            if i.key in applies
+        ],
+        "additive": [k for k in ADDITIVE if k in applies],
+        "rows": [asdict(row) for row in rows],
+        "total": total,
+        "total_targets": {
+            k: {name: lines[k].get(name) for name in TARGET_FIELDS}
+            for k in applies
+            if lines[k]["comparator"] is not None
+        },
+    }

@@ -1,0 +1,71 @@
+"""A unit or an envoy the bureau has loaded, found by code, id or name: the one `UnknownUnit`
+and the one `UnknownEnvoy` every page, command and API answer raises."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlite_utils import Database
+
+from shared.errors import TianjianError
+
+# A unit is every division code under its prefix: a level says how long the prefix is.
+PREFIX_LENGTH = {"province": 2, "city": 4, "county": 6, "township": 9, "village": 12}
+
+
+class UnknownUnit(TianjianError):
+    """No unit has that code."""
+
+    status = 404
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(
+            f"未知的区划代码 / unknown unit {code}", {"unit": "未知的区划代码 / unknown unit"}
+        )
+
+
+class UnknownEnvoy(TianjianError):
+    """No envoy has that id or name."""
+
+    status = 404
+
+    def __init__(self, envoy: str) -> None:
+        super().__init__(
+            f"没有这位特派员 / no such envoy: {envoy}",
+            {"envoy": "没有这位特派员 / no such envoy"},
+        )
+
+
+def unit_scope(db: Database, code: str | None) -> dict[str, Any]:
+    """The unit a report is for (the first county when none is named) and its code prefix."""
+    if code:
+        rows = list(
+            db.query("SELECT code, name, level FROM units WHERE code = ?", [code.ljust(12, "0")])
+        )
+    else:
+        rows = list(
+            db.query(
+                "SELECT code, name, level FROM units WHERE level = 'county' ORDER BY code LIMIT 1"
+            )
+        )
+    if not rows:
+        raise UnknownUnit(code or "(county)")
+    unit = rows[0]
+    return {**unit, "prefix": unit["code"][: PREFIX_LENGTH[unit["level"]]]}
+
+
+def envoy_by_id(db: Database, envoy_id: str) -> dict[str, Any]:
+    """The envoy's id, name and the township codes they serve (a list)."""
+    rows = list(db.query("SELECT id, name, township_codes FROM envoys WHERE id = ?", [envoy_id]))
+    if not rows:
+        raise UnknownEnvoy(envoy_id)
+    return {**rows[0], "township_codes": json.loads(rows[0]["township_codes"] or "[]")}
+
+
+def envoy_by_name(db: Database, name: str) -> dict[str, Any]:
+    rows = list(db.query("SELECT id FROM envoys WHERE name = ?", [name]))
+    if not rows:
+        raise UnknownEnvoy(name)
+    return envoy_by_id(db, rows[0]["id"])

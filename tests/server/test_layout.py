@@ -1,0 +1,130 @@
+"""server/ is grouped by domain with imports pointing one way: each package imports only the
+packages below it in LAYERS, and no module imports one that imports it back."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+# Lowest first. settings and errors (modules at the top of server/) any package may import;
+# the app factory (server/__init__.py) and the command line wire everything together.
+LAYERS = (
+    "store",
+    "accounts",
+    # Photos' bytes and who may see them (issue 21): figures, quality and sync read it.
+    "media",
+    "files",
+    "reference",
+    "figures",
+    # Summaries kept on write (issue 20): built on figures' rules; the write paths above keep them.
+    "summaries",
+    "farmers",
+    "plan",
+    "quality",
+    "sync",
+    "api",
+    "web",
+)
+BASE = {"settings", "errors"}
+WIRING = {"server", "server.__main__", "server.cli"}
+
+
+def module_names() -> dict[str, Path]:
+    names = {}
+    for path in (ROOT / "server").rglob("*.py"):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        names[name.removesuffix(".__init__")] = path
+    return names
+
+
+def imports() -> dict[str, set[str]]:
+    """Each server module's imports of other server modules, at any depth of its code."""
+    names = module_names()
+    graph: dict[str, set[str]] = {}
+    for name, path in names.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("server")
+            ):
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}"
+                    found.add(full if full in names else node.module)
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names if a.name.startswith("server"))
+        graph[name] = {other for other in found if other in names and other != name}
+    return graph
+
+
+def package(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def test_every_server_module_lives_in_a_known_package() -> None:
+    strays = [
+        name
+        for name in module_names()
+        if name not in WIRING
+        and package(name) not in LAYERS
+        and package(name) not in BASE
+        and package(name) != "translations"
+    ]
+    assert strays == []
+
+
+def upward(graph: dict[str, set[str]]) -> list[str]:
+    """The imports that point up LAYERS (or into the wiring)."""
+    wrong = []
+    for module, others in graph.items():
+        if module in WIRING or package(module) in BASE:
+            continue
+        rank = LAYERS.index(package(module))
+        for other in others:
+            target = package(other)
+            if target in BASE or target == package(module):
+                continue
+            if other in WIRING or LAYERS.index(target) > rank:
+                wrong.append(f"{module} -> {other}")
+    return wrong
+
+
+def circles(graph: dict[str, set[str]]) -> list[str]:
+    """Modules that reach themselves through their imports."""
+    found = []
+    for start in graph:
+        seen: set[str] = set()
+        todo = list(graph[start])
+        while todo:
+            current = todo.pop()
+            if current not in seen:
+                seen.add(current)
+                todo.extend(graph.get(current, ()))
+        if start in seen and start not in WIRING:
+            found.append(start)
+    return found
+
+
+def test_packages_import_only_the_ones_below_them() -> None:
+    assert upward(imports()) == []
+
+
+def test_no_module_imports_one_that_imports_it_back() -> None:
+    assert circles(imports()) == []
+
+
+def test_the_checks_see_real_imports_and_catch_wrong_ones() -> None:
+    graph = imports()
+    # Imports are read (at any depth of a module's code, as a push raises flags).
+    assert "server.quality.flags" in graph["server.sync.push"]
+    assert "server.store.db" in graph["server.accounts.users"]
+    assert upward({"server.store.db": {"server.web.render"}}) == [
+        "server.store.db -> server.web.render"
+    ]
+    assert circles({"server.a.x": {"server.b.y"}, "server.b.y": {"server.a.x"}}) == [
+        "server.a.x",
+        "server.b.y",
+    ]
