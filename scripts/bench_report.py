@@ -146,21 +146,36 @@ def rotating(session: requests.Session, urls: list[str], runs: int) -> dict[str,
 BENCH_USER, BENCH_PASSWORD = "bench-admin", "bench-password-2026"
 
 
-def credentials(copy: str) -> str | None:
-    """An admin and a report API token in the copy, when this code has users (the report API
-    and pages are not public); the token, or None for code older than sign-in."""
-    try:
-        from server.accounts import users
-    except ImportError:
-        return None
+# Run by the checkout being timed (its own users module and migrations), either layout of server/.
+_CREDENTIALS = """
+import sys
+try:
+    from server.accounts import users
     from server.store.db import init_db
-
-    db = init_db(copy)
+except ImportError:
     try:
-        admin = users.add_user(db, BENCH_USER, users.ADMIN, BENCH_PASSWORD)
-        return users.issue_api_token(db, "bench", admin)
-    finally:
-        db.close()
+        from server import users
+        from server.db import init_db
+    except ImportError:
+        sys.exit(0)
+db = init_db(sys.argv[1])
+admin = users.add_user(db, sys.argv[2], users.ADMIN, sys.argv[3])
+print(users.issue_api_token(db, "bench", admin))
+db.close()
+"""
+
+
+def credentials(copy: str, root: Path) -> str | None:
+    """An admin and a report API token in the copy, made by the checkout `root` when its code
+    has users (the report API and pages are not public); the token, or None for older code."""
+    made = subprocess.run(
+        [sys.executable, "-c", _CREDENTIALS, copy, BENCH_USER, BENCH_PASSWORD],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return made.stdout.strip() or None
 
 
 def rebuild_summaries(copy: str, root: Path) -> float | None:
@@ -196,8 +211,8 @@ def measure(
 ) -> dict[str, Any]:
     copy = os.path.join(workdir, f"{label}.db")
     shutil.copyfile(data, copy)
-    # Only the code under test makes its own migrations; an older checkout gets the file as is.
-    token = credentials(copy) if server_root == ROOT else None
+    # Each checkout makes its own migrations and users on its own copy.
+    token = credentials(copy, server_root)
     codes = county_codes(SIZES[args.size])
     counties = [c.ljust(12, "0") for c in codes][:: max(1, len(codes) // args.units)]
     rebuild_s = rebuild_summaries(copy, server_root)

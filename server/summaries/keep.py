@@ -24,7 +24,7 @@ from server.figures import counted
 from server.figures.questioned import CheckinQuestions
 from server.store.db import in_chunks, set_state
 from server.summaries.rows import PERSON_TIMES, TRAINEES
-from server.summaries.store import FigureKey, ItemKey, add_figures, add_items, all_keys
+from server.summaries.store import FigureKey, Grouped, add_figures, add_grouped, all_keys
 from shared import protocol as p
 from shared.clock import CHINA, parse_iso
 
@@ -155,7 +155,7 @@ class _Session:
     unit: str
     envoy: str
     kind: str
-    year: int | None
+    year: int  # 0: no start time (never counted)
     month: int
     counts: bool  # alive and a training (its check-ins are trainees)
     unnamed: bool  # a training's headcount with no check-in yet: the first one changes it
@@ -220,22 +220,29 @@ def _add_checkins(db: Database, batch: Any, checkins: list[tuple[str, str, str]]
     keys = [all_keys(unit, envoy) for unit, envoy in places]
     people: dict[tuple[int, int, str, int], list[int]] = {}
     positions: set[Position] = set()
+    counting = {
+        session_id: (session, keysets[(session.unit, session.envoy)])
+        for session_id, session in sessions.items()
+        # A session new or changed in this push has its county marked already; check-ins at
+        # a deleted session or a TV lecture count nowhere.
+        if session_id not in edited and session.counts and session.year
+    }
+    check = bool(questions)
     for attendance, session_id, farmer in checkins:
-        session = sessions.get(session_id)
-        if session is None or session_id in edited:
-            continue  # a session new or changed in this push: its county is marked already
-        if not session.counts or session.year is None:
-            continue  # check-ins at a deleted session or a TV lecture count nowhere
+        found = counting.get(session_id)
+        if found is None:
+            continue
+        session, keyset = found
         if session.unnamed or farmer in merged:
             positions.add((session.year, session.unit[:6]))
             continue
         if farmer in gone:
             continue
         # As rows.add_checkin counts a (session, person) pair, written out for the bulk path.
-        q = int(questions.covers(attendance, session_id, farmer, farmer))
+        q = int(questions.covers(attendance, session_id, farmer, farmer)) if check else 0
         year, month = session.year, session.month
         figures[(year, session.unit, session.envoy, session.kind, month, PERSON_TIMES, q)] += 1
-        tally = (year, keysets[(session.unit, session.envoy)], farmer, month)
+        tally = (year, keyset, farmer, month)
         counts = people.get(tally)
         if counts is None:
             people[tally] = [1, 1 - q]
@@ -244,18 +251,23 @@ def _add_checkins(db: Database, batch: Any, checkins: list[tuple[str, str, str]]
             counts[1] += 1 - q
     mark(db, positions)
     add_figures(db, figures)
-    items: dict[int, dict[ItemKey, list[int]]] = defaultdict(dict)
+    items: dict[int, Grouped] = {}
     for (year, keyset, farmer, month), (n, k) in people.items():
-        counted = items[year]
+        grouped = items.setdefault(year, {})
         for key in keys[keyset]:
-            counts = counted.get((key, TRAINEES, farmer, month))
-            if counts is None:
-                counted[(key, TRAINEES, farmer, month)] = [n, k]
+            by_item = grouped.get((key, TRAINEES))
+            if by_item is None:
+                by_item = grouped[(key, TRAINEES)] = {}
+            months = by_item.get(farmer)
+            if months is None:
+                by_item[farmer] = {month: [n, k]}
+            elif month in months:
+                months[month][0] += n
+                months[month][1] += k
             else:
-                counts[0] += n
-                counts[1] += k
-    for year, deltas in items.items():
-        add_items(db, year, deltas)
+                months[month] = [n, k]
+    for year, grouped in items.items():
+        add_grouped(db, year, grouped)
 
 
 def _sessions(db: Database, ids: set[str]) -> dict[str, _Session]:
@@ -272,7 +284,7 @@ def _sessions(db: Database, ids: set[str]) -> dict[str, _Session]:
                 unit or "",
                 envoy or "",
                 kind,
-                china_year(starts),
+                china_year(starts) or 0,
                 month,
                 bool(counts),
                 bool(unnamed),

@@ -38,9 +38,11 @@ DISTINCT = {
 
 
 def answers(scope: Scope) -> bool:
-    """Whether the summaries hold this scope: a whole year (no `until`), a unit or an envoy,
-    or an envoy within a county."""
-    return scope.until is None and (not scope.envoy_id or len(scope.prefix) in (0, 6))
+    """Whether the summaries hold this scope: a whole year (no `until`), a unit (province down
+    to village) or an envoy, or an envoy within a county."""
+    if scope.until is not None:
+        return False
+    return len(scope.prefix) in (0, 6) if scope.envoy_id else bool(scope.prefix)
 
 
 def item_key(scope: Scope) -> str:

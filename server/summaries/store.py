@@ -1,10 +1,10 @@
 """The summary tables: adding to them, recomputing a county of a year from its records, rebuild.
 
 Distinct items (a trainee, a technology, a variety) are reference-counted per key: a unit prefix
-at every level ('' for all, province, city, county, township, village) or an envoy ('@envoy'),
+at every level (province, city, county, township, village) or an envoy ('@envoy'),
 and per month, with n counting every source and k the sources not under question. A county's
 own keys (its county, township and village prefixes, '@envoy/county') are its contribution to
-the keys above it ('', province, city, '@envoy'), so a county recomputed from its records
+the keys above it (province, city, '@envoy'), so a county recomputed from its records
 passes the difference up. summary_firsts counts per key and month the items whose first month
 that is (n: of all sources, k: of those not under question): a distinct figure is their sum,
 and a chart's cumulative line their running sum.
@@ -75,7 +75,7 @@ def keys_above(key: str) -> list[str]:
     if key.startswith("@"):
         return [key.rsplit("/", 1)[0]]
     if len(key) == 6:
-        return ["", key[:2], key[:4]]
+        return [key[:2], key[:4]]
     return []
 
 
@@ -105,14 +105,21 @@ def add_figures(db: Database, figures: dict[FigureKey, float], sign: int = 1) ->
     )
 
 
+# {(scope_key, figure): {item: {month: [n, k]}}}: changes as add_items applies them.
+Grouped = dict[tuple[str, str], dict[str, dict[int, list[int]]]]
+
+
 def add_items(db: Database, year: int, deltas: dict[ItemKey, list[int]]) -> None:
     """Apply reference-count changes (under any keys) and keep summary_firsts in step."""
-    grouped: dict[tuple[str, str], dict[str, dict[int, list[int]]]] = defaultdict(
-        lambda: defaultdict(dict)
-    )
+    grouped: Grouped = defaultdict(lambda: defaultdict(dict))
     for (key, figure, item, month), (dn, dk) in deltas.items():
         if dn or dk:
             grouped[(key, figure)][item][month] = [dn, dk]
+    add_grouped(db, year, grouped)
+
+
+def add_grouped(db: Database, year: int, grouped: Grouped) -> None:
+    """add_items for changes already grouped by key and item (the bulk path builds them so)."""
     firsts: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0])
     writes: list[tuple[Any, ...]] = []
     removals: list[tuple[Any, ...]] = []
@@ -121,8 +128,17 @@ def add_items(db: Database, year: int, deltas: dict[ItemKey, list[int]]) -> None
         county = county_of_key(key)
         for item, changes in items.items():
             before = held.get(item)
+            if before is None and len(changes) == 1:
+                # An item new to the key in one month (the usual case of a new check-in).
+                [(month, (n, k))] = changes.items()
+                if n:
+                    firsts[(key, figure, month)][0] += 1
+                    if k:
+                        firsts[(key, figure, month)][1] += 1
+                    writes.append((year, key, figure, item, month, n, k, county))
+                continue
             if before is None:
-                # An item new to the key (the usual case of a new check-in): no first to move.
+                # An item new to the key: no first to move.
                 for side in (0, 1):
                     new = _first(changes, side)
                     if new is not None:

@@ -77,7 +77,7 @@ def _reference(folder: Path, db_path: str) -> None:
 
 def scopes(envoys: list[str]) -> list[Scope]:
     out = [Scope(year, "530102") for year in (2025, 2027)]
-    out += [Scope(2026, prefix) for prefix in ("", "53", "530102", OTHER_COUNTY, *TOWNSHIPS)]
+    out += [Scope(2026, prefix) for prefix in ("53", "5301", "530102", OTHER_COUNTY, *TOWNSHIPS)]
     out += [Scope(2026, village) for village in VILLAGES]
     out += [Scope(2026, "", envoy) for envoy in envoys]
     out += [Scope(2026, "530102", envoy) for envoy in envoys]
