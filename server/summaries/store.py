@@ -206,22 +206,23 @@ def _first(months: dict[int, list[int]], side: int) -> int | None:
     return min((month for month, counts in months.items() if counts[side] > 0), default=None)
 
 
-def with_keys_above(items: dict[ItemKey, list[int]]) -> dict[ItemKey, list[int]]:
-    """Changes under a county's own keys, plus the same changes under the keys above them."""
-    out: dict[ItemKey, list[int]] = defaultdict(lambda: [0, 0])
+def grouped_above(items: dict[ItemKey, list[int]]) -> Grouped:
+    """Changes under a county's own keys, and the same under the keys above them, grouped for
+    add_grouped. Each key above takes from one own key of the county (its county's, or the
+    envoy's in it), so a change that is nothing is dropped where it is read."""
+    out: Grouped = {}
+    above: dict[str, list[str]] = {}
     for (key, figure, item, month), (dn, dk) in items.items():
-        for target in (key, *keys_above(key)):
-            counts = out[(target, figure, item, month)]
-            counts[0] += dn
-            counts[1] += dk
+        if not (dn or dk):
+            continue
+        targets = above.get(key)
+        if targets is None:
+            targets = above[key] = [key, *keys_above(key)]
+        for target in targets:
+            by_item = out.setdefault((target, figure), {})
+            months = by_item.setdefault(item, {})
+            months[month] = [dn, dk]
     return out
-
-
-def apply(db: Database, rows: Rows, sign: int = 1) -> None:
-    """Add what `rows` counts (sign -1: take it away) under every key it reaches."""
-    add_figures(db, dict(rows.figures), sign)
-    items = {key: [sign * n, sign * k] for key, (n, k) in rows.items.items()}
-    add_items(db, rows.year, with_keys_above(items))
 
 
 # ---------------------------------------------------------------- recomputing a county
@@ -245,7 +246,7 @@ def replace_county(db: Database, new: Rows, county: str) -> None:
         counts = diff.setdefault((key, figure, item, month), [0, 0])
         counts[0] -= n
         counts[1] -= k
-    add_items(db, year, with_keys_above(diff))
+    add_grouped(db, year, grouped_above(diff))
     db.execute("DELETE FROM summary_dirty WHERE year = ? AND county = ?", [year, county])
 
 
