@@ -236,8 +236,13 @@ def breakdown(
         # zeros) would show an envoy user the names of all the others.
         keys = [envoy_id]
     else:
-        keys = list(found)
-        keys += [key for key in _all_keys(db, by, prefix, year) if key not in found]
+        # Rows in the dimension's own order (townships by code, envoys by name, months), those
+        # outside it (the unit's own row, nothing named) first: never the order a query
+        # happened to meet them in, so figures from summaries and from records read the same.
+        every = _all_keys(db, by, prefix, year)
+        rank = {key: n for n, key in enumerate(every)}
+        keys = sorted(found, key=lambda key: (key in rank, rank.get(key, 0), repr(key)))
+        keys += [key for key in every if key not in found]
     unit_code = unit["code"] if unit else ""
     labels = _labels(db, by, keys, unit_code)
     townships = _townships(db, keys, unit_code) if by in ("township", "village") else {}

@@ -100,9 +100,7 @@ def compute(db: Database, scope: Scope, monthly: bool = False) -> Figures | None
             doubted[name] = round(value, 2) if name == "demo_area_mu" else value
     for key in INDICATOR_FIGURES:
         total.setdefault(key, 0)
-    for name, value in total.items():
-        if isinstance(value, float) and value.is_integer() and name != "received":
-            total[name] = int(value)
+    _whole(total)
     if exclude:
         found.questioned.clear()
     return found
@@ -179,9 +177,21 @@ def compute_by(db: Database, scope: Scope, by: str) -> Figures | None:
                 found.questioned[group][name] = n - k
         for key in INDICATOR_FIGURES:
             values.setdefault(key, 0)
+    for values in (*found.groups.values(), *found.questioned.values()):
+        _whole(values)
     if scope.exclude_questioned:
         found.questioned.clear()
     return found
+
+
+# Summed as REAL in summary_figures, counted as whole numbers by figures (so 3, never 3.0).
+NOT_WHOLE = ("demo_area_mu", "received")
+
+
+def _whole(values: dict[str, float]) -> None:
+    for name, value in values.items():
+        if name not in NOT_WHOLE and isinstance(value, float):
+            values[name] = round(value)
 
 
 def _additive_by(db: Database, scope: Scope, by: str, found: Figures) -> None:

@@ -3,6 +3,7 @@ turned off, are stale and figures come from the records until a rebuild."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlite_utils import Database
 
 from server.cli import cli
 from server.figures.counted import Scope
+from server.plan.breakdowns import breakdown
 from server.plan.progress import progress
 from server.summaries import maintain
 from server.summaries import read as summaries_read
@@ -112,3 +114,15 @@ def test_progress_from_summaries_is_progress_from_records(
     counted.append(progress(db, 2026, envoy_id=zhang.envoy_id, now=MID_2026))
     assert kept == counted
     assert {line["key"]: line["actual"] for line in kept[0]["indicators"]}["unique_trainees"] == 3
+
+
+def test_breakdowns_from_summaries_are_breakdowns_from_records(
+    work: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same page either way: values, whole numbers as whole numbers, and the rows' order."""
+    db: Database = work["db"]
+    dims = ("township", "village", "envoy", "month")
+    assert all(summaries_read.compute_by(db, Scope(2026, "530102"), by) for by in dims)
+    kept = [json.dumps(breakdown(db, 2026, by, now=MID_2026)) for by in dims]
+    monkeypatch.setenv("TIANJIAN_SUMMARIES", "0")
+    assert kept == [json.dumps(breakdown(db, 2026, by, now=MID_2026)) for by in dims]
