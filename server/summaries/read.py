@@ -15,6 +15,7 @@ from server.figures.counted import Scope, code_range
 from server.figures.dimensions import TOTAL, township_of, village_of
 from server.summaries import rows as r
 from server.summaries.maintain import refresh, usable
+from server.summaries.store import ROLLUP_LEVELS
 from shared import protocol as p
 from shared.indicators import SESSION_KIND_INDICATORS
 
@@ -69,13 +70,7 @@ def compute(db: Database, scope: Scope, monthly: bool = False) -> Figures | None
     found = Figures("total")
     total, doubted = found.groups[TOTAL], found.questioned[TOTAL]
     exclude = scope.exclude_questioned
-    lo, hi = code_range(scope.prefix)
-    envoy = " AND envoy_id = ?" if scope.envoy_id else ""
-    rows = db.execute(
-        "SELECT kind, month, figure, q, sum(value) FROM summary_figures WHERE year = ? "
-        f"AND unit_code >= ? AND unit_code < ?{envoy} GROUP BY kind, month, figure, q",
-        [scope.year, lo, hi, *([scope.envoy_id] if scope.envoy_id else [])],
-    ).fetchall()
+    rows = _additive(db, scope)
     doubt: defaultdict[str, float] = defaultdict(float)
     for kind, month, figure, q, value in rows:
         if q and exclude:
@@ -104,6 +99,23 @@ def compute(db: Database, scope: Scope, monthly: bool = False) -> Figures | None
     if exclude:
         found.questioned.clear()
     return found
+
+
+def _additive(db: Database, scope: Scope) -> list[tuple[Any, ...]]:
+    """(kind, month, figure, q, value) of the scope: a county, city or province from its sums."""
+    if not scope.envoy_id and len(scope.prefix) in ROLLUP_LEVELS:
+        return db.execute(
+            "SELECT kind, month, figure, q, value FROM summary_rollup WHERE year = ? "
+            "AND scope_key = ?",
+            [scope.year, scope.prefix],
+        ).fetchall()
+    lo, hi = code_range(scope.prefix)
+    envoy = " AND envoy_id = ?" if scope.envoy_id else ""
+    return db.execute(
+        "SELECT kind, month, figure, q, sum(value) FROM summary_figures WHERE year = ? "
+        f"AND unit_code >= ? AND unit_code < ?{envoy} GROUP BY kind, month, figure, q",
+        [scope.year, lo, hi, *([scope.envoy_id] if scope.envoy_id else [])],
+    ).fetchall()
 
 
 def _distinct(

@@ -27,7 +27,7 @@ FigureKey = tuple[int, str, str, str, int, str, int]
 # (scope_key, figure, item, month) -> [n, k] within one year
 ItemKey = tuple[str, str, str, int]
 
-TABLES = ("summary_figures", "summary_items", "summary_firsts")
+TABLES = ("summary_figures", "summary_rollup", "summary_items", "summary_firsts")
 
 
 @dataclass
@@ -89,14 +89,41 @@ def county_of_key(key: str) -> str:
 # ---------------------------------------------------------------- writing
 
 
-def add_figures(db: Database, figures: dict[FigureKey, float], sign: int = 1) -> None:
-    """Add (or with sign -1 take away) additive figures; rows reaching zero are removed."""
+def add_rollup(db: Database, sums: dict[RollupKey, float]) -> None:
+    """Add to the county, city and province sums; rows reaching zero are removed."""
+    db.conn.executemany(
+        "INSERT INTO summary_rollup VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
+        "SET value = value + excluded.value",
+        [(*key, value) for key, value in sums.items() if value],
+    )
+    db.conn.executemany(
+        "DELETE FROM summary_rollup WHERE year = ? AND scope_key = ? AND kind = ? AND month = ? "
+        "AND figure = ? AND q = ? AND abs(value) < 1e-9",
+        list(sums),
+    )
+
+
+# (year, scope_key, kind, month, figure, q) -> value: additive figures summed per county, city
+# and province, so a province's figure is a few hundred rows, not every village's.
+RollupKey = tuple[int, str, str, int, str, int]
+ROLLUP_LEVELS = (2, 4, 6)
+
+
+def add_figures(db: Database, figures: dict[FigureKey, float], rollup: bool = True) -> None:
+    """Add additive figures (and, unless `rollup` is False, the same to the county, city and
+    province sums); rows reaching zero are removed."""
     if not figures:
         return
+    if rollup:
+        sums: dict[RollupKey, float] = defaultdict(float)
+        for (year, unit, _envoy, kind, month, figure, q), value in figures.items():
+            for level in ROLLUP_LEVELS:
+                sums[(year, unit[:level], kind, month, figure, q)] += value
+        add_rollup(db, sums)
     db.conn.executemany(
         "INSERT INTO summary_figures VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
         "SET value = value + excluded.value",
-        [(*key, sign * value) for key, value in figures.items()],
+        [(*key, value) for key, value in figures.items()],
     )
     db.conn.executemany(
         "DELETE FROM summary_figures WHERE year = ? AND unit_code = ? AND envoy_id = ? "
@@ -236,7 +263,25 @@ def replace_county(db: Database, new: Rows, county: str) -> None:
         "DELETE FROM summary_figures WHERE year = ? AND unit_code >= ? AND unit_code < ?",
         [year, lo, hi],
     )
-    add_figures(db, dict(new.figures))
+    add_figures(db, dict(new.figures), rollup=False)
+    # The county's sums become the records'; the city's and province's move by as much.
+    change: dict[tuple[str, int, str, int], float] = defaultdict(float)
+    for (_y, _unit, _envoy, kind, month, figure, q), value in new.figures.items():
+        change[(kind, month, figure, q)] += value
+    for kind, month, figure, q, value in db.execute(
+        "SELECT kind, month, figure, q, value FROM summary_rollup WHERE year = ? AND scope_key = ?",
+        [year, county],
+    ).fetchall():
+        change[(kind, month, figure, q)] -= value
+    add_rollup(
+        db,
+        {
+            (year, county[:level], kind, month, figure, q): value
+            for (kind, month, figure, q), value in change.items()
+            for level in ROLLUP_LEVELS
+            if abs(value) >= 1e-9
+        },
+    )
     diff: dict[ItemKey, list[int]] = {key: list(counts) for key, counts in new.items.items()}
     for key, figure, item, month, n, k in db.execute(
         "SELECT scope_key, figure, item, month, n, k FROM summary_items "

@@ -7,7 +7,8 @@ from server.store.migrations.registry import migrations
 
 @migrations()
 def m015_summaries(db: Database) -> None:
-    """Additive figures per (year, unit, envoy, kind, month, figure, questioned); reference
+    """Additive figures per (year, unit, envoy, kind, month, figure, questioned), and summed per
+    county, city and province; reference
     counts of distinct items (trainees, technologies, varieties) per year, unit or envoy key
     and month, with how many items each key first counted in each month; counties to recompute."""
     db.execute(
@@ -18,6 +19,12 @@ def m015_summaries(db: Database) -> None:
     )
     db.execute(
         "CREATE INDEX IF NOT EXISTS idx_summary_figures_envoy ON summary_figures (envoy_id, year)"
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS summary_rollup (year INTEGER NOT NULL, "
+        "scope_key TEXT NOT NULL, kind TEXT NOT NULL, month INTEGER NOT NULL, "
+        "figure TEXT NOT NULL, q INTEGER NOT NULL, value REAL NOT NULL, "
+        "PRIMARY KEY (year, scope_key, kind, month, figure, q)) WITHOUT ROWID"
     )
     db.execute(
         "CREATE TABLE IF NOT EXISTS summary_items (year INTEGER NOT NULL, "
