@@ -145,13 +145,15 @@ def add_items(db: Database, year: int, deltas: dict[ItemKey, list[int]]) -> None
     add_grouped(db, year, grouped)
 
 
-def add_grouped(db: Database, year: int, grouped: Grouped) -> None:
-    """add_items for changes already grouped by key and item (the bulk path builds them so)."""
+def add_grouped(db: Database, year: int, grouped: Grouped, empty: str = "") -> None:
+    """add_items for changes already grouped by key and item (the bulk path builds them so);
+    `empty`: a county known to hold no rows of its own yet (nothing of its keys to read)."""
     firsts: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0])
     writes: list[tuple[Any, ...]] = []
     removals: list[tuple[Any, ...]] = []
     for (key, figure), items in grouped.items():
-        held = _held(db, year, key, figure, items)
+        fresh = bool(empty) and county_of_key(key) == empty
+        held = {} if fresh else _held(db, year, key, figure, items)
         county = county_of_key(key)
         for item, changes in items.items():
             before = held.get(item)
@@ -283,15 +285,16 @@ def replace_county(db: Database, new: Rows, county: str) -> None:
         },
     )
     diff: dict[ItemKey, list[int]] = {key: list(counts) for key, counts in new.items.items()}
-    for key, figure, item, month, n, k in db.execute(
+    old = db.execute(
         "SELECT scope_key, figure, item, month, n, k FROM summary_items "
         "WHERE county = ? AND year = ?",
         [county, year],
-    ).fetchall():
+    ).fetchall()
+    for key, figure, item, month, n, k in old:
         counts = diff.setdefault((key, figure, item, month), [0, 0])
         counts[0] -= n
         counts[1] -= k
-    add_grouped(db, year, grouped_above(diff))
+    add_grouped(db, year, grouped_above(diff), empty="" if old else county)
     db.execute("DELETE FROM summary_dirty WHERE year = ? AND county = ?", [year, county])
 
 
