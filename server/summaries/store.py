@@ -132,21 +132,12 @@ def add_figures(db: Database, figures: dict[FigureKey, float], rollup: bool = Tr
     )
 
 
-# {(scope_key, figure): {item: {month: [n, k]}}}: changes as add_items applies them.
+# {(scope_key, figure): {item: {month: [n, k]}}}: reference-count changes as add_grouped takes them.
 Grouped = dict[tuple[str, str], dict[str, dict[int, list[int]]]]
 
 
-def add_items(db: Database, year: int, deltas: dict[ItemKey, list[int]]) -> None:
-    """Apply reference-count changes (under any keys) and keep summary_firsts in step."""
-    grouped: Grouped = defaultdict(lambda: defaultdict(dict))
-    for (key, figure, item, month), (dn, dk) in deltas.items():
-        if dn or dk:
-            grouped[(key, figure)][item][month] = [dn, dk]
-    add_grouped(db, year, grouped)
-
-
 def add_grouped(db: Database, year: int, grouped: Grouped, empty: str = "") -> None:
-    """add_items for changes already grouped by key and item (the bulk path builds them so);
+    """Apply reference-count changes (under any keys) and keep summary_firsts in step;
     `empty`: a county known to hold no rows of its own yet (nothing of its keys to read)."""
     firsts: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0])
     writes: list[tuple[Any, ...]] = []
