@@ -30,7 +30,7 @@ def pending(db: Database) -> bool:
 def usable(db: Database) -> bool:
     """Whether figures may be read from the summaries: kept, and not stale from a time they
     were turned off (until `summaries rebuild`)."""
-    return summaries.enabled() and get_state(db, STALE, "0") != "1"
+    return summaries.enabled() and get_state(db, STALE, "0") == "0"
 
 
 def refresh(db: Database) -> int:
@@ -59,15 +59,39 @@ def _recompute_marked(db: Database) -> int:
     return len(marked)
 
 
+# While a rebuild runs: stale (figures come from the records) until it ends, unless something
+# else marks them stale meanwhile (a write around the server, or with summaries turned off).
+REBUILDING = "rebuilding"
+
+
 def rebuild(db: Database) -> int:
-    """Every summary recomputed from the records, in one write transaction; counties done."""
+    """Every summary recomputed from the records; how many (year, county) were. One county a
+    transaction, so pushes go on meanwhile (each keeps what it touches right, as always: a
+    county recomputed later takes its records as they are then); figures are counted from the
+    records until the last county is done."""
     with write_transaction(db):
-        return _rebuild(db)
+        _clear(db)
+        set_state(db, STALE, REBUILDING)
+        done = counties_with_records(db)
+    for year, county in done:
+        with write_transaction(db):
+            replace_county(db, county_rows(db, year, county), county)
+    with write_transaction(db):
+        _recompute_marked(db)  # counties first seen while the rebuild ran
+        db.execute(
+            "UPDATE server_state SET value = '0' WHERE key = ? AND value = ?", [STALE, REBUILDING]
+        )
+    return len(done)
+
+
+def _clear(db: Database) -> None:
+    for table in (*TABLES, "summary_dirty", "summary_dirty_farmers"):
+        db.execute(f"DELETE FROM {table}")
 
 
 def _rebuild(db: Database) -> int:
-    for table in (*TABLES, "summary_dirty", "summary_dirty_farmers"):
-        db.execute(f"DELETE FROM {table}")
+    """rebuild inside the caller's one transaction (check's, which is rolled back)."""
+    _clear(db)
     done = counties_with_records(db)
     for year, county in done:
         replace_county(db, county_rows(db, year, county), county)

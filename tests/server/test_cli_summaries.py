@@ -126,3 +126,22 @@ def test_breakdowns_from_summaries_are_breakdowns_from_records(
     kept = [json.dumps(breakdown(db, 2026, by, now=MID_2026)) for by in dims]
     monkeypatch.setenv("TIANJIAN_SUMMARIES", "0")
     assert kept == [json.dumps(breakdown(db, 2026, by, now=MID_2026)) for by in dims]
+
+
+def test_figures_come_from_records_while_a_rebuild_runs(
+    work: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild recomputes one county a transaction (pushes go on meanwhile): until the last
+    is done the summaries are not read, then they are."""
+    db: Database = work["db"]
+    seen: list[bool] = []
+    recompute = maintain.replace_county
+
+    def watched(db_: Database, new: Any, county: str) -> None:
+        seen.append(maintain.usable(db_))
+        recompute(db_, new, county)
+
+    monkeypatch.setattr(maintain, "replace_county", watched)
+    assert maintain.rebuild(db) == 1
+    assert seen == [False]
+    assert maintain.usable(db) and maintain.check(db) is None
