@@ -14,7 +14,9 @@ import click
 
 from field_client import listing as listings
 from field_client import operations as ops
+from field_client import photos as photo_store
 from field_client import pin as web_pin
+from field_client.cli_photos import observation_photo, session_photo
 from field_client.cli_records import checkin, farmer, leaflets, plot, session
 from field_client.cli_support import (
     Context,
@@ -184,17 +186,25 @@ def sync(ctx: Context, batch_changes: int, batch_bytes: int, timeout: float) -> 
     outcome = ops.sync_device(
         ctx.store, batch_changes=batch_changes, batch_bytes=batch_bytes, timeout=timeout
     )
-    report = outcome.report
+    report, media = outcome.report, outcome.photos_waiting
     ctx.out(
         outcome.as_dict(),
         f"已发送 {report.pushed} 条，已接收 {report.pulled} 条；待发 {outcome.pending}，"
-        f"被拒 {outcome.rejected} / pushed {report.pushed}, pulled {report.pulled}",
+        f"被拒 {outcome.rejected} / pushed {report.pushed}, pulled {report.pulled}\n"
+        f"照片：本次传完 {report.photos_sent} 张（{_kb(report.photo_bytes_sent)}）；待传 "
+        f"{media.photos} 张，已传 {_kb(media.bytes_sent)} / {_kb(media.bytes_total)} / photos: "
+        f"{report.photos_sent} sent; {media.photos} waiting, "
+        f"{_kb(media.bytes_sent)} of {_kb(media.bytes_total)} sent",
     )
     if outcome.rejected_now:
         raise click.ClickException(
             f"服务器拒绝了 {outcome.rejected_now} 条更改，运行 status 查看原因 / "
             f"the server refused {outcome.rejected_now} changes: run status for the reasons"
         )
+
+
+def _kb(size: int) -> str:
+    return f"{size / 1024:.0f} KB"
 
 
 @cli.command()
@@ -212,7 +222,12 @@ def status(ctx: Context) -> None:
     ]
     lines.append(f"服务器暂存 / held by the server: {state.held_count}")
     lines += [f"  #{h.seq} {h.kind} {h.id or ''}: {h.reason}" for h in state.held]
-    ctx.out(state.as_dict(), "\n".join(lines))
+    media = photo_store.waiting(ctx.store)
+    lines.append(
+        f"照片待上传 / photos to upload: {media.photos}"
+        f"（{_kb(media.bytes_sent)} / {_kb(media.bytes_total)}）"
+    )
+    ctx.out({**state.as_dict(), "photos_waiting": media.as_dict()}, "\n".join(lines))
 
 
 @cli.command("list")
@@ -230,6 +245,8 @@ def list_records(ctx: Context, kind: str) -> None:
 
 for group in (farmer, session, checkin, leaflets, plot):
     cli.add_command(group)
+session.add_command(session_photo)
+plot.add_command(observation_photo)
 
 
 if __name__ == "__main__":

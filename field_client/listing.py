@@ -15,6 +15,7 @@ from shared import protocol as p
 from shared.choices import (
     CHECKIN_METHOD_LABELS,
     GENDER_LABELS,
+    PHOTO_KIND_LABELS,
     PLOT_STAGE_LABELS,
     SESSION_KIND_LABELS,
     label,
@@ -31,6 +32,7 @@ KIND_NAMES = {
     "handouts": p.LEAFLET_HANDOUT,
     "plots": p.PLOT,
     "observations": p.PLOT_OBSERVATION,
+    "photos": p.PHOTO,
     "units": p.UNIT,
     "technologies": p.TECHNOLOGY,
     "varieties": p.VARIETY,
@@ -255,6 +257,40 @@ def _observations(store: FieldStore, kind: str) -> Listing:
     )
 
 
+def _photos(store: FieldStore, kind: str) -> Listing:
+    uploads = dict(store.db.execute("SELECT sha256, complete FROM photo_uploads").fetchall())
+    subjects = {"session": "培训", "observation": "观察"}
+    rows = [
+        {
+            "id": _short(r["id"]),
+            "photo_kind": label(PHOTO_KIND_LABELS, r.get("photo_kind")),
+            "subject": f"{subjects.get(r.get('subject_kind') or '', '')} "
+            f"{_short(r.get('subject_id'))}",
+            "taken_at": china_time(r.get("taken_at")),
+            "size": f"{int(r.get('size_bytes') or 0) // 1024} KB",
+            "sent": _upload_word(uploads.get(r.get("sha256") or "")),
+        }
+        for r in store.records(p.PHOTO)
+    ]
+    return Listing(
+        [
+            ("id", "编号 id"),
+            ("photo_kind", "类型 kind"),
+            ("subject", "属于 of"),
+            ("taken_at", "拍摄 taken"),
+            ("size", "大小 size"),
+            ("sent", "上传 upload"),
+        ],
+        rows,
+    )
+
+
+def _upload_word(complete: int | None) -> str:
+    if complete is None:
+        return "不在本机"  # made on another device: its bytes travel from there
+    return "已传完" if complete else "待传"
+
+
 def _reference(store: FieldStore, kind: str) -> Listing:
     keys = ("code", "id", "name", "title", "level", "crop", "category", "indicator", "value")
     entries = store.reference(kind)
@@ -274,6 +310,7 @@ _LISTERS: dict[str, Callable[[FieldStore, str], Listing]] = {
     p.LEAFLET_HANDOUT: _leaflets,
     p.PLOT: _plots,
     p.PLOT_OBSERVATION: _observations,
+    p.PHOTO: _photos,
 }
 
 

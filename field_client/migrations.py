@@ -152,6 +152,26 @@ def m007_web_sign_in(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m008_photos(db: sqlite_utils.Database) -> None:
+    """Photos taken on this device (issue 21). The photo record itself syncs like any record
+    (kind `photo` in `records`, with its outbox entry); `photos` ties each one made here to
+    its subject and its bytes, kept in the media folder beside this database by SHA-256, and
+    `photo_uploads` says how much of each file the server holds: the upload resumes from there
+    after a cut and stops for good once `complete`."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS photos (id TEXT PRIMARY KEY, subject_kind TEXT NOT NULL, "
+        "subject_id TEXT NOT NULL, sha256 TEXT NOT NULL, added_at TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS idx_photos_subject ON photos (subject_kind, subject_id)")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_photos_sha256 ON photos (sha256)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS photo_uploads (sha256 TEXT PRIMARY KEY, "
+        "size_bytes INTEGER NOT NULL, sent INTEGER NOT NULL DEFAULT 0, "
+        "complete INTEGER NOT NULL DEFAULT 0, error TEXT, updated_at TEXT)"
+    )
+
+
 @functools.cache
 def schema_version() -> int:
     """PRAGMA user_version of a file whose schema is current: the number of migrations, so

@@ -39,6 +39,7 @@ KIND_NAMES_ZH = {
     p.LEAFLET_HANDOUT: "资料发放",
     p.PLOT: "示范田",
     p.PLOT_OBSERVATION: "示范田观察",
+    p.PHOTO: "照片",
     p.UNIT: "村/乡镇",
     p.ENVOY: "特派员",
     p.TECHNOLOGY: "技术",

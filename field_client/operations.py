@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from field_client import names
+from field_client import photos as photo_store
 from field_client.events import (  # the one API: events are operations too
     Stock,
     edit_plot,
@@ -24,6 +25,7 @@ from field_client.events import (  # the one API: events are operations too
     receive_leaflets,
 )
 from field_client.form_errors import Gathered
+from field_client.photos import Waiting
 from field_client.store import FieldStore
 from field_client.sync import SyncClient, SyncReport, enrol
 from field_client.when import now, optional_moment, today, typed_day, typed_moment
@@ -247,7 +249,8 @@ class Deleted:
 
 
 def delete_session(store: FieldStore, session: str) -> Deleted:
-    """Delete a session made by mistake, with its check-ins, in one transaction."""
+    """Delete a session made by mistake, with its check-ins and photos, in one transaction
+    (the photos' bytes leave the device after it)."""
     session_id = _own_session(store, session)
     with store.transaction():
         checkins = [
@@ -255,7 +258,9 @@ def delete_session(store: FieldStore, session: str) -> Deleted:
         ]
         for checkin_id in checkins:
             store.delete(p.ATTENDANCE, checkin_id)
+        pictures = photo_store.delete_photos_of(store, "session", session_id)
         store.delete(p.SESSION, session_id)
+    photo_store.forget_files(store, pictures)
     return Deleted(session_id, len(checkins))
 
 
@@ -382,6 +387,8 @@ class SyncOutcome:
     pending: int
     rejected: int
     rejected_now: int
+    # Photos whose bytes the server does not hold whole yet.
+    photos_waiting: Waiting = Waiting(0, 0, 0)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -389,6 +396,7 @@ class SyncOutcome:
             "pending": self.pending,
             "rejected": self.rejected,
             "rejected_now": self.rejected_now,
+            "photos_waiting": self.photos_waiting.as_dict(),
         }
 
 
@@ -458,4 +466,5 @@ def sync_device(store: FieldStore, **options: Any) -> SyncOutcome:
         pending=counts.get("pending", 0),
         rejected=counts.get("rejected", 0),
         rejected_now=report.statuses.get(p.REJECTED, 0),
+        photos_waiting=photo_store.waiting(store),
     )

@@ -57,6 +57,8 @@ class FieldStore(Outbox):
 
     def __init__(self, path: str, device_clock: Callable[[], int] = wall_ms) -> None:
         create_owner_only(path)
+        # Photos' bytes are kept beside it (field_client/photos.py media_dir).
+        self.path = path
         conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self.db = sqlite_utils.Database(conn)
         self._lock = threading.RLock()

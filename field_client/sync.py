@@ -11,7 +11,7 @@ from typing import Any
 import requests
 import urllib3
 
-from field_client import holdings, phones, push_body
+from field_client import holdings, media_upload, phones, push_body
 from field_client.store import FieldStore
 from shared import protocol as p
 from shared.errors import ClientTooOld, TianjianError
@@ -93,6 +93,11 @@ class SyncReport:
     bytes_sent: int = 0
     bytes_received: int = 0
     full_resync: bool = False
+    # Photos' bytes (field_client/media_upload.py): files completed, bytes the server kept,
+    # and bytes sent again after cuts.
+    photos_sent: int = 0
+    photo_bytes_sent: int = 0
+    photo_bytes_resent: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -139,6 +144,10 @@ class SyncClient:
         self._server_capabilities: str | None = None
 
     # ------------------------------------------------------------ transport
+
+    def auth_headers(self) -> dict[str, str]:
+        """What every request of this run carries: protocol, capabilities, device token."""
+        return self._headers()
 
     def _headers(self) -> dict[str, str]:
         headers = {
@@ -234,6 +243,8 @@ class SyncClient:
                 self.pull()
             self.push()
             self.pull()
+            # Bytes after records: the server takes a photo's bytes once it holds its record.
+            media_upload.send_waiting(self)
         return self.report
 
     def _takes_phone(self) -> bool:

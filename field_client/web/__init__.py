@@ -17,6 +17,7 @@ from field_client.web import (
     i18n,
     leaflets,
     outbox,
+    photos,
     plots,
     posters,
     progress,
@@ -48,6 +49,7 @@ def create_app(store_path: str, test_config: dict[str, Any] | None = None) -> Fl
         app.config.update(test_config)
     db.init_app(app)
     i18n.init_app(app)
+    photos.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     for blueprint in (
@@ -62,6 +64,7 @@ def create_app(store_path: str, test_config: dict[str, Any] | None = None) -> Fl
         outbox.bp,
         progress.bp,
         reviews.bp,
+        photos.bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from field_client.web.i18n import say
 from shared.errors import TianjianError
+from shared.photos import MAX_PHOTO_BYTES
 
 
 def _page(title: str, message: str, status: int) -> tuple[str, int]:
@@ -32,6 +33,15 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(_exc: HTTPException) -> tuple[str, int]:
+        if request.endpoint == "photos.upload":
+            return _page(
+                _("Too much data"),
+                _(
+                    "The photo file is larger than %(mb)d MB: take it at a lower resolution.",
+                    mb=MAX_PHOTO_BYTES // (1024 * 1024),
+                ),
+                413,
+            )
         return _page(_("Too much data"), _("What was sent is too large for this form."), 413)
 
     @app.errorhandler(404)

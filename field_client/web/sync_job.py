@@ -24,12 +24,14 @@ class SyncJob:
     sent: int = 0
     received: int = 0
     batches: int = 0
+    photo_bytes: int = 0
     outcome: ops.SyncOutcome | None = None
     failure: str | None = None
     done: bool = False
 
     def note(self, report: SyncReport) -> None:
         self.sent, self.received, self.batches = report.pushed, report.pulled, report.requests
+        self.photo_bytes = report.photo_bytes_sent
 
 
 def _run(job: SyncJob, store_path: str, options: dict[str, Any]) -> None:

@@ -13,6 +13,11 @@ CUT_BEFORE_SERVER = "cut_before_server"  # the request never reaches the server
 CUT_AFTER_SERVER = "cut_after_server"  # the server commits, the answer is lost
 CUT_MID_RESPONSE = "cut_mid_response"  # half the answer arrives, then the line drops
 REPEAT = "repeat"  # the request reaches the server twice
+CUT_IN_HEAD = "cut_in_head"  # the server answers; only the status line (200 OK) arrives
+CORRUPT = "corrupt"  # the body's last byte is changed on the way
+CUT_MID_REQUEST = (
+    "cut_mid_request"  # half the request's body reaches the server, then the line drops
+)
 
 Decide = Callable[[str, str, int], str]
 
@@ -66,16 +71,32 @@ class FaultProxy:
                 self.log.append((method.decode(), path.decode(), action))
                 if action == CUT_BEFORE_SERVER:
                     return
+                if action == CUT_MID_REQUEST:
+                    self._forward_half(request)
+                    return
+                if action == CORRUPT:
+                    request = request[:-1] + bytes([request[-1] ^ 0xFF])
                 time.sleep(self.delay_s)
                 response = self._forward(request)
                 if action == REPEAT:
                     response = self._forward(request)
                 if action == CUT_AFTER_SERVER:
                     return
+                if action == CUT_IN_HEAD:
+                    conn.sendall(response[: response.index(b"\r\n") + 2])
+                    return
                 if action == CUT_MID_RESPONSE:
                     conn.sendall(response[: len(response) // 2])
                     return
                 conn.sendall(response)
+
+    def _forward_half(self, request: bytes) -> None:
+        """The head and half the body to the server, then the connection closed under it."""
+        head_end = request.index(b"\r\n\r\n") + 4
+        cut = head_end + (len(request) - head_end) // 2
+        with socket.create_connection(("127.0.0.1", self.upstream_port), timeout=30) as upstream:
+            upstream.sendall(request[:cut])
+            time.sleep(0.05)
 
     def _forward(self, request: bytes) -> bytes:
         with socket.create_connection(("127.0.0.1", self.upstream_port), timeout=30) as upstream:

@@ -57,6 +57,9 @@ ALLOWED = {
     "m",
     "cm",
     "ha",
+    # File sizes, written so in Chinese too (照片最大 30 MB).
+    "KB",
+    "MB",
     "CST",
     "ok",
     "OK",

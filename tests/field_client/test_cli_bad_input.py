@@ -12,6 +12,9 @@ from tests.docs import command_paths
 from tests.field_client.test_cli import TITLE, VILLAGE, add_farmer, new_session
 
 NOBODY = "00000000-0000-4000-8000-000000000000"
+# A file that is not a photo (this test's own source), and one that is not there.
+NOT_A_PHOTO = str(Path(__file__))
+NO_FILE = "/nonexistent/IMG_0001.jpg"
 
 
 # The least each command needs to run, so a bad --db is what it meets.
@@ -23,6 +26,8 @@ MINIMAL = {
     "session edit": ["session", "edit", "t", "--title", "u"],
     "session close": ["session", "close", "t"],
     "session delete": ["session", "delete", "t"],
+    "session photo": ["session", "photo", "t", NO_FILE],
+    "plot photo": ["plot", "photo", NOBODY, NO_FILE],
     "checkin": ["checkin", "--session", "t", "--farmer", "王芳"],
     "checkin undo": ["checkin", "undo", "--session", "t", "--farmer", "王芳"],
     "leaflets receive": ["leaflets", "receive", "--title", TITLE, "--copies", "5"],
@@ -96,6 +101,19 @@ BAD = {
         ["session", "close", "马铃薯晚疫病防治培训", "--headcount", "-1"],
     ],
     "session delete": [["session", "delete", NOBODY], ["session", "delete", "abc"]],
+    "session photo": [
+        ["session", "photo", NOBODY, NOT_A_PHOTO],
+        ["session", "photo", "2026-13-45", NOT_A_PHOTO],
+        ["session", "photo", "今天", NO_FILE],
+        ["session", "photo", "今天", NOT_A_PHOTO],
+        ["session", "photo", "今天", NOT_A_PHOTO, "--kind", "自拍"],
+        ["session", "photo", "今天"],
+    ],
+    "plot photo": [
+        ["plot", "photo", NOBODY, NOT_A_PHOTO],
+        ["plot", "photo", "abc", NO_FILE],
+        ["plot", "photo", NOBODY],
+    ],
     "checkin": [
         ["checkin"],
         ["checkin", "--session", "马铃薯晚疫病防治培训"],

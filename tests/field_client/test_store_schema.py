@@ -75,6 +75,19 @@ def test_every_field_kind_is_stored_with_exactly_its_schema_fields(tmp_path: Pat
                 p.PLOT_OBSERVATION,
                 {"plot_id": plot, "observed_on": "2026-05-28", "stage": "sowing"},
             ),
+            p.PHOTO: store.create(
+                p.PHOTO,
+                {
+                    "subject_kind": "session",
+                    "subject_id": session,
+                    "photo_kind": "site",
+                    "sha256": "0" * 64,
+                    "size_bytes": 200_000,
+                    "width": 1600,
+                    "height": 1200,
+                    "recorded_at": AT,
+                },
+            ),
         }
         assert set(made) == set(p.FIELD_KINDS)
         for kind, record_id in made.items():

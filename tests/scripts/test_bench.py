@@ -47,7 +47,7 @@ def objects(stdout: str) -> list[dict[str, Any]]:
 
 def test_scripts_bench_names_each_bench_it_runs() -> None:
     runner = (SCRIPTS / "bench").read_text()
-    for script in ("bench_sync.py", "bench_report.py", "bench_checkin.py"):
+    for script in ("bench_sync.py", "bench_report.py", "bench_checkin.py", "bench_photos.py"):
         assert f"scripts/{script}" in runner
 
 
@@ -146,3 +146,15 @@ def test_checkin_bench_checks_farmers_in(tmp_path: Path) -> None:
     assert result["expected"] == 6
     assert result["stored"] == 6
     assert "met" in result["goals"]
+
+
+def test_photos_bench_sends_photos_through_the_shaped_link(tmp_path: Path) -> None:
+    out = bench(
+        "bench_photos.py",
+        ["--json", "--photos", "2", "--side", "640", "--rate", "400000", "--rtt", "0.01"],
+        tmp_path,
+    )
+    [result] = objects(out)
+    assert {"seconds", "bound_seconds", "resent_bytes", "photos_stored", "expected"} <= set(result)
+    assert result["photos_stored"] == result["expected"] == 2
+    assert result["goals"]["nothing_lost_or_doubled"]["met"]
