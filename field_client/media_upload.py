@@ -152,7 +152,7 @@ def _request(client: SyncClient, method: str, sha256: str, **kwargs: Any) -> dic
             client.report.requests += 1
             if method == "PUT":
                 # A chunk cut off: ask what the server kept (a round trip) rather than send
-                # the chunk blind again (16 KiB, some 4 s on 2G) when it may have it already.
+                # the chunk blind again (32 KiB, some 9 s on 2G) when it may have it already.
                 time.sleep(delay)
                 raise _resume_from(_request(client, "GET", sha256), "cut") from exc
             if failures > client.retries:
