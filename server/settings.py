@@ -212,6 +212,38 @@ SETTINGS = (
         " this many times its plot's target yield, or less than its reciprocal, is flagged.",
     ),
     Setting(
+        "FLAG_PHOTO_REQUIRED",
+        "TIANJIAN_FLAG_PHOTO_REQUIRED",
+        False,
+        "是否要求培训有现场照片：开启后，有签到或上报人数却无照片的培训即标记（1 开启，0 关闭）"
+        " / Whether the bureau asks for photos: when on (1), a session with check-ins or a"
+        " headcount but no photo is flagged (never refused). Off (0) by default.",
+    ),
+    Setting(
+        "FLAG_PHOTO_WINDOW_HOURS",
+        "TIANJIAN_FLAG_PHOTO_WINDOW_HOURS",
+        12.0,
+        "照片拍摄时间早于培训开始或晚于结束超过多少小时即标记该场 / Hours a photo's taken-at time may"
+        " lie before its session starts or after it ends (or starts, with no end) before the"
+        " session is flagged.",
+    ),
+    Setting(
+        "FLAG_PHOTO_HASH_DISTANCE",
+        "TIANJIAN_FLAG_PHOTO_HASH_DISTANCE",
+        6,
+        "两张照片的感知哈希（64 位）相差不超过多少位即视为同一画面 / Bits (of 64) within which two"
+        " photos' perceptual hashes count as the same picture, so a session reusing another's"
+        " photo is flagged (0: only the same picture re-encoded; identical bytes always are).",
+    ),
+    Setting(
+        "FLAG_PHOTO_DISTANCE_KM",
+        "TIANJIAN_FLAG_PHOTO_DISTANCE_KM",
+        5.0,
+        "照片拍摄地点距所属村超过多少公里即标记 / Kilometres beyond which a photo placed away from"
+        " its session's or observation's village flags that record (the photo's stated accuracy"
+        " is allowed for).",
+    ),
+    Setting(
         "TOMBSTONE_RETENTION_DAYS",
         "TIANJIAN_TOMBSTONE_DAYS",
         p.TOMBSTONE_RETENTION_DAYS,
@@ -245,6 +277,8 @@ def defaults_from_environment() -> dict[str, Any]:
         raw = os.environ.get(setting.env)
         if raw is None:
             values[setting.name] = setting.default
+        elif isinstance(setting.default, bool):
+            values[setting.name] = raw.strip().lower() in ("1", "true", "yes", "on")
         elif isinstance(setting.default, int):
             values[setting.name] = int(raw)
         elif isinstance(setting.default, float):

@@ -14,6 +14,7 @@ from server.media.chunks import MAX_CHUNK_BYTES, Chunk, media_status, receive_ch
 from server.media.errors import ChunkTooLarge, PhotoNotFound
 from server.media.limits import PerDevice
 from server.media.store import SHA256, MediaStore, media_dir
+from server.quality.photo_hashes import hash_if_missing
 from server.store.db import get_db
 
 blp = Blueprint("media_upload", __name__, description="照片上传 / Photo bytes, sent in chunks")
@@ -147,11 +148,15 @@ class Media(MethodView):
             )
         data = request.stream.read(MAX_CHUNK_BYTES + 1)
         chunk = Chunk(_sha(sha256), offset, size, data, chunk_sha256)
+        store = _store()
         held = receive_chunk(
             get_db(),
-            _store(),
+            store,
             g.device.envoy_id,
             chunk,
             int(current_app.config["MAX_PHOTO_BYTES"]),
         )
+        if held.complete:
+            # The picture's perceptual hash, once, for the reused-photo flag.
+            hash_if_missing(get_db(), chunk.sha256, str(store.final_path(chunk.sha256)))
         return {"received": held.received, "complete": held.complete}

@@ -39,6 +39,8 @@ class Filters:
     co_run: bool = False
     # Only sessions whose typed headcount counts as reported (one given, not a TV lecture).
     reported: bool = False
+    # Only an envoy's service days with evidence (server.figures.performance.verified_day_rows).
+    verified: bool = False
 
 
 @dataclass(frozen=True)

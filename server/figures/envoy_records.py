@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from server.figures.counted import Scope
 from server.figures.drilldown import Filters, Page
-from server.figures.performance import record_rows, service_day_rows
+from server.figures.performance import evidence_day_rows, record_rows, service_day_rows
 from server.figures.questioned import under_question
 from shared.choices import RECORD_KINDS, words
 from shared.errors import TianjianError
@@ -35,15 +35,20 @@ def _params(scope: Scope) -> dict[str, Any]:
 
 def days(db: Database, scope: Scope, filters: Filters, limit: int, offset: int) -> Page:
     """The envoy's service days, newest first. Keys: day (China time), sessions_led,
-    sessions_co_run, observations, what (session titles and observed plots)."""
+    sessions_co_run, observations, what (session titles and observed plots), verified (1 when
+    the day has evidence: server.figures.performance.evidence_day_rows)."""
     params = _params(scope)
     rows_sql = service_day_rows("= :envoy")
-    total = db.execute(f"SELECT count(DISTINCT day) FROM ({rows_sql})", params).fetchone()[0]
+    evidence = f"SELECT day FROM ({evidence_day_rows('= :envoy')})"
+    # Verified days only: the claimed days with evidence (performance.verified_day_rows).
+    where = f" WHERE day IN ({evidence})" if filters.verified else ""
+    total = db.execute(f"SELECT count(DISTINCT day) FROM ({rows_sql}){where}", params).fetchone()[0]
     rows = list(
         db.query(
             "SELECT day, sum(led) AS sessions_led, sum(co_run) AS sessions_co_run, "
-            "sum(observed) AS observations, group_concat(what, '；') AS what "
-            f"FROM ({rows_sql}) GROUP BY day ORDER BY day DESC LIMIT :limit OFFSET :offset",
+            "sum(observed) AS observations, group_concat(what, '；') AS what, "
+            f"day IN ({evidence}) AS verified FROM ({rows_sql}){where} "
+            "GROUP BY day ORDER BY day DESC LIMIT :limit OFFSET :offset",
             {**params, "limit": limit, "offset": offset},
         )
     )

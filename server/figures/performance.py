@@ -51,6 +51,7 @@ COLUMNS = (
     "reported",
     "trainees",
     "service_days",
+    "verified_days",
     "leaflets",
     "plots",
     "area_mu",
@@ -74,7 +75,8 @@ class EnvoyFigures:
     verified: int = 0
     reported: int = 0
     trainees: int = 0
-    service_days: int = 0
+    service_days: int = 0  # claimed: days with a session led or co-run, or an observation
+    verified_days: int = 0  # of those, days with evidence (服务签到天数)
     leaflets: int = 0
     plots: int = 0
     area_mu: float = 0.0
@@ -150,7 +152,8 @@ def performance(
     # The envoys travel into every query as one JSON parameter, chosen once.
     params["envoys"] = json.dumps(list(rows))
     if rows:
-        for family in (_sessions, _checkins, _service_days, _handouts, _plots, _records):
+        families = (_sessions, _checkins, _service_days, _verified_days, _handouts, _plots)
+        for family in (*families, _records):
             family(db, params, rows)
     return Performance(
         year,
@@ -275,6 +278,36 @@ def _service_days(db: Database, params: dict[str, Any], rows: Rows) -> None:
     for envoy_id, days, co_run in db.execute(sql, params):
         rows[envoy_id].service_days = days
         rows[envoy_id].co_run = co_run
+
+
+def evidence_day_rows(envoy: str) -> str:
+    """SELECT (envoy, day) of each China-time day the year gives evidence of an envoy's work,
+    for envoys matching `envoy`: named check-ins (live, `counted.has_checkins`) at a session
+    the envoy led, on the session's day; or a live photo of theirs both timed (the camera's
+    `taken_at`) and placed (latitude and longitude), on the day it was taken."""
+    return (
+        "SELECT s.lead_envoy_id AS envoy, date(s.starts_at, '+8 hours') AS day FROM sessions s "
+        f"WHERE {SESSION_YEAR} AND s.lead_envoy_id {envoy} AND {counted.has_checkins('s')} "
+        "UNION SELECT ph.envoy_id, date(ph.taken_at, '+8 hours') FROM photos ph "
+        f"WHERE {counted.live('ph')} AND ph.taken_at >= :start AND ph.taken_at < :end "
+        "AND ph.latitude IS NOT NULL AND ph.longitude IS NOT NULL "
+        f"AND ph.envoy_id {envoy}"
+    )
+
+
+def verified_day_rows(envoy: str) -> str:
+    """SELECT (envoy, day), distinct: the service days (`service_day_rows`, the days claimed)
+    that have evidence (`evidence_day_rows`): verified service days, 服务签到天数."""
+    return (
+        f"SELECT envoy, day FROM ({service_day_rows(envoy)}) "
+        f"INTERSECT SELECT envoy, day FROM ({evidence_day_rows(envoy)})"
+    )
+
+
+def _verified_days(db: Database, params: dict[str, Any], rows: Rows) -> None:
+    sql = f"SELECT envoy, count(*) FROM ({verified_day_rows(CHOSEN)}) GROUP BY envoy"
+    for envoy_id, days in db.execute(sql, params):
+        rows[envoy_id].verified_days = days
 
 
 # A hand-out counts where its place is known: its own unit, or its session's (as the lists do).

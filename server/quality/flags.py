@@ -9,7 +9,9 @@ Rules (issue 14, "Flags and review"; docs/report.md, "Flags"):
 - a session (TV lectures aside) already started, with no check-in and no reported headcount;
 - a plot observation whose yield is beyond `ratio` times (or below 1/`ratio` of) its plot's
   target yield;
-- sessions whose farmers' own check-ins look made by a machine (server/quality/checkin_flags.py).
+- sessions whose farmers' own check-ins look made by a machine (server/quality/checkin_flags.py);
+- sessions and observations whose photos are missing, out of time, reused or far from their
+  village (server/quality/photo_flags.py).
 Deleted records are neither flagged nor counted in what is usual. A hand-out's corrections
 (`correction_of`) are folded into the hand-out they correct: the net copies are judged, under
 the original's id, and a correction is never judged alone.
@@ -29,7 +31,7 @@ from sqlite_utils import Database
 
 from server.figures import counted
 from server.figures.counted import Scope
-from server.quality import checkin_flags, flag_store
+from server.quality import checkin_flags, flag_store, photo_flags
 from server.quality.checkin_flags import CheckinRules, checkin_rules_of
 from server.quality.outlier_stats import (
     HANDOUT_COPIES,
@@ -43,6 +45,7 @@ from server.quality.outlier_stats import (
     usuals,
     values,
 )
+from server.quality.photo_flags import PhotoRules, photo_rules_of
 from server.settings import default
 from server.store.db import write_transaction
 from shared import protocol as p
@@ -57,6 +60,7 @@ KINDS = (
     EMPTY_SESSION,
     YIELD_VS_TARGET,
     *checkin_flags.KINDS,
+    *photo_flags.KINDS,
 )
 
 
@@ -86,6 +90,7 @@ class FlagRules:
     z_threshold: float = default("FLAG_Z_THRESHOLD")
     yield_ratio: float = default("FLAG_YIELD_RATIO")
     checkin: CheckinRules = field(default_factory=CheckinRules)
+    photo: PhotoRules = field(default_factory=PhotoRules)
 
 
 def rules_of(config: Mapping[str, Any]) -> FlagRules:
@@ -94,6 +99,7 @@ def rules_of(config: Mapping[str, Any]) -> FlagRules:
         float(config["FLAG_Z_THRESHOLD"]),
         float(config["FLAG_YIELD_RATIO"]),
         checkin_rules_of(config),
+        photo_rules_of(config),
     )
 
 
@@ -262,6 +268,22 @@ def flags(db: Database, scope: Scope, now: datetime, rules: FlagRules) -> list[F
                 None,
             )
             for f in checkin_flags.checkin_flags(db, scope, now, rules.checkin)
+        ]
+        + [
+            Flag(
+                f.kind,
+                f.record_kind,
+                f.record_id,
+                f.envoy_id,
+                f.reason,
+                None,
+                "",
+                f.unit,
+                f.at,
+                f.value,
+                None,
+            )
+            for f in photo_flags.photo_flags(db, scope, now, rules.photo)
         ]
     )
     found = with_names_and_reviews(db, found)

@@ -59,10 +59,12 @@ def unit_code_of(db: Database, text: str) -> str:
 
 
 def units(db: Database) -> list[dict[str, Any]]:
-    """Keys: code, name, level, level_zh, parent_code, parent_name; in code order."""
+    """Keys: code, name, level, level_zh, parent_code, parent_name, latitude, longitude; in
+    code order."""
     rows = list(
         db.query(
-            "SELECT u.code, u.name, u.level, u.parent_code, p.name AS parent_name "
+            "SELECT u.code, u.name, u.level, u.parent_code, p.name AS parent_name, "
+            "u.latitude, u.longitude "
             "FROM units u LEFT JOIN units p ON p.code = u.parent_code ORDER BY u.code"
         )
     )

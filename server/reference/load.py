@@ -88,6 +88,9 @@ CSV_HEADERS: Final = {
     "类别": "type",
     "作物": "crop",
     "技术类别": "category",
+    # A village's place (optional, decimal degrees; migration m017).
+    "纬度": "latitude",
+    "经度": "longitude",
     # Shown beside the data on the pages; nothing to load.
     "上级": "",
     "服务乡镇": "",
@@ -106,10 +109,26 @@ class CsvRows(list[dict[str, str]]):
     first_line = 2
 
 
+def _cell_text(cell: Any) -> str:
+    """A cell as text: an XLSX number that is whole (a code typed as a number) without '.0'."""
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer() and abs(cell) >= 1000:
+        return str(int(cell))
+    return str(cell)
+
+
 def read_csv(path: str, source: str | None = None) -> CsvRows:
-    """The CSV's rows keyed by its header, within file_limits' caps (GBK or UTF-16 named); the
-    Chinese headers and words of the bureau's own exports read as columns and codes."""
-    lines = [line for line in file_limits.csv_rows(path, source or path) if line]
+    """The CSV's (or an .xlsx file's first sheet's) rows keyed by its header, within
+    file_limits' caps (GBK or UTF-16 named); the Chinese headers and words of the bureau's own
+    exports read as columns and codes."""
+    lines = []
+    for cells in file_limits.table_rows(path, source or path):
+        line = [_cell_text(cell) for cell in cells]
+        while line and not line[-1].strip():
+            line.pop()
+        if line:
+            lines.append(line)
     rows = CsvRows()
     if len(lines) > 1 and len(lines[0]) == 1:
         # An export's first line says what the file is (单位、截至 ...); the headers follow.
@@ -160,11 +179,27 @@ def load_units(db: Database, path: str, source: str | None = None) -> int:
     """`source` names the file in messages (an upload's own name, not where it was saved)."""
     read = read_csv(path, source)
     rows: list[dict[str, Any]] = list(read)
+    # A file without the optional place columns keeps the places already loaded (a list of
+    # names reloaded must not wipe them); a file with them sets each, blank for none.
+    has_place = any("latitude" in row or "longitude" in row for row in rows)
+    placed = {} if has_place else _places(db)
     for row in rows:
         row["parent_code"] = row.get("parent_code") or None
+        kept = placed.get(row.get("code", ""), (None, None))
+        for column, before in zip(("latitude", "longitude"), kept, strict=True):
+            row[column] = row.get(column) or before
     units = _validated(source or path, rows, UnitSchema(), read.first_line)
     with write_transaction(db):
         return _upsert(db, p.UNIT, units)
+
+
+def _places(db: Database) -> dict[str, tuple[float, float]]:
+    return {
+        code: (lat, lon)
+        for code, lat, lon in db.execute(
+            "SELECT code, latitude, longitude FROM units WHERE latitude IS NOT NULL"
+        )
+    }
 
 
 def load_envoys(db: Database, path: str, source: str | None = None) -> int:

@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 from server.accounts.access import ANYONE, current_user, requires
 from server.api.scope import page_scope
 from server.files.page_tables import CODE, NUMBER, Column, Table, china_time_text
-from server.quality import checkin_flags, flags
+from server.quality import checkin_flags, flags, photo_flags
 from server.reference import lists as listings
 from server.store.db import get_db
 from server.web import forms
@@ -32,6 +32,10 @@ KIND_WORDS = {
     checkin_flags.SHARED_ADDRESS: ("同一地址多人签到", "Many check-ins from one address"),
     checkin_flags.CHECKIN_BURST: ("签到快于排队", "Check-ins faster than a queue"),
     checkin_flags.ONE_TIME_FARMERS: ("农户多为一次性", "Mostly one-time farmers"),
+    photo_flags.SESSION_WITHOUT_PHOTO: ("有签到无照片", "Session without a photo"),
+    photo_flags.PHOTO_OUT_OF_TIME: ("照片时间不符", "Photo taken outside the session"),
+    photo_flags.REUSED_PHOTO: ("照片重复使用", "Photo used for two sessions"),
+    photo_flags.FAR_FROM_VILLAGE: ("照片远离所属村", "Photo far from its village"),
 }
 RECORD_WORDS = {
     p.SESSION: ("培训场次", "Session"),

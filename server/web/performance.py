@@ -96,6 +96,14 @@ def performance_table(found: Performance) -> Table:
         ),
         Column("service_days", "服务天数", "Service days", NUMBER, drill(year, "days")),
         Column(
+            "verified_days",
+            "服务签到天数（核实）",
+            "Verified service days",
+            NUMBER,
+            drill(year, "days", verified=1),
+            heading=("签到天数", "Verified days"),
+        ),
+        Column(
             "leaflets",
             "发放资料（份）",
             "Leaflets handed out",
@@ -151,11 +159,14 @@ def performance_table(found: Performance) -> Table:
         notes=[
             "场次按主讲计，协办另列；人次、人数、报数只计本人主讲的场次"
             f"（{SESSION_KIND_LABELS['tv_lecture']}不计）；"
-            "服务天数计主讲或协办场次及田间观测的日期（北京时间）；已删除的记录不计。"
+            "服务天数计主讲或协办场次及田间观测的日期（北京时间）；"
+            "服务签到天数是其中有实名签到（本人主讲的场次）或本人带时间和定位的照片的天数；"
+            "已删除的记录不计。"
             " / Sessions count those led, co-run ones apart; person-times, trainees and headcounts"
             " count the envoy's own sessions (TV lectures aside); service days are China-time"
-            " dates with a session led or co-run or a plot observation; deleted records never"
-            " count.",
+            " dates with a session led or co-run or a plot observation; verified service days are"
+            " those of them with named check-ins at a session the envoy led or a photo of theirs"
+            " with its time and place; deleted records never count.",
         ],
     )
 

@@ -12,7 +12,7 @@ from server.accounts.access import ANYONE, current_user, requires, signed_in
 from server.api.scope import own_record, page_scope
 from server.figures import drilldown, envoy_records
 from server.figures.counted import Scope
-from server.files.page_tables import CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
+from server.files.page_tables import BOOL, CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
 from server.media.photos import photos_of
 from server.quality import reviews
 from server.store.db import get_db
@@ -39,6 +39,7 @@ class FilterArgs(Schema):
     q = fields.String(load_default=None, validate=validate.Length(1, 60))
     co_run = fields.Boolean(load_default=False)
     reported = fields.Boolean(load_default=False)
+    verified = fields.Boolean(load_default=False)
     # The distinct-count figure a list was drilled to from (its page says why counts differ).
     figure = fields.String(
         load_default=None,
@@ -154,6 +155,7 @@ ENVOY_COLUMNS = {
             Column("sessions_led", "主讲场次", "Sessions led", NUMBER),
             Column("sessions_co_run", "协办场次", "Sessions co-run", NUMBER),
             Column("observations", "田间观测", "Plot observations", NUMBER),
+            Column("verified", "签到核实", "Verified", BOOL),
             Column("what", "内容", "What"),
         ),
     ),
@@ -210,6 +212,7 @@ def listing(what: str) -> Any:
         search=args["q"],
         co_run=args["co_run"],
         reported=args["reported"],
+        verified=args["verified"],
     )
     page = args["page"]
     # A file holds every matching record, not one page of them.

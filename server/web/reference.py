@@ -30,6 +30,8 @@ KINDS: dict[str, tuple[str, str, tuple[Column, ...], Callable[[Any], list[dict[s
             Column("level_zh", "级别", "Level"),
             Column("parent_code", "上级代码", "Parent code", CODE),
             Column("parent_name", "上级", "Parent"),
+            Column("latitude", "纬度", "Latitude"),
+            Column("longitude", "经度", "Longitude"),
         ),
         listings.units,
     ),
@@ -67,8 +69,9 @@ LOADERS: dict[str, Callable[[Any, str, str], Any]] = {
 # (server/reference/load.py CSV_HEADERS reads either).
 FILE_HELP = {
     "units": (
-        "区划代码、名称、上级代码、级别（县、乡镇或村）",
-        "code, name, parent_code, level (county / township / village)",
+        "区划代码、名称、上级代码、级别（县、乡镇或村），可选 纬度、经度（十进制度，村的位置）",
+        "code, name, parent_code, level (county / township / village), optionally latitude,"
+        " longitude (decimal degrees, where the village is)",
     ),
     "envoys": (
         "姓名、手机、乡镇代码（空格分隔）",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from shared.indicators import COMPARATORS, INDICATOR_KEYS
 from shared.schemas.types import DivisionCode, Id, Mobile, Name, Number, Whole
@@ -20,6 +22,18 @@ class UnitSchema(ReferenceSchema):
     name = Name(required=True, validate=validate.Length(1, 60))
     parent_code = DivisionCode(allow_none=True, load_default=None)
     level = fields.String(required=True, validate=validate.OneOf(UNIT_LEVELS))
+    # Where the unit (a village) is, in decimal degrees: both or neither (migration m017).
+    latitude = Number(allow_none=True, load_default=None, validate=validate.Range(-90, 90))
+    longitude = Number(allow_none=True, load_default=None, validate=validate.Range(-180, 180))
+
+    @validates_schema
+    def _both_or_neither(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if (data.get("latitude") is None) != (data.get("longitude") is None):
+            missing = "longitude" if data.get("longitude") is None else "latitude"
+            raise ValidationError(
+                "纬度与经度须同时填写或同时留空 / give both latitude and longitude, or neither",
+                missing,
+            )
 
 
 class EnvoySchema(ReferenceSchema):

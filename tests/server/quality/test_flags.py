@@ -281,8 +281,11 @@ def test_the_api_lists_flags_and_an_envoy_sees_only_their_own(
 
     envoy = app.test_client()
     assert sign_in(envoy, "zhang", PASSWORD).status_code == 302
-    own = envoy.get(f"{path}?envoy={wang.envoy_id}").get_json()["flags"]
+    own = envoy.get(path).get_json()["flags"]
     assert [f["record_id"] for f in own] == [mine]
+    # Asking for another envoy's rows is refused, never quietly narrowed (server/api/scope.py).
+    refused = envoy.get(f"{path}?envoy={wang.envoy_id}")
+    assert refused.status_code == 403 and "flags" not in refused.get_json()
 
 
 def test_the_threshold_comes_from_the_servers_setting(app: Flask, db_path: str) -> None:
