@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 # 32 KiB a request. On 2G (about 30 kbit/s each way, 600 ms round trip) one takes some 9 s:
 # the round trip and the request's head (kept to what the media API reads) add about a twelfth
-# to each, where 16 KiB chunks added a sixth and measured 1.29x the bytes/bandwidth bound (the
-# goal is 1.3x). A cut loses about half the chunk in flight (some 4 s), and bytes resent stay
+# to each, where 16 KiB chunks added a sixth: scripts/bench photos measured 1.29x the
+# bytes/bandwidth bound with 16 KiB, 1.16x with 32 KiB (the goal is 1.3x). A cut loses about half the chunk in flight (some 4 s), and bytes resent stay
 # near half the share of cut exchanges whatever the size. Far bigger chunks would lose more to
 # each cut for little gain; the server takes up to 64 KiB.
 CHUNK_BYTES = 32 * 1024
