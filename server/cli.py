@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from server import settings
 from server.accounts import audit
+from server.cli_upstream import upstream
 from server.farmers import merges
 from server.farmers.candidates import candidate_pairs
 from server.files import exports
@@ -470,6 +471,8 @@ def users_list(ctx: click.Context) -> None:
             f"{china_time_text(row['last_sign_in_at']) or '-'}  {state}"
         )
 
+
+cli.add_command(upstream)
 
 if __name__ == "__main__":
     cli()

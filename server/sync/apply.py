@@ -17,6 +17,7 @@ from server.sync.checks import (
     checked_envelope,
     checked_stamp,
 )
+from server.sync.county_scope import check_county_scope
 from server.sync.devices import Device
 from server.sync.errors import Rejected
 from server.sync.prepare import Prepared
@@ -83,6 +84,7 @@ def _apply(
     check_owner(batch, device, kind, current, values)
     check_catalogue(batch, kind, values)
     check_references(batch, kind, values, current)
+    check_county_scope(batch, device, kind, current, values)
     if kind == p.PHOTO:
         check_photo_subject(batch, device, values, current)
     if current is None:

@@ -12,6 +12,7 @@ from server.store.migrations import (
     m014_attendances_by_session,  # noqa: F401
     m016_photos,  # noqa: F401
     m017_unit_places,  # noqa: F401
+    m019_upstream,  # noqa: F401
 )
 from server.store.migrations.registry import migrations
 
