@@ -81,10 +81,11 @@ def _apply(
         raise Rejected(
             "此类记录只能追加，更正请新建一条 / append-only: record a correction as a new event"
         )
+    # First, so a county's copy refused to anyone else says why whoever it is.
+    check_county_scope(batch, device, kind, current, values)
     check_owner(batch, device, kind, current, values)
     check_catalogue(batch, kind, values)
     check_references(batch, kind, values, current)
-    check_county_scope(batch, device, kind, current, values)
     if kind == p.PHOTO:
         check_photo_subject(batch, device, values, current)
     if current is None:
