@@ -48,8 +48,9 @@ def upstream_enroll(ctx: click.Context, url: str, code: str, name: str) -> None:
 @upstream.command("push")
 @click.pass_context
 def upstream_push(ctx: click.Context) -> None:
-    """（县级运行，可由定时任务调用）把上次以来的记录上报省级 / (On a county, from cron) forward what changed."""
-    done = forward.push_once(init_db(ctx.obj["db_path"]))
+    """（县级运行，可由定时任务调用）上报新记录，取回省级下达的目标 / (On a county, from cron) forward what changed, take the province's targets."""
+    db = init_db(ctx.obj["db_path"])
+    done = forward.push_once(db)
     click.echo(
         f"已上报 {done.sent} 条变更，省级暂存 {done.held} 条，拒收 {len(done.refused)} 条 / "
         f"forwarded {done.sent} changes, {done.held} held, {len(done.refused)} refused "
@@ -57,6 +58,11 @@ def upstream_push(ctx: click.Context) -> None:
     )
     for item in done.refused[:20]:
         click.echo(f"  拒收 refused q={item['q']}: {item.get('r')}")
+    written, removed = forward.pull_targets(db)
+    click.echo(
+        f"省级下达目标：更新 {written} 条，撤销 {removed} 条 / targets from the province: "
+        f"{written} set, {removed} removed"
+    )
 
 
 @upstream.command("status")

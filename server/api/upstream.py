@@ -15,6 +15,7 @@ from server.api.protocol import (
     authenticate_device,
     require_protocol,
 )
+from server.plan.province_targets import targets_for_county
 from server.store.db import get_db
 from server.upstream.accept import NotALink, accept_envoys
 from server.upstream.codes import enrol_link
@@ -52,6 +53,19 @@ class LinkEnvoysAnswerSchema(Schema):
     accepted = fields.Integer(required=True)
 
 
+class LinkTargetSchema(Schema):
+    year = fields.Integer(required=True)
+    unit_code = fields.String(required=True)
+    indicator = fields.String(required=True)
+    comparator = fields.String(allow_none=True)
+    value = fields.Float(allow_none=True)
+    growth_percent = fields.Float(allow_none=True)
+
+
+class LinkTargetsSchema(Schema):
+    targets = fields.List(fields.Nested(LinkTargetSchema), required=True)
+
+
 @blp.route("/enrol")
 class Enrol(MethodView):
     @blp.arguments(LinkEnrolSchema)
@@ -74,3 +88,15 @@ class Envoys(MethodView):
         if not g.device.county_code:
             raise NotALink()
         return {"accepted": accept_envoys(get_db(), g.device, body["envoys"])}
+
+
+@blp.route("/targets")
+class Targets(MethodView):
+    @blp.doc(security=[{DEVICE_TOKEN: []}])
+    @blp.response(200, LinkTargetsSchema)
+    def get(self) -> dict[str, Any]:
+        """The targets this province sets for the link's county and the places within it."""
+        authenticate_device()
+        if not g.device.county_code:
+            raise NotALink()
+        return {"targets": targets_for_county(get_db(), g.device.county_code)}

@@ -10,6 +10,7 @@ from typing import Any
 import requests
 from sqlite_utils import Database
 
+from server.plan.province_targets import take_province_targets
 from server.store.db import write_transaction
 from server.store.records import row_to_state, table_of
 from server.sync.devices import check_server_url
@@ -199,6 +200,18 @@ def _refusal_note(done: Forwarded) -> str | None:
         return None
     first = done.refused[0]
     return f"{len(done.refused)} 条被省级拒收 / refused by the province; q={first['q']}: {first.get('r')}"
+
+
+def pull_targets(db: Database) -> tuple[int, int]:
+    """Take the targets the province sets for this county (written, removed): they become this
+    county's, read-only here (server/plan/province_targets.py)."""
+    link = link_of(db)
+    answer = _call(
+        "GET",
+        f"{link['url']}/api/v1/upstream/targets",
+        headers={"Authorization": f"Bearer {link['token']}"},
+    )
+    return take_province_targets(db, list(answer.get("targets", [])))
 
 
 @dataclass(frozen=True)

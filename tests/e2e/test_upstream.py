@@ -201,6 +201,26 @@ def test_two_counties_report_up_to_their_province_exactly_once(
         server_cli(county.db_path, "upstream", "push")
         assert "没有待上报的记录" in server_cli(county.db_path, "upstream", "status").stdout
 
+    # Down the same link: a target the province sets for county A becomes county A's, read-only.
+    plan = tmp_path / "province-plan.yaml"
+    plan.write_text(
+        'year: 2026\nunit_code: "530102"\ntargets:\n'
+        '  - {indicator: trainee_attendances, comparator: ">", value: 4000}\n',
+        encoding="utf-8",
+    )
+    server_cli(province.db_path, "targets", "load", str(plan))
+    taken = server_cli(county_a.db_path, "upstream", "push").stdout
+    assert "targets from the province: 1 set, 0 removed" in taken
+    assert (
+        "targets from the province: 0 set"
+        in server_cli(county_a.db_path, "upstream", "push").stdout
+    )
+    assert figures(county_a, COUNTY_A)["trainee_attendances"]["target"] == 4000
+    own = server_cli(county_a.db_path, "targets", "load", str(DATA / "targets.yaml"), ok=False)
+    assert (
+        own.returncode == 1 and "由省级下达，本县只读" in own.stderr and "read-only" in own.stderr
+    )
+
     for kind in FORWARDED_KINDS:
         table = table_of(kind)
         both = sorted(ids(county_a.db_path, table) + ids(county_b.db_path, table))

@@ -17,7 +17,9 @@ def m019_upstream(db: Database) -> None:
 
     On the county: `upstream_link` is its one link up (at most one row): the province's address,
     the token (kept readable: the county must send it), and `cursor`, the server_seq up to which
-    its records have been forwarded and answered (server/upstream/forward.py).
+    its records have been forwarded and answered (server/upstream/forward.py);
+    `province_targets` names the targets (ids of `targets`) the province set for this county,
+    pulled down the link and read-only here (server/plan/province_targets.py).
     """
     db.execute("ALTER TABLE devices ADD COLUMN county_code TEXT")
     db.execute(
@@ -30,3 +32,4 @@ def m019_upstream(db: Database) -> None:
         "enrolled_at TEXT NOT NULL, cursor INTEGER NOT NULL DEFAULT 0, last_forward_at TEXT, "
         "last_error TEXT)"
     )
+    db.execute("CREATE TABLE province_targets (target_id TEXT PRIMARY KEY)")
