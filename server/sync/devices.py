@@ -287,9 +287,10 @@ def revoke(db: Database, device_id: str, by: User | str = audit.SYSTEM) -> None:
     """Revoke an active device's token, or raise UnknownDevice; audited as done `by`."""
     now = to_iso(utc_now())
     with write_transaction(db):
+        # A county's link (no envoy) is named by its county.
         row = db.execute(
-            "SELECT d.name, e.name FROM devices d JOIN envoys e ON e.id = d.envoy_id "
-            "WHERE d.id = ? AND d.revoked_at IS NULL",
+            "SELECT d.name, coalesce(e.name, '县 county ' || d.county_code) FROM devices d "
+            "LEFT JOIN envoys e ON e.id = d.envoy_id WHERE d.id = ? AND d.revoked_at IS NULL",
             [device_id],
         ).fetchone()
         if not row:
@@ -308,11 +309,12 @@ def revoke(db: Database, device_id: str, by: User | str = audit.SYSTEM) -> None:
 
 
 def list_devices(db: Database) -> list[dict[str, Any]]:
-    """Every enrolled device with its envoy's name, last contact (UTC ISO) and clock skew (ms)."""
+    """Every enrolled device with its envoy's name (a county's link: its county), last contact
+    (UTC ISO) and clock skew (ms)."""
     return list(
         db.query(
-            "SELECT d.id, e.name AS envoy, d.name, d.enrolled_at, d.last_seen_at, d.skew_ms, "
-            "d.max_seq, d.revoked_at FROM devices d JOIN envoys e ON e.id = d.envoy_id "
-            "ORDER BY e.name, d.enrolled_at"
+            "SELECT d.id, coalesce(e.name, '县 county ' || d.county_code) AS envoy, d.name, "
+            "d.enrolled_at, d.last_seen_at, d.skew_ms, d.max_seq, d.revoked_at FROM devices d "
+            "LEFT JOIN envoys e ON e.id = d.envoy_id ORDER BY e.name, d.enrolled_at"
         )
     )

@@ -210,3 +210,15 @@ def test_the_link_over_http_pushes_only_as_a_named_envoy_and_never_pulls(
         headers={p.HEADER_PROTOCOL: str(p.PROTOCOL_VERSION)},
     )
     assert enrolled.status_code == 403 and "上报登记码无效" in enrolled.get_json()["message"]
+
+
+def test_the_province_lists_and_revokes_a_countys_link(province: Province) -> None:
+    listed = {row["id"]: row for row in devices.list_devices(province.db)}
+    assert listed[province.link_a.id]["envoy"] == "县 county 530102"
+    devices.revoke(province.db, province.link_a.id)
+    with pytest.raises(devices.BadToken):
+        devices.authenticate(province.db, province.token_a)
+    entry = province.db.execute(
+        "SELECT after FROM audit_log WHERE action = 'device.revoke'"
+    ).fetchone()[0]
+    assert "530102" in entry
