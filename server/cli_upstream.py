@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import click
+from sqlite_utils import Database
 
-from server.store.db import init_db
 from server.upstream import codes, forward
 from shared.choices import RECORD_KINDS, words
 from shared.cli_numbers import WHOLE
+
+
+def _db(ctx: click.Context) -> Database:
+    """The database as every command opens it (server/cli.py: brought up to date, not created)."""
+    from server.cli import _db as open_db
+
+    return open_db(ctx)
 
 
 @click.group("upstream")
@@ -27,7 +34,7 @@ def upstream() -> None:
 @click.pass_context
 def upstream_code(ctx: click.Context, county_code: str, minutes: int) -> None:
     """（省级运行）为一个县签发一次性上报登记码 / (On the province) issue a county its one-time link code."""
-    issued = codes.issue_link_code(init_db(ctx.obj["db_path"]), county_code, minutes)
+    issued = codes.issue_link_code(_db(ctx), county_code, minutes)
     click.echo(
         f"{issued.county_name} ({issued.county_code}) 上报登记码 / link code: {issued.code}  "
         f"（{issued.minutes} 分钟内有效，只能使用一次 / valid {issued.minutes} minutes, once）"
@@ -41,7 +48,7 @@ def upstream_code(ctx: click.Context, county_code: str, minutes: int) -> None:
 @click.pass_context
 def upstream_enroll(ctx: click.Context, url: str, code: str, name: str) -> None:
     """（县级运行）用省级签发的码与省级服务器建立上报链接 / (On a county) link to the province with its code."""
-    linked = forward.enroll(init_db(ctx.obj["db_path"]), url, code, name)
+    linked = forward.enroll(_db(ctx), url, code, name)
     click.echo(f"已与省级建立上报链接 / linked to the province as county {linked['county_code']}")
 
 
@@ -49,7 +56,7 @@ def upstream_enroll(ctx: click.Context, url: str, code: str, name: str) -> None:
 @click.pass_context
 def upstream_push(ctx: click.Context) -> None:
     """（县级运行，可由定时任务调用）上报新记录，取回省级下达的目标 / (On a county, from cron) forward what changed, take the province's targets."""
-    db = init_db(ctx.obj["db_path"])
+    db = _db(ctx)
     done = forward.push_once(db)
     click.echo(
         f"已上报 {done.sent} 条变更，省级暂存 {done.held} 条，拒收 {len(done.refused)} 条 / "
@@ -69,7 +76,7 @@ def upstream_push(ctx: click.Context) -> None:
 @click.pass_context
 def upstream_status(ctx: click.Context) -> None:
     """（县级运行）显示上报链接和待上报的记录 / (On a county) show the link and what waits to go up."""
-    shown = forward.status(init_db(ctx.obj["db_path"]))
+    shown = forward.status(_db(ctx))
     click.echo(
         f"省级 province: {shown.url}  县 county: {shown.county_code}  cursor: {shown.cursor}"
     )
