@@ -92,3 +92,30 @@ def test_a_forward_cut_midway_resumes_from_the_last_answered_chunk(
     assert again.sent == 0
     proxy.close()
     county.close()
+
+
+def test_check_ins_forwarded_before_their_edited_session_wait_for_it_on_the_province(
+    province: LiveServer, tmp_path: Path
+) -> None:
+    county_path = str(tmp_path / "county.db")
+    load_demo_reference(county_path)
+    county = init_db(county_path)
+    zhang = Envoy(county, "张三")
+    session = zhang.session()
+    for n in range(4):
+        zhang.checkin(session, zhang.farmer(f"农户{n}"))
+    # Edited before the first forward: the session's version now comes after its check-ins.
+    zhang.update("session", session, {"title": "改过的标题"})
+    issuing = init_db(province.db_path)
+    code = issue_link_code(issuing, "530102").code
+    issuing.close()
+    forward.enroll(county, province.url, code)
+
+    done = forward.push_once(county, limit=3)
+    assert done.held >= 1 and done.refused == []
+    assert count(province.db_path, "held_changes") == 0
+    assert count(province.db_path, "attendances") == 4
+    with sqlite3.connect(province.db_path) as conn:
+        title = conn.execute("SELECT title FROM sessions WHERE id = ?", [session]).fetchone()[0]
+    assert title == "改过的标题"
+    county.close()
