@@ -138,6 +138,17 @@ def as_change(seq: int, kind: str, row: dict[str, Any]) -> dict[str, Any]:
     return {"q": seq, "k": kind, "i": state["id"], "h": stamp, "f": values}
 
 
+def _named_envoys(rows: list[tuple[int, str, dict[str, Any]]]) -> set[str]:
+    """The envoys these records name: who made each, and a session's lead and co-envoys."""
+    named: set[str] = set()
+    for _seq, kind, row in rows:
+        named.add(row.get("envoy_id") or "")
+        if kind == p.SESSION:
+            named.add(row.get("lead_envoy_id") or "")
+            named.update(json.loads(row.get("co_envoy_ids") or "[]"))
+    return named - {""}
+
+
 def _envoys(db: Database, ids: set[str]) -> list[dict[str, Any]]:
     marks = ",".join("?" * len(ids))
     return [
@@ -155,7 +166,7 @@ def push_once(db: Database, limit: int = CHUNK) -> Forwarded:
     auth = {"Authorization": f"Bearer {link['token']}"}
     done = Forwarded(cursor=link["cursor"])
     while rows := pending(db, done.cursor, limit):
-        envoys = {row["envoy_id"] for _seq, _kind, row in rows if row.get("envoy_id")}
+        envoys = _named_envoys(rows)
         if envoys:
             _call(
                 "POST",

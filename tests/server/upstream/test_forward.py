@@ -119,3 +119,26 @@ def test_check_ins_forwarded_before_their_edited_session_wait_for_it_on_the_prov
         title = conn.execute("SELECT title FROM sessions WHERE id = ?", [session]).fetchone()[0]
     assert title == "改过的标题"
     county.close()
+
+
+def test_a_sessions_co_envoy_reaches_the_province_with_it(
+    province: LiveServer, tmp_path: Path
+) -> None:
+    with sqlite3.connect(province.db_path) as conn:
+        conn.execute("DELETE FROM envoys WHERE name IN ('李梅', '张三')")
+    county_path = str(tmp_path / "county.db")
+    load_demo_reference(county_path)
+    county = init_db(county_path)
+    zhang = Envoy(county, "张三")
+    li = county.execute("SELECT id FROM envoys WHERE name = '李梅'").fetchone()[0]
+    session = zhang.session()
+    zhang.update("session", session, {"co_envoy_ids": [li]})
+    issuing = init_db(province.db_path)
+    code = issue_link_code(issuing, "530102").code
+    issuing.close()
+    forward.enroll(county, province.url, code)
+    assert forward.push_once(county).refused == []
+    with sqlite3.connect(province.db_path) as conn:
+        names = {row[0] for row in conn.execute("SELECT name FROM envoys")}
+    assert {"张三", "李梅"} <= names
+    county.close()
