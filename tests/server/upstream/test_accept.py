@@ -25,7 +25,7 @@ from shared import protocol as p
 from shared import review_status as rs
 from shared.clock import wall_ms
 from shared.ids import new_id
-from tests.helpers import TECH_POTATO, VILLAGE_EAST, results_of
+from tests.helpers import TECH_POTATO, VILLAGE_EAST, csrf_token, results_of, sign_in
 from tests.server.fieldwork import Envoy
 from tests.server.upstream.conftest import VILLAGE_B, Province
 
@@ -222,3 +222,18 @@ def test_the_province_lists_and_revokes_a_countys_link(province: Province) -> No
         "SELECT after FROM audit_log WHERE action = 'device.revoke'"
     ).fetchone()[0]
     assert "530102" in entry
+
+
+def test_the_review_page_refuses_a_county_record_saying_why(app: Flask, province: Province) -> None:
+    session_id = forwarded_session(province)
+    users.add_user(province.db, "省里的人", users.STAFF, "staff-password")
+    client = app.test_client()
+    assert sign_in(client, "省里的人", "staff-password").status_code == 302
+    path = f"/review/session/{session_id}"
+    answer = client.post(
+        path, data={"csrf_token": csrf_token(client, path), "status": rs.RETURNED, "note": "不实"}
+    )
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 403
+    assert "省级副本只读" in page and "Traceback" not in page
+    assert province.db.execute("SELECT count(*) FROM reviews").fetchone()[0] == 0
