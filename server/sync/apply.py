@@ -83,13 +83,18 @@ def _apply(
         )
     # First, so a county's copy refused to anyone else says why whoever it is.
     check_county_scope(batch, device, kind, current, values)
-    check_owner(batch, device, kind, current, values)
+    # A county's link sends what its county already held each envoy to (whose session, whose
+    # plot): the province holds the link to its county and its own copies instead, above.
+    link = bool(device.county_code)
+    if not link:
+        check_owner(batch, device, kind, current, values)
     check_catalogue(batch, kind, values)
     check_references(batch, kind, values, current)
     if kind == p.PHOTO:
         check_photo_subject(batch, device, values, current)
     if current is None:
-        check_new_in_parent(batch, device, kind, values)
+        if not link:
+            check_new_in_parent(batch, device, kind, values)
         check_correction(batch, device, kind, record_id, values)
     incoming = stamped_change(values, stamp)
     if kind == p.ATTENDANCE:

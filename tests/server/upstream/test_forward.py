@@ -142,3 +142,29 @@ def test_a_sessions_co_envoy_reaches_the_province_with_it(
         names = {row[0] for row in conn.execute("SELECT name FROM envoys")}
     assert {"张三", "李梅"} <= names
     county.close()
+
+
+def test_a_session_whose_lead_changed_before_it_went_up_is_taken_as_the_county_kept_it(
+    province: LiveServer, tmp_path: Path
+) -> None:
+    county_path = str(tmp_path / "county.db")
+    load_demo_reference(county_path)
+    county = init_db(county_path)
+    zhang = Envoy(county, "张三")
+    li = county.execute("SELECT id FROM envoys WHERE name = '李梅'").fetchone()[0]
+    session = zhang.session()
+    farmer = zhang.farmer()
+    zhang.checkin(session, farmer)
+    # 张三 made it, then handed it to 李梅 as lead: he is no longer its lead or co-envoy.
+    zhang.update("session", session, {"lead_envoy_id": li})
+    issuing = init_db(province.db_path)
+    code = issue_link_code(issuing, "530102").code
+    issuing.close()
+    forward.enroll(county, province.url, code)
+    done = forward.push_once(county)
+    assert done.refused == [] and done.held == 0
+    with sqlite3.connect(province.db_path) as conn:
+        lead = conn.execute("SELECT lead_envoy_id FROM sessions WHERE id = ?", [session])
+        assert lead.fetchone()[0] == li
+    assert count(province.db_path, "attendances") == 1
+    county.close()
