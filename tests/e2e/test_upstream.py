@@ -24,7 +24,7 @@ from server.upstream.accept import HEADER_ENVOY
 from server.upstream.forward import FORWARDED_KINDS
 from shared import protocol as p
 from shared.ids import new_id
-from tests.e2e.faults import CUT_AFTER_SERVER, CUT_BEFORE_SERVER, PASS, FaultProxy
+from tests.e2e.faults import CUT_AFTER_SERVER, CUT_BEFORE_SERVER, PASS, REPEAT, FaultProxy
 from tests.helpers import (
     DATA,
     LEAFLET_POTATO,
@@ -197,9 +197,14 @@ def test_two_counties_report_up_to_their_province_exactly_once(
     # A week later: more work in both counties, forwarded by the next timer run.
     record_work(store_a, VILLAGE_A, farmers=3, day=8)
     record_work(store_b, VILLAGE_B, farmers=5, day=9)
+    # County A's link now delivers every push twice.
+    proxies[county_a.db_path].decide = lambda m, path, n: (
+        REPEAT if path.endswith("/sync/push") else PASS
+    )
     for county in (county_a, county_b):
         server_cli(county.db_path, "upstream", "push")
         assert "没有待上报的记录" in server_cli(county.db_path, "upstream", "status").stdout
+    proxies[county_a.db_path].decide = lambda m, path, n: PASS
 
     # Down the same link: a target the province sets for county A becomes county A's, read-only.
     plan = tmp_path / "province-plan.yaml"
