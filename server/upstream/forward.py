@@ -163,8 +163,23 @@ def push_once(db: Database, limit: int = CHUNK) -> Forwarded:
     """Forward everything changed since the cursor, a chunk at a time, moving the cursor after
     each chunk the province answered; a cut leaves the cursor where the last answer put it."""
     link = link_of(db)
-    auth = {"Authorization": f"Bearer {link['token']}"}
     done = Forwarded(cursor=link["cursor"])
+    try:
+        _forward(db, link, done, limit)
+    except TianjianError as exc:
+        # Kept for `upstream status`: a timer's run has no one watching its output.
+        with write_transaction(db):
+            db.execute("UPDATE upstream_link SET last_error = ? WHERE id = 1", [exc.message])
+        raise
+    note = _refusal_note(done)
+    if link["last_error"] != note:
+        with write_transaction(db):
+            db.execute("UPDATE upstream_link SET last_error = ? WHERE id = 1", [note])
+    return done
+
+
+def _forward(db: Database, link: dict[str, Any], done: Forwarded, limit: int) -> None:
+    auth = {"Authorization": f"Bearer {link['token']}"}
     while rows := pending(db, done.cursor, limit):
         envoys = _named_envoys(rows)
         if envoys:
@@ -203,7 +218,6 @@ def push_once(db: Database, limit: int = CHUNK) -> Forwarded:
                 "WHERE id = 1",
                 [done.cursor, to_iso(utc_now()), _refusal_note(done)],
             )
-    return done
 
 
 def _refusal_note(done: Forwarded) -> str | None:

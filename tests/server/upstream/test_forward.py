@@ -73,11 +73,13 @@ def test_a_forward_cut_midway_resumes_from_the_last_answered_chunk(
     )
     assert cursor == seqs[9]
     assert sum(forward.status(county).waiting.values()) == 13
+    assert "省级服务器未应答" in (forward.status(county).last_error or "")
 
     proxy.decide = lambda method, path, n: PASS
     done = forward.push_once(county, limit=5)
     assert (done.sent, done.refused, done.cursor) == (13, [], seqs[-1])
     assert forward.status(county).waiting == {}
+    assert forward.status(county).last_error is None
     for table in ("farmers", "sessions", "attendances"):
         assert count(province.db_path, table) == count(county_path, table), table
     assert count(province.db_path, "held_changes") == 0
