@@ -27,7 +27,7 @@ from shared.clock import wall_ms
 from shared.ids import new_id
 from tests.helpers import TECH_POTATO, VILLAGE_EAST, csrf_token, results_of, sign_in
 from tests.server.fieldwork import Envoy
-from tests.server.upstream.conftest import VILLAGE_B, Province
+from tests.server.upstream.provinces import VILLAGE_B, Province
 
 ZHANG = "张三"
 
