@@ -30,6 +30,16 @@ class CountyRecordReadOnly(TianjianError):
         self.county_code = county_code
 
 
+class NotACountysRecord(TianjianError):
+    """A county's link sent a change to a record made on the province itself."""
+
+    status = 403
+    message = (
+        "这条记录由省级自己建立，不属于任何县，县级上报不能修改 / this record was made on the "
+        "province, not sent up by a county: a county's link cannot change it"
+    )
+
+
 class OutsideCounty(TianjianError):
     """A county's link sent a record whose place is not in that county."""
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from server.store.county_links import (
     CountyRecordReadOnly,
+    NotACountysRecord,
     OutsideCounty,
     in_county,
     links,
@@ -38,10 +39,16 @@ def check_county_scope(
         if county:
             raise Rejected(CountyRecordReadOnly(county).message)
         return
-    if current is not None and current.get("device_id") != device.id:
-        raise Rejected(CountyRecordReadOnly(owning_county(known, current) or "?").message)
-    if parent is not None and parent.get("device_id") != device.id:
-        raise Rejected(CountyRecordReadOnly(owning_county(known, parent) or "?").message)
+    # Owned by the county, not by one link: a county that enrols again (a new server, a lost
+    # database) carries on with the copies its earlier link sent.
+    for record in (current, parent):
+        if record is None:
+            continue
+        county = owning_county(known, record)
+        if county is None:
+            raise Rejected(NotACountysRecord().message)
+        if county != device.county_code:
+            raise Rejected(CountyRecordReadOnly(county).message)
     township = batch.township_of(kind, {**(current or {}), **values})
     if township is not None and not in_county(township, device.county_code):
         raise Rejected(OutsideCounty(device.county_code, township).message)

@@ -21,6 +21,7 @@ from server.upstream.accept import (
     accept_envoys,
     act_for,
 )
+from server.upstream.codes import enrol_link, issue_link_code
 from shared import protocol as p
 from shared import review_status as rs
 from shared.clock import wall_ms
@@ -237,3 +238,25 @@ def test_the_review_page_refuses_a_county_record_saying_why(app: Flask, province
     assert answer.status_code == 403
     assert "省级副本只读" in page and "Traceback" not in page
     assert province.db.execute("SELECT count(*) FROM reviews").fetchone()[0] == 0
+
+
+def test_a_county_enrolled_again_carries_on_with_its_copies(province: Province) -> None:
+    session_id = forwarded_session(province)
+    token = enrol_link(province.db, issue_link_code(province.db, "530102").code, "新服务器").token
+    again = act_for(province.db, devices.authenticate(province.db, token), zhang_id(province))
+    edit = session_change(1, zhang_id(province), VILLAGE_EAST, session_id)
+    assert push_one(province, again, {**edit, "f": {"title": "新服务器改"}})["s"] in (
+        p.APPLIED,
+        p.MERGED,
+    )
+    title = province.db.execute("SELECT title FROM sessions WHERE id = ?", [session_id]).fetchone()
+    assert title[0] == "新服务器改"
+    # A record the province made itself is no county's: no link may edit it.
+    own = Envoy(province.db, "王五").session(unit_code="530102002001")
+    answer = push_one(
+        province,
+        again,
+        {**session_change(2, zhang_id(province), VILLAGE_EAST, own), "f": {"title": "x"}},
+    )
+    assert answer["s"] == p.REJECTED and "由省级自己建立" in answer["r"]
+    assert "a county's link cannot change it" in answer["r"]
