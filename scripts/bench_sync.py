@@ -773,7 +773,24 @@ def mode_shaped(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- output
 
 
+def mode_paired(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
+    """A push of --paired-checkins check-ins with summaries kept and without, in turns."""
+    from bench_push_ratio import paired
+
+    seed = os.path.join(tempfile.mkdtemp(dir=workdir), "paired-seed.db")
+    log(f"paired: {args.paired_checkins} check-ins, summaries on and off, {args.repeat} runs each")
+    return paired(workdir, fresh_server_db(seed), seed, args.paired_checkins, args.repeat)
+
+
 def print_human(result: dict[str, Any]) -> None:
+    if result["mode"] == "paired":
+        print(
+            f"== paired push of {result['checkins']} check-ins: {result['with_summaries_s']} s "
+            f"with summaries, {result['without_summaries_s']} s without, ratio "
+            f"{result['push_10k_ratio']} (goal <= 1.3); the push path alone in process "
+            f"{result['server_push_ratio']} =="
+        )
+        return
     if result["mode"] == "full":
         goals = result.get("goals", {})
         print(
@@ -839,7 +856,10 @@ def main(argv: list[str]) -> int:
 
     bench = sub.add_parser("sync", help="Benchmark sync against the floor and on a shaped link.")
     bench.add_argument("--json", action="store_true", help="One JSON object per mode, per line.")
-    bench.add_argument("--mode", choices=("full", "shaped"), default=None, help="Default: both.")
+    bench.add_argument(
+        "--mode", choices=("full", "shaped", "paired"), default=None, help="Default: all three."
+    )
+    bench.add_argument("--paired-checkins", type=int, default=10_000)
     bench.add_argument("--seed", type=int, default=20260301)
     bench.add_argument(
         "--repeat", type=int, default=3, help="Floor+sync and shaped runs (medians)."
@@ -895,8 +915,9 @@ def main(argv: list[str]) -> int:
 
     workdir = tempfile.mkdtemp(prefix="tianjian-bench-")
     try:
-        for mode in [args.mode] if args.mode else ["full", "shaped"]:
-            result = mode_full(args, workdir) if mode == "full" else mode_shaped(args, workdir)
+        modes = {"full": mode_full, "shaped": mode_shaped, "paired": mode_paired}
+        for mode in [args.mode] if args.mode else list(modes):
+            result = modes[mode](args, workdir)
             if args.json:
                 print(json.dumps(result, ensure_ascii=False), flush=True)
             else:

@@ -28,6 +28,7 @@ from server.reference import lists as listings
 from server.reference import load as reference
 from server.reference import lookups
 from server.store.db import init_db
+from server.summaries import maintain
 from server.sync import devices
 from server.sync.conflicts import latest_conflicts
 from shared import cli_errors
@@ -328,6 +329,29 @@ def purge_tombstones(ctx: click.Context, days: int) -> None:
         f"removed {tidied.abandoned} abandoned photo uploads and {tidied.unnamed} photos no "
         "record names"
     )
+
+
+@cli.group("summaries")
+def summaries_group() -> None:
+    """汇总表（写入时维护）/ The summary tables kept on write (figures read from them)."""
+
+
+@summaries_group.command("rebuild")
+@click.pass_context
+def summaries_rebuild(ctx: click.Context) -> None:
+    """按记录重建全部汇总表 / Rebuild every summary table from the records."""
+    counties = maintain.rebuild(_db(ctx))
+    click.echo(
+        f"已重建 {counties} 个县·年的汇总 / rebuilt the summaries of {counties} county-years"
+    )
+
+
+@summaries_group.command("check")
+@click.pass_context
+def summaries_check(ctx: click.Context) -> None:
+    """按记录重算并与汇总表比对，不符则退出码 1 / Recompute from the records and compare; exit 1 at the first difference."""
+    maintain.verify(_db(ctx))
+    click.echo("汇总表与记录一致 / the summaries agree with the records")
 
 
 @cli.command()

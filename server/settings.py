@@ -212,6 +212,14 @@ SETTINGS = (
         " this many times its plot's target yield, or less than its reciprocal, is flagged.",
     ),
     Setting(
+        "SUMMARIES",
+        "TIANJIAN_SUMMARIES",
+        1,
+        "是否维护并读取汇总表（1 是，0 否；关闭后须运行 summaries rebuild 才会再读取）/ Keep and read"
+        " the summary tables (1) or count every figure from the records (0); once turned off,"
+        " they are read again only after `summaries rebuild`.",
+    ),
+    Setting(
         "FLAG_PHOTO_REQUIRED",
         "TIANJIAN_FLAG_PHOTO_REQUIRED",
         False,

@@ -9,6 +9,7 @@ from sqlite_utils import Database
 
 from server.store.db import in_chunks, next_server_seq
 from server.store.records import row_to_state
+from server.summaries import keep as summaries_kept
 from shared import protocol as p
 from shared.clock import to_iso, utc_now
 from shared.errors import TianjianError
@@ -209,6 +210,11 @@ def _canonical_farmers(db: Database, where: str, params: list[Any]) -> list[dict
 
 
 def _make_alias(db: Database, losing_id: str, canonical: str, reason: str) -> None:
+    with summaries_kept.writing(db):
+        _write_alias(db, losing_id, canonical, reason)
+
+
+def _write_alias(db: Database, losing_id: str, canonical: str, reason: str) -> None:
     now = to_iso(utc_now())
     # Whoever pointed at the losing record now points straight at the canonical one.
     repointed = [
@@ -216,6 +222,8 @@ def _make_alias(db: Database, losing_id: str, canonical: str, reason: str) -> No
         for row in db.execute("SELECT id FROM farmer_aliases WHERE canonical_id = ?", [losing_id])
     ]
     seq = next_server_seq(db, 1 + len(repointed))
+    # Their check-ins now count as one person's: recompute where they count.
+    summaries_kept.mark_farmers(db, [losing_id, canonical, *repointed])
     db.table("farmer_aliases").insert(
         {
             "id": losing_id,

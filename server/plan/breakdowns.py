@@ -24,6 +24,7 @@ from server.figures.counted import Scope, code_range
 from server.plan import profiles, targets
 from server.plan.progress import judge, progress
 from server.reference.lookups import envoy_by_id, unit_scope
+from server.summaries import read as summaries_read
 from shared.choices import GENDERS, SESSION_KINDS, words
 from shared.clock import CHINA, to_iso, utc_now
 from shared.errors import TianjianError
@@ -192,6 +193,12 @@ def _all_keys(db: Database, by: str, prefix: str, year: int) -> list[Any]:
     return []
 
 
+def _grouped(db: Database, scope: Scope, by: str) -> Any:
+    """The scope's figures by `by`: from the summaries when they hold it, else from records."""
+    found = summaries_read.compute_by(db, scope, by)
+    return (found if found is not None else figures.compute(db, scope, by)).groups
+
+
 def breakdown(
     db: Database,
     year: int,
@@ -212,7 +219,7 @@ def breakdown(
     if envoy_id:
         envoy_by_id(db, envoy_id)
     scope = Scope(year, prefix, envoy_id, exclude_questioned=exclude_questioned)
-    found = figures.compute(db, scope, by).groups
+    found = _grouped(db, scope, by)
     # The unit's (or envoy's) own line of each indicator, judged as the progress page judges it.
     report = progress(
         db,
@@ -229,8 +236,13 @@ def breakdown(
         # zeros) would show an envoy user the names of all the others.
         keys = [envoy_id]
     else:
-        keys = list(found)
-        keys += [key for key in _all_keys(db, by, prefix, year) if key not in found]
+        # Rows in the dimension's own order (townships by code, envoys by name, months), those
+        # outside it (the unit's own row, nothing named) first: never the order a query
+        # happened to meet them in, so figures from summaries and from records read the same.
+        every = _all_keys(db, by, prefix, year)
+        rank = {key: n for n, key in enumerate(every)}
+        keys = sorted(found, key=lambda key: (key in rank, rank.get(key, 0), repr(key)))
+        keys += [key for key in every if key not in found]
     unit_code = unit["code"] if unit else ""
     labels = _labels(db, by, keys, unit_code)
     townships = _townships(db, keys, unit_code) if by in ("township", "village") else {}
@@ -241,7 +253,7 @@ def breakdown(
         owner_targets = targets.targets_by_owner(db, year, owners, envoys=by == "envoy")
     last_year: dict[Any, dict[str, float]] = {}
     if any(t.basis == targets.GROWTH for ts in owner_targets.values() for t in ts.values()):
-        last_year = dict(figures.compute(db, replace(scope, year=year - 1), by).groups)
+        last_year = dict(_grouped(db, replace(scope, year=year - 1), by))
     shares = profiles.profiles_for(db, year)
     over = now >= datetime(year + 1, 1, 1, tzinfo=CHINA)
     applies = APPLIES.get(by, tuple(i.key for i in INDICATORS))

@@ -30,6 +30,7 @@ from server.figures import count as figures
 from server.figures.counted import Scope
 from server.plan import profiles, targets
 from server.reference.lookups import envoy_by_id, unit_scope
+from server.summaries import read as summaries_read
 from shared.choices import TARGET_STATUSES
 from shared.clock import CHINA, to_iso, utc_now, year_fraction_elapsed
 from shared.indicators import BY_KEY, INDICATORS, Indicator, is_met
@@ -109,6 +110,13 @@ def projection(
     return indicator.rounded(projected) if indicator else round(projected, 1)
 
 
+def figures_of(db: Database, scope: Scope, monthly: bool = False) -> figures.Figures:
+    """The scope's figures from the summaries (server/summaries/) when they hold it, else
+    counted from the records; the two agree (tests/server/test_summaries_state.py)."""
+    found = summaries_read.compute(db, scope, monthly)
+    return found if found is not None else figures.compute(db, scope, monthly=monthly)
+
+
 def cumulative_by_month(found: figures.Figures) -> dict[str, list[float]]:
     """Each indicator's cumulative actual at the end of each month (12 numbers)."""
     out = {}
@@ -154,7 +162,7 @@ def progress(
         if envoy_id:
             owner["envoy_id"] = envoy_by_id(db, envoy_id)["id"]
     scope = Scope(year, prefix, envoy_id, exclude_questioned=exclude_questioned)
-    found = figures.compute(db, scope, monthly=monthly)
+    found = figures_of(db, scope, monthly)
     actuals = found.total()
     doubted = found.questioned_total()
     set_targets = targets.targets_for(
@@ -162,7 +170,7 @@ def progress(
     )
     last_year: dict[str, float] | None = None
     if any(t.basis == targets.GROWTH for t in set_targets.values()):
-        last_year = figures.compute(db, replace(scope, year=year - 1)).total()
+        last_year = figures_of(db, replace(scope, year=year - 1)).total()
     shares = profiles.profiles_for(db, year)
     over = now >= datetime(year + 1, 1, 1, tzinfo=CHINA)
     series = cumulative_by_month(found) if monthly else None

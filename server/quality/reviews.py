@@ -12,6 +12,7 @@ from sqlite_utils import Database
 from server.accounts import audit
 from server.store.county_links import check_editable
 from server.store.db import next_server_seq, write_transaction
+from server.summaries import keep as summaries_kept
 from shared import protocol as p
 from shared import review_status as rs
 from shared.clock import to_iso, utc_now
@@ -198,6 +199,13 @@ def mark_corrected(db: Database, record_kind: str, record_id: str, by: str) -> b
 
 
 def _store(db: Database, review: Review) -> None:
+    with summaries_kept.writing(db):
+        # Moving a record in or out of question moves figures: recompute where it counts.
+        summaries_kept.record_changed(db, review.record_kind, review.record_id)
+        _write_review(db, review)
+
+
+def _write_review(db: Database, review: Review) -> None:
     db.execute(
         "INSERT INTO reviews (id, record_kind, record_id, envoy_id, status, note, reviewed_by, "
         "reviewed_at, server_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "

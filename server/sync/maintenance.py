@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from server.store.db import get_state, last_commit_at, open_db, set_state, write_transaction
 from server.store.tables import FIELD_TABLES
+from server.summaries import keep as summaries_kept
 from server.sync.held import expire_held
 from shared.clock import to_iso, utc_now
 
@@ -22,8 +23,9 @@ def purge_tombstones(db: Database, days: int) -> int:
     """Delete tombstones older than `days`, and expire changes held as long; how many tombstones."""
     cutoff = to_iso(utc_now() - timedelta(days=days))
     purged = 0
-    with write_transaction(db):
+    with write_transaction(db), summaries_kept.writing(db):
         high = int(get_state(db, "purged_seq") or 0)
+        summaries_kept.before_purge(db, cutoff)
         for table in FIELD_TABLES:
             row = db.execute(
                 f"SELECT count(*), max(server_seq) FROM [{table}] WHERE deleted = 1 AND updated_at < ?",

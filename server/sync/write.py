@@ -9,6 +9,7 @@ from sqlite_utils import Database
 
 from server.store.db import next_server_seq
 from server.store.records import row_values, table_of, write_plan
+from server.summaries import keep as summaries_kept
 from server.sync.batch import QUICK_ROW_COLUMNS, Batch
 from server.sync.errors import CheckinsCollided
 from shared import protocol as p
@@ -18,6 +19,13 @@ def write_dirty(batch: Batch) -> None:
     total = sum(len(ids) for ids in batch.dirty.values()) + len(batch.quick_rows)
     if not total:
         return
+    with summaries_kept.writing(batch.db):
+        # Before the rows are written: the summaries read the records as they were.
+        summaries_kept.after_push(batch)
+        _write(batch, total)
+
+
+def _write(batch: Batch, total: int) -> None:
     seq = next_server_seq(batch.db, total)
     for kind, ids in batch.dirty.items():
         plan = write_plan(kind)

@@ -71,7 +71,7 @@ def test_report_bench_generates_its_province_and_times_it(tmp_path: Path) -> Non
         # A figure, not None: None would mean the server had no such address for the units.
         assert isinstance(result[f"{name}_p50_ms"], float), name
         assert isinstance(result[f"{name}_p95_ms"], float), name
-    for key in ("server_peak_mb", "server_start_s", "load_avg"):
+    for key in ("server_peak_mb", "server_start_s", "load_avg", "rebuild_s"):
         assert isinstance(result[key], int | float), key
     assert result["before"] is None
     # Made here, not found in a cache.
@@ -99,10 +99,12 @@ def test_sync_bench_runs_both_modes(tmp_path: Path) -> None:
             "10",
             "--shaped-sessions",
             "5",
+            "--paired-checkins",
+            "300",
         ],
         tmp_path,
     )
-    full, shaped = objects(out)
+    full, shaped, paired = objects(out)
     assert full["mode"] == "full"
     for key in (
         "records",
@@ -125,6 +127,8 @@ def test_sync_bench_runs_both_modes(tmp_path: Path) -> None:
         assert shaped[key] is not None, key
     assert shaped["changes"] == 50
     assert shaped["lost"] == shaped["duplicated"] == 0
+    assert paired["mode"] == "paired" and paired["checkins"] == 300
+    assert paired["push_10k_ratio"] > 0 and len(paired["runs"]["on"]) == 1
 
 
 def test_checkin_bench_checks_farmers_in(tmp_path: Path) -> None:

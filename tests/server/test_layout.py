@@ -17,6 +17,8 @@ LAYERS = (
     "files",
     "reference",
     "figures",
+    # Summaries kept on write (issue 20): built on figures' rules; the write paths above keep them.
+    "summaries",
     "farmers",
     "plan",
     "quality",

@@ -10,6 +10,7 @@ from server.store.migrations import (
     m012_web_sessions,  # noqa: F401
     m013_raised_flags,  # noqa: F401
     m014_attendances_by_session,  # noqa: F401
+    m015_summaries,  # noqa: F401
     m016_photos,  # noqa: F401
     m017_unit_places,  # noqa: F401
     m019_upstream,  # noqa: F401

@@ -1,0 +1,280 @@
+"""Figures of a Scope read from the summaries: the same Figures server/figures.py counts from the
+records, in a few lookups (a distinct figure is the sum of its key's first-month counters)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from typing import Any
+
+from sqlite_utils import Database
+
+from server.figures import questioned, receipts
+from server.figures.count import INDICATOR_FIGURES, Figures
+from server.figures.counted import Scope, code_range
+from server.figures.dimensions import TOTAL, township_of, village_of
+from server.summaries import rows as r
+from server.summaries.maintain import refresh, usable
+from server.summaries.store import ROLLUP_LEVELS
+from shared import protocol as p
+from shared.indicators import SESSION_KIND_INDICATORS
+
+# Which indicators each summary figure adds to (sessions also to their kind's indicator).
+ADDS_TO = {
+    r.SESSIONS: ("sessions",),
+    r.AUDIENCE: ("audience_estimate",),
+    r.REPORTED: ("reported",),
+    r.WITHOUT_NAMES: ("reported_without_names",),
+    r.PERSON_TIMES: ("trainee_attendances", "verified"),
+    r.HANDOUTS: ("handouts",),
+    r.COPIES: ("leaflets_distributed",),
+    r.PLOTS: ("demo_plots",),
+    r.AREA: ("demo_area_mu",),
+}
+# Every figure a group with sessions has (server/figures/count.py's sessions family).
+SESSION_FIGURES = (
+    *SESSION_KIND_INDICATORS,
+    "audience_estimate",
+    "reported",
+    "reported_without_names",
+    "sessions",
+)
+KIND_INDICATOR = {kind: indicator for indicator, kind in SESSION_KIND_INDICATORS.items()}
+DISTINCT = {
+    r.TRAINEES: "unique_trainees",
+    r.TECHNOLOGIES: "technologies_promoted",
+    r.VARIETIES: "varieties_introduced",
+}
+
+
+def answers(scope: Scope) -> bool:
+    """Whether the summaries hold this scope: a whole year (no `until`), a unit (province down
+    to village) or an envoy, or an envoy within a county."""
+    if scope.until is not None:
+        return False
+    return len(scope.prefix) in (0, 6) if scope.envoy_id else bool(scope.prefix)
+
+
+def item_key(scope: Scope) -> str:
+    if scope.envoy_id:
+        return f"@{scope.envoy_id}" + (f"/{scope.prefix}" if scope.prefix else "")
+    return scope.prefix
+
+
+def compute(db: Database, scope: Scope, monthly: bool = False) -> Figures | None:
+    """The scope's total figures (with `monthly`, by month and first months) from the
+    summaries, or None when they cannot answer it (see `answers`, and summaries turned off)."""
+    if not answers(scope) or not usable(db):
+        return None
+    refresh(db)
+    found = Figures("total")
+    total, doubted = found.groups[TOTAL], found.questioned[TOTAL]
+    exclude = scope.exclude_questioned
+    rows = _additive(db, scope)
+    doubt: defaultdict[str, float] = defaultdict(float)
+    for kind, month, figure, q, value in rows:
+        if q and exclude:
+            continue
+        names = ADDS_TO[figure]
+        if figure == r.SESSIONS and kind in KIND_INDICATOR:
+            names = (*names, KIND_INDICATOR[kind])
+        for name in names:
+            total[name] = total.get(name, 0) + value
+            if q:
+                doubt[name] += value
+            if monthly:
+                found.months[month][name] = found.months[month].get(name, 0) + value
+    _distinct(db, scope, found, doubt, monthly)
+    _received(db, scope, total, doubt)
+    total["demo_area_mu"] = round(total.get("demo_area_mu", 0), 2)
+    for values in found.months.values():
+        if "demo_area_mu" in values:
+            values["demo_area_mu"] = round(values["demo_area_mu"], 2)
+    for name, value in doubt.items():
+        if value:
+            doubted[name] = round(value, 2) if name == "demo_area_mu" else value
+    for key in INDICATOR_FIGURES:
+        total.setdefault(key, 0)
+    _whole(total)
+    if exclude:
+        found.questioned.clear()
+    return found
+
+
+def _additive(db: Database, scope: Scope) -> list[tuple[Any, ...]]:
+    """(kind, month, figure, q, value) of the scope: a county, city or province from its sums."""
+    if not scope.envoy_id and len(scope.prefix) in ROLLUP_LEVELS:
+        return db.execute(
+            "SELECT kind, month, figure, q, value FROM summary_rollup WHERE year = ? "
+            "AND scope_key = ?",
+            [scope.year, scope.prefix],
+        ).fetchall()
+    lo, hi = code_range(scope.prefix)
+    envoy = " AND envoy_id = ?" if scope.envoy_id else ""
+    return db.execute(
+        "SELECT kind, month, figure, q, sum(value) FROM summary_figures WHERE year = ? "
+        f"AND unit_code >= ? AND unit_code < ?{envoy} GROUP BY kind, month, figure, q",
+        [scope.year, lo, hi, *([scope.envoy_id] if scope.envoy_id else [])],
+    ).fetchall()
+
+
+def _distinct(
+    db: Database, scope: Scope, found: Figures, doubt: defaultdict[str, float], monthly: bool
+) -> None:
+    total = found.groups[TOTAL]
+    firsts: dict[str, dict[int, int]] = {name: {} for name in DISTINCT.values()}
+    for figure, month, n, k in db.execute(
+        "SELECT figure, month, n, k FROM summary_firsts WHERE year = ? AND scope_key = ?",
+        [scope.year, item_key(scope)],
+    ):
+        name = DISTINCT[figure]
+        counted = k if scope.exclude_questioned else n
+        total[name] = total.get(name, 0) + counted
+        doubt[name] += n - k
+        if counted:
+            firsts[name][month] = counted
+    if monthly:
+        found.firsts.update(firsts)
+
+
+def _received(
+    db: Database, scope: Scope, total: dict[str, float], doubt: defaultdict[str, float]
+) -> None:
+    """Receipts are few and shared out by where envoys serve: read from the records."""
+
+    def received(of: Scope) -> float:
+        return receipts.received(
+            db,
+            of.prefix,
+            of.day_start,
+            of.day_end,
+            of.envoy_id,
+            exclude_questioned=of.exclude_questioned,
+        )
+
+    total["received"] = received(scope)
+    if not scope.exclude_questioned and questioned.any_under_question(db, p.LEAFLET_RECEIPT):
+        kept = received(replace(scope, exclude_questioned=True))
+        doubt["received"] = round(total["received"] - kept, 2)
+
+
+# The breakdowns the summaries hold: how a summary_figures row is keyed (server/figures/dimensions.py).
+GROUPED = {
+    "township": township_of("unit_code"),
+    "village": village_of("unit_code"),
+    "envoy": "envoy_id",
+    "month": "month",
+}
+
+
+def compute_by(db: Database, scope: Scope, by: str) -> Figures | None:
+    """Figures of `scope` grouped by township, village, envoy or month from the summaries, as
+    server/figures/count.py's compute(db, scope, by) gives them; None when they do not hold it."""
+    if by not in GROUPED or not answers(scope) or not usable(db):
+        return None
+    if scope.envoy_id and by in ("township", "village"):
+        return None  # no key per township of one envoy
+    if by == "envoy" and len(scope.prefix) != 6 and not scope.envoy_id:
+        return None  # envoys' keys are kept per county
+    refresh(db)
+    found = Figures(by)
+    distinct = _distinct_by(db, scope, by)
+    if distinct is None:
+        return None
+    _additive_by(db, scope, by, found)
+    for group, values in found.groups.items():
+        for name, (n, k) in distinct.get(group, {}).items():
+            values[name] = k if scope.exclude_questioned else n
+            if n - k and not scope.exclude_questioned:
+                found.questioned[group][name] = n - k
+        for key in INDICATOR_FIGURES:
+            values.setdefault(key, 0)
+    for values in (*found.groups.values(), *found.questioned.values()):
+        _whole(values)
+    if scope.exclude_questioned:
+        found.questioned.clear()
+    return found
+
+
+# Summed as REAL in summary_figures, counted as whole numbers by figures (so 3, never 3.0).
+NOT_WHOLE = ("demo_area_mu", "received")
+
+
+def _whole(values: dict[str, float]) -> None:
+    for name, value in values.items():
+        if name not in NOT_WHOLE and isinstance(value, float):
+            values[name] = round(value)
+
+
+def _additive_by(db: Database, scope: Scope, by: str, found: Figures) -> None:
+    lo, hi = code_range(scope.prefix)
+    envoy = " AND envoy_id = ?" if scope.envoy_id else ""
+    rows = db.execute(
+        f"SELECT {GROUPED[by]} AS g, kind, figure, q, sum(value) FROM summary_figures "
+        f"WHERE year = ? AND unit_code >= ? AND unit_code < ?{envoy} GROUP BY g, kind, figure, q",
+        [scope.year, lo, hi, *([scope.envoy_id] if scope.envoy_id else [])],
+    ).fetchall()
+    for group, kind, figure, q, value in rows:
+        values, doubt = found.groups[group], found.questioned[group]
+        if figure == r.SESSIONS:
+            # A group with sessions has every sessions figure, zeros too (as figures counts them).
+            for name in SESSION_FIGURES:
+                values.setdefault(name, 0)
+        if q and scope.exclude_questioned:
+            continue
+        names = ADDS_TO[figure]
+        if figure == r.SESSIONS and kind in KIND_INDICATOR:
+            names = (*names, KIND_INDICATOR[kind])
+        for name in names:
+            values[name] = values.get(name, 0) + value
+            if q:
+                doubt[name] = doubt.get(name, 0) + value
+    for values in (*found.groups.values(), *found.questioned.values()):
+        if "demo_area_mu" in values:
+            values["demo_area_mu"] = round(values["demo_area_mu"], 2)
+
+
+def _distinct_by(
+    db: Database, scope: Scope, by: str
+) -> dict[Any, dict[str, tuple[int, int]]] | None:
+    """{group: {indicator: (every item, items not under question)}}; None when a group has no
+    one key (the township-level records of several townships, by village)."""
+    out: dict[Any, dict[str, tuple[int, int]]] = defaultdict(dict)
+    if by == "month":
+        rows = db.execute(
+            "SELECT month, figure, count(*), sum(k > 0) FROM summary_items WHERE year = ? "
+            "AND scope_key = ? GROUP BY month, figure",
+            [scope.year, item_key(scope)],
+        ).fetchall()
+        for month, figure, n, k in rows:
+            out[month][DISTINCT[figure]] = (n, k)
+        return out
+    if by == "envoy":
+        suffix = f"/{scope.prefix}"
+        found = db.execute(
+            "SELECT scope_key, figure, sum(n), sum(k) FROM summary_firsts WHERE year = ? "
+            "AND scope_key >= '@' AND scope_key < 'A' GROUP BY scope_key, figure",
+            [scope.year],
+        ).fetchall()
+        wanted = {item_key(scope)} if scope.envoy_id else None
+        for key, figure, n, k in found:
+            if (wanted is not None and key in wanted) or (wanted is None and key.endswith(suffix)):
+                out[key.removeprefix("@").removesuffix(suffix)][DISTINCT[figure]] = (n, k)
+        return out
+    width = 9 if by == "township" else 12
+    lo, hi = code_range(scope.prefix)
+    found = db.execute(
+        "SELECT scope_key, figure, sum(n), sum(k) FROM summary_firsts WHERE year = ? "
+        "AND scope_key >= ? AND scope_key < ? AND length(scope_key) = ? "
+        "GROUP BY scope_key, figure",
+        [scope.year, lo, hi, width],
+    ).fetchall()
+    if by == "village" and len({key for key, *_ in found if key.endswith("000")}) > 1:
+        return None
+    for key, figure, n, k in found:
+        if by == "township":
+            group: Any = key + "000"
+        else:
+            group = None if key.endswith("000") else key
+        out[group][DISTINCT[figure]] = (n, k)
+    return out

@@ -1,0 +1,300 @@
+"""The summary tables: adding to them, recomputing a county of a year from its records, rebuild.
+
+Distinct items (a trainee, a technology, a variety) are reference-counted per key: a unit prefix
+at every level (province, city, county, township, village) or an envoy ('@envoy'),
+and per month, with n counting every source and k the sources not under question. A county's
+own keys (its county, township and village prefixes, '@envoy/county') are its contribution to
+the keys above it (province, city, '@envoy'), so a county recomputed from its records
+passes the difference up. summary_firsts counts per key and month the items whose first month
+that is (n: of all sources, k: of those not under question): a distinct figure is their sum,
+and a chart's cumulative line their running sum.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlite_utils import Database
+
+from server.figures.counted import code_range
+from server.store.db import in_chunks
+
+# (year, unit_code, envoy_id, kind, month, figure, q) -> value
+FigureKey = tuple[int, str, str, str, int, str, int]
+# (scope_key, figure, item, month) -> [n, k] within one year
+ItemKey = tuple[str, str, str, int]
+
+TABLES = ("summary_figures", "summary_rollup", "summary_items", "summary_firsts")
+
+
+@dataclass
+class Rows:
+    """What some records add to the summaries of one year: additive figures and distinct items
+    under the county's own keys (the keys above them are derived, see module)."""
+
+    year: int
+    figures: defaultdict[FigureKey, float] = field(default_factory=lambda: defaultdict(float))
+    items: defaultdict[ItemKey, list[int]] = field(
+        default_factory=lambda: defaultdict(lambda: [0, 0])
+    )
+
+    def add_figure(
+        self, unit: str, envoy: str | None, kind: str, month: int, figure: str, q: int, value: float
+    ) -> None:
+        if value:
+            self.figures[(self.year, unit, envoy or "", kind, month, figure, q)] += value
+
+    def add_item(
+        self, unit: str, envoy: str | None, figure: str, item: str, month: int, q: int
+    ) -> None:
+        """One source of a distinct item, counted under the county's own keys."""
+        for key in local_keys(unit, envoy or ""):
+            counts = self.items[(key, figure, item, month)]
+            counts[0] += 1
+            counts[1] += 0 if q else 1
+
+
+def all_keys(unit: str, envoy: str) -> list[str]:
+    """Every key a record at `unit` of `envoy` counts under: its county's own and those above."""
+    keys = local_keys(unit, envoy)
+    return [*keys, *keys_above(keys[0]), *keys_above(keys[-1])]
+
+
+def local_keys(unit: str, envoy: str) -> list[str]:
+    """The keys a record at division code `unit` of `envoy` counts under in its own county."""
+    county = unit[:6]
+    keys = list(dict.fromkeys((county, unit[:9], unit[:12])))
+    return [*keys, f"@{envoy}/{county}"]
+
+
+def keys_above(key: str) -> list[str]:
+    """The keys a county's own key passes its counts up to (none for townships and villages)."""
+    if key.startswith("@"):
+        return [key.rsplit("/", 1)[0]]
+    if len(key) == 6:
+        return [key[:2], key[:4]]
+    return []
+
+
+def county_of_key(key: str) -> str:
+    """The county whose records alone a key counts ('' for a key above counties)."""
+    if key.startswith("@"):
+        return key.rsplit("/", 1)[1] if "/" in key else ""
+    return key[:6] if len(key) >= 6 else ""
+
+
+# ---------------------------------------------------------------- writing
+
+
+def add_rollup(db: Database, sums: dict[RollupKey, float]) -> None:
+    """Add to the county, city and province sums; rows reaching zero are removed."""
+    db.conn.executemany(
+        "INSERT INTO summary_rollup VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
+        "SET value = value + excluded.value",
+        [(*key, value) for key, value in sums.items() if value],
+    )
+    db.conn.executemany(
+        "DELETE FROM summary_rollup WHERE year = ? AND scope_key = ? AND kind = ? AND month = ? "
+        "AND figure = ? AND q = ? AND abs(value) < 1e-9",
+        list(sums),
+    )
+
+
+# (year, scope_key, kind, month, figure, q) -> value: additive figures summed per county, city
+# and province, so a province's figure is a few hundred rows, not every village's.
+RollupKey = tuple[int, str, str, int, str, int]
+ROLLUP_LEVELS = (2, 4, 6)
+
+
+def add_figures(db: Database, figures: dict[FigureKey, float], rollup: bool = True) -> None:
+    """Add additive figures (and, unless `rollup` is False, the same to the county, city and
+    province sums); rows reaching zero are removed."""
+    if not figures:
+        return
+    if rollup:
+        sums: dict[RollupKey, float] = defaultdict(float)
+        for (year, unit, _envoy, kind, month, figure, q), value in figures.items():
+            for level in ROLLUP_LEVELS:
+                sums[(year, unit[:level], kind, month, figure, q)] += value
+        add_rollup(db, sums)
+    db.conn.executemany(
+        "INSERT INTO summary_figures VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
+        "SET value = value + excluded.value",
+        [(*key, value) for key, value in figures.items()],
+    )
+    db.conn.executemany(
+        "DELETE FROM summary_figures WHERE year = ? AND unit_code = ? AND envoy_id = ? "
+        "AND kind = ? AND month = ? AND figure = ? AND q = ? AND abs(value) < 1e-9",
+        list(figures),
+    )
+
+
+# {(scope_key, figure): {item: {month: [n, k]}}}: reference-count changes as add_grouped takes them.
+Grouped = dict[tuple[str, str], dict[str, dict[int, list[int]]]]
+
+
+def add_grouped(db: Database, year: int, grouped: Grouped, empty: str = "") -> None:
+    """Apply reference-count changes (under any keys) and keep summary_firsts in step;
+    `empty`: a county known to hold no rows of its own yet (nothing of its keys to read)."""
+    firsts: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0])
+    writes: list[tuple[Any, ...]] = []
+    removals: list[tuple[Any, ...]] = []
+    for (key, figure), items in grouped.items():
+        fresh = bool(empty) and county_of_key(key) == empty
+        held = {} if fresh else _held(db, year, key, figure, items)
+        county = county_of_key(key)
+        for item, changes in items.items():
+            before = held.get(item)
+            if before is None and len(changes) == 1:
+                # An item new to the key in one month (the usual case of a new check-in).
+                [(month, (n, k))] = changes.items()
+                if n:
+                    firsts[(key, figure, month)][0] += 1
+                    if k:
+                        firsts[(key, figure, month)][1] += 1
+                    writes.append((year, key, figure, item, month, n, k, county))
+                continue
+            if before is None:
+                # An item new to the key: no first to move.
+                for side in (0, 1):
+                    new = _first(changes, side)
+                    if new is not None:
+                        firsts[(key, figure, new)][side] += 1
+                writes.extend(
+                    (year, key, figure, item, month, n, k, county)
+                    for month, (n, k) in changes.items()
+                    if n
+                )
+                continue
+            after = {month: list(counts) for month, counts in before.items()}
+            for month, (dn, dk) in changes.items():
+                counts = after.setdefault(month, [0, 0])
+                counts[0] += dn
+                counts[1] += dk
+            for side in (0, 1):
+                old, new = _first(before, side), _first(after, side)
+                if old != new:
+                    if old is not None:
+                        firsts[(key, figure, old)][side] -= 1
+                    if new is not None:
+                        firsts[(key, figure, new)][side] += 1
+            for month in changes:
+                n, k = after[month]
+                if n:
+                    writes.append((year, key, figure, item, month, n, k, county))
+                else:
+                    removals.append((year, key, figure, item, month))
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO summary_items VALUES (?, ?, ?, ?, ?, ?, ?, ?)", writes
+    )
+    db.conn.executemany(
+        "DELETE FROM summary_items WHERE year = ? AND scope_key = ? AND figure = ? AND item = ? "
+        "AND month = ?",
+        removals,
+    )
+    changed = [(year, *key, n, k) for key, (n, k) in firsts.items() if n or k]
+    db.conn.executemany(
+        "INSERT INTO summary_firsts VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
+        "SET n = n + excluded.n, k = k + excluded.k",
+        changed,
+    )
+    db.conn.executemany(
+        "DELETE FROM summary_firsts WHERE year = ? AND scope_key = ? AND figure = ? AND month = ? "
+        "AND n = 0 AND k = 0",
+        [row[:4] for row in changed],
+    )
+
+
+def _held(
+    db: Database, year: int, key: str, figure: str, items: Iterable[str]
+) -> dict[str, dict[int, list[int]]]:
+    held: dict[str, dict[int, list[int]]] = defaultdict(dict)
+    for chunk, marks in in_chunks(items):
+        for item, month, n, k in db.execute(
+            "SELECT item, month, n, k FROM summary_items WHERE year = ? AND scope_key = ? "
+            f"AND figure = ? AND item IN ({marks})",
+            [year, key, figure, *chunk],
+        ):
+            held[item][month] = [n, k]
+    return held
+
+
+def _first(months: dict[int, list[int]], side: int) -> int | None:
+    return min((month for month, counts in months.items() if counts[side] > 0), default=None)
+
+
+def grouped_above(items: dict[ItemKey, list[int]]) -> Grouped:
+    """Changes under a county's own keys, and the same under the keys above them, grouped for
+    add_grouped. Each key above takes from one own key of the county (its county's, or the
+    envoy's in it), so a change that is nothing is dropped where it is read."""
+    out: Grouped = {}
+    above: dict[str, list[str]] = {}
+    for (key, figure, item, month), (dn, dk) in items.items():
+        if not (dn or dk):
+            continue
+        targets = above.get(key)
+        if targets is None:
+            targets = above[key] = [key, *keys_above(key)]
+        for target in targets:
+            by_item = out.setdefault((target, figure), {})
+            months = by_item.setdefault(item, {})
+            months[month] = [dn, dk]
+    return out
+
+
+# ---------------------------------------------------------------- recomputing a county
+
+
+def replace_county(db: Database, new: Rows, county: str) -> None:
+    """Make the summaries of `county` in new.year what `new` (from its records) says."""
+    year = new.year
+    lo, hi = code_range(county)
+    db.execute(
+        "DELETE FROM summary_figures WHERE year = ? AND unit_code >= ? AND unit_code < ?",
+        [year, lo, hi],
+    )
+    add_figures(db, dict(new.figures), rollup=False)
+    # The county's sums become the records'; the city's and province's move by as much.
+    change: dict[tuple[str, int, str, int], float] = defaultdict(float)
+    for (_y, _unit, _envoy, kind, month, figure, q), value in new.figures.items():
+        change[(kind, month, figure, q)] += value
+    for kind, month, figure, q, value in db.execute(
+        "SELECT kind, month, figure, q, value FROM summary_rollup WHERE year = ? AND scope_key = ?",
+        [year, county],
+    ).fetchall():
+        change[(kind, month, figure, q)] -= value
+    add_rollup(
+        db,
+        {
+            (year, county[:level], kind, month, figure, q): value
+            for (kind, month, figure, q), value in change.items()
+            for level in ROLLUP_LEVELS
+            if abs(value) >= 1e-9
+        },
+    )
+    diff: dict[ItemKey, list[int]] = {key: list(counts) for key, counts in new.items.items()}
+    old = db.execute(
+        "SELECT scope_key, figure, item, month, n, k FROM summary_items "
+        "WHERE county = ? AND year = ?",
+        [county, year],
+    ).fetchall()
+    for key, figure, item, month, n, k in old:
+        counts = diff.setdefault((key, figure, item, month), [0, 0])
+        counts[0] -= n
+        counts[1] -= k
+    add_grouped(db, year, grouped_above(diff), empty="" if old else county)
+    db.execute("DELETE FROM summary_dirty WHERE year = ? AND county = ?", [year, county])
+
+
+def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every summary row, ordered, values rounded so float sums of another order compare equal."""
+    out = {}
+    for table in TABLES:
+        rows = db.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4, 5, 6").fetchall()
+        out[table] = [
+            tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in rows
+        ]
+    return out
