@@ -48,7 +48,7 @@ FRIENDLY_ERRORS: dict[type[Exception], cli_errors.Describe] = {
 }
 
 
-@click.group(cls=cli_errors.friendly_group(FRIENDLY_ERRORS))
+@click.group(cls=cli_errors.friendly_group(FRIENDLY_ERRORS), commands=[upstream])
 @settings.option("DATABASE", "--db", "db_path")
 @click.pass_context
 def cli(ctx: click.Context, db_path: str) -> None:
@@ -495,8 +495,6 @@ def users_list(ctx: click.Context) -> None:
             f"{china_time_text(row['last_sign_in_at']) or '-'}  {state}"
         )
 
-
-cli.add_command(upstream)
 
 if __name__ == "__main__":
     cli()
