@@ -35,6 +35,7 @@ from tests.helpers import (
     report_token,
 )
 
+PROVINCE = "530000"
 COUNTY_A, VILLAGE_A = "530102", "530102001001"
 COUNTY_B, VILLAGE_B = "530103", "530103001001"
 ENVOY_A, ENVOY_B = "张三", "赵丽"
@@ -57,9 +58,13 @@ def server_cli(db_path: str, *args: str, ok: bool = True) -> subprocess.Complete
 def make_server(tmp_path: Path, name: str, envoys: str | None) -> LiveServer:
     units = tmp_path / "units.csv"
     if not units.exists():
+        # Both counties under one province, as the province loads them.
+        demo = (DATA / "units.csv").read_text(encoding="utf-8")
+        demo = demo.replace(
+            "530102,示范县,,county", "530000,云南省,,province\n530102,示范县,530000,county"
+        )
         units.write_text(
-            (DATA / "units.csv").read_text(encoding="utf-8")
-            + "530103,邻县,,county\n530103001,新城镇,530103,township\n"
+            demo + "530103,邻县,530000,county\n530103001,新城镇,530103,township\n"
             "530103001001,北村,530103001,village\n",
             encoding="utf-8",
         )
@@ -72,7 +77,7 @@ def make_server(tmp_path: Path, name: str, envoys: str | None) -> LiveServer:
         path.write_text(f"name,mobile,township_codes\n{envoys}\n", encoding="utf-8")
         reference.load_envoys(db, str(path))
     targets = (DATA / "targets.yaml").read_text(encoding="utf-8")
-    for county in (COUNTY_A, COUNTY_B):
+    for county in (PROVINCE, COUNTY_A, COUNTY_B):
         path = tmp_path / f"targets-{county}.yaml"
         path.write_text(targets.replace('"530102"', f'"{county}"'), encoding="utf-8")
         load_targets_file(db, str(path))
@@ -80,7 +85,13 @@ def make_server(tmp_path: Path, name: str, envoys: str | None) -> LiveServer:
     return LiveServer(db_path).start()
 
 
-def record_work(store: FieldStore, village: str, farmers: int, day: int) -> None:
+# One person known to both counties: the same name and mobile number.
+TRAVELLER = {"name": "周游", "mobile": "13699990000"}
+
+
+def record_work(
+    store: FieldStore, village: str, farmers: int, day: int, traveller: bool = False
+) -> None:
     """Farmers, a session they check in to, leaflets received and handed out there."""
     farmer_ids = [
         store.create(
@@ -89,6 +100,8 @@ def record_work(store: FieldStore, village: str, farmers: int, day: int) -> None
         )
         for n in range(farmers)
     ]
+    if traveller:
+        farmer_ids.append(store.create(p.FARMER, {**TRAVELLER, "village_code": village}))
     session_id = store.create(
         p.SESSION,
         {
@@ -195,8 +208,8 @@ def test_two_counties_report_up_to_their_province_exactly_once(
         done = server_cli(county.db_path, "upstream", "push").stdout
         assert "拒收 0 条" in done
     # A week later: more work in both counties, forwarded by the next timer run.
-    record_work(store_a, VILLAGE_A, farmers=3, day=8)
-    record_work(store_b, VILLAGE_B, farmers=5, day=9)
+    record_work(store_a, VILLAGE_A, farmers=3, day=8, traveller=True)
+    record_work(store_b, VILLAGE_B, farmers=5, day=9, traveller=True)
     # County A's link now delivers every push twice.
     proxies[county_a.db_path].decide = lambda m, path, n: (
         REPEAT if path.endswith("/sync/push") else PASS
@@ -246,11 +259,21 @@ def test_two_counties_report_up_to_their_province_exactly_once(
     for key in ("trainee_attendances", "leaflets_distributed", "village_trainings"):
         assert up_a[key]["actual"] == a[key]["actual"], key
         assert up_b[key]["actual"] == b[key]["actual"], key
-    assert a["trainee_attendances"]["actual"] + b["trainee_attendances"]["actual"] == 18
-    assert up_a["trainee_attendances"]["actual"] + up_b["trainee_attendances"]["actual"] == 18
+    assert a["trainee_attendances"]["actual"] + b["trainee_attendances"]["actual"] == 20
+    assert up_a["trainee_attendances"]["actual"] + up_b["trainee_attendances"]["actual"] == 20
     assert a["leaflets_distributed"]["actual"] == 11 + 18
     assert up_b["leaflets_distributed"]["actual"] == 12 + 19
     assert up_a["village_trainings"]["actual"] + up_b["village_trainings"]["actual"] == 4
+    # The province as a whole: the sum of its counties where a figure adds up.
+    whole = figures(province, PROVINCE)
+    for key in ("trainee_attendances", "leaflets_distributed", "village_trainings"):
+        assert whole[key]["actual"] == a[key]["actual"] + b[key]["actual"], key
+    assert whole["trainee_attendances"]["actual"] == 20
+    # But a person known to both counties is one trainee of the province (merged there as on
+    # any server: same name, same mobile), while each county counts them once.
+    assert whole["unique_trainees"]["actual"] == (
+        a["unique_trainees"]["actual"] + b["unique_trainees"]["actual"] - 1
+    )
 
     # A replayed forward (the cursor lost) changes nothing on the province.
     before = scalar(province.db_path, "SELECT value FROM server_state WHERE key = 'seq'")
@@ -259,7 +282,7 @@ def test_two_counties_report_up_to_their_province_exactly_once(
     replay = server_cli(county_a.db_path, "upstream", "push").stdout
     assert "拒收 0 条" in replay and "forwarded 0" not in replay
     assert scalar(province.db_path, "SELECT value FROM server_state WHERE key = 'seq'") == before
-    assert figures(province, COUNTY_A)["trainee_attendances"]["actual"] == 9
+    assert figures(province, COUNTY_A)["trainee_attendances"]["actual"] == 10
 
     # County A's link cannot report a record of county B, nor act for county B's envoy.
     token = scalar(county_a.db_path, "SELECT token FROM upstream_link")
