@@ -14,8 +14,10 @@ from server.store.county_links import (
 )
 from server.store.db import in_chunks
 from server.sync.batch import PARENT_OF, Batch
+from server.sync.checks import photo_subject
 from server.sync.devices import Device
 from server.sync.errors import Rejected
+from shared import protocol as p
 
 
 def known_links(batch: Batch) -> dict[str, str]:
@@ -55,6 +57,11 @@ def check_county_scope(
 
 
 def _parent(batch: Batch, kind: str, merged: dict[str, Any]) -> dict[str, Any] | None:
+    """The record this one belongs to: a check-in's or hand-out's session, an observation's
+    plot, what a photo shows."""
+    if kind == p.PHOTO:
+        subject = photo_subject(merged, None)
+        return batch.loaded(*subject) if subject else None
     if kind not in PARENT_OF:
         return None
     parent_kind, field = PARENT_OF[kind]

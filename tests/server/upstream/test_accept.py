@@ -260,3 +260,32 @@ def test_a_county_enrolled_again_carries_on_with_its_copies(province: Province) 
     )
     assert answer["s"] == p.REJECTED and "由省级自己建立" in answer["r"]
     assert "a county's link cannot change it" in answer["r"]
+
+
+def test_a_province_device_may_not_put_a_photo_on_a_county_session(province: Province) -> None:
+    session_id = forwarded_session(province)
+    zhang = Envoy(province.db, ZHANG)
+    photo = {
+        "q": 2001,
+        "k": p.PHOTO,
+        "i": new_id(),
+        "h": f"{wall_ms():013d}.02001",
+        "f": {
+            "subject_kind": "session",
+            "subject_id": session_id,
+            "photo_kind": "site",
+            "sha256": "a" * 64,
+            "size_bytes": 1000,
+            "width": 100,
+            "height": 100,
+            "taken_at": "2026-05-10T02:15:00Z",
+            "recorded_at": "2026-05-10T02:16:00Z",
+        },
+    }
+    answer = push_one(province, zhang.device, photo)
+    assert answer["s"] == p.REJECTED and "省级副本只读" in answer["r"]
+    assert province.db.execute("SELECT count(*) FROM photos").fetchone()[0] == 0
+    # On a session of the province's own it goes.
+    own = zhang.session()
+    mine = {**photo, "q": 2002, "i": new_id(), "f": {**photo["f"], "subject_id": own}}
+    assert push_one(province, zhang.device, mine)["s"] == p.APPLIED
