@@ -93,8 +93,6 @@ class SyncReport:
     bytes_sent: int = 0
     bytes_received: int = 0
     full_resync: bool = False
-    # Photos' bytes (field_client/media_upload.py): files completed, bytes the server kept,
-    # and bytes sent again after cuts.
     photos_sent: int = 0
     photo_bytes_sent: int = 0
     photo_bytes_resent: int = 0
@@ -178,6 +176,8 @@ class SyncClient:
                     timeout=(min(CONNECT_TIMEOUT, self.timeout), self.timeout),
                     **kwargs,
                 )
+                if response.status_code == 200 and not response.content:
+                    raise requests.ConnectionError("only the status line arrived: a cut")
                 self.report.requests += 1
                 self.report.bytes_sent += len(kwargs.get("data") or b"")
                 self.report.bytes_received += int(

@@ -10,31 +10,16 @@ from marshmallow import Schema, fields, validate
 
 from server.accounts.access import require_report_reader
 from server.api.protocol import API_TOKEN, Blueprint
-from server.api.scope import UNIT_CODE, api_scope
+from server.api.scope import ScopeQuerySchema, api_scope
 from server.quality import flags, reconciliation
 from server.store.db import get_db
 from shared.clock import utc_now
-from shared.schemas.types import UUID_PATTERN
 
 blp = Blueprint("reconciliation", __name__, description="数据核对 / Reconciliation of figures")
 blp.before_request(require_report_reader)
 
 
-class ReconciliationQuerySchema(Schema):
-    # unit and envoy are read and checked by server/api/scope.py; here for the documentation.
-    unit = fields.String(
-        load_default=None,
-        metadata={"pattern": UNIT_CODE.pattern, "description": "区划代码 / unit code"},
-    )
-    envoy = fields.String(
-        load_default=None,
-        metadata={
-            "format": "uuid",
-            "pattern": UUID_PATTERN,
-            "description": "特派员 id；特派员用户只能查看自己的 / envoy id; an envoy user "
-            "sees only their own (none asked: their own; another's: 403)",
-        },
-    )
+class ReconciliationQuerySchema(ScopeQuerySchema):
     margin = fields.Integer(
         load_default=None,
         validate=validate.Range(0, 7 * 24 * 60),

@@ -9,33 +9,17 @@ from marshmallow import Schema, fields, validate
 
 from server.accounts.access import require_report_reader
 from server.api.protocol import API_TOKEN, Blueprint
-from server.api.scope import UNIT_CODE, api_scope
+from server.api.scope import ScopeQuerySchema, api_scope
 from server.plan.breakdowns import BY, breakdown
 from server.plan.report import build_report
 from server.store.db import get_db
-from shared.schemas.types import UUID_PATTERN
 
 blp = Blueprint("reports", __name__, description="目标完成情况 / Progress against targets")
 # Not public: a signed-in bureau user, or a token an admin issued (Authorization: Bearer tjr_...).
 blp.before_request(require_report_reader)
 
 
-class ReportQuerySchema(Schema):
-    # Read and checked by server/api/scope.py (one policy for envoy users, one error each);
-    # here for the API's documentation.
-    unit = fields.String(
-        load_default=None,
-        metadata={"pattern": UNIT_CODE.pattern, "description": "区划代码 / unit code"},
-    )
-    envoy = fields.String(
-        load_default=None,
-        metadata={
-            "format": "uuid",
-            "pattern": UUID_PATTERN,
-            "description": "特派员 id；特派员用户只能查看自己的 / envoy id; an envoy user "
-            "sees only their own (none asked: their own; another's: 403)",
-        },
-    )
+class ReportQuerySchema(ScopeQuerySchema):
     monthly = fields.Boolean(load_default=True)
     questioned = fields.String(
         load_default="include",

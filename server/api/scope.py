@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import request
+from marshmallow import Schema, fields
 
 from server.accounts import users
 from server.accounts.access import NotAllowed, report_reader, signed_in
@@ -42,6 +43,7 @@ from server.reference.lookups import UnknownEnvoy, UnknownUnit, envoy_by_id, uni
 from server.store.db import get_db
 from shared.clock import local_date, utc_now
 from shared.errors import TianjianError
+from shared.schemas.types import UUID_PATTERN
 from shared.typed_digits import number_text
 
 # Division codes are 2 to 12 digits (a province to a village); envoy ids are short.
@@ -201,3 +203,22 @@ def page_scope() -> ViewScope:
 def api_scope(year: int) -> ViewScope:
     """The scope of this report API request: the path's year, the query string, the reader."""
     return scope_of(request.args, report_reader(), year)
+
+
+class ScopeQuerySchema(Schema):
+    """The query arguments every report API takes for its scope, as the API's documentation
+    gives them; `api_scope` reads and checks them (one policy, one error each)."""
+
+    unit = fields.String(
+        load_default=None,
+        metadata={"pattern": UNIT_CODE.pattern, "description": "区划代码 / unit code"},
+    )
+    envoy = fields.String(
+        load_default=None,
+        metadata={
+            "format": "uuid",
+            "pattern": UUID_PATTERN,
+            "description": "特派员 id；特派员用户只能查看自己的 / envoy id; an envoy user "
+            "sees only their own (none asked: their own; another's: 403)",
+        },
+    )

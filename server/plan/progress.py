@@ -112,7 +112,7 @@ def projection(
 
 def figures_of(db: Database, scope: Scope, monthly: bool = False) -> figures.Figures:
     """The scope's figures from the summaries (server/summaries/) when they hold it, else
-    counted from the records; the two agree (tests/server/test_summaries_state.py)."""
+    counted from the records; the two agree (tests/server/summaries/test_state_machine.py)."""
     found = summaries_read.compute(db, scope, monthly)
     return found if found is not None else figures.compute(db, scope, monthly=monthly)
 

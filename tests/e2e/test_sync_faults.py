@@ -19,6 +19,7 @@ from tests.e2e.conftest import count_rows, device_records, server_records
 from tests.e2e.faults import (
     CUT_AFTER_SERVER,
     CUT_BEFORE_SERVER,
+    CUT_IN_HEAD,
     CUT_MID_RESPONSE,
     REPEAT,
     FaultProxy,
@@ -68,6 +69,8 @@ def assert_converged(server: LiveServer, *stores: FieldStore) -> None:
         (CUT_AFTER_SERVER, "GET", "/sync/pull"),
         (CUT_MID_RESPONSE, "GET", "/sync/pull"),
         (REPEAT, "GET", "/sync/pull"),
+        (CUT_IN_HEAD, "POST", "/sync/push"),
+        (CUT_IN_HEAD, "GET", "/sync/pull"),
     ],
 )
 def test_a_broken_request_is_healed_within_the_run(
