@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from server import settings
 from server.accounts import audit
+from server.cli_upstream import upstream
 from server.farmers import merges
 from server.farmers.candidates import candidate_pairs
 from server.files import exports
@@ -47,7 +48,7 @@ FRIENDLY_ERRORS: dict[type[Exception], cli_errors.Describe] = {
 }
 
 
-@click.group(cls=cli_errors.friendly_group(FRIENDLY_ERRORS))
+@click.group(cls=cli_errors.friendly_group(FRIENDLY_ERRORS), commands=[upstream])
 @settings.option("DATABASE", "--db", "db_path")
 @click.pass_context
 def cli(ctx: click.Context, db_path: str) -> None:

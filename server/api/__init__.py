@@ -7,7 +7,7 @@ from typing import Any
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from server.api import enrolments, ledger, media, reconciliation, reports, sync
+from server.api import enrolments, ledger, media, reconciliation, reports, sync, upstream
 from server.api.protocol import (
     API_TOKEN,
     DEVICE_REPORT_PARAMETER,
@@ -51,6 +51,9 @@ def register_api(api: Api) -> None:
         media.blp,
         url_prefix="/api/v1/media",
         parameters=[PROTOCOL_PARAMETER, DEVICE_TIME_PARAMETER, DEVICE_REPORT_PARAMETER],
+    )
+    api.register_blueprint(
+        upstream.blp, url_prefix="/api/v1/upstream", parameters=[PROTOCOL_PARAMETER]
     )
     api.register_blueprint(reports.blp, url_prefix="/api/v1/reports")
     api.register_blueprint(reconciliation.blp, url_prefix="/api/v1/reconciliation")

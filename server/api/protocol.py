@@ -17,7 +17,8 @@ from webargs.flaskparser import FlaskParser, is_json_request
 
 from server.store.db import get_db, get_state
 from server.sync.device_reports import record_report
-from server.sync.devices import authenticate, record_contact
+from server.sync.devices import Device, authenticate, record_contact
+from server.upstream.accept import HEADER_ENVOY, LinkOnlyPushes, act_for
 from shared import protocol as p
 from shared.clock import wall_ms
 from shared.device_report import decode
@@ -76,12 +77,24 @@ def authenticate_device() -> None:
     # An unknown or revoked token raises BadToken: a 401 through the app's one error handler.
     device = authenticate(get_db(), header[len("Bearer ") :])
     said = request.headers.get(p.HEADER_CAPABILITIES, "")
+    if device.county_code:
+        device = _as_link(device)
     g.device = replace(device, capabilities=frozenset(c.strip() for c in said.split(",")))
     g.skew_ms = _device_skew_ms()
     g.protocol = version
     # Read (and refused when malformed: a 400 naming the header) before any work is done.
     g.report_text = request.headers.get(p.HEADER_DEVICE_REPORT) or None
     g.report = decode(g.report_text) if g.report_text is not None else None
+
+
+def _as_link(link: Device) -> Device:
+    """A county's link pushes as one envoy of its county at a time and calls nothing else of
+    a device's (server/upstream/accept.py)."""
+    if request.blueprint == "upstream":
+        return link
+    if request.blueprint == "sync" and request.method == "POST":
+        return act_for(get_db(), link, request.headers.get(HEADER_ENVOY, ""))
+    raise LinkOnlyPushes()
 
 
 # Milliseconds since 1970 have 13 digits until the year 2286; 15 leave room for any clock

@@ -13,6 +13,7 @@ from server.plan.targets import (
     InvalidTarget,
     _write,
     audit_file,
+    check_not_provincial,
     reasons_text,
     target_id,
     target_text,
@@ -141,5 +142,6 @@ def load_targets_file(
             f"{source or path}: 文件中没有目标 / no targets in the file", {"file": "empty"}
         )
     with write_transaction(db):
+        check_not_provincial(db, [target_id(t) for t in good])
         audit_file(db, by, source or path, {target_id(t): target_text(t) for t in good})
         return len(_write(db, good))

@@ -45,6 +45,29 @@ class InvalidTarget(TianjianError):
         super().__init__(message, errors)
 
 
+class TargetSetByProvince(TianjianError):
+    """A target the province set for this county (pulled down its link) is changed only there."""
+
+    status = 403
+
+    def __init__(self, target: str) -> None:
+        super().__init__(
+            f"目标 {target} 由省级下达，本县只读，须由省级修改 / target {target} was set by the "
+            "province: it is read-only here and can be changed only there",
+            {"target": ["省级下达，只读 / set by the province, read-only"]},
+        )
+
+
+def check_not_provincial(db: Database, ids: list[str]) -> None:
+    """TargetSetByProvince for the first of these targets the province set."""
+    for chunk, marks in in_chunks(ids):
+        row = db.execute(
+            f"SELECT target_id FROM province_targets WHERE target_id IN ({marks})", chunk
+        ).fetchone()
+        if row:
+            raise TargetSetByProvince(row[0])
+
+
 # Each target field as a person calls it, for messages (the reasons say the rest in both).
 FIELD_WORDS = {
     "year": ("年度", "year"),
@@ -314,6 +337,7 @@ def set_target(db: Database, data: dict[str, Any], by: User | str = audit.SYSTEM
     """Set (or replace) one target from a page's form; InvalidTarget names each bad field."""
     loaded = validate_target(db, data)
     with write_transaction(db):
+        check_not_provincial(db, [target_id(loaded)])
         before = _stored(db, [target_id(loaded)]).get(target_id(loaded))
         [target] = _write(db, [loaded])
         audit.record(
@@ -335,6 +359,7 @@ def delete_target(db: Database, target_id_: str, by: User | str = audit.SYSTEM) 
         before = _stored(db, [target_id_]).get(target_id_)
         if before is None:
             return False
+        check_not_provincial(db, [target_id_])
         db.execute("DELETE FROM targets WHERE id = ?", [target_id_])
         audit.record(db, by, audit.TARGET_DELETE, "target", target_id_, _logged(before), None)
     return True

@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate, val
 from sqlite_utils import Database
 
 from server.accounts import audit
+from server.store.county_links import check_editable
 from server.store.db import next_server_seq, write_transaction
 from server.summaries import keep as summaries_kept
 from shared import protocol as p
@@ -161,6 +162,8 @@ def set_review(
         owner = record_owner(db, kind, rid)
         if owner is None:
             raise UnknownRecord(kind, rid)
+        # A county's copy on its province is reviewed (and returned) by that county only.
+        check_editable(db, kind, rid)
         before = review_of(db, kind, rid)
         review = Review(
             id=before.id if before else new_id(),

@@ -17,6 +17,7 @@ from server.sync.checks import (
     checked_envelope,
     checked_stamp,
 )
+from server.sync.county_scope import check_county_scope
 from server.sync.devices import Device
 from server.sync.errors import Rejected
 from server.sync.prepare import Prepared
@@ -80,13 +81,20 @@ def _apply(
         raise Rejected(
             "此类记录只能追加，更正请新建一条 / append-only: record a correction as a new event"
         )
-    check_owner(batch, device, kind, current, values)
+    # First, so a county's copy refused to anyone else says why whoever it is.
+    check_county_scope(batch, device, kind, current, values)
+    # A county's link sends what its county already held each envoy to (whose session, whose
+    # plot): the province holds the link to its county and its own copies instead, above.
+    link = bool(device.county_code)
+    if not link:
+        check_owner(batch, device, kind, current, values)
     check_catalogue(batch, kind, values)
     check_references(batch, kind, values, current)
     if kind == p.PHOTO:
         check_photo_subject(batch, device, values, current)
     if current is None:
-        check_new_in_parent(batch, device, kind, values)
+        if not link:
+            check_new_in_parent(batch, device, kind, values)
         check_correction(batch, device, kind, record_id, values)
     incoming = stamped_change(values, stamp)
     if kind == p.ATTENDANCE:

@@ -125,6 +125,8 @@ class Batch:
     # This device's held changes: how many and their bytes, once read.
     held_usage: list[int] | None = None
     held_limits: HeldLimits = field(default_factory=HeldLimits)
+    # On a province, its counties' links (device id -> county code), once read.
+    county_links: dict[str, str] | None = None
 
     def observe_quick_stamps(self) -> None:
         if self.latest_quick_stamp:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from server.store.records import fetch_states
 from server.sync.batch import QUICK_STAMPS, QUICK_STAMPS_WITH_PHONE, Batch
+from server.sync.county_scope import forwarded_sessions
 from server.sync.errors import CheckinsCollided
 from server.sync.prepare import Prepared
 from shared import protocol as p
@@ -25,10 +26,13 @@ def store_checkins(batch: Batch, checkins: list[Prepared]) -> list[Prepared]:
     # path, which refuses them and says why.
     batch.note_session_envoys(batch.checkin_sessions - batch.states.get(p.SESSION, {}).keys())
     me = batch.device.envoy_id
+    forwarded = forwarded_sessions(batch, batch.checkin_sessions)
     townships = {
         session_id: batch.session_township(session_id)
         for session_id in batch.checkin_sessions
-        if batch.exists(p.SESSION, session_id) and me in batch.session_envoys(session_id)
+        if batch.exists(p.SESSION, session_id)
+        and me in batch.session_envoys(session_id)
+        and session_id not in forwarded
     }
     aliases = batch.states.get(p.FARMER_ALIAS, {})
     known_farmers = {

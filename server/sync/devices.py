@@ -38,6 +38,9 @@ class Device:
     township_codes: tuple[str, ...]
     # What the device said it understands (X-Tianjian-Capabilities) on this request.
     capabilities: frozenset[str] = frozenset()
+    # A county's link to its province (server/upstream): it acts for the envoy each push names,
+    # and may write only records of this county.
+    county_code: str = ""
 
 
 # An enrolment code is valid from a minute to thirty days.
@@ -236,15 +239,20 @@ def checkin_key(db: Database, device_id: str) -> str:
 def authenticate(db: Database, token: str) -> Device:
     rows = list(
         db.query(
-            "SELECT d.id, d.envoy_id, d.revoked_at, e.township_codes FROM devices d "
-            "JOIN envoys e ON e.id = d.envoy_id WHERE d.token_hash = ?",
+            "SELECT d.id, d.envoy_id, d.revoked_at, d.county_code, e.township_codes FROM devices d "
+            "LEFT JOIN envoys e ON e.id = d.envoy_id WHERE d.token_hash = ?",
             [digest(token)],
         )
     )
-    if not rows or rows[0]["revoked_at"]:
+    if not rows or rows[0]["revoked_at"] or not (rows[0]["envoy_id"] or rows[0]["county_code"]):
         raise BadToken()
     row = rows[0]
-    return Device(row["id"], row["envoy_id"], tuple(json.loads(row["township_codes"] or "[]")))
+    return Device(
+        row["id"],
+        row["envoy_id"] or "",
+        tuple(json.loads(row["township_codes"] or "[]")),
+        county_code=row["county_code"] or "",
+    )
 
 
 # A device's last contact is written at most this often: written on every request, devices
@@ -279,9 +287,10 @@ def revoke(db: Database, device_id: str, by: User | str = audit.SYSTEM) -> None:
     """Revoke an active device's token, or raise UnknownDevice; audited as done `by`."""
     now = to_iso(utc_now())
     with write_transaction(db):
+        # A county's link (no envoy) is named by its county.
         row = db.execute(
-            "SELECT d.name, e.name FROM devices d JOIN envoys e ON e.id = d.envoy_id "
-            "WHERE d.id = ? AND d.revoked_at IS NULL",
+            "SELECT d.name, coalesce(e.name, '县 county ' || d.county_code) FROM devices d "
+            "LEFT JOIN envoys e ON e.id = d.envoy_id WHERE d.id = ? AND d.revoked_at IS NULL",
             [device_id],
         ).fetchone()
         if not row:
@@ -300,11 +309,12 @@ def revoke(db: Database, device_id: str, by: User | str = audit.SYSTEM) -> None:
 
 
 def list_devices(db: Database) -> list[dict[str, Any]]:
-    """Every enrolled device with its envoy's name, last contact (UTC ISO) and clock skew (ms)."""
+    """Every enrolled device with its envoy's name (a county's link: its county), last contact
+    (UTC ISO) and clock skew (ms)."""
     return list(
         db.query(
-            "SELECT d.id, e.name AS envoy, d.name, d.enrolled_at, d.last_seen_at, d.skew_ms, "
-            "d.max_seq, d.revoked_at FROM devices d JOIN envoys e ON e.id = d.envoy_id "
-            "ORDER BY e.name, d.enrolled_at"
+            "SELECT d.id, coalesce(e.name, '县 county ' || d.county_code) AS envoy, d.name, "
+            "d.enrolled_at, d.last_seen_at, d.skew_ms, d.max_seq, d.revoked_at FROM devices d "
+            "LEFT JOIN envoys e ON e.id = d.envoy_id ORDER BY e.name, d.enrolled_at"
         )
     )

@@ -14,6 +14,7 @@ from server.store.db import in_chunks, write_transaction
 from server.sync import refusals
 from server.sync.apply import apply_change
 from server.sync.batch import Batch
+from server.sync.county_scope import known_links
 from server.sync.devices import Device
 from server.sync.errors import Held
 from server.sync.idempotency import update_answer
@@ -104,7 +105,8 @@ def release_held(batch: Batch) -> None:
         progressed = False
         for row in held:
             # Applied as the device that sent it, whichever device's push let it through.
-            device = Device(row["device_id"], row["envoy_id"], ())
+            county = known_links(batch).get(row["device_id"], "")
+            device = Device(row["device_id"], row["envoy_id"] or "", (), county_code=county)
             change = json.loads(row["change"])
             try:
                 result = apply_change(batch, device, Prepared(change))

@@ -75,7 +75,10 @@ def _apply_push(
             prepared = prepare_change(change)
             earlier = seen.get(change["q"]) if seen else None
             if earlier is None:
-                (checkins if prepared.checkin else others).append(prepared)
+                # A county's link forwards check-ins one by one through every check (county
+                # scope included): the bulk path is for a device's own new check-ins.
+                quick = prepared.checkin and not device.county_code
+                (checkins if quick else others).append(prepared)
             elif earlier[0] != prepared.digest:
                 batch.answers.append({"q": change["q"], "s": p.SEQ_REUSED})
             elif earlier[1] == p.REJECTED:

@@ -394,6 +394,9 @@ def test_openapi_lists_the_paths(client: FlaskClient) -> None:
         "/api/v1/reconciliation/{year}",
         "/api/v1/reconciliation/{year}/ledger/{envoy_id}",
         "/api/v1/media/{sha256}",
+        "/api/v1/upstream/enrol",
+        "/api/v1/upstream/envoys",
+        "/api/v1/upstream/targets",
     }
     assert "post" in spec["paths"]["/api/v1/sync/push"]
     assert "get" in spec["paths"]["/api/v1/sync/pull"]

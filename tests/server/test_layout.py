@@ -23,11 +23,13 @@ LAYERS = (
     "plan",
     "quality",
     "sync",
+    # Counties reporting up (issue 23): the link forwards through sync's push.
+    "upstream",
     "api",
     "web",
 )
 BASE = {"settings", "errors"}
-WIRING = {"server", "server.__main__", "server.cli"}
+WIRING = {"server", "server.__main__", "server.cli", "server.cli_upstream"}
 
 
 def module_names() -> dict[str, Path]:

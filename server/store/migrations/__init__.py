@@ -13,6 +13,8 @@ from server.store.migrations import (
     m015_summaries,  # noqa: F401
     m016_photos,  # noqa: F401
     m017_unit_places,  # noqa: F401
+    # m018 was set aside for work that needed none; the number stays unused.
+    m019_upstream,  # noqa: F401
 )
 from server.store.migrations.registry import migrations
 

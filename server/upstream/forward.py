@@ -1,0 +1,270 @@
+"""On a county: enrolling with the province, and forwarding what changed since the cursor."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from sqlite_utils import Database
+
+from server.plan.province_targets import take_province_targets
+from server.store.db import write_transaction
+from server.store.records import row_to_state, table_of
+from server.sync.devices import check_server_url
+from server.upstream.accept import HEADER_ENVOY
+from shared import protocol as p
+from shared.clock import to_iso, utc_now
+from shared.errors import TianjianError
+from shared.schemas.field import data_fields
+
+# What goes up: every field record but photos, whose bytes travel by the media API (not yet up
+# the link). Reviews are the county's own decisions and stay there.
+FORWARDED_KINDS = tuple(kind for kind in p.FIELD_KINDS if kind != p.PHOTO)
+# Changes per push: well under the province's MAX_BATCH_CHANGES default.
+CHUNK = 500
+TIMEOUT_S = 60.0
+
+
+class NotLinked(TianjianError):
+    """`upstream push` or `status` on a county that has not enrolled with its province."""
+
+    status = 409
+    message = (
+        "本县尚未与省级服务器建立上报链接，请先运行 tianjian-server upstream enroll / this "
+        "county has no link to its province: run tianjian-server upstream enroll first"
+    )
+
+
+class AlreadyLinked(TianjianError):
+    """`upstream enroll` on a county already linked."""
+
+    status = 409
+    message = "本县已与省级服务器建立上报链接 / this county is already linked to its province"
+
+
+class ProvinceUnreachable(TianjianError):
+    """The province did not answer, or answered with an error; nothing moved past the cursor."""
+
+    status = 502
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"省级服务器未应答，稍后再试（进度已保存）/ the province did not answer; try again "
+            f"later (progress is kept): {detail}"
+        )
+
+
+class ProvinceRefused(TianjianError):
+    """The province refused the request: its own (bilingual) reason is passed on as it said it."""
+
+    status = 409
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"省级服务器拒绝 (HTTP {status}) / the province refused: {message}")
+        self.province_status = status
+
+
+@dataclass
+class Forwarded:
+    """What one `upstream push` did: changes sent, refused by the province, and held there."""
+
+    sent: int = 0
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    held: int = 0
+    cursor: int = 0
+
+
+def link_of(db: Database) -> dict[str, Any]:
+    row = list(db.query("SELECT * FROM upstream_link WHERE id = 1"))
+    if not row:
+        raise NotLinked()
+    return row[0]
+
+
+def _call(method: str, url: str, **options: Any) -> dict[str, Any]:
+    headers = {p.HEADER_PROTOCOL: str(p.PROTOCOL_VERSION), **options.pop("headers", {})}
+    try:
+        response = requests.request(method, url, headers=headers, timeout=TIMEOUT_S, **options)
+        answer = response.json()
+    except (requests.RequestException, ValueError) as exc:
+        raise ProvinceUnreachable(type(exc).__name__) from exc
+    if 400 <= response.status_code < 500:
+        raise ProvinceRefused(response.status_code, str(answer.get("message", "")))
+    if response.status_code >= 500:
+        raise ProvinceUnreachable(f"HTTP {response.status_code}")
+    return answer  # type: ignore[no-any-return]
+
+
+def enroll(db: Database, url: str, code: str, name: str = "") -> dict[str, Any]:
+    """Trade the province's code for this county's link; kept in upstream_link."""
+    base = check_server_url(url).rstrip("/")
+    if list(db.query("SELECT id FROM upstream_link")):
+        raise AlreadyLinked()
+    answer = _call(
+        "POST", f"{base}/api/v1/upstream/enrol", json={"code": code, "name": name or "county"}
+    )
+    with write_transaction(db):
+        db.execute(
+            "INSERT INTO upstream_link (id, url, county_code, device_id, token, enrolled_at) "
+            "VALUES (1, ?, ?, ?, ?, ?)",
+            [base, answer["county_code"], answer["device_id"], answer["token"], to_iso(utc_now())],
+        )
+    return {"county_code": answer["county_code"], "device_id": answer["device_id"]}
+
+
+def pending(db: Database, cursor: int, limit: int) -> list[tuple[int, str, dict[str, Any]]]:
+    """Up to `limit` records changed after the cursor, in server_seq order."""
+    found: list[tuple[int, str, dict[str, Any]]] = []
+    for kind in FORWARDED_KINDS:
+        for row in db.query(
+            f"SELECT * FROM [{table_of(kind)}] WHERE server_seq > ? ORDER BY server_seq LIMIT ?",
+            [cursor, limit],
+        ):
+            found.append((row["server_seq"], kind, row))
+    found.sort(key=lambda item: item[0])
+    return found[:limit]
+
+
+def as_change(seq: int, kind: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A stored record as the change that makes the province's copy the same: every field, at
+    the record's own stamp, numbered by its server_seq here (so a replay is a duplicate)."""
+    state = row_to_state(kind, row)
+    values = {name: state[name] for name in data_fields(kind) if name in state}
+    values["deleted"] = bool(state.get("deleted"))
+    stamp = ".".join(str(state["hlc"]).split(".")[:2])
+    return {"q": seq, "k": kind, "i": state["id"], "h": stamp, "f": values}
+
+
+def _named_envoys(rows: list[tuple[int, str, dict[str, Any]]]) -> set[str]:
+    """The envoys these records name: who made each, and a session's lead and co-envoys."""
+    named: set[str] = set()
+    for _seq, kind, row in rows:
+        named.add(row.get("envoy_id") or "")
+        if kind == p.SESSION:
+            named.add(row.get("lead_envoy_id") or "")
+            named.update(json.loads(row.get("co_envoy_ids") or "[]"))
+    return named - {""}
+
+
+def _envoys(db: Database, ids: set[str]) -> list[dict[str, Any]]:
+    marks = ",".join("?" * len(ids))
+    return [
+        {"id": row["id"], "name": row["name"], "township_codes": json.loads(row["tc"] or "[]")}
+        for row in db.query(
+            f"SELECT id, name, township_codes AS tc FROM envoys WHERE id IN ({marks})", list(ids)
+        )
+    ]
+
+
+def push_once(db: Database, limit: int = CHUNK) -> Forwarded:
+    """Forward everything changed since the cursor, a chunk at a time, moving the cursor after
+    each chunk the province answered; a cut leaves the cursor where the last answer put it."""
+    link = link_of(db)
+    done = Forwarded(cursor=link["cursor"])
+    try:
+        _forward(db, link, done, limit)
+    except TianjianError as exc:
+        # Kept for `upstream status`: a timer's run has no one watching its output.
+        with write_transaction(db):
+            db.execute("UPDATE upstream_link SET last_error = ? WHERE id = 1", [exc.message])
+        raise
+    note = _refusal_note(done)
+    if link["last_error"] != note:
+        with write_transaction(db):
+            db.execute("UPDATE upstream_link SET last_error = ? WHERE id = 1", [note])
+    return done
+
+
+def _forward(db: Database, link: dict[str, Any], done: Forwarded, limit: int) -> None:
+    auth = {"Authorization": f"Bearer {link['token']}"}
+    while rows := pending(db, done.cursor, limit):
+        envoys = _named_envoys(rows)
+        if envoys:
+            _call(
+                "POST",
+                f"{link['url']}/api/v1/upstream/envoys",
+                json={"envoys": _envoys(db, envoys)},
+                headers=auth,
+            )
+        by_envoy: dict[str, list[dict[str, Any]]] = {}
+        for seq, kind, row in rows:
+            by_envoy.setdefault(row.get("envoy_id") or "", []).append(as_change(seq, kind, row))
+        for envoy_id, changes in by_envoy.items():
+            body = gzip.compress(json.dumps({"changes": changes}, ensure_ascii=False).encode())
+            answer = _call(
+                "POST",
+                f"{link['url']}/api/v1/sync/push",
+                data=body,
+                headers={
+                    **auth,
+                    HEADER_ENVOY: envoy_id,
+                    "Content-Type": "application/json",
+                    "Content-Encoding": "gzip",
+                },
+            )
+            for item in answer.get("answers", []):
+                if item["s"] == p.REJECTED:
+                    done.refused.append(item)
+                elif item["s"] == p.HELD:
+                    done.held += 1
+            done.sent += len(changes)
+        done.cursor = rows[-1][0]
+        with write_transaction(db):
+            db.execute(
+                "UPDATE upstream_link SET cursor = ?, last_forward_at = ?, last_error = ? "
+                "WHERE id = 1",
+                [done.cursor, to_iso(utc_now()), _refusal_note(done)],
+            )
+
+
+def _refusal_note(done: Forwarded) -> str | None:
+    if not done.refused:
+        return None
+    first = done.refused[0]
+    return f"{len(done.refused)} 条被省级拒收 / refused by the province; q={first['q']}: {first.get('r')}"
+
+
+def pull_targets(db: Database) -> tuple[int, int]:
+    """Take the targets the province sets for this county (written, removed): they become this
+    county's, read-only here (server/plan/province_targets.py)."""
+    link = link_of(db)
+    answer = _call(
+        "GET",
+        f"{link['url']}/api/v1/upstream/targets",
+        headers={"Authorization": f"Bearer {link['token']}"},
+    )
+    return take_province_targets(db, list(answer.get("targets", [])))
+
+
+@dataclass(frozen=True)
+class LinkStatus:
+    """What `upstream status` shows: where the link points and what waits to go up."""
+
+    url: str
+    county_code: str
+    cursor: int
+    waiting: dict[str, int]
+    last_forward_at: str | None
+    last_error: str | None
+
+
+def status(db: Database) -> LinkStatus:
+    link = link_of(db)
+    waiting = {}
+    for kind in FORWARDED_KINDS:
+        count = db.execute(
+            f"SELECT count(*) FROM [{table_of(kind)}] WHERE server_seq > ?", [link["cursor"]]
+        ).fetchone()[0]
+        if count:
+            waiting[kind] = int(count)
+    return LinkStatus(
+        link["url"],
+        link["county_code"],
+        link["cursor"],
+        waiting,
+        link["last_forward_at"],
+        link["last_error"],
+    )

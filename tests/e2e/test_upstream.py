@@ -1,0 +1,329 @@
+"""Counties reporting up: two county servers and their province as real processes (issue 23)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from field_client.store import FieldStore
+from server.plan.target_files import load_targets_file
+from server.reference import load as reference
+from server.store.db import init_db
+from server.store.records import table_of
+from server.upstream.accept import HEADER_ENVOY
+from server.upstream.forward import FORWARDED_KINDS
+from shared import protocol as p
+from shared.ids import new_id
+from tests.e2e.faults import CUT_AFTER_SERVER, CUT_BEFORE_SERVER, PASS, REPEAT, FaultProxy
+from tests.helpers import (
+    DATA,
+    LEAFLET_POTATO,
+    TECH_POTATO,
+    LiveServer,
+    enrolled_store,
+    fast_client,
+    report_token,
+)
+
+PROVINCE = "530000"
+COUNTY_A, VILLAGE_A = "530102", "530102001001"
+COUNTY_B, VILLAGE_B = "530103", "530103001001"
+ENVOY_A, ENVOY_B = "张三", "赵丽"
+
+
+def server_cli(db_path: str, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "server", "--db", db_path, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        timeout=120,
+    )
+    assert "Traceback" not in result.stderr
+    if ok:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def make_server(tmp_path: Path, name: str, envoys: str | None) -> LiveServer:
+    units = tmp_path / "units.csv"
+    if not units.exists():
+        # Both counties under one province, as the province loads them.
+        demo = (DATA / "units.csv").read_text(encoding="utf-8")
+        demo = demo.replace(
+            "530102,示范县,,county", "530000,云南省,,province\n530102,示范县,530000,county"
+        )
+        units.write_text(
+            demo + "530103,邻县,530000,county\n530103001,新城镇,530103,township\n"
+            "530103001001,北村,530103001,village\n",
+            encoding="utf-8",
+        )
+    db_path = str(tmp_path / f"{name}.db")
+    db = init_db(db_path)
+    reference.load_units(db, str(units))
+    reference.load_catalogue(db, str(DATA / "catalog.csv"))
+    if envoys:
+        path = tmp_path / f"{name}-envoys.csv"
+        path.write_text(f"name,mobile,township_codes\n{envoys}\n", encoding="utf-8")
+        reference.load_envoys(db, str(path))
+    targets = (DATA / "targets.yaml").read_text(encoding="utf-8")
+    for county in (PROVINCE, COUNTY_A, COUNTY_B):
+        path = tmp_path / f"targets-{county}.yaml"
+        path.write_text(targets.replace('"530102"', f'"{county}"'), encoding="utf-8")
+        load_targets_file(db, str(path))
+    db.close()
+    return LiveServer(db_path).start()
+
+
+# One person known to both counties: the same name and mobile number.
+TRAVELLER = {"name": "周游", "mobile": "13699990000"}
+
+
+def record_work(
+    store: FieldStore, village: str, farmers: int, day: int, traveller: bool = False
+) -> None:
+    """Farmers, a session they check in to, leaflets received and handed out there."""
+    farmer_ids = [
+        store.create(
+            p.FARMER,
+            {"name": f"农户{day}-{n}", "village_code": village, "mobile": f"138{day:02d}00{n:04d}"},
+        )
+        for n in range(farmers)
+    ]
+    if traveller:
+        farmer_ids.append(store.create(p.FARMER, {**TRAVELLER, "village_code": village}))
+    session_id = store.create(
+        p.SESSION,
+        {
+            "kind": "village_training",
+            "title": f"培训{day}",
+            "unit_code": village,
+            "starts_at": f"2026-05-{day:02d}T01:00:00Z",
+            "lead_envoy_id": store.get("envoy_id"),
+            "technology_ids": [TECH_POTATO],
+        },
+    )
+    for farmer_id in farmer_ids:
+        store.checkin(session_id, farmer_id, "qr_self", f"2026-05-{day:02d}T01:30:00Z")
+    store.create(
+        p.LEAFLET_RECEIPT,
+        {"leaflet_title_id": LEAFLET_POTATO, "copies": 100, "received_on": f"2026-05-{day:02d}"},
+    )
+    store.create(
+        p.LEAFLET_HANDOUT,
+        {
+            "leaflet_title_id": LEAFLET_POTATO,
+            "copies": 10 + day,
+            "session_id": session_id,
+            "handed_out_at": f"2026-05-{day:02d}T03:00:00Z",
+        },
+    )
+    assert p.REJECTED not in fast_client(store).sync().statuses
+
+
+def ids(db_path: str, table: str) -> list[str]:
+    with sqlite3.connect(db_path) as conn:
+        return sorted(row[0] for row in conn.execute(f"SELECT id FROM [{table}]"))
+
+
+def scalar(db_path: str, sql: str) -> Any:
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def figures(server: LiveServer, county: str) -> dict[str, dict[str, Any]]:
+    answer = requests.get(
+        f"{server.url}/api/v1/reports/2026",
+        params={"unit": county},
+        headers=report_token(server.db_path),
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    return {line["key"]: line for line in answer.json()["indicators"]}
+
+
+@pytest.fixture
+def province_and_counties(tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer, LiveServer]]:
+    started = [
+        make_server(tmp_path, "province", None),
+        make_server(tmp_path, "county-a", f"{ENVOY_A},13800138000,530102001"),
+        make_server(tmp_path, "county-b", f"{ENVOY_B},13900139001,530103001"),
+    ]
+    try:
+        yield started[0], started[1], started[2]
+    finally:
+        for server in started:
+            server.stop()
+
+
+def test_two_counties_report_up_to_their_province_exactly_once(
+    province_and_counties: tuple[LiveServer, LiveServer, LiveServer], tmp_path: Path
+) -> None:
+    province, county_a, county_b = province_and_counties
+    proxies = {
+        county_a.db_path: FaultProxy(province.port),
+        county_b.db_path: FaultProxy(province.port),
+    }
+    for county, code in ((county_a, COUNTY_A), (county_b, COUNTY_B)):
+        issued = server_cli(province.db_path, "upstream", "code", code).stdout
+        link_code = issued.split("link code: ")[1].split()[0]
+        server_cli(county.db_path, "upstream", "enroll", proxies[county.db_path].url, link_code)
+        # A code serves once.
+        again = server_cli(county.db_path, "upstream", "enroll", province.url, link_code, ok=False)
+        assert again.returncode != 0
+
+    store_a = enrolled_store(county_a, str(tmp_path / "device-a.db"), ENVOY_A)
+    store_b = enrolled_store(county_b, str(tmp_path / "device-b.db"), ENVOY_B)
+    record_work(store_a, VILLAGE_A, farmers=6, day=1)
+    record_work(store_b, VILLAGE_B, farmers=4, day=2)
+
+    # County A's first push reaches the province, whose answer is lost; county B's never arrives.
+    proxies[county_a.db_path].decide = lambda m, path, n: (
+        CUT_AFTER_SERVER if path.endswith("/sync/push") else PASS
+    )
+    proxies[county_b.db_path].decide = lambda m, path, n: (
+        CUT_BEFORE_SERVER if path.endswith("/sync/push") else PASS
+    )
+    for county in (county_a, county_b):
+        cut = server_cli(county.db_path, "upstream", "push", ok=False)
+        assert cut.returncode != 0 and "省级服务器未应答" in cut.stderr
+        waiting = server_cli(county.db_path, "upstream", "status").stdout
+        assert "待上报 waiting" in waiting
+        proxies[county.db_path].decide = lambda m, path, n: PASS
+
+    # Every process restarts; the link carries on from its cursor.
+    for server in (province, county_a, county_b):
+        server.restart()
+    for county in (county_a, county_b):
+        done = server_cli(county.db_path, "upstream", "push").stdout
+        assert "拒收 0 条" in done
+    # A week later: more work in both counties, forwarded by the next timer run.
+    record_work(store_a, VILLAGE_A, farmers=3, day=8, traveller=True)
+    record_work(store_b, VILLAGE_B, farmers=5, day=9, traveller=True)
+    # County A's link now delivers every push twice.
+    proxies[county_a.db_path].decide = lambda m, path, n: (
+        REPEAT if path.endswith("/sync/push") else PASS
+    )
+    for county in (county_a, county_b):
+        server_cli(county.db_path, "upstream", "push")
+        assert "没有待上报的记录" in server_cli(county.db_path, "upstream", "status").stdout
+    proxies[county_a.db_path].decide = lambda m, path, n: PASS
+
+    # Down the same link: a target the province sets for county A becomes county A's, read-only.
+    plan = tmp_path / "province-plan.yaml"
+    plan.write_text(
+        'year: 2026\nunit_code: "530102"\ntargets:\n'
+        '  - {indicator: trainee_attendances, comparator: ">", value: 4000}\n',
+        encoding="utf-8",
+    )
+    server_cli(province.db_path, "targets", "load", str(plan))
+    taken = server_cli(county_a.db_path, "upstream", "push").stdout
+    assert "targets from the province: 1 set, 0 removed" in taken
+    assert (
+        "targets from the province: 0 set"
+        in server_cli(county_a.db_path, "upstream", "push").stdout
+    )
+    assert figures(county_a, COUNTY_A)["trainee_attendances"]["target"] == 4000
+    own = server_cli(county_a.db_path, "targets", "load", str(DATA / "targets.yaml"), ok=False)
+    assert (
+        own.returncode == 1 and "由省级下达，本县只读" in own.stderr and "read-only" in own.stderr
+    )
+
+    for kind in FORWARDED_KINDS:
+        table = table_of(kind)
+        both = sorted(ids(county_a.db_path, table) + ids(county_b.db_path, table))
+        assert ids(province.db_path, table) == both, table
+    assert scalar(province.db_path, "SELECT count(*) FROM held_changes") == 0
+    assert scalar(province.db_path, "SELECT count(*) FROM refusals") == 0
+    # Every copy keeps its county as owner: the county's link wrote it.
+    owners = scalar(
+        province.db_path,
+        "SELECT group_concat(DISTINCT d.county_code) FROM attendances a "
+        "JOIN devices d ON d.id = a.device_id",
+    )
+    assert sorted(owners.split(",")) == [COUNTY_A, COUNTY_B]
+
+    # The province's figures for each county are that county's own, so its total is their sum.
+    up_a, up_b = figures(province, COUNTY_A), figures(province, COUNTY_B)
+    a, b = figures(county_a, COUNTY_A), figures(county_b, COUNTY_B)
+    for key in ("trainee_attendances", "leaflets_distributed", "village_trainings"):
+        assert up_a[key]["actual"] == a[key]["actual"], key
+        assert up_b[key]["actual"] == b[key]["actual"], key
+    assert a["trainee_attendances"]["actual"] + b["trainee_attendances"]["actual"] == 20
+    assert up_a["trainee_attendances"]["actual"] + up_b["trainee_attendances"]["actual"] == 20
+    assert a["leaflets_distributed"]["actual"] == 11 + 18
+    assert up_b["leaflets_distributed"]["actual"] == 12 + 19
+    assert up_a["village_trainings"]["actual"] + up_b["village_trainings"]["actual"] == 4
+    # The province as a whole: the sum of its counties where a figure adds up.
+    whole = figures(province, PROVINCE)
+    for key in ("trainee_attendances", "leaflets_distributed", "village_trainings"):
+        assert whole[key]["actual"] == a[key]["actual"] + b[key]["actual"], key
+    assert whole["trainee_attendances"]["actual"] == 20
+    # But a person known to both counties is one trainee of the province (merged there as on
+    # any server: same name, same mobile), while each county counts them once.
+    assert whole["unique_trainees"]["actual"] == (
+        a["unique_trainees"]["actual"] + b["unique_trainees"]["actual"] - 1
+    )
+
+    # A replayed forward (the cursor lost) changes nothing on the province.
+    before = scalar(province.db_path, "SELECT value FROM server_state WHERE key = 'seq'")
+    with sqlite3.connect(county_a.db_path) as conn:
+        conn.execute("UPDATE upstream_link SET cursor = 0")
+    replay = server_cli(county_a.db_path, "upstream", "push").stdout
+    assert "拒收 0 条" in replay and "forwarded 0" not in replay
+    assert scalar(province.db_path, "SELECT value FROM server_state WHERE key = 'seq'") == before
+    assert figures(province, COUNTY_A)["trainee_attendances"]["actual"] == 10
+
+    # County A's link cannot report a record of county B, nor act for county B's envoy.
+    token = scalar(county_a.db_path, "SELECT token FROM upstream_link")
+    headers = {
+        "Authorization": f"Bearer {token}",
+        p.HEADER_PROTOCOL: str(p.PROTOCOL_VERSION),
+        "Content-Encoding": "gzip",
+        "Content-Type": "application/json",
+    }
+    session = {
+        "q": 10**9,
+        "k": p.SESSION,
+        "i": new_id(),
+        "h": "1778000000000.00000",
+        "f": {
+            "kind": "village_training",
+            "title": "越界培训",
+            "unit_code": VILLAGE_B,
+            "starts_at": "2026-05-20T01:00:00Z",
+            "lead_envoy_id": reference.catalogue_id(p.ENVOY, ENVOY_A),
+            "technology_ids": [TECH_POTATO],
+        },
+    }
+    body = gzip.compress(json.dumps({"changes": [session]}).encode())
+    refused = requests.post(
+        f"{province.url}/api/v1/sync/push",
+        data=body,
+        headers={**headers, HEADER_ENVOY: reference.catalogue_id(p.ENVOY, ENVOY_A)},
+        timeout=30,
+    )
+    assert refused.status_code == 200
+    (answer,) = refused.json()["answers"]
+    assert answer["s"] == p.REJECTED and "只能上报本县的记录" in answer["r"]
+    assert "may report only its own records" in answer["r"]
+    other_envoy = requests.post(
+        f"{province.url}/api/v1/sync/push",
+        data=body,
+        headers={**headers, HEADER_ENVOY: reference.catalogue_id(p.ENVOY, ENVOY_B)},
+        timeout=30,
+    )
+    assert other_envoy.status_code == 403 and "不属于县 530102" in other_envoy.json()["message"]
+    assert session["i"] not in ids(province.db_path, "sessions")
+    for proxy in proxies.values():
+        proxy.close()
