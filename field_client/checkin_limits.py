@@ -16,6 +16,7 @@ from datetime import timedelta
 from field_client.store import FieldStore
 from shared.clock import parse_iso, to_iso
 from shared.errors import TianjianError
+from shared.window_counts import Counts
 
 # A wrong session code or QR token, or a wrong name for a typed mobile: this many per address in
 # WRONG_WINDOW, then refused for WRONG_BLOCK seconds, doubling with each further one.
@@ -118,30 +119,6 @@ class Strikes:
             if s.blocked_until < now and (not s.times or now - s.times[-1] >= self.window)
         ]:
             del self._keys[key]
-
-
-class Counts:
-    """Events per key within a sliding window, allowed up to a limit given at each call."""
-
-    def __init__(self, window: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.window, self.clock = window, clock
-        self._keys: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: str, limit: int) -> bool:
-        """Count one event for key if fewer than `limit` fell in the window; False if not."""
-        now = self.clock()
-        with self._lock:
-            if len(self._keys) > MAX_KEYS:
-                self._keys = {
-                    k: v for k, v in self._keys.items() if v and now - v[-1] < self.window
-                }
-            recent = [t for t in self._keys.get(key, []) if now - t < self.window]
-            if len(recent) >= limit:
-                self._keys[key] = recent
-                return False
-            self._keys[key] = [*recent, now]
-            return True
 
 
 @dataclass
