@@ -254,35 +254,11 @@ def flags(db: Database, scope: Scope, now: datetime, rules: FlagRules) -> list[F
         + empty_sessions(db, scope, now)
         + far_from_target(db, scope, rules.yield_ratio)
         + [
-            Flag(
-                f.kind,
-                p.SESSION,
-                f.session,
-                f.envoy_id,
-                f.reason,
-                None,
-                "",
-                f.unit,
-                f.at,
-                f.value,
-                None,
-            )
+            _raised(f, p.SESSION, f.session)
             for f in checkin_flags.checkin_flags(db, scope, now, rules.checkin)
         ]
         + [
-            Flag(
-                f.kind,
-                f.record_kind,
-                f.record_id,
-                f.envoy_id,
-                f.reason,
-                None,
-                "",
-                f.unit,
-                f.at,
-                f.value,
-                None,
-            )
+            _raised(f, f.record_kind, f.record_id)
             for f in photo_flags.photo_flags(db, scope, now, rules.photo)
         ]
     )
@@ -354,3 +330,21 @@ def flags_of_record(
         for flag in flags(db, scope, now, rules)
         if (flag.record_kind, flag.record_id) == (record_kind, record_id)
     ]
+
+
+def _raised(found: Any, record_kind: str, record_id: str) -> Flag:
+    """A flag of the check-in or photo rules (kind, envoy_id, reason, unit, at, value) as a Flag
+    on the record it names, not yet reviewed."""
+    return Flag(
+        found.kind,
+        record_kind,
+        record_id,
+        found.envoy_id,
+        found.reason,
+        None,
+        "",
+        found.unit,
+        found.at,
+        found.value,
+        None,
+    )
