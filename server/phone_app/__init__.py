@@ -6,8 +6,18 @@ from flask import Blueprint, Flask, abort, redirect, request
 from werkzeug.wrappers import Response
 
 from server.phone_app import shell
+from shared.web_headers import CONTENT_SECURITY_POLICY
 
 bp = Blueprint("phone_app", __name__, url_prefix="/app")
+
+# The QR decoder's worker compiles WebAssembly (zxing-wasm). A worker obeys the policy of its
+# own script's response, so only it may ('wasm-unsafe-eval' allows WebAssembly, not eval);
+# pages keep script-src 'self'.
+WASM_WORKERS = frozenset({"js/scan_worker.js"})
+assert "script-src 'self'" in CONTENT_SECURITY_POLICY
+WASM_WORKER_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'"
+)
 
 
 def _answer(body: bytes, mimetype: str) -> Response:
@@ -42,7 +52,10 @@ def shell_file(path: str) -> Response:
     found = shell.shell_files().get(path)
     if found is None or not path:
         abort(404)
-    return _answer(found.body, found.mimetype).make_conditional(request)
+    response = _answer(found.body, found.mimetype)
+    if path in WASM_WORKERS:
+        response.headers["Content-Security-Policy"] = WASM_WORKER_POLICY
+    return response.make_conditional(request)
 
 
 def register_phone_app(app: Flask) -> None:

@@ -14,6 +14,7 @@ from server.store.records import row_to_state, table_of
 from shared import protocol as p
 from shared.mobile import mask_mobile
 from shared.schemas.field import data_fields
+from tests.e2e.fake_camera import fake_camera  # noqa: F401  (a fixture: browsers with a fake camera)
 from tests.helpers import LiveServer, load_demo_reference
 
 
