@@ -125,11 +125,14 @@ function showMessage(container, text, kind) {
 
 function nextFrame(video) {
   // Decode each new camera picture once; browsers without the callback poll at ~15 a second.
+  // The timer also wakes a loop whose video stopped painting (its screen was taken away).
   return new Promise((resolve) => {
+    const timer = setTimeout(resolve, typeof video.requestVideoFrameCallback === "function" ? 500 : 66);
     if (typeof video.requestVideoFrameCallback === "function") {
-      video.requestVideoFrameCallback(() => resolve());
-    } else {
-      setTimeout(resolve, 66);
+      video.requestVideoFrameCallback(() => {
+        clearTimeout(timer);
+        resolve();
+      });
     }
   });
 }
@@ -139,7 +142,31 @@ function nextFrame(video) {
  * Rejects with ScanError (no camera, permission refused, decoder missing) or, when `signal`
  * aborts, with an AbortError; the camera is stopped either way.
  */
-export async function scanQr(container, { signal } = {}) {
+export function scanQr(container, { signal } = {}) {
+  return runCamera(container, signal, () => true);
+}
+
+/**
+ * Keep the camera open and call `onText(text)` (it may return a promise) for each QR read,
+ * the same text again only after `holdMs` without it (a card held still is one card). Runs
+ * until `signal` aborts (then rejects with an AbortError) or a ScanError; the camera stops.
+ */
+export function scanEach(container, { signal, onText, holdMs = 3000 } = {}) {
+  let last = null;
+  let lastSeen = 0;
+  return runCamera(container, signal, async (text) => {
+    const now = performance.now();
+    const again = text === last && now - lastSeen < holdMs;
+    lastSeen = now;
+    last = text;
+    if (!again) {
+      await onText(text);
+    }
+    return false;
+  });
+}
+
+async function runCamera(container, signal, handle) {
   if (signal && signal.aborted) {
     throw aborted();
   }
@@ -214,6 +241,10 @@ export async function scanQr(container, { signal } = {}) {
     let frames = 0;
     while (!stopped) {
       await Promise.race([nextFrame(video), stopping]);
+      if (!container.isConnected) {
+        // The screen was redrawn or left: its camera must not run on unseen.
+        break;
+      }
       if (stopped || !video.videoWidth) {
         continue;
       }
@@ -237,7 +268,7 @@ export async function scanQr(container, { signal } = {}) {
       if (answer.error) {
         throw new ScanError("decoder");
       }
-      if (answer.text !== null) {
+      if (answer.text !== null && (await handle(answer.text))) {
         return answer.text;
       }
     }
