@@ -46,6 +46,7 @@ async function renderCheckin(root, params) {
       "div",
       { class: "actions" },
       h("button", { type: "button", "data-action": "new-farmer", onclick: () => navigate("farmer-new", { session: session.id }) }, t({ zh: "＋ 新农户", en: "+ New farmer" })),
+      h("button", { type: "button", "data-action": "scan-card", onclick: () => navigate("checkin-card", { session: session.id }) }, t({ zh: "扫卡签到", en: "Card check-in" })),
       h("button", { type: "button", onclick: () => navigate("session", { id: session.id }) }, t({ zh: "返回场次", en: "Back to the session" })),
     ),
   );
