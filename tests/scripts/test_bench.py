@@ -47,7 +47,13 @@ def objects(stdout: str) -> list[dict[str, Any]]:
 
 def test_scripts_bench_names_each_bench_it_runs() -> None:
     runner = (SCRIPTS / "bench").read_text()
-    for script in ("bench_sync.py", "bench_report.py", "bench_checkin.py", "bench_photos.py"):
+    for script in (
+        "bench_sync.py",
+        "bench_report.py",
+        "bench_checkin.py",
+        "bench_photos.py",
+        "bench_app.py",
+    ):
         assert f"scripts/{script}" in runner
 
 
@@ -158,3 +164,26 @@ def test_photos_bench_sends_photos_through_the_shaped_link(tmp_path: Path) -> No
     assert {"seconds", "bound_seconds", "resent_bytes", "photos_stored", "expected"} <= set(result)
     assert result["photos_stored"] == result["expected"] == 2
     assert result["goals"]["nothing_lost_or_doubled"]["met"]
+
+
+def test_app_bench_measures_the_phone_app_in_throttled_chromium(tmp_path: Path) -> None:
+    out = bench("bench_app.py", ["--size", "tiny", "--runs", "1", "--json"], tmp_path)
+    [result] = objects(out)
+    assert result["cpu_throttle"] == 4 and result["viewport"] == "360x740"
+    keys = (
+        "install_bytes_gzip",
+        "cold_start_offline_ms",
+        "card_to_green_ms",
+        "roster_keystroke_ms",
+        "heap_after_day_mb",
+        "sync_300_2g_s",
+    )
+    for key in keys:
+        # A figure, not None: None would mean that step measured nothing.
+        assert isinstance(result[key], int | float) and result[key] > 0, key
+    # The decoder is part of the install; every card held to the camera was answered green.
+    assert result["install_bytes_gzip"] > 400_000
+    assert result["card_samples"] >= 2
+    assert result["checkins"] == 12
+    assert result["sync_2g_bound_s"] > 0
+    assert set(result["goals"]) == {*keys[:-1], "sync_2g_ratio"}
