@@ -157,7 +157,13 @@ async function renderCardCheckin(root, params) {
   const mute = h("input", { type: "checkbox", checked: localStorage.getItem(MUTE_KEY) === "1" });
   mute.addEventListener("change", () => localStorage.setItem(MUTE_KEY, mute.checked ? "1" : "0"));
   const show = async (text) => {
-    const said = await checkInCard(session, text);
+    let said;
+    try {
+      said = await checkInCard(session, text);
+    } catch (error) {
+      // The phone's storage refused the write: say so and keep the camera on for the next card.
+      said = { colour: "red", text: error.text ? t(error.text) : t({ zh: "签到失败，请重试", en: "check-in failed: try again" }) };
+    }
     if (said.farmer) counted.add(said.farmer.id);
     counter.textContent = String(counted.size);
     fill(answer, h("div", { class: `answer ${said.colour}`, "data-answer": said.colour }, said.text));
