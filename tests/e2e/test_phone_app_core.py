@@ -5,7 +5,9 @@ comes back, and the bureau's report shows exactly those figures."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -154,12 +156,48 @@ def test_installed_app_records_a_session_offline_and_the_report_shows_it(
     assert held["kinds"]["farmer"]["live"] == 3
 
 
-def test_shell_version_follows_the_files_and_an_update_replaces_the_cache(
+class UpdatingProxy:
+    """The server as the phone reaches it, except that once `new_version` is set its sw.js
+    names that version: what an updated server's worker looks like to an installed app."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.new_version: tuple[str, str] | None = None
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                answer = requests.get(proxy.upstream + self.path, timeout=10)
+                body = answer.content
+                if self.path.startswith("/app/sw.js") and proxy.new_version:
+                    body = body.replace(*(part.encode() for part in proxy.new_version))
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", answer.headers.get("Content-Type", ""))
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-cache")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_new_version_of_the_shell_replaces_the_cached_one(
     browser: Any, live_server: LiveServer
 ) -> None:
+    proxy = UpdatingProxy(live_server.url)
     context = phone_context(browser)
     try:
-        page = open_app(context, live_server)
+        page = context.new_page()
+        page.goto(f"{proxy.url}/app/")
         first = wait_installed(page)
         worker = page.evaluate("async () => (await fetch('/app/sw.js')).text()")
         version = worker.split('SHELL_VERSION = "')[1].split('"')[0]
@@ -167,5 +205,24 @@ def test_shell_version_follows_the_files_and_an_update_replaces_the_cache(
         assert set(json.loads(worker.split("SHELL_FILES = ")[1].split(";\n")[0])) == set(
             first["urls"]
         )
+
+        # The server is updated: the phone's next update check installs the new worker, which
+        # caches the shell under its version and drops the old cache when it takes over.
+        proxy.new_version = (version, "0123456789abcdef")
+        names = call(
+            page,
+            "app.js",
+            """const registration = await navigator.serviceWorker.ready;
+               await registration.update();
+               for (let i = 0; i < 200; i += 1) {
+                 const names = await caches.keys();
+                 if (names.length === 1 && names[0].endsWith("0123456789abcdef")) return names;
+                 await new Promise((resolve) => setTimeout(resolve, 50));
+               }
+               return await caches.keys();""",
+        )
+        assert names == ["tianjian-app-0123456789abcdef"]
+        page.wait_for_selector("#toast:has-text('应用已更新')")
     finally:
         context.close()
+        proxy.close()
