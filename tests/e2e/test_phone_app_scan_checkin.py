@@ -13,7 +13,14 @@ from server.store.db import init_db
 from server.sync.devices import enrolment_qr_text
 from tests.e2e.conftest import count_rows
 from tests.e2e.fake_camera import card_frame
-from tests.e2e.phone_app import call, enrol, open_app, outbox_states, phone_context
+from tests.e2e.phone_app import (
+    call,
+    enrol,
+    open_app,
+    outbox_states,
+    phone_context,
+    wait_installed,
+)
 from tests.helpers import VILLAGE_EAST, LiveServer, enrolled_store, enrolment_code
 
 # Every tone the page plays, as frequencies, so a test hears the answer's beeps.
@@ -123,6 +130,11 @@ def test_a_card_held_to_the_camera_checks_that_farmer_in(
     enrol(page, live_server, "张三")
     # The phone's card list holds 李四's card (cards are the device's own, never synced).
     call(page, "store.js", "await m.setMeta('cards', arg);", {card: farmer_id})
+    wait_installed(page)
+    # In the village: no network; the app, its decoder worker and the .wasm come from the cache.
+    page.context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("[data-screen=sessions]")
 
     page.click("[data-action=new-session]")
     page.fill("input[name=title]", "苹果修剪培训")
@@ -166,6 +178,7 @@ def test_a_card_held_to_the_camera_checks_that_farmer_in(
     page.wait_for_function("() => !document.querySelector('video')")
 
     assert outbox_states(page) == {"pending": 2}
+    page.context.set_offline(False)
     page.goto(f"{live_server.url}/app/#outbox")
     page.click("[data-action=sync]")
     page.wait_for_selector("[data-figure=pending]:text-is('0')", timeout=20_000)
