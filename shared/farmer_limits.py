@@ -156,13 +156,16 @@ class Limits:
         self.wrong.fail(address)
         self.proofs.fail(mobile)
 
-    def take_new(self, address: str, per_minute: int, lifted: bool = False) -> None:
+    def take_new(
+        self, address: str, per_minute: int, lifted: bool = False, device: str = "device"
+    ) -> None:
         """Count a new registration from this address, or raise TooManyNew; `per_minute`: the
         limit on the whole device (or, on the server, one device's QR); `lifted`: the envoy
-        lifted the limits for a while (the laptop's setting)."""
+        lifted the limits for a while (the laptop's setting); `device`: whose limit (the server
+        keeps one per device's QR)."""
         if lifted:
             return
         if not self.new_by_address.take(address, NEW_PER_ADDRESS_PER_HOUR):
             raise TooManyNew()
-        if not self.new_on_device.take("device", per_minute):
+        if not self.new_on_device.take(device, per_minute):
             raise TooManyNew()
