@@ -63,6 +63,23 @@ def qr_device_id(device_id: str) -> str:
     return str(uuid.uuid5(QR_NAMESPACE, device_id))
 
 
+class UnknownVillage(CheckinRefused):
+    status = 422
+    reason = "unknown_village"
+    message = "请从列表中选择您的村 / choose your village from the list"
+
+
+class HeldFull(CheckinRefused):
+    """The session has not arrived and its QR's device holds as many check-ins as it may."""
+
+    status = 503
+    reason = "held_full"
+    message = (
+        "签到人数太多，服务器暂时无法再保存，请请特派员帮您签到 / too many check-ins are waiting "
+        "for this session to reach the server: ask the envoy to check you in"
+    )
+
+
 @dataclass(frozen=True)
 class QrTicket:
     """A QR the server checked: whose device, which session, its window, and the session as the
@@ -239,6 +256,10 @@ def check_in(
         if first is not None:
             remember_phone(db, phone_hash, farmer_id)
             return Done(found, False, first)
+    limits = held_limits or HeldLimits()
+    if not _room_to_hold(db, ticket, limits):
+        # Refused before anything is written: a new farmer is not left registered unchecked-in.
+        raise HeldFull()
     key = str(get_state(db, "qr_phone_key") or "")
     moment = to_iso(utc_now())
     stamp = f"{wall_ms():013d}.00000"
@@ -246,6 +267,12 @@ def check_in(
     if farmer_id is None:
         if new_farmer is None:
             raise Refused("须指明学员 / name the farmer")
+        village = new_farmer.get("village_code")
+        if not db.execute(
+            "SELECT 1 FROM units WHERE code = ? AND level = 'village'", [village]
+        ).fetchone():
+            # Checked first: a farmer refused for it would leave the check-in waiting for them.
+            raise UnknownVillage()
         farmer_id = new_id()
         changes.append({"k": p.FARMER, "i": farmer_id, "h": stamp, "f": new_farmer})
     values = {
@@ -258,12 +285,25 @@ def check_in(
     if address:
         values["net"] = checkin_net(key, address)
     changes.append({"k": p.ATTENDANCE, "h": stamp, "f": values})
-    answer = _push(db, ticket.qr_device, changes, held_limits)
+    answer = _push(db, ticket.qr_device, changes, limits)
     for refusal in answer["answers"]:
         if refusal["s"] == p.REJECTED:
             raise Refused(str(refusal.get("r") or "签到未被接受 / not accepted"))
     remember_phone(db, phone_hash, farmer_id)
     return Done(farmer(db, farmer_id) or {"id": farmer_id, "name": ""}, True, moment)
+
+
+def _room_to_hold(db: Database, ticket: QrTicket, limits: HeldLimits) -> bool:
+    """Whether a check-in can be kept (the session is here, or the QR's device holds fewer
+    than its limit of changes); a farmer's registration adds a few hundred bytes at most."""
+    if db.execute("SELECT 1 FROM sessions WHERE id = ?", [ticket.session_id]).fetchone():
+        return True
+    count, used = db.execute(
+        "SELECT count(*), coalesce(sum(length(CAST(change AS BLOB))), 0) FROM held_changes "
+        "WHERE device_id = ?",
+        [ticket.qr_device.id],
+    ).fetchone()
+    return int(count) + 1 <= limits.changes and int(used) + 2048 <= limits.bytes
 
 
 def _push(

@@ -160,6 +160,17 @@ def test_a_deleted_session_is_red(app: Flask, client: FlaskClient, db_path: str)
     assert answer.status_code == 410 and "已取消" in answer.get_data(as_text=True)
 
 
+def test_a_village_not_on_the_list_registers_nobody(
+    app: Flask, client: FlaskClient, db_path: str
+) -> None:
+    phone = Phone(app.test_client(), db_path)
+    path = phone.qr_path(session_now(phone.envoy_id))
+    status, answer = post(client, path, {**NEW_FARMER, "village_code": "999999999999"})
+    assert status == 422 and colour(answer) == "red" and "村" in answer
+    assert stored(db_path, "SELECT count(*) FROM farmers") == [(0,)]
+    assert stored(db_path, "SELECT count(*) FROM held_changes") == [(0,)]
+
+
 def test_the_form_needs_its_csrf_token(app: Flask, client: FlaskClient, db_path: str) -> None:
     phone = Phone(app.test_client(), db_path)
     path = phone.qr_path(session_now(phone.envoy_id))
