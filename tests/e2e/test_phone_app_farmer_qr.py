@@ -12,8 +12,8 @@ import qrcode
 
 from server.store.db import init_db
 from shared.clock import to_iso
-from shared.ids import new_id
-from tests.helpers import VILLAGE_EAST, LiveServer, enrolment_code
+from tests.e2e.phone_app import call, enrol, open_app, phone_context, wait_installed, watch_errors
+from tests.helpers import VILLAGE_EAST
 
 TIMEOUT = 20_000
 
@@ -26,34 +26,30 @@ def scalar(db_path: str, sql: str, params: list[Any] | None = None) -> Any:
         db.close()
 
 
-def enrol(page: Any, server: LiveServer) -> str:
-    page.goto(f"{server.url}/app/")
-    page.fill("input[name=code]", enrolment_code(server.db_path, "张三"))
-    page.click("form button[type=submit]")
-    # Enrolled, synced once (the check-in key comes with it), then on to the sessions.
-    page.wait_for_function("() => location.hash.startsWith('#sessions')", timeout=TIMEOUT)
-    assert page.evaluate("() => import('./js/store.js').then(s => s.getMeta('checkin_key'))")
-    return str(page.evaluate("() => import('./js/store.js').then(s => s.getMeta('envoy_id'))"))
-
-
-def new_session(page: Any, envoy_id: str, starts: datetime) -> str:
+def new_session(page: Any, starts: datetime) -> str:
+    """A session saved on the phone as its session form saves one (not yet synced)."""
     session = {
-        "id": new_id(),
         "kind": "village_training",
         "title": "马铃薯晚疫病防治培训",
         "unit_code": VILLAGE_EAST,
         "starts_at": to_iso(starts.replace(microsecond=0)),
-        "lead_envoy_id": envoy_id,
     }
-    page.evaluate(
-        "s => import('./js/store.js').then(store => store.saveRecord('session', s))", session
+    return str(
+        call(
+            page,
+            "store.js",
+            """const who = await m.identity();
+               return (await m.saveRecord('session', {...arg, lead_envoy_id: who.envoyId})).id;""",
+            session,
+        )
     )
-    return session["id"]
 
 
 def shown_qr(page: Any, session_id: str) -> str:
-    """Open the session's QR screen; the address the QR shows, checked against its modules."""
-    page.evaluate(f"() => {{ location.hash = 'session_qr?id={session_id}'; }}")
+    """Tap "show QR" on the session's screen; the address the QR shows, checked against its
+    modules."""
+    page.evaluate(f"() => {{ location.hash = 'session?id={session_id}'; }}")
+    page.click("[data-action=show-qr]", timeout=TIMEOUT)
     card = page.wait_for_selector(".qr-card[data-qr-url]", timeout=TIMEOUT)
     url = str(card.get_attribute("data-qr-url"))
     drawn = page.evaluate(
@@ -136,11 +132,17 @@ def red(browser: Any, url: str) -> str:
 
 
 def test_a_farmer_checks_in_from_the_phone_qr_before_the_session_arrives(
-    live_server: Any, browser: Any, phone_page: Any
+    live_server: Any, browser: Any
 ) -> None:
-    page = phone_page
-    envoy_id = enrol(page, live_server)
-    session_id = new_session(page, envoy_id, datetime.now(UTC))
+    context = phone_context(browser)
+    page = open_app(context, live_server)
+    errors = watch_errors(page)
+    enrol(page, live_server, "张三")
+    wait_installed(page)
+    # No signal where the envoy stands: the app still opens and draws the QR.
+    context.set_offline(True)
+    page.reload()
+    session_id = new_session(page, datetime.now(UTC))
     url = shown_qr(page, session_id)
     assert url.startswith(f"{live_server.url}/f/") and session_id in url
     assert not re.search(r"1[3-9]\d{9}|张三", url), "nothing personal in the QR"
@@ -153,32 +155,38 @@ def test_a_farmer_checks_in_from_the_phone_qr_before_the_session_arrives(
     assert scalar(db, "SELECT count(*) FROM held_changes WHERE waiting_id = ?", [session_id]) == 1
     assert scalar(db, "SELECT count(*) FROM attendances") == 0
 
-    page.evaluate("() => import('./js/sync.js').then(s => s.syncNow())")
+    # Back in signal, the phone syncs (by itself when the network returns, or on the button).
+    context.set_offline(False)
+    call(page, "sync.js", "await m.syncNow();")
     # Counted once, and the phone holds the check-in and the farmer after its sync's pull.
     assert scalar(db, "SELECT count(*) FROM attendances WHERE session_id = ?", [session_id]) == 1
     assert scalar(db, "SELECT count(*) FROM held_changes") == 0
-    held_on_phone = page.evaluate(
-        "id => import('./js/store.js').then(s => s.checkinsOf(id))", session_id
-    )
-    assert [c["method"] for c in held_on_phone] == ["qr_self"]
-    farmers = page.evaluate("() => import('./js/store.js').then(s => s.listRecords('farmer'))")
+    on_phone = call(page, "store.js", "return await m.checkinsOf(arg);", session_id)
+    assert [c["method"] for c in on_phone] == ["qr_self"]
+    farmers = call(page, "store.js", "return await m.listRecords('farmer');")
     assert [f["name"] for f in farmers] == ["王五"]
-    # Syncing again brings nothing twice; the farmer trying again is orange.
-    page.evaluate("() => import('./js/sync.js').then(s => s.syncNow())")
+    # The session's screen counts it; syncing again brings nothing twice; the farmer trying
+    # again is orange.
+    page.evaluate(f"() => {{ location.hash = 'session?id={session_id}&n=1'; }}")
+    assert page.inner_text("[data-figure=verified]", timeout=TIMEOUT) == "1"
+    call(page, "sync.js", "await m.syncNow();")
     assert scalar(db, "SELECT count(*) FROM attendances") == 1
     colour, _text = farmer_checks_in(browser, url, "王五", "13900001111")
     assert colour == "orange"
     assert scalar(db, "SELECT count(*) FROM attendances") == 1
+    assert errors == []
+    context.close()
 
 
 def test_forged_expired_and_other_session_qrs_are_red_and_guessing_is_slowed(
-    live_server: Any, browser: Any, phone_page: Any
+    live_server: Any, browser: Any
 ) -> None:
-    page = phone_page
-    envoy_id = enrol(page, live_server)
-    today = shown_qr(page, new_session(page, envoy_id, datetime.now(UTC)))
-    old = shown_qr(page, new_session(page, envoy_id, datetime.now(UTC) - timedelta(days=3)))
-    other_id = new_session(page, envoy_id, datetime.now(UTC))
+    context = phone_context(browser)
+    page = open_app(context, live_server)
+    enrol(page, live_server, "张三")
+    today = shown_qr(page, new_session(page, datetime.now(UTC)))
+    old = shown_qr(page, new_session(page, datetime.now(UTC) - timedelta(days=3)))
+    other_id = new_session(page, datetime.now(UTC))
     head, token = today.rsplit("/", 1)
     forged = f"{head}/{'23456789AB' if token != '23456789AB' else 'BA98765432'}"
     parts = today.split("/")
@@ -192,3 +200,4 @@ def test_forged_expired_and_other_session_qrs_are_red_and_guessing_is_slowed(
         red(browser, forged)
     assert "尝试次数过多" in red(browser, today)
     assert scalar(live_server.db_path, "SELECT count(*) FROM held_changes") == 0
+    context.close()
