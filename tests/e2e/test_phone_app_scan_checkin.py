@@ -11,6 +11,7 @@ from field_client.checkin_codes import new_card_code, normalise_card_code
 from field_client.qr_checkin import MistypedCard, UnknownCard
 from server.store.db import init_db
 from server.sync.devices import enrolment_qr_text
+from tests.browser import screenshot
 from tests.e2e.conftest import count_rows
 from tests.e2e.fake_camera import card_frame
 from tests.e2e.phone_app import (
@@ -145,6 +146,7 @@ def test_a_card_held_to_the_camera_checks_that_farmer_in(
 
     answer = page.wait_for_selector("[data-answer=green]", timeout=30_000)
     assert answer.inner_text() == "签到成功：李四"
+    screenshot(page, "phone-app-card-checkin")
     assert page.inner_text("[data-screen=checkin-card] [data-figure=verified]") == "1"
     assert page.evaluate("window.__tones") == [880]
     # The card still before the camera is one card: no second answer, no second check-in.
@@ -189,3 +191,62 @@ def test_a_card_held_to_the_camera_checks_that_farmer_in(
         db.close()
     assert tuple(row) == (farmer_id, "card_scan")
     assert count_rows(live_server.db_path, "attendances") == 1
+
+
+READ_CARD_QR = """async (code) => {
+  const img = document.querySelector(`[data-card="${code}"] img.card-qr`);
+  await img.decode();
+  const canvas = new OffscreenCanvas(img.naturalWidth + 40, img.naturalHeight + 40);
+  const context = canvas.getContext("2d");
+  context.fillStyle = "#fff";
+  context.fillRect(0, 0, canvas.width, canvas.height);
+  context.drawImage(img, 20, 20);
+  const pixels = context.getImageData(0, 0, canvas.width, canvas.height);
+  const worker = new Worker("/app/js/scan_worker.js");
+  const answer = await new Promise((resolve) => {
+    worker.onmessage = (event) => resolve(event.data);
+    worker.postMessage({ id: 1, type: "decode", width: pixels.width, height: pixels.height,
+                         buffer: pixels.data.buffer }, [pixels.data.buffer]);
+  });
+  worker.terminate();
+  return answer.text;
+}"""
+
+
+def test_cards_printed_on_the_phone_are_read_by_its_card_checkin(
+    live_server: LiveServer, browser: Any, tmp_path: Path
+) -> None:
+    farmer_id = laptop_farmer(live_server, tmp_path)
+    context = phone_context(browser)
+    try:
+        page = open_app(context, live_server)
+        enrol(page, live_server, "张三")
+        page.goto(f"{live_server.url}/app/#cards")
+        page.fill("[data-screen=cards] input[name=q]", "李四")
+        page.click(f"li[data-farmer='{farmer_id}'] [data-action=add-card]")
+        card = page.wait_for_selector(".card-sheet [data-card]")
+        code = card.get_attribute("data-card")
+        assert normalise_card_code(code) == code
+        assert "李四" in card.inner_text() and code in card.inner_text()
+        screenshot(page, "phone-app-card-sheet")
+        # The QR says the card code and nothing else (no name, no mobile).
+        assert page.evaluate(READ_CARD_QR, code) == code
+        assert call(page, "store.js", "return await m.getMeta('cards');") == {code: farmer_id}
+        # A reprint is the same card.
+        page.reload()
+        page.fill("[data-screen=cards] input[name=q]", "李四")
+        page.click(f"li[data-farmer='{farmer_id}'] [data-action=add-card]")
+        assert page.wait_for_selector(".card-sheet [data-card]").get_attribute("data-card") == code
+
+        page.goto(f"{live_server.url}/app/#sessions")
+        page.click("[data-action=new-session]")
+        page.fill("input[name=title]", "苹果修剪培训")
+        page.select_option("select[name=unit_code]", VILLAGE_EAST)
+        page.check("input[name=technology_ids] >> nth=0")
+        page.click("button[type=submit]")
+        page.click("[data-screen=session] [data-action=scan-card]")
+        page.fill("input[name=card]", code)
+        page.press("input[name=card]", "Enter")
+        assert page.wait_for_selector("[data-answer=green]").inner_text() == "签到成功：李四"
+    finally:
+        context.close()

@@ -194,6 +194,7 @@ async function renderCardCheckin(root, params) {
       "div",
       { class: "actions" },
       h("button", { type: "button", "data-action": "roster", onclick: () => navigate("checkin", { session: session.id }) }, t({ zh: "名单签到", en: "Roster check-in" })),
+      h("button", { type: "button", "data-action": "cards", onclick: () => navigate("cards") }, t({ zh: "打印签到卡", en: "Print cards" })),
       h("button", { type: "button", onclick: back }, t({ zh: "返回场次", en: "Back to the session" })),
     ),
   );
