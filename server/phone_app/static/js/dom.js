@@ -1,0 +1,45 @@
+// Building screens without innerHTML: text is always set as text, so a farmer's name can never
+// become markup.
+import { t } from "./i18n.js";
+
+/** h("button", {class: "primary", onclick: fn}, "text", child…) → an element. */
+export function h(tag, attrs = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on") && typeof value === "function") {
+      element.addEventListener(name.slice(2), value);
+    } else if (name === "dataset") {
+      Object.assign(element.dataset, value);
+    } else if (value === true) {
+      element.setAttribute(name, "");
+    } else if (name === "value") {
+      element.value = value;
+    } else {
+      element.setAttribute(name, String(value));
+    }
+  }
+  append(element, children);
+  return element;
+}
+
+function append(element, children) {
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    if (child instanceof Node) element.append(child);
+    else if (typeof child === "object") element.append(t(child));
+    else element.append(String(child));
+  }
+}
+
+/** A labelled field: the label in the chosen language over the input. */
+export function field(label, input, hint = null) {
+  return h("label", { class: "field" }, h("span", {}, t(label)), input, hint ? h("small", {}, t(hint)) : null);
+}
+
+/** Replace an element's children. */
+export function fill(element, ...children) {
+  element.replaceChildren();
+  append(element, children);
+  return element;
+}
