@@ -198,7 +198,7 @@ async function render(root) {
 }
 
 function stockTable(stock) {
-  const box = el("section", { className: "more-card", id: "leaflet-stock" }, el("h2", {}, t(W.stock)));
+  const box = el("section", { className: "card", id: "leaflet-stock" }, el("h2", {}, t(W.stock)));
   if (!stock.length) {
     box.append(el("p", {}, t(W.noStock)));
     return box;
@@ -258,7 +258,7 @@ function giveForm(root, data, stock, titleOptions) {
     value: chinaLocalInput(),
   });
   const confirm = el("div", { className: "more-confirm", id: "give-confirm", hidden: true });
-  const save = el("button", { type: "submit", id: "give-save" }, t(W.save));
+  const save = el("button", { type: "submit", className: "primary", id: "give-save" }, t(W.save));
   const form = el(
     "form",
     { id: "give-form", novalidate: true },
@@ -337,13 +337,13 @@ function giveForm(root, data, stock, titleOptions) {
       ),
       el(
         "button",
-        { type: "button", id: "give-confirm-yes", className: "more-danger", onclick: () => record(v, true) },
+        { type: "button", id: "give-confirm-yes", className: "danger", onclick: () => record(v, true) },
         t({ zh: `确定发放 ${v.copies} 份`, en: `Yes, hand out ${v.copies} copies` }),
       ),
       el("button", { type: "button", id: "give-confirm-no", className: "more-secondary", onclick: reset }, t(W.cancel)),
     );
   });
-  return el("section", { className: "more-card", id: "give" }, el("h2", {}, t(W.give)), form);
+  return el("section", { className: "card", id: "give" }, el("h2", {}, t(W.give)), form);
 }
 
 function receiveForm(root, titleOptions) {
@@ -358,7 +358,7 @@ function receiveForm(root, titleOptions) {
     field(W.leaflet, title, "leaflet_title_id"),
     field(W.copies, copies, "copies"),
     field(W.receivedOn, day, "received_on"),
-    el("button", { type: "submit", id: "receive-save" }, t(W.save)),
+    el("button", { type: "submit", className: "primary", id: "receive-save" }, t(W.save)),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -383,7 +383,7 @@ function receiveForm(root, titleOptions) {
     toast(t(W.receivedSaved));
     await render(root);
   });
-  return el("section", { className: "more-card", id: "receive" }, el("h2", {}, t(W.receive)), form);
+  return el("section", { className: "card", id: "receive" }, el("h2", {}, t(W.receive)), form);
 }
 
 function eventList(root, data) {
@@ -408,7 +408,7 @@ function eventList(root, data) {
     }
   }
   events.sort((a, b) => b.when.localeCompare(a.when));
-  const list = el("ul", { className: "more-list", id: "leaflet-events" });
+  const list = el("ul", { className: "list", id: "leaflet-events" });
   for (const e of events.slice(0, 30)) {
     const r = e.record;
     const item = el(
@@ -444,7 +444,7 @@ function eventList(root, data) {
     }
     list.append(item);
   }
-  return el("section", { className: "more-card" }, el("h2", {}, t(W.events)), list);
+  return el("section", { className: "card" }, el("h2", {}, t(W.events)), list);
 }
 
 function correctionForm(root, kind, original, data) {
@@ -458,7 +458,7 @@ function correctionForm(root, kind, original, data) {
     message,
     field(W.change, change, "copies"),
     el("p", { className: "more-hint" }, t(W.correctionHint)),
-    el("button", { type: "submit", id: "correct-save" }, t(W.save)),
+    el("button", { type: "submit", className: "primary", id: "correct-save" }, t(W.save)),
     el("button", { type: "button", className: "more-secondary", onclick: () => form.remove() }, t(W.cancel)),
   );
   form.addEventListener("submit", async (event) => {
@@ -497,4 +497,4 @@ function correctionForm(root, kind, original, data) {
   return form;
 }
 
-registerScreen("leaflets", { title: W.title, render, menu: true });
+registerScreen("leaflets", { title: W.title, render, menu: true, order: 40 });

@@ -1,44 +1,28 @@
-// What the leaflets, plots, photos and progress screens share: the rules served from shared/
+// What the leaflets, plots, photos and progress screens share: the rules written from shared/
 // (server/phone_app/rules.py), China time, numbers as typed, the envoy's id, small DOM helpers.
+import { PHOTO_KINDS, PLOT_STAGES, SESSION_KINDS } from "./choices.js";
 import { t } from "./i18n.js";
-import { getMeta, setMeta } from "./store.js";
+import { RULES } from "./rules.js";
+import { getMeta } from "./store.js";
 
-const RULES_URL = new URL("../rules.json", import.meta.url).href;
-let rulesPromise = null;
-
-// The rules from the server when it answers (kept in "meta" for the next start with no
-// network), else the last kept copy: the phone counts by the same definitions as the server.
+// The rules from shared/ (server/phone_app/rules.py writes js/rules.js), cached with the
+// shell: the phone counts by the same definitions as the server, offline from the start.
 export function loadRules() {
-  if (!rulesPromise) {
-    rulesPromise = (async () => {
-      try {
-        const response = await fetch(RULES_URL, { cache: "no-cache" });
-        if (response.ok) {
-          const fresh = await response.json();
-          await setMeta("rules", fresh);
-          return fresh;
-        }
-      } catch (_offline) {
-        // No network: the copy kept at the last start serves.
-      }
-      const kept = await getMeta("rules");
-      if (kept) return kept;
-      rulesPromise = null;
-      throw new Error(
-        t({
-          zh: "本机还没有统计规则：请联网打开一次应用",
-          en: "the counting rules are not on this phone yet: open the app once with a network",
-        }),
-      );
-    })();
-  }
-  return rulesPromise;
+  return Promise.resolve(RULES);
 }
 
-// A choice's words ({zh, en}) by its code, from the rules' choices.
-export function choiceWords(rules, field, code) {
-  const found = (rules.choices[field] || []).find((c) => c.code === code);
-  return found ? { zh: found.zh, en: found.en } : { zh: code || "", en: code || "" };
+const CHOICES = { photo_kind: PHOTO_KINDS, plot_stage: PLOT_STAGES, session_kind: SESSION_KINDS };
+
+// A coded choice's words ({zh, en}) from shared/choices.py (js/choices.js), by field and code.
+export function choiceWords(_rules, field, code) {
+  return CHOICES[field]?.[code] || { zh: code || "", en: code || "" };
+}
+
+/** The codes of a coded choice in their shared/choices.py order, with their words. */
+export function choiceOptions(field) {
+  const labels = CHOICES[field] || {};
+  const order = RULES.choice_order[field] || Object.keys(labels);
+  return order.map((code) => ({ value: code, label: t(labels[code]) }));
 }
 
 // --------------------------------------------------------------- who and when
@@ -167,7 +151,7 @@ export function el(tag, attrs = {}, ...children) {
 export function field(labelWords, input, name) {
   return el(
     "label",
-    { className: "more-field" },
+    { className: "field" },
     el("span", {}, t(labelWords)),
     input,
     el("small", { className: "more-error", "data-error-for": name }),

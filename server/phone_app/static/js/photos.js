@@ -162,7 +162,7 @@ async function chooser(envoyId) {
     listRecords("plot"),
   ]);
   const names = unitNames(units);
-  const box = el("section", { className: "more-card" }, el("h1", {}, t(W.title)), el("p", {}, t(W.choose)));
+  const box = el("section", { className: "card" }, el("h1", {}, t(W.title)), el("p", {}, t(W.choose)));
   const mine = live(sessions)
     .filter((s) => mayRecordAt(s, envoyId))
     .sort((a, b) => String(b.starts_at || "").localeCompare(String(a.starts_at || "")))
@@ -180,12 +180,12 @@ async function chooser(envoyId) {
     );
   if (!mine.length && !seen.length) box.append(el("p", {}, t(W.none)));
   if (mine.length) {
-    box.append(el("h2", {}, t(W.sessions)), el("ul", { className: "more-list" }, mine.map((s) => link("session", s.id, sessionLabel(s, names)))));
+    box.append(el("h2", {}, t(W.sessions)), el("ul", { className: "list" }, mine.map((s) => link("session", s.id, sessionLabel(s, names)))));
   }
   if (seen.length) {
     box.append(
       el("h2", {}, t(W.observations)),
-      el("ul", { className: "more-list" }, seen.map((o) => link("observation", o.id, `${plotNames[o.plot_id] || ""} · ${o.observed_on}`))),
+      el("ul", { className: "list" }, seen.map((o) => link("observation", o.id, `${plotNames[o.plot_id] || ""} · ${o.observed_on}`))),
     );
   }
   return box;
@@ -225,11 +225,11 @@ function photoForm(root, params, rules) {
   });
   return el(
     "form",
-    { id: "photo-form", className: "more-card", novalidate: true, onsubmit: (e) => e.preventDefault() },
+    { id: "photo-form", className: "card", novalidate: true, onsubmit: (e) => e.preventDefault() },
     message,
-    el("label", { className: "more-field" }, el("span", {}, t(W.kind)), kind),
-    el("label", { className: "more-field" }, el("span", {}, t(W.note)), note),
-    el("label", { className: "more-field more-camera" }, el("span", {}, t(W.take)), input),
+    el("label", { className: "field" }, el("span", {}, t(W.kind)), kind),
+    el("label", { className: "field" }, el("span", {}, t(W.note)), note),
+    el("label", { className: "field more-camera" }, el("span", {}, t(W.take)), input),
   );
 }
 
@@ -319,4 +319,4 @@ onSynced(() => {
   if (location.hash.startsWith("#photos")) refresh();
 });
 
-registerScreen("photos", { title: W.title, render, menu: true });
+registerScreen("photos", { title: W.title, render, menu: true, order: 60 });

@@ -6,6 +6,7 @@ import { t } from "./i18n.js";
 import { listRecords, listReference, saveRecord } from "./store.js";
 import {
   chinaToday,
+  choiceOptions,
   choiceWords,
   decimalNumber,
   el,
@@ -189,7 +190,7 @@ function plotList(data) {
   const varieties = Object.fromEntries(data.varieties.map((v) => [v.id, v.name || v.id]));
   const counts = {};
   for (const o of data.observations) counts[o.plot_id] = (counts[o.plot_id] || 0) + 1;
-  const list = el("ul", { className: "more-list", id: "plot-list" });
+  const list = el("ul", { className: "list", id: "plot-list" });
   const sorted = [...data.plots].sort((a, b) =>
     String(b.established_on || "").localeCompare(String(a.established_on || "")),
   );
@@ -218,7 +219,7 @@ function plotList(data) {
   }
   return el(
     "section",
-    { className: "more-card" },
+    { className: "card" },
     el("h1", {}, t(W.title)),
     el("button", { type: "button", id: "plot-new", onclick: () => navigate("plots", { new: true }) }, t(W.newPlot)),
     sorted.length ? list : el("p", {}, t(W.noPlots)),
@@ -284,7 +285,7 @@ function plotForm(data, stored) {
     field(W.longitude, lon, "longitude"),
     locate,
     field(W.established, input("established_on", { type: "date", value: stored?.established_on || chinaToday() }), "established_on"),
-    el("button", { type: "submit", id: "plot-save" }, t(W.save)),
+    el("button", { type: "submit", className: "primary", id: "plot-save" }, t(W.save)),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -312,7 +313,7 @@ function plotForm(data, stored) {
     toast(t(W.plotSaved));
     navigate("plots", { plot_id: id });
   });
-  return el("section", { className: "more-card" }, el("h1", {}, t(stored ? W.editPlot : W.newPlot)), form);
+  return el("section", { className: "card" }, el("h1", {}, t(stored ? W.editPlot : W.newPlot)), form);
 }
 
 function plotPage(root, data, plot) {
@@ -338,7 +339,7 @@ function plotPage(root, data, plot) {
   const observations = data.observations
     .filter((o) => o.plot_id === plot.id)
     .sort((a, b) => String(b.observed_on || "").localeCompare(String(a.observed_on || "")));
-  const list = el("ul", { className: "more-list", id: "observation-list" });
+  const list = el("ul", { className: "list", id: "observation-list" });
   for (const o of observations) {
     const words = choiceWords(data.rules, "plot_stage", o.stage);
     const bits = [o.observed_on, t(words)];
@@ -364,7 +365,7 @@ function plotPage(root, data, plot) {
   }
   return el(
     "section",
-    { className: "more-card", id: "plot-page" },
+    { className: "card", id: "plot-page" },
     el("p", {}, el("a", { href: "#", onclick: (e) => (e.preventDefault(), navigate("plots", {})) }, t(W.allPlots))),
     el("h1", {}, `${plot.host_name} · ${plot.crop}`),
     details,
@@ -377,7 +378,7 @@ function plotPage(root, data, plot) {
 
 function observationForm(root, data, plot) {
   const message = el("p", { hidden: true });
-  const stages = (data.rules.choices.plot_stage || []).map((c) => ({ value: c.code, label: t(c) }));
+  const stages = choiceOptions("plot_stage");
   const form = el(
     "form",
     { id: "observation-form", novalidate: true },
@@ -387,7 +388,7 @@ function observationForm(root, data, plot) {
     field(W.survival, el("input", { id: "obs-survival_rate", name: "survival_rate", inputmode: "decimal" }), "survival_rate"),
     field(W.yield, el("input", { id: "obs-yield_kg_per_mu", name: "yield_kg_per_mu", inputmode: "decimal" }), "yield_kg_per_mu"),
     field(W.notes, el("textarea", { id: "obs-notes", name: "notes", maxlength: 2000, rows: 2 }), "notes"),
-    el("button", { type: "submit", id: "obs-save" }, t(W.save)),
+    el("button", { type: "submit", className: "primary", id: "obs-save" }, t(W.save)),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -402,7 +403,7 @@ function observationForm(root, data, plot) {
     toast(t(W.observationSaved));
     await render(root, { plot_id: plot.id });
   });
-  return el("section", { className: "more-card" }, el("h2", {}, t(W.addObservation)), form);
+  return el("section", { className: "card" }, el("h2", {}, t(W.addObservation)), form);
 }
 
-registerScreen("plots", { title: W.title, render, menu: true });
+registerScreen("plots", { title: W.title, render, menu: true, order: 50 });

@@ -193,7 +193,7 @@ async function render(root, params = {}) {
   });
   root.append(
     el("h1", {}, t({ zh: `我的 ${year} 年进度`, en: `My progress in ${year}` })),
-    el("label", { className: "more-field" }, el("span", {}, t(W.year)), choose),
+    el("label", { className: "field" }, el("span", {}, t(W.year)), choose),
     el(
       "p",
       { className: "more-hint" },
@@ -224,4 +224,4 @@ async function render(root, params = {}) {
   );
 }
 
-registerScreen("progress", { title: W.title, render, menu: true });
+registerScreen("progress", { title: W.title, render, menu: true, order: 70 });
