@@ -109,17 +109,31 @@ export function decimalNumber(text) {
   return /^[+-]?(\d+\.?\d*|\.\d+)$/.test(s) ? Number.parseFloat(s) : null;
 }
 
-// Python's round(x, digits): the nearest, ties to even on an exactly halfway value, so the
-// phone shows the figures field_client/progress.py and the server give.
+// Python's round(x, digits): the exact binary value rounded to the nearest, ties to even, so
+// the phone shows the figures field_client/progress.py and the server give. Worked on the
+// exact decimal expansion (toFixed(100) is exact for these magnitudes): value * 10 ** digits
+// rounds in binary first (2.675 * 100 is 267.5, though 2.675 is 2.67499…).
 export function pyRound(value, digits = 0) {
-  const scale = 10 ** digits;
-  const scaled = value * scale;
-  const floor = Math.floor(scaled);
-  if (scaled - floor === 0.5) {
-    return (floor % 2 === 0 ? floor : floor + 1) / scale;
+  if (!Number.isFinite(value) || Math.abs(value) >= 1e21) return value;
+  const negative = value < 0;
+  const [whole, fraction] = Math.abs(value).toFixed(100).split(".");
+  const kept = `${whole}${fraction.slice(0, digits)}`;
+  const rest = fraction.slice(digits);
+  let up = rest[0] > "5" || (rest[0] === "5" && /[1-9]/.test(rest.slice(1)));
+  if (rest[0] === "5" && !/[1-9]/.test(rest.slice(1))) up = Number(kept.at(-1)) % 2 === 1;
+  let digitsOut = kept.split("").map(Number);
+  if (up) {
+    let at = digitsOut.length - 1;
+    while (at >= 0 && digitsOut[at] === 9) {
+      digitsOut[at] = 0;
+      at -= 1;
+    }
+    if (at < 0) digitsOut = [1, ...digitsOut];
+    else digitsOut[at] += 1;
   }
-  if (digits === 0) return Math.round(scaled);
-  return Number(value.toFixed(digits));
+  const text = digitsOut.join("");
+  const rounded = Number(`${text.slice(0, text.length - digits) || "0"}.${text.slice(text.length - digits) || "0"}`);
+  return negative ? -rounded : rounded;
 }
 
 // --------------------------------------------------------------- DOM
