@@ -122,18 +122,22 @@ function showNetwork() {
 
 async function registerWorker() {
   if (!("serviceWorker" in navigator)) return;
+  let controlled = Boolean(navigator.serviceWorker.controller);
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (!controlled) {
+      // The first install took over this page: from now on it opens with no network.
+      controlled = true;
+      toast({ zh: "应用已安装，没有网络也能打开", en: "the app is installed: it opens with no network" });
+      return;
+    }
+    // A new version took over: say so, without throwing away what is on the screen.
+    toast({ zh: "应用已更新，下次打开即为新版本", en: "the app was updated: the next start opens the new version" });
+  });
   try {
     await navigator.serviceWorker.register("sw.js", { scope: "./", type: "classic" });
   } catch (error) {
     console.warn("service worker not registered", error);
   }
-  let reloaded = false;
-  navigator.serviceWorker.addEventListener("controllerchange", () => {
-    // A new version took over: say so once, without throwing away what is on the screen.
-    if (reloaded || !navigator.serviceWorker.controller) return;
-    reloaded = true;
-    toast({ zh: "应用已更新，下次打开即为新版本", en: "the app was updated: the next start opens the new version" });
-  });
 }
 
 function start() {

@@ -174,7 +174,7 @@ async function gather() {
   return { envoyId, receipts, handouts, sessions, titles, units, titleNames };
 }
 
-async function render(root) {
+async function render(root, params = {}) {
   root.replaceChildren();
   const data = await gather();
   if (!data.envoyId) {
@@ -190,7 +190,7 @@ async function render(root) {
     root.append(el("p", { className: "more-message more-warn" }, t(W.noTitles)));
   }
   root.append(
-    giveForm(root, data, stock, titleOptions),
+    giveForm(root, data, stock, titleOptions, params.session),
     stockTable(stock),
     receiveForm(root, titleOptions),
     eventList(root, data),
@@ -235,7 +235,7 @@ function stockTable(stock) {
   return box;
 }
 
-function giveForm(root, data, stock, titleOptions) {
+function giveForm(root, data, stock, titleOptions, chosenSession) {
   const names = unitNames(data.units);
   const mine = live(data.sessions)
     .filter((s) => mayRecordAt(s, data.envoyId))
@@ -246,6 +246,8 @@ function giveForm(root, data, stock, titleOptions) {
   const title = select({ id: "give-title", name: "title" }, titleOptions, W.needTitle);
   const copies = el("input", { id: "give-copies", name: "copies", inputmode: "numeric" });
   const session = select({ id: "give-session", name: "session" }, mine, W.notAtSession);
+  // Opened from a session's page (#leaflets?session=…): handed out there.
+  if (chosenSession && mine.some((o) => o.value === chosenSession)) session.value = chosenSession;
   const village = select(
     { id: "give-village", name: "unit_code" },
     villageOptions(data.units),

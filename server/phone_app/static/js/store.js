@@ -394,6 +394,12 @@ export async function canonicalFarmer(id) {
   return alias ? alias.canonical_id : id;
 }
 
+/** Every merged farmer record's id and the record it was merged into (from the server). */
+export async function listAliases() {
+  const rows = await inTransaction(["aliases"], "readonly", (tx) => req(tx.objectStore("aliases").getAll()));
+  return new Map(rows.map((row) => [row.id, row.canonical_id]));
+}
+
 // ------------------------------------------------------------------ outbox
 
 /** Every change waiting or refused, oldest first; a refused one carries the server's reason

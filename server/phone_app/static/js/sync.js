@@ -58,10 +58,11 @@ export function afterPush(hook) {
   pushHooks.push(hook);
 }
 
-/** Push then pull; one at a time (a second call while one runs waits for the same run). */
-export function syncNow({ onProgress = null } = {}) {
+/** Push then pull; one at a time (a second call while one runs waits for the same run).
+ * `batchChanges`: at most this many changes a push request (smaller on a link that drops). */
+export function syncNow({ onProgress = null, batchChanges = MAX_BATCH_CHANGES } = {}) {
   if (!running) {
-    running = run(onProgress).finally(() => {
+    running = run(onProgress, batchChanges).finally(() => {
       running = null;
     });
   }
@@ -76,8 +77,9 @@ function freshReport() {
   return { pushed: 0, statuses: {}, pulled: 0, requests: 0, bytesSent: 0, bytesReceived: 0, rejectedNow: 0, fullResync: false };
 }
 
-async function run(onProgress) {
+async function run(onProgress, batchChanges) {
   const context = {
+    batchChanges,
     server: (await getMeta("server_url")) || location.origin,
     token: await getMeta("token"),
     report: freshReport(),
@@ -131,6 +133,8 @@ async function send(context, method, path, { body = null, extra = {} } = {}) {
           cache: "no-store",
           credentials: "omit",
         });
+        // Read whole here: an answer cut in the middle is a dropped line, tried again.
+        if (response.status === 200) response.answer = await response.json();
       } finally {
         clearTimeout(timer);
       }
@@ -214,9 +218,9 @@ export function wireChange(entry) {
 
 async function push(context) {
   let after = 0;
-  let fits = FIRST_BATCH_CHANGES;
+  let fits = Math.min(FIRST_BATCH_CHANGES, context.batchChanges);
   for (;;) {
-    let entries = await pendingAfter(after, fits);
+    let entries = await pendingAfter(after, Math.min(fits, context.batchChanges));
     if (!entries.length) return;
     let body = await gzip(JSON.stringify({ changes: entries.map(wireChange) }));
     while (body.byteLength > context.batchBytes && entries.length > 1) {
@@ -237,7 +241,7 @@ async function push(context) {
         continue;
       }
     } else {
-      await settleAnswer(context, await response.json());
+      await settleAnswer(context, response.answer);
     }
     after = entries[entries.length - 1].seq;
     context.progress(context.report);
@@ -279,7 +283,7 @@ async function pull(context) {
     const extra = { [HEADER_DEVICE_REPORT]: await deviceReport() };
     if (!(await getMeta("checkin_key"))) extra[HEADER_WANT_CHECKIN_KEY] = "1";
     const response = await send(context, "GET", `/api/v1/sync/pull?${query}`, { extra });
-    const page = await response.json();
+    const page = response.answer;
     if (page.full_resync) {
       context.report.fullResync = true;
       await startFullResync();
