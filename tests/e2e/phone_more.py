@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tests.helpers import LiveServer, enrolment_code
+from tests.e2e.phone_app import PHONE, call, enrol, open_app, watch_errors
+from tests.helpers import LiveServer
 
 
 @contextmanager
@@ -16,28 +17,26 @@ def phone(
     server: LiveServer,
     envoy: str = "张三",
     geolocation: dict[str, float] | None = None,
+    link_cuts: bool = False,
 ) -> Iterator[Any]:
-    """A phone's page with the app open and enrolled for `envoy`; with `geolocation` the app
-    may read the phone's position (granted), without it the browser refuses it."""
+    """A phone's page with the app open and enrolled for `envoy` (pwa-core's steps); with
+    `geolocation` the app may read the phone's position (granted), without it the browser
+    refuses it. No script error may happen on the way (`link_cuts`: requests the test cuts
+    are logged by the browser, and are not errors of the app)."""
     context = browser.new_context(
-        viewport={"width": 360, "height": 740},
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
+        **PHONE,
         permissions=["geolocation"] if geolocation else [],
         geolocation=geolocation,
     )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{server.url}/app/")
-    page.fill("input[name=code]", enrolment_code(server.db_path, envoy))
-    page.click("form button[type=submit]")
-    page.wait_for_function("() => location.hash.startsWith('#sessions')", timeout=20_000)
-    page.page_errors = errors
+    page = open_app(context, server)
+    errors = watch_errors(page)
+    enrol(page, server, envoy)
     try:
         yield page
     finally:
         context.close()
+    if link_cuts:
+        errors = [e for e in errors if "Failed to load resource" not in e]
     assert not errors, errors
 
 
@@ -53,11 +52,6 @@ def open_screen(page: Any, name: str, ready: str) -> None:
     """Open a screen by its address and wait for `ready` (a selector) on it."""
     page.evaluate(f"location.hash = '#{name}'")
     page.wait_for_selector(f"[data-screen='{name}'] {ready}")
-
-
-def app_call(page: Any, module: str, body: str) -> Any:
-    """Run `body` (an async function's body with `m` the module) in the page."""
-    return page.evaluate(f"async () => {{ const m = await import('/app/js/{module}'); {body} }}")
 
 
 def new_session(page: Any, title: str, unit_code: str, starts_at: str, **more: Any) -> str:
@@ -83,7 +77,7 @@ def new_session(page: Any, title: str, unit_code: str, starts_at: str, **more: A
 
 def waiting_changes(page: Any) -> int:
     return int(
-        app_call(
+        call(
             page,
             "store.js",
             "return (await m.outboxEntries()).filter((e) => e.state === 'pending').length;",

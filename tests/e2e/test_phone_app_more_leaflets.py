@@ -20,6 +20,14 @@ def held(page: Any) -> int:
     return int(page.inner_text(f"#leaflet-stock tr[data-title-id='{LEAFLET_POTATO}'] td.held"))
 
 
+def wait_held(page: Any, copies: int) -> None:
+    page.wait_for_function(
+        """([title, copies]) => document.querySelector(
+            `#leaflet-stock tr[data-title-id='${title}'] td.held`)?.textContent === String(copies)""",
+        arg=[LEAFLET_POTATO, copies],
+    )
+
+
 def give(page: Any, copies: str, *, session: str | None = None, village: str | None = None) -> None:
     page.select_option("#give-title", label=TITLE)
     page.fill("#give-copies", copies)
@@ -50,7 +58,7 @@ def test_leaflets_received_handed_out_and_corrected_reach_the_bureau(
         assert "50" in page.inner_text("#give-held")
         page.fill("#give-at", "2026-03-10T10:00")
         give(page, "30", session=session)
-        page.wait_for_function("() => document.querySelector('#give .more-done') !== null")
+        wait_held(page, 20)
         assert held(page) == 20
 
         # 25 more than the 20 held: asked first; cancelling records nothing.
@@ -65,8 +73,7 @@ def test_leaflets_received_handed_out_and_corrected_reach_the_bureau(
         assert waiting_changes(page) == 3
         page.click("#give-save")
         page.click("#give-confirm-yes")
-        page.wait_for_function("() => document.querySelector('#give .more-warn') !== null")
-        assert held(page) == -5
+        wait_held(page, -5)
         assert "科技局会看到" in page.inner_text("#give")
 
         # A correction that would take the first hand-out below zero is refused on the phone.
@@ -81,10 +88,7 @@ def test_leaflets_received_handed_out_and_corrected_reach_the_bureau(
         receipt.locator(".more-correct").click()
         page.fill("#correct-copies", "10")
         page.click("#correct-save")
-        page.wait_for_function(
-            f"() => document.querySelector(\"#leaflet-stock tr[data-title-id='{LEAFLET_POTATO}'] td.held\")?"
-            ".textContent === '5'"
-        )
+        wait_held(page, 5)
 
         report = sync(page)
         assert report["statuses"] == {"applied": 5}, report

@@ -55,6 +55,11 @@ def test_a_photo_is_reduced_placed_and_its_bytes_reach_the_server(
         page.set_input_files("#photo-file", str(picture))
         page.wait_for_selector("#photo-gallery li img")
         assert "照片已保存" in page.inner_text("#photo-message")
+        # The list shows a 320 px thumbnail of the upright photo.
+        assert page.evaluate(
+            "() => { const i = document.querySelector('#photo-gallery li img');"
+            " return [i.complete, i.naturalWidth, i.naturalHeight]; }"
+        ) == [True, 240, 320]
         place = page.inner_text("#photo-gallery li .photo-place")
         assert "25.04310, 102.70890 ±12 m" == place
         assert page.inner_text("#photo-gallery li .photo-time") == "2026-12-05 10:30"
@@ -125,7 +130,7 @@ def test_photo_bytes_resume_after_the_link_drops_and_nothing_is_sent_twice(
 ) -> None:
     picture = tmp_path / "board.jpg"
     picture.write_bytes(camera_jpeg(2400, 1800, taken=TAKEN))
-    with phone(browser, live_server, geolocation=PLACE) as page:
+    with phone(browser, live_server, geolocation=PLACE, link_cuts=True) as page:
         session = new_session(page, "展板", VILLAGE_EAST, "2026-12-05T01:00:00Z")
         open_photos(page, session)
         page.set_input_files("#photo-file", str(picture))

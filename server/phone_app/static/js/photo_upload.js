@@ -63,10 +63,10 @@ async function run(stores, mode, body) {
 
 // ------------------------------------------------------------------ files
 
-/** Keep a reduced photo's bytes (whole, in one transaction) and its upload state. */
-export function keepFile(sha256, blob) {
+/** Keep a reduced photo's bytes and thumbnail (whole, in one transaction) and its upload state. */
+export function keepFile(sha256, blob, thumb = null) {
   return run(["files", "uploads"], "readwrite", async (tx) => {
-    await done(tx.objectStore("files").put({ sha256, blob, size: blob.size }));
+    await done(tx.objectStore("files").put({ sha256, blob, thumb, size: blob.size }));
     const known = await done(tx.objectStore("uploads").get(sha256));
     if (!known) {
       await done(
@@ -80,6 +80,12 @@ export function keepFile(sha256, blob) {
 export async function fileBlob(sha256) {
   const row = await run(["files"], "readonly", (tx) => done(tx.objectStore("files").get(sha256)));
   return row ? row.blob : null;
+}
+
+/** The kept thumbnail (a data: URL) of a photo, or null. */
+export async function fileThumb(sha256) {
+  const row = await run(["files"], "readonly", (tx) => done(tx.objectStore("files").get(sha256)));
+  return row ? row.thumb || null : null;
 }
 
 export function uploadStates() {

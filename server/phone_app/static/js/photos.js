@@ -5,7 +5,7 @@
 // the screen says so where photos are taken, as the field client's pages do.
 import { navigate, onSynced, refresh, registerScreen, toast } from "./app.js";
 import { half, t } from "./i18n.js";
-import { forgetFiles, fileBlob, keepFile, sendWaiting, uploadStates, waiting } from "./photo_upload.js";
+import { fileThumb, forgetFiles, keepFile, sendWaiting, uploadStates, waiting } from "./photo_upload.js";
 import { PhotoRefused, reducePhoto } from "./photo_reduce.js";
 import { deleteRecord, getMeta, listRecords, listReference, saveRecord } from "./store.js";
 import { afterPush } from "./sync.js";
@@ -94,7 +94,7 @@ export async function addPhoto(subjectKind, subjectId, file, photoKind, note, ru
     }
   }
   // Bytes first, then the record with its outbox change: a record never names bytes not here.
-  await keepFile(reduced.sha256, reduced.blob);
+  await keepFile(reduced.sha256, reduced.blob, reduced.thumb);
   const record = await saveRecord(PHOTO, {
     subject_kind: subjectKind,
     subject_id: subjectId,
@@ -253,7 +253,7 @@ async function gallery(params, rules, envoyId) {
   const states = Object.fromEntries((await uploadStates()).map((u) => [u.sha256, u]));
   const list = el("ul", { className: "more-gallery", id: "photo-gallery" });
   for (const r of photos) {
-    const blob = await fileBlob(r.sha256);
+    const thumb = await fileThumb(r.sha256);
     const state = states[r.sha256];
     const place =
       r.latitude !== null && r.latitude !== undefined
@@ -271,7 +271,7 @@ async function gallery(params, rules, envoyId) {
     const item = el(
       "li",
       { "data-id": r.id, "data-sha256": r.sha256 },
-      blob ? el("img", { src: URL.createObjectURL(blob), alt: t(choiceWords(rules, "photo_kind", r.photo_kind)), width: 160 }) : null,
+      thumb ? el("img", { src: thumb, alt: t(choiceWords(rules, "photo_kind", r.photo_kind)), width: 160 }) : null,
       el(
         "div",
         {},
