@@ -12,6 +12,10 @@ bp = Blueprint("phone_app", __name__, url_prefix="/app")
 
 def _answer(body: bytes, mimetype: str) -> Response:
     response = Response(body, mimetype=mimetype)
+    if len(body) >= shell.GZIP_FROM_BYTES and "gzip" in request.headers.get("Accept-Encoding", ""):
+        response.set_data(shell.gzipped(body))
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
     # Always asked again (cheaply, by ETag): the service worker serves the app offline, and a
     # fresh server's files must reach it at the worker's next update check.
     response.headers["Cache-Control"] = "no-cache"

@@ -4,6 +4,7 @@ worker that caches them all under that version, and the manifest that makes it i
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
 import json
 import mimetypes
@@ -121,3 +122,14 @@ def worker_js() -> bytes:
         f"const SHELL_FILES = {json.dumps(urls)};\n"
     )
     return prelude.encode() + (STATIC / WORKER).read_bytes()
+
+
+# Smaller than this, gzip's frame costs about what it saves.
+GZIP_FROM_BYTES = 256
+
+
+@functools.cache
+def gzipped(body: bytes) -> bytes:
+    """A shell file's bytes compressed once (level 9, no time in the header: the same bytes
+    every time, so their ETag holds across restarts); the first install on 2G costs less."""
+    return gzip.compress(body, compresslevel=9, mtime=0)
