@@ -10,6 +10,7 @@ from sqlite_utils import Database
 
 from server.figures import count as figures
 from server.figures.counted import Scope
+from tests.browser import screenshot
 from tests.e2e.phone_more import new_session, open_screen, phone, sync, waiting_changes
 from tests.helpers import LEAFLET_POTATO, VILLAGE_EAST, LiveServer
 
@@ -75,6 +76,7 @@ def test_leaflets_received_handed_out_and_corrected_reach_the_bureau(
         page.click("#give-confirm-yes")
         wait_held(page, -5)
         assert "科技局会看到" in page.inner_text("#give")
+        screenshot(page, "phone-leaflets-360")
 
         # A correction that would take the first hand-out below zero is refused on the phone.
         handout = page.locator("#leaflet-events li[data-kind='leaflet_handout']", has_text="30")

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlparse
 from PIL import Image
 from sqlite_utils import Database
 
+from tests.browser import screenshot
 from tests.e2e.phone_more import new_session, phone, sync, waiting_changes
 from tests.helpers import VILLAGE_EAST, LiveServer
 from tests.shared.test_photos import camera_jpeg
@@ -63,6 +64,7 @@ def test_a_photo_is_reduced_placed_and_its_bytes_reach_the_server(
         place = page.inner_text("#photo-gallery li .photo-place")
         assert "25.04310, 102.70890 ±12 m" == place
         assert page.inner_text("#photo-gallery li .photo-time") == "2026-12-05 10:30"
+        screenshot(page, "phone-photos-360")
         # The same picture again is not a second record.
         page.set_input_files("#photo-file", str(picture))
         page.wait_for_function(

@@ -16,6 +16,7 @@ from server.figures import count as figures
 from server.figures.counted import Scope
 from server.store.records import row_to_state
 from shared import protocol as p
+from tests.browser import screenshot
 from tests.e2e.conftest import comparable
 from tests.e2e.phone_more import open_screen, phone, sync
 from tests.helpers import (
@@ -84,6 +85,7 @@ def test_a_plot_made_edited_and_observed_on_the_phone_reaches_the_bureau(
         page.click("#obs-save")
         page.wait_for_selector("#observation-list li")
         assert "出苗" in page.inner_text("#observation-list")
+        screenshot(page, "phone-plot-360")
 
         report = sync(page)
         assert report["statuses"] == {"applied": 3}, report

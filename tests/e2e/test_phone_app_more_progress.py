@@ -21,6 +21,7 @@ from server.plan import targets
 from server.store.db import init_db
 from shared import protocol as p
 from shared.indicators import INDICATOR_KEYS
+from tests.browser import screenshot
 from tests.e2e.phone_more import open_screen, phone, sync, waiting_changes
 from tests.helpers import VILLAGE_EAST, LiveServer, enrolled_store, fast_client
 
@@ -179,6 +180,7 @@ def test_progress_on_the_phone_equals_the_field_client_and_the_server(
         assert page.inner_text(row.format("leaflets_distributed", "actual")) == "100"
         assert page.inner_text(row.format("leaflets_distributed", "status")) == "已达标"
         assert page.inner_text(row.format("tv_lectures", "target")) == "无上年数据"
+        screenshot(page, "phone-progress-360")
         assert page.inner_text(row.format("trainee_attendances", "target")) == "≥ 3 (比上年增长)"
         page.evaluate(
             """async (village) => {

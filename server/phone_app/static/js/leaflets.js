@@ -67,7 +67,8 @@ const W = {
     en: "No leaflet titles yet: sync first to fetch the bureau's list.",
   },
   notEnrolled: { zh: "本机尚未登记：请先登记设备。", en: "This phone is not enrolled yet." },
-  needTitle: { zh: "请选择资料 / choose a leaflet", en: "choose a leaflet" },
+  chooseTitle: { zh: "— 选择资料 —", en: "— choose a leaflet —" },
+  needTitle: { zh: "请选择资料", en: "choose a leaflet" },
   needWhole: { zh: "应为整数", en: "must be a whole number" },
   notZero: { zh: "份数不能为0", en: "copies cannot be 0" },
   noNegative: {
@@ -176,6 +177,7 @@ async function gather() {
 
 async function render(root, params = {}) {
   root.replaceChildren();
+  root.classList.add("more-screen");
   const data = await gather();
   if (!data.envoyId) {
     root.append(el("p", { className: "more-message more-warn" }, t(W.notEnrolled)));
@@ -185,13 +187,12 @@ async function render(root, params = {}) {
   const titleOptions = data.titles
     .map((x) => ({ value: x.id, label: String(x.title || x.id) }))
     .sort((a, b) => a.label.localeCompare(b.label, "zh"));
-  root.append(el("h1", {}, t(W.title)));
   if (!titleOptions.length) {
     root.append(el("p", { className: "more-message more-warn" }, t(W.noTitles)));
   }
   root.append(
-    giveForm(root, data, stock, titleOptions, params.session),
     stockTable(stock),
+    giveForm(root, data, stock, titleOptions, params.session),
     receiveForm(root, titleOptions),
     eventList(root, data),
   );
@@ -243,7 +244,7 @@ function giveForm(root, data, stock, titleOptions, chosenSession) {
     .map((s) => ({ value: s.id, label: sessionLabel(s, names) }));
   const message = el("p", { hidden: true });
   const heldLine = el("p", { className: "more-beside", id: "give-held" });
-  const title = select({ id: "give-title", name: "title" }, titleOptions, W.needTitle);
+  const title = select({ id: "give-title", name: "title" }, titleOptions, W.chooseTitle);
   const copies = el("input", { id: "give-copies", name: "copies", inputmode: "numeric" });
   const session = select({ id: "give-session", name: "session" }, mine, W.notAtSession);
   // Opened from a session's page (#leaflets?session=…): handed out there.
@@ -350,7 +351,7 @@ function giveForm(root, data, stock, titleOptions, chosenSession) {
 
 function receiveForm(root, titleOptions) {
   const message = el("p", { hidden: true });
-  const title = select({ id: "receive-title", name: "title" }, titleOptions, W.needTitle);
+  const title = select({ id: "receive-title", name: "title" }, titleOptions, W.chooseTitle);
   const copies = el("input", { id: "receive-copies", name: "copies", inputmode: "numeric" });
   const day = el("input", { id: "receive-on", type: "date", value: chinaToday() });
   const form = el(

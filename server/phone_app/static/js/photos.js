@@ -133,6 +133,7 @@ async function subjectOf(kind, id, envoyId) {
 
 async function render(root, params = {}) {
   root.replaceChildren();
+  root.classList.add("more-screen");
   const [envoyId, rules] = await Promise.all([myEnvoyId(), loadRules()]);
   if (!params.subject_kind || !params.subject_id) {
     root.append(await chooser(envoyId));
@@ -145,8 +146,7 @@ async function render(root, params = {}) {
   }
   root.append(
     el("p", {}, el("a", { href: "#", onclick: (e) => (e.preventDefault(), navigate("photos", {})) }, t(W.back))),
-    el("h1", {}, t(W.title)),
-    el("p", { className: "more-subject" }, subject.label),
+    el("h1", { className: "more-subject" }, subject.label),
     el("p", { className: "more-message more-notice", id: "pipl-notice" }, t(W.pipl)),
   );
   if (subject.mine) root.append(photoForm(root, params, rules));
@@ -162,7 +162,7 @@ async function chooser(envoyId) {
     listRecords("plot"),
   ]);
   const names = unitNames(units);
-  const box = el("section", { className: "card" }, el("h1", {}, t(W.title)), el("p", {}, t(W.choose)));
+  const box = el("section", { className: "card" }, el("h1", {}, t(W.choose)));
   const mine = live(sessions)
     .filter((s) => mayRecordAt(s, envoyId))
     .sort((a, b) => String(b.starts_at || "").localeCompare(String(a.starts_at || "")))
@@ -229,7 +229,8 @@ function photoForm(root, params, rules) {
     message,
     el("label", { className: "field" }, el("span", {}, t(W.kind)), kind),
     el("label", { className: "field" }, el("span", {}, t(W.note)), note),
-    el("label", { className: "field more-camera" }, el("span", {}, t(W.take)), input),
+    // The native file button speaks the browser's language: a labelled button of ours instead.
+    el("label", { className: "more-camera primary", id: "photo-take" }, t(W.take), input),
   );
 }
 

@@ -167,6 +167,7 @@ async function gather() {
 
 async function render(root, params = {}) {
   root.replaceChildren();
+  root.classList.add("more-screen");
   const data = await gather();
   if (!data.envoyId) {
     root.append(el("p", { className: "more-message more-warn" }, t(W.notEnrolled)));
@@ -220,7 +221,6 @@ function plotList(data) {
   return el(
     "section",
     { className: "card" },
-    el("h1", {}, t(W.title)),
     el("button", { type: "button", id: "plot-new", onclick: () => navigate("plots", { new: true }) }, t(W.newPlot)),
     sorted.length ? list : el("p", {}, t(W.noPlots)),
   );

@@ -156,6 +156,7 @@ function figure(indicator, value) {
 
 async function render(root, params = {}) {
   root.replaceChildren();
+  root.classList.add("more-screen");
   const [me, rules] = await Promise.all([myEnvoyId(), loadRules()]);
   if (!me) {
     root.append(el("p", { className: "more-message more-warn" }, t(W.notEnrolled)));
@@ -191,7 +192,7 @@ async function render(root, params = {}) {
       el("td", { className: "status" }, status),
     );
   });
-  root.append(
+  const parts = [
     el("h1", {}, t({ zh: `我的 ${year} 年进度`, en: `My progress in ${year}` })),
     el("label", { className: "field" }, el("span", {}, t(W.year)), choose),
     el(
@@ -221,7 +222,8 @@ async function render(root, params = {}) {
         el("tbody", {}, rows),
       ),
     ),
-  );
+  ];
+  root.append(...parts.filter(Boolean));
 }
 
 registerScreen("progress", { title: W.title, render, menu: true, order: 70 });
