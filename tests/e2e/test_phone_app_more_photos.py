@@ -53,6 +53,7 @@ def test_a_photo_is_reduced_placed_and_its_bytes_reach_the_server(
         assert page.get_attribute("#photo-file", "capture") == "environment"
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         page.select_option("#photo-kind", "signin_sheet")
+        page.context.set_offline(True)  # taken in the village, with no signal
         page.set_input_files("#photo-file", str(picture))
         page.wait_for_selector("#photo-gallery li img")
         assert "照片已保存" in page.inner_text("#photo-message")
@@ -73,6 +74,7 @@ def test_a_photo_is_reduced_placed_and_its_bytes_reach_the_server(
         assert page.locator("#photo-gallery li").count() == 1
         assert waiting_changes(page) == 2  # the session and the photo
 
+        page.context.set_offline(False)
         report = sync(page)
         assert report["statuses"] == {"applied": 2}, report
         page.evaluate("location.hash = '#photos?subject_kind=session&subject_id=x'")
@@ -122,9 +124,21 @@ def test_a_refused_position_and_a_file_that_is_no_photo_are_said_plainly(
         assert "没有位置" in message and "未获准使用位置" in message, message
         assert page.inner_text("#photo-gallery li .photo-place") == "无位置"
         sync(page)
-    [row] = photo_rows(live_server)
-    assert (row["latitude"], row["longitude"], row["accuracy_m"]) == (None, None, None)
-    assert row["taken_at"] == "2026-12-05T02:30:00Z"
+        [row] = photo_rows(live_server)
+        assert (row["latitude"], row["longitude"], row["accuracy_m"]) == (None, None, None)
+        assert row["taken_at"] == "2026-12-05T02:30:00Z"
+
+        # Taken by mistake: deleted, the tombstone syncs and the bytes leave the phone.
+        page.on("dialog", lambda dialog: dialog.accept())
+        page.click("#photo-gallery li .photo-delete")
+        page.wait_for_function("() => !document.querySelector('#photo-gallery li')")
+        sync(page)
+        kept = page.evaluate(
+            "async (sha) => (await import('/app/js/photo_upload.js')).fileBlob(sha)", row["sha256"]
+        )
+        assert kept is None
+    assert photo_rows(live_server) == []
+    assert Database(live_server.db_path).execute("SELECT deleted FROM photos").fetchone() == (1,)
 
 
 def test_photo_bytes_resume_after_the_link_drops_and_nothing_is_sent_twice(

@@ -27,6 +27,7 @@ from tests.helpers import (
     enrolled_store,
     fast_client,
 )
+from tests.shared.test_photos import camera_jpeg
 
 PLACE = {"latitude": 25.0431, "longitude": 102.7089, "accuracy": 12.0}
 
@@ -87,8 +88,21 @@ def test_a_plot_made_edited_and_observed_on_the_phone_reaches_the_bureau(
         assert "出苗" in page.inner_text("#observation-list")
         screenshot(page, "phone-plot-360")
 
+        # A photo of the observation: its one kind, placed by the phone.
+        page.click("#observation-list li .more-photo-link")
+        page.wait_for_selector("#photo-file")
+        assert page.eval_on_selector_all("#photo-kind option", "os => os.map((o) => o.value)") == [
+            "observation"
+        ]
+        picture = tmp_path / "seedlings.jpg"
+        picture.write_bytes(camera_jpeg(1200, 900))
+        page.set_input_files("#photo-file", str(picture))
+        page.wait_for_selector("#photo-gallery li img")
+
         report = sync(page)
-        assert report["statuses"] == {"applied": 3}, report
+        assert report["statuses"] == {"applied": 4}, report
+        page.evaluate("history.back()")
+        page.wait_for_selector("#observation-list li")
         plot_id = page.evaluate(
             "async () => (await (await import('/app/js/store.js')).listRecords('plot'))[0].id"
         )
@@ -127,6 +141,14 @@ def test_a_plot_made_edited_and_observed_on_the_phone_reaches_the_bureau(
     field_seen = server_row(db, p.PLOT_OBSERVATION, field_observation)
     assert phone_seen.pop("plot_id") == plot_id and field_seen.pop("plot_id") == field_plot
     assert phone_seen == field_seen
+    [photo] = db.query("SELECT * FROM photos")
+    assert (photo["subject_kind"], photo["subject_id"], photo["photo_kind"]) == (
+        "observation",
+        observation_id,
+        "observation",
+    )
+    assert (photo["latitude"], photo["accuracy_m"]) == (PLACE["latitude"], PLACE["accuracy"])
+    assert db.execute("SELECT complete FROM media").fetchone() == (1,)
     envoy = db.execute("SELECT id FROM envoys WHERE name = '张三'").fetchone()[0]
     bureau = figures.compute(db, Scope(2026, envoy_id=envoy)).total()
     assert (bureau["demo_plots"], bureau["demo_area_mu"], bureau["varieties_introduced"]) == (

@@ -270,6 +270,9 @@ export function positionProblem(error) {
   };
 }
 
+// shared/schemas/field.py PhotoSchema accuracy_m's bound.
+const MOST_ACCURACY_M = 100_000;
+
 // The phone's position now: {latitude, longitude, accuracy} or {problem: {zh, en}}; never
 // rejects, so a phone that cannot or may not locate still records without a place.
 export function currentPosition(timeoutMs = 15000) {
@@ -279,12 +282,19 @@ export function currentPosition(timeoutMs = 15000) {
       return;
     }
     navigator.geolocation.getCurrentPosition(
-      (position) =>
+      (position) => {
+        const accuracy = position.coords.accuracy;
+        // A fix coarser than the schema's bound (100 km: a cell tower far off) places nothing.
+        if (Number.isFinite(accuracy) && accuracy > MOST_ACCURACY_M) {
+          resolve({ problem: { zh: "手机的位置太粗略（误差超过100公里）", en: "the phone's position is too rough (more than 100 km off)" } });
+          return;
+        }
         resolve({
           latitude: Math.round(position.coords.latitude * 1e7) / 1e7,
           longitude: Math.round(position.coords.longitude * 1e7) / 1e7,
-          accuracy: Number.isFinite(position.coords.accuracy) ? Math.round(position.coords.accuracy * 10) / 10 : null,
-        }),
+          accuracy: Number.isFinite(accuracy) ? Math.round(accuracy * 10) / 10 : null,
+        });
+      },
       (error) => resolve({ problem: positionProblem(error) }),
       { enableHighAccuracy: true, timeout: timeoutMs, maximumAge: 120000 },
     );
