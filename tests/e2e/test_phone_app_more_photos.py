@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlparse
 from PIL import Image
 from sqlite_utils import Database
 
+from server.figures.performance import performance
 from tests.browser import screenshot
 from tests.e2e.phone_more import new_session, phone, sync, waiting_changes
 from tests.helpers import VILLAGE_EAST, LiveServer
@@ -34,6 +35,15 @@ def server_bytes(server: LiveServer, sha256: str) -> bytes:
     media = Path(server.db_path).with_name(Path(server.db_path).stem + "-media")
     [found] = list(media.rglob(f"{sha256}.jpg"))
     return found.read_bytes()
+
+
+def size_on_phone(page: Any) -> int:
+    return int(
+        page.evaluate(
+            "async () => (await (await import('/app/js/store.js')).listRecords('photo'))[0]"
+            ".size_bytes"
+        )
+    )
 
 
 def photo_rows(server: LiveServer) -> list[dict[str, Any]]:
@@ -77,6 +87,7 @@ def test_a_photo_is_reduced_placed_and_its_bytes_reach_the_server(
         page.context.set_offline(False)
         report = sync(page)
         assert report["statuses"] == {"applied": 2}, report
+        assert (report["photosSent"], report["photoBytesSent"]) == (1, size_on_phone(page))
         page.evaluate("location.hash = '#photos?subject_kind=session&subject_id=x'")
         open_photos(page, session)
         assert page.inner_text("#photo-gallery li .photo-upload") == "已上传"
@@ -100,6 +111,11 @@ def test_a_photo_is_reduced_placed_and_its_bytes_reach_the_server(
         assert image.getpixel((1200 - 20, 20))[0] > 200 > image.getpixel((20, 20))[0]
         assert not image.getexif() and "comment" not in image.info
     assert b"Zhang San" not in data and b"TestPhone" not in data
+    # The bureau counts the session's day as verified: a photo with its time and place.
+    db = Database(live_server.db_path)
+    envoy = db.execute("SELECT id FROM envoys WHERE name = '张三'").fetchone()[0]
+    [figures] = performance(db, 2026, envoy_id=envoy).rows
+    assert (figures.service_days, figures.verified_days) == (1, 1)
 
 
 def test_a_refused_position_and_a_file_that_is_no_photo_are_said_plainly(
@@ -127,6 +143,9 @@ def test_a_refused_position_and_a_file_that_is_no_photo_are_said_plainly(
         [row] = photo_rows(live_server)
         assert (row["latitude"], row["longitude"], row["accuracy_m"]) == (None, None, None)
         assert row["taken_at"] == "2026-12-05T02:30:00Z"
+        # Timed but not placed: the day is claimed, not verified.
+        [figures] = performance(Database(live_server.db_path), 2026, envoy_id=row["envoy_id"]).rows
+        assert (figures.service_days, figures.verified_days) == (1, 0)
 
         # Taken by mistake: deleted, the tombstone syncs and the bytes leave the phone.
         page.on("dialog", lambda dialog: dialog.accept())
@@ -151,12 +170,7 @@ def test_photo_bytes_resume_after_the_link_drops_and_nothing_is_sent_twice(
         open_photos(page, session)
         page.set_input_files("#photo-file", str(picture))
         page.wait_for_selector("#photo-gallery li img")
-        size = int(
-            page.evaluate(
-                "async () => (await (await import('/app/js/store.js')).listRecords('photo'))[0]"
-                ".size_bytes"
-            )
-        )
+        size = size_on_phone(page)
         assert size > 3 * 32 * 1024, "enough bytes for several chunks"
         offsets: list[int] = []
         kept: list[int] = []

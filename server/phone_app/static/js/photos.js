@@ -309,12 +309,15 @@ async function gallery(params, rules, envoyId) {
 
 // ------------------------------------------------------------------ after each push
 
-afterPush(async () => {
-  const report = await sendWaiting();
+afterPush(async (report) => {
+  const sent = await sendWaiting();
+  // In the sync's report, for the outbox screen: photos and bytes sent this time.
+  report.photosSent = sent.photosSent;
+  report.photoBytesSent = sent.bytesSent;
+  report.photoRequests = sent.requests;
+  if (sent.stopped) report.photosStopped = sent.stopped;
   // Bytes of photos deleted elsewhere (a session deleted with its photos) leave the phone.
-  const kept = (await uploadStates()).map((u) => u.sha256);
-  await forgetFiles(kept);
-  return report;
+  await forgetFiles((await uploadStates()).map((u) => u.sha256));
 });
 onSynced(() => {
   if (location.hash.startsWith("#photos")) refresh();
