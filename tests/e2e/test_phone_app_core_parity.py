@@ -38,9 +38,7 @@ def portable_records(db_path: str) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for kind, rows in states.items():
         for state in rows:
-            kept = {
-                name: state.get(name) for name in data_fields(kind) if name not in DIFFERENT
-            }
+            kept = {name: state.get(name) for name in data_fields(kind) if name not in DIFFERENT}
             for name in REFERENCES:
                 if kept.get(name):
                     kept[name] = label.get(kept[name], kept[name])

@@ -139,6 +139,9 @@ function notEnrolled() {
 /** Keep what the enrolment answer says, as FieldStore.save_enrolment does. */
 export async function saveEnrolment(serverUrl, answer, offsetMs, capabilities) {
   return inTransaction(["meta"], "readwrite", async (tx) => {
+    // Enrolled again (after the bureau revoked the old token): changes still waiting keep
+    // their numbers and go with the new token, so numbering carries on above them.
+    const nextSeq = Math.max(1, Number((await metaIn(tx, "next_seq", 1)) || 1));
     const values = {
       server_url: serverUrl,
       device_id: answer.device_id,
@@ -146,14 +149,16 @@ export async function saveEnrolment(serverUrl, answer, offsetMs, capabilities) {
       envoy_id: answer.envoy.id,
       envoy: answer.envoy,
       clock_offset_ms: offsetMs,
-      next_seq: 1,
+      next_seq: nextSeq,
       cursor: 0,
+      revoked: false,
+      deferred: null,
       checkin_key: answer.checkin_key || null,
       server_capabilities: capabilities,
       enrolled_at: isoOfMs(Date.now()),
     };
     for (const [key, value] of Object.entries(values)) await putMeta(tx, key, value);
-    const stamp = hlcObserve(null, answer.server_hlc || null, answer.device_id);
+    const stamp = hlcObserve(await metaIn(tx, "hlc", null), answer.server_hlc || null, answer.device_id);
     await putMeta(tx, "hlc", stamp);
   });
 }

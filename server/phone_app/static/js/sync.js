@@ -182,6 +182,8 @@ async function check(response) {
     message = `HTTP ${response.status}`;
   }
   if (response.status === 401) {
+    // The enrol screen then takes a new code; what waits here stays and goes with the new token.
+    await setMeta("revoked", true);
     throw new SyncFailed(
       { zh: `服务器不再接受本机的令牌（${half(message)}），请找科技局重新登记`, en: `the server no longer accepts this phone's token (${message}): ask the bureau to enrol it again` },
       { revoked: true },
