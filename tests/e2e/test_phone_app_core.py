@@ -226,3 +226,48 @@ def test_a_new_version_of_the_shell_replaces_the_cached_one(
     finally:
         context.close()
         proxy.close()
+
+
+def test_every_screen_fits_360_px_and_switches_to_english(
+    browser: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    farmers_on_server(live_server, tmp_path)
+    context = phone_context(browser)
+    try:
+        page = open_app(context, live_server)
+        errors = watch_errors(page)
+        enrol(page, live_server, "张三")
+        page.click("[data-action=new-session]")
+        page.fill("input[name=title]", "一个很长很长很长很长很长很长很长很长很长很长很长的培训标题")
+        page.select_option("select[name=unit_code]", VILLAGE_EAST)
+        page.click("button[type=submit]")
+        page.wait_for_selector("[data-screen=session]")
+        session_hash = page.evaluate("location.hash")
+        screens = [
+            "#sessions",
+            session_hash,
+            session_hash.replace("#session?id=", "#checkin?session="),
+            session_hash.replace("#session?id=", "#farmer-new?session="),
+            "#farmers",
+            "#outbox",
+        ]
+        for screen in screens:
+            page.goto(f"{live_server.url}/app/{screen}")
+            page.wait_for_selector("main .screen")
+            assert page.evaluate("document.scrollingElement.scrollWidth") <= 360, screen
+            assert "Sessions" not in page.inner_text("body")
+
+        page.click("#menu-button")
+        page.click("[data-lang=en]")
+        page.wait_for_selector("#title:text-is('Sync and outbox')")
+        page.click("#menu-button")
+        page.click("[data-go=sessions]")
+        page.wait_for_selector("#title:text-is('Sessions')")
+        assert "Today" in page.inner_text("main")
+        # The choice is kept: the app opens in English next time.
+        page.reload()
+        page.wait_for_selector("#title:text-is('Sessions')")
+        assert page.evaluate("document.documentElement.lang") == "en"
+        assert errors == []
+    finally:
+        context.close()

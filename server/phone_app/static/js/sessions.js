@@ -86,7 +86,7 @@ async function renderForm(root, params) {
     Object.entries(SESSION_KINDS).map(([code, words]) => h("option", { value: code, selected: code === (session?.kind || "village_training") }, t(words))),
   );
   const title = h("input", { name: "title", maxlength: 200, required: true, value: session?.title || "" });
-  const village = await villageSelect("unit_code", session?.unit_code || "");
+  const village = await villageSelect("unit_code", session?.unit_code || "", { townships: true });
   const starts = h("input", { name: "starts_at", type: "datetime-local", required: true, value: isoToChinaInput(session?.starts_at || new Date().toISOString()) });
   const ends = h("input", { name: "ends_at", type: "datetime-local", value: isoToChinaInput(session?.ends_at) });
   const place = h("input", { name: "place", maxlength: 200, value: session?.place || "" });
@@ -101,7 +101,7 @@ async function renderForm(root, params) {
     { onsubmit: (event) => saveForm(event, form, session, status) },
     field({ zh: "类型", en: "Kind" }, kind),
     field({ zh: "标题", en: "Title" }, title),
-    field({ zh: "村（大型活动可选乡镇所在村）", en: "Village" }, village),
+    field({ zh: "村（大型培训可选全镇）", en: "Village (or a whole township for a large training)" }, village),
     field({ zh: "开始时间", en: "Starts" }, starts),
     field({ zh: "结束时间（可不填）", en: "Ends (optional)" }, ends),
     field({ zh: "地点（可不填）", en: "Place (optional)" }, place),
