@@ -156,6 +156,15 @@ def checkin_day(page: Any, farmers: list[dict[str, Any]]) -> int:
     return done
 
 
+def add_photo(page: Any, url: str, session: str, path: Any) -> None:
+    """A photo of the session's sign-in sheet, chosen as the phone's camera gives it."""
+    page.goto(f"{url}/app/#photos?subject_kind=session&subject_id={session}")
+    page.wait_for_selector("#photo-file")
+    page.select_option("#photo-kind", "signin_sheet")
+    page.set_input_files("#photo-file", str(path))
+    page.wait_for_selector("#photo-gallery li img", timeout=120_000)
+
+
 def heap_mb(page: Any) -> float:
     """The page's JS heap in use after a full garbage collection."""
     cdp = page.context.new_cdp_session(page)

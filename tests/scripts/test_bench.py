@@ -185,5 +185,9 @@ def test_app_bench_measures_the_phone_app_in_throttled_chromium(tmp_path: Path) 
     assert result["install_bytes_gzip"] > 400_000
     assert result["card_samples"] >= 2
     assert result["checkins"] == 12
+    # The day's check-ins, its session and the session's photo all went up, the bytes too.
+    synced = result["sync_12_2g"]
+    assert (synced["left"], synced["photos"]) == (0, 1)
+    assert synced["photo_bytes"] > 0 and synced["up_bytes"] > synced["photo_bytes"]
     assert result["sync_2g_bound_s"] > 0
     assert set(result["goals"]) == {*keys[:-1], "sync_2g_ratio"}

@@ -8,9 +8,6 @@ import { chinaTime, half, t } from "./i18n.js";
 import { canonicalFarmer, checkIn, checkinsOf, getRecord } from "./store.js";
 import { scanAvailable, scanEach, scanQr } from "./scan.js";
 
-// The few rules of the scan screens live in scan.css, next to this module.
-document.head.append(h("link", { rel: "stylesheet", href: new URL("../scan.css", import.meta.url).href }));
-
 /** An AbortController that fires when the envoy leaves the screen or the app: the camera
  * never stays on behind another screen or in the pocket. */
 function untilLeft() {
