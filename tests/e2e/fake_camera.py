@@ -13,6 +13,22 @@ from PIL import Image, ImageDraw
 from tests.browser import CHROMIUM_ARGS, chromium_path
 
 WIDTH, HEIGHT = 640, 480
+# An init script keeping every stream the page opens, so a test sees whether tracks stopped.
+WATCH_CAMERA = """
+window.__streams = [];
+if (navigator.mediaDevices) {
+  const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    window.__constraints = constraints;
+    const stream = await open(constraints);
+    window.__streams.push(stream);
+    return stream;
+  };
+}
+"""
+LIVE_TRACKS = (
+    "window.__streams.flatMap((s) => s.getTracks()).filter((t) => t.readyState === 'live').length"
+)
 # Chromium's fake capture device plays the file in a loop at its frame rate.
 FPS = 15
 

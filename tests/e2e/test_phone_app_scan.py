@@ -4,22 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.fake_camera import card_frame
+from tests.e2e.fake_camera import LIVE_TRACKS, WATCH_CAMERA, card_frame
 from tests.helpers import LiveServer
-
-# Every stream the page opens is kept, so a test can see whether its tracks were stopped.
-WATCH_CAMERA = """
-window.__streams = [];
-if (navigator.mediaDevices) {
-  const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getUserMedia = async (constraints) => {
-    window.__constraints = constraints;
-    const stream = await open(constraints);
-    window.__streams.push(stream);
-    return stream;
-  };
-}
-"""
 
 START_SCAN = """async () => {
   const scan = await import("/app/js/scan.js");
@@ -33,10 +19,6 @@ START_SCAN = """async () => {
     (error) => (window.__done = { name: error.name, code: error.code, message: error.message }),
   );
 }"""
-
-LIVE_TRACKS = (
-    "window.__streams.flatMap((s) => s.getTracks()).filter((t) => t.readyState === 'live').length"
-)
 
 
 def open_app(page: Any, server: LiveServer) -> list[str]:

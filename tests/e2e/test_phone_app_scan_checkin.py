@@ -13,7 +13,7 @@ from server.store.db import init_db
 from server.sync.devices import enrolment_qr_text
 from tests.browser import screenshot
 from tests.e2e.conftest import count_rows
-from tests.e2e.fake_camera import card_frame
+from tests.e2e.fake_camera import LIVE_TRACKS, WATCH_CAMERA, card_frame
 from tests.e2e.phone_app import (
     call,
     enrol,
@@ -37,6 +37,13 @@ window.AudioContext = class extends Real {
   }
 };
 """
+
+
+# The page as the phone's screen locking (hidden) or coming back (visible) makes it.
+HIDE = """() => {
+  Object.defineProperty(document, "visibilityState", { value: "STATE", configurable: true });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
 
 
 def laptop_farmer(server: LiveServer, tmp_path: Path) -> str:
@@ -127,6 +134,7 @@ def test_a_card_held_to_the_camera_checks_that_farmer_in(
     card = new_card_code()
     page = fake_camera([card_frame(card)])
     page.add_init_script(HEAR_BEEPS)
+    page.add_init_script(WATCH_CAMERA)
     page.goto(f"{live_server.url}/app/")
     enrol(page, live_server, "张三")
     # The phone's card list holds 李四's card (cards are the device's own, never synced).
@@ -174,10 +182,21 @@ def test_a_card_held_to_the_camera_checks_that_farmer_in(
     assert page.evaluate("window.__tones") == [880, 660, 660, 220, 220]
     assert page.inner_text("[data-figure=verified]") == "1"
 
+    # The phone locked: the camera is off; unlocked: on again, and the card still held is
+    # read again, orange.
+    page.evaluate(HIDE.replace("STATE", "hidden"))
+    page.wait_for_function(f"() => {LIVE_TRACKS} === 0")
+    page.evaluate(HIDE.replace("STATE", "visible"))
+    page.wait_for_function(f"() => {LIVE_TRACKS} === 1")
+    page.wait_for_function(
+        "() => document.querySelector('[data-answer]')?.dataset.answer === 'orange'"
+    )
+    assert page.evaluate("window.__tones")[-2:] == [660, 660]
+
     # Leaving the screen turns the camera off.
     page.click("text=返回场次")
     page.wait_for_selector("[data-screen=session]")
-    page.wait_for_function("() => !document.querySelector('video')")
+    page.wait_for_function(f"() => {LIVE_TRACKS} === 0 && !document.querySelector('video')")
 
     assert outbox_states(page) == {"pending": 2}
     page.context.set_offline(False)

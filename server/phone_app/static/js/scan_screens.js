@@ -57,7 +57,7 @@ export function enrolmentCode(text, origin = location.origin) {
 addEnrolAction((root, submit) => {
   if (!scanAvailable()) return;
   const area = h("div", { class: "scanner", hidden: true });
-  const status = h("p", { class: "status", role: "alert" });
+  const status = h("p", { class: "status" });
   const cancel = h("button", { type: "button", hidden: true }, t({ zh: "停止扫描", en: "Stop scanning" }));
   const start = h(
     "button",
@@ -78,7 +78,7 @@ addEnrolAction((root, submit) => {
       submit(enrolmentCode(text));
     } catch (error) {
       if (error.name !== "AbortError") {
-        fill(status, h("span", { class: "error" }, error.text ? t(error.text) : error.message));
+        fill(status, h("span", { class: "error", role: "alert" }, error.text ? t(error.text) : error.message));
       } else {
         area.hidden = true;
       }
@@ -199,10 +199,28 @@ async function renderCardCheckin(root, params) {
     fill(area, h("p", { class: "error" }, t({ zh: "此浏览器不能使用相机，请输入卡号", en: "this browser cannot use the camera: type the card code" })));
     return;
   }
-  // The camera stays open card after card until the envoy leaves this screen.
-  scanEach(area, { signal: untilLeft().signal, onText: show }).catch(() => {
-    // Stopped on leaving, or a ScanError scan.js already shows in the area.
-  });
+  // The camera stays open card after card until the envoy leaves this screen; with the phone
+  // locked or another app in front it is off, and on again when the screen comes back.
+  let running = false;
+  const run = () => {
+    running = true;
+    scanEach(area, { signal: untilLeft().signal, onText: show })
+      .catch(() => {
+        // Stopped on leaving or hiding, or a ScanError scan.js already shows in the area.
+      })
+      .finally(() => {
+        running = false;
+      });
+  };
+  const resume = () => {
+    if (!area.isConnected) {
+      document.removeEventListener("visibilitychange", resume);
+    } else if (document.visibilityState === "visible" && !running) {
+      run();
+    }
+  };
+  document.addEventListener("visibilitychange", resume);
+  run();
 }
 
 registerScreen("checkin-card", { title: { zh: "扫卡签到", en: "Card check-in" }, render: renderCardCheckin });
