@@ -19,7 +19,7 @@ from server.figures.performance import performance
 from tests.browser import screenshot
 from tests.e2e.phone_more import new_session, phone, sync, waiting_changes
 from tests.helpers import VILLAGE_EAST, LiveServer
-from tests.shared.test_photos import camera_jpeg
+from tests.shared.test_photos import camera_jpeg, png_header_only
 
 PLACE = {"latitude": 25.0431, "longitude": 102.7089, "accuracy": 12.0}
 # 10:30 in China on 5 December, as the camera wrote it (no offset: China time).
@@ -123,6 +123,11 @@ def test_a_refused_position_and_a_file_that_is_no_photo_are_said_plainly(
 ) -> None:
     fake = tmp_path / "scan.jpg"
     fake.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n")
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_header_only(50_000, 50_000))
+    whole = camera_jpeg(1600, 1200)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole[: len(whole) // 2])
     picture = tmp_path / "site.jpg"
     picture.write_bytes(camera_jpeg(1600, 1200, taken=TAKEN))
     with phone(browser, live_server) as page:  # the browser refuses the position
@@ -131,6 +136,13 @@ def test_a_refused_position_and_a_file_that_is_no_photo_are_said_plainly(
         page.set_input_files("#photo-file", str(fake))
         page.wait_for_selector("#photo-message.more-refused")
         assert "不是可用的照片" in page.inner_text("#photo-message")
+        for refused, words in ((bomb, "像素太多50000×50000"), (cut, "损坏或不完整")):
+            page.set_input_files("#photo-file", str(refused))
+            page.wait_for_function(
+                "(words) => document.querySelector('#photo-message.more-refused')"
+                "?.textContent.includes(words)",
+                arg=words,
+            )
         assert waiting_changes(page) == 1
         assert page.locator("#photo-gallery li").count() == 0
 

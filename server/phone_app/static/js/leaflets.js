@@ -19,6 +19,7 @@ import {
   select,
   sessionLabel,
   showErrors,
+  toIso,
   unitNames,
   villageOptions,
   wholeNumber,
@@ -485,7 +486,7 @@ function correctionForm(root, kind, original, data) {
             copies,
             session_id: original.session_id || null,
             unit_code: original.unit_code || null,
-            handed_out_at: fromChinaLocal(chinaLocalInput()),
+            handed_out_at: toIso(new Date()),
             correction_of: original.id,
           };
     try {

@@ -79,6 +79,23 @@ function jpegSize(b, view) {
   return { width: 0, height: 0 };
 }
 
+// Whether the file runs to its format's end, as Pillow's load() insists (a browser would draw a
+// photo cut short with a grey lower half): a JPEG's end-of-image marker, a PNG's IEND chunk,
+// a WebP's RIFF length.
+function isWhole(format, b) {
+  if (format === "JPEG") {
+    let end = b.length;
+    while (end > 2 && b[end - 1] === 0) end -= 1; // padding some cameras add
+    return end >= 4 && b[end - 2] === 0xff && b[end - 1] === 0xd9;
+  }
+  if (format === "PNG") {
+    const tail = String.fromCharCode(...b.subarray(Math.max(0, b.length - 12)));
+    return tail.includes("IEND");
+  }
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return view.getUint32(4, true) + 8 <= b.length;
+}
+
 // ------------------------------------------------------------------ EXIF
 
 /** The EXIF time and place of a JPEG (shared/photos.py _taken_at and _place): takenAt as UTC
@@ -197,7 +214,9 @@ export async function reducePhoto(file, limits) {
   const original = new Uint8Array(await file.arrayBuffer());
   const header = original.length ? sniff(original) : null;
   if (!header) throw new PhotoRefused(NOT_AN_IMAGE);
-  if (!header.width || !header.height) throw new PhotoRefused(DAMAGED);
+  if (!header.width || !header.height || !isWhole(header.format, original)) {
+    throw new PhotoRefused(DAMAGED);
+  }
   if (header.width * header.height > limits.max_pixels) {
     const mp = (limits.max_pixels / 1e6).toFixed(1);
     throw new PhotoRefused({
