@@ -16,6 +16,7 @@ from PIL import Image
 from sqlite_utils import Database
 
 from server.figures.performance import performance
+from shared import photos
 from tests.browser import screenshot
 from tests.e2e.phone_more import new_session, phone, sync, waiting_changes
 from tests.helpers import VILLAGE_EAST, LiveServer
@@ -176,7 +177,8 @@ def test_photo_bytes_resume_after_the_link_drops_and_nothing_is_sent_twice(
     browser: Any, live_server: LiveServer, tmp_path: Path
 ) -> None:
     picture = tmp_path / "board.jpg"
-    picture.write_bytes(camera_jpeg(2400, 1800, taken=TAKEN))
+    # A camera that wrote its own GPS (with its error) and its time zone: those are the photo's.
+    picture.write_bytes(camera_jpeg(2400, 1800, taken=TAKEN, offset="+07:00", gps=(24.51, 103.12)))
     with phone(browser, live_server, geolocation=PLACE, link_cuts=True) as page:
         session = new_session(page, "展板", VILLAGE_EAST, "2026-12-05T01:00:00Z")
         open_photos(page, session)
@@ -234,3 +236,13 @@ def test_photo_bytes_resume_after_the_link_drops_and_nothing_is_sent_twice(
     [row] = photo_rows(live_server)
     data = server_bytes(live_server, row["sha256"])
     assert len(data) == size and hashlib.sha256(data).hexdigest() == row["sha256"]
+    # The phone read the EXIF as shared/photos.py reads it on the laptop, and kept its size.
+    laptop = photos.reduce_photo(picture.read_bytes())
+    assert (row["latitude"], row["longitude"], row["accuracy_m"], row["taken_at"]) == (
+        laptop.latitude,
+        laptop.longitude,
+        laptop.accuracy_m,
+        laptop.taken_at,
+    )
+    assert row["taken_at"] == "2026-12-05T03:30:00Z" and row["accuracy_m"] == 8.0
+    assert (row["width"], row["height"]) == (laptop.width, laptop.height)
