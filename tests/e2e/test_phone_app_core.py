@@ -120,12 +120,16 @@ def test_installed_app_records_a_session_offline_and_the_report_shows_it(
         assert page.inner_text("[data-figure=verified]") == "3"
         # session, its edit (closed), farmer, three check-ins
         assert outbox_states(page) == {"pending": 6}
+        assert page.inner_text("#net") == "离线 · 待发 6"
         assert count_rows(live_server.db_path, "sessions") == 0
 
+        # Back in signal: the app syncs by itself, nobody presses anything.
         context.set_offline(False)
-        page.goto(f"{live_server.url}/app/#outbox")
-        page.click("[data-action=sync]")
-        page.wait_for_selector("[data-figure=pending]:text-is('0')", timeout=20_000)
+        page.wait_for_selector("#toast:has-text('同步完成')", timeout=20_000)
+        assert outbox_states(page) == {}
+        page.click("#menu-button")
+        page.click("[data-go=outbox]")
+        page.wait_for_selector("[data-figure=pending]:text-is('0')")
         assert page.inner_text("[data-figure=refused]") == "0"
         assert errors == []
     finally:

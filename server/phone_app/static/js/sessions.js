@@ -6,7 +6,7 @@ import { isoOfMs } from "./clock.js";
 import { field, fill, h } from "./dom.js";
 import { chinaDay, chinaParts, chinaTime, t } from "./i18n.js";
 import { byId, forgetPlaces, unitName, villageSelect } from "./places.js";
-import { checkinsOf, deleteRecord, getMeta, getRecord, listRecords, listReference, saveRecord } from "./store.js";
+import { checkinsOf, deleteRecord, getMeta, getRecord, listRecords, listReference, saveRecord, undoneCheckins } from "./store.js";
 
 /** True when this envoy leads, co-runs or made the session (the server's rule). */
 export function mayRecordAt(session, envoyId) {
@@ -168,6 +168,7 @@ async function renderSession(root, params) {
   }
   const checkins = (await checkinsOf(session.id)).sort((a, b) => a.checked_in_at.localeCompare(b.checked_in_at));
   const farmers = await byFarmer();
+  const undone = await undoneCheckins(session.id);
   const technologies = await byId("technology");
   const actionsBox = h("div", { class: "panel" });
   fill(
@@ -204,6 +205,20 @@ async function renderSession(root, params) {
     checkins.length
       ? h("ul", { class: "list checked-in" }, checkins.map((checkin) => checkedInItem(checkin, farmers)))
       : h("p", { class: "muted" }, t({ zh: "还没有人签到", en: "nobody checked in yet" })),
+    undone.length ? h("h2", {}, t({ zh: "已撤销的签到", en: "Check-ins undone" })) : null,
+    undone.length
+      ? h(
+          "ul",
+          { class: "list undone" },
+          undone.map((row) =>
+            h(
+              "li",
+              { "data-farmer": row.farmer_id },
+              h("div", { class: "grow" }, h("strong", {}, farmers.get(row.farmer_id)?.name || "?"), h("div", { class: "muted" }, `${chinaTime(row.undone_at)} · ${row.reason}`)),
+            ),
+          ),
+        )
+      : null,
   );
 }
 
