@@ -15,6 +15,7 @@ const GPS_LAT = 2;
 const GPS_LON_REF = 3;
 const GPS_LON = 4;
 const GPS_H_ERROR = 31;
+const ORIENTATION = 0x0112;
 
 /** A refusal of the file itself, with the words the laptop's shared/errors.py gives. */
 export class PhotoRefused extends Error {
@@ -101,11 +102,12 @@ function isWhole(format, b) {
 /** The EXIF time and place of a JPEG (shared/photos.py _taken_at and _place): takenAt as UTC
  * ISO text (China time when the camera wrote no offset), latitude/longitude/accuracyM. */
 export function readExif(bytes) {
-  const found = { takenAt: null, latitude: null, longitude: null, accuracyM: null };
+  const found = { takenAt: null, latitude: null, longitude: null, accuracyM: null, orientation: 1 };
   try {
     const tiff = exifTiff(bytes);
     if (!tiff) return found;
     const ifd0 = readIfd(tiff, tiff.first);
+    found.orientation = ifd0.get(ORIENTATION)?.value?.[0] || 1;
     const inner = ifd0.get(EXIF_IFD) ? readIfd(tiff, ifd0.get(EXIF_IFD).value[0]) : new Map();
     found.takenAt = takenAt(inner.get(DATETIME_ORIGINAL)?.value, inner.get(OFFSET_TIME_ORIGINAL)?.value);
     const gps = ifd0.get(GPS_IFD) ? readIfd(tiff, ifd0.get(GPS_IFD).value[0]) : new Map();
@@ -227,14 +229,8 @@ export async function reducePhoto(file, limits) {
   const exif =
     header.format === "JPEG"
       ? readExif(original)
-      : { takenAt: null, latitude: null, longitude: null, accuracyM: null };
-  let bitmap;
-  try {
-    // "from-image": turned upright by its EXIF orientation, as ImageOps.exif_transpose does.
-    bitmap = await createImageBitmap(new Blob([original]), { imageOrientation: "from-image" });
-  } catch (_error) {
-    throw new PhotoRefused(DAMAGED);
-  }
+      : { takenAt: null, latitude: null, longitude: null, accuracyM: null, orientation: 1 };
+  const bitmap = await decodeUpright(original, header, exif.orientation, limits.max_side);
   const scale = Math.min(1, limits.max_side / Math.max(bitmap.width, bitmap.height));
   const width = Math.max(1, Math.round(bitmap.width * scale));
   const height = Math.max(1, Math.round(bitmap.height * scale));
@@ -271,6 +267,34 @@ function thumbnail(canvas) {
   const url = small.toDataURL("image/jpeg", 0.7);
   small.width = 0;
   return url;
+}
+
+// The pixels turned upright by the EXIF orientation ("from-image", as ImageOps.exif_transpose
+// does), decoded straight at the size kept when the photo is larger: a 50-megapixel photo
+// then never takes 200 MB (Pillow's draft mode, for the same reason).
+async function decodeUpright(original, header, orientation, maxSide) {
+  const turned = orientation >= 5 && orientation <= 8;
+  const [w, h] = turned ? [header.height, header.width] : [header.width, header.height];
+  const scale = Math.min(1, maxSide / Math.max(w, h));
+  const options = { imageOrientation: "from-image" };
+  const wanted = [Math.max(1, Math.round(w * scale)), Math.max(1, Math.round(h * scale))];
+  try {
+    if (scale < 1) {
+      const small = await createImageBitmap(new Blob([original]), {
+        ...options,
+        resizeWidth: wanted[0],
+        resizeHeight: wanted[1],
+        resizeQuality: "high",
+      });
+      // Sized after turning, the shape is the one wanted; sized before, it comes out crosswise
+      // (and squeezed): then decoded whole and scaled on the canvas instead.
+      if (small.width === wanted[0] && small.height === wanted[1]) return small;
+      small.close();
+    }
+    return await createImageBitmap(new Blob([original]), options);
+  } catch (_error) {
+    throw new PhotoRefused(DAMAGED);
+  }
 }
 
 function jpeg(canvas, quality) {
