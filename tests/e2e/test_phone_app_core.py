@@ -120,12 +120,16 @@ def test_installed_app_records_a_session_offline_and_the_report_shows_it(
         assert page.inner_text("[data-figure=verified]") == "3"
         # session, its edit (closed), farmer, three check-ins
         assert outbox_states(page) == {"pending": 6}
+        assert page.inner_text("#net") == "离线 · 待发 6"
         assert count_rows(live_server.db_path, "sessions") == 0
 
+        # Back in signal: the app syncs by itself, nobody presses anything.
         context.set_offline(False)
-        page.goto(f"{live_server.url}/app/#outbox")
-        page.click("[data-action=sync]")
-        page.wait_for_selector("[data-figure=pending]:text-is('0')", timeout=20_000)
+        page.wait_for_selector("#toast:has-text('同步完成')", timeout=20_000)
+        assert outbox_states(page) == {}
+        page.click("#menu-button")
+        page.click("[data-go=outbox]")
+        page.wait_for_selector("[data-figure=pending]:text-is('0')")
         assert page.inner_text("[data-figure=refused]") == "0"
         assert errors == []
     finally:
@@ -226,3 +230,48 @@ def test_a_new_version_of_the_shell_replaces_the_cached_one(
     finally:
         context.close()
         proxy.close()
+
+
+def test_every_screen_fits_360_px_and_switches_to_english(
+    browser: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    farmers_on_server(live_server, tmp_path)
+    context = phone_context(browser)
+    try:
+        page = open_app(context, live_server)
+        errors = watch_errors(page)
+        enrol(page, live_server, "张三")
+        page.click("[data-action=new-session]")
+        page.fill("input[name=title]", "一个很长很长很长很长很长很长很长很长很长很长很长的培训标题")
+        page.select_option("select[name=unit_code]", VILLAGE_EAST)
+        page.click("button[type=submit]")
+        page.wait_for_selector("[data-screen=session]")
+        session_hash = page.evaluate("location.hash")
+        screens = [
+            "#sessions",
+            session_hash,
+            session_hash.replace("#session?id=", "#checkin?session="),
+            session_hash.replace("#session?id=", "#farmer-new?session="),
+            "#farmers",
+            "#outbox",
+        ]
+        for screen in screens:
+            page.goto(f"{live_server.url}/app/{screen}")
+            page.wait_for_selector("main .screen")
+            assert page.evaluate("document.scrollingElement.scrollWidth") <= 360, screen
+            assert "Sessions" not in page.inner_text("body")
+
+        page.click("#menu-button")
+        page.click("[data-lang=en]")
+        page.wait_for_selector("#title:text-is('Sync and outbox')")
+        page.click("#menu-button")
+        page.click("[data-go=sessions]")
+        page.wait_for_selector("#title:text-is('Sessions')")
+        assert "Today" in page.inner_text("main")
+        # The choice is kept: the app opens in English next time.
+        page.reload()
+        page.wait_for_selector("#title:text-is('Sessions')")
+        assert page.evaluate("document.documentElement.lang") == "en"
+        assert errors == []
+    finally:
+        context.close()

@@ -109,6 +109,7 @@ def through_the_phone_app(browser: Any, server: LiveServer, day: str) -> None:
         page.fill("input[name=reason]", "点错了人")
         page.click("[data-action=confirm-undo]")
         page.wait_for_selector("[data-figure=verified]:text-is('1')")
+        assert "点错了人" in page.inner_text("ul.undone li:has-text('周八')")
 
         page.click("[data-action=edit]")
         page.fill("input[name=title]", "玉米高产栽培培训（上午）")

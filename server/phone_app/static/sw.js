@@ -8,8 +8,9 @@ self.addEventListener("install", (event) => {
   event.waitUntil(
     (async () => {
       const cache = await caches.open(CACHE);
-      // "reload": past the browser's HTTP cache, so a new version never caches an old file.
-      await cache.addAll(SHELL_FILES.map((url) => new Request(url, { cache: "reload" })));
+      // "no-cache": each file checked with the server (by its ETag), so a new version never
+      // caches an old file, yet what the page itself just fetched is not downloaded twice.
+      await cache.addAll(SHELL_FILES.map((url) => new Request(url, { cache: "no-cache" })));
       await self.skipWaiting();
     })(),
   );

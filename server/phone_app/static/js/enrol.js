@@ -83,7 +83,8 @@ registerScreen("enrol", {
   menu: false,
   async render(root) {
     const enrolled = await getMeta("envoy");
-    if (enrolled) {
+    const revoked = await getMeta("revoked");
+    if (enrolled && !revoked) {
       fill(
         root,
         h("p", {}, t({ zh: `本机已登记给 ${enrolled.name}。`, en: `This phone is enrolled for ${enrolled.name}.` })),
@@ -102,6 +103,9 @@ registerScreen("enrol", {
           submitCode(code.value, name.value.trim(), status);
         },
       },
+      revoked
+        ? h("p", { class: "error" }, t({ zh: "科技局已停用本机原来的登记。请输入新的登记码；本机待发送的记录不会丢失，登记后一并发送。", en: "The bureau revoked this phone's enrolment. Type a new code: what waits to be sent is kept and goes after enrolling." }))
+        : null,
       h("p", {}, t({ zh: "请输入科技局给的一次性登记码。登记需要网络，之后没有信号也能用。", en: "Type the one-time code the bureau gave you. Enrolling needs the network; afterwards the app works without signal." })),
       field({ zh: "登记码", en: "Enrolment code" }, code),
       field({ zh: "设备名称（可不填）", en: "Device name (optional)" }, name),

@@ -1,7 +1,7 @@
 // The outbox and sync: what waits to be sent, by kind; each change the server refused with its
 // reason in Chinese and what to do; what the server holds; a sync button (syncs also start by
 // themselves when the network comes back).
-import { onSynced, refresh, registerScreen, toast } from "./app.js";
+import { navigate, onSynced, refresh, registerScreen, toast } from "./app.js";
 import { RECORD_KINDS } from "./choices.js";
 import { fill, h } from "./dom.js";
 import { chinaTime, half, t } from "./i18n.js";
@@ -38,8 +38,18 @@ async function renderOutbox(root) {
   const heldCount = Number((await getMeta("held_count")) || 0);
   const status = h("p", { class: "status", role: "status" }, last ? t({ zh: `上次同步：${chinaTime(last.at)}`, en: `last synced ${chinaTime(last.at)}` }) : t({ zh: "尚未同步", en: "not synced yet" }));
   const button = h("button", { type: "button", class: "primary", "data-action": "sync", disabled: syncing(), onclick: () => runSync(button, status) }, t({ zh: "立即同步", en: "Sync now" }));
+  const revoked = await getMeta("revoked");
   fill(
     root,
+    revoked
+      ? h(
+          "div",
+          { class: "card error", role: "alert" },
+          t({ zh: "科技局已停用本机的登记，同步前请重新登记。", en: "The bureau revoked this phone: enrol it again before syncing." }),
+          " ",
+          h("button", { type: "button", "data-action": "enrol-again", onclick: () => navigate("enrol") }, t({ zh: "重新登记", en: "Enrol again" })),
+        )
+      : null,
     h("div", { class: "actions" }, button),
     status,
     h("h2", {}, t({ zh: "待发送", en: "Waiting to be sent" }), " ", h("span", { class: "badge", "data-figure": "pending" }, String(pending.length))),
@@ -99,6 +109,10 @@ async function runSync(button, status) {
     refresh();
   } catch (error) {
     button.disabled = false;
+    if (error.revoked) {
+      refresh();
+      return;
+    }
     fill(status, h("span", { class: "error", role: "alert" }, error.text ? t(error.text) : String(error.message || error)));
   }
 }

@@ -35,8 +35,9 @@ export async function unitName(code) {
   return unit.level === "village" && parent ? `${parent.name}/${unit.name}` : unit.name;
 }
 
-/** A <select> of villages grouped by township; the envoy's own townships first. */
-export async function villageSelect(name, selected = "", { required = true, blank = true } = {}) {
+/** A <select> of villages grouped by township, the envoy's own townships first; with
+ * `townships`, each township itself heads its group (a large training is held for a town). */
+export async function villageSelect(name, selected = "", { required = true, blank = true, townships = false } = {}) {
   const { villages } = await places();
   const envoy = (await getMeta("envoy")) || {};
   const own = new Set((envoy.township_codes || []).map((code) => String(code).padEnd(12, "0")));
@@ -57,6 +58,13 @@ export async function villageSelect(name, selected = "", { required = true, blan
       h(
         "optgroup",
         { label: township },
+        townships && group.items.length
+          ? h(
+              "option",
+              { value: group.items[0].code.slice(0, 9).padEnd(12, "0"), selected: group.items[0].code.slice(0, 9).padEnd(12, "0") === selected },
+              t({ zh: `${township}（全镇）`, en: `${township} (whole township)` }),
+            )
+          : null,
         group.items.map((village) => h("option", { value: village.code, selected: village.code === selected }, village.name)),
       ),
     ),

@@ -4,7 +4,7 @@
 import { places } from "./places.js";
 import { listAliases, listRecords } from "./store.js";
 
-const SHOWN = 50;
+const SHOWN = 30;
 
 /** An index over the phone's live farmers; a record merged into another (the server's
  * aliases) is left out, the one it was merged into stays. */

@@ -6,7 +6,7 @@ import { isoOfMs } from "./clock.js";
 import { field, fill, h } from "./dom.js";
 import { chinaDay, chinaParts, chinaTime, t } from "./i18n.js";
 import { byId, forgetPlaces, unitName, villageSelect } from "./places.js";
-import { checkinsOf, deleteRecord, getMeta, getRecord, listRecords, listReference, saveRecord } from "./store.js";
+import { checkinsOf, deleteRecord, getMeta, getRecord, listRecords, listReference, saveRecord, undoneCheckins } from "./store.js";
 
 /** True when this envoy leads, co-runs or made the session (the server's rule). */
 export function mayRecordAt(session, envoyId) {
@@ -86,7 +86,7 @@ async function renderForm(root, params) {
     Object.entries(SESSION_KINDS).map(([code, words]) => h("option", { value: code, selected: code === (session?.kind || "village_training") }, t(words))),
   );
   const title = h("input", { name: "title", maxlength: 200, required: true, value: session?.title || "" });
-  const village = await villageSelect("unit_code", session?.unit_code || "");
+  const village = await villageSelect("unit_code", session?.unit_code || "", { townships: true });
   const starts = h("input", { name: "starts_at", type: "datetime-local", required: true, value: isoToChinaInput(session?.starts_at || new Date().toISOString()) });
   const ends = h("input", { name: "ends_at", type: "datetime-local", value: isoToChinaInput(session?.ends_at) });
   const place = h("input", { name: "place", maxlength: 200, value: session?.place || "" });
@@ -101,7 +101,7 @@ async function renderForm(root, params) {
     { onsubmit: (event) => saveForm(event, form, session, status) },
     field({ zh: "类型", en: "Kind" }, kind),
     field({ zh: "标题", en: "Title" }, title),
-    field({ zh: "村（大型活动可选乡镇所在村）", en: "Village" }, village),
+    field({ zh: "村（大型培训可选全镇）", en: "Village (or a whole township for a large training)" }, village),
     field({ zh: "开始时间", en: "Starts" }, starts),
     field({ zh: "结束时间（可不填）", en: "Ends (optional)" }, ends),
     field({ zh: "地点（可不填）", en: "Place (optional)" }, place),
@@ -168,6 +168,7 @@ async function renderSession(root, params) {
   }
   const checkins = (await checkinsOf(session.id)).sort((a, b) => a.checked_in_at.localeCompare(b.checked_in_at));
   const farmers = await byFarmer();
+  const undone = await undoneCheckins(session.id);
   const technologies = await byId("technology");
   const actionsBox = h("div", { class: "panel" });
   fill(
@@ -206,6 +207,20 @@ async function renderSession(root, params) {
     checkins.length
       ? h("ul", { class: "list checked-in" }, checkins.map((checkin) => checkedInItem(checkin, farmers)))
       : h("p", { class: "muted" }, t({ zh: "还没有人签到", en: "nobody checked in yet" })),
+    undone.length ? h("h2", {}, t({ zh: "已撤销的签到", en: "Check-ins undone" })) : null,
+    undone.length
+      ? h(
+          "ul",
+          { class: "list undone" },
+          undone.map((row) =>
+            h(
+              "li",
+              { "data-farmer": row.farmer_id },
+              h("div", { class: "grow" }, h("strong", {}, farmers.get(row.farmer_id)?.name || "?"), h("div", { class: "muted" }, `${chinaTime(row.undone_at)} · ${row.reason}`)),
+            ),
+          ),
+        )
+      : null,
   );
 }
 

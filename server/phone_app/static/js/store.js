@@ -100,6 +100,10 @@ export async function inTransaction(stores, mode, body) {
     throw error;
   }
   await done;
+  if (mode === "readwrite" && stores.includes("outbox")) {
+    // The shell shows how much waits (app.js); anything that changed the outbox says so.
+    window.dispatchEvent(new Event("tianjian:outbox"));
+  }
   return result;
 }
 
@@ -139,6 +143,9 @@ function notEnrolled() {
 /** Keep what the enrolment answer says, as FieldStore.save_enrolment does. */
 export async function saveEnrolment(serverUrl, answer, offsetMs, capabilities) {
   return inTransaction(["meta"], "readwrite", async (tx) => {
+    // Enrolled again (after the bureau revoked the old token): changes still waiting keep
+    // their numbers and go with the new token, so numbering carries on above them.
+    const nextSeq = Math.max(1, Number((await metaIn(tx, "next_seq", 1)) || 1));
     const values = {
       server_url: serverUrl,
       device_id: answer.device_id,
@@ -146,14 +153,16 @@ export async function saveEnrolment(serverUrl, answer, offsetMs, capabilities) {
       envoy_id: answer.envoy.id,
       envoy: answer.envoy,
       clock_offset_ms: offsetMs,
-      next_seq: 1,
+      next_seq: nextSeq,
       cursor: 0,
+      revoked: false,
+      deferred: null,
       checkin_key: answer.checkin_key || null,
       server_capabilities: capabilities,
       enrolled_at: isoOfMs(Date.now()),
     };
     for (const [key, value] of Object.entries(values)) await putMeta(tx, key, value);
-    const stamp = hlcObserve(null, answer.server_hlc || null, answer.device_id);
+    const stamp = hlcObserve(await metaIn(tx, "hlc", null), answer.server_hlc || null, answer.device_id);
     await putMeta(tx, "hlc", stamp);
   });
 }
@@ -406,6 +415,11 @@ export async function listAliases() {
  * ("中文 / English") and field errors. */
 export async function outboxEntries() {
   return inTransaction(["outbox"], "readonly", (tx) => req(tx.objectStore("outbox").getAll()));
+}
+
+/** How many changes wait to be sent. */
+export async function pendingCount() {
+  return inTransaction(["outbox"], "readonly", (tx) => req(tx.objectStore("outbox").index("state").count(PENDING)));
 }
 
 /** Forget one refused change (it is never sent again). */
