@@ -303,6 +303,10 @@ def test_cli_adds_the_first_admin_from_a_password_file(
 
 
 PUBLIC = {"auth.sign_in", "switch_language", "static", "root", "favicon"}
+# Farmers check themselves in from the phone app's QR without an account.
+PUBLIC |= {"farmer_checkin.checkin_page"}
+# The phone app's files: the app itself asks for nothing but a device token, on the API.
+PUBLIC |= {"phone_app.bare", "phone_app.index", "phone_app.worker", "phone_app.shell_file"}
 
 
 def page_rules(app: Flask) -> list[tuple[str, str, str]]:
