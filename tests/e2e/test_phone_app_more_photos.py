@@ -179,7 +179,7 @@ def test_photo_bytes_resume_after_the_link_drops_and_nothing_is_sent_twice(
     picture = tmp_path / "board.jpg"
     # A camera that wrote its own GPS (with its error) and its time zone: those are the photo's.
     picture.write_bytes(camera_jpeg(2400, 1800, taken=TAKEN, offset="+07:00", gps=(24.51, 103.12)))
-    with phone(browser, live_server, geolocation=PLACE, link_cuts=True) as page:
+    with phone(browser, live_server, geolocation=PLACE, network_faults=True) as page:
         session = new_session(page, "展板", VILLAGE_EAST, "2026-12-05T01:00:00Z")
         open_photos(page, session)
         page.set_input_files("#photo-file", str(picture))
@@ -246,3 +246,48 @@ def test_photo_bytes_resume_after_the_link_drops_and_nothing_is_sent_twice(
     )
     assert row["taken_at"] == "2026-12-05T03:30:00Z" and row["accuracy_m"] == 8.0
     assert (row["width"], row["height"]) == (laptop.width, laptop.height)
+
+
+def test_a_spoilt_chunk_is_sent_again_and_a_busy_server_is_waited_for(
+    browser: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    picture = tmp_path / "sheet.jpg"
+    picture.write_bytes(camera_jpeg(2400, 1800, taken=TAKEN))
+    with phone(browser, live_server, geolocation=PLACE, network_faults=True) as page:
+        session = new_session(page, "签到表", VILLAGE_EAST, "2026-12-05T01:00:00Z")
+        open_photos(page, session)
+        page.set_input_files("#photo-file", str(picture))
+        page.wait_for_selector("#photo-gallery li img")
+        size = size_on_phone(page)
+        offsets: list[int] = []
+
+        def link(route: Any) -> None:
+            if route.request.method != "PUT":
+                route.continue_()
+                return
+            offsets.append(int(parse_qs(urlparse(route.request.url).query)["offset"][0]))
+            if len(offsets) == 2:  # spoilt on the way: the server refuses the chunk
+                route.fulfill(
+                    status=422,
+                    content_type="application/json",
+                    body='{"message": "分块校验不符 / the chunk does not match its hash"}',
+                )
+            elif len(offsets) == 3:  # busy: asked to come back in a second
+                route.fulfill(
+                    status=429,
+                    headers={"Retry-After": "1"},
+                    content_type="application/json",
+                    body='{"message": "请求太频繁 / too many requests"}',
+                )
+            else:
+                route.continue_()
+
+        page.route("**/api/v1/media/**", link)
+        report = sync(page)
+        assert report["photosSent"] == 1, report
+        chunk = 32 * 1024
+        # The refused chunk and the one the busy server did not take went again, nothing else.
+        assert offsets == [0, chunk, chunk, *range(chunk, size, chunk)]
+    [row] = photo_rows(live_server)
+    data = server_bytes(live_server, row["sha256"])
+    assert hashlib.sha256(data).hexdigest() == row["sha256"] and len(data) == size
