@@ -148,3 +148,25 @@ def test_field_client_and_phone_app_make_the_same_server_records(
     assert set(by_phone) == {p.FARMER, p.SESSION, p.ATTENDANCE}
     assert len(by_phone[p.ATTENDANCE]) == 2
     assert by_phone == by_field_client
+    # Each told its server what it holds in the same words (the device report header).
+    assert reported_holdings(other_db) == reported_holdings(live_server.db_path)
+    assert reported_holdings(other_db)[p.ATTENDANCE] == {
+        "live": 1,
+        "waiting": 0,
+        "new": 0,
+        "gone": 0,
+        "refused": 0,
+    }
+
+
+def reported_holdings(db_path: str) -> dict[str, Any]:
+    """What the envoy's device last reported holding, per kind (its cursor apart)."""
+    db = init_db(db_path)
+    try:
+        rows = db.execute(
+            "SELECT device_report FROM devices WHERE device_report IS NOT NULL"
+        ).fetchall()
+    finally:
+        db.close()
+    assert len(rows) == 1
+    return dict(json.loads(rows[0][0])["kinds"])
