@@ -47,6 +47,8 @@ def world(app: Flask, db_path: str) -> Iterator[dict[str, list[str]]]:
         "token_id": ["1"],
         "lang": ["zh_CN", "en"],
         "sha256": ["0" * 64],
+        # A phone app file (server/phone_app).
+        "path": ["js/app.js", "manifest.webmanifest"],
     }
     db.close()
 
