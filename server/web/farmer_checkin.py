@@ -36,6 +36,12 @@ LABELS = {
     "gender": ("性别", "Gender"),
     "birth_year": ("出生年份", "Year of birth"),
 }
+# Said with a green answer while the session has not reached the server: the check-in is kept
+# and counts once the envoy's phone syncs it.
+HELD_NOTE = (
+    "特派员的手机同步后，本次签到即计入这场培训。",
+    "Your check-in counts for this session once the envoy's phone syncs.",
+)
 MOBILE_TAKEN = (
     "这个手机号已有人登记，未签到。如是您本人，请在上方输入手机号并填写登记时的姓名，"
     "或请特派员帮您签到 / this number is already registered: nobody was checked in. If it "
@@ -252,6 +258,7 @@ def _checked_in(
         name=done.farmer.get("name") or "",
         first_at=done.checked_in_at,
         ticket=_ticket(qr),
+        note=None if qr.session is not None or not done.new else tr(*HELD_NOTE),
     )
     response = make_response(page)
     response.set_cookie(

@@ -17,12 +17,12 @@ def phone(
     server: LiveServer,
     envoy: str = "张三",
     geolocation: dict[str, float] | None = None,
-    link_cuts: bool = False,
+    network_faults: bool = False,
 ) -> Iterator[Any]:
     """A phone's page with the app open and enrolled for `envoy` (pwa-core's steps); with
     `geolocation` the app may read the phone's position (granted), without it the browser
-    refuses it. No script error may happen on the way (`link_cuts`: requests the test cuts
-    are logged by the browser, and are not errors of the app)."""
+    refuses it. No script error may happen on the way (`network_faults`: the browser logs the
+    requests a test cuts or answers with an error itself; those are not errors of the app)."""
     context = browser.new_context(
         **PHONE,
         permissions=["geolocation"] if geolocation else [],
@@ -35,7 +35,7 @@ def phone(
         yield page
     finally:
         context.close()
-    if link_cuts:
+    if network_faults:
         errors = [e for e in errors if "Failed to load resource" not in e]
     assert not errors, errors
 

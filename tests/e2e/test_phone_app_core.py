@@ -109,7 +109,8 @@ def test_installed_app_records_a_session_offline_and_the_report_shows_it(
         page.fill("input[name=name]", "王小花")
         page.fill("input[name=mobile]", "137 0013 7003")
         page.select_option("select[name=gender]", "female")
-        page.click("[data-action=save-farmer]")
+        # A double tap on a slow phone registers the farmer once.
+        page.dblclick("[data-action=save-farmer]")
         page.wait_for_selector("[data-screen=checkin] [data-figure=verified]:text-is('3')")
 
         page.click("text=返回场次")
@@ -120,12 +121,16 @@ def test_installed_app_records_a_session_offline_and_the_report_shows_it(
         assert page.inner_text("[data-figure=verified]") == "3"
         # session, its edit (closed), farmer, three check-ins
         assert outbox_states(page) == {"pending": 6}
+        assert page.inner_text("#net") == "离线 · 待发 6"
         assert count_rows(live_server.db_path, "sessions") == 0
 
+        # Back in signal: the app syncs by itself, nobody presses anything.
         context.set_offline(False)
-        page.goto(f"{live_server.url}/app/#outbox")
-        page.click("[data-action=sync]")
-        page.wait_for_selector("[data-figure=pending]:text-is('0')", timeout=20_000)
+        page.wait_for_selector("#toast:has-text('同步完成')", timeout=20_000)
+        assert outbox_states(page) == {}
+        page.click("#menu-button")
+        page.click("[data-go=outbox]")
+        page.wait_for_selector("[data-figure=pending]:text-is('0')")
         assert page.inner_text("[data-figure=refused]") == "0"
         assert errors == []
     finally:
@@ -243,6 +248,24 @@ def test_every_screen_fits_360_px_and_switches_to_english(
         page.click("button[type=submit]")
         page.wait_for_selector("[data-screen=session]")
         session_hash = page.evaluate("location.hash")
+        call(
+            page,
+            "store.js",
+            """const envoy = await m.getMeta("envoy_id");
+               const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 19) + "Z";
+               const lastWeek = new Date(Date.now() - 7 * 86400000).toISOString().slice(0, 19) + "Z";
+               for (const [title, at] of [["明天的培训", tomorrow], ["上周的培训", lastWeek]]) {
+                 await m.saveRecord("session", {kind: "field_day", title, unit_code: arg,
+                                                starts_at: at, lead_envoy_id: envoy});
+               }""",
+            VILLAGE_EAST,
+        )
+        page.goto(f"{live_server.url}/app/#sessions")
+        lists = page.locator("[data-screen=sessions] ul.sessions")
+        assert "很长很长" in lists.nth(0).inner_text()
+        assert "明天的培训" in lists.nth(1).inner_text() and "现场观摩" in lists.nth(1).inner_text()
+        # An earlier session not yet closed is still in sight, to close it.
+        assert "上周的培训" in lists.nth(2).inner_text()
         screens = [
             "#sessions",
             session_hash,
@@ -262,8 +285,8 @@ def test_every_screen_fits_360_px_and_switches_to_english(
         page.wait_for_selector("#title:text-is('Sync and outbox')")
         page.click("#menu-button")
         page.click("[data-go=sessions]")
-        page.wait_for_selector("#title:text-is('Sessions')")
-        assert "Today" in page.inner_text("main")
+        page.wait_for_selector("[data-screen=sessions] h2:text-is('Today')")
+        assert "Upcoming" in page.inner_text("main") and "今天" not in page.inner_text("main")
         # The choice is kept: the app opens in English next time.
         page.reload()
         page.wait_for_selector("#title:text-is('Sessions')")

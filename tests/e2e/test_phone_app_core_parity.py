@@ -8,13 +8,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from field_client import operations
+from field_client import holdings, operations
 from server.store.db import init_db
 from server.store.records import row_to_state, table_of
 from shared import protocol as p
 from shared.clock import CHINA
 from shared.schemas.field import data_fields
-from tests.e2e.phone_app import enrol, outbox_states, phone_context
+from tests.e2e.phone_app import call, enrol, outbox_states, phone_context
 from tests.helpers import VILLAGE_EAST, LiveServer, enrolled_store, load_demo_reference
 
 # Fields that name the device or the moment a tap was made: they must differ between the two.
@@ -48,7 +48,9 @@ def portable_records(db_path: str) -> dict[str, list[str]]:
     return {kind: sorted(rows) for kind, rows in found.items()}
 
 
-def through_the_field_client(server: LiveServer, tmp_path: Path, day: str) -> None:
+def through_the_field_client(server: LiveServer, tmp_path: Path, day: str) -> str:
+    """The work through the field client's operations; answers the device report it would
+    send before syncing, its cursor left out."""
     store = enrolled_store(server, str(tmp_path / "field.db"), "张三")
     try:
         sun = operations.register_farmer(
@@ -69,13 +71,17 @@ def through_the_field_client(server: LiveServer, tmp_path: Path, day: str) -> No
         operations.undo_checkin(store, session, zhou, reason="点错了人")
         operations.edit_session(store, session, title="玉米高产栽培培训（上午）")
         operations.close_session(store, session, ends_at=f"{day} 11:00", headcount=25)
+        before_sync = holdings.count(store).report().encode().split(",", 1)[1]
         outcome = operations.sync_device(store, retries=1, backoff=0.05)
         assert outcome.pending == 0 and outcome.rejected == 0
     finally:
         store.close()
+    return before_sync
 
 
-def through_the_phone_app(browser: Any, server: LiveServer, day: str) -> None:
+def through_the_phone_app(browser: Any, server: LiveServer, day: str) -> str:
+    """The same work through the phone app's screens; answers its device report before
+    syncing, its cursor left out."""
     context = phone_context(browser)
     try:
         page = context.new_page()
@@ -109,6 +115,7 @@ def through_the_phone_app(browser: Any, server: LiveServer, day: str) -> None:
         page.fill("input[name=reason]", "点错了人")
         page.click("[data-action=confirm-undo]")
         page.wait_for_selector("[data-figure=verified]:text-is('1')")
+        assert "点错了人" in page.inner_text("ul.undone li:has-text('周八')")
 
         page.click("[data-action=edit]")
         page.fill("input[name=title]", "玉米高产栽培培训（上午）")
@@ -120,6 +127,7 @@ def through_the_phone_app(browser: Any, server: LiveServer, day: str) -> None:
         page.click("[data-action=confirm-close]")
         page.wait_for_selector("[data-figure=headcount]:text-is('25')")
 
+        report = call(page, "sync_store.js", "return await m.deviceReport();")
         context.set_offline(False)
         page.goto(f"{server.url}/app/#outbox")
         page.click("[data-action=sync]")
@@ -128,18 +136,19 @@ def through_the_phone_app(browser: Any, server: LiveServer, day: str) -> None:
         assert outbox_states(page) == {}
     finally:
         context.close()
+    return str(report).split(",", 1)[1]
 
 
 def test_field_client_and_phone_app_make_the_same_server_records(
     browser: Any, live_server: LiveServer, tmp_path: Path
 ) -> None:
     day = datetime.now(CHINA).date().isoformat()
-    through_the_field_client(live_server, tmp_path, day)
+    field_report = through_the_field_client(live_server, tmp_path, day)
     other_db = str(tmp_path / "other.db")
     load_demo_reference(other_db)
     other = LiveServer(other_db).start()
     try:
-        through_the_phone_app(browser, other, day)
+        phone_report = through_the_phone_app(browser, other, day)
     finally:
         other.stop()
     by_field_client = portable_records(live_server.db_path)
@@ -147,3 +156,27 @@ def test_field_client_and_phone_app_make_the_same_server_records(
     assert set(by_phone) == {p.FARMER, p.SESSION, p.ATTENDANCE}
     assert len(by_phone[p.ATTENDANCE]) == 2
     assert by_phone == by_field_client
+    # Before syncing, both would have said the same of what they hold and what waits.
+    assert phone_report == field_report == "farmer=2/2/2,session=1/3/1,attendance=1/3/1"
+    # Each told its server what it holds in the same words (the device report header).
+    assert reported_holdings(other_db) == reported_holdings(live_server.db_path)
+    assert reported_holdings(other_db)[p.ATTENDANCE] == {
+        "live": 1,
+        "waiting": 0,
+        "new": 0,
+        "gone": 0,
+        "refused": 0,
+    }
+
+
+def reported_holdings(db_path: str) -> dict[str, Any]:
+    """What the envoy's device last reported holding, per kind (its cursor apart)."""
+    db = init_db(db_path)
+    try:
+        rows = db.execute(
+            "SELECT device_report FROM devices WHERE device_report IS NOT NULL"
+        ).fetchall()
+    finally:
+        db.close()
+    assert len(rows) == 1
+    return dict(json.loads(rows[0][0])["kinds"])

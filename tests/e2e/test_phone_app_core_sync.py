@@ -130,3 +130,35 @@ def test_the_pulled_farmer_reaches_the_roster(
         assert "13512345678" not in page.content()
     finally:
         context.close()
+
+
+def test_a_refused_change_is_shown_in_chinese_with_what_to_do_and_can_be_discarded(
+    browser: Any, live_server: LiveServer
+) -> None:
+    context = phone_context(browser)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/app/")
+        enrol(page, live_server, "张三")
+        # The form would not let this through; the server is the judge either way.
+        call(
+            page,
+            "store.js",
+            "await m.saveRecord('farmer', {name: '钱十', village_code: arg, birth_year: 1800});",
+            VILLAGE_EAST,
+        )
+        page.goto(f"{live_server.url}/app/#outbox")
+        page.click("[data-action=sync]")
+        refused = page.wait_for_selector("ul.refused li")
+        text = refused.inner_text()
+        assert "农户（新建）" in text and "birth_year" in text
+        assert "请按原因修改记录后再同步" in text
+        assert "/" not in refused.query_selector(".reason").inner_text()
+        # A refused new record leaves the phone's records for the refused list.
+        assert call(page, "store.js", "return (await m.listRecords('farmer')).length;") == 0
+        page.click("[data-action=discard]")
+        page.wait_for_selector("[data-figure=refused]:text-is('0')")
+        assert outbox_states(page) == {}
+    finally:
+        context.close()
+    assert count_rows(live_server.db_path, "farmers") == 0

@@ -185,6 +185,13 @@ def test_forged_expired_and_other_session_qrs_are_red_and_guessing_is_slowed(
     page = open_app(context, live_server)
     enrol(page, live_server, "张三")
     today = shown_qr(page, new_session(page, datetime.now(UTC)))
+    # The QR screen fits a 360 px phone, in Chinese first and in English on request.
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
+    assert "扫码签到" in page.inner_text("main")
+    page.click("#menu-button")
+    page.click("[data-lang=en]")
+    page.wait_for_selector("#title:text-is('Check-in QR')", timeout=TIMEOUT)
+    assert "scan this" in page.inner_text("main") and "check-in open" in page.inner_text("main")
     old = shown_qr(page, new_session(page, datetime.now(UTC) - timedelta(days=3)))
     other_id = new_session(page, datetime.now(UTC))
     head, token = today.rsplit("/", 1)

@@ -1,18 +1,25 @@
 """Leaflets on the phone app at 360 px: received and handed out with the stock beside the form,
 a hand-out beyond stock asked first, corrections as new events; synced to the real server, the
-records and the bureau's figure are exactly those."""
+records and the bureau's figure are exactly those, and equal to what the same events make
+through tianjian-field."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
+from field_client import operations as ops
 from server.figures import count as figures
 from server.figures.counted import Scope
+from server.store.records import row_to_state
+from shared import protocol as p
 from tests.browser import screenshot
+from tests.e2e.conftest import comparable
 from tests.e2e.phone_more import new_session, open_screen, phone, sync, waiting_changes
-from tests.helpers import LEAFLET_POTATO, VILLAGE_EAST, LiveServer
+from tests.helpers import LEAFLET_POTATO, VILLAGE_EAST, LiveServer, enrolled_store, fast_client
 
 TITLE = "马铃薯晚疫病防治"
 
@@ -40,7 +47,7 @@ def give(page: Any, copies: str, *, session: str | None = None, village: str | N
 
 
 def test_leaflets_received_handed_out_and_corrected_reach_the_bureau(
-    browser: Any, live_server: LiveServer
+    browser: Any, live_server: LiveServer, tmp_path: Path
 ) -> None:
     with phone(browser, live_server) as page:
         session = new_session(page, "马铃薯培训", VILLAGE_EAST, "2026-03-10T01:00:00Z")
@@ -97,6 +104,7 @@ def test_leaflets_received_handed_out_and_corrected_reach_the_bureau(
         assert waiting_changes(page) == 0
 
     db = Database(live_server.db_path)
+    phone_rows = {kind: events(db, kind) for kind in (p.LEAFLET_RECEIPT, p.LEAFLET_HANDOUT)}
     receipts = sorted(
         (r["copies"], bool(r["correction_of"]))
         for r in db.query("SELECT * FROM leaflet_receipts WHERE deleted = 0")
@@ -110,3 +118,34 @@ def test_leaflets_received_handed_out_and_corrected_reach_the_bureau(
     envoy = db.execute("SELECT id FROM envoys WHERE name = '张三'").fetchone()[0]
     bureau = figures.compute(db, Scope(2026, envoy_id=envoy)).total()
     assert bureau["leaflets_distributed"] == 55
+
+    # The same events through tianjian-field make the same server records (ids apart).
+    store = enrolled_store(live_server, str(tmp_path / "field.db"), "张三")
+    ops.receive_leaflets(store, title=TITLE, copies=50, received_on="2026-03-01")
+    ops.give_leaflets(store, title=TITLE, copies=30, session=session, at="2026-03-10 10:00")
+    ops.give_leaflets(store, title=TITLE, copies=25, village=VILLAGE_EAST, at="2026-07-02 10:00")
+    [original] = [
+        r for r in store.records(p.LEAFLET_RECEIPT) if r["device_id"] == store.get("device_id")
+    ]
+    ops.receive_leaflets(store, title=TITLE, copies=10, correction_of=original["id"])
+    fast_client(store).sync()
+    store.close()
+    for kind, rows in phone_rows.items():
+        # Each event twice over: once from the phone, once from the laptop's device.
+        assert sorted(events(db, kind)) == sorted(rows * 2), kind
+
+
+def events(db: Database, kind: str) -> list[str]:
+    """A kind's live events as comparable text: data fields, the event a correction corrects
+    named by its copies (ids differ between devices)."""
+    table = p.TABLES[kind]
+    by_id = {r["id"]: r for r in db.query(f"SELECT * FROM [{table}] WHERE deleted = 0")}
+    found = []
+    for row in by_id.values():
+        state = json.loads(comparable(kind, row_to_state(kind, row)))
+        if state["correction_of"]:
+            state["correction_of"] = by_id[state["correction_of"]]["copies"]
+        if kind == p.LEAFLET_RECEIPT and state["correction_of"]:
+            state.pop("received_on")  # today, on either device
+        found.append(json.dumps(state, sort_keys=True, ensure_ascii=False))
+    return found

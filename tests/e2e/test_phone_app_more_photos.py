@@ -16,10 +16,11 @@ from PIL import Image
 from sqlite_utils import Database
 
 from server.figures.performance import performance
+from shared import photos
 from tests.browser import screenshot
 from tests.e2e.phone_more import new_session, phone, sync, waiting_changes
 from tests.helpers import VILLAGE_EAST, LiveServer
-from tests.shared.test_photos import camera_jpeg
+from tests.shared.test_photos import camera_jpeg, png_header_only
 
 PLACE = {"latitude": 25.0431, "longitude": 102.7089, "accuracy": 12.0}
 # 10:30 in China on 5 December, as the camera wrote it (no offset: China time).
@@ -123,6 +124,11 @@ def test_a_refused_position_and_a_file_that_is_no_photo_are_said_plainly(
 ) -> None:
     fake = tmp_path / "scan.jpg"
     fake.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n")
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_header_only(50_000, 50_000))
+    whole = camera_jpeg(1600, 1200)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole[: len(whole) // 2])
     picture = tmp_path / "site.jpg"
     picture.write_bytes(camera_jpeg(1600, 1200, taken=TAKEN))
     with phone(browser, live_server) as page:  # the browser refuses the position
@@ -131,6 +137,13 @@ def test_a_refused_position_and_a_file_that_is_no_photo_are_said_plainly(
         page.set_input_files("#photo-file", str(fake))
         page.wait_for_selector("#photo-message.more-refused")
         assert "不是可用的照片" in page.inner_text("#photo-message")
+        for refused, words in ((bomb, "像素太多50000×50000"), (cut, "损坏或不完整")):
+            page.set_input_files("#photo-file", str(refused))
+            page.wait_for_function(
+                "(words) => document.querySelector('#photo-message.more-refused')"
+                "?.textContent.includes(words)",
+                arg=words,
+            )
         assert waiting_changes(page) == 1
         assert page.locator("#photo-gallery li").count() == 0
 
@@ -164,8 +177,9 @@ def test_photo_bytes_resume_after_the_link_drops_and_nothing_is_sent_twice(
     browser: Any, live_server: LiveServer, tmp_path: Path
 ) -> None:
     picture = tmp_path / "board.jpg"
-    picture.write_bytes(camera_jpeg(2400, 1800, taken=TAKEN))
-    with phone(browser, live_server, geolocation=PLACE, link_cuts=True) as page:
+    # A camera that wrote its own GPS (with its error) and its time zone: those are the photo's.
+    picture.write_bytes(camera_jpeg(2400, 1800, taken=TAKEN, offset="+07:00", gps=(24.51, 103.12)))
+    with phone(browser, live_server, geolocation=PLACE, network_faults=True) as page:
         session = new_session(page, "展板", VILLAGE_EAST, "2026-12-05T01:00:00Z")
         open_photos(page, session)
         page.set_input_files("#photo-file", str(picture))
@@ -222,3 +236,58 @@ def test_photo_bytes_resume_after_the_link_drops_and_nothing_is_sent_twice(
     [row] = photo_rows(live_server)
     data = server_bytes(live_server, row["sha256"])
     assert len(data) == size and hashlib.sha256(data).hexdigest() == row["sha256"]
+    # The phone read the EXIF as shared/photos.py reads it on the laptop, and kept its size.
+    laptop = photos.reduce_photo(picture.read_bytes())
+    assert (row["latitude"], row["longitude"], row["accuracy_m"], row["taken_at"]) == (
+        laptop.latitude,
+        laptop.longitude,
+        laptop.accuracy_m,
+        laptop.taken_at,
+    )
+    assert row["taken_at"] == "2026-12-05T03:30:00Z" and row["accuracy_m"] == 8.0
+    assert (row["width"], row["height"]) == (laptop.width, laptop.height)
+
+
+def test_a_spoilt_chunk_is_sent_again_and_a_busy_server_is_waited_for(
+    browser: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    picture = tmp_path / "sheet.jpg"
+    picture.write_bytes(camera_jpeg(2400, 1800, taken=TAKEN))
+    with phone(browser, live_server, geolocation=PLACE, network_faults=True) as page:
+        session = new_session(page, "签到表", VILLAGE_EAST, "2026-12-05T01:00:00Z")
+        open_photos(page, session)
+        page.set_input_files("#photo-file", str(picture))
+        page.wait_for_selector("#photo-gallery li img")
+        size = size_on_phone(page)
+        offsets: list[int] = []
+
+        def link(route: Any) -> None:
+            if route.request.method != "PUT":
+                route.continue_()
+                return
+            offsets.append(int(parse_qs(urlparse(route.request.url).query)["offset"][0]))
+            if len(offsets) == 2:  # spoilt on the way: the server refuses the chunk
+                route.fulfill(
+                    status=422,
+                    content_type="application/json",
+                    body='{"message": "分块校验不符 / the chunk does not match its hash"}',
+                )
+            elif len(offsets) == 3:  # busy: asked to come back in a second
+                route.fulfill(
+                    status=429,
+                    headers={"Retry-After": "1"},
+                    content_type="application/json",
+                    body='{"message": "请求太频繁 / too many requests"}',
+                )
+            else:
+                route.continue_()
+
+        page.route("**/api/v1/media/**", link)
+        report = sync(page)
+        assert report["photosSent"] == 1, report
+        chunk = 32 * 1024
+        # The refused chunk and the one the busy server did not take went again, nothing else.
+        assert offsets == [0, chunk, chunk, *range(chunk, size, chunk)]
+    [row] = photo_rows(live_server)
+    data = server_bytes(live_server, row["sha256"])
+    assert hashlib.sha256(data).hexdigest() == row["sha256"] and len(data) == size

@@ -62,6 +62,7 @@ def test_the_four_screens_ship_with_the_shell_and_open_from_the_page(client: Fla
     for path in (
         "js/rules.js",
         "js/more_common.js",
+        "js/leaflet_rules.js",
         "js/photo_reduce.js",
         "js/photo_upload.js",
         "more.css",

@@ -54,6 +54,7 @@ def test_held_until_the_session_arrives_then_counted_once_and_pulled(
     assert "仅县科技局可见" in text and 'name="csrf_token"' in text and "东村" in text
     status, answer = post(client, path, NEW_FARMER)
     assert status == 200 and colour(answer) == "green" and "王五" in answer
+    assert "特派员的手机同步后" in answer
     # The farmer exists; the check-in waits for its session.
     farmer_id = stored(db_path, "SELECT id FROM farmers WHERE name = '王五'")[0][0]
     assert stored(db_path, "SELECT count(*) FROM attendances") == [(0,)]
@@ -86,7 +87,7 @@ def test_a_session_already_arrived_is_checked_into_at_once(
     session = session_now(phone.envoy_id)
     push_session(phone, session)
     status, answer = post(client, phone.qr_path(session), NEW_FARMER)
-    assert colour(answer) == "green"
+    assert colour(answer) == "green" and "特派员的手机同步后" not in answer
     assert stored(
         db_path, "SELECT count(*) FROM attendances WHERE session_id = ?", [session["id"]]
     ) == [(1,)]

@@ -1,7 +1,7 @@
 // The app's shell: screens, the menu, the language switch, toasts, and the service worker.
 import { h, fill } from "./dom.js";
 import { lang, setLang, t } from "./i18n.js";
-import { getMeta } from "./store.js";
+import { getMeta, pendingCount } from "./store.js";
 
 const screens = new Map();
 const syncedHooks = [];
@@ -104,6 +104,7 @@ function buildMenu() {
         "data-lang": other,
         onclick: () => {
           setLang(other);
+          showNetwork();
           buildMenu();
           refresh();
         },
@@ -114,10 +115,23 @@ function buildMenu() {
   fill(menu, items);
 }
 
+let waiting = 0;
+
+async function countWaiting() {
+  try {
+    waiting = await pendingCount();
+  } catch {
+    waiting = 0;
+  }
+  showNetwork();
+}
+
 function showNetwork() {
   const net = document.getElementById("net");
-  net.textContent = navigator.onLine ? t({ zh: "在线", en: "online" }) : t({ zh: "离线", en: "offline" });
+  const state = navigator.onLine ? t({ zh: "在线", en: "online" }) : t({ zh: "离线", en: "offline" });
+  net.textContent = waiting ? `${state} · ${t({ zh: `待发 ${waiting}`, en: `${waiting} to send` })}` : state;
   net.classList.toggle("offline", !navigator.onLine);
+  net.dataset.waiting = String(waiting);
 }
 
 async function registerWorker() {
@@ -150,7 +164,10 @@ function start() {
   window.addEventListener("hashchange", route);
   window.addEventListener("online", showNetwork);
   window.addEventListener("offline", showNetwork);
-  showNetwork();
+  window.addEventListener("tianjian:outbox", countWaiting);
+  onSynced(countWaiting);
+  countWaiting();
+  document.getElementById("net").addEventListener("click", () => navigate("outbox"));
   registerWorker();
   route();
 }

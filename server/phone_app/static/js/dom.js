@@ -43,3 +43,21 @@ export function fill(element, ...children) {
   append(element, children);
   return element;
 }
+
+/** A submit handler that runs once at a time: a double tap on a slow phone saves once. */
+export function guarded(handler) {
+  let busy = false;
+  return async (event) => {
+    event.preventDefault();
+    if (busy) return;
+    busy = true;
+    const buttons = event.currentTarget ? event.currentTarget.querySelectorAll("button[type=submit]") : [];
+    buttons.forEach((button) => (button.disabled = true));
+    try {
+      await handler(event);
+    } finally {
+      busy = false;
+      buttons.forEach((button) => (button.disabled = false));
+    }
+  };
+}

@@ -2,7 +2,7 @@
 // phone's farmers searchable with mobiles masked (138****5678), never shown in full.
 import { navigate, registerScreen, toast } from "./app.js";
 import { GENDERS } from "./choices.js";
-import { field, fill, h } from "./dom.js";
+import { field, fill, guarded, h } from "./dom.js";
 import { t } from "./i18n.js";
 import { villageSelect } from "./places.js";
 import { buildRoster, searchRoster } from "./roster.js";
@@ -38,7 +38,7 @@ async function renderNew(root, params) {
   const status = h("p", { class: "status", role: "alert" });
   const form = h(
     "form",
-    { onsubmit: (event) => save(event, form, session, status) },
+    { onsubmit: guarded((event) => save(event, form, session, status)) },
     h("p", { class: "muted" }, t({ zh: "手机号属于个人信息，只用于核对身份，列表中只显示尾号。", en: "Mobile numbers are personal information: used to tell farmers apart, listed masked." })),
     field({ zh: "姓名", en: "Name" }, name),
     field({ zh: "村", en: "Village" }, village),
@@ -58,7 +58,6 @@ async function renderNew(root, params) {
 }
 
 async function save(event, form, session, status) {
-  event.preventDefault();
   const data = new FormData(form);
   const typedMobile = String(data.get("mobile") || "").trim();
   const typedYear = String(data.get("birth_year") || "").normalize("NFKC").trim();

@@ -15,6 +15,7 @@ const GPS_LAT = 2;
 const GPS_LON_REF = 3;
 const GPS_LON = 4;
 const GPS_H_ERROR = 31;
+const ORIENTATION = 0x0112;
 
 /** A refusal of the file itself, with the words the laptop's shared/errors.py gives. */
 export class PhotoRefused extends Error {
@@ -79,16 +80,34 @@ function jpegSize(b, view) {
   return { width: 0, height: 0 };
 }
 
+// Whether the file runs to its format's end, as Pillow's load() insists (a browser would draw a
+// photo cut short with a grey lower half): a JPEG's end-of-image marker, a PNG's IEND chunk,
+// a WebP's RIFF length.
+function isWhole(format, b) {
+  if (format === "JPEG") {
+    let end = b.length;
+    while (end > 2 && b[end - 1] === 0) end -= 1; // padding some cameras add
+    return end >= 4 && b[end - 2] === 0xff && b[end - 1] === 0xd9;
+  }
+  if (format === "PNG") {
+    const tail = String.fromCharCode(...b.subarray(Math.max(0, b.length - 12)));
+    return tail.includes("IEND");
+  }
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return view.getUint32(4, true) + 8 <= b.length;
+}
+
 // ------------------------------------------------------------------ EXIF
 
 /** The EXIF time and place of a JPEG (shared/photos.py _taken_at and _place): takenAt as UTC
  * ISO text (China time when the camera wrote no offset), latitude/longitude/accuracyM. */
 export function readExif(bytes) {
-  const found = { takenAt: null, latitude: null, longitude: null, accuracyM: null };
+  const found = { takenAt: null, latitude: null, longitude: null, accuracyM: null, orientation: 1 };
   try {
     const tiff = exifTiff(bytes);
     if (!tiff) return found;
     const ifd0 = readIfd(tiff, tiff.first);
+    found.orientation = ifd0.get(ORIENTATION)?.value?.[0] || 1;
     const inner = ifd0.get(EXIF_IFD) ? readIfd(tiff, ifd0.get(EXIF_IFD).value[0]) : new Map();
     found.takenAt = takenAt(inner.get(DATETIME_ORIGINAL)?.value, inner.get(OFFSET_TIME_ORIGINAL)?.value);
     const gps = ifd0.get(GPS_IFD) ? readIfd(tiff, ifd0.get(GPS_IFD).value[0]) : new Map();
@@ -197,7 +216,9 @@ export async function reducePhoto(file, limits) {
   const original = new Uint8Array(await file.arrayBuffer());
   const header = original.length ? sniff(original) : null;
   if (!header) throw new PhotoRefused(NOT_AN_IMAGE);
-  if (!header.width || !header.height) throw new PhotoRefused(DAMAGED);
+  if (!header.width || !header.height || !isWhole(header.format, original)) {
+    throw new PhotoRefused(DAMAGED);
+  }
   if (header.width * header.height > limits.max_pixels) {
     const mp = (limits.max_pixels / 1e6).toFixed(1);
     throw new PhotoRefused({
@@ -208,14 +229,8 @@ export async function reducePhoto(file, limits) {
   const exif =
     header.format === "JPEG"
       ? readExif(original)
-      : { takenAt: null, latitude: null, longitude: null, accuracyM: null };
-  let bitmap;
-  try {
-    // "from-image": turned upright by its EXIF orientation, as ImageOps.exif_transpose does.
-    bitmap = await createImageBitmap(new Blob([original]), { imageOrientation: "from-image" });
-  } catch (_error) {
-    throw new PhotoRefused(DAMAGED);
-  }
+      : { takenAt: null, latitude: null, longitude: null, accuracyM: null, orientation: 1 };
+  const bitmap = await decodeUpright(original, header, exif.orientation, limits.max_side);
   const scale = Math.min(1, limits.max_side / Math.max(bitmap.width, bitmap.height));
   const width = Math.max(1, Math.round(bitmap.width * scale));
   const height = Math.max(1, Math.round(bitmap.height * scale));
@@ -252,6 +267,34 @@ function thumbnail(canvas) {
   const url = small.toDataURL("image/jpeg", 0.7);
   small.width = 0;
   return url;
+}
+
+// The pixels turned upright by the EXIF orientation ("from-image", as ImageOps.exif_transpose
+// does), decoded straight at the size kept when the photo is larger: a 50-megapixel photo
+// then never takes 200 MB (Pillow's draft mode, for the same reason).
+async function decodeUpright(original, header, orientation, maxSide) {
+  const turned = orientation >= 5 && orientation <= 8;
+  const [w, h] = turned ? [header.height, header.width] : [header.width, header.height];
+  const scale = Math.min(1, maxSide / Math.max(w, h));
+  const options = { imageOrientation: "from-image" };
+  const wanted = [Math.max(1, Math.round(w * scale)), Math.max(1, Math.round(h * scale))];
+  try {
+    if (scale < 1) {
+      const small = await createImageBitmap(new Blob([original]), {
+        ...options,
+        resizeWidth: wanted[0],
+        resizeHeight: wanted[1],
+        resizeQuality: "high",
+      });
+      // Sized after turning, the shape is the one wanted; sized before, it comes out crosswise
+      // (and squeezed): then decoded whole and scaled on the canvas instead.
+      if (small.width === wanted[0] && small.height === wanted[1]) return small;
+      small.close();
+    }
+    return await createImageBitmap(new Blob([original]), options);
+  } catch (_error) {
+    throw new PhotoRefused(DAMAGED);
+  }
 }
 
 function jpeg(canvas, quality) {

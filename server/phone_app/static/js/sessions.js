@@ -3,10 +3,10 @@
 import { navigate, onSynced, refresh, registerScreen, toast } from "./app.js";
 import { SESSION_KINDS } from "./choices.js";
 import { isoOfMs } from "./clock.js";
-import { field, fill, h } from "./dom.js";
+import { field, fill, guarded, h } from "./dom.js";
 import { chinaDay, chinaParts, chinaTime, t } from "./i18n.js";
 import { byId, forgetPlaces, unitName, villageSelect } from "./places.js";
-import { checkinsOf, deleteRecord, getMeta, getRecord, listRecords, listReference, saveRecord } from "./store.js";
+import { checkinsOf, deleteRecord, getMeta, getRecord, listRecords, listReference, saveRecord, undoneCheckins } from "./store.js";
 
 /** True when this envoy leads, co-runs or made the session (the server's rule). */
 export function mayRecordAt(session, envoyId) {
@@ -98,7 +98,7 @@ async function renderForm(root, params) {
   const status = h("p", { class: "status", role: "alert" });
   const form = h(
     "form",
-    { onsubmit: (event) => saveForm(event, form, session, status) },
+    { onsubmit: guarded((event) => saveForm(event, form, session, status)) },
     field({ zh: "类型", en: "Kind" }, kind),
     field({ zh: "标题", en: "Title" }, title),
     field({ zh: "村（大型培训可选全镇）", en: "Village (or a whole township for a large training)" }, village),
@@ -114,7 +114,6 @@ async function renderForm(root, params) {
 }
 
 async function saveForm(event, form, session, status) {
-  event.preventDefault();
   const data = new FormData(form);
   const values = {
     kind: data.get("kind"),
@@ -168,6 +167,7 @@ async function renderSession(root, params) {
   }
   const checkins = (await checkinsOf(session.id)).sort((a, b) => a.checked_in_at.localeCompare(b.checked_in_at));
   const farmers = await byFarmer();
+  const undone = await undoneCheckins(session.id);
   const technologies = await byId("technology");
   const actionsBox = h("div", { class: "panel" });
   fill(
@@ -207,6 +207,20 @@ async function renderSession(root, params) {
     checkins.length
       ? h("ul", { class: "list checked-in" }, checkins.map((checkin) => checkedInItem(checkin, farmers)))
       : h("p", { class: "muted" }, t({ zh: "还没有人签到", en: "nobody checked in yet" })),
+    undone.length ? h("h2", {}, t({ zh: "已撤销的签到", en: "Check-ins undone" })) : null,
+    undone.length
+      ? h(
+          "ul",
+          { class: "list undone" },
+          undone.map((row) =>
+            h(
+              "li",
+              { "data-farmer": row.farmer_id },
+              h("div", { class: "grow" }, h("strong", {}, farmers.get(row.farmer_id)?.name || "?"), h("div", { class: "muted" }, `${chinaTime(row.undone_at)} · ${row.reason}`)),
+            ),
+          ),
+        )
+      : null,
   );
 }
 
@@ -232,8 +246,7 @@ function undoForm(box, checkin) {
     h(
       "form",
       {
-        onsubmit: async (event) => {
-          event.preventDefault();
+        onsubmit: guarded(async () => {
           const why = reason.value.trim();
           if (!why) {
             toast({ zh: "请写明撤销原因", en: "say why it is undone" }, { error: true });
@@ -242,7 +255,7 @@ function undoForm(box, checkin) {
           await deleteRecord("attendance", checkin.id, why);
           toast({ zh: "已撤销签到", en: "check-in undone" });
           refresh();
-        },
+        }),
       },
       field({ zh: "撤销原因", en: "Reason" }, reason),
       h("button", { type: "submit", class: "danger", "data-action": "confirm-undo" }, t({ zh: "确认撤销", en: "Undo check-in" })),
@@ -260,8 +273,7 @@ function closeForm(box, session) {
       "form",
       {
         class: "card",
-        onsubmit: async (event) => {
-          event.preventDefault();
+        onsubmit: guarded(async () => {
           const values = { id: session.id, closed: true, ends_at: chinaInputToIso(ends.value) || isoOfMs(Date.now()) };
           if (values.ends_at < session.starts_at) {
             toast({ zh: "结束时间早于开始时间", en: "ends before it starts" }, { error: true });
@@ -278,7 +290,7 @@ function closeForm(box, session) {
           await saveRecord("session", values);
           toast({ zh: "培训已结束", en: "session closed" });
           refresh();
-        },
+        }),
       },
       field({ zh: "结束时间", en: "Ends" }, ends),
       field({ zh: "报告人数（现场清点）", en: "Reported headcount" }, headcount, { zh: "与签到人数分开统计，不会相加", en: "kept apart from check-ins, never added to them" }),
@@ -300,7 +312,8 @@ function deleteForm(box, session, checkins) {
           type: "button",
           class: "danger",
           "data-action": "confirm-delete",
-          onclick: async () => {
+          onclick: async (event) => {
+            event.currentTarget.disabled = true;
             await deleteRecord("session", session.id);
             toast({ zh: "已删除", en: "deleted" });
             navigate("sessions");

@@ -100,6 +100,10 @@ export async function inTransaction(stores, mode, body) {
     throw error;
   }
   await done;
+  if (mode === "readwrite" && stores.includes("outbox")) {
+    // The shell shows how much waits (app.js); anything that changed the outbox says so.
+    window.dispatchEvent(new Event("tianjian:outbox"));
+  }
   return result;
 }
 
@@ -411,6 +415,11 @@ export async function listAliases() {
  * ("中文 / English") and field errors. */
 export async function outboxEntries() {
   return inTransaction(["outbox"], "readonly", (tx) => req(tx.objectStore("outbox").getAll()));
+}
+
+/** How many changes wait to be sent. */
+export async function pendingCount() {
+  return inTransaction(["outbox"], "readonly", (tx) => req(tx.objectStore("outbox").index("state").count(PENDING)));
 }
 
 /** Forget one refused change (it is never sent again). */

@@ -22,7 +22,7 @@ import {
   REJECTED,
   SEQ_REUSED,
 } from "./protocol.js";
-import { getMeta, setMeta } from "./store.js";
+import { PENDING, getMeta, outboxEntries, setMeta } from "./store.js";
 import {
   applyPage,
   deviceReport,
@@ -330,4 +330,19 @@ export function summary(report) {
   });
 }
 
+// Opened in signal with changes waiting, or not synced for a while: sync without being asked
+// (an app closed offline never hears the network come back).
+const STALE_MS = 6 * 3600 * 1000;
+
+async function atStart() {
+  if (!navigator.onLine) return;
+  const last = await getMeta("last_sync");
+  const waiting = (await outboxEntries()).some((entry) => entry.state === PENDING);
+  if (waiting || !last || Date.now() - Date.parse(last.at) > STALE_MS) await automatic();
+}
+
 window.addEventListener("online", automatic);
+// Only for a phone enrolled when the app opened: enrolling syncs by itself.
+getMeta("token").then((token) => {
+  if (token) setTimeout(atStart, 1500);
+});
