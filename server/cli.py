@@ -32,7 +32,14 @@ from server.summaries import maintain
 from server.sync import devices
 from server.sync.conflicts import latest_conflicts
 from shared import cli_errors
-from shared.choices import CANDIDATE_REASONS, COMPARATORS, RECORD_KINDS, ROLES, words
+from shared.choices import (
+    AREA_LEVELS,
+    CANDIDATE_REASONS,
+    COMPARATORS,
+    RECORD_KINDS,
+    ROLES,
+    words,
+)
 from shared.cli_numbers import WHOLE
 from shared.clock import local_date, utc_now
 from shared.errors import TianjianError
@@ -490,10 +497,27 @@ def users_list(ctx: click.Context) -> None:
 
     for row in users.list_users(_db(ctx)):
         state = "已停用 disabled" if row["disabled_at"] else "有效 active"
+        area = f"{words(AREA_LEVELS, row['level']).zh}{row['area_name'] or ''}" or "全部 all"
         click.echo(
-            f"{row['name']}  {words(ROLES, row['role']).zh}  {row['envoy'] or '-'}  "
+            f"{row['name']}  {words(ROLES, row['role']).zh}  {row['envoy'] or '-'}  {area}  "
             f"{china_time_text(row['last_sign_in_at']) or '-'}  {state}"
         )
+
+
+@users_group.command("area")
+@click.argument("name")
+@click.argument("level", required=False, type=click.Choice(["province", "city", "county"]))
+@click.argument("area_code", required=False)
+@click.pass_context
+def users_area(ctx: click.Context, name: str, level: str | None, area_code: str | None) -> None:
+    """设置用户的查看范围：省级、市级或县级及其区划代码；不给级别则可看全部 / Set the area a user sees: LEVEL (province, city or county) and its unit code; none: the whole server."""
+    from server.accounts import areas, users
+
+    db = _db(ctx)
+    user = users.user_by_name(db, name)
+    areas.set_area(db, user.id, level, area_code, audit.cli_actor())
+    shown = f"{words(AREA_LEVELS, level).zh} {area_code}" if level else "全部 / the whole server"
+    click.echo(f"已设置 {user.name} 的查看范围 / area of {user.name} set: {shown}")
 
 
 if __name__ == "__main__":

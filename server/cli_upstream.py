@@ -55,7 +55,7 @@ def upstream_enroll(ctx: click.Context, url: str, code: str, name: str) -> None:
 @upstream.command("push")
 @click.pass_context
 def upstream_push(ctx: click.Context) -> None:
-    """（县级运行，可由定时任务调用）上报新记录，取回省级下达的目标 / (On a county, from cron) forward what changed, take the province's targets."""
+    """（县级运行，可由定时任务调用）上报新记录，取回省级下达的目标和目录 / (On a county, from cron) forward what changed, take the province's targets and catalogue."""
     db = _db(ctx)
     done = forward.push_once(db)
     click.echo(
@@ -65,10 +65,16 @@ def upstream_push(ctx: click.Context) -> None:
     )
     for item in done.refused[:20]:
         click.echo(f"  拒收 refused q={item['q']}: {item.get('r')}")
-    written, removed = forward.pull_targets(db)
+    down = forward.pull_down(db)
+    written, removed = down.targets
     click.echo(
         f"省级下达目标：更新 {written} 条，撤销 {removed} 条 / targets from the province: "
         f"{written} set, {removed} removed"
+    )
+    written, handed_back = down.catalogue
+    click.echo(
+        f"省级目录：更新 {written} 条，交还本县 {handed_back} 条 / the province's catalogue: "
+        f"{written} written, {handed_back} handed back to this county"
     )
 
 

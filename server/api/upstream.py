@@ -16,6 +16,7 @@ from server.api.protocol import (
     require_protocol,
 )
 from server.plan.province_targets import targets_for_county
+from server.reference.province_catalogue import catalogue_for_county
 from server.store.db import get_db
 from server.upstream.accept import NotALink, accept_envoys
 from server.upstream.codes import enrol_link
@@ -66,6 +67,19 @@ class LinkTargetsSchema(Schema):
     targets = fields.List(fields.Nested(LinkTargetSchema), required=True)
 
 
+class LinkCatalogueRowSchema(Schema):
+    kind = fields.String(required=True, metadata={"enum": ["technology", "variety", "leaflet_title"]})
+    id = fields.String(required=True)
+    name = fields.String()
+    title = fields.String()
+    crop = fields.String()
+    category = fields.String(allow_none=True)
+
+
+class LinkCatalogueSchema(Schema):
+    catalogue = fields.List(fields.Nested(LinkCatalogueRowSchema), required=True)
+
+
 @blp.route("/enrol")
 class Enrol(MethodView):
     @blp.arguments(LinkEnrolSchema)
@@ -100,3 +114,16 @@ class Targets(MethodView):
         if not g.device.county_code:
             raise NotALink()
         return {"targets": targets_for_county(get_db(), g.device.county_code)}
+
+
+@blp.route("/catalogue")
+class Catalogue(MethodView):
+    @blp.doc(security=[{DEVICE_TOKEN: []}])
+    @blp.response(200, LinkCatalogueSchema)
+    def get(self) -> dict[str, Any]:
+        """The province's catalogue (technologies, varieties, leaflet titles): read-only on the
+        county that takes it."""
+        authenticate_device()
+        if not g.device.county_code:
+            raise NotALink()
+        return {"catalogue": catalogue_for_county(get_db())}

@@ -11,6 +11,7 @@ import requests
 from sqlite_utils import Database
 
 from server.plan.province_targets import take_province_targets
+from server.reference.province_catalogue import take_province_catalogue
 from server.store.db import write_transaction
 from server.store.records import row_to_state, table_of
 from server.sync.devices import check_server_url
@@ -227,16 +228,27 @@ def _refusal_note(done: Forwarded) -> str | None:
     return f"{len(done.refused)} 条被省级拒收 / refused by the province; q={first['q']}: {first.get('r')}"
 
 
-def pull_targets(db: Database) -> tuple[int, int]:
-    """Take the targets the province sets for this county (written, removed): they become this
-    county's, read-only here (server/plan/province_targets.py)."""
+@dataclass(frozen=True)
+class TakenDown:
+    """What came down the link: targets written and removed, catalogue rows written and
+    handed back to the county (the province no longer lists them)."""
+
+    targets: tuple[int, int]
+    catalogue: tuple[int, int]
+
+
+def pull_down(db: Database) -> TakenDown:
+    """Take what the province owns for this county: its targets (server/plan/province_targets.py)
+    and its catalogue (server/reference/province_catalogue.py), read-only here
+    (server/store/province_rows.py)."""
     link = link_of(db)
-    answer = _call(
-        "GET",
-        f"{link['url']}/api/v1/upstream/targets",
-        headers={"Authorization": f"Bearer {link['token']}"},
+    auth = {"Authorization": f"Bearer {link['token']}"}
+    targets = _call("GET", f"{link['url']}/api/v1/upstream/targets", headers=auth)
+    catalogue = _call("GET", f"{link['url']}/api/v1/upstream/catalogue", headers=auth)
+    return TakenDown(
+        take_province_targets(db, list(targets.get("targets", []))),
+        take_province_catalogue(db, list(catalogue.get("catalogue", []))),
     )
-    return take_province_targets(db, list(answer.get("targets", [])))
 
 
 @dataclass(frozen=True)

@@ -232,5 +232,7 @@ def table() -> Any:
         scope=scope,
         by=by,
         by_words=BY_WORDS,
-        units=listings.unit_choices(db, data["unit"]["code"] if data.get("unit") else None),
+        units=listings.unit_choices(
+            db, data["unit"]["code"] if data.get("unit") else None, scope.area
+        ),
     )

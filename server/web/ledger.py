@@ -9,7 +9,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import lazy_gettext
 
 from server.accounts.access import ANYONE, requires, signed_in
-from server.api.scope import held_to
+from server.api.scope import envoy_of_area, held_to
 from server.store.db import get_db, in_chunks
 from server.sync import envoy_ledger as ledger
 from shared import protocol as p
@@ -75,6 +75,7 @@ def farmer_names(db: Any, found: Any) -> dict[str, str]:
 @requires(*ANYONE)
 def envoy(envoy_id: str) -> Any:
     held_to(signed_in(), envoy_id)
+    envoy_of_area(signed_in(), envoy_id)
     db = get_db()
     found = ledger.ledger(db, envoy_id)
     return render_template(
