@@ -72,7 +72,9 @@ def set_area(
             raise UnknownUser()
         if row[1] == ENVOY and level:
             raise _bad(
-                "level", "特派员用户只看自己的数据，不设查看范围", "an envoy user sees only their own rows"
+                "level",
+                "特派员用户只看自己的数据，不设查看范围",
+                "an envoy user sees only their own rows",
             )
         db.execute(
             'UPDATE "users" SET "level" = ?, "area" = ? WHERE "id" = ?',

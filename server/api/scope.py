@@ -201,9 +201,7 @@ def envoy_in_area(area: str, envoy: dict[str, Any]) -> bool:
     return not area or any(in_area(area, code) for code in envoy["township_codes"])
 
 
-def own_record(
-    reader: users.User, owners: Iterable[str | None], place: str | None = None
-) -> None:
+def own_record(reader: users.User, owners: Iterable[str | None], place: str | None = None) -> None:
     """Refuse an envoy user one record unless they are among its owners (who recorded it,
     and for a session its lead and co-envoys, as a device's pull has it); refuse a user with an
     area one whose place (or, with none given, every owner's townships) lies outside it."""

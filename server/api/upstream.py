@@ -68,7 +68,9 @@ class LinkTargetsSchema(Schema):
 
 
 class LinkCatalogueRowSchema(Schema):
-    kind = fields.String(required=True, metadata={"enum": ["technology", "variety", "leaflet_title"]})
+    kind = fields.String(
+        required=True, metadata={"enum": ["technology", "variety", "leaflet_title"]}
+    )
     id = fields.String(required=True)
     name = fields.String()
     title = fields.String()

@@ -292,7 +292,9 @@ def stored_catalogue(db: Database, kind: str, ids: list[str]) -> dict[str, dict[
     return found
 
 
-def _county_may_write(db: Database, kind: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _county_may_write(
+    db: Database, kind: str, records: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """The catalogue rows a file may write here: ProvinceOwned for one that would change a row
     the province sent down the link; one the same as the province's is left as it is."""
     owned = owned_ids(db, kind)

@@ -36,7 +36,9 @@ def test_the_provinces_catalogue_becomes_read_only_on_the_county(
     # The province gives potato a category of its own; maize stays only the county's.
     reference.load_catalogue(
         province,
-        catalogue_file(tmp_path, "technology,马铃薯脱毒种薯技术,,良种繁育\nvariety,云薯304,马铃薯,\n"),
+        catalogue_file(
+            tmp_path, "technology,马铃薯脱毒种薯技术,,良种繁育\nvariety,云薯304,马铃薯,\n"
+        ),
     )
     sent = [row for row in catalogue_for_county(province) if row["id"] != TECH_MAIZE]
     assert {row["kind"] for row in sent} == {p.TECHNOLOGY, p.VARIETY, p.LEAFLET_TITLE}
@@ -67,7 +69,8 @@ def test_the_provinces_catalogue_becomes_read_only_on_the_county(
     reference.load_catalogue(
         county,
         catalogue_file(
-            tmp_path, "technology,玉米高产栽培,,县里的类别\ntechnology,马铃薯脱毒种薯技术,,良种繁育\n"
+            tmp_path,
+            "technology,玉米高产栽培,,县里的类别\ntechnology,马铃薯脱毒种薯技术,,良种繁育\n",
         ),
     )
     assert category_of(county, TECH_MAIZE) == "县里的类别"
