@@ -223,12 +223,18 @@ def load_envoys(db: Database, path: str, source: str | None = None) -> int:
         return _upsert(db, p.ENVOY, envoys)
 
 
-def ensure_envoy(db: Database, name: str, township_codes: list[str]) -> dict[str, Any]:
-    """The envoy of that name serving these townships, created or updated; InvalidRecord if the
-    name or a township code is not valid."""
+def ensure_envoy(
+    db: Database, name: str, township_codes: list[str], envoy_id: str | None = None
+) -> dict[str, Any]:
+    """The envoy of that name (and id, by default the one from the name) serving these
+    townships, created or updated; InvalidRecord if the name or a township code is not valid."""
     try:
         envoy = EnvoySchema().load(
-            {"id": catalogue_id(p.ENVOY, name), "name": name, "township_codes": township_codes}
+            {
+                "id": envoy_id or catalogue_id(p.ENVOY, name),
+                "name": name,
+                "township_codes": township_codes,
+            }
         )
     except ValidationError as exc:
         raise InvalidEnvoy(name, exc.messages) from exc

@@ -15,15 +15,15 @@ from server.reference.province_catalogue import take_province_catalogue
 from server.store.db import write_transaction
 from server.store.records import row_to_state, table_of
 from server.sync.devices import check_server_url
-from server.upstream.accept import HEADER_ENVOY
+from server.upstream.accept import HEADER_ENVOY, envoy_id_up
 from shared import protocol as p
 from shared.clock import to_iso, utc_now
 from shared.errors import TianjianError
 from shared.schemas.field import data_fields
 
-# What goes up: every field record but photos, whose bytes travel by the media API (not yet up
-# the link). Reviews are the county's own decisions and stay there.
-FORWARDED_KINDS = tuple(kind for kind in p.FIELD_KINDS if kind != p.PHOTO)
+# What goes up: every field record, photos' records included (their bytes follow through the
+# media API: server/upstream/photos_up.py). Reviews are the county's own decisions and stay there.
+FORWARDED_KINDS = p.FIELD_KINDS
 # Changes per push: well under the province's MAX_BATCH_CHANGES default.
 CHUNK = 500
 TIMEOUT_S = 60.0
@@ -129,11 +129,17 @@ def pending(db: Database, cursor: int, limit: int) -> list[tuple[int, str, dict[
     return found[:limit]
 
 
-def as_change(seq: int, kind: str, row: dict[str, Any]) -> dict[str, Any]:
+def as_change(
+    seq: int, kind: str, row: dict[str, Any], up: dict[str, str] | None = None
+) -> dict[str, Any]:
     """A stored record as the change that makes the province's copy the same: every field, at
-    the record's own stamp, numbered by its server_seq here (so a replay is a duplicate)."""
+    the record's own stamp, numbered by its server_seq here (so a replay is a duplicate); the
+    envoys a session names under their ids on the province (`up`, local id -> province's)."""
     state = row_to_state(kind, row)
     values = {name: state[name] for name in data_fields(kind) if name in state}
+    if kind == p.SESSION and up is not None:
+        values["lead_envoy_id"] = up.get(values["lead_envoy_id"], values["lead_envoy_id"])
+        values["co_envoy_ids"] = [up.get(one, one) for one in values.get("co_envoy_ids") or []]
     values["deleted"] = bool(state.get("deleted"))
     stamp = ".".join(str(state["hlc"]).split(".")[:2])
     return {"q": seq, "k": kind, "i": state["id"], "h": stamp, "f": values}
@@ -150,14 +156,21 @@ def _named_envoys(rows: list[tuple[int, str, dict[str, Any]]]) -> set[str]:
     return named - {""}
 
 
-def _envoys(db: Database, ids: set[str]) -> list[dict[str, Any]]:
+def envoys_up(db: Database, county_code: str, ids: set[str]) -> dict[str, dict[str, Any]]:
+    """These envoys as the province knows them, by their id here: their id there
+    (`envoy_id_up`: county and name), name and townships."""
     marks = ",".join("?" * len(ids))
-    return [
-        {"id": row["id"], "name": row["name"], "township_codes": json.loads(row["tc"] or "[]")}
+    return {
+        row["id"]: {
+            "id": envoy_id_up(county_code, row["name"]),
+            "name": row["name"],
+            "township_codes": json.loads(row["tc"] or "[]"),
+        }
         for row in db.query(
-            f"SELECT id, name, township_codes AS tc FROM envoys WHERE id IN ({marks})", list(ids)
+            f'SELECT "id", "name", "township_codes" AS tc FROM "envoys" WHERE "id" IN ({marks})',
+            list(ids),
         )
-    ]
+    }
 
 
 def push_once(db: Database, limit: int = CHUNK) -> Forwarded:
@@ -182,17 +195,20 @@ def push_once(db: Database, limit: int = CHUNK) -> Forwarded:
 def _forward(db: Database, link: dict[str, Any], done: Forwarded, limit: int) -> None:
     auth = {"Authorization": f"Bearer {link['token']}"}
     while rows := pending(db, done.cursor, limit):
-        envoys = _named_envoys(rows)
-        if envoys:
+        named = envoys_up(db, link["county_code"], _named_envoys(rows))
+        if named:
             _call(
                 "POST",
                 f"{link['url']}/api/v1/upstream/envoys",
-                json={"envoys": _envoys(db, envoys)},
+                json={"envoys": list(named.values())},
                 headers=auth,
             )
+        up = {local: envoy["id"] for local, envoy in named.items()}
         by_envoy: dict[str, list[dict[str, Any]]] = {}
         for seq, kind, row in rows:
-            by_envoy.setdefault(row.get("envoy_id") or "", []).append(as_change(seq, kind, row))
+            envoy_id = row.get("envoy_id") or ""
+            change = as_change(seq, kind, row, up)
+            by_envoy.setdefault(up.get(envoy_id, envoy_id), []).append(change)
         for envoy_id, changes in by_envoy.items():
             body = gzip.compress(json.dumps({"changes": changes}, ensure_ascii=False).encode())
             answer = _call(

@@ -1,4 +1,4 @@
-"""m022: rows a county took from its province down the link, of every kind in one table."""
+"""m022: rows a county took from its province down the link, and photos whose bytes went up."""
 
 from sqlite_utils import Database
 
@@ -20,3 +20,10 @@ def m022_province_rows(db: Database) -> None:
         'SELECT \'target\', "target_id" FROM "province_targets"'
     )
     db.execute('DROP TABLE "province_targets"')
+    # On the county: each picture whose bytes the province holds whole ('whole'), or refused
+    # ('refused', with its reason), so a timer run sends only the rest
+    # (server/upstream/photos_up.py).
+    db.execute(
+        'CREATE TABLE "upstream_photos" ("sha256" TEXT PRIMARY KEY, "state" TEXT NOT NULL, '
+        '"note" TEXT, "at" TEXT NOT NULL)'
+    )

@@ -20,6 +20,7 @@ from server.upstream.accept import (
     LinkNeedsEnvoy,
     accept_envoys,
     act_for,
+    envoy_id_up,
 )
 from server.upstream.codes import enrol_link, issue_link_code
 from shared import protocol as p
@@ -85,11 +86,9 @@ def test_a_link_acts_only_for_envoys_of_its_county(province: Province) -> None:
 
 def test_envoys_of_another_county_are_refused_all_or_nothing(province: Province) -> None:
     before = province.db.execute("SELECT count(*), max(server_seq) FROM envoys").fetchone()
-    from server.reference.load import catalogue_id
-
-    mine = {"id": catalogue_id(p.ENVOY, "新人"), "name": "新人", "township_codes": ["530102001000"]}
+    mine = {"id": envoy_id_up("530102", "新人"), "name": "新人", "township_codes": ["530102001000"]}
     theirs = {
-        "id": catalogue_id(p.ENVOY, "外人"),
+        "id": envoy_id_up("530102", "外人"),
         "name": "外人",
         "township_codes": ["530103001000"],
     }
@@ -102,6 +101,26 @@ def test_envoys_of_another_county_are_refused_all_or_nothing(province: Province)
     assert accept_envoys(province.db, province.link_a, [mine]) == 1
     # Sent again: nothing to write.
     assert accept_envoys(province.db, province.link_a, [mine]) == 0
+
+
+def test_two_counties_envoys_of_one_name_stay_two_envoys(province: Province) -> None:
+    """Envoy ids on the province come from county and name: county B's 新人 is not county A's,
+    and neither link can send the other's id."""
+    a = {"id": envoy_id_up("530102", "新人"), "name": "新人", "township_codes": ["530102001000"]}
+    b = {"id": envoy_id_up("530103", "新人"), "name": "新人", "township_codes": ["530103001000"]}
+    assert a["id"] != b["id"]
+    assert accept_envoys(province.db, province.link_a, [a]) == 1
+    assert accept_envoys(province.db, province.link_b, [b]) == 1
+    rows = province.db.execute(
+        "SELECT id, township_codes FROM envoys WHERE name = '新人' ORDER BY township_codes"
+    ).fetchall()
+    assert rows == [(a["id"], '["530102001000"]'), (b["id"], '["530103001000"]')]
+    for link, other in ((province.link_a, b), (province.link_b, a)):
+        with pytest.raises(EnvoyNotOfCounty):
+            accept_envoys(province.db, link, [other])
+        with pytest.raises(EnvoyNotOfCounty):
+            act_for(province.db, link, other["id"])
+    assert act_for(province.db, province.link_b, b["id"]).envoy_id == b["id"]
 
 
 def test_a_links_record_outside_its_county_is_refused(province: Province) -> None:
