@@ -7,6 +7,7 @@ is applied in one place, server/api/scope.py. Envoy users see their own rows and
 
 from __future__ import annotations
 
+import json
 import re
 
 from sqlite_utils import Database
@@ -25,6 +26,26 @@ def area_prefix(user: User | None) -> str | None:
     if user is None or not user.level or not user.area:
         return None
     return user.area[: AREA_PREFIX[user.level]]
+
+
+def in_area(area: str, code: str | None) -> bool:
+    """Whether a unit code (2 to 12 digits) lies in an area's prefix ("" holds every code)."""
+    return not area or (code or "").ljust(12, "0").startswith(area)
+
+
+def envoys_in_area(db: Database, area: str, envoy_ids: set[str]) -> bool:
+    """Whether one of these envoys serves a township in the area (a record's owners, for one
+    record or photo; server/api/scope.py holds the policy)."""
+    if not area:
+        return True
+    ids = sorted(envoy_id for envoy_id in envoy_ids if envoy_id)
+    if not ids:
+        return False
+    marks = ",".join("?" * len(ids))
+    rows = db.execute(
+        f'SELECT "township_codes" FROM "envoys" WHERE "id" IN ({marks})', ids
+    ).fetchall()
+    return any(in_area(area, code) for row in rows for code in json.loads(row[0] or "[]"))
 
 
 def _bad(field: str, zh: str, en: str) -> BadUser:

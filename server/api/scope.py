@@ -45,7 +45,7 @@ from marshmallow import Schema, fields
 
 from server.accounts import users
 from server.accounts.access import NotAllowed, report_reader, signed_in
-from server.accounts.areas import area_prefix
+from server.accounts.areas import area_prefix, envoys_in_area, in_area
 from server.figures.counted import Scope
 from server.plan.report import FIRST_YEAR, LAST_YEAR, check_year
 from server.reference.lookups import UnknownEnvoy, UnknownUnit, envoy_by_id, unit_scope
@@ -191,11 +191,6 @@ def reader_area(reader: users.User | None) -> str:
     return area_prefix(reader) or ""
 
 
-def in_area(area: str, code: str | None) -> bool:
-    """Whether a unit code (2 to 12 digits) lies in an area ("" holds every code)."""
-    return not area or (code or "").ljust(12, "0").startswith(area)
-
-
 def envoy_in_area(area: str, envoy: dict[str, Any]) -> bool:
     """Whether an envoy (as `envoy_by_id` gives them) serves a township in the area."""
     return not area or any(in_area(area, code) for code in envoy["township_codes"])
@@ -215,14 +210,8 @@ def own_record(reader: users.User, owners: Iterable[str | None], place: str | No
         if not in_area(area, place):
             raise OutsideArea()
         return
-    db = get_db()
-    for owner in {owner for owner in owners if owner}:
-        try:
-            if envoy_in_area(area, envoy_by_id(db, owner)):
-                return
-        except UnknownEnvoy:
-            continue
-    raise OutsideArea()
+    if not envoys_in_area(get_db(), area, {owner for owner in owners if owner}):
+        raise OutsideArea()
 
 
 def envoy_of_area(reader: users.User | None, envoy_id: str) -> None:

@@ -4,6 +4,7 @@ user sees every county, a city user the counties of the city, a county user only
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from server.store.db import init_db
 from tests.helpers import csrf_token, sign_in
 from tests.server.api.test_scope import APIS, BUREAU_PAGES, PAGES, refused_as, shown
 from tests.server.fieldwork import Envoy
+from tests.server.media.devices import add_photo, noise_jpeg
+from tests.server.media.test_photo_pages import upload
 
 PASSWORD = "areas-password"
 # The demo county 示范县 (530102) lies in 昆明市 (5301); 楚雄市 (532301) in 楚雄州 (5323).
@@ -46,6 +49,12 @@ def province(app: Flask, db_path: str, tmp_path: Path) -> Iterator[dict[str, Any
     north = zhao.session(unit_code=VILLAGE_B)
     for name in ("周四", "吴五"):
         zhao.checkin(north, zhao.farmer(name, village_code=VILLAGE_B))
+    # A site photo of each session, whole.
+    shots = {"east": noise_jpeg(300, 200, seed=50), "north": noise_jpeg(300, 200, seed=51)}
+    add_photo(zhang, east, shots["east"])
+    add_photo(zhao, north, shots["north"])
+    upload(app, zhang, shots["east"])
+    upload(app, zhao, shots["north"])
     users.add_user(db, "admin", users.ADMIN, PASSWORD)
     for name, level, area in (
         ("prov", "province", "530000"),
@@ -56,7 +65,14 @@ def province(app: Flask, db_path: str, tmp_path: Path) -> Iterator[dict[str, Any
         areas.set_area(db, users.add_user(db, name, users.STAFF, PASSWORD).id, level, area)
     users.add_user(db, "zhang", users.ENVOY, PASSWORD, zhang.envoy_id)
     db.conn.commit()
-    yield {"db": db, "zhang": zhang.envoy_id, "zhao": zhao.envoy_id, "east": east, "north": north}
+    yield {
+        "db": db,
+        "zhang": zhang.envoy_id,
+        "zhao": zhao.envoy_id,
+        "east": east,
+        "north": north,
+        "photos": {key: hashlib.sha256(data).hexdigest() for key, data in shots.items()},
+    }
     db.close()
 
 
@@ -136,6 +152,16 @@ def test_one_record_and_a_ledger_outside_the_area_are_refused(
     for path in ("/ledger/{}", "/api/v1/reconciliation/2026/ledger/{}"):
         assert county_a.get(path.format(province["zhang"])).status_code == 200
         refused_as(county_a.get(path.format(province["zhao"])), OutsideArea, 403)
+    listed = shown(county_a.get("/ledger/"))
+    assert "张三" in listed and "赵丽" not in listed
+    assert "赵丽" in shown(prov.get("/ledger/"))
+    # A photo is one record's: its county's users and the province's see it, no other county's.
+    east, north = province["photos"]["east"], province["photos"]["north"]
+    for path in ("/media/{}", "/media/{}/thumb"):
+        assert county_a.get(path.format(east)).status_code == 200
+        assert county_a.get(path.format(north)).status_code == 403
+        assert prov.get(path.format(north)).status_code == 200
+        assert client_of(app, "county_b").get(path.format(north)).status_code == 200
 
 
 def test_an_admin_sets_a_users_level_and_area(app: Flask, province: dict[str, Any]) -> None:
