@@ -7,7 +7,7 @@ from sqlite_utils import Database
 
 from server import settings
 from server.media.chosen import media_store
-from server.upstream import codes, forward, photos_up
+from server.upstream import codes, forward, merges_up, photos_up
 from shared.choices import RECORD_KINDS, words
 from shared.cli_numbers import WHOLE
 
@@ -72,6 +72,12 @@ def upstream_push(ctx: click.Context) -> None:
     )
     for item in done.refused[:20]:
         click.echo(f"  拒收 refused q={item['q']}: {item.get('r')}")
+    merges = merges_up.send_merges(db)
+    click.echo(
+        f"农户合并：省级合并 {merges.merged} 条，已是同一人 {merges.same} 条，拒收 "
+        f"{merges.refused} 条，下次再传 {merges.later} 条 / farmer merges: {merges.merged} "
+        f"made, {merges.same} already one, {merges.refused} refused, {merges.later} later"
+    )
     sent = photos_up.send_photos(db, media_store(_settings(ctx)))
     click.echo(
         f"照片：上传完成 {sent.whole} 张，省级拒收 {sent.refused} 张，下次再传 {sent.later} 张 / "

@@ -85,7 +85,7 @@ def link_of(db: Database) -> dict[str, Any]:
     return row[0]
 
 
-def _call(method: str, url: str, **options: Any) -> dict[str, Any]:
+def call_province(method: str, url: str, **options: Any) -> dict[str, Any]:
     headers = {p.HEADER_PROTOCOL: str(p.PROTOCOL_VERSION), **options.pop("headers", {})}
     try:
         response = requests.request(method, url, headers=headers, timeout=TIMEOUT_S, **options)
@@ -104,7 +104,7 @@ def enroll(db: Database, url: str, code: str, name: str = "") -> dict[str, Any]:
     base = check_server_url(url).rstrip("/")
     if list(db.query("SELECT id FROM upstream_link")):
         raise AlreadyLinked()
-    answer = _call(
+    answer = call_province(
         "POST", f"{base}/api/v1/upstream/enrol", json={"code": code, "name": name or "county"}
     )
     with write_transaction(db):
@@ -197,7 +197,7 @@ def _forward(db: Database, link: dict[str, Any], done: Forwarded, limit: int) ->
     while rows := pending(db, done.cursor, limit):
         named = envoys_up(db, link["county_code"], _named_envoys(rows))
         if named:
-            _call(
+            call_province(
                 "POST",
                 f"{link['url']}/api/v1/upstream/envoys",
                 json={"envoys": list(named.values())},
@@ -211,7 +211,7 @@ def _forward(db: Database, link: dict[str, Any], done: Forwarded, limit: int) ->
             by_envoy.setdefault(up.get(envoy_id, envoy_id), []).append(change)
         for envoy_id, changes in by_envoy.items():
             body = gzip.compress(json.dumps({"changes": changes}, ensure_ascii=False).encode())
-            answer = _call(
+            answer = call_province(
                 "POST",
                 f"{link['url']}/api/v1/sync/push",
                 data=body,
@@ -259,8 +259,8 @@ def pull_down(db: Database) -> TakenDown:
     (server/store/province_rows.py)."""
     link = link_of(db)
     auth = {"Authorization": f"Bearer {link['token']}"}
-    targets = _call("GET", f"{link['url']}/api/v1/upstream/targets", headers=auth)
-    catalogue = _call("GET", f"{link['url']}/api/v1/upstream/catalogue", headers=auth)
+    targets = call_province("GET", f"{link['url']}/api/v1/upstream/targets", headers=auth)
+    catalogue = call_province("GET", f"{link['url']}/api/v1/upstream/catalogue", headers=auth)
     return TakenDown(
         take_province_targets(db, list(targets.get("targets", []))),
         take_province_catalogue(db, list(catalogue.get("catalogue", []))),

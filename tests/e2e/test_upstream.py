@@ -19,6 +19,7 @@ import requests
 
 from field_client import photos
 from field_client.store import FieldStore
+from server.farmers.merges import merge
 from server.plan.target_files import load_targets_file
 from server.reference import load as reference
 from server.store.db import init_db
@@ -273,6 +274,13 @@ def test_two_counties_report_up_to_their_province_exactly_once(
     # A week later: more work in both counties, forwarded by the next timer run.
     record_work(store_a, VILLAGE_A, farmers=3, day=8, traveller=True)
     record_work(store_b, VILLAGE_B, farmers=5, day=9, traveller=True)
+    # County B's staff say two of its farmers, trained a week apart, are one person: the
+    # province learns it too (a person-time each still, one trainee).
+    with sqlite3.connect(county_b.db_path) as conn:
+        named = dict(conn.execute("SELECT name, id FROM farmers WHERE name LIKE '农户%-0'"))
+    county_db = init_db(county_b.db_path)
+    merge(county_db, named["农户9-0"], named["农户2-0"], "科员")
+    county_db.close()
     # County A's link now delivers every push twice.
     proxies[county_a.db_path].decide = lambda m, path, n: (
         REPEAT if path.endswith("/sync/push") else PASS
@@ -332,6 +340,8 @@ def test_two_counties_report_up_to_their_province_exactly_once(
     for key in ("trainee_attendances", "leaflets_distributed", "village_trainings"):
         assert up_a[key]["actual"] == a[key]["actual"], key
         assert up_b[key]["actual"] == b[key]["actual"], key
+    # Unique trainees of one county agree too, county B's staff merge included (4 + 5 + 1 - 1).
+    assert b["unique_trainees"]["actual"] == up_b["unique_trainees"]["actual"] == 9
     assert a["trainee_attendances"]["actual"] + b["trainee_attendances"]["actual"] == 20
     assert up_a["trainee_attendances"]["actual"] + up_b["trainee_attendances"]["actual"] == 20
     assert a["leaflets_distributed"]["actual"] == 11 + 18

@@ -1,4 +1,4 @@
-"""m022: rows a county took from its province down the link, and photos whose bytes went up."""
+"""m022: rows a county took from its province down the link; photos and merges that went up."""
 
 from sqlite_utils import Database
 
@@ -27,3 +27,6 @@ def m022_province_rows(db: Database) -> None:
         'CREATE TABLE "upstream_photos" ("sha256" TEXT PRIMARY KEY, "state" TEXT NOT NULL, '
         '"note" TEXT, "at" TEXT NOT NULL)'
     )
+    # On the county: the server_seq of its staff's farmer merges sent up and answered
+    # (server/upstream/merges_up.py).
+    db.execute('ALTER TABLE "upstream_link" ADD COLUMN "merge_cursor" INTEGER NOT NULL DEFAULT 0')
