@@ -224,6 +224,27 @@ def test_the_link_over_http_pushes_only_as_a_named_envoy_and_never_pulls(
         "/api/v1/upstream/envoys", json={"envoys": []}, headers=api_headers(device_token)
     )
     assert envoys.status_code == 403 and "只供县级上报链接使用" in envoys.get_json()["message"]
+    for method, path, body in (
+        ("GET", "/api/v1/upstream/catalogue", None),
+        ("GET", "/api/v1/upstream/targets", None),
+        ("POST", "/api/v1/upstream/merges", {"merges": []}),
+    ):
+        refused = client.open(path, method=method, json=body, headers=api_headers(device_token))
+        assert (
+            refused.status_code == 403 and "只供县级上报链接使用" in refused.get_json()["message"]
+        )
+    # The link reads the province's catalogue, every kind of it.
+    catalogue = client.get("/api/v1/upstream/catalogue", headers=api_headers(province.token_a))
+    assert catalogue.status_code == 200
+    kinds = {row["kind"] for row in catalogue.get_json()["catalogue"]}
+    assert kinds == {p.TECHNOLOGY, p.VARIETY, p.LEAFLET_TITLE}
+    # A merge list too long, or not a list, is refused whole, in both languages.
+    too_many = {"merges": [{"id": "a", "canonical_id": "b"}] * 2001}
+    for bad in (too_many, {"merges": "all"}, {"merges": [{"id": "a"}]}):
+        answer = client.post(
+            "/api/v1/upstream/merges", json=bad, headers=api_headers(province.token_a)
+        )
+        assert answer.status_code == 422, answer.get_json()
     enrolled = client.post(
         "/api/v1/upstream/enrol",
         json={"code": "NOPE-NOPE-NOPE", "name": "x"},
