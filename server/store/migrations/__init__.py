@@ -17,6 +17,7 @@ from server.store.migrations import (
     m019_upstream,  # noqa: F401
     m022_province_rows,  # noqa: F401
     m023_user_areas,  # noqa: F401
+    m024_qr_phones,  # noqa: F401
 )
 from server.store.migrations.registry import migrations
 
