@@ -238,7 +238,7 @@ def _add_checkins(db: Database, batch: Any, checkins: list[tuple[str, str, str]]
             continue
         if farmer in gone:
             continue
-        # As rows.add_checkin counts a (session, person) pair, written out for the bulk path.
+        # As rows.add_checkins counts (session, person) pairs, written out for the bulk path.
         q = int(questions.covers(attendance, session_id, farmer, farmer)) if check else 0
         year, month = session.year, session.month
         figures[(year, session.unit, session.envoy, session.kind, month, PERSON_TIMES, q)] += 1
