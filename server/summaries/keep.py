@@ -23,7 +23,7 @@ from server import summaries
 from server.figures import counted
 from server.figures.questioned import CheckinQuestions
 from server.store.db import in_chunks, set_state
-from server.summaries.rows import PERSON_TIMES, TRAINEES
+from server.summaries.names import PERSON_TIMES, TRAINEES
 from server.summaries.store import FigureKey, Grouped, add_figures, add_grouped, all_keys
 from shared import protocol as p
 from shared.clock import CHINA, parse_iso

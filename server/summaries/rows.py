@@ -16,27 +16,24 @@ from server.figures import counted, questioned
 from server.figures.counted import SESSION_CHECKINS, Scope
 from server.figures.dimensions import DIMENSIONS
 from server.figures.questioned import CheckinQuestions
+from server.summaries.names import (
+    AREA,
+    AUDIENCE,
+    COPIES,
+    HANDOUTS,
+    PERSON_TIMES,
+    PLOTS,
+    REPORTED,
+    SESSIONS,
+    TECHNOLOGIES,
+    TRAINEES,
+    VARIETIES,
+    WITHOUT_NAMES,
+)
 from server.summaries.store import Rows
 from shared import protocol as p
 
 MONTH = DIMENSIONS["month"]
-
-# Figure names in summary_figures (the indicators are sums of them, see server/summaries/read.py).
-SESSIONS, AUDIENCE, REPORTED, WITHOUT_NAMES = (
-    "sessions",
-    "audience_estimate",
-    "reported",
-    "reported_without_names",
-)
-PERSON_TIMES, HANDOUTS, COPIES, PLOTS, AREA = (
-    "person_times",
-    "handouts",
-    "copies",
-    "plots",
-    "area_mu",
-)
-# Distinct items in summary_items.
-TRAINEES, TECHNOLOGIES, VARIETIES = "trainees", "technologies", "varieties"
 
 
 def county_rows(db: Database, year: int, county: str) -> Rows:

@@ -215,8 +215,12 @@ def add_grouped(db: Database, year: int, grouped: Grouped, empty: str = "") -> N
                     writes.append((year, key, figure, item, month, n, k, county))
                 else:
                     removals.append((year, key, figure, item, month))
+    # Counts set in place: the row's county, the index's column, stays as it is.
     db.conn.executemany(
-        "INSERT OR REPLACE INTO summary_items VALUES (?, ?, ?, ?, ?, ?, ?, ?)", writes
+        "INSERT INTO summary_items VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (year, scope_key, figure, item, month) DO UPDATE "
+        "SET n = excluded.n, k = excluded.k",
+        writes,
     )
     db.conn.executemany(
         "DELETE FROM summary_items WHERE year = ? AND scope_key = ? AND figure = ? AND item = ? "
