@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from itertools import groupby
 from typing import Any
 
 from sqlite_utils import Database
@@ -17,19 +18,11 @@ from sqlite_utils import Database
 from server.figures.counted import code_range
 from server.summaries.store import BY_COUNTY, ROLLUP_LEVELS, Rows, own_keys
 
-# The keys above a county's own, each summed from one kind of its own keys: the province's
-# and city's from its county key, the envoy's from '@envoy/county' (whose last 7 characters
-# are '/' and the county). Envoy keys, with and without a county, sort between '@' and 'A'.
-_COUNTY_KEYS = (
-    "scope_key IN (SELECT DISTINCT county FROM summary_items WHERE county != '' AND year = ?)"
-)
-_ENVOY_KEYS = "scope_key >= '@' AND scope_key < 'A'"
+# The keys above counties (a province's or city's code, an envoy's '@envoy'); an envoy's key in
+# a county is '@envoy/county' (its last 7 characters '/' and the county). Envoy keys, with and
+# without a county, sort between '@' and 'A'.
 _ABOVE_KEY = "length(scope_key) < 6 OR (scope_key LIKE '@%' AND scope_key NOT LIKE '%/%')"
-_ABOVE = (
-    ("substr(scope_key, 1, 2)", _COUNTY_KEYS),
-    ("substr(scope_key, 1, 4)", _COUNTY_KEYS),
-    ("substr(scope_key, 1, length(scope_key) - 7)", _ENVOY_KEYS),
-)
+_ENVOY_KEYS = "scope_key >= '@' AND scope_key < 'A'"
 
 
 def write_county(db: Database, new: Rows, county: str) -> None:
@@ -93,35 +86,64 @@ def sum_up(db: Database) -> None:
         "DELETE FROM summary_items WHERE year = ? AND scope_key = ?", stale.fetchall()
     )
     db.execute(f"DELETE FROM summary_firsts WHERE {_ABOVE_KEY}")
-    years = [row[0] for row in db.execute("SELECT DISTINCT year FROM summary_figures")]
-    years += [row[0] for row in db.execute("SELECT DISTINCT year FROM summary_items")]
-    for year in sorted(set(years)):
-        for key, which in _ABOVE:
-            params = [year, year] if which == _COUNTY_KEYS else [year]
-            # Grouped in key order, so inserted in key order.
-            db.execute(
-                f"INSERT INTO summary_items SELECT year, {key}, figure, item, month, sum(n), "
-                f"sum(k), '' FROM summary_items WHERE year = ? AND {which} AND county != '' "
-                f"GROUP BY year, {key}, figure, item, month",
-                params,
+    # Every key holding an item counts its first month, so the small table says which years
+    # and counties hold items.
+    years = [row[0] for row in db.execute("SELECT DISTINCT year FROM summary_firsts")]
+    for year in sorted(years):
+        counties = [
+            row[0]
+            for row in db.execute(
+                "SELECT DISTINCT scope_key FROM summary_firsts WHERE year = ? "
+                "AND length(scope_key) = 6 AND scope_key NOT LIKE '@%' ORDER BY scope_key",
+                [year],
             )
-        firsts: defaultdict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0])
-        above = (
-            "scope_key IN (SELECT DISTINCT substr(county, 1, 2) FROM summary_items "
-            "WHERE county != '' AND year = ? UNION SELECT DISTINCT substr(county, 1, 4) "
-            "FROM summary_items WHERE county != '' AND year = ?)",
-            f"{_ENVOY_KEYS} AND county = ''",
-        )
-        for which in above:
-            for key, figure, first, first_kept in db.execute(
-                "SELECT scope_key, figure, min(month), min(CASE WHEN k > 0 THEN month END) "
-                f"FROM summary_items WHERE year = ? AND {which} GROUP BY scope_key, figure, item",
-                [year, year, year] if "?" in which else [year],
-            ):
-                firsts[(key, figure, first)][0] += 1
-                if first_kept is not None:
-                    firsts[(key, figure, first_kept)][1] += 1
-        _insert_firsts(db, year, firsts)
+        ]
+        _sum_above(db, year, counties)
+        _firsts_above(db, year, counties)
+
+
+def _sum_above(db: Database, year: int, counties: list[str]) -> None:
+    """The rows of the keys above counties: a province's and its cities' summed from their
+    counties' keys, an envoy's from their keys in each county; grouped in key order, so
+    inserted in key order."""
+    for _province, group in groupby(counties, key=lambda county: county[:2]):
+        codes = list(group)
+        marks = ",".join("?" * len(codes))
+        for level in (2, 4):
+            db.execute(
+                f"INSERT INTO summary_items SELECT year, substr(scope_key, 1, {level}), figure, "
+                "item, month, sum(n), sum(k), '' FROM summary_items WHERE year = ? "
+                f"AND scope_key IN ({marks}) GROUP BY year, substr(scope_key, 1, {level}), "
+                "figure, item, month",
+                [year, *codes],
+            )
+    envoy = "substr(scope_key, 1, length(scope_key) - 7)"
+    db.execute(
+        f"INSERT INTO summary_items SELECT year, {envoy}, figure, item, month, sum(n), sum(k), "
+        f"'' FROM summary_items WHERE year = ? AND {_ENVOY_KEYS} AND county != '' "
+        f"GROUP BY year, {envoy}, figure, item, month",
+        [year],
+    )
+
+
+def _firsts_above(db: Database, year: int, counties: list[str]) -> None:
+    """The first-month counters of the keys above counties, from their rows."""
+    firsts: defaultdict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0])
+    codes = sorted({county[:2] for county in counties} | {county[:4] for county in counties})
+    marks = ",".join("?" * len(codes))
+    for which, params in (
+        (f"scope_key IN ({marks})" if codes else "1 = 0", codes),
+        (f"{_ENVOY_KEYS} AND county = ''", []),
+    ):
+        for key, figure, first, first_kept in db.execute(
+            "SELECT scope_key, figure, min(month), min(CASE WHEN k > 0 THEN month END) "
+            f"FROM summary_items WHERE year = ? AND {which} GROUP BY scope_key, figure, item",
+            [year, *params],
+        ):
+            firsts[(key, figure, first)][0] += 1
+            if first_kept is not None:
+                firsts[(key, figure, first_kept)][1] += 1
+    _insert_firsts(db, year, firsts)
 
 
 def _insert_firsts(db: Database, year: int, firsts: dict[tuple[str, str, int], list[int]]) -> None:
