@@ -95,6 +95,13 @@ async function renderForm(root, params) {
   const technologies = (await listReference("technology")).map((tech) =>
     h("label", { class: "check" }, h("input", { type: "checkbox", name: "technology_ids", value: tech.id, checked: chosen.has(tech.id) }), ` ${tech.name}`),
   );
+  const me = await getMeta("envoy_id");
+  const coChosen = new Set(session?.co_envoy_ids || []);
+  const coEnvoys = (await listReference("envoy"))
+    .filter((envoy) => envoy.id !== me && envoy.active !== false)
+    .map((envoy) =>
+      h("label", { class: "check" }, h("input", { type: "checkbox", name: "co_envoy_ids", value: envoy.id, checked: coChosen.has(envoy.id) }), ` ${envoy.name}`),
+    );
   const status = h("p", { class: "status", role: "alert" });
   const form = h(
     "form",
@@ -107,6 +114,9 @@ async function renderForm(root, params) {
     field({ zh: "地点（可不填）", en: "Place (optional)" }, place),
     field({ zh: "展板数", en: "Display boards" }, boards),
     technologies.length ? h("fieldset", { class: "field" }, h("legend", {}, t({ zh: "推广技术", en: "Technologies" })), technologies) : null,
+    coEnvoys.length
+      ? h("details", { class: "field", open: coChosen.size > 0 }, h("summary", {}, t({ zh: "协同特派员（可不选）", en: "Co-envoys (optional)" })), coEnvoys)
+      : null,
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t({ zh: "保存", en: "Save" })), h("button", { type: "button", onclick: () => history.back() }, t({ zh: "取消", en: "Cancel" }))),
     status,
   );
@@ -124,6 +134,7 @@ async function saveForm(event, form, session, status) {
     place: String(data.get("place") || "").trim() || null,
     display_boards: Number(data.get("display_boards") || 0),
     technology_ids: data.getAll("technology_ids"),
+    co_envoy_ids: data.getAll("co_envoy_ids"),
   };
   const problem = !values.title
     ? { zh: "请填写标题", en: "give a title" }
@@ -146,7 +157,7 @@ async function saveForm(event, form, session, status) {
       saved = await saveRecord("session", { id: session.id, ...values });
     } else {
       const envoyId = await getMeta("envoy_id");
-      saved = await saveRecord("session", { ...values, lead_envoy_id: envoyId, co_envoy_ids: [], reported_headcount: null });
+      saved = await saveRecord("session", { ...values, lead_envoy_id: envoyId, reported_headcount: null });
     }
     toast({ zh: "已保存", en: "saved" });
     navigate("session", { id: saved.id });
