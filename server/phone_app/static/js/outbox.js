@@ -39,6 +39,7 @@ async function renderOutbox(root) {
   const status = h("p", { class: "status", role: "status" }, last ? t({ zh: `上次同步：${chinaTime(last.at)}`, en: `last synced ${chinaTime(last.at)}` }) : t({ zh: "尚未同步", en: "not synced yet" }));
   const button = h("button", { type: "button", class: "primary", "data-action": "sync", disabled: syncing(), onclick: () => runSync(button, status) }, t({ zh: "立即同步", en: "Sync now" }));
   const revoked = await getMeta("revoked");
+  const kept = navigator.storage && navigator.storage.persisted ? await navigator.storage.persisted() : true;
   fill(
     root,
     revoked
@@ -52,6 +53,16 @@ async function renderOutbox(root) {
       : null,
     h("div", { class: "actions" }, button),
     status,
+    kept
+      ? null
+      : h(
+          "p",
+          { class: "hint", "data-storage": "not-persisted" },
+          t({
+            zh: "浏览器未承诺保留本机数据，空间不足时可能清除：请把应用添加到主屏幕，并在有信号时及时同步。",
+            en: "The browser has not promised to keep this phone's data and may clear it when space runs low: add the app to the home screen and sync when in signal.",
+          }),
+        ),
     h("h2", {}, t({ zh: "待发送", en: "Waiting to be sent" }), " ", h("span", { class: "badge", "data-figure": "pending" }, String(pending.length))),
     pending.length
       ? h("ul", { class: "list waiting" }, [...byKind.entries()].map(([kind, count]) => h("li", { "data-kind": kind }, h("span", { class: "grow" }, kindName(kind)), h("strong", {}, String(count)))))

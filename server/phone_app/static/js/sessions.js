@@ -87,6 +87,7 @@ async function renderForm(root, params) {
   );
   const title = h("input", { name: "title", maxlength: 200, required: true, value: session?.title || "" });
   const village = await villageSelect("unit_code", session?.unit_code || "", { townships: true });
+  const noVillages = village.querySelectorAll("option[value]:not([value=''])").length === 0;
   const starts = h("input", { name: "starts_at", type: "datetime-local", required: true, value: isoToChinaInput(session?.starts_at || new Date().toISOString()) });
   const ends = h("input", { name: "ends_at", type: "datetime-local", value: isoToChinaInput(session?.ends_at) });
   const place = h("input", { name: "place", maxlength: 200, value: session?.place || "" });
@@ -109,6 +110,9 @@ async function renderForm(root, params) {
     field({ zh: "类型", en: "Kind" }, kind),
     field({ zh: "标题", en: "Title" }, title),
     field({ zh: "村（大型培训可选全镇）", en: "Village (or a whole township for a large training)" }, village),
+    noVillages
+      ? h("p", { class: "error", "data-hint": "no-villages" }, t({ zh: "本机还没有村名单：请在有信号时到“同步与待发送”同步一次。", en: "No villages on this phone yet: sync once in signal (Sync and outbox)." }))
+      : null,
     field({ zh: "开始时间", en: "Starts" }, starts),
     field({ zh: "结束时间（可不填）", en: "Ends (optional)" }, ends),
     field({ zh: "地点（可不填）", en: "Place (optional)" }, place),

@@ -34,7 +34,11 @@ export function openStore() {
     opened = new Promise((resolve, reject) => {
       const request = indexedDB.open(NAME, VERSION);
       request.onupgradeneeded = () => upgrade(request.result);
-      request.onsuccess = () => resolve(request.result);
+      request.onsuccess = () => {
+        // A newer version of the app opened in another tab: let it upgrade the database.
+        request.result.onversionchange = () => request.result.close();
+        resolve(request.result);
+      };
       request.onerror = () => reject(request.error);
       request.onblocked = () => reject(new Error("database blocked by another tab"));
     });
