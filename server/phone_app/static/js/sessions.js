@@ -210,6 +210,8 @@ async function renderSession(root, params) {
       { class: "actions" },
       h("button", { type: "button", class: "primary", "data-action": "roster", onclick: () => navigate("checkin", { session: session.id }) }, t({ zh: "名单签到", en: "Roster check-in" })),
       h("button", { type: "button", "data-action": "new-farmer", onclick: () => navigate("farmer-new", { session: session.id }) }, t({ zh: "新农户", en: "New farmer" })),
+      // Farmers with signal check themselves in on the server (js/session_qr.js).
+      h("button", { type: "button", "data-action": "show-qr", onclick: () => navigate("session_qr", { id: session.id }) }, t({ zh: "显示签到二维码", en: "Show check-in QR" })),
       h("button", { type: "button", "data-action": "edit", onclick: () => navigate("session-form", { id: session.id }) }, t({ zh: "编辑", en: "Edit" })),
       h("button", { type: "button", "data-action": "close", onclick: () => closeForm(actionsBox, session) }, t({ zh: "结束培训", en: "Close" })),
       h("button", { type: "button", class: "danger", "data-action": "delete", onclick: () => deleteForm(actionsBox, session, checkins.length) }, t({ zh: "删除", en: "Delete" })),
