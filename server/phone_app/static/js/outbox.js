@@ -3,8 +3,8 @@
 // themselves when the network comes back).
 import { navigate, onSynced, refresh, registerScreen, toast } from "./app.js";
 import { RECORD_KINDS } from "./choices.js";
-import { fill, h } from "./dom.js";
-import { chinaTime, half, t } from "./i18n.js";
+import { fill, h, refusalNote } from "./dom.js";
+import { chinaTime, t } from "./i18n.js";
 import { PENDING, REJECTED, discardRefused, getMeta, outboxEntries } from "./store.js";
 import { summary, syncNow, syncing } from "./sync.js";
 
@@ -78,6 +78,23 @@ async function renderOutbox(root) {
   );
 }
 
+/** Where a refused change is put right: the form, started from what was refused. Screens of
+ * other kinds may register their own (`addFixer`). */
+const fixers = {
+  session: (entry) => (entry.is_create ? ["session-form", { refused: entry.seq }] : ["session-form", { id: entry.id }]),
+  farmer: (entry) => (entry.is_create ? ["farmer-new", { refused: entry.seq }] : null),
+};
+
+export function addFixer(kind, where) {
+  fixers[kind] = where;
+}
+
+function fixButton(entry) {
+  const where = fixers[entry.kind] ? fixers[entry.kind](entry) : null;
+  if (!where) return null;
+  return h("button", { type: "button", "data-action": "fix", onclick: () => navigate(...where) }, t({ zh: "修改", en: "Fix" }));
+}
+
 function refusedItem(entry) {
   return h(
     "li",
@@ -86,10 +103,10 @@ function refusedItem(entry) {
       "div",
       { class: "grow" },
       h("strong", {}, `${kindName(entry.kind)}${entry.is_create ? t({ zh: "（新建）", en: " (new)" }) : ""}`),
-      h("div", { class: "error reason" }, half(entry.reason || "")),
-      Object.entries(entry.errors || {}).map(([name, why]) => h("div", { class: "muted" }, `${name}: ${half(Array.isArray(why) ? why.join("; ") : String(why))}`)),
+      refusalNote(entry),
       h("div", { class: "hint" }, t(refusalHint(entry.kind, entry.errors))),
     ),
+    fixButton(entry),
     h(
       "button",
       {

@@ -426,6 +426,12 @@ export async function pendingCount() {
   return inTransaction(["outbox"], "readonly", (tx) => req(tx.objectStore("outbox").index("state").count(PENDING)));
 }
 
+/** One refused change by its number, or null. */
+export async function refusedEntry(seq) {
+  const entry = await inTransaction(["outbox"], "readonly", (tx) => req(tx.objectStore("outbox").get(seq)));
+  return entry && entry.state === REJECTED ? entry : null;
+}
+
 /** Forget one refused change (it is never sent again). */
 export async function discardRefused(seq) {
   return inTransaction(["outbox"], "readwrite", async (tx) => {
