@@ -11,7 +11,7 @@ import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 
-from server.phone_app import generated, icons
+from server.phone_app import generated, icons, rules
 
 STATIC = Path(__file__).resolve().parent / "static"
 PREFIX = "/app/"
@@ -83,6 +83,7 @@ def shell_files() -> dict[str, ShellFile]:
     made = [
         ShellFile("js/protocol.js", generated.protocol_js().encode(), "text/javascript"),
         ShellFile("js/choices.js", generated.choices_js().encode(), "text/javascript"),
+        ShellFile("js/rules.js", rules.rules_js().encode(), "text/javascript"),
         ShellFile(
             "manifest.webmanifest",
             json.dumps(manifest(), ensure_ascii=False, indent=1).encode(),

@@ -52,8 +52,8 @@ def world(app: Flask, db_path: str) -> Iterator[dict[str, list[str]]]:
         "ends": ["0"],
         "margin": ["60"],
         "token": ["23456789AB"],
-        # The phone app's files.
-        "path": ["index.html"],
+        # A phone app file (server/phone_app).
+        "path": ["js/app.js", "manifest.webmanifest"],
     }
     db.close()
 
