@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from server.accounts.areas import area_prefix, envoys_in_area
 from server.accounts.users import ENVOY, User
 from shared import protocol as p
 
@@ -16,6 +17,14 @@ SESSION = "session"
 OBSERVATION = "observation"
 # What a photo's subject_kind names: its subject_id is then a record of this kind.
 SUBJECT_KINDS: dict[str, str] = {SESSION: p.SESSION, OBSERVATION: p.PLOT_OBSERVATION}
+
+
+def photo_subject(values: dict[str, Any], current: dict[str, Any] | None) -> tuple[str, str] | None:
+    """The kind and id of the record a photo (as it will stand after this change) shows."""
+    merged = {**(current or {}), **values}
+    target = SUBJECT_KINDS.get(merged.get("subject_kind") or "")
+    subject_id = merged.get("subject_id")
+    return (target, subject_id) if target and isinstance(subject_id, str) and subject_id else None
 
 
 @dataclass(frozen=True)
@@ -133,9 +142,10 @@ def owners(db: Database, photo: Photo) -> set[str]:
 
 
 def may_see(db: Database, user: User, photo: Photo) -> bool:
-    """Bureau users see every photo; an envoy user only photos of their own records."""
+    """Bureau users see every photo of their area (every photo without one), as one record of
+    theirs (server/api/scope.py `own_record`); an envoy user only photos of their own records."""
     if user.role != ENVOY:
-        return True
+        return envoys_in_area(db, area_prefix(user) or "", owners(db, photo))
     return user.envoy_id is not None and user.envoy_id in owners(db, photo)
 
 

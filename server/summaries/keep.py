@@ -23,7 +23,7 @@ from server import summaries
 from server.figures import counted
 from server.figures.questioned import CheckinQuestions
 from server.store.db import in_chunks, set_state
-from server.summaries.rows import PERSON_TIMES, TRAINEES
+from server.summaries.names import PERSON_TIMES, TRAINEES
 from server.summaries.store import FigureKey, Grouped, add_figures, add_grouped, all_keys
 from shared import protocol as p
 from shared.clock import CHINA, parse_iso
@@ -228,6 +228,8 @@ def _add_checkins(db: Database, batch: Any, checkins: list[tuple[str, str, str]]
         if session_id not in edited and session.counts and session.year
     }
     check = bool(questions)
+    # Person-times per session, and of them under question: spread over figures after.
+    times: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
     for attendance, session_id, farmer in checkins:
         found = counting.get(session_id)
         if found is None:
@@ -238,17 +240,21 @@ def _add_checkins(db: Database, batch: Any, checkins: list[tuple[str, str, str]]
             continue
         if farmer in gone:
             continue
-        # As rows.add_checkin counts a (session, person) pair, written out for the bulk path.
+        # As rows.add_checkins counts (session, person) pairs, written out for the bulk path.
         q = int(questions.covers(attendance, session_id, farmer, farmer)) if check else 0
-        year, month = session.year, session.month
-        figures[(year, session.unit, session.envoy, session.kind, month, PERSON_TIMES, q)] += 1
-        tally = (year, keyset, farmer, month)
+        times[session_id][q] += 1
+        tally = (session.year, keyset, farmer, session.month)
         counts = people.get(tally)
         if counts is None:
             people[tally] = [1, 1 - q]
         else:
             counts[0] += 1
             counts[1] += 1 - q
+    for session_id, by_q in times.items():
+        s = sessions[session_id]
+        for q, count in enumerate(by_q):
+            if count:
+                figures[(s.year, s.unit, s.envoy, s.kind, s.month, PERSON_TIMES, q)] += count
     mark(db, positions)
     add_figures(db, figures)
     items: dict[int, Grouped] = {}
