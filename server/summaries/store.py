@@ -20,7 +20,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from server.figures.counted import code_range
-from server.store.db import in_chunks
+from server.store.db import in_chunks, insert_many
 
 # (year, unit_code, envoy_id, kind, month, figure, q) -> value
 FigureKey = tuple[int, str, str, str, int, str, int]
@@ -214,11 +214,12 @@ def add_grouped(db: Database, year: int, grouped: Grouped, empty: str = "") -> N
     # instead of at a random place in a page (items are random ids). Counts set in place: the
     # row's county, the index's column, stays as it is.
     writes.sort()
-    db.conn.executemany(
-        "INSERT INTO summary_items VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    insert_many(
+        db,
+        "INSERT INTO summary_items",
+        writes,
         "ON CONFLICT (year, scope_key, figure, item, month) DO UPDATE "
         "SET n = excluded.n, k = excluded.k",
-        writes,
     )
     db.conn.executemany(
         "DELETE FROM summary_items WHERE year = ? AND scope_key = ? AND figure = ? AND item = ? "
