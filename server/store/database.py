@@ -22,6 +22,7 @@ from psycopg.adapt import Loader
 from sqlite_utils.db import Table
 
 from server.store import dialect
+from server.store.pg_tables import PgTable
 from server.store.sql_text import begin_statement, to_postgresql
 
 Params = Sequence[Any] | Mapping[str, Any] | None
@@ -178,8 +179,6 @@ class PgDatabase(sqlite_utils.Database):
         return (dict(zip(keys, row, strict=True)) for row in cursor.fetchall())
 
     def table(self, table_name: str, **kwargs: Any) -> Table:
-        from server.store.pg_tables import PgTable
-
         return PgTable(self, table_name)
 
     def __getitem__(self, table_name: str) -> Table:  # type: ignore[override]

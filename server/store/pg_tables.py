@@ -9,14 +9,11 @@ index names (`idx_<table>_<columns>`, which `INDEXED BY` hints name on SQLite).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlite_utils.db import Table
 
 from server.store.dialect import POSTGRESQL, on_conflict_update, quote
-
-if TYPE_CHECKING:
-    from server.store.database import PgDatabase
 
 _TYPES: dict[type, str] = {
     str: "TEXT",
@@ -34,7 +31,7 @@ def _q(name: str) -> str:
 class PgTable(Table):
     """One table of a PgDatabase with the sqlite_utils methods the server uses."""
 
-    def __init__(self, db: PgDatabase, name: str) -> None:  # noqa: D107 - no sqlite_utils set-up
+    def __init__(self, db: Any, name: str) -> None:  # noqa: D107 - no sqlite_utils set-up
         self.db = db
         self.name = name
         self.last_pk: Any = None
