@@ -19,6 +19,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate, val
 from sqlite_utils import Database
 
 from server.accounts import audit
+from server.store import dialect
 from server.store.db import in_chunks, next_server_seq, write_transaction
 from shared.errors import TianjianError
 from shared.indicators import BY_KEY, COMPARATORS, INDICATOR_KEYS, INDICATORS, growth_target
@@ -258,6 +259,20 @@ def validate_target(db: Database, data: dict[str, Any]) -> dict[str, Any]:
     return loaded
 
 
+TARGET_COLUMNS = (
+    "id",
+    "year",
+    "unit_code",
+    "indicator",
+    "comparator",
+    "value",
+    "basis",
+    "growth_percent",
+    "envoy_id",
+    "server_seq",
+)
+
+
 def target_id(loaded: dict[str, Any]) -> str:
     if loaded.get("envoy_id"):
         return f"{loaded['year']}:envoy:{loaded['envoy_id']}:{loaded['indicator']}"
@@ -282,8 +297,12 @@ def _write(db: Database, targets: list[dict[str, Any]]) -> list[Target]:
             envoy_id=loaded["envoy_id"],
         )
         db.execute(
-            "INSERT OR REPLACE INTO targets (id, year, unit_code, indicator, comparator, value, "
-            "basis, growth_percent, envoy_id, server_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            dialect.insert_or_replace(
+                dialect.engine_of(db),
+                "targets",
+                TARGET_COLUMNS,
+                ["id"],  # the id names year, unit or envoy and indicator, as the unique keys do
+            ),
             [
                 target.id,
                 target.year,
