@@ -215,7 +215,7 @@ def plots(db: Database, scope: Scope, filters: Filters, limit: int, offset: int)
     params = scope.params()
     where = [counted.counted_plots(replace(scope, exclude_questioned=False))]
     if filters.month:
-        where.append("CAST(substr(p.established_on, 6, 2) AS INTEGER) = :month")
+        where.append(f"{counted.day_month('p.established_on')} = :month")
         params["month"] = filters.month
     if filters.technology:
         where.append("EXISTS (SELECT 1 FROM json_each(p.technology_ids) t WHERE t.value = :tech)")

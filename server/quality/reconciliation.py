@@ -234,7 +234,7 @@ def checkins(
         "coalesce(e.name, s.lead_envoy_id), a.farmer_id, a.checked_in_at, s.starts_at, "
         f"s.ends_at, s.deleted, {off} AS off FROM s CROSS JOIN "
         f"{SESSION_CHECKINS.format(a='a', s='s')} AND {counted.live('a')} "
-        "LEFT JOIN envoys e ON e.id = s.lead_envoy_id) "
+        "LEFT JOIN envoys e ON e.id = s.lead_envoy_id) AS c "
         "WHERE deleted = 1 OR off IS NOT NULL ORDER BY starts_at, checked_in_at"
     )
     params = {**scope.params(), "margin": margin_minutes}
