@@ -83,7 +83,7 @@ def leaflets(db: Database, scope: Scope) -> list[LeafletLine]:
         "SELECT m.envoy_id, ue.name, m.title_id, coalesce(lt.title, m.title_id), "
         "sum(m.received), sum(m.out) FROM moves m JOIN ue ON ue.id = m.envoy_id "
         "LEFT JOIN leaflet_titles lt ON lt.id = m.title_id "
-        "GROUP BY m.envoy_id, m.title_id ORDER BY ue.name, 4"
+        "GROUP BY m.envoy_id, ue.name, m.title_id, lt.title ORDER BY ue.name, 4"
     )
     return [
         LeafletLine(envoy_id, name, title_id, title, received, out, received - out, out > received)
