@@ -245,7 +245,9 @@ def _checkins(
 def _sessions(
     db: Database, scope: Scope, dim: Dimension, params: dict[str, Any], groups: Any, doubted: Any
 ) -> None:
-    kinds = "".join(f"sum(s.kind = '{kind}'), " for kind in SESSION_KIND_INDICATORS.values())
+    kinds = "".join(
+        counted.count_true(f"s.kind = '{kind}'") + ", " for kind in SESSION_KIND_INDICATORS.values()
+    )
     sql = (
         f"WITH {counted.sessions_cte(scope)} SELECT {dim.session} AS k, s.q, {kinds}"
         f"coalesce(sum({counted.audience_estimate('s')}), 0), "
@@ -273,7 +275,7 @@ def _handouts(
 ) -> None:
     under = counted.question_flag(scope, p.LEAFLET_HANDOUT, "h.id")
     rows = counted.handout_rows(scope, f"{dim.handout} AS k, h.copies, {under} AS q")
-    sql = f"SELECT k, q, sum(copies), count(*) FROM ({rows}) GROUP BY k, q"
+    sql = f"SELECT k, q, sum(copies), count(*) FROM ({rows}) AS hr GROUP BY k, q"
     for key, under_question, copies, count in db.execute(sql, params).fetchall():
         found = {"leaflets_distributed": copies or 0, "handouts": count}
         _add(groups[key], found)
@@ -291,7 +293,7 @@ def _plots(
     under = _plot_flag(scope)
     sql = (
         f"SELECT {dim.plot} AS k, count(*), coalesce(sum(p.area_mu), 0), "
-        f"count(DISTINCT p.variety_id), sum({under}), "
+        f"count(DISTINCT p.variety_id), {counted.count_true(under)}, "
         f"coalesce(sum(CASE WHEN {under} THEN p.area_mu END), 0), "
         f"count(DISTINCT CASE WHEN NOT {under} THEN p.variety_id END) FROM plots p "
         f"{dim.plot_join} {counted.plot_rows(scope).removeprefix('FROM plots p ')} GROUP BY k"
@@ -328,9 +330,9 @@ def _technologies(
         )
     sql = (
         f"WITH {counted.sessions_cte(scope)} SELECT k, count(DISTINCT tech), "
-        "count(DISTINCT CASE WHEN NOT q THEN tech END), max(q) FROM ("
+        f"count(DISTINCT CASE WHEN NOT q THEN tech END), {counted.count_true('q')} FROM ("
         + " UNION ALL ".join(parts)
-        + ") GROUP BY k"
+        + ") AS tr GROUP BY k"
     )
     for key, count, kept, under in db.execute(sql, params).fetchall():
         groups[key]["technologies_promoted"] = count
@@ -369,16 +371,16 @@ def first_months(db: Database, scope: Scope) -> dict[str, dict[int, int]]:
     rows = db.execute(
         f"WITH {counted.sessions_cte(scope)} SELECT m, count(*) FROM (SELECT tech, min(m) AS m FROM ("
         f"SELECT t.value AS tech, {month} AS m FROM s CROSS JOIN json_each(s.technology_ids) t "
-        "UNION ALL SELECT t.value, CAST(strftime('%m', p.established_on) AS INTEGER) "
+        f"UNION ALL SELECT t.value, {counted.day_month('p.established_on')} "
         f"FROM plots p CROSS JOIN json_each(p.technology_ids) t {plot_rows}"
-        ") GROUP BY tech) GROUP BY m",
+        ") AS tm GROUP BY tech) AS firsts GROUP BY m",
         params,
     ).fetchall()
     out["technologies_promoted"] = dict(rows)
     rows = db.execute(
         "SELECT m, count(*) FROM (SELECT p.variety_id, "
-        "min(CAST(strftime('%m', p.established_on) AS INTEGER)) AS m FROM plots p "
-        f"{plot_rows} AND p.variety_id IS NOT NULL GROUP BY p.variety_id) GROUP BY m",
+        f"min({counted.day_month('p.established_on')}) AS m FROM plots p "
+        f"{plot_rows} AND p.variety_id IS NOT NULL GROUP BY p.variety_id) AS firsts GROUP BY m",
         params,
     ).fetchall()
     out["varieties_introduced"] = dict(rows)

@@ -96,6 +96,16 @@ def local_month(expr: str) -> str:
     return f"CAST(strftime('%m', {expr}, '+8 hours') AS INTEGER)"
 
 
+def day_month(expr: str) -> str:
+    """SQL: the month (1-12) of the ISO day `expr` ('YYYY-MM-DD')."""
+    return f"CAST(substr({expr}, 6, 2) AS INTEGER)"
+
+
+def count_true(condition: str) -> str:
+    """SQL: how many rows `condition` holds for (a boolean is not a number on every engine)."""
+    return f"sum(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+
 def envoy_is(column: str, scope: Scope) -> str:
     """SQL to append: ` AND column = :envoy` when the scope is one envoy's, else nothing."""
     return f" AND {column} = :envoy" if scope.envoy_id else ""
@@ -177,11 +187,11 @@ def counted_sessions(scope: Scope, s: str = "s", plus: str = "") -> str:
 
 
 def sessions_cte(scope: Scope) -> str:
-    """CTE `s`: the scope's sessions, each with q: 1 when it is under question. Leaving
-    questioned records out, they are left out here (one anti-join) and q is 0."""
+    """CTE `s`: the scope's sessions, each with q: true when it is under question. Leaving
+    questioned records out, they are left out here (one anti-join) and q is false."""
     envoy = envoy_is("lead_envoy_id", scope)
     if scope.exclude_questioned:
-        q, kept = "0", " AND " + questioned.kept(p.SESSION, "id")
+        q, kept = "false", " AND " + questioned.kept(p.SESSION, "id")
     else:
         q, kept = questioned.flag(p.SESSION, "id"), ""
     return (
@@ -294,9 +304,9 @@ def counted_receipts(r: str = "r") -> str:
 
 
 def question_flag(scope: Scope, kind: str, column: str) -> str:
-    """SQL: 1 when the record `column` of `kind` is under question and the scope counts it
-    apart; 0 when the scope leaves records under question out (none is left to flag)."""
-    return "0" if scope.exclude_questioned else questioned.flag(kind, column)
+    """SQL: true when the record `column` of `kind` is under question and the scope counts it
+    apart; false when the scope leaves records under question out (none is left to flag)."""
+    return "false" if scope.exclude_questioned else questioned.flag(kind, column)
 
 
 # ---------------------------------------------------------------- envoys of a unit
@@ -307,7 +317,7 @@ def envoys_in_unit(scope: Scope) -> str:
     or handed out in the unit this year; every envoy when no unit is given. The hand-outs are
     read once off the index on (unit_code, handed_out_at), not per envoy. Run with `params(scope)`."""
     if not scope.prefix:
-        return "1"
+        return "true"
     # The unit's hand-outs as one list read off the unit's index (the unary + keeps SQLite off
     # the index on times, which holds the whole province's year), not a probe per envoy.
     return (

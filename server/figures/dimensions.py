@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.figures.counted import HANDOUT_COUNTED_AT, local_month
+from server.figures.counted import HANDOUT_COUNTED_AT, day_month, local_month
 
 TOTAL = ""  # the group key of an ungrouped figure
 
@@ -55,7 +55,7 @@ DIMENSIONS: dict[str, Dimension] = {
         local_month("s.starts_at"),
         local_month("s.starts_at"),
         local_month(HANDOUT_COUNTED_AT),
-        "CAST(strftime('%m', p.established_on) AS INTEGER)",
+        day_month("p.established_on"),
     ),
     "technology": Dimension(
         "technology",

@@ -90,7 +90,7 @@ def sessions(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
     params = scope.params()
     where = _session_where(scope, filters, params)
     if filters.search:
-        where += " AND (s.title LIKE :q OR s.place LIKE :q)"
+        where += " AND (lower(s.title) LIKE lower(:q) OR lower(s.place) LIKE lower(:q))"
         params["q"] = f"%{filters.search}%"
     # Headcounts as progress counts them: typed headcounts of trainings, a TV lecture's
     # audience estimate apart (server.figures, never added to people trained).
@@ -135,7 +135,7 @@ def checkins(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
         where += " AND coalesce(f.gender, 'unspecified') = :gender"
         params["gender"] = filters.gender
     if filters.search:
-        where += " AND (f.name LIKE :q OR s.title LIKE :q)"
+        where += " AND (lower(f.name) LIKE lower(:q) OR lower(s.title) LIKE lower(:q))"
         params["q"] = f"%{filters.search}%"
     source = (
         "FROM sessions s JOIN attendances a ON a.session_id = s.id "
@@ -183,7 +183,7 @@ def handouts(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
         where.append("h.session_id = :session")
         params["session"] = filters.session
     if filters.search:
-        where.append("t.title LIKE :q")
+        where.append("lower(t.title) LIKE lower(:q)")
         params["q"] = f"%{filters.search}%"
     source = (
         "FROM leaflet_handouts h LEFT JOIN sessions hs ON hs.id = h.session_id "
@@ -215,13 +215,13 @@ def plots(db: Database, scope: Scope, filters: Filters, limit: int, offset: int)
     params = scope.params()
     where = [counted.counted_plots(replace(scope, exclude_questioned=False))]
     if filters.month:
-        where.append("CAST(substr(p.established_on, 6, 2) AS INTEGER) = :month")
+        where.append(f"{counted.day_month('p.established_on')} = :month")
         params["month"] = filters.month
     if filters.technology:
         where.append("EXISTS (SELECT 1 FROM json_each(p.technology_ids) t WHERE t.value = :tech)")
         params["tech"] = filters.technology
     if filters.search:
-        where.append("(p.host_name LIKE :q OR p.crop LIKE :q)")
+        where.append("(lower(p.host_name) LIKE lower(:q) OR lower(p.crop) LIKE lower(:q))")
         params["q"] = f"%{filters.search}%"
     condition = " AND ".join(where)
     total, area, varieties = db.execute(

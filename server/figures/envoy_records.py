@@ -39,15 +39,17 @@ def days(db: Database, scope: Scope, filters: Filters, limit: int, offset: int) 
     the day has evidence: server.figures.performance.evidence_day_rows)."""
     params = _params(scope)
     rows_sql = service_day_rows("= :envoy")
-    evidence = f"SELECT day FROM ({evidence_day_rows('= :envoy')})"
+    evidence = f"SELECT day FROM ({evidence_day_rows('= :envoy')}) AS ev"
     # Verified days only: the claimed days with evidence (performance.verified_day_rows).
     where = f" WHERE day IN ({evidence})" if filters.verified else ""
-    total = db.execute(f"SELECT count(DISTINCT day) FROM ({rows_sql}){where}", params).fetchone()[0]
+    total = db.execute(
+        f"SELECT count(DISTINCT day) FROM ({rows_sql}) AS sd{where}", params
+    ).fetchone()[0]
     rows = list(
         db.query(
             "SELECT day, sum(led) AS sessions_led, sum(co_run) AS sessions_co_run, "
             "sum(observed) AS observations, group_concat(what, '；') AS what, "
-            f"day IN ({evidence}) AS verified FROM ({rows_sql}){where} "
+            f"CASE WHEN day IN ({evidence}) THEN 1 ELSE 0 END AS verified FROM ({rows_sql}) AS sd{where} "
             "GROUP BY day ORDER BY day DESC LIMIT :limit OFFSET :offset",
             {**params, "limit": limit, "offset": offset},
         )

@@ -273,7 +273,7 @@ def _service_days(db: Database, params: dict[str, Any], rows: Rows) -> None:
     the sessions co-run (the envoy a co-envoy, someone else leading)."""
     sql = (
         "SELECT envoy, count(DISTINCT day), count(DISTINCT CASE WHEN co_run = 1 THEN record END) "
-        f"FROM ({service_day_rows(CHOSEN)}) GROUP BY envoy"
+        f"FROM ({service_day_rows(CHOSEN)}) AS sd GROUP BY envoy"
     )
     for envoy_id, days, co_run in db.execute(sql, params):
         rows[envoy_id].service_days = days
@@ -299,13 +299,13 @@ def verified_day_rows(envoy: str) -> str:
     """SELECT (envoy, day), distinct: the service days (`service_day_rows`, the days claimed)
     that have evidence (`evidence_day_rows`): verified service days, 服务签到天数."""
     return (
-        f"SELECT envoy, day FROM ({service_day_rows(envoy)}) "
-        f"INTERSECT SELECT envoy, day FROM ({evidence_day_rows(envoy)})"
+        f"SELECT envoy, day FROM ({service_day_rows(envoy)}) AS sd "
+        f"INTERSECT SELECT envoy, day FROM ({evidence_day_rows(envoy)}) AS ev"
     )
 
 
 def _verified_days(db: Database, params: dict[str, Any], rows: Rows) -> None:
-    sql = f"SELECT envoy, count(*) FROM ({verified_day_rows(CHOSEN)}) GROUP BY envoy"
+    sql = f"SELECT envoy, count(*) FROM ({verified_day_rows(CHOSEN)}) AS vd GROUP BY envoy"
     for envoy_id, days in db.execute(sql, params):
         rows[envoy_id].verified_days = days
 
@@ -360,7 +360,7 @@ def record_rows(envoy: str) -> str:
 def _records(db: Database, params: dict[str, Any], rows: Rows) -> None:
     """The envoy's records of the year, and how many of them are under question now: the
     questioned side starts from the reviews under question (few) rather than every record."""
-    sql = f"SELECT envoy_id, count(*) FROM ({record_rows(CHOSEN)}) GROUP BY 1"
+    sql = f"SELECT envoy_id, count(*) FROM ({record_rows(CHOSEN)}) AS rr GROUP BY 1"
     for envoy_id, count in db.execute(sql, params):
         rows[envoy_id].records = count
     under = " UNION ALL ".join(
@@ -370,6 +370,6 @@ def _records(db: Database, params: dict[str, Any], rows: Rows) -> None:
         for kind, (table, *_rest) in RECORD_DATES.items()
     )
     for envoy_id, count in db.execute(
-        f"SELECT envoy_id, count(*) FROM ({under}) GROUP BY 1", params
+        f"SELECT envoy_id, count(*) FROM ({under}) AS uq GROUP BY 1", params
     ):
         rows[envoy_id].questioned = count

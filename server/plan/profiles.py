@@ -15,7 +15,6 @@ from sqlite_utils import Database
 
 from server.accounts import audit
 from server.plan.targets import InvalidTarget, _field_errors, _indicator
-from server.store import dialect
 from server.store.db import write_transaction
 from shared.clock import CHINA, to_iso, utc_now
 from shared.indicators import INDICATOR_KEYS
@@ -91,12 +90,9 @@ def set_profile(
     with write_transaction(db):
         before = _stored_shares(db, year, loaded["indicator"])
         db.execute(
-            dialect.insert_or_replace(
-                dialect.engine_of(db),
-                "target_profiles",
-                ("year", "indicator", "shares", "set_at"),
-                ("year", "indicator"),
-            ),
+            "INSERT INTO target_profiles (year, indicator, shares, set_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (year, indicator) DO UPDATE SET shares = excluded.shares, "
+            "set_at = excluded.set_at",
             [year, loaded["indicator"] or "", json.dumps(fractions), to_iso(utc_now())],
         )
         _audit(db, by, year, loaded["indicator"], before, fractions)

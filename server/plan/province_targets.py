@@ -55,7 +55,8 @@ def take_province_targets(db: Database, sent: list[dict[str, Any]]) -> tuple[int
             db.execute("DELETE FROM targets WHERE id = ?", [key])
             db.execute("DELETE FROM province_targets WHERE target_id = ?", [key])
         db.execute(
-            "INSERT OR IGNORE INTO province_targets (target_id) SELECT value FROM json_each(?)",
+            "INSERT INTO province_targets (target_id) SELECT value FROM json_each(?) WHERE true "
+            "ON CONFLICT (target_id) DO NOTHING",
             [json.dumps(list(wanted))],
         )
     return len(changed), len(gone)

@@ -19,7 +19,6 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate, val
 from sqlite_utils import Database
 
 from server.accounts import audit
-from server.store import dialect
 from server.store.db import in_chunks, next_server_seq, write_transaction
 from shared.errors import TianjianError
 from shared.indicators import BY_KEY, COMPARATORS, INDICATOR_KEYS, INDICATORS, growth_target
@@ -259,20 +258,6 @@ def validate_target(db: Database, data: dict[str, Any]) -> dict[str, Any]:
     return loaded
 
 
-TARGET_COLUMNS = (
-    "id",
-    "year",
-    "unit_code",
-    "indicator",
-    "comparator",
-    "value",
-    "basis",
-    "growth_percent",
-    "envoy_id",
-    "server_seq",
-)
-
-
 def target_id(loaded: dict[str, Any]) -> str:
     if loaded.get("envoy_id"):
         return f"{loaded['year']}:envoy:{loaded['envoy_id']}:{loaded['indicator']}"
@@ -297,12 +282,13 @@ def _write(db: Database, targets: list[dict[str, Any]]) -> list[Target]:
             envoy_id=loaded["envoy_id"],
         )
         db.execute(
-            dialect.insert_or_replace(
-                dialect.engine_of(db),
-                "targets",
-                TARGET_COLUMNS,
-                ["id"],  # the id names year, unit or envoy and indicator, as the unique keys do
-            ),
+            "INSERT INTO targets (id, year, unit_code, indicator, comparator, value, basis, "
+            "growth_percent, envoy_id, server_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET year = excluded.year, unit_code = excluded.unit_code, "
+            "indicator = excluded.indicator, comparator = excluded.comparator, "
+            "value = excluded.value, basis = excluded.basis, "
+            "growth_percent = excluded.growth_percent, envoy_id = excluded.envoy_id, "
+            "server_seq = excluded.server_seq",
             [
                 target.id,
                 target.year,

@@ -86,7 +86,7 @@ def shared_addresses(db: Database, scope: Scope, min_farmers: int) -> list[Sessi
         "JOIN attendances a INDEXED BY idx_attendances_session_net ON a.session_id = s.id "
         f"AND a.net IS NOT NULL AND {counted.live('a')} "
         f"LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id WHERE {_sessions(scope)} "
-        "GROUP BY a.session_id, a.net HAVING farmers >= :min_farmers) "
+        f"GROUP BY a.session_id, a.net HAVING count(DISTINCT {counted.person_of()}) >= :min_farmers) "
         "SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at, max(n.farmers) "
         "FROM netted n JOIN sessions s ON s.id = n.session_id GROUP BY s.id ORDER BY s.starts_at"
     )

@@ -88,10 +88,10 @@ def keep(db: Database, year: int, found: Sequence[Raised]) -> int:
     if not found:
         return 0
     raised_at = to_iso(utc_now())
-    before = db.execute("SELECT total_changes()").fetchone()[0]
-    db.conn.executemany(
-        f"INSERT OR IGNORE INTO raised_flags ({', '.join(COLUMNS)}) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    # executemany's rowcount is the rows inserted, summed: the portable total_changes().
+    inserted = db.conn.executemany(
+        f"INSERT INTO raised_flags ({', '.join(COLUMNS)}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, record_id) DO NOTHING",
         [
             (
                 flag.kind,
@@ -109,7 +109,7 @@ def keep(db: Database, year: int, found: Sequence[Raised]) -> int:
             for flag in found
         ],
     )
-    return int(db.execute("SELECT total_changes()").fetchone()[0] - before)
+    return int(inserted.rowcount)
 
 
 def unkept(db: Database, found: Sequence[Raised]) -> list[Raised]:

@@ -83,7 +83,7 @@ def leaflets(db: Database, scope: Scope) -> list[LeafletLine]:
         "SELECT m.envoy_id, ue.name, m.title_id, coalesce(lt.title, m.title_id), "
         "sum(m.received), sum(m.out) FROM moves m JOIN ue ON ue.id = m.envoy_id "
         "LEFT JOIN leaflet_titles lt ON lt.id = m.title_id "
-        "GROUP BY m.envoy_id, m.title_id ORDER BY ue.name, 4"
+        "GROUP BY m.envoy_id, ue.name, m.title_id, lt.title ORDER BY ue.name, 4"
     )
     return [
         LeafletLine(envoy_id, name, title_id, title, received, out, received - out, out > received)
@@ -234,7 +234,7 @@ def checkins(
         "coalesce(e.name, s.lead_envoy_id), a.farmer_id, a.checked_in_at, s.starts_at, "
         f"s.ends_at, s.deleted, {off} AS off FROM s CROSS JOIN "
         f"{SESSION_CHECKINS.format(a='a', s='s')} AND {counted.live('a')} "
-        "LEFT JOIN envoys e ON e.id = s.lead_envoy_id) "
+        "LEFT JOIN envoys e ON e.id = s.lead_envoy_id) AS c "
         "WHERE deleted = 1 OR off IS NOT NULL ORDER BY starts_at, checked_in_at"
     )
     params = {**scope.params(), "margin": margin_minutes}
