@@ -97,7 +97,9 @@ class Cluster:
 
     def stop(self) -> None:
         try:
-            self._run(f"{self.bin}/pg_ctl", "-D", os.path.join(self.dir, "data"), "-m", "fast", "stop")
+            self._run(
+                f"{self.bin}/pg_ctl", "-D", os.path.join(self.dir, "data"), "-m", "fast", "stop"
+            )
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
