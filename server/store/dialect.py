@@ -215,3 +215,23 @@ def after_write_trigger(
         f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} ON [{table}] WHEN {when} "
         f"BEGIN {body}; END"
     ]
+
+
+def unindexed(engine: Engine, expr: str) -> str:
+    """`expr` with SQLite's unary + (which keeps its planner off an index on the column, to read a
+    better one); the column itself on PostgreSQL, whose `+` takes numbers only."""
+    return expr if engine == POSTGRESQL else f"+{expr}"
+
+
+def json_length(engine: Engine, expr: str) -> str:
+    """How many elements the JSON array text `expr` holds (NULL for NULL)."""
+    if engine == POSTGRESQL:
+        return f"json_array_length(CAST({expr} AS json))"
+    return f"json_array_length({expr})"
+
+
+def epoch_seconds(engine: Engine, expr: str) -> str:
+    """Whole seconds since 1970 of the ISO time `expr`, as an integer (SQLite's unixepoch)."""
+    if engine == POSTGRESQL:
+        return f"CAST(floor(EXTRACT(EPOCH FROM CAST({expr} AS timestamptz))) AS BIGINT)"
+    return f"unixepoch({expr})"
