@@ -156,6 +156,13 @@ def quote(engine: Engine, name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def byte_length(engine: Engine, expr: str) -> str:
+    """The length of the text `expr` in bytes of UTF-8 (`length` counts characters)."""
+    if engine == POSTGRESQL:
+        return f"octet_length({expr})"
+    return f"length(CAST({expr} AS BLOB))"
+
+
 def group_concat(engine: Engine, expr: str, separator: str) -> str:
     """The aggregate joining `expr`'s values with `separator` (a literal, quoted here)."""
     literal = "'" + separator.replace("'", "''") + "'"

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from server.accounts import audit
+from server.store import dialect
 from server.store.db import in_chunks, write_transaction
 from server.sync import refusals
 from server.sync.apply import apply_change
@@ -47,7 +48,8 @@ def hold_new(batch: Batch, device: Device, change: dict[str, Any], waiting: Held
     size = len(text.encode())
     if batch.held_usage is None:
         count, used = batch.db.execute(
-            "SELECT count(*), coalesce(sum(length(CAST(change AS BLOB))), 0) FROM held_changes "
+            f"SELECT count(*), coalesce(sum({dialect.byte_length(dialect.engine_of(batch.db), 'change')}), 0) "
+            "FROM held_changes "
             "WHERE device_id = ?",
             [device.id],
         ).fetchone()
