@@ -29,6 +29,18 @@ def pg_cluster() -> Iterator[pg.Cluster | None]:
     cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def postgresql(pg_cluster: pg.Cluster | None) -> Iterator[pg.Cluster]:
+    """A PostgreSQL cluster whatever the run's engine, for tests that need both at once
+    (copying a SQLite county into PostgreSQL): the session's, or one started for them."""
+    if pg_cluster is not None:
+        yield pg_cluster
+        return
+    cluster = pg.start_cluster()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
 def db_path(tmp_path: Path, pg_cluster: pg.Cluster | None) -> Iterator[str]:
     """Where the test's server database is: a SQLite file, or a fresh PostgreSQL database's URL."""
