@@ -9,6 +9,7 @@ from sqlite_utils import Database
 
 from server.accounts import audit
 from server.plan.targets import _stored, _write, audit_file, target_id, target_text, validate_target
+from server.store import dialect
 from server.store.db import write_transaction
 
 # What a target carries down the link: a unit's target (envoys' are each county's own affair).
@@ -55,7 +56,8 @@ def take_province_targets(db: Database, sent: list[dict[str, Any]]) -> tuple[int
             db.execute("DELETE FROM targets WHERE id = ?", [key])
             db.execute("DELETE FROM province_targets WHERE target_id = ?", [key])
         db.execute(
-            "INSERT INTO province_targets (target_id) SELECT value FROM json_each(?) WHERE true "
+            "INSERT INTO province_targets (target_id) SELECT j.value FROM "
+            f"{dialect.json_each(dialect.engine_of(db), '?')} WHERE true "
             "ON CONFLICT (target_id) DO NOTHING",
             [json.dumps(list(wanted))],
         )
