@@ -155,7 +155,7 @@ def _offer_likely_pairs(db: Database, farmer: dict[str, Any]) -> None:
             db,
             "name = ? AND village_code = ? AND birth_year = ? AND id != ? "
             # Same-mobile pairs were dealt with above; two phoneless records are still a pair.
-            "AND (? IS NULL OR coalesce(mobile, '') != ?)",
+            "AND (CAST(? AS TEXT) IS NULL OR coalesce(mobile, '') != ?)",
             [farmer["name"], farmer["village_code"], farmer["birth_year"], farmer_id]
             + [farmer["mobile"]] * 2,
         ):

@@ -93,7 +93,7 @@ def _checkin_rows(scope: Scope, db: Database, dimension: Dimension) -> str:
     )
     kept = counted.checkin_counts("a")
     if counted.count_sessions(db, scope) <= SCAN_FROM_SESSIONS:
-        source = "s CROSS JOIN " + counted.session_checkins(dialect.engine_of(db))
+        source = "s " + counted.session_checkins(dialect.engine_of(db))
     elif "s." not in (dimension.attendance or "") and not dimension.session_join:
         # Nothing of the session is needed: one scan, checking each session in a set.
         return (
@@ -101,7 +101,9 @@ def _checkin_rows(scope: Scope, db: Database, dimension: Dimension) -> str:
             f"(SELECT id FROM s WHERE {counted.trains('s')})"
         )
     else:
-        source = "attendances a CROSS JOIN s ON s.id = a.session_id"
+        source = (
+            f"attendances a {dialect.join_in_order(dialect.engine_of(db))} s ON s.id = a.session_id"
+        )
     return f"FROM {source} {dimension.session_join}{farmer} WHERE {kept} AND {counted.trains('s')}"
 
 

@@ -210,18 +210,15 @@ def count_sessions(db: Database, scope: Scope) -> int:
 
 
 def session_checkins(engine: Engine, a: str = "a", s: str = "s") -> str:
-    """SQL to join after FROM: the check-ins `a` of session `s`, through the unique index on
-    attendances.id (a check-in's id starts with the first 18 characters of its session's,
-    shared.ids.attendance_id)."""
+    """SQL to put after session `s` in FROM: a join to its check-ins `a`, session first, through
+    the unique index on attendances.id (a check-in's id starts with the first 18 characters
+    of its session's, shared.ids.attendance_id)."""
     return (
-        f"attendances {a} {dialect.indexed_by(engine, 'idx_attendances_id')} "
+        f"{dialect.join_in_order(engine)} attendances {a} "
+        f"{dialect.indexed_by(engine, 'idx_attendances_id')} "
         f"ON {a}.id >= substr({s}.id, 1, 18) AND {a}.id < substr({s}.id, 1, 18) || '.' "
         f"AND {a}.session_id = {s}.id"
     )
-
-
-# SQLite's session_checkins with {a} and {s} to format (server/summaries still reads it).
-SESSION_CHECKINS = session_checkins(SQLITE, "{a}", "{s}")
 
 
 def has_checkins(s: str = "s", b: str = "b", engine: Engine = SQLITE) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from server.figures.counted import HANDOUT_COUNTED_AT, local_month
 from server.store import dialect
-from server.store.dialect import SQLITE, Engine
+from server.store.dialect import Engine
 
 TOTAL = ""  # the group key of an ungrouped figure
 
@@ -80,7 +80,3 @@ def dimensions(engine: Engine) -> dict[str, Dimension]:
             "gender", None, "coalesce(f.gender, 'unspecified')", None, None, needs_farmer=True
         ),
     }
-
-
-# SQLite's (server/summaries still reads it).
-DIMENSIONS = dimensions(SQLITE)

@@ -232,7 +232,7 @@ def _checkins(db: Database, params: dict[str, Any], rows: Rows) -> None:
     )
     kept = counted.checkin_counts("a")
     if len(lead) <= SCAN_FROM_SESSIONS:
-        source = f"FROM s CROSS JOIN {counted.session_checkins(engine)} WHERE {kept}"
+        source = f"FROM s {counted.session_checkins(engine)} WHERE {kept}"
     else:
         source = f"FROM attendances a WHERE {kept} AND a.session_id IN (SELECT id FROM s)"
     sql = f"WITH {sessions} SELECT a.session_id, a.farmer_id {source}"

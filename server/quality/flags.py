@@ -169,7 +169,8 @@ def far_from_target(db: Database, scope: Scope, ratio: float) -> list[Flag]:
     each one's observations by the index on plot_id."""
     sql = (
         "SELECT o.id, o.envoy_id, p.village_code, o.observed_on, o.yield_kg_per_mu, "
-        "p.target_yield_kg_per_mu FROM plots p CROSS JOIN plot_observations o ON o.plot_id = p.id "
+        f"p.target_yield_kg_per_mu FROM plots p {dialect.join_in_order(dialect.engine_of(db))} "
+        "plot_observations o ON o.plot_id = p.id "
         f"WHERE {counted.live('o')} AND {counted.live('p')} AND o.yield_kg_per_mu IS NOT NULL "
         "AND p.target_yield_kg_per_mu > 0 AND o.observed_on >= :day_start "
         "AND o.observed_on < :day_end AND p.village_code >= :lo AND p.village_code < :hi "

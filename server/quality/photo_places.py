@@ -65,7 +65,8 @@ def placed_photos(db: Database, scope: Scope) -> list[PlacedPhoto]:
     observations = (
         f"SELECT ph.id, '{p.PLOT_OBSERVATION}', o.id, o.envoy_id, pl.village_code, "
         "o.observed_on, ph.latitude, ph.longitude, ph.accuracy_m FROM plots pl "
-        "CROSS JOIN plot_observations o ON o.plot_id = pl.id JOIN photos ph "
+        f"{dialect.join_in_order(dialect.engine_of(db))} plot_observations o "
+        "ON o.plot_id = pl.id JOIN photos ph "
         f"ON ph.subject_kind = 'observation' AND ph.subject_id = o.id AND {_PLACED} "
         f"WHERE {counted.live('o')} AND {counted.live('pl')} "
         f"AND {counted.in_unit('pl.village_code')} AND o.observed_on >= :day_start "

@@ -237,7 +237,7 @@ def checkins(
         f"AND starts_at < :end{envoy}) "
         "SELECT * FROM (SELECT a.id, s.id, s.title, s.lead_envoy_id, "
         "coalesce(e.name, s.lead_envoy_id), a.farmer_id, a.checked_in_at, s.starts_at, "
-        f"s.ends_at, s.deleted, {off} AS off FROM s CROSS JOIN "
+        f"s.ends_at, s.deleted, {off} AS off FROM s "
         f"{counted.session_checkins(engine)} AND {counted.live('a')} "
         "LEFT JOIN envoys e ON e.id = s.lead_envoy_id) AS c "
         "WHERE deleted = 1 OR off IS NOT NULL ORDER BY starts_at, checked_in_at"

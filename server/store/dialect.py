@@ -235,3 +235,10 @@ def epoch_seconds(engine: Engine, expr: str) -> str:
     if engine == POSTGRESQL:
         return f"CAST(floor(EXTRACT(EPOCH FROM CAST({expr} AS timestamptz))) AS BIGINT)"
     return f"unixepoch({expr})"
+
+
+def join_in_order(engine: Engine) -> str:
+    """The join keyword (before a table, its ON after) that keeps the left table outer: SQLite's
+    CROSS JOIN, which its planner never reorders; PostgreSQL takes no ON after CROSS JOIN and
+    plans the order itself."""
+    return "JOIN" if engine == POSTGRESQL else "CROSS JOIN"

@@ -22,6 +22,7 @@ from sqlite_utils import Database
 from server import summaries
 from server.figures import counted
 from server.figures.questioned import CheckinQuestions
+from server.store import dialect
 from server.store.db import in_chunks, set_state
 from server.summaries.rows import PERSON_TIMES, TRAINEES
 from server.summaries.store import FigureKey, Grouped, add_figures, add_grouped, all_keys
@@ -272,11 +273,13 @@ def _add_checkins(db: Database, batch: Any, checkins: list[tuple[str, str, str]]
 
 def _sessions(db: Database, ids: set[str]) -> dict[str, _Session]:
     found = {}
+    engine = dialect.engine_of(db)
     for chunk, marks in in_chunks(ids):
         for sid, unit, envoy, kind, starts, counts, month, unnamed in db.execute(
             f"SELECT s.id, s.unit_code, s.lead_envoy_id, s.kind, s.starts_at, "
-            f"{counted.live('s')} AND {counted.trains('s')}, {counted.local_month('s.starts_at')}, "
-            f"{counted.headcount_reported('s')} AND NOT {counted.has_checkins('s')} "
+            f"{counted.live('s')} AND {counted.trains('s')}, "
+            f"{counted.local_month('s.starts_at', engine)}, "
+            f"{counted.headcount_reported('s')} AND NOT {counted.has_checkins('s', engine=engine)} "
             f"FROM sessions s WHERE s.id IN ({marks})",
             chunk,
         ):
