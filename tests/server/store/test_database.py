@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -101,3 +102,48 @@ def test_the_table_helpers_the_code_uses(pg_url: str) -> None:
         {"name": "五华", "level": "county"}
     ]
     db.close()
+
+
+def test_postgresql_builds_the_tables_and_indexes_sqlite_builds(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Every migration, run on each engine, gives the same tables with the same columns in the
+    same order and the same named indexes (INDEXED BY names them on SQLite)."""
+    sqlite = init_db(str(tmp_path / "server.db"))
+    pg = init_db(pg_url)
+    try:
+        on_sqlite = {
+            table: [r[1] for r in sqlite.execute(f"PRAGMA table_info([{table}])").fetchall()]
+            for table in sqlite.table_names()
+        }
+        on_pg = {
+            table: [
+                r[0]
+                for r in pg.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                    "current_schema() AND table_name = ? ORDER BY ordinal_position",
+                    [table],
+                ).fetchall()
+            ]
+            for table in pg.table_names()
+        }
+        # PostgreSQL's one addition: held changes get the number SQLite gives every row.
+        assert on_pg.pop("held_changes") == [*on_sqlite.pop("held_changes"), "rowid"]
+        assert on_pg == on_sqlite
+        sqlite_indexes = {
+            r[0]
+            for r in sqlite.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            ).fetchall()
+        }
+        pg_indexes = {
+            r[0]
+            for r in pg.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND indexname NOT LIKE '%_pkey'"
+            ).fetchall()
+        }
+        assert pg_indexes == sqlite_indexes
+    finally:
+        sqlite.close()
+        pg.close()
