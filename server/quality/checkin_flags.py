@@ -90,7 +90,9 @@ def shared_addresses(db: Database, scope: Scope, min_farmers: int) -> list[Sessi
         f"LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id WHERE {_sessions(scope)} "
         f"GROUP BY a.session_id, a.net HAVING count(DISTINCT {counted.person_of()}) >= :min_farmers) "
         "SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at, max(n.farmers) "
-        "FROM netted n JOIN sessions s ON s.id = n.session_id GROUP BY s.id ORDER BY s.starts_at"
+        "FROM netted n JOIN sessions s ON s.id = n.session_id "
+        # Every column selected is grouped: sessions' key is server_seq, not id.
+        "GROUP BY s.id, s.lead_envoy_id, s.unit_code, s.starts_at ORDER BY s.starts_at"
     )
     params = {**scope.params(), "min_farmers": max(1, min_farmers)}
     return [

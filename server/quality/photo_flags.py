@@ -134,7 +134,8 @@ def out_of_time(db: Database, scope: Scope, hours: float) -> list[PhotoFlag]:
         "count(*) FROM sessions s JOIN photos ph ON ph.subject_kind = 'session' "
         f"AND ph.subject_id = s.id AND {counted.live('ph')} AND ph.taken_at IS NOT NULL "
         f"WHERE {counted.counted_sessions(scope)} AND {outside} > :hours "
-        "GROUP BY s.id ORDER BY s.starts_at, s.id"
+        # Every column selected is grouped: sessions' key is server_seq, not id.
+        "GROUP BY s.id, s.lead_envoy_id, s.unit_code, s.starts_at ORDER BY s.starts_at, s.id"
     )
     flags = []
     for sid, envoy, unit, at, most, photos in db.execute(sql, {**scope.params(), "hours": hours}):

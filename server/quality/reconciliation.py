@@ -285,10 +285,10 @@ def silent_devices(db: Database, scope: Scope, now: datetime, days: int) -> list
         if scope.prefix
         else ""
     )
+    silent = dialect.days_between(engine, ":now", "coalesce(d.last_seen_at, d.enrolled_at)")
     sql = (
         "SELECT d.id, d.name, d.envoy_id, coalesce(e.name, d.envoy_id), d.last_seen_at, "
-        f"CAST({dialect.days_between(engine, ':now', 'coalesce(d.last_seen_at, d.enrolled_at)')} "
-        "AS INTEGER), "
+        f"{dialect.truncated(engine, silent)}, "
         "d.outbox_waiting, d.reported_at FROM devices d LEFT JOIN envoys e ON e.id = d.envoy_id WHERE d.revoked_at IS NULL "
         f"AND coalesce(d.last_seen_at, d.enrolled_at) < :cutoff{envoy}{serving} "
         "ORDER BY coalesce(d.last_seen_at, d.enrolled_at)"

@@ -242,3 +242,11 @@ def join_in_order(engine: Engine) -> str:
     CROSS JOIN, which its planner never reorders; PostgreSQL takes no ON after CROSS JOIN and
     plans the order itself."""
     return "JOIN" if engine == POSTGRESQL else "CROSS JOIN"
+
+
+def truncated(engine: Engine, expr: str) -> str:
+    """The number `expr` cut toward zero to an integer: SQLite's CAST AS INTEGER (PostgreSQL's
+    CAST rounds instead)."""
+    if engine == POSTGRESQL:
+        return f"CAST(trunc({expr}) AS BIGINT)"
+    return f"CAST({expr} AS INTEGER)"
