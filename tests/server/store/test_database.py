@@ -147,3 +147,16 @@ def test_postgresql_builds_the_tables_and_indexes_sqlite_builds(
     finally:
         sqlite.close()
         pg.close()
+
+
+def test_an_unreachable_postgresql_is_one_line_without_its_password(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from server.cli import cli
+
+    url = f"postgresql://tianjian:s3cret@/province?host={tmp_path}"
+    result = CliRunner().invoke(cli, ["--db", url, "devices", "list"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "无法打开数据库" in lines[0] and "cannot open database" in lines[0]
+    assert "s3cret" not in result.output and "***" in result.output
