@@ -52,7 +52,11 @@ def summaries_check(ctx: click.Context) -> None:
 def copy(ctx: click.Context, target: str) -> None:
     """把本县 SQLite 数据库整库复制到 PostgreSQL / Copy this SQLite database, every record,
     cursor and device token, into an empty PostgreSQL database."""
-    copied = copy_database(ctx.obj["db_path"], target)
+    source = _db(ctx)
+    try:
+        copied = copy_database(source, target)
+    finally:
+        source.close()
     for table in copied:
         click.echo(f"{table.table}: {table.rows}")
     total = sum(t.rows for t in copied)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from server.store import dialect
+from server.store.database import is_url
 from server.store.db import init_db, write_transaction
 from shared.errors import TianjianError
 
@@ -48,14 +49,13 @@ class Copied:
     rows: int
 
 
-def copy_database(source_path: str, target_url: str) -> list[Copied]:
-    """Copy every table of the SQLite database at `source_path` into the PostgreSQL database
-    at `target_url`; the rows copied per table. Nothing is written if anything fails."""
-    source = init_db(source_path, create=False)
+def copy_database(source: sqlite_utils.Database, target_url: str) -> list[Copied]:
+    """Copy every table of the open SQLite database `source` into the PostgreSQL database at
+    `target_url`; the rows copied per table. Nothing is written if anything fails."""
+    if dialect.is_postgresql(source) or not is_url(target_url):
+        raise NotPostgreSQL()
     target = init_db(target_url)
     try:
-        if dialect.is_postgresql(source) or not dialect.is_postgresql(target):
-            raise NotPostgreSQL()
         tables = _in_reference_order(target, _tables(source))
         copied = []
         with write_transaction(target):
@@ -66,7 +66,6 @@ def copy_database(source_path: str, target_url: str) -> list[Copied]:
             target.execute("DELETE FROM summary_writer")
         return copied
     finally:
-        source.close()
         target.close()
 
 

@@ -78,6 +78,13 @@ def _plain(params: Params) -> Sequence[Any] | Mapping[str, Any]:
     return tuple(int(v) if isinstance(v, bool) else v for v in params)
 
 
+_OPEN = (
+    psycopg.pq.TransactionStatus.INTRANS,
+    psycopg.pq.TransactionStatus.INERROR,
+    psycopg.pq.TransactionStatus.ACTIVE,
+)
+
+
 class PgCursor:
     """A finished statement's rows and counts, as a sqlite3 cursor offers them."""
 
@@ -118,7 +125,7 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
-        return self.driver.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        return self.driver.info.transaction_status in _OPEN
 
     def execute(self, sql: str, params: Params = None) -> PgCursor:
         cursor = self.driver.cursor()
@@ -141,8 +148,15 @@ class PgConnection:
         if self.in_transaction:
             self.driver.execute("ROLLBACK")
 
+    @property
+    def usable(self) -> bool:
+        """False once the server went away (a restart, a failover): the pool's next
+        connection is then taken instead of failing every request on this one."""
+        return not (self.driver.closed or self.driver.broken)
+
     def close(self) -> None:
-        self.rollback()
+        if self.usable:
+            self.rollback()
         self._raw.close()
 
     def __enter__(self) -> PgConnection:

@@ -202,12 +202,17 @@ def _thread_connection(path: str) -> sqlite_utils.Database:
     """One connection per server thread, kept between requests: closing the last connection
     to a WAL database checkpoints it, which would cost every push a full checkpoint."""
     cached = getattr(_per_thread, "db", None)
-    if cached is not None and _per_thread.path == path:
+    if cached is not None and _per_thread.path == path and _usable(cached):
         return cached
     if cached is not None:
-        cached.close()
+        with contextlib.suppress(*PG_ERRORS):
+            cached.close()
     _per_thread.db, _per_thread.path = open_db(path), path
     return _per_thread.db
+
+
+def _usable(db: sqlite_utils.Database) -> bool:
+    return not isinstance(db, PgDatabase) or db.pg.usable
 
 
 _last_commit = [0.0]

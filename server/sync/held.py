@@ -149,11 +149,13 @@ def release_held(batch: Batch) -> None:
 
 def list_held(db: Database) -> list[dict[str, Any]]:
     """Every held change, oldest first: its id for `held drop`, whose, and what it waits for."""
+    engine = dialect.engine_of(db)
+    row = dialect.rowid(engine, "h")
     return list(
         db.query(
-            "SELECT h.rowid AS id, h.held_at, e.name AS envoy, h.device_id, h.seq, "
-            "h.waiting_kind, h.waiting_id, length(CAST(h.change AS BLOB)) AS bytes "
-            "FROM held_changes h LEFT JOIN envoys e ON e.id = h.envoy_id ORDER BY h.held_at, h.rowid"
+            f"SELECT {row} AS id, h.held_at, e.name AS envoy, h.device_id, h.seq, "
+            f"h.waiting_kind, h.waiting_id, {dialect.byte_length(engine, 'h.change')} AS bytes "
+            f"FROM held_changes h LEFT JOIN envoys e ON e.id = h.envoy_id ORDER BY h.held_at, {row}"
         )
     )
 

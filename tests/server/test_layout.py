@@ -29,7 +29,7 @@ LAYERS = (
     "web",
 )
 BASE = {"settings", "errors"}
-WIRING = {"server", "server.__main__", "server.cli", "server.cli_upstream"}
+WIRING = {"server", "server.__main__", "server.cli", "server.cli_store", "server.cli_upstream"}
 
 
 def module_names() -> dict[str, Path]:
