@@ -18,6 +18,14 @@ OBSERVATION = "observation"
 SUBJECT_KINDS: dict[str, str] = {SESSION: p.SESSION, OBSERVATION: p.PLOT_OBSERVATION}
 
 
+def photo_subject(values: dict[str, Any], current: dict[str, Any] | None) -> tuple[str, str] | None:
+    """The kind and id of the record a photo (as it will stand after this change) shows."""
+    merged = {**(current or {}), **values}
+    target = SUBJECT_KINDS.get(merged.get("subject_kind") or "")
+    subject_id = merged.get("subject_id")
+    return (target, subject_id) if target and isinstance(subject_id, str) and subject_id else None
+
+
 @dataclass(frozen=True)
 class Photo:
     """One photo record, with how much of its bytes the server holds."""

@@ -3,7 +3,8 @@ instead of counted over the raw records (tables in m015, meaning in docs/report.
 
 - `rows`: what a county's records of a year add to the summaries, by the rules of
   server/counted.py (the one place those rules are written);
-- `store`: adding to and taking from the tables, recomputing a county, rebuild and check;
+- `store`: adding to and taking from the tables, recomputing a marked county;
+- `bulk`: a rebuild's writing: each county's own rows, then everything above counties summed;
 - `keep`: the write paths' hooks (push, reviews, merges) that keep them right in the same
   transaction: deltas for new check-ins, a (year, county) marked to recompute for the rest;
 - `read`: figures of a Scope from the summaries, the same as server/figures.py gives.

@@ -24,7 +24,7 @@ from server.figures import counted
 from server.figures.questioned import CheckinQuestions
 from server.store import dialect
 from server.store.db import in_chunks, set_state
-from server.summaries.rows import PERSON_TIMES, TRAINEES
+from server.summaries.names import PERSON_TIMES, TRAINEES
 from server.summaries.store import FigureKey, Grouped, add_figures, add_grouped, all_keys
 from shared import protocol as p
 from shared.clock import CHINA, parse_iso
@@ -39,7 +39,10 @@ Position = tuple[int | None, str]  # (China-time year, county code; None: no tim
 def writing(db: Database) -> Iterator[None]:
     """Around a write path that keeps the summaries itself, inside its transaction: the
     triggers of m015 then leave the summaries alone (any other write marks them stale)."""
-    owned = db.execute("INSERT OR IGNORE INTO summary_writer (id) VALUES (1)").rowcount == 1
+    owned = (
+        db.execute("INSERT INTO summary_writer (id) VALUES (1) ON CONFLICT DO NOTHING").rowcount
+        == 1
+    )
     try:
         yield
     finally:
@@ -55,7 +58,7 @@ def china_year(moment: str | None) -> int | None:
 def mark(db: Database, positions: Iterable[Position]) -> None:
     """Mark (year, county) pairs to be recomputed from their records before the next read."""
     db.conn.executemany(
-        "INSERT OR IGNORE INTO summary_dirty (year, county) VALUES (?, ?)",
+        "INSERT INTO summary_dirty (year, county) VALUES (?, ?) ON CONFLICT DO NOTHING",
         [(year, county) for year, county in positions if year is not None and len(county) == 6],
     )
 
@@ -66,7 +69,7 @@ def mark_farmers(db: Database, farmer_ids: Iterable[str]) -> None:
         set_state(db, STALE, 1)
         return
     db.conn.executemany(
-        "INSERT OR IGNORE INTO summary_dirty_farmers (farmer_id) VALUES (?)",
+        "INSERT INTO summary_dirty_farmers (farmer_id) VALUES (?) ON CONFLICT DO NOTHING",
         [(farmer_id,) for farmer_id in farmer_ids],
     )
 
@@ -229,6 +232,8 @@ def _add_checkins(db: Database, batch: Any, checkins: list[tuple[str, str, str]]
         if session_id not in edited and session.counts and session.year
     }
     check = bool(questions)
+    # Person-times per session, and of them under question: spread over figures after.
+    times: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
     for attendance, session_id, farmer in checkins:
         found = counting.get(session_id)
         if found is None:
@@ -239,17 +244,21 @@ def _add_checkins(db: Database, batch: Any, checkins: list[tuple[str, str, str]]
             continue
         if farmer in gone:
             continue
-        # As rows.add_checkin counts a (session, person) pair, written out for the bulk path.
+        # As rows.add_checkins counts (session, person) pairs, written out for the bulk path.
         q = int(questions.covers(attendance, session_id, farmer, farmer)) if check else 0
-        year, month = session.year, session.month
-        figures[(year, session.unit, session.envoy, session.kind, month, PERSON_TIMES, q)] += 1
-        tally = (year, keyset, farmer, month)
+        times[session_id][q] += 1
+        tally = (session.year, keyset, farmer, session.month)
         counts = people.get(tally)
         if counts is None:
             people[tally] = [1, 1 - q]
         else:
             counts[0] += 1
             counts[1] += 1 - q
+    for session_id, by_q in times.items():
+        s = sessions[session_id]
+        for q, count in enumerate(by_q):
+            if count:
+                figures[(s.year, s.unit, s.envoy, s.kind, s.month, PERSON_TIMES, q)] += count
     mark(db, positions)
     add_figures(db, figures)
     items: dict[int, Grouped] = {}

@@ -10,6 +10,7 @@ from sqlite_utils import Database
 
 from server import summaries
 from server.store.db import get_state, set_state, write_transaction
+from server.summaries.bulk import sum_up, write_county
 from server.summaries.keep import STALE, mark, positions_of
 from server.summaries.rows import counties_with_records, county_rows
 from server.summaries.store import TABLES, replace_county, snapshot
@@ -75,9 +76,10 @@ def rebuild(db: Database) -> int:
         done = counties_with_records(db)
     for year, county in done:
         with write_transaction(db):
-            replace_county(db, county_rows(db, year, county), county)
+            write_county(db, county_rows(db, year, county), county)
     with write_transaction(db):
-        _recompute_marked(db)  # counties first seen while the rebuild ran
+        sum_up(db)
+        _recompute_marked(db)  # counties first seen, or changed, while the rebuild ran
         db.execute(
             "UPDATE server_state SET value = '0' WHERE key = ? AND value = ?", [STALE, REBUILDING]
         )
@@ -94,7 +96,8 @@ def _rebuild(db: Database) -> int:
     _clear(db)
     done = counties_with_records(db)
     for year, county in done:
-        replace_county(db, county_rows(db, year, county), county)
+        write_county(db, county_rows(db, year, county), county)
+    sum_up(db)
     set_state(db, STALE, 0)
     return len(done)
 

@@ -14,7 +14,7 @@ from server.figures.count import INDICATOR_FIGURES, Figures
 from server.figures.counted import Scope, code_range
 from server.figures.dimensions import TOTAL, township_of, village_of
 from server.store import dialect
-from server.summaries import rows as r
+from server.summaries import names as r
 from server.summaries.maintain import refresh, usable
 from server.summaries.store import ROLLUP_LEVELS
 from shared import protocol as p

@@ -17,30 +17,26 @@ from server.figures.counted import Scope
 from server.figures.dimensions import Dimension, dimensions
 from server.figures.questioned import CheckinQuestions
 from server.store import dialect
+from server.summaries.names import (
+    AREA,
+    AUDIENCE,
+    COPIES,
+    HANDOUTS,
+    PERSON_TIMES,
+    PLOTS,
+    REPORTED,
+    SESSIONS,
+    TECHNOLOGIES,
+    TRAINEES,
+    VARIETIES,
+    WITHOUT_NAMES,
+)
 from server.summaries.store import Rows
 from shared import protocol as p
 
 
 def _month(db: Database) -> Dimension:
     return dimensions(dialect.engine_of(db))["month"]
-
-
-# Figure names in summary_figures (the indicators are sums of them, see server/summaries/read.py).
-SESSIONS, AUDIENCE, REPORTED, WITHOUT_NAMES = (
-    "sessions",
-    "audience_estimate",
-    "reported",
-    "reported_without_names",
-)
-PERSON_TIMES, HANDOUTS, COPIES, PLOTS, AREA = (
-    "person_times",
-    "handouts",
-    "copies",
-    "plots",
-    "area_mu",
-)
-# Distinct items in summary_items.
-TRAINEES, TECHNOLOGIES, VARIETIES = "trainees", "technologies", "varieties"
 
 
 def county_rows(db: Database, year: int, county: str) -> Rows:
@@ -97,17 +93,29 @@ def _checkins(
         person = aliases.get(farmer, farmer)
         kept = not questions.covers(attendance, session, farmer, person)
         pairs[(session, person)] = pairs.get((session, person), False) or kept
-    for (session, person), kept in sorted(pairs.items()):
+    # A person's pairs at sessions of one place, envoy, kind and month add to the same rows:
+    # tallied first, then added once each.
+    tallies: dict[tuple[str, str, str, int, str], list[int]] = {}
+    for (session, person), kept in pairs.items():
         unit, envoy, kind, month = sessions[session]
-        add_checkin(rows, unit, envoy, kind, month, person, not kept)
+        counts = tallies.get((unit, envoy, kind, month, person))
+        if counts is None:
+            tallies[(unit, envoy, kind, month, person)] = [1, int(kept)]
+        else:
+            counts[0] += 1
+            counts[1] += kept
+    for (unit, envoy, kind, month, person), (n, k) in tallies.items():
+        add_checkins(rows, unit, envoy, kind, month, person, n, k)
 
 
-def add_checkin(
-    rows: Rows, unit: str, envoy: str, kind: str, month: int, person: str, q: bool
+def add_checkins(
+    rows: Rows, unit: str, envoy: str, kind: str, month: int, person: str, n: int, k: int
 ) -> None:
-    """One counted (session, person) pair: a person-time and a source of a trainee."""
-    rows.add_figure(unit, envoy, kind, month, PERSON_TIMES, int(q), 1)
-    rows.add_item(unit, envoy, TRAINEES, person, month, int(q))
+    """`n` counted (session, person) pairs of one person at sessions of one place, envoy, kind
+    and month, `k` of them not under question: person-times, and sources of a trainee."""
+    rows.add_figure(unit, envoy, kind, month, PERSON_TIMES, 0, k)
+    rows.add_figure(unit, envoy, kind, month, PERSON_TIMES, 1, n - k)
+    rows.add_items(unit, envoy, TRAINEES, person, month, n, k)
 
 
 def _handouts(db: Database, scope: Scope, rows: Rows) -> None:

@@ -28,6 +28,21 @@ FigureKey = tuple[int, str, str, str, int, str, int]
 ItemKey = tuple[str, str, str, int]
 
 TABLES = ("summary_figures", "summary_rollup", "summary_items", "summary_firsts")
+# A county's own rows of summary_items in a year, found through the index of m015: it holds
+# only rows with a county, so the condition must say so for SQLite to use it (else it reads
+# the whole year's rows, every county's, to find one county's). The index holds the key
+# columns only: for the counts, find the keys through it, then read each key's rows.
+BY_COUNTY = "county = ? AND county != '' AND year = ?"
+
+
+def own_keys(db: Database, year: int, county: str) -> list[str]:
+    """The keys of `county` in `year` that hold rows."""
+    return [
+        row[0]
+        for row in db.execute(
+            f"SELECT DISTINCT scope_key FROM summary_items WHERE {BY_COUNTY}", [county, year]
+        )
+    ]
 
 
 @dataclass
@@ -40,6 +55,8 @@ class Rows:
     items: defaultdict[ItemKey, list[int]] = field(
         default_factory=lambda: defaultdict(lambda: [0, 0])
     )
+    # The own keys of each (unit, envoy) met so far.
+    keys: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     def add_figure(
         self, unit: str, envoy: str | None, kind: str, month: int, figure: str, q: int, value: float
@@ -51,10 +68,21 @@ class Rows:
         self, unit: str, envoy: str | None, figure: str, item: str, month: int, q: int
     ) -> None:
         """One source of a distinct item, counted under the county's own keys."""
-        for key in local_keys(unit, envoy or ""):
-            counts = self.items[(key, figure, item, month)]
-            counts[0] += 1
-            counts[1] += 0 if q else 1
+        self.add_items(unit, envoy, figure, item, month, 1, 0 if q else 1)
+
+    def add_items(
+        self, unit: str, envoy: str | None, figure: str, item: str, month: int, n: int, k: int
+    ) -> None:
+        """`n` sources of a distinct item, `k` of them not under question."""
+        place = (unit, envoy or "")
+        keys = self.keys.get(place)
+        if keys is None:
+            keys = self.keys[place] = local_keys(*place)
+        items = self.items
+        for key in keys:
+            counts = items[(key, figure, item, month)]
+            counts[0] += n
+            counts[1] += k
 
 
 def all_keys(unit: str, envoy: str) -> list[str]:
@@ -189,10 +217,11 @@ def add_grouped(db: Database, year: int, grouped: Grouped, empty: str = "") -> N
                     writes.append((year, key, figure, item, month, n, k, county))
                 else:
                     removals.append((year, key, figure, item, month))
+    # Counts set in place: the row's county, the index's column, stays as it is.
     db.conn.executemany(
         "INSERT INTO summary_items VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (year, scope_key, figure, item, month) DO UPDATE "
-        "SET n = excluded.n, k = excluded.k, county = excluded.county",
+        "SET n = excluded.n, k = excluded.k",
         writes,
     )
     db.conn.executemany(
@@ -282,11 +311,15 @@ def replace_county(db: Database, new: Rows, county: str) -> None:
         },
     )
     diff: dict[ItemKey, list[int]] = {key: list(counts) for key, counts in new.items.items()}
-    old = db.execute(
-        "SELECT scope_key, figure, item, month, n, k FROM summary_items "
-        "WHERE county = ? AND year = ?",
-        [county, year],
-    ).fetchall()
+    old = [
+        row
+        for key in own_keys(db, year, county)
+        for row in db.execute(
+            "SELECT scope_key, figure, item, month, n, k FROM summary_items "
+            "WHERE year = ? AND scope_key = ?",
+            [year, key],
+        )
+    ]
     for key, figure, item, month, n, k in old:
         counts = diff.setdefault((key, figure, item, month), [0, 0])
         counts[0] -= n

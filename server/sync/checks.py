@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.media.photos import SUBJECT_KINDS
+from server.media.photos import photo_subject
 from server.sync.batch import Batch
 from server.sync.devices import Device
 from server.sync.errors import Held, Rejected
@@ -138,14 +138,6 @@ def check_references(
         subject = photo_subject(values, current)
         if subject is not None and not batch.exists(*subject):
             raise Held(*subject)
-
-
-def photo_subject(values: dict[str, Any], current: dict[str, Any] | None) -> tuple[str, str] | None:
-    """The kind and id of the record a photo (as it will stand after this change) shows."""
-    merged = {**(current or {}), **values}
-    target = SUBJECT_KINDS.get(merged.get("subject_kind") or "")
-    subject_id = merged.get("subject_id")
-    return (target, subject_id) if target and isinstance(subject_id, str) and subject_id else None
 
 
 def check_photo_subject(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.media.photos import photo_subject
 from server.store.county_links import (
     CountyRecordReadOnly,
     NotACountysRecord,
@@ -14,7 +15,6 @@ from server.store.county_links import (
 )
 from server.store.db import in_chunks
 from server.sync.batch import PARENT_OF, Batch
-from server.sync.checks import photo_subject
 from server.sync.devices import Device
 from server.sync.errors import Rejected
 from shared import protocol as p

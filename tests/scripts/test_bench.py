@@ -71,12 +71,21 @@ def test_report_bench_generates_its_province_and_times_it(tmp_path: Path) -> Non
         # A figure, not None: None would mean the server had no such address for the units.
         assert isinstance(result[f"{name}_p50_ms"], float), name
         assert isinstance(result[f"{name}_p95_ms"], float), name
-    for key in ("server_peak_mb", "server_start_s", "load_avg", "rebuild_s"):
+    for key in ("server_peak_mb", "server_start_s", "load_avg", "rebuild_s", "rebuild_cpu_s"):
         assert isinstance(result[key], int | float), key
     assert result["before"] is None
     # Made here, not found in a cache.
     assert result["generate_s"] is not None
     assert list((tmp_path / "cache").glob("report-*.db"))
+
+
+def test_report_bench_times_only_the_rebuild_when_asked(tmp_path: Path) -> None:
+    """`--only rebuild`: the rebuild's seconds and processor seconds, no server started."""
+    out = bench("bench_report.py", ["--size", "tiny", "--json", "--only", "rebuild"], tmp_path)
+    [result] = objects(out)
+    assert isinstance(result["rebuild_s"], float) and isinstance(result["rebuild_cpu_s"], float)
+    assert result["rebuild_cpu_s"] > 0
+    assert result["server_start_s"] is None and result["county_p50_ms"] is None
 
 
 def test_sync_bench_runs_both_modes(tmp_path: Path) -> None:

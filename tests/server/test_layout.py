@@ -130,3 +130,66 @@ def test_the_checks_see_real_imports_and_catch_wrong_ones() -> None:
         "server.a.x",
         "server.b.y",
     ]
+
+
+# The pages and the API call into the domain packages as the wiring does: chains are measured
+# below them (issue 20 asked for 10 levels where the flat server/ had 14).
+CALLERS = {"web", "api"}
+
+
+def longest_chain(graph: dict[str, set[str]], gatherers: set[str]) -> list[str]:
+    """The longest chain of imports starting below the callers; the migrations package counts
+    as one level, and a package's __init__ that gathers its modules (`gatherers`) as none."""
+
+    def level(module: str) -> str:
+        prefix = "server.store.migrations"
+        return prefix if module.startswith(prefix + ".") else module
+
+    levels: dict[str, set[str]] = {}
+    for module, others in graph.items():
+        levels.setdefault(level(module), set()).update(
+            level(other) for other in others if level(other) != level(module)
+        )
+    memo: dict[str, list[str]] = {}
+
+    def chain(module: str) -> list[str]:
+        if module not in memo:
+            below = max((chain(other) for other in levels.get(module, ())), key=len, default=[])
+            memo[module] = ([] if module in gatherers else [module]) + below
+        return memo[module]
+
+    starts = [
+        module
+        for module in levels
+        if module not in WIRING and package(module) not in CALLERS | BASE
+    ]
+    return max((chain(module) for module in starts), key=len)
+
+
+def test_the_longest_import_chain_is_ten_levels() -> None:
+    names = module_names()
+    gatherers = {
+        name
+        for name, path in names.items()
+        if path.name == "__init__.py" and name != "server.store.migrations"
+    }
+    chain = longest_chain(imports(), gatherers)
+    assert len(chain) <= 10, " -> ".join(chain)
+
+
+def test_the_chain_measure_counts_levels() -> None:
+    graph = {
+        "server.sync.a": {"server.sync", "server.store.migrations.m001"},
+        "server.sync": {"server.sync.b"},
+        "server.sync.b": {"server.store.db"},
+        "server.store.db": {"server.store.migrations"},
+        "server.store.migrations": {"server.store.migrations.m001"},
+        "server.store.migrations.m001": {"server.store.migrations.registry"},
+        "server.web.page": {"server.sync.a"},
+    }
+    assert longest_chain(graph, {"server.sync"}) == [
+        "server.sync.a",
+        "server.sync.b",
+        "server.store.db",
+        "server.store.migrations",
+    ]

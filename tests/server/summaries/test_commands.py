@@ -135,13 +135,13 @@ def test_figures_come_from_records_while_a_rebuild_runs(
     is done the summaries are not read, then they are."""
     db: Database = work["db"]
     seen: list[bool] = []
-    recompute = maintain.replace_county
+    recompute = maintain.write_county
 
     def watched(db_: Database, new: Any, county: str) -> None:
         seen.append(maintain.usable(db_))
         recompute(db_, new, county)
 
-    monkeypatch.setattr(maintain, "replace_county", watched)
+    monkeypatch.setattr(maintain, "write_county", watched)
     assert maintain.rebuild(db) == 1
     assert seen == [False]
     assert maintain.usable(db) and maintain.check(db) is None
