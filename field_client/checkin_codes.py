@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 
-# No 0/O, 1/I/L: printed addresses are sometimes typed.
-TOKEN_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-TOKEN_LENGTH = 10  # 31**10, about 2**49: far beyond guessing over a hotspot in a session's time
+# The session token's rules live with the phone app's (shared/checkin_tokens.py).
+from shared.checkin_tokens import TOKEN_ALPHABET, TOKEN_LENGTH, session_token, token_matches
+
+__all__ = ["TOKEN_ALPHABET", "TOKEN_LENGTH", "session_token", "token_matches"]
+
 # Cards are read by scanners and, when a scanner fails, by people: no 0/O/Q/D, 1/I/L, 2/Z,
 # 5/S, 8/B, 6/G, U/V.
 CARD_ALPHABET = "ACEFHJKMNPRTWXY3479"
 CARD_RANDOM = 6  # 19**6, about 47 million codes per device
 assert len(CARD_ALPHABET) == 19  # prime: see _check_char
-
-
-def session_token(key: bytes, session_id: str) -> str:
-    """The token a session's QR carries: an HMAC of the session id, nothing personal."""
-    mac = hmac.new(key, f"tianjian-checkin/{session_id}".encode(), hashlib.sha256).digest()
-    number = int.from_bytes(mac[:8], "big")
-    chars = []
-    for _ in range(TOKEN_LENGTH):
-        number, digit = divmod(number, len(TOKEN_ALPHABET))
-        chars.append(TOKEN_ALPHABET[digit])
-    return "".join(chars)
-
-
-def token_matches(keys: list[bytes], session_id: str, token: str) -> bool:
-    """True when any of the device's keys signed this token for this session."""
-    cleaned = token.strip().upper()
-    return any(hmac.compare_digest(session_token(key, session_id), cleaned) for key in keys)
 
 
 def _check_char(body: str) -> str:

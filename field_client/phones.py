@@ -14,46 +14,23 @@ announced CAPABILITY_CHECKIN_NET (an older one would refuse the fields).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 
 from field_client.outbox import dumps
 from shared import protocol as p
+from shared.phone_marks import checkin_marks, checkin_net, checkin_phone, cookie_hash
+
+# The hashes live with the server's (the phone app's QR check-ins make the same marks).
+__all__ = ["checkin_marks", "checkin_net", "checkin_phone", "cookie_hash"]
 
 PHONE_KEY = "phone_key"
 # What the server said it understands (X-Tianjian-Capabilities), from its latest answer.
 SERVER_CAPABILITIES = "server_capabilities"
 
 
-def cookie_hash(cookie: str) -> str:
-    """What is stored of a phone's cookie: enough to match, not to replay."""
-    return hashlib.sha256(f"tianjian-phone/{cookie}".encode()).hexdigest()[:32]
-
-
 def new_key() -> str:
     return secrets.token_urlsafe(32)
-
-
-def checkin_phone(key: str, kept_hash: str) -> str:
-    """The `phone` a check-in carries, from the kept hash of the phone's cookie."""
-    return hmac.new(key.encode(), kept_hash.encode(), hashlib.sha256).hexdigest()[:16]
-
-
-def checkin_net(key: str, address: str) -> str:
-    """The `net` a self check-in carries: a keyed hash of the client's address (never sent)."""
-    return hmac.new(key.encode(), f"net/{address}".encode(), hashlib.sha256).hexdigest()[:16]
-
-
-def checkin_marks(key: str, address: str | None, typed: bool) -> dict[str, object]:
-    """A self check-in's `net` (when the address is known) and `typed_code` (only when true)."""
-    marks: dict[str, object] = {}
-    if address:
-        marks["net"] = checkin_net(key, address)
-    if typed:
-        marks["typed_code"] = True
-    return marks
 
 
 def server_takes_phone(capabilities: str | None) -> bool:

@@ -6,7 +6,6 @@ import json
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
 from typing import Any
 
 from field_client import local, phones
@@ -20,23 +19,26 @@ from field_client.checkin_codes import (
 from field_client.mobiles import farmers_with_mobile
 from field_client.store import FieldStore
 from shared import protocol as p
+from shared.checkin_rules import (
+    DEFAULT_MARGIN_MINUTES,
+    MAX_MARGIN_MINUTES,
+    CheckinRefused,
+    Expired,
+    ForgedToken,
+    NotYetOpen,
+    OtherSessionToken,
+    SessionDeleted,
+    Window,
+    window,
+)
 from shared.clock import CHINA, parse_iso, to_iso
 from shared.errors import TianjianError
 from shared.ids import attendance_id
 
-DEFAULT_MARGIN_MINUTES = 60
-MAX_MARGIN_MINUTES = 24 * 60
 # A session's code, typed by farmers who cannot scan: eight digits (90 million), so that with
 # wrong codes slowed per address and per device (checkin_limits) guessing an open one is
 # impractical. Codes given before were four digits: they still open with the poster's QR token.
 CODE_DIGITS = 8
-
-
-class CheckinRefused(TianjianError):
-    """A farmer's check-in cannot go ahead; the message says what to do instead."""
-
-    status = 403
-    reason = "refused"
 
 
 class UnknownCode(CheckinRefused):
@@ -46,40 +48,6 @@ class UnknownCode(CheckinRefused):
         "没有这个签到码，请核对海报上的数字，或请特派员帮您签到 / "
         "no session has this code: check the number on the poster or ask the envoy"
     )
-
-
-class ForgedToken(CheckinRefused):
-    reason = "forged"
-    message = (
-        "二维码无效，请重新扫描海报上的二维码，或请特派员帮您签到 / "
-        "this QR code is not valid: scan the poster's code again or ask the envoy"
-    )
-
-
-class OtherSessionToken(CheckinRefused):
-    reason = "other_session"
-    message = (
-        "这个二维码属于另一场培训，请扫描本场海报上的二维码 / "
-        "this QR code belongs to another session: scan this session's poster"
-    )
-
-
-class Expired(CheckinRefused):
-    reason = "expired"
-    message = (
-        "本场签到已结束，请找特派员现场登记 / check-in for this session has closed: ask the envoy"
-    )
-
-
-class NotYetOpen(CheckinRefused):
-    reason = "not_yet"
-    message = "本场签到还没有开始，请稍后再扫 / check-in has not opened yet: scan again later"
-
-
-class SessionDeleted(CheckinRefused):
-    status = 410
-    reason = "deleted"
-    message = "本场培训已取消，请询问特派员 / this session was cancelled: ask the envoy"
 
 
 class UnknownCard(CheckinRefused):
@@ -92,12 +60,6 @@ class MistypedCard(CheckinRefused):
     status = 422
     reason = "mistyped_card"
     message = "签到卡号有误（校验位不符），请重新扫描 / card code misread: scan it again"
-
-
-@dataclass(frozen=True)
-class Window:
-    opens: datetime
-    closes: datetime
 
 
 @dataclass(frozen=True)
@@ -140,18 +102,6 @@ def checkin_keys(store: FieldStore) -> list[bytes]:
 
 
 # ------------------------------------------------------------------ sessions
-
-
-def window(session: dict[str, Any], margin_minutes: int) -> Window:
-    """Open from the start minus the margin to the end (or the day's end) plus the margin."""
-    starts = parse_iso(session["starts_at"])
-    if session.get("ends_at"):
-        ends = parse_iso(session["ends_at"])
-    else:
-        day = starts.astimezone(CHINA).date()
-        ends = datetime.combine(day, time(23, 59, 59), CHINA)
-    margin = timedelta(minutes=margin_minutes)
-    return Window(starts - margin, ends + margin)
 
 
 def poster(store: FieldStore, session_id: str, margin_minutes: int | None = None) -> Poster:

@@ -3,31 +3,13 @@ already holds them. Nothing here shows a name the phone did not already hold."""
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from field_client import qr_checkin
-from field_client.qr_checkin import CheckinRefused
 from field_client.store import FieldStore
+from shared.checkin_rules import NotProved, same_name
 
-
-class NotProved(CheckinRefused):
-    status = 403
-    reason = "not_proved"
-    message = (
-        "手机号与登记的姓名不符，未签到。请核对姓名，或请特派员帮您签到 / "
-        "the number and the name as registered do not match: nobody was checked in. "
-        "Check the name or ask the envoy"
-    )
-
-
-def same_name(typed: str, registered: str) -> bool:
-    """Whether a typed name is the registered one: width, case and spaces aside."""
-
-    def folded(text: str) -> str:
-        return "".join(unicodedata.normalize("NFKC", text).casefold().split()).replace("·", "")
-
-    return bool(folded(typed)) and folded(typed) == folded(registered)
+__all__ = ["NotProved", "same_name"]
 
 
 def farmer_to_prove(store: FieldStore, mobile: str, cookie: str | None) -> tuple[Any, bool]:

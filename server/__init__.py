@@ -36,4 +36,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from server.web import register_web
 
     register_web(app, api)
+
+    from server.phone_app import register_phone_app
+
+    register_phone_app(app)
     return app

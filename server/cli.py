@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
-from typing import Any
 
 import click
 import psycopg
@@ -20,6 +19,7 @@ from server import settings
 from server.accounts import audit
 from server.cli_store import store_commands
 from server.cli_upstream import upstream
+from server.cli_users import users_group
 from server.farmers import merges
 from server.farmers.candidates import candidate_pairs
 from server.files import exports
@@ -28,13 +28,17 @@ from server.plan.report import build_report
 from server.plan.target_files import load_targets_file
 from server.reference import lists as listings
 from server.reference import load as reference
-from server.reference import lookups
 from server.store.database import is_url
 from server.store.db import init_db
 from server.sync import devices
 from server.sync.conflicts import latest_conflicts
 from shared import cli_errors
-from shared.choices import CANDIDATE_REASONS, COMPARATORS, RECORD_KINDS, ROLES, words
+from shared.choices import (
+    CANDIDATE_REASONS,
+    COMPARATORS,
+    RECORD_KINDS,
+    words,
+)
 from shared.cli_numbers import WHOLE
 from shared.clock import local_date, utc_now
 from shared.errors import TianjianError
@@ -51,7 +55,10 @@ FRIENDLY_ERRORS: dict[type[Exception], cli_errors.Describe] = {
 }
 
 
-@click.group(cls=cli_errors.friendly_group(FRIENDLY_ERRORS), commands=[upstream, *store_commands])
+@click.group(
+    cls=cli_errors.friendly_group(FRIENDLY_ERRORS),
+    commands=[upstream, users_group, *store_commands],
+)
 @settings.option("DATABASE", "--db", "db_path")
 @click.pass_context
 def cli(ctx: click.Context, db_path: str) -> None:
@@ -416,66 +423,6 @@ def report(ctx: click.Context, year: int | None, unit_code: str | None, fmt: str
             f"  (核实 {line['verified']} / 报数 {line['reported']})" if "verified" in line else ""
         )
         click.echo(f"{line['label_zh']:<12} {line['actual']:>10g}  {target:<10} {met}{extra}")
-
-
-@cli.group("users")
-def users_group() -> None:
-    """登录科技局网页的用户 / People who sign in to the bureau's pages (admin, staff, envoy)."""
-
-
-@users_group.command("add")
-@click.argument("name")
-@click.option(
-    "--role",
-    type=click.Choice(["admin", "staff", "envoy"]),
-    required=True,
-    help="角色权限 / What they may do.",
-)
-@click.option(
-    "--envoy",
-    "envoy_name",
-    default=None,
-    help="特派员用户对应的特派员姓名 / For an envoy user: the envoy's name.",
-)
-@click.option(
-    "--password-file",
-    type=click.File("r", encoding="utf-8"),
-    default=None,
-    help="从文件第一行读密码 / Read the password from this file's first line (else TIANJIAN_PASSWORD, else a prompt).",
-)
-@click.pass_context
-def users_add(
-    ctx: click.Context, name: str, role: str, envoy_name: str | None, password_file: Any
-) -> None:
-    """添加用户（第一个管理员也这样建立）/ Add a user who signs in with NAME; the first admin is made this way."""
-    import os
-
-    from server.accounts import users
-
-    if password_file is not None:
-        password = password_file.readline().rstrip("\r\n")
-    elif os.environ.get("TIANJIAN_PASSWORD"):
-        password = os.environ["TIANJIAN_PASSWORD"]
-    else:
-        password = click.prompt("密码 / password", hide_input=True, confirmation_prompt=True)
-    db = _db(ctx, create=True)
-    envoy_id = lookups.envoy_by_name(db, envoy_name)["id"] if envoy_name else None
-    user = users.add_user(db, name, role, password, envoy_id, audit.cli_actor())
-    click.echo(f"已添加用户 / added user {user.name} ({user.role})")
-
-
-@users_group.command("list")
-@click.pass_context
-def users_list(ctx: click.Context) -> None:
-    """列出用户、角色和最后登录时间 / List users with their role and last sign-in."""
-    from server.accounts import users
-
-    for row in users.list_users(_db(ctx)):
-        state = "已停用 disabled" if row["disabled_at"] else "有效 active"
-        click.echo(
-            f"{row['name']}  {words(ROLES, row['role']).zh}  {row['envoy'] or '-'}  "
-            f"{china_time_text(row['last_sign_in_at']) or '-'}  {state}"
-        )
 
 
 if __name__ == "__main__":

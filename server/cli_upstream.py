@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 from sqlite_utils import Database
 
-from server.upstream import codes, forward
+from server import settings
+from server.media.chosen import media_store
+from server.upstream import codes, forward, merges_up, photos_up
 from shared.choices import RECORD_KINDS, words
 from shared.cli_numbers import WHOLE
 
@@ -15,6 +17,11 @@ def _db(ctx: click.Context) -> Database:
     from server.cli import _db as open_db
 
     return open_db(ctx)
+
+
+def _settings(ctx: click.Context) -> dict[str, object]:
+    """The settings a media store is chosen by, as `purge-tombstones` reads them."""
+    return {**settings.defaults_from_environment(), "DATABASE": ctx.obj["db_path"]}
 
 
 @click.group("upstream")
@@ -55,7 +62,7 @@ def upstream_enroll(ctx: click.Context, url: str, code: str, name: str) -> None:
 @upstream.command("push")
 @click.pass_context
 def upstream_push(ctx: click.Context) -> None:
-    """（县级运行，可由定时任务调用）上报新记录，取回省级下达的目标 / (On a county, from cron) forward what changed, take the province's targets."""
+    """（县级运行，可由定时任务调用）上报新记录，取回省级下达的目标和目录 / (On a county, from cron) forward what changed, take the province's targets and catalogue."""
     db = _db(ctx)
     done = forward.push_once(db)
     click.echo(
@@ -65,10 +72,27 @@ def upstream_push(ctx: click.Context) -> None:
     )
     for item in done.refused[:20]:
         click.echo(f"  拒收 refused q={item['q']}: {item.get('r')}")
-    written, removed = forward.pull_targets(db)
+    merges = merges_up.send_merges(db)
+    click.echo(
+        f"农户合并：省级合并 {merges.merged} 条，已是同一人 {merges.same} 条，拒收 "
+        f"{merges.refused} 条，下次再传 {merges.later} 条 / farmer merges: {merges.merged} "
+        f"made, {merges.same} already one, {merges.refused} refused, {merges.later} later"
+    )
+    sent = photos_up.send_photos(db, media_store(_settings(ctx)))
+    click.echo(
+        f"照片：上传完成 {sent.whole} 张，省级拒收 {sent.refused} 张，下次再传 {sent.later} 张 / "
+        f"photos: {sent.whole} sent whole, {sent.refused} refused, {sent.later} left for next time"
+    )
+    down = forward.pull_down(db)
+    written, removed = down.targets
     click.echo(
         f"省级下达目标：更新 {written} 条，撤销 {removed} 条 / targets from the province: "
         f"{written} set, {removed} removed"
+    )
+    written, handed_back = down.catalogue
+    click.echo(
+        f"省级目录：更新 {written} 条，交还本县 {handed_back} 条 / the province's catalogue: "
+        f"{written} written, {handed_back} handed back to this county"
     )
 
 
@@ -76,7 +100,7 @@ def upstream_push(ctx: click.Context) -> None:
 @click.pass_context
 def upstream_status(ctx: click.Context) -> None:
     """（县级运行）显示上报链接和待上报的记录 / (On a county) show the link and what waits to go up."""
-    shown = forward.status(_db(ctx))
+    shown = forward.status(_db(ctx))  # the records; the photos' bytes below
     click.echo(
         f"省级 province: {shown.url}  县 county: {shown.county_code}  cursor: {shown.cursor}"
     )
@@ -87,3 +111,10 @@ def upstream_status(ctx: click.Context) -> None:
         click.echo("没有待上报的记录 / nothing waits to go up")
     for kind, count in shown.waiting.items():
         click.echo(f"待上报 waiting: {words(RECORD_KINDS, kind).zh} {kind}: {count}")
+    db = _db(ctx)
+    photos = len(photos_up.waiting(db, shown.cursor))
+    refused = photos_up.refused(db)
+    if photos:
+        click.echo(f"待上传照片 photos waiting to go up: {photos}")
+    for sha256, note in refused[:20]:
+        click.echo(f"  省级拒收照片 photo refused {sha256[:12]}…: {note}")

@@ -95,6 +95,13 @@ ROLES: Final[Mapping[str, Words]] = {
     "staff": Words("工作人员", "staff"),
     "envoy": Words("特派员", "envoy"),
 }
+# What a bureau user sees (server/accounts/areas.py): their province, city or county; a user
+# with none sees the whole server.
+AREA_LEVELS: Final[Mapping[str, Words]] = {
+    "province": Words("省级", "province"),
+    "city": Words("市级", "city"),
+    "county": Words("县级", "county"),
+}
 # How a target is judged met: "超过" (more than) is strict; "不少于" (at least) is not.
 COMPARATORS: Final[Mapping[str, Words]] = {
     ">": Words("超过", "more than"),

@@ -25,6 +25,7 @@ from field_client.web import (
     security,
     sessions,
 )
+from shared import farmer_page
 from shared.redirects import same_site_or
 
 
@@ -52,6 +53,7 @@ def create_app(store_path: str, test_config: dict[str, Any] | None = None) -> Fl
     photos.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    farmer_page.register(app)
     for blueprint in (
         auth.bp,
         envoy.bp,

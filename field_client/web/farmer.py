@@ -21,7 +21,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from field_client import qr_checkin, self_proof
+from field_client import checkin_limits, qr_checkin, self_proof
 from field_client.checkin_limits import Limits, TooManyNew, TooManyTries
 from field_client.farmer_villages import villages_for
 from field_client.qr_checkin import CheckinRefused, Poster
@@ -192,7 +192,7 @@ def _new(
             return _page(ticket, known, values=request.form, errors={"mobile": taken})
         if farmer_id is not None:
             return _checked_in(ticket, farmer_id, cookie)
-    limits().take_new(store, _address())
+    checkin_limits.take_new(limits(), store, _address())
     try:
         return _checked_in(ticket, None, cookie, values)
     except qr_checkin.MobileTaken as exc:

@@ -29,6 +29,7 @@ USER_ADD = "user.add"
 USER_DISABLE = "user.disable"
 USER_ENABLE = "user.enable"
 USER_PASSWORD = "user.password"
+USER_AREA = "user.area"
 TOKEN_ISSUE = "token.issue"
 TOKEN_REVOKE = "token.revoke"
 ACTIONS = (
@@ -46,6 +47,7 @@ ACTIONS = (
     USER_DISABLE,
     USER_ENABLE,
     USER_PASSWORD,
+    USER_AREA,
     TOKEN_ISSUE,
     TOKEN_REVOKE,
 )

@@ -59,6 +59,10 @@ class User:
     name: str
     role: str
     envoy_id: str | None
+    # The area a bureau user sees (server/accounts/areas.py): a level and the unit's 12-digit
+    # code; None for the whole server.
+    level: str | None = None
+    area: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -69,7 +73,9 @@ class User:
 
 
 def _user(row: dict[str, Any]) -> User:
-    return User(row["id"], row["name"], row["role"], row["envoy_id"])
+    return User(
+        row["id"], row["name"], row["role"], row["envoy_id"], row.get("level"), row.get("area")
+    )
 
 
 def add_user(
@@ -143,8 +149,9 @@ def list_users(db: Database) -> list[dict[str, Any]]:
     return list(
         db.query(
             "SELECT u.id, u.name, u.role, u.envoy_id, e.name AS envoy, u.created_at, "
-            "u.disabled_at, u.last_sign_in_at FROM users u "
-            "LEFT JOIN envoys e ON e.id = u.envoy_id ORDER BY u.disabled_at IS NOT NULL, u.name"
+            "u.disabled_at, u.last_sign_in_at, u.level, u.area, a.name AS area_name "
+            "FROM users u LEFT JOIN envoys e ON e.id = u.envoy_id "
+            "LEFT JOIN units a ON a.code = u.area ORDER BY u.disabled_at IS NOT NULL, u.name"
         )
     )
 

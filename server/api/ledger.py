@@ -10,7 +10,7 @@ from marshmallow import Schema, fields
 
 from server.accounts.access import report_reader, require_report_reader
 from server.api.protocol import API_TOKEN, Blueprint
-from server.api.scope import held_to, year_of
+from server.api.scope import envoy_of_area, held_to, year_of
 from server.store.db import get_db
 from server.sync import envoy_ledger as ledger
 
@@ -88,4 +88,5 @@ class Ledger(MethodView):
         """What each of the envoy's devices holds against what the server counts, with every
         difference explained. An envoy user may read only their own."""
         held_to(report_reader(), envoy_id)
+        envoy_of_area(report_reader(), envoy_id)
         return {"year": year_of(year), **ledger.as_json(ledger.ledger(get_db(), envoy_id))}

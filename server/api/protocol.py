@@ -88,11 +88,13 @@ def authenticate_device() -> None:
 
 
 def _as_link(link: Device) -> Device:
-    """A county's link pushes as one envoy of its county at a time and calls nothing else of
-    a device's (server/upstream/accept.py)."""
+    """A county's link pushes records and photo bytes as one envoy of its county at a time and
+    calls nothing else of a device's (server/upstream/accept.py)."""
     if request.blueprint == "upstream":
         return link
-    if request.blueprint == "sync" and request.method == "POST":
+    # Photo bytes go up as the envoy whose photo records name them (server/upstream/photos_up.py).
+    pushing = request.blueprint == "sync" and request.method == "POST"
+    if pushing or request.blueprint == "media_upload":
         return act_for(get_db(), link, request.headers.get(HEADER_ENVOY, ""))
     raise LinkOnlyPushes()
 

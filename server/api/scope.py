@@ -18,7 +18,15 @@ The policy for an envoy user (role envoy) is the same on every page and API:
 - one record (a session's page, a record's review page) is theirs when they recorded it, or
   lead or co-run its session, as their device's pull has it (`own_record`, `OthersRecord`).
 Bureau users (admin, staff) and holders of an admin-issued API token may ask for any unit
-and envoy.
+and envoy, unless an admin gave the user a level and area (server/accounts/areas.py): a
+province, city or county user sees the rows of that area only, with the same refusals as an
+envoy user's, never narrowed silently:
+- asking for no unit and no envoy gets their area's figures (the province as a whole for a
+  province user, their county for a county user);
+- asking for a unit outside the area, or an envoy who serves no township in it, is refused with
+  403 `OutsideArea`; an envoy inside it is counted over the area only;
+- one record (a session's page, a record's review page, an envoy's ledger) is theirs when its
+  place, or else one of its envoys' townships, lies in the area (`own_record`).
 
 Bad input, each with one bilingual error from here: a year that is not a whole number
 (`YearNotANumber`, 422) or out of range (server/plan/report.py's `UnknownYear`, 404), a unit code
@@ -37,6 +45,7 @@ from marshmallow import Schema, fields
 
 from server.accounts import users
 from server.accounts.access import NotAllowed, report_reader, signed_in
+from server.accounts.areas import area_prefix, envoys_in_area, in_area
 from server.figures.counted import Scope
 from server.plan.report import FIRST_YEAR, LAST_YEAR, check_year
 from server.reference.lookups import UnknownEnvoy, UnknownUnit, envoy_by_id, unit_scope
@@ -86,6 +95,16 @@ class OthersRecord(NotAllowed):
     )
 
 
+class OutsideArea(NotAllowed):
+    """A user with an area asked for a unit, envoy or record outside it."""
+
+    message = (
+        "您只能查看本辖区的数据和记录；去掉网址中的 unit 和 envoy 即可查看本辖区的 / you see "
+        "only your own area's figures and records; leave unit and envoy out of the address to "
+        "see your area's"
+    )
+
+
 class NoEnvoyLinked(NotAllowed):
     """An envoy user's account is linked to no envoy, so it has no rows of its own."""
 
@@ -111,6 +130,9 @@ class ViewScope:
     own: bool = False
     place: dict[str, Any] | None = field(default=None, compare=False)
     envoy_name: str | None = None
+    # The unit-code prefix of the reader's area ("" for the whole server): an envoy's rows are
+    # counted within it, and the pages offer only units and envoys in it.
+    area: str = ""
 
     @property
     def name(self) -> str:
@@ -121,7 +143,7 @@ class ViewScope:
 
     @property
     def prefix(self) -> str:
-        return str(self.place["prefix"]) if self.place is not None else ""
+        return str(self.place["prefix"]) if self.place is not None else self.area
 
     def figures(self, exclude_questioned: bool = False) -> Scope:
         """The Scope every figure counts over (server/figures/counted.py)."""
@@ -162,12 +184,41 @@ def held_to(reader: users.User | None, envoy_id: str | None) -> str | None:
     return reader.envoy_id
 
 
-def own_record(reader: users.User, owners: Iterable[str | None]) -> None:
+def reader_area(reader: users.User | None) -> str:
+    """The unit-code prefix of the rows a bureau reader may see ("" for every row)."""
+    if reader is None or reader.role == users.ENVOY:
+        return ""
+    return area_prefix(reader) or ""
+
+
+def envoy_in_area(area: str, envoy: dict[str, Any]) -> bool:
+    """Whether an envoy (as `envoy_by_id` gives them) serves a township in the area."""
+    return not area or any(in_area(area, code) for code in envoy["township_codes"])
+
+
+def own_record(reader: users.User, owners: Iterable[str | None], place: str | None = None) -> None:
     """Refuse an envoy user one record unless they are among its owners (who recorded it,
-    and for a session its lead and co-envoys, as a device's pull has it); others read any."""
+    and for a session its lead and co-envoys, as a device's pull has it); refuse a user with an
+    area one whose place (or, with none given, every owner's townships) lies outside it."""
     held = held_to(reader, None)
     if held is not None and held not in set(owners):
         raise OthersRecord()
+    area = reader_area(reader)
+    if not area:
+        return
+    if place is not None:
+        if not in_area(area, place):
+            raise OutsideArea()
+        return
+    if not envoys_in_area(get_db(), area, {owner for owner in owners if owner}):
+        raise OutsideArea()
+
+
+def envoy_of_area(reader: users.User | None, envoy_id: str) -> None:
+    """Refuse a user with an area an envoy (their ledger) who serves no township in it."""
+    area = reader_area(reader)
+    if area and not envoy_in_area(area, envoy_by_id(get_db(), envoy_id)):
+        raise OutsideArea()
 
 
 def scope_of(
@@ -185,13 +236,23 @@ def scope_of(
     db = get_db()
     if unit is not None and not UNIT_CODE.fullmatch(unit):
         raise UnknownUnit(unit[:SHOWN])
+    area = reader_area(reader)
+    if unit is not None and not in_area(area, unit):
+        raise OutsideArea()
     envoy_name = None
     if envoy is not None:
         if len(envoy) > ENVOY_ID_LENGTH:
             raise UnknownEnvoy(envoy[:SHOWN])
-        envoy_name = str(envoy_by_id(db, envoy)["name"])
+        found = envoy_by_id(db, envoy)
+        if not envoy_in_area(area, found):
+            raise OutsideArea()
+        envoy_name = str(found["name"])
+    if area and unit is None and envoy is None:
+        # Nothing asked: the reader's area (a province user's province, by its prefix), which
+        # every figure below counts over and every link keeps.
+        unit = area
     place = unit_scope(db, unit) if unit is not None or envoy is None else None
-    return ViewScope(chosen_year, unit, envoy, own, place, envoy_name)
+    return ViewScope(chosen_year, unit, envoy, own, place, envoy_name, area)
 
 
 def page_scope() -> ViewScope:

@@ -16,9 +16,11 @@ from server.api.protocol import (
     require_protocol,
 )
 from server.plan.province_targets import targets_for_county
+from server.reference.province_catalogue import catalogue_for_county
 from server.store.db import get_db
 from server.upstream.accept import NotALink, accept_envoys
 from server.upstream.codes import enrol_link
+from server.upstream.merges_up import OUTCOMES, accept_merges
 
 blp = Blueprint("upstream", __name__, description="县级上报链接 / A county's link to its province")
 blp.after_request(add_protocol_headers)
@@ -66,6 +68,40 @@ class LinkTargetsSchema(Schema):
     targets = fields.List(fields.Nested(LinkTargetSchema), required=True)
 
 
+class LinkMergeSchema(Schema):
+    id = fields.String(required=True, validate=validate.Length(1, 64))
+    canonical_id = fields.String(required=True, validate=validate.Length(1, 64))
+
+
+class LinkMergesSchema(Schema):
+    merges = fields.List(
+        fields.Nested(LinkMergeSchema), required=True, validate=validate.Length(max=2000)
+    )
+
+
+class LinkMergesAnswerSchema(Schema):
+    answers = fields.List(
+        fields.String(validate=validate.OneOf(OUTCOMES)),
+        required=True,
+        metadata={"description": "每条合并的结果 / each merge's outcome, in order"},
+    )
+
+
+class LinkCatalogueRowSchema(Schema):
+    kind = fields.String(
+        required=True, metadata={"enum": ["technology", "variety", "leaflet_title"]}
+    )
+    id = fields.String(required=True)
+    name = fields.String()
+    title = fields.String()
+    crop = fields.String()
+    category = fields.String(allow_none=True)
+
+
+class LinkCatalogueSchema(Schema):
+    catalogue = fields.List(fields.Nested(LinkCatalogueRowSchema), required=True)
+
+
 @blp.route("/enrol")
 class Enrol(MethodView):
     @blp.arguments(LinkEnrolSchema)
@@ -100,3 +136,30 @@ class Targets(MethodView):
         if not g.device.county_code:
             raise NotALink()
         return {"targets": targets_for_county(get_db(), g.device.county_code)}
+
+
+@blp.route("/catalogue")
+class Catalogue(MethodView):
+    @blp.doc(security=[{DEVICE_TOKEN: []}])
+    @blp.response(200, LinkCatalogueSchema)
+    def get(self) -> dict[str, Any]:
+        """The province's catalogue (technologies, varieties, leaflet titles): read-only on the
+        county that takes it."""
+        authenticate_device()
+        if not g.device.county_code:
+            raise NotALink()
+        return {"catalogue": catalogue_for_county(get_db())}
+
+
+@blp.route("/merges")
+class Merges(MethodView):
+    @blp.doc(security=[{DEVICE_TOKEN: []}])
+    @blp.arguments(LinkMergesSchema)
+    @blp.response(200, LinkMergesAnswerSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The county staff's merges of its farmers (two records, one person): made here too
+        between the county's own copies; `later` for a farmer not yet arrived."""
+        authenticate_device()
+        if not g.device.county_code:
+            raise NotALink()
+        return {"answers": accept_merges(get_db(), g.device, body["merges"])}

@@ -1,5 +1,5 @@
-"""How a figure is broken down: the dimensions (township, village, envoy, month, technology,
-kind, gender) as SQL expressions per family of records. Which records count is
+"""How a figure is broken down: the dimensions (city, county, township, village, envoy, month,
+technology, kind, gender) as SQL expressions per family of records. Which records count is
 server/figures/counted.py's."""
 
 from __future__ import annotations
@@ -32,6 +32,21 @@ def township_of(expr: str) -> str:
     return f"substr({expr}, 1, 9) || '000'"
 
 
+def unit_of(expr: str, digits: int) -> str:
+    """The 12-digit code of the city (4 digits) or county (6) a record's place lies in."""
+    return f"substr({expr}, 1, {digits}) || '{'0' * (12 - digits)}'"
+
+
+def _by_level(name: str, digits: int) -> Dimension:
+    return Dimension(
+        name,
+        unit_of("s.unit_code", digits),
+        unit_of("s.unit_code", digits),
+        unit_of("coalesce(h.unit_code, hs.unit_code)", digits),
+        unit_of("p.village_code", digits),
+    )
+
+
 def village_of(expr: str) -> str:
     return f"CASE WHEN substr({expr}, 10, 3) != '000' THEN {expr} END"
 
@@ -41,6 +56,9 @@ def dimensions(engine: Engine) -> dict[str, Dimension]:
     """The dimensions by name, in the SQL of `engine` (dialect.engine_of(db))."""
     return {
         "total": Dimension("total", "''", "''", "''", "''"),
+        # A province's counties and cities (issue 23: the province's pages show every county).
+        "city": _by_level("city", 4),
+        "county": _by_level("county", 6),
         "township": Dimension(
             "township",
             township_of("s.unit_code"),

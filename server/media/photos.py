@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from server.accounts.areas import area_prefix, envoys_in_area
 from server.accounts.users import ENVOY, User
 from shared import protocol as p
 
@@ -141,9 +142,10 @@ def owners(db: Database, photo: Photo) -> set[str]:
 
 
 def may_see(db: Database, user: User, photo: Photo) -> bool:
-    """Bureau users see every photo; an envoy user only photos of their own records."""
+    """Bureau users see every photo of their area (every photo without one), as one record of
+    theirs (server/api/scope.py `own_record`); an envoy user only photos of their own records."""
     if user.role != ENVOY:
-        return True
+        return envoys_in_area(db, area_prefix(user) or "", owners(db, photo))
     return user.envoy_id is not None and user.envoy_id in owners(db, photo)
 
 

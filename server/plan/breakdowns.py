@@ -1,4 +1,4 @@
-"""A unit's year broken down by township, village, envoy, month, technology, session kind or gender,
+"""A unit's year broken down by city, county, township, village, envoy, month, technology, session kind or gender,
 each row with the targets set at that level; one grouped query per family of records.
 
 Additive figures (person-times, sessions, copies, plots, area) of the rows add up to the unit's
@@ -31,7 +31,9 @@ from shared.clock import CHINA, to_iso, utc_now
 from shared.errors import TianjianError
 from shared.indicators import INDICATORS
 
-BY = ("township", "village", "envoy", "month", "technology", "kind", "gender")
+BY = ("city", "county", "township", "village", "envoy", "month", "technology", "kind", "gender")
+# The dimensions whose rows are units of that level (each with its own targets).
+UNIT_LEVELS = ("city", "county", "township", "village")
 # Figures whose rows add up to the total (the others count distinct things).
 ADDITIVE = (
     "trainee_attendances",
@@ -71,6 +73,8 @@ NOT_AT_A_SESSION = ("非培训场合", "not at a session")
 
 # The row of records above the level broken down: in no township (or village) of the unit.
 ABOVE_WORDS = {
+    "city": ("不属任何市（省本级）", "in no city (province level)"),
+    "county": ("不属任何县（省、市本级）", "in no county (province or city level)"),
     "township": ("不属任何乡镇（县本级）", "in no township (county level)"),
     "village": ("不属任何村（乡镇、县本级）", "in no village (township or county level)"),
 }
@@ -122,7 +126,7 @@ class BreakdownRow:
 
 
 def _labels(db: Database, by: str, keys: list[Any], unit_code: str) -> dict[Any, tuple[str, str]]:
-    if by in ("township", "village"):
+    if by in UNIT_LEVELS:
         names: dict[Any, Any] = {}
         for start in range(0, len(keys), 500):
             chunk = [k for k in keys[start : start + 500] if k]
@@ -173,7 +177,7 @@ def _all_keys(db: Database, by: str, prefix: str, year: int) -> list[Any]:
     """Rows shown even with nothing counted: every township/village of the unit, every envoy
     serving it, every month."""
     lo, hi = code_range(prefix)
-    if by in ("township", "village"):
+    if by in UNIT_LEVELS:
         return [
             row[0]
             for row in db.execute(
@@ -250,7 +254,7 @@ def breakdown(
     labels = _labels(db, by, keys, unit_code)
     townships = _townships(db, keys, unit_code) if by in ("township", "village") else {}
     owner_targets: dict[str, dict[str, targets.Target]] = {}
-    if by in ("township", "village", "envoy"):
+    if by in (*UNIT_LEVELS, "envoy"):
         # The row above the level is no township's or village's: the unit's targets are the total's.
         owners = [k for k in keys if k and not (by != "envoy" and _above(k, unit_code))]
         owner_targets = targets.targets_by_owner(db, year, owners, envoys=by == "envoy")

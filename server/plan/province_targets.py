@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlite_utils import Database
 
 from server.accounts import audit
 from server.plan.targets import _stored, _write, audit_file, target_id, target_text, validate_target
-from server.store import dialect
 from server.store.db import write_transaction
+from server.store.province_rows import hold
+from shared import protocol as p
 
 # What a target carries down the link: a unit's target (envoys' are each county's own affair).
 SENT = ("year", "unit_code", "indicator", "comparator", "value", "growth_percent")
@@ -42,8 +42,7 @@ def take_province_targets(db: Database, sent: list[dict[str, Any]]) -> tuple[int
             for key, target in wanted.items()
             if key not in stored or target_text(stored[key]) != target_text(target)
         ]
-        held = [row[0] for row in db.execute("SELECT target_id FROM province_targets")]
-        gone = [key for key in held if key not in wanted]
+        gone = hold(db, p.TARGET, list(wanted))
         if changed:
             audit_file(db, audit.SYSTEM, SOURCE, {target_id(t): target_text(t) for t in changed})
             _write(db, changed)
@@ -54,11 +53,4 @@ def take_province_targets(db: Database, sent: list[dict[str, Any]]) -> tuple[int
                 logged = {name: row.get(name) for name in (*SENT, "envoy_id")}
                 audit.record(db, audit.SYSTEM, audit.TARGET_DELETE, "target", key, logged, None)
             db.execute("DELETE FROM targets WHERE id = ?", [key])
-            db.execute("DELETE FROM province_targets WHERE target_id = ?", [key])
-        db.execute(
-            "INSERT INTO province_targets (target_id) SELECT j.value FROM "
-            f"{dialect.json_each(dialect.engine_of(db), '?')} WHERE true "
-            "ON CONFLICT (target_id) DO NOTHING",
-            [json.dumps(list(wanted))],
-        )
     return len(changed), len(gone)

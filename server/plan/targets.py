@@ -20,6 +20,8 @@ from sqlite_utils import Database
 
 from server.accounts import audit
 from server.store.db import in_chunks, next_server_seq, write_transaction
+from server.store.province_rows import check_not_owned
+from shared import protocol as p
 from shared.errors import TianjianError
 from shared.indicators import BY_KEY, COMPARATORS, INDICATOR_KEYS, INDICATORS, growth_target
 from shared.schemas.types import DivisionCode, Id
@@ -45,27 +47,9 @@ class InvalidTarget(TianjianError):
         super().__init__(message, errors)
 
 
-class TargetSetByProvince(TianjianError):
-    """A target the province set for this county (pulled down its link) is changed only there."""
-
-    status = 403
-
-    def __init__(self, target: str) -> None:
-        super().__init__(
-            f"目标 {target} 由省级下达，本县只读，须由省级修改 / target {target} was set by the "
-            "province: it is read-only here and can be changed only there",
-            {"target": ["省级下达，只读 / set by the province, read-only"]},
-        )
-
-
 def check_not_provincial(db: Database, ids: list[str]) -> None:
-    """TargetSetByProvince for the first of these targets the province set."""
-    for chunk, marks in in_chunks(ids):
-        row = db.execute(
-            f"SELECT target_id FROM province_targets WHERE target_id IN ({marks})", chunk
-        ).fetchone()
-        if row:
-            raise TargetSetByProvince(row[0])
+    """ProvinceOwned for the first of these targets the province set (server/store/province_rows.py)."""
+    check_not_owned(db, p.TARGET, ids)
 
 
 # Each target field as a person calls it, for messages (the reasons say the rest in both).

@@ -73,8 +73,9 @@ def units(db: Database) -> list[dict[str, Any]]:
     return rows
 
 
-def envoys(db: Database) -> list[dict[str, Any]]:
-    """Keys: id, name, mobile, active, townships (names, joined), township_codes, devices."""
+def envoys(db: Database, within: str = "") -> list[dict[str, Any]]:
+    """Keys: id, name, mobile, active, townships (names, joined), township_codes, devices;
+    only envoys serving a township whose code starts with `within` (a reader's area)."""
     names = {row["code"]: row["name"] for row in db.query("SELECT code, name FROM units")}
     rows = list(
         db.query(
@@ -83,6 +84,15 @@ def envoys(db: Database) -> list[dict[str, Any]]:
             "AS devices FROM envoys e ORDER BY e.name"
         )
     )
+    if within:
+        rows = [
+            row
+            for row in rows
+            if any(
+                code.ljust(12, "0").startswith(within)
+                for code in json.loads(row["township_codes"] or "[]")
+            )
+        ]
     for row in rows:
         codes = json.loads(row["township_codes"] or "[]")
         row["township_codes"] = " ".join(codes)
@@ -128,18 +138,20 @@ def count_merged_farmers(db: Database) -> int:
     return int(db.execute("SELECT count(*) FROM farmer_aliases").fetchone()[0])
 
 
-def unit_choices(db: Database, current: str | None) -> list[dict[str, Any]]:
+def unit_choices(db: Database, current: str | None, within: str = "") -> list[dict[str, Any]]:
     """Units a scope menu offers: every province, city and county, and the townships of the
-    county the current unit lies in (its villages are reached from the township breakdown).
+    county the current unit lies in (its villages are reached from the township breakdown);
+    only those whose code starts with `within` (a reader's area, server/api/scope.py).
 
     Keys: code, name, level, depth (0 province ... 3 township, for indenting).
     """
     county = (current or "")[:6]
     rows = list(
         db.query(
-            "SELECT code, name, level FROM units WHERE level IN ('province', 'city', 'county') "
-            "OR (level = 'township' AND substr(code, 1, 6) = ?) OR code = ? ORDER BY code",
-            [county, current or ""],
+            "SELECT code, name, level FROM units WHERE (level IN ('province', 'city', 'county') "
+            "OR (level = 'township' AND substr(code, 1, 6) = ?) OR code = ?) "
+            "AND code LIKE ? ORDER BY code",
+            [county, current or "", f"{within}%"],
         )
     )
     depth = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}

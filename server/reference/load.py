@@ -11,7 +11,8 @@ from sqlite_utils import Database
 
 from server.files import file_limits
 from server.reference.lists import LEVEL_NAMES
-from server.store.db import next_server_seq, write_transaction
+from server.store.db import in_chunks, next_server_seq, write_transaction
+from server.store.province_rows import ProvinceOwned, owned_ids
 from server.store.records import state_to_row
 from shared import protocol as p
 from shared.errors import TianjianError
@@ -222,12 +223,18 @@ def load_envoys(db: Database, path: str, source: str | None = None) -> int:
         return _upsert(db, p.ENVOY, envoys)
 
 
-def ensure_envoy(db: Database, name: str, township_codes: list[str]) -> dict[str, Any]:
-    """The envoy of that name serving these townships, created or updated; InvalidRecord if the
-    name or a township code is not valid."""
+def ensure_envoy(
+    db: Database, name: str, township_codes: list[str], envoy_id: str | None = None
+) -> dict[str, Any]:
+    """The envoy of that name (and id, by default the one from the name) serving these
+    townships, created or updated; InvalidRecord if the name or a township code is not valid."""
     try:
         envoy = EnvoySchema().load(
-            {"id": catalogue_id(p.ENVOY, name), "name": name, "township_codes": township_codes}
+            {
+                "id": envoy_id or catalogue_id(p.ENVOY, name),
+                "name": name,
+                "township_codes": township_codes,
+            }
         )
     except ValidationError as exc:
         raise InvalidEnvoy(name, exc.messages) from exc
@@ -270,4 +277,36 @@ def load_catalogue(db: Database, path: str, source: str | None = None) -> dict[s
     if problems:
         raise BadReferenceFile(source or path, problems)
     with write_transaction(db):
-        return {kind: _upsert(db, kind, records) for kind, records in by_kind.items()}
+        return {
+            kind: _upsert(db, kind, _county_may_write(db, kind, records))
+            for kind, records in by_kind.items()
+        }
+
+
+def stored_catalogue(db: Database, kind: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """These catalogue rows as stored (only the fields a catalogue row carries), by id."""
+    schema = next(schema for k, schema, _name in CATALOGUE_KINDS.values() if k == kind)
+    names = list(schema().fields)
+    columns = ", ".join(f'"{name}"' for name in names)
+    found: dict[str, dict[str, Any]] = {}
+    for chunk, marks in in_chunks(ids):
+        for row in db.execute(
+            f'SELECT {columns} FROM "{p.TABLES[kind]}" WHERE "id" IN ({marks})', chunk
+        ):
+            record = dict(zip(names, row, strict=True))
+            found[record["id"]] = record
+    return found
+
+
+def _county_may_write(
+    db: Database, kind: str, records: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The catalogue rows a file may write here: ProvinceOwned for one that would change a row
+    the province sent down the link; one the same as the province's is left as it is."""
+    owned = owned_ids(db, kind)
+    theirs = [record for record in records if record["id"] in owned]
+    stored = stored_catalogue(db, kind, [record["id"] for record in theirs])
+    for record in theirs:
+        if stored.get(record["id"]) != record:
+            raise ProvinceOwned(kind, str(record.get("name") or record.get("title")))
+    return [record for record in records if record["id"] not in owned]

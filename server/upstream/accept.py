@@ -53,13 +53,20 @@ class NotALink(TianjianError):
 
 
 class LinkOnlyPushes(TianjianError):
-    """A county's link called a device's route other than push (pull, media)."""
+    """A county's link called a device's route other than push and photo bytes (a pull)."""
 
     status = 403
     message = (
-        "县级上报链接只能推送记录，不能拉取或上传照片 / a county's link only pushes records: "
-        "it does not pull or upload photos"
+        "县级上报链接只能推送记录和照片，不能拉取 / a county's link only pushes records and "
+        "photos: it does not pull"
     )
+
+
+def envoy_id_up(county_code: str, name: str) -> str:
+    """An envoy's id on the province: from their county and name, so two counties' envoys of
+    the same name (two 张三) stay two envoys there. The county sends its envoys and records
+    under these ids (server/upstream/forward.py); the province takes no other."""
+    return catalogue_id(p.ENVOY, f"{county_code}/{name}")
 
 
 def _check_townships(county_code: str, name: str, townships: list[str]) -> None:
@@ -82,13 +89,13 @@ def act_for(db: Database, link: Device, envoy_id: str) -> Device:
 def accept_envoys(db: Database, link: Device, envoys: list[dict[str, Any]]) -> int:
     """Take the county's envoys its records name (id, name, townships), all of its county, or
     none: EnvoyNotOfCounty for one serving elsewhere, or whose id is not the one this province
-    gives that name (envoy ids are derived from names, server/reference/load.py)."""
+    gives that name in that county (`envoy_id_up`)."""
     if not link.county_code:
         raise NotALink()
     changed = []
     for envoy in envoys:
         _check_townships(link.county_code, envoy["name"], envoy["township_codes"])
-        if catalogue_id(p.ENVOY, envoy["name"]) != envoy["id"]:
+        if envoy_id_up(link.county_code, envoy["name"]) != envoy["id"]:
             raise EnvoyNotOfCounty(link.county_code, envoy["name"])
         try:
             known = envoy_by_id(db, envoy["id"])
@@ -100,5 +107,5 @@ def accept_envoys(db: Database, link: Device, envoys: list[dict[str, Any]]) -> i
             changed.append(envoy)
     # Only what is new or moved is written: a forward sent again changes nothing here.
     for envoy in changed:
-        ensure_envoy(db, envoy["name"], envoy["township_codes"])
+        ensure_envoy(db, envoy["name"], envoy["township_codes"], envoy["id"])
     return len(changed)

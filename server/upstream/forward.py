@@ -11,18 +11,19 @@ import requests
 from sqlite_utils import Database
 
 from server.plan.province_targets import take_province_targets
+from server.reference.province_catalogue import take_province_catalogue
 from server.store.db import write_transaction
 from server.store.records import row_to_state, table_of
 from server.sync.devices import check_server_url
-from server.upstream.accept import HEADER_ENVOY
+from server.upstream.accept import HEADER_ENVOY, envoy_id_up
 from shared import protocol as p
 from shared.clock import to_iso, utc_now
 from shared.errors import TianjianError
 from shared.schemas.field import data_fields
 
-# What goes up: every field record but photos, whose bytes travel by the media API (not yet up
-# the link). Reviews are the county's own decisions and stay there.
-FORWARDED_KINDS = tuple(kind for kind in p.FIELD_KINDS if kind != p.PHOTO)
+# What goes up: every field record, photos' records included (their bytes follow through the
+# media API: server/upstream/photos_up.py). Reviews are the county's own decisions and stay there.
+FORWARDED_KINDS = p.FIELD_KINDS
 # Changes per push: well under the province's MAX_BATCH_CHANGES default.
 CHUNK = 500
 TIMEOUT_S = 60.0
@@ -84,7 +85,7 @@ def link_of(db: Database) -> dict[str, Any]:
     return row[0]
 
 
-def _call(method: str, url: str, **options: Any) -> dict[str, Any]:
+def call_province(method: str, url: str, **options: Any) -> dict[str, Any]:
     headers = {p.HEADER_PROTOCOL: str(p.PROTOCOL_VERSION), **options.pop("headers", {})}
     try:
         response = requests.request(method, url, headers=headers, timeout=TIMEOUT_S, **options)
@@ -103,7 +104,7 @@ def enroll(db: Database, url: str, code: str, name: str = "") -> dict[str, Any]:
     base = check_server_url(url).rstrip("/")
     if list(db.query("SELECT id FROM upstream_link")):
         raise AlreadyLinked()
-    answer = _call(
+    answer = call_province(
         "POST", f"{base}/api/v1/upstream/enrol", json={"code": code, "name": name or "county"}
     )
     with write_transaction(db):
@@ -128,11 +129,17 @@ def pending(db: Database, cursor: int, limit: int) -> list[tuple[int, str, dict[
     return found[:limit]
 
 
-def as_change(seq: int, kind: str, row: dict[str, Any]) -> dict[str, Any]:
+def as_change(
+    seq: int, kind: str, row: dict[str, Any], up: dict[str, str] | None = None
+) -> dict[str, Any]:
     """A stored record as the change that makes the province's copy the same: every field, at
-    the record's own stamp, numbered by its server_seq here (so a replay is a duplicate)."""
+    the record's own stamp, numbered by its server_seq here (so a replay is a duplicate); the
+    envoys a session names under their ids on the province (`up`, local id -> province's)."""
     state = row_to_state(kind, row)
     values = {name: state[name] for name in data_fields(kind) if name in state}
+    if kind == p.SESSION and up is not None:
+        values["lead_envoy_id"] = up.get(values["lead_envoy_id"], values["lead_envoy_id"])
+        values["co_envoy_ids"] = [up.get(one, one) for one in values.get("co_envoy_ids") or []]
     values["deleted"] = bool(state.get("deleted"))
     stamp = ".".join(str(state["hlc"]).split(".")[:2])
     return {"q": seq, "k": kind, "i": state["id"], "h": stamp, "f": values}
@@ -149,14 +156,21 @@ def _named_envoys(rows: list[tuple[int, str, dict[str, Any]]]) -> set[str]:
     return named - {""}
 
 
-def _envoys(db: Database, ids: set[str]) -> list[dict[str, Any]]:
+def envoys_up(db: Database, county_code: str, ids: set[str]) -> dict[str, dict[str, Any]]:
+    """These envoys as the province knows them, by their id here: their id there
+    (`envoy_id_up`: county and name), name and townships."""
     marks = ",".join("?" * len(ids))
-    return [
-        {"id": row["id"], "name": row["name"], "township_codes": json.loads(row["tc"] or "[]")}
+    return {
+        row["id"]: {
+            "id": envoy_id_up(county_code, row["name"]),
+            "name": row["name"],
+            "township_codes": json.loads(row["tc"] or "[]"),
+        }
         for row in db.query(
-            f"SELECT id, name, township_codes AS tc FROM envoys WHERE id IN ({marks})", list(ids)
+            f'SELECT "id", "name", "township_codes" AS tc FROM "envoys" WHERE "id" IN ({marks})',
+            list(ids),
         )
-    ]
+    }
 
 
 def push_once(db: Database, limit: int = CHUNK) -> Forwarded:
@@ -181,20 +195,23 @@ def push_once(db: Database, limit: int = CHUNK) -> Forwarded:
 def _forward(db: Database, link: dict[str, Any], done: Forwarded, limit: int) -> None:
     auth = {"Authorization": f"Bearer {link['token']}"}
     while rows := pending(db, done.cursor, limit):
-        envoys = _named_envoys(rows)
-        if envoys:
-            _call(
+        named = envoys_up(db, link["county_code"], _named_envoys(rows))
+        if named:
+            call_province(
                 "POST",
                 f"{link['url']}/api/v1/upstream/envoys",
-                json={"envoys": _envoys(db, envoys)},
+                json={"envoys": list(named.values())},
                 headers=auth,
             )
+        up = {local: envoy["id"] for local, envoy in named.items()}
         by_envoy: dict[str, list[dict[str, Any]]] = {}
         for seq, kind, row in rows:
-            by_envoy.setdefault(row.get("envoy_id") or "", []).append(as_change(seq, kind, row))
+            envoy_id = row.get("envoy_id") or ""
+            change = as_change(seq, kind, row, up)
+            by_envoy.setdefault(up.get(envoy_id, envoy_id), []).append(change)
         for envoy_id, changes in by_envoy.items():
             body = gzip.compress(json.dumps({"changes": changes}, ensure_ascii=False).encode())
-            answer = _call(
+            answer = call_province(
                 "POST",
                 f"{link['url']}/api/v1/sync/push",
                 data=body,
@@ -227,16 +244,27 @@ def _refusal_note(done: Forwarded) -> str | None:
     return f"{len(done.refused)} 条被省级拒收 / refused by the province; q={first['q']}: {first.get('r')}"
 
 
-def pull_targets(db: Database) -> tuple[int, int]:
-    """Take the targets the province sets for this county (written, removed): they become this
-    county's, read-only here (server/plan/province_targets.py)."""
+@dataclass(frozen=True)
+class TakenDown:
+    """What came down the link: targets written and removed, catalogue rows written and
+    handed back to the county (the province no longer lists them)."""
+
+    targets: tuple[int, int]
+    catalogue: tuple[int, int]
+
+
+def pull_down(db: Database) -> TakenDown:
+    """Take what the province owns for this county: its targets (server/plan/province_targets.py)
+    and its catalogue (server/reference/province_catalogue.py), read-only here
+    (server/store/province_rows.py)."""
     link = link_of(db)
-    answer = _call(
-        "GET",
-        f"{link['url']}/api/v1/upstream/targets",
-        headers={"Authorization": f"Bearer {link['token']}"},
+    auth = {"Authorization": f"Bearer {link['token']}"}
+    targets = call_province("GET", f"{link['url']}/api/v1/upstream/targets", headers=auth)
+    catalogue = call_province("GET", f"{link['url']}/api/v1/upstream/catalogue", headers=auth)
+    return TakenDown(
+        take_province_targets(db, list(targets.get("targets", []))),
+        take_province_catalogue(db, list(catalogue.get("catalogue", []))),
     )
-    return take_province_targets(db, list(answer.get("targets", [])))
 
 
 @dataclass(frozen=True)

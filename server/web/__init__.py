@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from server.accounts.access import current_user
 from server.store.db import get_state, init_db, set_state
 from server.web import errors, formatting, navigation
+from shared import farmer_page
 from shared.redirects import same_site_or
 from shared.web_headers import add_security_headers
 
@@ -73,12 +74,14 @@ def register_web(app: Flask, api: Api) -> None:
     Babel(app, locale_selector=select_locale)
     csrf.init_app(app)
     formatting.register(app)
+    farmer_page.register(app)
 
     from server.web import (
         admin,
         audit,
         auth,
         breakdowns,
+        farmer_checkin,
         flags,
         ledger,
         media,
@@ -110,6 +113,7 @@ def register_web(app: Flask, api: Api) -> None:
         admin,
         ledger,
         media,
+        farmer_checkin,
     )
     for module in pages:
         app.register_blueprint(module.bp)

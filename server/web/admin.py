@@ -1,4 +1,4 @@
-"""Admins manage who may sign in (users and roles) and the report API's tokens."""
+"""Admins manage who may sign in (users, roles and the area each sees) and the report API's tokens."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from marshmallow import Schema, fields, validate
 
-from server.accounts import users
+from server.accounts import areas, users
 from server.accounts.access import ADMIN_ONLY, requires, signed_in
 from server.store.db import get_db
 from server.web import forms
+from server.web.formatting import chosen_words
+from shared.choices import AREA_LEVELS
 
 bp = Blueprint("users", __name__, url_prefix="/admin")
 
@@ -41,6 +43,8 @@ def _page(new_token: str | None = None) -> str:
         tokens=users.list_api_tokens(db),
         envoys=list(db.query("SELECT id, name FROM envoys ORDER BY name")),
         roles=users.ROLES,
+        levels=AREA_LEVELS,
+        chosen_words=chosen_words,
         new_token=new_token,
     )
 
@@ -81,6 +85,20 @@ class PasswordForm(Schema):
 def reset_password(user_id: int) -> Any:
     users.set_password(get_db(), user_id, _form(PasswordForm())["password"], signed_in())
     flash(gettext("密码已重设"), "ok")
+    return redirect(url_for("users.list_users"))
+
+
+class AreaForm(Schema):
+    level = fields.String(load_default="")
+    area = fields.String(load_default="", validate=validate.Length(max=12))
+
+
+@bp.post("/users/<int:user_id>/area")
+@requires(*ADMIN_ONLY)
+def set_area(user_id: int) -> Any:
+    form = _form(AreaForm())
+    areas.set_area(get_db(), user_id, form["level"] or None, form["area"] or None, signed_in())
+    flash(gettext("查看范围已更新"), "ok")
     return redirect(url_for("users.list_users"))
 
 

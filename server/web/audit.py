@@ -37,6 +37,7 @@ ACTION_LABELS = {
     audit.USER_DISABLE: lazy_gettext("停用用户"),
     audit.USER_ENABLE: lazy_gettext("恢复用户"),
     audit.USER_PASSWORD: lazy_gettext("重设密码"),
+    audit.USER_AREA: lazy_gettext("设置查看范围"),
     audit.TOKEN_ISSUE: lazy_gettext("开设接口令牌"),
     audit.TOKEN_REVOKE: lazy_gettext("撤销接口令牌"),
 }

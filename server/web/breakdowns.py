@@ -22,6 +22,8 @@ from shared.choices import TARGET_STATUSES
 bp = Blueprint("breakdowns", __name__)
 
 BY_WORDS = {
+    "city": ("市", "city"),
+    "county": ("县", "county"),
     "township": ("乡镇", "township"),
     "village": ("村", "village"),
     "envoy": ("特派员", "envoy"),
@@ -32,6 +34,8 @@ BY_WORDS = {
 }
 # The records filter a breakdown row stands for.
 ROW_FILTER = {
+    "city": "unit",
+    "county": "unit",
     "township": "unit",
     "village": "unit",
     "envoy": "envoy",
@@ -92,7 +96,7 @@ def breakdown_table(data: dict[str, Any], scope: ViewScope, unit_name: str) -> T
     def row_link(row: dict[str, Any]) -> str | None:
         if row.get("is_total") or row.get("above") or row["key"] in (None, ""):
             return None
-        if by in ("township", "village"):
+        if by in ROW_FILTER and ROW_FILTER[by] == "unit":
             return url_for("progress.overview", **scope.query(unit=row["key"]))
         if by == "envoy":
             return url_for("progress.overview", **scope.query(envoy=row["key"], unit=None))
@@ -232,5 +236,7 @@ def table() -> Any:
         scope=scope,
         by=by,
         by_words=BY_WORDS,
-        units=listings.unit_choices(db, data["unit"]["code"] if data.get("unit") else None),
+        units=listings.unit_choices(
+            db, data["unit"]["code"] if data.get("unit") else None, scope.area
+        ),
     )

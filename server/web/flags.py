@@ -162,7 +162,7 @@ def listing() -> Any:
     ]
     units: list[dict[str, Any]] = []
     if not scope.own:
-        units = listings.unit_choices(db, unit["code"] if unit else None)
+        units = listings.unit_choices(db, unit["code"] if unit else None, scope.area)
     return table_page(
         "flags.html",
         {"flags": flags_table(rows, unit_name, scope.year, to_iso(now))},
@@ -172,7 +172,7 @@ def listing() -> Any:
         unit_name=unit_name,
         as_of=to_iso(now),
         units=units,
-        envoys=[] if scope.own else listings.envoys(db),
+        envoys=[] if scope.own else listings.envoys(db, scope.area),
         counts=filter_counts(every),
         total=len(every),
         kind_words=KIND_WORDS,

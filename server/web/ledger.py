@@ -9,7 +9,8 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import lazy_gettext
 
 from server.accounts.access import ANYONE, requires, signed_in
-from server.api.scope import held_to
+from server.api.scope import envoy_of_area, held_to, reader_area
+from server.reference import lists as listings
 from server.store.db import get_db, in_chunks
 from server.sync import envoy_ledger as ledger
 from shared import protocol as p
@@ -51,7 +52,15 @@ def index() -> Any:
     own = held_to(signed_in(), None)
     if own is not None:
         return redirect(url_for("ledger.envoy", envoy_id=own))
-    return render_template("ledger_index.html", envoys=ledger.envoys_with_devices(get_db()))
+    # A user with an area picks among its envoys only.
+    area = reader_area(signed_in())
+    mine = {row["id"] for row in listings.envoys(get_db(), area)} if area else None
+    listed = [
+        row
+        for row in ledger.envoys_with_devices(get_db())
+        if mine is None or row["envoy_id"] in mine
+    ]
+    return render_template("ledger_index.html", envoys=listed)
 
 
 def farmer_names(db: Any, found: Any) -> dict[str, str]:
@@ -75,6 +84,7 @@ def farmer_names(db: Any, found: Any) -> dict[str, str]:
 @requires(*ANYONE)
 def envoy(envoy_id: str) -> Any:
     held_to(signed_in(), envoy_id)
+    envoy_of_area(signed_in(), envoy_id)
     db = get_db()
     found = ledger.ledger(db, envoy_id)
     return render_template(

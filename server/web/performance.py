@@ -203,5 +203,5 @@ def table() -> Any:
         page=page,
         total=total,
         page_size=PAGE_SIZE,
-        units=listings.unit_choices(db, found.unit_code),
+        units=listings.unit_choices(db, found.unit_code, scope.area),
     )

@@ -191,5 +191,5 @@ def overview() -> Any:
         report=report,
         scope=scope,
         charts=chart_data(report),
-        units=listings.unit_choices(db, report["unit"].get("code")),
+        units=listings.unit_choices(db, report["unit"].get("code"), scope.area),
     )

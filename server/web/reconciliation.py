@@ -237,7 +237,7 @@ def overview() -> Any:
     units: list[dict[str, Any]] = []
     if not scope.own:
         current = unit["code"] if unit else None
-        units = listings.unit_choices(db, current)
+        units = listings.unit_choices(db, current, scope.area)
         if unit is not None and unit["level"] in ("township", "village"):
             known = {row["code"] for row in units}
             units += [
@@ -254,7 +254,7 @@ def overview() -> Any:
         unit_name=unit_name,
         as_of=to_iso(now),
         units=units,
-        envoys=[] if scope.own else listings.envoys(db),
+        envoys=[] if scope.own else listings.envoys(db, scope.area),
         flag_count=None if flags is None else len(flags),
         flags_link=path_link(
             "flags.listing", "/flags", year=scope.year, unit=scope.unit, envoy=scope.envoy

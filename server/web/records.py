@@ -251,7 +251,8 @@ def session(session_id: str) -> Any:
     db = get_db()
     detail = drilldown.session_detail(db, session_id)
     co_envoys = json.loads(detail.get("co_envoy_ids") or "[]")
-    own_record(signed_in(), [detail.get("envoy_id"), detail["lead_envoy_id"], *co_envoys])
+    owners = [detail.get("envoy_id"), detail["lead_envoy_id"], *co_envoys]
+    own_record(signed_in(), owners, detail["unit_code"])
 
     year = local_date(parse_iso(detail["starts_at"])).year
     scope = Scope(year, "", None)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import html
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -15,16 +17,19 @@ from typing import Any
 import pytest
 import requests
 
+from field_client import photos
 from field_client.store import FieldStore
+from server.farmers.merges import merge
 from server.plan.target_files import load_targets_file
 from server.reference import load as reference
 from server.store.db import init_db
 from server.store.records import table_of
-from server.upstream.accept import HEADER_ENVOY
+from server.upstream.accept import HEADER_ENVOY, envoy_id_up
 from server.upstream.forward import FORWARDED_KINDS
 from shared import protocol as p
 from shared.ids import new_id
 from tests.e2e.faults import CUT_AFTER_SERVER, CUT_BEFORE_SERVER, PASS, REPEAT, FaultProxy
+from tests.e2e.test_photo_upload import on_server
 from tests.helpers import (
     DATA,
     LEAFLET_POTATO,
@@ -34,19 +39,24 @@ from tests.helpers import (
     fast_client,
     report_token,
 )
+from tests.shared.test_photos import camera_jpeg
 
 PROVINCE = "530000"
 COUNTY_A, VILLAGE_A = "530102", "530102001001"
 COUNTY_B, VILLAGE_B = "530103", "530103001001"
-ENVOY_A, ENVOY_B = "张三", "赵丽"
+# One name in both counties: two envoys, kept apart on the province (ids from county and name).
+ENVOY_A = ENVOY_B = "张三"
+PASSWORD = "province-password"
 
 
-def server_cli(db_path: str, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+def server_cli(
+    db_path: str, *args: str, ok: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [sys.executable, "-m", "server", "--db", db_path, *args],
         capture_output=True,
         text=True,
-        env={**os.environ},
+        env={**os.environ, **(env or {})},
         timeout=120,
     )
     assert "Traceback" not in result.stderr
@@ -115,6 +125,8 @@ def record_work(
     )
     for farmer_id in farmer_ids:
         store.checkin(session_id, farmer_id, "qr_self", f"2026-05-{day:02d}T01:30:00Z")
+    # A site photo, whose bytes go up after its record.
+    photos.add_photo(store, "session", session_id, camera_jpeg(400 + day, 300), "site")
     store.create(
         p.LEAFLET_RECEIPT,
         {"leaflet_title_id": LEAFLET_POTATO, "copies": 100, "received_on": f"2026-05-{day:02d}"},
@@ -152,6 +164,46 @@ def figures(server: LiveServer, county: str) -> dict[str, dict[str, Any]]:
     return {line["key"]: line for line in answer.json()["indicators"]}
 
 
+def signed_in(server: LiveServer, name: str) -> requests.Session:
+    """A browser's session on the server's pages, signed in through the real form."""
+    session = requests.Session()
+    page = session.get(f"{server.url}/signin", timeout=30).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    answer = session.post(
+        f"{server.url}/signin",
+        data={"name": name, "password": PASSWORD, "csrf_token": token.group(1)},
+        timeout=30,
+        allow_redirects=False,
+    )
+    assert answer.status_code == 302, answer.text[:300]
+    return session
+
+
+def province_pages(province: LiveServer) -> None:
+    """The province's pages: a province user sees every county, broken down and drilled down to
+    its records; a county user there sees only their county."""
+    env = {"TIANJIAN_PASSWORD": PASSWORD}
+    for name, level, area in (("sheng", "province", PROVINCE), ("linxian", "county", COUNTY_B)):
+        server_cli(province.db_path, "users", "add", name, "--role", "staff", env=env)
+        server_cli(province.db_path, "users", "area", name, level, area)
+    sheng = signed_in(province, "sheng")
+    page = sheng.get(f"{province.url}/breakdowns?year=2026&by=county", timeout=30).text
+    assert "示范县" in page and "邻县" in page
+    # From county B's row to its check-ins: its farmers, not county A's.
+    drill = re.findall(r'href="(/records/checkins\?[^"]*unit=530103000000[^"]*)"', page)
+    assert drill, "the county's row drills down to its check-ins"
+    listed = sheng.get(f"{province.url}{html.unescape(drill[0])}", timeout=30).text
+    assert "农户2-0" in listed and "农户1-0" not in listed
+    whole = sheng.get(f"{province.url}/records/checkins?year=2026", timeout=30).text
+    assert "农户2-0" in whole and "农户1-0" in whole
+    linxian = signed_in(province, "linxian")
+    own = linxian.get(f"{province.url}/records/checkins?year=2026", timeout=30).text
+    assert "农户2-0" in own and "农户1-0" not in own
+    refused = linxian.get(f"{province.url}/progress?year=2026&unit={COUNTY_A}", timeout=30)
+    assert refused.status_code == 403 and "只能查看本辖区" in refused.text
+
+
 @pytest.fixture
 def province_and_counties(tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer, LiveServer]]:
     started = [
@@ -182,6 +234,15 @@ def test_two_counties_report_up_to_their_province_exactly_once(
         again = server_cli(county.db_path, "upstream", "enroll", province.url, link_code, ok=False)
         assert again.returncode != 0
 
+    # The province's catalogue: potato's category is the province's word; a new technology.
+    catalogue = tmp_path / "province-catalogue.csv"
+    catalogue.write_text(
+        "type,name,crop,category\ntechnology,马铃薯脱毒种薯技术,,良种繁育\n"
+        "technology,高原夏菜栽培,,种植\n",
+        encoding="utf-8",
+    )
+    server_cli(province.db_path, "catalog", "load", str(catalogue))
+
     store_a = enrolled_store(county_a, str(tmp_path / "device-a.db"), ENVOY_A)
     store_b = enrolled_store(county_b, str(tmp_path / "device-b.db"), ENVOY_B)
     record_work(store_a, VILLAGE_A, farmers=6, day=1)
@@ -207,9 +268,19 @@ def test_two_counties_report_up_to_their_province_exactly_once(
     for county in (county_a, county_b):
         done = server_cli(county.db_path, "upstream", "push").stdout
         assert "拒收 0 条" in done
+        # The province's catalogue came down: potato's new category and a new technology.
+        assert "the province's catalogue: 2 written, 0 handed back" in done
+        assert "photos: 1 sent whole, 0 refused, 0 left for next time" in done
     # A week later: more work in both counties, forwarded by the next timer run.
     record_work(store_a, VILLAGE_A, farmers=3, day=8, traveller=True)
     record_work(store_b, VILLAGE_B, farmers=5, day=9, traveller=True)
+    # County B's staff say two of its farmers, trained a week apart, are one person: the
+    # province learns it too (a person-time each still, one trainee).
+    with sqlite3.connect(county_b.db_path) as conn:
+        named = dict(conn.execute("SELECT name, id FROM farmers WHERE name LIKE '农户%-0'"))
+    county_db = init_db(county_b.db_path)
+    merge(county_db, named["农户9-0"], named["农户2-0"], "科员")
+    county_db.close()
     # County A's link now delivers every push twice.
     proxies[county_a.db_path].decide = lambda m, path, n: (
         REPEAT if path.endswith("/sync/push") else PASS
@@ -239,6 +310,16 @@ def test_two_counties_report_up_to_their_province_exactly_once(
         own.returncode == 1 and "由省级下达，本县只读" in own.stderr and "read-only" in own.stderr
     )
 
+    # Down the same link: the province's catalogue, read-only on the county; its own rows stay.
+    assert "the province's catalogue: 0 written, 0 handed back" in taken
+    with sqlite3.connect(county_a.db_path) as conn:
+        rows = dict(conn.execute("SELECT name, category FROM technologies"))
+    assert rows["马铃薯脱毒种薯技术"] == "良种繁育" and rows["高原夏菜栽培"] == "种植"
+    assert rows["玉米高产栽培"] == "种植"  # the county's own, as the demo loaded it
+    again = server_cli(county_a.db_path, "catalog", "load", str(DATA / "catalog.csv"), ok=False)
+    assert again.returncode == 1 and "技术 马铃薯脱毒种薯技术 由省级下达，本县只读" in again.stderr
+    assert "read-only here" in again.stderr
+
     for kind in FORWARDED_KINDS:
         table = table_of(kind)
         both = sorted(ids(county_a.db_path, table) + ids(county_b.db_path, table))
@@ -259,6 +340,8 @@ def test_two_counties_report_up_to_their_province_exactly_once(
     for key in ("trainee_attendances", "leaflets_distributed", "village_trainings"):
         assert up_a[key]["actual"] == a[key]["actual"], key
         assert up_b[key]["actual"] == b[key]["actual"], key
+    # Unique trainees of one county agree too, county B's staff merge included (4 + 5 + 1 - 1).
+    assert b["unique_trainees"]["actual"] == up_b["unique_trainees"]["actual"] == 9
     assert a["trainee_attendances"]["actual"] + b["trainee_attendances"]["actual"] == 20
     assert up_a["trainee_attendances"]["actual"] + up_b["trainee_attendances"]["actual"] == 20
     assert a["leaflets_distributed"]["actual"] == 11 + 18
@@ -274,6 +357,27 @@ def test_two_counties_report_up_to_their_province_exactly_once(
     assert whole["unique_trainees"]["actual"] == (
         a["unique_trainees"]["actual"] + b["unique_trainees"]["actual"] - 1
     )
+    # Both counties taught the same technology: one of the province, not two.
+    assert a["technologies_promoted"]["actual"] == b["technologies_promoted"]["actual"] == 1
+    assert whole["technologies_promoted"]["actual"] == 1
+    # Every photo's bytes reached the province whole, once.
+    for county in (county_a, county_b):
+        with sqlite3.connect(county.db_path) as conn:
+            held = [row[0] for row in conn.execute("SELECT sha256 FROM media WHERE complete = 1")]
+        assert len(held) == 2
+        for sha256 in held:
+            assert on_server(province, sha256) is not None, sha256
+    assert scalar(province.db_path, "SELECT count(*) FROM media WHERE complete = 1") == 4
+    # Two envoys named 张三 on the province, one per county, each with their own county's work.
+    assert scalar(province.db_path, "SELECT count(*) FROM envoys WHERE name = '张三'") == 2
+    leads = scalar(
+        province.db_path,
+        "SELECT count(DISTINCT s.lead_envoy_id || d.county_code) FROM sessions s "
+        "JOIN devices d ON d.id = s.device_id",
+    )
+    assert leads == 2
+
+    province_pages(province)
 
     # A replayed forward (the cursor lost) changes nothing on the province.
     before = scalar(province.db_path, "SELECT value FROM server_state WHERE key = 'seq'")
@@ -302,7 +406,7 @@ def test_two_counties_report_up_to_their_province_exactly_once(
             "title": "越界培训",
             "unit_code": VILLAGE_B,
             "starts_at": "2026-05-20T01:00:00Z",
-            "lead_envoy_id": reference.catalogue_id(p.ENVOY, ENVOY_A),
+            "lead_envoy_id": envoy_id_up(COUNTY_A, ENVOY_A),
             "technology_ids": [TECH_POTATO],
         },
     }
@@ -310,7 +414,7 @@ def test_two_counties_report_up_to_their_province_exactly_once(
     refused = requests.post(
         f"{province.url}/api/v1/sync/push",
         data=body,
-        headers={**headers, HEADER_ENVOY: reference.catalogue_id(p.ENVOY, ENVOY_A)},
+        headers={**headers, HEADER_ENVOY: envoy_id_up(COUNTY_A, ENVOY_A)},
         timeout=30,
     )
     assert refused.status_code == 200
@@ -320,7 +424,7 @@ def test_two_counties_report_up_to_their_province_exactly_once(
     other_envoy = requests.post(
         f"{province.url}/api/v1/sync/push",
         data=body,
-        headers={**headers, HEADER_ENVOY: reference.catalogue_id(p.ENVOY, ENVOY_B)},
+        headers={**headers, HEADER_ENVOY: envoy_id_up(COUNTY_B, ENVOY_B)},
         timeout=30,
     )
     assert other_envoy.status_code == 403 and "不属于县 530102" in other_envoy.json()["message"]

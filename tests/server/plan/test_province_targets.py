@@ -9,8 +9,9 @@ import pytest
 from server.plan import targets
 from server.plan.province_targets import take_province_targets, targets_for_county
 from server.plan.target_files import load_targets_file
-from server.plan.targets import InvalidTarget, TargetSetByProvince
+from server.plan.targets import InvalidTarget
 from server.store.db import get_state, init_db
+from server.store.province_rows import ProvinceOwned
 from tests.helpers import DATA, load_demo_reference
 
 SENT = [
@@ -47,7 +48,7 @@ def test_the_provinces_targets_become_the_countys_and_are_read_only(db_path: str
         if t.unit_code == "530102000000"
     }
     assert county["trainee_attendances"] == 4000
-    with pytest.raises(TargetSetByProvince) as refused:
+    with pytest.raises(ProvinceOwned) as refused:
         targets.set_target(
             db,
             {
@@ -63,9 +64,9 @@ def test_the_provinces_targets_become_the_countys_and_are_read_only(db_path: str
         "由省级下达，本县只读" in refused.value.message
         and "read-only here" in refused.value.message
     )
-    with pytest.raises(TargetSetByProvince):
+    with pytest.raises(ProvinceOwned):
         targets.delete_target(db, "2026:530102001000:village_trainings")
-    with pytest.raises(TargetSetByProvince):
+    with pytest.raises(ProvinceOwned):
         load_targets_file(db, str(DATA / "targets.yaml"))
     county = {
         t.indicator: t.value
@@ -106,7 +107,7 @@ def test_a_bad_target_from_the_province_is_refused_whole(db_path: str) -> None:
     bad = {**SENT[1], "indicator": "no_such_indicator"}
     with pytest.raises(InvalidTarget):
         take_province_targets(db, [SENT[0], bad])
-    assert db.execute("SELECT count(*) FROM province_targets").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM province_rows").fetchone()[0] == 0
     db.close()
 
 

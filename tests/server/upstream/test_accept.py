@@ -20,6 +20,7 @@ from server.upstream.accept import (
     LinkNeedsEnvoy,
     accept_envoys,
     act_for,
+    envoy_id_up,
 )
 from server.upstream.codes import enrol_link, issue_link_code
 from shared import protocol as p
@@ -85,11 +86,9 @@ def test_a_link_acts_only_for_envoys_of_its_county(province: Province) -> None:
 
 def test_envoys_of_another_county_are_refused_all_or_nothing(province: Province) -> None:
     before = province.db.execute("SELECT count(*), max(server_seq) FROM envoys").fetchone()
-    from server.reference.load import catalogue_id
-
-    mine = {"id": catalogue_id(p.ENVOY, "新人"), "name": "新人", "township_codes": ["530102001000"]}
+    mine = {"id": envoy_id_up("530102", "新人"), "name": "新人", "township_codes": ["530102001000"]}
     theirs = {
-        "id": catalogue_id(p.ENVOY, "外人"),
+        "id": envoy_id_up("530102", "外人"),
         "name": "外人",
         "township_codes": ["530103001000"],
     }
@@ -102,6 +101,26 @@ def test_envoys_of_another_county_are_refused_all_or_nothing(province: Province)
     assert accept_envoys(province.db, province.link_a, [mine]) == 1
     # Sent again: nothing to write.
     assert accept_envoys(province.db, province.link_a, [mine]) == 0
+
+
+def test_two_counties_envoys_of_one_name_stay_two_envoys(province: Province) -> None:
+    """Envoy ids on the province come from county and name: county B's 新人 is not county A's,
+    and neither link can send the other's id."""
+    a = {"id": envoy_id_up("530102", "新人"), "name": "新人", "township_codes": ["530102001000"]}
+    b = {"id": envoy_id_up("530103", "新人"), "name": "新人", "township_codes": ["530103001000"]}
+    assert a["id"] != b["id"]
+    assert accept_envoys(province.db, province.link_a, [a]) == 1
+    assert accept_envoys(province.db, province.link_b, [b]) == 1
+    rows = province.db.execute(
+        "SELECT id, township_codes FROM envoys WHERE name = '新人' ORDER BY township_codes"
+    ).fetchall()
+    assert rows == [(a["id"], '["530102001000"]'), (b["id"], '["530103001000"]')]
+    for link, other in ((province.link_a, b), (province.link_b, a)):
+        with pytest.raises(EnvoyNotOfCounty):
+            accept_envoys(province.db, link, [other])
+        with pytest.raises(EnvoyNotOfCounty):
+            act_for(province.db, link, other["id"])
+    assert act_for(province.db, province.link_b, b["id"]).envoy_id == b["id"]
 
 
 def test_a_links_record_outside_its_county_is_refused(province: Province) -> None:
@@ -205,6 +224,27 @@ def test_the_link_over_http_pushes_only_as_a_named_envoy_and_never_pulls(
         "/api/v1/upstream/envoys", json={"envoys": []}, headers=api_headers(device_token)
     )
     assert envoys.status_code == 403 and "只供县级上报链接使用" in envoys.get_json()["message"]
+    for method, path, body in (
+        ("GET", "/api/v1/upstream/catalogue", None),
+        ("GET", "/api/v1/upstream/targets", None),
+        ("POST", "/api/v1/upstream/merges", {"merges": []}),
+    ):
+        refused = client.open(path, method=method, json=body, headers=api_headers(device_token))
+        assert (
+            refused.status_code == 403 and "只供县级上报链接使用" in refused.get_json()["message"]
+        )
+    # The link reads the province's catalogue, every kind of it.
+    catalogue = client.get("/api/v1/upstream/catalogue", headers=api_headers(province.token_a))
+    assert catalogue.status_code == 200
+    kinds = {row["kind"] for row in catalogue.get_json()["catalogue"]}
+    assert kinds == {p.TECHNOLOGY, p.VARIETY, p.LEAFLET_TITLE}
+    # A merge list too long, or not a list, is refused whole, in both languages.
+    too_many = {"merges": [{"id": "a", "canonical_id": "b"}] * 2001}
+    for bad in (too_many, {"merges": "all"}, {"merges": [{"id": "a"}]}):
+        answer = client.post(
+            "/api/v1/upstream/merges", json=bad, headers=api_headers(province.token_a)
+        )
+        assert answer.status_code == 422, answer.get_json()
     enrolled = client.post(
         "/api/v1/upstream/enrol",
         json={"code": "NOPE-NOPE-NOPE", "name": "x"},

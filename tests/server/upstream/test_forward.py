@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from server.store.db import init_db
 from server.upstream import forward
+from server.upstream.accept import envoy_id_up
 from server.upstream.codes import issue_link_code
 from tests.e2e.faults import CUT_AFTER_SERVER, PASS, FaultProxy
 from tests.helpers import LiveServer, load_demo_reference
@@ -177,6 +178,7 @@ def test_a_session_whose_lead_changed_before_it_went_up_is_taken_as_the_county_k
     assert done.refused == [] and done.held == 0
     with opened(province.db_path) as conn:
         lead = conn.execute("SELECT lead_envoy_id FROM sessions WHERE id = ?", [session])
-        assert lead.fetchone()[0] == li
+        # 李梅 under her id on the province: from her county and name, not the county's id.
+        assert lead.fetchone()[0] == envoy_id_up("530102", "李梅") != li
     assert count(province.db_path, "attendances") == 1
     county.close()

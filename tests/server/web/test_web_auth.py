@@ -303,13 +303,22 @@ def test_cli_adds_the_first_admin_from_a_password_file(
 
 
 PUBLIC = {"auth.sign_in", "switch_language", "static", "root", "favicon"}
+# Farmers check themselves in from the phone app's QR without an account.
+PUBLIC |= {"farmer_checkin.checkin_page"}
+# The phone app's files (server/phone_app): the shell holds no records, it reads them through
+# the API with its device token.
+PUBLIC_PREFIXES = ("phone_app.",)
 
 
 def page_rules(app: Flask) -> list[tuple[str, str, str]]:
     """(endpoint, method, path) of every page route, its arguments filled with dummies."""
     found = []
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/api") or rule.endpoint in PUBLIC:
+        if (
+            rule.rule.startswith("/api")
+            or rule.endpoint in PUBLIC
+            or rule.endpoint.startswith(PUBLIC_PREFIXES)
+        ):
             continue
         path = rule.rule
         for argument in rule.arguments:

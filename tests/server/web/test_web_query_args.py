@@ -47,6 +47,13 @@ def world(app: Flask, db_path: str) -> Iterator[dict[str, list[str]]]:
         "token_id": ["1"],
         "lang": ["zh_CN", "en"],
         "sha256": ["0" * 64],
+        # The farmer page of the phone app's QR (a token that does not match: a red answer).
+        "starts": ["1800000000"],
+        "ends": ["0"],
+        "margin": ["60"],
+        "token": ["23456789AB"],
+        # A phone app file (server/phone_app).
+        "path": ["js/app.js", "manifest.webmanifest"],
     }
     db.close()
 

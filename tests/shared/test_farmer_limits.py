@@ -4,7 +4,10 @@ window's end are unaffected; a count allows up to its limit within its window.""
 
 from __future__ import annotations
 
-from field_client.checkin_limits import Counts, Strikes
+import pytest
+
+from shared.farmer_limits import NEW_PER_ADDRESS_PER_HOUR, Limits, Strikes, TooManyNew
+from shared.window_counts import Counts
 
 
 class Clock:
@@ -43,3 +46,15 @@ def test_counts_allow_up_to_the_limit_within_the_window() -> None:
     assert counts.take("b", 2)
     clock.now += 61
     assert counts.take("a", 2)
+
+
+def test_new_registrations_are_counted_per_address_and_per_device_key() -> None:
+    limits = Limits()
+    for n in range(3):
+        limits.take_new(f"10.0.0.{n}", 3, device="phone-a")
+    with pytest.raises(TooManyNew):
+        limits.take_new("10.0.0.9", 3, device="phone-a")
+    # Another device's QR has its own count; the envoy's lifting lets everything through.
+    limits.take_new("10.0.0.9", 3, device="phone-b")
+    for _ in range(NEW_PER_ADDRESS_PER_HOUR + 1):
+        limits.take_new("10.0.0.1", 3, lifted=True)
