@@ -20,7 +20,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from server.figures.counted import code_range
-from server.store.db import in_chunks
+from server.store.db import in_chunks, insert_many
 
 # (year, unit_code, envoy_id, kind, month, figure, q) -> value
 FigureKey = tuple[int, str, str, str, int, str, int]
@@ -178,26 +178,21 @@ def add_grouped(db: Database, year: int, grouped: Grouped, empty: str = "") -> N
         county = county_of_key(key)
         for item, changes in items.items():
             before = held.get(item)
-            if before is None and len(changes) == 1:
-                # An item new to the key in one month (the usual case of a new check-in).
-                [(month, (n, k))] = changes.items()
-                if n:
-                    firsts[(key, figure, month)][0] += 1
-                    if k:
-                        firsts[(key, figure, month)][1] += 1
-                    writes.append((year, key, figure, item, month, n, k, county))
-                continue
             if before is None:
-                # An item new to the key: no first to move.
-                for side in (0, 1):
-                    new = _first(changes, side)
-                    if new is not None:
-                        firsts[(key, figure, new)][side] += 1
-                writes.extend(
-                    (year, key, figure, item, month, n, k, county)
-                    for month, (n, k) in changes.items()
-                    if n
-                )
+                # An item new to the key (the usual case of a new check-in): no first to move,
+                # its firsts found in the same pass that writes its months.
+                first_n = first_k = None
+                for month, (n, k) in changes.items():
+                    if n:
+                        writes.append((year, key, figure, item, month, n, k, county))
+                        if n > 0 and (first_n is None or month < first_n):
+                            first_n = month
+                    if k > 0 and (first_k is None or month < first_k):
+                        first_k = month
+                if first_n is not None:
+                    firsts[(key, figure, first_n)][0] += 1
+                if first_k is not None:
+                    firsts[(key, figure, first_k)][1] += 1
                 continue
             after = {month: list(counts) for month, counts in before.items()}
             for month, (dn, dk) in changes.items():
@@ -217,12 +212,16 @@ def add_grouped(db: Database, year: int, grouped: Grouped, empty: str = "") -> N
                     writes.append((year, key, figure, item, month, n, k, county))
                 else:
                     removals.append((year, key, figure, item, month))
-    # Counts set in place: the row's county, the index's column, stays as it is.
-    db.conn.executemany(
-        "INSERT INTO summary_items VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    # In key order: the table is clustered by its key, so each row lands beside the last
+    # instead of at a random place in a page (items are random ids). Counts set in place: the
+    # row's county, the index's column, stays as it is.
+    writes.sort()
+    insert_many(
+        db,
+        "INSERT INTO summary_items",
+        writes,
         "ON CONFLICT (year, scope_key, figure, item, month) DO UPDATE "
         "SET n = excluded.n, k = excluded.k",
-        writes,
     )
     db.conn.executemany(
         "DELETE FROM summary_items WHERE year = ? AND scope_key = ? AND figure = ? AND item = ? "

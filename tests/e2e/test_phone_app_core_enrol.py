@@ -8,6 +8,7 @@ from typing import Any
 from server.store.db import init_db
 from server.sync import devices
 from tests.e2e.conftest import count_rows
+from tests.e2e.faults import CUT_BEFORE_SERVER, PASS, FaultProxy
 from tests.e2e.phone_app import call, enrol, outbox_states, phone_context, watch_errors
 from tests.helpers import VILLAGE_EAST, LiveServer, enrolment_code
 
@@ -69,3 +70,30 @@ def test_after_the_bureau_revokes_the_phone_it_enrols_again_and_sends_what_waite
     finally:
         context.close()
     assert count_rows(live_server.db_path, "farmers") == 1
+
+
+def test_a_phone_whose_first_sync_failed_says_to_sync_before_it_can_pick_a_village(
+    browser: Any, live_server: LiveServer
+) -> None:
+    proxy = FaultProxy(live_server.port)
+    # Enrolment goes through; every pull is lost on the way.
+    proxy.decide = lambda method, path, _n: CUT_BEFORE_SERVER if "/sync/pull" in path else PASS
+    context = phone_context(browser)
+    try:
+        page = context.new_page()
+        page.goto(f"{proxy.url}/app/")
+        enrol(page, live_server, "张三")
+        page.click("[data-action=new-session]")
+        page.wait_for_selector("[data-hint=no-villages]")
+        proxy.decide = lambda method, path, _n: PASS
+        page.goto(f"{proxy.url}/app/#outbox")
+        page.click("[data-action=sync]")
+        page.wait_for_selector("text=上次同步")
+        page.goto(f"{proxy.url}/app/#session-form")
+        page.wait_for_selector(
+            f"select[name=unit_code] option[value='{VILLAGE_EAST}']", state="attached"
+        )
+        assert page.locator("[data-hint=no-villages]").count() == 0
+    finally:
+        context.close()
+        proxy.close()

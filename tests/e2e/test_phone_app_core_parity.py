@@ -63,6 +63,7 @@ def through_the_field_client(server: LiveServer, tmp_path: Path, day: str) -> st
             starts_at=f"{day} 09:00",
             place="村委会",
             technologies=["玉米高产栽培"],
+            co_envoys=["李梅"],
             boards=2,
         )
         operations.check_in(store, session, sun)
@@ -95,6 +96,8 @@ def through_the_phone_app(browser: Any, server: LiveServer, day: str) -> str:
         page.fill("input[name=place]", "村委会")
         page.fill("input[name=display_boards]", "2")
         page.check("label:has-text('玉米高产栽培') input")
+        page.click("summary:has-text('协同特派员')")
+        page.check("label:has-text('李梅') input")
         page.click("button[type=submit]")
         page.wait_for_selector("[data-screen=session] [data-action=new-farmer]")
 

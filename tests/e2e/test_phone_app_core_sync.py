@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from field_client import operations
+from server.reference import load as reference
+from server.store.db import init_db
 from tests.e2e.conftest import count_rows
 from tests.e2e.faults import CUT_AFTER_SERVER, CUT_BEFORE_SERVER, CUT_MID_RESPONSE, PASS, FaultProxy
 from tests.e2e.phone_app import call, enrol, outbox_states, phone_context
@@ -162,3 +164,127 @@ def test_a_refused_change_is_shown_in_chinese_with_what_to_do_and_can_be_discard
     finally:
         context.close()
     assert count_rows(live_server.db_path, "farmers") == 0
+
+
+def test_a_refused_new_farmer_is_put_right_from_the_outbox(
+    browser: Any, live_server: LiveServer
+) -> None:
+    context = phone_context(browser)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/app/")
+        enrol(page, live_server, "张三")
+        call(
+            page,
+            "store.js",
+            """await m.saveRecord('farmer', {name: '钱十', village_code: arg, birth_year: 1800,
+                                             mobile: '13700137010', gender: 'male'});""",
+            VILLAGE_EAST,
+        )
+        page.goto(f"{live_server.url}/app/#outbox")
+        page.click("[data-action=sync]")
+        page.click("ul.refused [data-action=fix]")
+        # The form starts from what was refused, with the reason above it.
+        page.wait_for_selector("[data-screen=farmer-new] [data-field=birth_year]")
+        assert page.input_value("input[name=name]") == "钱十"
+        assert page.input_value("input[name=mobile]") == "13700137010"
+        assert page.input_value("select[name=gender]") == "male"
+        page.fill("input[name=birth_year]", "1960")
+        page.click("[data-action=save-farmer]")
+        page.wait_for_selector("[data-screen=farmers]")
+        assert outbox_states(page) == {"pending": 1}
+        page.goto(f"{live_server.url}/app/#outbox")
+        page.click("[data-action=sync]")
+        page.wait_for_selector("[data-figure=pending]:text-is('0')")
+        assert page.inner_text("[data-figure=refused]") == "0"
+    finally:
+        context.close()
+    db = init_db(live_server.db_path)
+    try:
+        rows = db.execute("SELECT name, birth_year, mobile FROM farmers").fetchall()
+    finally:
+        db.close()
+    assert [tuple(row) for row in rows] == [("钱十", 1960, "13700137010")]
+
+
+def test_when_the_envoys_townships_change_the_phone_pulls_everything_again(
+    browser: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    other = enrolled_store(live_server, str(tmp_path / "wangwu.db"), "王五")
+    try:
+        operations.register_farmer(other, name="南村的农户", village="南村")
+        operations.sync_device(other, retries=1, backoff=0.05)
+    finally:
+        other.close()
+    context = phone_context(browser)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/app/")
+        enrol(page, live_server, "张三")
+        names = "return (await m.listRecords('farmer')).map((f) => f.name);"
+        assert call(page, "store.js", names) == []
+        call(
+            page,
+            "store.js",
+            "await m.saveRecord('farmer', {name: '还没发出', village_code: arg});",
+            VILLAGE_EAST,
+        )
+        # The bureau gives 张三 王五's township too: what the phone holds is pulled again.
+        envoys = tmp_path / "envoys.csv"
+        envoys.write_text(
+            "name,mobile,township_codes\n张三,13800138000,530102001 530102002\n", encoding="utf-8"
+        )
+        db = init_db(live_server.db_path)
+        try:
+            reference.load_envoys(db, str(envoys))
+        finally:
+            db.close()
+        report = call(page, "sync.js", "return await m.syncNow();")
+        assert report["fullResync"] is True
+        assert sorted(call(page, "store.js", names)) == ["南村的农户", "还没发出"]
+        assert outbox_states(page) == {}
+    finally:
+        context.close()
+    assert count_rows(live_server.db_path, "farmers") == 2
+
+
+def test_a_refused_new_session_is_put_right_from_the_outbox(
+    browser: Any, live_server: LiveServer
+) -> None:
+    context = phone_context(browser)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/app/")
+        enrol(page, live_server, "张三")
+        call(
+            page,
+            "store.js",
+            """await m.saveRecord('session', {kind: 'field_day', title: '倒着的培训', unit_code: arg,
+                 starts_at: '2026-05-01T03:00:00Z', ends_at: '2026-05-01T01:00:00Z',
+                 lead_envoy_id: await m.getMeta('envoy_id')});""",
+            VILLAGE_EAST,
+        )
+        page.goto(f"{live_server.url}/app/#outbox")
+        page.click("[data-action=sync]")
+        page.click("ul.refused [data-action=fix]")
+        page.wait_for_selector("[data-screen=session-form] .refusal")
+        assert page.input_value("input[name=title]") == "倒着的培训"
+        assert page.input_value("select[name=kind]") == "field_day"
+        assert page.input_value("input[name=starts_at]") == "2026-05-01T11:00"
+        page.fill("input[name=ends_at]", "2026-05-01T13:00")
+        page.click("button[type=submit]")
+        page.wait_for_selector("[data-screen=session]")
+        page.goto(f"{live_server.url}/app/#outbox")
+        page.click("[data-action=sync]")
+        page.wait_for_selector("[data-figure=pending]:text-is('0')")
+        assert page.inner_text("[data-figure=refused]") == "0"
+    finally:
+        context.close()
+    db = init_db(live_server.db_path)
+    try:
+        rows = db.execute("SELECT title, kind, starts_at, ends_at FROM sessions").fetchall()
+    finally:
+        db.close()
+    assert [tuple(row) for row in rows] == [
+        ("倒着的培训", "field_day", "2026-05-01T03:00:00Z", "2026-05-01T05:00:00Z")
+    ]

@@ -172,6 +172,13 @@ function start() {
   route();
 }
 
-// Module scripts all run before DOMContentLoaded: by then every screen has registered.
-if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-else start();
+// Module scripts run after parsing (readyState already "interactive") and before
+// DOMContentLoaded: starting at once would choose the first screen before the screen modules
+// after this one had registered (the enrol screen without the camera, #cards as sessions).
+// The load event covers a start after DOMContentLoaded.
+const startOnce = () => started || start();
+if (document.readyState === "complete") startOnce();
+else {
+  document.addEventListener("DOMContentLoaded", startOnce, { once: true });
+  window.addEventListener("load", startOnce, { once: true });
+}

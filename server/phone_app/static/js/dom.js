@@ -1,6 +1,6 @@
 // Building screens without innerHTML: text is always set as text, so a farmer's name can never
 // become markup.
-import { t } from "./i18n.js";
+import { half, t } from "./i18n.js";
 
 /** h("button", {class: "primary", onclick: fn}, "text", child…) → an element. */
 export function h(tag, attrs = {}, ...children) {
@@ -60,4 +60,17 @@ export function guarded(handler) {
       buttons.forEach((button) => (button.disabled = false));
     }
   };
+}
+
+/** What the server said of a refused change: its reason and each field's, in the chosen
+ * language (the server writes "中文 / English"). */
+export function refusalNote(entry) {
+  return h(
+    "div",
+    { class: "refusal" },
+    h("div", { class: "error reason" }, half(entry.reason || "")),
+    Object.entries(entry.errors || {}).map(([name, why]) =>
+      h("div", { class: "muted", "data-field": name }, `${name}: ${half(Array.isArray(why) ? why.join("; ") : String(why))}`),
+    ),
+  );
 }

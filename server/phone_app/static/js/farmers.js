@@ -2,11 +2,11 @@
 // phone's farmers searchable with mobiles masked (138****5678), never shown in full.
 import { navigate, registerScreen, toast } from "./app.js";
 import { GENDERS } from "./choices.js";
-import { field, fill, guarded, h } from "./dom.js";
+import { field, fill, guarded, h, refusalNote } from "./dom.js";
 import { t } from "./i18n.js";
 import { villageSelect } from "./places.js";
 import { buildRoster, searchRoster } from "./roster.js";
-import { checkIn, getRecord, saveRecord } from "./store.js";
+import { checkIn, discardRefused, getRecord, refusedEntry, saveRecord } from "./store.js";
 
 /** 138****1234: enough to recognise a number, not to call it (shared/mobile.py). */
 export function maskMobile(mobile) {
@@ -26,20 +26,24 @@ export function normaliseMobile(text) {
 
 async function renderNew(root, params) {
   const session = params.session ? await getRecord("session", params.session) : null;
-  const name = h("input", { name: "name", maxlength: 40, required: true, autocomplete: "off" });
-  const village = await villageSelect("village_code", session?.unit_code || "");
-  const mobile = h("input", { name: "mobile", type: "tel", inputmode: "tel", maxlength: 20, autocomplete: "off" });
+  // A refused new farmer typed again: the form starts from what the server refused.
+  const refused = params.refused ? await refusedEntry(Number(params.refused)) : null;
+  const was = refused && refused.kind === "farmer" ? refused.fields : {};
+  const name = h("input", { name: "name", maxlength: 40, required: true, autocomplete: "off", value: was.name || "" });
+  const village = await villageSelect("village_code", was.village_code || session?.unit_code || "");
+  const mobile = h("input", { name: "mobile", type: "tel", inputmode: "tel", maxlength: 20, autocomplete: "off", value: was.mobile || "" });
   const gender = h(
     "select",
     { name: "gender" },
-    Object.entries(GENDERS).map(([code, words]) => h("option", { value: code, selected: code === "unspecified" }, t(words))),
+    Object.entries(GENDERS).map(([code, words]) => h("option", { value: code, selected: code === (was.gender || "unspecified") }, t(words))),
   );
-  const year = h("input", { name: "birth_year", type: "number", inputmode: "numeric", min: 1900, max: 2100 });
+  const year = h("input", { name: "birth_year", type: "number", inputmode: "numeric", min: 1900, max: 2100, value: was.birth_year ?? "" });
   const status = h("p", { class: "status", role: "alert" });
   const form = h(
     "form",
-    { onsubmit: guarded((event) => save(event, form, session, status)) },
+    { onsubmit: guarded((event) => save(event, form, session, status, refused)) },
     h("p", { class: "muted" }, t({ zh: "手机号属于个人信息，只用于核对身份，列表中只显示尾号。", en: "Mobile numbers are personal information: used to tell farmers apart, listed masked." })),
+    refused ? refusalNote(refused) : null,
     field({ zh: "姓名", en: "Name" }, name),
     field({ zh: "村", en: "Village" }, village),
     field({ zh: "手机号（可不填）", en: "Mobile (optional)" }, mobile),
@@ -57,7 +61,7 @@ async function renderNew(root, params) {
   name.focus();
 }
 
-async function save(event, form, session, status) {
+async function save(event, form, session, status, refused = null) {
   const data = new FormData(form);
   const typedMobile = String(data.get("mobile") || "").trim();
   const typedYear = String(data.get("birth_year") || "").normalize("NFKC").trim();
@@ -83,6 +87,7 @@ async function save(event, form, session, status) {
   }
   try {
     const farmer = await saveRecord("farmer", values);
+    if (refused) await discardRefused(refused.seq);
     if (session) {
       await checkIn(session.id, farmer.id, "roster");
       toast({ zh: `${farmer.name} 已登记并签到`, en: `${farmer.name} registered and checked in` });

@@ -3,8 +3,8 @@
 // themselves when the network comes back).
 import { navigate, onSynced, refresh, registerScreen, toast } from "./app.js";
 import { RECORD_KINDS } from "./choices.js";
-import { fill, h } from "./dom.js";
-import { chinaTime, half, t } from "./i18n.js";
+import { fill, h, refusalNote } from "./dom.js";
+import { chinaTime, t } from "./i18n.js";
 import { PENDING, REJECTED, discardRefused, getMeta, outboxEntries } from "./store.js";
 import { summary, syncNow, syncing } from "./sync.js";
 
@@ -39,6 +39,7 @@ async function renderOutbox(root) {
   const status = h("p", { class: "status", role: "status" }, last ? t({ zh: `上次同步：${chinaTime(last.at)}`, en: `last synced ${chinaTime(last.at)}` }) : t({ zh: "尚未同步", en: "not synced yet" }));
   const button = h("button", { type: "button", class: "primary", "data-action": "sync", disabled: syncing(), onclick: () => runSync(button, status) }, t({ zh: "立即同步", en: "Sync now" }));
   const revoked = await getMeta("revoked");
+  const kept = navigator.storage && navigator.storage.persisted ? await navigator.storage.persisted() : true;
   fill(
     root,
     revoked
@@ -52,6 +53,16 @@ async function renderOutbox(root) {
       : null,
     h("div", { class: "actions" }, button),
     status,
+    kept
+      ? null
+      : h(
+          "p",
+          { class: "hint", "data-storage": "not-persisted" },
+          t({
+            zh: "浏览器未承诺保留本机数据，空间不足时可能清除：请把应用添加到主屏幕，并在有信号时及时同步。",
+            en: "The browser has not promised to keep this phone's data and may clear it when space runs low: add the app to the home screen and sync when in signal.",
+          }),
+        ),
     h("h2", {}, t({ zh: "待发送", en: "Waiting to be sent" }), " ", h("span", { class: "badge", "data-figure": "pending" }, String(pending.length))),
     pending.length
       ? h("ul", { class: "list waiting" }, [...byKind.entries()].map(([kind, count]) => h("li", { "data-kind": kind }, h("span", { class: "grow" }, kindName(kind)), h("strong", {}, String(count)))))
@@ -67,6 +78,23 @@ async function renderOutbox(root) {
   );
 }
 
+/** Where a refused change is put right: the form, started from what was refused. Screens of
+ * other kinds may register their own (`addFixer`). */
+const fixers = {
+  session: (entry) => (entry.is_create ? ["session-form", { refused: entry.seq }] : ["session-form", { id: entry.id }]),
+  farmer: (entry) => (entry.is_create ? ["farmer-new", { refused: entry.seq }] : null),
+};
+
+export function addFixer(kind, where) {
+  fixers[kind] = where;
+}
+
+function fixButton(entry) {
+  const where = fixers[entry.kind] ? fixers[entry.kind](entry) : null;
+  if (!where) return null;
+  return h("button", { type: "button", "data-action": "fix", onclick: () => navigate(...where) }, t({ zh: "修改", en: "Fix" }));
+}
+
 function refusedItem(entry) {
   return h(
     "li",
@@ -75,10 +103,10 @@ function refusedItem(entry) {
       "div",
       { class: "grow" },
       h("strong", {}, `${kindName(entry.kind)}${entry.is_create ? t({ zh: "（新建）", en: " (new)" }) : ""}`),
-      h("div", { class: "error reason" }, half(entry.reason || "")),
-      Object.entries(entry.errors || {}).map(([name, why]) => h("div", { class: "muted" }, `${name}: ${half(Array.isArray(why) ? why.join("; ") : String(why))}`)),
+      refusalNote(entry),
       h("div", { class: "hint" }, t(refusalHint(entry.kind, entry.errors))),
     ),
+    fixButton(entry),
     h(
       "button",
       {

@@ -3,10 +3,10 @@
 import { navigate, onSynced, refresh, registerScreen, toast } from "./app.js";
 import { SESSION_KINDS } from "./choices.js";
 import { isoOfMs } from "./clock.js";
-import { field, fill, guarded, h } from "./dom.js";
+import { field, fill, guarded, h, refusalNote } from "./dom.js";
 import { chinaDay, chinaParts, chinaTime, t } from "./i18n.js";
 import { byId, forgetPlaces, unitName, villageSelect } from "./places.js";
-import { checkinsOf, deleteRecord, getMeta, getRecord, listRecords, listReference, saveRecord, undoneCheckins } from "./store.js";
+import { checkinsOf, deleteRecord, discardRefused, getMeta, getRecord, listRecords, listReference, refusedEntry, saveRecord, undoneCheckins } from "./store.js";
 
 /** True when this envoy leads, co-runs or made the session (the server's rule). */
 export function mayRecordAt(session, envoyId) {
@@ -80,40 +80,58 @@ registerScreen("sessions", { title: { zh: "培训场次", en: "Sessions" }, menu
 
 async function renderForm(root, params) {
   const session = params.id ? await getRecord("session", params.id) : null;
+  // A refused new session typed again: the form starts from what the server refused.
+  const refused = params.refused ? await refusedEntry(Number(params.refused)) : null;
+  const prefill = session || (refused && refused.kind === "session" ? refused.fields : null);
   const kind = h(
     "select",
     { name: "kind" },
-    Object.entries(SESSION_KINDS).map(([code, words]) => h("option", { value: code, selected: code === (session?.kind || "village_training") }, t(words))),
+    Object.entries(SESSION_KINDS).map(([code, words]) => h("option", { value: code, selected: code === (prefill?.kind || "village_training") }, t(words))),
   );
-  const title = h("input", { name: "title", maxlength: 200, required: true, value: session?.title || "" });
-  const village = await villageSelect("unit_code", session?.unit_code || "", { townships: true });
-  const starts = h("input", { name: "starts_at", type: "datetime-local", required: true, value: isoToChinaInput(session?.starts_at || new Date().toISOString()) });
-  const ends = h("input", { name: "ends_at", type: "datetime-local", value: isoToChinaInput(session?.ends_at) });
-  const place = h("input", { name: "place", maxlength: 200, value: session?.place || "" });
-  const boards = h("input", { name: "display_boards", type: "number", min: 0, max: 10000, inputmode: "numeric", value: String(session?.display_boards ?? 0) });
-  const chosen = new Set(session?.technology_ids || []);
+  const title = h("input", { name: "title", maxlength: 200, required: true, value: prefill?.title || "" });
+  const village = await villageSelect("unit_code", prefill?.unit_code || "", { townships: true });
+  const noVillages = village.querySelectorAll("option[value]:not([value=''])").length === 0;
+  const starts = h("input", { name: "starts_at", type: "datetime-local", required: true, value: isoToChinaInput(prefill?.starts_at || new Date().toISOString()) });
+  const ends = h("input", { name: "ends_at", type: "datetime-local", value: isoToChinaInput(prefill?.ends_at) });
+  const place = h("input", { name: "place", maxlength: 200, value: prefill?.place || "" });
+  const boards = h("input", { name: "display_boards", type: "number", min: 0, max: 10000, inputmode: "numeric", value: String(prefill?.display_boards ?? 0) });
+  const chosen = new Set(prefill?.technology_ids || []);
   const technologies = (await listReference("technology")).map((tech) =>
     h("label", { class: "check" }, h("input", { type: "checkbox", name: "technology_ids", value: tech.id, checked: chosen.has(tech.id) }), ` ${tech.name}`),
   );
+  const me = await getMeta("envoy_id");
+  const coChosen = new Set(prefill?.co_envoy_ids || []);
+  const coEnvoys = (await listReference("envoy"))
+    .filter((envoy) => envoy.id !== me && envoy.active !== false)
+    .map((envoy) =>
+      h("label", { class: "check" }, h("input", { type: "checkbox", name: "co_envoy_ids", value: envoy.id, checked: coChosen.has(envoy.id) }), ` ${envoy.name}`),
+    );
   const status = h("p", { class: "status", role: "alert" });
   const form = h(
     "form",
-    { onsubmit: guarded((event) => saveForm(event, form, session, status)) },
+    { onsubmit: guarded((event) => saveForm(event, form, session, status, refused)) },
+    refused ? refusalNote(refused) : null,
     field({ zh: "类型", en: "Kind" }, kind),
     field({ zh: "标题", en: "Title" }, title),
     field({ zh: "村（大型培训可选全镇）", en: "Village (or a whole township for a large training)" }, village),
+    noVillages
+      ? h("p", { class: "error", "data-hint": "no-villages" }, t({ zh: "本机还没有村名单：请在有信号时到“同步与待发送”同步一次。", en: "No villages on this phone yet: sync once in signal (Sync and outbox)." }))
+      : null,
     field({ zh: "开始时间", en: "Starts" }, starts),
     field({ zh: "结束时间（可不填）", en: "Ends (optional)" }, ends),
     field({ zh: "地点（可不填）", en: "Place (optional)" }, place),
     field({ zh: "展板数", en: "Display boards" }, boards),
     technologies.length ? h("fieldset", { class: "field" }, h("legend", {}, t({ zh: "推广技术", en: "Technologies" })), technologies) : null,
+    coEnvoys.length
+      ? h("details", { class: "field", open: coChosen.size > 0 }, h("summary", {}, t({ zh: "协同特派员（可不选）", en: "Co-envoys (optional)" })), coEnvoys)
+      : null,
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t({ zh: "保存", en: "Save" })), h("button", { type: "button", onclick: () => history.back() }, t({ zh: "取消", en: "Cancel" }))),
     status,
   );
   fill(root, form);
 }
 
-async function saveForm(event, form, session, status) {
+async function saveForm(event, form, session, status, refused = null) {
   const data = new FormData(form);
   const values = {
     kind: data.get("kind"),
@@ -124,6 +142,7 @@ async function saveForm(event, form, session, status) {
     place: String(data.get("place") || "").trim() || null,
     display_boards: Number(data.get("display_boards") || 0),
     technology_ids: data.getAll("technology_ids"),
+    co_envoy_ids: data.getAll("co_envoy_ids"),
   };
   const problem = !values.title
     ? { zh: "请填写标题", en: "give a title" }
@@ -146,8 +165,9 @@ async function saveForm(event, form, session, status) {
       saved = await saveRecord("session", { id: session.id, ...values });
     } else {
       const envoyId = await getMeta("envoy_id");
-      saved = await saveRecord("session", { ...values, lead_envoy_id: envoyId, co_envoy_ids: [], reported_headcount: null });
+      saved = await saveRecord("session", { ...values, lead_envoy_id: envoyId, reported_headcount: null });
     }
+    if (refused) await discardRefused(refused.seq);
     toast({ zh: "已保存", en: "saved" });
     navigate("session", { id: saved.id });
   } catch (error) {

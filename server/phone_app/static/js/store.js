@@ -34,7 +34,11 @@ export function openStore() {
     opened = new Promise((resolve, reject) => {
       const request = indexedDB.open(NAME, VERSION);
       request.onupgradeneeded = () => upgrade(request.result);
-      request.onsuccess = () => resolve(request.result);
+      request.onsuccess = () => {
+        // A newer version of the app opened in another tab: let it upgrade the database.
+        request.result.onversionchange = () => request.result.close();
+        resolve(request.result);
+      };
       request.onerror = () => reject(request.error);
       request.onblocked = () => reject(new Error("database blocked by another tab"));
     });
@@ -420,6 +424,12 @@ export async function outboxEntries() {
 /** How many changes wait to be sent. */
 export async function pendingCount() {
   return inTransaction(["outbox"], "readonly", (tx) => req(tx.objectStore("outbox").index("state").count(PENDING)));
+}
+
+/** One refused change by its number, or null. */
+export async function refusedEntry(seq) {
+  const entry = await inTransaction(["outbox"], "readonly", (tx) => req(tx.objectStore("outbox").get(seq)));
+  return entry && entry.state === REJECTED ? entry : null;
 }
 
 /** Forget one refused change (it is never sent again). */

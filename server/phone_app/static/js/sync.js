@@ -62,7 +62,10 @@ export function afterPush(hook) {
  * `batchChanges`: at most this many changes a push request (smaller on a link that drops). */
 export function syncNow({ onProgress = null, batchChanges = MAX_BATCH_CHANGES } = {}) {
   if (!running) {
-    running = run(onProgress, batchChanges).finally(() => {
+    // One sync at a time across the app's tabs too: two would send the same changes twice.
+    const once = () => run(onProgress, batchChanges);
+    const locked = navigator.locks ? navigator.locks.request("tianjian-sync", once) : once();
+    running = locked.finally(() => {
       running = null;
     });
   }
