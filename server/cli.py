@@ -11,11 +11,13 @@ import sqlite3
 import sys
 
 import click
+import psycopg
 from marshmallow import ValidationError
 from sqlite_utils import Database
 
 from server import settings
 from server.accounts import audit
+from server.cli_store import store_commands
 from server.cli_upstream import upstream
 from server.cli_users import users_group
 from server.farmers import merges
@@ -26,8 +28,8 @@ from server.plan.report import build_report
 from server.plan.target_files import load_targets_file
 from server.reference import lists as listings
 from server.reference import load as reference
+from server.store.database import is_url
 from server.store.db import init_db
-from server.summaries import maintain
 from server.sync import devices
 from server.sync.conflicts import latest_conflicts
 from shared import cli_errors
@@ -49,10 +51,14 @@ FRIENDLY_ERRORS: dict[type[Exception], cli_errors.Describe] = {
     OSError: "无法读写文件 / cannot read or write file: {exc.filename}: {exc.strerror}",
     ValidationError: lambda exc: f"数据无效 / invalid data: {one_line(exc.messages)}",
     sqlite3.Error: "数据库出错 / database error: {exc}",
+    psycopg.Error: lambda exc: f"数据库出错 / database error: {str(exc).strip().splitlines()[0]}",
 }
 
 
-@click.group(cls=cli_errors.friendly_group(FRIENDLY_ERRORS), commands=[upstream, users_group])
+@click.group(
+    cls=cli_errors.friendly_group(FRIENDLY_ERRORS),
+    commands=[upstream, users_group, *store_commands],
+)
 @settings.option("DATABASE", "--db", "db_path")
 @click.pass_context
 def cli(ctx: click.Context, db_path: str) -> None:
@@ -335,29 +341,6 @@ def purge_tombstones(ctx: click.Context, days: int) -> None:
     )
 
 
-@cli.group("summaries")
-def summaries_group() -> None:
-    """汇总表（写入时维护）/ The summary tables kept on write (figures read from them)."""
-
-
-@summaries_group.command("rebuild")
-@click.pass_context
-def summaries_rebuild(ctx: click.Context) -> None:
-    """按记录重建全部汇总表 / Rebuild every summary table from the records."""
-    counties = maintain.rebuild(_db(ctx))
-    click.echo(
-        f"已重建 {counties} 个县·年的汇总 / rebuilt the summaries of {counties} county-years"
-    )
-
-
-@summaries_group.command("check")
-@click.pass_context
-def summaries_check(ctx: click.Context) -> None:
-    """按记录重算并与汇总表比对，不符则退出码 1 / Recompute from the records and compare; exit 1 at the first difference."""
-    maintain.verify(_db(ctx))
-    click.echo("汇总表与记录一致 / the summaries agree with the records")
-
-
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
@@ -383,7 +366,9 @@ def run(
     app = create_app({"DATABASE": ctx.obj["db_path"]})
     tune_for_long_run()
     quiet = app.config["CHECKPOINT_QUIET_SECONDS"]
-    checkpointer = QuietCheckpointer(app.config["DATABASE"], quiet) if quiet > 0 else None
+    # SQLite's WAL only: PostgreSQL checkpoints by itself.
+    wal = quiet > 0 and not is_url(app.config["DATABASE"])
+    checkpointer = QuietCheckpointer(app.config["DATABASE"], quiet) if wal else None
     if checkpointer:
         checkpointer.start()
     click.echo(f"田间 server on http://{host}:{port}/  (Ctrl+C to stop)")

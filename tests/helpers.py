@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -64,9 +65,16 @@ class LiveServer:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
+        # Where photos go when the database has no folder beside it (PostgreSQL).
+        self.media_dir: str | None = None
 
     def start(self) -> LiveServer:
         env = {**os.environ, "TIANJIAN_DB": self.db_path}
+        if "://" in self.db_path and "TIANJIAN_MEDIA_DIR" not in env:
+            # A database on PostgreSQL has no folder beside it for photos: name one, the same
+            # one across restarts.
+            self.media_dir = self.media_dir or tempfile.mkdtemp(prefix="tianjian-media-")
+            env["TIANJIAN_MEDIA_DIR"] = self.media_dir
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server", "run", "--port", str(self.port)],
             env=env,

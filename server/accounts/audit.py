@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from sqlite_utils import Database
 
+from server.store import dialect
 from shared.clock import to_iso, utc_now
 from shared.errors import TianjianError
 
@@ -118,7 +119,9 @@ def record(
     user_id = None if isinstance(user, str) else user.id
     cursor = db.execute(
         "INSERT INTO audit_log (at, user_id, user_name, action, target_kind, target_id, "
-        "before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        # PostgreSQL has no last row id: it says the new id itself.
+        + (" RETURNING id" if dialect.is_postgresql(db) else ""),
         [
             to_iso(utc_now()),
             user_id,
@@ -130,6 +133,8 @@ def record(
             _json(after),
         ],
     )
+    if dialect.is_postgresql(db):
+        return int(cursor.fetchone()[0])
     return int(cursor.lastrowid or 0)
 
 

@@ -57,7 +57,7 @@ def begin_attempt(db: Database, name: str, address: str, now: datetime) -> Attem
         for key in (attempt.name_key, attempt.address_key):
             db.execute(
                 "INSERT INTO sign_in_failures (key, failures, last_failed_at) VALUES (?, 1, ?) "
-                "ON CONFLICT(key) DO UPDATE SET failures = failures + 1, "
+                "ON CONFLICT(key) DO UPDATE SET failures = sign_in_failures.failures + 1, "
                 "last_failed_at = excluded.last_failed_at",
                 [key, to_iso(now)],
             )

@@ -155,7 +155,7 @@ def _offer_likely_pairs(db: Database, farmer: dict[str, Any]) -> None:
             db,
             "name = ? AND village_code = ? AND birth_year = ? AND id != ? "
             # Same-mobile pairs were dealt with above; two phoneless records are still a pair.
-            "AND (? IS NULL OR coalesce(mobile, '') != ?)",
+            "AND (CAST(? AS TEXT) IS NULL OR coalesce(mobile, '') != ?)",
             [farmer["name"], farmer["village_code"], farmer["birth_year"], farmer_id]
             + [farmer["mobile"]] * 2,
         ):
@@ -245,8 +245,8 @@ def _offer(db: Database, one: dict[str, Any], other: dict[str, Any], reason: str
     """Offer a pair once, the earlier-made record first, whichever of them arrived first."""
     farmer_a, farmer_b = (r["id"] for r in sorted((one, other), key=creation_key))
     db.execute(
-        "INSERT OR IGNORE INTO merge_candidates (farmer_a, farmer_b, reason, found_at) "
+        "INSERT INTO merge_candidates (farmer_a, farmer_b, reason, found_at) "
         "SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM merge_candidates "
-        "WHERE farmer_a = ? AND farmer_b = ?)",
+        "WHERE farmer_a = ? AND farmer_b = ?) ON CONFLICT (farmer_a, farmer_b) DO NOTHING",
         [farmer_a, farmer_b, reason, to_iso(utc_now()), farmer_b, farmer_a],
     )

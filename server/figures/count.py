@@ -25,9 +25,10 @@ from typing import Any
 from sqlite_utils import Database
 
 from server.figures import counted, questioned, receipts
-from server.figures.counted import SESSION_CHECKINS, Scope, local_month
-from server.figures.dimensions import DIMENSIONS, TOTAL, Dimension
+from server.figures.counted import Scope, local_month
+from server.figures.dimensions import TOTAL, Dimension, dimensions
 from server.figures.questioned import CheckinQuestions
+from server.store import dialect
 from shared import protocol as p
 from shared.indicators import SESSION_KIND_INDICATORS
 
@@ -92,7 +93,7 @@ def _checkin_rows(scope: Scope, db: Database, dimension: Dimension) -> str:
     )
     kept = counted.checkin_counts("a")
     if counted.count_sessions(db, scope) <= SCAN_FROM_SESSIONS:
-        source = "s CROSS JOIN " + SESSION_CHECKINS.format(a="a", s="s")
+        source = "s " + counted.session_checkins(dialect.engine_of(db))
     elif "s." not in (dimension.attendance or "") and not dimension.session_join:
         # Nothing of the session is needed: one scan, checking each session in a set.
         return (
@@ -100,7 +101,9 @@ def _checkin_rows(scope: Scope, db: Database, dimension: Dimension) -> str:
             f"(SELECT id FROM s WHERE {counted.trains('s')})"
         )
     else:
-        source = "attendances a CROSS JOIN s ON s.id = a.session_id"
+        source = (
+            f"attendances a {dialect.join_in_order(dialect.engine_of(db))} s ON s.id = a.session_id"
+        )
     return f"FROM {source} {dimension.session_join}{farmer} WHERE {kept} AND {counted.trains('s')}"
 
 
@@ -108,12 +111,13 @@ def _checkin_rows(scope: Scope, db: Database, dimension: Dimension) -> str:
 
 
 def compute(db: Database, scope: Scope, dimension: str = "total", monthly: bool = False) -> Figures:
-    """Every indicator for `scope`, grouped by `dimension` (see DIMENSIONS); see Figures."""
-    dim = DIMENSIONS[dimension]
+    """Every indicator for `scope`, grouped by `dimension` (see dimensions); see Figures."""
+    dims = dimensions(dialect.engine_of(db))
+    dim = dims[dimension]
     figures = Figures(dimension)
     params = scope.params()
     groups, doubted = figures.groups, figures.questioned
-    by_month = DIMENSIONS["month"]
+    by_month = dims["month"]
     if dim.attendance is not None:
         if monthly:
             _checkins(db, scope, dim, params, groups, doubted, figures.months, figures.firsts)
@@ -192,7 +196,8 @@ def _checkins(
     if months is not None:
         month_of = dict(
             db.execute(
-                f"WITH {counted.sessions_cte(scope)} SELECT id, {local_month('s.starts_at')} FROM s",
+                f"WITH {counted.sessions_cte(scope)} SELECT id, "
+                f"{local_month('s.starts_at', dialect.engine_of(db))} FROM s",
                 params,
             ).fetchall()
         )
@@ -245,13 +250,18 @@ def _checkins(
 def _sessions(
     db: Database, scope: Scope, dim: Dimension, params: dict[str, Any], groups: Any, doubted: Any
 ) -> None:
-    kinds = "".join(f"sum(s.kind = '{kind}'), " for kind in SESSION_KIND_INDICATORS.values())
+    engine = dialect.engine_of(db)
+    kinds = "".join(
+        dialect.count_where(engine, f"s.kind = '{kind}'") + ", "
+        for kind in SESSION_KIND_INDICATORS.values()
+    )
     sql = (
         f"WITH {counted.sessions_cte(scope)} SELECT {dim.session} AS k, s.q, {kinds}"
         f"coalesce(sum({counted.audience_estimate('s')}), 0), "
         f"coalesce(sum({counted.reported_headcount('s')}), 0), "
         f"coalesce(sum(CASE WHEN {counted.headcount_reported('s')} "
-        f"AND NOT {counted.has_checkins('s')} THEN s.reported_headcount END), 0), count(*) "
+        f"AND NOT {counted.has_checkins('s', engine=engine)} THEN s.reported_headcount END), 0), "
+        "count(*) "
         f"FROM s {dim.session_join} GROUP BY k, s.q"
     )
     names = (
@@ -272,8 +282,10 @@ def _handouts(
     db: Database, scope: Scope, dim: Dimension, params: dict[str, Any], groups: Any, doubted: Any
 ) -> None:
     under = counted.question_flag(scope, p.LEAFLET_HANDOUT, "h.id")
-    rows = counted.handout_rows(scope, f"{dim.handout} AS k, h.copies, {under} AS q")
-    sql = f"SELECT k, q, sum(copies), count(*) FROM ({rows}) GROUP BY k, q"
+    rows = counted.handout_rows(
+        scope, f"{dim.handout} AS k, h.copies, {under} AS q", dialect.engine_of(db)
+    )
+    sql = f"SELECT k, q, sum(copies), count(*) FROM ({rows}) AS hr GROUP BY k, q"
     for key, under_question, copies, count in db.execute(sql, params).fetchall():
         found = {"leaflets_distributed": copies or 0, "handouts": count}
         _add(groups[key], found)
@@ -291,7 +303,7 @@ def _plots(
     under = _plot_flag(scope)
     sql = (
         f"SELECT {dim.plot} AS k, count(*), coalesce(sum(p.area_mu), 0), "
-        f"count(DISTINCT p.variety_id), sum({under}), "
+        f"count(DISTINCT p.variety_id), {dialect.count_where(dialect.engine_of(db), under)}, "
         f"coalesce(sum(CASE WHEN {under} THEN p.area_mu END), 0), "
         f"count(DISTINCT CASE WHEN NOT {under} THEN p.variety_id END) FROM plots p "
         f"{dim.plot_join} {counted.plot_rows(scope).removeprefix('FROM plots p ')} GROUP BY k"
@@ -313,24 +325,33 @@ def _plots(
 def _technologies(
     db: Database, scope: Scope, dim: Dimension, params: dict[str, Any], groups: Any, doubted: Any
 ) -> None:
+    engine = dialect.engine_of(db)
     parts = []
     if dim.session is not None:
         parts.append(
             f"SELECT {dim.session} AS k, t.value AS tech, s.q FROM s "
-            + ("" if dim.session_join else "CROSS JOIN json_each(s.technology_ids) t")
+            + (
+                ""
+                if dim.session_join
+                else "CROSS JOIN " + dialect.json_each(engine, "s.technology_ids", "t")
+            )
             + f" {dim.session_join}"
         )
     if dim.plot is not None:
         parts.append(
             f"SELECT {dim.plot} AS k, t.value AS tech, {_plot_flag(scope)} AS q FROM plots p "
-            + ("" if dim.plot_join else "CROSS JOIN json_each(p.technology_ids) t")
+            + (
+                ""
+                if dim.plot_join
+                else "CROSS JOIN " + dialect.json_each(engine, "p.technology_ids", "t")
+            )
             + f" {dim.plot_join} {counted.plot_rows(scope).removeprefix('FROM plots p ')}"
         )
     sql = (
         f"WITH {counted.sessions_cte(scope)} SELECT k, count(DISTINCT tech), "
-        "count(DISTINCT CASE WHEN NOT q THEN tech END), max(q) FROM ("
+        f"count(DISTINCT CASE WHEN NOT q THEN tech END), {dialect.count_where(engine, 'q')} FROM ("
         + " UNION ALL ".join(parts)
-        + ") GROUP BY k"
+        + ") AS tr GROUP BY k"
     )
     for key, count, kept, under in db.execute(sql, params).fetchall():
         groups[key]["technologies_promoted"] = count
@@ -363,22 +384,25 @@ def first_months(db: Database, scope: Scope) -> dict[str, dict[int, int]]:
     Summed month by month this gives the cumulative distinct figure a chart needs (a farmer
     trained in March and again in May counts from March on)."""
     params = scope.params()
-    month = local_month("s.starts_at")
+    engine = dialect.engine_of(db)
+    month = local_month("s.starts_at", engine)
+    day_month = dialect.date_month(engine, "p.established_on")
     out: dict[str, dict[int, int]] = {}
     plot_rows = counted.plot_rows(scope).removeprefix("FROM plots p ")
     rows = db.execute(
         f"WITH {counted.sessions_cte(scope)} SELECT m, count(*) FROM (SELECT tech, min(m) AS m FROM ("
-        f"SELECT t.value AS tech, {month} AS m FROM s CROSS JOIN json_each(s.technology_ids) t "
-        "UNION ALL SELECT t.value, CAST(strftime('%m', p.established_on) AS INTEGER) "
-        f"FROM plots p CROSS JOIN json_each(p.technology_ids) t {plot_rows}"
-        ") GROUP BY tech) GROUP BY m",
+        f"SELECT t.value AS tech, {month} AS m FROM s "
+        f"CROSS JOIN {dialect.json_each(engine, 's.technology_ids', 't')} "
+        f"UNION ALL SELECT t.value, {day_month} "
+        f"FROM plots p CROSS JOIN {dialect.json_each(engine, 'p.technology_ids', 't')} {plot_rows}"
+        ") AS tm GROUP BY tech) AS firsts GROUP BY m",
         params,
     ).fetchall()
     out["technologies_promoted"] = dict(rows)
     rows = db.execute(
         "SELECT m, count(*) FROM (SELECT p.variety_id, "
-        "min(CAST(strftime('%m', p.established_on) AS INTEGER)) AS m FROM plots p "
-        f"{plot_rows} AND p.variety_id IS NOT NULL GROUP BY p.variety_id) GROUP BY m",
+        f"min({day_month}) AS m FROM plots p "
+        f"{plot_rows} AND p.variety_id IS NOT NULL GROUP BY p.variety_id) AS firsts GROUP BY m",
         params,
     ).fetchall()
     out["varieties_introduced"] = dict(rows)

@@ -32,6 +32,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from server.figures import questioned
+from server.store import dialect
+from server.store.dialect import SQLITE, Engine
 from shared import protocol as p
 from shared.clock import CHINA, to_iso
 from shared.indicators import AUDIENCE_KINDS
@@ -91,9 +93,9 @@ class Scope:
         }
 
 
-def local_month(expr: str) -> str:
+def local_month(expr: str, engine: Engine = SQLITE) -> str:
     """SQL: the China-time month (1-12) of the UTC ISO time `expr`."""
-    return f"CAST(strftime('%m', {expr}, '+8 hours') AS INTEGER)"
+    return dialect.china_month(engine, expr)
 
 
 def envoy_is(column: str, scope: Scope) -> str:
@@ -158,10 +160,15 @@ def headcount_reported(s: str = "s") -> str:
     return f"{trains(s)} AND {s}.reported_headcount IS NOT NULL"
 
 
-def session_in_year(s: str = "s", plus: str = "") -> str:
+def _plus(engine: Engine, plus: str, column: str) -> str:
+    return dialect.unindexed(engine, column) if plus else column
+
+
+def session_in_year(s: str = "s", plus: str = "", engine: Engine = SQLITE) -> str:
     """SQL: session `s` starts in the scope's year (:start, :end); `plus` "+" keeps SQLite
     off the index on starts_at (read the unit's index instead)."""
-    return f"{plus}{s}.starts_at >= :start AND {plus}{s}.starts_at < :end"
+    at = _plus(engine, plus, f"{s}.starts_at")
+    return f"{at} >= :start AND {at} < :end"
 
 
 def in_unit(column: str) -> str:
@@ -169,19 +176,20 @@ def in_unit(column: str) -> str:
     return f"{column} >= :lo AND {column} < :hi"
 
 
-def counted_sessions(scope: Scope, s: str = "s", plus: str = "") -> str:
+def counted_sessions(scope: Scope, s: str = "s", plus: str = "", engine: Engine = SQLITE) -> str:
     """SQL: session `s` counts for the scope: alive, in its unit and year, led by its envoy."""
-    return f"{live(s)} AND {in_unit(f'{s}.unit_code')} AND {session_in_year(s, plus)}" + envoy_is(
-        f"{s}.lead_envoy_id", scope
+    return (
+        f"{live(s)} AND {in_unit(f'{s}.unit_code')} AND {session_in_year(s, plus, engine)}"
+        + envoy_is(f"{s}.lead_envoy_id", scope)
     )
 
 
 def sessions_cte(scope: Scope) -> str:
-    """CTE `s`: the scope's sessions, each with q: 1 when it is under question. Leaving
-    questioned records out, they are left out here (one anti-join) and q is 0."""
+    """CTE `s`: the scope's sessions, each with q: true when it is under question. Leaving
+    questioned records out, they are left out here (one anti-join) and q is false."""
     envoy = envoy_is("lead_envoy_id", scope)
     if scope.exclude_questioned:
-        q, kept = "0", " AND " + questioned.kept(p.SESSION, "id")
+        q, kept = "false", " AND " + questioned.kept(p.SESSION, "id")
     else:
         q, kept = questioned.flag(p.SESSION, "id"), ""
     return (
@@ -201,18 +209,22 @@ def count_sessions(db: Database, scope: Scope) -> int:
     return int(row[0])
 
 
-# The check-ins of one session, through the unique index on attendances.id: a check-in's id
-# starts with the first 18 characters of its session's (shared.ids.attendance_id).
-SESSION_CHECKINS = (
-    "attendances {a} INDEXED BY idx_attendances_id ON {a}.id >= substr({s}.id, 1, 18) "
-    "AND {a}.id < substr({s}.id, 1, 18) || '.' AND {a}.session_id = {s}.id"
-)
+def session_checkins(engine: Engine, a: str = "a", s: str = "s") -> str:
+    """SQL to put after session `s` in FROM: a join to its check-ins `a`, session first, through
+    the unique index on attendances.id (a check-in's id starts with the first 18 characters
+    of its session's, shared.ids.attendance_id)."""
+    return (
+        f"{dialect.join_in_order(engine)} attendances {a} "
+        f"{dialect.indexed_by(engine, 'idx_attendances_id')} "
+        f"ON {a}.id >= substr({s}.id, 1, 18) AND {a}.id < substr({s}.id, 1, 18) || '.' "
+        f"AND {a}.session_id = {s}.id"
+    )
 
 
-def has_checkins(s: str = "s", b: str = "b") -> str:
+def has_checkins(s: str = "s", b: str = "b", engine: Engine = SQLITE) -> str:
     """SQL: session `s` has at least one live check-in (named, not withdrawn)."""
     return (
-        f"EXISTS (SELECT 1 FROM attendances {b} INDEXED BY idx_attendances_id "
+        f"EXISTS (SELECT 1 FROM attendances {b} {dialect.indexed_by(engine, 'idx_attendances_id')} "
         f"WHERE {b}.id >= substr({s}.id, 1, 18) AND {b}.id < substr({s}.id, 1, 18) || '.' "
         f"AND {b}.session_id = {s}.id AND {live(b)})"
     )
@@ -233,9 +245,10 @@ HANDOUT_COUNTED_AT = (
 HANDOUT_UNIT = "coalesce(h.unit_code, hs.unit_code)"
 
 
-def handout_in_year(plus: str = "") -> str:
+def handout_in_year(plus: str = "", engine: Engine = SQLITE) -> str:
     """SQL: hand-out h was made in the scope's year (`plus` "+": not through its index)."""
-    return f"{plus}h.handed_out_at >= :start AND {plus}h.handed_out_at < :end"
+    at = _plus(engine, plus, "h.handed_out_at")
+    return f"{at} >= :start AND {at} < :end"
 
 
 def counted_handouts(scope: Scope) -> str:
@@ -246,7 +259,7 @@ def counted_handouts(scope: Scope) -> str:
     )
 
 
-def handout_rows(scope: Scope, columns: str) -> str:
+def handout_rows(scope: Scope, columns: str, engine: Engine = SQLITE) -> str:
     """SELECT `columns` over hand-outs in scope: in one of its villages, or at one of its sessions.
 
     Two branches rather than an OR, so each reads its own index (a unary + keeps SQLite from
@@ -256,11 +269,12 @@ def handout_rows(scope: Scope, columns: str) -> str:
         envoy += " AND " + questioned.kept(p.LEAFLET_HANDOUT, "h.id")
     common = (
         "FROM leaflet_handouts h LEFT JOIN sessions hs ON hs.id = h.session_id "
-        f"WHERE {live('h')} AND {handout_in_year('+')}{envoy}"
+        f"WHERE {live('h')} AND {handout_in_year('+', engine)}{envoy}"
     )
     return (
         f"SELECT {columns} {common} AND {in_unit('h.unit_code')} "
-        f"UNION ALL SELECT {columns} {common} AND +h.unit_code IS NULL AND h.session_id IN "
+        f"UNION ALL SELECT {columns} {common} AND {dialect.unindexed(engine, 'h.unit_code')} "
+        "IS NULL AND h.session_id IN "
         "(SELECT id FROM sessions WHERE unit_code >= :lo AND unit_code < :hi)"
     )
 
@@ -294,26 +308,27 @@ def counted_receipts(r: str = "r") -> str:
 
 
 def question_flag(scope: Scope, kind: str, column: str) -> str:
-    """SQL: 1 when the record `column` of `kind` is under question and the scope counts it
-    apart; 0 when the scope leaves records under question out (none is left to flag)."""
-    return "0" if scope.exclude_questioned else questioned.flag(kind, column)
+    """SQL: true when the record `column` of `kind` is under question and the scope counts it
+    apart; false when the scope leaves records under question out (none is left to flag)."""
+    return "false" if scope.exclude_questioned else questioned.flag(kind, column)
 
 
 # ---------------------------------------------------------------- envoys of a unit
 
 
-def envoys_in_unit(scope: Scope) -> str:
+def envoys_in_unit(scope: Scope, engine: Engine = SQLITE) -> str:
     """SQL condition on envoy alias e: serves a township of the unit (a village: its township),
     or handed out in the unit this year; every envoy when no unit is given. The hand-outs are
     read once off the index on (unit_code, handed_out_at), not per envoy. Run with `params(scope)`."""
     if not scope.prefix:
-        return "1"
+        return "true"
     # The unit's hand-outs as one list read off the unit's index (the unary + keeps SQLite off
     # the index on times, which holds the whole province's year), not a probe per envoy.
     return (
-        "(EXISTS (SELECT 1 FROM json_each(e.township_codes) t WHERE t.value >= :tlo "
-        "AND t.value < :thi) OR e.id IN (SELECT h.envoy_id FROM leaflet_handouts h WHERE "
-        f"{live('h')} AND {in_unit('h.unit_code')} AND {handout_in_year('+')}))"
+        f"(EXISTS (SELECT 1 FROM {dialect.json_each(engine, 'e.township_codes', 't')} "
+        "WHERE t.value >= :tlo AND t.value < :thi) OR e.id IN (SELECT h.envoy_id FROM "
+        f"leaflet_handouts h WHERE {live('h')} AND {in_unit('h.unit_code')} "
+        f"AND {handout_in_year('+', engine)}))"
     )
 
 

@@ -4,9 +4,12 @@ server/figures/counted.py's."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from server.figures.counted import HANDOUT_COUNTED_AT, local_month
+from server.store import dialect
+from server.store.dialect import Engine
 
 TOTAL = ""  # the group key of an ungrouped figure
 
@@ -48,45 +51,50 @@ def village_of(expr: str) -> str:
     return f"CASE WHEN substr({expr}, 10, 3) != '000' THEN {expr} END"
 
 
-DIMENSIONS: dict[str, Dimension] = {
-    "total": Dimension("total", "''", "''", "''", "''"),
-    # A province's counties and cities (issue 23: the province's pages show every county).
-    "city": _by_level("city", 4),
-    "county": _by_level("county", 6),
-    "township": Dimension(
-        "township",
-        township_of("s.unit_code"),
-        township_of("s.unit_code"),
-        township_of("coalesce(h.unit_code, hs.unit_code)"),
-        township_of("p.village_code"),
-    ),
-    "village": Dimension(
-        "village",
-        village_of("s.unit_code"),
-        village_of("s.unit_code"),
-        village_of("coalesce(h.unit_code, hs.unit_code)"),
-        village_of("p.village_code"),
-    ),
-    "envoy": Dimension("envoy", "s.lead_envoy_id", "s.lead_envoy_id", "h.envoy_id", "p.envoy_id"),
-    "month": Dimension(
-        "month",
-        local_month("s.starts_at"),
-        local_month("s.starts_at"),
-        local_month(HANDOUT_COUNTED_AT),
-        "CAST(strftime('%m', p.established_on) AS INTEGER)",
-    ),
-    "technology": Dimension(
-        "technology",
-        "t.value",
-        "t.value",
-        None,
-        "t.value",
-        # LEFT: records naming no technology stay in, under a None key.
-        session_join="LEFT JOIN json_each(s.technology_ids) t",
-        plot_join="LEFT JOIN json_each(p.technology_ids) t",
-    ),
-    "kind": Dimension("kind", "s.kind", "s.kind", "hs.kind", None),
-    "gender": Dimension(
-        "gender", None, "coalesce(f.gender, 'unspecified')", None, None, needs_farmer=True
-    ),
-}
+@functools.cache
+def dimensions(engine: Engine) -> dict[str, Dimension]:
+    """The dimensions by name, in the SQL of `engine` (dialect.engine_of(db))."""
+    return {
+        "total": Dimension("total", "''", "''", "''", "''"),
+        # A province's counties and cities (issue 23: the province's pages show every county).
+        "city": _by_level("city", 4),
+        "county": _by_level("county", 6),
+        "township": Dimension(
+            "township",
+            township_of("s.unit_code"),
+            township_of("s.unit_code"),
+            township_of("coalesce(h.unit_code, hs.unit_code)"),
+            township_of("p.village_code"),
+        ),
+        "village": Dimension(
+            "village",
+            village_of("s.unit_code"),
+            village_of("s.unit_code"),
+            village_of("coalesce(h.unit_code, hs.unit_code)"),
+            village_of("p.village_code"),
+        ),
+        "envoy": Dimension(
+            "envoy", "s.lead_envoy_id", "s.lead_envoy_id", "h.envoy_id", "p.envoy_id"
+        ),
+        "month": Dimension(
+            "month",
+            local_month("s.starts_at", engine),
+            local_month("s.starts_at", engine),
+            local_month(HANDOUT_COUNTED_AT, engine),
+            dialect.date_month(engine, "p.established_on"),
+        ),
+        "technology": Dimension(
+            "technology",
+            "t.value",
+            "t.value",
+            None,
+            "t.value",
+            # LEFT: records naming no technology stay in, under a None key.
+            session_join=f"LEFT JOIN {dialect.json_each(engine, 's.technology_ids', 't')} ON true",
+            plot_join=f"LEFT JOIN {dialect.json_each(engine, 'p.technology_ids', 't')} ON true",
+        ),
+        "kind": Dimension("kind", "s.kind", "s.kind", "hs.kind", None),
+        "gender": Dimension(
+            "gender", None, "coalesce(f.gender, 'unspecified')", None, None, needs_farmer=True
+        ),
+    }

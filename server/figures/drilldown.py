@@ -15,6 +15,8 @@ from sqlite_utils import Database
 
 from server.figures import counted
 from server.figures.counted import HANDOUT_COUNTED_AT, Scope, local_month
+from server.store import dialect
+from server.store.dialect import Engine
 from shared.errors import TianjianError
 
 KINDS = ("sessions", "checkins", "handouts", "plots")
@@ -53,7 +55,7 @@ class Page:
     sums: dict[str, float] = field(default_factory=dict)
 
 
-def _session_where(scope: Scope, filters: Filters, params: dict[str, Any]) -> str:
+def _session_where(scope: Scope, filters: Filters, params: dict[str, Any], engine: Engine) -> str:
     where = [
         counted.live("s"),
         counted.in_unit("s.unit_code"),
@@ -63,7 +65,8 @@ def _session_where(scope: Scope, filters: Filters, params: dict[str, Any]) -> st
         # The envoy's co-run sessions: someone else's to count, listed for the envoy to see.
         where.append(
             "s.lead_envoy_id != :envoy AND EXISTS "
-            "(SELECT 1 FROM json_each(s.co_envoy_ids) c WHERE c.value = :envoy)"
+            f"(SELECT 1 FROM {dialect.json_each(engine, 's.co_envoy_ids', 'c')} "
+            "WHERE c.value = :envoy)"
         )
     elif scope.envoy_id:
         where.append("s.lead_envoy_id = :envoy")
@@ -73,10 +76,13 @@ def _session_where(scope: Scope, filters: Filters, params: dict[str, Any]) -> st
         where.append("s.kind = :kind")
         params["kind"] = filters.kind
     if filters.month:
-        where.append(f"{local_month('s.starts_at')} = :month")
+        where.append(f"{local_month('s.starts_at', engine)} = :month")
         params["month"] = filters.month
     if filters.technology:
-        where.append("EXISTS (SELECT 1 FROM json_each(s.technology_ids) t WHERE t.value = :tech)")
+        where.append(
+            f"EXISTS (SELECT 1 FROM {dialect.json_each(engine, 's.technology_ids', 't')} "
+            "WHERE t.value = :tech)"
+        )
         params["tech"] = filters.technology
     if filters.session:
         where.append("s.id = :session")
@@ -88,9 +94,10 @@ def sessions(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
     """Keys: id, starts_at, kind, title, unit_code, unit, place, envoy_id, envoy,
     reported_headcount, checkins (named, not withdrawn), display_boards, photos (live)."""
     params = scope.params()
-    where = _session_where(scope, filters, params)
+    engine = dialect.engine_of(db)
+    where = _session_where(scope, filters, params, engine)
     if filters.search:
-        where += " AND (s.title LIKE :q OR s.place LIKE :q)"
+        where += " AND (lower(s.title) LIKE lower(:q) OR lower(s.place) LIKE lower(:q))"
         params["q"] = f"%{filters.search}%"
     # Headcounts as progress counts them: typed headcounts of trainings, a TV lecture's
     # audience estimate apart (server.figures, never added to people trained).
@@ -101,8 +108,8 @@ def sessions(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
     ).fetchone()
     # Technologies promoted count distinct technologies, not sessions: say how many these are.
     [technologies] = db.execute(
-        "SELECT count(DISTINCT t.value) FROM sessions s CROSS JOIN json_each(s.technology_ids) t "
-        f"WHERE {where}",
+        "SELECT count(DISTINCT t.value) FROM sessions s "
+        f"CROSS JOIN {dialect.json_each(engine, 's.technology_ids', 't')} WHERE {where}",
         params,
     ).fetchone()
     rows = list(
@@ -129,13 +136,14 @@ def checkins(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
     unit, envoy, farmer_id (the person, after merges), farmer, mobile, gender, birth_year,
     village."""
     params = scope.params()
-    where = _session_where(scope, filters, params)
+    engine = dialect.engine_of(db)
+    where = _session_where(scope, filters, params, engine)
     where += f" AND {counted.trains('s')} AND {counted.live('a')} AND {counted.live('f0')}"
     if filters.gender:
         where += " AND coalesce(f.gender, 'unspecified') = :gender"
         params["gender"] = filters.gender
     if filters.search:
-        where += " AND (f.name LIKE :q OR s.title LIKE :q)"
+        where += " AND (lower(f.name) LIKE lower(:q) OR lower(s.title) LIKE lower(:q))"
         params["q"] = f"%{filters.search}%"
     source = (
         "FROM sessions s JOIN attendances a ON a.session_id = s.id "
@@ -174,7 +182,7 @@ def handouts(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
     where = [counted.counted_handouts(scope)]
     if filters.month:
         # A correction in the month of the hand-out it corrects, as the figures count it.
-        where.append(f"{local_month(HANDOUT_COUNTED_AT)} = :month")
+        where.append(f"{local_month(HANDOUT_COUNTED_AT, dialect.engine_of(db))} = :month")
         params["month"] = filters.month
     if filters.kind:
         where.append("hs.kind = :kind")
@@ -183,7 +191,7 @@ def handouts(db: Database, scope: Scope, filters: Filters, limit: int, offset: i
         where.append("h.session_id = :session")
         params["session"] = filters.session
     if filters.search:
-        where.append("t.title LIKE :q")
+        where.append("lower(t.title) LIKE lower(:q)")
         params["q"] = f"%{filters.search}%"
     source = (
         "FROM leaflet_handouts h LEFT JOIN sessions hs ON hs.id = h.session_id "
@@ -213,15 +221,19 @@ def plots(db: Database, scope: Scope, filters: Filters, limit: int, offset: int)
     """Keys: id, established_on, village_code, village, host_name, crop, variety, area_mu,
     target_yield_kg_per_mu, latest_yield_kg_per_mu, envoy."""
     params = scope.params()
+    engine = dialect.engine_of(db)
     where = [counted.counted_plots(replace(scope, exclude_questioned=False))]
     if filters.month:
-        where.append("CAST(substr(p.established_on, 6, 2) AS INTEGER) = :month")
+        where.append(f"{dialect.date_month(engine, 'p.established_on')} = :month")
         params["month"] = filters.month
     if filters.technology:
-        where.append("EXISTS (SELECT 1 FROM json_each(p.technology_ids) t WHERE t.value = :tech)")
+        where.append(
+            f"EXISTS (SELECT 1 FROM {dialect.json_each(engine, 'p.technology_ids', 't')} "
+            "WHERE t.value = :tech)"
+        )
         params["tech"] = filters.technology
     if filters.search:
-        where.append("(p.host_name LIKE :q OR p.crop LIKE :q)")
+        where.append("(lower(p.host_name) LIKE lower(:q) OR lower(p.crop) LIKE lower(:q))")
         params["q"] = f"%{filters.search}%"
     condition = " AND ".join(where)
     total, area, varieties = db.execute(

@@ -12,6 +12,7 @@ from server.figures.counted import Scope
 from server.figures.drilldown import Filters, Page
 from server.figures.performance import evidence_day_rows, record_rows, service_day_rows
 from server.figures.questioned import under_question
+from server.store import dialect
 from shared.choices import RECORD_KINDS, words
 from shared.errors import TianjianError
 from shared.review_status import LABELS
@@ -38,16 +39,19 @@ def days(db: Database, scope: Scope, filters: Filters, limit: int, offset: int) 
     sessions_co_run, observations, what (session titles and observed plots), verified (1 when
     the day has evidence: server.figures.performance.evidence_day_rows)."""
     params = _params(scope)
-    rows_sql = service_day_rows("= :envoy")
-    evidence = f"SELECT day FROM ({evidence_day_rows('= :envoy')})"
+    engine = dialect.engine_of(db)
+    rows_sql = service_day_rows("= :envoy", engine)
+    evidence = f"SELECT day FROM ({evidence_day_rows('= :envoy', engine)}) AS ev"
     # Verified days only: the claimed days with evidence (performance.verified_day_rows).
     where = f" WHERE day IN ({evidence})" if filters.verified else ""
-    total = db.execute(f"SELECT count(DISTINCT day) FROM ({rows_sql}){where}", params).fetchone()[0]
+    total = db.execute(
+        f"SELECT count(DISTINCT day) FROM ({rows_sql}) AS sd{where}", params
+    ).fetchone()[0]
     rows = list(
         db.query(
             "SELECT day, sum(led) AS sessions_led, sum(co_run) AS sessions_co_run, "
-            "sum(observed) AS observations, group_concat(what, '；') AS what, "
-            f"day IN ({evidence}) AS verified FROM ({rows_sql}){where} "
+            f"sum(observed) AS observations, {dialect.group_concat(engine, 'what', '；')} AS what, "
+            f"CASE WHEN day IN ({evidence}) THEN 1 ELSE 0 END AS verified FROM ({rows_sql}) AS sd{where} "
             "GROUP BY day ORDER BY day DESC LIMIT :limit OFFSET :offset",
             {**params, "limit": limit, "offset": offset},
         )

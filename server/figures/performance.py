@@ -19,8 +19,10 @@ from sqlite_utils import Database
 
 from server.figures import counted, questioned
 from server.figures.count import SCAN_FROM_SESSIONS
-from server.figures.counted import SESSION_CHECKINS, Scope, envoys_in_unit
+from server.figures.counted import Scope, envoys_in_unit
 from server.reference.lookups import envoy_by_id, unit_scope
+from server.store import dialect
+from server.store.dialect import Engine
 from shared.choices import SESSION_KIND_LABELS
 from shared.clock import to_iso, utc_now
 
@@ -170,7 +172,11 @@ def performance(
 # ---------------------------------------------------------------- the families
 
 
-CHOSEN = "IN (SELECT value FROM json_each(:envoys))"
+def chosen(engine: Engine) -> str:
+    """SQL on an envoy id column: one of the envoys listed (the JSON parameter :envoys)."""
+    return f"IN (SELECT t.value FROM {dialect.json_each(engine, ':envoys', 't')})"
+
+
 SESSION_YEAR = f"{counted.live('s')} AND {counted.session_in_year('s')}"
 
 
@@ -180,7 +186,7 @@ def _envoys(db: Database, scope: Scope, params: dict[str, Any]) -> dict[str, Env
     envoy = " AND e.id = :envoy" if scope.envoy_id else ""
     sql = (
         "SELECT e.id, e.name, e.township_codes FROM envoys e "
-        f"WHERE {envoys_in_unit(scope)}{envoy} ORDER BY e.name, e.id"
+        f"WHERE {envoys_in_unit(scope, dialect.engine_of(db))}{envoy} ORDER BY e.name, e.id"
     )
     rows = {}
     for envoy_id, name, codes in db.execute(sql, params):
@@ -198,7 +204,7 @@ def _sessions(db: Database, params: dict[str, Any], rows: Rows) -> None:
     sql = (
         f"SELECT s.lead_envoy_id, s.kind, count(*), "
         f"sum({counted.reported_headcount('s')}) FROM sessions s "
-        f"WHERE {SESSION_YEAR} AND s.lead_envoy_id {CHOSEN} GROUP BY 1, 2"
+        f"WHERE {SESSION_YEAR} AND s.lead_envoy_id {chosen(dialect.engine_of(db))} GROUP BY 1, 2"
     )
     for envoy_id, kind, count, reported in db.execute(sql, params):
         row = rows[envoy_id]
@@ -212,20 +218,21 @@ def _checkins(db: Database, params: dict[str, Any], rows: Rows) -> None:
 
     Check-ins come back as (session, farmer) only, the session's envoy looked up in a dict:
     a few sessions reach theirs through the index on attendance ids, many by one scan."""
+    engine = dialect.engine_of(db)
     sessions = (
         "s AS MATERIALIZED (SELECT s.id FROM sessions s WHERE "
-        f"{SESSION_YEAR} AND {counted.trains('s')} AND s.lead_envoy_id {CHOSEN})"
+        f"{SESSION_YEAR} AND {counted.trains('s')} AND s.lead_envoy_id {chosen(engine)})"
     )
     lead = dict(
         db.execute(
             "SELECT s.id, s.lead_envoy_id FROM sessions s WHERE "
-            f"{SESSION_YEAR} AND {counted.trains('s')} AND s.lead_envoy_id {CHOSEN}",
+            f"{SESSION_YEAR} AND {counted.trains('s')} AND s.lead_envoy_id {chosen(engine)}",
             params,
         ).fetchall()
     )
     kept = counted.checkin_counts("a")
     if len(lead) <= SCAN_FROM_SESSIONS:
-        source = f"FROM s CROSS JOIN {SESSION_CHECKINS.format(a='a', s='s')} WHERE {kept}"
+        source = f"FROM s {counted.session_checkins(engine)} WHERE {kept}"
     else:
         source = f"FROM attendances a WHERE {kept} AND a.session_id IN (SELECT id FROM s)"
     sql = f"WITH {sessions} SELECT a.session_id, a.farmer_id {source}"
@@ -249,17 +256,17 @@ def _checkins(db: Database, params: dict[str, Any], rows: Rows) -> None:
         rows[envoy_id].trainees = len(people[envoy_id])
 
 
-def service_day_rows(envoy: str) -> str:
+def service_day_rows(envoy: str, engine: Engine) -> str:
     """SELECT (envoy, day, led, co_run, observed, what, record) of each session led or co-run
     and each plot observation in the year, for envoys matching `envoy` (SQL on an envoy id column, e.g.
-    CHOSEN or `= :envoy`); days are China-time dates."""
-    day = "date(s.starts_at, '+8 hours')"
+    chosen(engine) or `= :envoy`); days are China-time dates."""
+    day = dialect.china_date(engine, "s.starts_at")
     return (
         f"SELECT s.lead_envoy_id AS envoy, {day} AS day, 1 AS led, 0 AS co_run, 0 AS observed, "
         f"s.title AS what, s.id AS record FROM sessions s WHERE {SESSION_YEAR} "
         f"AND s.lead_envoy_id {envoy} UNION ALL SELECT c.value, {day}, 0, 1, 0, s.title, s.id "
-        "FROM sessions s "
-        f"CROSS JOIN json_each(s.co_envoy_ids) c WHERE {SESSION_YEAR} AND s.co_envoy_ids != '[]' "
+        f"FROM sessions s CROSS JOIN {dialect.json_each(engine, 's.co_envoy_ids', 'c')} "
+        f"WHERE {SESSION_YEAR} AND s.co_envoy_ids != '[]' "
         f"AND c.value != s.lead_envoy_id AND c.value {envoy} "
         "UNION ALL SELECT o.envoy_id, o.observed_on, 0, 0, 1, "
         "p.crop || '（' || p.host_name || '）', o.id FROM plot_observations o JOIN plots p ON p.id = o.plot_id "
@@ -271,41 +278,47 @@ def service_day_rows(envoy: str) -> str:
 def _service_days(db: Database, params: dict[str, Any], rows: Rows) -> None:
     """Distinct days with a session led or co-run or an observation; and, from the same rows,
     the sessions co-run (the envoy a co-envoy, someone else leading)."""
+    engine = dialect.engine_of(db)
     sql = (
         "SELECT envoy, count(DISTINCT day), count(DISTINCT CASE WHEN co_run = 1 THEN record END) "
-        f"FROM ({service_day_rows(CHOSEN)}) GROUP BY envoy"
+        f"FROM ({service_day_rows(chosen(engine), engine)}) AS sd GROUP BY envoy"
     )
     for envoy_id, days, co_run in db.execute(sql, params):
         rows[envoy_id].service_days = days
         rows[envoy_id].co_run = co_run
 
 
-def evidence_day_rows(envoy: str) -> str:
+def evidence_day_rows(envoy: str, engine: Engine) -> str:
     """SELECT (envoy, day) of each China-time day the year gives evidence of an envoy's work,
     for envoys matching `envoy`: named check-ins (live, `counted.has_checkins`) at a session
     the envoy led, on the session's day; or a live photo of theirs both timed (the camera's
     `taken_at`) and placed (latitude and longitude), on the day it was taken."""
     return (
-        "SELECT s.lead_envoy_id AS envoy, date(s.starts_at, '+8 hours') AS day FROM sessions s "
-        f"WHERE {SESSION_YEAR} AND s.lead_envoy_id {envoy} AND {counted.has_checkins('s')} "
-        "UNION SELECT ph.envoy_id, date(ph.taken_at, '+8 hours') FROM photos ph "
+        f"SELECT s.lead_envoy_id AS envoy, {dialect.china_date(engine, 's.starts_at')} AS day "
+        f"FROM sessions s WHERE {SESSION_YEAR} AND s.lead_envoy_id {envoy} "
+        f"AND {counted.has_checkins('s', engine=engine)} "
+        f"UNION SELECT ph.envoy_id, {dialect.china_date(engine, 'ph.taken_at')} FROM photos ph "
         f"WHERE {counted.live('ph')} AND ph.taken_at >= :start AND ph.taken_at < :end "
         "AND ph.latitude IS NOT NULL AND ph.longitude IS NOT NULL "
         f"AND ph.envoy_id {envoy}"
     )
 
 
-def verified_day_rows(envoy: str) -> str:
+def verified_day_rows(envoy: str, engine: Engine) -> str:
     """SELECT (envoy, day), distinct: the service days (`service_day_rows`, the days claimed)
     that have evidence (`evidence_day_rows`): verified service days, 服务签到天数."""
     return (
-        f"SELECT envoy, day FROM ({service_day_rows(envoy)}) "
-        f"INTERSECT SELECT envoy, day FROM ({evidence_day_rows(envoy)})"
+        f"SELECT envoy, day FROM ({service_day_rows(envoy, engine)}) AS sd "
+        f"INTERSECT SELECT envoy, day FROM ({evidence_day_rows(envoy, engine)}) AS ev"
     )
 
 
 def _verified_days(db: Database, params: dict[str, Any], rows: Rows) -> None:
-    sql = f"SELECT envoy, count(*) FROM ({verified_day_rows(CHOSEN)}) GROUP BY envoy"
+    engine = dialect.engine_of(db)
+    sql = (
+        f"SELECT envoy, count(*) FROM ({verified_day_rows(chosen(engine), engine)}) AS vd "
+        "GROUP BY envoy"
+    )
     for envoy_id, days in db.execute(sql, params):
         rows[envoy_id].verified_days = days
 
@@ -320,7 +333,7 @@ def _handouts(db: Database, params: dict[str, Any], rows: Rows) -> None:
         f"SELECT h.envoy_id, sum(h.copies) FROM leaflet_handouts h "
         f"LEFT JOIN sessions hs ON hs.id = h.session_id WHERE {counted.live('h')} "
         f"AND {counted.handout_in_year()} AND {HANDOUT_PLACED} "
-        f"AND h.envoy_id {CHOSEN} GROUP BY 1"
+        f"AND h.envoy_id {chosen(dialect.engine_of(db))} GROUP BY 1"
     )
     for envoy_id, copies in db.execute(sql, params):
         rows[envoy_id].leaflets = copies or 0
@@ -330,7 +343,7 @@ def _plots(db: Database, params: dict[str, Any], rows: Rows) -> None:
     sql = (
         f"SELECT p.envoy_id, count(*), coalesce(sum(p.area_mu), 0) FROM plots p "
         f"WHERE {counted.live('p')} AND {counted.plot_in_year()} "
-        f"AND p.envoy_id {CHOSEN} GROUP BY 1"
+        f"AND p.envoy_id {chosen(dialect.engine_of(db))} GROUP BY 1"
     )
     for envoy_id, count, area in db.execute(sql, params):
         rows[envoy_id].plots = count
@@ -360,16 +373,17 @@ def record_rows(envoy: str) -> str:
 def _records(db: Database, params: dict[str, Any], rows: Rows) -> None:
     """The envoy's records of the year, and how many of them are under question now: the
     questioned side starts from the reviews under question (few) rather than every record."""
-    sql = f"SELECT envoy_id, count(*) FROM ({record_rows(CHOSEN)}) GROUP BY 1"
+    engine = dialect.engine_of(db)
+    sql = f"SELECT envoy_id, count(*) FROM ({record_rows(chosen(engine))}) AS rr GROUP BY 1"
     for envoy_id, count in db.execute(sql, params):
         rows[envoy_id].records = count
     under = " UNION ALL ".join(
         f"SELECT t.envoy_id FROM reviews r JOIN {table} t ON t.id = r.record_id "
         f"WHERE r.record_kind = '{kind}' AND {questioned.under_question('r.status')} AND {_dated(kind, 't')} "
-        f"AND t.envoy_id {CHOSEN}"
+        f"AND t.envoy_id {chosen(engine)}"
         for kind, (table, *_rest) in RECORD_DATES.items()
     )
     for envoy_id, count in db.execute(
-        f"SELECT envoy_id, count(*) FROM ({under}) GROUP BY 1", params
+        f"SELECT envoy_id, count(*) FROM ({under}) AS uq GROUP BY 1", params
     ):
         rows[envoy_id].questioned = count

@@ -36,7 +36,7 @@ def ids(kind: str) -> str:
 
 
 def flag(kind: str, column: str) -> str:
-    """SQL true (1) when the record whose id is `column` is under question."""
+    """SQL true when the record whose id is `column` is under question."""
     return f"({column} IN ({ids(kind)}))"
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from server.figures import counted, questioned
+from server.store import dialect
 from shared import protocol as p
 
 TOWNSHIP_DIGITS = 9
@@ -50,9 +51,11 @@ def received(
         return round(float(row[0]), 2)
     township = prefix[:TOWNSHIP_DIGITS]
     params["lo"], params["hi"] = _range(township if len(prefix) > TOWNSHIP_DIGITS else prefix)
+    engine = dialect.engine_of(db)
     row = db.execute(
-        per_envoy + "SELECT coalesce(sum(r.c * 1.0 / json_array_length(e.township_codes)), 0) "
-        "FROM r JOIN envoys e ON e.id = r.envoy_id CROSS JOIN json_each(e.township_codes) t "
+        per_envoy + "SELECT coalesce(sum(r.c * 1.0 / "
+        f"{dialect.json_length(engine, 'e.township_codes')}), 0) FROM r JOIN envoys e "
+        f"ON e.id = r.envoy_id CROSS JOIN {dialect.json_each(engine, 'e.township_codes', 't')} "
         "WHERE t.value >= :lo AND t.value < :hi",
         params,
     ).fetchone()
@@ -85,12 +88,14 @@ def shares(
     params: dict[str, Any] = {"day_start": day_start, "day_end": day_end, "envoy": envoy_id}
     params["lo"], params["hi"] = _range(prefix[:TOWNSHIP_DIGITS]) if prefix else ("", ":")
     envoy = " AND envoy_id = :envoy" if envoy_id else ""
+    engine = dialect.engine_of(db)
+    codes = "coalesce(e.township_codes, '[]')"
     rows = db.execute(
         "WITH r AS (SELECT envoy_id, sum(copies) AS c FROM leaflet_receipts lr "
         f"WHERE {counted.counted_receipts('lr')}{envoy} GROUP BY envoy_id) "
         "SELECT r.envoy_id, coalesce(e.name, r.envoy_id), r.c, "
-        "coalesce(json_array_length(e.township_codes), 0), (SELECT count(*) FROM "
-        "json_each(coalesce(e.township_codes, '[]')) t WHERE t.value >= :lo AND t.value < :hi) "
+        f"coalesce({dialect.json_length(engine, 'e.township_codes')}, 0), (SELECT count(*) FROM "
+        f"{dialect.json_each(engine, codes, 't')} WHERE t.value >= :lo AND t.value < :hi) "
         "FROM r LEFT JOIN envoys e ON e.id = r.envoy_id ORDER BY 2, 1",
         params,
     ).fetchall()

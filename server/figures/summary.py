@@ -27,7 +27,7 @@ def leaflets_by_title(db: Database, scope: Scope) -> list[dict[str, Any]]:
             "FROM leaflet_handouts h LEFT JOIN sessions hs ON hs.id = h.session_id "
             "LEFT JOIN leaflet_titles t ON t.id = h.leaflet_title_id "
             f"WHERE {counted.counted_handouts(scope)} "
-            "GROUP BY h.leaflet_title_id ORDER BY copies DESC, t.title",
+            "GROUP BY h.leaflet_title_id, t.title ORDER BY copies DESC, t.title",
             scope.params(),
         )
     )

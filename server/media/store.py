@@ -20,6 +20,8 @@ from server.media.backend import (
     thumb_name,
     thumbs_prefix,
 )
+from server.media.errors import MediaStoreUnavailable
+from server.store.database import is_url
 
 __all__ = ["SHA256", "MediaStore", "media_dir"]
 
@@ -29,6 +31,14 @@ def media_dir(config: Any) -> Path:
     configured = str(config.get("MEDIA_DIR") or "")
     if configured:
         return Path(configured)
+    if is_url(str(config["DATABASE"])):
+        # A database on a server has no folder beside it: the setting must say where.
+        raise MediaStoreUnavailable(
+            "数据库在 PostgreSQL 上时须设置 TIANJIAN_MEDIA_DIR（各应用服务器共享的目录）或 "
+            "TIANJIAN_MEDIA_BACKEND=s3 / with the database on PostgreSQL, set TIANJIAN_MEDIA_DIR "
+            "(a folder every app machine shares) or TIANJIAN_MEDIA_BACKEND=s3",
+            {"TIANJIAN_MEDIA_DIR": "unset"},
+        )
     database = Path(str(config["DATABASE"]))
     return database.with_name(f"{database.stem}-media")
 

@@ -24,6 +24,7 @@ from server.figures.counted import Scope, code_range
 from server.plan import profiles, targets
 from server.plan.progress import judge, progress
 from server.reference.lookups import envoy_by_id, unit_scope
+from server.store import dialect
 from server.summaries import read as summaries_read
 from shared.choices import GENDERS, SESSION_KINDS, words
 from shared.clock import CHINA, to_iso, utc_now
@@ -164,7 +165,8 @@ def _townships(db: Database, keys: list[Any], unit_code: str) -> dict[Any, str]:
     codes = {key: key[:9].ljust(12, "0") for key in keys if key and key != unit_code}
     names = dict(
         db.execute(
-            "SELECT code, name FROM units WHERE code IN (SELECT value FROM json_each(?))",
+            "SELECT code, name FROM units WHERE code IN "
+            f"(SELECT j.value FROM {dialect.json_each(dialect.engine_of(db), '?')})",
             [json.dumps(sorted(set(codes.values())))],
         ).fetchall()
     )
@@ -187,7 +189,8 @@ def _all_keys(db: Database, by: str, prefix: str, year: int) -> list[Any]:
         return [
             row[0]
             for row in db.execute(
-                "SELECT e.id FROM envoys e WHERE EXISTS (SELECT 1 FROM json_each(e.township_codes) t "
+                "SELECT e.id FROM envoys e WHERE EXISTS (SELECT 1 FROM "
+                f"{dialect.json_each(dialect.engine_of(db), 'e.township_codes', 't')} "
                 "WHERE t.value >= ? AND t.value < ?) ORDER BY e.name",
                 [lo, hi],
             )

@@ -90,7 +90,9 @@ def set_profile(
     with write_transaction(db):
         before = _stored_shares(db, year, loaded["indicator"])
         db.execute(
-            "INSERT OR REPLACE INTO target_profiles (year, indicator, shares, set_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO target_profiles (year, indicator, shares, set_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (year, indicator) DO UPDATE SET shares = excluded.shares, "
+            "set_at = excluded.set_at",
             [year, loaded["indicator"] or "", json.dumps(fractions), to_iso(utc_now())],
         )
         _audit(db, by, year, loaded["indicator"], before, fractions)

@@ -266,8 +266,13 @@ def _write(db: Database, targets: list[dict[str, Any]]) -> list[Target]:
             envoy_id=loaded["envoy_id"],
         )
         db.execute(
-            "INSERT OR REPLACE INTO targets (id, year, unit_code, indicator, comparator, value, "
-            "basis, growth_percent, envoy_id, server_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO targets (id, year, unit_code, indicator, comparator, value, basis, "
+            "growth_percent, envoy_id, server_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET year = excluded.year, unit_code = excluded.unit_code, "
+            "indicator = excluded.indicator, comparator = excluded.comparator, "
+            "value = excluded.value, basis = excluded.basis, "
+            "growth_percent = excluded.growth_percent, envoy_id = excluded.envoy_id, "
+            "server_seq = excluded.server_seq",
             [
                 target.id,
                 target.year,

@@ -26,6 +26,7 @@ from sqlite_utils import Database
 from server.figures import counted
 from server.figures.counted import Scope, code_range
 from server.settings import default
+from server.store import dialect
 from shared.clock import to_iso
 
 SHARED_ADDRESS = "shared_address"
@@ -80,15 +81,18 @@ def shared_addresses(db: Database, scope: Scope, min_farmers: int) -> list[Sessi
     """Sessions where one address checked in `min_farmers` or more distinct farmers; the
     largest such count is the flag's value. The partial index of m011 holds only check-ins
     with a `net`."""
+    by_net = dialect.indexed_by(dialect.engine_of(db), "idx_attendances_session_net")
     sql = (
         "WITH netted AS (SELECT a.session_id, a.net, count(DISTINCT "
         f"{counted.person_of()}) AS farmers FROM sessions s "
-        "JOIN attendances a INDEXED BY idx_attendances_session_net ON a.session_id = s.id "
+        f"JOIN attendances a {by_net} ON a.session_id = s.id "
         f"AND a.net IS NOT NULL AND {counted.live('a')} "
         f"LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id WHERE {_sessions(scope)} "
-        "GROUP BY a.session_id, a.net HAVING farmers >= :min_farmers) "
+        f"GROUP BY a.session_id, a.net HAVING count(DISTINCT {counted.person_of()}) >= :min_farmers) "
         "SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at, max(n.farmers) "
-        "FROM netted n JOIN sessions s ON s.id = n.session_id GROUP BY s.id ORDER BY s.starts_at"
+        "FROM netted n JOIN sessions s ON s.id = n.session_id "
+        # Every column selected is grouped: sessions' key is server_seq, not id.
+        "GROUP BY s.id, s.lead_envoy_id, s.unit_code, s.starts_at ORDER BY s.starts_at"
     )
     params = {**scope.params(), "min_farmers": max(1, min_farmers)}
     return [
@@ -111,10 +115,12 @@ def bursts(db: Database, scope: Scope, count: int, seconds: int) -> list[Session
     check-ins found in any such span. Self check-ins are those with a `phone` (every one since
     m010; `net` came with it), read by its partial index; a window function counts, for each,
     the session's self check-ins in the `seconds` from it."""
+    engine = dialect.engine_of(db)
     sql = (
         "WITH timed AS (SELECT a.session_id, count(*) OVER (PARTITION BY a.session_id "
-        "ORDER BY unixepoch(a.checked_in_at) RANGE BETWEEN CURRENT ROW AND :seconds FOLLOWING) "
-        "AS n FROM sessions s JOIN attendances a INDEXED BY idx_attendances_session_phone "
+        f"ORDER BY {dialect.epoch_seconds(engine, 'a.checked_in_at')} "
+        "RANGE BETWEEN CURRENT ROW AND :seconds FOLLOWING) AS n FROM sessions s JOIN attendances a "
+        f"{dialect.indexed_by(engine, 'idx_attendances_session_phone')} "
         f"ON a.session_id = s.id AND a.phone IS NOT NULL AND {counted.live('a')} "
         f"WHERE {_sessions(scope)}), "
         "most AS (SELECT session_id, max(n) AS n FROM timed GROUP BY session_id "
@@ -157,8 +163,9 @@ def one_time_farmers(
     candidates = {
         row[0]
         for row in db.execute(
-            "SELECT a.session_id FROM sessions s JOIN attendances a INDEXED BY "
-            "idx_attendances_session_phone ON a.session_id = s.id AND a.phone IS NOT NULL "
+            "SELECT a.session_id FROM sessions s JOIN attendances a "
+            f"{dialect.indexed_by(dialect.engine_of(db), 'idx_attendances_session_phone')} "
+            "ON a.session_id = s.id AND a.phone IS NOT NULL "
             f"AND {counted.live('a')} WHERE {_sessions(scope)} GROUP BY a.session_id "
             "HAVING count(DISTINCT a.farmer_id) >= :min_farmers",
             params,

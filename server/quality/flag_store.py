@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from sqlite_utils import Database
 
 from server.figures.counted import Scope
+from server.store import dialect
 from shared import protocol as p
 from shared.clock import local_date, parse_iso, to_iso, utc_now
 
@@ -88,10 +89,10 @@ def keep(db: Database, year: int, found: Sequence[Raised]) -> int:
     if not found:
         return 0
     raised_at = to_iso(utc_now())
-    before = db.execute("SELECT total_changes()").fetchone()[0]
-    db.conn.executemany(
-        f"INSERT OR IGNORE INTO raised_flags ({', '.join(COLUMNS)}) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    # executemany's rowcount is the rows inserted, summed: the portable total_changes().
+    inserted = db.conn.executemany(
+        f"INSERT INTO raised_flags ({', '.join(COLUMNS)}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, record_id) DO NOTHING",
         [
             (
                 flag.kind,
@@ -109,7 +110,7 @@ def keep(db: Database, year: int, found: Sequence[Raised]) -> int:
             for flag in found
         ],
     )
-    return int(db.execute("SELECT total_changes()").fetchone()[0] - before)
+    return int(inserted.rowcount)
 
 
 def unkept(db: Database, found: Sequence[Raised]) -> list[Raised]:
@@ -117,11 +118,14 @@ def unkept(db: Database, found: Sequence[Raised]) -> list[Raised]:
     if not found:
         return []
     keys = json.dumps([[flag.kind, flag.record_id] for flag in found])
+    engine = dialect.engine_of(db)
+    kind_of, id_of = (dialect.json_item(engine, "k.value", i) for i in (0, 1))
     kept = {
         (kind, record_id)
         for kind, record_id in db.execute(
-            "SELECT f.kind, f.record_id FROM raised_flags f JOIN json_each(?) k "
-            "ON f.kind = json_extract(k.value, '$[0]') AND f.record_id = json_extract(k.value, '$[1]')",
+            "SELECT f.kind, f.record_id FROM raised_flags f "
+            f"JOIN {dialect.json_items(engine, '?', 'k')} ON f.kind = {kind_of} "
+            f"AND f.record_id = {id_of}",
             [keys],
         )
     }
@@ -151,7 +155,8 @@ def _live(db: Database, kept: list[Kept], record_kind: str) -> set[str]:
     return {
         row[0]
         for row in db.execute(
-            f"SELECT id FROM {table} WHERE deleted = 0 AND id IN (SELECT value FROM json_each(?))",
+            f"SELECT id FROM {table} WHERE deleted = 0 AND id IN "
+            f"(SELECT j.value FROM {dialect.json_each(dialect.engine_of(db), '?')})",
             [ids],
         )
     }
@@ -174,13 +179,12 @@ def touched_scopes(
     """The county-years whose outliers a push's records can change, each with the kinds of
     record it brought there (only those measures need judging again)."""
     found: dict[tuple[int, str], set[str]] = {}
+    listed = f"(SELECT j.value FROM {dialect.json_each(dialect.engine_of(db), '?')})"
     for kind, sql in _PLACE.items():
         ids = list(dirty.get(kind, ()))
         if not ids:
             continue
-        for at, unit in db.execute(
-            sql + "(SELECT value FROM json_each(?))", [json.dumps(ids)]
-        ).fetchall():
+        for at, unit in db.execute(sql + listed, [json.dumps(ids)]).fetchall():
             if at and unit:
                 found.setdefault((_year_of(at), unit[:6]), set()).add(kind)
     return [

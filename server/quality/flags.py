@@ -47,6 +47,7 @@ from server.quality.outlier_stats import (
 )
 from server.quality.photo_flags import PhotoRules, photo_rules_of
 from server.settings import default
+from server.store import dialect
 from server.store.db import write_transaction
 from shared import protocol as p
 from shared.clock import local_date, parse_iso, to_iso
@@ -114,7 +115,7 @@ def outliers(
     for measure in MEASURES:
         if kinds is not None and measure.record_kind not in kinds:
             continue
-        candidates = values(db, scope, measure.sql_of(scope))
+        candidates = values(db, scope, measure.sql_of(scope, dialect.engine_of(db)))
         population = baseline(db, scope, measure.sql_of, candidates)
         counties, envoys = usuals(population, False), usuals(population, True)
         for value in candidates:
@@ -144,11 +145,13 @@ def outliers(
 
 def empty_sessions(db: Database, scope: Scope, now: datetime) -> list[Flag]:
     """Sessions (TV lectures aside) that have started, with no check-in and no headcount."""
+    engine = dialect.engine_of(db)
     sql = (
         "SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at FROM sessions s "
         # Unary + on starts_at: read the unit's (or the envoy's) index, not the whole year's.
-        f"WHERE {counted.counted_sessions(scope, 's', plus='+')} AND {counted.trains('s')} "
-        f"AND s.reported_headcount IS NULL AND NOT {counted.has_checkins('s')}"
+        f"WHERE {counted.counted_sessions(scope, 's', plus='+', engine=engine)} "
+        f"AND {counted.trains('s')} AND s.reported_headcount IS NULL "
+        f"AND NOT {counted.has_checkins('s', engine=engine)}"
     )
     reason = "培训无人签到，也未上报人数 / session with no check-ins and no reported headcount"
     # One upper bound on starts_at (the year's end or now), so the unit's index is read.
@@ -166,7 +169,8 @@ def far_from_target(db: Database, scope: Scope, ratio: float) -> list[Flag]:
     each one's observations by the index on plot_id."""
     sql = (
         "SELECT o.id, o.envoy_id, p.village_code, o.observed_on, o.yield_kg_per_mu, "
-        "p.target_yield_kg_per_mu FROM plots p CROSS JOIN plot_observations o ON o.plot_id = p.id "
+        f"p.target_yield_kg_per_mu FROM plots p {dialect.join_in_order(dialect.engine_of(db))} "
+        "plot_observations o ON o.plot_id = p.id "
         f"WHERE {counted.live('o')} AND {counted.live('p')} AND o.yield_kg_per_mu IS NOT NULL "
         "AND p.target_yield_kg_per_mu > 0 AND o.observed_on >= :day_start "
         "AND o.observed_on < :day_end AND p.village_code >= :lo AND p.village_code < :hi "
@@ -203,17 +207,15 @@ def far_from_target(db: Database, scope: Scope, ratio: float) -> list[Flag]:
 def with_names_and_reviews(db: Database, flags: list[Flag]) -> list[Flag]:
     """Each flag with its envoy's name and its record's present review status."""
     envoy_ids = json.dumps(sorted({flag.envoy_id for flag in flags}))
+    listed = f"(SELECT j.value FROM {dialect.json_each(dialect.engine_of(db), '?')})"
     names = dict(
-        db.execute(
-            "SELECT id, name FROM envoys WHERE id IN (SELECT value FROM json_each(?))", [envoy_ids]
-        ).fetchall()
+        db.execute(f"SELECT id, name FROM envoys WHERE id IN {listed}", [envoy_ids]).fetchall()
     )
     reviews: dict[tuple[str, str], str] = {}
     for record_kind in sorted({flag.record_kind for flag in flags}):
         ids = json.dumps([flag.record_id for flag in flags if flag.record_kind == record_kind])
         for record_id, status in db.execute(
-            "SELECT record_id, status FROM reviews WHERE record_kind = ? "
-            "AND record_id IN (SELECT value FROM json_each(?))",
+            f"SELECT record_id, status FROM reviews WHERE record_kind = ? AND record_id IN {listed}",
             [record_kind, ids],
         ):
             reviews[(record_kind, record_id)] = status

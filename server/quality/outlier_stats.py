@@ -15,6 +15,8 @@ from sqlite_utils import Database
 
 from server.figures import counted
 from server.figures.counted import Scope
+from server.store import dialect
+from server.store.dialect import Engine
 from shared import protocol as p
 
 # Fewer values than this say nothing about what is usual.
@@ -76,7 +78,7 @@ class Measure:
     en: str
     unit_zh: str
     unit_en: str
-    sql_of: Callable[[Scope], str]
+    sql_of: Callable[[Scope, Engine], str]
 
 
 def usual(values: Sequence[float]) -> Usual:
@@ -93,7 +95,8 @@ def usual(values: Sequence[float]) -> Usual:
 envoy_condition = counted.envoy_is
 
 
-def _plot_area_sql(scope: Scope) -> str:
+def _plot_area_sql(scope: Scope, engine: Engine) -> str:
+    del engine  # the same on every engine
     return (
         "SELECT p.id, p.envoy_id, p.village_code, p.established_on, p.area_mu, '', NULL "
         f"FROM plots p WHERE {counted.counted_plots(replace(scope, exclude_questioned=False))} "
@@ -101,21 +104,21 @@ def _plot_area_sql(scope: Scope) -> str:
     )
 
 
-def _headcount_sql(scope: Scope) -> str:
+def _headcount_sql(scope: Scope, engine: Engine) -> str:
     return (
         "SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at, s.reported_headcount, s.kind, "
-        f"NULL FROM sessions s WHERE {counted.counted_sessions(scope, 's', plus='+')} "
+        f"NULL FROM sessions s WHERE {counted.counted_sessions(scope, 's', '+', engine)} "
         "AND s.reported_headcount IS NOT NULL"
     )
 
 
-def _handout_sql(scope: Scope) -> str:
+def _handout_sql(scope: Scope, engine: Engine) -> str:
     """Hand-outs in one of the scope's villages or at one of its sessions, corrections too
     (folded into their originals afterwards). Two branches, each on its own index; with no
     unit, every hand-out of the year (the envoy's)."""
     common = (
         "FROM leaflet_handouts h LEFT JOIN sessions hs ON hs.id = h.session_id "
-        f"WHERE {counted.live('h')} AND {counted.handout_in_year('+')}"
+        f"WHERE {counted.live('h')} AND {counted.handout_in_year('+', engine)}"
         + envoy_condition("h.envoy_id", scope)
     )
     columns = (
@@ -125,7 +128,7 @@ def _handout_sql(scope: Scope) -> str:
     if not scope.prefix:
         return f"SELECT {columns} {common}"
     # Flags judge every hand-out, questioned ones too: the scope never leaves them out here.
-    return counted.handout_rows(replace(scope, exclude_questioned=False), columns)
+    return counted.handout_rows(replace(scope, exclude_questioned=False), columns, engine)
 
 
 # The kinds of record whose figures outliers judge (a push bringing one is judged at once).
@@ -158,7 +161,7 @@ def values(db: Database, scope: Scope, sql: str) -> list[Value]:
 
 
 def baseline(
-    db: Database, scope: Scope, sql_of: Callable[[Scope], str], candidates: list[Value]
+    db: Database, scope: Scope, sql_of: Callable[[Scope, Engine], str], candidates: list[Value]
 ) -> list[Value]:
     """Every value of the candidates' counties in the year, whoever's: the candidates
     themselves when the scope already holds whole counties of every envoy."""
@@ -167,7 +170,7 @@ def baseline(
     out: list[Value] = []
     for county in sorted({value.county for value in candidates}):
         county_scope = replace(scope, prefix=county, envoy_id=None)
-        out += values(db, county_scope, sql_of(county_scope))
+        out += values(db, county_scope, sql_of(county_scope, dialect.engine_of(db)))
     return out
 
 

@@ -30,6 +30,7 @@ from server.quality import photo_places
 from server.quality.outlier_stats import number_text
 from server.quality.photo_hashes import near_pairs, perceptual_hash
 from server.settings import default
+from server.store import dialect
 from shared import protocol as p
 from shared.clock import local_date, parse_iso, to_iso
 
@@ -96,11 +97,12 @@ def sessions_without_photo(
     no live photo; none unless the bureau asks for photos."""
     if not required:
         return []
+    engine = dialect.engine_of(db)
     sql = (
         "SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at, s.reported_headcount "
-        f"FROM sessions s WHERE {counted.counted_sessions(scope, 's', plus='+')} "
+        f"FROM sessions s WHERE {counted.counted_sessions(scope, 's', plus='+', engine=engine)} "
         f"AND {counted.trains('s')} "
-        f"AND (s.reported_headcount IS NOT NULL OR {counted.has_checkins('s')}) "
+        f"AND (s.reported_headcount IS NOT NULL OR {counted.has_checkins('s', engine=engine)}) "
         "AND NOT EXISTS (SELECT 1 FROM photos ph WHERE ph.subject_kind = 'session' "
         f"AND ph.subject_id = s.id AND {counted.live('ph')}) ORDER BY s.starts_at, s.id"
     )
@@ -119,16 +121,21 @@ def sessions_without_photo(
 def out_of_time(db: Database, scope: Scope, hours: float) -> list[PhotoFlag]:
     """Sessions with a photo taken more than `hours` before the start or after the end (the
     start, with no end); the value is the most hours outside, over the session's photos."""
+    engine = dialect.engine_of(db)
+    starts, taken, ends = (
+        dialect.epoch_seconds(engine, at)
+        for at in ("s.starts_at", "ph.taken_at", "coalesce(s.ends_at, s.starts_at)")
+    )
     outside = (
-        "max((unixepoch(s.starts_at) - unixepoch(ph.taken_at)), "
-        "(unixepoch(ph.taken_at) - unixepoch(coalesce(s.ends_at, s.starts_at))), 0) / 3600.0"
+        f"{dialect.greatest(engine, f'({starts} - {taken})', f'({taken} - {ends})', '0')} / 3600.0"
     )
     sql = (
         f"SELECT s.id, s.lead_envoy_id, s.unit_code, s.starts_at, max({outside}) AS hours, "
         "count(*) FROM sessions s JOIN photos ph ON ph.subject_kind = 'session' "
         f"AND ph.subject_id = s.id AND {counted.live('ph')} AND ph.taken_at IS NOT NULL "
         f"WHERE {counted.counted_sessions(scope)} AND {outside} > :hours "
-        "GROUP BY s.id ORDER BY s.starts_at, s.id"
+        # Every column selected is grouped: sessions' key is server_seq, not id.
+        "GROUP BY s.id, s.lead_envoy_id, s.unit_code, s.starts_at ORDER BY s.starts_at, s.id"
     )
     flags = []
     for sid, envoy, unit, at, most, photos in db.execute(sql, {**scope.params(), "hours": hours}):
@@ -198,7 +205,9 @@ def reused(db: Database, scope: Scope, distance: int) -> list[PhotoFlag]:
         ):
             found[photo.photo_id] = photo
     # The same bytes anywhere (another county's session too), by the index on sha256.
-    same_bytes = "ph.sha256 IN (SELECT value FROM json_each(:shas))"
+    same_bytes = (
+        f"ph.sha256 IN (SELECT j.value FROM {dialect.json_each(dialect.engine_of(db), ':shas')})"
+    )
     shas = json.dumps(sorted({photo.sha256 for photo in own}))
     for photo in _session_photos(db, same_bytes, {"shas": shas}):
         found[photo.photo_id] = photo

@@ -19,6 +19,7 @@ from sqlite_utils import Database
 from server.figures import counted
 from server.figures.counted import Scope
 from server.quality.outlier_stats import envoy_condition
+from server.store import dialect
 from shared import protocol as p
 
 EARTH_RADIUS_KM = 6371.0088  # the mean radius (IUGG)
@@ -64,7 +65,8 @@ def placed_photos(db: Database, scope: Scope) -> list[PlacedPhoto]:
     observations = (
         f"SELECT ph.id, '{p.PLOT_OBSERVATION}', o.id, o.envoy_id, pl.village_code, "
         "o.observed_on, ph.latitude, ph.longitude, ph.accuracy_m FROM plots pl "
-        "CROSS JOIN plot_observations o ON o.plot_id = pl.id JOIN photos ph "
+        f"{dialect.join_in_order(dialect.engine_of(db))} plot_observations o "
+        "ON o.plot_id = pl.id JOIN photos ph "
         f"ON ph.subject_kind = 'observation' AND ph.subject_id = o.id AND {_PLACED} "
         f"WHERE {counted.live('o')} AND {counted.live('pl')} "
         f"AND {counted.in_unit('pl.village_code')} AND o.observed_on >= :day_start "
@@ -91,8 +93,8 @@ def village_places(db: Database, codes: set[str]) -> dict[str, VillagePlace]:
     found: dict[str, VillagePlace] = {}
     names: dict[str, str] = {}
     for code, name, lat, lon in db.execute(
-        "SELECT code, name, latitude, longitude FROM units "
-        "WHERE code IN (SELECT value FROM json_each(?))",
+        "SELECT code, name, latitude, longitude FROM units WHERE code IN "
+        f"(SELECT j.value FROM {dialect.json_each(dialect.engine_of(db), '?')})",
         [_json_list(codes)],
     ):
         names[code] = name
@@ -123,7 +125,8 @@ def _placed_in(db: Database, villages: list[str]) -> dict[str, list[tuple[float,
     if not villages:
         return {}
     sql = (
-        "WITH v AS (SELECT value AS code FROM json_each(:villages)) "
+        "WITH v AS (SELECT j.value AS code FROM "
+        f"{dialect.json_each(dialect.engine_of(db), ':villages')}) "
         "SELECT pl.village_code, pl.latitude, pl.longitude FROM v JOIN plots pl "
         f"ON pl.village_code = v.code WHERE {counted.live('pl')} AND pl.latitude IS NOT NULL "
         "AND pl.longitude IS NOT NULL "

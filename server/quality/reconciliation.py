@@ -11,10 +11,11 @@ from sqlite_utils import Database
 
 from server import settings
 from server.figures import counted
-from server.figures.counted import SESSION_CHECKINS, Scope, envoys_in_unit
+from server.figures.counted import Scope, envoys_in_unit
 from server.quality import flags
 from server.quality.flags import FlagRules
 from server.quality.shared_phones import shared_phone_rows
+from server.store import dialect
 from shared.clock import to_iso
 
 # A session's reported headcount counts as far above its check-ins beyond this factor.
@@ -72,18 +73,20 @@ def leaflets(db: Database, scope: Scope) -> list[LeafletLine]:
     # The unit's envoys first (a few dozen of a province's thousands), then only their moves:
     # testing each of the province's moves against the unit took seconds (scripts/bench report).
     envoy = " AND e.id = :envoy" if scope.envoy_id else ""
+    engine = dialect.engine_of(db)
     mine = "envoy_id IN (SELECT id FROM ue)"
     sql = (
         "WITH ue AS MATERIALIZED (SELECT e.id, e.name FROM envoys e "
-        f"WHERE {envoys_in_unit(scope)}{envoy}), moves AS ("
+        f"WHERE {envoys_in_unit(scope, engine)}{envoy}), moves AS ("
         "SELECT envoy_id, leaflet_title_id AS title_id, copies AS received, 0 AS out "
         f"FROM leaflet_receipts r WHERE {counted.live('r')} AND received_on < :day_end AND {mine} "
         "UNION ALL SELECT envoy_id, leaflet_title_id, 0, copies FROM leaflet_handouts h "
-        f"WHERE {counted.live('h')} AND +handed_out_at < :end AND {mine}) "
+        f"WHERE {counted.live('h')} AND {dialect.unindexed(engine, 'handed_out_at')} < :end "
+        f"AND {mine}) "
         "SELECT m.envoy_id, ue.name, m.title_id, coalesce(lt.title, m.title_id), "
         "sum(m.received), sum(m.out) FROM moves m JOIN ue ON ue.id = m.envoy_id "
         "LEFT JOIN leaflet_titles lt ON lt.id = m.title_id "
-        "GROUP BY m.envoy_id, m.title_id ORDER BY ue.name, 4"
+        "GROUP BY m.envoy_id, ue.name, m.title_id, lt.title ORDER BY ue.name, 4"
     )
     return [
         LeafletLine(envoy_id, name, title_id, title, received, out, received - out, out > received)
@@ -102,17 +105,19 @@ def headcounts(db: Database, scope: Scope) -> list[HeadcountLine]:
     reported headcount, named check-ins (people, merged farmers once) and the verified share;
     `doubtful` when the headcount is above HEADCOUNT_FACTOR times the check-ins (a headcount
     with no names at all included)."""
+    engine = dialect.engine_of(db)
     sql = (
         "SELECT s.id, s.title, s.kind, s.unit_code, s.starts_at, s.lead_envoy_id, "
         "coalesce(e.name, s.lead_envoy_id), s.reported_headcount, "
         # A session's check-ins through the unique index on their ids (see server/figures/count.py:
         # attendances has no index on session_id); the unit's range, not the year's, drives.
         f"(SELECT count(DISTINCT {counted.person_of('a', 'fa')}) FROM attendances a "
-        "INDEXED BY idx_attendances_id LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id "
+        f"{dialect.indexed_by(engine, 'idx_attendances_id')} "
+        "LEFT JOIN farmer_aliases fa ON fa.id = a.farmer_id "
         "WHERE a.id >= substr(s.id, 1, 18) AND a.id < substr(s.id, 1, 18) || '.' "
         f"AND a.session_id = s.id AND {counted.checkin_counts('a')}) "
         "FROM sessions s LEFT JOIN envoys e ON e.id = s.lead_envoy_id "
-        f"WHERE {counted.counted_sessions(scope, 's', plus='+')} AND {counted.trains('s')} "
+        f"WHERE {counted.counted_sessions(scope, 's', '+', engine)} AND {counted.trains('s')} "
         "ORDER BY s.starts_at, s.id"
     )
     lines = []
@@ -217,12 +222,12 @@ def checkins(
     `shared_phone_farmers` (default: the setting) distinct farmers at the session (listed after
     the others, server/quality/shared_phones.py). Listed only; the figures keep them as they are."""
     envoy = " AND lead_envoy_id = :envoy" if scope.envoy_id else ""
+    engine = dialect.engine_of(db)
+    early = dialect.days_between(engine, "s.starts_at", "a.checked_in_at")
+    late = dialect.days_between(engine, "a.checked_in_at", "coalesce(s.ends_at, s.starts_at)")
     off = (
-        "CASE WHEN julianday(a.checked_in_at) < julianday(s.starts_at) - :margin / 1440.0 "
-        "THEN (julianday(s.starts_at) - julianday(a.checked_in_at)) * 1440 "
-        "WHEN julianday(a.checked_in_at) > julianday(coalesce(s.ends_at, s.starts_at)) "
-        "+ :margin / 1440.0 THEN (julianday(a.checked_in_at) - "
-        "julianday(coalesce(s.ends_at, s.starts_at))) * 1440 END"
+        f"CASE WHEN {early} > :margin / 1440.0 THEN {early} * 1440 "
+        f"WHEN {late} > :margin / 1440.0 THEN {late} * 1440 END"
     )
     # The unit's sessions first (deleted ones too), then each one's check-ins through the
     # index on their ids: joined the other way SQLite read all the province's check-ins.
@@ -232,9 +237,9 @@ def checkins(
         f"AND starts_at < :end{envoy}) "
         "SELECT * FROM (SELECT a.id, s.id, s.title, s.lead_envoy_id, "
         "coalesce(e.name, s.lead_envoy_id), a.farmer_id, a.checked_in_at, s.starts_at, "
-        f"s.ends_at, s.deleted, {off} AS off FROM s CROSS JOIN "
-        f"{SESSION_CHECKINS.format(a='a', s='s')} AND {counted.live('a')} "
-        "LEFT JOIN envoys e ON e.id = s.lead_envoy_id) "
+        f"s.ends_at, s.deleted, {off} AS off FROM s "
+        f"{counted.session_checkins(engine)} AND {counted.live('a')} "
+        "LEFT JOIN envoys e ON e.id = s.lead_envoy_id) AS c "
         "WHERE deleted = 1 OR off IS NOT NULL ORDER BY starts_at, checked_in_at"
     )
     params = {**scope.params(), "margin": margin_minutes}
@@ -273,15 +278,17 @@ def silent_devices(db: Database, scope: Scope, now: datetime, days: int) -> list
         "now": to_iso(now),
     }
     envoy = " AND d.envoy_id = :envoy" if scope.envoy_id else ""
+    engine = dialect.engine_of(db)
     serving = (
-        " AND EXISTS (SELECT 1 FROM json_each(e.township_codes) t WHERE t.value >= :tlo "
-        "AND t.value < :thi)"
+        f" AND EXISTS (SELECT 1 FROM {dialect.json_each(engine, 'e.township_codes', 't')} "
+        "WHERE t.value >= :tlo AND t.value < :thi)"
         if scope.prefix
         else ""
     )
+    silent = dialect.days_between(engine, ":now", "coalesce(d.last_seen_at, d.enrolled_at)")
     sql = (
         "SELECT d.id, d.name, d.envoy_id, coalesce(e.name, d.envoy_id), d.last_seen_at, "
-        "CAST(julianday(:now) - julianday(coalesce(d.last_seen_at, d.enrolled_at)) AS INTEGER), "
+        f"{dialect.truncated(engine, silent)}, "
         "d.outbox_waiting, d.reported_at FROM devices d LEFT JOIN envoys e ON e.id = d.envoy_id WHERE d.revoked_at IS NULL "
         f"AND coalesce(d.last_seen_at, d.enrolled_at) < :cutoff{envoy}{serving} "
         "ORDER BY coalesce(d.last_seen_at, d.enrolled_at)"

@@ -88,7 +88,7 @@ def _names(db: Database, name: str, values: list[str]) -> list[str]:
     found = {
         row[0]: row[1]
         for row in db.execute(
-            f"SELECT [{key}], {shown} FROM [{table}] WHERE [{key}] IN ({','.join('?' * len(values))})",
+            f'SELECT "{key}", {shown} FROM "{table}" WHERE "{key}" IN ({",".join("?" * len(values))})',
             values,
         )
     }
@@ -103,7 +103,7 @@ def record_detail(
         raise UnknownRecord(kind, record_id)
     rows = list(
         db.query(
-            f"SELECT r.*, e.name AS envoy_name FROM [{p.TABLES[kind]}] r "
+            f'SELECT r.*, e.name AS envoy_name FROM "{p.TABLES[kind]}" r '
             "LEFT JOIN envoys e ON e.id = r.envoy_id WHERE r.id = ?",
             [record_id],
         )

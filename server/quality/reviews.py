@@ -133,7 +133,7 @@ def record_owner(db: Database, record_kind: str, record_id: str) -> dict[str, An
     if record_kind not in p.FIELD_KINDS:
         return None
     row = db.execute(
-        f"SELECT envoy_id, deleted FROM [{p.TABLES[record_kind]}] WHERE id = ?", [record_id]
+        f'SELECT envoy_id, deleted FROM "{p.TABLES[record_kind]}" WHERE id = ?', [record_id]
     ).fetchone()
     return {"envoy_id": row[0], "deleted": bool(row[1])} if row else None
 

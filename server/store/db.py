@@ -1,8 +1,10 @@
-"""The server's SQLite database: one connection per server thread, WAL, migrations on open."""
+"""The server's database: SQLite (a file, the county default) or PostgreSQL (a `postgresql://` URL);
+one connection per server thread, migrations on open, writers serialised in the database."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import sqlite3
 import threading
@@ -10,9 +12,13 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
 
+import psycopg
+import sqlalchemy
 import sqlite_utils
 from flask import Flask, current_app, g
 
+from server.store import dialect
+from server.store.database import PgDatabase, is_url
 from server.store.migrations import migrations
 from shared.errors import TianjianError
 from shared.private_files import create_owner_only
@@ -91,16 +97,28 @@ class StorageFull(TianjianError):
     )
 
 
-def storage_full(error: sqlite3.Error) -> StorageFull | None:
-    """The error as StorageFull when SQLite said "database or disk is full", else None."""
+def storage_full(error: Exception) -> StorageFull | None:
+    """The error as StorageFull when the database said its disk is full, else None."""
+    if isinstance(error, psycopg.errors.DiskFull):
+        return StorageFull()
     code = getattr(error, "sqlite_errorcode", None)
     if code is not None and code & 0xFF == sqlite3.SQLITE_FULL:
         return StorageFull()
     return None
 
 
+# What a PostgreSQL server that cannot be reached or refuses the login raises.
+PG_ERRORS = (psycopg.Error, sqlalchemy.exc.SQLAlchemyError)
+
+
 def open_db(path: str) -> sqlite_utils.Database:
-    """The database at `path` with the server's pragmas; DatabaseUnavailable if it cannot be."""
+    """The database at `path` (a SQLite file with the server's pragmas, or a PostgreSQL URL);
+    DatabaseUnavailable if it cannot be opened."""
+    if is_url(path):
+        try:
+            return PgDatabase(path)
+        except PG_ERRORS as exc:
+            raise DatabaseUnavailable(_shown(path), _first_line(exc)) from exc
     create_owner_only(path)
     try:
         return _configured(
@@ -128,15 +146,64 @@ def _configured(db: sqlite_utils.Database) -> sqlite_utils.Database:
 def init_db(path: str, create: bool = True) -> sqlite_utils.Database:
     """Open the database and bring it up to date; with create=False, NoDatabase if the file
     does not exist yet (a command run in the wrong folder must not leave an empty one there)."""
-    if not create and not os.path.isfile(path):
+    if not create and not is_url(path) and not os.path.isfile(path):
         raise NoDatabase(path)
     db = open_db(path)
     try:
-        migrations.apply(db)
-    except sqlite3.Error as exc:
+        if dialect.is_postgresql(db):
+            _apply_on_postgresql(db)
+        else:
+            migrations.apply(db)
+    except (sqlite3.Error, *PG_ERRORS) as exc:
         db.close()
-        raise DatabaseUnavailable(path, exc) from exc
+        raise DatabaseUnavailable(_shown(path), _first_line(exc)) from exc
     return db
+
+
+def _shown(target: str) -> str:
+    """The database named in a message: a URL without its password."""
+    if is_url(target):
+        return sqlalchemy.make_url(target).render_as_string(hide_password=True)
+    return target
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+# pg_advisory_xact_lock keys: one for migrating, one for every write transaction (any two
+# numbers the server's database uses for nothing else).
+MIGRATE_LOCK = 7_351_001
+WRITE_LOCK = 7_351_002
+
+
+def _apply_on_postgresql(db: sqlite_utils.Database) -> None:
+    """The pending migrations in one transaction (PostgreSQL's DDL is transactional), behind an
+    advisory lock so two app processes starting at once do not both migrate. The record of
+    applied migrations is the table SQLite keeps (same name and columns)."""
+    with write_transaction(db, lock=MIGRATE_LOCK):
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS _sqlite_migrations (id INTEGER PRIMARY KEY, "
+            "migration_set TEXT, name TEXT, applied_at TEXT)"
+        )
+        db.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS idx__sqlite_migrations_migration_set_name "
+            "ON _sqlite_migrations (migration_set, name)"
+        )
+        done = {
+            row[0]
+            for row in db.execute(
+                "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [migrations.name]
+            ).fetchall()
+        }
+        for migration in migrations._migrations:
+            if migration.name in done:
+                continue
+            migration.fn(db)
+            db.execute(
+                "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
+                [migrations.name, migration.name, str(datetime.datetime.now(datetime.UTC))],
+            )
 
 
 _per_thread = threading.local()
@@ -158,12 +225,17 @@ def _thread_connection(path: str) -> sqlite_utils.Database:
     """One connection per server thread, kept between requests: closing the last connection
     to a WAL database checkpoints it, which would cost every push a full checkpoint."""
     cached = getattr(_per_thread, "db", None)
-    if cached is not None and _per_thread.path == path:
+    if cached is not None and _per_thread.path == path and _usable(cached):
         return cached
     if cached is not None:
-        cached.close()
+        with contextlib.suppress(*PG_ERRORS):
+            cached.close()
     _per_thread.db, _per_thread.path = open_db(path), path
     return _per_thread.db
+
+
+def _usable(db: sqlite_utils.Database) -> bool:
+    return not isinstance(db, PgDatabase) or db.pg.usable
 
 
 _last_commit = [0.0]
@@ -175,9 +247,20 @@ def last_commit_at() -> float:
 
 
 @contextlib.contextmanager
-def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """BEGIN IMMEDIATE, so server sequence numbers are handed out in commit order."""
-    db.execute("BEGIN IMMEDIATE")
+def write_transaction(
+    db: sqlite_utils.Database, lock: int = WRITE_LOCK
+) -> Iterator[sqlite_utils.Database]:
+    """One writer at a time, so server sequence numbers are handed out in commit order.
+
+    SQLite: BEGIN IMMEDIATE takes the database's write lock. PostgreSQL: every write transaction
+    first takes one transaction-scoped advisory lock, held until COMMIT or ROLLBACK, so across
+    all app processes a transaction that reserved lower numbers has committed before the next
+    reserves any (docs/sync.md, "Commit order"); reads are never blocked."""
+    if dialect.is_postgresql(db):
+        db.execute("BEGIN")
+        db.execute("SELECT pg_advisory_xact_lock(?)", [lock])
+    else:
+        db.execute("BEGIN IMMEDIATE")
     try:
         yield db
     except BaseException:

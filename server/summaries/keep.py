@@ -22,6 +22,7 @@ from sqlite_utils import Database
 from server import summaries
 from server.figures import counted
 from server.figures.questioned import CheckinQuestions
+from server.store import dialect
 from server.store.db import in_chunks, set_state
 from server.summaries.names import PERSON_TIMES, TRAINEES
 from server.summaries.store import FigureKey, Grouped, add_figures, add_grouped, all_keys
@@ -38,7 +39,10 @@ Position = tuple[int | None, str]  # (China-time year, county code; None: no tim
 def writing(db: Database) -> Iterator[None]:
     """Around a write path that keeps the summaries itself, inside its transaction: the
     triggers of m015 then leave the summaries alone (any other write marks them stale)."""
-    owned = db.execute("INSERT OR IGNORE INTO summary_writer (id) VALUES (1)").rowcount == 1
+    owned = (
+        db.execute("INSERT INTO summary_writer (id) VALUES (1) ON CONFLICT DO NOTHING").rowcount
+        == 1
+    )
     try:
         yield
     finally:
@@ -54,7 +58,7 @@ def china_year(moment: str | None) -> int | None:
 def mark(db: Database, positions: Iterable[Position]) -> None:
     """Mark (year, county) pairs to be recomputed from their records before the next read."""
     db.conn.executemany(
-        "INSERT OR IGNORE INTO summary_dirty (year, county) VALUES (?, ?)",
+        "INSERT INTO summary_dirty (year, county) VALUES (?, ?) ON CONFLICT DO NOTHING",
         [(year, county) for year, county in positions if year is not None and len(county) == 6],
     )
 
@@ -65,7 +69,7 @@ def mark_farmers(db: Database, farmer_ids: Iterable[str]) -> None:
         set_state(db, STALE, 1)
         return
     db.conn.executemany(
-        "INSERT OR IGNORE INTO summary_dirty_farmers (farmer_id) VALUES (?)",
+        "INSERT INTO summary_dirty_farmers (farmer_id) VALUES (?) ON CONFLICT DO NOTHING",
         [(farmer_id,) for farmer_id in farmer_ids],
     )
 
@@ -278,11 +282,13 @@ def _add_checkins(db: Database, batch: Any, checkins: list[tuple[str, str, str]]
 
 def _sessions(db: Database, ids: set[str]) -> dict[str, _Session]:
     found = {}
+    engine = dialect.engine_of(db)
     for chunk, marks in in_chunks(ids):
         for sid, unit, envoy, kind, starts, counts, month, unnamed in db.execute(
             f"SELECT s.id, s.unit_code, s.lead_envoy_id, s.kind, s.starts_at, "
-            f"{counted.live('s')} AND {counted.trains('s')}, {counted.local_month('s.starts_at')}, "
-            f"{counted.headcount_reported('s')} AND NOT {counted.has_checkins('s')} "
+            f"{counted.live('s')} AND {counted.trains('s')}, "
+            f"{counted.local_month('s.starts_at', engine)}, "
+            f"{counted.headcount_reported('s')} AND NOT {counted.has_checkins('s', engine=engine)} "
             f"FROM sessions s WHERE s.id IN ({marks})",
             chunk,
         ):

@@ -13,6 +13,7 @@ from server.figures import questioned, receipts
 from server.figures.count import INDICATOR_FIGURES, Figures
 from server.figures.counted import Scope, code_range
 from server.figures.dimensions import TOTAL, township_of, village_of
+from server.store import dialect
 from server.summaries import names as r
 from server.summaries.maintain import refresh, usable
 from server.summaries.store import ROLLUP_LEVELS
@@ -242,7 +243,8 @@ def _distinct_by(
     out: dict[Any, dict[str, tuple[int, int]]] = defaultdict(dict)
     if by == "month":
         rows = db.execute(
-            "SELECT month, figure, count(*), sum(k > 0) FROM summary_items WHERE year = ? "
+            f"SELECT month, figure, count(*), {dialect.count_where(dialect.engine_of(db), 'k > 0')} "
+            "FROM summary_items WHERE year = ? "
             "AND scope_key = ? GROUP BY month, figure",
             [scope.year, item_key(scope)],
         ).fetchall()

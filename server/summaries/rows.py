@@ -13,9 +13,10 @@ import json
 from sqlite_utils import Database
 
 from server.figures import counted, questioned
-from server.figures.counted import SESSION_CHECKINS, Scope
-from server.figures.dimensions import DIMENSIONS
+from server.figures.counted import Scope
+from server.figures.dimensions import Dimension, dimensions
 from server.figures.questioned import CheckinQuestions
+from server.store import dialect
 from server.summaries.names import (
     AREA,
     AUDIENCE,
@@ -33,7 +34,9 @@ from server.summaries.names import (
 from server.summaries.store import Rows
 from shared import protocol as p
 
-MONTH = DIMENSIONS["month"]
+
+def _month(db: Database) -> Dimension:
+    return dimensions(dialect.engine_of(db))["month"]
 
 
 def county_rows(db: Database, year: int, county: str) -> Rows:
@@ -49,11 +52,13 @@ def county_rows(db: Database, year: int, county: str) -> Rows:
 
 def _sessions(db: Database, scope: Scope, rows: Rows) -> dict[str, tuple[str, str, str, int]]:
     """Sessions' own figures and technologies; their (unit, envoy, kind, month) by id."""
+    engine = dialect.engine_of(db)
     sql = (
         f"WITH {counted.sessions_cte(scope)} SELECT s.id, s.unit_code, s.lead_envoy_id, s.kind, "
-        f"s.q, {MONTH.session}, {counted.audience_estimate('s')}, "
+        f"s.q, {_month(db).session}, {counted.audience_estimate('s')}, "
         f"{counted.reported_headcount('s')}, CASE WHEN {counted.headcount_reported('s')} "
-        f"AND NOT {counted.has_checkins('s')} THEN s.reported_headcount END, s.technology_ids "
+        f"AND NOT {counted.has_checkins('s', engine=engine)} THEN s.reported_headcount END, "
+        "s.technology_ids "
         "FROM s ORDER BY s.id"
     )
     found = {}
@@ -79,7 +84,8 @@ def _checkins(
     questions = CheckinQuestions.load(db)
     sql = (
         f"WITH {counted.sessions_cte(scope)} SELECT a.id, a.session_id, a.farmer_id FROM s "
-        f"CROSS JOIN {SESSION_CHECKINS.format(a='a', s='s')} WHERE {counted.checkin_counts('a')} "
+        f"{counted.session_checkins(dialect.engine_of(db))} "
+        f"WHERE {counted.checkin_counts('a')} "
         f"AND {counted.trains('s')}"
     )
     pairs: dict[tuple[str, str], bool] = {}
@@ -115,9 +121,10 @@ def add_checkins(
 def _handouts(db: Database, scope: Scope, rows: Rows) -> None:
     columns = (
         f"h.id AS id, {counted.HANDOUT_UNIT} AS unit, h.envoy_id AS envoy, h.copies AS copies, "
-        f"{questioned.flag(p.LEAFLET_HANDOUT, 'h.id')} AS q, {MONTH.handout} AS month"
+        f"{questioned.flag(p.LEAFLET_HANDOUT, 'h.id')} AS q, {_month(db).handout} AS month"
     )
-    sql = f"SELECT unit, envoy, copies, q, month FROM ({counted.handout_rows(scope, columns)}) ORDER BY id"
+    rows_sql = counted.handout_rows(scope, columns, dialect.engine_of(db))
+    sql = f"SELECT unit, envoy, copies, q, month FROM ({rows_sql}) AS hr ORDER BY id"
     for unit, envoy, copies, q, month in db.execute(sql, scope.params()):
         rows.add_figure(unit, envoy, "", month, HANDOUTS, q, 1)
         rows.add_figure(unit, envoy, "", month, COPIES, q, copies or 0)
@@ -126,7 +133,8 @@ def _handouts(db: Database, scope: Scope, rows: Rows) -> None:
 def _plots(db: Database, scope: Scope, rows: Rows) -> None:
     sql = (
         f"SELECT p.village_code, p.envoy_id, p.area_mu, p.variety_id, p.technology_ids, "
-        f"{questioned.flag(p.PLOT, 'p.id')}, {MONTH.plot} {counted.plot_rows(scope)} ORDER BY p.id"
+        f"{questioned.flag(p.PLOT, 'p.id')}, {_month(db).plot} {counted.plot_rows(scope)} "
+        "ORDER BY p.id"
     )
     for unit, envoy, area, variety, techs, q, month in db.execute(sql, scope.params()):
         rows.add_figure(unit, envoy, "", month, PLOTS, q, 1)
@@ -139,10 +147,11 @@ def _plots(db: Database, scope: Scope, rows: Rows) -> None:
 
 def counties_with_records(db: Database) -> list[tuple[int, str]]:
     """Every (China-time year, county) some session, hand-out or plot falls in."""
-    year = "CAST(strftime('%Y', {0}, '+8 hours') AS INTEGER)"
+    engine = dialect.engine_of(db)
     found = db.execute(
-        f"SELECT {year.format('starts_at')}, substr(unit_code, 1, 6) FROM sessions "
-        f"UNION SELECT {year.format('h.handed_out_at')}, substr({counted.HANDOUT_UNIT}, 1, 6) "
+        f"SELECT {dialect.china_year(engine, 'starts_at')}, substr(unit_code, 1, 6) FROM sessions "
+        f"UNION SELECT {dialect.china_year(engine, 'h.handed_out_at')}, "
+        f"substr({counted.HANDOUT_UNIT}, 1, 6) "
         "FROM leaflet_handouts h LEFT JOIN sessions hs ON hs.id = h.session_id "
         "UNION SELECT CAST(substr(established_on, 1, 4) AS INTEGER), substr(village_code, 1, 6) "
         "FROM plots"

@@ -120,8 +120,9 @@ def county_of_key(key: str) -> str:
 def add_rollup(db: Database, sums: dict[RollupKey, float]) -> None:
     """Add to the county, city and province sums; rows reaching zero are removed."""
     db.conn.executemany(
-        "INSERT INTO summary_rollup VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
-        "SET value = value + excluded.value",
+        "INSERT INTO summary_rollup VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (year, scope_key, kind, month, figure, q) DO UPDATE "
+        "SET value = summary_rollup.value + excluded.value",
         [(*key, value) for key, value in sums.items() if value],
     )
     db.conn.executemany(
@@ -149,8 +150,9 @@ def add_figures(db: Database, figures: dict[FigureKey, float], rollup: bool = Tr
                 sums[(year, unit[:level], kind, month, figure, q)] += value
         add_rollup(db, sums)
     db.conn.executemany(
-        "INSERT INTO summary_figures VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
-        "SET value = value + excluded.value",
+        "INSERT INTO summary_figures VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (year, unit_code, envoy_id, kind, month, figure, q) DO UPDATE "
+        "SET value = summary_figures.value + excluded.value",
         [(*key, value) for key, value in figures.items()],
     )
     db.conn.executemany(
@@ -228,8 +230,9 @@ def add_grouped(db: Database, year: int, grouped: Grouped, empty: str = "") -> N
     )
     changed = [(year, *key, n, k) for key, (n, k) in firsts.items() if n or k]
     db.conn.executemany(
-        "INSERT INTO summary_firsts VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
-        "SET n = n + excluded.n, k = k + excluded.k",
+        "INSERT INTO summary_firsts VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (year, scope_key, figure, month) DO UPDATE "
+        "SET n = summary_firsts.n + excluded.n, k = summary_firsts.k + excluded.k",
         changed,
     )
     db.conn.executemany(

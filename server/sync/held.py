@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from server.accounts import audit
+from server.store import dialect
 from server.store.db import in_chunks, write_transaction
 from server.sync import refusals
 from server.sync.apply import apply_change
@@ -47,7 +48,8 @@ def hold_new(batch: Batch, device: Device, change: dict[str, Any], waiting: Held
     size = len(text.encode())
     if batch.held_usage is None:
         count, used = batch.db.execute(
-            "SELECT count(*), coalesce(sum(length(CAST(change AS BLOB))), 0) FROM held_changes "
+            f"SELECT count(*), coalesce(sum({dialect.byte_length(dialect.engine_of(batch.db), 'change')}), 0) "
+            "FROM held_changes "
             "WHERE device_id = ?",
             [device.id],
         ).fetchone()
@@ -147,11 +149,13 @@ def release_held(batch: Batch) -> None:
 
 def list_held(db: Database) -> list[dict[str, Any]]:
     """Every held change, oldest first: its id for `held drop`, whose, and what it waits for."""
+    engine = dialect.engine_of(db)
+    row = dialect.rowid(engine, "h")
     return list(
         db.query(
-            "SELECT h.rowid AS id, h.held_at, e.name AS envoy, h.device_id, h.seq, "
-            "h.waiting_kind, h.waiting_id, length(CAST(h.change AS BLOB)) AS bytes "
-            "FROM held_changes h LEFT JOIN envoys e ON e.id = h.envoy_id ORDER BY h.held_at, h.rowid"
+            f"SELECT {row} AS id, h.held_at, e.name AS envoy, h.device_id, h.seq, "
+            f"h.waiting_kind, h.waiting_id, {dialect.byte_length(engine, 'h.change')} AS bytes "
+            f"FROM held_changes h LEFT JOIN envoys e ON e.id = h.envoy_id ORDER BY h.held_at, {row}"
         )
     )
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from server.store import dialect
 from shared.clock import to_iso, utc_now
 
 
@@ -50,13 +51,26 @@ def of_change(
     )
 
 
+COLUMNS = (
+    "device_id",
+    "seq",
+    "kind",
+    "record_id",
+    "envoy_id",
+    "created",
+    "reason",
+    "errors",
+    "at",
+)
+KEY = ("device_id", "seq")
+
+
 def record(db: Database, refusals: Iterable[Refusal]) -> None:
     """Keep these refusals (the caller's transaction commits them); a change refused again,
     after being held, replaces its earlier row."""
     at = to_iso(utc_now())
     db.conn.executemany(
-        "INSERT OR REPLACE INTO refusals (device_id, seq, kind, record_id, envoy_id, created, "
-        "reason, errors, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        dialect.insert_or_replace(dialect.engine_of(db), "refusals", COLUMNS, KEY),
         [
             (
                 r.device_id,

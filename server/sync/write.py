@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 from sqlite_utils import Database
 
+from server.store import dialect
 from server.store.db import next_server_seq
 from server.store.records import row_values, table_of, write_plan
 from server.summaries import keep as summaries_kept
@@ -64,7 +66,22 @@ def _insert_rows(
 ) -> int:
     """Write rows of a table's columns (or of `columns`); return how many were stored."""
     columns = columns or write_plan(kind).columns
+    return int(db.conn.executemany(_insert_sql(db, kind, verb, columns), rows).rowcount)
+
+
+@functools.cache
+def _pg_insert_sql(kind: str, verb: str, columns: tuple[str, ...]) -> str:
+    """PostgreSQL's form: a record replaces the row with its id (the one unique key a new
+    server_seq can collide on), or is skipped when one is there (`INSERT OR IGNORE`)."""
+    table = f'"{table_of(kind)}"'
+    if verb == "INSERT OR REPLACE":
+        return dialect.insert_or_replace(dialect.POSTGRESQL, table, columns, ["id"])
+    return dialect.insert_or_ignore(dialect.POSTGRESQL, table, columns)
+
+
+def _insert_sql(db: Database, kind: str, verb: str, columns: tuple[str, ...]) -> str:
+    if dialect.is_postgresql(db):
+        return _pg_insert_sql(kind, verb, columns)
     marks = ",".join("?" * len(columns))
     names = ",".join(f"[{c}]" for c in columns)
-    sql = f"{verb} INTO [{table_of(kind)}] ({names}) VALUES ({marks})"
-    return int(db.conn.executemany(sql, rows).rowcount)
+    return f"{verb} INTO [{table_of(kind)}] ({names}) VALUES ({marks})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+import psycopg
 from flask import Flask, render_template, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -41,7 +42,7 @@ def register(app: Flask, api: Api) -> None:
         carried = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         return (*_page(code, message, {}), carried)
 
-    def database_error(exc: sqlite3.OperationalError) -> Any:
+    def database_error(exc: sqlite3.OperationalError | psycopg.errors.DiskFull) -> Any:
         full = storage_full(exc)
         if full is None:
             raise exc
@@ -50,4 +51,5 @@ def register(app: Flask, api: Api) -> None:
 
     app.register_error_handler(TianjianError, tianjian_error)
     app.register_error_handler(sqlite3.OperationalError, database_error)
+    app.register_error_handler(psycopg.errors.DiskFull, database_error)
     app.register_error_handler(HTTPException, http_error)

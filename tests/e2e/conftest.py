@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +18,7 @@ from tests.helpers import LiveServer, load_demo_reference
 
 
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    db_path = str(tmp_path / "server.db")
+def live_server(db_path: str) -> Iterator[LiveServer]:
     load_demo_reference(db_path)
     server = LiveServer(db_path).start()
     yield server

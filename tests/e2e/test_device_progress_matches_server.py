@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from field_client import operations as ops
 from field_client import progress
 from field_client.store import FieldStore
 from server.figures import count as figures
 from server.figures.counted import Scope
+from server.store.db import init_db
 from shared import protocol as p
 from shared.indicators import INDICATOR_KEYS
 from tests.helpers import VILLAGE_EAST, LiveServer, enrolled_store, fast_client
@@ -107,7 +106,7 @@ def test_every_indicator_is_the_same_on_the_device_and_the_server(
     assert not pushed.statuses.get(p.REJECTED) and store.counts().get("pending", 0) == 0
     assert store.aliases() == {twin: li}, "the server merged 李四's two records"
 
-    db = Database(live_server.db_path)
+    db = init_db(live_server.db_path)
     for year in (2025, 2026):
         device = progress.actuals(store, year)
         server = figures.compute(db, Scope(year, envoy_id=envoy)).total()

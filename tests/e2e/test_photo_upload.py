@@ -50,7 +50,11 @@ def through(store: FieldStore, proxy: FaultProxy) -> None:
 
 def on_server(server: LiveServer, sha256: str) -> bytes | None:
     """The server's kept bytes of a picture, once complete (its media folder, beside its db)."""
-    folder = Path(server.db_path).with_name(Path(server.db_path).stem + "-media")
+    folder = (
+        Path(server.media_dir)
+        if server.media_dir
+        else Path(server.db_path).with_name(Path(server.db_path).stem + "-media")
+    )
     path = folder / sha256[:2] / sha256[2:4] / f"{sha256}.jpg"
     return path.read_bytes() if path.is_file() else None
 

@@ -31,7 +31,14 @@ LAYERS = (
     "phone_app",
 )
 BASE = {"settings", "errors"}
-WIRING = {"server", "server.__main__", "server.cli", "server.cli_upstream", "server.cli_users"}
+WIRING = {
+    "server",
+    "server.__main__",
+    "server.cli",
+    "server.cli_store",
+    "server.cli_upstream",
+    "server.cli_users",
+}
 
 
 def module_names() -> dict[str, Path]:
@@ -170,7 +177,9 @@ def longest_chain(graph: dict[str, set[str]], gatherers: set[str]) -> list[str]:
 
 def test_the_longest_import_chain_does_not_grow() -> None:
     """11 levels at c31ffb1; 10 once sync.county_scope took photo_subject from media.photos
-    instead of from sync.checks; 11 again with sync.qr_checkin, a caller of sync.push. Ten
+    instead of from sync.checks; 11 again with sync.qr_checkin, a caller of sync.push; 12 with
+    the server on PostgreSQL (issue 23): store.db opens store.database, and it and the
+    migrations ask store.dialect, the one home of what differs between the engines. Ten
     needs sync.devices lower: it reaches store through reference.load and accounts.users."""
     names = module_names()
     gatherers = {
@@ -179,7 +188,7 @@ def test_the_longest_import_chain_does_not_grow() -> None:
         if path.name == "__init__.py" and name != "server.store.migrations"
     }
     chain = longest_chain(imports(), gatherers)
-    assert len(chain) <= 11, " -> ".join(chain)
+    assert len(chain) <= 12, " -> ".join(chain)
 
 
 def test_the_chain_measure_counts_levels() -> None:

@@ -6,6 +6,7 @@ import secrets
 
 from sqlite_utils import Database
 
+from server.store import dialect
 from server.store.migrations.registry import migrations
 
 # What m001 and m002 built, written out here once and never changed: the code's description of
@@ -191,6 +192,10 @@ def m001_initial(db: Database) -> None:
         pk=("device_id", "seq"),
     )
     db.table("held_changes").create_index(["waiting_id"])
+    if dialect.is_postgresql(db):
+        # SQLite numbers every row (rowid), which `held drop ID` names; PostgreSQL has no such
+        # number, so the table gets one there under the same name (dialect.rowid).
+        db.execute("ALTER TABLE held_changes ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY")
     db.table("conflicts").create(
         {
             "id": int,

@@ -2,6 +2,7 @@
 
 from sqlite_utils import Database
 
+from server.store import dialect
 from server.store.migrations.registry import migrations
 
 
@@ -55,19 +56,36 @@ def m015_summaries(db: Database) -> None:
     db.execute("CREATE TABLE IF NOT EXISTS summary_writer (id INTEGER PRIMARY KEY)")
     # Any other write to the records figures count (a script, a test, the sqlite3 shell) marks
     # the summaries stale: figures are then counted from the records until `summaries rebuild`.
+    engine = dialect.engine_of(db)
+    # SQLite's statements as they always were; PostgreSQL's say the same in its own syntax.
+    mark = (
+        "INSERT INTO server_state (key, value) VALUES ('summaries_stale', '1') "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        if engine == dialect.POSTGRESQL
+        else "INSERT OR REPLACE INTO server_state (key, value) VALUES ('summaries_stale', '1')"
+    )
     for table in _WATCHED:
         for event in ("INSERT", "UPDATE", "DELETE"):
-            db.execute(
-                f"CREATE TRIGGER IF NOT EXISTS summary_stale_{table}_{event.lower()} "
-                f"AFTER {event} ON [{table}] WHEN NOT EXISTS (SELECT 1 FROM summary_writer) "
-                "BEGIN INSERT OR REPLACE INTO server_state (key, value) "
-                "VALUES ('summaries_stale', '1'); END"
-            )
+            for statement in dialect.after_write_trigger(
+                engine,
+                f"summary_stale_{table}_{event.lower()}",
+                table,
+                event,
+                "NOT EXISTS (SELECT 1 FROM summary_writer)",
+                mark,
+            ):
+                db.execute(statement)
     # A database with records already: empty summaries would be wrong, so stale until rebuilt.
     db.execute(
-        "INSERT OR REPLACE INTO server_state (key, value) SELECT 'summaries_stale', '1' "
+        ("INSERT INTO" if engine == dialect.POSTGRESQL else "INSERT OR REPLACE INTO")
+        + " server_state (key, value) SELECT 'summaries_stale', '1' "
         "WHERE EXISTS (SELECT 1 FROM sessions) OR EXISTS (SELECT 1 FROM leaflet_handouts) "
         "OR EXISTS (SELECT 1 FROM plots)"
+        + (
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+            if engine == dialect.POSTGRESQL
+            else ""
+        )
     )
 
 

@@ -1,7 +1,10 @@
 """m024: farmers checking in on the server from the QR the phone app shows."""
 
+import secrets
+
 from sqlite_utils import Database
 
+from server.store import dialect
 from server.store.migrations.registry import migrations
 
 
@@ -15,6 +18,13 @@ def m024_qr_phones(db: Database) -> None:
         "CREATE TABLE qr_phones (phone_hash TEXT NOT NULL, farmer_id TEXT NOT NULL, "
         "first_at TEXT NOT NULL, PRIMARY KEY (phone_hash, farmer_id)) WITHOUT ROWID"
     )
+    if dialect.is_postgresql(db):
+        # PostgreSQL has no randomblob: the same 32 random bytes as hex, made here.
+        db.execute(
+            "INSERT OR IGNORE INTO server_state (key, value) VALUES ('qr_phone_key', ?)",
+            [secrets.token_hex(32)],
+        )
+        return
     db.execute(
         "INSERT OR IGNORE INTO server_state (key, value) "
         "VALUES ('qr_phone_key', lower(hex(randomblob(32))))"

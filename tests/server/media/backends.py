@@ -20,6 +20,7 @@ from server.media.chosen import media_store
 from server.media.s3 import S3Store
 from server.media.store import MediaStore
 from server.settings import BY_NAME
+from tests import pg
 from tests.helpers import LiveServer
 
 KINDS = ("folder", "s3")
@@ -97,6 +98,10 @@ def s3_settings(endpoint: str, bucket: str) -> dict[str, str]:
 def backend_of(kind: str, request: pytest.FixtureRequest) -> Backend:
     """The folder (beside the database, the county default) or a fresh bucket on moto."""
     if kind == "folder":
+        if pg.wanted():
+            # A database on PostgreSQL has no folder beside it: the setting names one.
+            folder = str(request.getfixturevalue("tmp_path_factory").mktemp("media"))
+            return Backend(kind, {"MEDIA_BACKEND": "folder", "MEDIA_DIR": folder})
         return Backend(kind, {"MEDIA_BACKEND": "folder"})
     moto: MotoS3 = request.getfixturevalue("moto_s3")
     return Backend(kind, s3_settings(moto.url, moto.new_bucket()))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import socket
-import sqlite3
 import struct
 import time
 import zlib
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from server.media.backend import MediaBackend
+from server.store.db import init_db
 from tests.helpers import LiveServer, load_demo_reference
 from tests.server.media.backends import MediaServer, backend_of, names_of, read
 from tests.server.media.devices import CHUNK, Device, noise_jpeg
@@ -24,9 +24,9 @@ from tests.shared.test_photos import png_header_only
 
 @pytest.fixture(scope="module")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, media_kind: str, request: pytest.FixtureRequest
+    module_db_path: str, media_kind: str, request: pytest.FixtureRequest
 ) -> Iterator[MediaServer]:
-    db_path = str(tmp_path_factory.mktemp("media") / "server.db")
+    db_path = module_db_path
     load_demo_reference(db_path)
     live = MediaServer(db_path, backend_of(media_kind, request)).start()
     yield live
@@ -48,10 +48,14 @@ def store_of(server: MediaServer) -> MediaBackend:
 
 
 def media_row(server: LiveServer, sha: str) -> tuple[int, int, int] | None:
-    with sqlite3.connect(server.db_path) as conn:
-        return conn.execute(
+    db = init_db(server.db_path)
+    try:
+        row = db.execute(
             "SELECT size, received, complete FROM media WHERE sha256 = ?", [sha]
         ).fetchone()
+        return None if row is None else tuple(row)
+    finally:
+        db.close()
 
 
 def sha_of(data: bytes) -> str:
@@ -156,8 +160,9 @@ def test_a_photo_sent_twice_is_stored_once(server: MediaServer, zhang: Device) -
     assert again.json() == {"received": len(data), "complete": True}
     # Not written again, and nothing else of it kept (no partial left behind).
     assert names_of(server.backend, server.db_path, sha) == first
-    with sqlite3.connect(server.db_path) as conn:
-        rows = conn.execute("SELECT phash FROM media WHERE sha256 = ?", [sha]).fetchall()
+    db = init_db(server.db_path)
+    rows = db.execute("SELECT phash FROM media WHERE sha256 = ?", [sha]).fetchall()
+    db.close()
     # One row, whose perceptual hash was computed from the stored bytes (wherever they are).
     assert len(rows) == 1 and len(rows[0][0] or "") == 16
 

@@ -5,12 +5,12 @@ until their subject arrives, pulled by those who should hold them."""
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Iterator
 
 import pytest
 import requests
 
+from server.store.db import init_db
 from shared import protocol as p
 from shared.ids import new_id
 from tests.helpers import VILLAGE_SOUTH, LiveServer, load_demo_reference
@@ -18,8 +18,8 @@ from tests.server.media.devices import Device, noise_jpeg
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    db_path = str(tmp_path_factory.mktemp("photo-sync") / "server.db")
+def server(module_db_path: str) -> Iterator[LiveServer]:
+    db_path = module_db_path
     load_demo_reference(db_path)
     live = LiveServer(db_path).start()
     yield live
@@ -44,10 +44,12 @@ def wang(server: LiveServer) -> Device:
 
 
 def photo_row(server: LiveServer, photo_id: str) -> dict[str, object] | None:
-    with sqlite3.connect(server.db_path) as conn:
-        conn.row_factory = sqlite3.Row
-        row = conn.execute("SELECT * FROM photos WHERE id = ?", [photo_id]).fetchone()
-        return dict(row) if row else None
+    db = init_db(server.db_path)
+    try:
+        rows = list(db.query("SELECT * FROM photos WHERE id = ?", [photo_id]))
+        return rows[0] if rows else None
+    finally:
+        db.close()
 
 
 def pulled(device: Device) -> dict[str, dict[str, object]]:

@@ -5,7 +5,6 @@ perceptual hash kept, so the same picture saved again (other bytes) is found."""
 from __future__ import annotations
 
 import io
-import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -46,11 +45,10 @@ def test_a_picture_sent_again_by_another_envoy_is_flagged(server: LiveServer) ->
     zhang.photo(first, original)
     wang.photo(later, copy)
     assert zhang.send(original)["complete"] and wang.send(copy)["complete"]
-    with sqlite3.connect(server.db_path) as conn:
-        hashes = [row[0] for row in conn.execute("SELECT phash FROM media ORDER BY sha256")]
-    assert len(hashes) == 2 and all(h and len(h) == 16 for h in hashes)
     db = init_db(server.db_path)
     try:
+        hashes = [row[0] for row in db.execute("SELECT phash FROM media ORDER BY sha256")]
+        assert len(hashes) == 2 and all(h and len(h) == 16 for h in hashes)
         # Both sessions start at the same moment; the later by id is flagged, naming the other.
         found = [
             f

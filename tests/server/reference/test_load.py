@@ -41,7 +41,7 @@ def write(tmp_path: Path, text: str, name: str = "村.csv") -> str:
 
 
 def test_the_place_columns_load_and_a_reload_without_them_keeps_them(
-    db: Database, tmp_path: Path
+    db: Database, db_path: str, tmp_path: Path
 ) -> None:
     assert places(db)[VILLAGE_EAST] == (None, None)
     path = write(
@@ -53,7 +53,7 @@ def test_the_place_columns_load_and_a_reload_without_them_keeps_them(
     assert places(db)[VILLAGE_EAST] == (25.0431, 102.7123)
     assert places(db)[VILLAGE_WEST] == (None, None)
     # The demo file has no place columns: reloading it must not wipe the places.
-    load_demo_reference(db.conn.execute("PRAGMA database_list").fetchone()[2])
+    load_demo_reference(db_path)
     assert places(db)[VILLAGE_EAST] == (25.0431, 102.7123)
     # A file with the columns, left blank, takes the place away.
     reference.load_units(db, write(tmp_path, HEADER + "530102001001,东村,530102001,村,,\n"))

@@ -4,7 +4,6 @@ so a no-op pull stays read-only), listed with silent devices, and refused when m
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 from flask import Flask
@@ -33,7 +32,7 @@ def quiet_client(app: Flask) -> FlaskClient:
 
 
 def device_row(db_path: str, device_id: str) -> tuple[int | None, str | None, str | None]:
-    conn = sqlite3.connect(db_path)
+    conn = init_db(db_path)
     try:
         return conn.execute(
             "SELECT outbox_waiting, device_report, reported_at FROM devices WHERE id = ?",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from server.store.db import init_db
 from server.upstream import forward
@@ -18,16 +19,25 @@ from tests.server.fieldwork import Envoy
 
 
 @pytest.fixture
-def province(tmp_path: Path) -> Iterator[LiveServer]:
-    db_path = str(tmp_path / "province.db")
+def province(db_path: str) -> Iterator[LiveServer]:
     load_demo_reference(db_path)
     server = LiveServer(db_path).start()
     yield server
     server.stop()
 
 
+@contextlib.contextmanager
+def opened(db_path: str) -> Iterator[Database]:
+    """The province's database on its engine (a SQLite file, or PostgreSQL in that run)."""
+    db = init_db(db_path, create=False)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
 def count(db_path: str, table: str) -> int:
-    with sqlite3.connect(db_path) as conn:
+    with opened(db_path) as conn:
         return int(conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0])
 
 
@@ -85,7 +95,7 @@ def test_a_forward_cut_midway_resumes_from_the_last_answered_chunk(
         assert count(province.db_path, table) == count(county_path, table), table
     assert count(province.db_path, "held_changes") == 0
     # The province answered each forwarded version once: 23 numbers, the resent chunk duplicate.
-    with sqlite3.connect(province.db_path) as conn:
+    with opened(province.db_path) as conn:
         answered = conn.execute(
             "SELECT sum(last_seq - first_seq + 1) FROM device_change_runs r "
             "JOIN devices d ON d.id = r.device_id WHERE d.county_code = '530102'"
@@ -118,7 +128,7 @@ def test_check_ins_forwarded_before_their_edited_session_wait_for_it_on_the_prov
     assert done.held >= 1 and done.refused == []
     assert count(province.db_path, "held_changes") == 0
     assert count(province.db_path, "attendances") == 4
-    with sqlite3.connect(province.db_path) as conn:
+    with opened(province.db_path) as conn:
         title = conn.execute("SELECT title FROM sessions WHERE id = ?", [session]).fetchone()[0]
     assert title == "改过的标题"
     county.close()
@@ -127,7 +137,7 @@ def test_check_ins_forwarded_before_their_edited_session_wait_for_it_on_the_prov
 def test_a_sessions_co_envoy_reaches_the_province_with_it(
     province: LiveServer, tmp_path: Path
 ) -> None:
-    with sqlite3.connect(province.db_path) as conn:
+    with opened(province.db_path) as conn:
         conn.execute("DELETE FROM envoys WHERE name IN ('李梅', '张三')")
     county_path = str(tmp_path / "county.db")
     load_demo_reference(county_path)
@@ -141,7 +151,7 @@ def test_a_sessions_co_envoy_reaches_the_province_with_it(
     issuing.close()
     forward.enroll(county, province.url, code)
     assert forward.push_once(county).refused == []
-    with sqlite3.connect(province.db_path) as conn:
+    with opened(province.db_path) as conn:
         names = {row[0] for row in conn.execute("SELECT name FROM envoys")}
     assert {"张三", "李梅"} <= names
     county.close()
@@ -166,7 +176,7 @@ def test_a_session_whose_lead_changed_before_it_went_up_is_taken_as_the_county_k
     forward.enroll(county, province.url, code)
     done = forward.push_once(county)
     assert done.refused == [] and done.held == 0
-    with sqlite3.connect(province.db_path) as conn:
+    with opened(province.db_path) as conn:
         lead = conn.execute("SELECT lead_envoy_id FROM sessions WHERE id = ?", [session])
         # 李梅 under her id on the province: from her county and name, not the county's id.
         assert lead.fetchone()[0] == envoy_id_up("530102", "李梅") != li

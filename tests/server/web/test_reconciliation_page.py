@@ -12,7 +12,6 @@ import openpyxl
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlite_utils import Database
 
 from server.accounts import users
 from server.store.db import init_db
@@ -258,5 +257,7 @@ def test_a_bad_scope_is_named(app: Flask, crafted: dict[str, str], db_path: str)
     unit = staff.get(f"{PAGE}&unit=99999x")
     assert unit.status_code == 404 and "未知的区划代码" in unit.text and "99999x" in unit.text
     assert staff.get(f"{PAGE}&envoy=nobody").status_code == 404
-    db = Database(db_path)
-    assert db["leaflet_receipts"].count == 2  # nothing written by looking
+    db = init_db(db_path)
+    # Nothing written by looking.
+    assert db.execute("SELECT count(*) FROM leaflet_receipts").fetchone()[0] == 2
+    db.close()
