@@ -11,6 +11,17 @@ from shared import protocol as p
 from shared.ids import ATTENDANCE_NAMESPACE
 from shared.schemas.field import data_fields, load_defaults
 
+FIELD_KIND_NAMES = (
+    "FARMER",
+    "SESSION",
+    "ATTENDANCE",
+    "LEAFLET_RECEIPT",
+    "LEAFLET_HANDOUT",
+    "PLOT",
+    "PLOT_OBSERVATION",
+    "PHOTO",
+)
+
 
 def _export(name: str, value: Any) -> str:
     return f"export const {name} = {json.dumps(value, ensure_ascii=False, sort_keys=True)};\n"
@@ -34,6 +45,9 @@ def protocol_js() -> str:
         "HELD": p.HELD,
         "REJECTED": p.REJECTED,
         "SEQ_REUSED": p.SEQ_REUSED,
+        # Each field kind's name (FARMER, SESSION, ATTENDANCE, ...), so screens name kinds as
+        # shared/protocol.py spells them rather than by a second copy of the string.
+        **{name: getattr(p, name) for name in FIELD_KIND_NAMES},
         "FIELD_KINDS": list(p.FIELD_KINDS),
         "APPEND_ONLY_KINDS": list(p.APPEND_ONLY_KINDS),
         "REFERENCE_KINDS": list(p.REFERENCE_KINDS),

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from server.phone_app import WASM_WORKER_POLICY, WASM_WORKERS, shell
+from server.phone_app.generated import FIELD_KIND_NAMES
 from shared import protocol as p
 from shared.schemas.field import data_fields, load_defaults
 from shared.web_headers import CONTENT_SECURITY_POLICY
@@ -102,6 +103,7 @@ def test_the_generated_protocol_module_says_what_shared_says(client: FlaskClient
     assert exported("CAPABILITIES") == list(p.CAPABILITIES)
     assert exported("HEADER_DEVICE_REPORT") == p.HEADER_DEVICE_REPORT
     assert exported("FIELD_KINDS") == list(p.FIELD_KINDS)
+    assert [exported(name) for name in FIELD_KIND_NAMES] == list(p.FIELD_KINDS)
     assert exported("DATA_FIELDS") == {kind: list(data_fields(kind)) for kind in p.FIELD_KINDS}
     assert exported("LOAD_DEFAULTS") == {kind: load_defaults(kind) for kind in p.FIELD_KINDS}
     choices = client.get("/app/js/choices.js").get_data(as_text=True)

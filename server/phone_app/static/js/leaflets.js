@@ -26,8 +26,7 @@ import {
 } from "./more_common.js";
 import { copiesProblem, correctionProblems, leafletStock, overStock } from "./leaflet_rules.js";
 
-const RECEIPT = "leaflet_receipt";
-const HANDOUT = "leaflet_handout";
+import { LEAFLET_HANDOUT as HANDOUT, LEAFLET_RECEIPT as RECEIPT } from "./protocol.js";
 
 const W = {
   title: { zh: "资料", en: "Leaflets" },

@@ -25,7 +25,7 @@ import {
   unitNames,
 } from "./more_common.js";
 
-const PHOTO = "photo";
+import { PHOTO } from "./protocol.js";
 
 const W = {
   title: { zh: "照片", en: "Photos" },

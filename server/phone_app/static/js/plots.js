@@ -24,8 +24,7 @@ import {
   villageOptions,
 } from "./more_common.js";
 
-const PLOT = "plot";
-const OBSERVATION = "plot_observation";
+import { PLOT, PLOT_OBSERVATION as OBSERVATION } from "./protocol.js";
 
 const W = {
   title: { zh: "示范田", en: "Plots" },
