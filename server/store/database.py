@@ -11,6 +11,7 @@ call site's `db: Database` annotation holds for both engines; none of its SQLite
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -24,6 +25,10 @@ from sqlite_utils.db import Table
 from server.store import dialect
 from server.store.dialect import POSTGRESQL, on_conflict_update, quote
 from server.store.sql_text import begin_statement, to_postgresql
+
+# A unique or foreign key refused a write, on either engine: what a caller that retries on a
+# lost race catches.
+INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg.IntegrityError)
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 

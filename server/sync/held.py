@@ -42,18 +42,22 @@ HELD_LOGGED = 100
 DROPPED = "科技局已删除这条暂存的变更 / the bureau dropped this held change"
 
 
+def held_usage(db: Database, device_id: str) -> tuple[int, int]:
+    """How many changes the server holds for a device, and their bytes: what its limits count."""
+    count, used = db.execute(
+        f"SELECT count(*), coalesce(sum({dialect.byte_length(dialect.engine_of(db), 'change')}), 0) "
+        "FROM held_changes WHERE device_id = ?",
+        [device_id],
+    ).fetchone()
+    return int(count), int(used)
+
+
 def hold_new(batch: Batch, device: Device, change: dict[str, Any], waiting: Held) -> dict[str, Any]:
     """Hold a change, or refuse it when the device already has its limit held; its answer."""
     text = json.dumps(change, ensure_ascii=False)
     size = len(text.encode())
     if batch.held_usage is None:
-        count, used = batch.db.execute(
-            f"SELECT count(*), coalesce(sum({dialect.byte_length(dialect.engine_of(batch.db), 'change')}), 0) "
-            "FROM held_changes "
-            "WHERE device_id = ?",
-            [device.id],
-        ).fetchone()
-        batch.held_usage = [int(count), int(used)]
+        batch.held_usage = list(held_usage(batch.db, device.id))
     count, used = batch.held_usage
     limits = batch.held_limits
     if count + 1 > limits.changes or used + size > limits.bytes:

@@ -11,7 +11,6 @@ session arrives from the phone, then stores it once (its id follows from session
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,10 +19,12 @@ from typing import Any
 from sqlite_utils import Database
 
 from server.farmers.matching import canonical_id
+from server.store.database import INTEGRITY_ERRORS
 from server.store.db import get_state, write_transaction
 from server.store.records import fetch_states
 from server.sync.batch import HeldLimits
 from server.sync.devices import Device
+from server.sync.held import held_usage
 from server.sync.push import apply_push
 from shared import protocol as p
 from shared.checkin_rules import (
@@ -298,12 +299,8 @@ def _room_to_hold(db: Database, ticket: QrTicket, limits: HeldLimits) -> bool:
     than its limit of changes); a farmer's registration adds a few hundred bytes at most."""
     if db.execute("SELECT 1 FROM sessions WHERE id = ?", [ticket.session_id]).fetchone():
         return True
-    count, used = db.execute(
-        "SELECT count(*), coalesce(sum(length(CAST(change AS BLOB))), 0) FROM held_changes "
-        "WHERE device_id = ?",
-        [ticket.qr_device.id],
-    ).fetchone()
-    return int(count) + 1 <= limits.changes and int(used) + 2048 <= limits.bytes
+    count, used = held_usage(db, ticket.qr_device.id)
+    return count + 1 <= limits.changes and used + 2048 <= limits.bytes
 
 
 def _push(
@@ -318,7 +315,7 @@ def _push(
         numbered = [{"q": int(last) + 1 + n, **change} for n, change in enumerate(changes)]
         try:
             return apply_push(db, device, numbered, limits)
-        except sqlite3.IntegrityError:
+        except INTEGRITY_ERRORS:
             # Another request of this QR took the numbers meanwhile: number again.
             if attempt == NUMBERING_TRIES - 1:
                 raise
