@@ -16,8 +16,9 @@ from marshmallow import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from server.store.db import get_db, get_state
+from server.sync.device import Device
 from server.sync.device_reports import record_report
-from server.sync.devices import Device, authenticate, record_contact
+from server.sync.devices import authenticate, record_contact
 from server.upstream.accept import HEADER_ENVOY, LinkOnlyPushes, act_for
 from shared import protocol as p
 from shared.clock import wall_ms

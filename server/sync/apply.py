@@ -18,7 +18,7 @@ from server.sync.checks import (
     checked_stamp,
 )
 from server.sync.county_scope import check_county_scope
-from server.sync.devices import Device
+from server.sync.device import Device
 from server.sync.errors import Rejected
 from server.sync.prepare import Prepared
 from server.sync.pull import mobile_key, refusal_version

@@ -21,7 +21,7 @@ from server.store.records import (
     table_of,
     write_plan,
 )
-from server.sync.devices import Device
+from server.sync.device import Device
 from server.sync.refusals import Refusal
 from shared import protocol as p
 from shared.clock import HybridLogicalClock

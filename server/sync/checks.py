@@ -6,7 +6,7 @@ from typing import Any
 
 from server.media.photos import photo_subject
 from server.sync.batch import Batch
-from server.sync.devices import Device
+from server.sync.device import Device
 from server.sync.errors import Held, Rejected
 from server.sync.prepare import Prepared
 from shared import protocol as p

@@ -15,7 +15,7 @@ from server.store.county_links import (
 )
 from server.store.db import in_chunks
 from server.sync.batch import PARENT_OF, Batch
-from server.sync.devices import Device
+from server.sync.device import Device
 from server.sync.errors import Rejected
 from shared import protocol as p
 

@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from server.accounts import audit
 from server.reference.lookups import UnknownEnvoy, envoy_by_id, envoy_by_name
 from server.store.db import write_transaction
+from server.sync.device import Device
 from shared.clock import parse_iso, to_iso, utc_now
 from shared.errors import TianjianError
 from shared.ids import new_id
@@ -27,20 +28,6 @@ if TYPE_CHECKING:
 
 # No 0/O, 1/I/L: codes are read aloud over the phone and typed on small keyboards.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-
-
-@dataclass(frozen=True)
-class Device:
-    """An enrolled device as a request authenticates it: whose it is and which townships it serves."""
-
-    id: str
-    envoy_id: str
-    township_codes: tuple[str, ...]
-    # What the device said it understands (X-Tianjian-Capabilities) on this request.
-    capabilities: frozenset[str] = frozenset()
-    # A county's link to its province (server/upstream): it acts for the envoy each push names,
-    # and may write only records of this county.
-    county_code: str = ""
 
 
 # An enrolment code is valid from a minute to thirty days.

@@ -16,7 +16,7 @@ from server.sync import refusals
 from server.sync.apply import apply_change
 from server.sync.batch import Batch
 from server.sync.county_scope import known_links
-from server.sync.devices import Device
+from server.sync.device import Device
 from server.sync.errors import Held
 from server.sync.idempotency import update_answer
 from server.sync.prepare import Prepared

@@ -11,7 +11,7 @@ from server.store.db import get_state, write_transaction
 from server.store.records import row_to_state, table_of
 from server.store.tables import FIELD_TABLES
 from server.sync import session_reach
-from server.sync.devices import Device
+from server.sync.device import Device
 from server.sync.errors import ResyncRequired
 from shared import protocol as p
 from shared.merge import STAMPS

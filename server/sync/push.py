@@ -17,7 +17,7 @@ from server.sync.apply import apply_change
 from server.sync.batch import Batch, HeldLimits
 from server.sync.checkins import store_checkins
 from server.sync.checks import REFERENCES
-from server.sync.devices import Device
+from server.sync.device import Device
 from server.sync.errors import CheckinsCollided, Held
 from server.sync.held import hold_new, release_held
 from server.sync.idempotency import device_max_seq, previous_answers, record_answers

@@ -23,7 +23,7 @@ from server.store.database import INTEGRITY_ERRORS
 from server.store.db import get_state, write_transaction
 from server.store.records import fetch_states
 from server.sync.batch import HeldLimits
-from server.sync.devices import Device
+from server.sync.device import Device
 from server.sync.held import held_usage
 from server.sync.push import apply_push
 from shared import protocol as p

@@ -9,7 +9,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from server.store.records import table_of
-from server.sync.devices import Device
+from server.sync.device import Device
 from shared import protocol as p
 
 # Sessions the device's envoy leads or co-runs. co_envoy_ids is a JSON list of UUIDs, which

@@ -10,7 +10,7 @@ from sqlite_utils import Database
 from server.reference.load import catalogue_id, ensure_envoy
 from server.reference.lookups import UnknownEnvoy, envoy_by_id
 from server.store.county_links import in_county
-from server.sync.devices import Device
+from server.sync.device import Device
 from shared import protocol as p
 from shared.errors import TianjianError
 

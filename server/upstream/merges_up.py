@@ -18,7 +18,7 @@ from server.farmers import matching
 from server.farmers.merges import merge
 from server.store.county_links import links
 from server.store.db import write_transaction
-from server.sync.devices import Device
+from server.sync.device import Device
 from server.upstream.accept import NotALink
 from server.upstream.forward import call_province, link_of
 
