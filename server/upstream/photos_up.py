@@ -23,6 +23,7 @@ from server.upstream.accept import HEADER_ENVOY
 from server.upstream.forward import TIMEOUT_S, ProvinceUnreachable, envoys_up, link_of
 from shared import protocol as p
 from shared.clock import to_iso, utc_now
+from shared.errors import TianjianError
 
 WHOLE, REFUSED = "whole", "refused"
 
@@ -74,8 +75,14 @@ def _note(db: Database, sha256: str, state: str, note: str | None = None) -> Non
         )
 
 
-class _SlowDown(Exception):
+class ProvinceBusy(TianjianError):
     """The province answered 429: the rest waits for the next run."""
+
+    status = 503
+    message = (
+        "省级服务器正忙，其余照片下次上报时再发 / the province is busy: the remaining photos "
+        "go with the next run"
+    )
 
 
 def _request(method: str, url: str, headers: dict[str, str], **options: Any) -> Any:
@@ -84,7 +91,7 @@ def _request(method: str, url: str, headers: dict[str, str], **options: Any) -> 
     except requests.RequestException as exc:
         raise ProvinceUnreachable(type(exc).__name__) from exc
     if response.status_code == 429:
-        raise _SlowDown()
+        raise ProvinceBusy()
     if response.status_code >= 500:
         raise ProvinceUnreachable(f"HTTP {response.status_code}")
     return response
@@ -151,7 +158,7 @@ def send_photos(db: Database, store: MediaBackend) -> PhotosSent:
             continue
         try:
             result = _send_one(link, store, photo)
-        except _SlowDown:
+        except ProvinceBusy:
             done.later += 1
             break
         if result is None:

@@ -397,6 +397,8 @@ def test_openapi_lists_the_paths(client: FlaskClient) -> None:
         "/api/v1/upstream/enrol",
         "/api/v1/upstream/envoys",
         "/api/v1/upstream/targets",
+        "/api/v1/upstream/catalogue",
+        "/api/v1/upstream/merges",
     }
     assert "post" in spec["paths"]["/api/v1/sync/push"]
     assert "get" in spec["paths"]["/api/v1/sync/pull"]
