@@ -1,5 +1,5 @@
 """Photo records as the pages show them: a session's or observation's photos with whether their
-bytes have all arrived, whose they are, and who may open them."""
+bytes have all arrived and whose they are (who may open them: server/media/serving.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server.accounts.areas import area_prefix, envoys_in_area
-from server.accounts.users import ENVOY, User
 from shared import protocol as p
 
 SESSION = "session"
@@ -139,14 +137,6 @@ def owners(db: Database, photo: Photo) -> set[str]:
     """The envoys whose record a photo is: its maker and its subject's, as the review page
     judges a record's owners."""
     return {photo.envoy_id, *subject_owners(db, photo.subject_kind, photo.subject_id)}
-
-
-def may_see(db: Database, user: User, photo: Photo) -> bool:
-    """Bureau users see every photo of their area (every photo without one), as one record of
-    theirs (server/api/scope.py `own_record`); an envoy user only photos of their own records."""
-    if user.role != ENVOY:
-        return envoys_in_area(db, area_prefix(user) or "", owners(db, photo))
-    return user.envoy_id is not None and user.envoy_id in owners(db, photo)
 
 
 def one_per_session(db: Database, session_ids: list[str]) -> dict[str, Photo]:

@@ -12,10 +12,11 @@ from PIL import Image, ImageOps
 from sqlite_utils import Database
 
 from server.accounts.access import NotAllowed
-from server.accounts.users import User
+from server.accounts.areas import area_prefix, envoys_in_area
+from server.accounts.users import ENVOY, User
 from server.media.backend import SHA256, MediaBackend, Opened
 from server.media.errors import BytesNotArrived, PhotoNotFound
-from server.media.photos import may_see, photos_of_sha
+from server.media.photos import Photo, owners, photos_of_sha
 
 # The long side of a thumbnail: enough for a list on a 1366 px screen or a phone, some 15 KB.
 THUMB_PIXELS = 320
@@ -50,6 +51,14 @@ class Picture:
 
 # How a page finds what it sends: the whole picture or its thumbnail.
 Picker = Callable[[Database, MediaBackend, User, str], Picture]
+
+
+def may_see(db: Database, user: User, photo: Photo) -> bool:
+    """Bureau users see every photo of their area (every photo without one), as one record of
+    theirs (server/api/scope.py `own_record`); an envoy user only photos of their own records."""
+    if user.role != ENVOY:
+        return envoys_in_area(db, area_prefix(user) or "", owners(db, photo))
+    return user.envoy_id is not None and user.envoy_id in owners(db, photo)
 
 
 def _allowed(db: Database, user: User, sha256: str) -> None:
