@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from flask import current_app, request
+
 from shared.errors import TianjianError
 from shared.window_counts import Counts
 
@@ -169,3 +171,17 @@ class Limits:
             raise TooManyNew()
         if not self.new_on_device.take(device, per_minute):
             raise TooManyNew()
+
+
+def app_limits(key: str) -> Limits:
+    """The serving app's counts, kept in its extensions under `key` (the laptop's page and the
+    server's each count their own)."""
+    found: Limits | None = current_app.extensions.get(key)
+    if found is None:
+        found = current_app.extensions.setdefault(key, Limits())
+    return found
+
+
+def client_address() -> str:
+    """The address a request's counts go to (the client as the serving app sees it)."""
+    return request.remote_addr or ""

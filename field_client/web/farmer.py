@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    current_app,
     make_response,
     redirect,
     render_template,
@@ -22,32 +21,24 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from field_client import checkin_limits, qr_checkin, self_proof
-from field_client.checkin_limits import Limits, TooManyNew, TooManyTries
+from field_client.checkin_limits import TooManyNew, TooManyTries
 from field_client.farmer_villages import villages_for
 from field_client.qr_checkin import CheckinRefused, Poster
 from field_client.web import forms
 from field_client.web.db import get_store
 from field_client.web.i18n import say
 from shared.errors import InvalidMobile, InvalidRecord, TianjianError
+from shared.farmer_limits import app_limits, client_address
 from shared.mobile import normalise_mobile
 from shared.schemas.field import GENDERS
+
+# Where this app keeps its counts of what clients repeated (shared/farmer_limits.py).
+LIMITS_KEY = "checkin_limits"
 
 bp = Blueprint("farmer", __name__)
 
 PHONE_COOKIE = "tj_phone"
 PHONE_COOKIE_AGE = 2 * 365 * 86400
-
-
-def limits() -> Limits:
-    """This serving process's counts of what clients repeated."""
-    found = current_app.extensions.get("checkin_limits")
-    if found is None:
-        found = current_app.extensions.setdefault("checkin_limits", Limits())
-    return found  # type: ignore[no-any-return]
-
-
-def _address() -> str:
-    return request.remote_addr or ""
 
 
 @bp.route("/c", methods=["GET", "POST"])
@@ -92,14 +83,14 @@ def _page(ticket: Poster, known: list[dict[str, Any]], **extra: Any) -> str:
 
 def _open(code: str, token: str | None) -> Poster:
     """The session the address names; wrong codes and tokens counted against the client."""
-    counted = limits()
+    counted = app_limits(LIMITS_KEY)
     if token is None:
-        counted.check_typed_code(_address())
+        counted.check_typed_code(client_address())
         counted.check_device_codes()
     try:
         return qr_checkin.open_checkin(get_store(), code, token)
     except (qr_checkin.UnknownCode, qr_checkin.ForgedToken):
-        counted.wrong_code(_address(), typed=token is None)
+        counted.wrong_code(client_address(), typed=token is None)
         raise
 
 
@@ -144,17 +135,17 @@ def _by_mobile(
     except InvalidMobile as exc:
         return _page(ticket, known, mobile_error=say(exc.message), values={"mobile": typed})
     if proving:
-        limits().check_proof(_address(), mobile)
+        app_limits(LIMITS_KEY).check_proof(client_address(), mobile)
         try:
             farmer_id = self_proof.claim(store, mobile, request.form.get("name", ""), cookie)
         except self_proof.NotProved as exc:
-            limits().wrong_proof(_address(), mobile)
+            app_limits(LIMITS_KEY).wrong_proof(client_address(), mobile)
             return _page(ticket, known, prove=mobile, message=say(exc.message))
         if farmer_id is None:
-            limits().wrong_proof(_address(), mobile)
+            app_limits(LIMITS_KEY).wrong_proof(client_address(), mobile)
             return _page(ticket, known, prove=mobile, message=say(self_proof.NotProved.message))
         return _checked_in(ticket, farmer_id, cookie)
-    limits().take_lookup(_address())
+    app_limits(LIMITS_KEY).take_lookup(client_address())
     farmer, held = self_proof.farmer_to_prove(store, mobile, cookie)
     if farmer is None:
         return _page(
@@ -183,16 +174,16 @@ def _new(
     except InvalidMobile:
         mobile = None  # the record's schema names the problem on the form below
     if mobile:
-        limits().check_proof(_address(), mobile)
+        app_limits(LIMITS_KEY).check_proof(client_address(), mobile)
         try:
             farmer_id = self_proof.claim(store, mobile, values["name"], cookie)
         except self_proof.NotProved:
-            limits().wrong_proof(_address(), mobile)
+            app_limits(LIMITS_KEY).wrong_proof(client_address(), mobile)
             taken = say(qr_checkin.MobileTaken.message)
             return _page(ticket, known, values=request.form, errors={"mobile": taken})
         if farmer_id is not None:
             return _checked_in(ticket, farmer_id, cookie)
-    checkin_limits.take_new(limits(), store, _address())
+    checkin_limits.take_new(app_limits(LIMITS_KEY), store, client_address())
     try:
         return _checked_in(ticket, None, cookie, values)
     except qr_checkin.MobileTaken as exc:
@@ -220,7 +211,7 @@ def _checked_in(
         cookie,
         farmer_id,
         new_farmer,
-        address=_address(),
+        address=client_address(),
         typed=ticket.typed,
     )
     response = make_response(_answer(ticket, done))

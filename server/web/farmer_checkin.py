@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, current_app, make_response, render_template, request
+from flask import Blueprint, make_response, render_template, request
 from werkzeug.wrappers import Response
 
 from server.store.db import get_db
@@ -18,11 +18,20 @@ from server.sync.qr_checkin import QrTicket
 from shared.bilingual import half
 from shared.checkin_rules import CheckinRefused, NotProved
 from shared.errors import InvalidMobile, InvalidRecord, TianjianError
-from shared.farmer_limits import NEW_PER_MINUTE, Limits, TooManyNew, TooManyTries
+from shared.farmer_limits import (
+    NEW_PER_MINUTE,
+    TooManyNew,
+    TooManyTries,
+    app_limits,
+    client_address,
+)
 from shared.farmer_page import english, tr
 from shared.mobile import normalise_mobile
 from shared.phone_marks import cookie_hash
 from shared.schemas.field import GENDERS, validate_fields
+
+# Where this app keeps its counts of what clients repeated (shared/farmer_limits.py).
+LIMITS_KEY = "qr_checkin_limits"
 
 bp = Blueprint("farmer_checkin", __name__)
 
@@ -54,18 +63,6 @@ class Ticket:
     """What the shared page shows of the session: the server's copy, or the QR's start time."""
 
     session: dict[str, Any]
-
-
-def limits() -> Limits:
-    """This serving process's counts of what clients repeated."""
-    found = current_app.extensions.get("qr_checkin_limits")
-    if found is None:
-        found = current_app.extensions.setdefault("qr_checkin_limits", Limits())
-    return found  # type: ignore[no-any-return]
-
-
-def _address() -> str:
-    return request.remote_addr or ""
 
 
 def _say(message: str) -> str:
@@ -109,12 +106,12 @@ def _page(qr: QrTicket, known: list[dict[str, Any]], **extra: Any) -> str:
 
 def _open(device_id: str, session_id: str, times: tuple[int, int, int], token: str) -> QrTicket:
     """The QR's session; a client past its wrong tries waits, a wrong token counts against it."""
-    counted = limits()
-    counted.check_typed_code(_address())
+    counted = app_limits(LIMITS_KEY)
+    counted.check_typed_code(client_address())
     try:
         return qr_checkin.open_ticket(get_db(), device_id, session_id, times, token)
     except qr_checkin.ForgedToken:
-        counted.wrong_code(_address(), typed=False)
+        counted.wrong_code(client_address(), typed=False)
         raise
 
 
@@ -162,17 +159,17 @@ def _by_mobile(
     except InvalidMobile as exc:
         return _page(qr, known, mobile_error=_say(exc.message), values={"mobile": typed})
     if proving:
-        limits().check_proof(_address(), mobile)
+        app_limits(LIMITS_KEY).check_proof(client_address(), mobile)
         try:
             farmer_id = qr_checkin.claim(db, mobile, request.form.get("name", "")[:80], phone)
         except NotProved as exc:
-            limits().wrong_proof(_address(), mobile)
+            app_limits(LIMITS_KEY).wrong_proof(client_address(), mobile)
             return _page(qr, known, prove=mobile, message=_say(exc.message))
         if farmer_id is None:
-            limits().wrong_proof(_address(), mobile)
+            app_limits(LIMITS_KEY).wrong_proof(client_address(), mobile)
             return _page(qr, known, prove=mobile, message=_say(NotProved.message))
         return _checked_in(qr, farmer_id, cookie)
-    limits().take_lookup(_address())
+    app_limits(LIMITS_KEY).take_lookup(client_address())
     found = qr_checkin.farmer_with_mobile(db, mobile)
     if found is None:
         return _page(
@@ -229,16 +226,16 @@ def _new(
         return _page(qr, known, values=request.form, errors=errors)
     mobile = normalise_mobile(values["mobile"])
     phone = cookie_hash(cookie) if cookie else None
-    limits().check_proof(_address(), mobile)
+    app_limits(LIMITS_KEY).check_proof(client_address(), mobile)
     try:
         farmer_id = qr_checkin.claim(get_db(), mobile, values["name"], phone)
     except NotProved:
-        limits().wrong_proof(_address(), mobile)
+        app_limits(LIMITS_KEY).wrong_proof(client_address(), mobile)
         return _page(qr, known, values=request.form, errors={"mobile": _say(MOBILE_TAKEN)})
     if farmer_id is not None:
         return _checked_in(qr, farmer_id, cookie)
     # New farmers per address, and per device's QR across every address.
-    limits().take_new(_address(), NEW_PER_MINUTE, device=qr.device.id)
+    app_limits(LIMITS_KEY).take_new(client_address(), NEW_PER_MINUTE, device=qr.device.id)
     values["mobile"] = mobile
     return _checked_in(qr, None, cookie, values)
 
@@ -250,7 +247,9 @@ def _checked_in(
     new_farmer: dict[str, Any] | None = None,
 ) -> Response:
     cookie = cookie or secrets.token_urlsafe(18)
-    done = qr_checkin.check_in(get_db(), qr, farmer_id, new_farmer, cookie_hash(cookie), _address())
+    done = qr_checkin.check_in(
+        get_db(), qr, farmer_id, new_farmer, cookie_hash(cookie), client_address()
+    )
     colour = "green" if done.new else "orange"
     page = render_template(
         "farmer/answer.html",
