@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server.store.db import in_chunks, next_server_seq
+from server.store.db import next_server_seq
 from server.store.records import row_to_state
+from server.store.sql_text import in_chunks
 from server.summaries import keep as summaries_kept
 from shared import protocol as p
 from shared.clock import to_iso, utc_now

@@ -19,8 +19,9 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate, val
 from sqlite_utils import Database
 
 from server.accounts import audit
-from server.store.db import in_chunks, next_server_seq, write_transaction
+from server.store.db import next_server_seq, write_transaction
 from server.store.province_rows import check_not_owned
+from server.store.sql_text import in_chunks
 from shared import protocol as p
 from shared.errors import TianjianError
 from shared.indicators import BY_KEY, COMPARATORS, INDICATOR_KEYS, INDICATORS, growth_target

@@ -11,9 +11,10 @@ from sqlite_utils import Database
 
 from server.files import file_limits
 from server.reference.lists import LEVEL_NAMES
-from server.store.db import in_chunks, next_server_seq, write_transaction
+from server.store.db import next_server_seq, write_transaction
 from server.store.province_rows import ProvinceOwned, owned_ids
 from server.store.records import state_to_row
+from server.store.sql_text import in_chunks
 from shared import protocol as p
 from shared.errors import TianjianError
 from shared.marshmallow_zh import one_line

@@ -9,8 +9,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TypeVar
+from collections.abc import Iterator, Sequence
 
 import psycopg
 import sqlalchemy
@@ -23,24 +22,10 @@ from server.store.migrations import migrations
 from shared.errors import TianjianError
 from shared.private_files import create_owner_only
 
-T = TypeVar("T")
-
 # A backstop: the WAL is normally copied into the database when writes pause
 # (maintenance.QuietCheckpointer), so a push does not wait for that copy.
 WAL_CHECKPOINT_PAGES = 65_536
 WAL_KEEP_BYTES = 8 * 1024 * 1024
-
-
-# Values per `IN (...)`: well inside SQLite's limit on bound parameters.
-IN_CHUNK = 500
-
-
-def in_chunks(values: Iterable[T]) -> Iterator[tuple[list[T], str]]:
-    """Values in slices small enough for one `IN (...)`, each with its placeholders."""
-    items = list(values)
-    for start in range(0, len(items), IN_CHUNK):
-        chunk = items[start : start + IN_CHUNK]
-        yield chunk, ",".join("?" * len(chunk))
 
 
 # Rows per multi-row INSERT: SQLite's executemany binds and steps the statement once per row,

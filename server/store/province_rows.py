@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from sqlite_utils import Database
 
-from server.store.db import in_chunks
+from server.store.sql_text import in_chunks
 from shared import protocol as p
 from shared.errors import TianjianError
 

@@ -10,7 +10,7 @@ from typing import Any, overload
 
 from sqlite_utils import Database
 
-from server.store.db import in_chunks
+from server.store.sql_text import in_chunks
 from server.store.tables import FIELD_TABLES, REFERENCE_TABLES
 from shared import protocol as p
 from shared.merge import STAMPS

@@ -6,12 +6,17 @@ literals and quoted names, `?` becomes `%s`, `:name` becomes `%(name)s` (`::` ca
 becomes `%%` (psycopg reads `%` everywhere in a statement that has parameters, so inside
 literals too), and `[name]` becomes `"name"`. DDL also gets PostgreSQL's column types (see
 `ddl`). The SQLite path never calls this: its statements go to sqlite3 untouched.
+
+Also `in_chunks`, values cut into slices each with its `?` placeholders for one `IN (...)`:
+plain text, so the modules that read records need not import the connection (store.db) for it.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 _NAME_START = re.compile(r"[A-Za-z_]")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -147,3 +152,17 @@ def begin_statement(sql: str) -> str | None:
     ):
         return "BEGIN"
     return None
+
+
+T = TypeVar("T")
+
+# Values per `IN (...)`: well inside SQLite's limit on bound parameters.
+IN_CHUNK = 500
+
+
+def in_chunks(values: Iterable[T]) -> Iterator[tuple[list[T], str]]:
+    """Values in slices small enough for one `IN (...)`, each with its placeholders."""
+    items = list(values)
+    for start in range(0, len(items), IN_CHUNK):
+        chunk = items[start : start + IN_CHUNK]
+        yield chunk, ",".join("?" * len(chunk))

@@ -23,7 +23,8 @@ from server import summaries
 from server.figures import counted
 from server.figures.questioned import CheckinQuestions
 from server.store import dialect
-from server.store.db import in_chunks, set_state
+from server.store.db import set_state
+from server.store.sql_text import in_chunks
 from server.summaries.names import PERSON_TIMES, TRAINEES
 from server.summaries.store import FigureKey, Grouped, add_figures, add_grouped, all_keys
 from shared import protocol as p

@@ -10,7 +10,6 @@ from typing import Any
 from sqlite_utils import Database
 
 from server import settings
-from server.store.db import in_chunks
 from server.store.records import (
     compact_stamps,
     existing_ids,
@@ -21,6 +20,7 @@ from server.store.records import (
     table_of,
     write_plan,
 )
+from server.store.sql_text import in_chunks
 from server.sync.device import Device
 from server.sync.refusals import Refusal
 from shared import protocol as p

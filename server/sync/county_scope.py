@@ -13,7 +13,7 @@ from server.store.county_links import (
     links,
     owning_county,
 )
-from server.store.db import in_chunks
+from server.store.sql_text import in_chunks
 from server.sync.batch import PARENT_OF, Batch
 from server.sync.device import Device
 from server.sync.errors import Rejected

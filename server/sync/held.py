@@ -11,7 +11,8 @@ from sqlite_utils import Database
 
 from server.accounts import audit
 from server.store import dialect
-from server.store.db import in_chunks, write_transaction
+from server.store.db import write_transaction
+from server.store.sql_text import in_chunks
 from server.sync import refusals
 from server.sync.apply import apply_change
 from server.sync.batch import Batch

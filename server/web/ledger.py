@@ -11,7 +11,8 @@ from flask_babel import lazy_gettext
 from server.accounts.access import ANYONE, requires, signed_in
 from server.api.scope import envoy_of_area, held_to, reader_area
 from server.reference import lists as listings
-from server.store.db import get_db, in_chunks
+from server.store.db import get_db
+from server.store.sql_text import in_chunks
 from server.sync import envoy_ledger as ledger
 from shared import protocol as p
 

@@ -181,10 +181,13 @@ def test_the_longest_import_chain_does_not_grow() -> None:
     the server on PostgreSQL (issue 23): store.db opens store.database, and it and the
     migrations ask store.dialect, the one home of what differs between the engines. 10 once
     media.photos no longer judged who may see a photo (media.serving, its one caller, does):
-    sync's checks no longer reach accounts through photo_subject. The longest now run
-    sync.qr_checkin -> push -> held -> apply -> checks (or county_scope, pull) -> sync.batch
-    (or store.county_links, sync.session_reach) -> store.records -> store.db -> store.database
-    (or migrations) -> store.dialect."""
+    sync's checks no longer reach accounts through photo_subject. 9 once in_chunks, plain SQL
+    text, moved from store.db to store.sql_text: store.records and sync.batch no longer import
+    the connection. The longest (9) now run from sync.qr_checkin (-> push -> reviewed ->
+    quality.reviews) and from plan.report and plan.breakdowns (-> plan.progress -> profiles ->
+    targets, or -> summaries.read -> maintain -> keep) through accounts.users -> signins (or
+    summaries.store) to store.db -> store.database (or migrations) -> store.dialect. The goal
+    (issue 20) is 10."""
     names = module_names()
     gatherers = {
         name
