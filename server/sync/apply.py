@@ -19,9 +19,9 @@ from server.sync.checks import (
 )
 from server.sync.county_scope import check_county_scope
 from server.sync.device import Device
+from server.sync.device_view import mobile_key, refusal_version
 from server.sync.errors import Rejected
 from server.sync.prepare import Prepared
-from server.sync.pull import mobile_key, refusal_version
 from shared import protocol as p
 from shared.clock import to_iso, utc_now
 from shared.errors import InvalidRecord
