@@ -5,8 +5,16 @@ window's end are unaffected; a count allows up to its limit within its window.""
 from __future__ import annotations
 
 import pytest
+from flask import Flask
 
-from shared.farmer_limits import NEW_PER_ADDRESS_PER_HOUR, Limits, Strikes, TooManyNew
+from shared.farmer_limits import (
+    NEW_PER_ADDRESS_PER_HOUR,
+    Limits,
+    Strikes,
+    TooManyNew,
+    app_limits,
+    client_address,
+)
 from shared.window_counts import Counts
 
 
@@ -58,3 +66,28 @@ def test_new_registrations_are_counted_per_address_and_per_device_key() -> None:
     limits.take_new("10.0.0.9", 3, device="phone-b")
     for _ in range(NEW_PER_ADDRESS_PER_HOUR + 1):
         limits.take_new("10.0.0.1", 3, lifted=True)
+
+
+def test_each_app_keeps_its_own_counts_under_its_key() -> None:
+    """The laptop's page and the server's share the helper, not the counts: a client blocked
+    under one key (or in one app) is not under another."""
+    laptop, server = Flask("laptop"), Flask("server")
+    with laptop.app_context():
+        kept = app_limits("checkin_limits")
+        assert app_limits("checkin_limits") is kept
+        for _ in range(NEW_PER_ADDRESS_PER_HOUR):
+            kept.take_new("10.0.0.2", per_minute=1000)
+        with pytest.raises(TooManyNew):
+            app_limits("checkin_limits").take_new("10.0.0.2", per_minute=1000)
+        app_limits("qr_checkin_limits").take_new("10.0.0.2", per_minute=1000)
+    with server.app_context():
+        assert app_limits("checkin_limits") is not kept
+        app_limits("checkin_limits").take_new("10.0.0.2", per_minute=1000)
+
+
+def test_counts_go_to_the_address_the_app_sees() -> None:
+    app = Flask("laptop")
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "192.168.4.23"}):
+        assert client_address() == "192.168.4.23"
+    with app.test_request_context(environ_base={"REMOTE_ADDR": ""}):
+        assert client_address() == ""
