@@ -26,7 +26,12 @@ envoy user's, never narrowed silently:
 - asking for a unit outside the area, or an envoy who serves no township in it, is refused with
   403 `OutsideArea`; an envoy inside it is counted over the area only;
 - one record (a session's page, a record's review page, an envoy's ledger) is theirs when its
-  place, or else one of its envoys' townships, lies in the area (`own_record`).
+  place, or else one of its envoys' townships, lies in the area (`own_record`);
+- staff lists (devices, held changes, edit conflicts, farmers that may be one person, merged
+  farmers, targets) show only the rows their area holds (`area_rows`, what
+  server/accounts/areas.py says lies in it); acting on another row (revoking a device, merging
+  or dismissing a pair, reviewing a record, setting a target) is refused with `OutsideArea`
+  before anything is written (`inside_area`), never narrowed.
 
 Bad input, each with one bilingual error from here: a year that is not a whole number
 (`YearNotANumber`, 422) or out of range (server/plan/report.py's `UnknownYear`, 404), a unit code
@@ -45,7 +50,7 @@ from marshmallow import Schema, fields
 
 from server.accounts import users
 from server.accounts.access import NotAllowed, report_reader, signed_in
-from server.accounts.areas import area_prefix, envoys_in_area, in_area
+from server.accounts.areas import AreaRows, area_prefix, envoys_in_area, in_area, rows_in
 from server.figures.counted import Scope
 from server.plan.report import FIRST_YEAR, LAST_YEAR, check_year
 from server.reference.lookups import UnknownEnvoy, UnknownUnit, envoy_by_id, unit_scope
@@ -211,6 +216,18 @@ def own_record(reader: users.User, owners: Iterable[str | None], place: str | No
             raise OutsideArea()
         return
     if not envoys_in_area(get_db(), area, {owner for owner in owners if owner}):
+        raise OutsideArea()
+
+
+def area_rows(reader: users.User | None) -> AreaRows:
+    """What a bureau reader's area holds (everything for one with none): a staff list keeps
+    only these rows."""
+    return rows_in(get_db(), reader_area(reader))
+
+
+def inside_area(held: bool) -> None:
+    """Refuse a row the reader's area does not hold (`OutsideArea`), before any write."""
+    if not held:
         raise OutsideArea()
 
 

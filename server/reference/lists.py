@@ -117,12 +117,15 @@ def catalogue(db: Database) -> list[dict[str, Any]]:
 def merged_farmers(db: Database, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
     """Farmer records merged into another, newest first.
 
-    Keys: id, name, mobile, village_code, village, envoy (who registered it), canonical_id,
-    canonical_name, canonical_mobile, canonical_envoy, merged_at, reason (auto or staff).
+    Keys: id, name, mobile, village_code, village, envoy (who registered it), envoy_id,
+    canonical_id, canonical_name, canonical_mobile, canonical_envoy, canonical_village_code,
+    canonical_envoy_id, merged_at, reason (auto or staff).
     """
     return list(
         db.query(
             "SELECT f.id, f.name, f.mobile, f.village_code, v.name AS village, e.name AS envoy, "
+            "f.envoy_id, c.village_code AS canonical_village_code, "
+            "c.envoy_id AS canonical_envoy_id, "
             "a.canonical_id, c.name AS canonical_name, c.mobile AS canonical_mobile, "
             "ce.name AS canonical_envoy, a.merged_at, a.reason FROM farmer_aliases a "
             "JOIN farmers f ON f.id = a.id LEFT JOIN farmers c ON c.id = a.canonical_id "

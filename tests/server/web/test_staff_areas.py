@@ -1,0 +1,192 @@
+"""The staff pages for a user with an area (server/api/scope.py `area_rows`): on a province
+with two counties, a city user and a county user list only their counties' devices, held
+changes, edit conflicts, farmer pairs and merged farmers, and acting on another county's row
+(revoking its device, merging or dismissing its pair, reviewing its record) is refused with
+the bilingual 403 and writes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from server.accounts import areas, users
+from server.api.scope import OutsideArea
+from server.farmers import merges
+from server.upstream.codes import enrol_link, issue_link_code
+from shared import protocol as p
+from shared.clock import to_iso, utc_now
+from tests.helpers import csrf_token
+from tests.server.api.test_scope import refused_as, shown
+from tests.server.api.test_scope_areas import (  # noqa: F401  (the province fixture)
+    PASSWORD,
+    VILLAGE_B,
+    client_of,
+    province,
+)
+from tests.server.fieldwork import Envoy
+
+LISTS = ("/staff/devices", "/staff/held", "/staff/conflicts", "/staff/candidates", "/staff/merged")
+
+
+@pytest.fixture
+def rows(province: dict[str, Any]) -> dict[str, Any]:  # noqa: F811
+    """Beside the province fixture's records: in each county a device, a held change, a losing
+    edit, a farmer pair and a merged farmer; a pair across the two counties; county B's link."""
+    db = province["db"]
+    users.add_user(db, "admin_a", users.ADMIN, PASSWORD)
+    areas.set_area(db, users.user_by_name(db, "admin_a").id, "county", "530102")
+    zhang, zhao = Envoy(db, "张三"), Envoy(db, "赵丽")
+    link = enrol_link(db, issue_link_code(db, "532301").code, "楚雄市上报")
+    made: dict[str, Any] = {"zhang": zhang, "zhao": zhao, "link": link.device_id}
+    for key, envoy, village, names in (
+        ("a", zhang, None, ("甲一", "甲二", "甲三", "甲四", "甲五")),
+        ("b", zhao, VILLAGE_B, ("乙一", "乙二", "乙三", "乙四", "乙五")),
+    ):
+        ids = [
+            envoy.farmer(name, **({"village_code": village} if village else {})) for name in names
+        ]
+        made[f"farmers_{key}"] = ids
+        made[f"pair_{key}"] = offer(db, ids[0], ids[1])
+        merges.merge(db, ids[3], ids[2], "system")
+    made["pair_across"] = offer(db, made["farmers_a"][4], made["farmers_b"][4])
+    now = to_iso(utc_now())
+    for device, envoy_id, seq in (
+        (zhang.device.id, zhang.envoy_id, 901),
+        (zhao.device.id, zhao.envoy_id, 902),
+        (link.device_id, zhao.envoy_id, 903),
+    ):
+        db.execute(
+            "INSERT INTO held_changes (device_id, seq, envoy_id, change, waiting_kind, "
+            "waiting_id, held_at) VALUES (?, ?, ?, '{}', 'session', ?, ?)",
+            [device, seq, envoy_id, f"waiting-{seq}", now],
+        )
+        db.execute(
+            "INSERT INTO conflicts (kind, record_id, field, winning_value, winning_stamp, "
+            "losing_value, losing_stamp, device_id, recorded_at) "
+            "VALUES ('farmer', 'x', 'name', '\"w\"', 's', ?, 's', ?, ?)",
+            [f'"lost-{seq}"', device, now],
+        )
+    db.conn.commit()
+    return made
+
+
+def offer(db: Any, farmer_a: str, farmer_b: str) -> int:
+    db.execute(
+        "INSERT INTO merge_candidates (farmer_a, farmer_b, reason, found_at) "
+        "VALUES (?, ?, 'same_mobile', ?)",
+        [farmer_a, farmer_b, to_iso(utc_now())],
+    )
+    return int(
+        db.execute(
+            "SELECT id FROM merge_candidates WHERE farmer_a = ? AND farmer_b = ?",
+            [farmer_a, farmer_b],
+        ).fetchone()[0]
+    )
+
+
+def lists(client: FlaskClient) -> str:
+    pages = []
+    for path in LISTS:
+        answer = client.get(path)
+        assert answer.status_code == 200, (path, shown(answer)[:300])
+        pages.append(shown(answer))
+    return "\n".join(pages)
+
+
+def test_each_level_lists_only_its_area_on_the_staff_pages(
+    app: Flask,
+    province: dict[str, Any],
+    rows: dict[str, Any],  # noqa: F811
+) -> None:
+    county_a, city = lists(client_of(app, "county_a")), lists(client_of(app, "city"))
+    county_b, whole = lists(client_of(app, "county_b")), lists(client_of(app, "prov"))
+    mine_a = ("张三的手机", "waiting-901", "lost-901", "甲一", "甲四")
+    mine_b = ("赵丽的手机", "楚雄市上报", "waiting-902", "waiting-903", "lost-902", "lost-903")
+    mine_b += ("乙一", "乙四")
+    # 昆明市 holds 示范县 only; the pair across the two counties is neither county's.
+    for page in (county_a, city):
+        assert all(word in page for word in mine_a), page
+        assert not any(word in page for word in mine_b)
+        assert "乙五" not in page
+    assert all(word in county_b for word in mine_b)
+    assert not any(word in county_b for word in mine_a) and "甲五" not in county_b
+    # The province (and a user with no area) sees both counties and the pair across them.
+    for page in (whole, lists(client_of(app, "admin"))):
+        assert all(word in page for word in mine_a + mine_b)
+        assert "甲五" in page and "乙五" in page
+
+
+def open_pairs(db: Any) -> set[int]:
+    return {
+        row[0] for row in db.execute("SELECT id FROM merge_candidates WHERE resolved_at IS NULL")
+    }
+
+
+def test_acting_on_another_countys_row_is_refused_and_writes_nothing(
+    app: Flask,
+    province: dict[str, Any],
+    rows: dict[str, Any],  # noqa: F811
+) -> None:
+    db = province["db"]
+    before = (open_pairs(db), db.execute("SELECT count(*) FROM farmer_aliases").fetchone()[0])
+    logged = db.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    for name in ("county_a", "city"):
+        client = client_of(app, name)
+        token = csrf_token(client, "/staff/candidates")
+        for pair in (rows["pair_b"], rows["pair_across"]):
+            for action, form in (("merge", {"keep": "a"}), ("dismiss", {})):
+                answer = client.post(
+                    f"/staff/candidates/{pair}/{action}", data={**form, "csrf_token": token}
+                )
+                refused_as(answer, OutsideArea, 403)
+        review = client.post(
+            f"/review/{p.SESSION}/{province['north']}",
+            data={"status": "questioned", "note": "看看", "csrf_token": token},
+        )
+        refused_as(review, OutsideArea, 403)
+    # An admin with an area revokes no device outside it, not even a county's link.
+    admin_a = client_of(app, "admin_a")
+    token = csrf_token(admin_a, "/staff/devices")
+    for device in (rows["zhao"].device.id, rows["link"]):
+        refused_as(
+            admin_a.post(f"/staff/devices/{device}/revoke", data={"csrf_token": token}),
+            OutsideArea,
+            403,
+        )
+    assert (open_pairs(db), db.execute("SELECT count(*) FROM farmer_aliases").fetchone()[0]) == (
+        before
+    )
+    assert db.execute("SELECT count(*) FROM devices WHERE revoked_at IS NOT NULL").fetchone() == (
+        0,
+    )
+    assert db.execute("SELECT count(*) FROM reviews").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == logged
+    # Their own rows they act on: merged, dismissed, reviewed, revoked.
+    county_a = client_of(app, "county_a")
+    token = csrf_token(county_a, "/staff/candidates")
+    merged = county_a.post(
+        f"/staff/candidates/{rows['pair_a']}/merge", data={"keep": "a", "csrf_token": token}
+    )
+    assert merged.status_code == 302
+    reviewed = county_a.post(
+        f"/review/{p.SESSION}/{province['east']}",
+        data={"status": "approved", "csrf_token": token},
+    )
+    assert reviewed.status_code == 302
+    revoked = admin_a.post(
+        f"/staff/devices/{rows['zhang'].device.id}/revoke",
+        data={"csrf_token": csrf_token(admin_a, "/staff/devices")},
+    )
+    assert revoked.status_code == 302
+    assert open_pairs(db) == before[0] - {rows["pair_a"]}
+    # The province's user acts on the pair across both counties.
+    prov = client_of(app, "prov")
+    token = csrf_token(prov, "/staff/candidates")
+    answer = prov.post(
+        f"/staff/candidates/{rows['pair_across']}/dismiss", data={"csrf_token": token}
+    )
+    assert answer.status_code == 302
+    assert rows["pair_across"] not in open_pairs(db)
