@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from server.accounts import areas, users
 from server.api.scope import OutsideArea
 from server.farmers import merges
+from server.plan import targets
 from server.upstream.codes import enrol_link, issue_link_code
 from shared import protocol as p
 from shared.clock import to_iso, utc_now
@@ -32,15 +33,17 @@ LISTS = ("/staff/devices", "/staff/held", "/staff/conflicts", "/staff/candidates
 
 
 @pytest.fixture
-def rows(province: dict[str, Any]) -> dict[str, Any]:  # noqa: F811
-    """Beside the province fixture's records: in each county a device, a held change, a losing
-    edit, a farmer pair and a merged farmer; a pair across the two counties; county B's link."""
-    db = province["db"]
+def rows(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The province fixture's records (its keys), and beside them in each county a device, a
+    held change, a losing edit, a farmer pair and a merged farmer; a pair across the two
+    counties; county B's link."""
+    made: dict[str, Any] = dict(request.getfixturevalue("province"))
+    db = made["db"]
     users.add_user(db, "admin_a", users.ADMIN, PASSWORD)
     areas.set_area(db, users.user_by_name(db, "admin_a").id, "county", "530102")
     zhang, zhao = Envoy(db, "张三"), Envoy(db, "赵丽")
     link = enrol_link(db, issue_link_code(db, "532301").code, "楚雄市上报")
-    made: dict[str, Any] = {"zhang": zhang, "zhao": zhao, "link": link.device_id}
+    made.update(zhang_phone=zhang.device.id, zhao_phone=zhao.device.id, link=link.device_id)
     for key, envoy, village, names in (
         ("a", zhang, None, ("甲一", "甲二", "甲三", "甲四", "甲五")),
         ("b", zhao, VILLAGE_B, ("乙一", "乙二", "乙三", "乙四", "乙五")),
@@ -98,8 +101,7 @@ def lists(client: FlaskClient) -> str:
 
 def test_each_level_lists_only_its_area_on_the_staff_pages(
     app: Flask,
-    province: dict[str, Any],
-    rows: dict[str, Any],  # noqa: F811
+    rows: dict[str, Any],
 ) -> None:
     county_a, city = lists(client_of(app, "county_a")), lists(client_of(app, "city"))
     county_b, whole = lists(client_of(app, "county_b")), lists(client_of(app, "prov"))
@@ -127,10 +129,9 @@ def open_pairs(db: Any) -> set[int]:
 
 def test_acting_on_another_countys_row_is_refused_and_writes_nothing(
     app: Flask,
-    province: dict[str, Any],
-    rows: dict[str, Any],  # noqa: F811
+    rows: dict[str, Any],
 ) -> None:
-    db = province["db"]
+    db = rows["db"]
     before = (open_pairs(db), db.execute("SELECT count(*) FROM farmer_aliases").fetchone()[0])
     logged = db.execute("SELECT count(*) FROM audit_log").fetchone()[0]
     for name in ("county_a", "city"):
@@ -143,14 +144,14 @@ def test_acting_on_another_countys_row_is_refused_and_writes_nothing(
                 )
                 refused_as(answer, OutsideArea, 403)
         review = client.post(
-            f"/review/{p.SESSION}/{province['north']}",
+            f"/review/{p.SESSION}/{rows['north']}",
             data={"status": "questioned", "note": "看看", "csrf_token": token},
         )
         refused_as(review, OutsideArea, 403)
     # An admin with an area revokes no device outside it, not even a county's link.
     admin_a = client_of(app, "admin_a")
     token = csrf_token(admin_a, "/staff/devices")
-    for device in (rows["zhao"].device.id, rows["link"]):
+    for device in (rows["zhao_phone"], rows["link"]):
         refused_as(
             admin_a.post(f"/staff/devices/{device}/revoke", data={"csrf_token": token}),
             OutsideArea,
@@ -172,12 +173,12 @@ def test_acting_on_another_countys_row_is_refused_and_writes_nothing(
     )
     assert merged.status_code == 302
     reviewed = county_a.post(
-        f"/review/{p.SESSION}/{province['east']}",
+        f"/review/{p.SESSION}/{rows['east']}",
         data={"status": "approved", "csrf_token": token},
     )
     assert reviewed.status_code == 302
     revoked = admin_a.post(
-        f"/staff/devices/{rows['zhang'].device.id}/revoke",
+        f"/staff/devices/{rows['zhang_phone']}/revoke",
         data={"csrf_token": csrf_token(admin_a, "/staff/devices")},
     )
     assert revoked.status_code == 302
@@ -190,3 +191,56 @@ def test_acting_on_another_countys_row_is_refused_and_writes_nothing(
     )
     assert answer.status_code == 302
     assert rows["pair_across"] not in open_pairs(db)
+
+
+def target_of(owner: dict[str, str], value: int) -> dict[str, Any]:
+    return {
+        "year": 2026,
+        "indicator": "village_trainings",
+        "comparator": ">=",
+        "value": value,
+        **owner,
+    }
+
+
+def test_targets_of_another_county_are_not_listed_nor_changed(
+    app: Flask,
+    rows: dict[str, Any],
+) -> None:
+    db = rows["db"]
+    mine = targets.set_target(db, target_of({"unit_code": "530102000000"}, 371))
+    theirs = targets.set_target(db, target_of({"unit_code": "532301000000"}, 372))
+    their_envoy = targets.set_target(db, target_of({"envoy_id": rows["zhao"]}, 373))
+    db.conn.commit()
+    for name in ("county_a", "admin_a"):
+        # The table as a file: its rows only, no page furniture to match by chance.
+        page = shown(client_of(app, name).get("/targets/?year=2026&format=csv"))
+        assert "371" in page and "372" not in page and "373" not in page
+        assert "楚雄市" not in page and "赵丽" not in page
+    page = shown(client_of(app, "prov").get("/targets/?year=2026&format=csv"))
+    assert all(value in page for value in ("371", "372", "373"))
+    admin_a = client_of(app, "admin_a")
+    token = csrf_token(admin_a, "/targets/?year=2026")
+    for form in (
+        target_of({"unit_code": "532301000000"}, 99),
+        target_of({"envoy_id": rows["zhao"]}, 99),
+    ):
+        answer = admin_a.post("/targets/", data={**form, "csrf_token": token})
+        refused_as(answer, OutsideArea, 403)
+    for target in (theirs, their_envoy):
+        answer = admin_a.post(f"/targets/{target.id}/delete?year=2026", data={"csrf_token": token})
+        refused_as(answer, OutsideArea, 403)
+    # A file of targets and the monthly profile reach every unit: the whole server's users only.
+    for path in ("/targets/profile?year=2026", "/targets/upload?year=2026"):
+        answer = admin_a.post(path, data={"even": "1", "csrf_token": token})
+        refused_as(answer, OutsideArea, 403)
+    stored = {
+        t.id: t.value for t in targets.list_targets(db, 2026) if t.value in (371, 372, 373, 99)
+    }
+    assert stored == {mine.id: 371, theirs.id: 372, their_envoy.id: 373}
+    # Their own county's target they change.
+    answer = admin_a.post(
+        "/targets/", data={**target_of({"unit_code": "530102000000"}, 374), "csrf_token": token}
+    )
+    assert answer.status_code == 302
+    assert targets.target_by_id(db, mine.id).value == 374  # type: ignore[union-attr]
