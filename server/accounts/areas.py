@@ -95,6 +95,18 @@ def rows_in(db: Database, area: str) -> AreaRows:
     return AreaRows(area, envoys, devices)
 
 
+def users_in(db: Database, rows: AreaRows) -> list[str]:
+    """The names of the users an area holds: bureau users whose own area lies in it, envoy users
+    whose envoy serves a township in it (what they did is the area's, on the audit log)."""
+    found = db.execute('SELECT "name", "role", "area", "envoy_id" FROM "users"').fetchall()
+    return sorted(
+        str(row[0])
+        for row in found
+        if (row[1] == ENVOY and row[3] in rows.envoys)
+        or (row[1] != ENVOY and row[2] and in_area(rows.prefix, row[2]))
+    )
+
+
 def _bad(field: str, zh: str, en: str) -> BadUser:
     return BadUser(f"查看范围有误 / invalid area: {zh} / {en}", {field: f"{zh} / {en}"})
 

@@ -28,7 +28,7 @@ envoy user's, never narrowed silently:
 - one record (a session's page, a record's review page, an envoy's ledger) is theirs when its
   place, or else one of its envoys' townships, lies in the area (`own_record`);
 - staff lists (devices, held changes, edit conflicts, farmers that may be one person, merged
-  farmers, targets) show only the rows their area holds (`area_rows`, what
+  farmers, targets; on the audit log, what the area's users did) show only the rows their area holds (`area_rows`, what
   server/accounts/areas.py says lies in it); acting on another row (revoking a device, merging
   or dismissing a pair, reviewing a record, setting a target) is refused with `OutsideArea`
   before anything is written (`inside_area`), never narrowed.
@@ -50,7 +50,14 @@ from marshmallow import Schema, fields
 
 from server.accounts import users
 from server.accounts.access import NotAllowed, report_reader, signed_in
-from server.accounts.areas import AreaRows, area_prefix, envoys_in_area, in_area, rows_in
+from server.accounts.areas import (
+    AreaRows,
+    area_prefix,
+    envoys_in_area,
+    in_area,
+    rows_in,
+    users_in,
+)
 from server.figures.counted import Scope
 from server.plan.report import FIRST_YEAR, LAST_YEAR, check_year
 from server.reference.lookups import UnknownEnvoy, UnknownUnit, envoy_by_id, unit_scope
@@ -223,6 +230,12 @@ def area_rows(reader: users.User | None) -> AreaRows:
     """What a bureau reader's area holds (everything for one with none): a staff list keeps
     only these rows."""
     return rows_in(get_db(), reader_area(reader))
+
+
+def area_users(reader: users.User | None) -> list[str] | None:
+    """Whose doings a reader sees on the audit log: the users their area holds (None: all)."""
+    rows = area_rows(reader)
+    return users_in(get_db(), rows) if rows.prefix else None
 
 
 def inside_area(held: bool) -> None:

@@ -244,3 +244,17 @@ def test_targets_of_another_county_are_not_listed_nor_changed(
     )
     assert answer.status_code == 302
     assert targets.target_by_id(db, mine.id).value == 374  # type: ignore[union-attr]
+
+
+def test_the_audit_log_shows_what_the_areas_users_did(app: Flask, rows: dict[str, Any]) -> None:
+    county_a = client_of(app, "county_a")
+    token = csrf_token(county_a, "/staff/candidates")
+    answer = county_a.post(
+        f"/staff/candidates/{rows['pair_a']}/dismiss", data={"csrf_token": token}
+    )
+    assert answer.status_code == 302
+    for name, sees in (("county_a", True), ("city", True), ("county_b", False), ("admin", True)):
+        page = shown(client_of(app, name).get("/audit"))
+        assert ("county_a" in page) is sees, name
+        # Done by the system (the fixture's merges and areas): the whole server's users only.
+        assert (">系统<" in page) is (name == "admin"), name
