@@ -31,7 +31,8 @@ envoy user's, never narrowed silently:
   farmers, targets; on the audit log, what the area's users did) show only the rows their area holds (`area_rows`, what
   server/accounts/areas.py says lies in it); acting on another row (revoking a device, merging
   or dismissing a pair, reviewing a record, setting a target) is refused with `OutsideArea`
-  before anything is written (`inside_area`), never narrowed.
+  before anything is written (`inside_area`), never narrowed; so is what reaches every unit
+  (`whole_server_only`).
 
 Bad input, each with one bilingual error from here: a year that is not a whole number
 (`YearNotANumber`, 422) or out of range (server/plan/report.py's `UnknownYear`, 404), a unit code
@@ -242,6 +243,12 @@ def inside_area(held: bool) -> None:
     """Refuse a row the reader's area does not hold (`OutsideArea`), before any write."""
     if not held:
         raise OutsideArea()
+
+
+def whole_server_only(reader: users.User | None) -> None:
+    """Refuse a user with an area what reaches every unit (a file of reference data or of
+    targets, the monthly profile): `OutsideArea`, as any other row outside it."""
+    inside_area(not reader_area(reader))
 
 
 def envoy_of_area(reader: users.User | None, envoy_id: str) -> None:

@@ -12,7 +12,7 @@ from flask_babel import gettext
 from marshmallow import Schema, fields, validate
 
 from server.accounts.access import ADMIN_ONLY, BUREAU, requires, signed_in
-from server.api.scope import area_rows, inside_area, year_of
+from server.api.scope import area_rows, inside_area, whole_server_only, year_of
 from server.files.page_tables import CODE, NUMBER, Column, Table
 from server.plan import profiles, target_files, targets
 from server.reference import lists as listings
@@ -79,12 +79,6 @@ def listing() -> Any:
     )
 
 
-def _whole_server() -> None:
-    """A file of targets and the monthly profile reach every unit: an admin with an area is
-    refused them (OutsideArea), as any other row outside it."""
-    inside_area(not area_rows(signed_in()).prefix)
-
-
 @bp.post("/")
 @requires(*ADMIN_ONLY)
 def set_one() -> Any:
@@ -113,7 +107,7 @@ def delete(target_id: str) -> Any:
 @bp.post("/upload")
 @requires(*ADMIN_ONLY)
 def upload() -> Any:
-    _whole_server()
+    whole_server_only(signed_in())
     year = _year()
     suffixes = (".csv", ".xlsx", ".yaml", ".yml", ".json")
     with saved_upload(suffixes, "CSV、XLSX、YAML 或 JSON") as (path, name):
@@ -130,7 +124,7 @@ class ProfileForm(Schema):
 @bp.post("/profile")
 @requires(*ADMIN_ONLY)
 def profile() -> Any:
-    _whole_server()
+    whole_server_only(signed_in())
     year = _year()
     if request.form.get("even"):
         profiles.clear_profile(get_db(), year, by=signed_in())

@@ -6,6 +6,7 @@ the bilingual 403 and writes nothing."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -258,3 +259,28 @@ def test_the_audit_log_shows_what_the_areas_users_did(app: Flask, rows: dict[str
         assert ("county_a" in page) is sees, name
         # Done by the system (the fixture's merges and areas): the whole server's users only.
         assert (">系统<" in page) is (name == "admin"), name
+
+
+def test_the_envoys_list_holds_to_the_area_and_whole_server_files_are_refused(
+    app: Flask, rows: dict[str, Any]
+) -> None:
+    for name, zhang, zhao in (
+        ("county_a", True, False),
+        ("city", True, False),
+        ("county_b", False, True),
+        ("prov", True, True),
+    ):
+        page = shown(client_of(app, name).get("/reference/envoys?format=csv"))
+        assert ("张三" in page, "赵丽" in page) == (zhang, zhao), name
+    # Reference files reach every county: an admin with an area loads none.
+    admin_a = client_of(app, "admin_a")
+    token = csrf_token(admin_a, "/reference/envoys")
+    before = rows["db"].execute("SELECT count(*) FROM envoys").fetchone()[0]
+    upload = {"file": (io.BytesIO("姓名,手机,乡镇代码\n李四,,532301001\n".encode()), "e.csv")}
+    answer = admin_a.post(
+        "/reference/envoys",
+        data={**upload, "csrf_token": token},
+        content_type="multipart/form-data",
+    )
+    refused_as(answer, OutsideArea, 403)
+    assert rows["db"].execute("SELECT count(*) FROM envoys").fetchone()[0] == before
