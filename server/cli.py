@@ -145,7 +145,10 @@ def targets_load(ctx: click.Context, path: str, year: int | None) -> None:
 
 @cli.command()
 @click.option(
-    "--envoy", "envoy_name", required=True, help="特派员姓名 / The envoy's name, as loaded."
+    "--envoy",
+    "envoy_name",
+    required=True,
+    help="特派员姓名（重名时用其 id）/ The envoy's name, as loaded (their id where several share it).",
 )
 @click.option(
     "--township",
