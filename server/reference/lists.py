@@ -7,11 +7,13 @@ mobile numbers come unmasked and the caller masks them for everyone but admins.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
 from sqlite_utils import Database
 
+from server.accounts.areas import in_area
 from shared.errors import TianjianError
 
 LEVEL_NAMES = {
@@ -74,8 +76,9 @@ def units(db: Database) -> list[dict[str, Any]]:
 
 
 def envoys(db: Database, within: str = "") -> list[dict[str, Any]]:
-    """Keys: id, name, mobile, active, townships (names, joined), township_codes, devices;
-    only envoys serving a township whose code starts with `within` (a reader's area)."""
+    """Keys: id, name, mobile, active, townships (names, joined), township_codes, devices,
+    label (the name, with the townships where several envoys listed share it: two counties'
+    张三 on a province); only envoys serving a township in `within` (a reader's area)."""
     names = {row["code"]: row["name"] for row in db.query("SELECT code, name FROM units")}
     rows = list(
         db.query(
@@ -88,16 +91,17 @@ def envoys(db: Database, within: str = "") -> list[dict[str, Any]]:
         rows = [
             row
             for row in rows
-            if any(
-                code.ljust(12, "0").startswith(within)
-                for code in json.loads(row["township_codes"] or "[]")
-            )
+            if any(in_area(within, code) for code in json.loads(row["township_codes"] or "[]"))
         ]
+    shared = Counter(row["name"] for row in rows)
     for row in rows:
         codes = json.loads(row["township_codes"] or "[]")
         row["township_codes"] = " ".join(codes)
         row["townships"] = "、".join(names.get(code.ljust(12, "0"), code) for code in codes)
         row["active"] = bool(row["active"]) if row["active"] is not None else True
+        row["label"] = row["name"]
+        if shared[row["name"]] > 1:
+            row["label"] = f"{row['name']}（{row['townships'] or row['id'][:8]}）"
     return rows
 
 
