@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -35,6 +36,11 @@ def in_area(area: str, code: str | None) -> bool:
     return not area or (code or "").ljust(12, "0").startswith(area)
 
 
+def serves(area: str, township_codes: Iterable[str]) -> bool:
+    """Whether an envoy serving these townships serves the area (every envoy serves "")."""
+    return not area or any(in_area(area, code) for code in township_codes)
+
+
 def envoys_in_area(db: Database, area: str, envoy_ids: set[str]) -> bool:
     """Whether one of these envoys serves a township in the area (a record's owners, for one
     record or photo; server/api/scope.py holds the policy)."""
@@ -47,7 +53,7 @@ def envoys_in_area(db: Database, area: str, envoy_ids: set[str]) -> bool:
     rows = db.execute(
         f'SELECT "township_codes" FROM "envoys" WHERE "id" IN ({marks})', ids
     ).fetchall()
-    return any(in_area(area, code) for row in rows for code in json.loads(row[0] or "[]"))
+    return any(serves(area, json.loads(row[0] or "[]")) for row in rows)
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,7 @@ def rows_in(db: Database, area: str) -> AreaRows:
     envoys = frozenset(
         str(row[0])
         for row in db.execute('SELECT "id", "township_codes" FROM "envoys"').fetchall()
-        if any(in_area(area, code) for code in json.loads(row[1] or "[]"))
+        if serves(area, json.loads(row[1] or "[]"))
     )
     devices = frozenset(
         str(row[0])

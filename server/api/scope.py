@@ -57,6 +57,7 @@ from server.accounts.areas import (
     envoys_in_area,
     in_area,
     rows_in,
+    serves,
     users_in,
 )
 from server.figures.counted import Scope
@@ -206,7 +207,7 @@ def reader_area(reader: users.User | None) -> str:
 
 def envoy_in_area(area: str, envoy: dict[str, Any]) -> bool:
     """Whether an envoy (as `envoy_by_id` gives them) serves a township in the area."""
-    return not area or any(in_area(area, code) for code in envoy["township_codes"])
+    return serves(area, envoy["township_codes"])
 
 
 def own_record(reader: users.User, owners: Iterable[str | None], place: str | None = None) -> None:

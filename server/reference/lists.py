@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server.accounts.areas import in_area
+from server.accounts.areas import serves
 from shared.errors import TianjianError
 
 LEVEL_NAMES = {
@@ -88,11 +88,7 @@ def envoys(db: Database, within: str = "") -> list[dict[str, Any]]:
         )
     )
     if within:
-        rows = [
-            row
-            for row in rows
-            if any(in_area(within, code) for code in json.loads(row["township_codes"] or "[]"))
-        ]
+        rows = [row for row in rows if serves(within, json.loads(row["township_codes"] or "[]"))]
     shared = Counter(row["name"] for row in rows)
     for row in rows:
         codes = json.loads(row["township_codes"] or "[]")
