@@ -2,20 +2,20 @@
 
 A user with none sees the whole server (as before levels existed). The level says how much of
 a unit code the area covers (province: 2 digits, city: 4, county: 6); what lies in an area is
-said here (`in_area`, `AreaRows`), and who may see which rows is applied in one place,
-server/api/scope.py. Envoy users see their own rows and have no area.
+said here (`AreaRows`) and, by codes alone, in server/accounts/area_codes.py; who may see which
+rows is applied in one place, server/api/scope.py. Envoy users see their own rows and have no area.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
 from server.accounts import audit
+from server.accounts.area_codes import in_area, serves
 from server.accounts.users import ENVOY, BadUser, UnknownUser, User
 from server.store.db import write_transaction
 from shared.choices import AREA_LEVELS
@@ -29,16 +29,6 @@ def area_prefix(user: User | None) -> str | None:
     if user is None or not user.level or not user.area:
         return None
     return user.area[: AREA_PREFIX[user.level]]
-
-
-def in_area(area: str, code: str | None) -> bool:
-    """Whether a unit code (2 to 12 digits) lies in an area's prefix ("" holds every code)."""
-    return not area or (code or "").ljust(12, "0").startswith(area)
-
-
-def serves(area: str, township_codes: Iterable[str]) -> bool:
-    """Whether an envoy serving these townships serves the area (every envoy serves "")."""
-    return not area or any(in_area(area, code) for code in township_codes)
 
 
 def envoys_in_area(db: Database, area: str, envoy_ids: set[str]) -> bool:

@@ -51,13 +51,12 @@ from marshmallow import Schema, fields
 
 from server.accounts import users
 from server.accounts.access import NotAllowed, report_reader, signed_in
+from server.accounts.area_codes import in_area, serves
 from server.accounts.areas import (
     AreaRows,
     area_prefix,
     envoys_in_area,
-    in_area,
     rows_in,
-    serves,
     users_in,
 )
 from server.figures.counted import Scope

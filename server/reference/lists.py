@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server.accounts.areas import serves
+from server.accounts.area_codes import serves
 from shared.errors import TianjianError
 
 LEVEL_NAMES = {
