@@ -11,12 +11,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from itertools import groupby
-from typing import Any
 
 from sqlite_utils import Database
 
 from server.figures.counted import code_range
-from server.summaries.store import BY_COUNTY, ROLLUP_LEVELS, Rows, own_keys
+from server.summaries.store import (
+    BY_COUNTY,
+    MONTH_COLUMNS,
+    ROLLUP_LEVELS,
+    Months,
+    Rows,
+    own_keys,
+    packed,
+    unpacked,
+)
 
 # The keys above counties (a province's or city's code, an envoy's '@envoy'); an envoy's key in
 # a county is '@envoy/county' (its last 7 characters '/' and the county). Envoy keys, with and
@@ -42,27 +50,19 @@ def write_county(db: Database, new: Rows, county: str) -> None:
     pushed = own_keys(db, year, county)
     if pushed:
         _delete_firsts(db, year, pushed)
-        db.execute(f"DELETE FROM summary_items WHERE {BY_COUNTY}", [county, year])
-    written = [
-        (year, key, figure, item, month, n, k, county)
-        for (key, figure, item, month), (n, k) in new.items.items()
-        if n
-    ]
-    # In key order: the table is clustered by its key, so each row lands beside the last
-    # (and an item's months come together, first month first).
-    written.sort()
-    db.conn.executemany("INSERT INTO summary_items VALUES (?, ?, ?, ?, ?, ?, ?, ?)", written)
+        db.execute(f"DELETE FROM summary_item_months WHERE {BY_COUNTY}", [county, year])
+    by_item: defaultdict[tuple[str, str, str], Months] = defaultdict(dict)
+    for (key, figure, item, month), counts in new.items.items():
+        if counts[0]:
+            by_item[(key, figure, item)][month] = counts
+    # In key order: the table is clustered by its key, so each row lands beside the last.
+    written = [(year, *item, *packed(months), county) for item, months in sorted(by_item.items())]
+    if written:
+        marks = ", ".join("?" * len(written[0]))
+        db.conn.executemany(f"INSERT INTO summary_item_months VALUES ({marks})", written)
     firsts: defaultdict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0])
-    last: tuple[Any, ...] = ()
-    waiting = False  # for the item's first month with a source not under question
-    for _year, key, figure, item, month, _n, k, _county in written:
-        if (key, figure, item) != last:
-            last = (key, figure, item)
-            firsts[(key, figure, month)][0] += 1
-            waiting = True
-        if waiting and k:
-            firsts[(key, figure, month)][1] += 1
-            waiting = False
+    for (key, figure, _item), months in by_item.items():
+        _count_firsts(firsts, key, figure, months)
     _insert_firsts(db, year, firsts)
     db.execute("DELETE FROM summary_dirty WHERE year = ? AND county = ?", [year, county])
 
@@ -83,7 +83,7 @@ def sum_up(db: Database) -> None:
     # reading every row of the big one.
     stale = db.execute(f"SELECT DISTINCT year, scope_key FROM summary_firsts WHERE {_ABOVE_KEY}")
     db.conn.executemany(
-        "DELETE FROM summary_items WHERE year = ? AND scope_key = ?", stale.fetchall()
+        "DELETE FROM summary_item_months WHERE year = ? AND scope_key = ?", stale.fetchall()
     )
     db.execute(f"DELETE FROM summary_firsts WHERE {_ABOVE_KEY}")
     # Every key holding an item counts its first month, so the small table says which years
@@ -106,22 +106,23 @@ def _sum_above(db: Database, year: int, counties: list[str]) -> None:
     """The rows of the keys above counties: a province's and its cities' summed from their
     counties' keys, an envoy's from their keys in each county; grouped in key order, so
     inserted in key order."""
+    sums = ", ".join(f"sum({name})" for name in MONTH_COLUMNS.split(", "))
     for _province, group in groupby(counties, key=lambda county: county[:2]):
         codes = list(group)
         marks = ",".join("?" * len(codes))
         for level in (2, 4):
             db.execute(
-                f"INSERT INTO summary_items SELECT year, substr(scope_key, 1, {level}), figure, "
-                "item, month, sum(n), sum(k), '' FROM summary_items WHERE year = ? "
+                "INSERT INTO summary_item_months SELECT year, substr(scope_key, 1, "
+                f"{level}), figure, item, {sums}, '' FROM summary_item_months WHERE year = ? "
                 f"AND scope_key IN ({marks}) GROUP BY year, substr(scope_key, 1, {level}), "
-                "figure, item, month",
+                "figure, item",
                 [year, *codes],
             )
     envoy = "substr(scope_key, 1, length(scope_key) - 7)"
     db.execute(
-        f"INSERT INTO summary_items SELECT year, {envoy}, figure, item, month, sum(n), sum(k), "
-        f"'' FROM summary_items WHERE year = ? AND {_ENVOY_KEYS} AND county != '' "
-        f"GROUP BY year, {envoy}, figure, item, month",
+        f"INSERT INTO summary_item_months SELECT year, {envoy}, figure, item, {sums}, '' "
+        f"FROM summary_item_months WHERE year = ? AND {_ENVOY_KEYS} AND county != '' "
+        f"GROUP BY year, {envoy}, figure, item",
         [year],
     )
 
@@ -135,15 +136,25 @@ def _firsts_above(db: Database, year: int, counties: list[str]) -> None:
         (f"scope_key IN ({marks})" if codes else "1 = 0", codes),
         (f"{_ENVOY_KEYS} AND county = ''", []),
     ):
-        for key, figure, first, first_kept in db.execute(
-            "SELECT scope_key, figure, min(month), min(CASE WHEN k > 0 THEN month END) "
-            f"FROM summary_items WHERE year = ? AND {which} GROUP BY scope_key, figure, item",
+        for key, figure, *columns in db.execute(
+            f"SELECT scope_key, figure, {MONTH_COLUMNS} FROM summary_item_months "
+            f"WHERE year = ? AND {which}",
             [year, *params],
         ):
-            firsts[(key, figure, first)][0] += 1
-            if first_kept is not None:
-                firsts[(key, figure, first_kept)][1] += 1
+            _count_firsts(firsts, key, figure, unpacked(columns))
     _insert_firsts(db, year, firsts)
+
+
+def _count_firsts(
+    firsts: defaultdict[tuple[str, str, int], list[int]], key: str, figure: str, months: Months
+) -> None:
+    """Count an item in its key's first month, and in its first month not under question."""
+    if not months:
+        return
+    firsts[(key, figure, min(months))][0] += 1
+    kept = [month for month, counts in months.items() if counts[1] > 0]
+    if kept:
+        firsts[(key, figure, min(kept))][1] += 1
 
 
 def _insert_firsts(db: Database, year: int, firsts: dict[tuple[str, str, int], list[int]]) -> None:
