@@ -11,19 +11,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from itertools import groupby
+from typing import Any
 
 from sqlite_utils import Database
 
 from server.figures.counted import code_range
+from server.store.db import ROWS_PER_INSERT, in_chunks
 from server.summaries.store import (
     BY_COUNTY,
     MONTH_COLUMNS,
+    MONTHS,
     ROLLUP_LEVELS,
-    Months,
+    ItemKey,
     Rows,
     own_keys,
-    packed,
-    unpacked,
 )
 
 # The keys above counties (a province's or city's code, an envoy's '@envoy'); an envoy's key in
@@ -51,20 +52,34 @@ def write_county(db: Database, new: Rows, county: str) -> None:
     if pushed:
         _delete_firsts(db, year, pushed)
         db.execute(f"DELETE FROM summary_item_months WHERE {BY_COUNTY}", [county, year])
-    by_item: defaultdict[tuple[str, str, str], Months] = defaultdict(dict)
-    for (key, figure, item, month), counts in new.items.items():
-        if counts[0]:
-            by_item[(key, figure, item)][month] = counts
     # In key order: the table is clustered by its key, so each row lands beside the last.
-    written = [(year, *item, *packed(months), county) for item, months in sorted(by_item.items())]
-    if written:
-        marks = ", ".join("?" * len(written[0]))
-        db.conn.executemany(f"INSERT INTO summary_item_months VALUES ({marks})", written)
+    # In key order: the table is clustered by its key, so each row lands beside the last.
+    _insert_own_rows(db, year, county, sorted(new.items.items()))
     firsts: defaultdict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0])
-    for (key, figure, _item), months in by_item.items():
-        _count_firsts(firsts, key, figure, months)
+    keys = sorted({key for key, _figure, _item in new.items})
+    for chunk, marks in in_chunks(keys):
+        _count_firsts(db, firsts, f"year = ? AND scope_key IN ({marks})", [year, *chunk])
     _insert_firsts(db, year, firsts)
     db.execute("DELETE FROM summary_dirty WHERE year = ? AND county = ?", [year, county])
+
+
+def _insert_own_rows(
+    db: Database, year: int, county: str, items: list[tuple[ItemKey, list[int]]]
+) -> None:
+    """A county's own rows as multi-row INSERTs, their values laid out flat as they are bound
+    (every item of Rows has a source). A tuple per row, flattened again to bind, cost nearly
+    as much as the insert itself: a row is 29 values."""
+    row = "(" + ", ".join("?" * (4 + len(MONTH_COLUMNS.split(", ")) + 1)) + ")"
+    for start in range(0, len(items), ROWS_PER_INSERT):
+        part = items[start : start + ROWS_PER_INSERT]
+        values: list[Any] = []
+        for item, columns in part:
+            values += (year, *item)
+            values += columns
+            values.append(county)
+        db.conn.execute(
+            f"INSERT INTO summary_item_months VALUES {', '.join([row] * len(part))}", values
+        )
 
 
 def sum_up(db: Database) -> None:
@@ -136,25 +151,35 @@ def _firsts_above(db: Database, year: int, counties: list[str]) -> None:
         (f"scope_key IN ({marks})" if codes else "1 = 0", codes),
         (f"{_ENVOY_KEYS} AND county = ''", []),
     ):
-        for key, figure, *columns in db.execute(
-            f"SELECT scope_key, figure, {MONTH_COLUMNS} FROM summary_item_months "
-            f"WHERE year = ? AND {which}",
-            [year, *params],
-        ):
-            _count_firsts(firsts, key, figure, unpacked(columns))
+        _count_firsts(db, firsts, f"year = ? AND {which}", [year, *params])
     _insert_firsts(db, year, firsts)
 
 
+# An item's first month, and its first month with a source not under question (NULL if none).
+_FIRST_N, _FIRST_K = (
+    "CASE " + " ".join(f"WHEN {side}{month} > 0 THEN {month}" for month in MONTHS) + " END"
+    for side in ("n", "k")
+)
+
+
 def _count_firsts(
-    firsts: defaultdict[tuple[str, str, int], list[int]], key: str, figure: str, months: Months
+    db: Database,
+    firsts: defaultdict[tuple[str, str, int], list[int]],
+    where: str,
+    params: list[Any],
 ) -> None:
-    """Count an item in its key's first month, and in its first month not under question."""
-    if not months:
-        return
-    firsts[(key, figure, min(months))][0] += 1
-    kept = [month for month, counts in months.items() if counts[1] > 0]
-    if kept:
-        firsts[(key, figure, min(kept))][1] += 1
+    """Count the items of the rows `where` selects in their keys' first months."""
+    for key, figure, first, first_kept, items in db.execute(
+        "SELECT scope_key, figure, first_n, first_k, count(*) FROM (SELECT scope_key, figure, "
+        f"{_FIRST_N} AS first_n, {_FIRST_K} AS first_k FROM summary_item_months "
+        f"WHERE {where}) AS f GROUP BY scope_key, figure, first_n, first_k",
+        params,
+    ):
+        if first is None:
+            continue
+        firsts[(key, figure, first)][0] += items
+        if first_kept is not None:
+            firsts[(key, figure, first_kept)][1] += items
 
 
 def _insert_firsts(db: Database, year: int, firsts: dict[tuple[str, str, int], list[int]]) -> None:

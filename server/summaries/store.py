@@ -25,8 +25,8 @@ from server.store.db import in_chunks, insert_many
 
 # (year, unit_code, envoy_id, kind, month, figure, q) -> value
 FigureKey = tuple[int, str, str, str, int, str, int]
-# (scope_key, figure, item, month) -> [n, k] within one year
-ItemKey = tuple[str, str, str, int]
+# (scope_key, figure, item) -> its month columns (n1..n12, k1..k12) within one year
+ItemKey = tuple[str, str, str]
 
 TABLES = ("summary_figures", "summary_rollup", "summary_item_months", "summary_firsts")
 # A county's own rows of summary_item_months in a year, found through the index of m020: it
@@ -79,7 +79,7 @@ class Rows:
     year: int
     figures: defaultdict[FigureKey, float] = field(default_factory=lambda: defaultdict(float))
     items: defaultdict[ItemKey, list[int]] = field(
-        default_factory=lambda: defaultdict(lambda: [0, 0])
+        default_factory=lambda: defaultdict(lambda: [0] * 24)
     )
     # The own keys of each (unit, envoy) met so far.
     keys: dict[tuple[str, str], list[str]] = field(default_factory=dict)
@@ -104,11 +104,14 @@ class Rows:
         keys = self.keys.get(place)
         if keys is None:
             keys = self.keys[place] = local_keys(*place)
+        if month not in MONTHS:
+            raise ValueError(f"month {month} outside 1..12")
         items = self.items
+        at_n, at_k = month - 1, month + 11  # its n and k among the month columns
         for key in keys:
-            counts = items[(key, figure, item, month)]
-            counts[0] += n
-            counts[1] += k
+            counts = items[(key, figure, item)]
+            counts[at_n] += n
+            counts[at_k] += k
 
 
 def all_keys(unit: str, envoy: str) -> list[str]:
@@ -292,21 +295,24 @@ def _first(months: dict[int, list[int]], side: int) -> int | None:
 
 
 def grouped_above(items: dict[ItemKey, list[int]]) -> Grouped:
-    """Changes under a county's own keys, and the same under the keys above them, grouped for
-    add_grouped. Each key above takes from one own key of the county (its county's, or the
-    envoy's in it), so a change that is nothing is dropped where it is read."""
+    """Changes (as month columns) under a county's own keys, and the same under the keys above
+    them, grouped for add_grouped. Each key above takes from one own key of the county (its
+    county's, or the envoy's in it), so a change that is nothing is dropped where it is read."""
     out: Grouped = {}
     above: dict[str, list[str]] = {}
-    for (key, figure, item, month), (dn, dk) in items.items():
-        if not (dn or dk):
+    for (key, figure, item), columns in items.items():
+        months = {
+            month: [columns[month - 1], columns[month + 11]]
+            for month in MONTHS
+            if columns[month - 1] or columns[month + 11]
+        }
+        if not months:
             continue
         targets = above.get(key)
         if targets is None:
             targets = above[key] = [key, *keys_above(key)]
         for target in targets:
-            by_item = out.setdefault((target, figure), {})
-            months = by_item.setdefault(item, {})
-            months[month] = [dn, dk]
+            out.setdefault((target, figure), {})[item] = months
     return out
 
 
@@ -351,10 +357,9 @@ def replace_county(db: Database, new: Rows, county: str) -> None:
         )
     ]
     for key, figure, item, *columns in old:
-        for month, (n, k) in unpacked(columns).items():
-            counts = diff.setdefault((key, figure, item, month), [0, 0])
-            counts[0] -= n
-            counts[1] -= k
+        counts = diff.setdefault((key, figure, item), [0] * 24)
+        for index, value in enumerate(columns):
+            counts[index] -= value
     add_grouped(db, year, grouped_above(diff), empty="" if old else county)
     db.execute("DELETE FROM summary_dirty WHERE year = ? AND county = ?", [year, county])
 
