@@ -16,7 +16,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from server.figures.counted import code_range
-from server.store.db import ROWS_PER_INSERT, in_chunks
+from server.store.db import ROWS_PER_INSERT
 from server.summaries.store import (
     BY_COUNTY,
     MONTH_COLUMNS,
@@ -56,9 +56,10 @@ def write_county(db: Database, new: Rows, county: str) -> None:
     # In key order: the table is clustered by its key, so each row lands beside the last.
     _insert_own_rows(db, year, county, sorted(new.items.items()))
     firsts: defaultdict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0])
-    keys = sorted({key for key, _figure, _item in new.items})
-    for chunk, marks in in_chunks(keys):
-        _count_firsts(db, firsts, f"year = ? AND scope_key IN ({marks})", [year, *chunk])
+    # The county's own keys: its units' codes (a range of the key), and its envoys' in it.
+    _count_firsts(db, firsts, "year = ? AND scope_key >= ? AND scope_key < ?", [year, lo, hi])
+    for key in sorted({key for key, _figure, _item in new.items if key.startswith("@")}):
+        _count_firsts(db, firsts, "year = ? AND scope_key = ?", [year, key])
     _insert_firsts(db, year, firsts)
     db.execute("DELETE FROM summary_dirty WHERE year = ? AND county = ?", [year, county])
 
