@@ -16,7 +16,16 @@ from typing import Any
 from sqlite_utils import Database
 
 from server.figures.counted import code_range
-from server.summaries.store import BY_COUNTY, ROLLUP_LEVELS, Rows, own_keys
+from server.store.db import ROWS_PER_INSERT
+from server.summaries.store import (
+    BY_COUNTY,
+    MONTH_COLUMNS,
+    MONTHS,
+    ROLLUP_LEVELS,
+    ItemKey,
+    Rows,
+    own_keys,
+)
 
 # The keys above counties (a province's or city's code, an envoy's '@envoy'); an envoy's key in
 # a county is '@envoy/county' (its last 7 characters '/' and the county). Envoy keys, with and
@@ -42,29 +51,36 @@ def write_county(db: Database, new: Rows, county: str) -> None:
     pushed = own_keys(db, year, county)
     if pushed:
         _delete_firsts(db, year, pushed)
-        db.execute(f"DELETE FROM summary_items WHERE {BY_COUNTY}", [county, year])
-    written = [
-        (year, key, figure, item, month, n, k, county)
-        for (key, figure, item, month), (n, k) in new.items.items()
-        if n
-    ]
-    # In key order: the table is clustered by its key, so each row lands beside the last
-    # (and an item's months come together, first month first).
-    written.sort()
-    db.conn.executemany("INSERT INTO summary_items VALUES (?, ?, ?, ?, ?, ?, ?, ?)", written)
+        db.execute(f"DELETE FROM summary_item_months WHERE {BY_COUNTY}", [county, year])
+    # In key order: the table is clustered by its key, so each row lands beside the last.
+    # In key order: the table is clustered by its key, so each row lands beside the last.
+    _insert_own_rows(db, year, county, sorted(new.items.items()))
     firsts: defaultdict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0])
-    last: tuple[Any, ...] = ()
-    waiting = False  # for the item's first month with a source not under question
-    for _year, key, figure, item, month, _n, k, _county in written:
-        if (key, figure, item) != last:
-            last = (key, figure, item)
-            firsts[(key, figure, month)][0] += 1
-            waiting = True
-        if waiting and k:
-            firsts[(key, figure, month)][1] += 1
-            waiting = False
+    # The county's own keys: its units' codes (a range of the key), and its envoys' in it.
+    _count_firsts(db, firsts, "year = ? AND scope_key >= ? AND scope_key < ?", [year, lo, hi])
+    for key in sorted({key for key, _figure, _item in new.items if key.startswith("@")}):
+        _count_firsts(db, firsts, "year = ? AND scope_key = ?", [year, key])
     _insert_firsts(db, year, firsts)
     db.execute("DELETE FROM summary_dirty WHERE year = ? AND county = ?", [year, county])
+
+
+def _insert_own_rows(
+    db: Database, year: int, county: str, items: list[tuple[ItemKey, list[int]]]
+) -> None:
+    """A county's own rows as multi-row INSERTs, their values laid out flat as they are bound
+    (every item of Rows has a source). A tuple per row, flattened again to bind, cost nearly
+    as much as the insert itself: a row is 29 values."""
+    row = "(" + ", ".join("?" * (4 + len(MONTH_COLUMNS.split(", ")) + 1)) + ")"
+    for start in range(0, len(items), ROWS_PER_INSERT):
+        part = items[start : start + ROWS_PER_INSERT]
+        values: list[Any] = []
+        for item, columns in part:
+            values += (year, *item)
+            values += columns
+            values.append(county)
+        db.conn.execute(
+            f"INSERT INTO summary_item_months VALUES {', '.join([row] * len(part))}", values
+        )
 
 
 def sum_up(db: Database) -> None:
@@ -83,7 +99,7 @@ def sum_up(db: Database) -> None:
     # reading every row of the big one.
     stale = db.execute(f"SELECT DISTINCT year, scope_key FROM summary_firsts WHERE {_ABOVE_KEY}")
     db.conn.executemany(
-        "DELETE FROM summary_items WHERE year = ? AND scope_key = ?", stale.fetchall()
+        "DELETE FROM summary_item_months WHERE year = ? AND scope_key = ?", stale.fetchall()
     )
     db.execute(f"DELETE FROM summary_firsts WHERE {_ABOVE_KEY}")
     # Every key holding an item counts its first month, so the small table says which years
@@ -106,22 +122,23 @@ def _sum_above(db: Database, year: int, counties: list[str]) -> None:
     """The rows of the keys above counties: a province's and its cities' summed from their
     counties' keys, an envoy's from their keys in each county; grouped in key order, so
     inserted in key order."""
+    sums = ", ".join(f"sum({name})" for name in MONTH_COLUMNS.split(", "))
     for _province, group in groupby(counties, key=lambda county: county[:2]):
         codes = list(group)
         marks = ",".join("?" * len(codes))
         for level in (2, 4):
             db.execute(
-                f"INSERT INTO summary_items SELECT year, substr(scope_key, 1, {level}), figure, "
-                "item, month, sum(n), sum(k), '' FROM summary_items WHERE year = ? "
+                "INSERT INTO summary_item_months SELECT year, substr(scope_key, 1, "
+                f"{level}), figure, item, {sums}, '' FROM summary_item_months WHERE year = ? "
                 f"AND scope_key IN ({marks}) GROUP BY year, substr(scope_key, 1, {level}), "
-                "figure, item, month",
+                "figure, item",
                 [year, *codes],
             )
     envoy = "substr(scope_key, 1, length(scope_key) - 7)"
     db.execute(
-        f"INSERT INTO summary_items SELECT year, {envoy}, figure, item, month, sum(n), sum(k), "
-        f"'' FROM summary_items WHERE year = ? AND {_ENVOY_KEYS} AND county != '' "
-        f"GROUP BY year, {envoy}, figure, item, month",
+        f"INSERT INTO summary_item_months SELECT year, {envoy}, figure, item, {sums}, '' "
+        f"FROM summary_item_months WHERE year = ? AND {_ENVOY_KEYS} AND county != '' "
+        f"GROUP BY year, {envoy}, figure, item",
         [year],
     )
 
@@ -135,15 +152,35 @@ def _firsts_above(db: Database, year: int, counties: list[str]) -> None:
         (f"scope_key IN ({marks})" if codes else "1 = 0", codes),
         (f"{_ENVOY_KEYS} AND county = ''", []),
     ):
-        for key, figure, first, first_kept in db.execute(
-            "SELECT scope_key, figure, min(month), min(CASE WHEN k > 0 THEN month END) "
-            f"FROM summary_items WHERE year = ? AND {which} GROUP BY scope_key, figure, item",
-            [year, *params],
-        ):
-            firsts[(key, figure, first)][0] += 1
-            if first_kept is not None:
-                firsts[(key, figure, first_kept)][1] += 1
+        _count_firsts(db, firsts, f"year = ? AND {which}", [year, *params])
     _insert_firsts(db, year, firsts)
+
+
+# An item's first month, and its first month with a source not under question (NULL if none).
+_FIRST_N, _FIRST_K = (
+    "CASE " + " ".join(f"WHEN {side}{month} > 0 THEN {month}" for month in MONTHS) + " END"
+    for side in ("n", "k")
+)
+
+
+def _count_firsts(
+    db: Database,
+    firsts: defaultdict[tuple[str, str, int], list[int]],
+    where: str,
+    params: list[Any],
+) -> None:
+    """Count the items of the rows `where` selects in their keys' first months."""
+    for key, figure, first, first_kept, items in db.execute(
+        "SELECT scope_key, figure, first_n, first_k, count(*) FROM (SELECT scope_key, figure, "
+        f"{_FIRST_N} AS first_n, {_FIRST_K} AS first_k FROM summary_item_months "
+        f"WHERE {where}) AS f GROUP BY scope_key, figure, first_n, first_k",
+        params,
+    ):
+        if first is None:
+            continue
+        firsts[(key, figure, first)][0] += items
+        if first_kept is not None:
+            firsts[(key, figure, first_kept)][1] += items
 
 
 def _insert_firsts(db: Database, year: int, firsts: dict[tuple[str, str, int], list[int]]) -> None:

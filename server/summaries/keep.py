@@ -26,7 +26,14 @@ from server.store import dialect
 from server.store.db import set_state
 from server.store.sql_text import in_chunks
 from server.summaries.names import PERSON_TIMES, TRAINEES
-from server.summaries.store import FigureKey, Grouped, add_figures, add_grouped, all_keys
+from server.summaries.store import (
+    FigureKey,
+    Grouped,
+    Months,
+    add_figures,
+    add_grouped,
+    all_keys,
+)
 from shared import protocol as p
 from shared.clock import CHINA, parse_iso
 
@@ -217,68 +224,80 @@ def _add_checkins(db: Database, batch: Any, checkins: list[tuple[str, str, str]]
     merged, gone = _farmers(db, farmer_ids, batch.states.get(p.FARMER, {}))
     edited = batch.dirty.get(p.SESSION, {})
     questions = CheckinQuestions.load(db)
-    figures: dict[FigureKey, float] = defaultdict(float)
-    # A person's check-ins at sessions of one place, envoy and month add to the same keys:
-    # tallied per (year, place and envoy, person, month) first, then spread over the keys once.
-    places = {(s.unit, s.envoy) for s in sessions.values()}
+    places = list({(s.unit, s.envoy) for s in sessions.values()})
     keysets = {place: n for n, place in enumerate(places)}
-    keys = [all_keys(unit, envoy) for unit, envoy in places]
-    people: dict[tuple[int, int, str, int], list[int]] = {}
-    positions: set[Position] = set()
-    counting = {
-        session_id: (session, keysets[(session.unit, session.envoy)])
-        for session_id, session in sessions.items()
-        # A session new or changed in this push has its county marked already; check-ins at
-        # a deleted session or a TV lecture count nowhere.
-        if session_id not in edited and session.counts and session.year
-    }
-    check = bool(questions)
-    # Person-times per session, and of them under question: spread over figures after.
-    times: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for attendance, session_id, farmer in checkins:
-        found = counting.get(session_id)
-        if found is None:
+    # Where a session's check-ins count: (year, place and envoy, kind, month). A session new or
+    # changed in this push has its county marked already; check-ins at a deleted session or a
+    # TV lecture count nowhere; the first at a session with only a headcount changes it.
+    counting: dict[str, tuple[int, int, str, int]] = {}
+    unnamed: dict[str, Position] = {}
+    for session_id, s in sessions.items():
+        if session_id in edited or not s.counts or not s.year:
             continue
-        session, keyset = found
-        if session.unnamed or farmer in merged:
-            positions.add((session.year, session.unit[:6]))
-            continue
-        if farmer in gone:
-            continue
-        # As rows.add_checkins counts (session, person) pairs, written out for the bulk path.
-        q = int(questions.covers(attendance, session_id, farmer, farmer)) if check else 0
-        times[session_id][q] += 1
-        tally = (session.year, keyset, farmer, session.month)
-        counts = people.get(tally)
-        if counts is None:
-            people[tally] = [1, 1 - q]
+        if s.unnamed:
+            unnamed[session_id] = (s.year, s.unit[:6])
         else:
-            counts[0] += 1
-            counts[1] += 1 - q
-    for session_id, by_q in times.items():
-        s = sessions[session_id]
-        for q, count in enumerate(by_q):
-            if count:
-                figures[(s.year, s.unit, s.envoy, s.kind, s.month, PERSON_TIMES, q)] += count
+            counting[session_id] = (s.year, keysets[(s.unit, s.envoy)], s.kind, s.month)
+    odd = merged | gone
+    check = bool(questions)
+    positions: set[Position] = set()
+    # Check-ins tallied by where they count, person and whether under question first (as
+    # rows.add_checkins counts (session, person) pairs, written out for the bulk path): a
+    # person's check-ins at sessions of one place, envoy, kind and month add to the same rows.
+    tallies: dict[tuple[tuple[int, int, str, int], str, int], int] = {}
+    for attendance, session_id, farmer in checkins:
+        where = counting.get(session_id)
+        if where is None:
+            if session_id in unnamed:
+                positions.add(unnamed[session_id])
+            continue
+        if farmer in odd:
+            if farmer in merged:
+                positions.add((where[0], places[where[1]][0][:6]))
+            continue
+        q = int(questions.covers(attendance, session_id, farmer, farmer)) if check else 0
+        tally = (where, farmer, q)
+        tallies[tally] = tallies.get(tally, 0) + 1
+    figures: dict[FigureKey, float] = defaultdict(float)
+    people: dict[tuple[int, int, str], Months] = {}
+    for ((year, keyset, kind, month), farmer, q), n in tallies.items():
+        unit, envoy = places[keyset]
+        figures[(year, unit, envoy, kind, month, PERSON_TIMES, q)] += n
+        person = people.get((year, keyset, farmer))
+        if person is None:
+            person = people[(year, keyset, farmer)] = {}
+        counts = person.get(month)
+        if counts is None:
+            person[month] = [n, 0 if q else n]
+        else:
+            counts[0] += n
+            counts[1] += 0 if q else n
     mark(db, positions)
     add_figures(db, figures)
+    # A person's months spread over every key of the place, the same dict under each: add_grouped
+    # only reads them, and a key two places share (two villages of a county) gets a new sum.
+    keys = [all_keys(unit, envoy) for unit, envoy in places]
     items: dict[int, Grouped] = {}
-    for (year, keyset, farmer, month), (n, k) in people.items():
+    for (year, keyset, farmer), months in people.items():
         grouped = items.setdefault(year, {})
         for key in keys[keyset]:
             by_item = grouped.get((key, TRAINEES))
             if by_item is None:
                 by_item = grouped[(key, TRAINEES)] = {}
-            months = by_item.get(farmer)
-            if months is None:
-                by_item[farmer] = {month: [n, k]}
-            elif month in months:
-                months[month][0] += n
-                months[month][1] += k
-            else:
-                months[month] = [n, k]
+            held = by_item.get(farmer)
+            by_item[farmer] = months if held is None else _summed(held, months)
     for year, grouped in items.items():
         add_grouped(db, year, grouped)
+
+
+def _summed(one: Months, other: Months) -> Months:
+    """Two items' months added up, as a new dict (neither changed: each may be shared)."""
+    out = {month: list(counts) for month, counts in one.items()}
+    for month, (n, k) in other.items():
+        counts = out.setdefault(month, [0, 0])
+        counts[0] += n
+        counts[1] += k
+    return out
 
 
 def _sessions(db: Database, ids: set[str]) -> dict[str, _Session]:

@@ -171,9 +171,12 @@ def first_difference(
 
 
 def _key_of(table: str) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
-    width = {"summary_figures": 7, "summary_rollup": 6, "summary_items": 5, "summary_firsts": 4}[
-        table
-    ]
+    width = {
+        "summary_figures": 7,
+        "summary_rollup": 6,
+        "summary_item_months": 4,
+        "summary_firsts": 4,
+    }[table]
     return lambda row: row[:width]
 
 

@@ -15,5 +15,5 @@ PERSON_TIMES, HANDOUTS, COPIES, PLOTS, AREA = (
     "plots",
     "area_mu",
 )
-# Distinct items in summary_items.
+# Distinct items in summary_item_months.
 TRAINEES, TECHNOLOGIES, VARIETIES = "trainees", "technologies", "varieties"

@@ -16,7 +16,7 @@ from server.figures.dimensions import TOTAL, township_of, village_of
 from server.store import dialect
 from server.summaries import names as r
 from server.summaries.maintain import refresh, usable
-from server.summaries.store import ROLLUP_LEVELS
+from server.summaries.store import MONTHS, ROLLUP_LEVELS
 from shared import protocol as p
 from shared.indicators import SESSION_KIND_INDICATORS
 
@@ -242,14 +242,21 @@ def _distinct_by(
     one key (the township-level records of several townships, by village)."""
     out: dict[Any, dict[str, tuple[int, int]]] = defaultdict(dict)
     if by == "month":
-        rows = db.execute(
-            f"SELECT month, figure, count(*), {dialect.count_where(dialect.engine_of(db), 'k > 0')} "
-            "FROM summary_items WHERE year = ? "
-            "AND scope_key = ? GROUP BY month, figure",
+        engine = dialect.engine_of(db)
+        columns = ", ".join(
+            dialect.count_where(engine, f"{side}{month} > 0")
+            for month in MONTHS
+            for side in ("n", "k")
+        )
+        for figure, *counts in db.execute(
+            f"SELECT figure, {columns} FROM summary_item_months WHERE year = ? "
+            "AND scope_key = ? GROUP BY figure",
             [scope.year, item_key(scope)],
-        ).fetchall()
-        for month, figure, n, k in rows:
-            out[month][DISTINCT[figure]] = (n, k)
+        ).fetchall():
+            for month in MONTHS:
+                n, k = counts[2 * month - 2], counts[2 * month - 1]
+                if n:
+                    out[month][DISTINCT[figure]] = (n, k)
         return out
     if by == "envoy":
         suffix = f"/{scope.prefix}"

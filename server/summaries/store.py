@@ -2,7 +2,8 @@
 
 Distinct items (a trainee, a technology, a variety) are reference-counted per key: a unit prefix
 at every level (province, city, county, township, village) or an envoy ('@envoy'),
-and per month, with n counting every source and k the sources not under question. A county's
+and per month (one row per item, its months side by side), with n counting every source and
+k the sources not under question. A county's
 own keys (its county, township and village prefixes, '@envoy/county') are its contribution to
 the keys above it (province, city, '@envoy'), so a county recomputed from its records
 passes the difference up. summary_firsts counts per key and month the items whose first month
@@ -25,15 +26,40 @@ from server.store.sql_text import in_chunks
 
 # (year, unit_code, envoy_id, kind, month, figure, q) -> value
 FigureKey = tuple[int, str, str, str, int, str, int]
-# (scope_key, figure, item, month) -> [n, k] within one year
-ItemKey = tuple[str, str, str, int]
+# (scope_key, figure, item) -> its month columns (n1..n12, k1..k12) within one year
+ItemKey = tuple[str, str, str]
 
-TABLES = ("summary_figures", "summary_rollup", "summary_items", "summary_firsts")
-# A county's own rows of summary_items in a year, found through the index of m015: it holds
-# only rows with a county, so the condition must say so for SQLite to use it (else it reads
-# the whole year's rows, every county's, to find one county's). The index holds the key
+TABLES = ("summary_figures", "summary_rollup", "summary_item_months", "summary_firsts")
+# A county's own rows of summary_item_months in a year, found through the index of m020: it
+# holds only rows with a county, so the condition must say so for SQLite to use it (else it
+# reads the whole year's rows, every county's, to find one county's). The index holds the key
 # columns only: for the counts, find the keys through it, then read each key's rows.
 BY_COUNTY = "county = ? AND county != '' AND year = ?"
+
+# An item's row holds its months side by side (m020): n1..n12, then k1..k12.
+MONTHS = range(1, 13)
+MONTH_COLUMNS = ", ".join([*(f"n{m}" for m in MONTHS), *(f"k{m}" for m in MONTHS)])
+Months = dict[int, list[int]]  # month -> [n, k] of one item
+
+
+def packed(months: Months) -> tuple[int, ...]:
+    """An item's months as its row's month columns (a month with no source holds 0, 0)."""
+    n = [0] * 12
+    k = [0] * 12
+    for month, (count, kept) in months.items():
+        if count:
+            if month not in MONTHS:
+                raise ValueError(f"month {month} outside 1..12")
+            n[month - 1] = count
+            k[month - 1] = kept
+    return (*n, *k)
+
+
+def unpacked(columns: tuple[int, ...] | list[int]) -> Months:
+    """An item's months from its row's month columns (only months with a source)."""
+    return {
+        month: [columns[month - 1], columns[month + 11]] for month in MONTHS if columns[month - 1]
+    }
 
 
 def own_keys(db: Database, year: int, county: str) -> list[str]:
@@ -41,7 +67,7 @@ def own_keys(db: Database, year: int, county: str) -> list[str]:
     return [
         row[0]
         for row in db.execute(
-            f"SELECT DISTINCT scope_key FROM summary_items WHERE {BY_COUNTY}", [county, year]
+            f"SELECT DISTINCT scope_key FROM summary_item_months WHERE {BY_COUNTY}", [county, year]
         )
     ]
 
@@ -54,7 +80,7 @@ class Rows:
     year: int
     figures: defaultdict[FigureKey, float] = field(default_factory=lambda: defaultdict(float))
     items: defaultdict[ItemKey, list[int]] = field(
-        default_factory=lambda: defaultdict(lambda: [0, 0])
+        default_factory=lambda: defaultdict(lambda: [0] * 24)
     )
     # The own keys of each (unit, envoy) met so far.
     keys: dict[tuple[str, str], list[str]] = field(default_factory=dict)
@@ -79,11 +105,14 @@ class Rows:
         keys = self.keys.get(place)
         if keys is None:
             keys = self.keys[place] = local_keys(*place)
+        if month not in MONTHS:
+            raise ValueError(f"month {month} outside 1..12")
         items = self.items
+        at_n, at_k = month - 1, month + 11  # its n and k among the month columns
         for key in keys:
-            counts = items[(key, figure, item, month)]
-            counts[0] += n
-            counts[1] += k
+            counts = items[(key, figure, item)]
+            counts[at_n] += n
+            counts[at_k] += k
 
 
 def all_keys(unit: str, envoy: str) -> list[str]:
@@ -169,7 +198,8 @@ Grouped = dict[tuple[str, str], dict[str, dict[int, list[int]]]]
 
 def add_grouped(db: Database, year: int, grouped: Grouped, empty: str = "") -> None:
     """Apply reference-count changes (under any keys) and keep summary_firsts in step;
-    `empty`: a county known to hold no rows of its own yet (nothing of its keys to read)."""
+    `empty`: a county known to hold no rows of its own yet (nothing of its keys to read).
+    The changes are only read (a push passes one person's months under several keys)."""
     firsts: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0])
     writes: list[tuple[Any, ...]] = []
     removals: list[tuple[Any, ...]] = []
@@ -181,19 +211,26 @@ def add_grouped(db: Database, year: int, grouped: Grouped, empty: str = "") -> N
             before = held.get(item)
             if before is None:
                 # An item new to the key (the usual case of a new check-in): no first to move,
-                # its firsts found in the same pass that writes its months.
+                # its firsts found in the same pass that packs its months.
                 first_n = first_k = None
-                for month, (n, k) in changes.items():
-                    if n:
-                        writes.append((year, key, figure, item, month, n, k, county))
-                        if n > 0 and (first_n is None or month < first_n):
+                n = [0] * 12
+                k = [0] * 12
+                for month, (dn, dk) in changes.items():
+                    if dn:
+                        if month not in MONTHS:
+                            raise ValueError(f"month {month} outside 1..12")
+                        n[month - 1] = dn
+                        k[month - 1] = dk
+                        if dn > 0 and (first_n is None or month < first_n):
                             first_n = month
-                    if k > 0 and (first_k is None or month < first_k):
+                    if dk > 0 and (first_k is None or month < first_k):
                         first_k = month
                 if first_n is not None:
                     firsts[(key, figure, first_n)][0] += 1
                 if first_k is not None:
                     firsts[(key, figure, first_k)][1] += 1
+                if any(n):
+                    writes.append((year, key, figure, item, *n, *k, county))
                 continue
             after = {month: list(counts) for month, counts in before.items()}
             for month, (dn, dk) in changes.items():
@@ -207,26 +244,18 @@ def add_grouped(db: Database, year: int, grouped: Grouped, empty: str = "") -> N
                         firsts[(key, figure, old)][side] -= 1
                     if new is not None:
                         firsts[(key, figure, new)][side] += 1
-            for month in changes:
-                n, k = after[month]
-                if n:
-                    writes.append((year, key, figure, item, month, n, k, county))
-                else:
-                    removals.append((year, key, figure, item, month))
+            if any(counts[0] for counts in after.values()):
+                writes.append((year, key, figure, item, *packed(after), county))
+            else:
+                removals.append((year, key, figure, item))
     # In key order: the table is clustered by its key, so each row lands beside the last
     # instead of at a random place in a page (items are random ids). Counts set in place: the
     # row's county, the index's column, stays as it is.
     writes.sort()
-    insert_many(
-        db,
-        "INSERT INTO summary_items",
-        writes,
-        "ON CONFLICT (year, scope_key, figure, item, month) DO UPDATE "
-        "SET n = excluded.n, k = excluded.k",
-    )
+    insert_many(db, "INSERT INTO summary_item_months", writes, _SET_MONTHS)
     db.conn.executemany(
-        "DELETE FROM summary_items WHERE year = ? AND scope_key = ? AND figure = ? AND item = ? "
-        "AND month = ?",
+        "DELETE FROM summary_item_months WHERE year = ? AND scope_key = ? AND figure = ? "
+        "AND item = ?",
         removals,
     )
     changed = [(year, *key, n, k) for key, (n, k) in firsts.items() if n or k]
@@ -243,17 +272,22 @@ def add_grouped(db: Database, year: int, grouped: Grouped, empty: str = "") -> N
     )
 
 
+_SET_MONTHS = "ON CONFLICT (year, scope_key, figure, item) DO UPDATE SET " + ", ".join(
+    f"{name} = excluded.{name}" for name in MONTH_COLUMNS.split(", ")
+)
+
+
 def _held(
     db: Database, year: int, key: str, figure: str, items: Iterable[str]
-) -> dict[str, dict[int, list[int]]]:
-    held: dict[str, dict[int, list[int]]] = defaultdict(dict)
+) -> dict[str, Months]:
+    held: dict[str, Months] = {}
     for chunk, marks in in_chunks(items):
-        for item, month, n, k in db.execute(
-            "SELECT item, month, n, k FROM summary_items WHERE year = ? AND scope_key = ? "
-            f"AND figure = ? AND item IN ({marks})",
+        for item, *columns in db.execute(
+            f"SELECT item, {MONTH_COLUMNS} FROM summary_item_months WHERE year = ? "
+            f"AND scope_key = ? AND figure = ? AND item IN ({marks})",
             [year, key, figure, *chunk],
         ):
-            held[item][month] = [n, k]
+            held[item] = unpacked(columns)
     return held
 
 
@@ -262,21 +296,24 @@ def _first(months: dict[int, list[int]], side: int) -> int | None:
 
 
 def grouped_above(items: dict[ItemKey, list[int]]) -> Grouped:
-    """Changes under a county's own keys, and the same under the keys above them, grouped for
-    add_grouped. Each key above takes from one own key of the county (its county's, or the
-    envoy's in it), so a change that is nothing is dropped where it is read."""
+    """Changes (as month columns) under a county's own keys, and the same under the keys above
+    them, grouped for add_grouped. Each key above takes from one own key of the county (its
+    county's, or the envoy's in it), so a change that is nothing is dropped where it is read."""
     out: Grouped = {}
     above: dict[str, list[str]] = {}
-    for (key, figure, item, month), (dn, dk) in items.items():
-        if not (dn or dk):
+    for (key, figure, item), columns in items.items():
+        months = {
+            month: [columns[month - 1], columns[month + 11]]
+            for month in MONTHS
+            if columns[month - 1] or columns[month + 11]
+        }
+        if not months:
             continue
         targets = above.get(key)
         if targets is None:
             targets = above[key] = [key, *keys_above(key)]
         for target in targets:
-            by_item = out.setdefault((target, figure), {})
-            months = by_item.setdefault(item, {})
-            months[month] = [dn, dk]
+            out.setdefault((target, figure), {})[item] = months
     return out
 
 
@@ -315,15 +352,15 @@ def replace_county(db: Database, new: Rows, county: str) -> None:
         row
         for key in own_keys(db, year, county)
         for row in db.execute(
-            "SELECT scope_key, figure, item, month, n, k FROM summary_items "
+            f"SELECT scope_key, figure, item, {MONTH_COLUMNS} FROM summary_item_months "
             "WHERE year = ? AND scope_key = ?",
             [year, key],
         )
     ]
-    for key, figure, item, month, n, k in old:
-        counts = diff.setdefault((key, figure, item, month), [0, 0])
-        counts[0] -= n
-        counts[1] -= k
+    for key, figure, item, *columns in old:
+        counts = diff.setdefault((key, figure, item), [0] * 24)
+        for index, value in enumerate(columns):
+            counts[index] -= value
     add_grouped(db, year, grouped_above(diff), empty="" if old else county)
     db.execute("DELETE FROM summary_dirty WHERE year = ? AND county = ?", [year, county])
 

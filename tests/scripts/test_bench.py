@@ -144,6 +144,7 @@ def test_sync_bench_runs_both_modes(tmp_path: Path) -> None:
     assert shaped["lost"] == shaped["duplicated"] == 0
     assert paired["mode"] == "paired" and paired["checkins"] == 300
     assert paired["push_10k_ratio"] > 0 and len(paired["runs"]["on"]) == 1
+    assert paired["server_push_cpu_ratio"] > 0 and len(paired["runs"]["cpu_off"]) == 1
 
 
 def test_checkin_bench_checks_farmers_in(tmp_path: Path) -> None:

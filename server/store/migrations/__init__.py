@@ -15,6 +15,7 @@ from server.store.migrations import (
     m017_unit_places,  # noqa: F401
     # m018 was set aside for work that needed none; the number stays unused.
     m019_upstream,  # noqa: F401
+    m020_item_months,  # noqa: F401
     m022_province_rows,  # noqa: F401
     m023_user_areas,  # noqa: F401
     m024_qr_phones,  # noqa: F401

@@ -66,7 +66,7 @@ def test_rebuild_gives_the_rows_the_pushes_kept(work: dict[str, Any]) -> None:
     db: Database = work["db"]
     maintain.refresh(db)
     kept = store.snapshot(db)
-    assert any(row[1] == "53" for row in kept["summary_items"])
+    assert any(row[1] == "53" for row in kept["summary_item_months"])
     assert any(row[1] == "53" for row in kept["summary_firsts"])
     maintain.rebuild(db)
     assert store.snapshot(db) == kept
@@ -79,13 +79,13 @@ def test_a_countys_rows_are_found_through_its_index(work: dict[str, Any]) -> Non
     maintain.refresh(db)
     assert store.own_keys(db, 2026, "530102")
     plan = db.execute(
-        f"EXPLAIN QUERY PLAN SELECT DISTINCT scope_key FROM summary_items WHERE {store.BY_COUNTY}",
+        f"EXPLAIN QUERY PLAN SELECT DISTINCT scope_key FROM summary_item_months WHERE {store.BY_COUNTY}",
         ["530102", 2026],
     ).fetchall()
-    assert "idx_summary_items_county" in str(plan)
+    assert "idx_summary_item_months_county" in str(plan)
     whole = db.execute(
-        "EXPLAIN QUERY PLAN SELECT DISTINCT scope_key FROM summary_items WHERE county = ? "
+        "EXPLAIN QUERY PLAN SELECT DISTINCT scope_key FROM summary_item_months WHERE county = ? "
         "AND year = ?",
         ["530102", 2026],
     ).fetchall()
-    assert "idx_summary_items_county" not in str(whole)  # the trap this avoids
+    assert "idx_summary_item_months_county" not in str(whole)  # the trap this avoids

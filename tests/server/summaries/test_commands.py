@@ -90,10 +90,10 @@ def test_turned_off_they_are_not_kept_and_are_stale(
 ) -> None:
     db: Database = work["db"]
     monkeypatch.setenv("TIANJIAN_SUMMARIES", "0")
-    before = db.execute("SELECT count(*) FROM summary_items").fetchone()[0]
+    before = db.execute("SELECT count(*) FROM summary_item_months").fetchone()[0]
     zhang: Envoy = work["zhang"]
     zhang.checkin(work["first"], zhang.farmer("李四"))
-    assert db.execute("SELECT count(*) FROM summary_items").fetchone()[0] == before
+    assert db.execute("SELECT count(*) FROM summary_item_months").fetchone()[0] == before
     monkeypatch.setenv("TIANJIAN_SUMMARIES", "1")
     assert not maintain.usable(db)
     assert maintain.rebuild(db) == 1 and maintain.usable(db)
