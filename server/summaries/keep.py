@@ -23,7 +23,7 @@ from server import summaries
 from server.figures import counted
 from server.figures.questioned import CheckinQuestions
 from server.store import dialect
-from server.store.db import in_chunks, set_state
+from server.store.db import in_chunks, set_state, transaction_failed
 from server.summaries.names import PERSON_TIMES, TRAINEES
 from server.summaries.store import FigureKey, Grouped, add_figures, add_grouped, all_keys
 from shared import protocol as p
@@ -46,7 +46,7 @@ def writing(db: Database) -> Iterator[None]:
     try:
         yield
     finally:
-        if owned:
+        if owned and not transaction_failed(db):
             db.execute("DELETE FROM summary_writer")
 
 
