@@ -8,7 +8,8 @@ as root the cluster runs as `nobody` in a directory that user owns.
 Copying the template (CREATE DATABASE) costs a few hundred milliseconds even on an idle machine,
 which was half a short test's time. So a database given back whose schema is still the
 template's is emptied to the template's rows and sequence positions (tens of milliseconds) and
-handed out again; one whose schema a test changed, or that still has connections, is dropped.
+handed out again under a new URL, the connections the test left ended as DROP's FORCE would;
+one whose schema a test changed is dropped.
 """
 
 from __future__ import annotations
@@ -186,8 +187,8 @@ class Cluster:
         return self.url(name) + handed
 
     def drop(self, url: str) -> None:
-        """Give a database back: emptied for reuse when nothing is connected to it any more and
-        its schema is the template's, else dropped."""
+        """Give a database back: emptied for reuse when its schema is the template's (and the
+        connections the test left can be ended), else dropped."""
         dispose_engine(url)
         name = url.split("/")[3].split("?")[0]
         if self._emptied(url, name):
