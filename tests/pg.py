@@ -4,6 +4,12 @@
 (tests/conftest.py `db_path`) hand out a fresh PostgreSQL database per test, copied from a
 template migrated once per session, instead of a SQLite file. initdb refuses to run as root, so
 as root the cluster runs as `nobody` in a directory that user owns.
+
+Copying the template (CREATE DATABASE) costs a few hundred milliseconds even on an idle machine,
+which was half a short test's time. So a database given back whose schema is still the
+template's is emptied to the template's rows and sequence positions (tens of milliseconds) and
+handed out again under a new URL, the connections the test left ended as DROP's FORCE would;
+one whose schema a test changed is dropped.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 
@@ -42,13 +50,94 @@ def _bin_dir() -> str:
     return found
 
 
+# Everything of a database's schema a test could change (tables, columns, indexes, constraints,
+# triggers, functions, sequences, its settings), as one digest: equal to the template's means a
+# database emptied of rows is as good as a fresh copy.
+SCHEMA_DIGEST = """
+SELECT md5(concat_ws('|',
+  (SELECT string_agg(concat_ws(':', c.oid, c.relname, c.relkind), ',' ORDER BY c.oid)
+     FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace),
+  (SELECT string_agg(concat_ws(':', a.attrelid, a.attnum, a.attname, a.atttypid, a.attnotnull,
+                               a.attisdropped, a.atthasdef, a.attidentity), ','
+                     ORDER BY a.attrelid, a.attnum)
+     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+     WHERE c.relnamespace = 'public'::regnamespace),
+  (SELECT string_agg(concat_ws(':', oid, conname), ',' ORDER BY oid) FROM pg_constraint
+     WHERE connamespace = 'public'::regnamespace),
+  (SELECT string_agg(concat_ws(':', t.oid, t.tgname, t.tgenabled), ',' ORDER BY t.oid)
+     FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+     WHERE c.relnamespace = 'public'::regnamespace),
+  (SELECT string_agg(concat_ws(':', oid, proname), ',' ORDER BY oid) FROM pg_proc
+     WHERE pronamespace = 'public'::regnamespace),
+  (SELECT string_agg(setconfig::text, ',') FROM pg_db_role_setting
+     WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()))
+))
+"""
+
+
+@dataclass
+class Template:
+    """What a database emptied for reuse must hold again: the template's schema digest, its
+    rows (COPY text of the few tables the migrations fill) and its sequences' positions."""
+
+    digest: str
+    tables: list[str]
+    rows: dict[str, bytes]
+    sequences: list[tuple[str, int, int | None]]  # (name, start value, last value or None)
+
+    @classmethod
+    def read(cls, conn: psycopg.Connection[tuple[Any, ...]]) -> Template:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+            )
+        ]
+        rows = {}
+        for table in tables:
+            copied = bytearray()
+            with conn.cursor().copy(f'COPY "{table}" TO STDOUT') as copy:
+                for chunk in copy:
+                    copied += chunk
+            if copied:
+                rows[table] = bytes(copied)
+        sequences = conn.execute(
+            "SELECT quote_ident(sequencename), start_value, last_value FROM pg_sequences "
+            "WHERE schemaname = 'public'"
+        ).fetchall()
+        return cls(_digest(conn), tables, rows, sequences)
+
+    def restore(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+        """Every table emptied (its triggers and foreign keys left asleep while it is) and the
+        template's rows and sequence positions put back, in one transaction."""
+        with conn.transaction():
+            conn.execute("SET LOCAL session_replication_role = replica")
+            conn.execute("".join(f'DELETE FROM "{table}";' for table in self.tables))
+            for table, data in self.rows.items():
+                with conn.cursor().copy(f'COPY "{table}" FROM STDIN') as copy:
+                    copy.write(data)
+            for name, start, last in self.sequences:
+                conn.execute(
+                    "SELECT setval(%s, %s, %s)",
+                    [name, start if last is None else last, last is not None],
+                )
+
+
+def _digest(conn: psycopg.Connection[tuple[Any, ...]]) -> str:
+    row = conn.execute(SCHEMA_DIGEST).fetchone()
+    return str(row[0]) if row else ""
+
+
 @dataclass
 class Cluster:
-    """One running cluster; `database()` makes a fresh migrated database and gives its URL."""
+    """One running cluster; `database()` gives a migrated database holding only what the
+    migrations put there, `drop(url)` gives it back."""
 
     dir: str
     bin: str
     _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _spare: list[str] = field(default_factory=list)  # emptied, ready to hand out again
+    _template: Template | None = None
 
     def url(self, name: str) -> str:
         return f"postgresql://tianjian@/{name}?host={self.dir}"
@@ -77,23 +166,60 @@ class Cluster:
             conn.execute(f"CREATE DATABASE {TEMPLATE}")
         init_db(self.url(TEMPLATE)).close()
         dispose_engine(self.url(TEMPLATE))  # a template copied from must have no connections
+        with psycopg.connect(self.url(TEMPLATE), autocommit=True) as conn:
+            self._template = Template.read(conn)
         return self
 
     def _admin(self) -> psycopg.Connection[tuple[object, ...]]:
         return psycopg.connect(self.url("postgres"), autocommit=True)
 
     def database(self) -> str:
-        """A fresh database with every migration applied (a copy of the session's template)."""
+        """A database with every migration applied and nothing else: one given back and
+        emptied, or a new copy of the session's template."""
+        # Each hand-out its own URL (application_name tells them apart), so no connection a
+        # server thread keeps for a URL outlives the test it was made in.
+        handed = f"&application_name=test{next(self._numbers)}"
+        if self._spare:
+            return self.url(self._spare.pop()) + handed
         name = f"t{os.getpid()}_{next(self._numbers)}"
         with self._admin() as conn:
             conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
-        return self.url(name)
+        return self.url(name) + handed
 
     def drop(self, url: str) -> None:
+        """Give a database back: emptied for reuse when its schema is the template's (and the
+        connections the test left can be ended), else dropped."""
         dispose_engine(url)
         name = url.split("/")[3].split("?")[0]
+        if self._emptied(url, name):
+            self._spare.append(name)
+            return
         with self._admin() as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def _emptied(self, url: str, name: str) -> bool:
+        if self._template is None or name == TEMPLATE:
+            return False
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                # What the test left connected (a server thread's connection), as DROP's FORCE
+                # would: the next test has another URL, so nothing reuses those connections.
+                for _ in range(100):
+                    others = conn.execute(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    ).fetchone()
+                    if not (others and others[0]):
+                        break
+                    time.sleep(0.01)
+                else:
+                    return False
+                if _digest(conn) != self._template.digest:
+                    return False
+                self._template.restore(conn)
+                return True
+        except psycopg.Error:  # gone already, or a test left it unusable: drop it
+            return False
 
     def stop(self) -> None:
         try:

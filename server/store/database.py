@@ -154,6 +154,12 @@ class PgConnection:
             self.driver.execute("ROLLBACK")
 
     @property
+    def failed(self) -> bool:
+        """Whether a statement failed in the open transaction: PostgreSQL then takes no other
+        statement but ROLLBACK (SQLite's transaction goes on after a failed statement)."""
+        return self.driver.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+
+    @property
     def usable(self) -> bool:
         """False once the server went away (a restart, a failover): the pool's next
         connection is then taken instead of failing every request on this one."""

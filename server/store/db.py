@@ -256,6 +256,12 @@ def write_transaction(
         _last_commit[0] = time.monotonic()
 
 
+def transaction_failed(db: sqlite_utils.Database) -> bool:
+    """Whether a failed statement doomed the open transaction (PostgreSQL), so that what a
+    `finally` would undo goes with its rollback instead."""
+    return isinstance(db, PgDatabase) and db.pg.failed
+
+
 def next_server_seq(db: sqlite_utils.Database, count: int = 1) -> int:
     """Reserve `count` sequence numbers inside the open write transaction; return the first."""
     row = db.execute("SELECT value FROM server_state WHERE key = 'seq'").fetchone()

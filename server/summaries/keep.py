@@ -23,7 +23,7 @@ from server import summaries
 from server.figures import counted
 from server.figures.questioned import CheckinQuestions
 from server.store import dialect
-from server.store.db import set_state
+from server.store.db import set_state, transaction_failed
 from server.store.sql_text import in_chunks
 from server.summaries.names import PERSON_TIMES, TRAINEES
 from server.summaries.store import (
@@ -54,7 +54,7 @@ def writing(db: Database) -> Iterator[None]:
     try:
         yield
     finally:
-        if owned:
+        if owned and not transaction_failed(db):
             db.execute("DELETE FROM summary_writer")
 
 

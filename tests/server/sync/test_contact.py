@@ -1,5 +1,6 @@
 """A device's last contact is written at most once a minute: a pull that brings nothing is
-read-only, so a server that devices poll does not grow its write-ahead log."""
+read-only, so a server that devices poll does not grow its write-ahead log (SQLite) or burn
+transaction ids and dead rows (PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import os
 import sqlite3
 from typing import Any
 
+import psycopg
 import pytest
 from flask.testing import FlaskClient
 
+from server.store.database import is_url
+from server.store.db import init_db
 from server.sync import devices
 from shared import protocol as p
 from shared.clock import wall_ms
@@ -17,26 +21,45 @@ from tests.server.test_api import PULL, Device
 
 
 class Watcher:
-    """Another connection to the same file: sees whether anyone committed since it last looked."""
+    """Another connection to the same database: sees whether anyone committed a write since it
+    last looked. SQLite: the file's data_version and the WAL's size. PostgreSQL: each table's
+    row count and newest row version (xmin): an insert, update or delete changes one of them,
+    while reads, and the planner's statistics autovacuum may gather meanwhile, do not."""
 
     def __init__(self, db_path: str) -> None:
         self.path = db_path
-        self.conn = sqlite3.connect(db_path)
-        self.version = self._version()
-        self.wal = self._wal_size()
+        self.pg = psycopg.connect(db_path, autocommit=True) if is_url(db_path) else None
+        self.sqlite = None if self.pg else sqlite3.connect(db_path)
+        self.seen = self._state()
 
-    def _version(self) -> int:
-        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
-
-    def _wal_size(self) -> int:
+    def _state(self) -> object:
+        if self.pg is not None:
+            tables = [
+                row[0]
+                for row in self.pg.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+                )
+            ]
+            each = " UNION ALL ".join(
+                f"SELECT '{name}', count(*), max(CAST(CAST(xmin AS text) AS bigint)) FROM \"{name}\""
+                for name in tables
+            )
+            return self.pg.execute(each).fetchall()
+        assert self.sqlite is not None
         wal = self.path + "-wal"
-        return os.path.getsize(wal) if os.path.exists(wal) else 0
+        version = int(self.sqlite.execute("PRAGMA data_version").fetchone()[0])
+        return version, os.path.getsize(wal) if os.path.exists(wal) else 0
 
     def written(self) -> bool:
-        version, wal = self._version(), self._wal_size()
-        changed = (version, wal) != (self.version, self.wal)
-        self.version, self.wal = version, wal
+        state = self._state()
+        changed = state != self.seen
+        self.seen = state
         return changed
+
+    def close(self) -> None:
+        for conn in (self.pg, self.sqlite):
+            if conn is not None:
+                conn.close()
 
 
 def test_a_noop_pull_within_the_minute_writes_nothing(
@@ -78,6 +101,8 @@ def test_a_noop_pull_within_the_minute_writes_nothing(
         pull(cursor, protocol=p.PROTOCOL_VERSION + 1)
         assert watching.written()
     finally:
-        watching.conn.close()
-    skew = sqlite3.connect(db_path).execute("SELECT skew_ms FROM devices WHERE id = ?", [zhang.id])
-    assert abs(skew.fetchone()[0] - ahead[0]) < 5_000
+        watching.close()
+    db = init_db(db_path)
+    skew = db.execute("SELECT skew_ms FROM devices WHERE id = ?", [zhang.id]).fetchone()[0]
+    db.close()
+    assert abs(skew - ahead[0]) < 5_000

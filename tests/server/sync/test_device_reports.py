@@ -68,7 +68,7 @@ def test_a_pull_stores_the_report_and_the_same_report_again_writes_nothing(
         assert client.get(PULL, headers=changed).status_code == 200
         assert watching.written()
     finally:
-        watching.conn.close()
+        watching.close()
     assert device_row(db_path, zhang.id)[0] == 0
 
 
