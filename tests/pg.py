@@ -105,4 +105,7 @@ class Cluster:
 
 
 def start_cluster() -> Cluster:
-    return Cluster(tempfile.mkdtemp(prefix="tianjian-pg-"), _bin_dir()).start()
+    # As root the cluster runs as `nobody`, who must reach its folder: not so under a TMPDIR
+    # only root may enter (pytest's tmp_path, where scripts/bench's tests put their files).
+    parent = "/tmp" if os.geteuid() == 0 and os.path.isdir("/tmp") else None
+    return Cluster(tempfile.mkdtemp(prefix="tianjian-pg-", dir=parent), _bin_dir()).start()
