@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ if __name__ == "__main__":
     sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).parent)]
 
 import requests
-from bench_sync_procs import ROOT, log, server_process, vm_hwm_mb
+from bench_sync_procs import ROOT, children_of, cpu_seconds, log, server_process, vm_hwm_mb
 
 from shared import protocol as p
 
@@ -171,9 +172,11 @@ def worker(job: str, spec_path: str) -> dict[str, Any]:
         print("ready", flush=True)
         at[0] = float(sys.stdin.readline())
         start.set()
+    cpu = time.process_time()
     for thread in threads:
         thread.join()
     return {
+        "cpu_s": time.process_time() - cpu,
         "times_ms": [t for d in devices for t in d.times_ms],
         "lag_ms": [t for d in devices for t in d.lag_ms],
         "errors": [e for d in devices for e in d.errors],
@@ -188,8 +191,11 @@ def _spec(path: str, devices: list[dict[str, Any]], **rest: Any) -> str:
     return path
 
 
-def _run_workers(job: str, specs: list[str], timeout: float) -> list[dict[str, Any]]:
-    """Start one worker per spec; for pulls, wait until all are ready, then set the clock."""
+def _run_workers(
+    job: str, specs: list[str], timeout: float, on_ready: Callable[[], None] | None = None
+) -> list[dict[str, Any]]:
+    """Start one worker per spec; for pulls, wait until all are ready (then `on_ready`), then
+    set the clock."""
     script = str(Path(__file__).resolve())
     procs = [
         subprocess.Popen(
@@ -207,6 +213,8 @@ def _run_workers(job: str, specs: list[str], timeout: float) -> list[dict[str, A
                 assert proc.stdout is not None
                 if proc.stdout.readline().strip() != "ready":
                     raise RuntimeError(f"a pulls worker stopped before it was ready ({spec})")
+            if on_ready is not None:
+                on_ready()
             first = time.time() + 1.0
             for proc in procs:
                 assert proc.stdin is not None
@@ -224,6 +232,10 @@ def _run_workers(job: str, specs: list[str], timeout: float) -> list[dict[str, A
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def _per(seconds: float, pulls: list[float]) -> float | None:
+    return round(seconds * 1000 / len(pulls), 2) if pulls else None
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -274,6 +286,25 @@ def mode_noop_pulls(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
             raise RuntimeError(f"noop-pulls: {len(failed)} devices failed to build: {failed[:3]}")
         log(f"noop-pulls: devices built and synced in {time.perf_counter() - started:.1f} s")
         timing = {"rounds": args.noop_rounds, "period": args.noop_period}
+        # Processor time of the app processes (and PostgreSQL's backends) over the rounds.
+        watched = [process.pid for process, _port in processes]
+        postmaster = (
+            int(Path(cluster.dir, "data", "postmaster.pid").read_text().split()[0])
+            if cluster is not None
+            else None
+        )
+
+        def database_pids() -> list[int]:
+            return children_of(postmaster) if postmaster else []
+
+        cpu: dict[str, float] = {}
+
+        def used() -> dict[str, float]:
+            return {
+                "server": sum(cpu_seconds(pid) for pid in watched),
+                "database": sum(cpu_seconds(pid) for pid in database_pids()),
+            }
+
         results = _run_workers(
             "pulls",
             [
@@ -281,7 +312,9 @@ def mode_noop_pulls(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
                 for k, s in enumerate(shares)
             ],
             timeout=args.cap,
+            on_ready=lambda: cpu.update(used()),
         )
+        after = used()
         peaks = [vm_hwm_mb(process.pid) for process, _port in processes]
     times = [t for r in results for t in r["times_ms"]]
     errors = [e for r in results for e in r["errors"]]
@@ -301,6 +334,12 @@ def mode_noop_pulls(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
         "errors": len(errors),
         "error_samples": errors[:3],
         "server_peak_mb": peaks,
+        # Processor milliseconds per pull: what a burst of them asks of the machine's cores.
+        "cpu_ms_per_pull": {
+            "servers": _per(after["server"] - cpu["server"], times),
+            "database": _per(after["database"] - cpu["database"], times),
+            "clients": _per(sum(r["cpu_s"] for r in results), times),
+        },
         "load_avg": [load, [round(x, 2) for x in os.getloadavg()]],
         "goal": {
             "value": p99,

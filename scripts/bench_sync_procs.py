@@ -95,3 +95,23 @@ def run_worker(args: list[str], timeout: float) -> dict[str, Any]:
     if process.returncode != 0:
         raise RuntimeError(f"worker {args[0]} failed with {process.returncode}")
     return json.loads(out.decode().strip().splitlines()[-1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """Processor time a live process has used so far, every thread of it, user and system."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_of(pid: int) -> list[int]:
+    """The live processes whose parent is `pid` (a PostgreSQL postmaster's backends)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if parent == pid:
+                found.append(int(entry.name))
+    return found

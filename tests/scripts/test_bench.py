@@ -192,6 +192,8 @@ def test_sync_bench_times_noop_pulls_through_two_processes_on_postgresql(
     assert pulls["pulls"] == 4 * 3 and pulls["errors"] == 0
     assert 0 < pulls["noop_pull_p50_ms"] <= pulls["noop_pull_p99_ms"] <= pulls["noop_pull_max_ms"]
     assert "met" in pulls["goal"]
+    assert set(pulls["cpu_ms_per_pull"]) == {"servers", "database", "clients"}
+    assert pulls["cpu_ms_per_pull"]["servers"] > 0
 
 
 def test_sync_bench_refuses_an_engine_for_the_sqlite_modes(tmp_path: Path) -> None:
