@@ -104,8 +104,6 @@ class Cluster:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def start_cluster() -> Cluster:
-    # As root the cluster runs as `nobody`, who must reach its folder: not so under a TMPDIR
-    # only root may enter (pytest's tmp_path, where scripts/bench's tests put their files).
-    parent = "/tmp" if os.geteuid() == 0 and os.path.isdir("/tmp") else None
+def start_cluster(parent: str | None = None) -> Cluster:
+    """A running cluster in a new directory under `parent` (the temp dir when None)."""
     return Cluster(tempfile.mkdtemp(prefix="tianjian-pg-", dir=parent), _bin_dir()).start()
