@@ -1,40 +1,40 @@
-"""scripts/bench sync: sync speed, bytes and memory against a floor measured in the same run."""
+"""scripts/bench sync: sync speed, bytes and memory against a floor measured in the same run;
+on PostgreSQL, a push against SQLite's and many devices' no-op pulls (bench_sync_pg.py).
+
+The jobs live beside this file: bench_sync_procs (the server and worker processes),
+bench_sync_device (the field client's side), bench_sync_floor (the floor), bench_sync_pg and
+bench_sync_noop (the modes on either engine), bench_sync_output (the report for people).
+"""
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
-import random
 import shutil
-import signal
 import sqlite3
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
-import requests  # noqa: E402
+from bench_sync_device import cmd_build, cmd_client  # noqa: E402
+from bench_sync_floor import cmd_floor_app, measure_floor  # noqa: E402
+from bench_sync_output import print_human  # noqa: E402
+from bench_sync_procs import log, run_worker, server_process, vm_hwm_mb  # noqa: E402
 from netshape import Proxy, Shape  # noqa: E402
 
 from shared import protocol as p  # noqa: E402
 
+# server_process is imported from here by bench_push_ratio.py.
+__all__ = ["fresh_server_db", "main", "server_process"]
+
 DATA = ROOT / "tests" / "data"
 ENVOY = "张三"
-VILLAGES = ("530102001001", "530102001002")
-METHODS = ("roster", "qr_self", "card_scan")
 KINDS = (p.FARMER, p.SESSION, p.ATTENDANCE)
-MB = 1024 * 1024
 
 # Goals from issue 3, "Measured".
 GOAL_RATIO = 1 / 3
@@ -43,90 +43,8 @@ GOAL_NOOP_REQUESTS = 1
 GOAL_NOOP_BYTES = 1024
 GOAL_PEAK_MB = 150
 
-# The shaped link: 30 kbit/s each way, 600 ms round trip, 5% of exchanges cut.
-SHAPED_RATE = 30_000 / 8
-SHAPED_RTT = 0.6
+# The share of the shaped link's exchanges cut (bench_sync_shaped.py has the link).
 SHAPED_DROP = 0.05
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------- processes
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"process for {url} exited with {process.returncode}")
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer in {seconds}s")
-
-
-def vm_hwm_mb(pid: int | str = "self") -> float:
-    """Peak resident memory of a live process, from the kernel's own high-water mark."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
-
-
-@contextmanager
-def server_process(
-    db_path: str, workdir: str, root: Path = ROOT, wait: float = 30
-) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """The real server (waitress) on a real SQLite file, in its own process (from `root`'s code)."""
-    port = free_port()
-    logfile = open(os.path.join(workdir, f"server-{port}.log"), "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server", "run", "--port", str(port)],
-        env={**os.environ, "TIANJIAN_DB": db_path},
-        cwd=root,
-        stdout=logfile,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/api/openapi.json", process, wait)
-        yield process, port
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        logfile.close()
-
-
-def run_worker(args: list[str], timeout: float) -> dict[str, Any]:
-    """Run one of this script's worker commands in a fresh process; its last stdout line is JSON."""
-    process = subprocess.Popen(
-        [sys.executable, __file__, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=None
-    )
-    try:
-        out, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        return {"killed": True}
-    if process.returncode != 0:
-        raise RuntimeError(f"worker {args[0]} failed with {process.returncode}")
-    return json.loads(out.decode().strip().splitlines()[-1])
 
 
 # ---------------------------------------------------------------- server side setup
@@ -134,21 +52,37 @@ def run_worker(args: list[str], timeout: float) -> dict[str, Any]:
 
 def fresh_server_db(path: str) -> str:
     """A new server database with the demo reference data; returns an enrolment code."""
+    load_reference(path)
+    return enrolment_codes(path, [ENVOY])[0]
+
+
+def load_reference(target: str) -> None:
+    """The demo units, catalogue, envoys and targets, into a new server database (a SQLite file
+    or a PostgreSQL URL)."""
     from server.plan.target_files import load_targets_file
     from server.reference import load as reference
     from server.store.db import init_db
-    from server.sync import devices
 
-    db = init_db(path)
+    db = init_db(target)
     reference.load_units(db, str(DATA / "units.csv"))
     reference.load_catalogue(db, str(DATA / "catalog.csv"))
     reference.load_envoys(db, str(DATA / "envoys.csv"))
     load_targets_file(db, str(DATA / "targets.yaml"))
-    envoy = devices.envoy_by_name(db, ENVOY)
-    code = devices.new_enrolment_code(db, envoy["id"], 120)
     db.conn.commit()
     db.close()
-    return code
+
+
+def enrolment_codes(target: str, envoys: list[str]) -> list[str]:
+    """One enrolment code for each envoy named (a name may come more than once)."""
+    from server.store.db import init_db
+    from server.sync import devices
+
+    db = init_db(target)
+    ids = {name: devices.envoy_by_name(db, name)["id"] for name in set(envoys)}
+    codes = [devices.new_enrolment_code(db, ids[name], 120) for name in envoys]
+    db.conn.commit()
+    db.close()
+    return codes
 
 
 def copy_sqlite(source: str, target: str) -> None:
@@ -193,305 +127,6 @@ def verify(server_db: str, client_db: str) -> dict[str, Any]:
         "outbox_pending": outbox.get("pending", 0),
         "rejected": outbox.get("rejected", 0),
         "per_kind": per_kind,
-    }
-
-
-# ---------------------------------------------------------------- worker: build
-
-
-def seeded_uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def cmd_build(args: argparse.Namespace) -> dict[str, Any]:
-    """Enrol a fresh device and make its records through FieldStore: real outbox entries."""
-    from field_client.store import FieldStore
-    from field_client.sync import enrol
-    from server.reference.load import catalogue_id
-
-    rng = random.Random(args.seed)
-    store = FieldStore(args.db)
-    enrol(store, args.url, args.code, "bench device")
-    _device, envoy_id = store.identity()
-    techs = [
-        catalogue_id(p.TECHNOLOGY, "马铃薯脱毒种薯技术"),
-        catalogue_id(p.TECHNOLOGY, "玉米高产栽培"),
-    ]
-    started = time.perf_counter()
-    farmer_ids = []
-    mobiles = rng.sample(range(10**8), args.farmers)
-    for n in range(args.farmers):
-        values = {
-            "name": f"农户{n:05d}",
-            "village_code": rng.choice(VILLAGES),
-            "mobile": f"139{mobiles[n]:08d}",
-            "gender": rng.choice(("female", "male")),
-            "birth_year": rng.randint(1950, 2005),
-        }
-        farmer_ids.append(store.create(p.FARMER, values, seeded_uuid(rng)))
-    session_starts = []
-    session_ids = []
-    for n in range(args.sessions):
-        day, hour = divmod(n, 3)
-        starts_at = f"2026-{3 + day // 28:02d}-{1 + day % 28:02d}T{1 + hour * 2:02d}:00:00Z"
-        values = {
-            "kind": "village_training",
-            "title": f"马铃薯种植技术培训 第{n + 1}期",
-            "unit_code": rng.choice(VILLAGES),
-            "place": "村委会",
-            "starts_at": starts_at,
-            "lead_envoy_id": envoy_id,
-            "technology_ids": [rng.choice(techs)],
-        }
-        session_ids.append(store.create(p.SESSION, values, seeded_uuid(rng)))
-        session_starts.append(starts_at)
-    per_session, extra = divmod(args.attendances, args.sessions)
-    made = 0
-    for n, session_id in enumerate(session_ids):
-        want = per_session + (1 if n < extra else 0)
-        base = session_starts[n][:14]
-        for farmer_id in rng.sample(farmer_ids, want):
-            at = f"{base}{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}Z"
-            _id, new = store.checkin(session_id, farmer_id, rng.choice(METHODS), at)
-            made += new
-    seconds = time.perf_counter() - started
-    store.close()
-    return {
-        "seconds": round(seconds, 2),
-        "records": args.farmers + args.sessions + made,
-        "attendances": made,
-    }
-
-
-# ---------------------------------------------------------------- worker: client sync
-
-
-class CountingSession(requests.Session):
-    """The client's own session, counting attempts and failures so retries can be reported."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.attempts = 0
-        self.failures = 0
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        self.attempts += 1
-        try:
-            response = super().request(*args, **kwargs)
-        except requests.RequestException:
-            self.failures += 1
-            raise
-        if response.status_code >= 500:
-            self.failures += 1
-        return response
-
-
-def cmd_client(args: argparse.Namespace) -> dict[str, Any]:
-    """Sync until done (a failed run is run again, as an envoy would) or the time cap passes."""
-    from field_client.store import FieldStore
-    from field_client.sync import SyncClient, SyncFailed
-
-    store = FieldStore(args.db)
-    store.set("server_url", args.url)
-    store.db.conn.commit()
-    http = CountingSession()
-    started = time.perf_counter()
-    runs = 0
-    capped = False
-    errors: list[str] = []
-    totals: dict[str, Any] = {}
-    while True:
-        runs += 1
-        client = SyncClient(
-            store, session=http, timeout=args.timeout, retries=args.retries, backoff=args.backoff
-        )
-        try:
-            report = client.sync()
-        except SyncFailed as exc:
-            errors.append(str(exc)[:200])
-            report = client.report
-            _add(totals, report.as_dict())
-            if time.perf_counter() - started > args.cap:
-                capped = True
-                break
-            continue
-        _add(totals, report.as_dict())
-        break
-    seconds = time.perf_counter() - started
-    return {
-        "seconds": round(seconds, 3),
-        "report": totals,
-        "runs": runs,
-        "attempts": http.attempts,
-        "failures": http.failures,
-        "capped": capped,
-        "errors": errors[-3:],
-        # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child started by a
-        # big parent would report the parent's size.
-        "peak_mb": vm_hwm_mb(),
-    }
-
-
-def _add(totals: dict[str, Any], report: dict[str, Any]) -> None:
-    for key, value in report.items():
-        if isinstance(value, dict):
-            inner = totals.setdefault(key, {})
-            for name, count in value.items():
-                inner[name] = inner.get(name, 0) + count
-        elif isinstance(value, bool):
-            totals[key] = totals.get(key, False) or value
-        else:
-            totals[key] = totals.get(key, 0) + value
-
-
-# ---------------------------------------------------------------- worker: floor app
-
-
-def floor_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-    """Only what cannot be avoided: read the body, gunzip it, parse the JSON, say how many."""
-    size = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(size)
-    if environ.get("HTTP_CONTENT_ENCODING") == "gzip":
-        body = gzip.decompress(body)
-    changes = json.loads(body)["changes"] if body else []
-    answer = json.dumps({"n": len(changes)}).encode()
-    start_response(
-        "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))]
-    )
-    return [answer]
-
-
-def cmd_floor_app(args: argparse.Namespace) -> None:
-    import waitress
-
-    from shared.gc_tuning import tune_for_long_run
-
-    # Tuned as `server run` tunes the real server, so the ratio compares like with like.
-    tune_for_long_run()
-    waitress.serve(floor_app, host="127.0.0.1", port=args.port, threads=4, ident="floor")
-
-
-# ---------------------------------------------------------------- floor
-
-
-def outbox_entries(client_db: str) -> list[dict[str, Any]]:
-    conn = sqlite3.connect(client_db)
-    conn.row_factory = sqlite3.Row
-    entries = [dict(row) for row in conn.execute("SELECT * FROM outbox ORDER BY seq")]
-    conn.close()
-    return entries
-
-
-def push_bodies(entries: list[dict[str, Any]]) -> list[bytes]:
-    """The gzip'd JSON batches the client sends, cut by count and size the same way it cuts them."""
-    from field_client.push_body import encode as _encode
-
-    bodies: list[bytes] = []
-
-    def fit(part: list[dict[str, Any]]) -> None:
-        body = _encode(part)
-        if len(body) > p.DEFAULT_BATCH_BYTES and len(part) > 1:
-            half = len(part) // 2
-            fit(part[:half])
-            fit(part[half:])
-        else:
-            bodies.append(body)
-
-    for start in range(0, len(entries), p.DEFAULT_BATCH_CHANGES):
-        fit(entries[start : start + p.DEFAULT_BATCH_CHANGES])
-    return bodies
-
-
-def plain_rows(entries: list[dict[str, Any]]) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
-    """The same records as plain rows: an id plus each sent field, lists as JSON text."""
-    by_kind: dict[str, list[dict[str, Any]]] = {}
-    for entry in entries:
-        by_kind.setdefault(entry["kind"], []).append(
-            {"id": entry["id"], **json.loads(entry["fields"])}
-        )
-    tables = {}
-    for kind, records in by_kind.items():
-        columns = list(dict.fromkeys(name for record in records for name in record))
-        rows = [
-            tuple(
-                json.dumps(v) if isinstance(v, list | dict) else v
-                for v in (record.get(c) for c in columns)
-            )
-            for record in records
-        ]
-        tables[kind] = (columns, rows)
-    return tables
-
-
-def floor_sqlite(tables: dict[str, tuple[list[str], list[tuple[Any, ...]]]], path: str) -> float:
-    """(a) executemany into plain tables in a fresh file, with the server's pragmas."""
-    if os.path.exists(path):
-        os.remove(path)
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    for kind, (columns, _rows) in tables.items():
-        names = ", ".join(f"[{c}]" for c in columns if c != "id")
-        conn.execute(f"CREATE TABLE [{kind}] (id TEXT PRIMARY KEY, {names})")
-    started = time.perf_counter()
-    conn.execute("BEGIN")
-    for kind, (columns, rows) in tables.items():
-        marks = ", ".join("?" * len(columns))
-        conn.executemany(f"INSERT INTO [{kind}] ({', '.join(columns)}) VALUES ({marks})", rows)
-    conn.execute("COMMIT")
-    seconds = time.perf_counter() - started
-    conn.close()
-    return seconds
-
-
-def floor_post(bodies: list[bytes], url: str) -> float:
-    """(b) POST the same gzip'd batches, one after another, to a handler that only parses them."""
-    http = requests.Session()
-    headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
-    started = time.perf_counter()
-    for body in bodies:
-        response = http.post(url, data=body, headers=headers, timeout=60)
-        response.raise_for_status()
-        response.json()
-    seconds = time.perf_counter() - started
-    http.close()
-    return seconds
-
-
-def measure_floor(
-    client_db: str, workdir: str, repeat: int, between: Callable[[int], None] | None = None
-) -> dict[str, Any]:
-    """The floor, `repeat` times; `between(n)` runs after the n-th, so whatever it measures
-    sees the same moods of a shared machine as the floor does."""
-    entries = outbox_entries(client_db)
-    tables = plain_rows(entries)
-    bodies = push_bodies(entries)
-    port = free_port()
-    app = subprocess.Popen([sys.executable, __file__, "_floor-app", "--port", str(port)], cwd=ROOT)
-    proxy = Proxy(port).start_in_thread()
-    try:
-        wait_http(f"http://127.0.0.1:{port}/", app)
-        url = f"http://127.0.0.1:{proxy.port}/push"
-        sqlite_s, post_s = [], []
-        for n in range(repeat):
-            sqlite_s.append(floor_sqlite(tables, os.path.join(workdir, f"floor-{n}.db")))
-            post_s.append(floor_post(bodies, url))
-            if between is not None:
-                between(n)
-    finally:
-        proxy.stop()
-        app.terminate()
-        app.wait(10)
-    a, b = statistics.median(sqlite_s), statistics.median(post_s)
-    return {
-        "records": len(entries),
-        "batches": len(bodies),
-        "body_bytes": sum(len(body) for body in bodies),
-        "sqlite_s": round(a, 3),
-        "post_s": round(b, 3),
-        "sqlite_runs": [round(s, 3) for s in sqlite_s],
-        "post_runs": [round(s, 3) for s in post_s],
-        "floor_records_per_s": round(len(entries) / (a + b)),
     }
 
 
@@ -682,95 +317,10 @@ def mode_full(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
 
 
 def mode_shaped(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
-    attendances = args.shaped_changes - args.shaped_farmers - args.shaped_sessions
-    deadline = time.monotonic() + args.shaped_cap
-    log(f"shaped: building {args.shaped_changes} changes")
-    server_db, client_db, built = build_client(
-        workdir, args.shaped_farmers, args.shaped_sessions, attendances, args.seed, args.cap
-    )
-    client_args = ["--timeout", "120", "--retries", "6", "--backoff", "1.0"]
-    # The same sync unshaped, on copies of the same files: the bytes and round trips it needs.
-    clean_server, clean_client = (os.path.join(workdir, f"clean-{n}.db") for n in ("s", "c"))
-    copy_sqlite(server_db, clean_server)
-    copy_sqlite(client_db, clean_client)
-    clean = sync_through(None, clean_server, clean_client, workdir, client_args, 600, noop=False)
-    needed = clean["wire"]["up"] + clean["wire"]["down"]
-    round_trips = clean["sync"]["attempts"]
-    bytes_bound = needed / SHAPED_RATE
-    bound = bytes_bound + round_trips * SHAPED_RTT
-    log(f"shaped: clean sync needs {needed} bytes in {round_trips} requests: bound {bound:.1f}s")
-    runs = []
-    capped = False
-    for n in range(args.repeat):
-        left = deadline - time.monotonic()
-        if left < bound * 1.2:
-            capped = True
-            log(f"shaped: time cap reached after {n} runs")
-            break
-        shaped_server, shaped_client = (os.path.join(workdir, f"shaped-{n}-{x}.db") for x in "sc")
-        copy_sqlite(server_db, shaped_server)
-        copy_sqlite(client_db, shaped_client)
-        shape = Shape(SHAPED_RATE, SHAPED_RTT, args.shaped_drop, seed=args.seed + n)
-        log(f"shaped: run {n + 1}/{args.repeat} (link seed {args.seed + n}, {left:.0f}s left)")
-        run = sync_through(
-            shape, shaped_server, shaped_client, workdir, client_args, left, noop=False
-        )
-        sync = run["sync"]
-        if sync.get("killed") or sync.get("capped"):
-            capped = True
-        entry = {
-            "seconds": sync.get("seconds"),
-            "requests": sync.get("attempts"),
-            "retries": sync.get("failures"),
-            "sync_runs": sync.get("runs"),
-            "connections": run["wire"]["connections"],
-            "exchanges": run["wire"]["exchanges"],
-            "cuts": run["wire"]["cuts"],
-            "cut_log": run["cut_log"],
-            "bytes": run["wire"]["up"] + run["wire"]["down"],
-            "lost": run["verify"]["lost"],
-            "duplicated": run["verify"]["duplicated"],
-            "held": run["verify"]["held"],
-            "outbox_pending": run["verify"]["outbox_pending"],
-            "killed": bool(sync.get("killed")),
-        }
-        log(f"shaped: run {n + 1}: {entry}")
-        runs.append(entry)
-        if capped:
-            break
-    done = [r for r in runs if r["seconds"] is not None and not r["killed"]]
-    seconds = round(statistics.median(r["seconds"] for r in done), 1) if done else None
-    return {
-        "mode": "shaped",
-        "changes": built["records"],
-        "link": {
-            "kbit_s": SHAPED_RATE * 8 / 1000,
-            "rtt_ms": SHAPED_RTT * 1000,
-            "cut_share": args.shaped_drop,
-        },
-        "seconds": seconds,
-        "bound_s": round(bound, 1),
-        "bytes_bound_s": round(bytes_bound, 1),
-        "bound_bytes": needed,
-        "bound_round_trips": round_trips,
-        "ratio": round(seconds / bound, 2) if seconds else None,
-        "requests": statistics.median(r["requests"] for r in done) if done else None,
-        "retries": sum(r["retries"] for r in runs),
-        "cuts": sum(r["cuts"] for r in runs),
-        "lost": sum(r["lost"] for r in runs),
-        "duplicated": sum(r["duplicated"] for r in runs),
-        "capped": capped,
-        "cap_s": args.shaped_cap,
-        "runs": runs,
-        "clean": {
-            "seconds": clean["sync"]["seconds"],
-            "lost": clean["verify"]["lost"],
-            "duplicated": clean["verify"]["duplicated"],
-        },
-    }
+    """A sync of --shaped-changes changes over the shaped link, --repeat times (medians)."""
+    from bench_sync_shaped import shaped
 
-
-# ---------------------------------------------------------------- output
+    return shaped(args, workdir)
 
 
 def mode_paired(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
@@ -782,69 +332,32 @@ def mode_paired(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
     return paired(workdir, fresh_server_db(seed), seed, args.paired_checkins, args.repeat)
 
 
-def print_human(result: dict[str, Any]) -> None:
-    if result["mode"] == "paired":
-        print(
-            f"== paired push of {result['checkins']} check-ins: {result['with_summaries_s']} s "
-            f"with summaries, {result['without_summaries_s']} s without, ratio "
-            f"{result['push_10k_ratio']} (goal <= 1.3); the push path alone in process "
-            f"{result['server_push_ratio']} =="
-        )
-        return
-    if result["mode"] == "full":
-        goals = result.get("goals", {})
-        print(
-            f"== sync, full: {result.get('records')} records "
-            f"({result.get('attendances')} attendances) =="
-        )
-        if result.get("capped"):
-            print(f"  stopped at the time cap ({result['cap_s']}s)")
-            return
-        rows = [
-            ("build (not counted)", f"{result['build_seconds']} s", None),
-            ("push+pull (median)", f"{result['seconds']} s", None),
-            ("records per second", result["records_per_s"], None),
-            ("floor records per second", result["floor_records_per_s"], None),
-            ("ratio to floor", result["ratio"], goals["ratio"]),
-            ("bytes per attendance", result["bytes_per_attendance"], goals["bytes_per_attendance"]),
-            ("requests", result["requests"], None),
-            ("no-op requests", result["noop_requests"], goals["noop_requests"]),
-            ("no-op bytes", result["noop_bytes"], goals["noop_bytes"]),
-            ("client peak MB", result["client_peak_mb"], goals["client_peak_mb"]),
-            ("server peak MB", result["server_peak_mb"], goals["server_peak_mb"]),
-            ("lost", result["lost"], goals["lost"]),
-            ("duplicated", result["duplicated"], goals["duplicated"]),
-        ]
-        for name, value, target in rows:
-            tail = (
-                f"   goal {target['goal']}: {'met' if target['met'] else 'MISSED'}"
-                if target
-                else ""
-            )
-            print(f"  {name:<26}{value!s:>12}{tail}")
-        floor = result["floor"]
-        print(
-            f"  floor: sqlite {floor['sqlite_s']} s + post {floor['post_s']} s "
-            f"({floor['batches']} batches, {floor['body_bytes']} bytes), medians of "
-            f"{len(floor['sqlite_runs'])}, each followed by a sync "
-            f"({', '.join(f'{s} s' for s in result['sync_runs'])})"
-        )
-    else:
-        print(
-            f"== sync, shaped: {result['changes']} changes at {result['link']['kbit_s']:g} kbit/s, "
-            f"{result['link']['rtt_ms']:g} ms RTT, {result['link']['cut_share']:.0%} cut =="
-        )
-        print(f"  time (median)             {result['seconds']} s")
-        print(
-            f"  bound                     {result['bound_s']} s  ({result['bound_bytes']} bytes "
-            f"÷ bandwidth = {result['bytes_bound_s']} s, + {result['bound_round_trips']} RTTs)"
-        )
-        print(f"  ratio to bound            {result['ratio']}")
-        print(f"  requests (median)         {result['requests']}")
-        print(f"  retries, cuts (all runs)  {result['retries']}, {result['cuts']}")
-        print(f"  lost, duplicated          {result['lost']}, {result['duplicated']}")
-        if result["capped"]:
-            print(f"  stopped at the time cap ({result['cap_s']} s)")
+def mode_push(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
+    """A push of --push-checkins check-ins on --engine (both: each in turn, and their ratio)."""
+    from bench_sync_pg import mode_push as push
+
+    seed = os.path.join(tempfile.mkdtemp(dir=workdir), "push-seed.db")
+    return push(args, workdir, fresh_server_db(seed), seed)
+
+
+def mode_noop_pulls(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
+    """--noop-devices devices pulling at once, with nothing new, through two server processes."""
+    from bench_sync_noop import mode_noop_pulls as noop_pulls
+
+    return noop_pulls(args, workdir)
+
+
+MODES = {
+    "full": mode_full,
+    "shaped": mode_shaped,
+    "paired": mode_paired,
+    "push": mode_push,
+    "noop-pulls": mode_noop_pulls,
+}
+# Without --mode: the county default's own figures, all on SQLite.
+DEFAULT_MODES = ("full", "shaped", "paired")
+# The modes that run on either engine.
+ENGINE_MODES = ("push", "noop-pulls")
 
 
 # ---------------------------------------------------------------- entry
@@ -857,8 +370,23 @@ def main(argv: list[str]) -> int:
     bench = sub.add_parser("sync", help="Benchmark sync against the floor and on a shaped link.")
     bench.add_argument("--json", action="store_true", help="One JSON object per mode, per line.")
     bench.add_argument(
-        "--mode", choices=("full", "shaped", "paired"), default=None, help="Default: all three."
+        "--mode", choices=list(MODES), default=None, help="Default: full, shaped and paired."
     )
+    bench.add_argument(
+        "--engine",
+        choices=("sqlite", "postgresql", "both"),
+        default=None,
+        help="push: sqlite (default), postgresql, or both in turns with their ratio; "
+        "noop-pulls: postgresql (default) or sqlite. The other modes run on SQLite.",
+    )
+    bench.add_argument("--push-checkins", type=int, default=10_000)
+    bench.add_argument("--noop-devices", type=int, default=50)
+    bench.add_argument("--noop-rounds", type=int, default=20, help="Rounds of no-op pulls.")
+    bench.add_argument("--noop-period", type=float, default=2.0, help="Seconds between rounds.")
+    bench.add_argument("--noop-client-procs", type=int, default=5, help="Processes of devices.")
+    bench.add_argument("--noop-farmers", type=int, default=10, help="Farmers per device.")
+    bench.add_argument("--noop-sessions", type=int, default=2, help="Sessions per device.")
+    bench.add_argument("--noop-attendances", type=int, default=20, help="Check-ins per device.")
     bench.add_argument("--paired-checkins", type=int, default=10_000)
     bench.add_argument("--seed", type=int, default=20260301)
     bench.add_argument(
@@ -903,10 +431,15 @@ def main(argv: list[str]) -> int:
         cmd_floor_app(args)
         return 0
 
+    if args.engine and args.mode not in ENGINE_MODES:
+        parser.error(f"--engine is for --mode {' or '.join(ENGINE_MODES)}")
+    if args.engine == "both" and args.mode != "push":
+        parser.error("--engine both is for --mode push")
     shaped_attendances = args.shaped_changes - args.shaped_farmers - args.shaped_sessions
     for sessions, farmers, attendances in (
         (args.sessions, args.farmers, args.attendances),
         (args.shaped_sessions, args.shaped_farmers, shaped_attendances),
+        (args.noop_sessions, args.noop_farmers, args.noop_attendances),
     ):
         if attendances < 0 or -(-attendances // sessions) > farmers:
             parser.error(
@@ -915,9 +448,8 @@ def main(argv: list[str]) -> int:
 
     workdir = tempfile.mkdtemp(prefix="tianjian-bench-")
     try:
-        modes = {"full": mode_full, "shaped": mode_shaped, "paired": mode_paired}
-        for mode in [args.mode] if args.mode else list(modes):
-            result = modes[mode](args, workdir)
+        for mode in [args.mode] if args.mode else DEFAULT_MODES:
+            result = MODES[mode](args, workdir)
             if args.json:
                 print(json.dumps(result, ensure_ascii=False), flush=True)
             else:

@@ -27,7 +27,12 @@ def pull_page(
     """One page of records changed after `cursor` that this device should hold."""
     db.execute("BEGIN")
     try:
-        purged = int(get_state(db, "purged_seq") or 0)
+        state = dict(
+            db.execute(
+                "SELECT key, value FROM server_state WHERE key IN ('purged_seq', 'seq')"
+            ).fetchall()
+        )
+        purged = int(state.get("purged_seq") or 0)
         known = db.execute(
             "SELECT max_seq, served_townships FROM devices WHERE id = ?", [device.id]
         ).fetchone()
@@ -37,9 +42,13 @@ def pull_page(
         # cannot be carried on from: the records of new townships lie behind it.
         if 0 < cursor and (cursor < purged or moved):
             raise ResyncRequired()
-        high = int(get_state(db, "seq") or 0)
+        high = int(state.get("seq") or 0)
         found: list[tuple[int, str, dict[str, Any]]] = []
-        for kind in p.PULLED_KINDS:
+        # Every server_seq is at most `high` once committed (numbers are reserved in the
+        # writing transaction, writers one at a time): a cursor there has nothing to read,
+        # and a device polling for news costs a few statements instead of one per kind (on
+        # PostgreSQL each is a round trip to another process, slow on a busy machine).
+        for kind in p.PULLED_KINDS if cursor < high else ():
             for row in _changed_rows(db, device, kind, cursor, limit, include_own):
                 found.append((row["server_seq"], kind, row))
         found.sort(key=lambda item: item[0])
@@ -86,6 +95,8 @@ def held_for(db: Database, device: Device) -> tuple[list[dict[str, Any]], int]:
     count = db.execute(
         "SELECT count(*) FROM held_changes WHERE device_id = ?", [device.id]
     ).fetchone()[0]
+    if not count:
+        return [], 0
     rows = db.execute(
         "SELECT seq, change, waiting_kind, waiting_id, held_at FROM held_changes "
         "WHERE device_id = ? ORDER BY seq LIMIT ?",

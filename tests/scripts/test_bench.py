@@ -147,6 +147,65 @@ def test_sync_bench_runs_both_modes(tmp_path: Path) -> None:
     assert paired["server_push_cpu_ratio"] > 0 and len(paired["runs"]["cpu_off"]) == 1
 
 
+def test_sync_bench_pushes_on_both_engines_in_one_sitting(tmp_path: Path) -> None:
+    """`--mode push --engine both`: the same check-ins pushed to a real server on SQLite and on
+    a throwaway PostgreSQL, each run checked to have stored every one."""
+    out = bench(
+        "bench_sync.py",
+        ["sync", "--json", "--mode", "push", "--engine", "both", "--push-checkins", "150",
+         "--repeat", "2"],
+        tmp_path,
+    )  # fmt: skip
+    [push] = objects(out)
+    assert push["mode"] == "push" and push["checkins"] == 150
+    assert push["engines"] == ["sqlite", "postgresql"]
+    for engine in ("sqlite", "postgresql"):
+        assert len(push["runs"][engine]) == 2
+        assert push["push_10k_s"][engine] > 0
+    expected = push["push_10k_s"]["postgresql"] / push["push_10k_s"]["sqlite"]
+    assert abs(push["push_10k_pg_vs_sqlite"] - expected) < 0.01
+
+
+def test_sync_bench_push_on_one_engine_has_no_ratio(tmp_path: Path) -> None:
+    out = bench(
+        "bench_sync.py",
+        ["sync", "--json", "--mode", "push", "--push-checkins", "50", "--repeat", "1"],
+        tmp_path,
+    )
+    [push] = objects(out)
+    assert push["engines"] == ["sqlite"] and push["push_10k_pg_vs_sqlite"] is None
+
+
+def test_sync_bench_times_noop_pulls_through_two_processes_on_postgresql(
+    tmp_path: Path,
+) -> None:
+    out = bench(
+        "bench_sync.py",
+        ["sync", "--json", "--mode", "noop-pulls", "--noop-devices", "4", "--noop-rounds", "3",
+         "--noop-period", "0.3", "--noop-client-procs", "2", "--noop-farmers", "2",
+         "--noop-sessions", "1", "--noop-attendances", "2"],
+        tmp_path,
+    )  # fmt: skip
+    [pulls] = objects(out)
+    assert pulls["mode"] == "noop-pulls" and pulls["engine"] == "postgresql"
+    assert pulls["processes"] == 2 and len(pulls["server_peak_mb"]) == 2
+    # Every device's every round answered, with nothing in it.
+    assert pulls["pulls"] == 4 * 3 and pulls["errors"] == 0
+    assert 0 < pulls["noop_pull_p50_ms"] <= pulls["noop_pull_p99_ms"] <= pulls["noop_pull_max_ms"]
+    assert "met" in pulls["goal"]
+    assert set(pulls["cpu_ms_per_pull"]) == {"servers", "database", "clients"}
+    assert pulls["cpu_ms_per_pull"]["servers"] > 0
+
+
+def test_sync_bench_refuses_an_engine_for_the_sqlite_modes(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(SCRIPTS / "bench_sync.py"), "sync", "--mode", "full", "--engine",
+         "postgresql"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and "--engine is for --mode push or noop-pulls" in done.stderr
+
+
 def test_checkin_bench_checks_farmers_in(tmp_path: Path) -> None:
     # Exit 1 says a speed goal was missed (this machine is shared): it still ran to the end.
     out = bench(
