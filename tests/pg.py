@@ -104,5 +104,6 @@ class Cluster:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def start_cluster() -> Cluster:
-    return Cluster(tempfile.mkdtemp(prefix="tianjian-pg-"), _bin_dir()).start()
+def start_cluster(parent: str | None = None) -> Cluster:
+    """A running cluster in a new directory under `parent` (the temp dir when None)."""
+    return Cluster(tempfile.mkdtemp(prefix="tianjian-pg-", dir=parent), _bin_dir()).start()
