@@ -28,6 +28,17 @@ def _range(prefix: str) -> tuple[str, str]:
     return prefix, str(int(prefix) + 1).zfill(len(prefix))
 
 
+def _serving(engine: dialect.Engine) -> str:
+    """SQL: receipt `lr` is of an envoy serving a township in [:lo, :hi). Only such receipts
+    count toward a unit, so a unit's are found through the index on envoy_id (m025) instead of
+    reading, and grouping, every receipt of the nation."""
+    return (
+        f" AND lr.envoy_id IN (SELECT e.id FROM envoys e CROSS JOIN "
+        f"{dialect.json_each(engine, 'e.township_codes', 't')} "
+        "WHERE t.value >= :lo AND t.value < :hi)"
+    )
+
+
 def received(
     db: Database,
     prefix: str,
@@ -42,16 +53,21 @@ def received(
     envoy = " AND envoy_id = :envoy" if envoy_id else ""
     if exclude_questioned:
         envoy += " AND " + questioned.kept(p.LEAFLET_RECEIPT, "id")
-    per_envoy = (
-        "WITH r AS (SELECT envoy_id, sum(copies) AS c FROM leaflet_receipts lr "
-        f"WHERE {counted.counted_receipts('lr')}{envoy} GROUP BY envoy_id) "
-    )
     if not prefix:
-        row = db.execute(per_envoy + "SELECT coalesce(sum(c), 0) FROM r", params).fetchone()
+        # Every receipt, whole: the sum needs no grouping by envoy (nor the envoy index).
+        row = db.execute(
+            "SELECT coalesce(sum(copies), 0) FROM leaflet_receipts lr "
+            f"WHERE {counted.counted_receipts('lr')}{envoy}",
+            params,
+        ).fetchone()
         return round(float(row[0]), 2)
     township = prefix[:TOWNSHIP_DIGITS]
     params["lo"], params["hi"] = _range(township if len(prefix) > TOWNSHIP_DIGITS else prefix)
     engine = dialect.engine_of(db)
+    per_envoy = (
+        "WITH r AS (SELECT envoy_id, sum(copies) AS c FROM leaflet_receipts lr "
+        f"WHERE {counted.counted_receipts('lr')}{envoy}{_serving(engine)} GROUP BY envoy_id) "
+    )
     row = db.execute(
         per_envoy + "SELECT coalesce(sum(r.c * 1.0 / "
         f"{dialect.json_length(engine, 'e.township_codes')}), 0) FROM r JOIN envoys e "
@@ -89,10 +105,14 @@ def shares(
     params["lo"], params["hi"] = _range(prefix[:TOWNSHIP_DIGITS]) if prefix else ("", ":")
     envoy = " AND envoy_id = :envoy" if envoy_id else ""
     engine = dialect.engine_of(db)
+    # A unit's: only envoys serving a township in it have a share (see received). All units':
+    # grouped without the envoy index, which SQLite would otherwise walk row by row.
+    serving = _serving(engine) if prefix else ""
+    grouped = "envoy_id" if prefix else dialect.unindexed(engine, "envoy_id")
     codes = "coalesce(e.township_codes, '[]')"
     rows = db.execute(
         "WITH r AS (SELECT envoy_id, sum(copies) AS c FROM leaflet_receipts lr "
-        f"WHERE {counted.counted_receipts('lr')}{envoy} GROUP BY envoy_id) "
+        f"WHERE {counted.counted_receipts('lr')}{envoy}{serving} GROUP BY {grouped}) "
         "SELECT r.envoy_id, coalesce(e.name, r.envoy_id), r.c, "
         f"coalesce({dialect.json_length(engine, 'e.township_codes')}, 0), (SELECT count(*) FROM "
         f"{dialect.json_each(engine, codes, 't')} WHERE t.value >= :lo AND t.value < :hi) "
