@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.settings import defaults_from_environment
 from server.store import db
@@ -25,6 +26,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    hops = int(app.config["TRUSTED_PROXIES"])
+    if hops > 0:
+        # Only behind proxies the admin names (`run --trusted-proxies` refuses fewer than 0):
+        # otherwise any phone could choose the address every per-address limit counts it by.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     db.init_db(app.config["DATABASE"]).close()
     db.register(app)
 

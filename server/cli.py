@@ -145,7 +145,10 @@ def targets_load(ctx: click.Context, path: str, year: int | None) -> None:
 
 @cli.command()
 @click.option(
-    "--envoy", "envoy_name", required=True, help="特派员姓名 / The envoy's name, as loaded."
+    "--envoy",
+    "envoy_name",
+    required=True,
+    help="特派员姓名（重名时用其 id）/ The envoy's name, as loaded (their id where several share it).",
 )
 @click.option(
     "--township",
@@ -347,6 +350,7 @@ def purge_tombstones(ctx: click.Context, days: int) -> None:
 @settings.option("THREADS", "--threads", type=click.IntRange(1, 256))
 @settings.option("CONNECTION_LIMIT", "--connection-limit", type=click.IntRange(1, 100_000))
 @settings.option("CHANNEL_TIMEOUT", "--channel-timeout", type=click.IntRange(1, 86_400))
+@settings.option("TRUSTED_PROXIES", "--trusted-proxies", type=click.IntRange(0, 16))
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -355,6 +359,7 @@ def run(
     threads: int,
     connection_limit: int,
     channel_timeout: int,
+    trusted_proxies: int,
 ) -> None:
     """用 waitress 提供接口和网页 / Serve the API and pages with waitress."""
     from server import create_app
@@ -363,7 +368,7 @@ def run(
     from shared.serving import serve
 
     _db(ctx, create=True).close()
-    app = create_app({"DATABASE": ctx.obj["db_path"]})
+    app = create_app({"DATABASE": ctx.obj["db_path"], "TRUSTED_PROXIES": trusted_proxies})
     tune_for_long_run()
     quiet = app.config["CHECKPOINT_QUIET_SECONDS"]
     # SQLite's WAL only: PostgreSQL checkpoints by itself.
@@ -373,7 +378,15 @@ def run(
         checkpointer.start()
     click.echo(f"田间 server on http://{host}:{port}/  (Ctrl+C to stop)")
     try:
-        serve(app, host, port, threads, connection_limit, channel_timeout)
+        serve(
+            app,
+            host,
+            port,
+            threads,
+            connection_limit,
+            channel_timeout,
+            proxy_headers=trusted_proxies > 0,
+        )
     finally:
         if checkpointer:
             checkpointer.stop()

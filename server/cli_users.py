@@ -38,7 +38,8 @@ def users_group() -> None:
     "--envoy",
     "envoy_name",
     default=None,
-    help="特派员用户对应的特派员姓名 / For an envoy user: the envoy's name.",
+    help="特派员用户对应的特派员姓名（重名时用其 id）/ For an envoy user: the envoy's name"
+    " (their id where several share it).",
 )
 @click.option(
     "--password-file",

@@ -165,6 +165,15 @@ SETTINGS = (
         "连接无数据多少秒后关闭 / Seconds a connection may stay silent before `run` closes it.",
     ),
     Setting(
+        "TRUSTED_PROXIES",
+        "TIANJIAN_TRUSTED_PROXIES",
+        0,
+        "本服务器前面可信的反向代理层数（0：不信任 X-Forwarded-For 等头，按连接地址计数）/ How many"
+        " reverse proxies in front of this server to trust: their X-Forwarded-For, -Proto and -Host"
+        " give each client's own address (so per-address limits count each phone, not the proxy)"
+        " and the https scheme. 0, the default, trusts none: a client cannot choose its address.",
+    ),
+    Setting(
         "ENROLMENT_CODE_MINUTES",
         "TIANJIAN_ENROLMENT_MINUTES",
         60 * 24,

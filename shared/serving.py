@@ -29,9 +29,12 @@ def serve(
     connections: int,
     timeout: int,
     quiet: bool = False,
+    proxy_headers: bool = False,
 ) -> None:
     """Serve until interrupted: at most `connections` at once (more wait to be accepted), one
-    silent for `timeout` seconds closed; idle connections need no thread."""
+    silent for `timeout` seconds closed; idle connections need no thread. X-Forwarded-* headers
+    reach the app only with `proxy_headers` (the app trusts its proxies then; waitress clears
+    them otherwise, so no client can choose the address it is counted by)."""
     import waitress  # here, not at the top: every command line imports these settings
 
     if sys.platform == "win32":
@@ -46,6 +49,7 @@ def serve(
         connection_limit=connections,
         channel_timeout=timeout,
         ident="tianjian",
+        clear_untrusted_proxy_headers=not proxy_headers,
         _quiet=quiet,
     )
 

@@ -1,14 +1,17 @@
 """A bureau user's level and area: the province, city or county whose rows they see.
 
 A user with none sees the whole server (as before levels existed). The level says how much of
-a unit code the area covers (province: 2 digits, city: 4, county: 6); who may see which rows
-is applied in one place, server/api/scope.py. Envoy users see their own rows and have no area.
+a unit code the area covers (province: 2 digits, city: 4, county: 6); what lies in an area is
+said here (`in_area`, `AreaRows`), and who may see which rows is applied in one place,
+server/api/scope.py. Envoy users see their own rows and have no area.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlite_utils import Database
 
@@ -33,6 +36,11 @@ def in_area(area: str, code: str | None) -> bool:
     return not area or (code or "").ljust(12, "0").startswith(area)
 
 
+def serves(area: str, township_codes: Iterable[str]) -> bool:
+    """Whether an envoy serving these townships serves the area (every envoy serves "")."""
+    return not area or any(in_area(area, code) for code in township_codes)
+
+
 def envoys_in_area(db: Database, area: str, envoy_ids: set[str]) -> bool:
     """Whether one of these envoys serves a township in the area (a record's owners, for one
     record or photo; server/api/scope.py holds the policy)."""
@@ -45,7 +53,64 @@ def envoys_in_area(db: Database, area: str, envoy_ids: set[str]) -> bool:
     rows = db.execute(
         f'SELECT "township_codes" FROM "envoys" WHERE "id" IN ({marks})', ids
     ).fetchall()
-    return any(in_area(area, code) for row in rows for code in json.loads(row[0] or "[]"))
+    return any(serves(area, json.loads(row[0] or "[]")) for row in rows)
+
+
+@dataclass(frozen=True)
+class AreaRows:
+    """What lies in one area, loaded once for a staff list or one check: the unit-code prefix
+    ("" holds everything), the envoys serving a township in it, and the devices in it (those of
+    its envoys, and a county's link whose county lies in it)."""
+
+    prefix: str
+    envoys: frozenset[str] = frozenset()
+    devices: frozenset[str] = frozenset()
+
+    def holds(self, place: str | None, envoy_id: str | None = None) -> bool:
+        """A thing with a place (a farmer's village) by that place; one with none by its envoy."""
+        if not self.prefix:
+            return True
+        if place:
+            return in_area(self.prefix, place)
+        return bool(envoy_id) and envoy_id in self.envoys
+
+    def holds_farmers(self, *farmers: tuple[str | None, str | None]) -> bool:
+        """Farmers given as (village, registering envoy) all in the area: a candidate pair or a
+        merge is the area's only when each farmer it touches is."""
+        return all(self.holds(village, envoy_id) for village, envoy_id in farmers)
+
+    def holds_device(self, device_id: str | None) -> bool:
+        """A device, and what it sent (held changes, losing edits), by the device's owner."""
+        return not self.prefix or (bool(device_id) and device_id in self.devices)
+
+
+def rows_in(db: Database, area: str) -> AreaRows:
+    """What lies in the area with this unit-code prefix ("" for the whole server)."""
+    if not area:
+        return AreaRows("")
+    envoys = frozenset(
+        str(row[0])
+        for row in db.execute('SELECT "id", "township_codes" FROM "envoys"').fetchall()
+        if serves(area, json.loads(row[1] or "[]"))
+    )
+    devices = frozenset(
+        str(row[0])
+        for row in db.execute('SELECT "id", "envoy_id", "county_code" FROM "devices"').fetchall()
+        if (row[2] and in_area(area, row[2])) or (row[1] and row[1] in envoys)
+    )
+    return AreaRows(area, envoys, devices)
+
+
+def users_in(db: Database, rows: AreaRows) -> list[str]:
+    """The names of the users an area holds: bureau users whose own area lies in it, envoy users
+    whose envoy serves a township in it (what they did is the area's, on the audit log)."""
+    found = db.execute('SELECT "name", "role", "area", "envoy_id" FROM "users"').fetchall()
+    return sorted(
+        str(row[0])
+        for row in found
+        if (row[1] == ENVOY and row[3] in rows.envoys)
+        or (row[1] != ENVOY and row[2] and in_area(rows.prefix, row[2]))
+    )
 
 
 def _bad(field: str, zh: str, en: str) -> BadUser:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -179,8 +180,14 @@ def _entry(row: dict[str, Any]) -> Entry:
     )
 
 
-def _where(action: str | None, user_name: str | None) -> tuple[str, list[Any]]:
+def _where(
+    action: str | None, user_name: str | None, among: Sequence[str] | None = None
+) -> tuple[str, list[Any]]:
     clauses, params = [], []
+    if among is not None:
+        # Only what these users did (a reader with an area: its users, server/api/scope.py).
+        clauses.append(f"user_name IN ({','.join('?' * len(among))})" if among else "1 = 0")
+        params += list(among)
     if action:
         # "target" picks every target action, "target.set" just that one.
         clauses.append("(action = ? OR action LIKE ?)")
@@ -197,9 +204,11 @@ def entries(
     offset: int = 0,
     action: str | None = None,
     user_name: str | None = None,
+    among: Sequence[str] | None = None,
 ) -> list[Entry]:
-    """The log newest first, optionally one action (or family, e.g. "target") and one user."""
-    where, params = _where(action, user_name)
+    """The log newest first, optionally one action (or family, e.g. "target") and one user, or
+    only what the users `among` did."""
+    where, params = _where(action, user_name, among)
     return [
         _entry(row)
         for row in db.query(
@@ -209,8 +218,13 @@ def entries(
     ]
 
 
-def count(db: Database, action: str | None = None, user_name: str | None = None) -> int:
-    where, params = _where(action, user_name)
+def count(
+    db: Database,
+    action: str | None = None,
+    user_name: str | None = None,
+    among: Sequence[str] | None = None,
+) -> int:
+    where, params = _where(action, user_name, among)
     return int(db.execute(f"SELECT count(*) FROM audit_log{where}", params).fetchone()[0])
 
 

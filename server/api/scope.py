@@ -26,7 +26,13 @@ envoy user's, never narrowed silently:
 - asking for a unit outside the area, or an envoy who serves no township in it, is refused with
   403 `OutsideArea`; an envoy inside it is counted over the area only;
 - one record (a session's page, a record's review page, an envoy's ledger) is theirs when its
-  place, or else one of its envoys' townships, lies in the area (`own_record`).
+  place, or else one of its envoys' townships, lies in the area (`own_record`);
+- staff lists (devices, held changes, edit conflicts, farmers that may be one person, merged
+  farmers, targets; on the audit log, what the area's users did) show only the rows their area holds (`area_rows`, what
+  server/accounts/areas.py says lies in it); acting on another row (revoking a device, merging
+  or dismissing a pair, reviewing a record, setting a target) is refused with `OutsideArea`
+  before anything is written (`inside_area`), never narrowed; so is what reaches every unit
+  (`whole_server_only`).
 
 Bad input, each with one bilingual error from here: a year that is not a whole number
 (`YearNotANumber`, 422) or out of range (server/plan/report.py's `UnknownYear`, 404), a unit code
@@ -45,7 +51,15 @@ from marshmallow import Schema, fields
 
 from server.accounts import users
 from server.accounts.access import NotAllowed, report_reader, signed_in
-from server.accounts.areas import area_prefix, envoys_in_area, in_area
+from server.accounts.areas import (
+    AreaRows,
+    area_prefix,
+    envoys_in_area,
+    in_area,
+    rows_in,
+    serves,
+    users_in,
+)
 from server.figures.counted import Scope
 from server.plan.report import FIRST_YEAR, LAST_YEAR, check_year
 from server.reference.lookups import UnknownEnvoy, UnknownUnit, envoy_by_id, unit_scope
@@ -193,7 +207,7 @@ def reader_area(reader: users.User | None) -> str:
 
 def envoy_in_area(area: str, envoy: dict[str, Any]) -> bool:
     """Whether an envoy (as `envoy_by_id` gives them) serves a township in the area."""
-    return not area or any(in_area(area, code) for code in envoy["township_codes"])
+    return serves(area, envoy["township_codes"])
 
 
 def own_record(reader: users.User, owners: Iterable[str | None], place: str | None = None) -> None:
@@ -212,6 +226,30 @@ def own_record(reader: users.User, owners: Iterable[str | None], place: str | No
         return
     if not envoys_in_area(get_db(), area, {owner for owner in owners if owner}):
         raise OutsideArea()
+
+
+def area_rows(reader: users.User | None) -> AreaRows:
+    """What a bureau reader's area holds (everything for one with none): a staff list keeps
+    only these rows."""
+    return rows_in(get_db(), reader_area(reader))
+
+
+def area_users(reader: users.User | None) -> list[str] | None:
+    """Whose doings a reader sees on the audit log: the users their area holds (None: all)."""
+    rows = area_rows(reader)
+    return users_in(get_db(), rows) if rows.prefix else None
+
+
+def inside_area(held: bool) -> None:
+    """Refuse a row the reader's area does not hold (`OutsideArea`), before any write."""
+    if not held:
+        raise OutsideArea()
+
+
+def whole_server_only(reader: users.User | None) -> None:
+    """Refuse a user with an area what reaches every unit (a file of reference data or of
+    targets, the monthly profile): `OutsideArea`, as any other row outside it."""
+    inside_area(not reader_area(reader))
 
 
 def envoy_of_area(reader: users.User | None, envoy_id: str) -> None:

@@ -399,6 +399,12 @@ def targets_by_owner(
     return out
 
 
+def target_by_id(db: Database, target_id_: str) -> Target | None:
+    """One stored target, or None."""
+    row = _stored(db, [target_id_]).get(target_id_)
+    return _from_row(row) if row else None
+
+
 def list_targets(db: Database, year: int) -> list[Target]:
     return [
         _from_row(row)

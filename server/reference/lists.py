@@ -7,11 +7,13 @@ mobile numbers come unmasked and the caller masks them for everyone but admins.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
 from sqlite_utils import Database
 
+from server.accounts.areas import serves
 from shared.errors import TianjianError
 
 LEVEL_NAMES = {
@@ -74,8 +76,9 @@ def units(db: Database) -> list[dict[str, Any]]:
 
 
 def envoys(db: Database, within: str = "") -> list[dict[str, Any]]:
-    """Keys: id, name, mobile, active, townships (names, joined), township_codes, devices;
-    only envoys serving a township whose code starts with `within` (a reader's area)."""
+    """Keys: id, name, mobile, active, townships (names, joined), township_codes, devices,
+    label (the name, with the townships where several envoys listed share it: two counties'
+    张三 on a province); only envoys serving a township in `within` (a reader's area)."""
     names = {row["code"]: row["name"] for row in db.query("SELECT code, name FROM units")}
     rows = list(
         db.query(
@@ -85,19 +88,16 @@ def envoys(db: Database, within: str = "") -> list[dict[str, Any]]:
         )
     )
     if within:
-        rows = [
-            row
-            for row in rows
-            if any(
-                code.ljust(12, "0").startswith(within)
-                for code in json.loads(row["township_codes"] or "[]")
-            )
-        ]
+        rows = [row for row in rows if serves(within, json.loads(row["township_codes"] or "[]"))]
+    shared = Counter(row["name"] for row in rows)
     for row in rows:
         codes = json.loads(row["township_codes"] or "[]")
         row["township_codes"] = " ".join(codes)
         row["townships"] = "、".join(names.get(code.ljust(12, "0"), code) for code in codes)
         row["active"] = bool(row["active"]) if row["active"] is not None else True
+        row["label"] = row["name"]
+        if shared[row["name"]] > 1:
+            row["label"] = f"{row['name']}（{row['townships'] or row['id'][:8]}）"
     return rows
 
 
@@ -117,12 +117,15 @@ def catalogue(db: Database) -> list[dict[str, Any]]:
 def merged_farmers(db: Database, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
     """Farmer records merged into another, newest first.
 
-    Keys: id, name, mobile, village_code, village, envoy (who registered it), canonical_id,
-    canonical_name, canonical_mobile, canonical_envoy, merged_at, reason (auto or staff).
+    Keys: id, name, mobile, village_code, village, envoy (who registered it), envoy_id,
+    canonical_id, canonical_name, canonical_mobile, canonical_envoy, canonical_village_code,
+    canonical_envoy_id, merged_at, reason (auto or staff).
     """
     return list(
         db.query(
             "SELECT f.id, f.name, f.mobile, f.village_code, v.name AS village, e.name AS envoy, "
+            "f.envoy_id, c.village_code AS canonical_village_code, "
+            "c.envoy_id AS canonical_envoy_id, "
             "a.canonical_id, c.name AS canonical_name, c.mobile AS canonical_mobile, "
             "ce.name AS canonical_envoy, a.merged_at, a.reason FROM farmer_aliases a "
             "JOIN farmers f ON f.id = a.id LEFT JOIN farmers c ON c.id = a.canonical_id "

@@ -38,6 +38,23 @@ class UnknownEnvoy(TianjianError):
         )
 
 
+class AmbiguousEnvoy(TianjianError):
+    """Several envoys carry the name asked for (on a province, two counties' 张三 are two
+    envoys, each with an id from county and name): the id says which."""
+
+    status = 409
+
+    def __init__(self, name: str, found: list[dict[str, Any]]) -> None:
+        listed = "; ".join(
+            f"{row['id']} ({' '.join(row['township_codes'][:3]) or '-'})" for row in found
+        )
+        super().__init__(
+            f"有 {len(found)} 位特派员名为 {name}，请改用其 id / {len(found)} envoys are named "
+            f"{name}: give the id instead: {listed}",
+            {"envoy": "重名，请用 id / several envoys have this name: give the id"},
+        )
+
+
 def unit_scope(db: Database, code: str | None) -> dict[str, Any]:
     """The unit a report is for (the first county when none is named) and its code prefix."""
     if code:
@@ -65,7 +82,13 @@ def envoy_by_id(db: Database, envoy_id: str) -> dict[str, Any]:
 
 
 def envoy_by_name(db: Database, name: str) -> dict[str, Any]:
-    rows = list(db.query("SELECT id FROM envoys WHERE name = ?", [name]))
+    """The envoy of that name, or else of that id; AmbiguousEnvoy when several carry the name,
+    never the first of them (the wrong 张三 would link a user or a device to another county)."""
+    rows = list(db.query("SELECT id FROM envoys WHERE name = ? ORDER BY id", [name]))
+    if not rows:
+        rows = list(db.query("SELECT id FROM envoys WHERE id = ?", [name]))
     if not rows:
         raise UnknownEnvoy(name)
+    if len(rows) > 1:
+        raise AmbiguousEnvoy(name, [envoy_by_id(db, row["id"]) for row in rows])
     return envoy_by_id(db, rows[0]["id"])

@@ -82,6 +82,10 @@ def act_for(db: Database, link: Device, envoy_id: str) -> Device:
         envoy = envoy_by_id(db, envoy_id)
     except UnknownEnvoy:
         raise EnvoyNotOfCounty(link.county_code, envoy_id) from None
+    # Only an id this province gives that name in that county (as `accept_envoys` takes): never
+    # a name-only id, which is the province's own envoy of that name, not the county's.
+    if envoy["id"] != envoy_id_up(link.county_code, envoy["name"]):
+        raise EnvoyNotOfCounty(link.county_code, envoy["name"])
     _check_townships(link.county_code, envoy["name"], envoy["township_codes"])
     return replace(link, envoy_id=envoy["id"], township_codes=tuple(envoy["township_codes"]))
 

@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from server.accounts import areas, users
 from server.accounts.access import ADMIN_ONLY, requires, signed_in
+from server.reference import lists as listings
 from server.store.db import get_db
 from server.web import forms
 from server.web.formatting import chosen_words
@@ -41,7 +42,7 @@ def _page(new_token: str | None = None) -> str:
         "users.html",
         users=users.list_users(db),
         tokens=users.list_api_tokens(db),
-        envoys=list(db.query("SELECT id, name FROM envoys ORDER BY name")),
+        envoys=listings.envoys(db),
         roles=users.ROLES,
         levels=AREA_LEVELS,
         chosen_words=chosen_words,

@@ -1,5 +1,6 @@
 """The audit log page: every staff action, newest first, who, when (China time), what, and what
-changed (before → after); filtered by action and by user. Staff and admins only."""
+changed (before → after); filtered by action and by user. Staff and admins only; a user with
+an area sees what that area's users did (server/api/scope.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from flask_babel import lazy_gettext
 from marshmallow import Schema, fields, validate
 
 from server.accounts import audit
-from server.accounts.access import BUREAU, requires
+from server.accounts.access import BUREAU, requires, signed_in
+from server.api.scope import area_users
 from server.store.db import get_db
 from server.web import forms
 from server.web.formatting import chosen_words, local_datetime, role_label
@@ -202,16 +204,19 @@ def log() -> Any:
     args = forms.load(LogArgs(), {k: v for k, v in request.args.items() if k in LogArgs().fields})
     db = get_db()
     page = args["page"]
-    found = audit.entries(db, PAGE_SIZE, (page - 1) * PAGE_SIZE, args["action"], args["user"])
+    among = area_users(signed_in())
+    found = audit.entries(
+        db, PAGE_SIZE, (page - 1) * PAGE_SIZE, args["action"], args["user"], among
+    )
     names = names_of(db)
     return render_template(
         "audit.html",
         entries=found,
-        total=audit.count(db, args["action"], args["user"]),
+        total=audit.count(db, args["action"], args["user"], among),
         page=page,
         page_size=PAGE_SIZE,
         args=args,
-        users=audit.user_names(db),
+        users=[name for name in audit.user_names(db) if among is None or name in among],
         action_labels=ACTION_LABELS,
         target_labels=TARGET_LABELS,
         record_kinds=KIND_LABELS,

@@ -8,7 +8,8 @@ from typing import Any
 from flask import Blueprint, flash, redirect, url_for
 from flask_babel import gettext
 
-from server.accounts.access import ADMIN_ONLY, BUREAU, requires
+from server.accounts.access import ADMIN_ONLY, BUREAU, requires, signed_in
+from server.api.scope import area_rows, whole_server_only
 from server.files.page_tables import BOOL, CODE, MOBILE, NUMBER, Column, Table
 from server.reference import lists as listings
 from server.reference import load as reference
@@ -100,7 +101,12 @@ def index() -> Any:
 @requires(*BUREAU)
 def listing(kind: str) -> Any:
     title_zh, title_en, columns, rows_of = KINDS[_kind(kind)]
-    table = Table(kind, title_zh, title_en, columns, rows_of(get_db()), as_of=to_iso(utc_now()))
+    rows = rows_of(get_db())
+    if kind == "envoys":
+        # People, not shared reference: a user with an area sees its envoys only.
+        area = area_rows(signed_in())
+        rows = [row for row in rows if area.holds(None, row["id"])]
+    table = Table(kind, title_zh, title_en, columns, rows, as_of=to_iso(utc_now()))
     return table_page(
         "reference.html", {kind: table}, kind=kind, kinds=KINDS, file_help=FILE_HELP[kind]
     )
@@ -110,6 +116,7 @@ def listing(kind: str) -> Any:
 @requires(*ADMIN_ONLY)
 def upload(kind: str) -> Any:
     loader = LOADERS[_kind(kind)]
+    whole_server_only(signed_in())
     # The loaders read a path, as the command line gives them; the name says which file it was.
     with saved_upload((".csv",), "CSV") as (path, name):
         result = loader(get_db(), path, name)

@@ -152,6 +152,9 @@ def record(record_kind: str, record_id: str) -> Any:
 @bp.post("/<record_kind>/<record_id>")
 @requires(*BUREAU)
 def set_review(record_kind: str, record_id: str) -> Any:
+    # Refused before anything is written when the record is not the reviewer's to see (a user
+    # with an area and another county's record); an unknown record is a 404 here as on the page.
+    _readable(record_detail(get_db(), record_kind, record_id))
     try:
         review = reviews.set_review(
             get_db(),

@@ -1,4 +1,6 @@
-"""Staff pages: devices, farmers that may be one person, merged farmers, edit conflicts, held changes."""
+"""Staff pages: devices, farmers that may be one person, merged farmers, edit conflicts, held changes.
+
+A user with an area sees only its rows and may act on no other (server/api/scope.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from flask_babel import gettext
 from marshmallow import Schema, fields, validate
 
 from server.accounts.access import ADMIN_ONLY, BUREAU, requires, signed_in
+from server.accounts.areas import AreaRows
+from server.api.scope import area_rows, inside_area
 from server.farmers import merges
 from server.farmers.candidates import candidate_pairs
 from server.files.page_tables import BOOL, CODE, MOBILE, NUMBER, TIME, YEAR, Column, Table
@@ -33,6 +37,10 @@ def page_number() -> int:
     return int(forms.load(PageArgs(), {"page": request.args.get("page", "")})["page"])
 
 
+def _page_of(rows: list[dict[str, Any]], page: int) -> list[dict[str, Any]]:
+    return rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+
+
 DEVICE_COLUMNS = (
     Column("envoy", "特派员", "Envoy"),
     Column("name", "设备名称", "Device"),
@@ -48,7 +56,10 @@ DEVICE_COLUMNS = (
 @requires(*BUREAU)
 def device_list() -> Any:
     rows = []
+    area = area_rows(signed_in())
     for row in devices.list_devices(get_db()):
+        if not area.holds_device(row["id"]):
+            continue
         skew = row["skew_ms"]
         rows.append(
             {
@@ -67,6 +78,7 @@ def device_list() -> Any:
 @requires(*ADMIN_ONLY)
 def revoke_device(device_id: str) -> Any:
     # An unknown or already revoked device raises UnknownDevice: the error page says so.
+    inside_area(area_rows(signed_in()).holds_device(device_id))
     devices.revoke(get_db(), device_id, signed_in())
     flash(gettext("设备已撤销，不能再同步"), "ok")
     return redirect(url_for("staff.device_list"))
@@ -88,10 +100,26 @@ CANDIDATE_COLUMNS = (
 )
 
 
+def _pair_held(area: AreaRows, row: dict[str, Any]) -> bool:
+    return area.holds_farmers(*((row[f"village_{side}"], row[f"envoy_id_{side}"]) for side in "ab"))
+
+
+def _own_pair(candidate_id: int) -> None:
+    """Refuse a pair outside the reader's area; an unknown one is left to the merge's 404."""
+    area = area_rows(signed_in())
+    for row in candidate_pairs(get_db(), only=candidate_id):
+        inside_area(_pair_held(area, row))
+
+
 @bp.get("/candidates")
 @requires(*BUREAU)
 def candidates() -> Any:
-    rows = [add_labels(row) for row in candidate_pairs(get_db(), show_mobiles=True)]
+    area = area_rows(signed_in())
+    rows = [
+        add_labels(row)
+        for row in candidate_pairs(get_db(), show_mobiles=True)
+        if _pair_held(area, row)
+    ]
     table = Table(
         "candidates",
         "疑似同一农户",
@@ -111,6 +139,7 @@ class MergeForm(Schema):
 @requires(*BUREAU)
 def merge(candidate_id: int) -> Any:
     keep = forms.load(MergeForm(), request.form)["keep"]
+    _own_pair(candidate_id)
     merges.merge_candidate(get_db(), candidate_id, keep, signed_in())
     flash(gettext("已合并为同一农户"), "ok")
     return redirect(url_for("staff.candidates"))
@@ -119,6 +148,7 @@ def merge(candidate_id: int) -> Any:
 @bp.post("/candidates/<int:candidate_id>/dismiss")
 @requires(*BUREAU)
 def dismiss(candidate_id: int) -> Any:
+    _own_pair(candidate_id)
     merges.dismiss(get_db(), candidate_id, signed_in())
     flash(gettext("已标记为不同的人"), "ok")
     return redirect(url_for("staff.candidates"))
@@ -141,7 +171,21 @@ MERGED_COLUMNS = (
 def merged() -> Any:
     page = page_number()
     db = get_db()
-    rows = listings.merged_farmers(db, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    area = area_rows(signed_in())
+    if area.prefix:
+        # A side outside the area hides the row; counted here, past the one query's pages.
+        held = [
+            row
+            for row in listings.merged_farmers(db, listings.count_merged_farmers(db))
+            if area.holds_farmers(
+                (row["village_code"], row["envoy_id"]),
+                (row["canonical_village_code"], row["canonical_envoy_id"]),
+            )
+        ]
+        rows, total = _page_of(held, page), len(held)
+    else:
+        rows = listings.merged_farmers(db, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        total = listings.count_merged_farmers(db)
     for row in rows:
         add_labels(row)
     table = Table(
@@ -151,7 +195,7 @@ def merged() -> Any:
         "staff/list.html",
         {"merged": table},
         page=page,
-        total=listings.count_merged_farmers(db),
+        total=total,
         page_size=PAGE_SIZE,
     )
 
@@ -172,7 +216,18 @@ CONFLICT_COLUMNS = (
 def conflicts() -> Any:
     page = page_number()
     db = get_db()
-    rows = latest_conflicts(db, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    area = area_rows(signed_in())
+    if area.prefix:
+        # The losing edit's device says whose it was (a county's link: that county's).
+        held = [
+            row
+            for row in latest_conflicts(db, count_conflicts(db))
+            if area.holds_device(row["device_id"])
+        ]
+        rows, total = _page_of(held, page), len(held)
+    else:
+        rows = latest_conflicts(db, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        total = count_conflicts(db)
     table = Table(
         "conflicts", "编辑冲突", "Edit conflicts", CONFLICT_COLUMNS, rows, as_of=to_iso(utc_now())
     )
@@ -180,7 +235,7 @@ def conflicts() -> Any:
         "staff/list.html",
         {"conflicts": table},
         page=page,
-        total=count_conflicts(db),
+        total=total,
         page_size=PAGE_SIZE,
     )
 
@@ -200,8 +255,9 @@ HELD_COLUMNS = (
 def held() -> Any:
     page = page_number()
     db = get_db()
-    held_rows = list_held(db)
-    rows = held_rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    area = area_rows(signed_in())
+    held_rows = [row for row in list_held(db) if area.holds_device(row["device_id"])]
+    rows = _page_of(held_rows, page)
     table = Table("held", "暂存的变更", "Held changes", HELD_COLUMNS, rows, as_of=to_iso(utc_now()))
     return table_page(
         "staff/list.html", {"held": table}, page=page, total=len(held_rows), page_size=PAGE_SIZE

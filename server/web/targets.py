@@ -1,5 +1,7 @@
 """Targets page: the year's targets for units and envoys, set on a form or loaded from a file,
-and the monthly profile of the work. Everyone at the bureau sees them; only admins change them."""
+and the monthly profile of the work. Everyone at the bureau sees them; only admins change them.
+A user with an area sees and changes only its units' and envoys' targets; the monthly profile
+and a file of targets are the whole server's (server/api/scope.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from flask_babel import gettext
 from marshmallow import Schema, fields, validate
 
 from server.accounts.access import ADMIN_ONLY, BUREAU, requires, signed_in
-from server.api.scope import year_of
+from server.api.scope import area_rows, inside_area, whole_server_only, year_of
 from server.files.page_tables import CODE, NUMBER, Column, Table
 from server.plan import profiles, target_files, targets
 from server.reference import lists as listings
@@ -46,7 +48,10 @@ def listing() -> Any:
     units = {row["code"]: row["name"] for row in listings.units(db)}
     envoys = {row["id"]: row["name"] for row in listings.envoys(db)}
     rows = []
+    area = area_rows(signed_in())
     for target in targets.list_targets(db, year):
+        if not area.holds(target.unit_code, target.envoy_id):
+            continue
         row = target.as_dict()
         row["label_en"] = BY_KEY[target.indicator].label_en
         if target.envoy_id:
@@ -65,8 +70,10 @@ def listing() -> Any:
         {"targets": table},
         year=year,
         indicators=INDICATORS,
-        all_units=[u for u in listings.units(db) if u["level"] != "village"],
-        envoys=listings.envoys(db),
+        all_units=[
+            u for u in listings.units(db) if u["level"] != "village" and area.holds(u["code"])
+        ],
+        envoys=[e for e in listings.envoys(db) if area.holds(None, e["id"])],
         profile=shares[INDICATORS[0].key],
         even=profiles.even_profile(year),
     )
@@ -76,6 +83,11 @@ def listing() -> Any:
 @requires(*ADMIN_ONLY)
 def set_one() -> Any:
     data = {k: v for k, v in request.form.items() if k != "csrf_token" and v != ""}
+    area = area_rows(signed_in())
+    if "unit_code" in data:
+        inside_area(area.holds(str(data["unit_code"])))
+    if "envoy_id" in data:
+        inside_area(area.holds(None, str(data["envoy_id"])))
     target = targets.set_target(get_db(), data, signed_in())
     flash(gettext("已保存目标：%(label)s", label=BY_KEY[target.indicator].label_zh), "ok")
     return redirect(url_for("targets.listing", year=target.year))
@@ -84,6 +96,9 @@ def set_one() -> Any:
 @bp.post("/<path:target_id>/delete")
 @requires(*ADMIN_ONLY)
 def delete(target_id: str) -> Any:
+    found = targets.target_by_id(get_db(), target_id)
+    if found is not None:
+        inside_area(area_rows(signed_in()).holds(found.unit_code, found.envoy_id))
     targets.delete_target(get_db(), target_id, signed_in())
     flash(gettext("目标已删除"), "ok")
     return redirect(url_for("targets.listing", year=_year()))
@@ -92,6 +107,7 @@ def delete(target_id: str) -> Any:
 @bp.post("/upload")
 @requires(*ADMIN_ONLY)
 def upload() -> Any:
+    whole_server_only(signed_in())
     year = _year()
     suffixes = (".csv", ".xlsx", ".yaml", ".yml", ".json")
     with saved_upload(suffixes, "CSV、XLSX、YAML 或 JSON") as (path, name):
@@ -108,6 +124,7 @@ class ProfileForm(Schema):
 @bp.post("/profile")
 @requires(*ADMIN_ONLY)
 def profile() -> Any:
+    whole_server_only(signed_in())
     year = _year()
     if request.form.get("even"):
         profiles.clear_profile(get_db(), year, by=signed_in())

@@ -11,6 +11,7 @@ from flask import Flask
 
 from server.accounts import users
 from server.quality import reviews
+from server.reference import load as reference
 from server.store.county_links import CountyRecordReadOnly
 from server.sync import apply_push, devices
 from server.sync.devices import Device
@@ -82,6 +83,20 @@ def test_a_link_acts_only_for_envoys_of_its_county(province: Province) -> None:
         )
     with pytest.raises(LinkNeedsEnvoy):
         act_for(province.db, province.link_a, "")
+
+
+def test_a_link_never_acts_for_a_name_only_envoy_id(province: Province) -> None:
+    """An id from the name alone is the province's own envoy of that name (loaded there), not
+    the county's: serving the county's townships does not make the link's records theirs."""
+    own = reference.ensure_envoy(province.db, "孙七", ["530102001"])
+    province.db.conn.commit()
+    assert own["id"] != envoy_id_up("530102", "孙七")
+    with pytest.raises(EnvoyNotOfCounty):
+        act_for(province.db, province.link_a, own["id"])
+    # Under the county's id for that name (as its link sends the envoy up) it is the county's.
+    up = {"id": envoy_id_up("530102", "孙七"), "name": "孙七", "township_codes": ["530102001000"]}
+    assert accept_envoys(province.db, province.link_a, [up]) == 1
+    assert act_for(province.db, province.link_a, up["id"]).envoy_id == up["id"]
 
 
 def test_envoys_of_another_county_are_refused_all_or_nothing(province: Province) -> None:
