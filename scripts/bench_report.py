@@ -310,7 +310,7 @@ def measure(
             results[name] = rotating(session if pages else api, urls, runs)
             log(f"{label}: {name} {results[name]}")
         results["server_peak_mb"] = vm_hwm_mb(process.pid)
-    if nation or (args.only and "national" in args.only):
+    if "national" in (args.only or ({"national"} if nation else set())):
         results["national"] = national(target.db, year, args.national_runs, server_root)
         log(f"{label}: national {results['national']}")
     checkins = checkins_in(target.db)

@@ -22,21 +22,29 @@ from server.store import dialect
 from shared import protocol as p
 
 TOWNSHIP_DIGITS = 9
+PROVINCE_DIGITS = 2
 
 
 def _range(prefix: str) -> tuple[str, str]:
     return prefix, str(int(prefix) + 1).zfill(len(prefix))
 
 
-def _serving(engine: dialect.Engine) -> str:
-    """SQL: receipt `lr` is of an envoy serving a township in [:lo, :hi). Only such receipts
-    count toward a unit, so a unit's are found through the index on envoy_id (m025) instead of
-    reading, and grouping, every receipt of the nation."""
-    return (
+def _of_envoys(engine: dialect.Engine, prefix: str) -> tuple[str, str]:
+    """SQL to add to the receipts' WHERE, and their GROUP BY, for the unit `prefix`.
+
+    A city, county, township or village counts only the receipts of envoys serving a township
+    in [:lo, :hi): found through the index on envoy_id (m025) rather than by reading and
+    grouping every receipt of the server (at a nation's 30,000, most of a county's report).
+    A province, whose envoys are most of a province server's, or all units: read them all, in
+    one pass, kept off that index (SQLite would walk it row by row)."""
+    if len(prefix) <= PROVINCE_DIGITS:
+        return "", dialect.unindexed(engine, "envoy_id")
+    serving = (
         f" AND lr.envoy_id IN (SELECT e.id FROM envoys e CROSS JOIN "
         f"{dialect.json_each(engine, 'e.township_codes', 't')} "
         "WHERE t.value >= :lo AND t.value < :hi)"
     )
+    return serving, "envoy_id"
 
 
 def received(
@@ -64,9 +72,10 @@ def received(
     township = prefix[:TOWNSHIP_DIGITS]
     params["lo"], params["hi"] = _range(township if len(prefix) > TOWNSHIP_DIGITS else prefix)
     engine = dialect.engine_of(db)
+    serving, grouped = _of_envoys(engine, prefix)
     per_envoy = (
         "WITH r AS (SELECT envoy_id, sum(copies) AS c FROM leaflet_receipts lr "
-        f"WHERE {counted.counted_receipts('lr')}{envoy}{_serving(engine)} GROUP BY envoy_id) "
+        f"WHERE {counted.counted_receipts('lr')}{envoy}{serving} GROUP BY {grouped}) "
     )
     row = db.execute(
         per_envoy + "SELECT coalesce(sum(r.c * 1.0 / "
@@ -105,10 +114,8 @@ def shares(
     params["lo"], params["hi"] = _range(prefix[:TOWNSHIP_DIGITS]) if prefix else ("", ":")
     envoy = " AND envoy_id = :envoy" if envoy_id else ""
     engine = dialect.engine_of(db)
-    # A unit's: only envoys serving a township in it have a share (see received). All units':
-    # grouped without the envoy index, which SQLite would otherwise walk row by row.
-    serving = _serving(engine) if prefix else ""
-    grouped = "envoy_id" if prefix else dialect.unindexed(engine, "envoy_id")
+    # Only envoys serving a township in the unit have a share in it (see received).
+    serving, grouped = _of_envoys(engine, prefix)
     codes = "coalesce(e.township_codes, '[]')"
     rows = db.execute(
         "WITH r AS (SELECT envoy_id, sum(copies) AS c FROM leaflet_receipts lr "
