@@ -39,11 +39,11 @@ def _of_envoys(engine: dialect.Engine, prefix: str) -> tuple[str, str]:
     one pass, kept off that index (SQLite would walk it row by row)."""
     if len(prefix) <= PROVINCE_DIGITS:
         return "", dialect.unindexed(engine, "envoy_id")
-    serving = (
-        f" AND lr.envoy_id IN (SELECT e.id FROM envoys e CROSS JOIN "
-        f"{dialect.json_each(engine, 'e.township_codes', 't')} "
-        "WHERE t.value >= :lo AND t.value < :hi)"
+    envoys = (
+        f"SELECT e.id FROM envoys e CROSS JOIN {dialect.json_each(engine, 'e.township_codes', 't')} "
+        "WHERE t.value >= :lo AND t.value < :hi"
     )
+    serving = " AND " + dialect.in_found(engine, "lr.envoy_id", envoys)
     return serving, "envoy_id"
 
 
