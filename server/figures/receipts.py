@@ -29,15 +29,28 @@ def _range(prefix: str) -> tuple[str, str]:
     return prefix, str(int(prefix) + 1).zfill(len(prefix))
 
 
-def _of_envoys(engine: dialect.Engine, prefix: str) -> tuple[str, str]:
+def _whole_server(db: Database, prefix: str) -> bool:
+    """Whether the unit `prefix` holds every unit of the server ("" always; a province on a
+    province's server), in two seeks of the units' key."""
+    if not prefix:
+        return True
+    lo, hi = _range(prefix)
+    return not db.execute(
+        "SELECT EXISTS (SELECT 1 FROM units WHERE code < ?) "
+        "OR EXISTS (SELECT 1 FROM units WHERE code >= ?)",
+        [lo, hi],
+    ).fetchone()[0]
+
+
+def _of_envoys(db: Database, engine: dialect.Engine, prefix: str) -> tuple[str, str]:
     """SQL to add to the receipts' WHERE, and their GROUP BY, for the unit `prefix`.
 
-    A city, county, township or village counts only the receipts of envoys serving a township
-    in [:lo, :hi): found through the index on envoy_id (m025) rather than by reading and
-    grouping every receipt of the server (at a nation's 30,000, most of a county's report).
-    A province, whose envoys are most of a province server's, or all units: read them all, in
+    A unit counts only the receipts of envoys serving a township in [:lo, :hi): found through
+    the index on envoy_id (m025) rather than by reading and grouping every receipt of the
+    server (at a nation's 30,000, most of a county's report). A unit holding the whole server
+    (all units; a province on its own server, whose envoys are all of them): read them all in
     one pass, kept off that index (SQLite would walk it row by row)."""
-    if len(prefix) <= PROVINCE_DIGITS:
+    if len(prefix) <= PROVINCE_DIGITS and _whole_server(db, prefix):
         return "", dialect.unindexed(engine, "envoy_id")
     envoys = (
         f"SELECT e.id FROM envoys e CROSS JOIN {dialect.json_each(engine, 'e.township_codes', 't')} "
@@ -72,7 +85,7 @@ def received(
     township = prefix[:TOWNSHIP_DIGITS]
     params["lo"], params["hi"] = _range(township if len(prefix) > TOWNSHIP_DIGITS else prefix)
     engine = dialect.engine_of(db)
-    serving, grouped = _of_envoys(engine, prefix)
+    serving, grouped = _of_envoys(db, engine, prefix)
     per_envoy = (
         "WITH r AS (SELECT envoy_id, sum(copies) AS c FROM leaflet_receipts lr "
         f"WHERE {counted.counted_receipts('lr')}{envoy}{serving} GROUP BY {grouped}) "
@@ -115,7 +128,7 @@ def shares(
     envoy = " AND envoy_id = :envoy" if envoy_id else ""
     engine = dialect.engine_of(db)
     # Only envoys serving a township in the unit have a share in it (see received).
-    serving, grouped = _of_envoys(engine, prefix)
+    serving, grouped = _of_envoys(db, engine, prefix)
     codes = "coalesce(e.township_codes, '[]')"
     rows = db.execute(
         "WITH r AS (SELECT envoy_id, sum(copies) AS c FROM leaflet_receipts lr "

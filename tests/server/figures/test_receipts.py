@@ -105,3 +105,11 @@ def test_a_units_receipts_are_found_through_the_envoy_index(tmp_path: Path) -> N
     for prefix in ("53", ""):
         plan = _plan(db, prefix)
         assert "idx_leaflet_receipts_envoy" not in plan, (prefix, plan)
+    # A province of a nation's server is a tenth of it: its envoys' receipts are looked up.
+    db.execute(
+        "INSERT INTO units (code, name, parent_code, level, server_seq) "
+        "VALUES ('520000000000', '贵州省', NULL, 'province', 0)"
+    )
+    db.conn.commit()
+    assert "USING INDEX idx_leaflet_receipts_envoy" in _plan(db, "53")
+    assert receipts.received(db, "53", *YEAR) == 140.0
