@@ -2,8 +2,9 @@
 
 100 counties of 15 townships x 15 villages, 300,000 farmers, 20,000 sessions, 1,000,000
 check-ins, 50,000 leaflet hand-outs and 5,000 plots by default, built with executemany in one
-transaction (about a minute). Rows are made by the server's own write path (records.row_values),
-so they look exactly like synced ones.
+transaction (about a minute; three and a half on a busy machine). A nation (nation_size) is
+the same per county, in ten provinces of ten cities of ten counties. Rows are made by the
+server's own write path (records.row_values), so they look exactly like synced ones.
 """
 
 from __future__ import annotations
@@ -41,9 +42,42 @@ class Size:
     envoys_per_county: int = 30
 
 
+# Provinces by their division codes, Yunnan first (a province-sized run is Yunnan alone); a
+# nation-sized run fills them in turn, a hundred counties each.
+PROVINCES = {
+    "53": "云南省",
+    "52": "贵州省",
+    "51": "四川省",
+    "45": "广西壮族自治区",
+    "43": "湖南省",
+    "42": "湖北省",
+    "41": "河南省",
+    "37": "山东省",
+    "36": "江西省",
+    "13": "河北省",
+    "14": "山西省",
+    "15": "内蒙古自治区",
+    "21": "辽宁省",
+    "22": "吉林省",
+    "23": "黑龙江省",
+    "34": "安徽省",
+    "35": "福建省",
+    "44": "广东省",
+    "61": "陕西省",
+    "62": "甘肃省",
+}
+COUNTIES_PER_PROVINCE = 100
+
+
 def county_codes(size: Size) -> list[str]:
-    # Ten counties per city, as a province's codes run: 53 CC KK.
-    return [f"53{1 + n // 10:02d}{1 + n % 10:02d}" for n in range(size.counties)]
+    # Ten counties per city and ten cities per province, as the codes run: PP CC KK.
+    if size.counties > COUNTIES_PER_PROVINCE * len(PROVINCES):
+        raise ValueError(f"at most {COUNTIES_PER_PROVINCE * len(PROVINCES)} counties")
+    provinces = list(PROVINCES)
+    return [
+        f"{provinces[n // COUNTIES_PER_PROVINCE]}{1 + n % 100 // 10:02d}{1 + n % 10:02d}"
+        for n in range(size.counties)
+    ]
 
 
 class Builder:
@@ -106,10 +140,13 @@ class Builder:
         db, rng, size = self.db, self.rng, self.size
         db.execute("PRAGMA synchronous=OFF")
         db.execute("BEGIN")
-        units = [(PROVINCE, "云南省", None, "province")]
         counties = county_codes(size)
+        units: list[tuple[str, str, str | None, str]] = [
+            (code.ljust(12, "0"), PROVINCES[code], None, "province")
+            for code in sorted({c[:2] for c in counties})
+        ]
         for city in sorted({c[:4] for c in counties}):
-            units.append((city.ljust(12, "0"), f"第{city[2:]}市", PROVINCE, "city"))
+            units.append((city.ljust(12, "0"), f"第{city[2:]}市", city[:2].ljust(12, "0"), "city"))
         villages_of: dict[str, list[str]] = {}
         townships_of: dict[str, list[str]] = {}
         for county in counties:
@@ -360,3 +397,17 @@ class Builder:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         db.close()
         return {**counts, "aliases": len(aliases), "counties": counties}
+
+
+def nation_size(checkins: int) -> Size:
+    """A thousand counties in ten provinces with `checkins` check-ins, the other records in the
+    province size's proportions (a farmer per 3.3 check-ins, 50 check-ins a session ...)."""
+    return Size(
+        counties=1000,
+        farmers=checkins * 3 // 10,
+        sessions=checkins // 50,
+        attendances=checkins,
+        handouts=checkins // 20,
+        plots=max(1000, checkins // 200),
+        envoys_per_county=10,
+    )

@@ -22,10 +22,42 @@ from server.store import dialect
 from shared import protocol as p
 
 TOWNSHIP_DIGITS = 9
+PROVINCE_DIGITS = 2
 
 
 def _range(prefix: str) -> tuple[str, str]:
     return prefix, str(int(prefix) + 1).zfill(len(prefix))
+
+
+def _whole_server(db: Database, prefix: str) -> bool:
+    """Whether the unit `prefix` holds every unit of the server ("" always; a province on a
+    province's server), in two seeks of the units' key."""
+    if not prefix:
+        return True
+    lo, hi = _range(prefix)
+    return not db.execute(
+        "SELECT EXISTS (SELECT 1 FROM units WHERE code < ?) "
+        "OR EXISTS (SELECT 1 FROM units WHERE code >= ?)",
+        [lo, hi],
+    ).fetchone()[0]
+
+
+def _of_envoys(db: Database, engine: dialect.Engine, prefix: str) -> tuple[str, str]:
+    """SQL to add to the receipts' WHERE, and their GROUP BY, for the unit `prefix`.
+
+    A unit counts only the receipts of envoys serving a township in [:lo, :hi): found through
+    the index on envoy_id (m025) rather than by reading and grouping every receipt of the
+    server (at a nation's 30,000, most of a county's report). A unit holding the whole server
+    (all units; a province on its own server, whose envoys are all of them): read them all in
+    one pass, kept off that index (SQLite would walk it row by row)."""
+    if len(prefix) <= PROVINCE_DIGITS and _whole_server(db, prefix):
+        return "", dialect.unindexed(engine, "envoy_id")
+    envoys = (
+        f"SELECT e.id FROM envoys e CROSS JOIN {dialect.json_each(engine, 'e.township_codes', 't')} "
+        "WHERE t.value >= :lo AND t.value < :hi"
+    )
+    serving = " AND " + dialect.in_found(engine, "lr.envoy_id", envoys)
+    return serving, "envoy_id"
 
 
 def received(
@@ -42,16 +74,22 @@ def received(
     envoy = " AND envoy_id = :envoy" if envoy_id else ""
     if exclude_questioned:
         envoy += " AND " + questioned.kept(p.LEAFLET_RECEIPT, "id")
-    per_envoy = (
-        "WITH r AS (SELECT envoy_id, sum(copies) AS c FROM leaflet_receipts lr "
-        f"WHERE {counted.counted_receipts('lr')}{envoy} GROUP BY envoy_id) "
-    )
     if not prefix:
-        row = db.execute(per_envoy + "SELECT coalesce(sum(c), 0) FROM r", params).fetchone()
+        # Every receipt, whole: the sum needs no grouping by envoy (nor the envoy index).
+        row = db.execute(
+            "SELECT coalesce(sum(copies), 0) FROM leaflet_receipts lr "
+            f"WHERE {counted.counted_receipts('lr')}{envoy}",
+            params,
+        ).fetchone()
         return round(float(row[0]), 2)
     township = prefix[:TOWNSHIP_DIGITS]
     params["lo"], params["hi"] = _range(township if len(prefix) > TOWNSHIP_DIGITS else prefix)
     engine = dialect.engine_of(db)
+    serving, grouped = _of_envoys(db, engine, prefix)
+    per_envoy = (
+        "WITH r AS (SELECT envoy_id, sum(copies) AS c FROM leaflet_receipts lr "
+        f"WHERE {counted.counted_receipts('lr')}{envoy}{serving} GROUP BY {grouped}) "
+    )
     row = db.execute(
         per_envoy + "SELECT coalesce(sum(r.c * 1.0 / "
         f"{dialect.json_length(engine, 'e.township_codes')}), 0) FROM r JOIN envoys e "
@@ -89,10 +127,12 @@ def shares(
     params["lo"], params["hi"] = _range(prefix[:TOWNSHIP_DIGITS]) if prefix else ("", ":")
     envoy = " AND envoy_id = :envoy" if envoy_id else ""
     engine = dialect.engine_of(db)
+    # Only envoys serving a township in the unit have a share in it (see received).
+    serving, grouped = _of_envoys(db, engine, prefix)
     codes = "coalesce(e.township_codes, '[]')"
     rows = db.execute(
         "WITH r AS (SELECT envoy_id, sum(copies) AS c FROM leaflet_receipts lr "
-        f"WHERE {counted.counted_receipts('lr')}{envoy} GROUP BY envoy_id) "
+        f"WHERE {counted.counted_receipts('lr')}{envoy}{serving} GROUP BY {grouped}) "
         "SELECT r.envoy_id, coalesce(e.name, r.envoy_id), r.c, "
         f"coalesce({dialect.json_length(engine, 'e.township_codes')}, 0), (SELECT count(*) FROM "
         f"{dialect.json_each(engine, codes, 't')} WHERE t.value >= :lo AND t.value < :hi) "

@@ -223,6 +223,16 @@ def unindexed(engine: Engine, expr: str) -> str:
     return expr if engine == POSTGRESQL else f"+{expr}"
 
 
+def in_found(engine: Engine, expr: str, subquery: str) -> str:
+    """SQL: `expr` is one of the values `subquery` finds, few of many, looked up through an
+    index on `expr`'s column. PostgreSQL cannot tell how few rows a subquery unnesting JSON
+    gives (it guesses all) and would read the whole table: as an array, a value known when
+    the statement runs, it reads the index."""
+    if engine == POSTGRESQL:
+        return f"{expr} = ANY(ARRAY({subquery}))"
+    return f"{expr} IN ({subquery})"
+
+
 def json_length(engine: Engine, expr: str) -> str:
     """How many elements the JSON array text `expr` holds (NULL for NULL)."""
     if engine == POSTGRESQL:

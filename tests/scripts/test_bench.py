@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts"
 
@@ -83,6 +85,45 @@ def test_report_bench_generates_its_province_and_times_it(tmp_path: Path) -> Non
     # Made here, not found in a cache.
     assert result["generate_s"] is not None
     assert list((tmp_path / "cache").glob("report-*.db"))
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_report_bench_runs_on_each_engine_with_the_national_figure(
+    tmp_path: Path, engine: str
+) -> None:
+    """`--engine`: the same requests on SQLite or a throwaway PostgreSQL loaded by `copy --to`,
+    the national figure, and the disk each engine takes per million check-ins."""
+    out = bench(
+        "bench_report.py",
+        [
+            "--size",
+            "tiny",
+            "--json",
+            "--engine",
+            engine,
+            "--only",
+            "national,county,province",
+            "--runs",
+            "2",
+            "--province-runs",
+            "1",
+            "--national-runs",
+            "1",
+        ],
+        tmp_path,
+    )
+    [result] = objects(out)
+    assert result["engine"] == engine
+    for name in ("national", "county", "province"):
+        assert isinstance(result[f"{name}_p50_ms"], float), name
+    assert result["page_p50_ms"] is None  # not asked for
+    assert (result["checkins"], result["counties"]) == (1500, 2)
+    assert result["disk_mb"] > 0
+    assert result["disk_mb_per_million_checkins"] == pytest.approx(
+        result["disk_mb"] / 0.0015, rel=0.01
+    )
+    # Loaded by `copy --to` on PostgreSQL; the SQLite copy is served as it is.
+    assert (result["load_s"] is None) == (engine == "sqlite")
 
 
 def test_report_bench_times_only_the_rebuild_when_asked(tmp_path: Path) -> None:
