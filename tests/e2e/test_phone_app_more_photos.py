@@ -19,6 +19,7 @@ from server.store.db import open_db
 from shared import photos
 from tests.browser import screenshot
 from tests.e2e.phone_more import new_session, phone, sync, waiting_changes
+from tests.e2e.test_photo_upload import on_server
 from tests.helpers import VILLAGE_EAST, LiveServer
 from tests.shared.test_photos import camera_jpeg, png_header_only
 
@@ -33,9 +34,9 @@ def open_photos(page: Any, session: str) -> None:
 
 
 def server_bytes(server: LiveServer, sha256: str) -> bytes:
-    media = Path(server.db_path).with_name(Path(server.db_path).stem + "-media")
-    [found] = list(media.rglob(f"{sha256}.jpg"))
-    return found.read_bytes()
+    found = on_server(server, sha256)  # its media folder on either engine
+    assert found is not None, sha256
+    return found
 
 
 def size_on_phone(page: Any) -> int:
