@@ -5,7 +5,7 @@ database in a throwaway PostgreSQL cluster the session starts and stops (tests/p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -50,6 +50,23 @@ def db_path(tmp_path: Path, pg_cluster: pg.Cluster | None) -> Iterator[str]:
     url = pg_cluster.database()
     yield url
     pg_cluster.drop(url)
+
+
+@pytest.fixture
+def new_db_path(tmp_path: Path, pg_cluster: pg.Cluster | None) -> Iterator[Callable[[str], str]]:
+    """More server databases for a test that runs several servers (a province and its counties):
+    `new_db_path(name)` gives a SQLite file named after it, or a fresh PostgreSQL database."""
+    made: list[str] = []
+
+    def new(name: str) -> str:
+        if pg_cluster is None:
+            return str(tmp_path / f"{name}.db")
+        made.append(pg_cluster.database())
+        return made[-1]
+
+    yield new
+    for url in made:
+        pg_cluster.drop(url)  # type: ignore[union-attr]
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from server.store.db import init_db
 from server.sync import devices
 from shared import protocol as p
 from shared.ids import new_id
+from tests import pg
 
 DATA = Path(__file__).parent / "data"
 VILLAGE_EAST = "530102001001"
@@ -58,7 +59,8 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """The real server (waitress) in its own process, on a real SQLite file."""
+    """The real server (waitress) in its own process, on a real SQLite file or, in a run on
+    PostgreSQL, a PostgreSQL database (never a file then: the test would pass on SQLite)."""
 
     def __init__(self, db_path: str, port: int | None = None) -> None:
         self.db_path = db_path
@@ -69,6 +71,11 @@ class LiveServer:
         self.media_dir: str | None = None
 
     def start(self) -> LiveServer:
+        if pg.wanted() and "://" not in self.db_path:
+            raise RuntimeError(
+                f"a run on PostgreSQL started a server on the file {self.db_path}: take the "
+                "db_path, module_db_path or new_db_path fixture (tests/conftest.py)"
+            )
         env = {**os.environ, "TIANJIAN_DB": self.db_path}
         if "://" in self.db_path and "TIANJIAN_MEDIA_DIR" not in env:
             # A database on PostgreSQL has no folder beside it for photos: name one, the same

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 
 from server.plan.province_targets import take_province_targets
 from server.reference.province_catalogue import take_province_catalogue
-from server.store.db import write_transaction
+from server.store.db import in_chunks, write_transaction
 from server.store.records import row_to_state, table_of
 from server.sync.devices import check_server_url
 from server.upstream.accept import HEADER_ENVOY, envoy_id_up
@@ -159,16 +159,17 @@ def _named_envoys(rows: list[tuple[int, str, dict[str, Any]]]) -> set[str]:
 def envoys_up(db: Database, county_code: str, ids: set[str]) -> dict[str, dict[str, Any]]:
     """These envoys as the province knows them, by their id here: their id there
     (`envoy_id_up`: county and name), name and townships."""
-    marks = ",".join("?" * len(ids))
+    # in_chunks asks nothing for no ids: PostgreSQL refuses an empty `IN ()`, which SQLite takes.
     return {
         row["id"]: {
             "id": envoy_id_up(county_code, row["name"]),
             "name": row["name"],
             "township_codes": json.loads(row["tc"] or "[]"),
         }
+        for chunk, marks in in_chunks(sorted(ids))
         for row in db.query(
             f'SELECT "id", "name", "township_codes" AS tc FROM "envoys" WHERE "id" IN ({marks})',
-            list(ids),
+            chunk,
         )
     }
 

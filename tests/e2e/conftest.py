@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +16,7 @@ from server.store.records import row_to_state, table_of
 from shared import protocol as p
 from shared.mobile import mask_mobile
 from shared.schemas.field import data_fields
+from tests import pg
 from tests.e2e.fake_camera import fake_camera  # noqa: F401  (a fixture: browsers with a fake camera)
 from tests.helpers import LiveServer, load_demo_reference
 
@@ -23,6 +27,24 @@ def live_server(db_path: str) -> Iterator[LiveServer]:
     server = LiveServer(db_path).start()
     yield server
     server.stop()
+
+
+def demo_server(sqlite_path: str, pg_cluster: pg.Cluster | None) -> LiveServer:
+    """A server (not started) for a county scripts/demo built as a SQLite file: on that file,
+    or in a run on PostgreSQL on a copy of it there (`tianjian-server copy`), its photos read
+    from the folder beside the file."""
+    if pg_cluster is None:
+        return LiveServer(sqlite_path)
+    url = pg_cluster.database()
+    subprocess.run(
+        [sys.executable, "-m", "server", "--db", sqlite_path, "copy", "--to", url],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    server = LiveServer(url)
+    server.media_dir = str(Path(sqlite_path).with_name(Path(sqlite_path).stem + "-media"))
+    return server
 
 
 def server_records(

@@ -19,9 +19,8 @@ PASSWORD = "areas-browser-password"
 
 
 @pytest.fixture
-def province(tmp_path: Path) -> Iterator[LiveServer]:
+def province(db_path: str, tmp_path: Path) -> Iterator[LiveServer]:
     """示范县 (530102) and 楚雄市 (532301) under one province; 张三 and 赵丽 train in each."""
-    db_path = str(tmp_path / "server.db")
     load_demo_reference(db_path)
     db = init_db(db_path)
     units = tmp_path / "units.csv"

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from tests import pg
 from tests.browser import screenshot
-from tests.helpers import LiveServer
+from tests.e2e.conftest import demo_server
 
 ROOT = Path(__file__).resolve().parents[2]
 # A4 portrait less print.css's 12 mm side margins: 186 mm at 96 CSS px an inch.
@@ -30,7 +31,9 @@ MENUS = {"进度", "记录", "核查", "管理"}
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, pg_cluster: pg.Cluster | None
+) -> Iterator[dict[str, Any]]:
     """scripts/demo's county (15 townships, 198 villages, 8 envoys, the county's targets) served
     by the real server."""
     folder = tmp_path_factory.mktemp("layout") / "demo"
@@ -42,7 +45,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     )
     summary = json.loads((folder / "demo.json").read_text())
     passwords = {user["name"]: user["password"] for user in summary["users"]}
-    server = LiveServer(str(folder / summary["server_db"])).start()
+    server = demo_server(str(folder / summary["server_db"]), pg_cluster).start()
     yield {"server": server, "passwords": passwords, "year": summary["year"]}
     server.stop()
 

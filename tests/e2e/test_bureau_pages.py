@@ -18,8 +18,8 @@ ADMIN, PASSWORD = "科长", "bureau-password"
 
 
 @pytest.fixture(scope="module")
-def bureau(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    db_path = str(tmp_path_factory.mktemp("bureau") / "server.db")
+def bureau(module_db_path: str) -> Iterator[LiveServer]:
+    db_path = module_db_path
     load_demo_reference(db_path)
     db = init_db(db_path)
     zhang, li = Envoy(db, "张三"), Envoy(db, "李梅")

@@ -16,6 +16,7 @@ from server import create_app
 from server.plan.report import build_report
 from server.store.db import init_db
 from shared import protocol as p
+from tests import pg
 from tests.e2e.conftest import device_records, server_records
 from tests.e2e.wsgi_transport import AFTER, BEFORE, session_for
 from tests.helpers import VILLAGE_EAST, enrolment_code, load_demo_reference
@@ -106,25 +107,37 @@ def live_person_times(store: FieldStore) -> int:
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(operation, min_size=1, max_size=40))
-def test_replicas_converge_whatever_the_order_and_drops(ops: list[tuple[Any, ...]]) -> None:
+def test_replicas_converge_whatever_the_order_and_drops(
+    pg_cluster: pg.Cluster | None, ops: list[tuple[Any, ...]]
+) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        db_path = str(Path(folder) / "server.db")
-        load_demo_reference(db_path)
-        app = create_app({"DATABASE": db_path, "TESTING": True})
-        replicas = [
-            Replica(app, str(Path(folder) / f"device{n}.db"), ENVOYS[n], db_path)
-            for n in range(DEVICES)
-        ]
-        for op in ops:
-            apply(replicas, op)
-        for _round in range(2):
-            for replica in replicas:
-                replica.sync()
-        db = init_db(db_path)
-        report = {line["key"]: line for line in build_report(db, 2026)["indicators"]}
-        db.close()
+        # A fresh server database per example: a file in the folder, or one on PostgreSQL.
+        db_path = pg_cluster.database() if pg_cluster else str(Path(folder) / "server.db")
+        try:
+            check_example(ops, folder, db_path)
+        finally:
+            if pg_cluster:
+                pg_cluster.drop(db_path)
+
+
+def check_example(ops: list[tuple[Any, ...]], folder: str, db_path: str) -> None:
+    """One example: three replicas on a fresh server database, synced to rest, agree."""
+    load_demo_reference(db_path)
+    app = create_app({"DATABASE": db_path, "TESTING": True, "MEDIA_DIR": f"{folder}/media"})
+    replicas = [
+        Replica(app, str(Path(folder) / f"device{n}.db"), ENVOYS[n], db_path)
+        for n in range(DEVICES)
+    ]
+    for op in ops:
+        apply(replicas, op)
+    for _round in range(2):
         for replica in replicas:
-            assert replica.store.counts().get("pending", 0) == 0
-            expected = server_records(db_path, viewer=replica.store.get("envoy_id"))
-            assert device_records(replica.store) == expected
-            assert live_person_times(replica.store) == report["trainee_attendances"]["actual"]
+            replica.sync()
+    db = init_db(db_path)
+    report = {line["key"]: line for line in build_report(db, 2026)["indicators"]}
+    db.close()
+    for replica in replicas:
+        assert replica.store.counts().get("pending", 0) == 0
+        expected = server_records(db_path, viewer=replica.store.get("envoy_id"))
+        assert device_records(replica.store) == expected
+        assert live_person_times(replica.store) == report["trainee_attendances"]["actual"]

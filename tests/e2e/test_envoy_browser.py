@@ -23,8 +23,7 @@ PIN = "246813"
 
 
 @pytest.fixture
-def bureau_and_device(tmp_path: Path) -> Iterator[tuple[LiveServer, FieldServer]]:
-    db_path = str(tmp_path / "server.db")
+def bureau_and_device(db_path: str, tmp_path: Path) -> Iterator[tuple[LiveServer, FieldServer]]:
     load_demo_reference(db_path)
     db = init_db(db_path)
     envoy_id = db.execute("SELECT id FROM envoys WHERE name = '张三'").fetchone()[0]

@@ -46,8 +46,7 @@ def report(db_path: str) -> dict[str, dict]:
     return {line["key"]: line for line in data["indicators"]}
 
 
-def test_records_made_offline_reach_the_report_exactly(tmp_path: Path) -> None:
-    db_path = str(tmp_path / "server.db")
+def test_records_made_offline_reach_the_report_exactly(db_path: str, tmp_path: Path) -> None:
     load_demo_reference(db_path)
     server = LiveServer(db_path).start()
     device = tmp_path / "field.db"

@@ -24,10 +24,10 @@ STAFF, ADMIN, PASSWORD = "审核员", "管理员", "bureau-password"
 
 
 @pytest.fixture(scope="module")
-def bureau(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def bureau(module_db_path: str) -> Iterator[LiveServer]:
     """Two trainings (46 people typed in all; three technologies between them), a TV lecture
     with an audience of 3,500, a farmer born in 1975 checked in, three plots of one variety."""
-    db_path = str(tmp_path_factory.mktemp("figures") / "server.db")
+    db_path = module_db_path
     load_demo_reference(db_path)
     db = init_db(db_path)
     zhang = Envoy(db, "张三")

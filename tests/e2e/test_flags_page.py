@@ -16,8 +16,8 @@ STAFF, PASSWORD = "审核员", "bureau-password"
 
 
 @pytest.fixture(scope="module")
-def bureau(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
-    db_path = str(tmp_path_factory.mktemp("flags") / "server.db")
+def bureau(module_db_path: str) -> Iterator[tuple[LiveServer, str]]:
+    db_path = module_db_path
     load_demo_reference(db_path)
     db = init_db(db_path)
     zhang, li = Envoy(db, "张三"), Envoy(db, "李梅")

@@ -22,8 +22,9 @@ import pytest
 
 from server.accounts import users
 from server.store.db import init_db
+from tests import pg
+from tests.e2e.conftest import demo_server
 from tests.e2e.field_serve import FieldServer
-from tests.helpers import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDTHS = (1366, 360)
@@ -216,7 +217,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]
 
 
 @pytest.fixture(scope="module")
-def walked(demo: tuple[Path, dict[str, Any]], browser: Any) -> Iterator[Walk]:
+def walked(
+    demo: tuple[Path, dict[str, Any]], browser: Any, pg_cluster: pg.Cluster | None
+) -> Iterator[Walk]:
     # The session's one browser (tests/browser.py): a second sync_playwright() in the same
     # process fails while the first is running.
     folder, summary = demo
@@ -228,7 +231,7 @@ def walked(demo: tuple[Path, dict[str, Any]], browser: Any) -> Iterator[Walk]:
     )
     logins = tuple(name for _who, name, _password in accounts)
     result = Walk()
-    server = LiveServer(str(folder / "server.db")).start()
+    server = demo_server(str(folder / "server.db"), pg_cluster).start()
     field_server = FieldServer(str(folder / "field-lijianhua.db"), FIELD_PIN)
     try:
         for width in WIDTHS:

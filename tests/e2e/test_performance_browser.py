@@ -18,10 +18,10 @@ STAFF, PASSWORD = "考评员", "performance-password"
 
 
 @pytest.fixture(scope="module")
-def bureau(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def bureau(module_db_path: str) -> Iterator[LiveServer]:
     """张三: two sessions, five person-times, 40 copies; 李梅: three sessions, two person-times
     and a plot; 王五: nothing yet."""
-    db_path = str(tmp_path_factory.mktemp("performance") / "server.db")
+    db_path = module_db_path
     load_demo_reference(db_path)
     db = init_db(db_path)
     zhang, li = Envoy(db, "张三"), Envoy(db, "李梅")

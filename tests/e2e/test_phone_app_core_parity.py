@@ -4,6 +4,7 @@ another gives the same server records, apart from the ids and times that must di
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -143,11 +144,11 @@ def through_the_phone_app(browser: Any, server: LiveServer, day: str) -> str:
 
 
 def test_field_client_and_phone_app_make_the_same_server_records(
-    browser: Any, live_server: LiveServer, tmp_path: Path
+    browser: Any, live_server: LiveServer, tmp_path: Path, new_db_path: Callable[[str], str]
 ) -> None:
     day = datetime.now(CHINA).date().isoformat()
     field_report = through_the_field_client(live_server, tmp_path, day)
-    other_db = str(tmp_path / "other.db")
+    other_db = new_db_path("other")
     load_demo_reference(other_db)
     other = LiveServer(other_db).start()
     try:

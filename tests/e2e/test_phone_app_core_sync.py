@@ -107,7 +107,7 @@ def test_a_sync_cut_halfway_resumes_with_nothing_lost_or_doubled(
     assert count_rows(live_server.db_path, "attendances") == FARMERS
     assert count_rows(live_server.db_path, "farmers") == FARMERS + 1
     # Each change applied once: no conflict, nothing held.
-    assert count_rows(live_server.db_path, "held_changes", "1") == 0
+    assert count_rows(live_server.db_path, "held_changes", "TRUE") == 0
 
 
 def test_the_pulled_farmer_reaches_the_roster(

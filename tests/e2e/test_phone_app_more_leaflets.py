@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from field_client import operations as ops
 from server.figures import count as figures
 from server.figures.counted import Scope
+from server.store.db import open_db
 from server.store.records import row_to_state
 from shared import protocol as p
 from tests.browser import screenshot
@@ -103,7 +104,7 @@ def test_leaflets_received_handed_out_and_corrected_reach_the_bureau(
         assert report["statuses"] == {"applied": 5}, report
         assert waiting_changes(page) == 0
 
-    db = Database(live_server.db_path)
+    db = open_db(live_server.db_path)
     phone_rows = {kind: events(db, kind) for kind in (p.LEAFLET_RECEIPT, p.LEAFLET_HANDOUT)}
     receipts = sorted(
         (r["copies"], bool(r["correction_of"]))

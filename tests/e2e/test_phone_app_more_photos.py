@@ -13,12 +13,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from PIL import Image
-from sqlite_utils import Database
 
 from server.figures.performance import performance
+from server.store.db import open_db
 from shared import photos
 from tests.browser import screenshot
 from tests.e2e.phone_more import new_session, phone, sync, waiting_changes
+from tests.e2e.test_photo_upload import on_server
 from tests.helpers import VILLAGE_EAST, LiveServer
 from tests.shared.test_photos import camera_jpeg, png_header_only
 
@@ -33,9 +34,9 @@ def open_photos(page: Any, session: str) -> None:
 
 
 def server_bytes(server: LiveServer, sha256: str) -> bytes:
-    media = Path(server.db_path).with_name(Path(server.db_path).stem + "-media")
-    [found] = list(media.rglob(f"{sha256}.jpg"))
-    return found.read_bytes()
+    found = on_server(server, sha256)  # its media folder on either engine
+    assert found is not None, sha256
+    return found
 
 
 def size_on_phone(page: Any) -> int:
@@ -48,7 +49,7 @@ def size_on_phone(page: Any) -> int:
 
 
 def photo_rows(server: LiveServer) -> list[dict[str, Any]]:
-    return list(Database(server.db_path).query("SELECT * FROM photos WHERE deleted = 0"))
+    return list(open_db(server.db_path).query("SELECT * FROM photos WHERE deleted = 0"))
 
 
 def test_a_photo_is_reduced_placed_and_its_bytes_reach_the_server(
@@ -99,7 +100,7 @@ def test_a_photo_is_reduced_placed_and_its_bytes_reach_the_server(
     assert (row["latitude"], row["longitude"], row["accuracy_m"]) == (25.0431, 102.7089, 12.0)
     assert row["taken_at"] == "2026-12-05T02:30:00Z"
     assert (row["width"], row["height"]) == (1200, 1600)
-    media = Database(live_server.db_path).execute(
+    media = open_db(live_server.db_path).execute(
         "SELECT size, received, complete FROM media WHERE sha256 = ?", [row["sha256"]]
     )
     assert media.fetchone() == (row["size_bytes"], row["size_bytes"], 1)
@@ -113,7 +114,7 @@ def test_a_photo_is_reduced_placed_and_its_bytes_reach_the_server(
         assert not image.getexif() and "comment" not in image.info
     assert b"Zhang San" not in data and b"TestPhone" not in data
     # The bureau counts the session's day as verified: a photo with its time and place.
-    db = Database(live_server.db_path)
+    db = open_db(live_server.db_path)
     envoy = db.execute("SELECT id FROM envoys WHERE name = '张三'").fetchone()[0]
     [figures] = performance(db, 2026, envoy_id=envoy).rows
     assert (figures.service_days, figures.verified_days) == (1, 1)
@@ -157,7 +158,7 @@ def test_a_refused_position_and_a_file_that_is_no_photo_are_said_plainly(
         assert (row["latitude"], row["longitude"], row["accuracy_m"]) == (None, None, None)
         assert row["taken_at"] == "2026-12-05T02:30:00Z"
         # Timed but not placed: the day is claimed, not verified.
-        [figures] = performance(Database(live_server.db_path), 2026, envoy_id=row["envoy_id"]).rows
+        [figures] = performance(open_db(live_server.db_path), 2026, envoy_id=row["envoy_id"]).rows
         assert (figures.service_days, figures.verified_days) == (1, 0)
 
         # Taken by mistake: deleted, the tombstone syncs and the bytes leave the phone.
@@ -170,7 +171,7 @@ def test_a_refused_position_and_a_file_that_is_no_photo_are_said_plainly(
         )
         assert kept is None
     assert photo_rows(live_server) == []
-    assert Database(live_server.db_path).execute("SELECT deleted FROM photos").fetchone() == (1,)
+    assert open_db(live_server.db_path).execute("SELECT deleted FROM photos").fetchone() == (1,)
 
 
 def test_photo_bytes_resume_after_the_link_drops_and_nothing_is_sent_twice(
@@ -214,7 +215,7 @@ def test_photo_bytes_resume_after_the_link_drops_and_nothing_is_sent_twice(
         assert first["statuses"] == {"applied": 2}, first
         page.unroute("**/api/v1/media/**")
         received = (
-            Database(live_server.db_path).execute("SELECT received, complete FROM media").fetchone()
+            open_db(live_server.db_path).execute("SELECT received, complete FROM media").fetchone()
         )
         # Two chunks held: the first answered, the second's answer lost.
         assert received == (2 * 32 * 1024, 0)

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from field_client import operations as ops
 from server.figures import count as figures
 from server.figures.counted import Scope
+from server.store.db import open_db
 from server.store.records import row_to_state
 from shared import protocol as p
 from tests.browser import screenshot
@@ -135,7 +136,7 @@ def test_a_plot_made_edited_and_observed_on_the_phone_reaches_the_bureau(
     fast_client(store).sync()
     store.close()
 
-    db = Database(live_server.db_path)
+    db = open_db(live_server.db_path)
     assert server_row(db, p.PLOT, plot_id) == server_row(db, p.PLOT, field_plot)
     phone_seen = server_row(db, p.PLOT_OBSERVATION, observation_id)
     field_seen = server_row(db, p.PLOT_OBSERVATION, field_observation)

@@ -10,15 +10,13 @@ import random
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
 from field_client import operations as ops
 from field_client import progress
 from field_client.store import FieldStore
 from server.figures import count as figures
 from server.figures.counted import Scope
 from server.plan import targets
-from server.store.db import init_db
+from server.store.db import init_db, open_db
 from shared import protocol as p
 from shared.indicators import INDICATOR_KEYS
 from tests.browser import screenshot
@@ -141,7 +139,7 @@ def python_lines(store: FieldStore, year: int) -> list[list[Any]]:
 
 def agree(page: Any, store: FieldStore, db_path: str, envoy: str) -> dict[str, Any]:
     """Every indicator, both years, equal on the phone, the field client and the server."""
-    server_db = Database(db_path)
+    server_db = open_db(db_path)
     for year in (2025, 2026):
         on_phone = phone_progress(page, year)
         on_device = progress.actuals(store, year)

@@ -25,10 +25,9 @@ PASSWORD = "photo-password"
 
 
 @pytest.fixture
-def field(tmp_path: Path) -> Iterator[dict[str, Any]]:
+def field(db_path: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A real server, a device of 张三 enrolled with it holding one session, and the device's
     pages served by waitress in this process."""
-    db_path = str(tmp_path / "server.db")
     load_demo_reference(db_path)
     server = LiveServer(db_path).start()
     device_path = str(tmp_path / "field.db")

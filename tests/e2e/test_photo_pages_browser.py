@@ -20,8 +20,8 @@ PASSWORD = "photo-password"
 
 
 @pytest.fixture(scope="module")
-def bureau(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    db_path = str(tmp_path_factory.mktemp("photo-pages") / "server.db")
+def bureau(module_db_path: str) -> Iterator[dict[str, Any]]:
+    db_path = module_db_path
     load_demo_reference(db_path)
     server = LiveServer(db_path).start()
     zhang = Device.enrol(server, "张三")

@@ -26,8 +26,8 @@ def checkin_at(envoy: Envoy, session: str, farmer: str, at: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def bureau(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
-    db_path = str(tmp_path_factory.mktemp("reconciliation") / "server.db")
+def bureau(module_db_path: str) -> Iterator[tuple[LiveServer, str]]:
+    db_path = module_db_path
     load_demo_reference(db_path)
     db = init_db(db_path)
     zhang, wang = Envoy(db, "张三"), Envoy(db, "王五")

@@ -25,9 +25,8 @@ NOTE = "报告 80 人，签到 0 人，请核实人数"
 
 
 @pytest.fixture
-def returned_session(tmp_path: Path) -> Iterator[tuple[LiveServer, FieldServer, str]]:
+def returned_session(db_path: str, tmp_path: Path) -> Iterator[tuple[LiveServer, FieldServer, str]]:
     """A session the envoy's device recorded and synced, which staff then returned."""
-    db_path = str(tmp_path / "server.db")
     load_demo_reference(db_path)
     server = LiveServer(db_path).start()
     device_path = str(tmp_path / "field.db")

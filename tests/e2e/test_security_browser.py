@@ -45,8 +45,8 @@ class Watch:
 
 
 @pytest.fixture(scope="module")
-def bureau(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    db_path = str(tmp_path_factory.mktemp("bureau") / "server.db")
+def bureau(module_db_path: str) -> Iterator[LiveServer]:
+    db_path = module_db_path
     load_demo_reference(db_path)
     db = init_db(db_path)
     zhang = Envoy(db, "张三")  # an enrolled device: the devices page shows its revoke button

@@ -123,8 +123,7 @@ def test_three_hundred_slow_sockets_do_not_hold_up_a_farmers_page(field: FieldSe
 
 
 @pytest.fixture
-def bureau(tmp_path: Path) -> Iterator[LiveServer]:
-    db_path = str(tmp_path / "server.db")
+def bureau(db_path: str, tmp_path: Path) -> Iterator[LiveServer]:
     load_demo_reference(db_path)
     db = init_db(db_path)
     users.add_user(db, "科长", users.ADMIN, "bureau-password")

@@ -42,8 +42,9 @@ def test_a_colleague_cannot_check_farmers_into_a_session_not_hers(
 
 
 @pytest.fixture
-def capped_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServer]:
-    db_path = str(tmp_path / "capped.db")
+def capped_server(
+    db_path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[LiveServer]:
     load_demo_reference(db_path)
     monkeypatch.setenv("TIANJIAN_MAX_HELD_CHANGES", "5")
     server = LiveServer(db_path).start()
@@ -60,7 +61,7 @@ def test_held_changes_stop_at_the_servers_limit(capped_server: LiveServer, tmp_p
     assert report.statuses == {p.APPLIED: 1, p.HELD: 5, p.REJECTED: 3}
     reasons = {r["reason"] for r in store.rejected()}
     assert len(reasons) == 1 and "ask the bureau to clear them" in reasons.pop()
-    assert count_rows(capped_server.db_path, "held_changes", "1") == 5
+    assert count_rows(capped_server.db_path, "held_changes", "TRUE") == 5
     runner = CliRunner()
     listed = runner.invoke(cli, ["--db", capped_server.db_path, "held"])
     assert listed.exit_code == 0 and len(listed.output.splitlines()) == 5
@@ -68,7 +69,7 @@ def test_held_changes_stop_at_the_servers_limit(capped_server: LiveServer, tmp_p
         cli, ["--db", capped_server.db_path, "held", "drop", "--device", store.get("device_id")]
     )
     assert dropped.exit_code == 0 and "dropped 5" in dropped.output
-    assert count_rows(capped_server.db_path, "held_changes", "1") == 0
+    assert count_rows(capped_server.db_path, "held_changes", "TRUE") == 0
     # Room again: the next stray check-in is held.
     store.checkin(new_id(), farmer, "qr_self")
     assert fast_client(store).sync().statuses.get(p.HELD) == 1

@@ -25,10 +25,11 @@ BATCH = 5
 
 
 @pytest.fixture
-def device(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, object]]:
+def device(
+    db_path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, object]]:
     """(the device app's address, its store) for a device of 张三 enrolled with a real server,
     reaching it through a proxy that holds each request 0.35 s; FARMERS farmers wait to go."""
-    db_path = str(tmp_path / "server.db")
     load_demo_reference(db_path)
     server = LiveServer(db_path).start()
     device_path = str(tmp_path / "field.db")

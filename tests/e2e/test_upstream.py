@@ -7,10 +7,9 @@ import html
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from field_client.store import FieldStore
 from server.farmers.merges import merge
 from server.plan.target_files import load_targets_file
 from server.reference import load as reference
-from server.store.db import init_db
+from server.store.db import init_db, open_db
 from server.store.records import table_of
 from server.upstream.accept import HEADER_ENVOY, envoy_id_up
 from server.upstream.forward import FORWARDED_KINDS
@@ -50,13 +49,15 @@ PASSWORD = "province-password"
 
 
 def server_cli(
-    db_path: str, *args: str, ok: bool = True, env: dict[str, str] | None = None
+    server: LiveServer, *args: str, ok: bool = True, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    # On PostgreSQL the server's photos are in the folder its process was given.
+    media = {"TIANJIAN_MEDIA_DIR": server.media_dir} if server.media_dir else {}
     result = subprocess.run(
-        [sys.executable, "-m", "server", "--db", db_path, *args],
+        [sys.executable, "-m", "server", "--db", server.db_path, *args],
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **media, **(env or {})},
         timeout=120,
     )
     assert "Traceback" not in result.stderr
@@ -65,7 +66,7 @@ def server_cli(
     return result
 
 
-def make_server(tmp_path: Path, name: str, envoys: str | None) -> LiveServer:
+def make_server(tmp_path: Path, db_path: str, name: str, envoys: str | None) -> LiveServer:
     units = tmp_path / "units.csv"
     if not units.exists():
         # Both counties under one province, as the province loads them.
@@ -78,7 +79,6 @@ def make_server(tmp_path: Path, name: str, envoys: str | None) -> LiveServer:
             "530103001001,北村,530103001,village\n",
             encoding="utf-8",
         )
-    db_path = str(tmp_path / f"{name}.db")
     db = init_db(db_path)
     reference.load_units(db, str(units))
     reference.load_catalogue(db, str(DATA / "catalog.csv"))
@@ -143,14 +143,23 @@ def record_work(
     assert p.REJECTED not in fast_client(store).sync().statuses
 
 
+def rows(db_path: str, sql: str) -> list[tuple[Any, ...]]:
+    """What `sql` answers (or does, committed) on a server's database, on either engine."""
+    db = open_db(db_path)
+    try:
+        with db.conn:
+            cursor = db.execute(sql)
+            return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+    finally:
+        db.close()
+
+
 def ids(db_path: str, table: str) -> list[str]:
-    with sqlite3.connect(db_path) as conn:
-        return sorted(row[0] for row in conn.execute(f"SELECT id FROM [{table}]"))
+    return sorted(row[0] for row in rows(db_path, f"SELECT id FROM [{table}]"))
 
 
 def scalar(db_path: str, sql: str) -> Any:
-    with sqlite3.connect(db_path) as conn:
-        return conn.execute(sql).fetchone()[0]
+    return rows(db_path, sql)[0][0]
 
 
 def figures(server: LiveServer, county: str) -> dict[str, dict[str, Any]]:
@@ -185,8 +194,8 @@ def province_pages(province: LiveServer) -> None:
     its records; a county user there sees only their county."""
     env = {"TIANJIAN_PASSWORD": PASSWORD}
     for name, level, area in (("sheng", "province", PROVINCE), ("linxian", "county", COUNTY_B)):
-        server_cli(province.db_path, "users", "add", name, "--role", "staff", env=env)
-        server_cli(province.db_path, "users", "area", name, level, area)
+        server_cli(province, "users", "add", name, "--role", "staff", env=env)
+        server_cli(province, "users", "area", name, level, area)
     sheng = signed_in(province, "sheng")
     page = sheng.get(f"{province.url}/breakdowns?year=2026&by=county", timeout=30).text
     assert "示范县" in page and "邻县" in page
@@ -205,11 +214,17 @@ def province_pages(province: LiveServer) -> None:
 
 
 @pytest.fixture
-def province_and_counties(tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer, LiveServer]]:
+def province_and_counties(
+    tmp_path: Path, new_db_path: Callable[[str], str]
+) -> Iterator[tuple[LiveServer, LiveServer, LiveServer]]:
     started = [
-        make_server(tmp_path, "province", None),
-        make_server(tmp_path, "county-a", f"{ENVOY_A},13800138000,530102001"),
-        make_server(tmp_path, "county-b", f"{ENVOY_B},13900139001,530103001"),
+        make_server(tmp_path, new_db_path("province"), "province", None),
+        make_server(
+            tmp_path, new_db_path("county-a"), "county-a", f"{ENVOY_A},13800138000,530102001"
+        ),
+        make_server(
+            tmp_path, new_db_path("county-b"), "county-b", f"{ENVOY_B},13900139001,530103001"
+        ),
     ]
     try:
         yield started[0], started[1], started[2]
@@ -227,11 +242,11 @@ def test_two_counties_report_up_to_their_province_exactly_once(
         county_b.db_path: FaultProxy(province.port),
     }
     for county, code in ((county_a, COUNTY_A), (county_b, COUNTY_B)):
-        issued = server_cli(province.db_path, "upstream", "code", code).stdout
+        issued = server_cli(province, "upstream", "code", code).stdout
         link_code = issued.split("link code: ")[1].split()[0]
-        server_cli(county.db_path, "upstream", "enroll", proxies[county.db_path].url, link_code)
+        server_cli(county, "upstream", "enroll", proxies[county.db_path].url, link_code)
         # A code serves once.
-        again = server_cli(county.db_path, "upstream", "enroll", province.url, link_code, ok=False)
+        again = server_cli(county, "upstream", "enroll", province.url, link_code, ok=False)
         assert again.returncode != 0
 
     # The province's catalogue: potato's category is the province's word; a new technology.
@@ -241,7 +256,7 @@ def test_two_counties_report_up_to_their_province_exactly_once(
         "technology,高原夏菜栽培,,种植\n",
         encoding="utf-8",
     )
-    server_cli(province.db_path, "catalog", "load", str(catalogue))
+    server_cli(province, "catalog", "load", str(catalogue))
 
     store_a = enrolled_store(county_a, str(tmp_path / "device-a.db"), ENVOY_A)
     store_b = enrolled_store(county_b, str(tmp_path / "device-b.db"), ENVOY_B)
@@ -256,9 +271,9 @@ def test_two_counties_report_up_to_their_province_exactly_once(
         CUT_BEFORE_SERVER if path.endswith("/sync/push") else PASS
     )
     for county in (county_a, county_b):
-        cut = server_cli(county.db_path, "upstream", "push", ok=False)
+        cut = server_cli(county, "upstream", "push", ok=False)
         assert cut.returncode != 0 and "省级服务器未应答" in cut.stderr
-        waiting = server_cli(county.db_path, "upstream", "status").stdout
+        waiting = server_cli(county, "upstream", "status").stdout
         assert "待上报 waiting" in waiting
         proxies[county.db_path].decide = lambda m, path, n: PASS
 
@@ -266,7 +281,7 @@ def test_two_counties_report_up_to_their_province_exactly_once(
     for server in (province, county_a, county_b):
         server.restart()
     for county in (county_a, county_b):
-        done = server_cli(county.db_path, "upstream", "push").stdout
+        done = server_cli(county, "upstream", "push").stdout
         assert "拒收 0 条" in done
         # The province's catalogue came down: potato's new category and a new technology.
         assert "the province's catalogue: 2 written, 0 handed back" in done
@@ -276,8 +291,7 @@ def test_two_counties_report_up_to_their_province_exactly_once(
     record_work(store_b, VILLAGE_B, farmers=5, day=9, traveller=True)
     # County B's staff say two of its farmers, trained a week apart, are one person: the
     # province learns it too (a person-time each still, one trainee).
-    with sqlite3.connect(county_b.db_path) as conn:
-        named = dict(conn.execute("SELECT name, id FROM farmers WHERE name LIKE '农户%-0'"))
+    named = dict(rows(county_b.db_path, "SELECT name, id FROM farmers WHERE name LIKE '农户%-0'"))
     county_db = init_db(county_b.db_path)
     merge(county_db, named["农户9-0"], named["农户2-0"], "科员")
     county_db.close()
@@ -286,8 +300,8 @@ def test_two_counties_report_up_to_their_province_exactly_once(
         REPEAT if path.endswith("/sync/push") else PASS
     )
     for county in (county_a, county_b):
-        server_cli(county.db_path, "upstream", "push")
-        assert "没有待上报的记录" in server_cli(county.db_path, "upstream", "status").stdout
+        server_cli(county, "upstream", "push")
+        assert "没有待上报的记录" in server_cli(county, "upstream", "status").stdout
     proxies[county_a.db_path].decide = lambda m, path, n: PASS
 
     # Down the same link: a target the province sets for county A becomes county A's, read-only.
@@ -297,26 +311,22 @@ def test_two_counties_report_up_to_their_province_exactly_once(
         '  - {indicator: trainee_attendances, comparator: ">", value: 4000}\n',
         encoding="utf-8",
     )
-    server_cli(province.db_path, "targets", "load", str(plan))
-    taken = server_cli(county_a.db_path, "upstream", "push").stdout
+    server_cli(province, "targets", "load", str(plan))
+    taken = server_cli(county_a, "upstream", "push").stdout
     assert "targets from the province: 1 set, 0 removed" in taken
-    assert (
-        "targets from the province: 0 set"
-        in server_cli(county_a.db_path, "upstream", "push").stdout
-    )
+    assert "targets from the province: 0 set" in server_cli(county_a, "upstream", "push").stdout
     assert figures(county_a, COUNTY_A)["trainee_attendances"]["target"] == 4000
-    own = server_cli(county_a.db_path, "targets", "load", str(DATA / "targets.yaml"), ok=False)
+    own = server_cli(county_a, "targets", "load", str(DATA / "targets.yaml"), ok=False)
     assert (
         own.returncode == 1 and "由省级下达，本县只读" in own.stderr and "read-only" in own.stderr
     )
 
     # Down the same link: the province's catalogue, read-only on the county; its own rows stay.
     assert "the province's catalogue: 0 written, 0 handed back" in taken
-    with sqlite3.connect(county_a.db_path) as conn:
-        rows = dict(conn.execute("SELECT name, category FROM technologies"))
-    assert rows["马铃薯脱毒种薯技术"] == "良种繁育" and rows["高原夏菜栽培"] == "种植"
-    assert rows["玉米高产栽培"] == "种植"  # the county's own, as the demo loaded it
-    again = server_cli(county_a.db_path, "catalog", "load", str(DATA / "catalog.csv"), ok=False)
+    kept = dict(rows(county_a.db_path, "SELECT name, category FROM technologies"))
+    assert kept["马铃薯脱毒种薯技术"] == "良种繁育" and kept["高原夏菜栽培"] == "种植"
+    assert kept["玉米高产栽培"] == "种植"  # the county's own, as the demo loaded it
+    again = server_cli(county_a, "catalog", "load", str(DATA / "catalog.csv"), ok=False)
     assert again.returncode == 1 and "技术 马铃薯脱毒种薯技术 由省级下达，本县只读" in again.stderr
     assert "read-only here" in again.stderr
 
@@ -327,12 +337,11 @@ def test_two_counties_report_up_to_their_province_exactly_once(
     assert scalar(province.db_path, "SELECT count(*) FROM held_changes") == 0
     assert scalar(province.db_path, "SELECT count(*) FROM refusals") == 0
     # Every copy keeps its county as owner: the county's link wrote it.
-    owners = scalar(
+    owners = rows(
         province.db_path,
-        "SELECT group_concat(DISTINCT d.county_code) FROM attendances a "
-        "JOIN devices d ON d.id = a.device_id",
+        "SELECT DISTINCT d.county_code FROM attendances a JOIN devices d ON d.id = a.device_id",
     )
-    assert sorted(owners.split(",")) == [COUNTY_A, COUNTY_B]
+    assert sorted(row[0] for row in owners) == [COUNTY_A, COUNTY_B]
 
     # The province's figures for each county are that county's own, so its total is their sum.
     up_a, up_b = figures(province, COUNTY_A), figures(province, COUNTY_B)
@@ -362,8 +371,9 @@ def test_two_counties_report_up_to_their_province_exactly_once(
     assert whole["technologies_promoted"]["actual"] == 1
     # Every photo's bytes reached the province whole, once.
     for county in (county_a, county_b):
-        with sqlite3.connect(county.db_path) as conn:
-            held = [row[0] for row in conn.execute("SELECT sha256 FROM media WHERE complete = 1")]
+        held = [
+            row[0] for row in rows(county.db_path, "SELECT sha256 FROM media WHERE complete = 1")
+        ]
         assert len(held) == 2
         for sha256 in held:
             assert on_server(province, sha256) is not None, sha256
@@ -381,9 +391,8 @@ def test_two_counties_report_up_to_their_province_exactly_once(
 
     # A replayed forward (the cursor lost) changes nothing on the province.
     before = scalar(province.db_path, "SELECT value FROM server_state WHERE key = 'seq'")
-    with sqlite3.connect(county_a.db_path) as conn:
-        conn.execute("UPDATE upstream_link SET cursor = 0")
-    replay = server_cli(county_a.db_path, "upstream", "push").stdout
+    rows(county_a.db_path, "UPDATE upstream_link SET cursor = 0")
+    replay = server_cli(county_a, "upstream", "push").stdout
     assert "拒收 0 条" in replay and "forwarded 0" not in replay
     assert scalar(province.db_path, "SELECT value FROM server_state WHERE key = 'seq'") == before
     assert figures(province, COUNTY_A)["trainee_attendances"]["actual"] == 10

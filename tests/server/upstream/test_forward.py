@@ -182,3 +182,14 @@ def test_a_session_whose_lead_changed_before_it_went_up_is_taken_as_the_county_k
         assert lead.fetchone()[0] == envoy_id_up("530102", "李梅") != li
     assert count(province.db_path, "attendances") == 1
     county.close()
+
+
+def test_a_chunk_naming_no_envoy_asks_for_none(db_path: str) -> None:
+    """A forward whose records name no envoy (a county's later changes to rows without one)
+    looks up no envoys: an empty `IN ()` is a syntax error on PostgreSQL."""
+    load_demo_reference(db_path)
+    with opened(db_path) as db:
+        assert forward.envoys_up(db, "530102", set()) == {}
+        zhang = db.execute("SELECT id FROM envoys WHERE name = '张三'").fetchone()[0]
+        up = forward.envoys_up(db, "530102", {zhang})
+    assert up[zhang]["id"] == envoy_id_up("530102", "张三") and up[zhang]["name"] == "张三"
