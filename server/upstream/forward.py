@@ -12,8 +12,9 @@ from sqlite_utils import Database
 
 from server.plan.province_targets import take_province_targets
 from server.reference.province_catalogue import take_province_catalogue
-from server.store.db import in_chunks, write_transaction
+from server.store.db import write_transaction
 from server.store.records import row_to_state, table_of
+from server.store.sql_text import in_chunks
 from server.sync.devices import check_server_url
 from server.upstream.accept import HEADER_ENVOY, envoy_id_up
 from shared import protocol as p
