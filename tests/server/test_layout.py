@@ -189,7 +189,8 @@ def test_the_longest_import_chain_does_not_grow() -> None:
     upstream.merges_up and photos_up (-> forward -> plan.province_targets -> targets) and from
     plan.report and plan.breakdowns (-> plan.progress -> profiles -> targets, or ->
     summaries.read -> maintain -> keep) through accounts.users -> signins (or summaries.store)
-    to store.db -> store.database (or migrations) -> store.dialect. The goal (issue 20) is 10."""
+    to store.db -> store.database (or migrations) -> store.dialect. The goal (issue 20) was 10;
+    the test holds 9 so that a new level is a decision, not a drift."""
     names = module_names()
     gatherers = {
         name
@@ -197,7 +198,7 @@ def test_the_longest_import_chain_does_not_grow() -> None:
         if path.name == "__init__.py" and name != "server.store.migrations"
     }
     chain = longest_chain(imports(), gatherers)
-    assert len(chain) <= 10, " -> ".join(chain)
+    assert len(chain) <= 9, " -> ".join(chain)
 
 
 def test_the_chain_measure_counts_levels() -> None:
