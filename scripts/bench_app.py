@@ -50,7 +50,9 @@ from bench_app_pages import (  # noqa: E402
     phone,
     throttle,
 )
-from bench_sync import SHAPED_RATE, SHAPED_RTT, VILLAGES, fresh_server_db, log, server_process  # noqa: E402
+from bench_sync import fresh_server_db, log, server_process  # noqa: E402
+from bench_sync_device import VILLAGES  # noqa: E402
+from bench_sync_shaped import SHAPED_RATE, SHAPED_RTT  # noqa: E402
 from netshape import Proxy  # noqa: E402
 
 from tests.browser import CHROMIUM_ARGS, chromium_path  # noqa: E402

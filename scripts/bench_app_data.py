@@ -8,7 +8,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench_sync import ENVOY, VILLAGES
+from bench_sync import ENVOY
+from bench_sync_device import VILLAGES
 
 from shared import protocol as p
 

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
 import requests  # noqa: E402
-from bench_sync import free_port, vm_hwm_mb, wait_http  # noqa: E402
+from bench_sync_procs import free_port, vm_hwm_mb, wait_http  # noqa: E402
 
 from field_client import checkin_limits, pin, qr_checkin  # noqa: E402
 from field_client.store import FieldStore  # noqa: E402

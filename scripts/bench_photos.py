@@ -28,14 +28,8 @@ from unittest import mock
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
-from bench_sync import (  # noqa: E402
-    SHAPED_DROP,
-    SHAPED_RATE,
-    SHAPED_RTT,
-    fresh_server_db,
-    log,
-    server_process,
-)
+from bench_sync import SHAPED_DROP, fresh_server_db, log, server_process  # noqa: E402
+from bench_sync_shaped import SHAPED_RATE, SHAPED_RTT  # noqa: E402
 from netshape import Proxy, Shape  # noqa: E402
 
 # Goals from issue 21, "Measured".

@@ -13,10 +13,9 @@ from bench_sync import build_client, copy_sqlite, sync_through
 from bench_sync_procs import log
 from netshape import Shape
 
-# The shaped link: 30 kbit/s each way, 600 ms round trip, 5% of exchanges cut.
+# The shaped link: 30 kbit/s each way, 600 ms round trip (and bench_sync's SHAPED_DROP cut).
 SHAPED_RATE = 30_000 / 8
 SHAPED_RTT = 0.6
-SHAPED_DROP = 0.05
 
 
 def shaped(args: argparse.Namespace, workdir: str) -> dict[str, Any]:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +25,26 @@ SCRIPTS = ROOT / "scripts"
 
 def bench(script: str, args: list[str], tmp_path: Path, ok: tuple[int, ...] = (0,)) -> str:
     """Run scripts/<script> as scripts/bench does, with caches and temp files in tmp_path."""
+    # Temp files in a short folder of their own: Chromium's singleton socket path must fit in
+    # 107 bytes, which tmp_path's own name does not leave room for once pytest counts past 999.
+    temp = tempfile.mkdtemp(prefix="tjb-")
     env = {
         **os.environ,
         "TIANJIAN_BENCH_CACHE": str(tmp_path / "cache"),
         "XDG_CACHE_HOME": str(tmp_path / "xdg"),
-        "TMPDIR": str(tmp_path),
+        "TMPDIR": temp,
     }
-    done = subprocess.run(
-        [sys.executable, str(SCRIPTS / script), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, str(SCRIPTS / script), *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
     assert done.returncode in ok, f"{script} exited {done.returncode}:\n{done.stderr[-3000:]}"
     return done.stdout
 
