@@ -22,8 +22,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,21 +43,11 @@ class Served:
     load_s: float | None = None
 
 
-@contextmanager
-def cluster_for(engine: str) -> Iterator[Any]:
+def cluster_for(engine: str) -> AbstractContextManager[Any]:
     """A running throwaway PostgreSQL cluster for the run (None on SQLite), stopped after."""
-    if engine != "postgresql":
-        yield None
-        return
-    from tests.pg import start_cluster
+    from tests.pg import cluster_if
 
-    # As root the cluster runs as `nobody`, who must reach its directory: a TMPDIR inside a
-    # private one (the tests' own) would not do.
-    cluster = start_cluster("/tmp" if os.geteuid() == 0 else None)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    return cluster_if(engine == "postgresql")
 
 
 def served(engine: str, copy: str, label: str, cluster: Any, root: Path) -> Served:

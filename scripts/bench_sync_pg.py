@@ -15,8 +15,7 @@ import os
 import shutil
 import statistics
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import psycopg
@@ -27,21 +26,11 @@ POSTGRESQL = "postgresql"
 ENGINES = (SQLITE, POSTGRESQL)
 
 
-@contextmanager
-def pg_cluster(wanted: bool) -> Iterator[Any]:
+def pg_cluster(wanted: bool) -> AbstractContextManager[Any]:
     """A throwaway PostgreSQL cluster when `wanted` (else None), stopped and removed after."""
-    if not wanted:
-        yield None
-        return
-    from tests.pg import start_cluster
+    from tests.pg import cluster_if
 
-    # As root the cluster runs as `nobody`, who must reach its folder: not so under a TMPDIR
-    # only root may enter (pytest's tmp_path, where scripts/bench's tests put their files).
-    cluster = start_cluster("/tmp" if os.geteuid() == 0 else None)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    return cluster_if(wanted)
 
 
 def engines_of(choice: str) -> list[str]:

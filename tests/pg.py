@@ -21,6 +21,8 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,3 +235,18 @@ class Cluster:
 def start_cluster(parent: str | None = None) -> Cluster:
     """A running cluster in a new directory under `parent` (the temp dir when None)."""
     return Cluster(tempfile.mkdtemp(prefix="tianjian-pg-", dir=parent), _bin_dir()).start()
+
+
+@contextmanager
+def cluster_if(wanted: bool) -> Iterator[Cluster | None]:
+    """A running cluster for a bench when `wanted` (else None), stopped and removed after. As
+    root it runs as `nobody`, who must reach its folder: under /tmp, not a TMPDIR only root may
+    enter (pytest's tmp_path, where scripts/bench's tests put their files)."""
+    if not wanted:
+        yield None
+        return
+    cluster = start_cluster("/tmp" if os.geteuid() == 0 else None)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
