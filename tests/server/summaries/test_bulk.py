@@ -79,6 +79,7 @@ def plan_of(db: Database, sql: str, params: list[Any]) -> str:
     faster whole, so its planner would rightly pick no index at all)."""
     if not dialect.is_postgresql(db):
         return str(db.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall())
+    db.execute("ANALYZE")  # statistics, as a live server's autovacuum keeps them
     db.execute("BEGIN")
     try:
         db.execute("SET LOCAL enable_seqscan = off")
