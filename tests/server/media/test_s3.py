@@ -6,7 +6,6 @@ the prefix, as the folder does."""
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from server.accounts import users
 from server.media.chosen import media_store
 from server.media.errors import MediaStoreUnavailable
 from server.settings import SETTINGS
-from server.store.db import init_db
+from server.store.db import init_db, open_db
 from tests.helpers import load_demo_reference, sign_in
 from tests.server.fieldwork import Envoy
 from tests.server.media.backends import (
@@ -40,10 +39,14 @@ def sha_of(data: bytes) -> str:
 
 
 def media_row(db_path: str, sha: str) -> tuple[int, int, int] | None:
-    with sqlite3.connect(db_path) as conn:
-        return conn.execute(
+    db = open_db(db_path)
+    try:
+        row = db.execute(
             "SELECT size, received, complete FROM media WHERE sha256 = ?", [sha]
         ).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
+    finally:
+        db.close()
 
 
 def assert_unavailable(answer: requests.Response, *words: str) -> None:
@@ -66,9 +69,8 @@ def own_moto() -> Iterator[MotoS3]:
 
 
 def test_the_store_down_mid_upload_is_503_nothing_counted_and_the_upload_resumes(
-    tmp_path: Path, own_moto: MotoS3
+    db_path: str, own_moto: MotoS3
 ) -> None:
-    db_path = str(tmp_path / "server.db")
     load_demo_reference(db_path)
     backend = Backend("s3", s3_settings(own_moto.url, own_moto.new_bucket()))
     server = MediaServer(db_path, backend).start()
@@ -95,11 +97,10 @@ def test_the_store_down_mid_upload_is_503_nothing_counted_and_the_upload_resumes
 
 
 def test_two_app_processes_share_one_upload_through_the_bucket(
-    tmp_path: Path, moto_s3: MotoS3
+    db_path: str, moto_s3: MotoS3
 ) -> None:
     """Why S3: a device's chunks reach whichever app process the proxy picks; each sees the
     chunks the other kept, and the whole is stored once."""
-    db_path = str(tmp_path / "server.db")
     load_demo_reference(db_path)
     backend = Backend("s3", s3_settings(moto_s3.url, moto_s3.new_bucket()))
     first = MediaServer(db_path, backend).start()
@@ -127,10 +128,7 @@ def test_two_app_processes_share_one_upload_through_the_bucket(
         second.stop()
 
 
-def test_a_missing_bucket_is_503_said_so_and_nothing_counted(
-    tmp_path: Path, moto_s3: MotoS3
-) -> None:
-    db_path = str(tmp_path / "server.db")
+def test_a_missing_bucket_is_503_said_so_and_nothing_counted(db_path: str, moto_s3: MotoS3) -> None:
     load_demo_reference(db_path)
     backend = Backend("s3", s3_settings(moto_s3.url, "no-such-bucket-here"))
     server = MediaServer(db_path, backend).start()
@@ -150,9 +148,8 @@ def test_a_missing_bucket_is_503_said_so_and_nothing_counted(
 
 
 def test_a_store_down_is_a_page_in_both_languages_on_the_photo_pages(
-    tmp_path: Path, own_moto: MotoS3
+    db_path: str, own_moto: MotoS3
 ) -> None:
-    db_path = str(tmp_path / "server.db")
     settings = s3_settings(own_moto.url, own_moto.new_bucket())
     app = create_app({"DATABASE": db_path, "TESTING": True, **settings})
     load_demo_reference(db_path)
