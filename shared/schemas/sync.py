@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from shared import protocol as p
@@ -26,6 +28,9 @@ class EnrolmentResponseSchema(Schema):
     checkin_key = fields.String()
 
 
+_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+
+
 class ChangeSchema(Schema):
     """One change: q = device sequence, k = kind, i = record id (derived for a check-in),
     h = clock stamp without the device part, b = stamp of the version edited, f = fields set."""
@@ -35,9 +40,11 @@ class ChangeSchema(Schema):
 
     q = fields.Integer(required=True, strict=True, validate=validate.Range(1, 2**62))
     k = fields.String(required=True, validate=validate.OneOf(p.PULLED_KINDS))
-    i = fields.String(load_default=None, allow_none=True)
+    # Ids and stamps are never typed text: no NUL (PostgreSQL's text cannot hold one) or other
+    # control character.
+    i = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(_NO_CONTROL))
     h = fields.String(required=True, validate=validate.Length(19, 19))
-    b = fields.String(load_default=None, allow_none=True)
+    b = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(_NO_CONTROL))
     f = fields.Dict(
         required=True,
         metadata={"description": "the record's fields, as its kind's schema names them"},
@@ -45,6 +52,7 @@ class ChangeSchema(Schema):
 
 
 _CHANGE_KEYS = frozenset("qkihbf")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Kinds that only flow down are named too, so pushing one refuses that change, not the batch.
 _KINDS = frozenset(p.PULLED_KINDS)
 
@@ -64,8 +72,8 @@ def canonical_change(change: object) -> dict[str, object] | None:
     if type(stamp) is not str or len(stamp) != 19 or type(change.get("f")) is not dict:
         return None
     record_id, base = change.get("i"), change.get("b")
-    if (record_id is not None and type(record_id) is not str) or (
-        base is not None and type(base) is not str
+    if (record_id is not None and (type(record_id) is not str or _CONTROL.search(record_id))) or (
+        base is not None and (type(base) is not str or _CONTROL.search(base))
     ):
         return None
     return change

@@ -317,3 +317,24 @@ def test_blank_device_name_is_refused_at_enrolment(client: FlaskClient, db_path:
         assert "device_name" in body["errors"]["json"]
     ok = client.post(ENROL, json={"code": code, "device_name": "王的手机"}, headers=PROTOCOL)
     assert ok.status_code == 201
+
+
+@pytest.mark.parametrize("key", ["i", "b"])
+def test_a_change_id_or_base_holding_nul_is_refused_not_a_500(
+    quiet_client: FlaskClient, zhang: Device, db_path: str, key: str
+) -> None:
+    """PostgreSQL's text cannot hold U+0000: such an id was a 500 there (schemathesis found it)."""
+    bad = zhang.change(p.FARMER, farmer_fields(), new_id())
+    bad[key] = "ab\x00cd"
+    before = stored(db_path)
+    answer = quiet_client.post(
+        PUSH,
+        data=json.dumps({"changes": [bad]}),
+        headers={**zhang.headers, "Content-Type": "application/json"},
+    )
+    assert answer.status_code in (200, 422), answer.get_data(as_text=True)
+    if answer.status_code == 200:
+        assert answer.get_json()["applied"] == []
+    assert stored(db_path) == before
+    good = zhang.change(p.FARMER, farmer_fields(), new_id())
+    assert zhang.push([good])["applied"] == [[good["q"], good["q"]]]

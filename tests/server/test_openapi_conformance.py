@@ -7,7 +7,6 @@ derandomised: the same cases on every run."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,10 +42,10 @@ EXAMPLES = 12
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def served(module_db_path: str) -> Iterator[dict[str, Any]]:
     """The real server on loopback over the demo county, a report API token and an enrolled
     device's token."""
-    db_path = str(tmp_path_factory.mktemp("conformance") / "server.db")
+    db_path = module_db_path
     create_app({"DATABASE": db_path})
     load_demo_reference(db_path)
     api_token = report_token(db_path)["Authorization"]
@@ -141,8 +140,8 @@ def test_every_endpoint_answers_as_documented(
     assert not failures, "\n\n".join(f"{label}: {why}" for label, why in failures.items())
 
 
-def test_every_endpoint_is_covered(api_schema: Any, tmp_path: Path) -> None:
-    app = create_app({"DATABASE": str(tmp_path / "server.db")})
+def test_every_endpoint_is_covered(api_schema: Any, db_path: str) -> None:
+    app = create_app({"DATABASE": db_path})
     documented = {operation.path for operation in operations(api_schema)}
     served_paths = {
         str(rule.rule)

@@ -3,14 +3,13 @@ copies once their records arrived, once; refused for any other farmer (server/up
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from server.farmers.merges import merge
-from server.store.db import init_db
+from server.store.db import init_db, open_db
 from server.upstream import forward, merges_up
 from server.upstream.codes import issue_link_code
 from server.upstream.merges_up import LATER, MERGED, REFUSED, SAME, accept_merges
@@ -20,8 +19,8 @@ from tests.server.upstream.provinces import Province
 
 
 @pytest.fixture
-def live_province(tmp_path: Path) -> Iterator[LiveServer]:
-    db_path = str(tmp_path / "province.db")
+def live_province(new_db_path: Callable[[str], str]) -> Iterator[LiveServer]:
+    db_path = new_db_path("province")
     load_demo_reference(db_path)
     server = LiveServer(db_path).start()
     yield server
@@ -29,8 +28,14 @@ def live_province(tmp_path: Path) -> Iterator[LiveServer]:
 
 
 def aliases(db_path: str) -> dict[str, str]:
-    with sqlite3.connect(db_path) as conn:
-        return dict(conn.execute("SELECT id, canonical_id FROM farmer_aliases"))
+    db = open_db(db_path)
+    try:
+        return {
+            str(row[0]): str(row[1])
+            for row in db.execute("SELECT id, canonical_id FROM farmer_aliases").fetchall()
+        }
+    finally:
+        db.close()
 
 
 def test_a_countys_merge_goes_up_once_after_its_farmers(
