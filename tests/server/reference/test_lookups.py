@@ -12,7 +12,7 @@ from server.cli import cli
 from server.reference.load import ensure_envoy
 from server.store.db import init_db
 from server.sync import devices
-from server.upstream.accept import envoy_id_up
+from server.reference.county_envoys import envoy_id_up
 from tests.server.test_cli import assert_one_line_error, count, loaded, ok
 
 

@@ -12,6 +12,7 @@ from flask import Flask
 from server.accounts import users
 from server.quality import reviews
 from server.reference import load as reference
+from server.reference.county_envoys import envoy_id_up
 from server.store.county_links import CountyRecordReadOnly
 from server.sync import apply_push, devices
 from server.sync.devices import Device
@@ -21,7 +22,6 @@ from server.upstream.accept import (
     LinkNeedsEnvoy,
     accept_envoys,
     act_for,
-    envoy_id_up,
 )
 from server.upstream.codes import enrol_link, issue_link_code
 from shared import protocol as p
