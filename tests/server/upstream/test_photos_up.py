@@ -13,9 +13,9 @@ import requests
 
 from field_client import photos
 from server.media.store import MediaStore
+from server.reference.county_envoys import envoy_id_up
 from server.store.db import init_db
 from server.upstream import forward, photos_up
-from server.reference.county_envoys import envoy_id_up
 from server.upstream.accept import HEADER_ENVOY
 from server.upstream.codes import issue_link_code
 from shared import protocol as p
