@@ -191,7 +191,11 @@ def test_forged_expired_and_other_session_qrs_are_red_and_guessing_is_slowed(
     page.click("#menu-button")
     page.click("[data-lang=en]")
     page.wait_for_selector("#title:text-is('Check-in QR')", timeout=TIMEOUT)
-    assert "scan this" in page.inner_text("main") and "check-in open" in page.inner_text("main")
+    # The title changes before the screen has drawn itself again: wait for the words themselves.
+    page.wait_for_function(
+        "() => ['scan this', 'check-in open'].every((w) => document.querySelector('main').innerText.includes(w))",
+        timeout=TIMEOUT,
+    )
     old = shown_qr(page, new_session(page, datetime.now(UTC) - timedelta(days=3)))
     other_id = new_session(page, datetime.now(UTC))
     head, token = today.rsplit("/", 1)
