@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from server.reference.load import catalogue_id
+from server.reference.ids import catalogue_id
 from server.reference.lookups import UnknownEnvoy, envoy_by_id
 from server.store.county_links import in_county
 from shared import protocol as p
