@@ -22,7 +22,7 @@ from server.store.county_links import links
 from server.store.db import next_server_seq, write_transaction
 from server.sync.device import Device
 from server.upstream.accept import NotALink
-from server.upstream.forward import call_province, link_of
+from server.upstream.forward import call_province, keep_answers, link_of
 from shared import protocol as p
 from shared.clock import to_iso
 from shared.ids import new_id
@@ -114,13 +114,5 @@ def send_reviews(db: Database) -> ReviewsSent:
         json={"reviews": [{name: row[name] for name in SENT_FIELDS} for row in rows]},
         headers={"Authorization": f"Bearer {link['token']}"},
     )
-    cursor = link["review_cursor"]
-    for row, outcome in zip(rows, answer.get("answers", []), strict=False):
-        if outcome == LATER:
-            done.later = len(rows) - (done.set + done.same + done.refused)
-            break
-        setattr(done, outcome, getattr(done, outcome) + 1)
-        cursor = row["server_seq"]
-    with write_transaction(db):
-        db.execute('UPDATE "upstream_link" SET "review_cursor" = ? WHERE "id" = 1', [cursor])
+    keep_answers(db, "review_cursor", rows, answer.get("answers", []), done)
     return done
