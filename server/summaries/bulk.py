@@ -135,7 +135,7 @@ def _sum_above(db: Database, year: int, counties: list[str]) -> None:
                 "figure, item",
                 [year, *codes],
             )
-    # The whole server's key ('') from the provinces' just written: a few rows a person each.
+    # The whole server's key ('') summed from the provinces' rows just written.
     provinces = sorted({county[:2] for county in counties})
     if provinces:
         db.execute(
