@@ -3,13 +3,13 @@ the plan's: server/plan/target_files.py)."""
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any, Final
 
 from marshmallow import ValidationError
 from sqlite_utils import Database
 
 from server.files import file_limits
+from server.reference.ids import catalogue_id
 from server.reference.lists import LEVEL_NAMES
 from server.store.db import next_server_seq, write_transaction
 from server.store.province_rows import ProvinceOwned, owned_ids
@@ -28,9 +28,6 @@ from shared.schemas.reference import (
 
 if TYPE_CHECKING:
     pass
-
-# Catalogue entries get stable ids from their names, so reloading a file updates in place.
-CATALOGUE_NAMESPACE = uuid.UUID("0c7d1f5e-3b2a-4e68-9d0f-5a6b7c8d9e01")
 
 
 class BadReferenceFile(TianjianError):
@@ -64,10 +61,6 @@ def _reasons(messages: Any) -> list[str]:
     if isinstance(messages, list):
         return [reason for nested in messages for reason in _reasons(nested)]
     return [str(messages)]
-
-
-def catalogue_id(kind: str, name: str) -> str:
-    return str(uuid.uuid5(CATALOGUE_NAMESPACE, f"{kind}/{name}"))
 
 
 def line_problem(number: int, messages: Any) -> str:

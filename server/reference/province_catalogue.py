@@ -3,7 +3,7 @@
 On the province every catalogue row is its own and goes down; on the county the rows it sent
 become the province's, read-only there (server/store/province_rows.py), while the county's own
 rows (names the province does not list) stay the county's. Catalogue ids come from names
-(server/reference/load.py `catalogue_id`), so a county's row and the province's of the same
+(server/reference/ids.py `catalogue_id`), so a county's row and the province's of the same
 name are one row: it simply becomes the province's.
 """
 

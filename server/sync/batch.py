@@ -127,6 +127,8 @@ class Batch:
     held_limits: HeldLimits = field(default_factory=HeldLimits)
     # On a province, its counties' links (device id -> county code), once read.
     county_links: dict[str, str] | None = None
+    # Whether each envoy id a county's link named is of its county, once read.
+    county_envoys: dict[str, bool] = field(default_factory=dict)
 
     def observe_quick_stamps(self) -> None:
         if self.latest_quick_stamp:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.media.photos import photo_subject
+from server.reference.county_envoys import NamesOtherCountysEnvoy, is_county_envoy
 from server.store.county_links import (
     CountyRecordReadOnly,
     NotACountysRecord,
@@ -18,6 +19,7 @@ from server.sync.batch import PARENT_OF, Batch
 from server.sync.device import Device
 from server.sync.errors import Rejected
 from shared import protocol as p
+from shared.schemas.field import named_envoys
 
 
 def known_links(batch: Batch) -> dict[str, str]:
@@ -31,7 +33,7 @@ def check_county_scope(
     batch: Batch, device: Device, kind: str, current: dict[str, Any] | None, values: dict[str, Any]
 ) -> None:
     """Refuse a county's copy edited by anyone but its link, a child added to one, and a link's
-    record outside its county or over a record it does not own."""
+    record outside its county, over a record it does not own, or naming another's envoy."""
     known = known_links(batch)
     if not known:
         return
@@ -54,6 +56,21 @@ def check_county_scope(
     township = batch.township_of(kind, {**(current or {}), **values})
     if township is not None and not in_county(township, device.county_code):
         raise Rejected(OutsideCounty(device.county_code, township).message)
+    check_county_envoys(batch, device, kind, values)
+
+
+def check_county_envoys(batch: Batch, device: Device, kind: str, values: dict[str, Any]) -> None:
+    """A link's change names only its county's envoys in every field that names envoys (a
+    session's lead and co-envoys): county A cannot credit county B's envoy with its work."""
+    for field, envoy_ids in named_envoys(kind, values).items():
+        for envoy_id in envoy_ids:
+            if envoy_id not in batch.county_envoys:
+                batch.county_envoys[envoy_id] = is_county_envoy(
+                    batch.db, device.county_code, envoy_id
+                )
+            if not batch.county_envoys[envoy_id]:
+                refused = NamesOtherCountysEnvoy(device.county_code, field, envoy_id)
+                raise Rejected(refused.message, refused.errors)
 
 
 def _parent(batch: Batch, kind: str, merged: dict[str, Any]) -> dict[str, Any] | None:

@@ -7,11 +7,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server.reference.load import catalogue_id, ensure_envoy
+from server.reference.county_envoys import envoy_id_up, serves_only
+from server.reference.load import ensure_envoy
 from server.reference.lookups import UnknownEnvoy, envoy_by_id
-from server.store.county_links import in_county
 from server.sync.device import Device
-from shared import protocol as p
 from shared.errors import TianjianError
 
 # The header a link's push names the envoy it forwards for: one envoy per push, so every check
@@ -62,15 +61,8 @@ class LinkOnlyPushes(TianjianError):
     )
 
 
-def envoy_id_up(county_code: str, name: str) -> str:
-    """An envoy's id on the province: from their county and name, so two counties' envoys of
-    the same name (two 张三) stay two envoys there. The county sends its envoys and records
-    under these ids (server/upstream/forward.py); the province takes no other."""
-    return catalogue_id(p.ENVOY, f"{county_code}/{name}")
-
-
 def _check_townships(county_code: str, name: str, townships: list[str]) -> None:
-    if not townships or not all(in_county(code.ljust(12, "0"), county_code) for code in townships):
+    if not serves_only(county_code, townships):
         raise EnvoyNotOfCounty(county_code, name)
 
 

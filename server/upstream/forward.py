@@ -11,12 +11,13 @@ import requests
 from sqlite_utils import Database
 
 from server.plan.province_targets import take_province_targets
+from server.reference.county_envoys import envoy_id_up
 from server.reference.province_catalogue import take_province_catalogue
 from server.store.db import write_transaction
 from server.store.records import row_to_state, table_of
 from server.store.sql_text import in_chunks
 from server.sync.devices import check_server_url
-from server.upstream.accept import HEADER_ENVOY, envoy_id_up
+from server.upstream.accept import HEADER_ENVOY
 from shared import protocol as p
 from shared.clock import to_iso, utc_now
 from shared.errors import TianjianError

@@ -44,6 +44,10 @@ PHOTO_KINDS_OF_SUBJECT = {
     "observation": ("observation",),
 }
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+# The mark of a field that names envoys (one id, or a list of them): the one home of which fields
+# do (`envoy_fields`), so a county's link is held to its own county's envoys in every one of
+# them (server/sync/county_scope.py). Not a JSON-schema word: the API's schema leaves it out.
+NAMES_ENVOYS: dict[str, Any] = {"names": p.ENVOY}
 META_FIELDS = ("id", "envoy_id", "device_id", "hlc", "created_at", "updated_at", "deleted")
 # Data fields added after records of their kind were stored, oldest first. Stored stamp masks
 # (server/store/records.py stamp_names) number them after `deleted`, so a mask already stored keeps
@@ -86,8 +90,8 @@ class SessionSchema(FieldRecordSchema):
     place = Name(allow_none=True, load_default=None, validate=validate.Length(max=200))
     starts_at = Timestamp(required=True)
     ends_at = Timestamp(allow_none=True, load_default=None)
-    lead_envoy_id = Id(required=True)
-    co_envoy_ids = fields.List(Id(), load_default=list)
+    lead_envoy_id = Id(required=True, metadata=NAMES_ENVOYS)
+    co_envoy_ids = fields.List(Id(), load_default=list, metadata=NAMES_ENVOYS)
     # A typed headcount (or a TV lecture's audience estimate), never mixed with check-ins.
     reported_headcount = Whole(
         allow_none=True, load_default=None, validate=validate.Range(0, 1_000_000)
@@ -264,6 +268,26 @@ _INSTANCES: dict[str, FieldRecordSchema] = {kind: cls() for kind, cls in FIELD_S
 def data_fields(kind: str) -> tuple[str, ...]:
     """The fields an envoy edits, i.e. everything but the sync metadata."""
     return tuple(name for name in _INSTANCES[kind].fields if name not in META_FIELDS)
+
+
+@functools.cache
+def envoy_fields(kind: str) -> tuple[str, ...]:
+    """The data fields of a kind that name envoys (marked NAMES_ENVOYS); none for most kinds."""
+    schema = _INSTANCES[kind]
+    return tuple(
+        name for name in data_fields(kind) if schema.fields[name].metadata.get("names") == p.ENVOY
+    )
+
+
+def named_envoys(kind: str, values: dict[str, Any]) -> dict[str, list[str]]:
+    """The envoy ids each envoy field of these (loaded) fields names, by field."""
+    named: dict[str, list[str]] = {}
+    for name in envoy_fields(kind):
+        value = values.get(name)
+        ids = value if isinstance(value, list) else [value]
+        if any(ids):
+            named[name] = [str(one) for one in ids if one]
+    return named
 
 
 def validate_record(kind: str, record: dict[str, Any], partial: bool = False) -> dict[str, Any]:

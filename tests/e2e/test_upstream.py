@@ -21,9 +21,10 @@ from field_client.store import FieldStore
 from server.farmers.merges import merge
 from server.plan.target_files import load_targets_file
 from server.reference import load as reference
+from server.reference.county_envoys import envoy_id_up
 from server.store.db import init_db, open_db
 from server.store.records import table_of
-from server.upstream.accept import HEADER_ENVOY, envoy_id_up
+from server.upstream.accept import HEADER_ENVOY
 from server.upstream.forward import FORWARDED_KINDS
 from shared import protocol as p
 from shared.ids import new_id

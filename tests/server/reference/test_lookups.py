@@ -9,10 +9,10 @@ import tempfile
 from click.testing import CliRunner, Result
 
 from server.cli import cli
+from server.reference.county_envoys import envoy_id_up
 from server.reference.load import ensure_envoy
 from server.store.db import init_db
 from server.sync import devices
-from server.upstream.accept import envoy_id_up
 from tests.server.test_cli import assert_one_line_error, count, loaded, ok
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from server.reference import load as reference
+from server.reference.county_envoys import envoy_id_up
 from server.store.db import init_db
 from server.sync.devices import Device, authenticate
-from server.upstream.accept import envoy_id_up
 from server.upstream.codes import enrol_link, issue_link_code
 from tests.helpers import load_demo_reference
 

@@ -12,6 +12,7 @@ from flask import Flask
 from server.accounts import users
 from server.quality import reviews
 from server.reference import load as reference
+from server.reference.county_envoys import envoy_id_up
 from server.store.county_links import CountyRecordReadOnly
 from server.sync import apply_push, devices
 from server.sync.devices import Device
@@ -21,7 +22,6 @@ from server.upstream.accept import (
     LinkNeedsEnvoy,
     accept_envoys,
     act_for,
-    envoy_id_up,
 )
 from server.upstream.codes import enrol_link, issue_link_code
 from shared import protocol as p
@@ -344,3 +344,20 @@ def test_a_province_device_may_not_put_a_photo_on_a_county_session(province: Pro
     own = zhang.session()
     mine = {**photo, "q": 2002, "i": new_id(), "f": {**photo["f"], "subject_id": own}}
     assert push_one(province, zhang.device, mine)["s"] == p.APPLIED
+
+
+def test_a_link_may_not_credit_another_countys_envoy(province: Province) -> None:
+    link = act_for(province.db, province.link_a, zhang_id(province))
+    theirs = session_change(1, zhang_id(province), VILLAGE_EAST)
+    theirs["f"]["co_envoy_ids"] = [province.envoy_b]
+    mine = session_change(2, zhang_id(province), VILLAGE_EAST)
+    answers = results_of(apply_push(province.db, link, [theirs, mine]))
+    assert answers[0]["s"] == p.REJECTED and "co_envoy_ids" in answers[0]["r"]
+    assert (
+        "不是县 530102 的特派员" in answers[0]["r"] and "not an envoy of county" in answers[0]["r"]
+    )
+    assert answers[1]["s"] == p.APPLIED
+    assert province.db.execute("SELECT id FROM sessions").fetchall() == [(mine["i"],)]
+    again = results_of(apply_push(province.db, link, [theirs, mine]))
+    assert again[0]["s"] == p.REJECTED
+    assert province.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 1

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from server.reference.county_envoys import envoy_id_up
 from server.store.db import init_db
 from server.upstream import forward
-from server.upstream.accept import envoy_id_up
 from server.upstream.codes import issue_link_code
 from tests.e2e.faults import CUT_AFTER_SERVER, PASS, FaultProxy
 from tests.helpers import LiveServer, load_demo_reference
