@@ -148,7 +148,8 @@ class Pull(MethodView):
                 "device_max_seq": 0,
             }
         page.setdefault("full_resync", False)
-        page["server_hlc"] = server_hlc()
+        if "server_hlc" not in page:  # a page brings the clock read with it
+            page["server_hlc"] = server_hlc()
         if request.headers.get(p.HEADER_WANT_CHECKIN_KEY):
             page["checkin_key"] = checkin_key(get_db(), g.device.id)
         return page
