@@ -18,7 +18,8 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from server.store.db import get_db, get_state
 from server.sync.device import Device
 from server.sync.device_reports import record_report
-from server.sync.devices import authenticate, record_contact
+from server.sync.devices import authenticate_reading, record_contact
+from server.sync.pull import STANDING_COLUMNS, standing_of
 from server.upstream.accept import HEADER_ENVOY, LinkOnlyPushes, act_for
 from shared import protocol as p
 from shared.clock import wall_ms
@@ -67,6 +68,11 @@ def require_protocol() -> None:
     check_protocol()
 
 
+# A pull's first read (where the server and the device stand) rides with the token's lookup:
+# a device polling for news costs one statement (server/sync/pull.py).
+_PULL_ENDPOINT = "sync.Pull"
+
+
 def authenticate_device() -> None:
     version = check_protocol()
     header = request.headers.get("Authorization", "")
@@ -76,7 +82,11 @@ def authenticate_device() -> None:
             message="需要设备令牌，请先登记设备 / device token required: enrol this device first",
         )
     # An unknown or revoked token raises BadToken: a 401 through the app's one error handler.
-    device = authenticate(get_db(), header[len("Bearer ") :])
+    pulling = request.endpoint == _PULL_ENDPOINT
+    device, read = authenticate_reading(
+        get_db(), header[len("Bearer ") :], STANDING_COLUMNS if pulling else ""
+    )
+    g.standing = standing_of(read) if pulling else None
     said = request.headers.get(p.HEADER_CAPABILITIES, "")
     if device.county_code:
         device = _as_link(device)

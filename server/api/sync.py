@@ -138,7 +138,9 @@ class Pull(MethodView):
         note_report()
         limit = min(query["limit"], current_app.config["MAX_PULL_PAGE"])
         try:
-            page = pull_page(get_db(), g.device, query["cursor"], limit, query["include_own"])
+            page = pull_page(
+                get_db(), g.device, query["cursor"], limit, query["include_own"], g.standing
+            )
         except ResyncRequired:
             page = {
                 "records": [],

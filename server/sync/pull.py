@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,16 +24,16 @@ _OF_A_SESSION = (p.ATTENDANCE, p.LEAFLET_HANDOUT)
 
 
 # What a pull reads before any record: the server's last number, purge mark and clock, and the
-# device's own row and held changes, in one statement. One statement reads one snapshot on
-# either engine (SQLite's read transaction, PostgreSQL's statement snapshot), so a pull with
-# nothing new needs no BEGIN/COMMIT around several reads: one round trip instead of five.
-_STANDING = (
-    "SELECT (SELECT value FROM server_state WHERE key = 'seq'), "
+# device's row `d` and held changes. Read in one statement (alone, or with the token's lookup:
+# STANDING_COLUMNS), which reads one snapshot on either engine (SQLite's read transaction,
+# PostgreSQL's statement snapshot), so a pull with nothing new needs no BEGIN/COMMIT around
+# several reads: one round trip where there were six.
+STANDING_COLUMNS = (
+    "(SELECT value FROM server_state WHERE key = 'seq'), "
     "(SELECT value FROM server_state WHERE key = 'purged_seq'), "
     "(SELECT value FROM server_state WHERE key = 'hlc'), "
-    "(SELECT max_seq FROM devices WHERE id = :device), "
-    "(SELECT served_townships FROM devices WHERE id = :device), "
-    "(SELECT count(*) FROM held_changes WHERE device_id = :device)"
+    "d.max_seq, d.served_townships, "
+    "(SELECT count(*) FROM held_changes h WHERE h.device_id = d.id)"
 )
 
 
@@ -56,20 +57,33 @@ class Standing:
 
 def standing(db: Database, device: Device) -> Standing:
     """Where the server and `device` stand now, in one statement."""
-    high, purged, hlc, device_max, served, held = db.execute(
-        _STANDING, {"device": device.id}
+    row = db.execute(
+        f"SELECT {STANDING_COLUMNS} FROM (SELECT 1) AS one LEFT JOIN devices d ON d.id = ?",
+        [device.id],
     ).fetchone()
+    return standing_of(row)
+
+
+def standing_of(row: Sequence[Any]) -> Standing:
+    """A Standing from the values of STANDING_COLUMNS, in order."""
+    high, purged, hlc, device_max, served, held = row
     return Standing(
         int(high or 0), int(purged or 0), str(hlc or ""), int(device_max or 0), served, int(held)
     )
 
 
 def pull_page(
-    db: Database, device: Device, cursor: int, limit: int, include_own: bool
+    db: Database,
+    device: Device,
+    cursor: int,
+    limit: int,
+    include_own: bool,
+    now: Standing | None = None,
 ) -> dict[str, Any]:
     """One page of records changed after `cursor` that this device should hold, with the
-    server's clock (server_hlc) as of the same snapshot."""
-    now = standing(db, device)
+    server's clock (server_hlc) as of the same snapshot. `now` is where the server and device
+    stood when the request's token was read (read here when not given)."""
+    now = now or standing(db, device)
     _check_cursor(device, cursor, now)
     held: tuple[list[dict[str, Any]], int] | None
     if cursor >= now.high:

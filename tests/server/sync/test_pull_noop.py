@@ -1,6 +1,6 @@
 """A pull whose cursor is at the server's last sequence number reads no record table: devices
-polling for news cost two statements (the token, then where the server and the device stand),
-not one per kind (a round trip each on PostgreSQL)."""
+polling for news cost one statement (the token's lookup, with where the server and the device
+stand), not one per kind (a round trip each on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from flask.testing import FlaskClient
 
 from server.store import database, db
 from server.store.db import get_state, init_db
-from server.sync import pull
+from server.sync import devices, pull
 from shared import protocol as p
 from shared.ids import new_id
-from tests.server.test_api import Device, checkin_fields, farmer_fields
+from tests.server.test_api import PULL, Device, checkin_fields, farmer_fields
 
 
 @pytest.fixture
@@ -71,11 +71,11 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[Statements]:
     counter.stop()
 
 
-def test_a_pull_with_nothing_new_is_two_statements(
+def test_a_pull_with_nothing_new_is_one_statement(
     client: FlaskClient, db_path: str, statements: Statements
 ) -> None:
-    """The token's row, then one statement for where the server and the device stand (no
-    BEGIN/COMMIT, no separate read of the server's clock or held changes)."""
+    """The token's row and where the server and the device stand, read together: no
+    BEGIN/COMMIT, no separate read of the server's clock or held changes."""
     zhang = Device(client, db_path, "张三")
     cursor = zhang.pull()["cursor"]
     zhang.pull(cursor)  # the first no-op pull notes the device's contact (a write, once a minute)
@@ -84,8 +84,8 @@ def test_a_pull_with_nothing_new_is_two_statements(
     statements.stop()
     assert (page["records"], page["cursor"], page["more"]) == ([], cursor, False)
     ran = statements.ran
-    assert len(ran) == 2, ran
-    assert "token_hash" in ran[0] and "server_state" in ran[1]
+    assert len(ran) == 1, ran
+    assert "token_hash" in ran[0] and "server_state" in ran[0] and "held_changes" in ran[0]
 
 
 def test_a_pull_with_nothing_new_answers_what_the_server_holds_now(
@@ -148,3 +148,21 @@ def test_a_cursor_from_beyond_the_last_number_still_answers_empty(
     page = zhang.pull(high + 1000)
     assert (page["records"], page["cursor"], page["more"]) == ([], high + 1000, False)
     assert tables_read == []
+
+
+def test_a_device_revoked_elsewhere_is_refused_at_its_next_pull(
+    client: FlaskClient, db_path: str
+) -> None:
+    """The token is read on every pull, in the pull's one statement: a device revoked through
+    another connection (another app process) is refused at once, not after a cache expires."""
+    zhang = Device(client, db_path, "张三")
+    cursor = zhang.pull()["cursor"]
+    assert zhang.pull(cursor)["records"] == []
+    other = init_db(db_path)
+    try:
+        devices.revoke(other, zhang.id)
+    finally:
+        other.close()
+    refused = client.get(PULL, query_string={"cursor": cursor}, headers=zhang.headers)
+    assert refused.status_code == 401
+    assert "revoked" in refused.get_json()["message"]
