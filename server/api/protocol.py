@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import re
@@ -73,6 +74,12 @@ def require_protocol() -> None:
 _PULL_ENDPOINT = "sync.Pull"
 
 
+# A device sends the same report with every request until what it holds changes (a device
+# polling for news, every time): the text decodes to the same report, which is only read, so
+# each process decodes a text once. A malformed text raises and is not kept: refused each time.
+_decoded = functools.lru_cache(maxsize=1024)(decode)
+
+
 def authenticate_device() -> None:
     version = check_protocol()
     header = request.headers.get("Authorization", "")
@@ -95,7 +102,7 @@ def authenticate_device() -> None:
     g.protocol = version
     # Read (and refused when malformed: a 400 naming the header) before any work is done.
     g.report_text = request.headers.get(p.HEADER_DEVICE_REPORT) or None
-    g.report = decode(g.report_text) if g.report_text is not None else None
+    g.report = _decoded(g.report_text) if g.report_text is not None else None
 
 
 def _as_link(link: Device) -> Device:

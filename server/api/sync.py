@@ -41,6 +41,7 @@ blp.after_request(add_protocol_headers)
 blp.after_request(gzip_if_accepted)
 
 _change_schema = ChangeSchema()
+_pull_query = PullQuerySchema()
 # One push applied at a time in this process. Pushes serialise on SQLite's write lock anyway;
 # waiting here instead, before the body is even parsed, hands over the moment the previous
 # push commits (SQLite's busy wait sleeps in steps of up to 100 ms) and keeps a waiting push
@@ -130,7 +131,8 @@ def _runs(seqs: list[int]) -> list[list[int]]:
 @blp.route("/pull")
 class Pull(MethodView):
     @blp.doc(security=[{DEVICE_TOKEN: []}])
-    @blp.arguments(PullQuerySchema, location="query")
+    # An instance, not the class: webargs would make a schema for every request.
+    @blp.arguments(_pull_query, location="query")
     @blp.response(200, PullResponseSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Records changed after the cursor that this device should hold, one page at a time."""
