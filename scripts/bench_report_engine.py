@@ -8,20 +8,22 @@ generated once (Python-bound, the same work for either engine) and cached for bo
 of a province, copying it with its summaries took 20 s where `summaries rebuild` on
 PostgreSQL alone took 58 s, so the summaries are not rebuilt there.
 
-The national figure: no request of the report API names the whole nation (a user with no area
-asking for no unit gets the first county, server/api/scope.py; summaries hold provinces down to
-villages, server/summaries/read.py `answers`), so it is timed in the server's own process as a
-nation-level request would have to compute it: `figures_of(Scope(year, ""), monthly=True)`, the
-figures the progress JSON is made of, over every unit.
+The national figure: the real request, over HTTP like the province's and counties': the
+progress JSON (`/api/v1/reports/<year>`, monthly figures included) asking for no unit, with the
+report token of an admin who has no area. Such a reader gets the smallest unit holding every
+county (server/reference/lookups.py `home_unit`): at nation size the whole server, 全国, read
+from the summaries' whole-server key (''); at one province's size the province, the same
+records. A checkout whose answer holds fewer than every county (older code gave the first
+county) has no national figure: timing it would time a county.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,33 +111,36 @@ def checkins_in(db: str) -> int:
         opened.close()
 
 
-# Run by the checkout being timed: `runs` national figures after one warm-up, as JSON.
-_NATIONAL = """
-import json, statistics, sys, time
-from server.figures.counted import Scope
-from server.plan.progress import figures_of
-from server.store.db import init_db
-db = init_db(sys.argv[1])
-year, runs = int(sys.argv[2]), int(sys.argv[3])
-figures_of(db, Scope(year, ""), monthly=True)
-times = []
-for _ in range(runs):
-    started = time.perf_counter()
-    found = figures_of(db, Scope(year, ""), monthly=True)
-    times.append((time.perf_counter() - started) * 1000)
-print(json.dumps({"p50_ms": round(statistics.median(times), 1), "p95_ms": round(max(times), 1),
-                  "runs": runs, "checkins": found.total().get("trainee_attendances")}))
-"""
+# The progress JSON of whoever asks for no unit: the whole server for an admin with no area.
+NATIONAL_PATH = "/api/v1/reports/{year}"
 
 
-def national(db: str, year: int, runs: int, root: Path) -> dict[str, Any]:
-    """p50 of the national figures (every unit), computed in the server's code (see module)."""
-    done = subprocess.run(
-        [sys.executable, "-c", _NATIONAL, db, str(year), str(runs)],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
+def whole_server(answer: dict[str, Any], counties: list[str]) -> bool:
+    """Whether a progress JSON is about a unit holding every county of `counties` (the
+    nation's code is '', a unit's its 12 digits padded with zeros)."""
+    code = str((answer.get("unit") or {}).get("code") or "")
+    prefix = code.rstrip("0")
+    return all(county.startswith(prefix) for county in counties)
+
+
+def national(
+    session: Any,
+    base: str,
+    year: int,
+    runs: int,
+    counties: list[str],
+    timed: Callable[..., dict[str, Any]],
+) -> dict[str, Any]:
+    """p50 of the national progress JSON over HTTP (`timed` as the other requests are), with
+    the unit it named and its check-ins; absent when the answer is not the whole server's."""
+    url = base + NATIONAL_PATH.format(year=year)
+    answer = session.get(url, timeout=600)
+    answer.raise_for_status()
+    found = answer.json()
+    if not whole_server(found, counties):
+        return {"absent": True, "unit": found.get("unit")}
+    checkins = next(
+        (line["actual"] for line in found["indicators"] if line["key"] == "trainee_attendances"),
+        None,
     )
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return {**timed(session, url, runs), "unit": found["unit"]["name"], "checkins": checkins}

@@ -7,7 +7,7 @@ from sqlite_utils import Database
 
 from server import settings
 from server.media.chosen import media_store
-from server.upstream import codes, forward, merges_up, photos_up
+from server.upstream import codes, forward, merges_up, photos_up, reviews_up
 from shared.choices import RECORD_KINDS, words
 from shared.cli_numbers import WHOLE
 
@@ -77,6 +77,12 @@ def upstream_push(ctx: click.Context) -> None:
         f"农户合并：省级合并 {merges.merged} 条，已是同一人 {merges.same} 条，拒收 "
         f"{merges.refused} 条，下次再传 {merges.later} 条 / farmer merges: {merges.merged} "
         f"made, {merges.same} already one, {merges.refused} refused, {merges.later} later"
+    )
+    reviewed = reviews_up.send_reviews(db)
+    click.echo(
+        f"审核：省级更新 {reviewed.set} 条，已一致 {reviewed.same} 条，拒收 {reviewed.refused} 条，"
+        f"下次再传 {reviewed.later} 条 / reviews: {reviewed.set} set, {reviewed.same} already "
+        f"there, {reviewed.refused} refused, {reviewed.later} later"
     )
     sent = photos_up.send_photos(db, media_store(_settings(ctx)))
     click.echo(

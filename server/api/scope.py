@@ -18,7 +18,8 @@ The policy for an envoy user (role envoy) is the same on every page and API:
 - one record (a session's page, a record's review page) is theirs when they recorded it, or
   lead or co-run its session, as their device's pull has it (`own_record`, `OthersRecord`).
 Bureau users (admin, staff) and holders of an admin-issued API token may ask for any unit
-and envoy, unless an admin gave the user a level and area (server/accounts/areas.py): a
+and envoy (asking for neither: the smallest unit holding every county on the server, the whole
+server "全国" on one holding several provinces; server/reference/lookups.py `home_unit`), unless an admin gave the user a level and area (server/accounts/areas.py): a
 province, city or county user sees the rows of that area only, with the same refusals as an
 envoy user's, never narrowed silently:
 - asking for no unit and no envoy gets their area's figures (the province as a whole for a
@@ -132,7 +133,8 @@ class ViewScope:
     """The year, unit and envoy a page or answer is about, after the envoy-user policy.
 
     `unit` and `envoy` are as asked (the unit's code as typed, so links keep it); `place` is
-    the unit the figures are for (the first county when neither a unit nor an envoy is asked),
+    the unit the figures are for (when neither a unit nor an envoy is asked, the reader's area,
+    else the smallest unit holding every county: lookups.home_unit, 全国 across provinces),
     None for an envoy's rows anywhere; `own` is true for an envoy user's own rows (their page
     offers no unit or envoy to choose).
     """

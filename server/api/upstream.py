@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from flask import g
@@ -16,11 +17,17 @@ from server.api.protocol import (
     require_protocol,
 )
 from server.plan.province_targets import targets_for_county
+from server.quality.reviews import MAX_NOTE
 from server.reference.province_catalogue import catalogue_for_county
 from server.store.db import get_db
 from server.upstream.accept import NotALink, accept_envoys
 from server.upstream.codes import enrol_link
 from server.upstream.merges_up import OUTCOMES, accept_merges
+from server.upstream.reviews_up import CHUNK as REVIEWS_CHUNK
+from server.upstream.reviews_up import OUTCOMES as REVIEW_OUTCOMES
+from server.upstream.reviews_up import accept_reviews
+from shared import protocol as p
+from shared import review_status as rs
 
 blp = Blueprint("upstream", __name__, description="县级上报链接 / A county's link to its province")
 blp.after_request(add_protocol_headers)
@@ -84,6 +91,33 @@ class LinkMergesAnswerSchema(Schema):
         fields.String(validate=validate.OneOf(OUTCOMES)),
         required=True,
         metadata={"description": "每条合并的结果 / each merge's outcome, in order"},
+    )
+
+
+class LinkReviewSchema(Schema):
+    record_kind = fields.String(required=True, validate=validate.OneOf(p.FIELD_KINDS))
+    record_id = fields.String(required=True, validate=validate.Length(1, 64))
+    status = fields.String(required=True, validate=validate.OneOf(rs.STATUSES))
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_NOTE))
+    reviewed_by = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=100)
+    )
+    reviewed_at = fields.AwareDateTime(
+        format="iso", default_timezone=UTC, load_default=None, allow_none=True
+    )
+
+
+class LinkReviewsSchema(Schema):
+    reviews = fields.List(
+        fields.Nested(LinkReviewSchema), required=True, validate=validate.Length(max=REVIEWS_CHUNK)
+    )
+
+
+class LinkReviewsAnswerSchema(Schema):
+    answers = fields.List(
+        fields.String(validate=validate.OneOf(REVIEW_OUTCOMES)),
+        required=True,
+        metadata={"description": "每条审核的结果 / each review's outcome, in order"},
     )
 
 
@@ -163,3 +197,17 @@ class Merges(MethodView):
         if not g.device.county_code:
             raise NotALink()
         return {"answers": accept_merges(get_db(), g.device, body["merges"])}
+
+
+@blp.route("/reviews")
+class Reviews(MethodView):
+    @blp.doc(security=[{DEVICE_TOKEN: []}])
+    @blp.arguments(LinkReviewsSchema)
+    @blp.response(200, LinkReviewsAnswerSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The county staff's reviews of its records (questioned, returned, approved): set here
+        too on the county's own copies; `later` for a record not yet arrived."""
+        authenticate_device()
+        if not g.device.county_code:
+            raise NotALink()
+        return {"answers": accept_reviews(get_db(), g.device, body["reviews"])}

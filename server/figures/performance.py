@@ -143,7 +143,7 @@ def performance(
     descending: bool = False,
     now: datetime | None = None,
 ) -> Performance:
-    """The year's figures of every envoy serving the unit (the first county when neither a
+    """The year's figures of every envoy serving the unit (lookups.home_unit when neither a
     unit nor an envoy is named), or of one envoy; rows sorted by `sort`."""
     unit = unit_scope(db, unit_code) if unit_code or not envoy_id else None
     if envoy_id:

@@ -83,7 +83,11 @@ def _form(kind: str, name: str) -> str:
     return "text"
 
 
-def _names(db: Database, name: str, values: list[str]) -> list[str]:
+def referenced_names(db: Database, name: str, values: list[str]) -> list[str]:
+    """What each value of a referencing field names (a unit's or envoy's name...), else the
+    value itself; none for none (an empty IN () is an error on PostgreSQL)."""
+    if not values:
+        return []
     table, key, shown = REFERENCES[name]
     found = {
         row[0]: row[1]
@@ -119,11 +123,11 @@ def record_detail(
         form = _form(kind, name)
         if name in ("technology_ids", "co_envoy_ids"):
             value = json.loads(value) if value else []
-            text = "、".join(_names(db, name, value)) if value else ""
+            text = "、".join(referenced_names(db, name, value)) if value else ""
         elif value is None or value == "":
             text = ""
         elif name in REFERENCES:
-            text = _names(db, name, [value])[0]
+            text = referenced_names(db, name, [value])[0]
         elif form == "mobile":
             text = value if show_mobiles else mask_mobile(value)
         else:
@@ -135,7 +139,7 @@ def record_detail(
             # What the photo shows, a session or a plot observation, named by subject_kind.
             subject = SUBJECT_KINDS[row["subject_kind"]]
             link = (subject, str(value))
-            text = _names(db, SUBJECT_NAMES[subject], [str(value)])[0]
+            text = referenced_names(db, SUBJECT_NAMES[subject], [str(value)])[0]
         shown.append(Field(name, value if form != "mobile" else text, text, form, link))
     owners = [row["envoy_id"]]
     if kind == p.SESSION:

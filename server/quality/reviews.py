@@ -176,7 +176,7 @@ def set_review(
             reviewed_at=to_iso(utc_now()),
             server_seq=next_server_seq(db),
         )
-        _store(db, review)
+        store_review(db, review)
         after = review.logged()
         if owner["deleted"]:
             after["record_deleted"] = True
@@ -191,14 +191,15 @@ def mark_corrected(db: Database, record_kind: str, record_id: str, by: str) -> b
     if before is None or before.status != rs.RETURNED:
         return False
     review = Review(**{**asdict(before), "status": rs.CORRECTED, "server_seq": next_server_seq(db)})
-    _store(db, review)
+    store_review(db, review)
     audit.record(
         db, by, audit.REVIEW_CORRECTED, record_kind, record_id, before.logged(), review.logged()
     )
     return True
 
 
-def _store(db: Database, review: Review) -> None:
+def store_review(db: Database, review: Review) -> None:
+    """Write the record's review and move its figures, inside the caller's write transaction."""
     with summaries_kept.writing(db):
         # Moving a record in or out of question moves figures: recompute where it counts.
         summaries_kept.record_changed(db, review.record_kind, review.record_id)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from server.accounts.area_codes import serves
+from server.reference.lookups import NATION, home_unit
 from shared.errors import TianjianError
 
 LEVEL_NAMES = {
@@ -146,7 +147,8 @@ def unit_choices(db: Database, current: str | None, within: str = "") -> list[di
     county the current unit lies in (its villages are reached from the township breakdown);
     only those whose code starts with `within` (a reader's area, server/api/scope.py).
 
-    Keys: code, name, level, depth (0 province ... 3 township, for indenting).
+    Keys: code, name, level, depth (0 province ... 3 township, for indenting). On a server
+    holding several provinces, the whole server (lookups.nation, code '') comes first.
     """
     county = (current or "")[:6]
     rows = list(
@@ -160,6 +162,11 @@ def unit_choices(db: Database, current: str | None, within: str = "") -> list[di
     depth = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}
     for row in rows:
         row["depth"] = depth.get(row["level"], 0)
+    if not within and any(row["level"] == "county" for row in rows):
+        home = home_unit(db)
+        if home["level"] == NATION:
+            # Across provinces the whole server is a choice too, first: what no unit shows.
+            rows.insert(0, {"code": "", "name": home["name"], "level": NATION, "depth": 0})
     return rows
 
 

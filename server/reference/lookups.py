@@ -1,17 +1,21 @@
 """A unit or an envoy the bureau has loaded, found by code, id or name: the one `UnknownUnit`
-and the one `UnknownEnvoy` every page, command and API answer raises."""
+and the one `UnknownEnvoy` every page, command and API answer raises; and the one home of the
+unit a report is for when none is asked (`home_unit`)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from flask_babel import gettext
 from sqlite_utils import Database
 
 from shared.errors import TianjianError
 
-# A unit is every division code under its prefix: a level says how long the prefix is.
-PREFIX_LENGTH = {"province": 2, "city": 4, "county": 6, "township": 9, "village": 12}
+# A unit is every division code under its prefix: a level says how long the prefix is; the
+# whole server (`nation`) is the empty prefix.
+NATION = "nation"
+PREFIX_LENGTH = {NATION: 0, "province": 2, "city": 4, "county": 6, "township": 9, "village": 12}
 
 
 class UnknownUnit(TianjianError):
@@ -56,21 +60,53 @@ class AmbiguousEnvoy(TianjianError):
 
 
 def unit_scope(db: Database, code: str | None) -> dict[str, Any]:
-    """The unit a report is for (the first county when none is named) and its code prefix."""
-    if code:
-        rows = list(
-            db.query("SELECT code, name, level FROM units WHERE code = ?", [code.ljust(12, "0")])
-        )
-    else:
-        rows = list(
-            db.query(
-                "SELECT code, name, level FROM units WHERE level = 'county' ORDER BY code LIMIT 1"
-            )
-        )
+    """The unit a report is for (`home_unit` when none is named) and its code prefix."""
+    if not code:
+        return home_unit(db)
+    rows = list(
+        db.query("SELECT code, name, level FROM units WHERE code = ?", [code.ljust(12, "0")])
+    )
     if not rows:
-        raise UnknownUnit(code or "(county)")
+        raise UnknownUnit(code)
     unit = rows[0]
     return {**unit, "prefix": unit["code"][: PREFIX_LENGTH[unit["level"]]]}
+
+
+def home_unit(db: Database) -> dict[str, Any]:
+    """What a reader with no area sees when asking for no unit: the smallest unit holding every
+    county on the server. A county server's county, a one-province server's province (a city's
+    when its counties are one city's), and across provinces the whole server, `nation()`; also
+    the whole server when the unit holding them all is not loaded (a province's own row)."""
+    # The first and last county in code order: a seek from each end of the units' key (a
+    # nation's 700,000 villages are never read), and every county lies between them.
+    ends = [
+        db.execute(
+            f"SELECT code FROM units WHERE level = 'county' ORDER BY code {order} LIMIT 1"
+        ).fetchone()
+        for order in ("ASC", "DESC")
+    ]
+    if ends[0] is None or ends[1] is None:
+        raise UnknownUnit("(county)")
+    first, last = str(ends[0][0]), str(ends[1][0])
+    for level in ("county", "city", "province"):
+        width = PREFIX_LENGTH[level]
+        if first[:width] != last[:width]:
+            continue
+        rows = list(
+            db.query(
+                "SELECT code, name, level FROM units WHERE code = ? AND level = ?",
+                [first[:width].ljust(12, "0"), level],
+            )
+        )
+        if rows:
+            return {**rows[0], "prefix": first[:width]}
+    return nation()
+
+
+def nation() -> dict[str, Any]:
+    """The whole server as a unit: no code, every record (prefix ''), named 全国 (English
+    through the page's catalogue, as the pages' own words)."""
+    return {"code": "", "name": gettext("全国"), "level": NATION, "prefix": ""}
 
 
 def envoy_by_id(db: Database, envoy_id: str) -> dict[str, Any]:

@@ -27,9 +27,9 @@ from server.summaries.store import (
     own_keys,
 )
 
-# The keys above counties (a province's or city's code, an envoy's '@envoy'); an envoy's key in
-# a county is '@envoy/county' (its last 7 characters '/' and the county). Envoy keys, with and
-# without a county, sort between '@' and 'A'.
+# The keys above counties (the whole server's '', a province's or city's code, an envoy's
+# '@envoy'); an envoy's key in a county is '@envoy/county' (its last 7 characters '/' and the
+# county). Envoy keys, with and without a county, sort between '@' and 'A'.
 _ABOVE_KEY = "length(scope_key) < 6 OR (scope_key LIKE '@%' AND scope_key NOT LIKE '%/%')"
 _ENVOY_KEYS = "scope_key >= '@' AND scope_key < 'A'"
 
@@ -84,8 +84,9 @@ def _insert_own_rows(
 
 
 def sum_up(db: Database) -> None:
-    """The end of a rebuild: the county, city and province sums, and the rows of the keys
-    above counties with their first-month counters, from the rows write_county wrote."""
+    """The end of a rebuild: the county, city, province and whole server's sums, and the rows
+    of the keys above counties with their first-month counters, from the rows write_county
+    wrote."""
     db.execute("DELETE FROM summary_rollup")
     for level in ROLLUP_LEVELS:
         db.execute(
@@ -120,8 +121,8 @@ def sum_up(db: Database) -> None:
 
 def _sum_above(db: Database, year: int, counties: list[str]) -> None:
     """The rows of the keys above counties: a province's and its cities' summed from their
-    counties' keys, an envoy's from their keys in each county; grouped in key order, so
-    inserted in key order."""
+    counties' keys, the whole server's from the provinces', an envoy's from their keys in each
+    county; grouped in key order, so inserted in key order."""
     sums = ", ".join(f"sum({name})" for name in MONTH_COLUMNS.split(", "))
     for _province, group in groupby(counties, key=lambda county: county[:2]):
         codes = list(group)
@@ -134,6 +135,15 @@ def _sum_above(db: Database, year: int, counties: list[str]) -> None:
                 "figure, item",
                 [year, *codes],
             )
+    # The whole server's key ('') summed from the provinces' rows just written.
+    provinces = sorted({county[:2] for county in counties})
+    if provinces:
+        db.execute(
+            f"INSERT INTO summary_item_months SELECT year, '', figure, item, {sums}, '' "
+            f"FROM summary_item_months WHERE year = ? AND scope_key IN "
+            f"({','.join('?' * len(provinces))}) GROUP BY year, figure, item",
+            [year, *provinces],
+        )
     envoy = "substr(scope_key, 1, length(scope_key) - 7)"
     db.execute(
         f"INSERT INTO summary_item_months SELECT year, {envoy}, figure, item, {sums}, '' "
@@ -147,6 +157,7 @@ def _firsts_above(db: Database, year: int, counties: list[str]) -> None:
     """The first-month counters of the keys above counties, from their rows."""
     firsts: defaultdict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0])
     codes = sorted({county[:2] for county in counties} | {county[:4] for county in counties})
+    codes = [""] + codes if codes else codes  # the whole server's key
     marks = ",".join("?" * len(codes))
     for which, params in (
         (f"scope_key IN ({marks})" if codes else "1 = 0", codes),

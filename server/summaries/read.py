@@ -49,11 +49,11 @@ DISTINCT = {
 
 
 def answers(scope: Scope) -> bool:
-    """Whether the summaries hold this scope: a whole year (no `until`), a unit (province down
-    to village) or an envoy, or an envoy within a county."""
+    """Whether the summaries hold this scope: a whole year (no `until`), the whole server
+    (prefix ''), a unit (province down to village) or an envoy, or an envoy within a county."""
     if scope.until is not None:
         return False
-    return len(scope.prefix) in (0, 6) if scope.envoy_id else bool(scope.prefix)
+    return len(scope.prefix) in (0, 6) if scope.envoy_id else True
 
 
 def item_key(scope: Scope) -> str:
@@ -103,7 +103,8 @@ def compute(db: Database, scope: Scope, monthly: bool = False) -> Figures | None
 
 
 def _additive(db: Database, scope: Scope) -> list[tuple[Any, ...]]:
-    """(kind, month, figure, q, value) of the scope: a county, city or province from its sums."""
+    """(kind, month, figure, q, value) of the scope: the whole server, a province, city or
+    county from its sums."""
     if not scope.envoy_id and len(scope.prefix) in ROLLUP_LEVELS:
         return db.execute(
             "SELECT kind, month, figure, q, value FROM summary_rollup WHERE year = ? "

@@ -1,11 +1,11 @@
 """The summary tables: adding to them, recomputing a county of a year from its records, rebuild.
 
 Distinct items (a trainee, a technology, a variety) are reference-counted per key: a unit prefix
-at every level (province, city, county, township, village) or an envoy ('@envoy'),
-and per month (one row per item, its months side by side), with n counting every source and
+at every level (the whole server '', province, city, county, township, village) or an envoy
+('@envoy'), and per month (one row per item, its months side by side), with n counting every source and
 k the sources not under question. A county's
 own keys (its county, township and village prefixes, '@envoy/county') are its contribution to
-the keys above it (province, city, '@envoy'), so a county recomputed from its records
+the keys above it (the whole server, province, city, '@envoy'), so a county recomputed from its records
 passes the difference up. summary_firsts counts per key and month the items whose first month
 that is (n: of all sources, k: of those not under question): a distinct figure is their sum,
 and a chart's cumulative line their running sum.
@@ -133,7 +133,8 @@ def keys_above(key: str) -> list[str]:
     if key.startswith("@"):
         return [key.rsplit("/", 1)[0]]
     if len(key) == 6:
-        return [key[:2], key[:4]]
+        # The whole server's key is the empty prefix: every code starts with it.
+        return [key[:2], key[:4], ""]
     return []
 
 
@@ -148,7 +149,8 @@ def county_of_key(key: str) -> str:
 
 
 def add_rollup(db: Database, sums: dict[RollupKey, float]) -> None:
-    """Add to the county, city and province sums; rows reaching zero are removed."""
+    """Add to the whole server's, province, city and county sums; rows reaching zero are
+    removed."""
     db.conn.executemany(
         "INSERT INTO summary_rollup VALUES (?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (year, scope_key, kind, month, figure, q) DO UPDATE "
@@ -162,15 +164,16 @@ def add_rollup(db: Database, sums: dict[RollupKey, float]) -> None:
     )
 
 
-# (year, scope_key, kind, month, figure, q) -> value: additive figures summed per county, city
-# and province, so a province's figure is a few hundred rows, not every village's.
+# (year, scope_key, kind, month, figure, q) -> value: additive figures summed for the whole server
+# ('') and per province, city and county, so a province's figure is a few hundred rows, not
+# every village's, and the nation's as few.
 RollupKey = tuple[int, str, str, int, str, int]
-ROLLUP_LEVELS = (2, 4, 6)
+ROLLUP_LEVELS = (0, 2, 4, 6)
 
 
 def add_figures(db: Database, figures: dict[FigureKey, float], rollup: bool = True) -> None:
-    """Add additive figures (and, unless `rollup` is False, the same to the county, city and
-    province sums); rows reaching zero are removed."""
+    """Add additive figures (and, unless `rollup` is False, the same to the county, city,
+    province and whole server's sums); rows reaching zero are removed."""
     if not figures:
         return
     if rollup:
@@ -329,7 +332,8 @@ def replace_county(db: Database, new: Rows, county: str) -> None:
         [year, lo, hi],
     )
     add_figures(db, dict(new.figures), rollup=False)
-    # The county's sums become the records'; the city's and province's move by as much.
+    # The county's sums become the records'; the city's, province's and whole server's move by
+    # as much.
     change: dict[tuple[str, int, str, int], float] = defaultdict(float)
     for (_y, _unit, _envoy, kind, month, figure, q), value in new.figures.items():
         change[(kind, month, figure, q)] += value

@@ -247,6 +247,24 @@ def _refusal_note(done: Forwarded) -> str | None:
     return f"{len(done.refused)} 条被省级拒收 / refused by the province; q={first['q']}: {first.get('r')}"
 
 
+def keep_answers(
+    db: Database, cursor_column: str, rows: list[dict[str, Any]], answers: list[str], done: Any
+) -> None:
+    """Count the province's answers to rows sent in server_seq order into `done` (a dataclass
+    with a field per outcome) and move `upstream_link.<cursor_column>` past each answered row,
+    stopping at the first "later": that row and those after it go again next run."""
+    cursor = None
+    for number, (row, outcome) in enumerate(zip(rows, answers, strict=False)):
+        if outcome == "later":
+            done.later = len(rows) - number
+            break
+        setattr(done, outcome, getattr(done, outcome) + 1)
+        cursor = row["server_seq"]
+    if cursor is not None:
+        with write_transaction(db):
+            db.execute(f'UPDATE "upstream_link" SET "{cursor_column}" = ? WHERE "id" = 1', [cursor])
+
+
 @dataclass(frozen=True)
 class TakenDown:
     """What came down the link: targets written and removed, catalogue rows written and

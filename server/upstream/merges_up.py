@@ -17,10 +17,9 @@ from sqlite_utils import Database
 from server.farmers import matching
 from server.farmers.merges import merge
 from server.store.county_links import links
-from server.store.db import write_transaction
 from server.sync.device import Device
 from server.upstream.accept import NotALink
-from server.upstream.forward import call_province, link_of
+from server.upstream.forward import call_province, keep_answers, link_of
 
 # What the province answers for each merge sent.
 MERGED, SAME, LATER, REFUSED = "merged", "same", "later", "refused"
@@ -90,13 +89,5 @@ def send_merges(db: Database) -> MergesSent:
         json={"merges": [{"id": r["id"], "canonical_id": r["canonical_id"]} for r in rows]},
         headers={"Authorization": f"Bearer {link['token']}"},
     )
-    cursor = link["merge_cursor"]
-    for row, outcome in zip(rows, answer.get("answers", []), strict=False):
-        if outcome == LATER:
-            done.later = len(rows) - (done.merged + done.same + done.refused)
-            break
-        setattr(done, outcome, getattr(done, outcome) + 1)
-        cursor = row["server_seq"]
-    with write_transaction(db):
-        db.execute('UPDATE "upstream_link" SET "merge_cursor" = ? WHERE "id" = 1', [cursor])
+    keep_answers(db, "merge_cursor", rows, answer.get("answers", []), done)
     return done

@@ -48,14 +48,16 @@ def through(store: FieldStore, proxy: FaultProxy) -> None:
     store.db.conn.commit()
 
 
+def media_folder(server: LiveServer) -> Path:
+    """The server's media folder: beside its SQLite file, else the one named at its start."""
+    if server.media_dir:
+        return Path(server.media_dir)
+    return Path(server.db_path).with_name(Path(server.db_path).stem + "-media")
+
+
 def on_server(server: LiveServer, sha256: str) -> bytes | None:
-    """The server's kept bytes of a picture, once complete (its media folder, beside its db)."""
-    folder = (
-        Path(server.media_dir)
-        if server.media_dir
-        else Path(server.db_path).with_name(Path(server.db_path).stem + "-media")
-    )
-    path = folder / sha256[:2] / sha256[2:4] / f"{sha256}.jpg"
+    """The server's kept bytes of a picture, once complete."""
+    path = media_folder(server) / sha256[:2] / sha256[2:4] / f"{sha256}.jpg"
     return path.read_bytes() if path.is_file() else None
 
 

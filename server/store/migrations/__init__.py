@@ -20,6 +20,8 @@ from server.store.migrations import (
     m023_user_areas,  # noqa: F401
     m024_qr_phones,  # noqa: F401
     m025_receipts_by_envoy,  # noqa: F401
+    m026_whole_server_key,  # noqa: F401
+    m028_review_cursor,  # noqa: F401
 )
 from server.store.migrations.registry import migrations
 

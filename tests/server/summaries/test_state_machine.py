@@ -40,8 +40,17 @@ from tests.helpers import DATA, LEAFLET_POTATO, TECH_MAIZE, TECH_POTATO, VARIETY
 from tests.server.fieldwork import Envoy
 
 OTHER_COUNTY = "530103"
-VILLAGES = ("530102001001", "530102001002", "530102002001", "530103001001", "530102002000")
-TOWNSHIPS = ("530102001", "530102002", "530103001")
+# A county of another province: the whole server's key ('') is then more than one province's.
+FAR_COUNTY = "540102"
+VILLAGES = (
+    "530102001001",
+    "530102001002",
+    "530102002001",
+    "530103001001",
+    "530102002000",
+    "540102001001",
+)
+TOWNSHIPS = ("530102001", "530102002", "530103001", "540102001")
 # UTC times around the China-time year ends: 2025-12-31 23:00, 2026-01-01 01:00, March,
 # November and 2027-01-01 01:00 in China.
 STARTS = (
@@ -57,14 +66,17 @@ TECHS = st.lists(st.sampled_from((TECH_POTATO, TECH_MAIZE)), max_size=2)
 
 
 def _reference(folder: Path, db_path: str) -> None:
-    """The demo county, plus a second county 张三 also serves, so records can move between them."""
+    """The demo county, plus a second county of its province and one of another province, both
+    of which 张三 also serves, so records can move between them."""
     units = (DATA / "units.csv").read_text(encoding="utf-8") + (
         f"{OTHER_COUNTY},邻县,,county\n530103001,新镇,{OTHER_COUNTY},township\n"
         "530103001001,北村,530103001,village\n"
+        f"{FAR_COUNTY},远县,,county\n540102001,远镇,{FAR_COUNTY},township\n"
+        "540102001001,远村,540102001,village\n"
     )
     (folder / "units.csv").write_text(units, encoding="utf-8")
     (folder / "envoys.csv").write_text(
-        "name,mobile,township_codes\n张三,13800138000,530102001;530103001\n"
+        "name,mobile,township_codes\n张三,13800138000,530102001;530103001;540102001\n"
         "李梅,13900139000,530102001\n",
         encoding="utf-8",
     )
@@ -76,8 +88,11 @@ def _reference(folder: Path, db_path: str) -> None:
 
 
 def scopes(envoys: list[str]) -> list[Scope]:
-    out = [Scope(year, "530102") for year in (2025, 2027)]
-    out += [Scope(2026, prefix) for prefix in ("53", "5301", "530102", OTHER_COUNTY, *TOWNSHIPS)]
+    out = [Scope(year, prefix) for year in (2025, 2027) for prefix in ("530102", "")]
+    out += [
+        Scope(2026, prefix)
+        for prefix in ("", "53", "54", "5301", "530102", OTHER_COUNTY, FAR_COUNTY, *TOWNSHIPS)
+    ]
     out += [Scope(2026, village) for village in VILLAGES]
     out += [Scope(2026, "", envoy) for envoy in envoys]
     out += [Scope(2026, "530102", envoy) for envoy in envoys]
@@ -443,6 +458,7 @@ class Fieldwork(RuleBasedStateMachine):
         """By township, village, envoy and month, as the breakdown page reads them."""
         envoy = self.envoys[0].envoy_id
         for scope in (
+            Scope(2026, ""),
             Scope(2026, "530102"),
             Scope(2026, OTHER_COUNTY),
             Scope(2026, "530102001"),
@@ -455,9 +471,10 @@ class Fieldwork(RuleBasedStateMachine):
                     kept = summaries_read.compute_by(self.db, of, by)
                     if kept is None:
                         # Only what the summaries hold no key for: one envoy by place, envoys
-                        # within a township, the township-level records of several townships.
-                        envoys_in_township = by == "envoy" and len(of.prefix) == 9
-                        assert by in ("township", "village") or envoys_in_township, (of, by)
+                        # within a township or the whole server (their keys are per county),
+                        # the township-level records of several townships.
+                        envoys_not_by_county = by == "envoy" and len(of.prefix) in (0, 9)
+                        assert by in ("township", "village") or envoys_not_by_county, (of, by)
                         continue
                     counted = figures.compute(self.db, of, by)
                     assert _groups(kept) == _groups(counted), (of, by)

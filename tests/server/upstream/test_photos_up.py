@@ -4,8 +4,7 @@ media API as its envoy, resumed after a cut, never sent again once whole (server
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,22 +13,22 @@ import requests
 from field_client import photos
 from server.media.store import MediaStore
 from server.reference.county_envoys import envoy_id_up
-from server.store.db import init_db
+from server.store.db import init_db, open_db
 from server.upstream import forward, photos_up
 from server.upstream.accept import HEADER_ENVOY
 from server.upstream.codes import issue_link_code
 from shared import protocol as p
 from tests.e2e.faults import CUT_MID_REQUEST, PASS, FaultProxy
-from tests.e2e.test_photo_upload import a_session, on_server
+from tests.e2e.test_photo_upload import a_session, media_folder, on_server
 from tests.helpers import LiveServer, enrolled_store, fast_client, load_demo_reference
 from tests.shared.test_photos import camera_jpeg
 
 
 @pytest.fixture
-def servers(tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer]]:
+def servers(new_db_path: Callable[[str], str]) -> Iterator[tuple[LiveServer, LiveServer]]:
     started = []
     for name in ("province", "county"):
-        db_path = str(tmp_path / f"{name}.db")
+        db_path = new_db_path(name)
         load_demo_reference(db_path)
         started.append(LiveServer(db_path).start())
     yield started[0], started[1]
@@ -54,7 +53,7 @@ def test_a_photos_bytes_go_up_whole_once_through_a_cut(
     county = init_db(county_server.db_path)
     proxy = FaultProxy(province.port)
     forward.enroll(county, proxy.url, code, "示范县")
-    store = MediaStore(Path(county_server.db_path).with_name("county-media"))
+    store = MediaStore(media_folder(county_server))
     # Nothing goes up before its record has.
     assert photos_up.send_photos(county, store) == photos_up.PhotosSent()
     forward.push_once(county)
@@ -83,8 +82,9 @@ def test_a_photos_bytes_go_up_whole_once_through_a_cut(
         kept = on_server(province, photo.sha256)
         assert kept is not None and hashlib.sha256(kept).hexdigest() == photo.sha256
     # Sent under 张三's id on the province, from county and name.
-    with sqlite3.connect(province.db_path) as conn:
-        owners = {row[0] for row in conn.execute("SELECT envoy_id FROM photos")}
+    read = open_db(province.db_path)
+    owners = {row[0] for row in read.execute("SELECT envoy_id FROM photos")}
+    read.close()
     assert owners == {envoy_id_up("530102", "张三")}
     # The next run sends nothing and asks nothing.
     proxy.log.clear()
