@@ -287,7 +287,7 @@ def _add_checkins(db: Database, batch: Any, checkins: list[tuple[str, str, str]]
             held = by_item.get(farmer)
             by_item[farmer] = months if held is None else _summed(held, months)
     for year, grouped in items.items():
-        add_grouped(db, year, grouped)
+        add_grouped(db, year, grouped, increases=True)
 
 
 def _summed(one: Months, other: Months) -> Months:

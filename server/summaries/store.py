@@ -199,41 +199,36 @@ def add_figures(db: Database, figures: dict[FigureKey, float], rollup: bool = Tr
 Grouped = dict[tuple[str, str], dict[str, dict[int, list[int]]]]
 
 
-def add_grouped(db: Database, year: int, grouped: Grouped, empty: str = "") -> None:
+def add_grouped(
+    db: Database, year: int, grouped: Grouped, empty: str = "", increases: bool = False
+) -> None:
     """Apply reference-count changes (under any keys) and keep summary_firsts in step;
-    `empty`: a county known to hold no rows of its own yet (nothing of its keys to read).
+    `empty`: a county known to hold no rows of its own yet (nothing of its keys to read);
+    `increases`: every change adds (a push's new check-ins), so a held item's first months
+    are read in SQL and its changed months added in place (ValueError if one does not).
     The changes are only read (a push passes one person's months under several keys)."""
     firsts: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0])
     writes: list[tuple[Any, ...]] = []
     removals: list[tuple[Any, ...]] = []
+    # Added in place, by the months they change: {months: [(n, k of each, *row's key)]}
+    additions: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
     for (key, figure), items in grouped.items():
         fresh = bool(empty) and county_of_key(key) == empty
-        held = {} if fresh else _held(db, year, key, figure, items)
         county = county_of_key(key)
+        if increases:
+            held_firsts = {} if fresh else _held_firsts(db, year, key, figure, items)
+            for item, changes in items.items():
+                first = held_firsts.get(item)
+                if first is None:
+                    _add_new(firsts, writes, year, key, figure, county, item, changes)
+                else:
+                    _add_increase(firsts, additions, year, key, figure, item, changes, first)
+            continue
+        held = {} if fresh else _held(db, year, key, figure, items)
         for item, changes in items.items():
             before = held.get(item)
             if before is None:
-                # An item new to the key (the usual case of a new check-in): no first to move,
-                # its firsts found in the same pass that packs its months.
-                first_n = first_k = None
-                n = [0] * 12
-                k = [0] * 12
-                for month, (dn, dk) in changes.items():
-                    if dn:
-                        if month not in MONTHS:
-                            raise ValueError(f"month {month} outside 1..12")
-                        n[month - 1] = dn
-                        k[month - 1] = dk
-                        if dn > 0 and (first_n is None or month < first_n):
-                            first_n = month
-                    if dk > 0 and (first_k is None or month < first_k):
-                        first_k = month
-                if first_n is not None:
-                    firsts[(key, figure, first_n)][0] += 1
-                if first_k is not None:
-                    firsts[(key, figure, first_k)][1] += 1
-                if any(n):
-                    writes.append((year, key, figure, item, *n, *k, county))
+                _add_new(firsts, writes, year, key, figure, county, item, changes)
                 continue
             after = {month: list(counts) for month, counts in before.items()}
             for month, (dn, dk) in changes.items():
@@ -256,6 +251,14 @@ def add_grouped(db: Database, year: int, grouped: Grouped, empty: str = "") -> N
     # row's county, the index's column, stays as it is.
     writes.sort()
     insert_many(db, "INSERT INTO summary_item_months", writes, _SET_MONTHS)
+    for months, rows in additions.items():
+        rows.sort(key=lambda row: row[-4:])
+        db.conn.executemany(
+            "UPDATE summary_item_months SET "
+            + ", ".join(f"n{m} = n{m} + ?, k{m} = k{m} + ?" for m in months)
+            + " WHERE year = ? AND scope_key = ? AND figure = ? AND item = ?",
+            rows,
+        )
     db.conn.executemany(
         "DELETE FROM summary_item_months WHERE year = ? AND scope_key = ? AND figure = ? "
         "AND item = ?",
@@ -291,6 +294,101 @@ def _held(
             [year, key, figure, *chunk],
         ):
             held[item] = unpacked(columns)
+    return held
+
+
+def _add_new(
+    firsts: dict[tuple[str, str, int], list[int]],
+    writes: list[tuple[Any, ...]],
+    year: int,
+    key: str,
+    figure: str,
+    county: str,
+    item: str,
+    changes: dict[int, list[int]],
+) -> None:
+    """An item new to the key (the usual case of a new check-in): no first to move, its firsts
+    found in the same pass that packs its months."""
+    first_n = first_k = None
+    n = [0] * 12
+    k = [0] * 12
+    for month, (dn, dk) in changes.items():
+        if dn:
+            if month not in MONTHS:
+                raise ValueError(f"month {month} outside 1..12")
+            n[month - 1] = dn
+            k[month - 1] = dk
+            if dn > 0 and (first_n is None or month < first_n):
+                first_n = month
+        if dk > 0 and (first_k is None or month < first_k):
+            first_k = month
+    if first_n is not None:
+        firsts[(key, figure, first_n)][0] += 1
+    if first_k is not None:
+        firsts[(key, figure, first_k)][1] += 1
+    if any(n):
+        writes.append((year, key, figure, item, *n, *k, county))
+
+
+def _add_increase(
+    firsts: dict[tuple[str, str, int], list[int]],
+    additions: dict[tuple[int, ...], list[tuple[Any, ...]]],
+    year: int,
+    key: str,
+    figure: str,
+    item: str,
+    changes: dict[int, list[int]],
+    held: tuple[int | None, int | None],
+) -> None:
+    """Counts added to an item the key holds: only adding, a side's first month is the earlier
+    of its first before and the first month the change adds to (no months to scan)."""
+    months = []
+    values: list[Any] = []
+    first = [13, 13]
+    for month, (dn, dk) in sorted(changes.items()):
+        if dn < 0 or dk < 0:
+            raise ValueError(f"change {dn}, {dk} in month {month} is not an increase")
+        if not (dn or dk):
+            continue
+        if month not in MONTHS:
+            raise ValueError(f"month {month} outside 1..12")
+        months.append(month)
+        values += (dn, dk)
+        if dn and month < first[0]:
+            first[0] = month
+        if dk and month < first[1]:
+            first[1] = month
+    if not months:
+        return
+    for side in (0, 1):
+        old = held[side]
+        if first[side] < (old or 13):
+            if old is not None:
+                firsts[(key, figure, old)][side] -= 1
+            firsts[(key, figure, first[side])][side] += 1
+    additions.setdefault(tuple(months), []).append((*values, year, key, figure, item))
+
+
+def _first_sql(side: str) -> str:
+    """A row's first month whose `side` (n or k) count is positive (NULL: none)."""
+    return "CASE " + " ".join(f"WHEN {side}{m} > 0 THEN {m}" for m in MONTHS) + " END"
+
+
+_FIRSTS = f"{_first_sql('n')}, {_first_sql('k')}"
+
+
+def _held_firsts(
+    db: Database, year: int, key: str, figure: str, items: Iterable[str]
+) -> dict[str, tuple[int | None, int | None]]:
+    """The first months (n, k) of the items the key holds."""
+    held: dict[str, tuple[int | None, int | None]] = {}
+    for chunk, marks in in_chunks(items):
+        for item, first_n, first_k in db.execute(
+            f"SELECT item, {_FIRSTS} FROM summary_item_months WHERE year = ? "
+            f"AND scope_key = ? AND figure = ? AND item IN ({marks})",
+            [year, key, figure, *chunk],
+        ):
+            held[item] = (first_n, first_k)
     return held
 
 
