@@ -212,12 +212,14 @@ def add_grouped(
     removals: list[tuple[Any, ...]] = []
     # Added in place, by the months they change: {months: [(n, k of each, *row's key)]}
     additions: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
-    for (key, figure), items in grouped.items():
+    # In key order (see below): the rows added to in place come out sorted.
+    for (key, figure), items in sorted(grouped.items()) if increases else grouped.items():
         fresh = bool(empty) and county_of_key(key) == empty
         county = county_of_key(key)
         if increases:
             held_firsts = {} if fresh else _held_firsts(db, year, key, figure, items)
-            for item, changes in items.items():
+            for item in sorted(items):
+                changes = items[item]
                 first = held_firsts.get(item)
                 if first is None:
                     _add_new(firsts, writes, year, key, figure, county, item, changes)
@@ -252,7 +254,6 @@ def add_grouped(
     writes.sort()
     insert_many(db, "INSERT INTO summary_item_months", writes, _SET_MONTHS)
     for months, rows in additions.items():
-        rows.sort(key=lambda row: row[-4:])
         db.conn.executemany(
             "UPDATE summary_item_months SET "
             + ", ".join(f"n{m} = n{m} + ?, k{m} = k{m} + ?" for m in months)
