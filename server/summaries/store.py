@@ -347,7 +347,8 @@ def _add_increase(
     values: list[Any] = []
     first = [13, 13]
     for month, (dn, dk) in sorted(changes.items()):
-        if dn < 0 or dk < 0:
+        if dk < 0 or dn < dk:
+            # Not an increase, or more kept than counted (which the general path drops).
             raise ValueError(f"change {dn}, {dk} in month {month} is not an increase")
         if not (dn or dk):
             continue
@@ -371,8 +372,9 @@ def _add_increase(
 
 
 def _first_sql(side: str) -> str:
-    """A row's first month whose `side` (n or k) count is positive (NULL: none)."""
-    return "CASE " + " ".join(f"WHEN {side}{m} > 0 THEN {m}" for m in MONTHS) + " END"
+    """A row's first month whose `side` (n or k) count is positive (NULL: none); a month
+    counts only with a source, as in unpacked."""
+    return "CASE " + " ".join(f"WHEN n{m} != 0 AND {side}{m} > 0 THEN {m}" for m in MONTHS) + " END"
 
 
 _FIRSTS = f"{_first_sql('n')}, {_first_sql('k')}"

@@ -4,11 +4,12 @@ were (server/store/migrations/m020_item_months.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlite_utils import Database
 
+from server.store.db import init_db
 from server.store.migrations.m020_item_months import m020_item_months
 from server.summaries import maintain, store
 from server.sync import apply_push
@@ -133,3 +134,52 @@ def _row(db: Database, key: str, item: str) -> tuple[int, ...]:
             [key, item],
         ).fetchone()
     )
+
+
+def _held_rows(db: Database) -> dict[str, list[tuple[object, ...]]]:
+    return {
+        table: db.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4").fetchall()
+        for table in ("summary_item_months", "summary_firsts")
+    }
+
+
+def test_a_push_adding_in_place_keeps_the_rows_the_general_path_writes(
+    new_db_path: Callable[[str], str],
+) -> None:
+    """add_grouped(increases=True) (a push: held items added to in place, their firsts read in
+    SQL) leaves the same rows as the general path: firsts moving earlier, staying, new items,
+    one side's first only (k) appearing."""
+    held: store.Grouped = {
+        ("530102", "trainees"): {"a": {5: [2, 2]}, "b": {7: [1, 0]}, "c": {3: [1, 1]}},
+        ("53", "trainees"): {"a": {5: [2, 2]}},
+    }
+    change: store.Grouped = {
+        ("530102", "trainees"): {
+            "a": {2: [1, 1], 9: [3, 2]},  # both firsts move to February
+            "b": {8: [2, 2]},  # n stays in July, k appears in August
+            "c": {3: [1, 0], 4: [0, 0]},  # nothing moves
+            "d": {6: [1, 1]},  # new to the key
+        },
+        ("53", "trainees"): {"a": {2: [1, 1]}, "d": {6: [1, 0]}},
+    }
+    found = []
+    for increases in (False, True):
+        db = init_db(new_db_path(f"increases-{increases}"))
+        store.add_grouped(db, 2026, held)
+        store.add_grouped(db, 2026, change, increases=increases)
+        found.append(_held_rows(db))
+        db.close()
+    assert found[0] == found[1]
+    assert found[1]["summary_firsts"]  # something to compare
+    firsts = {row[1:4]: row[4:] for row in found[1]["summary_firsts"]}
+    assert firsts[("530102", "trainees", 2)] == (1, 1)  # a moved to February
+    assert ("530102", "trainees", 5) not in firsts
+
+
+@pytest.mark.parametrize("bad", [[-1, 0], [0, -1], [1, 2]])
+def test_adding_in_place_refuses_a_change_that_is_not_an_increase(
+    db: Database, bad: list[int]
+) -> None:
+    store.add_grouped(db, 2026, {("530102", "trainees"): {"a": {5: [2, 2]}}})
+    with pytest.raises(ValueError, match="not an increase"):
+        store.add_grouped(db, 2026, {("530102", "trainees"): {"a": {5: bad}}}, increases=True)
