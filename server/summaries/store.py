@@ -212,6 +212,7 @@ def add_grouped(
     removals: list[tuple[Any, ...]] = []
     # Added in place, by the months they change: {months: [(n, k of each, *row's key)]}
     additions: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
+    seen: dict[int, _Increase] = {}
     # In key order (see below): the rows added to in place come out sorted.
     for (key, figure), items in sorted(grouped.items()) if increases else grouped.items():
         fresh = bool(empty) and county_of_key(key) == empty
@@ -223,8 +224,12 @@ def add_grouped(
                 first = held_firsts.get(item)
                 if first is None:
                     _add_new(firsts, writes, year, key, figure, county, item, changes)
-                else:
-                    _add_increase(firsts, additions, year, key, figure, item, changes, first)
+                    continue
+                # One person's changes are one dict under each of its keys: read once.
+                increase = seen.get(id(changes))
+                if increase is None:
+                    increase = seen[id(changes)] = _increase(changes)
+                _add_increase(firsts, additions, (year, key, figure, item), increase, first)
             continue
         held = {} if fresh else _held(db, year, key, figure, items)
         for item, changes in items.items():
@@ -331,21 +336,15 @@ def _add_new(
         writes.append((year, key, figure, item, *n, *k, county))
 
 
-def _add_increase(
-    firsts: dict[tuple[str, str, int], list[int]],
-    additions: dict[tuple[int, ...], list[tuple[Any, ...]]],
-    year: int,
-    key: str,
-    figure: str,
-    item: str,
-    changes: dict[int, list[int]],
-    held: tuple[int | None, int | None],
-) -> None:
-    """Counts added to an item the key holds: only adding, a side's first month is the earlier
-    of its first before and the first month the change adds to (no months to scan)."""
+# A change that only adds: the months it changes, their (n, k) side by side, and the first
+# month each side grows in (13: none).
+_Increase = tuple[tuple[int, ...], tuple[int, ...], int, int]
+
+
+def _increase(changes: dict[int, list[int]]) -> _Increase:
     months = []
-    values: list[Any] = []
-    first = [13, 13]
+    values: list[int] = []
+    first_n = first_k = 13
     for month, (dn, dk) in sorted(changes.items()):
         if dk < 0 or dn < dk:
             # Not an increase, or more kept than counted (which the general path drops).
@@ -356,19 +355,34 @@ def _add_increase(
             raise ValueError(f"month {month} outside 1..12")
         months.append(month)
         values += (dn, dk)
-        if dn and month < first[0]:
-            first[0] = month
-        if dk and month < first[1]:
-            first[1] = month
+        if dn and month < first_n:
+            first_n = month
+        if dk and month < first_k:
+            first_k = month
+    return tuple(months), tuple(values), first_n, first_k
+
+
+def _add_increase(
+    firsts: dict[tuple[str, str, int], list[int]],
+    additions: dict[tuple[int, ...], list[tuple[Any, ...]]],
+    row: tuple[int, str, str, str],
+    increase: _Increase,
+    held: tuple[int | None, int | None],
+) -> None:
+    """Counts added to an item the key holds (`row`: year, key, figure, item): only adding, a
+    side's first month is the earlier of its first before and the first month the change adds
+    to (no months to scan)."""
+    months, values, *first = increase
     if not months:
         return
+    _, key, figure, _ = row
     for side in (0, 1):
         old = held[side]
         if first[side] < (old or 13):
             if old is not None:
                 firsts[(key, figure, old)][side] -= 1
             firsts[(key, figure, first[side])][side] += 1
-    additions.setdefault(tuple(months), []).append((*values, year, key, figure, item))
+    additions.setdefault(months, []).append((*values, *row))
 
 
 def _first_sql(side: str) -> str:
