@@ -188,6 +188,12 @@ def test_the_page_offers_by_province_for_the_whole_server(
     one = client.get("/breakdowns?year=2026&by=province&unit=530000").get_data(as_text=True)
     table = one[one.index("<table") :]
     assert "云南省" in table and "远省" not in table
+    csv = client.get("/breakdowns?year=2026&by=province&table=breakdown-province&format=csv")
+    text = csv.get_data().decode("utf-8")
+    assert text.startswith("\ufeff") and "云南省" in text and "远省" in text
+    lines = text.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("按省分组") and "单位：全国" in lines[0]
+    assert any(line.startswith("省,") for line in lines), lines[:4]
     client.get("/lang/en")
     english = client.get("/breakdowns?year=2026&by=province").get_data(as_text=True)
     assert "By province" in english and 'aria-current="page">province</a>' in english
