@@ -1,6 +1,6 @@
 """The whole server's breakdown by province (省) in headless Chromium against the real server
 process: the tab offered across two provinces, a row per province linking to its progress, the
-province's own page without the tab, and the CSV and Excel files headed 省."""
+province's own page without the tab, the CSV and Excel files headed 省, the API's rows."""
 
 from __future__ import annotations
 
@@ -57,6 +57,18 @@ def test_the_whole_server_by_province(desk_page: object, nation: LiveServer) -> 
     got = session_of(page).get(nation.url + href, timeout=10)
     sheet = openpyxl.load_workbook(io.BytesIO(got.content)).worksheets[0]
     assert sheet.cell(row=2, column=1).value == "省"
+    # The API gives the same rows, and its description names the choice.
+    api = session_of(page).get(
+        f"{nation.url}/api/v1/reports/2026/breakdown?by=province", timeout=10
+    )
+    assert [row["label_zh"] for row in api.json()["rows"]] == ["云南省", "远省"]
+    spec = session_of(page).get(f"{nation.url}/api/openapi.json", timeout=10).json()
+    [by] = [
+        parameter
+        for parameter in spec["paths"]["/api/v1/reports/{year}/breakdown"]["get"]["parameters"]
+        if parameter["name"] == "by"
+    ]
+    assert by["schema"]["enum"][:3] == ["province", "city", "county"]
     # A province's row opens that province's progress; its breakdowns offer no 省 tab.
     rows.nth(0).locator("a", has_text="云南省").click()
     page.wait_for_url("**/progress**unit=530000000000**")  # type: ignore[attr-defined]
