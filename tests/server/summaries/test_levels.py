@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from server.accounts import users
 from server.figures import count as figures
 from server.figures.counted import Scope
+from server.plan import targets
 from server.plan.breakdowns import breakdown
 from server.quality import reviews
 from server.reference import load as reference
@@ -168,6 +169,27 @@ def test_a_breakdown_by_province_reads_the_summaries(db: Database) -> None:
         [row["values"]["trainee_attendances"] for row in data["rows"]] for data in (before, after)
     ]
     assert figures_of == [[9, 13], [9, 14]]
+
+
+def test_each_province_row_carries_its_own_targets(db: Database) -> None:
+    """A province's row is judged against the province's own target, as a county's row is."""
+    fieldwork(db)
+    targets.set_target(
+        db,
+        {
+            "year": 2026,
+            "indicator": "trainee_attendances",
+            "comparator": ">=",
+            "value": 10,
+            "unit_code": "540000",
+        },
+    )
+    db.conn.commit()
+    rows = {row["key"]: row for row in breakdown(db, 2026, "province", "", now=MID_2026)["rows"]}
+    assert rows["530000000000"]["targets"] == {}
+    judged = rows["540000000000"]["targets"]["trainee_attendances"]
+    assert (judged["target"], judged["met"]) == (10, True)  # 13 person-times
+    assert not rows["540000000000"]["above"]
 
 
 def test_the_page_offers_by_province_for_the_whole_server(
