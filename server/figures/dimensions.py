@@ -1,6 +1,6 @@
-"""How a figure is broken down: the dimensions (province, city, county, township, village, envoy, month,
-technology, kind, gender) as SQL expressions per family of records. Which records count is
-server/figures/counted.py's."""
+"""How a figure is broken down: the dimensions (province, city, county, township, village, envoy,
+month, technology, kind, gender) as SQL expressions per family of records. Which records count
+is server/figures/counted.py's."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""A unit's year broken down by province, city, county, township, village, envoy, month, technology, session kind or gender,
-each row with the targets set at that level; one grouped query per family of records.
+"""A unit's year broken down by province, city, county, township, village, envoy, month,
+technology, session kind or gender, each row with the targets set at that level; one grouped
+query per family of records (or the summaries' rows, server/summaries/read.py compute_by).
 
 Additive figures (person-times, sessions, copies, plots, area) of the rows add up to the unit's
 total, with one row for records that sit above the level (a county-level TV lecture in a
