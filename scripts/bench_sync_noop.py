@@ -41,6 +41,17 @@ from shared import protocol as p
 ENVOYS = ("张三", "李梅")
 GOAL_P99_MS = 200
 PULL_PATH = "/api/v1/sync/pull"
+# PostgreSQL's count of every statement each backend ran, loaded into the bench's cluster.
+STATEMENTS = "pg_stat_statements"
+_COUNTED = (
+    f"SELECT coalesce(sum(calls), 0) FROM {STATEMENTS} WHERE dbid = (SELECT oid FROM "
+    f"pg_database WHERE datname = current_database()) AND query NOT LIKE '%{STATEMENTS}%'"
+)
+_BUSIEST = (
+    f"SELECT calls, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) FROM {STATEMENTS} "
+    f"WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query "
+    f"NOT LIKE '%{STATEMENTS}%' ORDER BY calls DESC LIMIT 6"
+)
 
 
 class TimingSession(requests.Session):
@@ -238,6 +249,39 @@ def _per(seconds: float, pulls: list[float]) -> float | None:
     return round(seconds * 1000 / len(pulls), 2) if pulls else None
 
 
+class StatementCount:
+    """Statements the database ran (pg_stat_statements, every backend, utility statements
+    such as BEGIN included) between `start()` and `read()`; None where it cannot be counted
+    (SQLite, or the extension is not installed)."""
+
+    def __init__(self, cluster: Any, target: str) -> None:
+        self.url = target if cluster is not None and cluster.has_library(STATEMENTS) else None
+        if self.url is not None:
+            import psycopg
+
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                conn.execute(f"CREATE EXTENSION IF NOT EXISTS {STATEMENTS}")
+
+    def _run(self, sql: str) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        assert self.url is not None
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            return conn.execute(sql).fetchall()
+
+    def start(self) -> None:
+        if self.url is not None:
+            self._run(f"SELECT {STATEMENTS}_reset()")
+
+    def read(self, pulls: int) -> tuple[float | None, list[str]]:
+        """Statements per pull, and the most run ones (calls per pull, their text)."""
+        if self.url is None or not pulls:
+            return None, []
+        total = int(self._run(_COUNTED)[0][0])
+        busiest = [f"{calls / pulls:.2f} {text}" for calls, text in self._run(_BUSIEST)]
+        return round(total / pulls, 2), busiest
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1)
@@ -251,9 +295,10 @@ def mode_noop_pulls(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
     count, procs = args.noop_devices, max(1, min(args.noop_client_procs, args.noop_devices))
     log(f"noop-pulls: {count} devices, 2 server processes on {engine}, {args.noop_rounds} rounds")
     load = [round(x, 2) for x in os.getloadavg()]
-    with pg_cluster(engine == POSTGRESQL) as cluster, ExitStack() as servers:
+    with pg_cluster(engine == POSTGRESQL, (STATEMENTS,)) as cluster, ExitStack() as servers:
         target = cluster.database() if cluster else os.path.join(workdir, "noop-server.db")
         load_reference(target)
+        statements = StatementCount(cluster, target)
         codes = enrolment_codes(target, [ENVOYS[n % len(ENVOYS)] for n in range(count)])
         processes = [servers.enter_context(server_process(target, workdir)) for _ in range(2)]
         urls = [f"http://127.0.0.1:{port}" for _process, port in processes]
@@ -305,6 +350,10 @@ def mode_noop_pulls(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
                 "database": sum(cpu_seconds(pid) for pid in database_pids()),
             }
 
+        def ready() -> None:
+            cpu.update(used())
+            statements.start()
+
         results = _run_workers(
             "pulls",
             [
@@ -312,13 +361,18 @@ def mode_noop_pulls(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
                 for k, s in enumerate(shares)
             ],
             timeout=args.cap,
-            on_ready=lambda: cpu.update(used()),
+            on_ready=ready,
         )
         after = used()
+        pulled = sum(len(r["times_ms"]) for r in results)
+        per_pull, busiest = statements.read(pulled)
         peaks = [vm_hwm_mb(process.pid) for process, _port in processes]
     times = [t for r in results for t in r["times_ms"]]
     errors = [e for r in results for e in r["errors"]]
     p99 = percentile(times, 0.99) if times else None
+    server_ms = _per(after["server"] - cpu["server"], times)
+    database_ms = _per(after["database"] - cpu["database"], times)
+    cores = os.cpu_count() or 1
     result = {
         "mode": "noop-pulls",
         "engine": engine,
@@ -330,14 +384,28 @@ def mode_noop_pulls(args: argparse.Namespace, workdir: str) -> dict[str, Any]:
         "noop_pull_p50_ms": round(statistics.median(times), 1) if times else None,
         "noop_pull_p99_ms": p99,
         "noop_pull_max_ms": round(max(times), 1) if times else None,
+        # What load bends less than wall-clock times: the app processes' processor time per
+        # pull (both processes, /proc), PostgreSQL's, and the statements each pull ran.
+        "noop_pull_cpu_ms": server_ms,
+        "noop_pull_db_cpu_ms": database_ms,
+        "noop_pull_statements": per_pull,
+        "busiest_statements": busiest,
+        # The server side's processor time for one burst (every device pulling once) spread over
+        # this machine's cores: the wall-clock floor of a burst's slowest pull on quiet cores
+        # with the devices elsewhere.
+        "burst_cpu_floor_ms": (
+            round(count * (server_ms + (database_ms or 0)) / cores, 1)
+            if server_ms is not None
+            else None
+        ),
         "start_lag_p99_ms": percentile([t for r in results for t in r["lag_ms"]], 0.99),
         "errors": len(errors),
         "error_samples": errors[:3],
         "server_peak_mb": peaks,
         # Processor milliseconds per pull: what a burst of them asks of the machine's cores.
         "cpu_ms_per_pull": {
-            "servers": _per(after["server"] - cpu["server"], times),
-            "database": _per(after["database"] - cpu["database"], times),
+            "servers": server_ms,
+            "database": database_ms,
             "clients": _per(sum(r["cpu_s"] for r in results), times),
         },
         "load_avg": [load, [round(x, 2) for x in os.getloadavg()]],

@@ -21,6 +21,15 @@ def print_human(result: dict[str, Any]) -> None:
             f"(goal {goal['goal']}: {'met' if goal['met'] else 'MISSED'}), max "
             f"{result['noop_pull_max_ms']} ms, {result['errors']} errors =="
         )
+        print(
+            f"  per pull: {result['noop_pull_cpu_ms']} ms of the app processes' processor time, "
+            f"{result['noop_pull_db_cpu_ms']} ms of the database's, "
+            f"{result['noop_pull_statements']} statements; a burst's processor time over this "
+            f"machine's cores: {result['burst_cpu_floor_ms']} ms; load average "
+            f"{result['load_avg'][0][0]} before, {result['load_avg'][1][0]} after"
+        )
+        for line in result["busiest_statements"]:
+            print(f"    {line}")
         return
     if result["mode"] == "paired":
         print(

@@ -26,11 +26,12 @@ POSTGRESQL = "postgresql"
 ENGINES = (SQLITE, POSTGRESQL)
 
 
-def pg_cluster(wanted: bool) -> AbstractContextManager[Any]:
-    """A throwaway PostgreSQL cluster when `wanted` (else None), stopped and removed after."""
+def pg_cluster(wanted: bool, preload: tuple[str, ...] = ()) -> AbstractContextManager[Any]:
+    """A throwaway PostgreSQL cluster when `wanted` (else None), stopped and removed after,
+    with the server libraries `preload` names where installed."""
     from tests.pg import cluster_if
 
-    return cluster_if(wanted)
+    return cluster_if(wanted, preload)
 
 
 def engines_of(choice: str) -> list[str]:

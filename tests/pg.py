@@ -137,6 +137,8 @@ class Cluster:
 
     dir: str
     bin: str
+    # Server libraries to load at start (a bench's pg_stat_statements), when installed.
+    preload: tuple[str, ...] = ()
     _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _spare: list[str] = field(default_factory=list)  # emptied, ready to hand out again
     _template: Template | None = None
@@ -160,6 +162,9 @@ class Cluster:
             f"-k {self.dir} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
             "-c full_page_writes=off -c max_connections=300 -c shared_buffers=64MB"
         )
+        libraries = [name for name in self.preload if self.has_library(name)]
+        if libraries:
+            options += f" -c shared_preload_libraries={','.join(libraries)}"
         self._run(
             f"{self.bin}/pg_ctl", "-D", data, "-l", os.path.join(self.dir, "log"), "-w",
             "-o", options, "start",
@@ -171,6 +176,10 @@ class Cluster:
         with psycopg.connect(self.url(TEMPLATE), autocommit=True) as conn:
             self._template = Template.read(conn)
         return self
+
+    def has_library(self, name: str) -> bool:
+        """Whether the server's library `name` (an extension's) is installed beside initdb."""
+        return os.path.isfile(os.path.join(os.path.dirname(self.bin), "lib", f"{name}.so"))
 
     def _admin(self) -> psycopg.Connection[tuple[object, ...]]:
         return psycopg.connect(self.url("postgres"), autocommit=True)
@@ -232,20 +241,22 @@ class Cluster:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def start_cluster(parent: str | None = None) -> Cluster:
-    """A running cluster in a new directory under `parent` (the temp dir when None)."""
-    return Cluster(tempfile.mkdtemp(prefix="tianjian-pg-", dir=parent), _bin_dir()).start()
+def start_cluster(parent: str | None = None, preload: tuple[str, ...] = ()) -> Cluster:
+    """A running cluster in a new directory under `parent` (the temp dir when None), with the
+    server libraries `preload` names that are installed."""
+    folder = tempfile.mkdtemp(prefix="tianjian-pg-", dir=parent)
+    return Cluster(folder, _bin_dir(), preload).start()
 
 
 @contextmanager
-def cluster_if(wanted: bool) -> Iterator[Cluster | None]:
+def cluster_if(wanted: bool, preload: tuple[str, ...] = ()) -> Iterator[Cluster | None]:
     """A running cluster for a bench when `wanted` (else None), stopped and removed after. As
     root it runs as `nobody`, who must reach its folder: under /tmp, not a TMPDIR only root may
     enter (pytest's tmp_path, where scripts/bench's tests put their files)."""
     if not wanted:
         yield None
         return
-    cluster = start_cluster("/tmp" if os.geteuid() == 0 else None)
+    cluster = start_cluster("/tmp" if os.geteuid() == 0 else None, preload)
     try:
         yield cluster
     finally:

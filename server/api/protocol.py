@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import re
@@ -18,7 +19,8 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from server.store.db import get_db, get_state
 from server.sync.device import Device
 from server.sync.device_reports import record_report
-from server.sync.devices import authenticate, record_contact
+from server.sync.devices import authenticate_reading, record_contact
+from server.sync.pull import STANDING_COLUMNS, standing_of
 from server.upstream.accept import HEADER_ENVOY, LinkOnlyPushes, act_for
 from shared import protocol as p
 from shared.clock import wall_ms
@@ -67,6 +69,17 @@ def require_protocol() -> None:
     check_protocol()
 
 
+# A pull's first read (where the server and the device stand) rides with the token's lookup:
+# a device polling for news costs one statement (server/sync/pull.py).
+_PULL_ENDPOINT = "sync.Pull"
+
+
+# A device sends the same report with every request until what it holds changes (a device
+# polling for news, every time): the text decodes to the same report, which is only read, so
+# each process decodes a text once. A malformed text raises and is not kept: refused each time.
+_decoded = functools.lru_cache(maxsize=1024)(decode)
+
+
 def authenticate_device() -> None:
     version = check_protocol()
     header = request.headers.get("Authorization", "")
@@ -76,7 +89,11 @@ def authenticate_device() -> None:
             message="需要设备令牌，请先登记设备 / device token required: enrol this device first",
         )
     # An unknown or revoked token raises BadToken: a 401 through the app's one error handler.
-    device = authenticate(get_db(), header[len("Bearer ") :])
+    pulling = request.endpoint == _PULL_ENDPOINT
+    device, read = authenticate_reading(
+        get_db(), header[len("Bearer ") :], STANDING_COLUMNS if pulling else ""
+    )
+    g.standing = standing_of(read) if pulling else None
     said = request.headers.get(p.HEADER_CAPABILITIES, "")
     if device.county_code:
         device = _as_link(device)
@@ -85,7 +102,7 @@ def authenticate_device() -> None:
     g.protocol = version
     # Read (and refused when malformed: a 400 naming the header) before any work is done.
     g.report_text = request.headers.get(p.HEADER_DEVICE_REPORT) or None
-    g.report = decode(g.report_text) if g.report_text is not None else None
+    g.report = _decoded(g.report_text) if g.report_text is not None else None
 
 
 def _as_link(link: Device) -> Device:

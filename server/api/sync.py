@@ -41,6 +41,7 @@ blp.after_request(add_protocol_headers)
 blp.after_request(gzip_if_accepted)
 
 _change_schema = ChangeSchema()
+_pull_query = PullQuerySchema()
 # One push applied at a time in this process. Pushes serialise on SQLite's write lock anyway;
 # waiting here instead, before the body is even parsed, hands over the moment the previous
 # push commits (SQLite's busy wait sleeps in steps of up to 100 ms) and keeps a waiting push
@@ -130,7 +131,8 @@ def _runs(seqs: list[int]) -> list[list[int]]:
 @blp.route("/pull")
 class Pull(MethodView):
     @blp.doc(security=[{DEVICE_TOKEN: []}])
-    @blp.arguments(PullQuerySchema, location="query")
+    # An instance, not the class: webargs would make a schema for every request.
+    @blp.arguments(_pull_query, location="query")
     @blp.response(200, PullResponseSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Records changed after the cursor that this device should hold, one page at a time."""
@@ -138,7 +140,9 @@ class Pull(MethodView):
         note_report()
         limit = min(query["limit"], current_app.config["MAX_PULL_PAGE"])
         try:
-            page = pull_page(get_db(), g.device, query["cursor"], limit, query["include_own"])
+            page = pull_page(
+                get_db(), g.device, query["cursor"], limit, query["include_own"], g.standing
+            )
         except ResyncRequired:
             page = {
                 "records": [],
@@ -148,7 +152,8 @@ class Pull(MethodView):
                 "device_max_seq": 0,
             }
         page.setdefault("full_resync", False)
-        page["server_hlc"] = server_hlc()
+        if "server_hlc" not in page:  # a page brings the clock read with it
+            page["server_hlc"] = server_hlc()
         if request.headers.get(p.HEADER_WANT_CHECKIN_KEY):
             page["checkin_key"] = checkin_key(get_db(), g.device.id)
         return page

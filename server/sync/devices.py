@@ -224,22 +224,37 @@ def checkin_key(db: Database, device_id: str) -> str:
 
 
 def authenticate(db: Database, token: str) -> Device:
-    rows = list(
-        db.query(
-            "SELECT d.id, d.envoy_id, d.revoked_at, d.county_code, e.township_codes FROM devices d "
-            "LEFT JOIN envoys e ON e.id = d.envoy_id WHERE d.token_hash = ?",
-            [digest(token)],
-        )
-    )
-    if not rows or rows[0]["revoked_at"] or not (rows[0]["envoy_id"] or rows[0]["county_code"]):
+    """The active device whose token this is, or BadToken."""
+    return authenticate_reading(db, token)[0]
+
+
+def authenticate_reading(
+    db: Database, token: str, columns: str = ""
+) -> tuple[Device, tuple[Any, ...]]:
+    """The active device whose token this is (or BadToken), and the values of `columns`, more
+    SQL read in the same statement from the device's row `d` (a pull's first read rides with
+    the token's: one round trip). Read on every request, never cached: a device revoked through
+    any app process is refused at once by all."""
+    # execute, not query: sqlite_utils wraps a query in a savepoint, two more statements on
+    # every request for a read that needs none.
+    row = db.execute(
+        "SELECT d.id, d.envoy_id, d.revoked_at, d.county_code, e.township_codes"
+        f"{', ' + columns if columns else ''} FROM devices d "
+        "LEFT JOIN envoys e ON e.id = d.envoy_id WHERE d.token_hash = ?",
+        [digest(token)],
+    ).fetchone()
+    if row is None:
         raise BadToken()
-    row = rows[0]
-    return Device(
-        row["id"],
-        row["envoy_id"] or "",
-        tuple(json.loads(row["township_codes"] or "[]")),
-        county_code=row["county_code"] or "",
+    device_id, envoy_id, revoked_at, county_code, township_codes = row[:5]
+    if revoked_at or not (envoy_id or county_code):
+        raise BadToken()
+    device = Device(
+        device_id,
+        envoy_id or "",
+        tuple(json.loads(township_codes or "[]")),
+        county_code=county_code or "",
     )
+    return device, tuple(row[5:])
 
 
 # A device's last contact is written at most this often: written on every request, devices

@@ -245,6 +245,13 @@ def test_sync_bench_times_noop_pulls_through_two_processes_on_postgresql(
     assert "met" in pulls["goal"]
     assert set(pulls["cpu_ms_per_pull"]) == {"servers", "database", "clients"}
     assert pulls["cpu_ms_per_pull"]["servers"] > 0
+    # What load bends less than wall-clock: processor time and statements per pull.
+    assert pulls["noop_pull_cpu_ms"] == pulls["cpu_ms_per_pull"]["servers"]
+    assert pulls["burst_cpu_floor_ms"] > 0
+    # pg_stat_statements counted the servers' statements over the rounds, each pull at least
+    # its token's lookup; the most run ones are named.
+    assert pulls["noop_pull_statements"] >= 1
+    assert any("d.revoked_at" in line for line in pulls["busiest_statements"])
 
 
 def test_sync_bench_refuses_an_engine_for_the_sqlite_modes(tmp_path: Path) -> None:

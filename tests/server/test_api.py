@@ -399,6 +399,7 @@ def test_openapi_lists_the_paths(client: FlaskClient) -> None:
         "/api/v1/upstream/targets",
         "/api/v1/upstream/catalogue",
         "/api/v1/upstream/merges",
+        "/api/v1/upstream/reviews",
     }
     assert "post" in spec["paths"]["/api/v1/sync/push"]
     assert "get" in spec["paths"]["/api/v1/sync/pull"]
