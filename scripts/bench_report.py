@@ -3,9 +3,10 @@
 Builds (once, then reuses from a cache keyed by data version, seed and year) a province's year
 of work in a server SQLite file, starts the real server on a copy and times repeated requests:
 the progress JSON of a county and of the province, the progress page of a county, the township
-breakdown of a county, a CSV export of a county's check-ins, a county's envoy performance
-page (绩效考评) and the reconciliation JSON of a county (issue 14: headcounts, leaflets,
-check-ins, devices, flags ... as the API serves them); plus the server's peak memory.
+breakdown of a county, the province's breakdown by county, a CSV export of a county's
+check-ins, a county's envoy performance page (绩效考评) and the reconciliation JSON of a
+county (issue 14: headcounts, leaflets, check-ins, devices, flags ... as the API serves them);
+plus the server's peak memory.
 `--before DIR` times a second server started from another checkout (e.g. `git archive main`)
 on a fresh copy of the same file, in the same sitting.
 
@@ -286,6 +287,8 @@ def measure(
             "province": "/api/v1/reports/{year}?unit={unit}",
             "page": args.page_path,
             "breakdown": "/api/v1/reports/{year}/breakdown?unit={unit}&by=township",
+            # The province's every county, each with its targets (issue 23).
+            "breakdown_county": "/api/v1/reports/{year}/breakdown?unit={unit}&by=county",
             # The records page's download: every check-in of the county, as CSV.
             "export": "/records/checkins?year={year}&unit={unit}&format=csv",
             "performance": "/performance?year={year}&unit={unit}",
@@ -304,8 +307,9 @@ def measure(
         for name, path in paths.items():
             if only and name not in only:
                 continue
-            units = [PROVINCE] if name == "province" else counties
-            runs = args.province_runs if name == "province" else args.runs
+            whole = name in ("province", "breakdown_county")
+            units = [PROVINCE] if whole else counties
+            runs = args.province_runs if whole else args.runs
             urls = [base + path.format(year=year, unit=unit) for unit in units]
             pages = name in ("page", "export", "performance")
             results[name] = rotating(session if pages else api, urls, runs)
@@ -357,8 +361,8 @@ def main(argv: list[str]) -> int:
         type=lambda text: set(text.split(",")),
         default=None,
         help="Time only these (comma-separated: national, county, province, page, breakdown, "
-        "export, performance, reconciliation_county; `rebuild` alone: only `summaries rebuild`, "
-        "no server); the others show as absent.",
+        "breakdown_county, export, performance, reconciliation_county; `rebuild` alone: only "
+        "`summaries rebuild`, no server); the others show as absent.",
     )
     parser.add_argument(
         "--size",

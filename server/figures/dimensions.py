@@ -1,6 +1,6 @@
-"""How a figure is broken down: the dimensions (city, county, township, village, envoy, month,
-technology, kind, gender) as SQL expressions per family of records. Which records count is
-server/figures/counted.py's."""
+"""How a figure is broken down: the dimensions (province, city, county, township, village, envoy,
+month, technology, kind, gender) as SQL expressions per family of records. Which records count
+is server/figures/counted.py's."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ def township_of(expr: str) -> str:
 
 
 def unit_of(expr: str, digits: int) -> str:
-    """The 12-digit code of the city (4 digits) or county (6) a record's place lies in."""
+    """The 12-digit code of the province (2 digits), city (4) or county (6) a record's place
+    lies in."""
     return f"substr({expr}, 1, {digits}) || '{'0' * (12 - digits)}'"
 
 
@@ -56,7 +57,9 @@ def dimensions(engine: Engine) -> dict[str, Dimension]:
     """The dimensions by name, in the SQL of `engine` (dialect.engine_of(db))."""
     return {
         "total": Dimension("total", "''", "''", "''", "''"),
-        # A province's counties and cities (issue 23: the province's pages show every county).
+        # The nation's provinces, a province's cities and counties (issue 23: the province's
+        # pages show every county).
+        "province": _by_level("province", 2),
         "city": _by_level("city", 4),
         "county": _by_level("county", 6),
         "township": Dimension(

@@ -167,23 +167,37 @@ GROUPED = {
     "envoy": "envoy_id",
     "month": "month",
 }
+# The unit levels whose own keys the summaries keep (a province's, city's, county's prefix):
+# a breakdown by them reads those keys' sums and distinct counts, never the villages' rows.
+LEVELS = {"province": 2, "city": 4, "county": 6}
+# (group, kind, figure, q, value): additive summary rows of one group of a breakdown.
+AdditiveRows = list[tuple[Any, ...]]
+# {group: {indicator: (every item, items not under question)}}
+DistinctCounts = dict[Any, dict[str, tuple[int, int]]]
 
 
 def compute_by(db: Database, scope: Scope, by: str) -> Figures | None:
-    """Figures of `scope` grouped by township, village, envoy or month from the summaries, as
-    server/figures/count.py's compute(db, scope, by) gives them; None when they do not hold it."""
-    if by not in GROUPED or not answers(scope) or not usable(db):
+    """Figures of `scope` grouped by province, city, county, township, village, envoy or month
+    from the summaries, as server/figures/count.py's compute(db, scope, by) gives them; None
+    when they do not hold it."""
+    if by not in (*GROUPED, *LEVELS) or not answers(scope) or not usable(db):
         return None
     if scope.envoy_id and by in ("township", "village"):
         return None  # no key per township of one envoy
     if by == "envoy" and len(scope.prefix) != 6 and not scope.envoy_id:
         return None  # envoys' keys are kept per county
+    if scope.envoy_id and by in LEVELS and LEVELS[by] < 6 and len(scope.prefix) < LEVELS[by]:
+        return None  # one envoy's keys are per county ('@envoy/county'), none per city
     refresh(db)
     found = Figures(by)
-    distinct = _distinct_by(db, scope, by)
-    if distinct is None:
-        return None
-    _additive_by(db, scope, by, found)
+    if by in LEVELS:
+        rows, distinct = _by_level(db, scope, LEVELS[by])
+    else:
+        by_key = _distinct_by(db, scope, by)
+        if by_key is None:
+            return None
+        rows, distinct = _additive_by(db, scope, by), by_key
+    _fold(rows, scope, found)
     for group, values in found.groups.items():
         for name, (n, k) in distinct.get(group, {}).items():
             values[name] = k if scope.exclude_questioned else n
@@ -195,6 +209,9 @@ def compute_by(db: Database, scope: Scope, by: str) -> Figures | None:
         _whole(values)
     if scope.exclude_questioned:
         found.questioned.clear()
+        # A group whose every record is under question is no group of the records counted.
+        for group in [group for group, values in found.groups.items() if not any(values.values())]:
+            del found.groups[group]
     return found
 
 
@@ -208,14 +225,18 @@ def _whole(values: dict[str, float]) -> None:
             values[name] = round(value)
 
 
-def _additive_by(db: Database, scope: Scope, by: str, found: Figures) -> None:
+def _additive_by(db: Database, scope: Scope, by: str) -> AdditiveRows:
     lo, hi = code_range(scope.prefix)
     envoy = " AND envoy_id = ?" if scope.envoy_id else ""
-    rows = db.execute(
+    return db.execute(
         f"SELECT {GROUPED[by]} AS g, kind, figure, q, sum(value) FROM summary_figures "
         f"WHERE year = ? AND unit_code >= ? AND unit_code < ?{envoy} GROUP BY g, kind, figure, q",
         [scope.year, lo, hi, *([scope.envoy_id] if scope.envoy_id else [])],
     ).fetchall()
+
+
+def _fold(rows: AdditiveRows, scope: Scope, found: Figures) -> None:
+    """Add (group, kind, figure, q, value) rows to each group's indicators."""
     for group, kind, figure, q, value in rows:
         values, doubt = found.groups[group], found.questioned[group]
         if figure == r.SESSIONS:
@@ -236,12 +257,10 @@ def _additive_by(db: Database, scope: Scope, by: str, found: Figures) -> None:
             values["demo_area_mu"] = round(values["demo_area_mu"], 2)
 
 
-def _distinct_by(
-    db: Database, scope: Scope, by: str
-) -> dict[Any, dict[str, tuple[int, int]]] | None:
+def _distinct_by(db: Database, scope: Scope, by: str) -> DistinctCounts | None:
     """{group: {indicator: (every item, items not under question)}}; None when a group has no
     one key (the township-level records of several townships, by village)."""
-    out: dict[Any, dict[str, tuple[int, int]]] = defaultdict(dict)
+    out: DistinctCounts = defaultdict(dict)
     if by == "month":
         engine = dialect.engine_of(db)
         columns = ", ".join(
@@ -288,3 +307,48 @@ def _distinct_by(
             group = None if key.endswith("000") else key
         out[group][DISTINCT[figure]] = (n, k)
     return out
+
+
+def _by_level(db: Database, scope: Scope, digits: int) -> tuple[AdditiveRows, DistinctCounts]:
+    """Rows and distinct counts by the province (digits 2), city (4) or county (6) a record lies
+    in, each group keyed by its 12-digit code as server/figures/dimensions.py's unit_of keys it."""
+    out: DistinctCounts = defaultdict(dict)
+    if len(scope.prefix) >= digits:
+        # The scope lies within one unit of the level: one group, the scope's own figures.
+        group = scope.prefix[:digits].ljust(12, "0")
+        for figure, n, k in db.execute(
+            "SELECT figure, sum(n), sum(k) FROM summary_firsts WHERE year = ? AND scope_key = ? "
+            "GROUP BY figure",
+            [scope.year, item_key(scope)],
+        ):
+            out[group][DISTINCT[figure]] = (n, k)
+        sums: defaultdict[tuple[str, str, int], float] = defaultdict(float)
+        for kind, _month, figure, q, value in _additive(db, scope):
+            sums[(kind, figure, q)] += value
+        return [(group, *key, value) for key, value in sums.items()], out
+    if scope.envoy_id:
+        # The whole server's envoy by county (compute_by asks for nothing else): the envoy's
+        # villages' rows, and the '@envoy/county' keys.
+        rows = db.execute(
+            "SELECT substr(unit_code, 1, 6) AS g, kind, figure, q, sum(value) FROM "
+            "summary_figures WHERE year = ? AND envoy_id = ? GROUP BY g, kind, figure, q",
+            [scope.year, scope.envoy_id],
+        ).fetchall()
+        lo, hi = f"@{scope.envoy_id}/", f"@{scope.envoy_id}0"  # '0' sorts right after '/'
+        level, wanted = "", []
+    else:
+        rows = db.execute(
+            "SELECT scope_key, kind, figure, q, sum(value) FROM summary_rollup WHERE year = ? "
+            "AND scope_key >= ? AND scope_key < ? AND length(scope_key) = ? "
+            "GROUP BY scope_key, kind, figure, q",
+            [scope.year, *code_range(scope.prefix), digits],
+        ).fetchall()
+        lo, hi = code_range(scope.prefix)
+        level, wanted = " AND length(scope_key) = ?", [digits]
+    for key, figure, n, k in db.execute(
+        "SELECT scope_key, figure, sum(n), sum(k) FROM summary_firsts WHERE year = ? "
+        f"AND scope_key >= ? AND scope_key < ?{level} GROUP BY scope_key, figure",
+        [scope.year, lo, hi, *wanted],
+    ).fetchall():
+        out[key.rsplit("/", 1)[-1].ljust(12, "0")][DISTINCT[figure]] = (n, k)
+    return [(key.ljust(12, "0"), *rest) for key, *rest in rows], out

@@ -1,4 +1,5 @@
-"""Breakdown pages: a unit's year by township, village, envoy, month, technology, kind or gender."""
+"""Breakdown pages: a unit's year by place (province down to village), envoy, month,
+technology, kind or gender."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from marshmallow import Schema, fields, validate
 from server.accounts.access import BUREAU, requires
 from server.api.scope import ViewScope, page_scope
 from server.files.page_tables import CODE, NUMBER, CellDetail, Column, Table
-from server.plan.breakdowns import BY, breakdown
+from server.plan.breakdowns import BY, breakdown, offered
 from server.reference import lists as listings
 from server.store.db import get_db
 from server.web import forms
@@ -22,6 +23,7 @@ from shared.choices import TARGET_STATUSES
 bp = Blueprint("breakdowns", __name__)
 
 BY_WORDS = {
+    "province": ("省", "province"),
     "city": ("市", "city"),
     "county": ("县", "county"),
     "township": ("乡镇", "township"),
@@ -34,6 +36,7 @@ BY_WORDS = {
 }
 # The records filter a breakdown row stands for.
 ROW_FILTER = {
+    "province": "unit",
     "city": "unit",
     "county": "unit",
     "township": "unit",
@@ -228,6 +231,7 @@ def table() -> Any:
         sort=request.args.get("sort") or None,
     )
     unit_name = data["unit"]["name"] if data.get("unit") else ""
+    unit_code = data["unit"]["code"] if data.get("unit") else None
     built = breakdown_table(data, scope, unit_name)
     return table_page(
         "breakdowns.html",
@@ -235,8 +239,6 @@ def table() -> Any:
         data=data,
         scope=scope,
         by=by,
-        by_words=BY_WORDS,
-        units=listings.unit_choices(
-            db, data["unit"]["code"] if data.get("unit") else None, scope.area
-        ),
+        by_words={name: BY_WORDS[name] for name in offered(unit_code)},
+        units=listings.unit_choices(db, unit_code, scope.area),
     )

@@ -79,6 +79,7 @@ def test_report_bench_generates_its_province_and_times_it(tmp_path: Path) -> Non
         "province",
         "page",
         "breakdown",
+        "breakdown_county",
         "export",
         "performance",
         "reconciliation_county",

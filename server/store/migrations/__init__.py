@@ -21,6 +21,7 @@ from server.store.migrations import (
     m024_qr_phones,  # noqa: F401
     m025_receipts_by_envoy,  # noqa: F401
     m026_whole_server_key,  # noqa: F401
+    m027_units_by_level,  # noqa: F401
     m028_review_cursor,  # noqa: F401
 )
 from server.store.migrations.registry import migrations

@@ -17,6 +17,7 @@ from sqlite_utils import Database
 from server.accounts import areas, users
 from server.reference import load as reference
 from server.reference.lookups import home_unit
+from server.store import dialect
 from server.store.db import init_db
 from tests.helpers import DATA, LiveServer, load_demo_reference, report_token
 from tests.server.summaries.test_nation import fieldwork, two_provinces
@@ -144,3 +145,27 @@ def test_the_demo_data_is_one_county() -> None:
         if line.endswith(",county")
     ]
     assert len(counties) == 1
+
+
+def test_the_ends_of_the_counties_are_a_seek_not_a_read_of_every_unit(db_path: str) -> None:
+    """m027's index by level and code: on a nation's 700,000 villages, finding the first and last
+    county read them all (24 ms every report asked for no unit)."""
+    load_demo_reference(db_path)
+    db = init_db(db_path)
+    try:
+        if dialect.is_postgresql(db):
+            found = db.execute(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_units_level'"
+            ).fetchone()
+            assert found is not None and "(level, code)" in found[0]
+        else:
+            plan = " ".join(
+                str(row[-1])
+                for row in db.execute(
+                    "EXPLAIN QUERY PLAN SELECT code FROM units WHERE level = 'county' "
+                    "ORDER BY code DESC LIMIT 1"
+                ).fetchall()
+            )
+            assert "idx_units_level" in plan and "TEMP B-TREE" not in plan
+    finally:
+        db.close()

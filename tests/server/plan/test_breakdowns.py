@@ -209,6 +209,39 @@ def test_the_total_carries_the_units_own_targets_judged_as_progress(busy: Databa
         assert above[0]["values"]["tv_lectures"] == 1
 
 
+@pytest.mark.parametrize("by", ("province", "city", "county"))
+def test_a_level_the_unit_lies_within_is_its_own_records_under_that_units_name(
+    busy: Database, by: str
+) -> None:
+    """The county by city (or province, or county) is one row: the county's own figures under
+    the enclosing unit's code and name, not "in no city", and without that unit's targets,
+    which are for all its counties' work, not this one's."""
+    enclosing = {"province": "530000000000", "city": "530100000000", "county": "530102000000"}
+    busy.execute(
+        "INSERT INTO units (code, name, level) VALUES ('530000000000', '云南省', 'province'), "
+        "('530100000000', '昆明市', 'city')"
+    )
+    for unit in ("530000", "530100", "530102"):
+        targets.set_target(
+            busy,
+            {
+                "year": 2026,
+                "indicator": "trainee_attendances",
+                "comparator": ">=",
+                "value": 5,
+                "unit_code": unit,
+            },
+        )
+    busy.conn.commit()
+    table = breakdown(busy, 2026, by, "530102", now=MID_2026)
+    [row] = table["rows"]
+    names = {"province": "云南省", "city": "昆明市", "county": "示范县"}
+    assert (row["key"], row["label_zh"], row["above"]) == (enclosing[by], names[by], False)
+    assert row["values"]["trainee_attendances"] == table["total"]["trainee_attendances"] == 11
+    assert row["targets"] == {}
+    assert table["total_targets"]["trainee_attendances"]["met"] is True
+
+
 def test_an_envoy_users_breakdown_by_envoy_names_no_other_envoy(
     app: Flask, busy: Database, zhang: Envoy
 ) -> None:

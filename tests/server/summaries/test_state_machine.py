@@ -455,26 +455,35 @@ class Fieldwork(RuleBasedStateMachine):
 
     @invariant()
     def breakdowns_equal_records(self) -> None:
-        """By township, village, envoy and month, as the breakdown page reads them."""
+        """By province, city, county, township, village, envoy and month, as the breakdown page
+        reads them."""
         envoy = self.envoys[0].envoy_id
         for scope in (
             Scope(2026, ""),
+            Scope(2026, "53"),
+            Scope(2026, "5301"),
             Scope(2026, "530102"),
             Scope(2026, OTHER_COUNTY),
             Scope(2026, "530102001"),
             Scope(2026, "", envoy),
             Scope(2026, "530102", envoy),
         ):
-            for by in summaries_read.GROUPED:
+            for by in (*summaries_read.LEVELS, *summaries_read.GROUPED):
                 for exclude in (False, True):
                     of = Scope(scope.year, scope.prefix, scope.envoy_id, exclude_questioned=exclude)
                     kept = summaries_read.compute_by(self.db, of, by)
                     if kept is None:
-                        # Only what the summaries hold no key for: one envoy by place, envoys
-                        # within a township or the whole server (their keys are per county),
-                        # the township-level records of several townships.
-                        envoys_not_by_county = by == "envoy" and len(of.prefix) in (0, 9)
-                        assert by in ("township", "village") or envoys_not_by_county, (of, by)
+                        # Only what the summaries hold no key for: one envoy by township or
+                        # village, or across the whole server by city or province; envoys of
+                        # anything but a county (their keys are per county); the township-level
+                        # records of several townships.
+                        envoys_not_by_county = by == "envoy" and len(of.prefix) != 6
+                        envoy_above_county = by in ("city", "province") and of.envoy_id
+                        assert (
+                            by in ("township", "village")
+                            or envoys_not_by_county
+                            or envoy_above_county
+                        ), (of, by)
                         continue
                     counted = figures.compute(self.db, of, by)
                     assert _groups(kept) == _groups(counted), (of, by)
