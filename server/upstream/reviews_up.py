@@ -17,7 +17,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from server.accounts import audit
-from server.quality.reviews import Review, record_owner, review_of, store_review
+from server.quality.reviews import Review, review_of, store_review
 from server.store.county_links import links
 from server.store.db import next_server_seq, write_transaction
 from server.sync.device import Device
@@ -50,7 +50,9 @@ def accept_reviews(db: Database, link: Device, sent: list[dict[str, Any]]) -> li
 
 def _accept_one(db: Database, county: str, owners: dict[str, str], item: dict[str, Any]) -> str:
     kind, rid = item["record_kind"], item["record_id"]
-    row = db.execute(f'SELECT "device_id" FROM "{p.TABLES[kind]}" WHERE "id" = ?', [rid]).fetchone()
+    row = db.execute(
+        f'SELECT "device_id", "envoy_id" FROM "{p.TABLES[kind]}" WHERE "id" = ?', [rid]
+    ).fetchone()
     if row is None:
         return LATER
     if owners.get(row[0] or "") != county:
@@ -58,12 +60,11 @@ def _accept_one(db: Database, county: str, owners: dict[str, str], item: dict[st
     before = review_of(db, kind, rid)
     if before and (before.status, before.note) == (item["status"], item["note"]):
         return SAME
-    owner = record_owner(db, kind, rid)
     review = Review(
         id=before.id if before else new_id(),
         record_kind=kind,
         record_id=rid,
-        envoy_id=owner["envoy_id"] if owner else None,
+        envoy_id=row[1],
         status=item["status"],
         note=item["note"],
         reviewed_by=item["reviewed_by"],
