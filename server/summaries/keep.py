@@ -26,13 +26,13 @@ from server.store import dialect
 from server.store.db import set_state, transaction_failed
 from server.store.sql_text import in_chunks
 from server.summaries.names import PERSON_TIMES, TRAINEES
+from server.summaries.presence import add_present
 from server.summaries.store import (
     FigureKey,
     Grouped,
     Months,
     add_figures,
-    add_grouped,
-    all_keys,
+    local_keys,
 )
 from shared import protocol as p
 from shared.clock import CHINA, parse_iso
@@ -274,9 +274,10 @@ def _add_checkins(db: Database, batch: Any, checkins: list[tuple[str, str, str]]
             counts[1] += 0 if q else n
     mark(db, positions)
     add_figures(db, figures)
-    # A person's months spread over every key of the place, the same dict under each: add_grouped
-    # only reads them, and a key two places share (two villages of a county) gets a new sum.
-    keys = [all_keys(unit, envoy) for unit, envoy in places]
+    # A person's months spread over the county's own keys of the place, the same dict under
+    # each: add_present only reads them, and a key two places share (two villages of a county)
+    # gets a new sum. The keys above move only by what becomes present.
+    keys = [local_keys(unit, envoy) for unit, envoy in places]
     items: dict[int, Grouped] = {}
     for (year, keyset, farmer), months in people.items():
         grouped = items.setdefault(year, {})
@@ -287,7 +288,7 @@ def _add_checkins(db: Database, batch: Any, checkins: list[tuple[str, str, str]]
             held = by_item.get(farmer)
             by_item[farmer] = months if held is None else _summed(held, months)
     for year, grouped in items.items():
-        add_grouped(db, year, grouped, increases=True)
+        add_present(db, year, grouped)
 
 
 def _summed(one: Months, other: Months) -> Months:

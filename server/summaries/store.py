@@ -1,14 +1,14 @@
 """The summary tables: adding to them, recomputing a county of a year from its records, rebuild.
 
-Distinct items (a trainee, a technology, a variety) are reference-counted per key: a unit prefix
-at every level (the whole server '', province, city, county, township, village) or an envoy
-('@envoy'), and per month (one row per item, its months side by side), with n counting every source and
-k the sources not under question. A county's
-own keys (its county, township and village prefixes, '@envoy/county') are its contribution to
-the keys above it (the whole server, province, city, '@envoy'), so a county recomputed from its records
-passes the difference up. summary_firsts counts per key and month the items whose first month
-that is (n: of all sources, k: of those not under question): a distinct figure is their sum,
-and a chart's cumulative line their running sum.
+Distinct items (a trainee, a technology, a variety) are kept per key: a unit prefix at every
+level (the whole server '', province, city, county, township, village) or an envoy ('@envoy'),
+and per month (one row per item, its months side by side: n, and k for sources not under
+question). A county's own keys (its county, township and village prefixes, '@envoy/county') hold
+presence, 1 or 0; the keys above them (the whole server, province, city, '@envoy') count the
+counties where the item is present, so a county recomputed from its records passes the
+difference of its county's and envoys' keys up. summary_firsts counts per key and month the
+items whose first month that is (n: of all sources, k: of those not under question): a distinct
+figure is their sum, and a chart's cumulative line their running sum.
 """
 
 from __future__ import annotations
@@ -100,7 +100,8 @@ class Rows:
     def add_items(
         self, unit: str, envoy: str | None, figure: str, item: str, month: int, n: int, k: int
     ) -> None:
-        """`n` sources of a distinct item, `k` of them not under question."""
+        """`n` sources of a distinct item, `k` of them not under question: under the county's
+        own keys only presence is kept, 1 or 0 (see server/summaries/presence.py)."""
         place = (unit, envoy or "")
         keys = self.keys.get(place)
         if keys is None:
@@ -111,14 +112,10 @@ class Rows:
         at_n, at_k = month - 1, month + 11  # its n and k among the month columns
         for key in keys:
             counts = items[(key, figure, item)]
-            counts[at_n] += n
-            counts[at_k] += k
-
-
-def all_keys(unit: str, envoy: str) -> list[str]:
-    """Every key a record at `unit` of `envoy` counts under: its county's own and those above."""
-    keys = local_keys(unit, envoy)
-    return [*keys, *keys_above(keys[0]), *keys_above(keys[-1])]
+            if n:
+                counts[at_n] = 1
+            if k:
+                counts[at_k] = 1
 
 
 def local_keys(unit: str, envoy: str) -> list[str]:
@@ -270,7 +267,13 @@ def add_grouped(
         "AND item = ?",
         removals,
     )
-    changed = [(year, *key, n, k) for key, (n, k) in firsts.items() if n or k]
+    add_firsts(db, year, firsts)
+
+
+def add_firsts(db: Database, year: int, firsts: dict[tuple[str, str, int], list[int]]) -> None:
+    """Add to the counts of items whose first month that is ({(key, figure, month): [n, k]});
+    counts reaching zero are removed."""
+    changed = [(year, *key, n, k) for key, (n, k) in sorted(firsts.items()) if n or k]
     db.conn.executemany(
         "INSERT INTO summary_firsts VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (year, scope_key, figure, month) DO UPDATE "
@@ -346,8 +349,8 @@ def _increase(changes: dict[int, list[int]]) -> _Increase:
     values: list[int] = []
     first_n = first_k = 13
     for month, (dn, dk) in sorted(changes.items()):
-        if dk < 0 or dn < dk:
-            # Not an increase, or more kept than counted (which the general path drops).
+        if dn < 0 or dk < 0:
+            # A key above counties may gain a kept county without a new one (dn 0, dk 1).
             raise ValueError(f"change {dn}, {dk} in month {month} is not an increase")
         if not (dn or dk):
             continue

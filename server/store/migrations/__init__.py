@@ -23,6 +23,7 @@ from server.store.migrations import (
     m026_whole_server_key,  # noqa: F401
     m027_units_by_level,  # noqa: F401
     m028_review_cursor,  # noqa: F401
+    m029_present_items,  # noqa: F401
 )
 from server.store.migrations.registry import migrations
 

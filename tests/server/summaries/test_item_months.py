@@ -89,7 +89,8 @@ def test_a_push_through_two_villages_of_a_county_adds_up(db: Database) -> None:
     """One push with a person's check-ins at sessions of two villages of a township, held
     already at another township's session: the county's and township's rows take both
     villages' months (one dict per person is shared between its keys, and summed where two
-    places meet), the same as a rebuild gives."""
+    places meet) as presence, and the keys above count the one county holding each month, the
+    same as a rebuild gives."""
     zhang = Envoy(db, "张三")
     east = zhang.session(unit_code="530102001001")
     west = zhang.session(unit_code="530102001002", starts_at="2026-07-03T02:00:00Z")
@@ -115,7 +116,9 @@ def test_a_push_through_two_villages_of_a_county_adds_up(db: Database) -> None:
         )
     assert [r["s"] for r in results_of(apply_push(db, zhang.device, changes))] == [p.APPLIED] * 4
     for key, months in (
-        ("530102", {5: [2, 2], 7: [1, 1]}),
+        ("530102", {5: [1, 1], 7: [1, 1]}),
+        ("53", {5: [1, 1], 7: [1, 1]}),
+        ("", {5: [1, 1], 7: [1, 1]}),
         ("530102001", {5: [1, 1], 7: [1, 1]}),
         ("530102002", {5: [1, 1]}),
         ("530102001001", {5: [1, 1]}),
@@ -176,7 +179,17 @@ def test_a_push_adding_in_place_keeps_the_rows_the_general_path_writes(
     assert ("530102", "trainees", 5) not in firsts
 
 
-@pytest.mark.parametrize("bad", [[-1, 0], [0, -1], [1, 2]])
+def test_adding_in_place_takes_a_kept_county_without_a_new_one(db: Database) -> None:
+    """Above counties a month may gain a county whose source is not under question without
+    gaining a county (n 0, k 1: the county held the month, only under question)."""
+    store.add_grouped(db, 2026, {("53", "trainees"): {"a": {5: [1, 0]}}})
+    store.add_grouped(db, 2026, {("53", "trainees"): {"a": {5: [0, 1]}}}, increases=True)
+    assert store.unpacked(list(_row(db, "53", "a"))) == {5: [1, 1]}
+    firsts = db.execute("SELECT month, n, k FROM summary_firsts WHERE scope_key = '53'").fetchall()
+    assert [tuple(row) for row in firsts] == [(5, 1, 1)]
+
+
+@pytest.mark.parametrize("bad", [[-1, 0], [0, -1]])
 def test_adding_in_place_refuses_a_change_that_is_not_an_increase(
     db: Database, bad: list[int]
 ) -> None:
