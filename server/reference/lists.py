@@ -151,12 +151,16 @@ def unit_choices(db: Database, current: str | None, within: str = "") -> list[di
     holding several provinces, the whole server (lookups.nation, code '') comes first.
     """
     county = (current or "")[:6]
+    # Every branch a seek on the units' (level, code) index (m027) or key: the county's
+    # townships as a range of codes (after its own, before any code past its digits, ':'
+    # sorting after '9'), never a test of every township's code (a nation's 40,000).
+    townships = "OR (level = 'township' AND code > ? AND code < ?) " if county else ""
+    bounds = [county.ljust(12, "0"), county + ":"] if county else []
     rows = list(
         db.query(
             "SELECT code, name, level FROM units WHERE (level IN ('province', 'city', 'county') "
-            "OR (level = 'township' AND substr(code, 1, 6) = ?) OR code = ?) "
-            "AND code LIKE ? ORDER BY code",
-            [county, current or "", f"{within}%"],
+            f"{townships}OR code = ?) AND code LIKE ? ORDER BY code",
+            [*bounds, current or "", f"{within}%"],
         )
     )
     depth = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}
