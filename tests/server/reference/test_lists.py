@@ -14,6 +14,8 @@ from sqlite_utils import Database
 from server.accounts import users
 from server.reference import lists as listings
 from server.reference import load as reference
+from server.reference.county_envoys import envoy_id_up
+from server.reference.load import ensure_envoy
 from server.store import dialect
 from server.store.db import init_db
 from tests.helpers import sign_in
@@ -138,4 +140,49 @@ def test_the_scope_menu_seeks_the_units_index(
     else:
         assert "SCAN units" not in plan, plan
         assert "idx_units_level (level=? AND code>? AND code<?)" in plan, plan
+    db.close()
+
+
+def test_the_envoys_menu_names_only_the_townships_served(
+    menu_units: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each envoy's townships by name (a code no unit has, as its code), labels where a name
+    is shared, and an area's envoys only; the units named are looked up, never every unit read
+    (a nation's 240,000, most of the time of each page offering envoys)."""
+    db = menu_units
+    ids = {
+        "wang": ensure_envoy(db, "王五", ["530102001", "530102999"])["id"],
+        "li-a": ensure_envoy(db, "李四", ["530101001"], envoy_id_up("530101", "李四"))["id"],
+        "li-b": ensure_envoy(db, "李四", ["540102001"], envoy_id_up("540102", "李四"))["id"],
+        "zhao": ensure_envoy(db, "赵六", ["530103009"])["id"],
+    }
+    db.conn.commit()
+    key_of = {envoy_id: key for key, envoy_id in ids.items()}
+    asked: list[str] = []
+    query, execute = type(db).query, type(db).execute
+
+    def queried(self: Database, sql: str, params: Any = None) -> Any:
+        asked.append(sql)
+        return query(self, sql, params)
+
+    def executed(self: Database, sql: str, params: Any = None) -> Any:
+        asked.append(sql)
+        return execute(self, sql, params)
+
+    monkeypatch.setattr(type(db), "query", queried)
+    monkeypatch.setattr(type(db), "execute", executed)
+    every = {key_of[row["id"]]: row for row in listings.envoys(db)}
+    within = [key_of[row["id"]] for row in listings.envoys(db, "5301")]
+    monkeypatch.undo()
+    assert {key: (row["townships"], row["label"]) for key, row in every.items()} == {
+        "wang": ("乙一镇、乙末镇", "王五"),
+        "li-a": ("甲镇", "李四（甲镇）"),
+        "li-b": ("远镇", "李四（远镇）"),
+        "zhao": ("530103009000", "赵六"),
+    }
+    assert every["wang"]["township_codes"] == "530102001000 530102999000"
+    assert sorted(within) == ["li-a", "wang", "zhao"]
+    units_read = [sql for sql in asked if "FROM units" in sql]
+    assert units_read, asked
+    assert all("WHERE" in sql for sql in units_read), units_read
     db.close()
