@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from flask import g, has_request_context
 from flask_babel import gettext
 from sqlite_utils import Database
 
@@ -76,7 +77,21 @@ def home_unit(db: Database) -> dict[str, Any]:
     """What a reader with no area sees when asking for no unit: the smallest unit holding every
     county on the server. A county server's county, a one-province server's province (a city's
     when its counties are one city's), and across provinces the whole server, `nation()`; also
-    the whole server when the unit holding them all is not loaded (a province's own row)."""
+    the whole server when the unit holding them all is not loaded (a province's own row).
+
+    Found once per request: a page asking for no unit reads it for its scope, its figures,
+    its targets and its unit menu, and the counties do not change within one request."""
+    if has_request_context():
+        cached = g.get("home_unit")
+        if cached is not None and cached[0] is db:
+            return dict(cached[1])
+    found = _smallest_unit_holding_every_county(db)
+    if has_request_context():
+        g.home_unit = (db, found)
+    return dict(found)
+
+
+def _smallest_unit_holding_every_county(db: Database) -> dict[str, Any]:
     # The first and last county in code order: a seek from each end of the units' key (a
     # nation's 700,000 villages are never read), and every county lies between them.
     ends = [
