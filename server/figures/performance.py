@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -62,6 +63,10 @@ COLUMNS = (
     "questioned_share",
 )
 TEXT_COLUMNS = ("envoy", "townships")
+# (person-times, distinct people) of each listed envoy read from elsewhere (the summaries:
+# server/summaries/read.py envoys_trained, which sits above this package), or None where they
+# are counted from the check-ins here.
+Trained = Callable[[Database, Scope, list[str]], dict[str, tuple[int, int]] | None]
 
 
 @dataclass
@@ -142,9 +147,11 @@ def performance(
     sort: str = "envoy",
     descending: bool = False,
     now: datetime | None = None,
+    trained: Trained | None = None,
 ) -> Performance:
     """The year's figures of every envoy serving the unit (lookups.home_unit when neither a
-    unit nor an envoy is named), or of one envoy; rows sorted by `sort`."""
+    unit nor an envoy is named), or of one envoy; rows sorted by `sort`. `trained` may give the
+    person-times and people (else, or when it gives None, counted from the check-ins)."""
     unit = unit_scope(db, unit_code) if unit_code or not envoy_id else None
     if envoy_id:
         envoy_by_id(db, envoy_id)
@@ -154,7 +161,13 @@ def performance(
     # The envoys travel into every query as one JSON parameter, chosen once.
     params["envoys"] = json.dumps(list(rows))
     if rows:
-        families = (_sessions, _checkins, _service_days, _verified_days, _handouts, _plots)
+        known = trained(db, scope, list(rows)) if trained else None
+        if known is None:
+            _checkins(db, params, rows)
+        else:
+            for envoy_id, (times, people) in known.items():
+                rows[envoy_id].verified, rows[envoy_id].trainees = times, people
+        families = (_sessions, _service_days, _verified_days, _handouts, _plots)
         for family in (*families, _records):
             family(db, params, rows)
     return Performance(
