@@ -97,6 +97,12 @@ class EnvoyFigures:
             return None
         return round(100 * self.questioned / self.records, 1)
 
+    def cell(self, column: str) -> Any:
+        """One column of `row()`, without building the row (sorting the nation's envoys)."""
+        if column.startswith("kind_"):
+            return self.sessions.get(column.removeprefix("kind_"), 0)
+        return getattr(self, column)
+
     def row(self) -> dict[str, Any]:
         """Flat, for a table: one key per column of COLUMNS, plus envoy_id and township_codes."""
         out: dict[str, Any] = {
@@ -130,10 +136,10 @@ def sort_rows(rows: list[EnvoyFigures], sort: str, descending: bool) -> list[Env
         raise ValueError(f"unknown column {sort}")
     rows = sorted(rows, key=lambda r: (r.envoy, r.envoy_id))
     if sort in TEXT_COLUMNS:
-        return sorted(rows, key=lambda r: str(r.row()[sort]), reverse=descending)
+        return sorted(rows, key=lambda r: str(r.cell(sort)), reverse=descending)
 
     def value(r: EnvoyFigures) -> float:
-        found = r.row()[sort]
+        found = r.cell(sort)
         return float("-inf") if found is None else float(found)
 
     return sorted(rows, key=value, reverse=descending)
