@@ -11,7 +11,6 @@ import sqlite3
 import sys
 
 import click
-import psycopg
 from marshmallow import ValidationError
 from sqlite_utils import Database
 
@@ -28,8 +27,8 @@ from server.plan.report import build_report
 from server.plan.target_files import load_targets_file
 from server.reference import lists as listings
 from server.reference import load as reference
-from server.store.database import is_url
-from server.store.db import init_db
+from server.store.db import init_db, pg_errors
+from server.store.dialect import is_url
 from server.sync import devices
 from server.sync.conflicts import latest_conflicts
 from shared import cli_errors
@@ -51,12 +50,23 @@ FRIENDLY_ERRORS: dict[type[Exception], cli_errors.Describe] = {
     OSError: "无法读写文件 / cannot read or write file: {exc.filename}: {exc.strerror}",
     ValidationError: lambda exc: f"数据无效 / invalid data: {one_line(exc.messages)}",
     sqlite3.Error: "数据库出错 / database error: {exc}",
-    psycopg.Error: lambda exc: f"数据库出错 / database error: {str(exc).strip().splitlines()[0]}",
 }
 
 
+def friendly_errors() -> dict[type[Exception], cli_errors.Describe]:
+    """FRIENDLY_ERRORS, and PostgreSQL's errors once a command opened it: its drivers are
+    imported only then, so commands on a county's SQLite file never load them."""
+    return {
+        **FRIENDLY_ERRORS,
+        **dict.fromkeys(
+            pg_errors(),
+            lambda exc: f"数据库出错 / database error: {str(exc).strip().splitlines()[0]}",
+        ),
+    }
+
+
 @click.group(
-    cls=cli_errors.friendly_group(FRIENDLY_ERRORS),
+    cls=cli_errors.friendly_group(friendly_errors),
     commands=[upstream, users_group, *store_commands],
 )
 @settings.option("DATABASE", "--db", "db_path")

@@ -26,6 +26,7 @@ import click.types
 
 # A message is a template (`{exc}` is the exception) or a function of the exception.
 Describe = str | Callable[[Any], str]
+Messages = Mapping[type[Exception], Describe]
 
 
 def describe(messages: Mapping[type[Exception], Describe], exc: Exception) -> str:
@@ -55,19 +56,24 @@ def friendly_errors(
     return decorate
 
 
-def friendly_group(messages: Mapping[type[Exception], Describe]) -> type[click.Group]:
+def friendly_group(messages: Messages | Callable[[], Messages]) -> type[click.Group]:
     """A click.Group class whose every command, however deeply nested, answers the listed
     exceptions with one clear line (`@click.group(cls=friendly_group(MESSAGES))` on the root).
 
-    The first matching entry wins, so list specific exceptions before their bases.
+    The first matching entry wins, so list specific exceptions before their bases. `messages`
+    may be a function, asked when an error arrives: the classes of a library imported only on
+    some paths (the server's PostgreSQL driver) are then listed without importing it first.
     """
 
     class FriendlyGroup(BilingualGroup):
         def invoke(self, ctx: click.Context) -> Any:
             try:
                 return super().invoke(ctx)
-            except tuple(messages) as exc:
-                raise click.ClickException(describe(messages, exc)) from exc
+            except Exception as exc:
+                known = messages() if callable(messages) else messages
+                if not isinstance(exc, tuple(known)):
+                    raise
+                raise click.ClickException(describe(known, exc)) from exc
 
     return FriendlyGroup
 

@@ -21,7 +21,7 @@ from server.media.backend import (
     thumbs_prefix,
 )
 from server.media.errors import MediaStoreUnavailable
-from server.store.database import is_url
+from server.store.dialect import is_url
 
 __all__ = ["SHA256", "MediaStore", "media_dir"]
 

@@ -10,14 +10,18 @@ are, so devices carry on from their cursors against the new server as if nothing
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import sqlite_utils
 
 from server.store import dialect
-from server.store.database import PgDatabase, is_url
 from server.store.db import init_db, write_transaction
+from server.store.dialect import is_url
 from shared.errors import TianjianError
+
+if TYPE_CHECKING:
+    # Only for the type: the CLI imports this module, and on SQLite loads no PostgreSQL driver.
+    from server.store.database import PgDatabase
 
 # Rows a fresh migrated database already has, replaced by the source's.
 _SEEDED = ("server_state",)
@@ -135,7 +139,7 @@ def _copy_table(source: sqlite_utils.Database, target: sqlite_utils.Database, ta
     columns = ", ".join(dialect.quote(dialect.POSTGRESQL, n) for n in names)
     cursor = source.execute(f"SELECT {selected} FROM [{table}]")
     count = 0
-    driver = cast(PgDatabase, target).pg.driver
+    driver = cast("PgDatabase", target).pg.driver
     with driver.cursor().copy(f'COPY "{table}" ({columns}) FROM STDIN') as copying:
         while rows := cursor.fetchmany(_BATCH):
             for row in rows:

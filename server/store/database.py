@@ -7,11 +7,13 @@ the code calls, over one pooled psycopg 3 connection from a SQLAlchemy Core engi
 keep SQLite's placeholders and quoting; sql_text.to_postgresql converts them, and what cannot be
 converted lives in dialect.py. PgDatabase subclasses sqlite_utils.Database only so that every
 call site's `db: Database` annotation holds for both engines; none of its SQLite code runs.
+
+db.py imports this module only when it opens a PostgreSQL URL: psycopg and SQLAlchemy cost a
+process about 22 MB, which a county server on SQLite never loads.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -26,16 +28,7 @@ from server.store import dialect
 from server.store.dialect import POSTGRESQL, on_conflict_update, quote
 from server.store.sql_text import begin_statement, to_postgresql
 
-# A unique or foreign key refused a write, on either engine: what a caller that retries on a
-# lost race catches.
-INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg.IntegrityError)
-
 Params = Sequence[Any] | Mapping[str, Any] | None
-
-
-def is_url(target: str) -> bool:
-    """Whether the database setting names PostgreSQL rather than a SQLite file."""
-    return target.startswith(("postgresql://", "postgres://", "postgresql+psycopg://"))
 
 
 _engines: dict[str, sqlalchemy.Engine] = {}

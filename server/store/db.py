@@ -7,20 +7,23 @@ import contextlib
 import datetime
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, cast
 
-import psycopg
-import sqlalchemy
 import sqlite_utils
 from flask import Flask, current_app, g
 
 from server.store import dialect
-from server.store.database import PgDatabase, is_url
+from server.store.dialect import is_url
 from server.store.migrations import migrations
 from shared.errors import TianjianError
 from shared.private_files import create_owner_only
+
+if TYPE_CHECKING:
+    from server.store.database import PgDatabase
 
 # A backstop: the WAL is normally copied into the database when writes pause
 # (maintenance.QuietCheckpointer), so a push does not wait for that copy.
@@ -61,25 +64,55 @@ class StorageFull(TianjianError):
 
 def storage_full(error: Exception) -> StorageFull | None:
     """The error as StorageFull when the database said its disk is full, else None."""
-    if isinstance(error, psycopg.errors.DiskFull):
-        return StorageFull()
+    if "psycopg" in sys.modules:
+        import psycopg
+
+        if isinstance(error, psycopg.errors.DiskFull):
+            return StorageFull()
     code = getattr(error, "sqlite_errorcode", None)
     if code is not None and code & 0xFF == sqlite3.SQLITE_FULL:
         return StorageFull()
     return None
 
 
-# What a PostgreSQL server that cannot be reached or refuses the login raises.
-PG_ERRORS = (psycopg.Error, sqlalchemy.exc.SQLAlchemyError)
+# The drivers' error classes are looked up only in a process that loaded them (opened a
+# PostgreSQL URL): until then none of their errors can be raised, and a county on SQLite never
+# pays the ~22 MB of importing them. `except pg_errors():` with () catches nothing.
+
+
+def pg_errors() -> tuple[type[Exception], ...]:
+    """What a PostgreSQL server that cannot be reached or refuses the login raises."""
+    errors: list[type[Exception]] = []
+    if "psycopg" in sys.modules:
+        import psycopg
+
+        errors.append(psycopg.Error)
+    if "sqlalchemy" in sys.modules:
+        import sqlalchemy.exc
+
+        errors.append(sqlalchemy.exc.SQLAlchemyError)
+    return tuple(errors)
+
+
+def integrity_errors() -> tuple[type[Exception], ...]:
+    """A unique or foreign key refused a write, on either engine: what a caller that retries
+    on a lost race catches."""
+    if "psycopg" in sys.modules:
+        import psycopg
+
+        return (sqlite3.IntegrityError, psycopg.IntegrityError)
+    return (sqlite3.IntegrityError,)
 
 
 def open_db(path: str) -> sqlite_utils.Database:
     """The database at `path` (a SQLite file with the server's pragmas, or a PostgreSQL URL);
     DatabaseUnavailable if it cannot be opened."""
     if is_url(path):
+        from server.store.database import PgDatabase  # the drivers load here, and only here
+
         try:
             return PgDatabase(path)
-        except PG_ERRORS as exc:
+        except pg_errors() as exc:
             raise DatabaseUnavailable(_shown(path), _first_line(exc)) from exc
     create_owner_only(path)
     try:
@@ -116,7 +149,7 @@ def init_db(path: str, create: bool = True) -> sqlite_utils.Database:
             _apply_on_postgresql(db)
         else:
             migrations.apply(db)
-    except (sqlite3.Error, *PG_ERRORS) as exc:
+    except (sqlite3.Error,) + pg_errors() as exc:
         db.close()
         raise DatabaseUnavailable(_shown(path), _first_line(exc)) from exc
     return db
@@ -125,6 +158,8 @@ def init_db(path: str, create: bool = True) -> sqlite_utils.Database:
 def _shown(target: str) -> str:
     """The database named in a message: a URL without its password."""
     if is_url(target):
+        import sqlalchemy  # loaded already: only a PostgreSQL URL is shown this way
+
         return sqlalchemy.make_url(target).render_as_string(hide_password=True)
     return target
 
@@ -190,14 +225,14 @@ def _thread_connection(path: str) -> sqlite_utils.Database:
     if cached is not None and _per_thread.path == path and _usable(cached):
         return cached
     if cached is not None:
-        with contextlib.suppress(*PG_ERRORS):
+        with contextlib.suppress(*pg_errors()):
             cached.close()
     _per_thread.db, _per_thread.path = open_db(path), path
     return _per_thread.db
 
 
 def _usable(db: sqlite_utils.Database) -> bool:
-    return not isinstance(db, PgDatabase) or db.pg.usable
+    return not dialect.is_postgresql(db) or cast("PgDatabase", db).pg.usable
 
 
 _last_commit = [0.0]
@@ -236,7 +271,7 @@ def write_transaction(
 def transaction_failed(db: sqlite_utils.Database) -> bool:
     """Whether a failed statement doomed the open transaction (PostgreSQL), so that what a
     `finally` would undo goes with its rollback instead."""
-    return isinstance(db, PgDatabase) and db.pg.failed
+    return dialect.is_postgresql(db) and cast("PgDatabase", db).pg.failed
 
 
 def next_server_seq(db: sqlite_utils.Database, count: int = 1) -> int:

@@ -25,6 +25,11 @@ POSTGRESQL: Engine = "postgresql"
 _CHINA = "Asia/Shanghai"
 
 
+def is_url(target: str) -> bool:
+    """Whether the database setting names PostgreSQL rather than a SQLite file."""
+    return target.startswith(("postgresql://", "postgres://", "postgresql+psycopg://"))
+
+
 def engine_of(db: Any) -> Engine:
     """The engine a database object speaks: "postgresql" for server/store/database.py's
     PgDatabase, "sqlite" for a sqlite_utils Database (the county default)."""

@@ -19,8 +19,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from server.farmers.matching import canonical_id
-from server.store.database import INTEGRITY_ERRORS
-from server.store.db import get_state, write_transaction
+from server.store.db import get_state, integrity_errors, write_transaction
 from server.store.records import fetch_states
 from server.sync.batch import HeldLimits
 from server.sync.device import Device
@@ -315,7 +314,7 @@ def _push(
         numbered = [{"q": int(last) + 1 + n, **change} for n, change in enumerate(changes)]
         try:
             return apply_push(db, device, numbered, limits)
-        except INTEGRITY_ERRORS:
+        except integrity_errors():
             # Another request of this QR took the numbers meanwhile: number again.
             if attempt == NUMBERING_TRIES - 1:
                 raise

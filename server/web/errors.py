@@ -5,13 +5,13 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-import psycopg
 from flask import Flask, render_template, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from server.errors import DEFAULT_MESSAGES, error_body
 from server.store.db import storage_full
+from server.store.dialect import is_url
 from shared.errors import TianjianError
 
 
@@ -42,7 +42,7 @@ def register(app: Flask, api: Api) -> None:
         carried = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         return (*_page(code, message, {}), carried)
 
-    def database_error(exc: sqlite3.OperationalError | psycopg.errors.DiskFull) -> Any:
+    def database_error(exc: Exception) -> Any:
         full = storage_full(exc)
         if full is None:
             raise exc
@@ -51,5 +51,9 @@ def register(app: Flask, api: Api) -> None:
 
     app.register_error_handler(TianjianError, tianjian_error)
     app.register_error_handler(sqlite3.OperationalError, database_error)
-    app.register_error_handler(psycopg.errors.DiskFull, database_error)
+    if is_url(str(app.config["DATABASE"])):
+        # Only an app on PostgreSQL imports psycopg: a county's on SQLite never loads it.
+        import psycopg
+
+        app.register_error_handler(psycopg.errors.DiskFull, database_error)
     app.register_error_handler(HTTPException, http_error)

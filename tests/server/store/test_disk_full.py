@@ -9,8 +9,8 @@ import psycopg
 from flask import Flask
 from flask.testing import FlaskClient
 
-from server.store.database import is_url
 from server.store.db import get_db
+from server.store.dialect import is_url
 from shared import protocol as p
 from shared.ids import new_id
 from tests.server.test_api import PUSH, Device, farmer_fields

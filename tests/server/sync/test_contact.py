@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from flask.testing import FlaskClient
 
-from server.store.database import is_url
 from server.store.db import init_db
+from server.store.dialect import is_url
 from server.sync import devices
 from shared import protocol as p
 from shared.clock import wall_ms
