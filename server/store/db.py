@@ -23,6 +23,7 @@ from shared.errors import TianjianError
 from shared.private_files import create_owner_only
 
 if TYPE_CHECKING:
+    # Only for types: open_db imports it, with the drivers, for a PostgreSQL URL alone.
     from server.store.database import PgDatabase
 
 # A backstop: the WAL is normally copied into the database when writes pause
@@ -78,8 +79,6 @@ def storage_full(error: Exception) -> StorageFull | None:
 # The drivers' error classes are looked up only in a process that loaded them (opened a
 # PostgreSQL URL): until then none of their errors can be raised, and a county on SQLite never
 # pays the ~22 MB of importing them. `except pg_errors():` with () catches nothing.
-
-
 def pg_errors() -> tuple[type[Exception], ...]:
     """What a PostgreSQL server that cannot be reached or refuses the login raises."""
     errors: list[type[Exception]] = []
