@@ -86,7 +86,8 @@ def leaflets(db: Database, scope: Scope) -> list[LeafletLine]:
         "SELECT m.envoy_id, ue.name, m.title_id, coalesce(lt.title, m.title_id), "
         "sum(m.received), sum(m.out) FROM moves m JOIN ue ON ue.id = m.envoy_id "
         "LEFT JOIN leaflet_titles lt ON lt.id = m.title_id "
-        "GROUP BY m.envoy_id, ue.name, m.title_id, lt.title ORDER BY ue.name, 4"
+        # Envoy and title ids after the names: the page shows these a page at a time.
+        "GROUP BY m.envoy_id, ue.name, m.title_id, lt.title ORDER BY ue.name, 1, 4, 3"
     )
     return [
         LeafletLine(envoy_id, name, title_id, title, received, out, received - out, out > received)
@@ -235,12 +236,13 @@ def checkins(
         "WITH s AS MATERIALIZED (SELECT id, title, lead_envoy_id, starts_at, ends_at, deleted "
         "FROM sessions WHERE unit_code >= :lo AND unit_code < :hi AND starts_at >= :start "
         f"AND starts_at < :end{envoy}) "
-        "SELECT * FROM (SELECT a.id, s.id, s.title, s.lead_envoy_id, "
+        "SELECT * FROM (SELECT a.id AS attendance_id, s.id, s.title, s.lead_envoy_id, "
         "coalesce(e.name, s.lead_envoy_id), a.farmer_id, a.checked_in_at, s.starts_at, "
         f"s.ends_at, s.deleted, {off} AS off FROM s "
         f"{counted.session_checkins(engine)} AND {counted.live('a')} "
         "LEFT JOIN envoys e ON e.id = s.lead_envoy_id) AS c "
-        "WHERE deleted = 1 OR off IS NOT NULL ORDER BY starts_at, checked_in_at"
+        # The check-in's id last: several made in one second keep their order page to page.
+        "WHERE deleted = 1 OR off IS NOT NULL ORDER BY starts_at, checked_in_at, attendance_id"
     )
     params = {**scope.params(), "margin": margin_minutes}
     lines = []
@@ -291,7 +293,7 @@ def silent_devices(db: Database, scope: Scope, now: datetime, days: int) -> list
         f"{dialect.truncated(engine, silent)}, "
         "d.outbox_waiting, d.reported_at FROM devices d LEFT JOIN envoys e ON e.id = d.envoy_id WHERE d.revoked_at IS NULL "
         f"AND coalesce(d.last_seen_at, d.enrolled_at) < :cutoff{envoy}{serving} "
-        "ORDER BY coalesce(d.last_seen_at, d.enrolled_at)"
+        "ORDER BY coalesce(d.last_seen_at, d.enrolled_at), d.id"
     )
     return [DeviceLine(*row) for row in db.execute(sql, params)]
 
