@@ -78,21 +78,17 @@ def percent(share: float | None) -> float | None:
 Cut = Callable[[str, list[Any]], list[Any]]
 
 
-def every_row(name: str, rows: list[Any]) -> list[Any]:
-    return rows
-
-
 def build_tables(
     db: Any,
     result: dict[str, Any],
     scope: Scope,
     unit_name: str,
     as_of: str,
-    cut: Cut = every_row,
+    cut: Cut,
 ) -> dict[str, Table]:
     """Each section of the page as a table (the same ones the CSV and XLSX files carry), each
-    holding the rows `cut` keeps (files: every row); names and labels are looked up only for
-    those."""
+    holding the rows `cut` keeps (a page's worth, or every row of a file's table); names and
+    labels are looked up only for those."""
 
     def table(name: str, zh: str, en: str, columns: tuple[Column, ...], rows: list[Any]) -> Table:
         return Table(name, zh, en, columns, rows, unit_name=unit_name, year=scope.year, as_of=as_of)
@@ -284,13 +280,18 @@ def overview() -> Any:
         shared_phone_farmers=current_app.config["CHECKIN_SHARED_PHONE_FARMERS"],
     )
     pages: dict[str, Page] = {}
+    # A file holds one table: the others' names and labels are not looked up.
+    in_file = request.args.get("table") or TABLES[0]
+
+    def only_the_file(name: str, rows: list[Any]) -> list[Any]:
+        return rows if name == in_file else []
 
     def one_page(name: str, rows: list[Any]) -> list[Any]:
         pages[name] = page_of(f"page-{name}", len(rows), wanted[name])
         return pages[name].rows(rows)
 
     tables = build_tables(
-        db, result, where, unit_name, to_iso(now), every_row if wants_file else one_page
+        db, result, where, unit_name, to_iso(now), only_the_file if wants_file else one_page
     )
     units: list[dict[str, Any]] = []
     if not scope.own:
