@@ -66,16 +66,13 @@ class EnvoyHeadcount:
     doubtful_sessions: int
 
 
-def leaflets(db: Database, scope: Scope) -> list[LeafletLine]:
-    """Per envoy of the unit and title: copies received and handed out up to the end of the
-    scope's year (stock carries over from year to year), in hand, and `over` when more were
-    handed out than received. Each envoy's whole stock, not a share: stock is the envoy's."""
+def _leaflet_sql(scope: Scope, engine: dialect.Engine, paged: bool = False) -> str:
+    """`leaflets`' query; `paged`: one :limit/:offset page, each row with the count of all."""
     # The unit's envoys first (a few dozen of a province's thousands), then only their moves:
     # testing each of the province's moves against the unit took seconds (scripts/bench report).
     envoy = " AND e.id = :envoy" if scope.envoy_id else ""
-    engine = dialect.engine_of(db)
     mine = "envoy_id IN (SELECT id FROM ue)"
-    sql = (
+    return (
         "WITH ue AS MATERIALIZED (SELECT e.id, e.name FROM envoys e "
         f"WHERE {envoys_in_unit(scope, engine)}{envoy}), moves AS ("
         "SELECT envoy_id, leaflet_title_id AS title_id, copies AS received, 0 AS out "
@@ -84,15 +81,46 @@ def leaflets(db: Database, scope: Scope) -> list[LeafletLine]:
         f"WHERE {counted.live('h')} AND {dialect.unindexed(engine, 'handed_out_at')} < :end "
         f"AND {mine}) "
         "SELECT m.envoy_id, ue.name, m.title_id, coalesce(lt.title, m.title_id), "
-        "sum(m.received), sum(m.out) FROM moves m JOIN ue ON ue.id = m.envoy_id "
+        f"sum(m.received), sum(m.out){', count(*) OVER ()' if paged else ''} "
+        "FROM moves m JOIN ue ON ue.id = m.envoy_id "
         "LEFT JOIN leaflet_titles lt ON lt.id = m.title_id "
         # Envoy and title ids after the names: the page shows these a page at a time.
         "GROUP BY m.envoy_id, ue.name, m.title_id, lt.title ORDER BY ue.name, 1, 4, 3"
+        + (" LIMIT :limit OFFSET :offset" if paged else "")
     )
-    return [
-        LeafletLine(envoy_id, name, title_id, title, received, out, received - out, out > received)
-        for envoy_id, name, title_id, title, received, out in db.execute(sql, counted.params(scope))
-    ]
+
+
+def _leaflet_line(
+    envoy_id: str, name: str, title_id: str, title: str, received: int, out: int
+) -> LeafletLine:
+    return LeafletLine(
+        envoy_id, name, title_id, title, received, out, received - out, out > received
+    )
+
+
+def leaflets(db: Database, scope: Scope) -> list[LeafletLine]:
+    """Per envoy of the unit and title: copies received and handed out up to the end of the
+    scope's year (stock carries over from year to year), in hand, and `over` when more were
+    handed out than received. Each envoy's whole stock, not a share: stock is the envoy's."""
+    sql = _leaflet_sql(scope, dialect.engine_of(db))
+    return [_leaflet_line(*row) for row in db.execute(sql, counted.params(scope))]
+
+
+def leaflet_page(
+    db: Database, scope: Scope, limit: int, offset: int
+) -> tuple[list[LeafletLine], int]:
+    """`limit` of `leaflets`' lines from `offset` on, in the same order, and how many lines
+    there are in all (a nation's 55,000 are neither read nor made into lines for a page)."""
+    engine = dialect.engine_of(db)
+    params = {**counted.params(scope), "limit": limit, "offset": offset}
+    rows = db.execute(_leaflet_sql(scope, engine, paged=True), params).fetchall()
+    if rows:
+        return [_leaflet_line(*row[:6]) for row in rows], int(rows[0][6])
+    if offset == 0:
+        return [], 0
+    # Past the last line: no row carries the count.
+    counting = f"SELECT count(*) FROM ({_leaflet_sql(scope, engine)}) AS q"
+    return [], int(db.execute(counting, params).fetchone()[0])
 
 
 def _share(checked_in: int, reported: int | None) -> float | None:
@@ -312,15 +340,17 @@ def reconcile(
     now: datetime,
     rules: FlagRules | None = None,
     shared_phone_farmers: int | None = None,
+    with_leaflets: bool = True,
 ) -> dict[str, Any]:
-    """The reconciliation JSON of a scope: leaflets, headcounts (sessions and per envoy),
-    doubtful check-ins, silent devices and flagged records."""
+    """The reconciliation JSON of a scope: leaflets (none without `with_leaflets`: a page
+    reads its own page of them), headcounts (sessions and per envoy), doubtful check-ins,
+    silent devices and flagged records."""
     sessions = headcounts(db, scope)
     return {
         "year": scope.year,
         "unit": scope.prefix or None,
         "envoy_id": scope.envoy_id,
-        "leaflets": [as_row(line) for line in leaflets(db, scope)],
+        "leaflets": [as_row(line) for line in leaflets(db, scope)] if with_leaflets else [],
         "headcounts": {
             "sessions": [as_row(line) for line in sessions],
             "envoys": [as_row(line) for line in headcounts_by_envoy(sessions)],

@@ -18,7 +18,7 @@ from server.quality import reconciliation
 from server.quality.flags import rules_of
 from server.reference import lists as listings
 from server.store.db import get_db
-from server.web.paging import Page, asked_page, page_of
+from server.web.paging import PAGE_SIZE, Page, asked_page, page_of
 from server.web.render import table_page
 from shared.choices import SESSION_KINDS, words
 from shared.clock import to_iso, utc_now
@@ -258,6 +258,17 @@ def envoy_choices(db: Any, scope: ViewScope) -> tuple[list[dict[str, Any]], bool
     return choices, False
 
 
+def leaflets_page(
+    db: Any, scope: Scope, number: int
+) -> tuple[Page, list[reconciliation.LeafletLine]]:
+    """The leaflet lines of page `number`, the last page's where it is past the end."""
+    lines, total = reconciliation.leaflet_page(db, scope, PAGE_SIZE, (number - 1) * PAGE_SIZE)
+    page = page_of("page-leaflets", total, number)
+    if page.number != number:
+        lines, total = reconciliation.leaflet_page(db, scope, PAGE_SIZE, page.offset)
+    return page, lines
+
+
 @bp.get("/")
 @requires(*ANYONE)
 def overview() -> Any:
@@ -278,8 +289,13 @@ def overview() -> Any:
         now,
         rules_of(current_app.config),
         shared_phone_farmers=current_app.config["CHECKIN_SHARED_PHONE_FARMERS"],
+        with_leaflets=wants_file,
     )
     pages: dict[str, Page] = {}
+    if not wants_file:
+        # Only the page's leaflet lines are read (a nation has 55,000).
+        pages["leaflets"], lines = leaflets_page(db, where, wanted["leaflets"])
+        result["leaflets"] = [reconciliation.as_row(line) for line in lines]
     # A file holds one table: the others' names and labels are not looked up.
     in_file = request.args.get("table") or TABLES[0]
 
@@ -287,6 +303,8 @@ def overview() -> Any:
         return rows if name == in_file else []
 
     def one_page(name: str, rows: list[Any]) -> list[Any]:
+        if name == "leaflets":
+            return rows  # read a page at a time
         pages[name] = page_of(f"page-{name}", len(rows), wanted[name])
         return pages[name].rows(rows)
 

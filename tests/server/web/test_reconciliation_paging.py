@@ -32,6 +32,7 @@ COUNTY, TOWNSHIP_2 = "530102", "530102002"
 PAGE = "/reconciliation/?year=2026&unit=530102"
 LATE = 450  # check-ins made long after their session: three pages, the last of 50
 DOUBTFUL = 210  # sessions with a headcount and no names: two pages, the last of 10
+TITLES = 250  # leaflet titles 张三 received: two pages, the last of 50
 
 
 def push_all(envoy: Envoy, kind: str, records: list[dict[str, Any]]) -> None:
@@ -88,6 +89,27 @@ def served(module_db_path: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
                 "reported_headcount": 50,
             }
             for n in range(DOUBTFUL)
+        ],
+    )
+    # 250 leaflet titles, each received once: 250 leaflet lines, read a page at a time.
+    titles = tmp_path_factory.mktemp("catalogue") / "catalog.csv"
+    titles.write_text(
+        "type,name,crop,category\n" + "".join(f"leaflet,资料{n:03d},,\n" for n in range(TITLES)),
+        encoding="utf-8",
+    )
+    reference.load_catalogue(db, str(titles))
+    ids = dict(db.execute("SELECT title, id FROM leaflet_titles").fetchall())
+    push_all(
+        zhang,
+        p.LEAFLET_RECEIPT,
+        [
+            {
+                "id": new_id(),
+                "leaflet_title_id": ids[f"资料{n:03d}"],
+                "copies": n + 1,
+                "received_on": "2026-04-01",
+            }
+            for n in range(TITLES)
         ],
     )
     # More envoys than the menu lists, all serving township 2 only.
@@ -168,6 +190,33 @@ def test_a_long_table_shows_a_page_at_a_time_and_the_next_page_the_rows_after(
     assert len(rows_of(second, "headcount-sessions")) == DOUBTFUL - PAGE_SIZE
     assert len(trainees(second)) == LATE - 2 * PAGE_SIZE
     assert "上一页" in second
+
+
+def test_leaflet_lines_are_read_a_page_at_a_time_and_the_sum_is_over_all(
+    served: LiveServer, staff: requests.Session
+) -> None:
+    def titles(page: str) -> list[str]:
+        return [
+            cells_by_header(page, "leaflets", row)["资料名称"] for row in rows_of(page, "leaflets")
+        ]
+
+    first = get(staff, served, PAGE).text
+    assert titles(first) == [f"资料{n:03d}" for n in range(PAGE_SIZE)]
+    assert "第 1 / 2 页，共 250 条" in first
+    link = next_link(first, "leaflets")
+    assert link and "page-leaflets=2" in link and "unit=530102" in link
+    second = get(staff, served, link).text
+    assert titles(second) == [f"资料{n:03d}" for n in range(PAGE_SIZE, TITLES)]
+    assert next_link(second, "leaflets") is None
+    # Past the end: the last page, read again from there.
+    assert titles(get(staff, served, f"{PAGE}&page-leaflets=9").text) == titles(second)
+    # The receipts counted toward the county: every title's copies, 1 + 2 + ... + 250.
+    total = re.search(r'id="receipts-total"><strong>[^：]*：([\d,.]+)', first)
+    assert total and total.group(1) == f"{TITLES * (TITLES + 1) // 2:,}"
+    text = get(staff, served, f"{PAGE}&page-leaflets=2&table=leaflets&format=csv")
+    lines = list(csv.reader(io.StringIO(text.content.decode("utf-8-sig"))))
+    assert [row[1] for row in lines[2:]] == [f"资料{n:03d}" for n in range(TITLES)]
+    assert sum(int(row[2]) for row in lines[2:]) == TITLES * (TITLES + 1) // 2
 
 
 def test_totals_and_files_count_every_row(served: LiveServer, staff: requests.Session) -> None:
