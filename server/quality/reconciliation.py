@@ -242,16 +242,10 @@ class DeviceLine:
     reported_at: str | None
 
 
-def checkins(
-    db: Database, scope: Scope, margin_minutes: int, shared_phone_farmers: int | None = None
-) -> list[CheckinLine]:
-    """Check-ins of the scope's sessions that are doubtful: made more than `margin_minutes`
-    before the session starts or after it ends (a session without an end time: after it
-    starts), kept at a session since deleted, or made from a phone that checked in at least
-    `shared_phone_farmers` (default: the setting) distinct farmers at the session (listed after
-    the others, server/quality/shared_phones.py). Listed only; the figures keep them as they are."""
+def _checkin_sql(scope: Scope, engine: dialect.Engine, paged: bool = False) -> str:
+    """`checkins`' query of the check-ins outside their window or at a deleted session;
+    `paged`: one :limit/:offset page, each row with the count of all."""
     envoy = " AND lead_envoy_id = :envoy" if scope.envoy_id else ""
-    engine = dialect.engine_of(db)
     early = dialect.days_between(engine, "s.starts_at", "a.checked_in_at")
     late = dialect.days_between(engine, "a.checked_in_at", "coalesce(s.ends_at, s.starts_at)")
     off = (
@@ -260,42 +254,97 @@ def checkins(
     )
     # The unit's sessions first (deleted ones too), then each one's check-ins through the
     # index on their ids: joined the other way SQLite read all the province's check-ins.
-    sql = (
+    return (
         "WITH s AS MATERIALIZED (SELECT id, title, lead_envoy_id, starts_at, ends_at, deleted "
         "FROM sessions WHERE unit_code >= :lo AND unit_code < :hi AND starts_at >= :start "
         f"AND starts_at < :end{envoy}) "
-        "SELECT * FROM (SELECT a.id AS attendance_id, s.id, s.title, s.lead_envoy_id, "
+        f"SELECT *{', count(*) OVER ()' if paged else ''} FROM (SELECT a.id AS attendance_id, "
+        "s.id, s.title, s.lead_envoy_id, "
         "coalesce(e.name, s.lead_envoy_id), a.farmer_id, a.checked_in_at, s.starts_at, "
         f"s.ends_at, s.deleted, {off} AS off FROM s "
         f"{counted.session_checkins(engine)} AND {counted.live('a')} "
         "LEFT JOIN envoys e ON e.id = s.lead_envoy_id) AS c "
         # The check-in's id last: several made in one second keep their order page to page.
         "WHERE deleted = 1 OR off IS NOT NULL ORDER BY starts_at, checked_in_at, attendance_id"
+        + (" LIMIT :limit OFFSET :offset" if paged else "")
     )
-    params = {**scope.params(), "margin": margin_minutes}
-    lines = []
-    for row in db.execute(sql, params):
-        attendance, session, title, envoy_id, name, farmer, at, starts, ends = row[:9]
-        deleted, minutes = row[9:]
-        lines.append(
-            CheckinLine(
-                attendance,
-                session,
-                title,
-                envoy_id,
-                name,
-                farmer,
-                at,
-                starts,
-                ends,
-                "deleted_session" if deleted else "outside_window",
-                None if deleted else round(minutes),
-            )
-        )
+
+
+def _checkin_line(row: Any) -> CheckinLine:
+    attendance, session, title, envoy_id, name, farmer, at, starts, ends = row[:9]
+    deleted, minutes = row[9:11]
+    return CheckinLine(
+        attendance,
+        session,
+        title,
+        envoy_id,
+        name,
+        farmer,
+        at,
+        starts,
+        ends,
+        "deleted_session" if deleted else "outside_window",
+        None if deleted else round(minutes),
+    )
+
+
+def _shared_phone_lines(
+    db: Database, scope: Scope, shared_phone_farmers: int | None
+) -> list[CheckinLine]:
     if shared_phone_farmers is None:
         shared_phone_farmers = int(settings.default("CHECKIN_SHARED_PHONE_FARMERS"))
-    lines += [CheckinLine(*row) for row in shared_phone_rows(db, scope, shared_phone_farmers)]
-    return lines
+    return [CheckinLine(*row) for row in shared_phone_rows(db, scope, shared_phone_farmers)]
+
+
+def checkins(
+    db: Database, scope: Scope, margin_minutes: int, shared_phone_farmers: int | None = None
+) -> list[CheckinLine]:
+    """Check-ins of the scope's sessions that are doubtful: made more than `margin_minutes`
+    before the session starts or after it ends (a session without an end time: after it
+    starts), kept at a session since deleted, or made from a phone that checked in at least
+    `shared_phone_farmers` (default: the setting) distinct farmers at the session (listed after
+    the others, server/quality/shared_phones.py). Listed only; the figures keep them as they are."""
+    sql = _checkin_sql(scope, dialect.engine_of(db))
+    params = {**scope.params(), "margin": margin_minutes}
+    lines = [_checkin_line(row) for row in db.execute(sql, params)]
+    return lines + _shared_phone_lines(db, scope, shared_phone_farmers)
+
+
+@dataclass(frozen=True)
+class CheckinPage:
+    """`limit` of `checkins`' lines from an offset on, how many there are in all, and whether
+    any of all is a shared phone's (the page then shows the column saying how many farmers)."""
+
+    lines: list[CheckinLine]
+    total: int
+    shared_phones: bool
+
+
+def checkin_page(
+    db: Database,
+    scope: Scope,
+    margin_minutes: int,
+    shared_phone_farmers: int | None,
+    limit: int,
+    offset: int,
+) -> CheckinPage:
+    """A page of `checkins`, in the same order: the check-ins outside their window read only
+    for the page (a nation's 50,000), then the shared phones' lines after them."""
+    engine = dialect.engine_of(db)
+    params = {**scope.params(), "margin": margin_minutes, "limit": limit, "offset": offset}
+    rows = db.execute(_checkin_sql(scope, engine, paged=True), params).fetchall()
+    if rows:
+        outside = int(rows[0][11])
+    elif offset == 0:
+        outside = 0
+    else:  # past the last of them: no row carries the count
+        counting = f"SELECT count(*) FROM ({_checkin_sql(scope, engine)}) AS q"
+        outside = int(db.execute(counting, params).fetchone()[0])
+    lines = [_checkin_line(row) for row in rows]
+    shared = _shared_phone_lines(db, scope, shared_phone_farmers)
+    first = max(0, offset - outside)
+    lines += shared[first : first + limit - len(lines)]
+    return CheckinPage(lines, outside + len(shared), bool(shared))
 
 
 def silent_devices(db: Database, scope: Scope, now: datetime, days: int) -> list[DeviceLine]:
@@ -340,17 +389,17 @@ def reconcile(
     now: datetime,
     rules: FlagRules | None = None,
     shared_phone_farmers: int | None = None,
-    with_leaflets: bool = True,
+    whole: bool = True,
 ) -> dict[str, Any]:
-    """The reconciliation JSON of a scope: leaflets (none without `with_leaflets`: a page
-    reads its own page of them), headcounts (sessions and per envoy), doubtful check-ins,
-    silent devices and flagged records."""
+    """The reconciliation JSON of a scope: leaflets, headcounts (sessions and per envoy),
+    doubtful check-ins, silent devices and flagged records (not `whole`: no leaflets or
+    check-ins, which a page reads a page at a time)."""
     sessions = headcounts(db, scope)
     return {
         "year": scope.year,
         "unit": scope.prefix or None,
         "envoy_id": scope.envoy_id,
-        "leaflets": [as_row(line) for line in leaflets(db, scope)] if with_leaflets else [],
+        "leaflets": [as_row(line) for line in leaflets(db, scope)] if whole else [],
         "headcounts": {
             "sessions": [as_row(line) for line in sessions],
             "envoys": [as_row(line) for line in headcounts_by_envoy(sessions)],
@@ -358,7 +407,9 @@ def reconcile(
         },
         "checkins": [
             as_row(line) for line in checkins(db, scope, margin_minutes, shared_phone_farmers)
-        ],
+        ]
+        if whole
+        else [],
         "devices": [as_row(line) for line in silent_devices(db, scope, now, silent_days)],
         "flags": [asdict(flag) for flag in flags.flags(db, scope, now, rules or FlagRules())],
     }

@@ -85,10 +85,12 @@ def build_tables(
     unit_name: str,
     as_of: str,
     cut: Cut,
+    shared_phones: bool | None = None,
 ) -> dict[str, Table]:
     """Each section of the page as a table (the same ones the CSV and XLSX files carry), each
     holding the rows `cut` keeps (a page's worth, or every row of a file's table); names and
-    labels are looked up only for those."""
+    labels are looked up only for those. `shared_phones`: whether any of all the check-ins
+    (not only those in `result`) is a shared phone's."""
 
     def table(name: str, zh: str, en: str, columns: tuple[Column, ...], rows: list[Any]) -> Table:
         return Table(name, zh, en, columns, rows, unit_name=unit_name, year=scope.year, as_of=as_of)
@@ -137,7 +139,11 @@ def build_tables(
     # How many farmers one phone checked in at the session, where a line says so.
     checkin_extra = (
         (Column("phone_farmers", "同一手机签到农户数", "Farmers from that phone", NUMBER),)
-        if any(line.get("phone_farmers") for line in result["checkins"])
+        if (
+            any(line.get("phone_farmers") for line in result["checkins"])
+            if shared_phones is None
+            else shared_phones
+        )
         else ()
     )
     devices = cut("devices", result["devices"])
@@ -269,6 +275,26 @@ def leaflets_page(
     return page, lines
 
 
+def checkins_page(db: Any, scope: Scope, number: int) -> tuple[Page, reconciliation.CheckinPage]:
+    """The doubtful check-ins of page `number`, the last page's where it is past the end."""
+
+    def read(offset: int) -> reconciliation.CheckinPage:
+        return reconciliation.checkin_page(
+            db,
+            scope,
+            current_app.config["CHECKIN_MARGIN_MINUTES"],
+            current_app.config["CHECKIN_SHARED_PHONE_FARMERS"],
+            PAGE_SIZE,
+            offset,
+        )
+
+    found = read((number - 1) * PAGE_SIZE)
+    page = page_of("page-checkins", found.total, number)
+    if page.number != number:
+        found = read(page.offset)
+    return page, found
+
+
 @bp.get("/")
 @requires(*ANYONE)
 def overview() -> Any:
@@ -289,13 +315,17 @@ def overview() -> Any:
         now,
         rules_of(current_app.config),
         shared_phone_farmers=current_app.config["CHECKIN_SHARED_PHONE_FARMERS"],
-        with_leaflets=wants_file,
+        whole=wants_file,
     )
     pages: dict[str, Page] = {}
+    shared_phones = None
     if not wants_file:
-        # Only the page's leaflet lines are read (a nation has 55,000).
+        # Only the page's leaflet lines and check-ins are read (a nation has 55,000 and 50,000).
         pages["leaflets"], lines = leaflets_page(db, where, wanted["leaflets"])
         result["leaflets"] = [reconciliation.as_row(line) for line in lines]
+        pages["checkins"], found = checkins_page(db, where, wanted["checkins"])
+        result["checkins"] = [reconciliation.as_row(line) for line in found.lines]
+        shared_phones = found.shared_phones
     # A file holds one table: the others' names and labels are not looked up.
     in_file = request.args.get("table") or TABLES[0]
 
@@ -303,13 +333,19 @@ def overview() -> Any:
         return rows if name == in_file else []
 
     def one_page(name: str, rows: list[Any]) -> list[Any]:
-        if name == "leaflets":
+        if name in ("leaflets", "checkins"):
             return rows  # read a page at a time
         pages[name] = page_of(f"page-{name}", len(rows), wanted[name])
         return pages[name].rows(rows)
 
     tables = build_tables(
-        db, result, where, unit_name, to_iso(now), only_the_file if wants_file else one_page
+        db,
+        result,
+        where,
+        unit_name,
+        to_iso(now),
+        only_the_file if wants_file else one_page,
+        shared_phones,
     )
     units: list[dict[str, Any]] = []
     if not scope.own:
