@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -62,6 +63,10 @@ COLUMNS = (
     "questioned_share",
 )
 TEXT_COLUMNS = ("envoy", "townships")
+# (person-times, distinct people) of each listed envoy read from elsewhere (the summaries:
+# server/summaries/read.py envoys_trained, which sits above this package), or None where they
+# are counted from the check-ins here.
+Trained = Callable[[Database, Scope, list[str]], dict[str, tuple[int, int]] | None]
 
 
 @dataclass
@@ -91,6 +96,12 @@ class EnvoyFigures:
         if not self.records:
             return None
         return round(100 * self.questioned / self.records, 1)
+
+    def cell(self, column: str) -> Any:
+        """One column of `row()`, without building the row (sorting the nation's envoys)."""
+        if column.startswith("kind_"):
+            return self.sessions.get(column.removeprefix("kind_"), 0)
+        return getattr(self, column)
 
     def row(self) -> dict[str, Any]:
         """Flat, for a table: one key per column of COLUMNS, plus envoy_id and township_codes."""
@@ -125,10 +136,10 @@ def sort_rows(rows: list[EnvoyFigures], sort: str, descending: bool) -> list[Env
         raise ValueError(f"unknown column {sort}")
     rows = sorted(rows, key=lambda r: (r.envoy, r.envoy_id))
     if sort in TEXT_COLUMNS:
-        return sorted(rows, key=lambda r: str(r.row()[sort]), reverse=descending)
+        return sorted(rows, key=lambda r: str(r.cell(sort)), reverse=descending)
 
     def value(r: EnvoyFigures) -> float:
-        found = r.row()[sort]
+        found = r.cell(sort)
         return float("-inf") if found is None else float(found)
 
     return sorted(rows, key=value, reverse=descending)
@@ -142,9 +153,11 @@ def performance(
     sort: str = "envoy",
     descending: bool = False,
     now: datetime | None = None,
+    trained: Trained | None = None,
 ) -> Performance:
     """The year's figures of every envoy serving the unit (lookups.home_unit when neither a
-    unit nor an envoy is named), or of one envoy; rows sorted by `sort`."""
+    unit nor an envoy is named), or of one envoy; rows sorted by `sort`. `trained` may give the
+    person-times and people (else, or when it gives None, counted from the check-ins)."""
     unit = unit_scope(db, unit_code) if unit_code or not envoy_id else None
     if envoy_id:
         envoy_by_id(db, envoy_id)
@@ -154,7 +167,13 @@ def performance(
     # The envoys travel into every query as one JSON parameter, chosen once.
     params["envoys"] = json.dumps(list(rows))
     if rows:
-        families = (_sessions, _checkins, _service_days, _verified_days, _handouts, _plots)
+        known = trained(db, scope, list(rows)) if trained else None
+        if known is None:
+            _checkins(db, params, rows)
+        else:
+            for envoy_id, (times, people) in known.items():
+                rows[envoy_id].verified, rows[envoy_id].trainees = times, people
+        families = (_sessions, _service_days, _verified_days, _handouts, _plots)
         for family in (*families, _records):
             family(db, params, rows)
     return Performance(

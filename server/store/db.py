@@ -9,7 +9,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import psycopg
 import sqlalchemy
@@ -26,29 +26,6 @@ from shared.private_files import create_owner_only
 # (maintenance.QuietCheckpointer), so a push does not wait for that copy.
 WAL_CHECKPOINT_PAGES = 65_536
 WAL_KEEP_BYTES = 8 * 1024 * 1024
-
-
-# Rows per multi-row INSERT: SQLite's executemany binds and steps the statement once per row,
-# and for a table of several text keys that overhead is near half the cost of a row;
-# one statement of 100 rows (800 parameters for 8 columns) took a 8,400-row write from
-# ~18 to ~10 ms of processor time.
-ROWS_PER_INSERT = 100
-
-
-def insert_many(
-    db: sqlite_utils.Database, head: str, rows: Sequence[Sequence[object]], tail: str = ""
-) -> None:
-    """`head` ("INSERT INTO t") with `rows` as multi-row VALUES, `tail` after (ON CONFLICT ...);
-    every value a bound parameter. The rows must all have the same width."""
-    if not rows:
-        return
-    row_marks = "(" + ",".join("?" * len(rows[0])) + ")"
-    for start in range(0, len(rows), ROWS_PER_INSERT):
-        part = rows[start : start + ROWS_PER_INSERT]
-        db.conn.execute(
-            f"{head} VALUES {','.join([row_marks] * len(part))} {tail}",
-            [value for row in part for value in row],
-        )
 
 
 class DatabaseUnavailable(TianjianError):

@@ -16,7 +16,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from server.figures.counted import code_range
-from server.store.db import ROWS_PER_INSERT
+from server.store.sql_text import ROWS_PER_INSERT
 from server.summaries.store import (
     BY_COUNTY,
     MONTH_COLUMNS,

@@ -17,8 +17,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server.store.db import insert_many
-from server.store.sql_text import in_chunks
+from server.store.sql_text import in_chunks, insert_many
 from server.summaries.store import (
     MONTHS,
     Grouped,

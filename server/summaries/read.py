@@ -3,6 +3,7 @@ records, in a few lookups (a distinct figure is the sum of its key's first-month
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import replace
 from typing import Any
@@ -99,6 +100,37 @@ def compute(db: Database, scope: Scope, monthly: bool = False) -> Figures | None
     _whole(total)
     if exclude:
         found.questioned.clear()
+    return found
+
+
+def envoys_trained(
+    db: Database, scope: Scope, envoys: list[str]
+) -> dict[str, tuple[int, int]] | None:
+    """(person-times, distinct people) at the sessions each of `envoys` led in the scope's
+    year, wherever they were, TV lectures aside and records under question counted: the
+    performance page's 核实人次 and 培训人数 (server/figures/performance.py), from the envoys'
+    rows and their '@envoy' keys. None where the check-ins are counted instead: a county or
+    below and one envoy (few sessions, quickly counted), and summaries that cannot answer."""
+    if scope.envoy_id or len(scope.prefix) >= 6 or not answers(scope) or not usable(db):
+        return None
+    refresh(db)
+    listed = dialect.json_each(dialect.engine_of(db), "?", "t")
+    found = dict.fromkeys(envoys, (0, 0))
+    # Every person-time, under question or not (q 0 and 1 both), as the page counts them.
+    for envoy_id, times in db.execute(
+        f"SELECT envoy_id, sum(value) FROM summary_figures WHERE envoy_id IN "
+        f"(SELECT t.value FROM {listed}) AND year = ? AND figure = ? GROUP BY envoy_id",
+        [json.dumps(envoys), scope.year, r.PERSON_TIMES],
+    ):
+        found[envoy_id] = (round(times), found[envoy_id][1])
+    # An envoy's key ('@envoy') holds each person once, whichever counties they came in.
+    for key, people in db.execute(
+        f"SELECT scope_key, sum(n) FROM summary_firsts WHERE year = ? AND scope_key IN "
+        f"(SELECT '@' || t.value FROM {listed}) AND figure = ? GROUP BY scope_key",
+        [scope.year, json.dumps(envoys), r.TRAINEES],
+    ):
+        envoy_id = key.removeprefix("@")
+        found[envoy_id] = (found[envoy_id][0], int(people))
     return found
 
 

@@ -21,8 +21,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from server.figures.counted import code_range
-from server.store.db import insert_many
-from server.store.sql_text import in_chunks
+from server.store.sql_text import in_chunks, insert_many
 
 # (year, unit_code, envoy_id, kind, month, figure, q) -> value
 FigureKey = tuple[int, str, str, str, int, str, int]

@@ -15,6 +15,7 @@ from server.figures.performance import COLUMNS, SESSION_KINDS, Performance, perf
 from server.files.page_tables import CODE, NUMBER, Column, Table
 from server.reference import lists as listings
 from server.store.db import get_db
+from server.summaries import read as summaries_read
 from server.web import forms
 from server.web.render import table_page
 from shared.choices import SESSION_KIND_LABELS
@@ -177,7 +178,15 @@ def table() -> Any:
     scope = page_scope()  # an envoy user is held to their own figures there
     args = forms.load(SortArgs(), {k: v for k, v in request.args.items() if k in SortArgs().fields})
     db = get_db()
-    found = performance(db, scope.year, scope.unit, scope.envoy, args["sort"], args["desc"])
+    found = performance(
+        db,
+        scope.year,
+        scope.unit,
+        scope.envoy,
+        args["sort"],
+        args["desc"],
+        trained=summaries_read.envoys_trained,
+    )
     built = performance_table(found)
     page = args["page"]
     total = len(built.rows)

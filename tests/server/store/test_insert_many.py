@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from server.store.db import ROWS_PER_INSERT, init_db, insert_many
+from server.store.db import init_db
+from server.store.sql_text import ROWS_PER_INSERT, insert_many
 
 
 def test_every_row_stored_across_statements_and_conflicts_resolved_by_the_tail(

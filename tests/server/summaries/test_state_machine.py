@@ -25,6 +25,7 @@ from hypothesis.stateful import (
 from server.farmers import merges
 from server.figures import count as figures
 from server.figures.counted import Scope
+from server.figures.performance import performance
 from server.plan.progress import cumulative_by_month
 from server.quality import reviews
 from server.reference import load as reference
@@ -487,6 +488,15 @@ class Fieldwork(RuleBasedStateMachine):
                         continue
                     counted = figures.compute(self.db, of, by)
                     assert _groups(kept) == _groups(counted), (of, by)
+
+    @invariant()
+    def performance_equals_records(self) -> None:
+        """The whole server's envoys (two provinces): person-times and people from the summaries
+        (server/summaries/read.py envoys_trained), as the page reads them."""
+        for year in (2025, 2026, 2027):
+            kept = performance(self.db, year, trained=summaries_read.envoys_trained)
+            counted = performance(self.db, year)
+            assert [r.row() for r in kept.rows] == [r.row() for r in counted.rows], year
 
     @invariant()
     def rebuild_gives_the_same_rows(self) -> None:
