@@ -66,16 +66,13 @@ class EnvoyHeadcount:
     doubtful_sessions: int
 
 
-def leaflets(db: Database, scope: Scope) -> list[LeafletLine]:
-    """Per envoy of the unit and title: copies received and handed out up to the end of the
-    scope's year (stock carries over from year to year), in hand, and `over` when more were
-    handed out than received. Each envoy's whole stock, not a share: stock is the envoy's."""
+def _leaflet_sql(scope: Scope, engine: dialect.Engine, paged: bool = False) -> str:
+    """`leaflets`' query; `paged`: one :limit/:offset page, each row with the count of all."""
     # The unit's envoys first (a few dozen of a province's thousands), then only their moves:
     # testing each of the province's moves against the unit took seconds (scripts/bench report).
     envoy = " AND e.id = :envoy" if scope.envoy_id else ""
-    engine = dialect.engine_of(db)
     mine = "envoy_id IN (SELECT id FROM ue)"
-    sql = (
+    return (
         "WITH ue AS MATERIALIZED (SELECT e.id, e.name FROM envoys e "
         f"WHERE {envoys_in_unit(scope, engine)}{envoy}), moves AS ("
         "SELECT envoy_id, leaflet_title_id AS title_id, copies AS received, 0 AS out "
@@ -84,14 +81,46 @@ def leaflets(db: Database, scope: Scope) -> list[LeafletLine]:
         f"WHERE {counted.live('h')} AND {dialect.unindexed(engine, 'handed_out_at')} < :end "
         f"AND {mine}) "
         "SELECT m.envoy_id, ue.name, m.title_id, coalesce(lt.title, m.title_id), "
-        "sum(m.received), sum(m.out) FROM moves m JOIN ue ON ue.id = m.envoy_id "
+        f"sum(m.received), sum(m.out){', count(*) OVER ()' if paged else ''} "
+        "FROM moves m JOIN ue ON ue.id = m.envoy_id "
         "LEFT JOIN leaflet_titles lt ON lt.id = m.title_id "
-        "GROUP BY m.envoy_id, ue.name, m.title_id, lt.title ORDER BY ue.name, 4"
+        # Envoy and title ids after the names: the page shows these a page at a time.
+        "GROUP BY m.envoy_id, ue.name, m.title_id, lt.title ORDER BY ue.name, 1, 4, 3"
+        + (" LIMIT :limit OFFSET :offset" if paged else "")
     )
-    return [
-        LeafletLine(envoy_id, name, title_id, title, received, out, received - out, out > received)
-        for envoy_id, name, title_id, title, received, out in db.execute(sql, counted.params(scope))
-    ]
+
+
+def _leaflet_line(
+    envoy_id: str, name: str, title_id: str, title: str, received: int, out: int
+) -> LeafletLine:
+    return LeafletLine(
+        envoy_id, name, title_id, title, received, out, received - out, out > received
+    )
+
+
+def leaflets(db: Database, scope: Scope) -> list[LeafletLine]:
+    """Per envoy of the unit and title: copies received and handed out up to the end of the
+    scope's year (stock carries over from year to year), in hand, and `over` when more were
+    handed out than received. Each envoy's whole stock, not a share: stock is the envoy's."""
+    sql = _leaflet_sql(scope, dialect.engine_of(db))
+    return [_leaflet_line(*row) for row in db.execute(sql, counted.params(scope))]
+
+
+def leaflet_page(
+    db: Database, scope: Scope, limit: int, offset: int
+) -> tuple[list[LeafletLine], int]:
+    """`limit` of `leaflets`' lines from `offset` on, in the same order, and how many lines
+    there are in all (a nation's 55,000 are neither read nor made into lines for a page)."""
+    engine = dialect.engine_of(db)
+    params = {**counted.params(scope), "limit": limit, "offset": offset}
+    rows = db.execute(_leaflet_sql(scope, engine, paged=True), params).fetchall()
+    if rows:
+        return [_leaflet_line(*row[:6]) for row in rows], int(rows[0][6])
+    if offset == 0:
+        return [], 0
+    # Past the last line: no row carries the count.
+    counting = f"SELECT count(*) FROM ({_leaflet_sql(scope, engine)}) AS q"
+    return [], int(db.execute(counting, params).fetchone()[0])
 
 
 def _share(checked_in: int, reported: int | None) -> float | None:
@@ -213,16 +242,10 @@ class DeviceLine:
     reported_at: str | None
 
 
-def checkins(
-    db: Database, scope: Scope, margin_minutes: int, shared_phone_farmers: int | None = None
-) -> list[CheckinLine]:
-    """Check-ins of the scope's sessions that are doubtful: made more than `margin_minutes`
-    before the session starts or after it ends (a session without an end time: after it
-    starts), kept at a session since deleted, or made from a phone that checked in at least
-    `shared_phone_farmers` (default: the setting) distinct farmers at the session (listed after
-    the others, server/quality/shared_phones.py). Listed only; the figures keep them as they are."""
+def _checkin_sql(scope: Scope, engine: dialect.Engine, paged: bool = False) -> str:
+    """`checkins`' query of the check-ins outside their window or at a deleted session;
+    `paged`: one :limit/:offset page, each row with the count of all."""
     envoy = " AND lead_envoy_id = :envoy" if scope.envoy_id else ""
-    engine = dialect.engine_of(db)
     early = dialect.days_between(engine, "s.starts_at", "a.checked_in_at")
     late = dialect.days_between(engine, "a.checked_in_at", "coalesce(s.ends_at, s.starts_at)")
     off = (
@@ -231,41 +254,97 @@ def checkins(
     )
     # The unit's sessions first (deleted ones too), then each one's check-ins through the
     # index on their ids: joined the other way SQLite read all the province's check-ins.
-    sql = (
+    return (
         "WITH s AS MATERIALIZED (SELECT id, title, lead_envoy_id, starts_at, ends_at, deleted "
         "FROM sessions WHERE unit_code >= :lo AND unit_code < :hi AND starts_at >= :start "
         f"AND starts_at < :end{envoy}) "
-        "SELECT * FROM (SELECT a.id, s.id, s.title, s.lead_envoy_id, "
+        f"SELECT *{', count(*) OVER ()' if paged else ''} FROM (SELECT a.id AS attendance_id, "
+        "s.id, s.title, s.lead_envoy_id, "
         "coalesce(e.name, s.lead_envoy_id), a.farmer_id, a.checked_in_at, s.starts_at, "
         f"s.ends_at, s.deleted, {off} AS off FROM s "
         f"{counted.session_checkins(engine)} AND {counted.live('a')} "
         "LEFT JOIN envoys e ON e.id = s.lead_envoy_id) AS c "
-        "WHERE deleted = 1 OR off IS NOT NULL ORDER BY starts_at, checked_in_at"
+        # The check-in's id last: several made in one second keep their order page to page.
+        "WHERE deleted = 1 OR off IS NOT NULL ORDER BY starts_at, checked_in_at, attendance_id"
+        + (" LIMIT :limit OFFSET :offset" if paged else "")
     )
-    params = {**scope.params(), "margin": margin_minutes}
-    lines = []
-    for row in db.execute(sql, params):
-        attendance, session, title, envoy_id, name, farmer, at, starts, ends = row[:9]
-        deleted, minutes = row[9:]
-        lines.append(
-            CheckinLine(
-                attendance,
-                session,
-                title,
-                envoy_id,
-                name,
-                farmer,
-                at,
-                starts,
-                ends,
-                "deleted_session" if deleted else "outside_window",
-                None if deleted else round(minutes),
-            )
-        )
+
+
+def _checkin_line(row: Any) -> CheckinLine:
+    attendance, session, title, envoy_id, name, farmer, at, starts, ends = row[:9]
+    deleted, minutes = row[9:11]
+    return CheckinLine(
+        attendance,
+        session,
+        title,
+        envoy_id,
+        name,
+        farmer,
+        at,
+        starts,
+        ends,
+        "deleted_session" if deleted else "outside_window",
+        None if deleted else round(minutes),
+    )
+
+
+def _shared_phone_lines(
+    db: Database, scope: Scope, shared_phone_farmers: int | None
+) -> list[CheckinLine]:
     if shared_phone_farmers is None:
         shared_phone_farmers = int(settings.default("CHECKIN_SHARED_PHONE_FARMERS"))
-    lines += [CheckinLine(*row) for row in shared_phone_rows(db, scope, shared_phone_farmers)]
-    return lines
+    return [CheckinLine(*row) for row in shared_phone_rows(db, scope, shared_phone_farmers)]
+
+
+def checkins(
+    db: Database, scope: Scope, margin_minutes: int, shared_phone_farmers: int | None = None
+) -> list[CheckinLine]:
+    """Check-ins of the scope's sessions that are doubtful: made more than `margin_minutes`
+    before the session starts or after it ends (a session without an end time: after it
+    starts), kept at a session since deleted, or made from a phone that checked in at least
+    `shared_phone_farmers` (default: the setting) distinct farmers at the session (listed after
+    the others, server/quality/shared_phones.py). Listed only; the figures keep them as they are."""
+    sql = _checkin_sql(scope, dialect.engine_of(db))
+    params = {**scope.params(), "margin": margin_minutes}
+    lines = [_checkin_line(row) for row in db.execute(sql, params)]
+    return lines + _shared_phone_lines(db, scope, shared_phone_farmers)
+
+
+@dataclass(frozen=True)
+class CheckinPage:
+    """`limit` of `checkins`' lines from an offset on, how many there are in all, and whether
+    any of all is a shared phone's (the page then shows the column saying how many farmers)."""
+
+    lines: list[CheckinLine]
+    total: int
+    shared_phones: bool
+
+
+def checkin_page(
+    db: Database,
+    scope: Scope,
+    margin_minutes: int,
+    shared_phone_farmers: int | None,
+    limit: int,
+    offset: int,
+) -> CheckinPage:
+    """A page of `checkins`, in the same order: the check-ins outside their window read only
+    for the page (a nation's 50,000), then the shared phones' lines after them."""
+    engine = dialect.engine_of(db)
+    params = {**scope.params(), "margin": margin_minutes, "limit": limit, "offset": offset}
+    rows = db.execute(_checkin_sql(scope, engine, paged=True), params).fetchall()
+    if rows:
+        outside = int(rows[0][11])
+    elif offset == 0:
+        outside = 0
+    else:  # past the last of them: no row carries the count
+        counting = f"SELECT count(*) FROM ({_checkin_sql(scope, engine)}) AS q"
+        outside = int(db.execute(counting, params).fetchone()[0])
+    lines = [_checkin_line(row) for row in rows]
+    shared = _shared_phone_lines(db, scope, shared_phone_farmers)
+    first = max(0, offset - outside)
+    lines += shared[first : first + limit - len(lines)]
+    return CheckinPage(lines, outside + len(shared), bool(shared))
 
 
 def silent_devices(db: Database, scope: Scope, now: datetime, days: int) -> list[DeviceLine]:
@@ -291,9 +370,15 @@ def silent_devices(db: Database, scope: Scope, now: datetime, days: int) -> list
         f"{dialect.truncated(engine, silent)}, "
         "d.outbox_waiting, d.reported_at FROM devices d LEFT JOIN envoys e ON e.id = d.envoy_id WHERE d.revoked_at IS NULL "
         f"AND coalesce(d.last_seen_at, d.enrolled_at) < :cutoff{envoy}{serving} "
-        "ORDER BY coalesce(d.last_seen_at, d.enrolled_at)"
+        "ORDER BY coalesce(d.last_seen_at, d.enrolled_at), d.id"
     )
     return [DeviceLine(*row) for row in db.execute(sql, params)]
+
+
+def as_row(line: Any) -> dict[str, Any]:
+    """A line's fields as a dict: `asdict`'s result for these flat lines, without its deep copy
+    of every value (most of the time of a nation's 120,000 lines)."""
+    return dict(vars(line))
 
 
 def reconcile(
@@ -304,23 +389,27 @@ def reconcile(
     now: datetime,
     rules: FlagRules | None = None,
     shared_phone_farmers: int | None = None,
+    whole: bool = True,
 ) -> dict[str, Any]:
     """The reconciliation JSON of a scope: leaflets, headcounts (sessions and per envoy),
-    doubtful check-ins, silent devices and flagged records."""
+    doubtful check-ins, silent devices and flagged records (not `whole`: no leaflets or
+    check-ins, which a page reads a page at a time)."""
     sessions = headcounts(db, scope)
     return {
         "year": scope.year,
         "unit": scope.prefix or None,
         "envoy_id": scope.envoy_id,
-        "leaflets": [asdict(line) for line in leaflets(db, scope)],
+        "leaflets": [as_row(line) for line in leaflets(db, scope)] if whole else [],
         "headcounts": {
-            "sessions": [asdict(line) for line in sessions],
-            "envoys": [asdict(line) for line in headcounts_by_envoy(sessions)],
+            "sessions": [as_row(line) for line in sessions],
+            "envoys": [as_row(line) for line in headcounts_by_envoy(sessions)],
             "factor": HEADCOUNT_FACTOR,
         },
         "checkins": [
-            asdict(line) for line in checkins(db, scope, margin_minutes, shared_phone_farmers)
-        ],
-        "devices": [asdict(line) for line in silent_devices(db, scope, now, silent_days)],
+            as_row(line) for line in checkins(db, scope, margin_minutes, shared_phone_farmers)
+        ]
+        if whole
+        else [],
+        "devices": [as_row(line) for line in silent_devices(db, scope, now, silent_days)],
         "flags": [asdict(flag) for flag in flags.flags(db, scope, now, rules or FlagRules())],
     }

@@ -15,7 +15,7 @@ from server.quality import checkin_flags, flags, photo_flags
 from server.reference import lists as listings
 from server.store.db import get_db
 from server.web import forms
-from server.web.reconciliation import ledger_link, path_link
+from server.web.reconciliation import envoy_choices, ledger_link, path_link
 from server.web.render import table_page
 from shared import protocol as p
 from shared import review_status
@@ -163,6 +163,7 @@ def listing() -> Any:
     units: list[dict[str, Any]] = []
     if not scope.own:
         units = listings.unit_choices(db, unit["code"] if unit else None, scope.area)
+    envoys, left_out = envoy_choices(db, scope)
     return table_page(
         "flags.html",
         {"flags": flags_table(rows, unit_name, scope.year, to_iso(now))},
@@ -172,7 +173,8 @@ def listing() -> Any:
         unit_name=unit_name,
         as_of=to_iso(now),
         units=units,
-        envoys=[] if scope.own else listings.envoys(db, scope.area),
+        envoys=envoys,
+        envoys_left_out=left_out,
         counts=filter_counts(every),
         total=len(every),
         kind_words=KIND_WORDS,

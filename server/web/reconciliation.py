@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -9,7 +10,7 @@ from urllib.parse import quote, urlencode
 from flask import Blueprint, current_app, request, url_for
 
 from server.accounts.access import ANYONE, requires
-from server.api.scope import page_scope
+from server.api.scope import ViewScope, page_scope
 from server.figures import receipts
 from server.figures.counted import Scope
 from server.files.page_tables import BOOL, CODE, NUMBER, TIME, Column, Table
@@ -17,9 +18,17 @@ from server.quality import reconciliation
 from server.quality.flags import rules_of
 from server.reference import lists as listings
 from server.store.db import get_db
+from server.web.paging import PAGE_SIZE, Page, asked_page, page_of
 from server.web.render import table_page
 from shared.choices import SESSION_KINDS, words
 from shared.clock import to_iso, utc_now
+
+# Past this many envoys the scope form's menu waits for a unit to be chosen: a nation's 10,000
+# were a megabyte of every page offering them.
+ENVOY_MENU_MOST = 1000
+
+# The page's tables, each turned a page at a time by its own ?page-<name>=.
+TABLES = ("headcount-envoys", "headcount-sessions", "leaflets", "receipts", "checkins", "devices")
 
 # "reconciliation" is the JSON API's blueprint.
 bp = Blueprint("reconciliation_page", __name__, url_prefix="/reconciliation")
@@ -65,19 +74,35 @@ def percent(share: float | None) -> float | None:
     return None if share is None else round(share * 100, 1)
 
 
+# Which of a table's rows to show, given the table's name and all its rows in order.
+Cut = Callable[[str, list[Any]], list[Any]]
+
+
 def build_tables(
-    db: Any, result: dict[str, Any], scope: Scope, unit_name: str, as_of: str
+    db: Any,
+    result: dict[str, Any],
+    scope: Scope,
+    unit_name: str,
+    as_of: str,
+    cut: Cut,
+    shared_phones: bool | None = None,
 ) -> dict[str, Table]:
-    """Each section of the page as a table (the same ones the CSV and XLSX files carry)."""
+    """Each section of the page as a table (the same ones the CSV and XLSX files carry), each
+    holding the rows `cut` keeps (a page's worth, or every row of a file's table); names and
+    labels are looked up only for those. `shared_phones`: whether any of all the check-ins
+    (not only those in `result`) is a shared phone's."""
 
     def table(name: str, zh: str, en: str, columns: tuple[Column, ...], rows: list[Any]) -> Table:
         return Table(name, zh, en, columns, rows, unit_name=unit_name, year=scope.year, as_of=as_of)
 
     envoys = [
         {**line, "verified_percent": percent(line["verified_share"])}
-        for line in result["headcounts"]["envoys"]
+        for line in cut("headcount-envoys", result["headcounts"]["envoys"])
     ]
-    doubtful = [line for line in result["headcounts"]["sessions"] if line["doubtful"]]
+    doubtful = cut(
+        "headcount-sessions",
+        [line for line in result["headcounts"]["sessions"] if line["doubtful"]],
+    )
     names = listings.unit_names(db, (line["unit_code"] for line in doubtful))
     sessions = [
         {
@@ -90,15 +115,18 @@ def build_tables(
         for line in doubtful
     ]
     leaflets = [
-        {**line, "row_class": "over" if line["over"] else ""} for line in result["leaflets"]
+        {**line, "row_class": "over" if line["over"] else ""}
+        for line in cut("leaflets", result["leaflets"])
     ]
     shared = [
         asdict(line)
-        for line in receipts.shares(
-            db, scope.prefix, scope.day_start, scope.day_end, scope.envoy_id
+        for line in cut(
+            "receipts",
+            receipts.shares(db, scope.prefix, scope.day_start, scope.day_end, scope.envoy_id),
         )
     ]
-    farmers = listings.farmer_names(db, (line["farmer_id"] for line in result["checkins"]))
+    listed = cut("checkins", result["checkins"])
+    farmers = listings.farmer_names(db, (line["farmer_id"] for line in listed))
     checkins = [
         {
             **line,
@@ -106,29 +134,33 @@ def build_tables(
             "reason_zh": REASON_WORDS.get(line["reason"], (line["reason"],))[0],
             "reason_en": REASON_WORDS.get(line["reason"], (line["reason"],) * 2)[-1],
         }
-        for line in result["checkins"]
+        for line in listed
     ]
     # How many farmers one phone checked in at the session, where a line says so.
     checkin_extra = (
         (Column("phone_farmers", "同一手机签到农户数", "Farmers from that phone", NUMBER),)
-        if any(line.get("phone_farmers") for line in checkins)
+        if (
+            any(line.get("phone_farmers") for line in result["checkins"])
+            if shared_phones is None
+            else shared_phones
+        )
         else ()
     )
-    devices = result["devices"]
+    devices = cut("devices", result["devices"])
     device_columns: tuple[Column, ...] = (
         Column("device", "设备", "Device"),
         Column("envoy", "特派员", "Envoy", link=ledger_link),
         Column("last_seen_at", "最后联系（北京时间）", "Last contact (China time)", TIME),
         Column("days_silent", "未联系天数", "Days silent", NUMBER),
     )
-    if any("waiting" in line for line in devices):
+    if any("waiting" in line for line in result["devices"]):
         # The outbox size the device sent with its last sync (None: it never reported one).
         device_columns += (
             Column(
                 "waiting", "待上传变更（最后一次报告）", "Changes waiting (last report)", NUMBER
             ),
         )
-    if any(line.get("reported_at") for line in devices):
+    if any(line.get("reported_at") for line in result["devices"]):
         device_columns += (
             Column("reported_at", "报告时间（北京时间）", "Reported (China time)", TIME),
         )
@@ -216,10 +248,61 @@ def build_tables(
     }
 
 
+def envoy_choices(db: Any, scope: ViewScope) -> tuple[list[dict[str, Any]], bool]:
+    """The envoy menu of the scope form: the envoys serving the unit chosen (else the reader's
+    area), the one chosen kept; and whether the menu leaves them out, there being more than
+    ENVOY_MENU_MOST (a unit is to be chosen first)."""
+    if scope.own:
+        return [], False
+    choices = listings.envoys(db, scope.prefix if scope.unit else scope.area)
+    chosen = [row for row in choices if row["id"] == scope.envoy]
+    if scope.envoy and not chosen:
+        chosen = [{"id": scope.envoy, "label": scope.envoy_name or scope.envoy}]
+        choices = [*chosen, *choices]
+    if len(choices) > ENVOY_MENU_MOST:
+        return chosen, True
+    return choices, False
+
+
+def leaflets_page(
+    db: Any, scope: Scope, number: int
+) -> tuple[Page, list[reconciliation.LeafletLine]]:
+    """The leaflet lines of page `number`, the last page's where it is past the end."""
+    lines, total = reconciliation.leaflet_page(db, scope, PAGE_SIZE, (number - 1) * PAGE_SIZE)
+    page = page_of("page-leaflets", total, number)
+    if page.number != number:
+        lines, total = reconciliation.leaflet_page(db, scope, PAGE_SIZE, page.offset)
+    return page, lines
+
+
+def checkins_page(db: Any, scope: Scope, number: int) -> tuple[Page, reconciliation.CheckinPage]:
+    """The doubtful check-ins of page `number`, the last page's where it is past the end."""
+
+    def read(offset: int) -> reconciliation.CheckinPage:
+        return reconciliation.checkin_page(
+            db,
+            scope,
+            current_app.config["CHECKIN_MARGIN_MINUTES"],
+            current_app.config["CHECKIN_SHARED_PHONE_FARMERS"],
+            PAGE_SIZE,
+            offset,
+        )
+
+    found = read((number - 1) * PAGE_SIZE)
+    page = page_of("page-checkins", found.total, number)
+    if page.number != number:
+        found = read(page.offset)
+    return page, found
+
+
 @bp.get("/")
 @requires(*ANYONE)
 def overview() -> Any:
     scope = page_scope()
+    # The page shows each table a page at a time (a bad page number refused before any query);
+    # a file (?format=) carries every row.
+    wants_file = bool(request.args.get("format"))
+    wanted = {} if wants_file else {name: asked_page(f"page-{name}") for name in TABLES}
     db = get_db()
     # An envoy user's own page is headed by the envoy's name, not the login name.
     unit, unit_name, where = scope.place, scope.name, scope.figures()
@@ -232,8 +315,38 @@ def overview() -> Any:
         now,
         rules_of(current_app.config),
         shared_phone_farmers=current_app.config["CHECKIN_SHARED_PHONE_FARMERS"],
+        whole=wants_file,
     )
-    tables = build_tables(db, result, where, unit_name, to_iso(now))
+    pages: dict[str, Page] = {}
+    shared_phones = None
+    if not wants_file:
+        # Only the page's leaflet lines and check-ins are read (a nation has 55,000 and 50,000).
+        pages["leaflets"], lines = leaflets_page(db, where, wanted["leaflets"])
+        result["leaflets"] = [reconciliation.as_row(line) for line in lines]
+        pages["checkins"], found = checkins_page(db, where, wanted["checkins"])
+        result["checkins"] = [reconciliation.as_row(line) for line in found.lines]
+        shared_phones = found.shared_phones
+    # A file holds one table: the others' names and labels are not looked up.
+    in_file = request.args.get("table") or TABLES[0]
+
+    def only_the_file(name: str, rows: list[Any]) -> list[Any]:
+        return rows if name == in_file else []
+
+    def one_page(name: str, rows: list[Any]) -> list[Any]:
+        if name in ("leaflets", "checkins"):
+            return rows  # read a page at a time
+        pages[name] = page_of(f"page-{name}", len(rows), wanted[name])
+        return pages[name].rows(rows)
+
+    tables = build_tables(
+        db,
+        result,
+        where,
+        unit_name,
+        to_iso(now),
+        only_the_file if wants_file else one_page,
+        shared_phones,
+    )
     units: list[dict[str, Any]] = []
     if not scope.own:
         current = unit["code"] if unit else None
@@ -245,6 +358,7 @@ def overview() -> Any:
             ]
             units.sort(key=lambda row: row["code"])
     flags = result.get("flags")
+    envoys, left_out = envoy_choices(db, scope)
     return table_page(
         "reconciliation.html",
         tables,
@@ -254,7 +368,9 @@ def overview() -> Any:
         unit_name=unit_name,
         as_of=to_iso(now),
         units=units,
-        envoys=[] if scope.own else listings.envoys(db, scope.area),
+        pages=pages,
+        envoys=envoys,
+        envoys_left_out=left_out,
         flag_count=None if flags is None else len(flags),
         flags_link=path_link(
             "flags.listing", "/flags", year=scope.year, unit=scope.unit, envoy=scope.envoy

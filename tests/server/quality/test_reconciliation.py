@@ -16,6 +16,7 @@ from server.quality.reconciliation import (
     checkins,
     headcounts,
     headcounts_by_envoy,
+    leaflet_page,
     leaflets,
     silent_devices,
 )
@@ -81,6 +82,23 @@ def test_leaflet_stock_per_envoy_and_title_flags_over_distribution(db: Database)
     assert [line.envoy for line in leaflets(db, Scope(2026, TOWNSHIP_2))] == ["王五"]
     assert [line.envoy for line in leaflets(db, Scope(2026, VILLAGE_EAST))] == ["张三"]
     assert [line.envoy for line in leaflets(db, Scope(2026, envoy_id=wang.envoy_id))] == ["王五"]
+
+
+def test_leaflet_pages_are_the_lines_in_order_with_the_count_of_all(db: Database) -> None:
+    # Two envoys of one name (two counties' 张三 on a province): told apart by id, in one order.
+    zhang, wang = Envoy(db, "张三"), Envoy(db, "王五")
+    db["envoys"].update(wang.envoy_id, {"name": "张三"})
+    db.conn.commit()
+    for envoy in (zhang, wang, zhang):
+        envoy.receipt(10)
+    every = leaflets(db, Scope(2026))
+    assert len(every) == 2
+    pages = [leaflet_page(db, Scope(2026), 1, offset) for offset in (0, 1)]
+    assert [lines for lines, _ in pages] == [every[:1], every[1:]]
+    assert [total for _, total in pages] == [2, 2]
+    # Past the last line: nothing, and still how many there are.
+    assert leaflet_page(db, Scope(2026), 1, 5) == ([], 2)
+    assert leaflet_page(db, Scope(2025), 5, 0) == ([], 0)  # nothing received before 2026
 
 
 def test_headcounts_far_above_check_ins_or_without_names_are_listed(db: Database) -> None:

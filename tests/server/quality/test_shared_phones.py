@@ -14,7 +14,7 @@ from server import create_app
 from server.accounts import users
 from server.farmers.matching import merge_farmers
 from server.figures.counted import Scope
-from server.quality.reconciliation import checkins
+from server.quality.reconciliation import checkin_page, checkins
 from server.quality.shared_phones import shared_phone_sql
 from server.settings import BY_NAME
 from server.store.db import init_db
@@ -90,6 +90,21 @@ def test_a_phone_with_n_distinct_farmers_at_a_session_is_listed_not_one_with_n_m
     # Listed, never refused: the figures keep every check-in.
     count = db.execute("SELECT count(*) FROM attendances WHERE deleted = 0").fetchone()[0]
     assert count == 10
+
+
+def test_a_page_of_check_ins_runs_on_from_those_outside_their_window_to_shared_phones(
+    db: Database,
+) -> None:
+    # The family phone's check-in at the other session was made ten days before it started.
+    crafted(db)
+    every = checkins(db, Scope(2026), 120)
+    assert [line.reason for line in every] == ["outside_window", *["shared_phone"] * 3]
+    pages = [checkin_page(db, Scope(2026), 120, None, 2, offset) for offset in (0, 2, 4)]
+    assert [page.lines for page in pages] == [every[:2], every[2:], []]
+    assert {(page.total, page.shared_phones) for page in pages} == {(4, True)}
+    # None outside its window in 2025, nor a shared phone: an empty first page.
+    empty = checkin_page(db, Scope(2025), 120, None, 2, 0)
+    assert (empty.lines, empty.total, empty.shared_phones) == ([], 0, False)
 
 
 def test_the_setting_decides_how_many_farmers_make_a_shared_phone(db: Database) -> None:
