@@ -57,7 +57,7 @@ def test_sign_in_from_the_root_address(desk_page: object, bureau: LiveServer) ->
     assert "用户名或密码不正确" in page.inner_text("#signin-error")  # type: ignore[attr-defined]
     screenshot(page, "bureau-signin-refused")
     sign_in(page, bureau)
-    assert page.url.endswith("/progress")  # type: ignore[attr-defined]
+    page.wait_for_url("**/progress")  # type: ignore[attr-defined]
     assert "目标进度" in page.inner_text("h1")  # type: ignore[attr-defined]
     assert Path(screenshot(page, "bureau-signed-in")).stat().st_size > 5000
 

@@ -73,7 +73,10 @@ def test_staff_open_the_whole_picture_and_the_summary_shows_it(
     server, page = bureau["server"], desk_page
     sign_in(page, f"{server.url}/records/session/{bureau['session']}", "staff")
     page.locator("#photos a img").first.click()
-    assert page.url.endswith(media_path(bureau))
+    # page.url changes when the navigation commits, before Chromium's image document holds
+    # its <img>: wait for the picture itself, as a reader's eye does.
+    page.wait_for_url(f"**{media_path(bureau)}")
+    page.wait_for_function("() => document.images.length === 1 && document.images[0].complete")
     assert page.evaluate("document.images[0].naturalWidth") == 1200
     page.goto(f"{server.url}/summary?year=2026")
     section = page.locator("#large-training-photos")
