@@ -113,14 +113,23 @@ def leaflet_page(
     there are in all (a nation's 55,000 are neither read nor made into lines for a page)."""
     engine = dialect.engine_of(db)
     params = {**counted.params(scope), "limit": limit, "offset": offset}
-    rows = db.execute(_leaflet_sql(scope, engine, paged=True), params).fetchall()
+    rows, total = _page_rows(
+        db, _leaflet_sql(scope, engine, paged=True), _leaflet_sql(scope, engine), params
+    )
+    return [_leaflet_line(*row[:6]) for row in rows], total
+
+
+def _page_rows(
+    db: Database, paged: str, whole: str, params: dict[str, Any]
+) -> tuple[list[Any], int]:
+    """The rows of a `paged` query (:limit from :offset, each row ending with the count of all)
+    and that count; past the last row, where no row carries it, the `whole` query counted."""
+    rows = db.execute(paged, params).fetchall()
     if rows:
-        return [_leaflet_line(*row[:6]) for row in rows], int(rows[0][6])
-    if offset == 0:
+        return rows, int(rows[0][-1])
+    if params["offset"] == 0:
         return [], 0
-    # Past the last line: no row carries the count.
-    counting = f"SELECT count(*) FROM ({_leaflet_sql(scope, engine)}) AS q"
-    return [], int(db.execute(counting, params).fetchone()[0])
+    return [], int(db.execute(f"SELECT count(*) FROM ({whole}) AS q", params).fetchone()[0])
 
 
 def _share(checked_in: int, reported: int | None) -> float | None:
@@ -332,14 +341,9 @@ def checkin_page(
     for the page (a nation's 50,000), then the shared phones' lines after them."""
     engine = dialect.engine_of(db)
     params = {**scope.params(), "margin": margin_minutes, "limit": limit, "offset": offset}
-    rows = db.execute(_checkin_sql(scope, engine, paged=True), params).fetchall()
-    if rows:
-        outside = int(rows[0][11])
-    elif offset == 0:
-        outside = 0
-    else:  # past the last of them: no row carries the count
-        counting = f"SELECT count(*) FROM ({_checkin_sql(scope, engine)}) AS q"
-        outside = int(db.execute(counting, params).fetchone()[0])
+    rows, outside = _page_rows(
+        db, _checkin_sql(scope, engine, paged=True), _checkin_sql(scope, engine), params
+    )
     lines = [_checkin_line(row) for row in rows]
     shared = _shared_phone_lines(db, scope, shared_phone_farmers)
     first = max(0, offset - outside)
